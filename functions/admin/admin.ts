@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { ClientError } from '../../shared/errors.js';
+import { httpApi, json, jsonBody, parseInput as parse, requireAdmin, routes, type HttpEvent } from '../../shared/http/api.js';
+import { meterDefinitionSchema, meterKeySchema } from '../../shared/meters.js';
+import { type KeyOwner, type TenantDirectory, issueApiKey, newTenantSchema } from '../../shared/tenants.js';
+
+export interface AdminDependencies {
+  directory: TenantDirectory;
+  now(): Date;
+  newTenantId(): string;
+}
+
+const keyRequest = z.strictObject({ name: z.string().min(1).max(100).default('default') });
+
+/** Tenants, meters and keys, for admin keys only. */
+export function createAdminApi({ directory, now, newTenantId }: AdminDependencies) {
+  const tenantOf = async (event: HttpEvent) => {
+    requireAdmin(event);
+    const id = event.pathParameters?.tenantId ?? '';
+    const tenant = await directory.getTenant(id);
+    if (!tenant) throw new ClientError('NOT_FOUND', `tenant "${id}" does not exist`, 'tenantId');
+    return tenant;
+  };
+  const revoke = async (owner: KeyOwner, event: HttpEvent) => {
+    const keyId = event.pathParameters?.keyId ?? '';
+    if (!(await directory.revokeApiKey(owner, keyId, now().toISOString()))) {
+      throw new ClientError('NOT_FOUND', `API key "${keyId}" does not exist here`, 'keyId');
+    }
+    return { statusCode: 204 };
+  };
+
+  return httpApi(
+    routes({
+      'POST /v1/admin/tenants': async (event) => {
+        requireAdmin(event);
+        const input = parse(newTenantSchema, jsonBody(event));
+        const tenant = { id: input.id ?? newTenantId(), name: input.name, status: 'active' as const, createdAt: now().toISOString() };
+        if (!(await directory.createTenant(tenant))) throw new ClientError('CONFLICT', `tenant "${tenant.id}" already exists`, 'id');
+        return json(201, tenant);
+      },
+      'GET /v1/admin/tenants': async (event) => {
+        requireAdmin(event);
+        return json(200, { tenants: await directory.listTenants() });
+      },
+      'GET /v1/admin/tenants/{tenantId}': async (event) => {
+        const tenant = await tenantOf(event);
+        return json(200, { ...tenant, meters: await directory.listMeters(tenant.id) });
+      },
+      'GET /v1/admin/tenants/{tenantId}/meters': async (event) => {
+        const tenant = await tenantOf(event);
+        return json(200, { meters: await directory.listMeters(tenant.id) });
+      },
+      'PUT /v1/admin/tenants/{tenantId}/meters/{meter}': async (event) => {
+        const tenant = await tenantOf(event);
+        const key = parse(meterKeySchema, event.pathParameters?.meter, 'meter');
+        const meter = { key, ...parse(meterDefinitionSchema, jsonBody(event)) };
+        const existing = (await directory.listMeters(tenant.id)).find((m) => m.key === key);
+        // Counters already hold values folded one way; changing the fold would mix two meanings.
+        if (existing && (existing.aggregation !== meter.aggregation || existing.valueProperty !== meter.valueProperty || existing.groupBy.join() !== meter.groupBy.join())) {
+          throw new ClientError('CONFLICT', `meter "${key}" exists; its aggregation, valueProperty and groupBy cannot change (create a new meter)`, 'aggregation');
+        }
+        await directory.putMeter(tenant.id, meter);
+        return json(existing ? 200 : 201, meter);
+      },
+      'GET /v1/admin/tenants/{tenantId}/api-keys': async (event) => {
+        const tenant = await tenantOf(event);
+        return json(200, { apiKeys: await directory.listApiKeys({ tenantId: tenant.id }) });
+      },
+      'POST /v1/admin/tenants/{tenantId}/api-keys': async (event) => {
+        const tenant = await tenantOf(event);
+        const { name } = parse(keyRequest, event.body ? jsonBody(event) : {});
+        const { token, key } = await issueApiKey(directory, { tenantId: tenant.id }, name, now());
+        return json(201, { ...key, token, note: 'store the token now: it is shown once and kept only as a hash' });
+      },
+      'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}': async (event) => revoke({ tenantId: (await tenantOf(event)).id }, event),
+      'GET /v1/admin/api-keys': async (event) => {
+        requireAdmin(event);
+        return json(200, { apiKeys: await directory.listApiKeys({ admin: true }) });
+      },
+      'POST /v1/admin/api-keys': async (event) => {
+        requireAdmin(event);
+        const { name } = parse(keyRequest, event.body ? jsonBody(event) : {});
+        const { token, key } = await issueApiKey(directory, { admin: true }, name, now());
+        return json(201, { ...key, token, note: 'store the token now: it is shown once and kept only as a hash' });
+      },
+      'DELETE /v1/admin/api-keys/{keyId}': async (event) => {
+        requireAdmin(event);
+        return revoke({ admin: true }, event);
+      },
+    }),
+  );
+}

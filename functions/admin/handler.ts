@@ -1,0 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { tenantDirectory } from '../../shared/dependencies.js';
+import { createAdminApi } from './admin.js';
+
+export const handler = createAdminApi({
+  directory: tenantDirectory(),
+  now: () => new Date(),
+  newTenantId: () => `tn-${randomBytes(6).toString('hex')}`,
+});

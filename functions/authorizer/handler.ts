@@ -1,0 +1,6 @@
+import { tenantDirectory } from '../../shared/dependencies.js';
+import { createAuthorizer } from './authorizer.js';
+
+const directory = tenantDirectory();
+
+export const handler = createAuthorizer({ getApiKey: (keyId) => directory.getApiKey(keyId) });

@@ -1,0 +1,16 @@
+import { settings } from '../../shared/config.js';
+import { tenantDirectory, usageQueue, usageStore } from '../../shared/dependencies.js';
+import { cachedMeters } from '../../shared/meters.js';
+import { createIngest } from './ingest.js';
+
+const directory = tenantDirectory();
+const store = usageStore();
+const queue = usageQueue();
+
+export const handler = createIngest({
+  meters: cachedMeters((tenantId) => directory.listMeters(tenantId), 60_000),
+  existing: (tenantId, ids) => store.existing(tenantId, ids),
+  enqueue: (events) => queue.send(events),
+  graceHours: settings().graceHours,
+  now: Date.now,
+});

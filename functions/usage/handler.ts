@@ -1,0 +1,11 @@
+import { tenantDirectory, usageStore } from '../../shared/dependencies.js';
+import { createUsageApi } from './usage.js';
+
+const directory = tenantDirectory();
+const store = usageStore();
+
+export const handler = createUsageApi({
+  meters: (tenantId) => directory.listMeters(tenantId),
+  series: (tenantId, meter, granularity, from, to) => store.series(tenantId, meter, granularity, from, to),
+  now: Date.now,
+});

@@ -1,0 +1,99 @@
+import type { TableName } from '../shared/dynamo/tables.js';
+
+/**
+ * Every Lambda function, what triggers it and what it may touch, as plain data: the CDK stack deploys
+ * and grants from it, and the local runtime wires the same handlers to its gateway, queue poller,
+ * scheduler and function URLs.
+ */
+export type Access = 'read' | 'write' | 'readwrite';
+
+export interface FunctionSpec {
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  entry: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  /** HTTP API routes ("METHOD /path/{param}"), all behind the API key authorizer. */
+  routes?: string[];
+  /** Consumes the usage queue. */
+  consumesUsageQueue?: boolean;
+  /** Sends to the usage queue. */
+  sendsToUsageQueue?: boolean;
+  /** EventBridge Scheduler expression, in UTC: `rate(5 minutes)` or `cron(0 1 * * ? *)`. */
+  schedule?: string;
+  /** Served by a Lambda function URL (no authorizer: the function verifies its callers itself). */
+  functionUrl?: boolean;
+  /** Least privilege: the tables it reads or writes, and nothing else. */
+  tables: Partial<Record<TableName, Access>>;
+  /** Secrets Manager secrets it reads (names in infra's stack). */
+  secrets?: string[];
+}
+
+export const functionCatalog = {
+  authorizer: {
+    entry: 'functions/authorizer/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 5,
+    tables: { tenants: 'read' },
+  },
+  ingest: {
+    entry: 'functions/ingest/handler.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 10,
+    routes: ['POST /v1/events'],
+    sendsToUsageQueue: true,
+    tables: { tenants: 'read', events: 'read' },
+  },
+  consumer: {
+    entry: 'functions/consumer/handler.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 60,
+    consumesUsageQueue: true,
+    tables: { events: 'write', counters: 'readwrite' },
+  },
+  usage: {
+    entry: 'functions/usage/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    routes: ['GET /v1/meters', 'GET /v1/usage', 'GET /v1/usage/current'],
+    tables: { tenants: 'read', counters: 'read' },
+  },
+  admin: {
+    entry: 'functions/admin/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    routes: [
+      'POST /v1/admin/tenants',
+      'GET /v1/admin/tenants',
+      'GET /v1/admin/tenants/{tenantId}',
+      'GET /v1/admin/tenants/{tenantId}/meters',
+      'PUT /v1/admin/tenants/{tenantId}/meters/{meter}',
+      'GET /v1/admin/tenants/{tenantId}/api-keys',
+      'POST /v1/admin/tenants/{tenantId}/api-keys',
+      'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}',
+      'GET /v1/admin/api-keys',
+      'POST /v1/admin/api-keys',
+      'DELETE /v1/admin/api-keys/{keyId}',
+    ],
+    tables: { tenants: 'readwrite' },
+  },
+} satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof functionCatalog;
+
+export const functionSpecs = functionCatalog as Record<FunctionName, FunctionSpec>;
+
+/** Usage queue settings shared by the stack and the local runtime. */
+export const usageQueueSettings = {
+  /** Receives before a message moves to the DLQ: enough to ride out throttling, few enough to surface poison fast. */
+  maxReceiveCount: 5,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 1,
+} as const;
+
+/** What EventBridge Scheduler passes to a scheduled function (its target input). */
+export interface ScheduledInvocation {
+  source: 'meterline.schedule';
+  schedule: string;
+  /** When the run was due (ISO 8601): jobs compute "yesterday" and "ended periods" from it, not from the clock. */
+  time: string;
+}

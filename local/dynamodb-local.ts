@@ -1,0 +1,72 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort, waitFor } from './net.js';
+
+/**
+ * DynamoDB Local, the official jar. It ships inside the npm package amplify-dynamodb-simulator;
+ * only its `emulator/` folder is taken (npm pack + tar), not the package's 280 dependencies.
+ */
+const SIMULATOR = 'amplify-dynamodb-simulator@2.9.30';
+const CACHE = resolve(import.meta.dirname, '..', '.cache', 'dynamodb-local');
+
+export function ensureDynamoDbLocal(): string {
+  if (existsSync(join(CACHE, 'DynamoDBLocal.jar'))) return CACHE;
+  const work = mkdtempSync(join(tmpdir(), 'ddb-local-'));
+  try {
+    const tarball = execFileSync('npm', ['pack', SIMULATOR, '--silent', '--pack-destination', work], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    execFileSync('tar', ['-xzf', join(work, tarball), '-C', work, 'package/emulator']);
+    mkdirSync(resolve(CACHE, '..'), { recursive: true });
+    rmSync(CACHE, { recursive: true, force: true });
+    renameSync(join(work, 'package', 'emulator'), CACHE);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return CACHE;
+}
+
+function ensureJava(): void {
+  try {
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('DynamoDB Local needs Java: install it (Debian/Ubuntu: apt-get install -y default-jre-headless) and run again');
+  }
+}
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function startDynamoDbLocal(options: { port?: number; dbPath?: string } = {}): Promise<DynamoDbLocal> {
+  ensureJava();
+  const dir = ensureDynamoDbLocal();
+  const port = options.port ?? (await freePort());
+  const storage = options.dbPath ? ['-dbPath', options.dbPath, '-sharedDb'] : ['-inMemory'];
+  const child = spawn('java', ['-Xmx1g', `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), ...storage, '-port', String(port)], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited: ${stderr}`);
+      const r = await fetch(endpoint, { method: 'POST' }).catch(() => undefined);
+      return r !== undefined;
+    }, 30_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { chunk } from '../shared/retry.js';
+import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
+
+export interface EventSourceMappingOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  functionName: string;
+  timeoutSeconds: number;
+  handler: Handler<SQSEvent, SQSBatchResponse | void>;
+  batchSize: number;
+  maxBatchingWindowMs: number;
+  /** Concurrent pollers, like the mapping's maximum concurrency. */
+  concurrency: number;
+}
+
+export interface EventSourceMapping {
+  stop(): Promise<void>;
+  readonly stats: { invocations: number; records: number; failedRecords: number; receiveCalls: number; deleteCalls: number };
+}
+
+/**
+ * Plays Lambda's SQS event source mapping: gathers batches, invokes the handler, deletes what it did not
+ * report in `batchItemFailures`, and leaves the rest to come back after the visibility timeout (and to
+ * the DLQ after maxReceiveCount). A thrown error, or a failure naming an unknown message, fails the batch.
+ */
+export function startEventSourceMapping(o: EventSourceMappingOptions): EventSourceMapping {
+  let running = true;
+  const stats = { invocations: 0, records: 0, failedRecords: 0, receiveCalls: 0, deleteCalls: 0 };
+
+  const receive = async (max: number, waitSeconds: number): Promise<Message[]> => {
+    stats.receiveCalls += 1;
+    const r = await o.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: o.queueUrl,
+        MaxNumberOfMessages: Math.min(10, max),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    return r.Messages ?? [];
+  };
+
+  const poll = async () => {
+    while (running) {
+      let messages: Message[];
+      try {
+        messages = await receive(o.batchSize, 1);
+        const deadline = Date.now() + o.maxBatchingWindowMs;
+        while (running && messages.length > 0 && messages.length < o.batchSize && Date.now() < deadline) {
+          const more = await receive(o.batchSize - messages.length, 0);
+          if (more.length === 0) break;
+          messages.push(...more);
+        }
+      } catch {
+        if (running) await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (messages.length > 0) await invoke(messages);
+    }
+  };
+
+  const invoke = async (messages: Message[]) => {
+    const records = messages.map(toRecord);
+    stats.invocations += 1;
+    stats.records += records.length;
+    let failed: Set<string>;
+    try {
+      const response = await o.handler({ Records: records }, lambdaContext(o.functionName, o.timeoutSeconds));
+      const ids = (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
+      const known = new Set(records.map((r) => r.messageId));
+      failed = ids.every((id) => id && known.has(id)) ? new Set(ids) : known;
+    } catch {
+      failed = new Set(records.map((r) => r.messageId));
+    }
+    stats.failedRecords += failed.size;
+    const done = messages.filter((m) => !failed.has(m.MessageId!));
+    for (const batch of chunk(done, 10)) {
+      stats.deleteCalls += 1;
+      await o.sqs
+        .send(new DeleteMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }))
+        .catch(() => undefined);
+    }
+  };
+
+  const toRecord = (m: Message): SQSRecord => ({
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+      SenderId: m.Attributes?.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: o.queueArn,
+    awsRegion: LOCAL_REGION,
+  });
+
+  const pollers = Array.from({ length: o.concurrency }, poll);
+  return {
+    stats,
+    stop: async () => {
+      running = false;
+      await Promise.all(pollers);
+    },
+  };
+}

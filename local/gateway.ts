@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import type { AuthorizerResult } from '../functions/authorizer/authorizer.js';
+import { type Handler, LOCAL_ACCOUNT, lambdaContext } from './lambda.js';
+
+export interface Route {
+  routeKey: string;
+  functionName: string;
+  timeoutSeconds: number;
+  handler: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+}
+
+export interface GatewayOptions {
+  port: number;
+  routes: Route[];
+  authorizer: Handler<APIGatewayRequestAuthorizerEventV2, AuthorizerResult>;
+  /** API Gateway caches authorizer answers per Authorization header; 0 turns the cache off. */
+  authorizerCacheTtlMs: number;
+  /** Requests no route claims, for local-only endpoints. */
+  fallback?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
+}
+
+/** HTTP API payload limit. */
+const MAX_BODY = 10 * 1024 * 1024;
+
+/**
+ * Plays API Gateway's HTTP API (payload format 2.0) on localhost: route matching, the Lambda authorizer
+ * with its cache, the event it builds and the way it turns a result into a response.
+ */
+export function startGateway(o: GatewayOptions): Promise<Server> {
+  const matchers = o.routes.map((route) => {
+    const [method, path] = route.routeKey.split(' ') as [string, string];
+    const names: string[] = [];
+    const pattern = new RegExp(`^${path.replace(/\{(\w+)\}/g, (_, name: string) => (names.push(name), '([^/]+)'))}$`);
+    return { route, method, pattern, names };
+  });
+  const cache = new Map<string, { at: number; result: AuthorizerResult }>();
+
+  const authorize = async (event: APIGatewayRequestAuthorizerEventV2, header: string) => {
+    const hit = cache.get(header);
+    if (hit && Date.now() - hit.at < o.authorizerCacheTtlMs) return hit.result;
+    const result = await o.authorizer(event, lambdaContext('authorizer', 5));
+    if (o.authorizerCacheTtlMs > 0) cache.set(header, { at: Date.now(), result });
+    return result;
+  };
+
+  const server = createServer(async (req, res) => {
+    try {
+      const body = await readBody(req);
+      if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const method = req.method ?? 'GET';
+      const match = matchers
+        .map((m) => ({ m, found: m.method === method ? m.pattern.exec(url.pathname) : null }))
+        .find((x) => x.found);
+      if (!match) {
+        if (o.fallback && (await o.fallback(req, res, body))) return;
+        return send(res, 404, { message: 'Not Found' });
+      }
+      const { m, found } = match;
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
+      const pathParameters = Object.fromEntries(m.names.map((n, i) => [n, decodeURIComponent(found![i + 1]!)]));
+      const query: Record<string, string> = {};
+      for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+      const now = new Date();
+      const requestContext = {
+        accountId: LOCAL_ACCOUNT,
+        apiId: 'local',
+        domainName: req.headers.host ?? 'localhost',
+        domainPrefix: 'local',
+        http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? '' },
+        requestId: randomUUID(),
+        routeKey: m.route.routeKey,
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+      };
+      const common = {
+        version: '2.0',
+        routeKey: m.route.routeKey,
+        rawPath: url.pathname,
+        rawQueryString: url.search.slice(1),
+        headers,
+        ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+        ...(m.names.length ? { pathParameters } : {}),
+      };
+
+      const authorization = headers.authorization;
+      if (!authorization) return send(res, 401, { message: 'Unauthorized' });
+      const auth = await authorize(
+        { ...common, type: 'REQUEST', routeArn: `arn:aws:execute-api:local:${LOCAL_ACCOUNT}:local/$default/${method}${url.pathname}`, identitySource: [authorization], requestContext } as APIGatewayRequestAuthorizerEventV2,
+        authorization,
+      );
+      if (!auth.isAuthorized) return send(res, 403, { message: 'Forbidden' });
+
+      const text = isText(headers['content-type']);
+      const event = {
+        ...common,
+        requestContext: { ...requestContext, authorizer: { lambda: auth.context } },
+        ...(body.length ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
+        isBase64Encoded: body.length > 0 && !text,
+      } as APIGatewayProxyEventV2;
+      const result = await m.route.handler(event, lambdaContext(m.route.functionName, m.route.timeoutSeconds));
+      res.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), ...(result.cookies ? { 'set-cookie': result.cookies } : {}) });
+      res.end(result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : undefined);
+    } catch (error) {
+      console.error('local gateway: handler failed', error);
+      send(res, 500, { message: 'Internal Server Error' });
+    }
+  });
+  return new Promise((resolve) => server.listen(o.port, '127.0.0.1', () => resolve(server)));
+}
+
+/** The event a Lambda function URL builds (payload 2.0, no authorizer). */
+export function functionUrlEvent(req: IncomingMessage, url: URL, path: string, body: Buffer): APIGatewayProxyEventV2 {
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
+  const text = isText(headers['content-type']);
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: url.search.slice(1),
+    headers,
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'local',
+      domainName: req.headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: { method: req.method ?? 'GET', path, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !text,
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function isText(contentType: string | undefined): boolean {
+  return !contentType || /^(text\/|application\/([\w.+-]*\+)?json|application\/x-www-form-urlencoded|application\/xml)/i.test(contentType);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of req) {
+    size += (part as Buffer).length;
+    if (size > MAX_BODY) return undefined;
+    parts.push(part as Buffer);
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,69 @@
+import type { ScheduledInvocation } from '../infra/catalog.js';
+import { type Handler, lambdaContext } from './lambda.js';
+
+export interface Schedule {
+  name: string;
+  expression: string;
+  timeoutSeconds: number;
+  handler: Handler<ScheduledInvocation, unknown>;
+}
+
+/**
+ * Plays EventBridge Scheduler: runs each function when its `rate(...)` or `cron(...)` expression (UTC)
+ * falls due. `run(name)` fires one at once, as `aws scheduler` cannot but a developer wants to.
+ */
+export function startScheduler(schedules: Schedule[], onError: (name: string, error: unknown) => void) {
+  const timers = new Map<string, NodeJS.Timeout>();
+  let running = true;
+
+  const run = async (name: string, due = new Date()) => {
+    const s = schedules.find((x) => x.name === name);
+    if (!s) throw new Error(`no schedule named ${name}`);
+    return s.handler({ source: 'meterline.schedule', schedule: name, time: due.toISOString() }, lambdaContext(name, s.timeoutSeconds));
+  };
+
+  const arm = (s: Schedule) => {
+    if (!running) return;
+    const due = nextRun(s.expression, new Date());
+    const timer = setTimeout(() => {
+      run(s.name, due).catch((error) => onError(s.name, error)).finally(() => arm(s));
+    }, Math.min(due.getTime() - Date.now(), 2 ** 31 - 1));
+    timer.unref();
+    timers.set(s.name, timer);
+  };
+  schedules.forEach(arm);
+
+  return {
+    run,
+    stop() {
+      running = false;
+      for (const t of timers.values()) clearTimeout(t);
+    },
+  };
+}
+
+/** The next instant after `from` matching a Scheduler expression: rate(N unit) or cron(min hour day month weekday year). */
+export function nextRun(expression: string, from: Date): Date {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const unit = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[rate[2]!.replace(/s$/, '') as 'minute' | 'hour' | 'day'];
+    return new Date(from.getTime() + Number(rate[1]) * unit);
+  }
+  const cron = /^cron\((.+)\)$/.exec(expression);
+  if (!cron) throw new Error(`unsupported schedule expression ${expression}`);
+  const [minute, hour, day, month, weekday] = cron[1]!.split(/\s+/) as [string, string, string, string, string];
+  const matches = (field: string, value: number) => field === '*' || field === '?' || field.split(',').some((f) => (f.startsWith('*/') ? value % Number(f.slice(2)) === 0 : Number(f) === value));
+  const t = new Date(Math.floor(from.getTime() / 60_000) * 60_000 + 60_000);
+  for (let i = 0; i < 366 * 24 * 60; i++, t.setTime(t.getTime() + 60_000)) {
+    if (
+      matches(minute, t.getUTCMinutes()) &&
+      matches(hour, t.getUTCHours()) &&
+      matches(day, t.getUTCDate()) &&
+      matches(month, t.getUTCMonth() + 1) &&
+      matches(weekday, t.getUTCDay() + 1)
+    ) {
+      return t;
+    }
+  }
+  throw new Error(`schedule ${expression} never fires`);
+}

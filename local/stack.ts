@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type FunctionName, type ScheduledInvocation, functionSpecs, usageQueueSettings } from '../infra/catalog.js';
+import { startDynamoDbLocal } from './dynamodb-local.js';
+import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
+import { type Route, functionUrlEvent, startGateway } from './gateway.js';
+import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
+import { freePort } from './net.js';
+import { type Queues, createQueues, createTables } from './resources.js';
+import { type Schedule, startScheduler } from './scheduler.js';
+import { startSqsLocal } from './sqs-local.js';
+
+export interface LocalStackOptions {
+  /** Gateway port; a free one when absent. */
+  port?: number;
+  /** Reuse running emulators (the test suite starts them once); started here when absent. */
+  dynamoEndpoint?: string;
+  sqsEndpoint?: string;
+  /** Prefix of every table and queue, so several stacks can share the emulators. */
+  prefix?: string;
+  visibilityTimeoutSeconds?: number;
+  authorizerCacheTtlMs?: number;
+  consumerConcurrency?: number;
+  /** Replaces the consumer handler, for tests that inject faults around the real one. */
+  consumer?: (real: Handler<SQSEvent, SQSBatchResponse>) => Handler<SQSEvent, SQSBatchResponse>;
+  /** Extra environment for the functions (settings such as GRACE_PERIOD_HOURS). */
+  env?: Record<string, string>;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  env: Record<string, string>;
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+  queues: Queues;
+  consumer: EventSourceMapping;
+  /** Base URL of each function URL, by function name. */
+  functionUrls: Record<string, string>;
+  /** Runs a scheduled function now, as its schedule would. */
+  runSchedule(name: FunctionName, due?: Date): Promise<unknown>;
+  /** Resolves when the usage queue holds no visible or in-flight message. */
+  drained(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/**
+ * The whole system on this machine: DynamoDB Local, the SQS emulator, and the real handlers behind a
+ * local API Gateway, SQS event source mapping and (later) schedules. Handlers are the modules Lambda runs;
+ * only their triggers are played here.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const dynamoEndpoint: string = options.dynamoEndpoint ?? (await startDynamoDbLocal().then((d) => (stops.push(d.stop), d.endpoint)));
+    const sqsEndpoint: string = options.sqsEndpoint ?? (await startSqsLocal().then((s) => (stops.push(s.stop), s.endpoint)));
+    const prefix = options.prefix ?? `meterline-${randomBytes(3).toString('hex')}`;
+
+    const base = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    };
+    Object.assign(process.env, base);
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const dynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamoEndpoint, credentials });
+    const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: sqsEndpoint, credentials });
+
+    const visibility = options.visibilityTimeoutSeconds ?? 5;
+    const queues = await createQueues(sqs, prefix, visibility);
+    const env = { ...base, ...(await createTables(dynamo, prefix)), USAGE_QUEUE_URL: queues.usageQueueUrl, ...options.env };
+    Object.assign(process.env, env);
+
+    const load = async <E, R>(name: FunctionName) =>
+      ((await import(resolve(ROOT, functionSpecs[name].entry))) as { handler: Handler<E, R> }).handler;
+    const specs = Object.entries(functionSpecs) as [FunctionName, (typeof functionSpecs)[FunctionName]][];
+
+    const routes: Route[] = [];
+    const urlHandlers = new Map<string, Route>();
+    for (const [name, spec] of specs) {
+      if (!spec.routes && !spec.functionUrl) continue;
+      const handler = await load<Parameters<Route['handler']>[0], Awaited<ReturnType<Route['handler']>>>(name);
+      for (const routeKey of spec.routes ?? []) routes.push({ routeKey, functionName: name, timeoutSeconds: spec.timeoutSeconds, handler });
+      if (spec.functionUrl) urlHandlers.set(name, { routeKey: '$default', functionName: name, timeoutSeconds: spec.timeoutSeconds, handler });
+    }
+
+    const schedules: Schedule[] = [];
+    for (const [name, spec] of specs) {
+      if (spec.schedule) schedules.push({ name, expression: spec.schedule, timeoutSeconds: spec.timeoutSeconds, handler: await load<ScheduledInvocation, unknown>(name) });
+    }
+    const scheduler = startScheduler(schedules, (name, error) => console.error(`schedule ${name} failed`, error));
+    stops.push(async () => scheduler.stop());
+
+    const port = options.port ?? (await freePort());
+    const apiUrl = `http://127.0.0.1:${port}`;
+    const server: Server = await startGateway({
+      port,
+      routes,
+      authorizer: await load('authorizer'),
+      authorizerCacheTtlMs: options.authorizerCacheTtlMs ?? 0,
+      // Function URLs live at /_url/<function>/..., and POST /_local/schedules/<function> runs a schedule now.
+      fallback: async (req, res, body) => {
+        const url = new URL(req.url ?? '/', apiUrl);
+        const fn = /^\/_url\/([\w-]+)(\/.*)?$/.exec(url.pathname);
+        const route = fn ? urlHandlers.get(fn[1]!) : undefined;
+        if (route) {
+          const result = await route.handler(functionUrlEvent(req, url, fn![2] ?? '/', body), lambdaContext(route.functionName, route.timeoutSeconds));
+          res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+          res.end(result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : undefined);
+          return true;
+        }
+        const job = /^\/_local\/schedules\/([\w-]+)$/.exec(url.pathname);
+        if (job && req.method === 'POST' && schedules.some((x) => x.name === job[1])) {
+          const result = await scheduler.run(job[1]!);
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(result ?? null));
+          return true;
+        }
+        return false;
+      },
+    });
+    stops.push(() => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }));
+
+    const realConsumer = await load<SQSEvent, SQSBatchResponse>('consumer');
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.usageQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const consumer = startEventSourceMapping({
+      sqs,
+      queueUrl: queues.usageQueueUrl,
+      queueArn,
+      functionName: 'consumer',
+      timeoutSeconds: functionSpecs.consumer.timeoutSeconds,
+      handler: options.consumer ? options.consumer(realConsumer) : realConsumer,
+      batchSize: usageQueueSettings.batchSize,
+      maxBatchingWindowMs: usageQueueSettings.maxBatchingWindowSeconds * 1000,
+      concurrency: options.consumerConcurrency ?? 2,
+    });
+    stops.push(() => consumer.stop());
+
+    const depth = async () => {
+      const a = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queues.usageQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+      );
+      return Object.values(a.Attributes ?? {}).reduce((sum, v) => sum + Number(v), 0);
+    };
+
+    return {
+      apiUrl,
+      env,
+      functionUrls: Object.fromEntries([...urlHandlers.keys()].map((name) => [name, `${apiUrl}/_url/${name}`])),
+      runSchedule: (name, due) => scheduler.run(name, due),
+      dynamo,
+      sqs,
+      queues,
+      consumer,
+      drained: async (timeoutMs = 60_000) => {
+        const deadline = Date.now() + timeoutMs;
+        while ((await depth()) > 0) {
+          if (Date.now() > deadline) throw new Error('usage queue did not drain');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+      stop: async () => {
+        for (const stop of stops.reverse()) await stop();
+      },
+    };
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+}

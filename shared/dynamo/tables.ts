@@ -1,0 +1,29 @@
+/**
+ * The DynamoDB tables, described once for the CDK stack, the local runtime and the tests.
+ * Every table keys on string `pk` (+ `sk`); `expiresAt` is the TTL attribute where a table has one.
+ */
+export interface TableDefinition {
+  /** Environment variable that carries the table's name into a function. */
+  env: string;
+  sortKey: boolean;
+  ttl: boolean;
+  /** One overloaded global secondary index (`gsi1pk`/`gsi1sk`), where listings need it. */
+  gsi1: boolean;
+}
+
+export const tables = {
+  /** The raw event ledger and the idempotency record in one item per (tenant, event id). */
+  events: { env: 'EVENTS_TABLE', sortKey: false, ttl: true, gsi1: false },
+  /** Per tenant × meter × hour/day/month counters, and the distinct-value markers of UNIQUE_COUNT meters. */
+  counters: { env: 'COUNTERS_TABLE', sortKey: true, ttl: false, gsi1: false },
+  /** Tenants, their meters and API keys. */
+  tenants: { env: 'TENANTS_TABLE', sortKey: true, ttl: false, gsi1: true },
+} satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof tables;
+
+export function tableName(table: TableName, env: NodeJS.ProcessEnv = process.env): string {
+  const name = env[tables[table].env];
+  if (!name) throw new Error(`${tables[table].env} is not set`);
+  return name;
+}

@@ -1,0 +1,42 @@
+import { inject } from 'vitest';
+import { documentClient } from '../../shared/dynamo/client.js';
+import { DynamoTenantDirectory } from '../../shared/dynamo/tenant-directory.js';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
+import { seedMeters } from '../../shared/catalog.js';
+import { issueApiKey } from '../../shared/tenants.js';
+
+/** A local stack on the run's shared emulators, with its own tables and queues. */
+export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  return startLocalStack({
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    sqsEndpoint: inject('sqsEndpoint'),
+    visibilityTimeoutSeconds: 1,
+    ...options,
+  });
+}
+
+export function directoryOf(stack: LocalStack): DynamoTenantDirectory {
+  return new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
+}
+
+/** A tenant with the seed meters and one API key; returns the key's token. */
+export async function createTenant(stack: LocalStack, tenantId: string, meters = seedMeters): Promise<string> {
+  const directory = directoryOf(stack);
+  await directory.createTenant({ id: tenantId, name: tenantId, status: 'active', createdAt: new Date().toISOString() });
+  for (const meter of meters) await directory.putMeter(tenantId, meter);
+  return (await issueApiKey(directory, { tenantId }, 'test', new Date())).token;
+}
+
+export async function createAdminKey(stack: LocalStack): Promise<string> {
+  return (await issueApiKey(directoryOf(stack), { admin: true }, 'test admin', new Date())).token;
+}
+
+export async function api(stack: LocalStack, method: string, path: string, token: string | undefined, body?: unknown, contentType = 'application/json') {
+  const res = await fetch(`${stack.apiUrl}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
