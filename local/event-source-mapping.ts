@@ -38,6 +38,8 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
         MaxNumberOfMessages: Math.min(10, max),
         WaitTimeSeconds: waitSeconds,
         MessageSystemAttributeNames: ['All'],
+        // The emulator reads only the older parameter name; AWS accepts both.
+        AttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
     );

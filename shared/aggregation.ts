@@ -87,7 +87,9 @@ export function countersOf(e: UsageEvent): CounterRef[] {
  * same tenant, meter and hour share counters.
  */
 export function planFolds(events: readonly UsageEvent[], facts: Facts, maxItems = MAX_ITEMS_PER_PLAN): FoldPlan[] {
-  const fresh = [...new Map(events.filter((e) => !facts.duplicates.has(eventKey(e))).map((e) => [eventKey(e), e])).values()];
+  const firstOfEachId = new Map<string, UsageEvent>();
+  for (const e of events) if (!facts.duplicates.has(eventKey(e)) && !firstOfEachId.has(eventKey(e))) firstOfEachId.set(eventKey(e), e);
+  const fresh = [...firstOfEachId.values()];
   fresh.sort((a, b) => compare(counterPartition(a), counterPartition(b)) || compare(a.groupKey, b.groupKey) || compare(a.timestamp, b.timestamp));
 
   const plans: FoldPlan[] = [];

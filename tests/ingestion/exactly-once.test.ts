@@ -1,0 +1,264 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsumer } from '../../functions/consumer/consumer.js';
+import type { LocalStack } from '../../local/stack.js';
+import { Dec } from '../../shared/decimal.js';
+import { documentClient } from '../../shared/dynamo/client.js';
+import { DynamoUsageStore } from '../../shared/dynamo/usage-store.js';
+import type { Meter } from '../../shared/meters.js';
+import { type Granularity, granularities, periodKey } from '../../shared/periods.js';
+import { api, createTenant, startTestStack } from '../support/stack.js';
+
+/**
+ * The acceptance test of the ingestion spine: 10,000 events posted in batches of 100, 10% of them
+ * re-sent, one malformed event per batch, while the consumer crashes before and after its writes, is
+ * throttled and meets transaction conflicts. Every counter must equal the ground truth computed here.
+ */
+const meters: Meter[] = [
+  { key: 'orders', name: 'Orders', unit: 'order', aggregation: 'COUNT', groupBy: [] },
+  { key: 'tokens', name: 'Tokens', unit: 'token', aggregation: 'SUM', valueProperty: 'tokens', groupBy: ['model'] },
+  { key: 'peak', name: 'Peak', unit: 'rps', aggregation: 'MAX', groupBy: [] },
+  { key: 'storage_gb', name: 'Storage', unit: 'GB', aggregation: 'LATEST', groupBy: [] },
+  { key: 'seats', name: 'Seats', unit: 'user', aggregation: 'UNIQUE_COUNT', valueProperty: 'user_id', groupBy: [] },
+];
+
+interface Posted {
+  id: string;
+  meter: string;
+  timestamp: string;
+  value?: number | string;
+  properties?: Record<string, unknown>;
+}
+
+// A seeded generator keeps the run reproducible.
+let seed = 42;
+const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+function newEvent(n: number, now: number): Posted {
+  const timestamp = new Date(now - Math.floor(random() * 3 * 3_600_000)).toISOString();
+  const id = `evt-${n}`;
+  switch (n % 5) {
+    case 0:
+      return { id, meter: 'orders', timestamp };
+    case 1:
+      return { id, meter: 'tokens', timestamp, properties: { tokens: (Math.floor(random() * 5_000_000) / 1000).toString(), model: pick(['small', 'large']) } };
+    case 2:
+      return { id, meter: 'peak', timestamp, value: Math.floor(random() * 100_000) / 100 };
+    case 3:
+      return { id, meter: 'storage_gb', timestamp, value: Math.floor(random() * 10_000) / 10 };
+    default:
+      return { id, meter: 'seats', timestamp, properties: { user_id: `user-${Math.floor(random() * 60)}` } };
+  }
+}
+
+const malformed: [unknown, string][] = [
+  [{ id: 'bad', meter: 'nope', timestamp: new Date().toISOString() }, 'UNKNOWN_METER'],
+  [{ id: 'bad', meter: 'peak', timestamp: new Date().toISOString(), value: -3 }, 'INVALID_VALUE'],
+  [{ id: 'bad', meter: 'orders', timestamp: new Date(Date.now() + 3_600_000).toISOString() }, 'TIMESTAMP_IN_FUTURE'],
+  [{ meter: 'orders', timestamp: new Date().toISOString() }, 'INVALID_EVENT'],
+  [{ id: 'bad', meter: 'tokens', timestamp: new Date().toISOString(), properties: { tokens: 'lots' } }, 'INVALID_VALUE'],
+];
+
+type Truth = Map<string, { value: InstanceType<typeof Dec>; latest?: string; users?: Set<string>; events: number }>;
+
+/** Ground truth, computed without any of the production aggregation code. */
+function groundTruth(events: Posted[]): Truth {
+  const truth: Truth = new Map();
+  for (const e of events) {
+    const meter = meters.find((m) => m.key === e.meter)!;
+    const groups = meter.groupBy.length ? ['', `model=${e.properties!.model}`] : [''];
+    for (const group of groups) {
+      for (const g of granularities) {
+        const key = `${e.meter}|${group}|${g}|${periodKey(g, Date.parse(e.timestamp))}`;
+        const t = truth.get(key) ?? { value: new Dec(0), events: 0, users: new Set<string>() };
+        t.events += 1;
+        switch (meter.aggregation) {
+          case 'COUNT':
+            t.value = t.value.plus(1);
+            break;
+          case 'SUM':
+            t.value = t.value.plus(String(e.properties!.tokens));
+            break;
+          case 'MAX':
+            t.value = Dec.max(t.value, String(e.value));
+            break;
+          case 'LATEST': {
+            const stamp = `${new Date(e.timestamp).toISOString()}|${e.id}`;
+            if (!t.latest || stamp > t.latest) {
+              t.latest = stamp;
+              t.value = new Dec(String(e.value));
+            }
+            break;
+          }
+          case 'UNIQUE_COUNT':
+            t.users!.add(String(e.properties!.user_id));
+            t.value = new Dec(t.users!.size);
+            break;
+        }
+        truth.set(key, t);
+      }
+    }
+  }
+  return truth;
+}
+
+describe('exactly once under duplicates, malformed events, crashes, throttling and conflicts', () => {
+  let stack: LocalStack;
+  let key: string;
+  const faults = { transactions: 0, crashesBefore: 0, crashesAfter: 0, throttles: 0, conflicts: 0, crashedInvocations: 0 };
+  const invocation = new AsyncLocalStorage<{ crashed: boolean; mayCrash: boolean }>();
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      consumerConcurrency: 2,
+      consumer: () => {
+        // The real consumer, on a DynamoDB client that fails the way production can.
+        const client = new DynamoDBClient({});
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+            const state = invocation.getStore()!;
+            const n = ++faults.transactions;
+            const crash = () => {
+              state.crashed = true;
+              throw Object.assign(new Error('injected crash'), { name: 'InjectedCrash' });
+            };
+            // A crashed process writes nothing more.
+            if (state.crashed) crash();
+            if (state.mayCrash && n % 11 === 0 && faults.crashesBefore < 25) {
+              faults.crashesBefore += 1;
+              crash();
+            }
+            if (n % 7 === 0 && faults.throttles < 80) {
+              faults.throttles += 1;
+              throw Object.assign(new Error('injected throttle'), { name: 'ProvisionedThroughputExceededException' });
+            }
+            if (n % 13 === 0 && faults.conflicts < 40) {
+              faults.conflicts += 1;
+              throw Object.assign(new Error('injected conflict'), { name: 'TransactionCanceledException', CancellationReasons: [{ Code: 'TransactionConflict' }] });
+            }
+            const result = await next(args);
+            // The write is committed, then the process dies before it can say so.
+            if (state.mayCrash && n % 17 === 0 && faults.crashesAfter < 25) {
+              faults.crashesAfter += 1;
+              crash();
+            }
+            return result;
+          },
+          { step: 'initialize', name: 'injectFaults' },
+        );
+        const store = new DynamoUsageStore(documentClient(client), {
+          eventsTable: process.env.EVENTS_TABLE!,
+          countersTable: process.env.COUNTERS_TABLE!,
+          ledgerRetentionDays: 40,
+        });
+        const consumer = createConsumer({ commit: (events) => store.commit(events), now: Date.now });
+        return async (event: SQSEvent, context) => {
+          // Never crash a message so often that it would reach the DLQ: that is the poison message's fate only.
+          const mayCrash = event.Records.every((r) => Number(r.attributes.ApproximateReceiveCount) < 3);
+          const state = { crashed: false, mayCrash };
+          const response = await invocation.run(state, () => consumer(event, context));
+          if (state.crashed) {
+            faults.crashedInvocations += 1;
+            throw new Error('the invocation crashed');
+          }
+          return response;
+        };
+      },
+    });
+    key = await createTenant(stack, 'acme', meters);
+  });
+  afterAll(() => stack?.stop());
+
+  it('counts every event exactly once and reports every malformed one', async () => {
+    const now = Date.now() - 60_000;
+    const sent: Posted[] = [];
+    const batches: unknown[][] = [];
+    let n = 0;
+    for (let b = 0; b < 100; b++) {
+      const batch: unknown[] = [];
+      for (let i = 0; i < 89; i++) {
+        const e = newEvent(n++, now);
+        sent.push(e);
+        batch.push(e);
+      }
+      // 10 re-sent duplicates: earlier events, some already counted, some still in flight, some in this very batch.
+      for (let i = 0; i < 10; i++) batch.push(pick(sent));
+      const [bad, code] = malformed[b % malformed.length]!;
+      batch.splice(Math.floor(random() * batch.length), 0, bad);
+      batches.push(batch);
+
+      const res = await api(stack, 'POST', '/v1/events', key, batch);
+      expect(res.status).toBe(202);
+      const rejected = res.body.results.filter((r: { status: string }) => r.status === 'rejected');
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0].code).toBe(code);
+      expect(res.body.accepted + res.body.duplicates).toBe(99);
+    }
+    // A client that lost five responses sends those batches again.
+    for (let i = 0; i < 5; i++) {
+      const res = await api(stack, 'POST', '/v1/events', key, batches[i * 17]!);
+      expect(res.status).toBe(202);
+      expect(res.body.rejected).toBe(1);
+    }
+    // One message no consumer can read: it, and only it, must end in the DLQ.
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.usageQueueUrl, MessageBody: '{"not":"usage"}' }));
+
+    await stack.drained(180_000);
+
+    expect(faults.crashesBefore).toBeGreaterThan(0);
+    expect(faults.crashesAfter).toBeGreaterThan(0);
+    expect(faults.throttles).toBeGreaterThan(0);
+    expect(faults.conflicts).toBeGreaterThan(0);
+
+    const truth = groundTruth(sent);
+    const from = new Date(Math.min(...sent.map((e) => Date.parse(e.timestamp))) - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    let compared = 0;
+    for (const meter of meters) {
+      for (const g of ['hour', 'day', 'month'] as Granularity[]) {
+        const res = await api(stack, 'GET', `/v1/usage?meter=${meter.key}&granularity=${g}&from=${from}&to=${to}`, key);
+        expect(res.status).toBe(200);
+        for (const bucket of res.body.data as { periodStart: string; value: string | null; events: number }[]) {
+          const t = truth.get(`${meter.key}||${g}|${periodKey(g, Date.parse(bucket.periodStart))}`);
+          expect({ meter: meter.key, g, at: bucket.periodStart, events: bucket.events }).toEqual({ meter: meter.key, g, at: bucket.periodStart, events: t?.events ?? 0 });
+          if (t) {
+            expect(new Dec(bucket.value!).eq(t.value), `${meter.key} ${g} ${bucket.periodStart}: ${bucket.value} vs ${t.value}`).toBe(true);
+            compared += 1;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(20);
+
+    // Group counters, read straight from the store.
+    const store = new DynamoUsageStore(documentClient(stack.dynamo), { eventsTable: stack.env.EVENTS_TABLE!, countersTable: stack.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
+    for (const model of ['small', 'large']) {
+      for (const month of new Set(sent.map((e) => periodKey('month', Date.parse(e.timestamp))))) {
+        const [row] = await store.series('acme', 'tokens', 'month', month, month, `model=${model}`);
+        const t = truth.get(`tokens|model=${model}|month|${month}`);
+        expect(new Dec(row?.value ?? 0).eq(t?.value ?? 0)).toBe(true);
+      }
+    }
+
+    // The ledger holds each event once.
+    let ledgerCount = 0;
+    let startKey: Record<string, never> | undefined;
+    do {
+      const page = await stack.dynamo.send(new ScanCommand({ TableName: stack.env.EVENTS_TABLE!, Select: 'COUNT', ExclusiveStartKey: startKey }));
+      ledgerCount += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey as typeof startKey;
+    } while (startKey);
+    expect(ledgerCount).toBe(sent.length);
+
+    // Nothing in the DLQ but the poison message.
+    const dlq = await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.usageDlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    expect(dlq.Attributes!.ApproximateNumberOfMessages).toBe('1');
+    const dead = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queues.usageDlqUrl, MaxNumberOfMessages: 10 }));
+    expect(dead.Messages?.map((m) => m.Body)).toEqual(['{"not":"usage"}']);
+  });
+});
