@@ -109,7 +109,7 @@ export class DynamoUsageStore {
       const items = itemsOf(current);
       try {
         const result = await this.db.send(
-          new TransactWriteCommand({ TransactItems: items.map((i) => this.toWrite(i)), ReturnConsumedCapacity: 'TOTAL' }),
+          new TransactWriteCommand({ TransactItems: items.map((i) => toWrite(i, this.options)), ReturnConsumedCapacity: 'TOTAL' }),
         );
         outcome.writeUnits += (result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
         outcome.counted.push(...current.events);
@@ -134,39 +134,13 @@ export class DynamoUsageStore {
     }
   }
 
-  private toWrite(item: Item): NonNullable<TransactWriteCommandInput['TransactItems']>[number] {
-    const { eventsTable, countersTable, ledgerRetentionDays } = this.options;
-    switch (item.kind) {
-      case 'event': {
-        const e = item.event;
-        const expiresAt = Math.floor(Math.max(Date.parse(e.timestamp), Date.parse(e.receivedAt)) / 1000) + ledgerRetentionDays * 86_400;
-        return {
-          Put: {
-            TableName: eventsTable,
-            Item: { pk: eventKey(e), ...e, value: e.value, expiresAt },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        };
-      }
-      case 'marker':
-        return {
-          Put: {
-            TableName: countersTable,
-            Item: { pk: counterPartition(item.marker), sk: markerSort(item.marker) },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        };
-      case 'counter':
-        return { Update: { TableName: countersTable, ...counterUpdate(item.delta) } };
-    }
-  }
-
   /** The ids among `ids` already in the ledger (eventually consistent: the consumer makes the final call). */
   async existing(tenantId: string, ids: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
     await mapLimit(chunk([...new Set(ids)], 100), 4, async (batch) => {
       let keys: Record<string, unknown>[] | undefined = batch.map((id) => ({ pk: eventKey({ tenantId, id }) }));
       for (let attempt = 0; keys && keys.length > 0 && attempt < 3; attempt++) {
+        if (attempt > 0) await sleep(backoffDelay(attempt, 25, 200));
         const result: BatchGetCommandOutput = await this.db.send(
           new BatchGetCommand({ RequestItems: { [this.options.eventsTable]: { Keys: keys, ProjectionExpression: 'id' } } }),
         );
@@ -200,6 +174,41 @@ export class DynamoUsageStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return rows;
+  }
+}
+
+type TransactWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** The writes one plan commits, in order: the benchmark sizes them to count write units. */
+export function planWrites(plan: FoldPlan, options: UsageStoreOptions): TransactWrite[] {
+  return itemsOf(plan).map((item) => toWrite(item, options));
+}
+
+/** The TransactWriteItems entry for one item of a plan. */
+function toWrite(item: Item, options: UsageStoreOptions): TransactWrite {
+  const { eventsTable, countersTable, ledgerRetentionDays } = options;
+  switch (item.kind) {
+    case 'event': {
+      const e = item.event;
+      const expiresAt = Math.floor(Math.max(Date.parse(e.timestamp), Date.parse(e.receivedAt)) / 1000) + ledgerRetentionDays * 86_400;
+      return {
+        Put: {
+          TableName: eventsTable,
+          Item: { pk: eventKey(e), ...e, value: e.value, expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      };
+    }
+    case 'marker':
+      return {
+        Put: {
+          TableName: countersTable,
+          Item: { pk: counterPartition(item.marker), sk: markerSort(item.marker) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      };
+    case 'counter':
+      return { Update: { TableName: countersTable, ...counterUpdate(item.delta) } };
   }
 }
 

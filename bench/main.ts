@@ -1,0 +1,162 @@
+import './quiet.js';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient, type TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { createConsumer } from '../functions/consumer/consumer.js';
+import { createIngest } from '../functions/ingest/ingest.js';
+import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { startSqsLocal } from '../local/sqs-local.js';
+import { startLocalStack } from '../local/stack.js';
+import { seedMeters } from '../shared/catalog.js';
+import { documentClient } from '../shared/dynamo/client.js';
+import { DynamoTenantDirectory } from '../shared/dynamo/tenant-directory.js';
+import { DynamoUsageStore } from '../shared/dynamo/usage-store.js';
+import type { Meter } from '../shared/meters.js';
+import { mapLimit } from '../shared/retry.js';
+import { packMessages } from '../shared/sqs/usage-queue.js';
+import { issueApiKey } from '../shared/tenants.js';
+import { httpEvent, lambdaContext } from '../tests/support/events.js';
+import { latencies, printTable } from './report.js';
+import { transactionWriteUnits } from './write-units.js';
+
+/**
+ * `npm run bench`: the figures the ingestion spine is judged by, printed as tables so runs compare
+ * line by line. Nothing here asserts; tests assert behaviour, this measures.
+ */
+const meters: Meter[] = [...seedMeters, { key: 'tokens', name: 'Tokens', unit: 'token', aggregation: 'SUM', valueProperty: 'tokens', groupBy: ['model'] }];
+let serial = 0;
+
+type Shape = 'one meter' | 'mixed meters';
+function events(count: number, shape: Shape, now = Date.now()) {
+  return Array.from({ length: count }, (_, i) => {
+    const id = `bench-${serial++}`;
+    const timestamp = new Date(now - (i % 3_600) * 1_000).toISOString();
+    if (shape === 'one meter' || i % 3 === 0) return { id, meter: 'api_calls', timestamp, subject: 'customer-42' };
+    if (i % 3 === 1) return { id, meter: 'tokens', timestamp, properties: { tokens: 1000 + (i % 500), model: i % 2 ? 'small' : 'large' } };
+    return { id, meter: 'orders', timestamp, properties: { order_id: `o-${i}` } };
+  });
+}
+
+/** The ingest handler alone, its I/O stubbed: what one core can validate, answer and pack. */
+async function ingestInProcess() {
+  const byKey = new Map(meters.map((m) => [m.key, m]));
+  const ingest = createIngest({
+    meters: async () => byKey,
+    existing: async () => new Set(),
+    enqueue: async (batch) => (packMessages(batch), { failed: [], calls: 1 }),
+    graceHours: 72,
+    now: Date.now,
+  });
+  const rows = [];
+  for (const size of [100, 1000]) {
+    const requests = Array.from({ length: Math.ceil(60_000 / size) }, () => httpEvent({ routeKey: 'POST /v1/events', body: events(size, 'mixed meters'), tenantId: 'bench' }));
+    for (const r of requests.slice(0, 10)) await ingest(r, lambdaContext('ingest'));
+    const samples: number[] = [];
+    const start = performance.now();
+    for (const r of requests) {
+      const t = performance.now();
+      await ingest(r, lambdaContext('ingest'));
+      samples.push(performance.now() - t);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const { p50, p99 } = latencies(samples);
+    rows.push({ 'events per request': size, requests: requests.length, 'events/s (1 core)': Math.round((requests.length * size) / seconds), 'p50 ms': p50, 'p99 ms': p99 });
+  }
+  printTable('Ingest handler in process (validation, dedupe, packing; I/O stubbed)', rows);
+}
+
+/** The whole local stack: HTTP → ingest → SQS emulator → event source mapping → consumer → DynamoDB Local. */
+async function endToEnd() {
+  const dynamo = await startDynamoDbLocal();
+  const sqs = await startSqsLocal();
+  const transactions: TransactWriteItemsCommandInput[] = [];
+  let localUnits = 0;
+  const stack = await startLocalStack({
+    dynamoEndpoint: dynamo.endpoint,
+    sqsEndpoint: sqs.endpoint,
+    visibilityTimeoutSeconds: 30,
+    consumerConcurrency: 4,
+    consumer: () => {
+      const client = new DynamoDBClient({});
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'TransactWriteItemsCommand') transactions.push(args.input as TransactWriteItemsCommandInput);
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordTransactions' },
+      );
+      const store = new DynamoUsageStore(documentClient(client), { eventsTable: process.env.EVENTS_TABLE!, countersTable: process.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
+      const consumer = createConsumer({
+        commit: async (batch) => {
+          const outcome = await store.commit(batch);
+          localUnits += outcome.writeUnits;
+          return outcome;
+        },
+        now: Date.now,
+      });
+      return (event: SQSEvent, context) => consumer(event, context);
+    },
+  });
+  const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
+  await directory.createTenant({ id: 'bench', name: 'Bench', status: 'active', createdAt: new Date().toISOString() });
+  for (const m of meters) await directory.putMeter('bench', m);
+  const { token } = await issueApiKey(directory, { tenantId: 'bench' }, 'bench', new Date());
+
+  const rows = [];
+  const costs = [];
+  try {
+    for (const [shape, size, total] of [
+      ['mixed meters', 1000, 20_000],
+      ['mixed meters', 100, 10_000],
+      ['one meter', 1000, 20_000],
+    ] as [Shape, number, number][]) {
+      const bodies = Array.from({ length: total / size }, () => JSON.stringify(events(size, shape)));
+      transactions.length = 0;
+      localUnits = 0;
+      for (const k of Object.keys(sqs.requests)) delete sqs.requests[k];
+      const samples: number[] = [];
+      const start = performance.now();
+      await mapLimit(bodies, 4, async (body) => {
+        const t = performance.now();
+        const res = await fetch(`${stack.apiUrl}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+        if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+        samples.push(performance.now() - t);
+      });
+      const accepted = performance.now();
+      await stack.drained(600_000);
+      const seconds = (performance.now() - start) / 1000;
+      const { p50, p99 } = latencies(samples);
+      const per1000 = (n: number | undefined) => ((n ?? 0) * 1000) / total;
+      rows.push({
+        workload: `${shape}, ${size}/request`,
+        events: total,
+        'ingest events/s': Math.round(total / ((accepted - start) / 1000)),
+        'end-to-end events/s': Math.round(total / seconds),
+        'POST p50 ms': p50,
+        'POST p99 ms': p99,
+      });
+      const awsUnits = transactions.reduce((s, t) => s + transactionWriteUnits(t.TransactItems ?? []), 0);
+      costs.push({
+        workload: `${shape}, ${size}/request`,
+        'WCU/event (AWS rules)': awsUnits / total,
+        'WCU/event (DynamoDB Local)': localUnits / total,
+        'items/transaction': transactions.reduce((s, t) => s + (t.TransactItems?.length ?? 0), 0) / Math.max(1, transactions.length),
+        'SendMessageBatch/1k': per1000(sqs.requests.SendMessageBatch),
+        'ReceiveMessage/1k': per1000(sqs.requests.ReceiveMessage),
+        'DeleteMessageBatch/1k': per1000(sqs.requests.DeleteMessageBatch),
+      });
+    }
+  } finally {
+    await stack.stop();
+    await sqs.stop();
+    await dynamo.stop();
+  }
+  printTable('End to end on the local stack (4 concurrent clients; DynamoDB Local and the SQS emulator on this machine)', rows);
+  printTable('Cost per event (ReceiveMessage includes the local poller\'s idle long polls)', costs);
+}
+
+// `npm run bench -- ingest` runs one section; no argument runs them all.
+const sections = { ingest: ingestInProcess, e2e: endToEnd };
+const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
+console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
+for (const name of wanted.length ? wanted : (Object.keys(sections) as (keyof typeof sections)[])) await sections[name]();
