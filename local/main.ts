@@ -13,7 +13,7 @@ const seed = await seedDemo(new DynamoTenantDirectory(documentClient(stack.dynam
 
 const stateFile = resolve(import.meta.dirname, '..', '.meterline', 'local.json');
 mkdirSync(resolve(stateFile, '..'), { recursive: true });
-writeFileSync(stateFile, JSON.stringify({ apiUrl: stack.apiUrl, ...seed }, null, 2));
+writeFileSync(stateFile, JSON.stringify({ apiUrl: stack.apiUrl, ...seed, env: stack.env }, null, 2));
 
 const now = new Date().toISOString();
 console.log(`
