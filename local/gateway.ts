@@ -109,7 +109,10 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
       send(res, 500, { message: 'Internal Server Error' });
     }
   });
-  return new Promise((resolve) => server.listen(o.port, '127.0.0.1', () => resolve(server)));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, '127.0.0.1', () => resolve(server));
+  });
 }
 
 /** The event a Lambda function URL builds (payload 2.0, no authorizer). */

@@ -8,7 +8,10 @@ import { startLocalStack } from './stack.js';
 /** `npm start`: the whole system on localhost with a seeded demo tenant. Ctrl-C stops everything. */
 const port = Number(process.env.PORT ?? 3000);
 console.log('Starting Meterline locally (DynamoDB Local, SQS emulator, API, consumer)...');
-const stack = await startLocalStack({ port, prefix: 'meterline', authorizerCacheTtlMs: 0 });
+const stack = await startLocalStack({ port, prefix: 'meterline', authorizerCacheTtlMs: 0 }).catch((error: NodeJS.ErrnoException) => {
+  console.error(error.code === 'EADDRINUSE' ? `Port ${port} is taken: stop what uses it, or run PORT=3001 npm start.` : error);
+  process.exit(1);
+});
 const seed = await seedDemo(new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!));
 
 const stateFile = resolve(import.meta.dirname, '..', '.meterline', 'local.json');
