@@ -110,7 +110,10 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
   let stack: LocalStack;
   let key: string;
   const faults = { transactions: 0, crashesBefore: 0, crashesAfter: 0, throttles: 0, conflicts: 0, crashedInvocations: 0 };
-  const invocation = new AsyncLocalStorage<{ crashed: boolean; mayCrash: boolean }>();
+  // Each invocation is dealt a fate in turn: run clean, crash before its first write, or crash right after it.
+  type Fate = 'clean' | 'crash-before' | 'crash-after';
+  const invocation = new AsyncLocalStorage<{ fate: Fate; crashed: boolean; writes: number }>();
+  let invocations = 0;
 
   beforeAll(async () => {
     stack = await startTestStack({
@@ -129,7 +132,8 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
             };
             // A crashed process writes nothing more.
             if (state.crashed) crash();
-            if (state.mayCrash && n % 11 === 0 && faults.crashesBefore < 25) {
+            state.writes += 1;
+            if (state.fate === 'crash-before' && state.writes === 1) {
               faults.crashesBefore += 1;
               crash();
             }
@@ -143,7 +147,7 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
             }
             const result = await next(args);
             // The write is committed, then the process dies before it can say so.
-            if (state.mayCrash && n % 17 === 0 && faults.crashesAfter < 25) {
+            if (state.fate === 'crash-after') {
               faults.crashesAfter += 1;
               crash();
             }
@@ -159,8 +163,9 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
         const consumer = createConsumer({ commit: (events) => store.commit(events), now: Date.now });
         return async (event: SQSEvent, context) => {
           // Never crash a message so often that it would reach the DLQ: that is the poison message's fate only.
-          const mayCrash = event.Records.every((r) => Number(r.attributes.ApproximateReceiveCount) < 3);
-          const state = { crashed: false, mayCrash };
+          const mayCrash = event.Records.every((r) => Number(r.attributes.ApproximateReceiveCount) < 3) && faults.crashedInvocations < 30;
+          const turn = invocations++ % 3;
+          const state = { fate: (mayCrash && turn > 0 ? (turn === 1 ? 'crash-before' : 'crash-after') : 'clean') as Fate, crashed: false, writes: 0 };
           const response = await invocation.run(state, () => consumer(event, context));
           if (state.crashed) {
             faults.crashedInvocations += 1;
