@@ -26,6 +26,8 @@ export interface FunctionSpec {
   tables: Partial<Record<TableName, Access>>;
   /** Secrets Manager secrets it reads (names in infra's stack). */
   secrets?: string[];
+  /** Publishes usage alerts on the Meterline event bus (its name arrives as EVENT_BUS_NAME). */
+  publishesAlerts?: boolean;
 }
 
 export const functionCatalog = {
@@ -75,6 +77,21 @@ export const functionCatalog = {
       'DELETE /v1/admin/api-keys/{keyId}',
     ],
     tables: { tenants: 'readwrite' },
+  },
+  alerts: {
+    entry: 'functions/alerts/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    routes: ['GET /v1/alerts', 'PUT /v1/alerts/{alertId}', 'DELETE /v1/alerts/{alertId}'],
+    tables: { tenants: 'readwrite' },
+  },
+  'alert-evaluator': {
+    entry: 'functions/alert-evaluator/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    schedule: 'rate(5 minutes)',
+    publishesAlerts: true,
+    tables: { tenants: 'readwrite', counters: 'read' },
   },
 } satisfies Record<string, FunctionSpec>;
 

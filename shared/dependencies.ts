@@ -2,6 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { required, settings } from './config.js';
 import { documentClient } from './dynamo/client.js';
 import { tableName } from './dynamo/tables.js';
+import { DynamoAlertStore } from './dynamo/alert-store.js';
 import { DynamoTenantDirectory } from './dynamo/tenant-directory.js';
 import { DynamoUsageStore } from './dynamo/usage-store.js';
 import { SqsUsageQueue } from './sqs/usage-queue.js';
@@ -21,5 +22,7 @@ export const usageStore = () =>
     countersTable: tableName('counters'),
     ledgerRetentionDays: settings().ledgerRetentionDays,
   });
+
+export const alertStore = () => new DynamoAlertStore(dynamo(), tableName('tenants'));
 
 export const usageQueue = () => new SqsUsageQueue(new SQSClient({}), required('USAGE_QUEUE_URL'));

@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Meter } from '../meters.js';
+import { queryAll } from './query.js';
 import type { ApiKeyRecord, ApiKeySummary, KeyOwner, Tenant, TenantDirectory } from '../tenants.js';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
@@ -119,15 +120,8 @@ export class DynamoTenantDirectory implements TenantDirectory {
     }
   }
 
-  private async queryAll(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>): Promise<Record<string, any>[]> {
-    const items: Record<string, any>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new QueryCommand({ TableName: this.table, ...input, ExclusiveStartKey: startKey }));
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  private queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, any>[]> {
+    return queryAll(this.db, { TableName: this.table, ...input });
   }
 }
 

@@ -3,7 +3,6 @@ import {
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   NumberValue,
-  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -23,6 +22,7 @@ import {
 import type { UsageEvent } from '../events.js';
 import type { Granularity } from '../periods.js';
 import { backoffDelay, chunk, mapLimit, sleep } from '../retry.js';
+import { queryAll } from './query.js';
 
 export interface CommitOutcome {
   counted: UsageEvent[];
@@ -153,27 +153,16 @@ export class DynamoUsageStore {
 
   /** Counter values of one meter for periods `from`..`to` (inclusive period keys). */
   async series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey = ''): Promise<CounterRow[]> {
-    const rows: CounterRow[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.options.countersTable,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': counterPartition({ tenantId, meter }),
-            ':from': counterSort({ tenantId, meter, granularity, groupKey, period: from }),
-            ':to': counterSort({ tenantId, meter, granularity, groupKey, period: to }),
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        rows.push({ period: String(item.period), value: String(item.value ?? 0), events: Number(item.events ?? 0) });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return rows;
+    const items = await queryAll(this.db, {
+      TableName: this.options.countersTable,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': counterPartition({ tenantId, meter }),
+        ':from': counterSort({ tenantId, meter, granularity, groupKey, period: from }),
+        ':to': counterSort({ tenantId, meter, granularity, groupKey, period: to }),
+      },
+    });
+    return items.map((item) => ({ period: String(item.period), value: String(item.value ?? 0), events: Number(item.events ?? 0) }));
   }
 }
 

@@ -1,0 +1,72 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ScheduledInvocation } from '../../infra/catalog.js';
+import { type Alert, type AlertFiring, type AlertNotification, crossedAlerts, notificationOf } from '../../shared/alerts.js';
+import { logger, metrics } from '../../shared/observability.js';
+import { periodKey } from '../../shared/periods.js';
+import { mapLimit } from '../../shared/retry.js';
+
+export interface AlertEvaluatorDependencies {
+  tenantIds(): Promise<string[]>;
+  alerts: {
+    listAlerts(tenantId: string): Promise<Alert[]>;
+    firings(tenantId: string, period: string): Promise<Map<string, AlertFiring>>;
+    recordFiring(tenantId: string, firing: AlertFiring): Promise<boolean>;
+    markNotified(tenantId: string, firing: AlertFiring, at: string): Promise<void>;
+  };
+  /** The meter's value for the month (a decimal string). */
+  monthValue(tenantId: string, meter: string, month: string): Promise<string>;
+  notify(notification: AlertNotification): Promise<void>;
+  now(): Date;
+}
+
+export interface AlertRun {
+  tenants: number;
+  fired: number;
+  notified: number;
+  failedTenants: string[];
+}
+
+/**
+ * The scheduled alert evaluator: for every tenant with alerts, compares this month's meter values with
+ * the thresholds. A crossing is recorded once per alert and month, then notified; a notification that
+ * failed is retried on the next run, so subscribers may see one twice (they dedupe on its id), never zero.
+ */
+export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
+  return middy<ScheduledInvocation, AlertRun>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (invocation) => {
+      const month = periodKey('month', Date.parse(invocation.time));
+      const run: AlertRun = { tenants: 0, fired: 0, notified: 0, failedTenants: [] };
+      await mapLimit(await deps.tenantIds(), 8, async (tenantId) => {
+        try {
+          const alerts = await deps.alerts.listAlerts(tenantId);
+          if (alerts.length === 0) return;
+          run.tenants += 1;
+          const meters = [...new Set(alerts.map((a) => a.meter))];
+          const usage = new Map(await Promise.all(meters.map(async (m) => [m, await deps.monthValue(tenantId, m, month)] as const)));
+          const firings = await deps.alerts.firings(tenantId, month);
+          for (const { alert, value } of crossedAlerts(alerts, usage)) {
+            let firing = firings.get(alert.id);
+            if (!firing) {
+              firing = { alertId: alert.id, period: month, value, firedAt: deps.now().toISOString() };
+              if (!(await deps.alerts.recordFiring(tenantId, firing))) continue; // a concurrent run has it
+              run.fired += 1;
+            }
+            if (firing.notifiedAt) continue;
+            await deps.notify(notificationOf(alert, firing));
+            await deps.alerts.markNotified(tenantId, firing, deps.now().toISOString());
+            run.notified += 1;
+          }
+        } catch (error) {
+          logger.error('alert evaluation failed for a tenant', { tenantId, error: error as Error });
+          run.failedTenants.push(tenantId);
+        }
+      });
+      metrics.addMetric('AlertsFired', MetricUnit.Count, run.fired);
+      metrics.addMetric('AlertEvaluationFailures', MetricUnit.Count, run.failedTenants.length);
+      metrics.publishStoredMetrics();
+      return run;
+    });
+}
