@@ -1,0 +1,99 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
+import type { StageConfig } from './stage.js';
+import { pascal } from './tables.js';
+
+export interface ApiProps {
+  stage: StageConfig;
+  functions: Record<FunctionName, NodejsFunction>;
+  /** Browser origins allowed to call the API (the hosted dashboard). */
+  allowedOrigins: string[];
+}
+
+// One JSON line per request, with the tenant the authorizer resolved, so access logs join application logs on
+// requestId and tenantId.
+const accessLogFormat = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    time: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    latencyMs: '$context.responseLatency',
+    integrationLatencyMs: '$context.integrationLatency',
+    tenantId: '$context.authorizer.tenantId',
+    keyId: '$context.authorizer.keyId',
+    role: '$context.authorizer.role',
+    authorizerError: '$context.authorizer.error',
+    integrationError: '$context.integrationErrorMessage',
+  }),
+);
+
+/** The HTTP API: every catalog route behind the API-key authorizer, throttled, with access logs. */
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      apiName: `meterline-${props.stage.name}`,
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: props.allowedOrigins,
+        allowHeaders: ['authorization', 'content-type'],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.DELETE],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.stage.logRetention,
+      removalPolicy: props.stage.name === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.stage.apiThrottle,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: accessLogFormat },
+    });
+
+    // The authorizer answers every well-formed request, even with an unknown key (role "anonymous"), so the
+    // routes can say why in the error contract. Its answer is cached per Authorization header for five minutes:
+    // one DynamoDB read per key per five minutes, and a revoked key stops working within that time.
+    const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', props.functions.authorizer, {
+      authorizerName: 'api-key',
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ['$request.header.Authorization'],
+      resultsCacheTtl: Duration.seconds(300),
+    });
+
+    for (const [name, spec] of Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]) {
+      if (!spec.routes?.length) continue;
+      const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, props.functions[name]);
+      for (const route of spec.routes) {
+        const [method, path] = parseRoute(route);
+        this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+      }
+    }
+  }
+
+  get url(): string {
+    return this.stage.url;
+  }
+}
+
+function parseRoute(route: string): [HttpMethod, string] {
+  const [method, path] = route.split(' ');
+  if (!path || !Object.values(HttpMethod).includes(method as HttpMethod)) throw new Error(`Bad route in infra/catalog.ts: "${route}"`);
+  return [method as HttpMethod, path];
+}

@@ -1,0 +1,24 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { MeterlineStack } from './stack.js';
+import { stageConfig } from './stage.js';
+
+/**
+ * Builds the app for a stage (`-c stage=dev|prod`, default from cdk.json) with cdk-nag's AwsSolutions
+ * checks attached, so every synth (and `cdk deploy`) fails on an unsuppressed finding.
+ */
+export function createApp(app: App = new App()): { app: App; stack: MeterlineStack } {
+  const stage = stageConfig(app.node.tryGetContext('stage') ?? 'dev');
+  const alarmEmail: string | undefined = app.node.tryGetContext('alarmEmail');
+  const stack = new MeterlineStack(app, `Meterline-${stage.name}`, {
+    stage,
+    alarmEmail,
+    description: `Meterline usage metering and billing (${stage.name})`,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    terminationProtection: stage.deletionProtection,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stack };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) createApp().app.synth();

@@ -1,0 +1,62 @@
+import { Duration } from 'aws-cdk-lib';
+import { Distribution, HttpVersion, ResponseHeadersPolicy, ViewerProtocolPolicy } from 'aws-cdk-lib/aws-cloudfront';
+import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledge } from './nag.js';
+import type { StageConfig } from './stage.js';
+
+/** The dashboard's static files: a private bucket that only CloudFront (through origin access control) can read. */
+export class DashboardHosting extends Construct {
+  readonly bucket: Bucket;
+  readonly distribution: Distribution;
+
+  constructor(scope: Construct, id: string, stage: StageConfig) {
+    super(scope, id);
+    const privateBucket = { blockPublicAccess: BlockPublicAccess.BLOCK_ALL, enforceSSL: true, removalPolicy: stage.dataRemovalPolicy };
+    const logs = new Bucket(this, 'AccessLogs', {
+      ...privateBucket,
+      encryption: BucketEncryption.S3_MANAGED,
+      // CloudFront standard logging writes with ACLs; this is the one bucket that keeps them enabled.
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(stage.name === 'prod' ? 365 : 30) }],
+    });
+    acknowledge(logs, { 'AwsSolutions-S1': 'This is the access-log bucket; logging its own accesses would log forever.' });
+
+    this.bucket = new Bucket(this, 'Site', {
+      ...privateBucket,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: logs,
+      serverAccessLogsPrefix: 'site/',
+    });
+
+    this.distribution = new Distribution(this, 'Distribution', {
+      comment: `Meterline ${stage.name} dashboard`,
+      defaultRootObject: 'index.html',
+      defaultBehavior: {
+        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        responseHeadersPolicy: ResponseHeadersPolicy.SECURITY_HEADERS,
+      },
+      // A single-page app: unknown paths are client-side routes, served by index.html.
+      errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.minutes(5) })),
+      httpVersion: HttpVersion.HTTP2_AND_3,
+      enableLogging: true,
+      logBucket: logs,
+      logFilePrefix: 'cloudfront/',
+    });
+    acknowledge(this.distribution, {
+      'AwsSolutions-CFR4':
+        'The default *.cloudfront.net certificate cannot pin TLS 1.2 (its policy is fixed at TLSv1); set minimumProtocolVersion TLS_V1_2_2021 when a custom domain and ACM certificate are attached.',
+      'AwsSolutions-CFR1': 'Tenants are worldwide; the dashboard holds no data of its own (it calls the authenticated API).',
+      'AwsSolutions-CFR2':
+        'Static files only; the API it calls has its own throttling and authorizer. Attach a WAF web ACL (us-east-1) when a custom domain is added.',
+    });
+  }
+
+  get origin(): string {
+    return `https://${this.distribution.distributionDomainName}`;
+  }
+}
+

@@ -1,0 +1,41 @@
+import { Construct } from 'constructs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { functionSpecs } from './catalog.js';
+import { acknowledge } from './nag.js';
+import type { StageConfig } from './stage.js';
+
+/** Secrets the stack always holds, with the value format operators put into them. */
+const describedSecrets: Record<string, string> = {
+  stripe: 'Stripe credentials, JSON: {"apiKey": "sk_live_...", "webhookSecret": "whsec_..."}',
+};
+
+/** The environment variable that gives a function the ARN of a secret it reads (never its value). */
+export function secretArnEnv(name: string): string {
+  return `${name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_SECRET_ARN`;
+}
+
+/**
+ * One Secrets Manager secret per name, for every name a catalog function lists in `secrets` plus the
+ * described ones. CloudFormation creates them with a random placeholder; operators set the real value.
+ */
+export class Secrets extends Construct {
+  readonly byName: Record<string, Secret>;
+
+  constructor(scope: Construct, id: string, stage: StageConfig) {
+    super(scope, id);
+    const names = new Set([...Object.keys(describedSecrets), ...Object.values(functionSpecs).flatMap((spec) => spec.secrets ?? [])]);
+    this.byName = Object.fromEntries(
+      [...names].map((name) => {
+        const secret = new Secret(this, name, {
+          secretName: `meterline/${stage.name}/${name}`,
+          description: describedSecrets[name] ?? `Meterline ${name}`,
+          removalPolicy: stage.dataRemovalPolicy,
+        });
+        acknowledge(secret, {
+          'AwsSolutions-SMG4': 'Third-party credentials (Stripe keys) are rolled in the issuer, not by a rotation Lambda; docs/operations.md gives the procedure.',
+        });
+        return [name, secret];
+      }),
+    );
+  }
+}

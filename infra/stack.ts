@@ -1,0 +1,90 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import { tables } from '../shared/dynamo/tables.js';
+import { Api } from './api.js';
+import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
+import { Functions } from './functions.js';
+import { DashboardHosting } from './hosting.js';
+import { Observability } from './observability.js';
+import { Schedules } from './schedules.js';
+import { Secrets } from './secrets.js';
+import type { StageConfig } from './stage.js';
+import { Tables, pascal } from './tables.js';
+import { UsageQueue } from './usage-queue.js';
+
+export interface MeterlineStackProps extends StackProps {
+  stage: StageConfig;
+  alarmEmail?: string;
+}
+
+/** The whole service, driven by `infra/catalog.ts` and `shared/dynamo/tables.ts`: new entries there deploy without changes here. */
+export class MeterlineStack extends Stack {
+  readonly tables: Tables;
+  readonly usageQueue: UsageQueue;
+  readonly functions: Functions;
+  readonly api: Api;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: MeterlineStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    const specs = Object.entries(functionSpecs) as [FunctionName, FunctionSpec][];
+
+    this.tables = new Tables(this, 'Tables', stage);
+    const consumerTimeout = Math.max(...specs.filter(([, spec]) => spec.consumesUsageQueue).map(([, spec]) => spec.timeoutSeconds));
+    this.usageQueue = new UsageQueue(this, 'Usage', { consumerTimeout: Duration.seconds(consumerTimeout) });
+    const secrets = new Secrets(this, 'Secrets', stage);
+    // Usage alerts today; the integration point for tenants' own consumers later.
+    const eventBus = new EventBus(this, 'EventBus', { eventBusName: `meterline-${stage.name}` });
+    const hosting = new DashboardHosting(this, 'Dashboard', stage);
+
+    this.functions = new Functions(this, 'Functions', {
+      stage,
+      tables: this.tables.byName,
+      usageQueue: this.usageQueue.queue,
+      secrets: secrets.byName,
+      eventBus,
+    });
+    const functions = this.functions.byName;
+    this.api = new Api(this, 'Api', { stage, functions, allowedOrigins: [hosting.origin] });
+    const schedules = new Schedules(this, 'Schedules', { stage, functions });
+    this.observability = new Observability(this, 'Observability', {
+      stage,
+      functions,
+      usageQueue: this.usageQueue.queue,
+      usageDeadLetterQueue: this.usageQueue.deadLetterQueue,
+      scheduleDeadLetterQueue: schedules.deadLetterQueue,
+      apiStage: this.api.stage,
+      alarmEmail: props.alarmEmail,
+    });
+
+    for (const [name, spec] of specs) {
+      if (!spec.functionUrl) continue;
+      // No IAM auth: the caller (Stripe) cannot sign AWS requests. The function authenticates every request
+      // itself, by the webhook signature, before acting on it.
+      const url = functions[name].addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+      new CfnOutput(this, `${pascal(name)}Url`, { value: url.url, description: `Function URL of ${name}` });
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+    for (const [name, table] of Object.entries(this.tables.byName)) {
+      new CfnOutput(this, `${pascal(name)}TableName`, { value: table.tableName, description: `${tables[name as keyof typeof tables].env}` });
+    }
+    new CfnOutput(this, 'UsageQueueUrl', { value: this.usageQueue.queue.queueUrl });
+    new CfnOutput(this, 'UsageDeadLetterQueueUrl', { value: this.usageQueue.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'UsageQueueArn', { value: this.usageQueue.queue.queueArn });
+    new CfnOutput(this, 'UsageDeadLetterQueueArn', { value: this.usageQueue.deadLetterQueue.queueArn });
+    new CfnOutput(this, 'ScheduleDeadLetterQueueUrl', { value: schedules.deadLetterQueue.queueUrl });
+    for (const [name, secret] of Object.entries(secrets.byName)) {
+      new CfnOutput(this, `${pascal(name)}SecretName`, { value: secret.secretName });
+    }
+    new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
+    new CfnOutput(this, 'DashboardBucketName', { value: hosting.bucket.bucketName });
+    new CfnOutput(this, 'DashboardUrl', { value: hosting.origin });
+    new CfnOutput(this, 'DashboardDistributionId', { value: hosting.distribution.distributionId });
+    if (this.observability.topic) new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+  }
+
+}
