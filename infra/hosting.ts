@@ -9,25 +9,26 @@ import type { StageConfig } from './stage.js';
 /** The dashboard's static files: a private bucket that only CloudFront (through origin access control) can read. */
 export class DashboardHosting extends Construct {
   readonly bucket: Bucket;
+  readonly logBucket: Bucket;
   readonly distribution: Distribution;
 
   constructor(scope: Construct, id: string, stage: StageConfig) {
     super(scope, id);
     const privateBucket = { blockPublicAccess: BlockPublicAccess.BLOCK_ALL, enforceSSL: true, removalPolicy: stage.dataRemovalPolicy };
-    const logs = new Bucket(this, 'AccessLogs', {
+    this.logBucket = new Bucket(this, 'AccessLogs', {
       ...privateBucket,
       encryption: BucketEncryption.S3_MANAGED,
       // CloudFront standard logging writes with ACLs; this is the one bucket that keeps them enabled.
       objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ expiration: Duration.days(stage.name === 'prod' ? 365 : 30) }],
     });
-    acknowledge(logs, { 'AwsSolutions-S1': 'This is the access-log bucket; logging its own accesses would log forever.' });
+    acknowledge(this.logBucket, { 'AwsSolutions-S1': 'This is the access-log bucket; logging its own accesses would log forever.' });
 
     this.bucket = new Bucket(this, 'Site', {
       ...privateBucket,
       encryption: BucketEncryption.S3_MANAGED,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: logs,
+      serverAccessLogsBucket: this.logBucket,
       serverAccessLogsPrefix: 'site/',
     });
 
@@ -43,7 +44,7 @@ export class DashboardHosting extends Construct {
       errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.minutes(5) })),
       httpVersion: HttpVersion.HTTP2_AND_3,
       enableLogging: true,
-      logBucket: logs,
+      logBucket: this.logBucket,
       logFilePrefix: 'cloudfront/',
     });
     acknowledge(this.distribution, {

@@ -6,7 +6,7 @@ import type { StageConfig } from './stage.js';
 
 /** Secrets the stack always holds, with the value format operators put into them. */
 const describedSecrets: Record<string, string> = {
-  stripe: 'Stripe credentials, JSON: {"apiKey": "sk_live_...", "webhookSecret": "whsec_..."}',
+  stripe: 'Stripe credentials, JSON: {"secretKey": "sk_live_...", "webhookSecret": "whsec_..."}',
 };
 
 /** The environment variable that gives a function the ARN of a secret it reads (never its value). */

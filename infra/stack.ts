@@ -84,6 +84,7 @@ export class MeterlineStack extends Stack {
     new CfnOutput(this, 'DashboardBucketName', { value: hosting.bucket.bucketName });
     new CfnOutput(this, 'DashboardUrl', { value: hosting.origin });
     new CfnOutput(this, 'DashboardDistributionId', { value: hosting.distribution.distributionId });
+    new CfnOutput(this, 'AccessLogBucketName', { value: hosting.logBucket.bucketName });
     if (this.observability.topic) new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
   }
 
