@@ -93,6 +93,15 @@ export const functionCatalog = {
     publishesAlerts: true,
     tables: { tenants: 'readwrite', counters: 'read' },
   },
+  'usage-report': {
+    entry: 'functions/usage-report/handler.ts',
+    memoryMb: 1024,
+    // 10,000 tenants × 5 meters take about a minute at Stripe's meter event rate; the rest is headroom.
+    timeoutSeconds: 900,
+    schedule: 'cron(0 1 * * ? *)',
+    tables: { tenants: 'read', counters: 'read', stripe: 'readwrite' },
+    secrets: ['stripe'],
+  },
 } satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof functionCatalog;

@@ -13,6 +13,7 @@ import { freePort } from './net.js';
 import { type Queues, createQueues, createTables } from './resources.js';
 import { type Schedule, startScheduler } from './scheduler.js';
 import { startSqsLocal } from './sqs-local.js';
+import { type StripeEmulator, type StripeEmulatorOptions, LOCAL_WEBHOOK_SECRET, startStripeEmulator, usesRealStripe } from './stripe-emulator/server.js';
 
 export interface LocalStackOptions {
   /** Gateway port; a free one when absent. */
@@ -29,6 +30,8 @@ export interface LocalStackOptions {
   consumer?: (real: Handler<SQSEvent, SQSBatchResponse>) => Handler<SQSEvent, SQSBatchResponse>;
   /** Extra environment for the functions (settings such as GRACE_PERIOD_HOURS). */
   env?: Record<string, string>;
+  /** The local Stripe emulator's options; it runs unless STRIPE_SECRET_KEY holds a real Stripe key. */
+  stripe?: StripeEmulatorOptions;
 }
 
 export interface LocalStack {
@@ -45,6 +48,8 @@ export interface LocalStack {
   /** Resolves when the usage queue holds no visible or in-flight message. */
   drained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+  /** The Stripe emulator the functions talk to (absent when they talk to Stripe). */
+  stripe?: StripeEmulator;
 }
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -77,7 +82,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const visibility = options.visibilityTimeoutSeconds ?? 5;
     const queues = await createQueues(sqs, prefix, visibility);
-    const env = { ...base, ...(await createTables(dynamo, prefix)), USAGE_QUEUE_URL: queues.usageQueueUrl, ...options.env };
+    const stripe = usesRealStripe() ? undefined : await startStripeEmulator(options.stripe).then((s) => (stops.push(s.stop), s));
+    const stripeEnv: Record<string, string> = stripe ? { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET } : {};
+    const env = { ...base, ...(await createTables(dynamo, prefix)), USAGE_QUEUE_URL: queues.usageQueueUrl, ...stripeEnv, ...options.env };
     Object.assign(process.env, env);
 
     const load = async <E, R>(name: FunctionName) =>
@@ -152,9 +159,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return Object.values(a.Attributes ?? {}).reduce((sum, v) => sum + Number(v), 0);
     };
 
+    if (stripe && urlHandlers.has('stripe-webhook')) stripe.setWebhook({ url: `${apiUrl}/_url/stripe-webhook`, secret: LOCAL_WEBHOOK_SECRET });
+
     return {
       apiUrl,
       env,
+      stripe,
       functionUrls: Object.fromEntries([...urlHandlers.keys()].map((name) => [name, `${apiUrl}/_url/${name}`])),
       runSchedule: (name, due) => scheduler.run(name, due),
       dynamo,

@@ -3,9 +3,15 @@ import { required, settings } from './config.js';
 import { documentClient } from './dynamo/client.js';
 import { tableName } from './dynamo/tables.js';
 import { DynamoAlertStore } from './dynamo/alert-store.js';
+import { DynamoBillingStore } from './dynamo/billing-store.js';
+import { DynamoMeterReader } from './dynamo/meter-reader.js';
 import { DynamoTenantDirectory } from './dynamo/tenant-directory.js';
 import { DynamoUsageStore } from './dynamo/usage-store.js';
 import { SqsUsageQueue } from './sqs/usage-queue.js';
+import { DynamoStripeStore } from './dynamo/stripe-store.js';
+import { stripeFromEnvironment, stripePace } from './stripe/environment.js';
+import { StripeUsageReporter } from './stripe/usage-reporter.js';
+import { StripeWebhookAdapter } from './stripe/webhooks.js';
 
 /**
  * The composition root: each function's handler.ts builds what it needs from its environment, once
@@ -26,3 +32,17 @@ export const usageStore = () =>
 export const alertStore = () => new DynamoAlertStore(dynamo(), tableName('tenants'));
 
 export const usageQueue = () => new SqsUsageQueue(new SQSClient({}), required('USAGE_QUEUE_URL'));
+
+export const stripeStore = () => new DynamoStripeStore(dynamo(), tableName('stripe'));
+
+/** Stripe's client and secrets load on first use (Secrets Manager in AWS, the environment locally). */
+let stripeAccess: ReturnType<typeof stripeFromEnvironment> | undefined;
+const stripe = () => (stripeAccess ??= stripeFromEnvironment());
+
+export const usageReporter = () => new StripeUsageReporter(async () => (await stripe()()).stripe, stripePace());
+
+export const stripeWebhooks = () => new StripeWebhookAdapter(stripe());
+
+export const billingStore = () => new DynamoBillingStore(dynamo(), tableName('billing'));
+
+export const meterReader = () => new DynamoMeterReader(dynamo(), tableName('counters'));

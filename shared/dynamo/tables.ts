@@ -18,6 +18,13 @@ export const tables = {
   counters: { env: 'COUNTERS_TABLE', sortKey: true, ttl: false, gsi1: false },
   /** Tenants, their meters and API keys. */
   tenants: { env: 'TENANTS_TABLE', sortKey: true, ttl: false, gsi1: true },
+  /**
+   * Stripe sync: tenant ↔ customer mapping, what was reported per tenant × meter × day, report runs,
+   * webhook event ids seen, mirrored subscriptions and invoices, billing alerts.
+   */
+  stripe: { env: 'STRIPE_TABLE', sortKey: true, ttl: true, gsi1: false },
+  /** Plans, subscriptions, invoices (one per tenant × period: the period's closing marker) and invoice-number counters. */
+  billing: { env: 'BILLING_TABLE', sortKey: true, ttl: false, gsi1: true },
 } satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof tables;

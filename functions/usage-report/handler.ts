@@ -1,0 +1,12 @@
+import { stripeStore, tenantDirectory, usageReporter, usageStore } from '../../shared/dependencies.js';
+import { createUsageReport } from './usage-report.js';
+
+const directory = tenantDirectory();
+const usage = usageStore();
+
+export const handler = createUsageReport({
+  tenants: directory,
+  usage,
+  store: stripeStore(),
+  reporter: usageReporter(),
+});

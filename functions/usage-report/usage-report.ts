@@ -1,0 +1,186 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ScheduledInvocation } from '../../infra/catalog.js';
+import type { CounterRow } from '../../shared/dynamo/usage-store.js';
+import type { Meter } from '../../shared/meters.js';
+import { logger, metrics } from '../../shared/observability.js';
+import type { Granularity } from '../../shared/periods.js';
+import {
+  type PendingEvent,
+  type ReportError,
+  type ReportRecord,
+  type ReportStore,
+  type TenantReport,
+  type UsageReporter,
+  meterReporting,
+  planMeterReport,
+  reportDays,
+} from '../../shared/reporting.js';
+import { mapLimit } from '../../shared/retry.js';
+import type { Tenant } from '../../shared/tenants.js';
+
+export interface UsageReportDependencies {
+  tenants: { listTenants(): Promise<Tenant[]>; listMeters(tenantId: string): Promise<Meter[]> };
+  usage: { series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string): Promise<CounterRow[]> };
+  store: ReportStore;
+  reporter: UsageReporter;
+  /** Tenants reported at once. Within a tenant, each meter's days go one after another. */
+  concurrency?: number;
+}
+
+export interface ReportSummary {
+  tenants: number;
+  /** Meter events Stripe accepted. */
+  sent: number;
+  /** Tenant × meter × days with usage that needed nothing (already reported, or Stripe already had the identifier). */
+  skipped: number;
+  /** Events, meters or tenants that could not be reported (each has an entry in `errors`). */
+  failed: number;
+  errors: ReportError[];
+}
+
+/**
+ * The daily report (EventBridge, 01:00 UTC): for each tenant × meter × completed UTC day in Stripe's
+ * window, brings Stripe's meter in line with Meterline's day counters, one meter event per day plus a
+ * delta event per later change (see shared/reporting.ts). Each event is written down (pending) before
+ * it is sent and becomes the day's record after, so a crash in between resends the same identifier,
+ * which Stripe refuses as a duplicate. "Yesterday" comes from the invocation's time, never the clock.
+ * One tenant's failure is recorded and the others go on.
+ */
+export function createUsageReport(deps: UsageReportDependencies) {
+  return middy<ScheduledInvocation, ReportSummary>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (invocation) => {
+      const summary = await reportUsage(deps, Date.parse(invocation.time));
+      metrics.addMetric('ReportFailures', MetricUnit.Count, summary.failed);
+      metrics.addMetric('MeterEventsSent', MetricUnit.Count, summary.sent);
+      metrics.publishStoredMetrics();
+      logger.info('usage report finished', { sent: summary.sent, skipped: summary.skipped, failed: summary.failed, tenants: summary.tenants });
+      return summary;
+    });
+}
+
+export async function reportUsage(deps: UsageReportDependencies, now: number): Promise<ReportSummary> {
+  const days = reportDays(now);
+  const runAt = new Date(now).toISOString();
+  const summary: ReportSummary = { tenants: 0, sent: 0, skipped: 0, failed: 0, errors: [] };
+  const tenants = await deps.tenants.listTenants();
+  await mapLimit(tenants, deps.concurrency ?? 16, async (tenant) => {
+    const report: TenantReport = { tenantId: tenant.id, runAt, sent: [], skipped: 0, errors: [] };
+    const fail = (error: Omit<ReportError, 'tenantId'>) => {
+      report.errors.push({ tenantId: tenant.id, ...error });
+      logger.error('usage report failed', { tenantId: tenant.id, ...error });
+    };
+    try {
+      const customerId = (await deps.store.customerOf(tenant.id)) ?? (await createCustomer(deps, tenant));
+      const meters = await deps.tenants.listMeters(tenant.id);
+      const records = await deps.store.reportRecords(tenant.id, days.from);
+      // Meters in parallel, each meter's days in order: never two calls at once for one customer × meter.
+      await Promise.all(
+        meters.map(async (meter) => {
+          try {
+            await reportMeter(deps, { tenantId: tenant.id, customerId, meter, records: records.get(meter.key) ?? new Map(), days, now, report, fail });
+          } catch (error) {
+            fail({ meter: meter.key, code: codeOf(error), message: messageOf(error) });
+          }
+        }),
+      );
+    } catch (error) {
+      fail({ code: codeOf(error), message: messageOf(error) });
+    }
+    summary.tenants += 1;
+    summary.sent += report.sent.filter((s) => s.outcome === 'sent').length;
+    summary.skipped += report.skipped + report.sent.filter((s) => s.outcome === 'duplicate').length;
+    summary.failed += report.errors.length;
+    summary.errors.push(...report.errors);
+    if (report.sent.length > 0 || report.errors.length > 0) {
+      await deps.store.recordRun(report).catch((error) => logger.error('could not record the report run', { tenantId: tenant.id, error: error as Error }));
+    }
+  });
+  return summary;
+}
+
+async function createCustomer(deps: UsageReportDependencies, tenant: Tenant): Promise<string> {
+  const customerId = await deps.reporter.createCustomer(tenant);
+  await deps.store.saveCustomer(tenant.id, customerId);
+  return customerId;
+}
+
+interface MeterRun {
+  tenantId: string;
+  customerId: string;
+  meter: Meter;
+  records: Map<string, ReportRecord>;
+  days: { from: string; to: string };
+  now: number;
+  report: TenantReport;
+  fail(error: Omit<ReportError, 'tenantId'>): void;
+}
+
+async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promise<void> {
+  const { tenantId, meter, records } = run;
+  await deps.reporter.ensureMeter(meterReporting(meter));
+
+  // A run that stopped between sending and recording left its event pending: send exactly that again first.
+  for (const record of records.values()) {
+    if (record.pending) {
+      await send(deps, run, record.day, record.pending);
+      records.set(record.day, { day: record.day, reported: record.pending.after });
+    }
+  }
+
+  const usage = await deps.usage.series(tenantId, meter.key, 'day', run.days.from, run.days.to);
+  const monthValues = new Map<string, string>();
+  if (meter.aggregation === 'UNIQUE_COUNT') {
+    for (const month of new Set(usage.map((u) => u.period.slice(0, 7)))) {
+      monthValues.set(month, (await deps.usage.series(tenantId, meter.key, 'month', month, month))[0]?.value ?? '0');
+    }
+  }
+  const steps = planMeterReport({
+    tenantId,
+    meter,
+    days: usage.filter((u) => u.events > 0).map((u) => ({ day: u.period, value: u.value, events: u.events })),
+    monthValues,
+    records,
+    now: run.now,
+  });
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'skip':
+        run.report.skipped += 1;
+        break;
+      case 'flag':
+        run.fail({ meter: meter.key, day: step.day, code: step.code, message: step.message });
+        await deps.store.flag(tenantId, meter.key, step.day, step.target);
+        break;
+      case 'send': {
+        try {
+          const previous = records.get(step.day)?.reported?.sequence;
+          if (!(await deps.store.putPending(tenantId, meter.key, step.day, step.event, previous))) {
+            run.fail({ meter: meter.key, day: step.day, code: 'CONCURRENT_RUN', message: 'another report run changed this day meanwhile; the next run reconciles it' });
+            break;
+          }
+          await send(deps, run, step.day, step.event);
+        } catch (error) {
+          run.fail({ meter: meter.key, day: step.day, code: codeOf(error), message: messageOf(error) });
+        }
+      }
+    }
+  }
+}
+
+async function send(deps: UsageReportDependencies, run: MeterRun, day: string, event: PendingEvent): Promise<void> {
+  const outcome = await deps.reporter.sendMeterEvent(run.customerId, event);
+  await deps.store.commitPending(run.tenantId, run.meter.key, day, event);
+  run.report.sent.push({ meter: run.meter.key, day, identifier: event.identifier, value: event.value, timestamp: event.timestamp, outcome });
+}
+
+function codeOf(error: unknown): string {
+  const e = error as { code?: unknown; name?: unknown };
+  return typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'ERROR';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,507 @@
+import { createHash } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import Stripe from 'stripe';
+import { Dec } from '../../shared/decimal.js';
+import { freePort } from '../net.js';
+import { type Form, parseForm, record, text } from './form.js';
+import { type StripeObject, fixture, list, stripeId } from './fixtures.js';
+
+/**
+ * A Stripe-compatible API on localhost for the calls Meterline makes, so tests and `npm start` run the
+ * real stripe-node client (pointed here by host/port/protocol) without the internet. It keeps Stripe's
+ * contracts that matter for exactly-once reporting: form-encoded requests, `Idempotency-Key` replay,
+ * meter event identifier uniqueness, the 35-day / 5-minute timestamp window, Stripe's error JSON and
+ * 429s from its rate limits. Faults (429, 500, hangs) can be injected for the next N calls.
+ */
+export interface StripeEmulatorOptions {
+  port?: number;
+  /** The secret key callers must present; any `sk_test_` key when absent. */
+  apiKey?: string;
+  /** Requests per second before answering 429; off when absent. */
+  rateLimit?: RateLimit;
+  /** Delay before each answer: makes concurrent calls overlap, as they do against the real API. */
+  latencyMs?: number;
+  now?: () => number;
+}
+
+export interface RateLimit {
+  /** `POST /v1/billing/meter_events` (Stripe: 1,000/s in live mode). */
+  meterEventsPerSecond: number;
+  /** Every other call (Stripe: 100/s in live mode). */
+  requestsPerSecond: number;
+}
+
+export type FaultKind = 429 | 500 | 'hang' | 'hang-after-processing';
+
+export interface Fault {
+  kind: FaultKind;
+  /** How many of the next matching calls fail. */
+  times: number;
+  /** Only calls whose path starts with this. */
+  path?: string;
+}
+
+export interface StripeCall {
+  method: string;
+  path: string;
+  status: number;
+}
+
+export interface WebhookDelivery {
+  status: number;
+  body: string;
+}
+
+export interface StripeEmulator {
+  url: string;
+  host: string;
+  port: number;
+  protocol: 'http';
+  apiKey: string;
+  /** Every meter event accepted, in order. */
+  meterEvents(): StripeObject[];
+  /** Every v1 event (snapshot) the emulator generated, in order. */
+  events(): StripeObject[];
+  /** Every call answered (including the faults and 429s). */
+  calls(): StripeCall[];
+  inject(fault: Fault): void;
+  setRateLimit(limit: RateLimit | undefined): void;
+  /** Deliver every generated v1 event to this endpoint, signed with `secret`, as Stripe does. */
+  setWebhook(endpoint: { url: string; secret: string } | undefined): void;
+  /** POSTs `payload` to `url` with a Stripe-Signature made from `secret` (at `timestamp`, seconds). */
+  sendWebhook(url: string, payload: string, secret: string, timestamp?: number): Promise<WebhookDelivery>;
+  /**
+   * Closes the subscription's current period as Stripe's billing does: an invoice with one line per
+   * metered price, quantities aggregated from the meter events in the period; emits invoice.created
+   * and invoice.finalized and returns the invoice.
+   */
+  finalizeInvoice(subscriptionId: string, period: { start: number; end: number }): Promise<StripeObject>;
+  /** Raises a meter error report (a thin v2 event) and returns the notification Stripe would POST. */
+  meterErrorReport(meterId: string, error: { code: string; message: string; identifier: string }): StripeObject;
+  stop(): Promise<void>;
+}
+
+type Handler = (req: { method: string; path: string; form: Form; query: URLSearchParams; idempotencyKey?: string }) => [number, StripeObject];
+
+export class StripeHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { type: string; message: string; code?: string; param?: string },
+  ) {
+    super(body.message);
+  }
+}
+
+const LOCAL_API_KEY = 'sk_test_meterline_local';
+export const LOCAL_WEBHOOK_SECRET = 'whsec_meterline_local';
+
+/** True when the environment holds a Stripe key of its own: then the local stack talks to Stripe itself. */
+export function usesRealStripe(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.STRIPE_SECRET_KEY !== undefined && env.STRIPE_SECRET_KEY !== LOCAL_API_KEY;
+}
+
+const WINDOW_PAST_S = 35 * 86_400;
+const WINDOW_FUTURE_S = 300;
+
+export async function startStripeEmulator(options: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
+  const now = options.now ?? Date.now;
+  const seconds = () => Math.floor(now() / 1000);
+  const apiKey = options.apiKey ?? LOCAL_API_KEY;
+
+  const customers = new Map<string, StripeObject>();
+  const meters = new Map<string, StripeObject>();
+  const products = new Map<string, StripeObject>();
+  const prices = new Map<string, StripeObject>();
+  const subscriptions = new Map<string, StripeObject>();
+  const invoices = new Map<string, StripeObject>();
+  const meterEvents: StripeObject[] = [];
+  const identifiers = new Set<string>();
+  const events: StripeObject[] = [];
+  const thinEvents = new Map<string, StripeObject>();
+  const idempotency = new Map<string, { fingerprint: string; status: number; body: StripeObject }>();
+  const calls: StripeCall[] = [];
+  const faults: Fault[] = [];
+  const inFlight = new Set<string>();
+  const hanging = new Set<ServerResponse>();
+  let rateLimit = options.rateLimit;
+  let webhook: { url: string; secret: string } | undefined;
+  const buckets = { meterEvents: { tokens: 0, at: 0 }, other: { tokens: 0, at: 0 } };
+
+  const invalid = (message: string, param?: string, code?: string) => new StripeHttpError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
+  const missing = (type: string, id: string) => new StripeHttpError(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${type}: '${id}'`, param: 'id' });
+  const found = <T>(map: Map<string, T>, type: string, id: string): T => {
+    const value = map.get(id);
+    if (!value) throw missing(type, id);
+    return value;
+  };
+
+  const emit = (type: string, object: StripeObject, previous?: StripeObject, idempotencyKey?: string) => {
+    const event = fixture('event', {
+      id: stripeId('evt'),
+      api_version: Stripe.API_VERSION,
+      created: seconds(),
+      data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
+      pending_webhooks: webhook ? 1 : 0,
+      request: { id: stripeId('req'), idempotency_key: idempotencyKey ?? null },
+      type,
+    });
+    events.push(event);
+    if (webhook) void send(webhook.url, JSON.stringify(event), webhook.secret).catch((error) => console.error('stripe emulator: webhook delivery failed', error));
+  };
+
+  const send = async (url: string, payload: string, secret: string, timestamp = seconds()): Promise<WebhookDelivery> => {
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature }, body: payload });
+    return { status: res.status, body: await res.text() };
+  };
+
+  const monthPeriod = (at: number) => {
+    const d = new Date(at * 1000);
+    return { start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000, end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000 };
+  };
+
+  const subscriptionItem = (subscriptionId: string, price: StripeObject, period: { start: number; end: number }) => {
+    const item = fixture('subscription', {}).items.data[0] as StripeObject;
+    return { ...item, id: stripeId('si'), created: seconds(), metadata: {}, price, plan: { ...item.plan, id: price.id, meter: price.recurring?.meter ?? null, usage_type: price.recurring?.usage_type ?? 'licensed' }, subscription: subscriptionId, current_period_start: period.start, current_period_end: period.end };
+  };
+
+  const routes: [string, RegExp, Handler][] = [
+    ['POST', /^\/v1\/customers$/, ({ form }) => {
+      const customer = fixture('customer', { id: stripeId('cus'), created: seconds(), discount: null, name: text(form, 'name') ?? null, email: text(form, 'email') ?? null, metadata: record(form, 'metadata') });
+      customers.set(customer.id, customer);
+      return [200, customer];
+    }],
+    ['GET', /^\/v1\/customers\/([\w]+)$/, ({ path }) => [200, found(customers, 'customer', path.split('/')[3]!)]],
+    ['GET', /^\/v1\/billing\/meters$/, ({ query }) => {
+      const status = query.get('status');
+      return [200, list([...meters.values()].filter((m) => !status || m.status === status), '/v1/billing/meters')];
+    }],
+    ['POST', /^\/v1\/billing\/meters$/, ({ form }) => {
+      const eventName = text(form, 'event_name');
+      const formula = text(record(form, 'default_aggregation'), 'formula');
+      if (!eventName) throw invalid('Missing required param: event_name.', 'event_name');
+      if (!formula || !['sum', 'count', 'last'].includes(formula)) throw invalid('Invalid default_aggregation[formula].', 'default_aggregation[formula]');
+      if ([...meters.values()].some((m) => m.event_name === eventName && m.status === 'active')) {
+        throw invalid(`A meter with event_name ${eventName} already exists.`, 'event_name');
+      }
+      const mapping = record(form, 'customer_mapping');
+      const value = record(form, 'value_settings');
+      const meter = fixture('billing.meter', {
+        id: stripeId('mtr'),
+        created: seconds(),
+        updated: seconds(),
+        display_name: text(form, 'display_name') ?? eventName,
+        event_name: eventName,
+        default_aggregation: { formula },
+        customer_mapping: { event_payload_key: text(mapping, 'event_payload_key') ?? 'stripe_customer_id', type: 'by_id' },
+        value_settings: { event_payload_key: text(value, 'event_payload_key') ?? 'value' },
+        event_time_window: text(form, 'event_time_window') ?? null,
+      });
+      meters.set(meter.id, meter);
+      return [200, meter];
+    }],
+    ['GET', /^\/v1\/billing\/meters\/(\w+)$/, ({ path }) => [200, found(meters, 'billing.meter', path.split('/')[4]!)]],
+    ['POST', /^\/v1\/billing\/meter_events$/, ({ form }) => {
+      const eventName = text(form, 'event_name');
+      const payload = record(form, 'payload') as Record<string, string>;
+      if (!eventName) throw invalid('Missing required param: event_name.', 'event_name');
+      const identifier = text(form, 'identifier') ?? stripeId('mev');
+      if (identifiers.has(identifier)) throw invalid(`An event already exists with identifier ${identifier}.`, 'identifier');
+      const timestamp = Number(text(form, 'timestamp') ?? seconds());
+      if (timestamp < seconds() - WINDOW_PAST_S) throw invalid('Timestamp must be within the past 35 calendar days.', 'timestamp', 'timestamp_too_far_in_past');
+      if (timestamp > seconds() + WINDOW_FUTURE_S) throw invalid('Timestamp must not be more than 5 minutes in the future.', 'timestamp', 'timestamp_in_future');
+      const event = fixture('billing.meter_event', { created: seconds(), event_name: eventName, identifier, payload, timestamp });
+      identifiers.add(identifier);
+      meterEvents.push(event);
+      return [200, event];
+    }],
+    ['POST', /^\/v1\/products$/, ({ form }) => {
+      const product = fixture('product', { id: stripeId('prod'), created: seconds(), updated: seconds(), name: text(form, 'name') ?? 'product', description: null, default_price: null, package_dimensions: null, type: 'service', metadata: record(form, 'metadata') });
+      products.set(product.id, product);
+      return [200, product];
+    }],
+    ['POST', /^\/v1\/prices$/, ({ form }) => {
+      const recurring = record(form, 'recurring');
+      const product = found(products, 'product', text(form, 'product') ?? '');
+      const meter = text(recurring, 'meter');
+      if (meter) found(meters, 'billing.meter', meter);
+      const unitAmountDecimal = text(form, 'unit_amount_decimal') ?? text(form, 'unit_amount') ?? '0';
+      const price = fixture('price', {
+        id: stripeId('price'),
+        created: seconds(),
+        currency: text(form, 'currency') ?? 'usd',
+        product: product.id,
+        metadata: record(form, 'metadata'),
+        recurring: { interval: text(recurring, 'interval') ?? 'month', interval_count: 1, meter: meter ?? null, usage_type: text(recurring, 'usage_type') ?? 'licensed', trial_period_days: null },
+        transform_quantity: null,
+        unit_amount: Number.isInteger(Number(unitAmountDecimal)) ? Number(unitAmountDecimal) : null,
+        unit_amount_decimal: unitAmountDecimal,
+      });
+      prices.set(price.id, price);
+      return [200, price];
+    }],
+    ['GET', /^\/v1\/prices\/(\w+)$/, ({ path }) => [200, found(prices, 'price', path.split('/')[3]!)]],
+    ['POST', /^\/v1\/subscriptions$/, ({ form, idempotencyKey }) => {
+      const customer = found(customers, 'customer', text(form, 'customer') ?? '');
+      const items = (Array.isArray(form.items) ? form.items : []).map((i) => found(prices, 'price', text(i, 'price') ?? ''));
+      if (items.length === 0) throw invalid('Missing required param: items.', 'items');
+      const id = stripeId('sub');
+      const period = monthPeriod(seconds());
+      const subscription = fixture('subscription', {
+        id,
+        customer: customer.id,
+        created: seconds(),
+        start_date: seconds(),
+        billing_cycle_anchor: period.end,
+        billing_cycle_anchor_config: null,
+        status: 'active',
+        cancel_at: null,
+        cancel_at_period_end: false,
+        canceled_at: null,
+        ended_at: null,
+        latest_invoice: null,
+        trial_end: null,
+        trial_start: null,
+        metadata: record(form, 'metadata'),
+        items: list(items.map((p) => subscriptionItem(id, p, period)), `/v1/subscription_items?subscription=${id}`),
+      });
+      subscriptions.set(id, subscription);
+      emit('customer.subscription.created', subscription, undefined, idempotencyKey);
+      return [200, subscription];
+    }],
+    ['POST', /^\/v1\/subscriptions\/(\w+)$/, ({ path, form, idempotencyKey }) => {
+      const subscription = found(subscriptions, 'subscription', path.split('/')[3]!);
+      const previous: StripeObject = {};
+      const cancelAtPeriodEnd = text(form, 'cancel_at_period_end');
+      if (cancelAtPeriodEnd !== undefined) {
+        previous.cancel_at_period_end = subscription.cancel_at_period_end;
+        subscription.cancel_at_period_end = cancelAtPeriodEnd === 'true';
+      }
+      if (form.metadata) {
+        previous.metadata = subscription.metadata;
+        subscription.metadata = { ...subscription.metadata, ...record(form, 'metadata') };
+      }
+      emit('customer.subscription.updated', subscription, previous, idempotencyKey);
+      return [200, subscription];
+    }],
+    ['DELETE', /^\/v1\/subscriptions\/(\w+)$/, ({ path, idempotencyKey }) => {
+      const subscription = found(subscriptions, 'subscription', path.split('/')[3]!);
+      Object.assign(subscription, { status: 'canceled', canceled_at: seconds(), ended_at: seconds() });
+      emit('customer.subscription.deleted', subscription, undefined, idempotencyKey);
+      return [200, subscription];
+    }],
+    ['GET', /^\/v1\/subscriptions\/(\w+)$/, ({ path }) => [200, found(subscriptions, 'subscription', path.split('/')[3]!)]],
+    ['GET', /^\/v1\/invoices\/(\w+)$/, ({ path }) => [200, found(invoices, 'invoice', path.split('/')[3]!)]],
+    ['GET', /^\/v2\/core\/events\/(\w+)$/, ({ path }) => [200, found(thinEvents, 'event', path.split('/')[4]!)]],
+  ];
+
+  const take = (bucket: { tokens: number; at: number }, perSecond: number) => {
+    const t = now();
+    bucket.tokens = Math.min(perSecond, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
+    bucket.at = t;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  };
+
+  const answer = (res: ServerResponse, status: number, body: StripeObject, extra: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': stripeId('req'), 'stripe-version': Stripe.API_VERSION, ...extra });
+    res.end(JSON.stringify(body));
+  };
+  const error = (status: number, body: StripeHttpError['body']) => ({ error: { ...body, doc_url: body.code ? `https://docs.stripe.com/error-codes/${body.code.replace(/_/g, '-')}` : undefined, request_log_url: null } });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const path = url.pathname;
+    const log = (status: number) => calls.push({ method, path, status });
+
+    if (req.headers.authorization !== `Bearer ${apiKey}`) {
+      log(401);
+      return answer(res, 401, error(401, { type: 'invalid_request_error', message: 'Invalid API Key provided.' }));
+    }
+    const fault = faults.find((f) => f.times > 0 && (!f.path || path.startsWith(f.path)));
+    if (fault) fault.times -= 1;
+    if (fault?.kind === 429) {
+      log(429);
+      return answer(res, 429, error(429, { type: 'invalid_request_error', code: 'rate_limit', message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.' }));
+    }
+    if (fault?.kind === 500) {
+      log(500);
+      return answer(res, 500, error(500, { type: 'api_error', message: 'An unknown error occurred' }));
+    }
+    if (fault?.kind === 'hang') {
+      log(0);
+      hanging.add(res);
+      return;
+    }
+    const isMeterEvent = method === 'POST' && path === '/v1/billing/meter_events';
+    if (rateLimit && !take(isMeterEvent ? buckets.meterEvents : buckets.other, isMeterEvent ? rateLimit.meterEventsPerSecond : rateLimit.requestsPerSecond)) {
+      log(429);
+      return answer(res, 429, error(429, { type: 'invalid_request_error', code: 'rate_limit', message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.' }));
+    }
+
+    const form = method === 'POST' ? parseForm(body) : {};
+    // Stripe serialises writes to one customer's meter: a concurrent event for the same pair waits for a lock and may time out.
+    const lock = isMeterEvent ? `${text(record(form, 'payload'), 'stripe_customer_id')}|${text(form, 'event_name')}` : undefined;
+    if (lock && inFlight.has(lock)) {
+      log(429);
+      return answer(res, 429, error(429, { type: 'invalid_request_error', code: 'lock_timeout', message: 'This object cannot be accessed right now because another API request or Stripe process is currently accessing it.' }));
+    }
+    if (lock) inFlight.add(lock);
+    try {
+      if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+      const idempotencyKey = method === 'POST' ? (req.headers['idempotency-key'] as string | undefined) : undefined;
+      const fingerprint = createHash('sha256').update(`${method} ${path} ${body}`).digest('hex');
+      const replay = idempotencyKey ? idempotency.get(idempotencyKey) : undefined;
+      let status: number;
+      let out: StripeObject;
+      if (replay && replay.fingerprint !== fingerprint) {
+        status = 400;
+        out = error(400, { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.` });
+      } else if (replay) {
+        log(replay.status);
+        return answer(res, replay.status, replay.body, { 'idempotent-replayed': 'true' });
+      } else {
+        const route = routes.find(([m, pattern]) => m === method && pattern.test(path));
+        try {
+          if (!route) throw new StripeHttpError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` });
+          [status, out] = route[2]({ method, path, form, query: url.searchParams, idempotencyKey });
+        } catch (e) {
+          if (!(e instanceof StripeHttpError)) throw e;
+          status = e.status;
+          out = error(e.status, e.body);
+        }
+        if (idempotencyKey) idempotency.set(idempotencyKey, { fingerprint, status, body: out });
+      }
+      if (fault?.kind === 'hang-after-processing') {
+        log(0);
+        hanging.add(res);
+        return;
+      }
+      log(status);
+      answer(res, status, out);
+    } finally {
+      if (lock) inFlight.delete(lock);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (p: Buffer) => parts.push(p));
+    req.on('end', () => {
+      handle(req, res, Buffer.concat(parts).toString('utf8')).catch((e) => {
+        console.error('stripe emulator: request failed', e);
+        answer(res, 500, error(500, { type: 'api_error', message: 'emulator failure' }));
+      });
+    });
+  });
+  const port = options.port ?? (await freePort());
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => done());
+  });
+
+  const aggregate = (meter: StripeObject, customerId: string, period: { start: number; end: number }) => {
+    const values = meterEvents
+      .filter((e) => e.event_name === meter.event_name && e.payload[meter.customer_mapping.event_payload_key] === customerId && e.timestamp >= period.start && e.timestamp < period.end)
+      .sort((a, b) => a.timestamp - b.timestamp);
+    const numbers = values.map((e) => new Dec(e.payload[meter.value_settings.event_payload_key] ?? '0'));
+    switch (meter.default_aggregation.formula) {
+      case 'count':
+        return new Dec(values.length);
+      case 'last':
+        return numbers.at(-1) ?? new Dec(0);
+      default:
+        return numbers.reduce((a, b) => a.plus(b), new Dec(0));
+    }
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    protocol: 'http',
+    apiKey,
+    meterEvents: () => [...meterEvents],
+    events: () => [...events],
+    calls: () => [...calls],
+    inject: (fault) => faults.push({ ...fault }),
+    setRateLimit: (limit) => (rateLimit = limit),
+    setWebhook: (endpoint) => (webhook = endpoint),
+    sendWebhook: send,
+    async finalizeInvoice(subscriptionId, period) {
+      const subscription = found(subscriptions, 'subscription', subscriptionId);
+      const id = stripeId('in');
+      const template = fixture('invoice', {}).lines.data[0] as StripeObject;
+      const lines = (subscription.items.data as StripeObject[])
+        .filter((item) => item.price.recurring?.meter)
+        .map((item) => {
+          const quantity = aggregate(found(meters, 'billing.meter', item.price.recurring.meter), subscription.customer, period);
+          const amount = quantity.times(item.price.unit_amount_decimal).toDecimalPlaces(0).toNumber();
+          return {
+            ...template,
+            id: stripeId('il'),
+            invoice: id,
+            amount,
+            subtotal: amount,
+            quantity: quantity.toNumber(),
+            quantity_decimal: quantity.toString(),
+            description: `${quantity} × ${item.price.id}`,
+            period: { start: period.start, end: period.end },
+            subscription: subscriptionId,
+            parent: { type: 'subscription_item_details', invoice_item_details: null, subscription_item_details: { invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: subscriptionId, subscription_item: item.id } },
+            pricing: { type: 'price_details', price_details: { price: item.price.id, product: item.price.product }, unit_amount_decimal: item.price.unit_amount_decimal },
+          };
+        });
+      const total = lines.reduce((sum, l) => sum + l.amount, 0);
+      const invoice = fixture('invoice', {
+        id,
+        customer: subscription.customer,
+        created: seconds(),
+        billing_reason: 'subscription_cycle',
+        status: 'draft',
+        period_start: period.start,
+        period_end: period.end,
+        subscription: subscriptionId,
+        parent: { type: 'subscription_details', quote_details: null, subscription_details: { metadata: subscription.metadata, subscription: subscriptionId } },
+        lines: list(lines, `/v1/invoices/${id}/lines`),
+        subtotal: total,
+        subtotal_excluding_tax: total,
+        total,
+        total_excluding_tax: total,
+        amount_due: total,
+        amount_remaining: total,
+        amount_paid: 0,
+        last_finalization_error: null,
+        from_invoice: null,
+      });
+      invoices.set(id, invoice);
+      emit('invoice.created', invoice);
+      Object.assign(invoice, { status: 'open', number: `MTL-${invoices.size}`, status_transitions: { ...invoice.status_transitions, finalized_at: seconds() } });
+      emit('invoice.finalized', invoice, { status: 'draft' });
+      return structuredClone(invoice);
+    },
+    meterErrorReport(meterId, e) {
+      const meter = found(meters, 'billing.meter', meterId);
+      const id = stripeId('evt');
+      const created = new Date(now()).toISOString();
+      const notification = { id, object: 'v2.core.event', type: 'v1.billing.meter.error_report_triggered', created, livemode: false, related_object: { id: meter.id, type: 'billing.meter', url: `/v1/billing/meters/${meter.id}` } };
+      thinEvents.set(id, {
+        ...notification,
+        data: {
+          developer_message_summary: `There is 1 invalid event for meter ${meter.event_name}`,
+          reason: { error_count: 1, error_types: [{ code: e.code, error_count: 1, sample_errors: [{ error_message: e.message, request: { identifier: e.identifier } }] }] },
+          validation_start: created,
+          validation_end: created,
+        },
+      });
+      return notification;
+    },
+    stop: async () => {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}

@@ -1,0 +1,266 @@
+import { createHash } from 'node:crypto';
+import { Dec } from './decimal.js';
+import type { Aggregation, Meter } from './meters.js';
+import { periodKey, periodKeyStart } from './periods.js';
+
+/**
+ * Daily usage reporting to a billing provider's meters (Stripe billing meters), as pure planning:
+ * which tenant × meter × UTC day gets which meter event. The report job executes the plan through the
+ * ports below; nothing here knows Stripe's SDK or DynamoDB.
+ *
+ * One event per tenant × meter × day carries that day's quantity, stamped inside the day (noon UTC,
+ * plus one second per correction so a correction sorts after what it corrects) and identified
+ * deterministically, so a rerun sends the same identifier and can never count twice.
+ */
+
+/** How a provider meter folds the events it receives over a billing period. */
+export type MeterFormula = 'sum' | 'last';
+
+export interface MeterReporting {
+  /** The provider meter's event name: one meter per Meterline meter key and aggregation. */
+  eventName: string;
+  displayName: string;
+  formula: MeterFormula;
+  /**
+   * Provider meter values must be whole numbers. Meters that can hold fractions (SUM, MAX, LATEST: GB,
+   * hours, amounts) are reported in thousandths of their unit (storage_gb in milli-GB), rounded half up;
+   * counts (COUNT, UNIQUE_COUNT) are whole already and reported as they are. Prices on scaled meters are
+   * set per thousandth (unit_amount_decimal = price per unit / 1000).
+   */
+  scale: number;
+}
+
+const scales: Record<Aggregation, number> = { COUNT: 1, UNIQUE_COUNT: 1, SUM: 1000, MAX: 1000, LATEST: 1000 };
+
+/**
+ * SUM and COUNT add up over a period: each day's quantity is summed ('sum'). MAX, LATEST and
+ * UNIQUE_COUNT do not (a month's distinct users are not the sum of each day's), so each day carries the
+ * period-to-date value and the provider keeps the last one ('last').
+ */
+export function meterReporting(meter: Pick<Meter, 'key' | 'name' | 'aggregation'>): MeterReporting {
+  const additive = meter.aggregation === 'SUM' || meter.aggregation === 'COUNT';
+  return {
+    eventName: `meterline_${meter.key}_${meter.aggregation.toLowerCase()}`,
+    displayName: `${meter.name} (${meter.key}, ${meter.aggregation.toLowerCase()})`,
+    formula: additive ? 'sum' : 'last',
+    scale: scales[meter.aggregation],
+  };
+}
+
+/** A decimal meter value in the provider's whole units. */
+export function scaledQuantity(value: string, scale: number): string {
+  return new Dec(value).times(scale).toDecimalPlaces(0, Dec.ROUND_HALF_UP).toFixed();
+}
+
+/** Stripe accepts meter events up to 35 days old and at most 5 minutes ahead. */
+export const PROVIDER_WINDOW = { pastSeconds: 35 * 86_400, futureSeconds: 300 } as const;
+/** Kept clear of the 35-day edge, so a retry minutes later is not refused. */
+const WINDOW_MARGIN_SECONDS = 3_600;
+/** How far back the job looks for days to report: the window plus days to flag as out of it. */
+export const LOOKBACK_DAYS = 45;
+
+const MAX_IDENTIFIER = 100;
+
+/** `<tenant>:<meter>:<day>`, then `<tenant>:<meter>:<day>:delta:<n>` for the n-th correction. */
+export function reportIdentifier(tenantId: string, meter: string, day: string, sequence: number): string {
+  const id = sequence === 0 ? `${tenantId}:${meter}:${day}` : `${tenantId}:${meter}:${day}:delta:${sequence}`;
+  // Stripe caps identifiers at 100 characters; long tenant and meter keys keep determinism through a hash.
+  return id.length <= MAX_IDENTIFIER ? id : `mtl:${createHash('sha256').update(id).digest('hex')}`;
+}
+
+/** Seconds since the epoch: noon UTC of `day`, one second later per correction. */
+export function reportTimestamp(day: string, sequence: number): number {
+  return periodKeyStart('day', day) / 1000 + 43_200 + sequence;
+}
+
+export function withinProviderWindow(timestamp: number, now: number): boolean {
+  const nowS = now / 1000;
+  return timestamp >= nowS - PROVIDER_WINDOW.pastSeconds + WINDOW_MARGIN_SECONDS && timestamp <= nowS + PROVIDER_WINDOW.futureSeconds;
+}
+
+/** One day's counter of a meter (`value` a decimal string). */
+export interface DayUsage {
+  day: string;
+  value: string;
+  events: number;
+}
+
+/** What was reported for one tenant × meter × day. */
+export interface ReportRecord {
+  day: string;
+  /** Absent until the provider has the day's first event. */
+  reported?: Reported;
+  /** A meter event written down before it is sent: a run that crashed after sending resends exactly this. */
+  pending?: PendingEvent;
+  /** The scaled target last flagged as impossible to report, so a flag is raised once per value. */
+  flagged?: string;
+}
+
+export interface MeterEventDraft {
+  eventName: string;
+  identifier: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+  /** Whole units, as a decimal string. */
+  value: string;
+}
+
+export interface Reported {
+  /** 'sum' meters: the scaled total sent so far; 'last' meters: the scaled value last sent. */
+  value: string;
+  /** 0 after the day's first event; n after its n-th correction. */
+  sequence: number;
+}
+
+export interface PendingEvent extends MeterEventDraft {
+  /** The record once the provider has the event. */
+  after: Reported;
+}
+
+export type ReportFlag = 'OUTSIDE_PROVIDER_WINDOW' | 'NEGATIVE_CORRECTION';
+
+export type ReportStep =
+  | { kind: 'send'; day: string; event: PendingEvent }
+  | { kind: 'skip'; day: string }
+  | { kind: 'flag'; day: string; code: ReportFlag; target: string; message: string };
+
+export interface MeterReportInput {
+  tenantId: string;
+  meter: Pick<Meter, 'key' | 'name' | 'aggregation'>;
+  /** Day counters of completed days, oldest first. */
+  days: DayUsage[];
+  /** UNIQUE_COUNT only: each month's value (distinct values over the month so far), by month key. */
+  monthValues?: ReadonlyMap<string, string>;
+  records: ReadonlyMap<string, ReportRecord>;
+  now: number;
+}
+
+/**
+ * The steps that bring the provider in line with Meterline's counters for one tenant × meter. A day
+ * never reported gets its event; a 'sum' day whose total grew since gets a delta event with the
+ * difference; a 'last' meter's latest day in a month gets a correction carrying the new value (earlier
+ * days are superseded by it anyway). Days outside the provider's window are flagged instead.
+ */
+export function planMeterReport(input: MeterReportInput): ReportStep[] {
+  const reporting = meterReporting(input.meter);
+  const steps: ReportStep[] = [];
+  const latestOfMonth = new Map<string, string>();
+  for (const d of input.days) latestOfMonth.set(d.day.slice(0, 7), d.day);
+  let runningMax: { month: string; value: Dec } | undefined;
+
+  for (const d of input.days) {
+    const month = d.day.slice(0, 7);
+    const latest = latestOfMonth.get(month) === d.day;
+    let value = d.value;
+    if (input.meter.aggregation === 'MAX') {
+      runningMax = runningMax?.month === month && runningMax.value.gt(value) ? runningMax : { month, value: new Dec(value) };
+      value = runningMax.value.toFixed();
+    } else if (input.meter.aggregation === 'UNIQUE_COUNT' && latest) {
+      value = input.monthValues?.get(month) ?? value;
+    }
+    const target = scaledQuantity(value, reporting.scale);
+    const record = input.records.get(d.day);
+    const reported = record?.reported;
+
+    let quantity: string | undefined;
+    if (reporting.formula === 'sum') {
+      const delta = new Dec(target).minus(reported?.value ?? '0');
+      if (!delta.isZero()) quantity = delta.toFixed();
+    } else if (!reported || (latest && reported.value !== target)) {
+      quantity = target;
+    }
+    if (quantity === undefined || record?.flagged === target) {
+      steps.push({ kind: 'skip', day: d.day });
+      continue;
+    }
+    const sequence = reported ? reported.sequence + 1 : 0;
+    const timestamp = reportTimestamp(d.day, sequence);
+    if (new Dec(quantity).isNegative()) {
+      steps.push({ kind: 'flag', day: d.day, code: 'NEGATIVE_CORRECTION', target, message: `usage for ${d.day} fell by ${new Dec(quantity).negated()} after it was reported: needs a credit, not a meter event` });
+      continue;
+    }
+    if (!withinProviderWindow(timestamp, input.now)) {
+      steps.push({ kind: 'flag', day: d.day, code: 'OUTSIDE_PROVIDER_WINDOW', target, message: `${quantity} for ${d.day} can no longer be reported: Stripe accepts meter events up to 35 days old` });
+      continue;
+    }
+    steps.push({
+      kind: 'send',
+      day: d.day,
+      event: {
+        eventName: reporting.eventName,
+        identifier: reportIdentifier(input.tenantId, input.meter.key, d.day, sequence),
+        timestamp,
+        value: quantity,
+        after: { value: target, sequence },
+      },
+    });
+  }
+  return steps;
+}
+
+/** The completed UTC days the job looks at when it runs at `now`: the lookback up to yesterday. */
+export function reportDays(now: number): { from: string; to: string } {
+  const today = periodKeyStart('day', periodKey('day', now));
+  return { from: periodKey('day', today - LOOKBACK_DAYS * 86_400_000), to: periodKey('day', today - 86_400_000) };
+}
+
+/** The provider, as the report job needs it. */
+export interface UsageReporter {
+  /** The tenant's customer, created (idempotently) when it has none. */
+  createCustomer(tenant: { id: string; name: string }): Promise<string>;
+  /** Makes sure a provider meter exists for each of these (idempotent; cached for the run). */
+  ensureMeter(reporting: MeterReporting): Promise<void>;
+  /** 'duplicate' when the provider already has an event with this identifier: it counts as reported. */
+  sendMeterEvent(customerId: string, event: MeterEventDraft): Promise<'sent' | 'duplicate'>;
+}
+
+/** A provider refusal that retrying cannot fix (window, validation). */
+export class MeterEventRejected extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MeterEventRejected';
+  }
+}
+
+export interface SentEvent {
+  meter: string;
+  day: string;
+  identifier: string;
+  value: string;
+  timestamp: number;
+  outcome: 'sent' | 'duplicate';
+}
+
+export interface ReportError {
+  tenantId: string;
+  meter?: string;
+  day?: string;
+  code: string;
+  message: string;
+}
+
+/** What one run did for one tenant. */
+export interface TenantReport {
+  tenantId: string;
+  runAt: string;
+  sent: SentEvent[];
+  skipped: number;
+  errors: ReportError[];
+}
+
+/** Where report state lives: customer mapping, per-day records (with the pending outbox), run records. */
+export interface ReportStore {
+  customerOf(tenantId: string): Promise<string | undefined>;
+  saveCustomer(tenantId: string, customerId: string): Promise<void>;
+  /** Records from `fromDay` on, by meter key then day. */
+  reportRecords(tenantId: string, fromDay: string): Promise<Map<string, Map<string, ReportRecord>>>;
+  /** Writes the event down before it is sent; false when another run changed the record meanwhile. */
+  putPending(tenantId: string, meter: string, day: string, event: PendingEvent, previousSequence: number | undefined): Promise<boolean>;
+  /** The provider has the pending event: it becomes the record. */
+  commitPending(tenantId: string, meter: string, day: string, event: PendingEvent): Promise<void>;
+  flag(tenantId: string, meter: string, day: string, target: string): Promise<void>;
+  recordRun(report: TenantReport): Promise<void>;
+}
