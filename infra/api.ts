@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -8,7 +8,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
 import type { StageConfig } from './stage.js';
-import { pascal } from './tables.js';
+import { pascal } from './names.js';
 
 export interface ApiProps {
   stage: StageConfig;
@@ -57,7 +57,7 @@ export class Api extends Construct {
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.stage.logRetention,
-      removalPolicy: props.stage.name === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: props.stage.dataRemovalPolicy,
     });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,

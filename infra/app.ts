@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { MeterlineStack } from './stack.js';
@@ -21,4 +22,5 @@ export function createApp(app: App = new App()): { app: App; stack: MeterlineSta
   return { app, stack };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) createApp().app.synth();
+// Run as the CDK app (cdk.json); imported by the tests, which build their own.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) createApp().app.synth();

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -16,7 +16,7 @@ import { type Access, type FunctionName, type FunctionSpec, functionSpecs, usage
 import { acknowledge } from './nag.js';
 import { secretArnEnv } from './secrets.js';
 import type { StageConfig } from './stage.js';
-import { pascal } from './tables.js';
+import { pascal } from './names.js';
 
 /**
  * Scaling cap of the consumer's event source mapping. Each message already carries up to 256 KiB of events
@@ -63,7 +63,7 @@ export class Functions extends Construct {
     const id = pascal(name);
     const logGroup = new LogGroup(this, `${id}Logs`, {
       retention: props.stage.logRetention,
-      removalPolicy: props.stage.name === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: props.stage.dataRemovalPolicy,
     });
     // Our own role rather than the default one, which would carry the AWSLambdaBasicExecutionRole managed policy
     // (logs on every log group in the account).

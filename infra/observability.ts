@@ -19,7 +19,7 @@ import { Construct } from 'constructs';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
 import { acknowledge } from './nag.js';
 import type { StageConfig } from './stage.js';
-import { pascal } from './tables.js';
+import { pascal } from './names.js';
 
 export interface ObservabilityProps {
   stage: StageConfig;
@@ -36,7 +36,7 @@ export interface ObservabilityProps {
 const maxMessageAge = Duration.minutes(5);
 
 /** The application's own metrics (Powertools EMF: namespace Meterline, dimension service). */
-export function appMetric(metricName: string, statistic = 'Sum', period = Duration.minutes(1)): Metric {
+function appMetric(metricName: string, statistic = 'Sum', period = Duration.minutes(1)): Metric {
   return new Metric({ namespace: 'Meterline', metricName, dimensionsMap: { service: 'meterline' }, statistic, period });
 }
 

@@ -9,8 +9,8 @@ import { Construct } from 'constructs';
 import { type FunctionName, type FunctionSpec, type ScheduledInvocation, functionSpecs } from './catalog.js';
 import { acknowledge } from './nag.js';
 import type { StageConfig } from './stage.js';
-import { pascal } from './tables.js';
 import { secureQueue } from './usage-queue.js';
+import { pascal } from './names.js';
 
 export interface SchedulesProps {
   stage: StageConfig;

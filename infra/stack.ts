@@ -7,11 +7,12 @@ import { Api } from './api.js';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
 import { Functions } from './functions.js';
 import { DashboardHosting } from './hosting.js';
+import { pascal } from './names.js';
 import { Observability } from './observability.js';
 import { Schedules } from './schedules.js';
 import { Secrets } from './secrets.js';
 import type { StageConfig } from './stage.js';
-import { Tables, pascal } from './tables.js';
+import { Tables } from './tables.js';
 import { UsageQueue } from './usage-queue.js';
 
 export interface MeterlineStackProps extends StackProps {

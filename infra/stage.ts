@@ -4,7 +4,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 /** What differs between a throwaway development stack and production, chosen by `-c stage=dev|prod`. */
 export interface StageConfig {
   name: 'dev' | 'prod';
-  /** Tables, the Stripe secret and the dashboard bucket: kept on stack deletion in production. */
+  /** Tables, secrets, buckets and log groups: kept on stack deletion in production. */
   dataRemovalPolicy: RemovalPolicy;
   deletionProtection: boolean;
   logRetention: RetentionDays;
@@ -29,7 +29,7 @@ const stages: Record<StageConfig['name'], StageConfig> = {
     deletionProtection: true,
     logRetention: RetentionDays.ONE_YEAR,
     // Well under the account's 10,000 rps so one runaway client cannot starve the rest of the account;
-    // ingest batches up to 100 events per request, so this is hundreds of thousands of events a second.
+    // ingest takes up to 1,000 events per request, so this admits far more events per second than any tenant sends.
     apiThrottle: { rateLimit: 2000, burstLimit: 4000 },
     alarmTopic: true,
   },

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type TableName, tables } from '../shared/dynamo/tables.js';
+import { pascal } from './names.js';
 import type { StageConfig } from './stage.js';
 
 /** Every table in `shared/dynamo/tables.ts`, on demand, encrypted, with point-in-time recovery. */
@@ -37,6 +38,3 @@ export class Tables extends Construct {
   }
 }
 
-export function pascal(name: string): string {
-  return name.replace(/(^|[-_])(\w)/g, (_, __, c: string) => c.toUpperCase());
-}
