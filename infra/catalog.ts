@@ -93,6 +93,37 @@ export const functionCatalog = {
     publishesAlerts: true,
     tables: { tenants: 'readwrite', counters: 'read' },
   },
+  invoicing: {
+    entry: 'functions/invoicing/handler.ts',
+    memoryMb: 1024,
+    // Hourly, so a period closes within an hour of its grace window ending; 10,000 tenants take a few minutes.
+    timeoutSeconds: 900,
+    schedule: 'cron(5 * * * ? *)',
+    tables: { tenants: 'read', counters: 'read', billing: 'readwrite' },
+  },
+  billing: {
+    entry: 'functions/billing/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    // The literal route before the {id} one: the local gateway matches in order (API Gateway by specificity).
+    routes: ['GET /v1/invoices', 'GET /v1/invoices/upcoming', 'GET /v1/invoices/{id}', 'GET /v1/invoices/{id}/html', 'GET /v1/analytics', 'GET /v1/pricing'],
+    tables: { tenants: 'read', counters: 'read', billing: 'read' },
+  },
+  'billing-admin': {
+    entry: 'functions/billing-admin/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    routes: [
+      'GET /v1/admin/plans',
+      'GET /v1/admin/plans/{planId}',
+      'PUT /v1/admin/plans/{planId}',
+      'GET /v1/admin/tenants/{tenantId}/subscription',
+      'PUT /v1/admin/tenants/{tenantId}/subscription',
+      'GET /v1/admin/tenants/{tenantId}/invoices',
+      'POST /v1/admin/tenants/{tenantId}/invoices/{id}/status',
+    ],
+    tables: { tenants: 'read', billing: 'readwrite' },
+  },
   'usage-report': {
     entry: 'functions/usage-report/handler.ts',
     memoryMb: 1024,

@@ -3,6 +3,7 @@ import { required, settings } from './config.js';
 import { documentClient } from './dynamo/client.js';
 import { tableName } from './dynamo/tables.js';
 import { DynamoAlertStore } from './dynamo/alert-store.js';
+import type { BillingReads } from './billing.js';
 import { DynamoBillingStore } from './dynamo/billing-store.js';
 import { DynamoMeterReader } from './dynamo/meter-reader.js';
 import { DynamoTenantDirectory } from './dynamo/tenant-directory.js';
@@ -46,3 +47,14 @@ export const stripeWebhooks = () => new StripeWebhookAdapter(stripe());
 export const billingStore = () => new DynamoBillingStore(dynamo(), tableName('billing'));
 
 export const meterReader = () => new DynamoMeterReader(dynamo(), tableName('counters'));
+
+/** What pricing reads: plans from the billing table, meters from the tenant directory, quantities from the counters. */
+export const billingReads = (store = billingStore()): BillingReads => {
+  const directory = tenantDirectory();
+  const reader = meterReader();
+  return {
+    plan: (planId) => store.getPlan(planId),
+    meters: (tenantId) => directory.listMeters(tenantId),
+    quantity: (tenantId, meter, period, asOf) => reader.quantity(tenantId, meter, period, asOf),
+  };
+};

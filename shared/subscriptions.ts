@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ClientError } from './errors.js';
 import { Dec } from './decimal.js';
-import { decimalString } from './money.js';
+import { type Currency, decimalString } from './money.js';
 import { type Interval, intervalMonths, planIdSchema } from './plans.js';
 import { type Period, periodStart } from './periods.js';
 
@@ -37,7 +37,9 @@ export interface SubscriptionEvent {
 
 export interface Subscription {
   tenantId: string;
+  /** Every plan of a subscription shares its interval and currency. */
   interval: Interval;
+  currency: Currency;
   startedAt: string;
   trialEnd?: string;
   /** Periods after the trial start on this day: trialEnd, or startedAt without a trial. */
@@ -71,12 +73,13 @@ export type SubscriptionRequest = z.infer<typeof subscriptionRequestSchema>;
 
 const iso = (t: number) => new Date(t).toISOString();
 
-export function newSubscription(o: { tenantId: string; planId: string; interval: Interval; startAt: number; trialDays?: number; taxRate?: string; now: number }): Subscription {
+export function newSubscription(o: { tenantId: string; planId: string; interval: Interval; currency: Currency; startAt: number; trialDays?: number; taxRate?: string; now: number }): Subscription {
   const startedAt = periodStart('day', o.startAt);
   const trialEnd = o.trialDays ? startedAt + o.trialDays * DAY : undefined;
   return {
     tenantId: o.tenantId,
     interval: o.interval,
+    currency: o.currency,
     startedAt: iso(startedAt),
     ...(trialEnd ? { trialEnd: iso(trialEnd) } : {}),
     anchor: iso(trialEnd ?? startedAt),
@@ -159,7 +162,7 @@ export const hasEnded = (sub: Subscription, instant: number): boolean => sub.can
  * Applies an admin request to an existing subscription. `notBefore` is the end of the last invoiced
  * period: closed periods are never re-priced by a plan change.
  */
-export function changeSubscription(sub: Subscription, req: SubscriptionRequest, o: { now: number; notBefore: number; interval?: Interval }): Subscription {
+export function changeSubscription(sub: Subscription, req: SubscriptionRequest, o: { now: number; notBefore: number; plan?: { interval: Interval; currency: Currency } }): Subscription {
   const next: Subscription = { ...sub, plans: [...sub.plans], history: [...sub.history] };
   const now = iso(o.now);
   if (req.startAt !== undefined || req.trialDays !== undefined) {
@@ -167,8 +170,8 @@ export function changeSubscription(sub: Subscription, req: SubscriptionRequest, 
   }
   if (hasEnded(sub, o.now)) throw new ClientError('CONFLICT', `the subscription ended at ${sub.cancelAt}`);
   if (req.planId !== undefined && req.planId !== planIdAt(sub, req.effectiveAt ? Date.parse(req.effectiveAt) : o.now)) {
-    if (o.interval && o.interval !== sub.interval) {
-      throw new ClientError('CONFLICT', `plan ${req.planId} bills every ${o.interval}, the subscription every ${sub.interval}; start a new subscription instead`, 'planId');
+    if (o.plan && (o.plan.interval !== sub.interval || o.plan.currency !== sub.currency)) {
+      throw new ClientError('CONFLICT', `plan ${req.planId} bills in ${o.plan.currency} every ${o.plan.interval}, the subscription in ${sub.currency} every ${sub.interval}`, 'planId');
     }
     const at = req.effectiveAt ? Date.parse(req.effectiveAt) : o.now;
     const last = Date.parse(sub.plans.at(-1)!.at);

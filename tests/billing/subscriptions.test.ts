@@ -7,7 +7,7 @@ import { changeSubscription, closablePeriods, newSubscription, periodAt, planSeg
 const t = (s: string) => Date.parse(s);
 const day = (n: number) => new Date(n).toISOString().slice(0, 10);
 const sub = (startAt: string, o: { interval?: 'month' | 'year'; trialDays?: number } = {}) =>
-  newSubscription({ tenantId: 'acme', planId: 'starter', interval: o.interval ?? 'month', startAt: t(startAt), now: t(startAt), ...(o.trialDays ? { trialDays: o.trialDays } : {}) });
+  newSubscription({ tenantId: 'acme', planId: 'starter', interval: o.interval ?? 'month', currency: 'USD', startAt: t(startAt), now: t(startAt), ...(o.trialDays ? { trialDays: o.trialDays } : {}) });
 
 function periods(s: ReturnType<typeof sub>, count: number) {
   const out: string[] = [];
@@ -68,7 +68,7 @@ describe('plan changes', () => {
   const feb = periodAt(start, t('2024-02-01T00:00:00Z'));
 
   it('prorate base fees by time, price usage under the plan at period end, and keep the history', () => {
-    const upgraded = changeSubscription(start, { planId: 'professional', effectiveAt: '2024-02-15T12:00:00Z' }, { now: t('2024-02-15T12:00:00Z'), notBefore: feb.start, interval: 'month' });
+    const upgraded = changeSubscription(start, { planId: 'professional', effectiveAt: '2024-02-15T12:00:00Z' }, { now: t('2024-02-15T12:00:00Z'), notBefore: feb.start, plan: { interval: 'month', currency: 'USD' } });
     const segments = planSegments(upgraded, feb);
     expect(segments.map((s) => [s.planId, day(s.start), day(s.end)])).toEqual([
       ['starter', '2024-02-01', '2024-02-15'],
@@ -89,7 +89,7 @@ describe('plan changes', () => {
   it('refuses changes into invoiced time, across intervals, and after the end', () => {
     const refuse = (fn: () => unknown, code: string) => expect(fn).toThrow(expect.objectContaining({ code }) as ClientError);
     refuse(() => changeSubscription(start, { planId: 'professional', effectiveAt: '2024-02-10T00:00:00Z' }, { now: t('2024-03-05T00:00:00Z'), notBefore: feb.end }), 'CONFLICT');
-    refuse(() => changeSubscription(start, { planId: 'yearly' }, { now: t('2024-02-10T00:00:00Z'), notBefore: 0, interval: 'year' }), 'CONFLICT');
+    refuse(() => changeSubscription(start, { planId: 'yearly' }, { now: t('2024-02-10T00:00:00Z'), notBefore: 0, plan: { interval: 'year', currency: 'USD' } }), 'CONFLICT');
     const cancelled = changeSubscription(start, { cancelAtPeriodEnd: true }, { now: t('2024-02-10T00:00:00Z'), notBefore: 0 });
     refuse(() => changeSubscription(cancelled, { planId: 'professional' }, { now: t('2024-03-02T00:00:00Z'), notBefore: 0 }), 'CONFLICT');
     const revoked = changeSubscription(cancelled, { cancelAtPeriodEnd: false }, { now: t('2024-02-11T00:00:00Z'), notBefore: 0 });

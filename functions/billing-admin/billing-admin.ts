@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { ClientError } from '../../shared/errors.js';
+import { type HttpEvent, httpApi, json, jsonBody, parseInput, requireAdmin, routes } from '../../shared/http/api.js';
+import { type Invoice, type InvoiceStatus, invoiceStatuses, invoiceSummary } from '../../shared/invoices.js';
+import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/plans.js';
+import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/subscriptions.js';
+import { tenantIdSchema } from '../../shared/tenants.js';
+
+export interface BillingAdminDependencies {
+  store: {
+    getPlan(planId: string): Promise<Plan | undefined>;
+    listPlans(): Promise<Plan[]>;
+    putPlan(plan: Plan): Promise<void>;
+    getSubscription(tenantId: string): Promise<Subscription | undefined>;
+    putSubscription(sub: Subscription): Promise<boolean>;
+    latestInvoice(tenantId: string): Promise<Invoice | undefined>;
+    listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
+    setInvoiceStatus(tenantId: string, id: string, status: InvoiceStatus, at: string): Promise<Invoice | undefined>;
+  };
+  tenantExists(tenantId: string): Promise<boolean>;
+  now(): number;
+}
+
+const statusRequest = z.strictObject({ status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']) });
+
+/** Plans, subscriptions and invoice statuses, for admin keys only. */
+export function createBillingAdminApi(deps: BillingAdminDependencies) {
+  const tenantOf = async (event: HttpEvent) => {
+    requireAdmin(event);
+    const tenantId = parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId');
+    if (!(await deps.tenantExists(tenantId))) throw new ClientError('NOT_FOUND', `tenant ${tenantId} does not exist`, 'tenantId');
+    return tenantId;
+  };
+  const planOf = async (planId: string) => {
+    const plan = await deps.store.getPlan(planId);
+    if (!plan) throw new ClientError('NOT_FOUND', `plan ${planId} does not exist`, 'planId');
+    return plan;
+  };
+
+  return httpApi(
+    routes({
+      'GET /v1/admin/plans': async (event) => {
+        requireAdmin(event);
+        return json(200, { plans: await deps.store.listPlans() });
+      },
+
+      'GET /v1/admin/plans/{planId}': async (event) => {
+        requireAdmin(event);
+        return json(200, await planOf(parseInput(planIdSchema, event.pathParameters?.planId, 'planId')));
+      },
+
+      'PUT /v1/admin/plans/{planId}': async (event) => {
+        requireAdmin(event);
+        const id = parseInput(planIdSchema, event.pathParameters?.planId, 'planId');
+        const plan: Plan = { id, ...parseInput(planDefinitionSchema, jsonBody(event)) };
+        await deps.store.putPlan(plan);
+        return json(200, plan);
+      },
+
+      'GET /v1/admin/tenants/{tenantId}/subscription': async (event) => {
+        const tenantId = await tenantOf(event);
+        const sub = await deps.store.getSubscription(tenantId);
+        if (!sub) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no subscription`);
+        return json(200, sub);
+      },
+
+      /** Creates the subscription, or changes its plan, cancellation or tax rate; every change lands in its history. */
+      'PUT /v1/admin/tenants/{tenantId}/subscription': async (event) => {
+        const tenantId = await tenantOf(event);
+        const req = parseInput(subscriptionRequestSchema, jsonBody(event));
+        const now = deps.now();
+        const current = await deps.store.getSubscription(tenantId);
+        let next: Subscription;
+        if (!current) {
+          if (!req.planId) throw new ClientError('INVALID_REQUEST', 'planId is required to create a subscription', 'planId');
+          if (req.effectiveAt || req.cancelAtPeriodEnd !== undefined) throw new ClientError('INVALID_REQUEST', 'effectiveAt and cancelAtPeriodEnd apply to an existing subscription', req.effectiveAt ? 'effectiveAt' : 'cancelAtPeriodEnd');
+          const plan = await planOf(req.planId);
+          next = newSubscription({ tenantId, planId: plan.id, interval: plan.interval, currency: plan.currency, startAt: req.startAt ? Date.parse(req.startAt) : now, ...(req.trialDays ? { trialDays: req.trialDays } : {}), ...(req.taxRate ? { taxRate: req.taxRate } : {}), now });
+        } else {
+          const plan = req.planId ? await planOf(req.planId) : undefined;
+          const latest = await deps.store.latestInvoice(tenantId);
+          next = changeSubscription(current, req, { now, notBefore: latest ? Date.parse(latest.periodEnd) : Date.parse(current.startedAt), ...(plan ? { plan } : {}) });
+        }
+        if (!(await deps.store.putSubscription(next))) throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
+        return json(current ? 200 : 201, { ...next, version: next.version + 1 });
+      },
+
+      'GET /v1/admin/tenants/{tenantId}/invoices': async (event) => {
+        const tenantId = await tenantOf(event);
+        const page = await deps.store.listInvoices(tenantId, 100, event.queryStringParameters?.cursor);
+        return json(200, { invoices: page.invoices.map(invoiceSummary), ...(page.cursor ? { cursor: page.cursor } : {}) });
+      },
+
+      'POST /v1/admin/tenants/{tenantId}/invoices/{id}/status': async (event) => {
+        const tenantId = await tenantOf(event);
+        const { status } = parseInput(statusRequest, jsonBody(event));
+        const id = event.pathParameters?.id ?? '';
+        const invoice = await deps.store.setInvoiceStatus(tenantId, id, status, new Date(deps.now()).toISOString());
+        if (!invoice) throw new ClientError('NOT_FOUND', `invoice ${id} does not exist`, 'id');
+        return json(200, invoice);
+      },
+    }),
+  );
+}

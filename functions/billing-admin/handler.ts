@@ -1,0 +1,10 @@
+import { billingStore, tenantDirectory } from '../../shared/dependencies.js';
+import { createBillingAdminApi } from './billing-admin.js';
+
+const directory = tenantDirectory();
+
+export const handler = createBillingAdminApi({
+  store: billingStore(),
+  tenantExists: async (tenantId) => (await directory.getTenant(tenantId)) !== undefined,
+  now: Date.now,
+});

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { type BillingReads, draftInvoice, labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from '../../shared/billing.js';
+import { ClientError } from '../../shared/errors.js';
+import { type HttpEvent, httpApi, json, parseInput, requireTenant, routes } from '../../shared/http/api.js';
+import { type Invoice, invoiceSummary } from '../../shared/invoices.js';
+import { sumMoney } from '../../shared/money.js';
+import { baseFeeLines, usageLines } from '../../shared/pricing.js';
+import { type Subscription, hasEnded, periodAt, planIdAt, planSegments, usagePlanId } from '../../shared/subscriptions.js';
+import { renderInvoiceHtml } from './render.js';
+
+export interface BillingApiDependencies {
+  store: {
+    getSubscription(tenantId: string): Promise<Subscription | undefined>;
+    latestInvoice(tenantId: string): Promise<Invoice | undefined>;
+    listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
+    getInvoice(tenantId: string, id: string): Promise<Invoice | undefined>;
+  };
+  reads: BillingReads;
+  now(): number;
+}
+
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.iso.datetime().optional(),
+});
+
+/** Tenant-scoped billing reads: the tenant always comes from the caller's key. */
+export function createBillingApi(deps: BillingApiDependencies) {
+  const subscriptionOf = async (tenantId: string) => {
+    const sub = await deps.store.getSubscription(tenantId);
+    if (!sub) throw new ClientError('NOT_FOUND', 'this tenant has no subscription');
+    return sub;
+  };
+  const invoiceOf = async (event: HttpEvent) => {
+    const tenantId = requireTenant(event);
+    const id = event.pathParameters?.id ?? '';
+    const invoice = await deps.store.getInvoice(tenantId, id);
+    if (!invoice) throw new ClientError('NOT_FOUND', `invoice ${id} does not exist`, 'id');
+    return invoice;
+  };
+  /** The period running now; NOT_FOUND once the subscription has ended. */
+  const currentPeriod = (sub: Subscription, now: number) => {
+    if (hasEnded(sub, now)) throw new ClientError('NOT_FOUND', `the subscription ended at ${sub.cancelAt}`);
+    if (now < Date.parse(sub.startedAt)) throw new ClientError('NOT_FOUND', `the subscription starts at ${sub.startedAt}`);
+    return periodAt(sub, now);
+  };
+
+  return httpApi(
+    routes({
+      'GET /v1/invoices': async (event) => {
+        const tenantId = requireTenant(event);
+        const q = parseInput(listQuery, event.queryStringParameters ?? {});
+        const page = await deps.store.listInvoices(tenantId, q.limit, q.cursor);
+        return json(200, { invoices: page.invoices.map(invoiceSummary), ...(page.cursor ? { cursor: page.cursor } : {}) });
+      },
+
+      'GET /v1/invoices/upcoming': async (event) => {
+        const tenantId = requireTenant(event);
+        const sub = await subscriptionOf(tenantId);
+        const now = deps.now();
+        const period = currentPeriod(sub, now);
+        const latest = await deps.store.latestInvoice(tenantId);
+        const draft = await draftInvoice(deps.reads, sub, period, latest?.billed ?? [], now);
+        const { billed: _billed, ...shown } = draft;
+        return json(200, { ...shown, status: 'draft', asOf: new Date(now).toISOString() });
+      },
+
+      'GET /v1/invoices/{id}': async (event) => json(200, await invoiceOf(event)),
+
+      'GET /v1/invoices/{id}/html': async (event) => {
+        const invoice = await invoiceOf(event);
+        return {
+          statusCode: 200,
+          headers: { 'content-type': 'text/html; charset=utf-8', 'content-disposition': `inline; filename="${invoice.number}.html"` },
+          body: renderInvoiceHtml(invoice),
+        };
+      },
+
+      'GET /v1/pricing': async (event) => {
+        const tenantId = requireTenant(event);
+        const sub = await subscriptionOf(tenantId);
+        const now = deps.now();
+        const plan = await requirePlan(deps.reads, planIdAt(sub, now));
+        const period = hasEnded(sub, now) || now < Date.parse(sub.startedAt) ? undefined : periodAt(sub, now);
+        return json(200, {
+          plan,
+          subscription: { startedAt: sub.startedAt, anchor: sub.anchor, interval: sub.interval, ...(sub.trialEnd ? { trialEnd: sub.trialEnd } : {}), ...(sub.cancelAt ? { cancelAt: sub.cancelAt } : {}), taxRate: sub.taxRate },
+          ...(period ? { currentPeriod: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString(), trial: period.trial } } : {}),
+        });
+      },
+
+      'GET /v1/analytics': async (event) => {
+        const tenantId = requireTenant(event);
+        const sub = await subscriptionOf(tenantId);
+        const now = deps.now();
+        const current = currentPeriod(sub, now);
+        const previous = current.start > Date.parse(sub.startedAt) ? periodAt(sub, current.start - 1) : undefined;
+        const meters = new Map((await deps.reads.meters(tenantId)).map((m) => [m.key, m]));
+        const labels = labelsOf(meters);
+
+        const plan = await requirePlan(deps.reads, usagePlanId(sub, current));
+        const soFar = await quantities(deps.reads, tenantId, plan, meters, current, now);
+        const lines = usageLines(plan, soFar, labels, current.trial);
+        const carried = await quantities(deps.reads, tenantId, plan, meters, current, current.end);
+        const projected = Object.fromEntries(Object.keys(plan.prices).map((k) => [k, meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, current, now)]));
+        const projectedLines = usageLines(plan, projected, labels, current.trial);
+
+        let last: { lines: ReturnType<typeof usageLines>; total: string } | undefined;
+        if (previous) {
+          const lastPlan = await requirePlan(deps.reads, usagePlanId(sub, previous));
+          const lastLines = usageLines(lastPlan, await quantities(deps.reads, tenantId, lastPlan, meters, previous, previous.end), labels, previous.trial);
+          last = { lines: lastLines, total: sumMoney(lastLines.map((l) => l.amount), lastPlan.currency) };
+        }
+        const base = baseFeeLines(await Promise.all(planSegments(sub, current).map(async (s) => ({ ...s, plan: await requirePlan(deps.reads, s.planId) }))), current, current.trial);
+        const usageCost = sumMoney(lines.map((l) => l.amount), plan.currency);
+        const projectedUsage = sumMoney(projectedLines.map((l) => l.amount), plan.currency);
+        return json(200, {
+          currency: plan.currency,
+          asOf: new Date(now).toISOString(),
+          period: { start: new Date(current.start).toISOString(), end: new Date(current.end).toISOString() },
+          ...(previous ? { previousPeriod: { start: new Date(previous.start).toISOString(), end: new Date(previous.end).toISOString() } } : {}),
+          meters: lines.map((line, i) => {
+            const before = last?.lines.find((l) => l.meter === line.meter);
+            return {
+              meter: line.meter,
+              unit: line.unit,
+              quantity: line.quantity,
+              cost: line.amount,
+              previousQuantity: before?.quantity ?? null,
+              previousCost: before?.amount ?? null,
+              quantityTrendPercent: before ? trendPercent(before.quantity, line.quantity) : null,
+              costTrendPercent: before ? trendPercent(before.amount, line.amount) : null,
+              projectedQuantity: projectedLines[i]!.quantity,
+              projectedCost: projectedLines[i]!.amount,
+            };
+          }),
+          usageCost,
+          previousUsageCost: last?.total ?? null,
+          usageCostTrendPercent: last ? trendPercent(last.total, usageCost) : null,
+          baseFee: sumMoney(base.map((l) => l.amount), plan.currency),
+          /** Before tax: base fees plus usage at the current run rate. */
+          projectedCost: sumMoney([projectedUsage, ...base.map((l) => l.amount)], plan.currency),
+        });
+      },
+    }),
+  );
+}

@@ -1,0 +1,91 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ScheduledInvocation } from '../../infra/catalog.js';
+import { type BillingReads, draftInvoice } from '../../shared/billing.js';
+import type { IssueOutcome } from '../../shared/dynamo/billing-store.js';
+import type { Invoice, InvoiceDraft } from '../../shared/invoices.js';
+import { logger, metrics } from '../../shared/observability.js';
+import { mapLimit } from '../../shared/retry.js';
+import { type Subscription, closablePeriods } from '../../shared/subscriptions.js';
+
+export interface InvoicingDependencies {
+  store: {
+    subscriptionPages(): AsyncIterable<Subscription[]>;
+    latestInvoice(tenantId: string): Promise<Invoice | undefined>;
+    issueInvoices(drafts: readonly InvoiceDraft[], issuedAt: string): Promise<IssueOutcome>;
+  };
+  reads: BillingReads;
+  /** Hours after a period ends before it is closed: the window ingest keeps open for late events. */
+  graceHours: number;
+  /** Tenants priced at once. */
+  concurrency?: number;
+}
+
+export interface InvoicingRun {
+  subscriptions: number;
+  issued: number;
+  /** Periods another run closed first: counted, not invoiced again. */
+  alreadyClosed: number;
+  adjustmentLines: number;
+  failedTenants: string[];
+}
+
+/** Periods one tenant may catch up on in one run (two years of monthly periods); the rest wait for the next. */
+const MAX_PERIODS_PER_RUN = 24;
+
+/**
+ * Closes every period whose grace window has passed at `time` and issues its invoice. Safe to run
+ * again or concurrently: an invoice is written only if its period has none, in the same transaction
+ * that takes its number. Works a page of subscriptions at a time: prices the next closable period of
+ * each tenant (bounded concurrency), issues those invoices in batched transactions, and repeats for
+ * the tenants that may have more periods to catch up on. One failing tenant spares the rest.
+ */
+export async function runInvoicing(deps: InvoicingDependencies, time: number): Promise<InvoicingRun> {
+  const run: InvoicingRun = { subscriptions: 0, issued: 0, alreadyClosed: 0, adjustmentLines: 0, failedTenants: [] };
+  const graceMs = deps.graceHours * 3_600_000;
+  const issuedAt = new Date(time).toISOString();
+  // One read of each plan per run: every invoice of the run is priced by the same plan data.
+  const plans = new Map<string, ReturnType<BillingReads['plan']>>();
+  const reads: BillingReads = { ...deps.reads, plan: (id) => plans.get(id) ?? (plans.set(id, deps.reads.plan(id)), plans.get(id)!) };
+  for await (const page of deps.store.subscriptionPages()) {
+    run.subscriptions += page.length;
+    let work = page;
+    for (let round = 0; work.length > 0 && round < MAX_PERIODS_PER_RUN; round++) {
+      const drafts = await mapLimit(work, deps.concurrency ?? 16, async (sub) => {
+        try {
+          const latest = await deps.store.latestInvoice(sub.tenantId);
+          const [period] = closablePeriods(sub, latest ? Date.parse(latest.periodEnd) : undefined, time, graceMs);
+          return period ? { sub, draft: await draftInvoice(reads, sub, period, latest?.billed ?? []) } : undefined;
+        } catch (error) {
+          logger.error('pricing a period failed', { tenantId: sub.tenantId, error: error as Error });
+          run.failedTenants.push(sub.tenantId);
+          return undefined;
+        }
+      });
+      const ready = drafts.filter((d) => d !== undefined);
+      const outcome = await deps.store.issueInvoices(
+        ready.map((d) => d.draft),
+        issuedAt,
+      );
+      run.issued += outcome.issued.length;
+      run.alreadyClosed += outcome.alreadyClosed.length;
+      run.adjustmentLines += outcome.issued.reduce((n, i) => n + i.lines.filter((l) => l.kind === 'adjustment').length, 0);
+      work = ready.map((d) => d.sub);
+    }
+  }
+  return run;
+}
+
+export function createInvoicingJob(deps: InvoicingDependencies) {
+  return middy<ScheduledInvocation, InvoicingRun>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (invocation) => {
+      const run = await runInvoicing(deps, Date.parse(invocation.time));
+      logger.info('invoicing run', { ...run, time: invocation.time });
+      metrics.addMetric('InvoicesIssued', MetricUnit.Count, run.issued);
+      metrics.addMetric('InvoicingFailures', MetricUnit.Count, run.failedTenants.length);
+      metrics.publishStoredMetrics();
+      return run;
+    });
+}
