@@ -16,6 +16,7 @@ import { mapLimit } from '../shared/retry.js';
 import { packMessages } from '../shared/sqs/usage-queue.js';
 import { issueApiKey } from '../shared/tenants.js';
 import { httpEvent, lambdaContext } from '../tests/support/events.js';
+import { bundles } from './bundles.js';
 import { latencies, printTable } from './report.js';
 import { transactionWriteUnits } from './write-units.js';
 
@@ -155,8 +156,8 @@ async function endToEnd() {
   printTable('Cost per event (ReceiveMessage includes the local poller\'s idle long polls)', costs);
 }
 
-// `npm run bench -- ingest` runs one section; no argument runs them all.
-const sections = { ingest: ingestInProcess, e2e: endToEnd };
+// `npm run bench -- ingest` (or e2e, bundles) runs one section; no argument runs them all.
+const sections = { ingest: ingestInProcess, e2e: endToEnd, bundles };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
 for (const name of wanted.length ? wanted : (Object.keys(sections) as (keyof typeof sections)[])) await sections[name]();

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -53,17 +54,18 @@ export interface BundleSize {
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-/** Bundles one handler in memory with the deployment settings and reports its size. */
-export async function bundleFunction(entry: string): Promise<BundleSize> {
+/** Bundles one handler with the deployment settings and reports its size; writes `outfile` when given. */
+export async function bundleFunction(entry: string, outfile?: string): Promise<BundleSize> {
   const result = await build({
     ...esbuildSettings,
     mainFields: [...esbuildSettings.mainFields],
     external: [...esbuildSettings.external],
     entryPoints: [resolve(ROOT, entry)],
-    outfile: 'index.mjs',
+    outfile: outfile ?? 'index.mjs',
     write: false,
     logLevel: 'silent',
   });
+  if (outfile) for (const f of result.outputFiles) await writeFile(f.path, f.contents);
   const size = (suffix: string) => result.outputFiles.filter((f) => f.path.endsWith(suffix)).reduce((n, f) => n + f.contents.byteLength, 0);
   return { entry, bytes: size('.mjs'), sourceMapBytes: size('.map') };
 }
