@@ -80,6 +80,8 @@ export function httpApi(route: (event: HttpEvent, context: Context) => Promise<H
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event, context) => {
+      const { tenantId, keyId } = event.requestContext?.authorizer?.lambda ?? {};
+      logger.appendKeys({ tenantId, keyId, requestId: event.requestContext?.requestId });
       try {
         return await route(event, context);
       } catch (error) {
