@@ -133,6 +133,14 @@ export const functionCatalog = {
     tables: { tenants: 'read', counters: 'read', stripe: 'readwrite' },
     secrets: ['stripe'],
   },
+  'stripe-webhook': {
+    entry: 'functions/stripe-webhook/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 20,
+    functionUrl: true,
+    tables: { tenants: 'read', stripe: 'readwrite', billing: 'read' },
+    secrets: ['stripe'],
+  },
 } satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof functionCatalog;

@@ -116,11 +116,13 @@ export function reconcile(provider: { currency: string; total: number; lines: Pr
       continue;
     }
     seen.add(meter.key);
-    const own = meterline.lines.find((l) => l.meter === meter.key);
-    const ownQuantity = scaledQuantity(own?.quantity ?? '0', meterReporting(meter).scale);
+    // A meter may take several lines (tiers): one quantity, amounts that add up.
+    const own = meterline.lines.filter((l) => l.meter === meter.key);
+    const ownQuantity = scaledQuantity(own[0]?.quantity ?? '0', meterReporting(meter).scale);
+    const ownAmount = own.reduce((sum, l) => sum.plus(l.amount), new Dec(0)).toFixed();
     if (!new Dec(ownQuantity).eq(line.quantity)) mismatches.push({ kind: 'QUANTITY', meter: meter.key, provider: line.quantity, meterline: ownQuantity });
-    if (!toMinorUnits(own?.amount ?? '0', provider.currency).eq(line.amount)) {
-      mismatches.push({ kind: 'AMOUNT', meter: meter.key, provider: fromMinorUnits(line.amount, provider.currency).toFixed(), meterline: own?.amount ?? '0' });
+    if (!toMinorUnits(ownAmount, provider.currency).eq(line.amount)) {
+      mismatches.push({ kind: 'AMOUNT', meter: meter.key, provider: fromMinorUnits(line.amount, provider.currency).toFixed(), meterline: ownAmount });
     }
   }
   for (const own of meterline.lines) {
@@ -161,3 +163,8 @@ export interface MeterErrorReport {
 export const subscriptionEvents = ['customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted'];
 export const invoiceEvents = ['invoice.created', 'invoice.finalized', 'invoice.paid', 'invoice.payment_failed'];
 export const meterErrorReportEvent = 'v1.billing.meter.error_report_triggered';
+
+/** A webhook whose signature does not hold (missing, wrong secret, altered body, too old): answered 400. */
+export class SignatureRejected extends Error {
+  override readonly name = 'SignatureRejected';
+}

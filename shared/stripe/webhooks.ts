@@ -3,6 +3,7 @@ import {
   type InvoiceState,
   type MeterErrorReport,
   type ProviderNotification,
+  SignatureRejected,
   type SubscriptionState,
   invoiceEvents,
   meterErrorReportEvent,
@@ -13,10 +14,6 @@ import { withStripeRetry } from './retry.js';
 
 /** Stripe's default, kept explicit: a signature older than five minutes is a replay. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
-
-export class WebhookRejected extends Error {
-  override readonly name = 'WebhookRejected';
-}
 
 /**
  * Stripe webhooks for the webhook function: signature verification on the raw body, and the fetches it
@@ -31,16 +28,19 @@ export class StripeWebhookAdapter {
     private readonly toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
   ) {}
 
-  /** Verifies `Stripe-Signature` over the exact bytes received; throws WebhookRejected when it does not hold. */
+  /** Verifies `Stripe-Signature` over the exact bytes received; throws SignatureRejected when it does not hold. */
   async verify(rawBody: Buffer, signature: string | undefined): Promise<ProviderNotification> {
-    if (!signature) throw new WebhookRejected('missing Stripe-Signature header');
+    if (!signature) throw new SignatureRejected('missing Stripe-Signature header');
     const { stripe, secrets } = await this.access();
-    let event: Stripe.Event | { object: 'v2.core.event'; id: string; type: string; created: string };
+    let event: Stripe.Event | Stripe.V2.Core.EventNotification;
     try {
-      event = stripe.webhooks.constructEvent(rawBody, signature, secrets.webhookSecret, this.toleranceSeconds) as typeof event;
+      // Thin (v2) events are verified the same way but parsed by their own entry point.
+      event = isThinEvent(rawBody)
+        ? stripe.parseEventNotification(rawBody, signature, secrets.webhookSecret, this.toleranceSeconds)
+        : stripe.webhooks.constructEvent(rawBody, signature, secrets.webhookSecret, this.toleranceSeconds);
     } catch (error) {
       // The library's message says which check failed (no signature for the payload, timestamp outside the tolerance).
-      throw new WebhookRejected(error instanceof Error ? error.message : 'invalid signature');
+      throw new SignatureRejected(error instanceof Error ? error.message : 'invalid signature');
     }
     if (event.object === 'v2.core.event') {
       const created = Math.floor(Date.parse(event.created) / 1000);
@@ -99,6 +99,14 @@ export class StripeWebhookAdapter {
     const meterId = price.recurring?.meter;
     if (!meterId) return null;
     return (await withStripeRetry(() => stripe.billing.meters.retrieve(meterId))).event_name;
+  }
+}
+
+function isThinEvent(rawBody: Buffer): boolean {
+  try {
+    return (JSON.parse(rawBody.toString('utf8')) as { object?: unknown })?.object === 'v2.core.event';
+  } catch {
+    return false;
   }
 }
 

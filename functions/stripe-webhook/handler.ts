@@ -1,0 +1,29 @@
+import { billingStore, stripeStore, stripeWebhooks, tenantDirectory } from '../../shared/dependencies.js';
+import type { Invoice } from '../../shared/invoices.js';
+import type { MeterlineInvoice } from '../../shared/stripe-sync.js';
+import { createStripeWebhook } from './stripe-webhook.js';
+
+const webhooks = stripeWebhooks();
+const directory = tenantDirectory();
+const billing = billingStore();
+
+/** Meterline's invoice as reconciliation compares it: the period's usage lines (late adjustments for earlier periods only count in the total). */
+const forReconciliation = (invoice: Invoice): MeterlineInvoice => ({
+  currency: invoice.currency,
+  total: invoice.total,
+  lines: invoice.lines.filter((l) => l.kind === 'usage' && l.meter).map((l) => ({ meter: l.meter!, quantity: l.quantity, amount: l.amount })),
+});
+
+export const handler = createStripeWebhook({
+  verify: (raw, signature) => webhooks.verify(raw, signature),
+  provider: webhooks,
+  store: stripeStore(),
+  meters: (tenantId) => directory.listMeters(tenantId),
+  invoices: {
+    invoiceForPeriod: async (tenantId, periodStart) => {
+      const invoice = await billing.invoiceForPeriod(tenantId, new Date(periodStart).toISOString());
+      return invoice && forReconciliation(invoice);
+    },
+  },
+  now: () => new Date(),
+});

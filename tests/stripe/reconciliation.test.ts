@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { seedMeters } from '../../shared/catalog.js';
+import { type MeterlineInvoice, reconcile } from '../../shared/stripe-sync.js';
+
+const ours: MeterlineInvoice = {
+  currency: 'USD',
+  total: '29.75',
+  lines: [
+    { meter: 'orders', quantity: '3', amount: '0.75' },
+    { meter: 'storage_gb', quantity: '12.5', amount: '20.00' },
+  ],
+};
+const stripe = (orders: number, ordersAmount: number, total: number) => ({
+  currency: 'usd',
+  total,
+  lines: [
+    { priceId: 'price_base', eventName: null, quantity: '1', amount: 900 },
+    { priceId: 'price_orders', eventName: 'meterline_orders_count', quantity: String(orders), amount: ordersAmount },
+    // Storage is reported in milli-GB.
+    { priceId: 'price_storage', eventName: 'meterline_storage_gb_latest', quantity: '12500', amount: 2000 },
+  ],
+});
+
+describe('invoice reconciliation', () => {
+  it('finds nothing when quantities, line amounts and the total agree', () => {
+    expect(reconcile(stripe(3, 75, 2975), ours, seedMeters)).toEqual([]);
+  });
+
+  it('names every difference', () => {
+    expect(reconcile(stripe(4, 100, 3000), ours, seedMeters)).toEqual([
+      { kind: 'QUANTITY', meter: 'orders', provider: '4', meterline: '3' },
+      { kind: 'AMOUNT', meter: 'orders', provider: '1', meterline: '0.75' },
+      { kind: 'TOTAL', provider: '30', meterline: '29.75' },
+    ]);
+  });
+
+  it('flags a Stripe invoice Meterline has no invoice for, and usage Stripe did not bill', () => {
+    expect(reconcile(stripe(3, 75, 2975), undefined, seedMeters)).toEqual([{ kind: 'MISSING_OWN_INVOICE', provider: '29.75' }]);
+    const withSeats = { ...ours, lines: [...ours.lines, { meter: 'seats', quantity: '2', amount: '0' }] };
+    expect(reconcile(stripe(3, 75, 2975), withSeats, seedMeters)).toEqual([{ kind: 'QUANTITY', meter: 'seats', provider: '0', meterline: '2' }]);
+  });
+});

@@ -1,0 +1,85 @@
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../local/stack.js';
+import { LOCAL_WEBHOOK_SECRET } from '../../local/stripe-emulator/server.js';
+import { documentClient } from '../../shared/dynamo/client.js';
+import { DynamoStripeStore } from '../../shared/dynamo/stripe-store.js';
+import { periodKey } from '../../shared/periods.js';
+import { stripeClient } from '../../shared/stripe/client.js';
+import { officialSample } from '../support/events.js';
+import { api, createTenant, startTestStack } from '../support/stack.js';
+
+/** Stripe → Meterline on the local stack: the emulator signs and POSTs its events to the function URL. */
+const yesterday = periodKey('day', Date.now() - 86_400_000);
+const due = new Date(Date.parse(`${periodKey('day', Date.now())}T01:00:00Z`));
+
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = await read();
+    if (done(value)) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached');
+}
+
+describe('Stripe webhooks end to end', () => {
+  let stack: LocalStack;
+  let store: DynamoStripeStore;
+  let url: string;
+  let subscriptionId: string;
+  let meterId: string;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    store = new DynamoStripeStore(documentClient(stack.dynamo), stack.env.STRIPE_TABLE!);
+    url = stack.functionUrls['stripe-webhook']!;
+    const key = await createTenant(stack, 'acme');
+    const events = [1, 2, 3].map((n) => ({ id: `o-${n}`, meter: 'orders', timestamp: `${yesterday}T1${n}:00:00Z` }));
+    expect(await api(stack, 'POST', '/v1/events', key, { events })).toMatchObject({ status: 202 });
+    await stack.drained();
+    expect(await stack.runSchedule('usage-report', due)).toMatchObject({ sent: 1, failed: 0 });
+  });
+  afterAll(() => stack.stop());
+
+  it('mirrors a subscription created and updated in Stripe', async () => {
+    const stripe = stripeClient({ secretKey: stack.stripe!.apiKey, apiBase: stack.stripe!.url });
+    meterId = (await stripe.billing.meters.list()).data.find((m) => m.event_name === 'meterline_orders_count')!.id;
+    const product = await stripe.products.create({ name: 'Orders' });
+    const price = await stripe.prices.create({ product: product.id, currency: 'usd', unit_amount_decimal: Stripe.Decimal.from('25'), recurring: { interval: 'month', usage_type: 'metered', meter: meterId } });
+    const customer = (await store.customerOf('acme'))!;
+    subscriptionId = (await stripe.subscriptions.create({ customer, items: [{ price: price.id }] })).id;
+    const created = await eventually(() => store.subscription('acme', subscriptionId), (s) => s !== undefined);
+    expect(created!.state).toMatchObject({ customerId: customer, status: 'active', items: [{ priceId: price.id, meterId }] });
+    await stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: true });
+    await eventually(() => store.subscription('acme', subscriptionId), (s) => s?.state.cancelAtPeriodEnd === true);
+  });
+
+  it('answers the official function URL sample and bad signatures with 400', async () => {
+    const sample = officialSample<{ body: string }>('lambda-urls-request.json');
+    expect((await fetch(url, { method: 'POST', body: sample.body })).status).toBe(400);
+    const event = JSON.stringify(stack.stripe!.events()[0]);
+    expect((await stack.stripe!.sendWebhook(url, event, 'whsec_wrong')).status).toBe(400);
+    expect((await stack.stripe!.sendWebhook(url, event, LOCAL_WEBHOOK_SECRET, Math.floor(Date.now() / 1000) - 301)).status).toBe(400);
+    expect((await stack.stripe!.sendWebhook(url, event, LOCAL_WEBHOOK_SECRET)).status).toBe(200);
+  });
+
+  it("reconciles a finalized invoice against Meterline's and raises an alert on a difference", async () => {
+    const start = Date.parse(`${yesterday.slice(0, 7)}-01T00:00:00Z`) / 1000;
+    const end = Date.UTC(new Date(start * 1000).getUTCFullYear(), new Date(start * 1000).getUTCMonth() + 1, 1) / 1000;
+    const invoice = await stack.stripe!.finalizeInvoice(subscriptionId, { start, end });
+    expect(invoice.lines.data[0]).toMatchObject({ quantity: 3, amount: 75 });
+    const mirrored = await eventually(() => store.invoice('acme', invoice.id), (i) => i?.state.status === 'open');
+    expect(mirrored!.state).toMatchObject({ total: 75, lines: [{ quantity: '3', amount: 75 }] });
+    // Meterline's invoicing has not closed this period, so Stripe's invoice has nothing to match.
+    const alerts = await eventually(() => store.alerts('acme'), (a) => a.some((x) => x.kind === 'RECONCILIATION_MISMATCH'));
+    expect(alerts.find((a) => a.id === `reconciliation:${invoice.id}`)).toMatchObject({ details: { mismatches: [{ kind: 'MISSING_OWN_INVOICE', provider: '0.75' }] } });
+  });
+
+  it('fetches a meter error report (thin event) and raises an alert for the tenant', async () => {
+    const notification = stack.stripe!.meterErrorReport(meterId, { code: 'meter_event_customer_not_found', message: 'customer not found', identifier: `acme:orders:${yesterday}` });
+    const res = await stack.stripe!.sendWebhook(url, JSON.stringify(notification), LOCAL_WEBHOOK_SECRET);
+    expect(res.status).toBe(200);
+    const alerts = await store.alerts('acme');
+    expect(alerts.find((a) => a.id === `meter-error:${notification.id}`)).toMatchObject({ kind: 'METER_ERROR_REPORT', details: { meterId, errors: [{ code: 'meter_event_customer_not_found', count: 1 }] } });
+  });
+});

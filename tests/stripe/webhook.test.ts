@@ -1,0 +1,122 @@
+import Stripe from 'stripe';
+import { describe, expect, it } from 'vitest';
+import { type StripeWebhookDependencies, createStripeWebhook } from '../../functions/stripe-webhook/stripe-webhook.js';
+import type { HttpEvent, HttpResult } from '../../shared/http/api.js';
+import { stripeClient } from '../../shared/stripe/client.js';
+import { StripeWebhookAdapter } from '../../shared/stripe/webhooks.js';
+import type { BillingAlert, Mirrored, SubscriptionState } from '../../shared/stripe-sync.js';
+import { lambdaContext, officialSample } from '../support/events.js';
+
+const SECRET = 'whsec_unit_test';
+const now = () => Math.floor(Date.now() / 1000);
+
+function subscriptionEvent(id: string, created: number, status: string) {
+  return {
+    id,
+    object: 'event',
+    api_version: '2026-10-28.endive',
+    created,
+    type: 'customer.subscription.updated',
+    data: { object: { id: 'sub_1', object: 'subscription', customer: 'cus_1', status, cancel_at_period_end: false, canceled_at: null, items: { object: 'list', data: [] } } },
+  };
+}
+
+/** The webhook function with real signature verification and an in-memory store. */
+function webhook(fetched: SubscriptionState = { id: 'sub_1', customerId: 'cus_1', status: 'fetched', cancelAtPeriodEnd: false, canceledAt: null, items: [] }) {
+  const adapter = new StripeWebhookAdapter(async () => ({ stripe: stripeClient({ secretKey: 'sk_test_unit', apiBase: 'http://127.0.0.1:9' }), secrets: { secretKey: 'sk_test_unit', webhookSecret: SECRET } }));
+  const handled = new Set<string>();
+  const subscriptions = new Map<string, Mirrored<SubscriptionState>>();
+  const alerts: BillingAlert[] = [];
+  let writes = 0;
+  const deps: StripeWebhookDependencies = {
+    verify: (raw, signature) => adapter.verify(raw, signature),
+    provider: { subscription: async () => fetched, invoiceLines: async () => [], eventNameOfPrice: async () => null, meterErrorReport: async () => ({ meterId: null, summary: '', errors: [] }) },
+    store: {
+      seenEvent: async (id) => handled.has(id),
+      markEventHandled: async (id) => void handled.add(id),
+      tenantOfCustomer: async (c) => (c === 'cus_1' ? 'acme' : undefined),
+      subscription: async (_t, id) => subscriptions.get(id),
+      putSubscription: async (_t, m) => {
+        writes += 1;
+        const stored = subscriptions.get(m.state.id);
+        if (stored && stored.eventCreated > m.eventCreated) return false;
+        subscriptions.set(m.state.id, m);
+        return true;
+      },
+      invoice: async () => undefined,
+      putInvoice: async () => true,
+      raiseAlert: async (a) => void alerts.push(a),
+    },
+    meters: async () => [],
+    invoices: { invoiceForPeriod: async () => undefined },
+    now: () => new Date(),
+  };
+  const handler = createStripeWebhook(deps);
+  const invoke = (event: HttpEvent) => handler(event, lambdaContext('stripe-webhook')) as Promise<HttpResult>;
+  const sample = officialSample<HttpEvent>('lambda-urls-request.json');
+  const deliver = (payload: unknown, o: { secret?: string; timestamp?: number; tamper?: (body: string) => string; base64?: boolean; signature?: string | null } = {}) => {
+    const body = JSON.stringify(payload);
+    const signature = o.signature === null ? undefined : (o.signature ?? Stripe.webhooks.generateTestHeaderString({ payload: body, secret: o.secret ?? SECRET, timestamp: o.timestamp ?? now() }));
+    const sent = o.tamper ? o.tamper(body) : body;
+    return invoke({
+      ...sample,
+      headers: { 'content-type': 'application/json', ...(signature ? { 'stripe-signature': signature } : {}) },
+      body: o.base64 ? Buffer.from(sent).toString('base64') : sent,
+      isBase64Encoded: o.base64 ?? false,
+    });
+  };
+  return { invoke, deliver, sample, subscriptions, alerts, writes: () => writes };
+}
+
+describe('Stripe webhook', () => {
+  it('answers the official function URL sample (no signature) with 400', async () => {
+    const w = webhook();
+    expect(await w.invoke(w.sample)).toMatchObject({ statusCode: 400 });
+  });
+
+  it('accepts a valid signature, also on a base64-encoded body', async () => {
+    const w = webhook();
+    expect(await w.deliver(subscriptionEvent('evt_1', now(), 'active'))).toMatchObject({ statusCode: 200 });
+    expect(await w.deliver(subscriptionEvent('evt_2', now() + 1, 'past_due'), { base64: true })).toMatchObject({ statusCode: 200 });
+    expect(w.subscriptions.get('sub_1')?.state.status).toBe('past_due');
+  });
+
+  it('rejects a wrong secret, a tampered body, a missing header and an old timestamp with 400', async () => {
+    const w = webhook();
+    const event = subscriptionEvent('evt_1', now(), 'active');
+    expect(await w.deliver(event, { secret: 'whsec_wrong' })).toMatchObject({ statusCode: 400 });
+    expect(await w.deliver(event, { tamper: (b) => b.replace('active', 'canceled') })).toMatchObject({ statusCode: 400 });
+    expect(await w.deliver(event, { signature: null })).toMatchObject({ statusCode: 400 });
+    expect(await w.deliver(event, { timestamp: now() - 301 })).toMatchObject({ statusCode: 400 });
+    expect(await w.deliver(event, { timestamp: now() - 290 })).toMatchObject({ statusCode: 200 });
+    expect(w.writes()).toBe(1);
+  });
+
+  it('has one effect for an event delivered twice', async () => {
+    const w = webhook();
+    const event = subscriptionEvent('evt_1', now(), 'active');
+    expect(await w.deliver(event)).toMatchObject({ statusCode: 200 });
+    const again = await w.deliver(event);
+    expect(again).toMatchObject({ statusCode: 200 });
+    expect(JSON.parse(again.body!)).toMatchObject({ duplicate: true });
+    expect(w.writes()).toBe(1);
+  });
+
+  it('ends in the newest state whatever the arrival order; a tie is fetched from Stripe', async () => {
+    const w = webhook();
+    const t = now();
+    await w.deliver(subscriptionEvent('evt_3', t + 2, 'canceled'));
+    await w.deliver(subscriptionEvent('evt_1', t, 'active'));
+    await w.deliver(subscriptionEvent('evt_2', t + 1, 'past_due'));
+    expect(w.subscriptions.get('sub_1')).toMatchObject({ eventId: 'evt_3', state: { status: 'canceled' } });
+    await w.deliver(subscriptionEvent('evt_4', t + 2, 'active'));
+    expect(w.subscriptions.get('sub_1')).toMatchObject({ eventId: 'evt_4', state: { status: 'fetched' } });
+  });
+
+  it('acknowledges event types it does not handle with 200 and no effect', async () => {
+    const w = webhook();
+    const res = await w.deliver({ ...subscriptionEvent('evt_9', now(), 'active'), type: 'charge.refunded' });
+    expect(res).toMatchObject({ statusCode: 200 });
+    expect(w.writes()).toBe(0);
+  });
+});
