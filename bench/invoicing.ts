@@ -1,0 +1,83 @@
+import './quiet.js';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { runInvoicing } from '../functions/invoicing/invoicing.js';
+import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { LOCAL_REGION } from '../local/lambda.js';
+import { createTables } from '../local/resources.js';
+import { counterPartition, counterSort } from '../shared/aggregation.js';
+import { seedMeters } from '../shared/catalog.js';
+import { documentClient } from '../shared/dynamo/client.js';
+import { DynamoBillingStore } from '../shared/dynamo/billing-store.js';
+import { DynamoMeterReader } from '../shared/dynamo/meter-reader.js';
+import { DynamoTenantDirectory } from '../shared/dynamo/tenant-directory.js';
+import type { Granularity } from '../shared/periods.js';
+import { chunk, mapLimit } from '../shared/retry.js';
+import { newSubscription } from '../shared/subscriptions.js';
+import { printTable } from './report.js';
+
+/**
+ * `npx tsx bench/invoicing.ts [tenants]`: the time the invoice job takes to close one monthly period
+ * for 10,000 tenants on DynamoDB Local (seed 1's plan, five meters each, usage in every meter), and
+ * the time of the idempotent re-run. Usage is written as counter rows directly: ingest has its own
+ * benchmark. Prints figures, asserts nothing.
+ */
+const tenants = Number(process.argv[2] ?? 10_000);
+const dynamo = await startDynamoDbLocal();
+try {
+  const client = new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const env = await createTables(client, `bench-${Date.now()}`);
+  const db = documentClient(client);
+  const store = new DynamoBillingStore(db, env.BILLING_TABLE!);
+  const directory = new DynamoTenantDirectory(db, env.TENANTS_TABLE!);
+  const reader = new DynamoMeterReader(db, env.COUNTERS_TABLE!);
+
+  const month = Date.UTC(2026, 9, 1);
+  const ids = Array.from({ length: tenants }, (_, i) => `tenant-${String(i).padStart(5, '0')}`);
+  const meters = seedMeters.filter((m) => ['orders', 'invoices', 'api_calls', 'ai_jobs', 'storage_gb'].includes(m.key));
+  const seedStart = performance.now();
+  await mapLimit(ids, 64, async (tenantId, ) => {
+    for (const m of meters) await directory.putMeter(tenantId, m);
+    await store.putSubscription(newSubscription({ tenantId, planId: 'base-199', interval: 'month', currency: 'USD', startAt: month, now: month }));
+  });
+  const row = (tenantId: string, meter: string, granularity: Granularity, period: string, value: string) => ({
+    PutRequest: { Item: { pk: counterPartition({ tenantId, meter }), sk: counterSort({ tenantId, meter, granularity, groupKey: '', period }), tenantId, meter, granularity, period, groupKey: '', value, events: 1 } },
+  });
+  const rows = ids.flatMap((tenantId, i) => [
+    row(tenantId, 'orders', 'month', '2026-10', String(1000 + i)),
+    row(tenantId, 'invoices', 'month', '2026-10', String(900 + (i % 100))),
+    row(tenantId, 'api_calls', 'month', '2026-10', String(50_000 + i * 7)),
+    row(tenantId, 'ai_jobs', 'month', '2026-10', String(i % 130)),
+    row(tenantId, 'storage_gb', 'hour', '2026-10-01T00', String(40 + (i % 10))),
+    row(tenantId, 'storage_gb', 'hour', '2026-10-15T12', String(45.5 + (i % 10))),
+  ]);
+  await mapLimit(chunk(rows, 25), 16, async (batch) => {
+    let pending: Record<string, any>[] | undefined = batch;
+    while (pending && pending.length > 0) {
+      const r = await db.send(new BatchWriteCommand({ RequestItems: { [env.COUNTERS_TABLE!]: pending } }));
+      pending = r.UnprocessedItems?.[env.COUNTERS_TABLE!] as Record<string, any>[] | undefined;
+    }
+  });
+  const seedSeconds = (performance.now() - seedStart) / 1000;
+
+  const deps = {
+    store,
+    reads: { plan: (id: string) => store.getPlan(id), meters: (t: string) => directory.listMeters(t), quantity: reader.quantity.bind(reader) },
+    graceHours: 72,
+    concurrency: Number(process.env.CONCURRENCY ?? 16),
+  };
+  const time = Date.UTC(2026, 10, 4, 1, 5);
+  const results = [];
+  for (const label of ['first run: closes October for every tenant', 're-run: nothing left to close']) {
+    const start = performance.now();
+    const run = await runInvoicing(deps, time);
+    const seconds = (performance.now() - start) / 1000;
+    results.push({ run: label, tenants, 'invoices issued': run.issued, failed: run.failedTenants.length, seconds: Number(seconds.toFixed(1)), 'invoices/s': Math.round(run.issued / seconds) });
+  }
+  const last = await store.invoiceForPeriod(ids.at(-1)!, new Date(month).toISOString());
+  printTable(`Invoice job on DynamoDB Local (seeded ${tenants.toLocaleString('en-US')} tenants in ${seedSeconds.toFixed(1)} s)`, results);
+  console.log(`\nlast tenant's invoice: ${last?.number}, total ${last?.total} ${last?.currency}`);
+} finally {
+  await dynamo.stop();
+}

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { call } from './client.js';
+import { type Command, need } from './command.js';
+
+const enc = encodeURIComponent;
+
+/** Plans, subscriptions and invoice statuses over the billing admin API. */
+export const billingCommands: Command[] = [
+  { name: 'plans list', usage: '', run: (_f, t) => call(t(), 'GET', '/v1/admin/plans') },
+  { name: 'plans show', usage: '--plan <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/plans/${enc(need(f, 'plan'))}`) },
+  {
+    name: 'plans put',
+    usage: '--plan <id> --file plan.json   (name, currency, interval, baseFee, prices: see docs/billing.md)',
+    run: (f, t) => call(t(), 'PUT', `/v1/admin/plans/${enc(need(f, 'plan'))}`, JSON.parse(readFileSync(need(f, 'file'), 'utf8'))),
+  },
+  { name: 'subscription show', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/subscription`) },
+  {
+    name: 'subscription set',
+    usage: '--tenant <id> [--plan <id>] [--start-at ISO] [--trial-days N] [--effective-at ISO] [--cancel-at-period-end true|false] [--tax-rate 0.2]',
+    run: (f, t) =>
+      call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/subscription`, {
+        ...(f.plan ? { planId: f.plan } : {}),
+        ...(f['start-at'] ? { startAt: f['start-at'] } : {}),
+        ...(f['trial-days'] ? { trialDays: Number(f['trial-days']) } : {}),
+        ...(f['effective-at'] ? { effectiveAt: f['effective-at'] } : {}),
+        ...(f['cancel-at-period-end'] !== undefined ? { cancelAtPeriodEnd: f['cancel-at-period-end'] !== 'false' } : {}),
+        ...(f['tax-rate'] ? { taxRate: f['tax-rate'] } : {}),
+      }),
+  },
+  { name: 'invoices list', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices`) },
+  {
+    name: 'invoices status',
+    usage: '--tenant <id> --invoice INV-2026-000001 --status paid|void|uncollectible',
+    run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices/${enc(need(f, 'invoice'))}/status`, { status: need(f, 'status') }),
+  },
+];
