@@ -1,0 +1,75 @@
+import './quiet.js';
+import { performance } from 'node:perf_hooks';
+import { type UsageReportDependencies, reportUsage } from '../functions/usage-report/usage-report.js';
+import { startStripeEmulator } from '../local/stripe-emulator/server.js';
+import { seedMeters } from '../shared/catalog.js';
+import type { CounterRow } from '../shared/dynamo/usage-store.js';
+import { periodKey } from '../shared/periods.js';
+import { type PendingEvent, type ReportRecord, type ReportStore, meterReporting } from '../shared/reporting.js';
+import { stripeClient } from '../shared/stripe/client.js';
+import { stripePace } from '../shared/stripe/environment.js';
+import { StripeUsageReporter } from '../shared/stripe/usage-reporter.js';
+
+/**
+ * `npx tsx bench/stripe-report.ts [tenants]`: the daily report for 10,000 tenants × 5 meters against the
+ * local Stripe emulator with Stripe's live-mode rate limits on (1,000 meter events/s, 100 other calls/s),
+ * through the real job code, the real stripe-node client and its pacing. Counters and report records
+ * live in memory, so the figure is the Stripe side: DynamoDB reads and writes are measured elsewhere.
+ * Prints onboarding (one customer per tenant, once), the first daily run, a rerun, and calls per tenant per day.
+ */
+const tenantCount = Number(process.argv[2] ?? 10_000);
+const meters = seedMeters.filter((m) => ['orders', 'invoices', 'api_calls', 'storage_gb', 'seats'].includes(m.key));
+const now = Date.parse(`${periodKey('day', Date.now())}T01:00:00Z`);
+const yesterday = periodKey('day', now - 86_400_000);
+
+const emulator = await startStripeEmulator({ rateLimit: { meterEventsPerSecond: 1_000, requestsPerSecond: 100 } });
+const stripe = stripeClient({ secretKey: emulator.apiKey, apiBase: emulator.url });
+const reporter = new StripeUsageReporter(async () => stripe, stripePace({}));
+
+const tenants = Array.from({ length: tenantCount }, (_, i) => ({ id: `tenant-${i}`, name: `Tenant ${i}`, status: 'active' as const, createdAt: new Date(now).toISOString() }));
+const customers = new Map<string, string>();
+const records = new Map<string, Map<string, Map<string, ReportRecord>>>();
+const recordsOf = (tenantId: string, meter: string) => {
+  const byMeter = records.get(tenantId) ?? new Map<string, Map<string, ReportRecord>>();
+  records.set(tenantId, byMeter);
+  const byDay = byMeter.get(meter) ?? new Map<string, ReportRecord>();
+  byMeter.set(meter, byDay);
+  return byDay;
+};
+const store: ReportStore = {
+  customerOf: async (t) => customers.get(t),
+  saveCustomer: async (t, c) => void customers.set(t, c),
+  reportRecords: async (t) => new Map([...(records.get(t) ?? new Map()).entries()].map(([m, days]) => [m, new Map(days)])),
+  putPending: async (t, m, day, event: PendingEvent) => (recordsOf(t, m).set(day, { ...recordsOf(t, m).get(day), day, pending: event }), true),
+  commitPending: async (t, m, day, event) => void recordsOf(t, m).set(day, { day, reported: event.after }),
+  flag: async (t, m, day, target) => void recordsOf(t, m).set(day, { ...recordsOf(t, m).get(day), day, flagged: target }),
+  recordRun: async () => undefined,
+};
+const usage: UsageReportDependencies['usage'] = {
+  series: async (_t, meter, granularity): Promise<CounterRow[]> => [{ period: granularity === 'day' ? yesterday : yesterday.slice(0, 7), value: meter === 'storage_gb' ? '12.5' : '42', events: 42 }],
+};
+const deps: UsageReportDependencies = { tenants: { listTenants: async () => tenants, listMeters: async () => meters }, usage, store, reporter, concurrency: 64 };
+
+const timed = async <T>(label: string, run: () => Promise<T>) => {
+  const calls = emulator.calls().length;
+  const start = performance.now();
+  const result = await run();
+  const seconds = (performance.now() - start) / 1000;
+  const made = emulator.calls().slice(calls);
+  const limited = made.filter((c) => c.status === 429).length;
+  console.log(`${label.padEnd(34)} ${seconds.toFixed(1).padStart(7)} s   ${String(made.length).padStart(7)} Stripe calls (${limited} answered 429)   ${(made.length / tenantCount).toFixed(2)} calls/tenant`);
+  return result;
+};
+
+console.log(`Stripe report: ${tenantCount} tenants × ${meters.length} meters, emulator rate limit 1,000 meter events/s + 100 calls/s, client pace ${JSON.stringify(stripePace({}))}\n`);
+await timed('onboarding (customers, meters)', async () => {
+  await Promise.all(meters.map((m) => reporter.ensureMeter(meterReporting(m))));
+  for (let i = 0; i < tenants.length; i += 64) {
+    await Promise.all(tenants.slice(i, i + 64).map(async (t) => store.saveCustomer(t.id, await reporter.createCustomer(t))));
+  }
+});
+const first = await timed('daily report (one day of usage)', () => reportUsage(deps, now));
+const again = await timed('rerun of the same day', () => reportUsage(deps, now));
+console.log(`\nfirst run: sent ${first.sent}, skipped ${first.skipped}, failed ${first.failed}; rerun: sent ${again.sent}, skipped ${again.skipped}, failed ${again.failed}`);
+console.log(`meter events stored by the emulator: ${emulator.meterEvents().length} (expected ${tenantCount * meters.length})`);
+await emulator.stop();
