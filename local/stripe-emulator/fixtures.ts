@@ -2,18 +2,19 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
- * Stripe's own example objects (stripe/openapi fixtures3.json, in ../shared/stripe/): every object the
+ * Stripe's own example objects (stripe/openapi fixtures3.json, MIT; the resources used are copied into
+ * fixtures.json so a clone runs alone, and a test keeps the copy equal to the original): every object the
  * emulator answers with starts as a copy of the fixture of its type, so its shape is Stripe's, and
  * only ids and the fields a call sets are overridden.
  */
-const FIXTURES = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'stripe', 'fixtures3.json');
+export const FIXTURES = resolve(import.meta.dirname, 'fixtures.json');
 
 let resources: Record<string, Record<string, unknown>> | undefined;
 
 export type StripeObject = Record<string, any>;
 
 export function fixture(type: string, overrides: StripeObject): StripeObject {
-  resources ??= (JSON.parse(readFileSync(process.env.STRIPE_FIXTURES ?? FIXTURES, 'utf8')) as { resources: typeof resources }).resources;
+  resources ??= (JSON.parse(readFileSync(FIXTURES, 'utf8')) as { resources: typeof resources }).resources;
   const base = resources![type];
   if (!base) throw new Error(`no Stripe fixture for ${type}`);
   return { ...structuredClone(base), livemode: false, ...overrides };
