@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import type { HttpEvent } from '../../shared/http/api.js';
 
 /** The official sample Lambda events in ../shared/aws-events (aws/aws-lambda-go, Apache-2.0). */
@@ -27,21 +27,30 @@ export function lambdaContext(functionName = 'test'): Context {
 
 /** An HTTP API event as API Gateway builds it after the authorizer let a tenant (or admin) key through. */
 export function httpEvent(o: { routeKey: string; body?: unknown; tenantId?: string; admin?: boolean; query?: Record<string, string>; path?: Record<string, string> }): HttpEvent {
-  const sample = officialSample<APIGatewayProxyEventV2>('apigw-v2-request-no-authorizer.json');
   const [method, rawPath] = o.routeKey.split(' ') as [string, string];
+  const now = Date.now();
   return {
-    ...sample,
+    version: '2.0',
     routeKey: o.routeKey,
     rawPath,
-    headers: { ...sample.headers, 'content-type': 'application/json' },
+    rawQueryString: new URLSearchParams(o.query ?? {}).toString(),
+    headers: { 'content-type': 'application/json', host: 'api.example.com' },
     ...(o.query ? { queryStringParameters: o.query } : {}),
     ...(o.path ? { pathParameters: o.path } : {}),
     requestContext: {
-      ...sample.requestContext,
+      accountId: '000000000000',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
+      requestId: 'request',
       routeKey: o.routeKey,
-      http: { ...sample.requestContext.http, method, path: rawPath },
+      stage: '$default',
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
       authorizer: { lambda: o.admin ? { role: 'admin', keyId: 'k-admin' } : { role: 'tenant', keyId: 'k-1', tenantId: o.tenantId ?? 'acme' } },
     },
-    ...(o.body !== undefined ? { body: JSON.stringify(o.body), isBase64Encoded: false } : {}),
+    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+    isBase64Encoded: false,
   };
 }
