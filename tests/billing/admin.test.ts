@@ -54,4 +54,13 @@ describe('billing admin API', () => {
     expect(upcoming.body.lines.filter((l: { kind: string }) => l.kind === 'base').map((l: { planId: string }) => l.planId)).toEqual(['starter', 'professional']);
     expect(upcoming.body.taxRate).toBe('0.2');
   });
+
+  it('counts distinct seats over a period that is not a calendar month (day markers)', async () => {
+    const now = Date.now();
+    const events = ['ann', 'bob', 'ann', 'cy'].map((user, i) => ({ id: `seat-${i}`, meter: 'seats', timestamp: new Date(now - i * 1000).toISOString(), properties: { user_id: user } }));
+    expect(await api(stack, 'POST', '/v1/events', tenant, events)).toMatchObject({ status: 202 });
+    await stack.drained();
+    const upcoming = await api(stack, 'GET', '/v1/invoices/upcoming', tenant);
+    expect(upcoming.body.lines.find((l: { meter?: string }) => l.meter === 'seats')).toMatchObject({ quantity: '3', included: '10', billable: '0' });
+  });
 });
