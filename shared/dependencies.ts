@@ -9,17 +9,14 @@ import { DynamoMeterReader } from './dynamo/meter-reader.js';
 import { DynamoTenantDirectory } from './dynamo/tenant-directory.js';
 import { DynamoUsageStore } from './dynamo/usage-store.js';
 import { SqsUsageQueue } from './sqs/usage-queue.js';
-import { DynamoStripeStore } from './dynamo/stripe-store.js';
-import { stripeFromEnvironment, stripePace } from './stripe/environment.js';
-import { StripeUsageReporter } from './stripe/usage-reporter.js';
-import { StripeWebhookAdapter } from './stripe/webhooks.js';
 
 /**
  * The composition root: each function's handler.ts builds what it needs from its environment, once
- * per container. Tests build the same objects around their own clients.
+ * per container. Tests build the same objects around their own clients. Stripe's builders live in
+ * shared/stripe/dependencies.ts, so that only the functions that talk to Stripe bundle its client.
  */
 let db: ReturnType<typeof documentClient> | undefined;
-const dynamo = () => (db ??= documentClient());
+export const dynamo = () => (db ??= documentClient());
 
 export const tenantDirectory = () => new DynamoTenantDirectory(dynamo(), tableName('tenants'));
 
@@ -33,16 +30,6 @@ export const usageStore = () =>
 export const alertStore = () => new DynamoAlertStore(dynamo(), tableName('tenants'));
 
 export const usageQueue = () => new SqsUsageQueue(new SQSClient({}), required('USAGE_QUEUE_URL'));
-
-export const stripeStore = () => new DynamoStripeStore(dynamo(), tableName('stripe'));
-
-/** Stripe's client and secrets load on first use (Secrets Manager in AWS, the environment locally). */
-let stripeAccess: ReturnType<typeof stripeFromEnvironment> | undefined;
-const stripe = () => (stripeAccess ??= stripeFromEnvironment());
-
-export const usageReporter = () => new StripeUsageReporter(async () => (await stripe()()).stripe, stripePace());
-
-export const stripeWebhooks = () => new StripeWebhookAdapter(stripe());
 
 export const billingStore = () => new DynamoBillingStore(dynamo(), tableName('billing'));
 

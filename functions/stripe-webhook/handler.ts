@@ -1,4 +1,5 @@
-import { billingStore, stripeStore, stripeWebhooks, tenantDirectory } from '../../shared/dependencies.js';
+import { billingStore, tenantDirectory } from '../../shared/dependencies.js';
+import { stripeStore, stripeWebhooks } from '../../shared/stripe/dependencies.js';
 import type { Invoice } from '../../shared/invoices.js';
 import type { MeterlineInvoice } from '../../shared/stripe-sync.js';
 import { createStripeWebhook } from './stripe-webhook.js';

@@ -1,4 +1,5 @@
-import { stripeStore, tenantDirectory, usageReporter, usageStore } from '../../shared/dependencies.js';
+import { tenantDirectory, usageStore } from '../../shared/dependencies.js';
+import { stripeStore, usageReporter } from '../../shared/stripe/dependencies.js';
 import { createUsageReport } from './usage-report.js';
 
 const directory = tenantDirectory();
