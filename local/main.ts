@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { documentClient } from '../shared/dynamo/client.js';
+import { DynamoBillingStore } from '../shared/dynamo/billing-store.js';
 import { DynamoTenantDirectory } from '../shared/dynamo/tenant-directory.js';
 import { seedDemo } from './seed.js';
 import { startLocalStack } from './stack.js';
@@ -12,7 +13,8 @@ const stack = await startLocalStack({ port, prefix: 'meterline', authorizerCache
   console.error(error.code === 'EADDRINUSE' ? `Port ${port} is taken: stop what uses it, or run PORT=3001 npm start.` : error);
   process.exit(1);
 });
-const seed = await seedDemo(new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!));
+const db = documentClient(stack.dynamo);
+const seed = await seedDemo(new DynamoTenantDirectory(db, stack.env.TENANTS_TABLE!), new DynamoBillingStore(db, stack.env.BILLING_TABLE!));
 
 const stateFile = resolve(import.meta.dirname, '..', '.meterline', 'local.json');
 mkdirSync(resolve(stateFile, '..'), { recursive: true });
@@ -22,7 +24,7 @@ const now = new Date().toISOString();
 console.log(`
 Meterline is up at ${stack.apiUrl}
 
-  demo tenant:  ${seed.tenantId}
+  demo tenant:  ${seed.tenantId} (plan ${seed.planId})
   tenant key:   ${seed.tenantKey}
   admin key:    ${seed.adminKey}
   (also in .meterline/local.json, which \`npm run admin\` reads)
@@ -32,6 +34,7 @@ Post an event, then read it back:
   curl -s -X POST ${stack.apiUrl}/v1/events -H "Authorization: Bearer ${seed.tenantKey}" -H "Content-Type: application/json" \\
     -d '{"id":"order-1","meter":"orders","timestamp":"${now}"}'
   curl -s ${stack.apiUrl}/v1/usage/current -H "Authorization: Bearer ${seed.tenantKey}"
+  curl -s ${stack.apiUrl}/v1/invoices/upcoming -H "Authorization: Bearer ${seed.tenantKey}"
 
 Ctrl-C stops everything.`);
 

@@ -1,18 +1,30 @@
 import { seedMeters } from '../shared/catalog.js';
+import type { DynamoBillingStore } from '../shared/dynamo/billing-store.js';
+import { calendarMonth } from '../shared/periods.js';
+import { seedPlans } from '../shared/plans.js';
+import { newSubscription } from '../shared/subscriptions.js';
 import { type TenantDirectory, issueApiKey } from '../shared/tenants.js';
 
 export interface DemoSeed {
   adminKey: string;
   tenantId: string;
   tenantKey: string;
+  planId: string;
 }
 
-/** An admin key and a demo tenant with the seed documents' meters and one API key. */
-export async function seedDemo(directory: TenantDirectory, now = new Date()): Promise<DemoSeed> {
+/**
+ * An admin key and a demo tenant with the seed documents' meters, one API key, and a subscription to
+ * seed 1's $199 plan that started this month, so that `GET /v1/invoices/upcoming` prices the demo's usage.
+ */
+export async function seedDemo(directory: TenantDirectory, billing: DynamoBillingStore, now = new Date()): Promise<DemoSeed> {
   const admin = await issueApiKey(directory, { admin: true }, 'local admin', now);
   const tenantId = 'demo';
   await directory.createTenant({ id: tenantId, name: 'Optical Labs Inc. (demo)', status: 'active', createdAt: now.toISOString() });
   for (const meter of seedMeters) await directory.putMeter(tenantId, meter);
   const tenant = await issueApiKey(directory, { tenantId }, 'demo', now);
-  return { adminKey: admin.token, tenantId, tenantKey: tenant.token };
+  const plan = seedPlans.find((p) => p.id === 'base-199')!;
+  await billing.putSubscription(
+    newSubscription({ tenantId, planId: plan.id, interval: plan.interval, currency: plan.currency, startAt: calendarMonth(now.getTime()).start, now: now.getTime() }),
+  );
+  return { adminKey: admin.token, tenantId, tenantKey: tenant.token, planId: plan.id };
 }

@@ -81,7 +81,7 @@ export const intervalMonths = (interval: Interval): number => (interval === 'yea
 export const seedPlans: Plan[] = [
   {
     id: 'base-199',
-    name: 'Base',
+    name: 'Usage-based',
     currency: 'USD',
     interval: 'month',
     baseFee: '199.00',
