@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { GAUGE_DECIMALS } from './billing-usage.js';
 import { Dec } from './decimal.js';
 import type { Aggregation, Meter } from './meters.js';
-import { periodKey, periodKeyStart } from './periods.js';
+import { type Period, nextPeriodStart, periodKey, periodKeyStart, periodStart } from './periods.js';
+import { type Subscription, periodAt } from './subscriptions.js';
 
 /**
  * Daily usage reporting to a billing provider's meters (Stripe billing meters), as pure planning:
@@ -11,40 +13,65 @@ import { periodKey, periodKeyStart } from './periods.js';
  * One event per tenant × meter × day carries that day's quantity, stamped inside the day (noon UTC,
  * plus one second per correction so a correction sorts after what it corrects) and identified
  * deterministically, so a rerun sends the same identifier and can never count twice.
+ *
+ * Whatever the provider folds over the tenant's billing period must equal Meterline's billed quantity
+ * for that period (shared/billing-usage.ts), so that reconciliation compares like with like.
  */
 
 /** How a provider meter folds the events it receives over a billing period. */
 export type MeterFormula = 'sum' | 'last';
 
 export interface MeterReporting {
-  /** The provider meter's event name: one meter per Meterline meter key and aggregation. */
+  /** The provider meter's event name: one meter per Meterline meter key and what it is billed in. */
   eventName: string;
   displayName: string;
   formula: MeterFormula;
   /**
-   * Provider meter values must be whole numbers. Meters that can hold fractions (SUM, MAX, LATEST: GB,
-   * hours, amounts) are reported in thousandths of their unit (storage_gb in milli-GB), rounded half up;
-   * counts (COUNT, UNIQUE_COUNT) are whole already and reported as they are. Prices on scaled meters are
-   * set per thousandth (unit_amount_decimal = price per unit / 1000).
+   * Provider meter values must be whole numbers. SUM and MAX are reported in thousandths of their unit,
+   * LATEST in millionths of a unit-month (micro-GB-months: billing-usage rounds unit-months to 6
+   * decimals, so the period's total is whole), both rounded half up; counts (COUNT, UNIQUE_COUNT) as
+   * they are. Prices on scaled meters are set per scaled unit (unit_amount_decimal = price ÷ scale).
    */
   scale: number;
 }
 
-const scales: Record<Aggregation, number> = { COUNT: 1, UNIQUE_COUNT: 1, SUM: 1000, MAX: 1000, LATEST: 1000 };
+const scales: Record<Aggregation, number> = { COUNT: 1, UNIQUE_COUNT: 1, SUM: 1000, MAX: 1000, LATEST: 10 ** GAUGE_DECIMALS };
 
 /**
- * SUM and COUNT add up over a period: each day's quantity is summed ('sum'). MAX, LATEST and
- * UNIQUE_COUNT do not (a month's distinct users are not the sum of each day's), so each day carries the
- * period-to-date value and the provider keeps the last one ('last').
+ * True for meters whose billed quantity is not the sum of per-day quantities, so each day is valued
+ * period-to-date: MAX (the period's peak), UNIQUE_COUNT (distinct values over the period) and LATEST
+ * (unit-months, a time-weighted average over the whole period).
+ */
+export const periodToDate = (aggregation: Aggregation): boolean => aggregation !== 'SUM' && aggregation !== 'COUNT';
+
+/**
+ * SUM and COUNT add up over a period: each day's quantity is summed ('sum'). LATEST gauges are billed
+ * in unit-months, which add up too once each day carries its share of the period's total ('sum', a
+ * meter of its own: `_unit_months`, since a gauge's level and its unit-months are different
+ * quantities). MAX and UNIQUE_COUNT do not add up (a period's distinct users are not the sum of each
+ * day's), so each day carries the period-to-date value and the provider keeps the last one ('last').
  */
 export function meterReporting(meter: Pick<Meter, 'key' | 'name' | 'aggregation'>): MeterReporting {
-  const additive = meter.aggregation === 'SUM' || meter.aggregation === 'COUNT';
+  const measure = meter.aggregation === 'LATEST' ? 'unit_months' : meter.aggregation.toLowerCase();
   return {
-    eventName: `meterline_${meter.key}_${meter.aggregation.toLowerCase()}`,
-    displayName: `${meter.name} (${meter.key}, ${meter.aggregation.toLowerCase()})`,
-    formula: additive ? 'sum' : 'last',
+    eventName: `meterline_${meter.key}_${measure}`,
+    displayName: `${meter.name} (${meter.key}, ${measure.replace('_', '-')})`,
+    formula: meter.aggregation === 'MAX' || meter.aggregation === 'UNIQUE_COUNT' ? 'last' : 'sum',
     scale: scales[meter.aggregation],
   };
+}
+
+/**
+ * The billing period a usage instant falls in, as the report needs it: the subscription's period
+ * (shared/subscriptions.ts); without a subscription, the calendar month; before the subscription
+ * started, the calendar month cut at its start.
+ */
+export function reportingPeriod(subscription: Subscription | undefined, instant: number): Period {
+  const month = { start: periodStart('month', instant), end: nextPeriodStart('month', instant) };
+  const started = subscription ? Date.parse(subscription.startedAt) : Infinity;
+  if (!subscription || instant < started) return { start: month.start, end: Math.min(month.end, started) };
+  const { start, end } = periodAt(subscription, instant);
+  return { start, end };
 }
 
 /** A decimal meter value in the provider's whole units. */
@@ -78,11 +105,17 @@ export function withinProviderWindow(timestamp: number, now: number): boolean {
   return timestamp >= nowS - PROVIDER_WINDOW.pastSeconds + WINDOW_MARGIN_SECONDS && timestamp <= nowS + PROVIDER_WINDOW.futureSeconds;
 }
 
-/** One day's counter of a meter (`value` a decimal string). */
-export interface DayUsage {
+/** What one completed day brings to a meter's provider meter. */
+export interface DayValue {
   day: string;
+  /**
+   * A decimal string. SUM, COUNT: the day's own quantity. MAX, UNIQUE_COUNT, LATEST (`periodToDate`):
+   * Meterline's billed quantity of the day's billing period through the end of the day (LATEST: the
+   * period's unit-months accumulated so far, divided by the hours of the whole period).
+   */
   value: string;
-  events: number;
+  /** The billing period holding the day (`reportingPeriod`). */
+  period: Period;
 }
 
 /** What was reported for one tenant × meter × day. */
@@ -106,7 +139,7 @@ export interface MeterEventDraft {
 }
 
 export interface Reported {
-  /** 'sum' meters: the scaled total sent so far; 'last' meters: the scaled value last sent. */
+  /** 'sum' meters: the scaled total the day carries so far; 'last' meters: the scaled value last sent. */
   value: string;
   /** 0 after the day's first event; n after its n-th correction. */
   sequence: number;
@@ -127,48 +160,63 @@ export type ReportStep =
 export interface MeterReportInput {
   tenantId: string;
   meter: Pick<Meter, 'key' | 'name' | 'aggregation'>;
-  /** Day counters of completed days, oldest first. */
-  days: DayUsage[];
-  /** UNIQUE_COUNT only: each month's value (distinct values over the month so far), by month key. */
-  monthValues?: ReadonlyMap<string, string>;
+  /**
+   * Completed days, oldest first. Period-to-date meters need only the days never reported and each
+   * period's latest day: an earlier day that was reported is skipped whatever its value.
+   */
+  days: DayValue[];
+  /** The meter's records by day, from the start of the earliest period in `days` on. */
   records: ReadonlyMap<string, ReportRecord>;
   now: number;
 }
 
 /**
- * The steps that bring the provider in line with Meterline's counters for one tenant × meter. A day
- * never reported gets its event; a 'sum' day whose total grew since gets a delta event with the
- * difference; a 'last' meter's latest day in a month gets a correction carrying the new value (earlier
- * days are superseded by it anyway). Days outside the provider's window are flagged instead.
+ * The steps that bring the provider in line with Meterline for one tenant × meter. A day never
+ * reported gets its event. SUM and COUNT: a day whose total grew since gets a delta event with the
+ * difference. Period-to-date meters are corrected only on the latest day of a billing period (earlier
+ * days are superseded by it): 'last' meters with the full new value, LATEST with the difference.
+ *
+ * LATEST days carry shares of the period's unit-months: a day's target is the period's unit-months
+ * through the day (rounded, scaled) less what the period's earlier days carry. With no late data that
+ * is round(cumulative through the day) − round(cumulative through the day before), so rounding never
+ * drifts and the period's events sum to exactly the rounded total Meterline bills. A late reading that
+ * changes an earlier day's share is carried by the next day reported, or by a delta on the period's
+ * latest day once the period is over, never by a correction per day (which rounding could make
+ * negative). Days outside the provider's window are flagged instead.
  */
 export function planMeterReport(input: MeterReportInput): ReportStep[] {
   const reporting = meterReporting(input.meter);
+  const byPeriod = periodToDate(input.meter.aggregation);
+  const shares = input.meter.aggregation === 'LATEST';
   const steps: ReportStep[] = [];
-  const latestOfMonth = new Map<string, string>();
-  for (const d of input.days) latestOfMonth.set(d.day.slice(0, 7), d.day);
-  let runningMax: { month: string; value: Dec } | undefined;
+  const latestOfPeriod = new Map<number, string>();
+  for (const d of input.days) latestOfPeriod.set(d.period.start, d.day);
+  // What each day carries at the provider, updated as this plan sends.
+  const carried = new Map<string, Dec>();
+  for (const r of input.records.values()) if (r.reported) carried.set(r.day, new Dec(r.reported.value));
+  const carriedBefore = (d: DayValue) => {
+    let sum = new Dec(0);
+    for (const [day, value] of carried) {
+      const at = periodKeyStart('day', day);
+      if (at >= d.period.start && day < d.day) sum = sum.plus(value);
+    }
+    return sum;
+  };
 
   for (const d of input.days) {
-    const month = d.day.slice(0, 7);
-    const latest = latestOfMonth.get(month) === d.day;
-    let value = d.value;
-    if (input.meter.aggregation === 'MAX') {
-      runningMax = runningMax?.month === month && runningMax.value.gt(value) ? runningMax : { month, value: new Dec(value) };
-      value = runningMax.value.toFixed();
-    } else if (input.meter.aggregation === 'UNIQUE_COUNT' && latest) {
-      value = input.monthValues?.get(month) ?? value;
-    }
-    const target = scaledQuantity(value, reporting.scale);
+    const latest = latestOfPeriod.get(d.period.start) === d.day;
+    const scaled = scaledQuantity(d.value, reporting.scale);
+    const target = shares ? new Dec(scaled).minus(carriedBefore(d)).toFixed() : scaled;
     const record = input.records.get(d.day);
     const reported = record?.reported;
 
+    const superseded = byPeriod && reported && !latest;
     let quantity: string | undefined;
-    if (reporting.formula === 'sum') {
+    if (superseded) quantity = undefined;
+    else if (reporting.formula === 'sum') {
       const delta = new Dec(target).minus(reported?.value ?? '0');
       if (!delta.isZero()) quantity = delta.toFixed();
-    } else if (!reported || (latest && reported.value !== target)) {
-      quantity = target;
-    }
+    } else if (reported?.value !== target) quantity = target;
     if (quantity === undefined || record?.flagged === target) {
       steps.push({ kind: 'skip', day: d.day });
       continue;
@@ -183,6 +231,7 @@ export function planMeterReport(input: MeterReportInput): ReportStep[] {
       steps.push({ kind: 'flag', day: d.day, code: 'OUTSIDE_PROVIDER_WINDOW', target, message: `${quantity} for ${d.day} can no longer be reported: Stripe accepts meter events up to 35 days old` });
       continue;
     }
+    carried.set(d.day, new Dec(target));
     steps.push({
       kind: 'send',
       day: d.day,

@@ -1,13 +1,19 @@
-import { tenantDirectory, usageStore } from '../../shared/dependencies.js';
+import { billingStore, meterReader, tenantDirectory, usageStore } from '../../shared/dependencies.js';
 import { stripeStore, usageReporter } from '../../shared/stripe/dependencies.js';
 import { createUsageReport } from './usage-report.js';
 
 const directory = tenantDirectory();
 const usage = usageStore();
+const billing = billingStore();
+const reader = meterReader();
 
 export const handler = createUsageReport({
   tenants: directory,
   usage,
+  billing: {
+    subscription: (tenantId) => billing.getSubscription(tenantId),
+    quantity: (tenantId, meter, period, asOf) => reader.quantity(tenantId, meter, period, asOf),
+  },
   store: stripeStore(),
   reporter: usageReporter(),
 });

@@ -2,11 +2,13 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ScheduledInvocation } from '../../infra/catalog.js';
+import { Dec } from '../../shared/decimal.js';
 import type { CounterRow } from '../../shared/dynamo/usage-store.js';
 import type { Meter } from '../../shared/meters.js';
 import { logger, metrics } from '../../shared/observability.js';
-import type { Granularity } from '../../shared/periods.js';
+import { type Granularity, type Period, periodKey, periodKeyStart } from '../../shared/periods.js';
 import {
+  type DayValue,
   type PendingEvent,
   type ReportError,
   type ReportRecord,
@@ -14,15 +16,30 @@ import {
   type TenantReport,
   type UsageReporter,
   meterReporting,
+  periodToDate,
   planMeterReport,
   reportDays,
+  reportingPeriod,
 } from '../../shared/reporting.js';
 import { mapLimit } from '../../shared/retry.js';
+import type { Subscription } from '../../shared/subscriptions.js';
 import type { Tenant } from '../../shared/tenants.js';
+
+const DAY = 86_400_000;
 
 export interface UsageReportDependencies {
   tenants: { listTenants(): Promise<Tenant[]>; listMeters(tenantId: string): Promise<Meter[]> };
   usage: { series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string): Promise<CounterRow[]> };
+  /**
+   * Issue 3's billing side: the tenant's subscription (its billing periods) and a meter's billed
+   * quantity over a period (shared/billing-usage.ts rules, DynamoMeterReader). Needed by MAX,
+   * UNIQUE_COUNT and LATEST meters, whose reports follow the billing period; without it those meters
+   * fail (recorded in `errors`) and SUM/COUNT meters are still reported.
+   */
+  billing?: {
+    subscription(tenantId: string): Promise<Subscription | undefined>;
+    quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
+  };
   store: ReportStore;
   reporter: UsageReporter;
   /** Tenants reported at once. Within a tenant, each meter's days go one after another. */
@@ -75,12 +92,15 @@ export async function reportUsage(deps: UsageReportDependencies, now: number): P
     try {
       const customerId = (await deps.store.customerOf(tenant.id)) ?? (await createCustomer(deps, tenant));
       const meters = await deps.tenants.listMeters(tenant.id);
-      const records = await deps.store.reportRecords(tenant.id, days.from);
+      const subscription = await deps.billing?.subscription(tenant.id);
+      const periodOf = (day: string) => reportingPeriod(subscription, periodKeyStart('day', day));
+      // From the start of the period the window opens in: a gauge's share depends on what the period's earlier days carry.
+      const records = await deps.store.reportRecords(tenant.id, periodKey('day', periodOf(days.from).start));
       // Meters in parallel, each meter's days in order: never two calls at once for one customer × meter.
       await Promise.all(
         meters.map(async (meter) => {
           try {
-            await reportMeter(deps, { tenantId: tenant.id, customerId, meter, records: records.get(meter.key) ?? new Map(), days, now, report, fail });
+            await reportMeter(deps, { tenantId: tenant.id, customerId, meter, records: records.get(meter.key) ?? new Map(), days, periodOf, now, report, fail });
           } catch (error) {
             fail({ meter: meter.key, code: codeOf(error), message: messageOf(error) });
           }
@@ -113,6 +133,7 @@ interface MeterRun {
   meter: Meter;
   records: Map<string, ReportRecord>;
   days: { from: string; to: string };
+  periodOf(day: string): Period;
   now: number;
   report: TenantReport;
   fail(error: Omit<ReportError, 'tenantId'>): void;
@@ -130,21 +151,11 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
     }
   }
 
-  const usage = await deps.usage.series(tenantId, meter.key, 'day', run.days.from, run.days.to);
-  const monthValues = new Map<string, string>();
-  if (meter.aggregation === 'UNIQUE_COUNT') {
-    for (const month of new Set(usage.map((u) => u.period.slice(0, 7)))) {
-      monthValues.set(month, (await deps.usage.series(tenantId, meter.key, 'month', month, month))[0]?.value ?? '0');
-    }
-  }
-  const steps = planMeterReport({
-    tenantId,
-    meter,
-    days: usage.filter((u) => u.events > 0).map((u) => ({ day: u.period, value: u.value, events: u.events })),
-    monthValues,
-    records,
-    now: run.now,
-  });
+  const usage = (await deps.usage.series(tenantId, meter.key, 'day', run.days.from, run.days.to)).filter((u) => u.events > 0);
+  const days = periodToDate(meter.aggregation)
+    ? await periodToDateDays(deps, run, usage.map((u) => u.period))
+    : usage.map((u) => ({ day: u.period, value: u.value, period: run.periodOf(u.period) }));
+  const steps = planMeterReport({ tenantId, meter, days, records, now: run.now });
   for (const step of steps) {
     switch (step.kind) {
       case 'skip':
@@ -168,6 +179,53 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
       }
     }
   }
+}
+
+/**
+ * Period-to-date values of the days the plan needs (never reported, or the latest of their period),
+ * read through the billing side so they are Meterline's billed quantities. A gauge bills every day at
+ * its carried-forward level, readings or not; peaks and distinct counts change only on days with events.
+ */
+async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, daysWithEvents: string[]): Promise<DayValue[]> {
+  const billing = deps.billing;
+  if (!billing) throw new Error(`${run.meter.aggregation} meters follow the billing period: the report job needs the billing reads`);
+  const gauge = run.meter.aggregation === 'LATEST';
+  const candidates = gauge ? everyDay(run.days.from, run.days.to) : daysWithEvents;
+  const byPeriod = new Map<number, { period: Period; days: string[] }>();
+  for (const day of candidates) {
+    const period = run.periodOf(day);
+    const group = byPeriod.get(period.start) ?? { period, days: [] };
+    group.days.push(day);
+    byPeriod.set(period.start, group);
+  }
+  const valueOf = (period: Period, day: string) => {
+    const end = periodKeyStart('day', day) + DAY;
+    // Unit-months divide by the hours of the whole period; a peak or a distinct count is the period's so far.
+    return billing.quantity(run.tenantId, run.meter, gauge ? period : { start: period.start, end }, end);
+  };
+  const out: DayValue[] = [];
+  for (const { period, days } of byPeriod.values()) {
+    const latest = days.at(-1)!;
+    const latestValue = await valueOf(period, latest);
+    // Unit-months only grow through a period: nothing at its latest day means nothing on any day before.
+    const inPeriod = [...run.records.values()].some((r) => r.reported && periodKeyStart('day', r.day) >= period.start && periodKeyStart('day', r.day) < period.end);
+    if (gauge && new Dec(latestValue).isZero() && !inPeriod) continue;
+    const values: DayValue[] = [];
+    for (const day of days.filter((d) => d === latest || !run.records.get(d)?.reported).reverse()) {
+      const value = day === latest ? latestValue : await valueOf(period, day);
+      // A day with no unit-months yet has none before it either: nothing earlier to report.
+      if (gauge && day !== latest && new Dec(value).isZero()) break;
+      values.unshift({ day, period, value });
+    }
+    out.push(...values);
+  }
+  return out;
+}
+
+function everyDay(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let at = periodKeyStart('day', from); at <= periodKeyStart('day', to); at += DAY) days.push(periodKey('day', at));
+  return days;
 }
 
 async function send(deps: UsageReportDependencies, run: MeterRun, day: string, event: PendingEvent): Promise<void> {

@@ -16,14 +16,20 @@ const stripe = (orders: number, ordersAmount: number, total: number) => ({
   lines: [
     { priceId: 'price_base', eventName: null, quantity: '1', amount: 900 },
     { priceId: 'price_orders', eventName: 'meterline_orders_count', quantity: String(orders), amount: ordersAmount },
-    // Storage is reported in milli-GB.
-    { priceId: 'price_storage', eventName: 'meterline_storage_gb_latest', quantity: '12500', amount: 2000 },
+    // Storage is billed in GB-months and reported in micro-GB-months.
+    { priceId: 'price_storage', eventName: 'meterline_storage_gb_unit_months', quantity: '12500000', amount: 2000 },
   ],
 });
 
 describe('invoice reconciliation', () => {
   it('finds nothing when quantities, line amounts and the total agree', () => {
     expect(reconcile(stripe(3, 75, 2975), ours, seedMeters)).toEqual([]);
+  });
+
+  it('flags a storage line one micro-GB-month away', () => {
+    const off = stripe(3, 75, 2975);
+    off.lines[2] = { ...off.lines[2]!, quantity: '12500001' };
+    expect(reconcile(off, ours, seedMeters)).toEqual([{ kind: 'QUANTITY', meter: 'storage_gb', provider: '12500001', meterline: '12500000' }]);
   });
 
   it('names every difference', () => {

@@ -4,7 +4,10 @@ import type { LocalStack } from '../../local/stack.js';
 import type { StripeObject } from '../../local/stripe-emulator/fixtures.js';
 import { DynamoStripeStore } from '../../shared/dynamo/stripe-store.js';
 import { documentClient } from '../../shared/dynamo/client.js';
+import { unitMonths } from '../../shared/billing-usage.js';
+import { Dec } from '../../shared/decimal.js';
 import { periodKey } from '../../shared/periods.js';
+import { reportingPeriod, scaledQuantity } from '../../shared/reporting.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -19,6 +22,21 @@ const day2 = periodKey('day', today - DAY);
 const at = (day: string, hour: number) => `${day}T${String(hour).padStart(2, '0')}:00:00Z`;
 const noon = (day: string) => Date.parse(`${day}T12:00:00Z`) / 1000;
 const tenants = ['acme', 'globex', 'initech'];
+// The storage readings below, as hour counters. Without a subscription the billing period is the calendar month.
+const gaugeHours = [
+  { period: `${day1}T08`, value: '10.25' },
+  { period: `${day1}T20`, value: '12.5' },
+  { period: `${day2}T08`, value: '0.0015' },
+];
+const samePeriod = day1.slice(0, 7) === day2.slice(0, 7);
+/** The month's GB-months through the end of `day`, in micro-GB-months. */
+const billedThrough = (day: string) => {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  const period = reportingPeriod(undefined, start);
+  return scaledQuantity(unitMonths(period.start > Date.parse(`${day1}T20:00:00Z`) ? '12.5' : undefined, gaugeHours, period, start + DAY), 1_000_000);
+};
+const storageShare1 = billedThrough(day1);
+const storageShare2 = samePeriod ? new Dec(billedThrough(day2)).minus(storageShare1).toFixed() : billedThrough(day2);
 
 describe('daily usage report to Stripe', () => {
   let stack: LocalStack;
@@ -63,10 +81,10 @@ describe('daily usage report to Stripe', () => {
       const of = (meter: string, day: string) => events.filter((e: StripeObject) => e.identifier === `${tenantId}:${meter}:${day}`);
       expect(of('orders', day1)).toEqual([expect.objectContaining({ event_name: 'meterline_orders_count', timestamp: noon(day1), payload: expect.objectContaining({ value: String(i + 1) }) })]);
       expect(of('orders', day2)).toEqual([expect.objectContaining({ timestamp: noon(day2), payload: expect.objectContaining({ value: String(i + 2) }) })]);
-      // storage_gb is a LATEST gauge in GB, reported in milli-GB: 12.5 GB → 12500, 0.0015 GB → 2 (half up).
-      expect(of('storage_gb', day1)).toEqual([expect.objectContaining({ event_name: 'meterline_storage_gb_latest', payload: expect.objectContaining({ value: '12500' }) })]);
-      expect(of('storage_gb', day2)).toEqual([expect.objectContaining({ payload: expect.objectContaining({ value: '2' }) })]);
-      // seats: the month's distinct users so far, on the month's latest day.
+      // storage_gb is a LATEST gauge billed in GB-months: each day carries its share, in micro-GB-months.
+      expect(of('storage_gb', day1)).toEqual([expect.objectContaining({ event_name: 'meterline_storage_gb_unit_months', payload: expect.objectContaining({ value: storageShare1 }) })]);
+      expect(of('storage_gb', day2)).toEqual([expect.objectContaining({ payload: expect.objectContaining({ value: storageShare2 }) })]);
+      // seats: the billing period's distinct users so far.
       expect(of('seats', day2)).toEqual([expect.objectContaining({ event_name: 'meterline_seats_unique_count', payload: expect.objectContaining({ value: '2' }) })]);
     }
     const store = new DynamoStripeStore(documentClient(stack.dynamo), stack.env.STRIPE_TABLE!);
@@ -78,7 +96,8 @@ describe('daily usage report to Stripe', () => {
   it('sends nothing when run again', async () => {
     const before = meterEvents().length;
     const summary = await run();
-    expect(summary).toMatchObject({ sent: 0, failed: 0, skipped: 15 });
+    // Per tenant: orders on two days, seats on one; storage only on its period's latest day (earlier days are superseded by it).
+    expect(summary).toMatchObject({ sent: 0, failed: 0, skipped: 3 * (samePeriod ? 4 : 5) });
     expect(meterEvents()).toHaveLength(before);
   });
 
