@@ -48,7 +48,9 @@ const store: ReportStore = {
 const usage: UsageReportDependencies['usage'] = {
   series: async (_t, meter, granularity): Promise<CounterRow[]> => [{ period: granularity === 'day' ? yesterday : yesterday.slice(0, 7), value: meter === 'storage_gb' ? '12.5' : '42', events: 42 }],
 };
-const deps: UsageReportDependencies = { tenants: { listTenants: async () => tenants, listMeters: async () => meters }, usage, store, reporter, concurrency: 64 };
+// No subscriptions: calendar-month periods; billed quantities of gauges, peaks and distinct counts are stand-ins.
+const billing: UsageReportDependencies['billing'] = { subscription: async () => undefined, quantity: async (_t, meter) => (meter.key === 'storage_gb' ? '12.5' : '42') };
+const deps: UsageReportDependencies = { tenants: { listTenants: async () => tenants, listMeters: async () => meters }, usage, billing, store, reporter, concurrency: 64 };
 
 const timed = async <T>(label: string, run: () => Promise<T>) => {
   const calls = emulator.calls().length;

@@ -32,11 +32,10 @@ export interface UsageReportDependencies {
   usage: { series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string): Promise<CounterRow[]> };
   /**
    * Issue 3's billing side: the tenant's subscription (its billing periods) and a meter's billed
-   * quantity over a period (shared/billing-usage.ts rules, DynamoMeterReader). Needed by MAX,
-   * UNIQUE_COUNT and LATEST meters, whose reports follow the billing period; without it those meters
-   * fail (recorded in `errors`) and SUM/COUNT meters are still reported.
+   * quantity over a period (shared/billing-usage.ts rules, DynamoMeterReader): MAX, UNIQUE_COUNT and
+   * LATEST meters are reported as what Meterline bills over the billing period.
    */
-  billing?: {
+  billing: {
     subscription(tenantId: string): Promise<Subscription | undefined>;
     quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
   };
@@ -92,7 +91,7 @@ export async function reportUsage(deps: UsageReportDependencies, now: number): P
     try {
       const customerId = (await deps.store.customerOf(tenant.id)) ?? (await createCustomer(deps, tenant));
       const meters = await deps.tenants.listMeters(tenant.id);
-      const subscription = await deps.billing?.subscription(tenant.id);
+      const subscription = await deps.billing.subscription(tenant.id);
       const periodOf = (day: string) => reportingPeriod(subscription, periodKeyStart('day', day));
       // From the start of the period the window opens in: a gauge's share depends on what the period's earlier days carry.
       const records = await deps.store.reportRecords(tenant.id, periodKey('day', periodOf(days.from).start));
@@ -188,7 +187,6 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
  */
 async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, daysWithEvents: string[]): Promise<DayValue[]> {
   const billing = deps.billing;
-  if (!billing) throw new Error(`${run.meter.aggregation} meters follow the billing period: the report job needs the billing reads`);
   const gauge = run.meter.aggregation === 'LATEST';
   const candidates = gauge ? everyDay(run.days.from, run.days.to) : daysWithEvents;
   const byPeriod = new Map<number, { period: Period; days: string[] }>();
