@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type UsageReportDependencies, reportUsage } from '../functions/usage-report/usage-report.js';
 import { startStripeEmulator } from '../local/stripe-emulator/server.js';
 import { seedMeters } from '../shared/catalog.js';
+import { Dec } from '../shared/decimal.js';
 import type { CounterRow } from '../shared/dynamo/usage-store.js';
 import { periodKey } from '../shared/periods.js';
 import { type PendingEvent, type ReportRecord, type ReportStore, meterReporting } from '../shared/reporting.js';
@@ -48,8 +49,18 @@ const store: ReportStore = {
 const usage: UsageReportDependencies['usage'] = {
   series: async (_t, meter, granularity): Promise<CounterRow[]> => [{ period: granularity === 'day' ? yesterday : yesterday.slice(0, 7), value: meter === 'storage_gb' ? '12.5' : '42', events: 42 }],
 };
-// No subscriptions: calendar-month periods; billed quantities of gauges, peaks and distinct counts are stand-ins.
-const billing: UsageReportDependencies['billing'] = { subscription: async () => undefined, quantity: async (_t, meter) => (meter.key === 'storage_gb' ? '12.5' : '42') };
+// No subscriptions, so calendar-month periods. Billed quantities as Meterline's billing reads would give them for
+// one day of usage: a 12.5 GB reading at the start of yesterday, carried forward (GB-months so far), and 42 distinct seats.
+const yesterdayStart = Date.parse(`${yesterday}T00:00:00Z`);
+const billing: UsageReportDependencies['billing'] = {
+  subscription: async () => undefined,
+  quantity: async (_t, meter, period, asOf) => {
+    if (asOf <= yesterdayStart) return '0';
+    if (meter.key !== 'storage_gb') return '42';
+    const held = Math.min(asOf, period.end) - Math.max(yesterdayStart, period.start);
+    return new Dec('12.5').times(held).div(period.end - period.start).toDecimalPlaces(6).toFixed();
+  },
+};
 const deps: UsageReportDependencies = { tenants: { listTenants: async () => tenants, listMeters: async () => meters }, usage, billing, store, reporter, concurrency: 64 };
 
 const timed = async <T>(label: string, run: () => Promise<T>) => {
@@ -72,6 +83,7 @@ await timed('onboarding (customers, meters)', async () => {
 });
 const first = await timed('daily report (one day of usage)', () => reportUsage(deps, now));
 const again = await timed('rerun of the same day', () => reportUsage(deps, now));
+if (first.errors.length) console.log('first errors:', JSON.stringify(first.errors.slice(0, 3)));
 console.log(`\nfirst run: sent ${first.sent}, skipped ${first.skipped}, failed ${first.failed}; rerun: sent ${again.sent}, skipped ${again.skipped}, failed ${again.failed}`);
 console.log(`meter events stored by the emulator: ${emulator.meterEvents().length} (expected ${tenantCount * meters.length})`);
 await emulator.stop();
