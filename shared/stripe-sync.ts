@@ -57,10 +57,9 @@ export function ordering(storedCreated: number | undefined, incomingCreated: num
   return incomingCreated < storedCreated ? 'older' : 'tie';
 }
 
-/** Meterline's own invoice for a billing period, as reconciliation needs it. Amounts in major units. */
+/** Meterline's own usage lines for a billing period, as reconciliation needs them. Amounts in major units. */
 export interface MeterlineInvoice {
   currency: string;
-  total: string;
   lines: { meter: string; quantity: string; amount: string }[];
 }
 
@@ -75,7 +74,7 @@ export interface ProviderLine extends InvoiceLineState {
 }
 
 export interface Mismatch {
-  kind: 'MISSING_OWN_INVOICE' | 'QUANTITY' | 'AMOUNT' | 'TOTAL' | 'CURRENCY' | 'UNKNOWN_LINE';
+  kind: 'MISSING_OWN_INVOICE' | 'QUANTITY' | 'AMOUNT' | 'USAGE_TOTAL' | 'CURRENCY' | 'UNKNOWN_LINE';
   meter?: string;
   provider?: string;
   meterline?: string;
@@ -96,21 +95,28 @@ function toMinorUnits(amount: string, currency: string): Dec {
 }
 
 /**
- * Compares a finalized provider invoice with Meterline's for the same period: each metered line's
- * quantity (in the provider's scaled units) and amount, and the total. Amounts are compared in minor
- * units, since the provider rounds each line to a cent.
+ * Compares the usage a finalized provider invoice bills with Meterline's for the same period: each
+ * metered line's quantity (in the provider's scaled units) and amount, and their sum. Amounts are
+ * compared in minor units, since the provider rounds each line to a cent.
+ *
+ * Licensed lines (the base fee) are left out: Stripe bills them in advance, for the period that starts
+ * as this one ends, and prorates plan changes by the second; Meterline bills the base fee in arrears.
+ * So an invoice without metered lines (the one Stripe makes when a subscription starts) has nothing
+ * to reconcile, and a provider total could never equal Meterline's.
  */
-export function reconcile(provider: { currency: string; total: number; lines: ProviderLine[] }, meterline: MeterlineInvoice | undefined, meters: readonly Meter[]): Mismatch[] {
-  if (!meterline) return [{ kind: 'MISSING_OWN_INVOICE', provider: fromMinorUnits(provider.total, provider.currency).toFixed() }];
+export function reconcile(provider: { currency: string; lines: ProviderLine[] }, meterline: MeterlineInvoice | undefined, meters: readonly Meter[]): Mismatch[] {
+  const metered = provider.lines.filter((l) => l.eventName);
+  if (metered.length === 0) return [];
+  const providerUsage = metered.reduce((sum, l) => sum + l.amount, 0);
+  if (!meterline) return [{ kind: 'MISSING_OWN_INVOICE', provider: fromMinorUnits(providerUsage, provider.currency).toFixed() }];
   const mismatches: Mismatch[] = [];
   if (meterline.currency.toLowerCase() !== provider.currency.toLowerCase()) {
     mismatches.push({ kind: 'CURRENCY', provider: provider.currency, meterline: meterline.currency });
   }
   const byEventName = new Map(meters.map((m) => [meterReporting(m).eventName, m]));
   const seen = new Set<string>();
-  for (const line of provider.lines) {
-    if (!line.eventName) continue; // a licensed (flat) line: the total below still covers it
-    const meter = byEventName.get(line.eventName);
+  for (const line of metered) {
+    const meter = byEventName.get(line.eventName!);
     if (!meter) {
       mismatches.push({ kind: 'UNKNOWN_LINE', provider: `${line.eventName}: ${line.quantity}` });
       continue;
@@ -128,8 +134,9 @@ export function reconcile(provider: { currency: string; total: number; lines: Pr
   for (const own of meterline.lines) {
     if (!seen.has(own.meter) && !new Dec(own.quantity).isZero()) mismatches.push({ kind: 'QUANTITY', meter: own.meter, provider: '0', meterline: own.quantity });
   }
-  if (!toMinorUnits(meterline.total, provider.currency).eq(provider.total)) {
-    mismatches.push({ kind: 'TOTAL', provider: fromMinorUnits(provider.total, provider.currency).toFixed(), meterline: meterline.total });
+  const ownUsage = meterline.lines.reduce((sum, l) => sum.plus(toMinorUnits(l.amount, provider.currency)), new Dec(0));
+  if (!ownUsage.eq(providerUsage)) {
+    mismatches.push({ kind: 'USAGE_TOTAL', provider: fromMinorUnits(providerUsage, provider.currency).toFixed(), meterline: fromMinorUnits(ownUsage.toNumber(), provider.currency).toFixed() });
   }
   return mismatches;
 }

@@ -8,10 +8,9 @@ const webhooks = stripeWebhooks();
 const directory = tenantDirectory();
 const billing = billingStore();
 
-/** Meterline's invoice as reconciliation compares it: the period's usage lines (late adjustments for earlier periods only count in the total). */
+/** Meterline's invoice as reconciliation compares it: the period's usage lines (neither the base fee nor late adjustments for earlier periods). */
 const forReconciliation = (invoice: Invoice): MeterlineInvoice => ({
   currency: invoice.currency,
-  total: invoice.total,
   lines: invoice.lines.filter((l) => l.kind === 'usage' && l.meter).map((l) => ({ meter: l.meter!, quantity: l.quantity, amount: l.amount })),
 });
 

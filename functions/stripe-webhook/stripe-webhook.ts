@@ -102,11 +102,11 @@ async function act(deps: StripeWebhookDependencies, n: Exclude<ProviderNotificat
   }
 }
 
-/** Stripe finalized an invoice: its metered quantities and totals must equal Meterline's for the period. */
+/** Stripe finalized an invoice: the usage it bills must equal Meterline's for the period (shared/stripe-sync.ts). */
 async function reconcileInvoice(deps: StripeWebhookDependencies, tenantId: string, invoice: InvoiceState): Promise<void> {
   const lines = await Promise.all(invoice.lines.map(async (line) => ({ ...line, eventName: line.priceId ? await deps.provider.eventNameOfPrice(line.priceId) : null })));
   const own = await deps.invoices.invoiceForPeriod(tenantId, invoice.periodStart * 1000);
-  const mismatches = reconcile({ currency: invoice.currency, total: invoice.total, lines }, own, await deps.meters(tenantId));
+  const mismatches = reconcile({ currency: invoice.currency, lines }, own, await deps.meters(tenantId));
   if (mismatches.length === 0) {
     logger.info('Stripe invoice reconciled', { tenantId, invoiceId: invoice.id });
     return;
