@@ -44,6 +44,9 @@ const store: ReportStore = {
   putPending: async (t, m, day, event: PendingEvent) => (recordsOf(t, m).set(day, { ...recordsOf(t, m).get(day), day, pending: event }), true),
   commitPending: async (t, m, day, event) => void recordsOf(t, m).set(day, { day, reported: event.after }),
   flag: async (t, m, day, target) => void recordsOf(t, m).set(day, { ...recordsOf(t, m).get(day), day, flagged: target }),
+  // No subscriptions here (see billing), so no Stripe subscription to link.
+  subscriptionLink: async () => undefined,
+  saveSubscriptionLink: async () => true,
   recordRun: async () => undefined,
 };
 const usage: UsageReportDependencies['usage'] = {
@@ -54,6 +57,7 @@ const usage: UsageReportDependencies['usage'] = {
 const yesterdayStart = Date.parse(`${yesterday}T00:00:00Z`);
 const billing: UsageReportDependencies['billing'] = {
   subscription: async () => undefined,
+  plan: async () => undefined,
   quantity: async (_t, meter, period, asOf) => {
     if (asOf <= yesterdayStart) return '0';
     if (meter.key !== 'storage_gb') return '42';

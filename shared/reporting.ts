@@ -3,6 +3,7 @@ import { GAUGE_DECIMALS } from './billing-usage.js';
 import { Dec } from './decimal.js';
 import type { Aggregation, Meter } from './meters.js';
 import { type Period, nextPeriodStart, periodKey, periodKeyStart, periodStart } from './periods.js';
+import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from './stripe-catalog.js';
 import { type Subscription, periodAt } from './subscriptions.js';
 
 /**
@@ -257,8 +258,12 @@ export function reportDays(now: number): { from: string; to: string } {
 export interface UsageReporter {
   /** The tenant's customer, created (idempotently) when it has none. */
   createCustomer(tenant: { id: string; name: string }): Promise<string>;
-  /** Makes sure a provider meter exists for each of these (idempotent; cached for the run). */
-  ensureMeter(reporting: MeterReporting): Promise<void>;
+  /** Makes sure the provider meter exists (idempotent; cached for the run); its id. */
+  ensureMeter(reporting: MeterReporting): Promise<string>;
+  /** Makes sure the plan's prices exist (idempotent; cached for the run); price ids by lookup key. `meterIds`: meter ids by event name. */
+  ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>>;
+  /** Brings the tenant's provider subscription in line with `spec`; the new link when it changed anything. */
+  ensureSubscription(customerId: string, spec: StripeSubscriptionSpec, priceIds: ReadonlyMap<string, string>, link: SubscriptionLink | undefined): Promise<SubscriptionLink | undefined>;
   /** 'duplicate' when the provider already has an event with this identifier: it counts as reported. */
   sendMeterEvent(customerId: string, event: MeterEventDraft): Promise<'sent' | 'duplicate'>;
 }
@@ -300,7 +305,7 @@ export interface TenantReport {
   errors: ReportError[];
 }
 
-/** Where report state lives: customer mapping, per-day records (with the pending outbox), run records. */
+/** Where report state lives: customer mapping, subscription link, per-day records (with the pending outbox), run records. */
 export interface ReportStore {
   customerOf(tenantId: string): Promise<string | undefined>;
   saveCustomer(tenantId: string, customerId: string): Promise<void>;
@@ -311,5 +316,8 @@ export interface ReportStore {
   /** The provider has the pending event: it becomes the record. */
   commitPending(tenantId: string, meter: string, day: string, event: PendingEvent): Promise<void>;
   flag(tenantId: string, meter: string, day: string, target: string): Promise<void>;
+  subscriptionLink(tenantId: string): Promise<SubscriptionLink | undefined>;
+  /** Writes the link if the stored one still has the version before it; false when another run moved it. */
+  saveSubscriptionLink(tenantId: string, link: SubscriptionLink): Promise<boolean>;
   recordRun(report: TenantReport): Promise<void>;
 }

@@ -12,6 +12,7 @@ export const handler = createUsageReport({
   usage,
   billing: {
     subscription: (tenantId) => billing.getSubscription(tenantId),
+    plan: (planId) => billing.getPlan(planId),
     quantity: (tenantId, meter, period, asOf) => reader.quantity(tenantId, meter, period, asOf),
   },
   store: stripeStore(),

@@ -22,6 +22,8 @@ import {
   reportingPeriod,
 } from '../../shared/reporting.js';
 import { mapLimit } from '../../shared/retry.js';
+import type { Plan } from '../../shared/plans.js';
+import { mirroredPlanId, planPriceSpecs, subscriptionSpec } from '../../shared/stripe-catalog.js';
 import type { Subscription } from '../../shared/subscriptions.js';
 import type { Tenant } from '../../shared/tenants.js';
 
@@ -37,6 +39,8 @@ export interface UsageReportDependencies {
    */
   billing: {
     subscription(tenantId: string): Promise<Subscription | undefined>;
+    /** A plan by id (stored, or a seed plan): its prices become Stripe prices. */
+    plan(planId: string): Promise<Plan | undefined>;
     quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
   };
   store: ReportStore;
@@ -92,6 +96,13 @@ export async function reportUsage(deps: UsageReportDependencies, now: number): P
       const customerId = (await deps.store.customerOf(tenant.id)) ?? (await createCustomer(deps, tenant));
       const meters = await deps.tenants.listMeters(tenant.id);
       const subscription = await deps.billing.subscription(tenant.id);
+      // Stripe's side of the subscription first, so its prices are in place for the usage sent below;
+      // a failure here is the tenant's error, and its usage is still reported (meters stand alone).
+      if (subscription) {
+        await syncSubscription(deps, { tenantId: tenant.id, customerId, meters, subscription, now }).catch((error: unknown) =>
+          fail({ code: codeOf(error), message: `Stripe subscription: ${messageOf(error)}` }),
+        );
+      }
       const periodOf = (day: string) => reportingPeriod(subscription, periodKeyStart('day', day));
       // From the start of the period the window opens in: a gauge's share depends on what the period's earlier days carry.
       const records = await deps.store.reportRecords(tenant.id, periodKey('day', periodOf(days.from).start));
@@ -124,6 +135,27 @@ async function createCustomer(deps: UsageReportDependencies, tenant: Tenant): Pr
   const customerId = await deps.reporter.createCustomer(tenant);
   await deps.store.saveCustomer(tenant.id, customerId);
   return customerId;
+}
+
+/**
+ * Brings the tenant's Stripe subscription in line with its Meterline subscription: the meters and the
+ * prices of the plan in force (shared/stripe-catalog.ts), then the subscription, whose link is kept in
+ * the `stripe` table. A second run with nothing changed makes no write.
+ */
+async function syncSubscription(deps: UsageReportDependencies, o: { tenantId: string; customerId: string; meters: Meter[]; subscription: Subscription; now: number }): Promise<void> {
+  const planId = mirroredPlanId(o.subscription, o.now);
+  if (planId === undefined) return;
+  const plan = await deps.billing.plan(planId);
+  if (!plan) throw new Error(`plan ${planId} does not exist`);
+  const specs = planPriceSpecs(plan, o.meters);
+  const priced = o.meters.filter((m) => plan.prices[m.key]).map(meterReporting);
+  const meterIds = new Map(await Promise.all(priced.map(async (r) => [r.eventName, await deps.reporter.ensureMeter(r)] as const)));
+  const priceIds = await deps.reporter.ensurePrices(plan, specs, meterIds);
+  const link = await deps.store.subscriptionLink(o.tenantId);
+  const next = await deps.reporter.ensureSubscription(o.customerId, subscriptionSpec(o.subscription, specs, o.now)!, priceIds, link);
+  if (next && !(await deps.store.saveSubscriptionLink(o.tenantId, next))) {
+    throw Object.assign(new Error('another run changed the Stripe subscription link meanwhile; the next run reconciles it'), { code: 'CONCURRENT_RUN' });
+  }
 }
 
 interface MeterRun {

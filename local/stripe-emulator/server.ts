@@ -101,6 +101,49 @@ export function usesRealStripe(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 const WINDOW_PAST_S = 35 * 86_400;
+
+const wholeOrNull = (decimal: string) => (new Dec(decimal).isInteger() ? Number(decimal) : null);
+
+/** A metered price's amount for a period's quantity, unrounded: per unit (with transform_quantity) or by tiers. */
+/**
+ * `billing_cycle_anchor_config`: the next occurrence after `after` of that day of the month (the last
+ * day of shorter months) and, for yearly prices, of that month, at the given UTC time. Seconds.
+ */
+function nextAnchor(config: Form, after: number): number {
+  const field = (key: string) => Number(text(config, key) ?? 0);
+  const from = new Date(after * 1000);
+  for (let m = 0; m <= 24; m++) {
+    const [year, month] = [from.getUTCFullYear(), from.getUTCMonth() + m];
+    const day = Math.min(field('day_of_month'), new Date(Date.UTC(year, month + 1, 0)).getUTCDate());
+    const at = Date.UTC(year, month, day, field('hour'), field('minute'), field('second')) / 1000;
+    if (at > after && (!text(config, 'month') || new Date(at * 1000).getUTCMonth() + 1 === field('month'))) return at;
+  }
+  throw new StripeHttpError(400, { type: 'invalid_request_error', message: 'Invalid billing_cycle_anchor_config.', param: 'billing_cycle_anchor_config' });
+}
+
+function priceAmount(price: StripeObject, quantity: Dec): Dec {
+  if (price.billing_scheme !== 'tiered') {
+    const t = price.transform_quantity;
+    const units = t ? quantity.div(t.divide_by)[t.round === 'up' ? 'ceil' : 'floor']() : quantity;
+    return units.times(price.unit_amount_decimal);
+  }
+  if (quantity.isZero()) return new Dec(0);
+  const tierOf = (t: StripeObject) => ({ upTo: t.up_to === null ? undefined : new Dec(t.up_to), unit: new Dec(t.unit_amount_decimal), flat: new Dec(t.flat_amount_decimal) });
+  const tiers = (price.tiers as StripeObject[]).map(tierOf);
+  if (price.tiers_mode === 'volume') {
+    const tier = tiers.find((t) => !t.upTo || quantity.lessThanOrEqualTo(t.upTo))!;
+    return quantity.times(tier.unit).plus(tier.flat);
+  }
+  let lower = new Dec(0);
+  let amount = new Dec(0);
+  for (const tier of tiers) {
+    const inTier = Dec.min(quantity, tier.upTo ?? quantity).minus(lower);
+    if (inTier.greaterThan(0)) amount = amount.plus(inTier.times(tier.unit)).plus(tier.flat);
+    if (!tier.upTo || quantity.lessThanOrEqualTo(tier.upTo)) break;
+    lower = tier.upTo;
+  }
+  return amount;
+}
 const WINDOW_FUTURE_S = 300;
 
 export async function startStripeEmulator(options: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
@@ -160,9 +203,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     return { start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000, end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000 };
   };
 
-  const subscriptionItem = (subscriptionId: string, price: StripeObject, period: { start: number; end: number }) => {
+  const subscriptionItem = (subscriptionId: string, price: StripeObject, period: { start: number; end: number }, quantity?: string) => {
     const item = fixture('subscription', {}).items.data[0] as StripeObject;
-    return { ...item, id: stripeId('si'), created: seconds(), metadata: {}, price, plan: { ...item.plan, id: price.id, meter: price.recurring?.meter ?? null, usage_type: price.recurring?.usage_type ?? 'licensed' }, subscription: subscriptionId, current_period_start: period.start, current_period_end: period.end };
+    // Metered items have no quantity: usage comes from the meter.
+    return { ...item, id: stripeId('si'), created: seconds(), metadata: {}, price, quantity: price.recurring?.usage_type === 'metered' ? undefined : Number(quantity ?? 1), plan: { ...item.plan, id: price.id, meter: price.recurring?.meter ?? null, usage_type: price.recurring?.usage_type ?? 'licensed' }, subscription: subscriptionId, current_period_start: period.start, current_period_end: period.end };
   };
 
   const routes: [string, RegExp, Handler][] = [
@@ -216,25 +260,56 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       return [200, event];
     }],
     ['POST', /^\/v1\/products$/, ({ form }) => {
-      const product = fixture('product', { id: stripeId('prod'), created: seconds(), updated: seconds(), name: text(form, 'name') ?? 'product', description: null, default_price: null, package_dimensions: null, type: 'service', metadata: record(form, 'metadata') });
+      const id = text(form, 'id') ?? stripeId('prod');
+      if (products.has(id)) throw invalid(`Product already exists.`, 'id', 'resource_already_exists');
+      const product = fixture('product', { id, created: seconds(), updated: seconds(), name: text(form, 'name') ?? 'product', description: null, default_price: null, package_dimensions: null, type: 'service', metadata: record(form, 'metadata') });
       products.set(product.id, product);
       return [200, product];
+    }],
+    ['GET', /^\/v1\/products\/([\w-]+)$/, ({ path }) => [200, found(products, 'product', path.split('/')[3]!)]],
+    ['GET', /^\/v1\/prices$/, ({ query }) => {
+      const filter = parseForm(query.toString());
+      const lookupKeys = Array.isArray(filter.lookup_keys) ? filter.lookup_keys : [];
+      const active = text(filter, 'active');
+      const matching = [...prices.values()].filter((p) => (lookupKeys.length === 0 || lookupKeys.includes(p.lookup_key)) && (active === undefined || String(p.active) === active));
+      return [200, list(matching, '/v1/prices')];
     }],
     ['POST', /^\/v1\/prices$/, ({ form }) => {
       const recurring = record(form, 'recurring');
       const product = found(products, 'product', text(form, 'product') ?? '');
       const meter = text(recurring, 'meter');
       if (meter) found(meters, 'billing.meter', meter);
-      const unitAmountDecimal = text(form, 'unit_amount_decimal') ?? text(form, 'unit_amount') ?? '0';
+      const lookupKey = text(form, 'lookup_key') ?? null;
+      const holder = lookupKey === null ? undefined : [...prices.values()].find((p) => p.lookup_key === lookupKey);
+      if (holder && text(form, 'transfer_lookup_key') !== 'true') {
+        throw invalid(`A price (\`${holder.id}\`) already uses that lookup key.`, 'lookup_key');
+      }
+      if (holder) holder.lookup_key = null;
+      const tiered = text(form, 'billing_scheme') === 'tiered';
+      const tiers = (Array.isArray(form.tiers) ? form.tiers : []).map((t) => {
+        const upTo = text(t, 'up_to');
+        const unit = text(t, 'unit_amount_decimal') ?? text(t, 'unit_amount') ?? '0';
+        const flat = text(t, 'flat_amount_decimal') ?? text(t, 'flat_amount') ?? '0';
+        return { up_to: upTo === 'inf' || upTo === undefined ? null : Number(upTo), unit_amount: wholeOrNull(unit), unit_amount_decimal: unit, flat_amount: wholeOrNull(flat), flat_amount_decimal: flat };
+      });
+      if (tiered && (tiers.length === 0 || tiers.at(-1)!.up_to !== null)) throw invalid('Tiers must end with a tier whose up_to is inf.', 'tiers');
+      const transform = record(form, 'transform_quantity');
+      const unitAmountDecimal = tiered ? null : (text(form, 'unit_amount_decimal') ?? text(form, 'unit_amount') ?? '0');
       const price = fixture('price', {
         id: stripeId('price'),
         created: seconds(),
         currency: text(form, 'currency') ?? 'usd',
         product: product.id,
+        lookup_key: lookupKey,
+        nickname: text(form, 'nickname') ?? null,
         metadata: record(form, 'metadata'),
+        billing_scheme: tiered ? 'tiered' : 'per_unit',
+        tiers_mode: tiered ? (text(form, 'tiers_mode') ?? null) : null,
+        // Stripe leaves tiers out unless expanded; the emulator always shows them (it keeps no expansion state).
+        ...(tiered ? { tiers } : {}),
         recurring: { interval: text(recurring, 'interval') ?? 'month', interval_count: 1, meter: meter ?? null, usage_type: text(recurring, 'usage_type') ?? 'licensed', trial_period_days: null },
-        transform_quantity: null,
-        unit_amount: Number.isInteger(Number(unitAmountDecimal)) ? Number(unitAmountDecimal) : null,
+        transform_quantity: text(transform, 'divide_by') ? { divide_by: Number(text(transform, 'divide_by')), round: text(transform, 'round') ?? 'down' } : null,
+        unit_amount: unitAmountDecimal === null ? null : wholeOrNull(unitAmountDecimal),
         unit_amount_decimal: unitAmountDecimal,
       });
       prices.set(price.id, price);
@@ -243,27 +318,37 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     ['GET', /^\/v1\/prices\/(\w+)$/, ({ path }) => [200, found(prices, 'price', path.split('/')[3]!)]],
     ['POST', /^\/v1\/subscriptions$/, ({ form, idempotencyKey }) => {
       const customer = found(customers, 'customer', text(form, 'customer') ?? '');
-      const items = (Array.isArray(form.items) ? form.items : []).map((i) => found(prices, 'price', text(i, 'price') ?? ''));
+      const items = (Array.isArray(form.items) ? form.items : []).map((i) => ({ price: found(prices, 'price', text(i, 'price') ?? ''), quantity: text(i, 'quantity') }));
       if (items.length === 0) throw invalid('Missing required param: items.', 'items');
       const id = stripeId('sub');
-      const period = monthPeriod(seconds());
+      // Stripe takes only a future anchor (or trial end); a backdated start bills from that date.
+      const config = form.billing_cycle_anchor_config === undefined ? undefined : record(form, 'billing_cycle_anchor_config');
+      const anchor = config ? String(nextAnchor(config, seconds())) : text(form, 'billing_cycle_anchor');
+      const trialEnd = text(form, 'trial_end');
+      if (anchor && Number(anchor) < seconds()) throw invalid('billing_cycle_anchor cannot be in the past.', 'billing_cycle_anchor');
+      if (trialEnd && Number(trialEnd) <= seconds()) throw invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', 'trial_end');
+      const backdate = text(form, 'backdate_start_date');
+      const start = Number(backdate ?? seconds());
+      // Without an anchor the emulator bills calendar months (what the older tests finalize against).
+      const period = { start: backdate ? start : monthPeriod(seconds()).start, end: Number(trialEnd ?? anchor ?? monthPeriod(seconds()).end) };
+      const end = period.end;
       const subscription = fixture('subscription', {
         id,
         customer: customer.id,
         created: seconds(),
-        start_date: seconds(),
-        billing_cycle_anchor: period.end,
-        billing_cycle_anchor_config: null,
-        status: 'active',
-        cancel_at: null,
-        cancel_at_period_end: false,
+        start_date: start,
+        billing_cycle_anchor: end,
+        billing_cycle_anchor_config: config ? Object.fromEntries(['day_of_month', 'month', 'hour', 'minute', 'second'].map((k) => [k, text(config, k) === undefined ? null : Number(text(config, k))])) : null,
+        status: trialEnd ? 'trialing' : 'active',
+        cancel_at: text(form, 'cancel_at_period_end') === 'true' ? end : null,
+        cancel_at_period_end: text(form, 'cancel_at_period_end') === 'true',
         canceled_at: null,
         ended_at: null,
         latest_invoice: null,
-        trial_end: null,
-        trial_start: null,
+        trial_end: trialEnd ? Number(trialEnd) : null,
+        trial_start: trialEnd ? start : null,
         metadata: record(form, 'metadata'),
-        items: list(items.map((p) => subscriptionItem(id, p, period)), `/v1/subscription_items?subscription=${id}`),
+        items: list(items.map((i) => subscriptionItem(id, i.price, period, i.quantity)), `/v1/subscription_items?subscription=${id}`),
       });
       subscriptions.set(id, subscription);
       emit('customer.subscription.created', subscription, undefined, idempotencyKey);
@@ -276,6 +361,18 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       if (cancelAtPeriodEnd !== undefined) {
         previous.cancel_at_period_end = subscription.cancel_at_period_end;
         subscription.cancel_at_period_end = cancelAtPeriodEnd === 'true';
+        subscription.cancel_at = subscription.cancel_at_period_end ? (subscription.items.data[0]?.current_period_end ?? null) : null;
+      }
+      if (Array.isArray(form.items)) {
+        previous.items = structuredClone(subscription.items);
+        const period = { start: subscription.items.data[0]?.current_period_start ?? seconds(), end: subscription.items.data[0]?.current_period_end ?? monthPeriod(seconds()).end };
+        for (const change of form.items) {
+          const itemId = text(change, 'id');
+          if (itemId && text(change, 'deleted') === 'true') {
+            found(new Map(subscription.items.data.map((i: StripeObject) => [i.id, i])), 'subscription_item', itemId);
+            subscription.items.data = subscription.items.data.filter((i: StripeObject) => i.id !== itemId);
+          } else if (!itemId) subscription.items.data.push(subscriptionItem(subscription.id, found(prices, 'price', text(change, 'price') ?? ''), period, text(change, 'quantity')));
+        }
       }
       if (form.metadata) {
         previous.metadata = subscription.metadata;
@@ -434,26 +531,28 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       const subscription = found(subscriptions, 'subscription', subscriptionId);
       const id = stripeId('in');
       const template = fixture('invoice', {}).lines.data[0] as StripeObject;
-      const lines = (subscription.items.data as StripeObject[])
-        .filter((item) => item.price.recurring?.meter)
-        .map((item) => {
-          const quantity = aggregate(found(meters, 'billing.meter', item.price.recurring.meter), subscription.customer, period);
-          const amount = quantity.times(item.price.unit_amount_decimal).toDecimalPlaces(0).toNumber();
-          return {
-            ...template,
-            id: stripeId('il'),
-            invoice: id,
-            amount,
-            subtotal: amount,
-            quantity: quantity.toNumber(),
-            quantity_decimal: quantity.toString(),
-            description: `${quantity} × ${item.price.id}`,
-            period: { start: period.start, end: period.end },
-            subscription: subscriptionId,
-            parent: { type: 'subscription_item_details', invoice_item_details: null, subscription_item_details: { invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: subscriptionId, subscription_item: item.id } },
-            pricing: { type: 'price_details', price_details: { price: item.price.id, product: item.price.product }, unit_amount_decimal: item.price.unit_amount_decimal },
-          };
-        });
+      // Metered items bill the period's usage in arrears; licensed ones (quantity × price) the next period in advance.
+      const next = { start: period.end, end: period.end + (period.end - period.start) };
+      const lines = (subscription.items.data as StripeObject[]).map((item) => {
+        const metered = Boolean(item.price.recurring?.meter);
+        const quantity = metered ? aggregate(found(meters, 'billing.meter', item.price.recurring.meter), subscription.customer, period) : new Dec(item.quantity ?? 1);
+        const amount = priceAmount(item.price, quantity).toDecimalPlaces(0).toNumber();
+        const linePeriod = metered ? period : next;
+        return {
+          ...template,
+          id: stripeId('il'),
+          invoice: id,
+          amount,
+          subtotal: amount,
+          quantity: quantity.toNumber(),
+          quantity_decimal: quantity.toString(),
+          description: `${quantity} × ${item.price.id}`,
+          period: { start: linePeriod.start, end: linePeriod.end },
+          subscription: subscriptionId,
+          parent: { type: 'subscription_item_details', invoice_item_details: null, subscription_item_details: { invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: subscriptionId, subscription_item: item.id } },
+          pricing: { type: 'price_details', price_details: { price: item.price.id, product: item.price.product }, unit_amount_decimal: item.price.unit_amount_decimal },
+        };
+      });
       const total = lines.reduce((sum, l) => sum + l.amount, 0);
       const invoice = fixture('invoice', {
         id,

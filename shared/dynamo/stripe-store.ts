@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PendingEvent, ReportRecord, ReportStore, TenantReport } from '../reporting.js';
+import type { SubscriptionLink } from '../stripe-catalog.js';
 import type { BillingAlert, InvoiceState, Mirrored, SubscriptionState } from '../stripe-sync.js';
 import { periodKeyStart } from '../periods.js';
 import { queryAll } from './query.js';
@@ -17,6 +18,7 @@ const EVENT_RETENTION_DAYS = 30;
 
 /**
  * Everything Stripe sync keeps, in the `stripe` table: per tenant (`TENANT#<id>`) the customer, the
+ * link to its Stripe subscription (`STRIPE_SUBSCRIPTION`), the
  * report record of each meter × day, report runs, mirrored subscriptions and invoices and alerts; the
  * reverse customer → tenant mapping (`CUSTOMER#<id>`); webhook event ids (`EVENT#<id>`).
  */
@@ -46,6 +48,30 @@ export class DynamoStripeStore implements ReportStore {
         ],
       }),
     );
+  }
+
+  async subscriptionLink(tenantId: string): Promise<SubscriptionLink | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION' }, ConsistentRead: true }));
+    if (!r.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...link } = r.Item;
+    return link as SubscriptionLink;
+  }
+
+  async saveSubscriptionLink(tenantId: string, link: SubscriptionLink): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION', ...link },
+          ConditionExpression: link.version === 0 ? 'attribute_not_exists(pk)' : 'version = :previous',
+          ...(link.version === 0 ? {} : { ExpressionAttributeValues: { ':previous': link.version - 1 } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async reportRecords(tenantId: string, fromDay: string): Promise<Map<string, Map<string, ReportRecord>>> {

@@ -1,5 +1,7 @@
 import Stripe from 'stripe';
 import { type MeterEventDraft, MeterEventRejected, type MeterReporting, type UsageReporter } from '../reporting.js';
+import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from '../stripe-catalog.js';
+import { StripeCatalogSync } from './catalog-sync.js';
 import { type RetryPolicy, defaultRetryPolicy, rateLimiter, withStripeRetry } from './retry.js';
 
 export interface StripeUsageReporterOptions {
@@ -11,7 +13,8 @@ export interface StripeUsageReporterOptions {
 }
 
 /**
- * The report job's view of Stripe: customers, billing meters and v1 meter events. Every call is
+ * The report job's view of Stripe: customers, billing meters, v1 meter events, and the plan's
+ * products, prices and the tenant's subscription (catalog-sync.ts). Every call is
  * paced, retried with jitter on 429/5xx/timeouts, and idempotent: customers and meters by an
  * Idempotency-Key derived from what they stand for, meter events by their deterministic identifier
  * (also sent as the Idempotency-Key, so a retry after a lost response replays Stripe's first answer).
@@ -21,7 +24,8 @@ export class StripeUsageReporter implements UsageReporter {
   private readonly requests;
   private readonly retry: RetryPolicy;
   private meters: Promise<Map<string, Stripe.Billing.Meter>> | undefined;
-  private readonly ensured = new Map<string, Promise<void>>();
+  private readonly ensured = new Map<string, Promise<string>>();
+  private readonly catalog: StripeCatalogSync;
 
   constructor(
     private readonly client: () => Promise<Stripe>,
@@ -30,6 +34,8 @@ export class StripeUsageReporter implements UsageReporter {
     this.meterEvents = rateLimiter(options.meterEventsPerSecond);
     this.requests = rateLimiter(options.requestsPerSecond);
     this.retry = options.retry ?? defaultRetryPolicy;
+    // The same pace as every other call: prices and subscriptions count against the same rate limit.
+    this.catalog = new StripeCatalogSync(client, (request) => this.call(request));
   }
 
   async createCustomer(tenant: { id: string; name: string }): Promise<string> {
@@ -38,7 +44,7 @@ export class StripeUsageReporter implements UsageReporter {
     return customer.id;
   }
 
-  ensureMeter(reporting: MeterReporting): Promise<void> {
+  ensureMeter(reporting: MeterReporting): Promise<string> {
     let ensured = this.ensured.get(reporting.eventName);
     if (!ensured) {
       ensured = this.createMeterUnlessListed(reporting);
@@ -46,6 +52,14 @@ export class StripeUsageReporter implements UsageReporter {
       this.ensured.set(reporting.eventName, ensured);
     }
     return ensured;
+  }
+
+  ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+    return this.catalog.ensurePrices(plan, specs, meterIds);
+  }
+
+  ensureSubscription(customerId: string, spec: StripeSubscriptionSpec, priceIds: ReadonlyMap<string, string>, link: SubscriptionLink | undefined): Promise<SubscriptionLink | undefined> {
+    return this.catalog.ensureSubscription(customerId, spec, priceIds, link);
   }
 
   async sendMeterEvent(customerId: string, event: MeterEventDraft): Promise<'sent' | 'duplicate'> {
@@ -70,14 +84,15 @@ export class StripeUsageReporter implements UsageReporter {
   }
 
   /** Meters are account-wide: listed once per run, created when missing. */
-  private async createMeterUnlessListed(reporting: MeterReporting): Promise<void> {
+  private async createMeterUnlessListed(reporting: MeterReporting): Promise<string> {
     if (!this.meters) {
       this.meters = this.listMeters();
       this.meters.catch(() => (this.meters = undefined));
     }
-    if ((await this.meters).has(reporting.eventName)) return;
+    const listed = (await this.meters).get(reporting.eventName);
+    if (listed) return listed.id;
     const stripe = await this.client();
-    await this.call(() =>
+    const created = await this.call(() =>
       stripe.billing.meters.create(
         {
           display_name: reporting.displayName,
@@ -89,6 +104,7 @@ export class StripeUsageReporter implements UsageReporter {
         { idempotencyKey: `meterline-meter-${reporting.eventName}` },
       ),
     );
+    return created.id;
   }
 
   private async listMeters(): Promise<Map<string, Stripe.Billing.Meter>> {
