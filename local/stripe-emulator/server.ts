@@ -104,7 +104,6 @@ const WINDOW_PAST_S = 35 * 86_400;
 
 const wholeOrNull = (decimal: string) => (new Dec(decimal).isInteger() ? Number(decimal) : null);
 
-/** A metered price's amount for a period's quantity, unrounded: per unit (with transform_quantity) or by tiers. */
 /**
  * `billing_cycle_anchor_config`: the next occurrence after `after` of that day of the month (the last
  * day of shorter months) and, for yearly prices, of that month, at the given UTC time. Seconds.
@@ -121,7 +120,8 @@ function nextAnchor(config: Form, after: number): number {
   throw new StripeHttpError(400, { type: 'invalid_request_error', message: 'Invalid billing_cycle_anchor_config.', param: 'billing_cycle_anchor_config' });
 }
 
-function priceAmount(price: StripeObject, quantity: Dec): Dec {
+/** A metered price's amount for a period's quantity, unrounded: per unit (with transform_quantity) or by tiers. */
+export function priceAmount(price: StripeObject, quantity: Dec): Dec {
   if (price.billing_scheme !== 'tiered') {
     const t = price.transform_quantity;
     const units = t ? quantity.div(t.divide_by)[t.round === 'up' ? 'ceil' : 'floor']() : quantity;
@@ -144,6 +144,7 @@ function priceAmount(price: StripeObject, quantity: Dec): Dec {
   }
   return amount;
 }
+
 const WINDOW_FUTURE_S = 300;
 
 export async function startStripeEmulator(options: StripeEmulatorOptions = {}): Promise<StripeEmulator> {

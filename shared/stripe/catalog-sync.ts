@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from '../stripe-catalog.js';
+import { ensureOnce } from './run-cache.js';
 
 type Call = <T>(request: () => Promise<T>) => Promise<T>;
 
@@ -26,16 +27,11 @@ export class StripeCatalogSync {
 
   /** The price ids by lookup key; `meterIds` maps Stripe meter event names to meter ids. */
   async ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>> {
-    const missing = specs.filter((s) => !this.prices.has(s.lookupKey));
-    if (missing.length > 0) {
-      const found = this.findPrices(missing.map((s) => s.lookupKey));
-      for (const spec of missing) {
-        const ensured = found.then((ids) => ids.get(spec.lookupKey) ?? this.createPrice(plan, spec, meterIds));
-        ensured.catch(() => this.prices.delete(spec.lookupKey));
-        this.prices.set(spec.lookupKey, ensured);
-      }
-    }
-    return new Map(await Promise.all(specs.map(async (s) => [s.lookupKey, await this.prices.get(s.lookupKey)!] as const)));
+    const missing = specs.filter((s) => !this.prices.has(s.lookupKey)).map((s) => s.lookupKey);
+    // One listing for all the plan's prices not seen yet this run; each missing one is then created.
+    const found = missing.length > 0 ? this.findPrices(missing) : undefined;
+    const ids = specs.map(async (spec) => [spec.lookupKey, await ensureOnce(this.prices, spec.lookupKey, async () => (await found!).get(spec.lookupKey) ?? this.createPrice(plan, spec, meterIds))] as const);
+    return new Map(await Promise.all(ids));
   }
 
   /** Creates or updates the tenant's Stripe subscription; the new link when something changed, else undefined. */
@@ -116,13 +112,7 @@ export class StripeCatalogSync {
 
   /** One product per plan, with an id of our own, so it is found without a listing. */
   private ensureProduct(plan: { id: string; name: string }): Promise<string> {
-    let ensured = this.products.get(plan.id);
-    if (!ensured) {
-      ensured = this.findOrCreateProduct(plan);
-      ensured.catch(() => this.products.delete(plan.id));
-      this.products.set(plan.id, ensured);
-    }
-    return ensured;
+    return ensureOnce(this.products, plan.id, () => this.findOrCreateProduct(plan));
   }
 
   private async findOrCreateProduct(plan: { id: string; name: string }): Promise<string> {

@@ -2,6 +2,7 @@ import Stripe from 'stripe';
 import { type MeterEventDraft, MeterEventRejected, type MeterReporting, type UsageReporter } from '../reporting.js';
 import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from '../stripe-catalog.js';
 import { StripeCatalogSync } from './catalog-sync.js';
+import { ensureOnce } from './run-cache.js';
 import { type RetryPolicy, defaultRetryPolicy, rateLimiter, withStripeRetry } from './retry.js';
 
 export interface StripeUsageReporterOptions {
@@ -45,13 +46,7 @@ export class StripeUsageReporter implements UsageReporter {
   }
 
   ensureMeter(reporting: MeterReporting): Promise<string> {
-    let ensured = this.ensured.get(reporting.eventName);
-    if (!ensured) {
-      ensured = this.createMeterUnlessListed(reporting);
-      ensured.catch(() => this.ensured.delete(reporting.eventName));
-      this.ensured.set(reporting.eventName, ensured);
-    }
-    return ensured;
+    return ensureOnce(this.ensured, reporting.eventName, () => this.createMeterUnlessListed(reporting));
   }
 
   ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>> {

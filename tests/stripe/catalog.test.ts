@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { priceAmount } from '../../local/stripe-emulator/server.js';
 import { seedMeters } from '../../shared/catalog.js';
 import { Dec } from '../../shared/decimal.js';
 import type { Meter } from '../../shared/meters.js';
@@ -16,29 +17,18 @@ const planOf = (price: Price, m = meter('calls', 'COUNT'), currency: Plan['curre
 };
 const strip = ({ lookupKey: _k, nickname: _n, ...rest }: StripePriceSpec) => rest;
 
-/** What Stripe charges for `scaled` units of a spec, unrounded (per unit, per package, or by tiers). */
-function stripeAmount(spec: StripePriceSpec, scaled: Dec): Dec {
-  if (!spec.tiers) {
-    const t = spec.transformQuantity;
-    const units = t ? scaled.div(t.divideBy)[t.round === 'up' ? 'ceil' : 'floor']() : scaled;
-    return units.times(spec.unitAmountDecimal!);
-  }
-  if (scaled.isZero()) return new Dec(0);
-  const tiers = spec.tiers.map((t) => ({ upTo: t.upTo === 'inf' ? undefined : new Dec(t.upTo), unit: t.unitAmountDecimal, flat: t.flatAmountDecimal }));
-  if (spec.tiersMode === 'volume') {
-    const tier = tiers.find((t) => !t.upTo || scaled.lessThanOrEqualTo(t.upTo))!;
-    return scaled.times(tier.unit).plus(tier.flat);
-  }
-  let lower = new Dec(0);
-  let amount = new Dec(0);
-  for (const t of tiers) {
-    const inTier = Dec.min(scaled, t.upTo ?? scaled).minus(lower);
-    if (inTier.greaterThan(0)) amount = amount.plus(inTier.times(t.unit)).plus(t.flat);
-    if (!t.upTo || scaled.lessThanOrEqualTo(t.upTo)) break;
-    lower = t.upTo;
-  }
-  return amount;
-}
+/** What Stripe charges for `scaled` units of a spec, unrounded: the emulator's pricing of the Stripe price the spec becomes. */
+const stripeAmount = (spec: StripePriceSpec, scaled: Dec): Dec =>
+  priceAmount(
+    {
+      billing_scheme: spec.tiers ? 'tiered' : 'per_unit',
+      tiers_mode: spec.tiersMode,
+      tiers: spec.tiers?.map((t) => ({ up_to: t.upTo === 'inf' ? null : t.upTo, unit_amount_decimal: t.unitAmountDecimal, flat_amount_decimal: t.flatAmountDecimal })),
+      unit_amount_decimal: spec.unitAmountDecimal,
+      transform_quantity: spec.transformQuantity ? { divide_by: spec.transformQuantity.divideBy, round: spec.transformQuantity.round } : null,
+    },
+    scaled,
+  );
 
 /** Stripe's amount in cents (one rounding) equals Meterline's line in cents for each quantity. */
 function expectSameAmounts(price: Price, m: Meter, quantities: string[]) {
