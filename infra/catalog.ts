@@ -106,7 +106,7 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 10,
     // The literal route before the {id} one: the local gateway matches in order (API Gateway by specificity).
-    routes: ['GET /v1/invoices', 'GET /v1/invoices/upcoming', 'GET /v1/invoices/{id}', 'GET /v1/invoices/{id}/html', 'GET /v1/analytics', 'GET /v1/pricing'],
+    routes: ['GET /v1/invoices', 'GET /v1/invoices/upcoming', 'GET /v1/invoices/{id}', 'GET /v1/invoices/{id}/html', 'GET /v1/analytics', 'GET /v1/pricing', 'GET /v1/quotas', 'GET /v1/quotas/{meter}'],
     tables: { tenants: 'read', counters: 'read', billing: 'read' },
   },
   'billing-admin': {
@@ -119,6 +119,9 @@ export const functionCatalog = {
       'PUT /v1/admin/plans/{planId}',
       'GET /v1/admin/tenants/{tenantId}/subscription',
       'PUT /v1/admin/tenants/{tenantId}/subscription',
+      'GET /v1/admin/tenants/{tenantId}/quotas',
+      'PUT /v1/admin/tenants/{tenantId}/quotas/{meter}',
+      'DELETE /v1/admin/tenants/{tenantId}/quotas/{meter}',
       'GET /v1/admin/tenants/{tenantId}/invoices',
       'POST /v1/admin/tenants/{tenantId}/invoices/{id}/status',
     ],

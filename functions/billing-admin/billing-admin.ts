@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { ClientError } from '../../shared/errors.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, requireAdmin, routes } from '../../shared/http/api.js';
 import { type Invoice, type InvoiceStatus, invoiceStatuses, invoiceSummary } from '../../shared/invoices.js';
+import { type Meter, meterKeySchema } from '../../shared/meters.js';
 import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/plans.js';
+import { type Quota, quotaDefinitionSchema } from '../../shared/quotas.js';
 import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/subscriptions.js';
 import { tenantIdSchema } from '../../shared/tenants.js';
 
@@ -16,14 +18,18 @@ export interface BillingAdminDependencies {
     latestInvoice(tenantId: string): Promise<Invoice | undefined>;
     listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
     setInvoiceStatus(tenantId: string, id: string, status: InvoiceStatus, at: string): Promise<Invoice | undefined>;
+    listQuotas(tenantId: string): Promise<Quota[]>;
+    putQuota(tenantId: string, quota: Quota): Promise<void>;
+    deleteQuota(tenantId: string, meter: string): Promise<boolean>;
   };
   tenantExists(tenantId: string): Promise<boolean>;
+  meters(tenantId: string): Promise<Meter[]>;
   now(): number;
 }
 
 const statusRequest = z.strictObject({ status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']) });
 
-/** Plans, subscriptions and invoice statuses, for admin keys only. */
+/** Plans, subscriptions, quotas and invoice statuses, for admin keys only. */
 export function createBillingAdminApi(deps: BillingAdminDependencies) {
   const tenantOf = async (event: HttpEvent) => {
     requireAdmin(event);
@@ -83,6 +89,24 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         }
         if (!(await deps.store.putSubscription(next))) throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
         return json(current ? 200 : 201, { ...next, version: next.version + 1 });
+      },
+
+      'GET /v1/admin/tenants/{tenantId}/quotas': async (event) => json(200, { quotas: await deps.store.listQuotas(await tenantOf(event)) }),
+
+      'PUT /v1/admin/tenants/{tenantId}/quotas/{meter}': async (event) => {
+        const tenantId = await tenantOf(event);
+        const meter = parseInput(meterKeySchema, event.pathParameters?.meter, 'meter');
+        if (!(await deps.meters(tenantId)).some((m) => m.key === meter)) throw new ClientError('NOT_FOUND', `meter "${meter}" is not defined for tenant ${tenantId}`, 'meter');
+        const quota: Quota = { meter, ...parseInput(quotaDefinitionSchema, jsonBody(event)), updatedAt: new Date(deps.now()).toISOString() };
+        await deps.store.putQuota(tenantId, quota);
+        return json(200, quota);
+      },
+
+      'DELETE /v1/admin/tenants/{tenantId}/quotas/{meter}': async (event) => {
+        const tenantId = await tenantOf(event);
+        const meter = parseInput(meterKeySchema, event.pathParameters?.meter, 'meter');
+        if (!(await deps.store.deleteQuota(tenantId, meter))) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no quota on meter "${meter}"`, 'meter');
+        return { statusCode: 204 };
       },
 
       'GET /v1/admin/tenants/{tenantId}/invoices': async (event) => {

@@ -6,5 +6,6 @@ const directory = tenantDirectory();
 export const handler = createBillingAdminApi({
   store: billingStore(),
   tenantExists: async (tenantId) => (await directory.getTenant(tenantId)) !== undefined,
+  meters: (tenantId) => directory.listMeters(tenantId),
   now: Date.now,
 });

@@ -3,8 +3,9 @@ import { type BillingReads, draftInvoice, labelsOf, projectQuantity, quantities,
 import { ClientError } from '../../shared/errors.js';
 import { type HttpEvent, httpApi, json, parseInput, requireTenant, routes } from '../../shared/http/api.js';
 import { type Invoice, invoiceSummary } from '../../shared/invoices.js';
-import { sumMoney } from '../../shared/money.js';
+import { decimalString, sumMoney } from '../../shared/money.js';
 import { baseFeeLines, usageLines } from '../../shared/pricing.js';
+import { type Quota, type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/quotas.js';
 import { type Subscription, hasEnded, periodAt, planIdAt, planSegments, usagePlanId } from '../../shared/subscriptions.js';
 import { renderInvoiceHtml } from './render.js';
 
@@ -14,10 +15,14 @@ export interface BillingApiDependencies {
     latestInvoice(tenantId: string): Promise<Invoice | undefined>;
     listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
     getInvoice(tenantId: string, id: string): Promise<Invoice | undefined>;
+    listQuotas(tenantId: string): Promise<Quota[]>;
   };
   reads: BillingReads;
+  quotaReads: QuotaReads;
   now(): number;
 }
+
+const quotaQuery = z.object({ quantity: decimalString.optional() });
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -45,8 +50,37 @@ export function createBillingApi(deps: BillingApiDependencies) {
     return periodAt(sub, now);
   };
 
+  /** The tenant's quotas (all, or the one on `meter`) with their usage in the current period. */
+  const quotasOf = async (tenantId: string, meter?: string, requested?: string) => {
+    const quotas = (await deps.store.listQuotas(tenantId)).filter((q) => !meter || q.meter === meter);
+    if (meter && quotas.length === 0) throw new ClientError('NOT_FOUND', `there is no quota on meter "${meter}"`, 'meter');
+    const now = deps.now();
+    const period = quotaPeriod(await deps.store.getSubscription(tenantId), now);
+    const meters = new Map((await deps.reads.meters(tenantId)).map((m) => [m.key, m]));
+    const statuses = await Promise.all(
+      quotas.map(async (q) => {
+        const m = meters.get(q.meter);
+        return quotaStatus(q, m ? await quotaUsage(deps.quotaReads, tenantId, m, period, now) : '0', requested);
+      }),
+    );
+    return { period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() }, asOf: new Date(now).toISOString(), statuses };
+  };
+
   return httpApi(
     routes({
+      'GET /v1/quotas': async (event) => {
+        const { statuses, ...when } = await quotasOf(requireTenant(event));
+        return json(200, { ...when, quotas: statuses });
+      },
+
+      /** The check a product service makes before it acts: `allowed` says whether `quantity` more fits. */
+      'GET /v1/quotas/{meter}': async (event) => {
+        const tenantId = requireTenant(event);
+        const { quantity } = parseInput(quotaQuery, event.queryStringParameters ?? {});
+        const { statuses, ...when } = await quotasOf(tenantId, event.pathParameters?.meter ?? '', quantity);
+        return json(200, { ...when, ...statuses[0]!, ...(quantity ? { requested: quantity } : {}) });
+      },
+
       'GET /v1/invoices': async (event) => {
         const tenantId = requireTenant(event);
         const q = parseInput(listQuery, event.queryStringParameters ?? {});

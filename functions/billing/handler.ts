@@ -1,6 +1,13 @@
-import { billingReads, billingStore } from '../../shared/dependencies.js';
+import { billingReads, billingStore, meterReader } from '../../shared/dependencies.js';
 import { createBillingApi } from './billing.js';
 
 const store = billingStore();
+const reads = billingReads(store);
+const reader = meterReader();
 
-export const handler = createBillingApi({ store, reads: billingReads(store), now: Date.now });
+export const handler = createBillingApi({
+  store,
+  reads,
+  quotaReads: { quantity: reads.quantity, level: (tenantId, meter, instant) => reader.level(tenantId, meter, instant) },
+  now: Date.now,
+});

@@ -4,7 +4,7 @@ import { type Command, need } from './command.js';
 
 const enc = encodeURIComponent;
 
-/** Plans, subscriptions and invoice statuses over the billing admin API. */
+/** Plans, subscriptions, quotas and invoice statuses over the billing admin API. */
 export const billingCommands: Command[] = [
   { name: 'plans list', usage: '', run: (_f, t) => call(t(), 'GET', '/v1/admin/plans') },
   { name: 'plans show', usage: '--plan <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/plans/${enc(need(f, 'plan'))}`) },
@@ -27,6 +27,13 @@ export const billingCommands: Command[] = [
         ...(f['tax-rate'] ? { taxRate: f['tax-rate'] } : {}),
       }),
   },
+  { name: 'quotas list', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas`) },
+  {
+    name: 'quotas set',
+    usage: '--tenant <id> --meter <key> --limit 1000   (per billing period; see README "Quotas")',
+    run: (f, t) => call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas/${enc(need(f, 'meter'))}`, { limit: need(f, 'limit') }),
+  },
+  { name: 'quotas delete', usage: '--tenant <id> --meter <key>', run: (f, t) => call(t(), 'DELETE', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas/${enc(need(f, 'meter'))}`) },
   { name: 'invoices list', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices`) },
   {
     name: 'invoices status',

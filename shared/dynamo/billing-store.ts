@@ -1,6 +1,7 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Invoice, type InvoiceDraft, type InvoiceStatus, assertTransition, invoiceNumber } from '../invoices.js';
 import { type Plan, seedPlans } from '../plans.js';
+import type { Quota } from '../quotas.js';
 import { backoffDelay, chunk, sleep } from '../retry.js';
 import type { Subscription } from '../subscriptions.js';
 import { queryAll } from './query.js';
@@ -9,6 +10,7 @@ const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const planKey = (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' });
 const subscriptionKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'SUBSCRIPTION' });
 const invoiceKey = (tenantId: string, periodStart: string) => ({ pk: tenantPk(tenantId), sk: `INVOICE#${periodStart}` });
+const quotaKey = (tenantId: string, meter: string) => ({ pk: tenantPk(tenantId), sk: `QUOTA#${meter}` });
 const counterKey = (year: number) => ({ pk: `INVOICE-NUMBER#${year}`, sk: 'COUNTER' });
 
 /** Invoices written in one transaction with their counter: 1 + 25 items stays far below DynamoDB's 100 items and 4 MB. */
@@ -21,7 +23,7 @@ export interface IssueOutcome {
 }
 
 /**
- * Plans, subscriptions, invoices and the invoice-number counters, in the `billing` table.
+ * Plans, subscriptions, quotas, invoices and the invoice-number counters, in the `billing` table.
  *
  * An invoice's key is (tenant, period start): writing it conditionally *is* closing the period, so a
  * period can never get a second invoice. It is written in one transaction with the year's counter
@@ -221,6 +223,21 @@ export class DynamoBillingStore {
         invoice = (await this.invoiceForPeriod(tenantId, invoice.periodStart))!;
       }
     }
+  }
+
+  async listQuotas(tenantId: string): Promise<Quota[]> {
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :quota)', ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':quota': 'QUOTA#' }, ConsistentRead: true });
+    return items.map((item) => strip(item) as Quota);
+  }
+
+  async putQuota(tenantId: string, quota: Quota): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...quotaKey(tenantId, quota.meter), ...quota } }));
+  }
+
+  /** False when there was no such quota. */
+  async deleteQuota(tenantId: string, meter: string): Promise<boolean> {
+    const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: quotaKey(tenantId, meter), ReturnValues: 'ALL_OLD' }));
+    return r.Attributes !== undefined;
   }
 
   private async lastNumber(year: number): Promise<number> {

@@ -3,7 +3,7 @@ import { counterPartition, counterSort } from '../aggregation.js';
 import { counterRanges, isCalendarMonth, unitMonths } from '../billing-usage.js';
 import { Dec } from '../decimal.js';
 import type { Meter } from '../meters.js';
-import { type Granularity, type Period, periodKey } from '../periods.js';
+import { type Granularity, type Period, nextPeriodStart, periodKey, periodStart } from '../periods.js';
 import { queryAll } from './query.js';
 
 /**
@@ -26,7 +26,7 @@ export class DynamoMeterReader {
       case 'UNIQUE_COUNT':
         return isCalendarMonth(period) ? ((await this.counterValues(tenantId, meter.key, period))[0]?.toFixed() ?? '0') : String(await this.distinctDayValues(tenantId, meter.key, period));
       case 'LATEST': {
-        const before = await this.lastHourBefore(tenantId, meter.key, period.start);
+        const before = await this.levelBefore(tenantId, meter.key, period.start);
         const hourly = await this.rows(tenantId, meter.key, 'hour', periodKey('hour', period.start), periodKey('hour', period.end - 1));
         return unitMonths(before, hourly.map((r) => ({ period: String(r.period), value: String(r.value) })), period, asOf);
       }
@@ -52,8 +52,13 @@ export class DynamoMeterReader {
     });
   }
 
-  /** The newest hourly reading before `instant`: the gauge's level when the period opens. */
-  private async lastHourBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined> {
+  /** A gauge's level at `instant`: the newest reading of the hour it falls in or before, 0 without one. */
+  async level(tenantId: string, meter: Meter, instant: number): Promise<string> {
+    return (await this.levelBefore(tenantId, meter.key, nextPeriodStart('hour', periodStart('hour', instant)))) ?? '0';
+  }
+
+  /** The newest hourly reading before `instant`: the gauge's level when a period opens. */
+  private async levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined> {
     const items = await this.db.send(
       new QueryCommand({
         TableName: this.countersTable,
