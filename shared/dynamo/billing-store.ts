@@ -97,19 +97,9 @@ export class DynamoBillingStore {
     } while (startKey);
   }
 
-  /** The tenant's invoice with the latest period. */
+  /** The tenant's invoice with the latest period (a consistent read: the invoice job and plan changes rely on it). */
   async latestInvoice(tenantId: string): Promise<Invoice | undefined> {
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'INVOICE#' },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
-    return r.Items?.[0] ? toInvoice(r.Items[0]) : undefined;
+    return (await this.invoicePage(tenantId, 1, undefined, true)).invoices[0];
   }
 
   /** The invoice that closed the period starting at `periodStart` (ISO 8601), if any. */
@@ -128,7 +118,11 @@ export class DynamoBillingStore {
   }
 
   /** The tenant's invoices, newest period first; `cursor` continues a previous page. */
-  async listInvoices(tenantId: string, limit = 50, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }> {
+  listInvoices(tenantId: string, limit = 50, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }> {
+    return this.invoicePage(tenantId, limit, cursor, false);
+  }
+
+  private async invoicePage(tenantId: string, limit: number, cursor: string | undefined, consistent: boolean): Promise<{ invoices: Invoice[]; cursor?: string }> {
     const r = await this.db.send(
       new QueryCommand({
         TableName: this.table,
@@ -136,6 +130,7 @@ export class DynamoBillingStore {
         ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'INVOICE#' },
         ScanIndexForward: false,
         Limit: limit,
+        ConsistentRead: consistent,
         ...(cursor ? { ExclusiveStartKey: invoiceKey(tenantId, cursor) } : {}),
       }),
     );

@@ -10,7 +10,7 @@ import { meterReporting } from '../../shared/reporting.js';
 import { stripeClient } from '../../shared/stripe/client.js';
 import { newSubscription, periodAt } from '../../shared/subscriptions.js';
 import { seedMeters } from '../../shared/catalog.js';
-import { api, createTenant, startTestStack } from '../support/stack.js';
+import { api, createTenant, eventually, startTestStack } from '../support/stack.js';
 
 /**
  * A storage gauge over a whole anchored billing period: readings through the API, the report job run
@@ -23,15 +23,6 @@ const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), ne
 const startAt = today - 31 * DAY;
 const storage = seedMeters.find((m) => m.key === 'storage_gb')!;
 const eventName = meterReporting(storage).eventName;
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached');
-}
 
 describe('a storage gauge reported to Stripe in GB-months', () => {
   let stack: LocalStack;

@@ -7,20 +7,11 @@ import { DynamoStripeStore } from '../../shared/dynamo/stripe-store.js';
 import { periodKey } from '../../shared/periods.js';
 import { stripeClient } from '../../shared/stripe/client.js';
 import { officialSample } from '../support/events.js';
-import { api, createTenant, startTestStack } from '../support/stack.js';
+import { api, createTenant, eventually, startTestStack } from '../support/stack.js';
 
 /** Stripe → Meterline on the local stack: the emulator signs and POSTs its events to the function URL. */
 const yesterday = periodKey('day', Date.now() - 86_400_000);
 const due = new Date(Date.parse(`${periodKey('day', Date.now())}T01:00:00Z`));
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached');
-}
 
 describe('Stripe webhooks end to end', () => {
   let stack: LocalStack;

@@ -40,3 +40,13 @@ export async function api(stack: LocalStack, method: string, path: string, token
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
+
+/** Polls `read` until `done` holds (webhook deliveries and the consumer are asynchronous); about 5 s at most. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = await read();
+    if (done(value)) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached');
+}
