@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { functionSpecs } from '../infra/catalog.js';
 import { bundleFunction } from '../infra/bundling.js';
-import { tables } from '../shared/dynamo/tables.js';
+import { tables } from '../shared/platform/dynamo/tables.js';
 import { printTable } from './report.js';
 
 /** The environment a deployed function starts with, minus real endpoints: module init makes no calls. */

@@ -6,15 +6,15 @@ import { runInvoicing } from '../functions/invoicing/invoicing.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { LOCAL_REGION } from '../local/lambda.js';
 import { createTables } from '../local/resources.js';
-import { counterPartition, counterSort } from '../shared/aggregation.js';
-import { seedMeters } from '../shared/catalog.js';
-import { documentClient } from '../shared/dynamo/client.js';
-import { DynamoBillingStore } from '../shared/dynamo/billing-store.js';
-import { DynamoMeterReader } from '../shared/dynamo/meter-reader.js';
-import { DynamoTenantDirectory } from '../shared/dynamo/tenant-directory.js';
-import type { Granularity } from '../shared/periods.js';
-import { chunk, mapLimit } from '../shared/retry.js';
-import { newSubscription } from '../shared/subscriptions.js';
+import { counterPartition, counterSort } from '../shared/metering/aggregation.js';
+import { seedMeters } from '../shared/metering/seed-meters.js';
+import { documentClient } from '../shared/platform/dynamo/client.js';
+import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
+import { DynamoMeterReader } from '../shared/metering/adapters/meter-reader.js';
+import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
+import type { Granularity } from '../shared/kernel/periods.js';
+import { chunk, mapLimit } from '../shared/kernel/retry.js';
+import { newSubscription } from '../shared/billing/subscriptions.js';
 import { printTable } from './report.js';
 
 /**

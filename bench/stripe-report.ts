@@ -2,14 +2,14 @@ import './quiet.js';
 import { performance } from 'node:perf_hooks';
 import { type UsageReportDependencies, reportUsage } from '../functions/usage-report/usage-report.js';
 import { startStripeEmulator } from '../local/stripe-emulator/server.js';
-import { seedMeters } from '../shared/catalog.js';
-import { Dec } from '../shared/decimal.js';
-import type { CounterRow } from '../shared/dynamo/usage-store.js';
-import { periodKey } from '../shared/periods.js';
-import { type PendingEvent, type ReportRecord, type ReportStore, meterReporting } from '../shared/reporting.js';
-import { stripeClient } from '../shared/stripe/client.js';
-import { stripePace } from '../shared/stripe/environment.js';
-import { StripeUsageReporter } from '../shared/stripe/usage-reporter.js';
+import { seedMeters } from '../shared/metering/seed-meters.js';
+import { Dec } from '../shared/kernel/decimal.js';
+import type { CounterRow } from '../shared/metering/adapters/usage-store.js';
+import { periodKey } from '../shared/kernel/periods.js';
+import { type PendingEvent, type ReportRecord, type ReportStore, meterReporting } from '../shared/stripe/meter-reporting.js';
+import { stripeClient } from '../shared/stripe/adapters/client.js';
+import { stripePace } from '../shared/stripe/adapters/environment.js';
+import { StripeUsageReporter } from '../shared/stripe/adapters/usage-reporter.js';
 
 /**
  * `npx tsx bench/stripe-report.ts [tenants]`: the daily report for 10,000 tenants × 5 meters against the

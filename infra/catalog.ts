@@ -1,4 +1,4 @@
-import type { TableName } from '../shared/dynamo/tables.js';
+import type { TableName } from '../shared/platform/dynamo/tables.js';
 
 /**
  * Every Lambda function, what triggers it and what it may touch, as plain data: the CDK stack deploys

@@ -10,7 +10,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type TableName, tables } from '../shared/dynamo/tables.js';
+import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 import { architecture, nodejsBundling, runtime } from './bundling.js';
 import { type Access, type FunctionName, type FunctionSpec, functionSpecs, usageQueueSettings } from './catalog.js';
 import { acknowledge } from './nag.js';

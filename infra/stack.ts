@@ -2,7 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { tables } from '../shared/dynamo/tables.js';
+import { tables } from '../shared/platform/dynamo/tables.js';
 import { Api } from './api.js';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
 import { Functions } from './functions.js';
@@ -20,7 +20,7 @@ export interface MeterlineStackProps extends StackProps {
   alarmEmail?: string;
 }
 
-/** The whole service, driven by `infra/catalog.ts` and `shared/dynamo/tables.ts`: new entries there deploy without changes here. */
+/** The whole service, driven by `infra/catalog.ts` and `shared/platform/dynamo/tables.ts`: new entries there deploy without changes here. */
 export class MeterlineStack extends Stack {
   readonly tables: Tables;
   readonly usageQueue: UsageQueue;

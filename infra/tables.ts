@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { type TableName, tables } from '../shared/dynamo/tables.js';
+import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 import { pascal } from './names.js';
 import type { StageConfig } from './stage.js';
 
-/** Every table in `shared/dynamo/tables.ts`, on demand, encrypted, with point-in-time recovery. */
+/** Every table in `shared/platform/dynamo/tables.ts`, on demand, encrypted, with point-in-time recovery. */
 export class Tables extends Construct {
   readonly byName: Record<TableName, Table>;
 

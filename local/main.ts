@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { documentClient } from '../shared/dynamo/client.js';
-import { DynamoBillingStore } from '../shared/dynamo/billing-store.js';
-import { DynamoTenantDirectory } from '../shared/dynamo/tenant-directory.js';
+import { documentClient } from '../shared/platform/dynamo/client.js';
+import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
+import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import { seedDemo } from './seed.js';
 import { startLocalStack } from './stack.js';
 

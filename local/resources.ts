@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type TableName, tables } from '../shared/dynamo/tables.js';
+import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 import { usageQueueSettings } from '../infra/catalog.js';
 
 /** Creates every table under `prefix` and returns the environment that names them. */

@@ -1,9 +1,9 @@
-import { seedMeters } from '../shared/catalog.js';
-import type { DynamoBillingStore } from '../shared/dynamo/billing-store.js';
-import { calendarMonth } from '../shared/periods.js';
-import { seedPlans } from '../shared/plans.js';
-import { newSubscription } from '../shared/subscriptions.js';
-import { type TenantDirectory, issueApiKey } from '../shared/tenants.js';
+import { seedMeters } from '../shared/metering/seed-meters.js';
+import type { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
+import { calendarMonth } from '../shared/kernel/periods.js';
+import { seedPlans } from '../shared/billing/plans.js';
+import { newSubscription } from '../shared/billing/subscriptions.js';
+import { type TenantDirectory, issueApiKey } from '../shared/tenancy/tenants.js';
 
 export interface DemoSeed {
   adminKey: string;

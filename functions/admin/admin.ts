@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { ClientError } from '../../shared/errors.js';
-import { httpApi, json, jsonBody, parseInput as parse, requireAdmin, routes, type HttpEvent } from '../../shared/http/api.js';
-import { meterDefinitionSchema, meterKeySchema } from '../../shared/meters.js';
-import { type KeyOwner, type TenantDirectory, issueApiKey, newTenantSchema } from '../../shared/tenants.js';
+import { ClientError } from '../../shared/kernel/errors.js';
+import { httpApi, json, jsonBody, parseInput as parse, routes, type HttpEvent } from '../../shared/platform/http.js';
+import { requireAdmin } from '../../shared/tenancy/access.js';
+import { meterDefinitionSchema, meterKeySchema } from '../../shared/metering/meters.js';
+import { type KeyOwner, type TenantDirectory, issueApiKey, newTenantSchema } from '../../shared/tenancy/tenants.js';
 
 export interface AdminDependencies {
   directory: TenantDirectory;

@@ -2,10 +2,10 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ScheduledInvocation } from '../../infra/catalog.js';
-import { type Alert, type AlertFiring, type AlertNotification, crossedAlerts, notificationOf } from '../../shared/alerts.js';
-import { logger, metrics } from '../../shared/observability.js';
-import { periodKey } from '../../shared/periods.js';
-import { mapLimit } from '../../shared/retry.js';
+import { type Alert, type AlertFiring, type AlertNotification, crossedAlerts, notificationOf } from '../../shared/alerts/rules.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
+import { periodKey } from '../../shared/kernel/periods.js';
+import { mapLimit } from '../../shared/kernel/retry.js';
 
 export interface AlertEvaluatorDependencies {
   tenantIds(): Promise<string[]>;

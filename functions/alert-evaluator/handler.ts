@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { alertStore, tenantDirectory, usageStore } from '../../shared/dependencies.js';
-import { EventBridgeAlertNotifier } from '../../shared/eventbridge/alert-notifier.js';
-import { logger } from '../../shared/observability.js';
+import { alertStore, tenantDirectory, usageStore } from '../../shared/composition/root.js';
+import { EventBridgeAlertNotifier } from '../../shared/alerts/adapters/alert-notifier.js';
+import { logger } from '../../shared/platform/observability.js';
 import { createAlertEvaluator } from './alert-evaluator.js';
 
 const directory = tenantDirectory();

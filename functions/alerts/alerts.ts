@@ -1,8 +1,9 @@
-import { type Alert, type AlertFiring, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts.js';
-import { ClientError } from '../../shared/errors.js';
-import { httpApi, json, jsonBody, parseInput, requireTenant, routes } from '../../shared/http/api.js';
-import type { Meter } from '../../shared/meters.js';
-import { calendarMonth, periodKey, toIso } from '../../shared/periods.js';
+import { type Alert, type AlertFiring, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
+import { ClientError } from '../../shared/kernel/errors.js';
+import { httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
+import { requireTenant } from '../../shared/tenancy/access.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { calendarMonth, periodKey, toIso } from '../../shared/kernel/periods.js';
 
 export interface AlertsDependencies {
   meters(tenantId: string): Promise<Meter[]>;

@@ -1,4 +1,4 @@
-import { alertStore, tenantDirectory } from '../../shared/dependencies.js';
+import { alertStore, tenantDirectory } from '../../shared/composition/root.js';
 import { createAlertsApi } from './alerts.js';
 
 const directory = tenantDirectory();

@@ -1,6 +1,6 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { logger } from '../../shared/observability.js';
-import { type ApiKeyRecord, bearerToken, hashSecret, parseApiKey, secretMatches } from '../../shared/tenants.js';
+import { logger } from '../../shared/platform/observability.js';
+import { type ApiKeyRecord, bearerToken, hashSecret, parseApiKey, secretMatches } from '../../shared/tenancy/tenants.js';
 
 /** `anonymous` callers reach the route, which answers 401 with the error contract's code and reason. */
 export type AuthorizerContext = { role: 'tenant' | 'admin' | 'anonymous'; keyId: string; tenantId?: string; reason?: string };

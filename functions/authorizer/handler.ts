@@ -1,4 +1,4 @@
-import { tenantDirectory } from '../../shared/dependencies.js';
+import { tenantDirectory } from '../../shared/composition/root.js';
 import { createAuthorizer } from './authorizer.js';
 
 const directory = tenantDirectory();

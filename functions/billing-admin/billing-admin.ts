@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { ClientError } from '../../shared/errors.js';
-import { type HttpEvent, httpApi, json, jsonBody, parseInput, requireAdmin, routes } from '../../shared/http/api.js';
-import { type Invoice, type InvoiceStatus, invoiceStatuses, invoiceSummary } from '../../shared/invoices.js';
-import { type Meter, meterKeySchema } from '../../shared/meters.js';
-import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/plans.js';
-import { type Quota, quotaDefinitionSchema } from '../../shared/quotas.js';
-import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/subscriptions.js';
-import { tenantIdSchema } from '../../shared/tenants.js';
+import { ClientError } from '../../shared/kernel/errors.js';
+import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
+import { requireAdmin } from '../../shared/tenancy/access.js';
+import { type Invoice, type InvoiceStatus, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
+import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
+import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
+import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
+import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
+import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 
 export interface BillingAdminDependencies {
   store: {

@@ -1,4 +1,4 @@
-import { billingStore, tenantDirectory } from '../../shared/dependencies.js';
+import { billingStore, tenantDirectory } from '../../shared/composition/root.js';
 import { createBillingAdminApi } from './billing-admin.js';
 
 const directory = tenantDirectory();

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { type BillingReads, draftInvoice, labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from '../../shared/billing.js';
-import { ClientError } from '../../shared/errors.js';
-import { type HttpEvent, httpApi, json, parseInput, requireTenant, routes } from '../../shared/http/api.js';
-import { type Invoice, invoiceSummary } from '../../shared/invoices.js';
-import { decimalString, sumMoney } from '../../shared/money.js';
-import { baseFeeLines, usageLines } from '../../shared/pricing.js';
-import { type Quota, type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/quotas.js';
-import { type Subscription, hasEnded, periodAt, planIdAt, planSegments, usagePlanId } from '../../shared/subscriptions.js';
+import { type BillingReads, draftInvoice, labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from '../../shared/billing/invoice-drafts.js';
+import { ClientError } from '../../shared/kernel/errors.js';
+import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
+import { requireTenant } from '../../shared/tenancy/access.js';
+import { type Invoice, invoiceSummary } from '../../shared/billing/invoices.js';
+import { decimalString, sumMoney } from '../../shared/kernel/money.js';
+import { baseFeeLines, usageLines } from '../../shared/billing/pricing.js';
+import { type Quota, type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
+import { type Subscription, hasEnded, periodAt, planIdAt, planSegments, usagePlanId } from '../../shared/billing/subscriptions.js';
 import { renderInvoiceHtml } from './render.js';
 
 export interface BillingApiDependencies {

@@ -1,4 +1,4 @@
-import { billingReads, billingStore, meterReader } from '../../shared/dependencies.js';
+import { billingReads, billingStore, meterReader } from '../../shared/composition/root.js';
 import { createBillingApi } from './billing.js';
 
 const store = billingStore();

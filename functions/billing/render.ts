@@ -1,7 +1,7 @@
-import { Dec } from '../../shared/decimal.js';
-import type { Invoice } from '../../shared/invoices.js';
-import { formatMoney } from '../../shared/money.js';
-import type { InvoiceLine } from '../../shared/pricing.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import type { Invoice } from '../../shared/billing/invoices.js';
+import { formatMoney } from '../../shared/kernel/money.js';
+import type { InvoiceLine } from '../../shared/billing/pricing.js';
 
 /**
  * An invoice as a self-contained printable HTML page (no scripts, no external assets): the browser's

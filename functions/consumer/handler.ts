@@ -1,4 +1,4 @@
-import { usageStore } from '../../shared/dependencies.js';
+import { usageStore } from '../../shared/composition/root.js';
 import { createConsumer } from './consumer.js';
 
 const store = usageStore();

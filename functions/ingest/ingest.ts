@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ClientError } from '../../shared/errors.js';
+import { ClientError } from '../../shared/kernel/errors.js';
 import {
   MAX_EVENTS_PER_REQUEST,
   MAX_REQUEST_BYTES,
@@ -7,12 +7,13 @@ import {
   type UsageEvent,
   eventsOf,
   validateEvent,
-} from '../../shared/events.js';
-import { header, httpApi, json, rawBody, requireTenant, type HttpEvent } from '../../shared/http/api.js';
-import type { Meter } from '../../shared/meters.js';
-import { logger, metrics } from '../../shared/observability.js';
-import { oldestOpenInstant } from '../../shared/periods.js';
-import type { SendOutcome } from '../../shared/sqs/usage-queue.js';
+} from '../../shared/metering/events.js';
+import { header, httpApi, json, rawBody, type HttpEvent } from '../../shared/platform/http.js';
+import { requireTenant } from '../../shared/tenancy/access.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
+import { oldestOpenInstant } from '../../shared/kernel/periods.js';
+import type { SendOutcome } from '../../shared/metering/adapters/usage-queue.js';
 
 export interface IngestDependencies {
   meters(tenantId: string): Promise<ReadonlyMap<string, Meter>>;

@@ -2,12 +2,12 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ScheduledInvocation } from '../../infra/catalog.js';
-import { type BillingReads, draftInvoice } from '../../shared/billing.js';
-import type { IssueOutcome } from '../../shared/dynamo/billing-store.js';
-import type { Invoice, InvoiceDraft } from '../../shared/invoices.js';
-import { logger, metrics } from '../../shared/observability.js';
-import { mapLimit } from '../../shared/retry.js';
-import { type Subscription, closablePeriods } from '../../shared/subscriptions.js';
+import { type BillingReads, draftInvoice } from '../../shared/billing/invoice-drafts.js';
+import type { IssueOutcome } from '../../shared/billing/adapters/billing-store.js';
+import type { Invoice, InvoiceDraft } from '../../shared/billing/invoices.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
+import { mapLimit } from '../../shared/kernel/retry.js';
+import { type Subscription, closablePeriods } from '../../shared/billing/subscriptions.js';
 
 export interface InvoicingDependencies {
   store: {

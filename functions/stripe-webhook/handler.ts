@@ -1,7 +1,7 @@
-import { billingStore, tenantDirectory } from '../../shared/dependencies.js';
-import { stripeStore, stripeWebhooks } from '../../shared/stripe/dependencies.js';
-import type { Invoice } from '../../shared/invoices.js';
-import type { MeterlineInvoice } from '../../shared/stripe-sync.js';
+import { billingStore, tenantDirectory } from '../../shared/composition/root.js';
+import { stripeStore, stripeWebhooks } from '../../shared/composition/stripe.js';
+import type { Invoice } from '../../shared/billing/invoices.js';
+import type { MeterlineInvoice } from '../../shared/stripe/mirror.js';
 import { createStripeWebhook } from './stripe-webhook.js';
 
 const webhooks = stripeWebhooks();

@@ -1,9 +1,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type HttpEvent, type HttpResult, header, json, rawBody } from '../../shared/http/api.js';
-import type { Meter } from '../../shared/meters.js';
-import { logger, metrics } from '../../shared/observability.js';
+import { type HttpEvent, type HttpResult, header, json, rawBody } from '../../shared/platform/http.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
 import {
   type BillingAlert,
   type InvoiceLineState,
@@ -16,7 +16,7 @@ import {
   type SubscriptionState,
   ordering,
   reconcile,
-} from '../../shared/stripe-sync.js';
+} from '../../shared/stripe/mirror.js';
 
 export interface StripeWebhookDependencies {
   /** Verifies the signature over the raw body; throws SignatureRejected when it does not hold. */
@@ -102,7 +102,7 @@ async function act(deps: StripeWebhookDependencies, n: Exclude<ProviderNotificat
   }
 }
 
-/** Stripe finalized an invoice: the usage it bills must equal Meterline's for the period (shared/stripe-sync.ts). */
+/** Stripe finalized an invoice: the usage it bills must equal Meterline's for the period (shared/stripe/mirror.ts). */
 async function reconcileInvoice(deps: StripeWebhookDependencies, tenantId: string, invoice: InvoiceState): Promise<void> {
   const lines = await Promise.all(invoice.lines.map(async (line) => ({ ...line, eventName: line.priceId ? await deps.provider.eventNameOfPrice(line.priceId) : null })));
   const own = await deps.invoices.invoiceForPeriod(tenantId, invoice.periodStart * 1000);

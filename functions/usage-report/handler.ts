@@ -1,5 +1,5 @@
-import { billingStore, meterReader, tenantDirectory, usageStore } from '../../shared/dependencies.js';
-import { stripeStore, usageReporter } from '../../shared/stripe/dependencies.js';
+import { billingStore, meterReader, tenantDirectory, usageStore } from '../../shared/composition/root.js';
+import { stripeStore, usageReporter } from '../../shared/composition/stripe.js';
 import { createUsageReport } from './usage-report.js';
 
 const directory = tenantDirectory();

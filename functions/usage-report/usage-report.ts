@@ -2,11 +2,11 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ScheduledInvocation } from '../../infra/catalog.js';
-import { Dec } from '../../shared/decimal.js';
-import type { CounterRow } from '../../shared/dynamo/usage-store.js';
-import type { Meter } from '../../shared/meters.js';
-import { logger, metrics } from '../../shared/observability.js';
-import { type Granularity, type Period, periodKey, periodKeyStart } from '../../shared/periods.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import type { CounterRow } from '../../shared/metering/adapters/usage-store.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
+import { type Granularity, type Period, periodKey, periodKeyStart } from '../../shared/kernel/periods.js';
 import {
   type DayValue,
   type PendingEvent,
@@ -20,12 +20,12 @@ import {
   planMeterReport,
   reportDays,
   reportingPeriod,
-} from '../../shared/reporting.js';
-import { mapLimit } from '../../shared/retry.js';
-import type { Plan } from '../../shared/plans.js';
-import { mirroredPlanId, planPriceSpecs, subscriptionSpec } from '../../shared/stripe-catalog.js';
-import type { Subscription } from '../../shared/subscriptions.js';
-import type { Tenant } from '../../shared/tenants.js';
+} from '../../shared/stripe/meter-reporting.js';
+import { mapLimit } from '../../shared/kernel/retry.js';
+import type { Plan } from '../../shared/billing/plans.js';
+import { mirroredPlanId, planPriceSpecs, subscriptionSpec } from '../../shared/stripe/products.js';
+import type { Subscription } from '../../shared/billing/subscriptions.js';
+import type { Tenant } from '../../shared/tenancy/tenants.js';
 
 const DAY = 86_400_000;
 
@@ -34,7 +34,7 @@ export interface UsageReportDependencies {
   usage: { series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string): Promise<CounterRow[]> };
   /**
    * Issue 3's billing side: the tenant's subscription (its billing periods) and a meter's billed
-   * quantity over a period (shared/billing-usage.ts rules, DynamoMeterReader): MAX, UNIQUE_COUNT and
+   * quantity over a period (shared/metering/period-usage.ts rules, DynamoMeterReader): MAX, UNIQUE_COUNT and
    * LATEST meters are reported as what Meterline bills over the billing period.
    */
   billing: {
@@ -63,7 +63,7 @@ export interface ReportSummary {
 /**
  * The daily report (EventBridge, 01:00 UTC): for each tenant × meter × completed UTC day in Stripe's
  * window, brings Stripe's meter in line with Meterline's day counters, one meter event per day plus a
- * delta event per later change (see shared/reporting.ts). Each event is written down (pending) before
+ * delta event per later change (see shared/stripe/meter-reporting.ts). Each event is written down (pending) before
  * it is sent and becomes the day's record after, so a crash in between resends the same identifier,
  * which Stripe refuses as a duplicate. "Yesterday" comes from the invocation's time, never the clock.
  * One tenant's failure is recorded and the others go on.
@@ -139,7 +139,7 @@ async function createCustomer(deps: UsageReportDependencies, tenant: Tenant): Pr
 
 /**
  * Brings the tenant's Stripe subscription in line with its Meterline subscription: the meters and the
- * prices of the plan in force (shared/stripe-catalog.ts), then the subscription, whose link is kept in
+ * prices of the plan in force (shared/stripe/products.ts), then the subscription, whose link is kept in
  * the `stripe` table. A second run with nothing changed makes no write.
  */
 async function syncSubscription(deps: UsageReportDependencies, o: { tenantId: string; customerId: string; meters: Meter[]; subscription: Subscription; now: number }): Promise<void> {

@@ -1,4 +1,4 @@
-import { tenantDirectory, usageStore } from '../../shared/dependencies.js';
+import { tenantDirectory, usageStore } from '../../shared/composition/root.js';
 import { createUsageApi } from './usage.js';
 
 const directory = tenantDirectory();

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { ClientError } from '../../shared/errors.js';
-import type { CounterRow } from '../../shared/dynamo/usage-store.js';
-import { httpApi, json, parseInput, requireTenant, routes } from '../../shared/http/api.js';
-import type { Meter } from '../../shared/meters.js';
-import { type Granularity, calendarMonth, granularities, nextPeriodStart, periodKey, periodKeyStart, periodStart, toIso } from '../../shared/periods.js';
+import { ClientError } from '../../shared/kernel/errors.js';
+import type { CounterRow } from '../../shared/metering/adapters/usage-store.js';
+import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
+import { requireTenant } from '../../shared/tenancy/access.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { type Granularity, calendarMonth, granularities, nextPeriodStart, periodKey, periodKeyStart, periodStart, toIso } from '../../shared/kernel/periods.js';
 
 export interface UsageDependencies {
   meters(tenantId: string): Promise<Meter[]>;

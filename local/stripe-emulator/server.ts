@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import Stripe from 'stripe';
-import { Dec } from '../../shared/decimal.js';
+import { Dec } from '../../shared/kernel/decimal.js';
 import { freePort } from '../net.js';
 import { type Form, parseForm, record, text } from './form.js';
 import { type StripeObject, fixture, list, stripeId } from './fixtures.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { seedMeters } from '../../shared/catalog.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { call } from './client.js';
 import { type Command, need } from './command.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertEvaluator } from '../../functions/alert-evaluator/alert-evaluator.js';
 import type { LocalStack } from '../../local/stack.js';
-import type { Alert, AlertFiring, AlertNotification } from '../../shared/alerts.js';
+import type { Alert, AlertFiring, AlertNotification } from '../../shared/alerts/rules.js';
 import { lambdaContext } from '../support/events.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 

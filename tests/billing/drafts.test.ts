@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type BillingReads, draftInvoice, projectQuantity, trendPercent } from '../../shared/billing.js';
-import { counterRanges, unitMonths } from '../../shared/billing-usage.js';
-import { seedMeters } from '../../shared/catalog.js';
-import { assertTransition, invoiceNumber } from '../../shared/invoices.js';
-import type { Period } from '../../shared/periods.js';
-import { seedPlans } from '../../shared/plans.js';
-import { changeSubscription, newSubscription, periodAt } from '../../shared/subscriptions.js';
+import { type BillingReads, draftInvoice, projectQuantity, trendPercent } from '../../shared/billing/invoice-drafts.js';
+import { counterRanges, unitMonths } from '../../shared/metering/period-usage.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { assertTransition, invoiceNumber } from '../../shared/billing/invoices.js';
+import type { Period } from '../../shared/kernel/periods.js';
+import { seedPlans } from '../../shared/billing/plans.js';
+import { changeSubscription, newSubscription, periodAt } from '../../shared/billing/subscriptions.js';
 
 const t = (s: string) => Date.parse(s);
 

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { documentClient } from '../../shared/dynamo/client.js';
-import { DynamoBillingStore } from '../../shared/dynamo/billing-store.js';
-import type { Invoice } from '../../shared/invoices.js';
-import { newSubscription } from '../../shared/subscriptions.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
+import type { Invoice } from '../../shared/billing/invoices.js';
+import { newSubscription } from '../../shared/billing/subscriptions.js';
 import type { InvoicingRun } from '../../functions/invoicing/invoicing.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Dec } from '../../shared/decimal.js';
-import { roundMoney } from '../../shared/money.js';
-import { type Plan, type Price, planSchema, priceSchema, seedPlans } from '../../shared/plans.js';
-import { adjustmentLines, baseFeeLines, charge, totals, usageLines } from '../../shared/pricing.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import { roundMoney } from '../../shared/kernel/money.js';
+import { type Plan, type Price, planSchema, priceSchema, seedPlans } from '../../shared/billing/plans.js';
+import { adjustmentLines, baseFeeLines, charge, totals, usageLines } from '../../shared/billing/pricing.js';
 
 const plan = (id: string): Plan => seedPlans.find((p) => p.id === id)!;
 const month = { start: Date.parse('2025-01-01T00:00:00Z'), end: Date.parse('2025-02-01T00:00:00Z') };

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { calendarMonth } from '../../shared/periods.js';
-import { quotaPeriod, quotaStatus } from '../../shared/quotas.js';
-import { newSubscription } from '../../shared/subscriptions.js';
+import { calendarMonth } from '../../shared/kernel/periods.js';
+import { quotaPeriod, quotaStatus } from '../../shared/billing/quotas.js';
+import { newSubscription } from '../../shared/billing/subscriptions.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 describe('quota arithmetic', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ClientError } from '../../shared/errors.js';
-import { seedPlans } from '../../shared/plans.js';
-import { baseFeeLines, totals } from '../../shared/pricing.js';
-import { changeSubscription, closablePeriods, newSubscription, periodAt, planSegments, usagePlanId } from '../../shared/subscriptions.js';
+import { ClientError } from '../../shared/kernel/errors.js';
+import { seedPlans } from '../../shared/billing/plans.js';
+import { baseFeeLines, totals } from '../../shared/billing/pricing.js';
+import { changeSubscription, closablePeriods, newSubscription, periodAt, planSegments, usagePlanId } from '../../shared/billing/subscriptions.js';
 
 const t = (s: string) => Date.parse(s);
 const day = (n: number) => new Date(n).toISOString().slice(0, 10);

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { bundleFunction, esbuildSettings } from '../../infra/bundling.js';
 import { functionSpecs } from '../../infra/catalog.js';
-import { tables } from '../../shared/dynamo/tables.js';
+import { tables } from '../../shared/platform/dynamo/tables.js';
 
 describe('function bundles', () => {
   it('bundles every catalog function with the deployment settings and reports its size', async () => {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type Access, type FunctionName, type FunctionSpec, functionSpecs, usageQueueSettings } from '../../infra/catalog.js';
 import { consumerMaxConcurrency, dynamoActionsFor } from '../../infra/functions.js';
 import { secretArnEnv } from '../../infra/secrets.js';
-import { type TableName, tables } from '../../shared/dynamo/tables.js';
+import { type TableName, tables } from '../../shared/platform/dynamo/tables.js';
 import { type Synthesized, resources, synth } from './synth.js';
 
 const specs = Object.entries(functionSpecs) as [FunctionName, FunctionSpec][];

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_ITEMS_PER_PLAN, beatenKey, counterKey, emptyFacts, eventKey, markerKey, planFolds } from '../../shared/aggregation.js';
-import type { UsageEvent } from '../../shared/events.js';
-import type { Aggregation } from '../../shared/meters.js';
+import { MAX_ITEMS_PER_PLAN, beatenKey, counterKey, emptyFacts, eventKey, markerKey, planFolds } from '../../shared/metering/aggregation.js';
+import type { UsageEvent } from '../../shared/metering/events.js';
+import type { Aggregation } from '../../shared/metering/meters.js';
 
 const event = (id: string, aggregation: Aggregation, value: string, timestamp = '2026-11-23T10:15:00.000Z', groupKey = ''): UsageEvent => ({
   tenantId: 'acme',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ValidationContext, eventsOf, validateEvent } from '../../shared/events.js';
-import { seedMeters } from '../../shared/catalog.js';
-import type { Meter } from '../../shared/meters.js';
+import { type ValidationContext, eventsOf, validateEvent } from '../../shared/metering/events.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
+import type { Meter } from '../../shared/metering/meters.js';
 
 const now = Date.parse('2026-11-23T12:00:00Z');
 const meters = new Map<string, Meter>(

@@ -5,11 +5,11 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer } from '../../functions/consumer/consumer.js';
 import type { LocalStack } from '../../local/stack.js';
-import { Dec } from '../../shared/decimal.js';
-import { documentClient } from '../../shared/dynamo/client.js';
-import { DynamoUsageStore } from '../../shared/dynamo/usage-store.js';
-import type { Meter } from '../../shared/meters.js';
-import { type Granularity, granularities, periodKey } from '../../shared/periods.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { type Granularity, granularities, periodKey } from '../../shared/kernel/periods.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**

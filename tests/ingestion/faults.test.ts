@@ -4,11 +4,11 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createIngest } from '../../functions/ingest/ingest.js';
-import { seedMeters } from '../../shared/catalog.js';
-import { documentClient } from '../../shared/dynamo/client.js';
-import { DynamoUsageStore } from '../../shared/dynamo/usage-store.js';
-import type { UsageEvent } from '../../shared/events.js';
-import { SqsUsageQueue, packMessages, parseMessage } from '../../shared/sqs/usage-queue.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import type { UsageEvent } from '../../shared/metering/events.js';
+import { SqsUsageQueue, packMessages, parseMessage } from '../../shared/metering/adapters/usage-queue.js';
 import { httpEvent, lambdaContext } from '../support/events.js';
 
 const event = (id: string): UsageEvent => ({

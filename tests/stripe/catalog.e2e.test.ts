@@ -2,14 +2,14 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportSummary } from '../../functions/usage-report/usage-report.js';
 import type { LocalStack } from '../../local/stack.js';
-import { seedMeters } from '../../shared/catalog.js';
-import { documentClient } from '../../shared/dynamo/client.js';
-import { DynamoBillingStore } from '../../shared/dynamo/billing-store.js';
-import { DynamoStripeStore } from '../../shared/dynamo/stripe-store.js';
-import { seedPlans } from '../../shared/plans.js';
-import { stripeClient } from '../../shared/stripe/client.js';
-import { planPriceSpecs } from '../../shared/stripe-catalog.js';
-import { newSubscription, shiftMonths } from '../../shared/subscriptions.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
+import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
+import { seedPlans } from '../../shared/billing/plans.js';
+import { stripeClient } from '../../shared/stripe/adapters/client.js';
+import { planPriceSpecs } from '../../shared/stripe/products.js';
+import { newSubscription, shiftMonths } from '../../shared/billing/subscriptions.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 /**

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { priceAmount } from '../../local/stripe-emulator/server.js';
-import { seedMeters } from '../../shared/catalog.js';
-import { Dec } from '../../shared/decimal.js';
-import type { Meter } from '../../shared/meters.js';
-import { type Plan, type Price, seedPlans } from '../../shared/plans.js';
-import { charge } from '../../shared/pricing.js';
-import { scaledQuantity } from '../../shared/reporting.js';
-import { PriceNotRepresentable, type StripePriceSpec, planPriceSpecs, subscriptionSpec } from '../../shared/stripe-catalog.js';
-import { newSubscription, changeSubscription } from '../../shared/subscriptions.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { type Plan, type Price, seedPlans } from '../../shared/billing/plans.js';
+import { charge } from '../../shared/billing/pricing.js';
+import { scaledQuantity } from '../../shared/stripe/meter-reporting.js';
+import { PriceNotRepresentable, type StripePriceSpec, planPriceSpecs, subscriptionSpec } from '../../shared/stripe/products.js';
+import { newSubscription, changeSubscription } from '../../shared/billing/subscriptions.js';
 
 const seed = (id: string): Plan => seedPlans.find((p) => p.id === id)!;
 const meter = (key: string, aggregation: Meter['aggregation']): Meter => ({ key, name: key, unit: 'unit', aggregation, groupBy: [] });

@@ -1,15 +1,15 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { Dec } from '../../shared/decimal.js';
-import { documentClient } from '../../shared/dynamo/client.js';
-import { DynamoBillingStore } from '../../shared/dynamo/billing-store.js';
-import { DynamoStripeStore } from '../../shared/dynamo/stripe-store.js';
-import { oldestOpenInstant, periodStart } from '../../shared/periods.js';
-import { meterReporting } from '../../shared/reporting.js';
-import { stripeClient } from '../../shared/stripe/client.js';
-import { newSubscription, periodAt } from '../../shared/subscriptions.js';
-import { seedMeters } from '../../shared/catalog.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
+import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
+import { oldestOpenInstant, periodStart } from '../../shared/kernel/periods.js';
+import { meterReporting } from '../../shared/stripe/meter-reporting.js';
+import { stripeClient } from '../../shared/stripe/adapters/client.js';
+import { newSubscription, periodAt } from '../../shared/billing/subscriptions.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { api, createTenant, eventually, startTestStack } from '../support/stack.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { seedMeters } from '../../shared/catalog.js';
-import { type MeterlineInvoice, reconcile } from '../../shared/stripe-sync.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { type MeterlineInvoice, reconcile } from '../../shared/stripe/mirror.js';
 
 const ours: MeterlineInvoice = {
   currency: 'USD',

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportSummary } from '../../functions/usage-report/usage-report.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { StripeObject } from '../../local/stripe-emulator/fixtures.js';
-import { DynamoStripeStore } from '../../shared/dynamo/stripe-store.js';
-import { documentClient } from '../../shared/dynamo/client.js';
-import { unitMonths } from '../../shared/billing-usage.js';
-import { Dec } from '../../shared/decimal.js';
-import { periodKey } from '../../shared/periods.js';
-import { reportingPeriod, scaledQuantity } from '../../shared/reporting.js';
+import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { unitMonths } from '../../shared/metering/period-usage.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import { periodKey } from '../../shared/kernel/periods.js';
+import { reportingPeriod, scaledQuantity } from '../../shared/stripe/meter-reporting.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { unitMonths } from '../../shared/billing-usage.js';
-import { Dec } from '../../shared/decimal.js';
-import { type Period, periodKey } from '../../shared/periods.js';
-import { type DayValue, type ReportRecord, meterReporting, planMeterReport, reportDays, reportIdentifier, reportingPeriod, scaledQuantity, withinProviderWindow } from '../../shared/reporting.js';
-import { newSubscription } from '../../shared/subscriptions.js';
+import { unitMonths } from '../../shared/metering/period-usage.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import { type Period, periodKey } from '../../shared/kernel/periods.js';
+import { type DayValue, type ReportRecord, meterReporting, planMeterReport, reportDays, reportIdentifier, reportingPeriod, scaledQuantity, withinProviderWindow } from '../../shared/stripe/meter-reporting.js';
+import { newSubscription } from '../../shared/billing/subscriptions.js';
 
 const now = Date.parse('2026-11-23T01:00:00Z');
 const DAY = 86_400_000;

@@ -2,10 +2,10 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { LOCAL_WEBHOOK_SECRET } from '../../local/stripe-emulator/server.js';
-import { documentClient } from '../../shared/dynamo/client.js';
-import { DynamoStripeStore } from '../../shared/dynamo/stripe-store.js';
-import { periodKey } from '../../shared/periods.js';
-import { stripeClient } from '../../shared/stripe/client.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
+import { periodKey } from '../../shared/kernel/periods.js';
+import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { officialSample } from '../support/events.js';
 import { api, createTenant, eventually, startTestStack } from '../support/stack.js';
 

@@ -1,10 +1,10 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { type StripeWebhookDependencies, createStripeWebhook } from '../../functions/stripe-webhook/stripe-webhook.js';
-import type { HttpEvent, HttpResult } from '../../shared/http/api.js';
-import { stripeClient } from '../../shared/stripe/client.js';
-import { StripeWebhookAdapter } from '../../shared/stripe/webhooks.js';
-import type { BillingAlert, Mirrored, SubscriptionState } from '../../shared/stripe-sync.js';
+import type { HttpEvent, HttpResult } from '../../shared/platform/http.js';
+import { stripeClient } from '../../shared/stripe/adapters/client.js';
+import { StripeWebhookAdapter } from '../../shared/stripe/adapters/webhooks.js';
+import type { BillingAlert, Mirrored, SubscriptionState } from '../../shared/stripe/mirror.js';
 import { lambdaContext, officialSample } from '../support/events.js';
 
 const SECRET = 'whsec_unit_test';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
-import type { HttpEvent } from '../../shared/http/api.js';
+import type { HttpEvent } from '../../shared/platform/http.js';
 
 /** The official sample Lambda events in ../shared/aws-events (aws/aws-lambda-go, Apache-2.0). */
 export function officialSample<T>(name: string): T {

@@ -1,9 +1,9 @@
 import { inject } from 'vitest';
-import { documentClient } from '../../shared/dynamo/client.js';
-import { DynamoTenantDirectory } from '../../shared/dynamo/tenant-directory.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
-import { seedMeters } from '../../shared/catalog.js';
-import { issueApiKey } from '../../shared/tenants.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { issueApiKey } from '../../shared/tenancy/tenants.js';
 
 /** A local stack on the run's shared emulators, with its own tables and queues. */
 export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {

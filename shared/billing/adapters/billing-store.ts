@@ -1,0 +1,256 @@
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type Invoice, type InvoiceDraft, type InvoiceStatus, assertTransition, invoiceNumber } from '../invoices.js';
+import { type Plan, seedPlans } from '../plans.js';
+import type { Quota } from '../quotas.js';
+import { backoffDelay, chunk, sleep } from '../../kernel/retry.js';
+import type { Subscription } from '../subscriptions.js';
+import { queryAll } from '../../platform/dynamo/query.js';
+
+const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
+const planKey = (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' });
+const subscriptionKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'SUBSCRIPTION' });
+const invoiceKey = (tenantId: string, periodStart: string) => ({ pk: tenantPk(tenantId), sk: `INVOICE#${periodStart}` });
+const quotaKey = (tenantId: string, meter: string) => ({ pk: tenantPk(tenantId), sk: `QUOTA#${meter}` });
+const counterKey = (year: number) => ({ pk: `INVOICE-NUMBER#${year}`, sk: 'COUNTER' });
+
+/** Invoices written in one transaction with their counter: 1 + 25 items stays far below DynamoDB's 100 items and 4 MB. */
+const INVOICES_PER_TRANSACTION = 25;
+
+export interface IssueOutcome {
+  issued: Invoice[];
+  /** Drafts whose period already had an invoice (another run, or an earlier one, closed it). */
+  alreadyClosed: InvoiceDraft[];
+}
+
+/**
+ * Plans, subscriptions, quotas, invoices and the invoice-number counters, in the `billing` table.
+ *
+ * An invoice's key is (tenant, period start): writing it conditionally *is* closing the period, so a
+ * period can never get a second invoice. It is written in one transaction with the year's counter
+ * (conditional on the value read), so numbers are unique and gap-free: a transaction that fails
+ * consumes no number, and a counter that moved makes the writer read it again and retry.
+ *
+ * Read API for other modules (Stripe reconciliation): `invoiceForPeriod`, `getInvoice`, `listInvoices`.
+ */
+export class DynamoBillingStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly maxAttempts = 50,
+  ) {}
+
+  /** A stored plan, or the seed plan of that id. */
+  async getPlan(planId: string): Promise<Plan | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: planKey(planId) }));
+    return r.Item ? toPlan(r.Item) : seedPlans.find((p) => p.id === planId);
+  }
+
+  async listPlans(): Promise<Plan[]> {
+    const stored = (await queryAll(this.db, { TableName: this.table, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': 'PLANS' } })).map(toPlan);
+    const ids = new Set(stored.map((p) => p.id));
+    return [...stored, ...seedPlans.filter((p) => !ids.has(p.id))].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async putPlan(plan: Plan): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...planKey(plan.id), gsi1pk: 'PLANS', gsi1sk: plan.id, ...plan } }));
+  }
+
+  async getSubscription(tenantId: string): Promise<Subscription | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: subscriptionKey(tenantId), ConsistentRead: true }));
+    return r.Item ? (strip(r.Item) as Subscription) : undefined;
+  }
+
+  /** Writes `sub` if the stored one still has `sub.version` (or none exists, for version 0); false otherwise. */
+  async putSubscription(sub: Subscription): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...subscriptionKey(sub.tenantId), gsi1pk: 'SUBSCRIPTIONS', gsi1sk: sub.tenantId, ...sub, version: sub.version + 1 },
+          ConditionExpression: sub.version === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+          ...(sub.version === 0 ? {} : { ExpressionAttributeValues: { ':v': sub.version } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /** Every subscription, a page at a time (the invoice job works page by page). */
+  async *subscriptionPages(pageSize = 1_000): AsyncGenerator<Subscription[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'SUBSCRIPTIONS' },
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield (page.Items ?? []).map((i) => strip(i) as Subscription);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** The tenant's invoice with the latest period (a consistent read: the invoice job and plan changes rely on it). */
+  async latestInvoice(tenantId: string): Promise<Invoice | undefined> {
+    return (await this.invoicePage(tenantId, 1, undefined, true)).invoices[0];
+  }
+
+  /** The invoice that closed the period starting at `periodStart` (ISO 8601), if any. */
+  async invoiceForPeriod(tenantId: string, periodStart: string): Promise<Invoice | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: invoiceKey(tenantId, new Date(periodStart).toISOString()), ConsistentRead: true }));
+    return r.Item ? toInvoice(r.Item) : undefined;
+  }
+
+  /** One of the tenant's invoices by id (its number); another tenant's invoice is not found. */
+  async getInvoice(tenantId: string, id: string): Promise<Invoice | undefined> {
+    const r = await this.db.send(
+      new QueryCommand({ TableName: this.table, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `INVOICE#${id}` } }),
+    );
+    const item = r.Items?.find((i) => i.tenantId === tenantId);
+    return item ? toInvoice(item) : undefined;
+  }
+
+  /** The tenant's invoices, newest period first; `cursor` continues a previous page. */
+  listInvoices(tenantId: string, limit = 50, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }> {
+    return this.invoicePage(tenantId, limit, cursor, false);
+  }
+
+  private async invoicePage(tenantId: string, limit: number, cursor: string | undefined, consistent: boolean): Promise<{ invoices: Invoice[]; cursor?: string }> {
+    const r = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'INVOICE#' },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: consistent,
+        ...(cursor ? { ExclusiveStartKey: invoiceKey(tenantId, cursor) } : {}),
+      }),
+    );
+    const invoices = (r.Items ?? []).map(toInvoice);
+    return { invoices, ...(r.LastEvaluatedKey ? { cursor: String(r.LastEvaluatedKey.sk).slice('INVOICE#'.length) } : {}) };
+  }
+
+  /**
+   * Numbers and writes the drafts as `open` invoices issued at `issuedAt`, closing their periods.
+   * Drafts whose period is already closed are returned untouched, and use no number.
+   */
+  async issueInvoices(drafts: readonly InvoiceDraft[], issuedAt: string): Promise<IssueOutcome> {
+    const outcome: IssueOutcome = { issued: [], alreadyClosed: [] };
+    const year = new Date(issuedAt).getUTCFullYear();
+    for (const batch of chunk(drafts, INVOICES_PER_TRANSACTION)) {
+      let pending = [...batch];
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const last = await this.lastNumber(year);
+        const invoices = pending.map((draft, i): Invoice => {
+          const number = invoiceNumber(year, last + i + 1);
+          return { ...draft, id: number, number, status: 'open', issuedAt, statusHistory: [{ status: 'open', at: issuedAt }] };
+        });
+        try {
+          await this.db.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Update: {
+                    TableName: this.table,
+                    Key: counterKey(year),
+                    UpdateExpression: 'SET #last = :next',
+                    ConditionExpression: last === 0 ? 'attribute_not_exists(pk)' : '#last = :last',
+                    ExpressionAttributeNames: { '#last': 'last' },
+                    ExpressionAttributeValues: { ':next': last + invoices.length, ...(last === 0 ? {} : { ':last': last }) },
+                  },
+                },
+                ...invoices.map((invoice) => ({
+                  Put: {
+                    TableName: this.table,
+                    Item: { ...invoiceKey(invoice.tenantId, invoice.periodStart), gsi1pk: `INVOICE#${invoice.number}`, gsi1sk: invoice.tenantId, ...invoice },
+                    ConditionExpression: 'attribute_not_exists(pk)',
+                  },
+                })),
+              ],
+            }),
+          );
+          outcome.issued.push(...invoices);
+          pending = [];
+        } catch (error) {
+          const reasons = errorName(error) === 'TransactionCanceledException' ? ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []) : undefined;
+          const retryable = reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict' || r.Code === 'ThrottlingError') : RETRYABLE.has(errorName(error));
+          if (!retryable || attempt >= this.maxAttempts) throw error;
+          // A closed period drops out; a moved counter or a conflict just means: read the counter again.
+          const closed = new Set(reasons?.flatMap((r, i) => (i > 0 && r.Code === 'ConditionalCheckFailed' ? [i - 1] : [])) ?? []);
+          outcome.alreadyClosed.push(...pending.filter((_, i) => closed.has(i)));
+          pending = pending.filter((_, i) => !closed.has(i));
+          if (closed.size === 0) await sleep(backoffDelay(Math.min(attempt, 6), 5, 200));
+        }
+      }
+    }
+    return outcome;
+  }
+
+  /** Moves an invoice along its status machine; CONFLICT if the move is not allowed (re-checked if it moved meanwhile). */
+  async setInvoiceStatus(tenantId: string, id: string, status: InvoiceStatus, at: string): Promise<Invoice | undefined> {
+    let invoice = await this.getInvoice(tenantId, id);
+    if (!invoice) return undefined;
+    for (;;) {
+      assertTransition(invoice.status, status);
+      try {
+        const r = await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: invoiceKey(tenantId, invoice.periodStart),
+            UpdateExpression: 'SET #status = :to, statusHistory = list_append(statusHistory, :entry)',
+            ConditionExpression: '#status = :from',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':to': status, ':from': invoice.status, ':entry': [{ status, at }] },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return toInvoice(r.Attributes!);
+      } catch (error) {
+        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+        invoice = (await this.invoiceForPeriod(tenantId, invoice.periodStart))!;
+      }
+    }
+  }
+
+  async listQuotas(tenantId: string): Promise<Quota[]> {
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :quota)', ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':quota': 'QUOTA#' }, ConsistentRead: true });
+    return items.map((item) => strip(item) as Quota);
+  }
+
+  async putQuota(tenantId: string, quota: Quota): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...quotaKey(tenantId, quota.meter), ...quota } }));
+  }
+
+  /** False when there was no such quota. */
+  async deleteQuota(tenantId: string, meter: string): Promise<boolean> {
+    const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: quotaKey(tenantId, meter), ReturnValues: 'ALL_OLD' }));
+    return r.Attributes !== undefined;
+  }
+
+  private async lastNumber(year: number): Promise<number> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: counterKey(year), ConsistentRead: true }));
+    return Number(r.Item?.last ?? 0);
+  }
+}
+
+const RETRYABLE = new Set(['TransactionConflictException', 'ThrottlingException', 'ProvisionedThroughputExceededException', 'InternalServerError', 'ServiceUnavailable']);
+
+function strip(item: Record<string, any>): Record<string, any> {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
+  return rest;
+}
+
+const toPlan = (item: Record<string, any>) => strip(item) as Plan;
+const toInvoice = (item: Record<string, any>) => strip(item) as Invoice;
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
+}

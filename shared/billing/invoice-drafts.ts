@@ -1,0 +1,91 @@
+import { Dec } from '../kernel/decimal.js';
+import { type InvoiceDraft, ADJUSTABLE_PERIODS } from './invoices.js';
+import type { Meter } from '../metering/meters.js';
+import type { Period } from '../kernel/periods.js';
+import type { Plan } from './plans.js';
+import { type BilledPeriod, type MeterLabel, adjustmentLines, baseFeeLines, totals, usageLines } from './pricing.js';
+import { type BillingPeriod, type Subscription, planSegments, usagePlanId } from './subscriptions.js';
+
+/**
+ * Prices one period of a subscription into an invoice draft: the invoice job closes periods with it,
+ * and the billing API shows the upcoming invoice and analytics with it, so both always agree.
+ */
+export interface BillingReads {
+  plan(planId: string): Promise<Plan | undefined>;
+  meters(tenantId: string): Promise<Meter[]>;
+  /** The meter's billable quantity over `period`, counting readings up to `asOf` (see billing-usage.ts). */
+  quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
+}
+
+export async function quantities(reads: BillingReads, tenantId: string, plan: Plan, meters: ReadonlyMap<string, Meter>, period: Period, asOf: number): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    Object.keys(plan.prices).map(async (key) => {
+      const meter = meters.get(key);
+      return [key, meter ? await reads.quantity(tenantId, meter, period, asOf) : '0'] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+export const labelsOf = (meters: ReadonlyMap<string, Meter>): Record<string, MeterLabel> =>
+  Object.fromEntries([...meters.values()].map((m) => [m.key, { name: m.name, unit: m.unit }]));
+
+export async function requirePlan(reads: BillingReads, planId: string): Promise<Plan> {
+  const plan = await reads.plan(planId);
+  if (!plan) throw new Error(`plan ${planId} does not exist`);
+  return plan;
+}
+
+/**
+ * The draft for `period`: base fees per plan segment, usage under the plan in force at the end, and
+ * adjustments for late usage in the periods `previous` (the tenant's last invoice) billed. `asOf`
+ * below the period's end prices it as if it closed then (the upcoming invoice).
+ */
+export async function draftInvoice(reads: BillingReads, sub: Subscription, period: BillingPeriod, previous: readonly BilledPeriod[], asOf = period.end): Promise<InvoiceDraft> {
+  const meters = new Map((await reads.meters(sub.tenantId)).map((m) => [m.key, m]));
+  const labels = labelsOf(meters);
+  const segments = await Promise.all(planSegments(sub, period).map(async (s) => ({ ...s, plan: await requirePlan(reads, s.planId) })));
+  const plan = await requirePlan(reads, usagePlanId(sub, period));
+  const used = await quantities(reads, sub.tenantId, plan, meters, period, asOf);
+
+  const adjustments = await Promise.all(
+    previous.map(async (billed) => {
+      const billedPeriod = { start: Date.parse(billed.periodStart), end: Date.parse(billed.periodEnd) };
+      const now = await quantities(reads, sub.tenantId, billed.plan, meters, billedPeriod, billedPeriod.end);
+      return { lines: adjustmentLines(billed, now, labels), billed: { ...billed, quantities: now } };
+    }),
+  );
+
+  const lines = [...baseFeeLines(segments, period, period.trial), ...usageLines(plan, used, labels, period.trial), ...adjustments.flatMap((a) => a.lines)];
+  const own: BilledPeriod = { periodStart: new Date(period.start).toISOString(), periodEnd: new Date(period.end).toISOString(), trial: period.trial, plan, quantities: used };
+  return {
+    tenantId: sub.tenantId,
+    currency: plan.currency,
+    periodStart: own.periodStart,
+    periodEnd: own.periodEnd,
+    trial: period.trial,
+    planId: plan.id,
+    lines,
+    ...totals(lines, sub.taxRate, plan.currency),
+    billed: [own, ...adjustments.map((a) => a.billed)].slice(0, ADJUSTABLE_PERIODS),
+  };
+}
+
+/**
+ * The quantity a meter will reach by the period's end at its current run rate: additive meters
+ * (SUM, COUNT) scale by period length ÷ time elapsed; gauges (LATEST) carry their last reading to the
+ * end (read with `asOf` at the end instead); peaks and distinct counts (MAX, UNIQUE_COUNT) stay as
+ * they are, since they do not grow with time.
+ */
+export function projectQuantity(meter: Meter | undefined, quantity: string, period: Period, now: number): string {
+  if (!meter || (meter.aggregation !== 'SUM' && meter.aggregation !== 'COUNT')) return quantity;
+  const elapsed = Math.min(Math.max(now - period.start, 0), period.end - period.start);
+  if (elapsed === 0) return quantity;
+  return new Dec(quantity).times(period.end - period.start).div(elapsed).toDecimalPlaces(6, Dec.ROUND_HALF_UP).toFixed();
+}
+
+/** Change from `before` to `after` in percent, one decimal (half-up); null when there was nothing before. */
+export function trendPercent(before: string, after: string): string | null {
+  if (new Dec(before).isZero()) return null;
+  return new Dec(after).minus(before).div(before).times(100).toDecimalPlaces(1, Dec.ROUND_HALF_UP).toFixed(1);
+}

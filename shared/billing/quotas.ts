@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { Dec } from '../kernel/decimal.js';
+import type { Meter } from '../metering/meters.js';
+import { decimalString } from '../kernel/money.js';
+import { type Period, calendarMonth } from '../kernel/periods.js';
+import { type Subscription, hasEnded, periodAt } from './subscriptions.js';
+
+/**
+ * Hard quotas: an admin caps a tenant's use of a meter per billing period, and the product service
+ * asks before it acts (`GET /v1/quotas/{meter}?quantity=n`), the way entitlement checks work. Ingest
+ * never refuses usage for being over quota: an event records something that already happened, and
+ * dropping it would only under-bill. So the quota is enforced where the action is, and usage stays
+ * exact.
+ *
+ * What is capped is the meter's value for the period as a person reads it: the total for SUM and
+ * COUNT, the peak for MAX, the distinct count for UNIQUE_COUNT, and the current level for LATEST
+ * (a storage cap is on GB held now, not on GB-months).
+ */
+export const quotaDefinitionSchema = z.strictObject({ limit: decimalString });
+
+export interface Quota {
+  meter: string;
+  /** Decimal string, in the meter's unit. */
+  limit: string;
+  updatedAt: string;
+}
+
+export interface QuotaReads {
+  /** The meter's billable quantity over `period` up to `asOf` (billing-usage.ts). */
+  quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
+  /** A gauge's level at `instant`: its newest reading (0 before any). */
+  level(tenantId: string, meter: Meter, instant: number): Promise<string>;
+}
+
+/** The period quotas count in: the subscription's current billing period, else the calendar month. */
+export function quotaPeriod(sub: Subscription | undefined, now: number): Period {
+  if (!sub || now < Date.parse(sub.startedAt) || hasEnded(sub, now)) return calendarMonth(now);
+  return periodAt(sub, now);
+}
+
+export function quotaUsage(reads: QuotaReads, tenantId: string, meter: Meter, period: Period, now: number): Promise<string> {
+  return meter.aggregation === 'LATEST' ? reads.level(tenantId, meter, now) : reads.quantity(tenantId, meter, period, now);
+}
+
+export interface QuotaStatus {
+  meter: string;
+  limit: string;
+  usage: string;
+  remaining: string;
+  /** Whether `requested` more units still fit: usage + requested ≤ limit. */
+  allowed: boolean;
+}
+
+/** `requested` is what the caller is about to use (0: is anything left at all, i.e. usage < limit). */
+export function quotaStatus(quota: Quota, usage: string, requested = '0'): QuotaStatus {
+  const limit = new Dec(quota.limit);
+  const used = new Dec(usage);
+  const allowed = new Dec(requested).isZero() ? used.lessThan(limit) : used.plus(requested).lessThanOrEqualTo(limit);
+  return { meter: quota.meter, limit: quota.limit, usage, remaining: Dec.max(limit.minus(used), 0).toFixed(), allowed };
+}

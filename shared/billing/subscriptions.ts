@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { ClientError } from '../kernel/errors.js';
+import { Dec } from '../kernel/decimal.js';
+import { type Currency, decimalString } from '../kernel/money.js';
+import { type Interval, intervalMonths, planIdSchema } from './plans.js';
+import { type Period, periodStart } from '../kernel/periods.js';
+
+/**
+ * A tenant's subscription: which plan it is on, when, and how its time is cut into billing periods.
+ *
+ * - Periods are whole UTC days. They start on the anchor's day of the month, every 1 (monthly) or 12
+ *   (yearly) months, counted from the anchor itself so a short month never shifts the day: a Jan 31
+ *   anchor gives Jan 31, Feb 28 (29 in leap years), Mar 31, Apr 30...; a Feb 29 yearly anchor gives
+ *   Feb 28 in common years and Feb 29 again in leap years.
+ * - A trial is its own period, [startedAt, trialEnd), priced at zero; periods anchor on its end.
+ * - A plan change takes effect at an instant and is kept in `plans`; within a period each plan's base
+ *   fee is prorated by time. Usage of the whole period is priced by the plan in force when the period
+ *   ends, with that plan's full quotas (an upgrade gets the bigger quota for the whole period).
+ * - Cancel at period end fixes `cancelAt` to the end of the current period; no period starts after it.
+ * - `history` keeps every change, who asked for it and when; nothing is ever removed from it.
+ */
+export interface PlanChange {
+  at: string;
+  planId: string;
+}
+
+export type SubscriptionAction = 'created' | 'plan_changed' | 'cancel_scheduled' | 'cancel_revoked' | 'tax_rate_changed';
+
+export interface SubscriptionEvent {
+  at: string;
+  action: SubscriptionAction;
+  planId?: string;
+  effectiveAt?: string;
+  taxRate?: string;
+  cancelAt?: string;
+}
+
+export interface Subscription {
+  tenantId: string;
+  /** Every plan of a subscription shares its interval and currency. */
+  interval: Interval;
+  currency: Currency;
+  startedAt: string;
+  trialEnd?: string;
+  /** Periods after the trial start on this day: trialEnd, or startedAt without a trial. */
+  anchor: string;
+  plans: PlanChange[];
+  cancelAt?: string;
+  /** Fraction of the subtotal charged as tax, "0" unless set. */
+  taxRate: string;
+  history: SubscriptionEvent[];
+  /** Optimistic concurrency: every write expects the version it read. */
+  version: number;
+}
+
+export interface BillingPeriod extends Period {
+  trial: boolean;
+}
+
+const DAY = 86_400_000;
+
+export const subscriptionRequestSchema = z.strictObject({
+  planId: planIdSchema.optional(),
+  /** When the subscription starts (created only); truncated to the UTC day. Default: today. */
+  startAt: z.iso.datetime({ offset: true }).optional(),
+  trialDays: z.number().int().min(1).max(365).optional(),
+  /** When a plan change takes effect. Default: now. */
+  effectiveAt: z.iso.datetime({ offset: true }).optional(),
+  cancelAtPeriodEnd: z.boolean().optional(),
+  taxRate: decimalString.refine((v) => new Dec(v).lessThan(1), 'must be a fraction below 1, such as "0.2" for 20%').optional(),
+});
+export type SubscriptionRequest = z.infer<typeof subscriptionRequestSchema>;
+
+const iso = (t: number) => new Date(t).toISOString();
+
+export function newSubscription(o: { tenantId: string; planId: string; interval: Interval; currency: Currency; startAt: number; trialDays?: number; taxRate?: string; now: number }): Subscription {
+  const startedAt = periodStart('day', o.startAt);
+  const trialEnd = o.trialDays ? startedAt + o.trialDays * DAY : undefined;
+  return {
+    tenantId: o.tenantId,
+    interval: o.interval,
+    currency: o.currency,
+    startedAt: iso(startedAt),
+    ...(trialEnd ? { trialEnd: iso(trialEnd) } : {}),
+    anchor: iso(trialEnd ?? startedAt),
+    plans: [{ at: iso(startedAt), planId: o.planId }],
+    taxRate: o.taxRate ?? '0',
+    history: [{ at: iso(o.now), action: 'created', planId: o.planId, effectiveAt: iso(startedAt), ...(o.taxRate ? { taxRate: o.taxRate } : {}) }],
+    version: 0,
+  };
+}
+
+/** The anchor moved `months` months on, its day clamped to the target month's length. */
+export function shiftMonths(anchor: number, months: number): number {
+  const d = new Date(anchor);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth() + months;
+  const daysInTarget = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  return Date.UTC(y, m, Math.min(d.getUTCDate(), daysInTarget));
+}
+
+/** The billing period holding `instant` (at or after the start of the subscription). */
+export function periodAt(sub: Subscription, instant: number): BillingPeriod {
+  const started = Date.parse(sub.startedAt);
+  const anchor = Date.parse(sub.anchor);
+  if (instant < started) throw new RangeError(`${iso(instant)} is before the subscription started`);
+  if (instant < anchor) return { start: started, end: anchor, trial: true };
+  const step = intervalMonths(sub.interval);
+  const a = new Date(anchor);
+  const t = new Date(instant);
+  let k = Math.floor(((t.getUTCFullYear() - a.getUTCFullYear()) * 12 + t.getUTCMonth() - a.getUTCMonth()) / step);
+  while (shiftMonths(anchor, (k + 1) * step) <= instant) k++;
+  while (shiftMonths(anchor, k * step) > instant) k--;
+  return { start: shiftMonths(anchor, k * step), end: shiftMonths(anchor, (k + 1) * step), trial: false };
+}
+
+export function planIdAt(sub: Subscription, instant: number): string {
+  let current = sub.plans[0]!.planId;
+  for (const change of sub.plans) if (Date.parse(change.at) <= instant) current = change.planId;
+  return current;
+}
+
+/** The plan in force when `period` ends: it prices the period's usage. */
+export const usagePlanId = (sub: Subscription, period: Period): string => planIdAt(sub, period.end - 1);
+
+/** The stretches of `period` each plan was in force, in order. */
+export function planSegments(sub: Subscription, period: Period): { planId: string; start: number; end: number }[] {
+  const cuts = sub.plans.map((c) => Date.parse(c.at)).filter((t) => t > period.start && t < period.end);
+  const bounds = [period.start, ...cuts, period.end];
+  const segments: { planId: string; start: number; end: number }[] = [];
+  for (let i = 0; i < bounds.length - 1; i++) {
+    const planId = planIdAt(sub, bounds[i]!);
+    const last = segments.at(-1);
+    if (last && last.planId === planId) last.end = bounds[i + 1]!;
+    else segments.push({ planId, start: bounds[i]!, end: bounds[i + 1]! });
+  }
+  return segments;
+}
+
+/**
+ * The periods ready to invoice at `time`: from `after` (the end of the last invoiced period, or the
+ * start of the subscription), every period whose grace window for late events has passed, up to the
+ * cancellation.
+ */
+export function closablePeriods(sub: Subscription, after: number | undefined, time: number, graceMs: number): BillingPeriod[] {
+  const out: BillingPeriod[] = [];
+  const cancelAt = sub.cancelAt ? Date.parse(sub.cancelAt) : Infinity;
+  let at = after ?? Date.parse(sub.startedAt);
+  while (at < cancelAt) {
+    const period = periodAt(sub, at);
+    if (period.end + graceMs > time) break;
+    out.push(period);
+    at = period.end;
+  }
+  return out;
+}
+
+/** True once a cancellation has taken effect. */
+export const hasEnded = (sub: Subscription, instant: number): boolean => sub.cancelAt !== undefined && instant >= Date.parse(sub.cancelAt);
+
+/**
+ * Applies an admin request to an existing subscription. `notBefore` is the end of the last invoiced
+ * period: closed periods are never re-priced by a plan change.
+ */
+export function changeSubscription(sub: Subscription, req: SubscriptionRequest, o: { now: number; notBefore: number; plan?: { interval: Interval; currency: Currency } }): Subscription {
+  const next: Subscription = { ...sub, plans: [...sub.plans], history: [...sub.history] };
+  const now = iso(o.now);
+  if (req.startAt !== undefined || req.trialDays !== undefined) {
+    throw new ClientError('CONFLICT', 'the subscription has started; startAt and trialDays only apply when it is created', req.startAt ? 'startAt' : 'trialDays');
+  }
+  if (hasEnded(sub, o.now)) throw new ClientError('CONFLICT', `the subscription ended at ${sub.cancelAt}`);
+  if (req.planId !== undefined && req.planId !== planIdAt(sub, req.effectiveAt ? Date.parse(req.effectiveAt) : o.now)) {
+    if (o.plan && (o.plan.interval !== sub.interval || o.plan.currency !== sub.currency)) {
+      throw new ClientError('CONFLICT', `plan ${req.planId} bills in ${o.plan.currency} every ${o.plan.interval}, the subscription in ${sub.currency} every ${sub.interval}`, 'planId');
+    }
+    const at = req.effectiveAt ? Date.parse(req.effectiveAt) : o.now;
+    const last = Date.parse(sub.plans.at(-1)!.at);
+    if (at < o.notBefore || at < last) {
+      throw new ClientError('CONFLICT', `a plan change cannot take effect before ${iso(Math.max(o.notBefore, last))}: that time is already invoiced or changed`, 'effectiveAt');
+    }
+    if (sub.cancelAt && at >= Date.parse(sub.cancelAt)) throw new ClientError('CONFLICT', `the subscription ends at ${sub.cancelAt}`, 'effectiveAt');
+    next.plans.push({ at: iso(at), planId: req.planId });
+    next.history.push({ at: now, action: 'plan_changed', planId: req.planId, effectiveAt: iso(at) });
+  }
+  if (req.cancelAtPeriodEnd === true && !sub.cancelAt) {
+    next.cancelAt = iso(periodAt(sub, Math.max(o.now, Date.parse(sub.startedAt))).end);
+    next.history.push({ at: now, action: 'cancel_scheduled', cancelAt: next.cancelAt });
+  }
+  if (req.cancelAtPeriodEnd === false && sub.cancelAt) {
+    delete next.cancelAt;
+    next.history.push({ at: now, action: 'cancel_revoked' });
+  }
+  if (req.taxRate !== undefined && !new Dec(req.taxRate).equals(sub.taxRate)) {
+    next.taxRate = req.taxRate;
+    next.history.push({ at: now, action: 'tax_rate_changed', taxRate: req.taxRate });
+  }
+  return next;
+}

@@ -1,0 +1,47 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { required, settings } from '../platform/config.js';
+import { documentClient } from '../platform/dynamo/client.js';
+import { tableName } from '../platform/dynamo/tables.js';
+import { DynamoAlertStore } from '../alerts/adapters/alert-store.js';
+import type { BillingReads } from '../billing/invoice-drafts.js';
+import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
+import { DynamoMeterReader } from '../metering/adapters/meter-reader.js';
+import { DynamoTenantDirectory } from '../tenancy/adapters/tenant-directory.js';
+import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
+import { SqsUsageQueue } from '../metering/adapters/usage-queue.js';
+
+/**
+ * The composition root: each function's handler.ts builds what it needs from its environment, once
+ * per container. Tests build the same objects around their own clients. Stripe's builders live in
+ * shared/composition/stripe.ts, so that only the functions that talk to Stripe bundle its client.
+ */
+let db: ReturnType<typeof documentClient> | undefined;
+export const dynamo = () => (db ??= documentClient());
+
+export const tenantDirectory = () => new DynamoTenantDirectory(dynamo(), tableName('tenants'));
+
+export const usageStore = () =>
+  new DynamoUsageStore(dynamo(), {
+    eventsTable: tableName('events'),
+    countersTable: tableName('counters'),
+    ledgerRetentionDays: settings().ledgerRetentionDays,
+  });
+
+export const alertStore = () => new DynamoAlertStore(dynamo(), tableName('tenants'));
+
+export const usageQueue = () => new SqsUsageQueue(new SQSClient({}), required('USAGE_QUEUE_URL'));
+
+export const billingStore = () => new DynamoBillingStore(dynamo(), tableName('billing'));
+
+export const meterReader = () => new DynamoMeterReader(dynamo(), tableName('counters'));
+
+/** What pricing reads: plans from the billing table, meters from the tenant directory, quantities from the counters. */
+export const billingReads = (store = billingStore()): BillingReads => {
+  const directory = tenantDirectory();
+  const reader = meterReader();
+  return {
+    plan: (planId) => store.getPlan(planId),
+    meters: (tenantId) => directory.listMeters(tenantId),
+    quantity: (tenantId, meter, period, asOf) => reader.quantity(tenantId, meter, period, asOf),
+  };
+};

@@ -1,0 +1,183 @@
+import type { UsageEvent } from './events.js';
+import type { Aggregation } from './meters.js';
+import { Dec } from '../kernel/decimal.js';
+import { type Granularity, granularities, periodKey } from '../kernel/periods.js';
+
+/**
+ * Plans how a batch of events folds into counters. Pure: the store adapter executes each plan as one
+ * atomic write, and when a write is refused it reports what it learned (an event already counted, a
+ * distinct value already seen, a stored MAX/LATEST that already wins) so the batch can be planned again.
+ * Everything learned only ever grows, so replanning converges.
+ */
+
+export interface CounterRef {
+  tenantId: string;
+  meter: string;
+  granularity: Granularity;
+  period: string;
+  groupKey: string;
+}
+
+/** The newest or largest value a plan wants stored; `at` and `id` order LATEST candidates. */
+export interface Candidate {
+  value: string;
+  at: string;
+  id: string;
+}
+
+export interface CounterDelta extends CounterRef {
+  aggregation: Aggregation;
+  /** Events folded into this counter by the plan. */
+  events: number;
+  /** Amount to add: SUM of values, COUNT of events, UNIQUE_COUNT of distinct values not seen before. */
+  add?: string;
+  /** MAX and LATEST: the value to store unless the stored one already wins. */
+  candidate?: Candidate;
+}
+
+export interface MarkerRef extends CounterRef {
+  value: string;
+}
+
+export interface FoldPlan {
+  events: UsageEvent[];
+  counters: CounterDelta[];
+  markers: MarkerRef[];
+}
+
+export interface Facts {
+  /** eventKey of events already in the ledger. */
+  duplicates: Set<string>;
+  /** markerKey of distinct values already counted. */
+  seenMarkers: Set<string>;
+  /** beatenKey(counter, candidate) of candidates the stored value already beats. */
+  beaten: Set<string>;
+}
+
+export const emptyFacts = (): Facts => ({ duplicates: new Set(), seenMarkers: new Set(), beaten: new Set() });
+
+/** DynamoDB allows 100 items in one transaction. */
+export const MAX_ITEMS_PER_PLAN = 100;
+
+export const eventKey = (e: { tenantId: string; id: string }): string => `${e.tenantId}#${e.id}`;
+export const counterPartition = (c: { tenantId: string; meter: string }): string => `${c.tenantId}#${c.meter}`;
+export const counterSort = (c: CounterRef): string => `${c.granularity}#${c.groupKey}#${c.period}`;
+export const counterKey = (c: CounterRef): string => `${counterPartition(c)}|${counterSort(c)}`;
+export const markerSort = (m: MarkerRef): string => `unique#${counterSort(m)}#${m.value}`;
+export const markerKey = (m: MarkerRef): string => `${counterPartition(m)}|${markerSort(m)}`;
+export const beatenKey = (c: CounterRef, candidate: Candidate): string =>
+  `${counterKey(c)}|${candidate.value}|${candidate.at}|${candidate.id}`;
+
+/** The counters one event touches: every granularity, for the meter total and for its group. */
+export function countersOf(e: UsageEvent): CounterRef[] {
+  const at = Date.parse(e.timestamp);
+  const groups = e.groupKey === '' ? [''] : ['', e.groupKey];
+  const refs: CounterRef[] = [];
+  for (const groupKey of groups) {
+    for (const granularity of granularities) {
+      refs.push({ tenantId: e.tenantId, meter: e.meter, granularity, period: periodKey(granularity, at), groupKey });
+    }
+  }
+  return refs;
+}
+
+/**
+ * Removes known duplicates and repeated ids, then packs the events into plans of at most `maxItems`
+ * writes (ledger entries + counters + distinct-value markers), neighbours first so that events of the
+ * same tenant, meter and hour share counters.
+ */
+export function planFolds(events: readonly UsageEvent[], facts: Facts, maxItems = MAX_ITEMS_PER_PLAN): FoldPlan[] {
+  const firstOfEachId = new Map<string, UsageEvent>();
+  for (const e of events) if (!facts.duplicates.has(eventKey(e)) && !firstOfEachId.has(eventKey(e))) firstOfEachId.set(eventKey(e), e);
+  const fresh = [...firstOfEachId.values()];
+  fresh.sort((a, b) => compare(counterPartition(a), counterPartition(b)) || compare(a.groupKey, b.groupKey) || compare(a.timestamp, b.timestamp));
+
+  const plans: FoldPlan[] = [];
+  let chunk: UsageEvent[] = [];
+  let items = new Set<string>();
+  for (const e of fresh) {
+    const needs = itemsOf(e, facts);
+    const added = needs.filter((k) => !items.has(k)).length;
+    if (chunk.length > 0 && items.size + added > maxItems) {
+      plans.push(buildPlan(chunk, facts));
+      chunk = [];
+      items = new Set();
+    }
+    chunk.push(e);
+    for (const k of needs) items.add(k);
+  }
+  if (chunk.length > 0) plans.push(buildPlan(chunk, facts));
+  return plans;
+}
+
+function itemsOf(e: UsageEvent, facts: Facts): string[] {
+  const keys = [`event|${eventKey(e)}`];
+  for (const ref of countersOf(e)) {
+    keys.push(counterKey(ref));
+    if (e.aggregation === 'UNIQUE_COUNT') {
+      const mk = markerKey({ ...ref, value: e.value });
+      if (!facts.seenMarkers.has(mk)) keys.push(mk);
+    }
+  }
+  return keys;
+}
+
+function buildPlan(events: UsageEvent[], facts: Facts): FoldPlan {
+  const counters = new Map<string, { ref: CounterRef; aggregation: Aggregation; events: number; add: InstanceType<typeof Dec>; candidate?: Candidate }>();
+  const markers = new Map<string, MarkerRef>();
+
+  for (const e of events) {
+    for (const ref of countersOf(e)) {
+      const key = counterKey(ref);
+      let c = counters.get(key);
+      if (!c) {
+        c = { ref, aggregation: e.aggregation, events: 0, add: new Dec(0) };
+        counters.set(key, c);
+      }
+      c.events += 1;
+      switch (e.aggregation) {
+        case 'SUM':
+          c.add = c.add.plus(e.value);
+          break;
+        case 'COUNT':
+          c.add = c.add.plus(1);
+          break;
+        case 'MAX':
+          if (!c.candidate || new Dec(e.value).greaterThan(c.candidate.value)) c.candidate = { value: e.value, at: e.timestamp, id: e.id };
+          break;
+        case 'LATEST':
+          if (!c.candidate || newer(e, c.candidate)) c.candidate = { value: e.value, at: e.timestamp, id: e.id };
+          break;
+        case 'UNIQUE_COUNT': {
+          const marker: MarkerRef = { ...ref, value: e.value };
+          const mk = markerKey(marker);
+          if (!facts.seenMarkers.has(mk) && !markers.has(mk)) {
+            markers.set(mk, marker);
+            c.add = c.add.plus(1);
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  const deltas: CounterDelta[] = [];
+  for (const c of counters.values()) {
+    const delta: CounterDelta = { ...c.ref, aggregation: c.aggregation, events: c.events };
+    if (c.aggregation === 'MAX' || c.aggregation === 'LATEST') {
+      if (c.candidate && !facts.beaten.has(beatenKey(c.ref, c.candidate))) delta.candidate = c.candidate;
+    } else {
+      delta.add = c.add.toFixed();
+    }
+    deltas.push(delta);
+  }
+  return { events, counters: deltas, markers: [...markers.values()] };
+}
+
+function newer(e: UsageEvent, c: Candidate): boolean {
+  return e.timestamp > c.at || (e.timestamp === c.at && e.id > c.id);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

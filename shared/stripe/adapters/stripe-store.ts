@@ -1,0 +1,234 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { PendingEvent, ReportRecord, ReportStore, TenantReport } from '../meter-reporting.js';
+import type { SubscriptionLink } from '../products.js';
+import type { BillingAlert, InvoiceState, Mirrored, SubscriptionState } from '../mirror.js';
+import { periodKeyStart } from '../../kernel/periods.js';
+import { queryAll } from '../../platform/dynamo/query.js';
+
+const DAY_S = 86_400;
+const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
+const reportSk = (meter: string, day: string) => `REPORT#${meter}#${day}`;
+const isConditionFailure = (error: unknown) => error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
+
+/** Report records outlive Stripe's 35-day window and the job's lookback, then expire. */
+const REPORT_RETENTION_DAYS = 60;
+const RUN_RETENTION_DAYS = 90;
+/** Stripe retries a webhook for up to three days; ids are kept well beyond. */
+const EVENT_RETENTION_DAYS = 30;
+
+/**
+ * Everything Stripe sync keeps, in the `stripe` table: per tenant (`TENANT#<id>`) the customer, the
+ * link to its Stripe subscription (`STRIPE_SUBSCRIPTION`), the report record of each meter × day,
+ * report runs, mirrored subscriptions and invoices and alerts; the reverse customer → tenant mapping
+ * (`CUSTOMER#<id>`); webhook event ids (`EVENT#<id>`).
+ */
+export class DynamoStripeStore implements ReportStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async customerOf(tenantId: string): Promise<string | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: 'CUSTOMER' } }));
+    return r.Item?.customerId as string | undefined;
+  }
+
+  async tenantOfCustomer(customerId: string): Promise<string | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `CUSTOMER#${customerId}`, sk: 'TENANT' } }));
+    return r.Item?.tenantId as string | undefined;
+  }
+
+  async saveCustomer(tenantId: string, customerId: string): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item: { pk: tenantPk(tenantId), sk: 'CUSTOMER', customerId } } },
+          { Put: { TableName: this.table, Item: { pk: `CUSTOMER#${customerId}`, sk: 'TENANT', tenantId } } },
+        ],
+      }),
+    );
+  }
+
+  async subscriptionLink(tenantId: string): Promise<SubscriptionLink | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION' }, ConsistentRead: true }));
+    if (!r.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...link } = r.Item;
+    return link as SubscriptionLink;
+  }
+
+  async saveSubscriptionLink(tenantId: string, link: SubscriptionLink): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION', ...link },
+          ConditionExpression: link.version === 0 ? 'attribute_not_exists(pk)' : 'version = :previous',
+          ...(link.version === 0 ? {} : { ExpressionAttributeValues: { ':previous': link.version - 1 } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async reportRecords(tenantId: string, fromDay: string): Promise<Map<string, Map<string, ReportRecord>>> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'REPORT#' },
+    });
+    const byMeter = new Map<string, Map<string, ReportRecord>>();
+    for (const item of items) {
+      if (item.day < fromDay) continue;
+      const records = byMeter.get(item.meter) ?? new Map<string, ReportRecord>();
+      byMeter.set(item.meter, records);
+      records.set(item.day, {
+        day: item.day,
+        ...(item.sequence !== undefined ? { reported: { value: String(item.reported), sequence: Number(item.sequence) } } : {}),
+        ...(item.pending ? { pending: item.pending as PendingEvent } : {}),
+        ...(item.flagged !== undefined ? { flagged: String(item.flagged) } : {}),
+      });
+    }
+    return byMeter;
+  }
+
+  async putPending(tenantId: string, meter: string, day: string, event: PendingEvent, previousSequence: number | undefined): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
+          UpdateExpression: 'SET pending = :pending, meter = :meter, #day = :day, expiresAt = :expiresAt',
+          ConditionExpression: previousSequence === undefined ? 'attribute_not_exists(#seq) AND attribute_not_exists(pending)' : '#seq = :previous AND attribute_not_exists(pending)',
+          ExpressionAttributeNames: { '#day': 'day', '#seq': 'sequence' },
+          ExpressionAttributeValues: {
+            ':pending': event,
+            ':meter': meter,
+            ':day': day,
+            ':expiresAt': periodKeyStart('day', day) / 1000 + REPORT_RETENTION_DAYS * DAY_S,
+            ...(previousSequence === undefined ? {} : { ':previous': previousSequence }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async commitPending(tenantId: string, meter: string, day: string, event: PendingEvent): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
+        UpdateExpression: 'SET reported = :reported, #seq = :seq, lastIdentifier = :id REMOVE pending',
+        ConditionExpression: 'pending.identifier = :id',
+        ExpressionAttributeNames: { '#seq': 'sequence' },
+        ExpressionAttributeValues: { ':reported': event.after.value, ':seq': event.after.sequence, ':id': event.identifier },
+      }),
+    );
+  }
+
+  async flag(tenantId: string, meter: string, day: string, target: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
+        UpdateExpression: 'SET flagged = :target, meter = :meter, #day = :day, expiresAt = :expiresAt',
+        ExpressionAttributeNames: { '#day': 'day' },
+        ExpressionAttributeValues: { ':target': target, ':meter': meter, ':day': day, ':expiresAt': periodKeyStart('day', day) / 1000 + REPORT_RETENTION_DAYS * DAY_S },
+      }),
+    );
+  }
+
+  async recordRun(report: TenantReport): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: tenantPk(report.tenantId), sk: `RUN#${report.runAt}`, ...report, expiresAt: this.expiry(RUN_RETENTION_DAYS) },
+      }),
+    );
+  }
+
+  async runs(tenantId: string): Promise<TenantReport[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'RUN#' },
+    });
+    return items.map(({ tenantId: id, runAt, sent, skipped, errors }) => ({ tenantId: id, runAt, sent, skipped, errors }));
+  }
+
+  /** True when this webhook event was handled before. */
+  async seenEvent(eventId: string): Promise<boolean> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `EVENT#${eventId}`, sk: 'EVENT' }, ConsistentRead: true }));
+    return r.Item !== undefined;
+  }
+
+  async markEventHandled(eventId: string, type: string): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.table, Item: { pk: `EVENT#${eventId}`, sk: 'EVENT', type, handledAt: new Date(this.now()).toISOString(), expiresAt: this.expiry(EVENT_RETENTION_DAYS) } }),
+    );
+  }
+
+  subscription(tenantId: string, id: string): Promise<Mirrored<SubscriptionState> | undefined> {
+    return this.mirror(tenantId, `SUBSCRIPTION#${id}`);
+  }
+
+  invoice(tenantId: string, id: string): Promise<Mirrored<InvoiceState> | undefined> {
+    return this.mirror(tenantId, `INVOICE#${id}`);
+  }
+
+  /** Stores the mirror unless a newer event's state is already there; false when it was. */
+  putSubscription(tenantId: string, mirrored: Mirrored<SubscriptionState>): Promise<boolean> {
+    return this.putMirror(tenantId, `SUBSCRIPTION#${mirrored.state.id}`, mirrored);
+  }
+
+  putInvoice(tenantId: string, mirrored: Mirrored<InvoiceState>): Promise<boolean> {
+    return this.putMirror(tenantId, `INVOICE#${mirrored.state.id}`, mirrored);
+  }
+
+  /** Idempotent: an alert's id names what it is about, so raising it again overwrites it. */
+  async raiseAlert(alert: BillingAlert): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: alert.tenantId ? tenantPk(alert.tenantId) : 'ALERTS', sk: `ALERT#${alert.id}`, ...alert } }));
+  }
+
+  async alerts(tenantId?: string): Promise<BillingAlert[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantId ? tenantPk(tenantId) : 'ALERTS', ':prefix': 'ALERT#' },
+    });
+    return items.map(({ pk: _pk, sk: _sk, ...alert }) => alert as BillingAlert);
+  }
+
+  private async mirror<T>(tenantId: string, sk: string): Promise<Mirrored<T> | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk }, ConsistentRead: true }));
+    return r.Item ? { state: r.Item.state as T, eventId: String(r.Item.eventId), eventCreated: Number(r.Item.eventCreated) } : undefined;
+  }
+
+  private async putMirror(tenantId: string, sk: string, mirrored: Mirrored<unknown>): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: tenantPk(tenantId), sk, ...mirrored },
+          ConditionExpression: 'attribute_not_exists(eventCreated) OR eventCreated <= :created',
+          ExpressionAttributeValues: { ':created': mirrored.eventCreated },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private expiry(days: number): number {
+    return Math.floor(this.now() / 1000) + days * DAY_S;
+  }
+}

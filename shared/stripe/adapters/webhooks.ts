@@ -1,0 +1,149 @@
+import Stripe from 'stripe';
+import {
+  type InvoiceState,
+  type MeterErrorReport,
+  type ProviderNotification,
+  SignatureRejected,
+  type SubscriptionState,
+  invoiceEvents,
+  meterErrorReportEvent,
+  subscriptionEvents,
+} from '../mirror.js';
+import type { StripeAccess } from './environment.js';
+import { withStripeRetry } from './retry.js';
+
+/** Stripe's default, kept explicit: a signature older than five minutes is a replay. */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/**
+ * Stripe webhooks for the webhook function: signature verification on the raw body, and the fetches it
+ * needs (the current subscription when two events tie, a thin event's full report, the meter behind a
+ * price). Stripe objects are turned into Meterline's small state types here and nowhere else.
+ */
+export class StripeWebhookAdapter {
+  private readonly eventNames = new Map<string, Promise<string | null>>();
+
+  constructor(
+    private readonly access: () => Promise<StripeAccess>,
+    private readonly toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
+  ) {}
+
+  /** Verifies `Stripe-Signature` over the exact bytes received; throws SignatureRejected when it does not hold. */
+  async verify(rawBody: Buffer, signature: string | undefined): Promise<ProviderNotification> {
+    if (!signature) throw new SignatureRejected('missing Stripe-Signature header');
+    const { stripe, secrets } = await this.access();
+    let event: Stripe.Event | Stripe.V2.Core.EventNotification;
+    try {
+      // Thin (v2) events are verified the same way but parsed by their own entry point.
+      event = isThinEvent(rawBody)
+        ? stripe.parseEventNotification(rawBody, signature, secrets.webhookSecret, this.toleranceSeconds)
+        : stripe.webhooks.constructEvent(rawBody, signature, secrets.webhookSecret, this.toleranceSeconds);
+    } catch (error) {
+      // The library's message says which check failed (no signature for the payload, timestamp outside the tolerance).
+      throw new SignatureRejected(error instanceof Error ? error.message : 'invalid signature');
+    }
+    if (event.object === 'v2.core.event') {
+      const created = Math.floor(Date.parse(event.created) / 1000);
+      return { kind: event.type === meterErrorReportEvent ? 'meter_error_report' : 'ignored', eventId: event.id, type: event.type, created };
+    }
+    const base = { eventId: event.id, type: event.type, created: event.created };
+    if (subscriptionEvents.includes(event.type)) return { kind: 'subscription', ...base, subscription: subscriptionState(event.data.object as Stripe.Subscription) };
+    if (invoiceEvents.includes(event.type)) {
+      const invoice = event.data.object as Stripe.Invoice;
+      return { kind: 'invoice', ...base, invoice: invoiceState(invoice), moreLines: invoice.lines.has_more };
+    }
+    return { kind: 'ignored', ...base };
+  }
+
+  async subscription(id: string): Promise<SubscriptionState> {
+    const { stripe } = await this.access();
+    return subscriptionState(await withStripeRetry(() => stripe.subscriptions.retrieve(id)));
+  }
+
+  /** Every line of an invoice, for when a webhook's copy holds only the first page. */
+  async invoiceLines(invoiceId: string): Promise<InvoiceState['lines']> {
+    const { stripe } = await this.access();
+    const lines: InvoiceState['lines'] = [];
+    for await (const line of stripe.invoices.listLineItems(invoiceId, { limit: 100 })) lines.push(lineState(line));
+    return lines;
+  }
+
+  /** The event name of the billing meter a metered price is tied to; null for a licensed price. */
+  eventNameOfPrice(priceId: string): Promise<string | null> {
+    let name = this.eventNames.get(priceId);
+    if (!name) {
+      name = this.lookUpEventName(priceId);
+      name.catch(() => this.eventNames.delete(priceId));
+      this.eventNames.set(priceId, name);
+    }
+    return name;
+  }
+
+  async meterErrorReport(eventId: string): Promise<MeterErrorReport> {
+    const { stripe } = await this.access();
+    const event = (await withStripeRetry(() => stripe.v2.core.events.retrieve(eventId))) as Stripe.V2.Core.Events.V1BillingMeterErrorReportTriggeredEvent;
+    return {
+      meterId: event.related_object?.id ?? null,
+      summary: event.data.developer_message_summary,
+      errors: event.data.reason.error_types.map((t) => ({
+        code: t.code,
+        count: t.error_count,
+        samples: t.sample_errors.map((s) => ({ message: s.error_message, identifier: s.request.identifier })),
+      })),
+    };
+  }
+
+  private async lookUpEventName(priceId: string): Promise<string | null> {
+    const { stripe } = await this.access();
+    const price = await withStripeRetry(() => stripe.prices.retrieve(priceId));
+    const meterId = price.recurring?.meter;
+    if (!meterId) return null;
+    return (await withStripeRetry(() => stripe.billing.meters.retrieve(meterId))).event_name;
+  }
+}
+
+function isThinEvent(rawBody: Buffer): boolean {
+  try {
+    return (JSON.parse(rawBody.toString('utf8')) as { object?: unknown })?.object === 'v2.core.event';
+  } catch {
+    return false;
+  }
+}
+
+const idOf = (value: string | { id: string } | null | undefined): string | null => (value == null ? null : typeof value === 'string' ? value : value.id);
+
+function subscriptionState(s: Stripe.Subscription): SubscriptionState {
+  return {
+    id: s.id,
+    customerId: idOf(s.customer)!,
+    status: s.status,
+    cancelAtPeriodEnd: s.cancel_at_period_end,
+    canceledAt: s.canceled_at,
+    items: s.items.data.map((item) => ({
+      id: item.id,
+      priceId: item.price.id,
+      meterId: item.price.recurring?.meter ?? null,
+      currentPeriodStart: item.current_period_start,
+      currentPeriodEnd: item.current_period_end,
+    })),
+  };
+}
+
+function lineState(line: Stripe.InvoiceLineItem): InvoiceState['lines'][number] {
+  return { priceId: idOf(line.pricing?.price_details?.price), quantity: String(line.quantity_decimal ?? line.quantity ?? 0), amount: line.amount };
+}
+
+function invoiceState(invoice: Stripe.Invoice): InvoiceState {
+  return {
+    id: invoice.id!,
+    customerId: idOf(invoice.customer)!,
+    status: invoice.status ?? 'draft',
+    subscriptionId: idOf(invoice.parent?.subscription_details?.subscription),
+    currency: invoice.currency,
+    periodStart: invoice.period_start,
+    periodEnd: invoice.period_end,
+    total: invoice.total,
+    amountPaid: invoice.amount_paid,
+    lines: invoice.lines.data.map(lineState),
+  };
+}

@@ -1,0 +1,323 @@
+import { createHash } from 'node:crypto';
+import { GAUGE_DECIMALS } from '../metering/period-usage.js';
+import { Dec } from '../kernel/decimal.js';
+import type { Aggregation, Meter } from '../metering/meters.js';
+import { type Period, nextPeriodStart, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
+import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from './products.js';
+import { type Subscription, periodAt } from '../billing/subscriptions.js';
+
+/**
+ * Daily usage reporting to a billing provider's meters (Stripe billing meters), as pure planning:
+ * which tenant × meter × UTC day gets which meter event. The report job executes the plan through the
+ * ports below; nothing here knows Stripe's SDK or DynamoDB.
+ *
+ * One event per tenant × meter × day carries that day's quantity, stamped inside the day (noon UTC,
+ * plus one second per correction so a correction sorts after what it corrects) and identified
+ * deterministically, so a rerun sends the same identifier and can never count twice.
+ *
+ * Whatever the provider folds over the tenant's billing period must equal Meterline's billed quantity
+ * for that period (shared/metering/period-usage.ts), so that reconciliation compares like with like.
+ */
+
+/** How a provider meter folds the events it receives over a billing period. */
+export type MeterFormula = 'sum' | 'last';
+
+export interface MeterReporting {
+  /** The provider meter's event name: one meter per Meterline meter key and what it is billed in. */
+  eventName: string;
+  displayName: string;
+  formula: MeterFormula;
+  /**
+   * Provider meter values must be whole numbers. SUM and MAX are reported in thousandths of their unit,
+   * LATEST in millionths of a unit-month (micro-GB-months: billing-usage rounds unit-months to 6
+   * decimals, so the period's total is whole), both rounded half up; counts (COUNT, UNIQUE_COUNT) as
+   * they are. Prices on scaled meters are set per scaled unit (unit_amount_decimal = price ÷ scale).
+   */
+  scale: number;
+}
+
+const scales: Record<Aggregation, number> = { COUNT: 1, UNIQUE_COUNT: 1, SUM: 1000, MAX: 1000, LATEST: 10 ** GAUGE_DECIMALS };
+
+/**
+ * True for meters whose billed quantity is not the sum of per-day quantities, so each day is valued
+ * period-to-date: MAX (the period's peak), UNIQUE_COUNT (distinct values over the period) and LATEST
+ * (unit-months, a time-weighted average over the whole period).
+ */
+export const periodToDate = (aggregation: Aggregation): boolean => aggregation !== 'SUM' && aggregation !== 'COUNT';
+
+/**
+ * SUM and COUNT add up over a period: each day's quantity is summed ('sum'). LATEST gauges are billed
+ * in unit-months, which add up too once each day carries its share of the period's total ('sum', a
+ * meter of its own: `_unit_months`, since a gauge's level and its unit-months are different
+ * quantities). MAX and UNIQUE_COUNT do not add up (a period's distinct users are not the sum of each
+ * day's), so each day carries the period-to-date value and the provider keeps the last one ('last').
+ */
+export function meterReporting(meter: Pick<Meter, 'key' | 'name' | 'aggregation'>): MeterReporting {
+  const measure = meter.aggregation === 'LATEST' ? 'unit_months' : meter.aggregation.toLowerCase();
+  return {
+    eventName: `meterline_${meter.key}_${measure}`,
+    displayName: `${meter.name} (${meter.key}, ${measure.replace('_', '-')})`,
+    formula: meter.aggregation === 'MAX' || meter.aggregation === 'UNIQUE_COUNT' ? 'last' : 'sum',
+    scale: scales[meter.aggregation],
+  };
+}
+
+/**
+ * The billing period a usage instant falls in, as the report needs it: the subscription's period
+ * (shared/billing/subscriptions.ts); without a subscription, the calendar month; before the subscription
+ * started, the calendar month cut at its start.
+ */
+export function reportingPeriod(subscription: Subscription | undefined, instant: number): Period {
+  const month = { start: periodStart('month', instant), end: nextPeriodStart('month', instant) };
+  const started = subscription ? Date.parse(subscription.startedAt) : Infinity;
+  if (!subscription || instant < started) return { start: month.start, end: Math.min(month.end, started) };
+  const { start, end } = periodAt(subscription, instant);
+  return { start, end };
+}
+
+/** A decimal meter value in the provider's whole units. */
+export function scaledQuantity(value: string, scale: number): string {
+  return new Dec(value).times(scale).toDecimalPlaces(0, Dec.ROUND_HALF_UP).toFixed();
+}
+
+/** Stripe accepts meter events up to 35 days old and at most 5 minutes ahead. */
+export const PROVIDER_WINDOW = { pastSeconds: 35 * 86_400, futureSeconds: 300 } as const;
+/** Kept clear of the 35-day edge, so a retry minutes later is not refused. */
+const WINDOW_MARGIN_SECONDS = 3_600;
+/** How far back the job looks for days to report: the window plus days to flag as out of it. */
+export const LOOKBACK_DAYS = 45;
+
+const MAX_IDENTIFIER = 100;
+
+/** `<tenant>:<meter>:<day>`, then `<tenant>:<meter>:<day>:delta:<n>` for the n-th correction. */
+export function reportIdentifier(tenantId: string, meter: string, day: string, sequence: number): string {
+  const id = sequence === 0 ? `${tenantId}:${meter}:${day}` : `${tenantId}:${meter}:${day}:delta:${sequence}`;
+  // Stripe caps identifiers at 100 characters; long tenant and meter keys keep determinism through a hash.
+  return id.length <= MAX_IDENTIFIER ? id : `mtl:${createHash('sha256').update(id).digest('hex')}`;
+}
+
+/** Seconds since the epoch: noon UTC of `day`, one second later per correction. */
+export function reportTimestamp(day: string, sequence: number): number {
+  return periodKeyStart('day', day) / 1000 + 43_200 + sequence;
+}
+
+export function withinProviderWindow(timestamp: number, now: number): boolean {
+  const nowS = now / 1000;
+  return timestamp >= nowS - PROVIDER_WINDOW.pastSeconds + WINDOW_MARGIN_SECONDS && timestamp <= nowS + PROVIDER_WINDOW.futureSeconds;
+}
+
+/** What one completed day brings to a meter's provider meter. */
+export interface DayValue {
+  day: string;
+  /**
+   * A decimal string. SUM, COUNT: the day's own quantity. MAX, UNIQUE_COUNT, LATEST (`periodToDate`):
+   * Meterline's billed quantity of the day's billing period through the end of the day (LATEST: the
+   * period's unit-months accumulated so far, divided by the hours of the whole period).
+   */
+  value: string;
+  /** The billing period holding the day (`reportingPeriod`). */
+  period: Period;
+}
+
+/** What was reported for one tenant × meter × day. */
+export interface ReportRecord {
+  day: string;
+  /** Absent until the provider has the day's first event. */
+  reported?: Reported;
+  /** A meter event written down before it is sent: a run that crashed after sending resends exactly this. */
+  pending?: PendingEvent;
+  /** The scaled target last flagged as impossible to report, so a flag is raised once per value. */
+  flagged?: string;
+}
+
+export interface MeterEventDraft {
+  eventName: string;
+  identifier: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+  /** Whole units, as a decimal string. */
+  value: string;
+}
+
+export interface Reported {
+  /** 'sum' meters: the scaled total the day carries so far; 'last' meters: the scaled value last sent. */
+  value: string;
+  /** 0 after the day's first event; n after its n-th correction. */
+  sequence: number;
+}
+
+export interface PendingEvent extends MeterEventDraft {
+  /** The record once the provider has the event. */
+  after: Reported;
+}
+
+export type ReportFlag = 'OUTSIDE_PROVIDER_WINDOW' | 'NEGATIVE_CORRECTION';
+
+export type ReportStep =
+  | { kind: 'send'; day: string; event: PendingEvent }
+  | { kind: 'skip'; day: string }
+  | { kind: 'flag'; day: string; code: ReportFlag; target: string; message: string };
+
+export interface MeterReportInput {
+  tenantId: string;
+  meter: Pick<Meter, 'key' | 'name' | 'aggregation'>;
+  /**
+   * Completed days, oldest first. Period-to-date meters need only the days never reported and each
+   * period's latest day: an earlier day that was reported is skipped whatever its value.
+   */
+  days: DayValue[];
+  /** The meter's records by day, from the start of the earliest period in `days` on. */
+  records: ReadonlyMap<string, ReportRecord>;
+  now: number;
+}
+
+/**
+ * The steps that bring the provider in line with Meterline for one tenant × meter. A day never
+ * reported gets its event. SUM and COUNT: a day whose total grew since gets a delta event with the
+ * difference. Period-to-date meters are corrected only on the latest day of a billing period (earlier
+ * days are superseded by it): 'last' meters with the full new value, LATEST with the difference.
+ *
+ * LATEST days carry shares of the period's unit-months: a day's target is the period's unit-months
+ * through the day (rounded, scaled) less what the period's earlier days carry. With no late data that
+ * is round(cumulative through the day) − round(cumulative through the day before), so rounding never
+ * drifts and the period's events sum to exactly the rounded total Meterline bills. A late reading that
+ * changes an earlier day's share is carried by the next day reported, or by a delta on the period's
+ * latest day once the period is over, never by a correction per day (which rounding could make
+ * negative). Days outside the provider's window are flagged instead.
+ */
+export function planMeterReport(input: MeterReportInput): ReportStep[] {
+  const reporting = meterReporting(input.meter);
+  const byPeriod = periodToDate(input.meter.aggregation);
+  const shares = input.meter.aggregation === 'LATEST';
+  const steps: ReportStep[] = [];
+  const latestOfPeriod = new Map<number, string>();
+  for (const d of input.days) latestOfPeriod.set(d.period.start, d.day);
+  // What each day carries at the provider, updated as this plan sends.
+  const carried = new Map<string, Dec>();
+  for (const r of input.records.values()) if (r.reported) carried.set(r.day, new Dec(r.reported.value));
+  const carriedBefore = (d: DayValue) => {
+    let sum = new Dec(0);
+    for (const [day, value] of carried) {
+      const at = periodKeyStart('day', day);
+      if (at >= d.period.start && day < d.day) sum = sum.plus(value);
+    }
+    return sum;
+  };
+
+  for (const d of input.days) {
+    const latest = latestOfPeriod.get(d.period.start) === d.day;
+    const scaled = scaledQuantity(d.value, reporting.scale);
+    const target = shares ? new Dec(scaled).minus(carriedBefore(d)).toFixed() : scaled;
+    const record = input.records.get(d.day);
+    const reported = record?.reported;
+
+    const superseded = byPeriod && reported && !latest;
+    let quantity: string | undefined;
+    if (superseded) quantity = undefined;
+    else if (reporting.formula === 'sum') {
+      const delta = new Dec(target).minus(reported?.value ?? '0');
+      if (!delta.isZero()) quantity = delta.toFixed();
+    } else if (reported?.value !== target) quantity = target;
+    if (quantity === undefined || record?.flagged === target) {
+      steps.push({ kind: 'skip', day: d.day });
+      continue;
+    }
+    const sequence = reported ? reported.sequence + 1 : 0;
+    const timestamp = reportTimestamp(d.day, sequence);
+    if (new Dec(quantity).isNegative()) {
+      steps.push({ kind: 'flag', day: d.day, code: 'NEGATIVE_CORRECTION', target, message: `usage for ${d.day} fell by ${new Dec(quantity).negated()} after it was reported: needs a credit, not a meter event` });
+      continue;
+    }
+    if (!withinProviderWindow(timestamp, input.now)) {
+      steps.push({ kind: 'flag', day: d.day, code: 'OUTSIDE_PROVIDER_WINDOW', target, message: `${quantity} for ${d.day} can no longer be reported: Stripe accepts meter events up to 35 days old` });
+      continue;
+    }
+    carried.set(d.day, new Dec(target));
+    steps.push({
+      kind: 'send',
+      day: d.day,
+      event: {
+        eventName: reporting.eventName,
+        identifier: reportIdentifier(input.tenantId, input.meter.key, d.day, sequence),
+        timestamp,
+        value: quantity,
+        after: { value: target, sequence },
+      },
+    });
+  }
+  return steps;
+}
+
+/** The completed UTC days the job looks at when it runs at `now`: the lookback up to yesterday. */
+export function reportDays(now: number): { from: string; to: string } {
+  const today = periodKeyStart('day', periodKey('day', now));
+  return { from: periodKey('day', today - LOOKBACK_DAYS * 86_400_000), to: periodKey('day', today - 86_400_000) };
+}
+
+/** The provider, as the report job needs it. */
+export interface UsageReporter {
+  /** The tenant's customer, created (idempotently) when it has none. */
+  createCustomer(tenant: { id: string; name: string }): Promise<string>;
+  /** Makes sure the provider meter exists (idempotent; cached for the run); its id. */
+  ensureMeter(reporting: MeterReporting): Promise<string>;
+  /** Makes sure the plan's prices exist (idempotent; cached for the run); price ids by lookup key. `meterIds`: meter ids by event name. */
+  ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>>;
+  /** Brings the tenant's provider subscription in line with `spec`; the new link when it changed anything. */
+  ensureSubscription(customerId: string, spec: StripeSubscriptionSpec, priceIds: ReadonlyMap<string, string>, link: SubscriptionLink | undefined): Promise<SubscriptionLink | undefined>;
+  /** 'duplicate' when the provider already has an event with this identifier: it counts as reported. */
+  sendMeterEvent(customerId: string, event: MeterEventDraft): Promise<'sent' | 'duplicate'>;
+}
+
+/** A provider refusal that retrying cannot fix (window, validation). */
+export class MeterEventRejected extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MeterEventRejected';
+  }
+}
+
+export interface SentEvent {
+  meter: string;
+  day: string;
+  identifier: string;
+  value: string;
+  timestamp: number;
+  outcome: 'sent' | 'duplicate';
+}
+
+export interface ReportError {
+  tenantId: string;
+  meter?: string;
+  day?: string;
+  code: string;
+  message: string;
+}
+
+/** What one run did for one tenant. */
+export interface TenantReport {
+  tenantId: string;
+  runAt: string;
+  sent: SentEvent[];
+  skipped: number;
+  errors: ReportError[];
+}
+
+/** Where report state lives: customer mapping, subscription link, per-day records (with the pending outbox), run records. */
+export interface ReportStore {
+  customerOf(tenantId: string): Promise<string | undefined>;
+  saveCustomer(tenantId: string, customerId: string): Promise<void>;
+  /** Records from `fromDay` on, by meter key then day. */
+  reportRecords(tenantId: string, fromDay: string): Promise<Map<string, Map<string, ReportRecord>>>;
+  /** Writes the event down before it is sent; false when another run changed the record meanwhile. */
+  putPending(tenantId: string, meter: string, day: string, event: PendingEvent, previousSequence: number | undefined): Promise<boolean>;
+  /** The provider has the pending event: it becomes the record. */
+  commitPending(tenantId: string, meter: string, day: string, event: PendingEvent): Promise<void>;
+  flag(tenantId: string, meter: string, day: string, target: string): Promise<void>;
+  subscriptionLink(tenantId: string): Promise<SubscriptionLink | undefined>;
+  /** Writes the link if the stored one still has the version before it; false when another run moved it. */
+  saveSubscriptionLink(tenantId: string, link: SubscriptionLink): Promise<boolean>;
+  recordRun(report: TenantReport): Promise<void>;
+}

@@ -1,0 +1,177 @@
+import { Dec } from '../kernel/decimal.js';
+import type { Meter } from '../metering/meters.js';
+import { meterReporting, scaledQuantity } from './meter-reporting.js';
+
+/**
+ * What flows back from the billing provider (Stripe webhooks): subscription and invoice state mirrored
+ * per tenant, meter error reports, and reconciliation of a finalized invoice against Meterline's own.
+ * Pure types and functions; the webhook function and the adapters do the I/O.
+ */
+
+export interface SubscriptionState {
+  id: string;
+  customerId: string;
+  status: string;
+  cancelAtPeriodEnd: boolean;
+  canceledAt: number | null;
+  items: { id: string; priceId: string; meterId: string | null; currentPeriodStart: number; currentPeriodEnd: number }[];
+}
+
+export interface InvoiceLineState {
+  priceId: string | null;
+  /** Whole provider units (scaled, see MeterReporting.scale), as a decimal string. */
+  quantity: string;
+  /** Minor currency units (cents). */
+  amount: number;
+}
+
+export interface InvoiceState {
+  id: string;
+  customerId: string;
+  status: string;
+  subscriptionId: string | null;
+  currency: string;
+  /** Seconds since the epoch. */
+  periodStart: number;
+  periodEnd: number;
+  /** Minor currency units. */
+  total: number;
+  amountPaid: number;
+  lines: InvoiceLineState[];
+}
+
+/** A provider object as last seen, with the `created` of the event that carried it. */
+export interface Mirrored<T> {
+  state: T;
+  eventId: string;
+  eventCreated: number;
+}
+
+/**
+ * Webhooks arrive in any order. A strictly newer event replaces the mirror and an older one is
+ * ignored; events created in the same second cannot be ordered, so the caller fetches the object
+ * from the provider instead of trusting either.
+ */
+export function ordering(storedCreated: number | undefined, incomingCreated: number): 'newer' | 'older' | 'tie' {
+  if (storedCreated === undefined || incomingCreated > storedCreated) return 'newer';
+  return incomingCreated < storedCreated ? 'older' : 'tie';
+}
+
+/** Meterline's own usage lines for a billing period, as reconciliation needs them. Amounts in major units. */
+export interface MeterlineInvoice {
+  currency: string;
+  lines: { meter: string; quantity: string; amount: string }[];
+}
+
+/** The invoicing side (issue 3's store) behind a narrow port. */
+export interface MeterlineInvoiceLookup {
+  invoiceForPeriod(tenantId: string, periodStart: number): Promise<MeterlineInvoice | undefined>;
+}
+
+/** A provider invoice line, with the provider meter its price is tied to. */
+export interface ProviderLine extends InvoiceLineState {
+  eventName: string | null;
+}
+
+export interface Mismatch {
+  kind: 'MISSING_OWN_INVOICE' | 'QUANTITY' | 'AMOUNT' | 'USAGE_TOTAL' | 'CURRENCY' | 'UNKNOWN_LINE';
+  meter?: string;
+  provider?: string;
+  meterline?: string;
+}
+
+/** Currencies whose minor unit is not a hundredth (Stripe's zero-decimal list, the ones that matter here). */
+const ZERO_DECIMAL = new Set(['jpy', 'krw', 'vnd', 'clp', 'pyg', 'isk', 'ugx', 'xof', 'xaf']);
+
+const minorPerMajor = (currency: string) => (ZERO_DECIMAL.has(currency.toLowerCase()) ? 1 : 100);
+
+export function fromMinorUnits(amount: number, currency: string): Dec {
+  return new Dec(amount).div(minorPerMajor(currency));
+}
+
+/** A major-unit decimal rounded to the currency's minor unit, as the provider rounds each line. */
+function toMinorUnits(amount: string, currency: string): Dec {
+  return new Dec(amount).times(minorPerMajor(currency)).toDecimalPlaces(0, Dec.ROUND_HALF_UP);
+}
+
+/**
+ * Compares the usage a finalized provider invoice bills with Meterline's for the same period: each
+ * metered line's quantity (in the provider's scaled units) and amount, and their sum. Amounts are
+ * compared in minor units, since the provider rounds each line to a cent.
+ *
+ * Licensed lines (the base fee) are left out: Stripe bills them in advance, for the period that starts
+ * as this one ends, and prorates plan changes by the second; Meterline bills the base fee in arrears.
+ * So an invoice without metered lines (the one Stripe makes when a subscription starts) has nothing
+ * to reconcile, and a provider total could never equal Meterline's.
+ */
+export function reconcile(provider: { currency: string; lines: ProviderLine[] }, meterline: MeterlineInvoice | undefined, meters: readonly Meter[]): Mismatch[] {
+  const metered = provider.lines.filter((l) => l.eventName);
+  if (metered.length === 0) return [];
+  const providerUsage = metered.reduce((sum, l) => sum + l.amount, 0);
+  if (!meterline) return [{ kind: 'MISSING_OWN_INVOICE', provider: fromMinorUnits(providerUsage, provider.currency).toFixed() }];
+  const mismatches: Mismatch[] = [];
+  if (meterline.currency.toLowerCase() !== provider.currency.toLowerCase()) {
+    mismatches.push({ kind: 'CURRENCY', provider: provider.currency, meterline: meterline.currency });
+  }
+  const byEventName = new Map(meters.map((m) => [meterReporting(m).eventName, m]));
+  const seen = new Set<string>();
+  for (const line of metered) {
+    const meter = byEventName.get(line.eventName!);
+    if (!meter) {
+      mismatches.push({ kind: 'UNKNOWN_LINE', provider: `${line.eventName}: ${line.quantity}` });
+      continue;
+    }
+    seen.add(meter.key);
+    // A meter may take several lines (tiers): one quantity, amounts that add up.
+    const own = meterline.lines.filter((l) => l.meter === meter.key);
+    const ownQuantity = scaledQuantity(own[0]?.quantity ?? '0', meterReporting(meter).scale);
+    const ownAmount = own.reduce((sum, l) => sum.plus(l.amount), new Dec(0)).toFixed();
+    if (!new Dec(ownQuantity).eq(line.quantity)) mismatches.push({ kind: 'QUANTITY', meter: meter.key, provider: line.quantity, meterline: ownQuantity });
+    if (!toMinorUnits(ownAmount, provider.currency).eq(line.amount)) {
+      mismatches.push({ kind: 'AMOUNT', meter: meter.key, provider: fromMinorUnits(line.amount, provider.currency).toFixed(), meterline: ownAmount });
+    }
+  }
+  for (const own of meterline.lines) {
+    if (!seen.has(own.meter) && !new Dec(own.quantity).isZero()) mismatches.push({ kind: 'QUANTITY', meter: own.meter, provider: '0', meterline: own.quantity });
+  }
+  const ownUsage = meterline.lines.reduce((sum, l) => sum.plus(toMinorUnits(l.amount, provider.currency)), new Dec(0));
+  if (!ownUsage.eq(providerUsage)) {
+    mismatches.push({ kind: 'USAGE_TOTAL', provider: fromMinorUnits(providerUsage, provider.currency).toFixed(), meterline: fromMinorUnits(ownUsage.toNumber(), provider.currency).toFixed() });
+  }
+  return mismatches;
+}
+
+/** A problem a human must look at: a reconciliation mismatch or a provider meter error report. */
+export interface BillingAlert {
+  id: string;
+  tenantId?: string;
+  kind: 'RECONCILIATION_MISMATCH' | 'METER_ERROR_REPORT' | 'PAYMENT_FAILED';
+  subject: string;
+  details: unknown;
+  raisedAt: string;
+}
+
+/** A verified provider webhook, reduced to what Meterline acts on. */
+export type ProviderNotification =
+  | { kind: 'subscription'; eventId: string; type: string; created: number; subscription: SubscriptionState }
+  /** `moreLines`: the event's copy of the invoice holds only the first page of its lines. */
+  | { kind: 'invoice'; eventId: string; type: string; created: number; invoice: InvoiceState; moreLines: boolean }
+  /** A thin event: it carries only ids, the report itself is fetched. */
+  | { kind: 'meter_error_report'; eventId: string; type: string; created: number }
+  | { kind: 'ignored'; eventId: string; type: string; created: number };
+
+export interface MeterErrorReport {
+  meterId: string | null;
+  summary: string;
+  errors: { code: string; count: number; samples: { message: string; identifier: string }[] }[];
+}
+
+/** The event types the webhook acts on; anything else is acknowledged and ignored. */
+export const subscriptionEvents = ['customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted'];
+export const invoiceEvents = ['invoice.created', 'invoice.finalized', 'invoice.paid', 'invoice.payment_failed'];
+export const meterErrorReportEvent = 'v1.billing.meter.error_report_triggered';
+
+/** A webhook whose signature does not hold (missing, wrong secret, altered body, too old): answered 400. */
+export class SignatureRejected extends Error {
+  override readonly name = 'SignatureRejected';
+}

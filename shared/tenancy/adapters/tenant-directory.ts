@@ -1,0 +1,130 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Meter } from '../../metering/meters.js';
+import { queryAll } from '../../platform/dynamo/query.js';
+import type { ApiKeyRecord, ApiKeySummary, KeyOwner, Tenant, TenantDirectory } from '../tenants.js';
+
+const tenantPk = (id: string) => `TENANT#${id}`;
+const keyPk = (keyId: string) => `APIKEY#${keyId}`;
+const keysOf = (owner: KeyOwner) => ('tenantId' in owner ? `${tenantPk(owner.tenantId)}#APIKEYS` : 'ADMIN#APIKEYS');
+
+/**
+ * Tenants, meters and API keys in one table. A key is found by its id alone (the authorizer's one read);
+ * the `gsi1` index lists a tenant's keys and all tenants for the admin API.
+ */
+export class DynamoTenantDirectory implements TenantDirectory {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Returns false when a tenant with this id already exists. */
+  async createTenant(tenant: Tenant): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: tenantPk(tenant.id), sk: 'PROFILE', gsi1pk: 'TENANTS', gsi1sk: tenant.id, ...tenant },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async getTenant(id: string): Promise<Tenant | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(id), sk: 'PROFILE' } }));
+    return r.Item ? toTenant(r.Item) : undefined;
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    const items = await this.queryAll({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'TENANTS' },
+    });
+    return items.map(toTenant);
+  }
+
+  async putMeter(tenantId: string, meter: Meter): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: tenantPk(tenantId), sk: `METER#${meter.key}`, ...meter } }));
+  }
+
+  async listMeters(tenantId: string): Promise<Meter[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :meter)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':meter': 'METER#' },
+    });
+    return items.map(({ key, name, unit, aggregation, valueProperty, groupBy }) => ({
+      key,
+      name,
+      unit,
+      aggregation,
+      groupBy: groupBy ?? [],
+      ...(valueProperty ? { valueProperty } : {}),
+    })) as Meter[];
+  }
+
+  async putApiKey(record: ApiKeyRecord): Promise<void> {
+    const owner: KeyOwner = record.tenantId ? { tenantId: record.tenantId } : { admin: true };
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: keyPk(record.keyId), sk: 'APIKEY', gsi1pk: keysOf(owner), gsi1sk: record.createdAt, ...record },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async getApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: keyPk(keyId), sk: 'APIKEY' } }));
+    if (!r.Item) return undefined;
+    const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...record } = r.Item;
+    return record as ApiKeyRecord;
+  }
+
+  async listApiKeys(owner: KeyOwner): Promise<ApiKeySummary[]> {
+    const items = await this.queryAll({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': keysOf(owner) },
+    });
+    return items.map(({ keyId, role, tenantId: t, name, createdAt, revokedAt }) => ({
+      keyId,
+      role,
+      tenantId: t,
+      name,
+      createdAt,
+      ...(revokedAt ? { revokedAt } : {}),
+    })) as ApiKeySummary[];
+  }
+
+  /** Revokes one of `owner`'s keys; false when it has no such key. Revoking twice keeps the first time. */
+  async revokeApiKey(owner: KeyOwner, keyId: string, at: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: keyPk(keyId), sk: 'APIKEY' },
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
+          ConditionExpression: 'gsi1pk = :owner',
+          ExpressionAttributeValues: { ':at': at, ':owner': keysOf(owner) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  private queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, any>[]> {
+    return queryAll(this.db, { TableName: this.table, ...input });
+  }
+}
+
+function toTenant(item: Record<string, any>): Tenant {
+  return { id: item.id, name: item.name, status: item.status, createdAt: item.createdAt };
+}

@@ -1,0 +1,102 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { Meter } from '../metering/meters.js';
+
+export const tenantIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes');
+
+export const tenantSchema = z.object({
+  id: tenantIdSchema,
+  name: z.string().min(1).max(200),
+  status: z.enum(['active', 'suspended']),
+  createdAt: z.string(),
+});
+export type Tenant = z.infer<typeof tenantSchema>;
+
+export const newTenantSchema = z.strictObject({
+  id: tenantIdSchema.optional(),
+  name: z.string().min(1).max(200),
+});
+
+/** Tenant keys reach one tenant's data; admin keys manage tenants and reach none of their usage routes. */
+export type Role = 'tenant' | 'admin';
+
+export interface ApiKeyRecord {
+  keyId: string;
+  role: Role;
+  tenantId?: string;
+  name: string;
+  /** SHA-256 of the secret. The secret is 256 random bits, so a fast hash is as strong as a slow one. */
+  secretHash: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+/** What a caller may see of a key: never its hash. */
+export type ApiKeySummary = Omit<ApiKeyRecord, 'secretHash'>;
+
+const TOKEN = /^mtl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export function generateApiKey(): { keyId: string; token: string; secretHash: string } {
+  const keyId = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  return { keyId, token: `mtl_${keyId}_${secret}`, secretHash: hashSecret(secret) };
+}
+
+export function parseApiKey(token: string): { keyId: string; secret: string } | undefined {
+  const m = TOKEN.exec(token);
+  return m ? { keyId: m[1]!, secret: m[2]! } : undefined;
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Constant-time comparison, so response timing reveals nothing about how much of a secret matched. */
+export function secretMatches(secret: string, secretHash: string): boolean {
+  const actual = Buffer.from(hashSecret(secret), 'hex');
+  const expected = Buffer.from(secretHash, 'hex');
+  return expected.length === actual.length && timingSafeEqual(actual, expected);
+}
+
+/** The bearer token of an Authorization header, whatever the header's case. */
+export function bearerToken(headers: Record<string, string | undefined> | undefined): string | undefined {
+  if (!headers) return undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'authorization' && value) {
+      const m = /^Bearer\s+(\S+)$/i.exec(value.trim());
+      return m?.[1];
+    }
+  }
+  return undefined;
+}
+
+/** The port the admin API, the authorizer and ingest use; DynamoTenantDirectory implements it. */
+export interface TenantDirectory {
+  createTenant(tenant: Tenant): Promise<boolean>;
+  getTenant(id: string): Promise<Tenant | undefined>;
+  listTenants(): Promise<Tenant[]>;
+  putMeter(tenantId: string, meter: Meter): Promise<void>;
+  listMeters(tenantId: string): Promise<Meter[]>;
+  putApiKey(record: ApiKeyRecord): Promise<void>;
+  getApiKey(keyId: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(owner: KeyOwner): Promise<ApiKeySummary[]>;
+  revokeApiKey(owner: KeyOwner, keyId: string, at: string): Promise<boolean>;
+}
+
+/** A tenant's keys, or the admin keys. */
+export type KeyOwner = { tenantId: string } | { admin: true };
+
+/** Creates a key for `owner`; the token is returned once and never stored. */
+export async function issueApiKey(directory: TenantDirectory, owner: KeyOwner, name: string, now: Date): Promise<{ token: string; key: ApiKeySummary }> {
+  const { keyId, token, secretHash } = generateApiKey();
+  const record: ApiKeyRecord = {
+    keyId,
+    name,
+    secretHash,
+    createdAt: now.toISOString(),
+    ...('tenantId' in owner ? { role: 'tenant' as const, tenantId: owner.tenantId } : { role: 'admin' as const }),
+  };
+  await directory.putApiKey(record);
+  const { secretHash: _hidden, ...key } = record;
+  return { token, key };
+}
