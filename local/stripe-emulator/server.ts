@@ -511,7 +511,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       case 'last':
         return numbers.at(-1) ?? new Dec(0);
       default:
-        return numbers.reduce((a, b) => a.plus(b), new Dec(0));
+        // Negative quantities correct earlier ones; a period that sums below zero bills 0 (Stripe's meters guide).
+        return Dec.max(numbers.reduce((a, b) => a.plus(b), new Dec(0)), 0);
     }
   };
 

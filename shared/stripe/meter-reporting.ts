@@ -101,6 +101,18 @@ export function reportTimestamp(day: string, sequence: number): number {
   return periodKeyStart('day', day) / 1000 + 43_200 + sequence;
 }
 
+/**
+ * Stripe creates a period's invoice when the period ends and finalizes it after the account's finalization
+ * grace period (1 hour by default, at most 72); until then a meter event stamped inside the period still
+ * changes the invoice. Meterline assumes the default.
+ */
+export const PROVIDER_FINALIZATION_GRACE_MS = 3_600_000;
+
+/** True once the provider's invoice for `period` is final: usage it billed can only be credited back. */
+export function invoicedByProvider(period: Period, now: number): boolean {
+  return now >= period.end + PROVIDER_FINALIZATION_GRACE_MS;
+}
+
 export function withinProviderWindow(timestamp: number, now: number): boolean {
   const nowS = now / 1000;
   return timestamp >= nowS - PROVIDER_WINDOW.pastSeconds + WINDOW_MARGIN_SECONDS && timestamp <= nowS + PROVIDER_WINDOW.futureSeconds;
@@ -173,8 +185,10 @@ export interface MeterReportInput {
 
 /**
  * The steps that bring the provider in line with Meterline for one tenant × meter. A day never
- * reported gets its event. SUM and COUNT: a day whose total grew since gets a delta event with the
- * difference. Period-to-date meters are corrected only on the latest day of a billing period (earlier
+ * reported gets its event. SUM and COUNT: a day whose total changed since gets a delta event with the
+ * difference, negative when it fell (a voided event, a corrected value): Stripe sums negative quantities
+ * on 'sum' meters and bills a period that sums below zero as 0. A fall in a period Stripe has already
+ * invoiced cannot reach that invoice and is flagged instead (it needs a credit). Period-to-date meters are corrected only on the latest day of a billing period (earlier
  * days are superseded by it): 'last' meters with the full new value, LATEST with the difference.
  *
  * LATEST days carry shares of the period's unit-months: a day's target is the period's unit-months
@@ -182,8 +196,8 @@ export interface MeterReportInput {
  * is round(cumulative through the day) − round(cumulative through the day before), so rounding never
  * drifts and the period's events sum to exactly the rounded total Meterline bills. A late reading that
  * changes an earlier day's share is carried by the next day reported, or by a delta on the period's
- * latest day once the period is over, never by a correction per day (which rounding could make
- * negative). Days outside the provider's window are flagged instead.
+ * latest day once the period is over, never by a correction per day (one event per day, each
+ * carrying rounding noise). Days outside the provider's window are flagged instead.
  */
 export function planMeterReport(input: MeterReportInput): ReportStep[] {
   const reporting = meterReporting(input.meter);
@@ -224,8 +238,9 @@ export function planMeterReport(input: MeterReportInput): ReportStep[] {
     }
     const sequence = reported ? reported.sequence + 1 : 0;
     const timestamp = reportTimestamp(d.day, sequence);
-    if (new Dec(quantity).isNegative()) {
-      steps.push({ kind: 'flag', day: d.day, code: 'NEGATIVE_CORRECTION', target, message: `usage for ${d.day} fell by ${new Dec(quantity).negated()} after it was reported: needs a credit, not a meter event` });
+    if (new Dec(quantity).isNegative() && invoicedByProvider(d.period, input.now)) {
+      const message = `usage for ${d.day} fell by ${new Dec(quantity).negated()} after Stripe invoiced its period: needs a credit`;
+      steps.push({ kind: 'flag', day: d.day, code: 'NEGATIVE_CORRECTION', target, message });
       continue;
     }
     if (!withinProviderWindow(timestamp, input.now)) {

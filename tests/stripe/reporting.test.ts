@@ -41,9 +41,19 @@ describe('report planning', () => {
     expect(steps[1]).toMatchObject({ kind: 'send', event: { identifier: 'acme:orders:2026-11-22:delta:2', value: '2', timestamp: Date.parse('2026-11-22T12:00:00Z') / 1000 + 2, after: { value: '7', sequence: 2 } } });
   });
 
-  it('flags a fall in an additive meter instead of sending a negative event', () => {
+  it('sends a fall in an additive meter as a negative delta while Stripe has not invoiced the period', () => {
     const steps = planMeterReport({ tenantId: 'acme', meter: { ...orders, aggregation: 'SUM' }, days: [day('2026-11-22', '1')], records: new Map([reported('2026-11-22', '2000')]), now });
-    expect(steps[0]).toMatchObject({ kind: 'flag', code: 'NEGATIVE_CORRECTION', target: '1000' });
+    expect(steps[0]).toMatchObject({ kind: 'send', event: { identifier: 'acme:orders:2026-11-22:delta:1', value: '-1000', after: { value: '1000', sequence: 1 } } });
+  });
+
+  it('flags a fall in a period Stripe has invoiced (it needs a credit), once per value', () => {
+    const records = new Map([reported('2026-10-31', '5')]);
+    const late = { tenantId: 'acme', meter: orders, days: [day('2026-10-31', '3', october)], now: october.end + 3_600_000 };
+    expect(planMeterReport({ ...late, records })[0]).toMatchObject({ kind: 'flag', code: 'NEGATIVE_CORRECTION', target: '3' });
+    const flagged = new Map([['2026-10-31', { ...records.get('2026-10-31')!, flagged: '3' }]]);
+    expect(planMeterReport({ ...late, records: flagged })).toEqual([{ kind: 'skip', day: '2026-10-31' }]);
+    // Within Stripe's finalization grace the draft invoice still takes it.
+    expect(planMeterReport({ ...late, records, now: october.end + 1_800_000 })[0]).toMatchObject({ kind: 'send', event: { value: '-2' } });
   });
 
   it("corrects a peak only on its billing period's latest day, with the full value", () => {
