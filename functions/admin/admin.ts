@@ -3,7 +3,7 @@ import { ClientError } from '../../shared/kernel/errors.js';
 import { httpApi, json, jsonBody, parseInput as parse, routes, type HttpEvent } from '../../shared/platform/http.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
 import { meterDefinitionSchema, meterKeySchema } from '../../shared/metering/meters.js';
-import { type KeyOwner, type TenantDirectory, issueApiKey, newTenantSchema } from '../../shared/tenancy/tenants.js';
+import { type KeyOwner, type TenantDirectory, issueApiKey, newTenantSchema, tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
 
 export interface AdminDependencies {
   directory: TenantDirectory;
@@ -11,7 +11,12 @@ export interface AdminDependencies {
   newTenantId(): string;
 }
 
-const keyRequest = z.strictObject({ name: z.string().min(1).max(100).default('default') });
+const keyName = z.string().min(1).max(100).default('default');
+const keyRequest = z.strictObject({ name: keyName });
+const tenantKeyRequest = z.strictObject({ name: keyName, scope: tenantScopeSchema.default('full') });
+/** A service key acts for every tenant, or for the listed ones only. */
+const serviceKeyRequest = z.strictObject({ name: keyName, tenants: z.array(tenantIdSchema).min(1).max(1000).optional() });
+const issued = 'store the token now: it is shown once and kept only as a hash';
 
 /** Tenants, meters and keys, for admin keys only. */
 export function createAdminApi({ directory, now, newTenantId }: AdminDependencies) {
@@ -69,9 +74,9 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
       },
       'POST /v1/admin/tenants/{tenantId}/api-keys': async (event) => {
         const tenant = await tenantOf(event);
-        const { name } = parse(keyRequest, event.body ? jsonBody(event) : {});
-        const { token, key } = await issueApiKey(directory, { tenantId: tenant.id }, name, now());
-        return json(201, { ...key, token, note: 'store the token now: it is shown once and kept only as a hash' });
+        const { name, scope } = parse(tenantKeyRequest, event.body ? jsonBody(event) : {});
+        const { token, key } = await issueApiKey(directory, { tenantId: tenant.id }, name, now(), { scope });
+        return json(201, { ...key, token, note: issued });
       },
       'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}': async (event) => revoke({ tenantId: (await tenantOf(event)).id }, event),
       'GET /v1/admin/api-keys': async (event) => {
@@ -82,11 +87,28 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
         requireAdmin(event);
         const { name } = parse(keyRequest, event.body ? jsonBody(event) : {});
         const { token, key } = await issueApiKey(directory, { admin: true }, name, now());
-        return json(201, { ...key, token, note: 'store the token now: it is shown once and kept only as a hash' });
+        return json(201, { ...key, token, note: issued });
       },
       'DELETE /v1/admin/api-keys/{keyId}': async (event) => {
         requireAdmin(event);
         return revoke({ admin: true }, event);
+      },
+      'GET /v1/admin/service-keys': async (event) => {
+        requireAdmin(event);
+        return json(200, { apiKeys: await directory.listApiKeys({ service: true }) });
+      },
+      'POST /v1/admin/service-keys': async (event) => {
+        requireAdmin(event);
+        const { name, tenants } = parse(serviceKeyRequest, event.body ? jsonBody(event) : {});
+        for (const [i, id] of (tenants ?? []).entries()) {
+          if (!(await directory.getTenant(id))) throw new ClientError('NOT_FOUND', `tenant "${id}" does not exist`, `tenants.${i}`);
+        }
+        const { token, key } = await issueApiKey(directory, { service: true }, name, now(), tenants ? { tenants } : {});
+        return json(201, { ...key, token, note: issued });
+      },
+      'DELETE /v1/admin/service-keys/{keyId}': async (event) => {
+        requireAdmin(event);
+        return revoke({ service: true }, event);
       },
     }),
   );

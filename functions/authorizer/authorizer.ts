@@ -3,7 +3,16 @@ import { logger } from '../../shared/platform/observability.js';
 import { type ApiKeyRecord, bearerToken, hashSecret, parseApiKey, secretMatches } from '../../shared/tenancy/tenants.js';
 
 /** `anonymous` callers reach the route, which answers 401 with the error contract's code and reason. */
-export type AuthorizerContext = { role: 'tenant' | 'admin' | 'anonymous'; keyId: string; tenantId?: string; reason?: string };
+export type AuthorizerContext = {
+  role: 'tenant' | 'admin' | 'service' | 'anonymous';
+  keyId: string;
+  tenantId?: string;
+  /** Tenant keys: `full` or `read`. */
+  scope?: string;
+  /** Service keys limited to some tenants: their ids, comma-separated (context values are scalars). */
+  tenants?: string;
+  reason?: string;
+};
 export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
 export interface AuthorizerDependencies {
@@ -35,6 +44,8 @@ export function createAuthorizer(deps: AuthorizerDependencies) {
     }
     const context: AuthorizerContext = { role: record.role, keyId: record.keyId };
     if (record.tenantId) context.tenantId = record.tenantId;
+    if (record.role === 'tenant') context.scope = record.scope ?? 'full';
+    if (record.tenants) context.tenants = record.tenants.join(',');
     return { isAuthorized: true, context };
   };
 }

@@ -17,13 +17,24 @@ export const newTenantSchema = z.strictObject({
   name: z.string().min(1).max(200),
 });
 
-/** Tenant keys reach one tenant's data; admin keys manage tenants and reach none of their usage routes. */
-export type Role = 'tenant' | 'admin';
+/**
+ * Tenant keys reach one tenant's data; admin keys manage tenants and reach none of their usage routes;
+ * service keys are a product service's: they post usage and check quotas for the tenants they name, and read nothing.
+ */
+export type Role = 'tenant' | 'admin' | 'service';
+
+/** A tenant key reads and changes its tenant's data (`full`) or only reads it (`read`: dashboards, reporting tools). */
+export const tenantScopeSchema = z.enum(['full', 'read']);
+export type TenantScope = z.infer<typeof tenantScopeSchema>;
 
 export interface ApiKeyRecord {
   keyId: string;
   role: Role;
   tenantId?: string;
+  /** Tenant keys only; absent means `full`. */
+  scope?: TenantScope;
+  /** Service keys only: the tenants it may act for; absent means every tenant. */
+  tenants?: string[];
   name: string;
   /** SHA-256 of the secret. The secret is 256 random bits, so a fast hash is as strong as a slow one. */
   secretHash: string;
@@ -83,18 +94,40 @@ export interface TenantDirectory {
   revokeApiKey(owner: KeyOwner, keyId: string, at: string): Promise<boolean>;
 }
 
-/** A tenant's keys, or the admin keys. */
-export type KeyOwner = { tenantId: string } | { admin: true };
+/** A tenant's keys, the admin keys, or the service keys. */
+export type KeyOwner = { tenantId: string } | { admin: true } | { service: true };
+
+export function ownerOf(record: Pick<ApiKeyRecord, 'role' | 'tenantId'>): KeyOwner {
+  if (record.role === 'service') return { service: true };
+  return record.tenantId ? { tenantId: record.tenantId } : { admin: true };
+}
+
+export interface KeyOptions {
+  /** Tenant keys: `read` makes a read-only key. */
+  scope?: TenantScope;
+  /** Service keys: the tenants it may act for (every tenant when absent). */
+  tenants?: string[];
+}
 
 /** Creates a key for `owner`; the token is returned once and never stored. */
-export async function issueApiKey(directory: TenantDirectory, owner: KeyOwner, name: string, now: Date): Promise<{ token: string; key: ApiKeySummary }> {
+export async function issueApiKey(
+  directory: TenantDirectory,
+  owner: KeyOwner,
+  name: string,
+  now: Date,
+  options: KeyOptions = {},
+): Promise<{ token: string; key: ApiKeySummary }> {
   const { keyId, token, secretHash } = generateApiKey();
   const record: ApiKeyRecord = {
     keyId,
     name,
     secretHash,
     createdAt: now.toISOString(),
-    ...('tenantId' in owner ? { role: 'tenant' as const, tenantId: owner.tenantId } : { role: 'admin' as const }),
+    ...('tenantId' in owner
+      ? { role: 'tenant' as const, tenantId: owner.tenantId, scope: options.scope ?? 'full' }
+      : 'service' in owner
+        ? { role: 'service' as const, ...(options.tenants ? { tenants: [...new Set(options.tenants)].sort() } : {}) }
+        : { role: 'admin' as const }),
   };
   await directory.putApiKey(record);
   const { secretHash: _hidden, ...key } = record;

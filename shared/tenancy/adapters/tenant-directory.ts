@@ -1,11 +1,11 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Meter } from '../../metering/meters.js';
 import { queryAll } from '../../platform/dynamo/query.js';
-import type { ApiKeyRecord, ApiKeySummary, KeyOwner, Tenant, TenantDirectory } from '../tenants.js';
+import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, type Tenant, type TenantDirectory, ownerOf } from '../tenants.js';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const keyPk = (keyId: string) => `APIKEY#${keyId}`;
-const keysOf = (owner: KeyOwner) => ('tenantId' in owner ? `${tenantPk(owner.tenantId)}#APIKEYS` : 'ADMIN#APIKEYS');
+const keysOf = (owner: KeyOwner) => ('tenantId' in owner ? `${tenantPk(owner.tenantId)}#APIKEYS` : 'service' in owner ? 'SERVICE#APIKEYS' : 'ADMIN#APIKEYS');
 
 /**
  * Tenants, meters and API keys in one table. A key is found by its id alone (the authorizer's one read);
@@ -68,7 +68,7 @@ export class DynamoTenantDirectory implements TenantDirectory {
   }
 
   async putApiKey(record: ApiKeyRecord): Promise<void> {
-    const owner: KeyOwner = record.tenantId ? { tenantId: record.tenantId } : { admin: true };
+    const owner = ownerOf(record);
     await this.db.send(
       new PutCommand({
         TableName: this.table,
@@ -91,10 +91,12 @@ export class DynamoTenantDirectory implements TenantDirectory {
       KeyConditionExpression: 'gsi1pk = :pk',
       ExpressionAttributeValues: { ':pk': keysOf(owner) },
     });
-    return items.map(({ keyId, role, tenantId: t, name, createdAt, revokedAt }) => ({
+    return items.map(({ keyId, role, tenantId: t, scope, tenants, name, createdAt, revokedAt }) => ({
       keyId,
       role,
       tenantId: t,
+      ...(scope ? { scope } : {}),
+      ...(tenants ? { tenants } : {}),
       name,
       createdAt,
       ...(revokedAt ? { revokedAt } : {}),

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionSpecs } from '../../infra/catalog.js';
+import type { LocalStack } from '../../local/stack.js';
+import { type CallerKind, routeKind } from '../../shared/tenancy/access.js';
+import { issueApiKey } from '../../shared/tenancy/tenants.js';
+import { api, createAdminKey, createTenant, directoryOf, startTestStack } from '../support/stack.js';
+
+const routes = Object.values(functionSpecs).flatMap((spec) => spec.routes ?? []);
+
+/**
+ * The rule written out independently of shared/tenancy/access.ts, so that a change there or a handler
+ * that forgets to ask is caught: service keys post usage and check quotas, read-only keys read,
+ * admin keys administer, and every key may fetch the API description.
+ */
+function expectedAllowed(kind: CallerKind, routeKey: string): boolean {
+  const [method, path = ''] = routeKey.split(' ');
+  if (routeKey === 'GET /v1/openapi.json') return true;
+  const admin = path.startsWith('/v1/admin/');
+  switch (kind) {
+    case 'admin':
+      return admin;
+    case 'tenant':
+      return !admin;
+    case 'read-only':
+      return !admin && method === 'GET';
+    case 'service':
+      return ['POST /v1/events', 'POST /api/v1/events', 'GET /v1/quotas/{meter}'].includes(routeKey);
+  }
+}
+
+const samplePath = (path: string) =>
+  path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'tenantId' ? 'acme' : name === 'meter' ? 'api_calls' : 'missing'));
+
+describe('key scopes, route by route over HTTP', () => {
+  let stack: LocalStack;
+  const tokens = {} as Record<CallerKind, string>;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    tokens.tenant = await createTenant(stack, 'acme');
+    const directory = directoryOf(stack);
+    tokens['read-only'] = (await issueApiKey(directory, { tenantId: 'acme' }, 'dashboards', new Date(), { scope: 'read' })).token;
+    tokens.service = (await issueApiKey(directory, { service: true }, 'product', new Date())).token;
+    tokens.admin = await createAdminKey(stack);
+  });
+  afterAll(() => stack?.stop());
+
+  it('classifies every catalogued route', () => {
+    expect(routes.length).toBeGreaterThan(30);
+    for (const route of routes) expect(['ingest', 'quota-check', 'read', 'write', 'admin', 'any-key']).toContain(routeKind(route));
+  });
+
+  for (const kind of ['tenant', 'read-only', 'service', 'admin'] as const) {
+    it(`answers a ${kind} key on every route: through when allowed, 403 FORBIDDEN otherwise`, async () => {
+      const outcomes: string[] = [];
+      for (const routeKey of routes) {
+        const [method, path] = routeKey.split(' ') as [string, string];
+        // A service key names its tenant; other keys' tenant comes from the key and the parameter is ignored.
+        const res = await api(stack, method, `${samplePath(path)}?tenant=acme`, tokens[kind], method === 'GET' || method === 'DELETE' ? undefined : {});
+        const allowed = expectedAllowed(kind, routeKey);
+        const ok = allowed ? res.status !== 403 && res.status !== 401 && res.status < 500 : res.status === 403 && res.body?.code === 'FORBIDDEN';
+        outcomes.push(`${ok ? 'ok  ' : 'FAIL'} ${routeKey} -> ${res.status}${allowed ? '' : ' (must be 403)'}`);
+      }
+      expect(outcomes.filter((o) => o.startsWith('FAIL'))).toEqual([]);
+    });
+  }
+});
