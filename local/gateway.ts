@@ -86,6 +86,8 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
         ...(m.names.length ? { pathParameters } : {}),
       };
 
+      // API Gateway's own answers: 401 without invoking the authorizer when the identity source (the header) is
+      // missing or empty, 403 when the authorizer denies; neither reaches a route function.
       const authorization = headers.authorization;
       if (!authorization) return send(res, 401, { message: 'Unauthorized' });
       const auth = await authorize(

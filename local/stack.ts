@@ -43,6 +43,8 @@ export interface LocalStack {
   consumer: EventSourceMapping;
   /** Base URL of each function URL, by function name. */
   functionUrls: Record<string, string>;
+  /** How many times a function has been invoked (what Lambda's Invocations metric counts). */
+  invocations(name: FunctionName): number;
   /** Runs a scheduled function now, as its schedule would. */
   runSchedule(name: FunctionName, due?: Date): Promise<unknown>;
   /** Resolves when the usage queue holds no visible or in-flight message. */
@@ -87,8 +89,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const env = { ...base, ...(await createTables(dynamo, prefix)), USAGE_QUEUE_URL: queues.usageQueueUrl, ...stripeEnv, ...options.env };
     Object.assign(process.env, env);
 
-    const load = async <E, R>(name: FunctionName) =>
-      ((await import(resolve(ROOT, functionSpecs[name].entry))) as { handler: Handler<E, R> }).handler;
+    const invocations = new Map<FunctionName, number>();
+    const load = async <E, R>(name: FunctionName): Promise<Handler<E, R>> => {
+      const { handler } = (await import(resolve(ROOT, functionSpecs[name].entry))) as { handler: Handler<E, R> };
+      return (event, context) => (invocations.set(name, (invocations.get(name) ?? 0) + 1), handler(event, context));
+    };
     const specs = Object.entries(functionSpecs) as [FunctionName, (typeof functionSpecs)[FunctionName]][];
 
     const routes: Route[] = [];
@@ -166,6 +171,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env,
       stripe,
       functionUrls: Object.fromEntries([...urlHandlers.keys()].map((name) => [name, `${apiUrl}/_url/${name}`])),
+      invocations: (name) => invocations.get(name) ?? 0,
       runSchedule: (name, due) => scheduler.run(name, due),
       dynamo,
       sqs,

@@ -70,6 +70,9 @@ export function createStripeWebhook(deps: StripeWebhookDependencies) {
         await deps.store.markEventHandled(eventId, type);
       } catch (error) {
         logger.error('webhook processing failed; Stripe will deliver it again', { eventId, type, error: error as Error });
+        // The function answers instead of throwing, so Lambda's Errors metric never sees this: count it for the alarm.
+        metrics.addMetric('WebhookFailures', MetricUnit.Count, 1);
+        metrics.publishStoredMetrics();
         return json(500, { error: 'processing failed' });
       }
       return json(200, { received: true });

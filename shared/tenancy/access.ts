@@ -70,9 +70,9 @@ function callerOf(event: AuthorizedRequest): Caller {
   const ctx = event.requestContext?.authorizer?.lambda;
   const role = ctx?.role;
   const keyId = typeof ctx?.keyId === 'string' ? ctx.keyId : undefined;
+  // The authorizer denies bad keys before any route runs; this only holds for a request that bypassed it.
   if ((role !== 'tenant' && role !== 'admin' && role !== 'service') || !keyId) {
-    const reason = typeof ctx?.reason === 'string' ? ctx.reason : 'a valid API key is required (Authorization: Bearer <key>)';
-    throw new ClientError('UNAUTHORIZED', reason);
+    throw new ClientError('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)');
   }
   if (role === 'tenant') {
     if (typeof ctx?.tenantId !== 'string') throw new ClientError('UNAUTHORIZED', 'the API key is not bound to a tenant');

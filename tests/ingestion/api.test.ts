@@ -44,21 +44,26 @@ describe('HTTP API on the local stack', () => {
   });
 
   describe('authentication', () => {
-    it('answers bad keys with 401 and a code', async () => {
-      expect(await api(stack, 'GET', '/v1/usage/current', 'not-a-key')).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
-      const forged = `${keyA.slice(0, -4)}AAAA`;
-      expect(await api(stack, 'GET', '/v1/usage/current', forged)).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED', message: 'this API key is not valid' } });
-      expect((await api(stack, 'GET', '/v1/usage/current', undefined)).status).toBe(401);
-    });
-
-    it('stops a revoked key', async () => {
+    it('denies malformed, unknown and revoked keys at the gateway, before any route function runs', async () => {
       const created = await api(stack, 'POST', '/v1/admin/tenants/tenant-a/api-keys', admin, { name: 'short-lived' });
       expect(created.status).toBe(201);
       expect((await api(stack, 'GET', '/v1/meters', created.body.token)).status).toBe(200);
       expect((await api(stack, 'DELETE', `/v1/admin/tenants/tenant-a/api-keys/${created.body.keyId}`, admin)).status).toBe(204);
-      expect(await api(stack, 'GET', '/v1/meters', created.body.token)).toMatchObject({ status: 401, body: { message: 'this API key has been revoked' } });
       // Another tenant's key id cannot be revoked through this tenant.
       expect((await api(stack, 'DELETE', `/v1/admin/tenants/tenant-b/api-keys/${created.body.keyId}`, admin)).status).toBe(404);
+
+      const before = { ingest: stack.invocations('ingest'), usage: stack.invocations('usage'), authorizer: stack.invocations('authorizer') };
+      const forged = `${keyA.slice(0, -4)}AAAA`;
+      for (const bad of ['not-a-key', forged, created.body.token]) {
+        // API Gateway's own answer to a deny: 403 and a bare message, not the error contract.
+        expect(await api(stack, 'GET', '/v1/usage/current', bad)).toEqual({ status: 403, body: { message: 'Forbidden' } });
+        expect(await api(stack, 'POST', '/v1/events', bad, { id: 'x', meter: 'orders', timestamp: now() })).toEqual({ status: 403, body: { message: 'Forbidden' } });
+      }
+      // No header at all: API Gateway answers without invoking the authorizer.
+      expect(await api(stack, 'GET', '/v1/usage/current', undefined)).toEqual({ status: 401, body: { message: 'Unauthorized' } });
+      expect(stack.invocations('ingest')).toBe(before.ingest);
+      expect(stack.invocations('usage')).toBe(before.usage);
+      expect(stack.invocations('authorizer')).toBe(before.authorizer + 6);
     });
 
     it('never shows a stored hash', async () => {

@@ -34,10 +34,10 @@ describe('official sample events', () => {
     }
   }
 
-  it('the authorizer passes a request without a key on as anonymous', async () => {
+  it('the authorizer denies a request without a Meterline key', async () => {
     const authorizer = createAuthorizer({ getApiKey: async () => undefined });
     const event = officialSample<APIGatewayRequestAuthorizerEventV2>('apigw-v2-request-no-authorizer.json');
-    expect(await authorizer(event)).toMatchObject({ context: { role: 'anonymous' } });
+    expect(await authorizer(event)).toEqual({ isAuthorized: false });
   });
 
   it('the consumer reports the unreadable sample SQS message as a batch item failure', async () => {
