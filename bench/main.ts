@@ -99,7 +99,7 @@ async function endToEnd() {
     },
   });
   const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
-  await directory.createTenant({ id: 'bench', name: 'Bench', status: 'active', createdAt: new Date().toISOString() });
+  await directory.createTenant({ id: 'bench', name: 'Bench', createdAt: new Date().toISOString() });
   for (const m of meters) await directory.putMeter('bench', m);
   const { token } = await issueApiKey(directory, { tenantId: 'bench' }, 'bench', new Date());
 

@@ -27,7 +27,7 @@ const emulator = await startStripeEmulator({ rateLimit: { meterEventsPerSecond: 
 const stripe = stripeClient({ secretKey: emulator.apiKey, apiBase: emulator.url });
 const reporter = new StripeUsageReporter(async () => stripe, stripePace({}));
 
-const tenants = Array.from({ length: tenantCount }, (_, i) => ({ id: `tenant-${i}`, name: `Tenant ${i}`, status: 'active' as const, createdAt: new Date(now).toISOString() }));
+const tenants = Array.from({ length: tenantCount }, (_, i) => ({ id: `tenant-${i}`, name: `Tenant ${i}`, createdAt: new Date(now).toISOString() }));
 const customers = new Map<string, string>();
 const records = new Map<string, Map<string, Map<string, ReportRecord>>>();
 const recordsOf = (tenantId: string, meter: string) => {
@@ -58,6 +58,7 @@ const yesterdayStart = Date.parse(`${yesterday}T00:00:00Z`);
 const billing: UsageReportDependencies['billing'] = {
   subscription: async () => undefined,
   plan: async () => undefined,
+  pauses: async () => [],
   quantity: async (_t, meter, period, asOf) => {
     if (asOf <= yesterdayStart) return '0';
     if (meter.key !== 'storage_gb') return '42';

@@ -127,6 +127,11 @@ export const functionCatalog = {
       'DELETE /v1/admin/tenants/{tenantId}/quotas/{meter}',
       'GET /v1/admin/tenants/{tenantId}/invoices',
       'POST /v1/admin/tenants/{tenantId}/invoices/{id}/status',
+      'GET /v1/admin/billing/pauses',
+      'PUT /v1/admin/billing/pause',
+      'DELETE /v1/admin/billing/pause',
+      'PUT /v1/admin/tenants/{tenantId}/billing/pause',
+      'DELETE /v1/admin/tenants/{tenantId}/billing/pause',
     ],
     tables: { tenants: 'read', billing: 'readwrite' },
   },
@@ -136,7 +141,7 @@ export const functionCatalog = {
     // 10,000 tenants × 5 meters take about a minute at Stripe's meter event rate; the rest is headroom.
     timeoutSeconds: 900,
     schedule: 'cron(0 1 * * ? *)',
-    tables: { tenants: 'read', counters: 'read', stripe: 'readwrite' },
+    tables: { tenants: 'read', counters: 'read', billing: 'read', stripe: 'readwrite' },
     secrets: ['stripe'],
   },
   'stripe-webhook': {

@@ -19,7 +19,7 @@ export interface DemoSeed {
 export async function seedDemo(directory: TenantDirectory, billing: DynamoBillingStore, now = new Date()): Promise<DemoSeed> {
   const admin = await issueApiKey(directory, { admin: true }, 'local admin', now);
   const tenantId = 'demo';
-  await directory.createTenant({ id: tenantId, name: 'Optical Labs Inc. (demo)', status: 'active', createdAt: now.toISOString() });
+  await directory.createTenant({ id: tenantId, name: 'Optical Labs Inc. (demo)', createdAt: now.toISOString() });
   for (const meter of seedMeters) await directory.putMeter(tenantId, meter);
   const tenant = await issueApiKey(directory, { tenantId }, 'demo', now);
   const plan = seedPlans.find((p) => p.id === 'base-199')!;

@@ -40,7 +40,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
       'POST /v1/admin/tenants': async (event) => {
         requireAdmin(event);
         const input = parse(newTenantSchema, jsonBody(event));
-        const tenant = { id: input.id ?? newTenantId(), name: input.name, status: 'active' as const, createdAt: now().toISOString() };
+        const tenant = { id: input.id ?? newTenantId(), name: input.name, createdAt: now().toISOString() };
         if (!(await directory.createTenant(tenant))) throw new ClientError('CONFLICT', `tenant "${tenant.id}" already exists`, 'id');
         return json(201, tenant);
       },

@@ -8,6 +8,7 @@ import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/bill
 import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
+import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
 
 export interface BillingAdminDependencies {
   store: {
@@ -22,6 +23,9 @@ export interface BillingAdminDependencies {
     listQuotas(tenantId: string): Promise<Quota[]>;
     putQuota(tenantId: string, quota: Quota): Promise<void>;
     deleteQuota(tenantId: string, meter: string): Promise<boolean>;
+    listPauses(): Promise<BillingPause[]>;
+    pause(pause: BillingPause): Promise<boolean>;
+    resume(scope: string): Promise<BillingPause | undefined>;
   };
   tenantExists(tenantId: string): Promise<boolean>;
   meters(tenantId: string): Promise<Meter[]>;
@@ -30,7 +34,7 @@ export interface BillingAdminDependencies {
 
 const statusRequest = z.strictObject({ status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']) });
 
-/** Plans, subscriptions, quotas and invoice statuses, for admin keys only. */
+/** Plans, subscriptions, quotas, invoice statuses and billing pauses, for admin keys only. */
 export function createBillingAdminApi(deps: BillingAdminDependencies) {
   const tenantOf = async (event: HttpEvent) => {
     requireAdmin(event);
@@ -44,8 +48,35 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
     return plan;
   };
 
+  const pause = async (scope: string, event: HttpEvent) => {
+    const { reason } = parseInput(pauseRequestSchema, jsonBody(event));
+    const paused: BillingPause = { scope, reason, pausedAt: new Date(deps.now()).toISOString() };
+    if (!(await deps.store.pause(paused))) throw new ClientError('CONFLICT', `billing is already paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`, 'scope');
+    return json(201, paused);
+  };
+  const resume = async (scope: string) => {
+    const lifted = await deps.store.resume(scope);
+    if (!lifted) throw new ClientError('NOT_FOUND', `billing is not paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`, 'scope');
+    return json(200, { ...lifted, resumedAt: new Date(deps.now()).toISOString() });
+  };
+
   return httpApi(
     routes({
+      'GET /v1/admin/billing/pauses': async (event) => {
+        requireAdmin(event);
+        return json(200, { pauses: await deps.store.listPauses() });
+      },
+      'PUT /v1/admin/billing/pause': async (event) => {
+        requireAdmin(event);
+        return pause(ALL_TENANTS, event);
+      },
+      'DELETE /v1/admin/billing/pause': async (event) => {
+        requireAdmin(event);
+        return resume(ALL_TENANTS);
+      },
+      'PUT /v1/admin/tenants/{tenantId}/billing/pause': async (event) => pause(await tenantOf(event), event),
+      'DELETE /v1/admin/tenants/{tenantId}/billing/pause': async (event) => resume(await tenantOf(event)),
+
       'GET /v1/admin/plans': async (event) => {
         requireAdmin(event);
         return json(200, { plans: await deps.store.listPlans() });

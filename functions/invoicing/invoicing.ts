@@ -8,12 +8,14 @@ import type { Invoice, InvoiceDraft } from '../../shared/billing/invoices.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { mapLimit } from '../../shared/kernel/retry.js';
 import { type Subscription, closablePeriods } from '../../shared/billing/subscriptions.js';
+import { type BillingPause, billingPaused } from '../../shared/billing/pauses.js';
 
 export interface InvoicingDependencies {
   store: {
     subscriptionPages(): AsyncIterable<Subscription[]>;
     latestInvoice(tenantId: string): Promise<Invoice | undefined>;
     issueInvoices(drafts: readonly InvoiceDraft[], issuedAt: string): Promise<IssueOutcome>;
+    listPauses(): Promise<BillingPause[]>;
   };
   reads: BillingReads;
   /** Hours after a period ends before it is closed: the window ingest keeps open for late events. */
@@ -28,6 +30,8 @@ export interface InvoicingRun {
   /** Periods another run closed first: counted, not invoiced again. */
   alreadyClosed: number;
   adjustmentLines: number;
+  /** Subscriptions skipped because billing is paused for their tenant (or for all). */
+  paused: number;
   failedTenants: string[];
 }
 
@@ -39,10 +43,12 @@ const MAX_PERIODS_PER_RUN = 24;
  * again or concurrently: an invoice is written only if its period has none, in the same transaction
  * that takes its number. Works a page of subscriptions at a time: prices the next closable period of
  * each tenant (bounded concurrency), issues those invoices in batched transactions, and repeats for
- * the tenants that may have more periods to catch up on. One failing tenant spares the rest.
+ * the tenants that may have more periods to catch up on. One failing tenant spares the rest. Tenants
+ * whose billing is paused are left alone.
  */
 export async function runInvoicing(deps: InvoicingDependencies, time: number): Promise<InvoicingRun> {
-  const run: InvoicingRun = { subscriptions: 0, issued: 0, alreadyClosed: 0, adjustmentLines: 0, failedTenants: [] };
+  const run: InvoicingRun = { subscriptions: 0, issued: 0, alreadyClosed: 0, adjustmentLines: 0, paused: 0, failedTenants: [] };
+  const pauses = await deps.store.listPauses();
   const graceMs = deps.graceHours * 3_600_000;
   const issuedAt = new Date(time).toISOString();
   // One read of each plan per run: every invoice of the run is priced by the same plan data.
@@ -50,7 +56,9 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
   const reads: BillingReads = { ...deps.reads, plan: (id) => plans.get(id) ?? (plans.set(id, deps.reads.plan(id)), plans.get(id)!) };
   for await (const page of deps.store.subscriptionPages()) {
     run.subscriptions += page.length;
-    let work = page;
+    // A paused tenant's periods stay open; the first run after the resume closes them, each once.
+    let work = page.filter((sub) => !billingPaused(pauses, sub.tenantId));
+    run.paused += page.length - work.length;
     for (let round = 0; work.length > 0 && round < MAX_PERIODS_PER_RUN; round++) {
       const drafts = await mapLimit(work, deps.concurrency ?? 16, async (sub) => {
         try {

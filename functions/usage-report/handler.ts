@@ -14,6 +14,7 @@ export const handler = createUsageReport({
     subscription: (tenantId) => billing.getSubscription(tenantId),
     plan: (planId) => billing.getPlan(planId),
     quantity: (tenantId, meter, period, asOf) => reader.quantity(tenantId, meter, period, asOf),
+    pauses: () => billing.listPauses(),
   },
   store: stripeStore(),
   reporter: usageReporter(),

@@ -25,6 +25,7 @@ import { mapLimit } from '../../shared/kernel/retry.js';
 import type { Plan } from '../../shared/billing/plans.js';
 import { mirroredPlanId, planPriceSpecs, subscriptionSpec } from '../../shared/stripe/products.js';
 import type { Subscription } from '../../shared/billing/subscriptions.js';
+import { type BillingPause, billingPaused } from '../../shared/billing/pauses.js';
 import type { Tenant } from '../../shared/tenancy/tenants.js';
 
 const DAY = 86_400_000;
@@ -42,6 +43,8 @@ export interface UsageReportDependencies {
     /** A plan by id (stored, or a seed plan): its prices become Stripe prices. */
     plan(planId: string): Promise<Plan | undefined>;
     quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
+    /** Billing pauses in force: a paused tenant is not reported (its days go out after the resume). */
+    pauses(): Promise<BillingPause[]>;
   };
   store: ReportStore;
   reporter: UsageReporter;
@@ -57,6 +60,8 @@ export interface ReportSummary {
   skipped: number;
   /** Events, meters or tenants that could not be reported (each has an entry in `errors`). */
   failed: number;
+  /** Tenants skipped because their billing is paused. */
+  paused: number;
   errors: ReportError[];
 }
 
@@ -84,8 +89,11 @@ export function createUsageReport(deps: UsageReportDependencies) {
 export async function reportUsage(deps: UsageReportDependencies, now: number): Promise<ReportSummary> {
   const days = reportDays(now);
   const runAt = new Date(now).toISOString();
-  const summary: ReportSummary = { tenants: 0, sent: 0, skipped: 0, failed: 0, errors: [] };
-  const tenants = await deps.tenants.listTenants();
+  const summary: ReportSummary = { tenants: 0, sent: 0, skipped: 0, failed: 0, paused: 0, errors: [] };
+  const pauses = await deps.billing.pauses();
+  const all = await deps.tenants.listTenants();
+  const tenants = all.filter((t) => !billingPaused(pauses, t.id));
+  summary.paused = all.length - tenants.length;
   await mapLimit(tenants, deps.concurrency ?? 16, async (tenant) => {
     const report: TenantReport = { tenantId: tenant.id, runAt, sent: [], skipped: 0, errors: [] };
     const fail = (error: Omit<ReportError, 'tenantId'>) => {

@@ -34,6 +34,17 @@ export const billingCommands: Command[] = [
     run: (f, t) => call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas/${enc(need(f, 'meter'))}`, { limit: need(f, 'limit') }),
   },
   { name: 'quotas delete', usage: '--tenant <id> --meter <key>', run: (f, t) => call(t(), 'DELETE', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas/${enc(need(f, 'meter'))}`) },
+  { name: 'billing pauses', usage: '', run: (_f, t) => call(t(), 'GET', '/v1/admin/billing/pauses') },
+  {
+    name: 'billing pause',
+    usage: '[--tenant <id>] --reason "..."   (no --tenant: every tenant; metering goes on)',
+    run: (f, t) => call(t(), 'PUT', f.tenant ? `/v1/admin/tenants/${enc(f.tenant)}/billing/pause` : '/v1/admin/billing/pause', { reason: need(f, 'reason') }),
+  },
+  {
+    name: 'billing resume',
+    usage: '[--tenant <id>]   (the next invoice and report runs catch up, once)',
+    run: (f, t) => call(t(), 'DELETE', f.tenant ? `/v1/admin/tenants/${enc(f.tenant)}/billing/pause` : '/v1/admin/billing/pause'),
+  },
   { name: 'invoices list', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices`) },
   {
     name: 'invoices status',

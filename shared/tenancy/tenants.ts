@@ -7,7 +7,6 @@ export const tenantIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'mus
 export const tenantSchema = z.object({
   id: tenantIdSchema,
   name: z.string().min(1).max(200),
-  status: z.enum(['active', 'suspended']),
   createdAt: z.string(),
 });
 export type Tenant = z.infer<typeof tenantSchema>;

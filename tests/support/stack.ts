@@ -22,7 +22,7 @@ export function directoryOf(stack: LocalStack): DynamoTenantDirectory {
 /** A tenant with the seed meters and one API key; returns the key's token. */
 export async function createTenant(stack: LocalStack, tenantId: string, meters = seedMeters): Promise<string> {
   const directory = directoryOf(stack);
-  await directory.createTenant({ id: tenantId, name: tenantId, status: 'active', createdAt: new Date().toISOString() });
+  await directory.createTenant({ id: tenantId, name: tenantId, createdAt: new Date().toISOString() });
   for (const meter of meters) await directory.putMeter(tenantId, meter);
   return (await issueApiKey(directory, { tenantId }, 'test', new Date())).token;
 }

@@ -1,6 +1,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Invoice, type InvoiceDraft, type InvoiceStatus, assertTransition, invoiceNumber } from '../invoices.js';
 import { type Plan, seedPlans } from '../plans.js';
+import type { BillingPause } from '../pauses.js';
 import type { Quota } from '../quotas.js';
 import { backoffDelay, chunk, sleep } from '../../kernel/retry.js';
 import type { Subscription } from '../subscriptions.js';
@@ -12,6 +13,7 @@ const subscriptionKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'SU
 const invoiceKey = (tenantId: string, periodStart: string) => ({ pk: tenantPk(tenantId), sk: `INVOICE#${periodStart}` });
 const quotaKey = (tenantId: string, meter: string) => ({ pk: tenantPk(tenantId), sk: `QUOTA#${meter}` });
 const counterKey = (year: number) => ({ pk: `INVOICE-NUMBER#${year}`, sk: 'COUNTER' });
+const pauseKey = (scope: string) => ({ pk: 'BILLING-PAUSES', sk: scope });
 
 /** Invoices written in one transaction with their counter: 1 + 25 items stays far below DynamoDB's 100 items and 4 MB. */
 const INVOICES_PER_TRANSACTION = 25;
@@ -233,6 +235,29 @@ export class DynamoBillingStore {
   async deleteQuota(tenantId: string, meter: string): Promise<boolean> {
     const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: quotaKey(tenantId, meter), ReturnValues: 'ALL_OLD' }));
     return r.Attributes !== undefined;
+  }
+
+  /** Every billing pause in force (one small partition: the jobs read it once per run). */
+  async listPauses(): Promise<BillingPause[]> {
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pauseKey('').pk }, ConsistentRead: true });
+    return items.map((item) => strip(item) as BillingPause);
+  }
+
+  /** False when that scope was already paused (the first pause and its reason stand). */
+  async pause(pause: BillingPause): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: { ...pauseKey(pause.scope), ...pause }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /** The pause lifted, or undefined when that scope was not paused. */
+  async resume(scope: string): Promise<BillingPause | undefined> {
+    const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: pauseKey(scope), ReturnValues: 'ALL_OLD' }));
+    return r.Attributes ? (strip(r.Attributes) as BillingPause) : undefined;
   }
 
   private async lastNumber(year: number): Promise<number> {

@@ -128,5 +128,5 @@ export class DynamoTenantDirectory implements TenantDirectory {
 }
 
 function toTenant(item: Record<string, any>): Tenant {
-  return { id: item.id, name: item.name, status: item.status, createdAt: item.createdAt };
+  return { id: item.id, name: item.name, createdAt: item.createdAt };
 }
