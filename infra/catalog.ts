@@ -132,8 +132,9 @@ export const functionCatalog = {
       'DELETE /v1/admin/billing/pause',
       'PUT /v1/admin/tenants/{tenantId}/billing/pause',
       'DELETE /v1/admin/tenants/{tenantId}/billing/pause',
+      'POST /v1/admin/tenants/{tenantId}/invoices/{id}/reissue',
     ],
-    tables: { tenants: 'read', billing: 'readwrite' },
+    tables: { tenants: 'read', counters: 'read', billing: 'readwrite' },
   },
   'usage-report': {
     entry: 'functions/usage-report/handler.ts',

@@ -9,9 +9,11 @@ import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.j
 import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
+import type { BillingReads } from '../../shared/billing/invoice-drafts.js';
+import { type ReissueStore, reissueInvoice } from '../../shared/billing/reissue.js';
 
 export interface BillingAdminDependencies {
-  store: {
+  store: ReissueStore & {
     getPlan(planId: string): Promise<Plan | undefined>;
     listPlans(): Promise<Plan[]>;
     putPlan(plan: Plan): Promise<void>;
@@ -27,6 +29,8 @@ export interface BillingAdminDependencies {
     pause(pause: BillingPause): Promise<boolean>;
     resume(scope: string): Promise<BillingPause | undefined>;
   };
+  /** What pricing reads, for reissued invoices. */
+  reads: BillingReads;
   tenantExists(tenantId: string): Promise<boolean>;
   meters(tenantId: string): Promise<Meter[]>;
   now(): number;
@@ -154,6 +158,11 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         const invoice = await deps.store.setInvoiceStatus(tenantId, id, status, new Date(deps.now()).toISOString());
         if (!invoice) throw new ClientError('NOT_FOUND', `invoice ${id} does not exist`, 'id');
         return json(200, invoice);
+      },
+
+      'POST /v1/admin/tenants/{tenantId}/invoices/{id}/reissue': async (event) => {
+        const tenantId = await tenantOf(event);
+        return json(201, await reissueInvoice(deps.store, deps.reads, tenantId, event.pathParameters?.id ?? '', deps.now()));
       },
     }),
   );

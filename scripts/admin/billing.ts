@@ -34,6 +34,11 @@ export const billingCommands: Command[] = [
     run: (f, t) => call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas/${enc(need(f, 'meter'))}`, { limit: need(f, 'limit') }),
   },
   { name: 'quotas delete', usage: '--tenant <id> --meter <key>', run: (f, t) => call(t(), 'DELETE', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas/${enc(need(f, 'meter'))}`) },
+  {
+    name: 'invoices reissue',
+    usage: '--tenant <id> --invoice INV-2026-000001   (voids it; a new number prices the same period from the counters now)',
+    run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices/${enc(need(f, 'invoice'))}/reissue`),
+  },
   { name: 'billing pauses', usage: '', run: (_f, t) => call(t(), 'GET', '/v1/admin/billing/pauses') },
   {
     name: 'billing pause',

@@ -1,5 +1,5 @@
 import { ClientError } from '../kernel/errors.js';
-import type { Currency } from '../kernel/money.js';
+import { type Currency, subtractMoney } from '../kernel/money.js';
 import type { BilledPeriod, InvoiceLine, Totals } from './pricing.js';
 
 /**
@@ -54,6 +54,37 @@ export interface Invoice extends InvoiceDraft {
   status: InvoiceStatus;
   issuedAt: string;
   statusHistory: { status: InvoiceStatus; at: string }[];
+  /** A replacement: the voided invoice it replaces, and how it differs from it. */
+  replaces?: { id: string; changes: InvoiceChanges };
+  /** A voided invoice that was reissued: its replacement's id. */
+  replacedBy?: string;
+}
+
+/** What a reissue changed, line by line (lines are matched by kind and meter, plan or description). */
+export interface InvoiceChanges {
+  lines: { description: string; before: string; after: string; difference: string }[];
+  total: { before: string; after: string; difference: string };
+}
+
+/** Statuses an invoice may be reissued from: it is voided by the reissue (a paid invoice needs a refund first). */
+export const reissuableStatuses: readonly InvoiceStatus[] = ['open', 'uncollectible', 'void'];
+
+const lineKey = (l: InvoiceLine) => `${l.kind}:${l.meter ?? l.planId ?? l.description}`;
+
+/** The line-by-line difference between an invoice and its replacement; unchanged lines are left out. */
+export function invoiceChanges(before: Pick<Invoice, 'lines' | 'total'>, after: Pick<InvoiceDraft, 'lines' | 'total' | 'currency'>): InvoiceChanges {
+  const old = new Map(before.lines.map((l) => [lineKey(l), l]));
+  const lines: InvoiceChanges['lines'] = [];
+  const zero = subtractMoney('0', '0', after.currency);
+  const difference = (a: string, b: string) => subtractMoney(b, a, after.currency);
+  for (const line of after.lines) {
+    const was = old.get(lineKey(line));
+    old.delete(lineKey(line));
+    if (was?.amount === line.amount && was.quantity === line.quantity) continue;
+    lines.push({ description: line.description, before: was?.amount ?? zero, after: line.amount, difference: difference(was?.amount ?? zero, line.amount) });
+  }
+  for (const was of old.values()) lines.push({ description: was.description, before: was.amount, after: zero, difference: difference(was.amount, zero) });
+  return { lines, total: { before: before.total, after: after.total, difference: difference(before.total, after.total) } };
 }
 
 /** How many periods late usage is looked for after they closed: the period itself and the one before. */

@@ -1,5 +1,5 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Invoice, type InvoiceDraft, type InvoiceStatus, assertTransition, invoiceNumber } from '../invoices.js';
+import { type Invoice, type InvoiceDraft, type InvoiceStatus, assertTransition, invoiceChanges, invoiceNumber } from '../invoices.js';
 import { type Plan, seedPlans } from '../plans.js';
 import type { BillingPause } from '../pauses.js';
 import type { Quota } from '../quotas.js';
@@ -14,6 +14,8 @@ const invoiceKey = (tenantId: string, periodStart: string) => ({ pk: tenantPk(te
 const quotaKey = (tenantId: string, meter: string) => ({ pk: tenantPk(tenantId), sk: `QUOTA#${meter}` });
 const counterKey = (year: number) => ({ pk: `INVOICE-NUMBER#${year}`, sk: 'COUNTER' });
 const pauseKey = (scope: string) => ({ pk: 'BILLING-PAUSES', sk: scope });
+/** Where a reissued invoice is kept: outside the `INVOICE#` range, which holds the one invoice in force per period. */
+const replacedKey = (tenantId: string, periodStart: string, number: string) => ({ pk: tenantPk(tenantId), sk: `REPLACED#${periodStart}#${number}` });
 
 /** Invoices written in one transaction with their counter: 1 + 25 items stays far below DynamoDB's 100 items and 4 MB. */
 const INVOICES_PER_TRANSACTION = 25;
@@ -194,6 +196,63 @@ export class DynamoBillingStore {
       }
     }
     return outcome;
+  }
+
+  /**
+   * Voids `original` and issues `draft` for the same period in its place, in one transaction with the
+   * year's number counter (so numbering stays gap-free): the replacement takes the period's key, the
+   * original moves to a `REPLACED#` item that keeps its number, voided and linked to the replacement.
+   * Undefined when the original changed meanwhile (another reissue or a status move): nothing is written.
+   */
+  async reissueInvoice(original: Invoice, draft: InvoiceDraft, at: string): Promise<Invoice | undefined> {
+    const year = new Date(at).getUTCFullYear();
+    for (let attempt = 1; ; attempt++) {
+      const last = await this.lastNumber(year);
+      const number = invoiceNumber(year, last + 1);
+      const replacement: Invoice = { ...draft, id: number, number, status: 'open', issuedAt: at, statusHistory: [{ status: 'open', at }], replaces: { id: original.id, changes: invoiceChanges(original, draft) } };
+      const voided: Invoice = { ...original, status: 'void', replacedBy: number, statusHistory: original.status === 'void' ? original.statusHistory : [...original.statusHistory, { status: 'void', at }] };
+      try {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.table,
+                  Key: counterKey(year),
+                  UpdateExpression: 'SET #last = :next',
+                  ConditionExpression: last === 0 ? 'attribute_not_exists(pk)' : '#last = :last',
+                  ExpressionAttributeNames: { '#last': 'last' },
+                  ExpressionAttributeValues: { ':next': last + 1, ...(last === 0 ? {} : { ':last': last }) },
+                },
+              },
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: { ...invoiceKey(draft.tenantId, draft.periodStart), gsi1pk: `INVOICE#${number}`, gsi1sk: draft.tenantId, ...replacement },
+                  ConditionExpression: '#number = :number AND #status = :status',
+                  ExpressionAttributeNames: { '#number': 'number', '#status': 'status' },
+                  ExpressionAttributeValues: { ':number': original.number, ':status': original.status },
+                },
+              },
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: { ...replacedKey(original.tenantId, original.periodStart, original.number), gsi1pk: `INVOICE#${original.number}`, gsi1sk: original.tenantId, ...voided },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+            ],
+          }),
+        );
+        return replacement;
+      } catch (error) {
+        const reasons = errorName(error) === 'TransactionCanceledException' ? ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []) : undefined;
+        if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
+        const retryable = reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict' || r.Code === 'ThrottlingError') : RETRYABLE.has(errorName(error));
+        if (!retryable || attempt >= this.maxAttempts) throw error;
+        await sleep(backoffDelay(Math.min(attempt, 6), 5, 200));
+      }
+    }
   }
 
   /** Moves an invoice along its status machine; CONFLICT if the move is not allowed (re-checked if it moved meanwhile). */
