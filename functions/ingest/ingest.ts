@@ -13,7 +13,7 @@ import { requireTenant } from '../../shared/tenancy/access.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';
-import type { SendOutcome } from '../../shared/metering/adapters/usage-queue.js';
+import type { SendOutcome } from '../../shared/metering/ports.js';
 
 export interface IngestDependencies {
   meters(tenantId: string): Promise<ReadonlyMap<string, Meter>>;
