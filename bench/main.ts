@@ -46,6 +46,7 @@ async function ingestInProcess() {
     existing: async () => new Set(),
     enqueue: async (batch) => (packMessages(batch), { failed: [], calls: 1 }),
     graceHours: 72,
+    invoiced: async () => false,
     now: Date.now,
   });
   const rows = [];

@@ -41,9 +41,9 @@ export const functionCatalog = {
     entry: 'functions/ingest/handler.ts',
     memoryMb: 1024,
     timeoutSeconds: 10,
-    routes: ['POST /v1/events'],
+    routes: ['POST /v1/events', 'POST /v1/admin/tenants/{tenantId}/events'],
     sendsToUsageQueue: true,
-    tables: { tenants: 'read', events: 'read' },
+    tables: { tenants: 'read', events: 'read', billing: 'read' },
   },
   consumer: {
     entry: 'functions/consumer/handler.ts',

@@ -3,12 +3,13 @@ import type { Command } from './admin/command.js';
 import { bootstrapCommand } from './admin/bootstrap.js';
 import { tenantCommands } from './admin/tenants.js';
 import { billingCommands } from './admin/billing.js';
+import { eventCommands } from './admin/events.js';
 
 /**
  * `npm run admin -- <command> [--flag value]`: the admin API from a terminal. Every command but
  * `bootstrap` goes through the HTTP API with an admin key.
  */
-const commands: Command[] = [bootstrapCommand, ...tenantCommands, ...billingCommands];
+const commands: Command[] = [bootstrapCommand, ...tenantCommands, ...billingCommands, ...eventCommands];
 
 function parse(argv: string[]): { words: string[]; flags: Record<string, string> } {
   const words: string[] = [];

@@ -8,8 +8,9 @@ import {
   eventsOf,
   validateEvent,
 } from '../../shared/metering/events.js';
-import { header, httpApi, json, rawBody, type HttpEvent } from '../../shared/platform/http.js';
-import { requireTenant } from '../../shared/tenancy/access.js';
+import { header, httpApi, json, parseInput, rawBody, type HttpEvent } from '../../shared/platform/http.js';
+import { requireAdmin, requireTenant } from '../../shared/tenancy/access.js';
+import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';
@@ -21,8 +22,13 @@ export interface IngestDependencies {
   existing(tenantId: string, ids: string[]): Promise<Set<string>>;
   enqueue(events: UsageEvent[]): Promise<SendOutcome>;
   graceHours: number;
+  /** True once the tenant has an invoice: its first import is over, and the open-period rule holds for every import. */
+  invoiced(tenantId: string): Promise<boolean>;
   now(): number;
 }
+
+/** The admin's import of a tenant's history: the same validation, queue and idempotency as POST /v1/events. */
+const IMPORT_ROUTE = 'POST /v1/admin/tenants/{tenantId}/events';
 
 type Status = 'accepted' | 'duplicate' | 'rejected' | 'failed';
 interface Result {
@@ -36,13 +42,17 @@ interface Result {
 
 const CONTENT_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
 
-/** POST /v1/events: validates each event, answers for each, and accepts only what SQS has made durable. */
+/**
+ * POST /v1/events (and the admin's import route): validates each event, answers for each, and accepts only what
+ * SQS has made durable.
+ */
 export function createIngest(deps: IngestDependencies) {
   return httpApi(async (event) => {
-    const tenantId = requireTenant(event);
+    const imported = event.routeKey === IMPORT_ROUTE;
+    const tenantId = imported ? (requireAdmin(event), parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId')) : requireTenant(event);
     const items = readEvents(event);
     const now = deps.now();
-    const ctx = { tenantId, meters: await deps.meters(tenantId), now, oldestOpen: oldestOpenInstant(now, deps.graceHours) };
+    const ctx = { tenantId, meters: await deps.meters(tenantId), now, oldestOpen: await oldestOpen(deps, event, tenantId, now) };
     const checked: EventResult[] = items.map((item, index) => validateEvent(item, index, ctx));
 
     const valid = checked.filter((r) => r.status === 'valid');
@@ -85,6 +95,19 @@ export function createIngest(deps: IngestDependencies) {
     }
     return json(202, { ...summary, results });
   });
+}
+
+/**
+ * Events before the open period are refused (their periods are invoiced, or about to be). A tenant's first import
+ * (`?firstImport=true` on the admin route, before the tenant's first invoice) may go back as far as it needs: no
+ * period of the tenant has been closed yet, so none is reopened.
+ */
+async function oldestOpen(deps: IngestDependencies, event: HttpEvent, tenantId: string, now: number): Promise<number> {
+  if (event.routeKey !== IMPORT_ROUTE || event.queryStringParameters?.firstImport !== 'true') return oldestOpenInstant(now, deps.graceHours);
+  if (await deps.invoiced(tenantId)) {
+    throw new ClientError('CONFLICT', `tenant ${tenantId} has been invoiced: its first import is over, and imports keep to the open period`, 'firstImport');
+  }
+  return Number.NEGATIVE_INFINITY;
 }
 
 function readEvents(event: HttpEvent): unknown[] {

@@ -73,6 +73,7 @@ describe('ingest when SQS cannot make events durable', () => {
       existing: async () => new Set(),
       enqueue: (events) => queue.send(events),
       graceHours: 72,
+      invoiced: async () => false,
       now: () => Date.parse('2026-11-23T10:00:00Z'),
     });
     const body = [{ id: 'o1', meter: 'orders', timestamp: '2026-11-23T09:59:00Z' }, { id: 'o2', meter: 'nope', timestamp: '2026-11-23T09:59:00Z' }];

@@ -13,7 +13,7 @@ const httpSamples = ['apigw-v2-request-no-authorizer.json', 'apigw-v2-request-la
 const nothing = new Proxy({}, { get: () => async () => undefined }) as TenantDirectory;
 
 const httpHandlers = {
-  ingest: createIngest({ meters: async () => new Map(), existing: async () => new Set(), enqueue: async () => ({ failed: [], calls: 0 }), graceHours: 72, now: Date.now }),
+  ingest: createIngest({ meters: async () => new Map(), existing: async () => new Set(), enqueue: async () => ({ failed: [], calls: 0 }), graceHours: 72, invoiced: async () => false, now: Date.now }),
   usage: createUsageApi({ meters: async () => [], series: async () => [], now: Date.now }),
   admin: createAdminApi({ directory: nothing, now: () => new Date(), newTenantId: () => 't' }),
 };

@@ -1,0 +1,57 @@
+import './quiet.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startLocalStack } from '../local/stack.js';
+import { importEvents } from '../scripts/admin/import.js';
+import { seedMeters } from '../shared/metering/seed-meters.js';
+import { documentClient } from '../shared/platform/dynamo/client.js';
+import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
+import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
+import { issueApiKey } from '../shared/tenancy/tenants.js';
+import { printTable } from './report.js';
+
+/**
+ * `npm run bench:import [events]`: the admin CLI's import (100,000 events by default) against the whole local stack,
+ * stopped halfway and resumed, then every month counter checked against the file: each event counted once.
+ */
+const total = Number(process.argv[2] ?? 100_000);
+const HOUR = 3_600_000;
+const history = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 3, 1);
+
+const stack = await startLocalStack({ visibilityTimeoutSeconds: 30, consumerConcurrency: 4 });
+const dir = mkdtempSync(join(tmpdir(), 'meterline-bench-import-'));
+try {
+  const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
+  await directory.createTenant({ id: 'history', name: 'History', createdAt: new Date().toISOString() });
+  for (const m of seedMeters) await directory.putMeter('history', m);
+  const admin = (await issueApiKey(directory, { admin: true }, 'bench', new Date())).token;
+  const file = join(dir, 'usage.ndjson');
+  const lines = Array.from({ length: total }, (_, i) => JSON.stringify({ id: `h-${i}`, meter: 'orders', timestamp: new Date(history + (i % 1_000) * HOUR).toISOString() }));
+  writeFileSync(file, `${lines.join('\n')}\n`);
+
+  const target = { apiUrl: stack.apiUrl, adminKey: admin };
+  const stop = new AbortController();
+  const rows = [];
+  let start = performance.now();
+  const first = await importEvents({ target, tenantId: 'history', file, firstImport: true, signal: stop.signal, onProgress: (done) => done >= total / 2 && stop.abort() });
+  let seconds = (performance.now() - start) / 1000;
+  rows.push({ run: 'first, stopped halfway', events: first.done, seconds: seconds.toFixed(1), 'events/s': Math.round(first.done / seconds), duplicates: first.duplicates, retried: first.retried });
+  start = performance.now();
+  const resumed = await importEvents({ target, tenantId: 'history', file, firstImport: true });
+  seconds = (performance.now() - start) / 1000;
+  const sent = resumed.done - resumed.resumedFrom;
+  rows.push({ run: 'resumed', events: sent, seconds: seconds.toFixed(1), 'events/s': Math.round(sent / seconds), duplicates: resumed.duplicates - first.duplicates, retried: resumed.retried - first.retried });
+  await stack.drained(600_000);
+  const counted = (performance.now() - start) / 1000 + Number(rows[0]!.seconds);
+  const store = new DynamoUsageStore(documentClient(stack.dynamo), { eventsTable: stack.env.EVENTS_TABLE!, countersTable: stack.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
+  const months = await store.series('history', 'orders', 'month', '2000-01', '2100-01');
+  const sum = months.reduce((n, m) => n + Number(m.value), 0);
+  printTable(`events import of ${total.toLocaleString('en-US')} events through the local stack (accepted = durably queued)`, rows);
+  console.log(`\ncounted: ${sum.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} (${sum === total ? 'each once' : 'MISMATCH'}); all counted ${counted.toFixed(1)} s after the import began (${Math.round(total / counted)} events/s end to end)`);
+  if (sum !== total) process.exitCode = 1;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+  await stack.stop();
+}
