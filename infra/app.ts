@@ -1,16 +1,17 @@
 import { pathToFileURL } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { MeterlineStack } from './stack.js';
 import { stageConfig } from './stage.js';
 
 /**
- * Builds the app for a stage (`-c stage=dev|prod`, default from cdk.json) with cdk-nag's AwsSolutions
- * checks attached, so every synth (and `cdk deploy`) fails on an unsuppressed finding.
+ * Builds the app for a stage (`-c stage=dev|prod`, default from cdk.json) with cdk-nag's AwsSolutions and
+ * Serverless checks attached, so every synth (and `cdk deploy`) fails on an unacknowledged finding. The alarm
+ * subscriber comes from configuration: `alarmEmail:<stage>` in cdk.json's context, or `-c alarmEmail:<stage>=...`.
  */
 export function createApp(app: App = new App()): { app: App; stack: MeterlineStack } {
   const stage = stageConfig(app.node.tryGetContext('stage') ?? 'dev');
-  const alarmEmail: string | undefined = app.node.tryGetContext('alarmEmail');
+  const alarmEmail: string | undefined = app.node.tryGetContext(`alarmEmail:${stage.name}`) || undefined;
   const stack = new MeterlineStack(app, `Meterline-${stage.name}`, {
     stage,
     alarmEmail,
@@ -18,7 +19,7 @@ export function createApp(app: App = new App()): { app: App; stack: MeterlineSta
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     terminationProtection: stage.deletionProtection,
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
   return { app, stack };
 }
 

@@ -7,6 +7,18 @@ import type { TableName } from '../shared/platform/dynamo/tables.js';
  */
 export type Access = 'read' | 'write' | 'readwrite';
 
+/** A table grant beyond the plain access level. */
+export interface TableGrant {
+  access: Access;
+  /** DeleteItem too: only the functions whose code deletes items get it. */
+  deletes?: boolean;
+  /**
+   * The partition keys it may touch (`dynamodb:LeadingKeys`, `*` wildcards): `table` on the base table, `gsi1`
+   * on the index (no index access when absent). Confines a function to one kind of item, e.g. keeps it off API keys.
+   */
+  partitions?: { table: string[]; gsi1?: string[] };
+}
+
 export interface FunctionSpec {
   /** Handler module, relative to the repository root; it exports `handler`. */
   entry: string;
@@ -23,8 +35,8 @@ export interface FunctionSpec {
   /** Served by a Lambda function URL (no authorizer: the function verifies its callers itself). */
   functionUrl?: boolean;
   /** Least privilege: the tables it reads or writes, and nothing else. */
-  tables: Partial<Record<TableName, Access>>;
-  /** Secrets Manager secrets it reads (names in infra's stack). */
+  tables: Partial<Record<TableName, Access | TableGrant>>;
+  /** Secrets Manager secrets it reads (names in infra/secrets.ts). */
   secrets?: string[];
   /** Publishes usage alerts on the Meterline event bus (its name arrives as EVENT_BUS_NAME). */
   publishesAlerts?: boolean;
@@ -86,7 +98,8 @@ export const functionCatalog = {
     memoryMb: 256,
     timeoutSeconds: 10,
     routes: ['GET /v1/alerts', 'PUT /v1/alerts/{alertId}', 'DELETE /v1/alerts/{alertId}'],
-    tables: { tenants: 'readwrite' },
+    // Alerts and meters live in the tenant's partition; API keys in their own, out of reach.
+    tables: { tenants: { access: 'readwrite', deletes: true, partitions: { table: ['TENANT#*'] } } },
   },
   'alert-evaluator': {
     entry: 'functions/alert-evaluator/handler.ts',
@@ -94,7 +107,8 @@ export const functionCatalog = {
     timeoutSeconds: 300,
     schedule: 'rate(5 minutes)',
     publishesAlerts: true,
-    tables: { tenants: 'readwrite', counters: 'read' },
+    // The tenant list (index partition TENANTS) and the tenants' own partitions; never an API key.
+    tables: { tenants: { access: 'readwrite', partitions: { table: ['TENANT#*'], gsi1: ['TENANTS'] } }, counters: 'read' },
   },
   invoicing: {
     entry: 'functions/invoicing/handler.ts',
@@ -134,7 +148,8 @@ export const functionCatalog = {
       'DELETE /v1/admin/tenants/{tenantId}/billing/pause',
       'POST /v1/admin/tenants/{tenantId}/invoices/{id}/reissue',
     ],
-    tables: { tenants: 'read', counters: 'read', billing: 'readwrite' },
+    // Quotas and billing pauses are deleted (DELETE .../quotas/{meter}, DELETE .../billing/pause).
+    tables: { tenants: 'read', counters: 'read', billing: { access: 'readwrite', deletes: true } },
   },
   'usage-report': {
     entry: 'functions/usage-report/handler.ts',
@@ -151,11 +166,17 @@ export const functionCatalog = {
     timeoutSeconds: 20,
     functionUrl: true,
     tables: { tenants: 'read', stripe: 'readwrite', billing: 'read' },
-    secrets: ['stripe'],
+    // Its signing secret and a restricted key that can only read from Stripe, never the secret key the jobs use.
+    secrets: ['stripe-webhook'],
   },
 } satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof functionCatalog;
+
+/** A grant in its full form. */
+export function tableGrant(grant: Access | TableGrant): TableGrant {
+  return typeof grant === 'string' ? { access: grant } : grant;
+}
 
 export const functionSpecs = functionCatalog as Record<FunctionName, FunctionSpec>;
 
@@ -167,3 +188,10 @@ export const usageQueueSettings = {
   maxBatchingWindowSeconds: 1,
 } as const;
 
+/** What EventBridge Scheduler passes to a scheduled function (its target input). */
+export interface ScheduledInvocation {
+  source: 'meterline.schedule';
+  schedule: string;
+  /** When the run was due (ISO 8601): jobs compute "yesterday" and "ended periods" from it, not from the clock. */
+  time: string;
+}

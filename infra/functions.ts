@@ -12,31 +12,27 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 import { architecture, nodejsBundling, runtime } from './bundling.js';
-import { type Access, type FunctionName, type FunctionSpec, functionSpecs, usageQueueSettings } from './catalog.js';
+import { type Access, type FunctionName, type FunctionSpec, type TableGrant, functionSpecs, tableGrant, usageQueueSettings } from './catalog.js';
 import { acknowledge } from './nag.js';
 import { secretArnEnv } from './secrets.js';
-import type { StageConfig } from './stage.js';
+import { type StageConfig, consumerMaxConcurrency } from './stage.js';
 import { pascal } from './names.js';
 
-/**
- * Scaling cap of the consumer's event source mapping. Each message already carries up to 256 KiB of events
- * and a batch of ten is folded into one write per counter, so ten concurrent batches absorb far more than
- * the API's throttle admits; more would mostly make parallel batches collide on the same hot
- * tenant × meter × hour counters (transaction conflicts, retried but wasted) and take account concurrency
- * from the API functions.
- */
-export const consumerMaxConcurrency = 10;
+// The consumer's event source mapping scales to at most consumerMaxConcurrency batches: each message already carries
+// up to 256 KiB of events and a batch of ten is folded into one write per counter, so ten concurrent batches absorb far
+// more than the API's throttle admits; more would mostly make parallel batches collide on the same hot
+// tenant × meter × hour counters (transaction conflicts, retried but wasted) and take account concurrency from the API.
 
 // Transactions need no action of their own: each item in one is authorised by the action it performs.
-// Scan is deliberately absent; every access pattern is a key lookup or a query.
-const dynamoActions: Record<Exclude<Access, 'readwrite'>, string[]> = {
-  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
-};
+// Scan and BatchWriteItem are deliberately absent: every access pattern is a key lookup or a query, every write one item.
+const readActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
 
-export function dynamoActionsFor(access: Access): string[] {
-  const kinds = access === 'readwrite' ? (['read', 'write'] as const) : [access];
-  return [...new Set(kinds.flatMap((kind) => dynamoActions[kind]))];
+/** The DynamoDB actions a grant allows on the base table. */
+export function dynamoActionsFor(grant: Access | TableGrant): string[] {
+  const { access, deletes } = tableGrant(grant);
+  const actions = [...(access === 'write' ? [] : readActions), ...(access === 'read' ? [] : writeActions), ...(deletes ? ['dynamodb:DeleteItem'] : [])];
+  return [...new Set(actions)];
 }
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -90,13 +86,27 @@ export class Functions extends Construct {
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
       environment: this.environment(spec, props),
+      reservedConcurrentExecutions: props.stage.reservedConcurrency[name],
     });
+    const pinned = `Pinned to ${runtime.name}, the Node version the code is developed and tested on (engines, node@22); runtime, esbuild target and toolchain move together.`;
     acknowledge(fn, {
-      'AwsSolutions-L1': `Pinned to ${runtime.name}, the Node version the code is developed and tested on (engines, node@22); runtime, esbuild target and toolchain move together.`,
+      'AwsSolutions-L1': pinned,
+      'Serverless-LambdaLatestVersion': pinned,
+      'Serverless-LambdaTracing':
+        'A request is followed through JSON logs and API access logs by requestId and tenantId, the pipeline by EMF metrics; a trace of one hop per function would add cost and cold-start work, not insight.',
+      'Serverless-LambdaDLQ': spec.schedule
+        ? 'Invoked asynchronously by Scheduler only; a failed run goes to its on-failure destination (infra/schedules.ts), which keeps the error beside the input, unlike a DLQ.'
+        : 'Never invoked asynchronously (API Gateway, the function URL and the SQS event source wait for the answer), so a DLQ would never receive anything.',
+      ...(spec.consumesUsageQueue
+        ? {
+            'Serverless-LambdaEventSourceMappingDestination':
+              'On-failure destinations are for stream sources; an SQS source redrives what keeps failing to the usage queue’s own dead-letter queue.',
+          }
+        : {}),
     });
 
-    for (const [table, access] of Object.entries(spec.tables) as [TableName, Access][]) {
-      role.addToPolicy(new PolicyStatement({ actions: dynamoActionsFor(access), resources: tableResources(props.tables[table], table, access) }));
+    for (const [table, grant] of Object.entries(spec.tables) as [TableName, Access | TableGrant][]) {
+      for (const statement of tableStatements(props.tables[table], table, tableGrant(grant))) role.addToPolicy(statement);
     }
     if (spec.sendsToUsageQueue) props.usageQueue.grantSendMessages(role);
     if (spec.consumesUsageQueue) {
@@ -136,8 +146,14 @@ export class Functions extends Construct {
   }
 }
 
-/** The table, and its index only where the function reads: writes go through the base table. */
-function tableResources(table: Table, name: TableName, access: Access): string[] {
-  const readsIndex = tables[name].gsi1 && access !== 'write';
-  return readsIndex ? [table.tableArn, `${table.tableArn}/index/gsi1`] : [table.tableArn];
+/**
+ * The base table with the grant's actions, and its index for reading where the function reads (writes go through the
+ * base table); each confined to the grant's partition keys when it names them.
+ */
+function tableStatements(table: Table, name: TableName, grant: TableGrant): PolicyStatement[] {
+  const confined = (keys: string[] | undefined) => (keys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } } } : {});
+  const statements = [new PolicyStatement({ actions: dynamoActionsFor(grant), resources: [table.tableArn], ...confined(grant.partitions?.table) })];
+  const readsIndex = tables[name].gsi1 && grant.access !== 'write' && (!grant.partitions || grant.partitions.gsi1);
+  if (readsIndex) statements.push(new PolicyStatement({ actions: readActions, resources: [`${table.tableArn}/index/gsi1`], ...confined(grant.partitions?.gsi1) }));
+  return statements;
 }

@@ -1,10 +1,43 @@
-import { Duration } from 'aws-cdk-lib';
-import { Distribution, HttpVersion, ResponseHeadersPolicy, ViewerProtocolPolicy } from 'aws-cdk-lib/aws-cloudfront';
+import { Duration, Fn } from 'aws-cdk-lib';
+import {
+  Distribution,
+  HeadersFrameOption,
+  HeadersReferrerPolicy,
+  HttpVersion,
+  ResponseHeadersPolicy,
+  ViewerProtocolPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
 import type { StageConfig } from './stage.js';
+
+export interface DashboardHostingProps {
+  stage: StageConfig;
+  /** The API the dashboard calls (`https://<id>.execute-api.<region>.amazonaws.com/`): its origin is the one it may connect to. */
+  apiUrl: string;
+}
+
+/**
+ * The browser may run only the dashboard's own scripts and styles, and talk only to its origin and the API: an
+ * injected script can neither load code from elsewhere nor send a session token anywhere else.
+ */
+export function contentSecurityPolicy(apiOrigin: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src 'self' ${apiOrigin}`,
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
 
 /** The dashboard's static files: a private bucket that only CloudFront (through origin access control) can read. */
 export class DashboardHosting extends Construct {
@@ -12,8 +45,9 @@ export class DashboardHosting extends Construct {
   readonly logBucket: Bucket;
   readonly distribution: Distribution;
 
-  constructor(scope: Construct, id: string, stage: StageConfig) {
+  constructor(scope: Construct, id: string, props: DashboardHostingProps) {
     super(scope, id);
+    const { stage } = props;
     const privateBucket = { blockPublicAccess: BlockPublicAccess.BLOCK_ALL, enforceSSL: true, removalPolicy: stage.dataRemovalPolicy };
     this.logBucket = new Bucket(this, 'AccessLogs', {
       ...privateBucket,
@@ -38,7 +72,18 @@ export class DashboardHosting extends Construct {
       defaultBehavior: {
         origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        responseHeadersPolicy: ResponseHeadersPolicy.SECURITY_HEADERS,
+        responseHeadersPolicy: new ResponseHeadersPolicy(this, 'SecurityHeaders', {
+          comment: `Meterline ${stage.name} dashboard: CSP, HSTS and the usual hardening headers`,
+          securityHeadersBehavior: {
+            // The API URL ends in "/"; an origin does not.
+            contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(Fn.join('', ['https://', Fn.select(2, Fn.split('/', props.apiUrl))])), override: true },
+            // Two years, the preload list's minimum; the *.cloudfront.net name itself cannot be preloaded.
+            strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
+            contentTypeOptions: { override: true },
+            frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+            referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: true },
+          },
+        }),
       },
       // A single-page app: unknown paths are client-side routes, served by index.html.
       errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.minutes(5) })),

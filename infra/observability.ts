@@ -7,85 +7,179 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  MathExpression,
   Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { TableName } from '../shared/platform/dynamo/tables.js';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
 import { acknowledge } from './nag.js';
-import type { StageConfig } from './stage.js';
 import { pascal } from './names.js';
+import type { Job } from './schedules.js';
+import type { StageConfig } from './stage.js';
 
 export interface ObservabilityProps {
   stage: StageConfig;
   functions: Record<FunctionName, NodejsFunction>;
+  tables: Record<TableName, Table>;
   usageQueue: Queue;
   usageDeadLetterQueue: Queue;
   scheduleDeadLetterQueue: Queue;
+  jobs: Job[];
   apiStage: HttpStage;
-  /** Subscribed to the alarm topic when given (`-c alarmEmail=ops@example.com`). */
+  /** Subscribed to the alarm topic; required where the stage has one (configuration `alarmEmail:<stage>`). */
   alarmEmail?: string;
 }
 
+/** The runbooks alarms cite: sections of docs/operations.md, by their anchor. */
+export const runbooks = {
+  usageDeadLetters: 'usage-dead-letter-queue',
+  aggregationLag: 'aggregation-lag',
+  consumerErrors: 'consumer-errors',
+  failedEvents: 'failed-events',
+  quarantinedEvents: 'quarantined-events',
+  reportFailures: 'stripe-report-failures',
+  reconciliation: 'reconciliation-mismatches',
+  meterErrors: 'meter-error-reports',
+  webhookFailures: 'webhook-failures',
+  apiErrors: 'api-server-errors',
+  failedJobRuns: 'failed-job-runs',
+  missingJobRuns: 'missing-job-runs',
+  dynamoThrottling: 'dynamodb-throttling',
+  lambdaThrottling: 'lambda-throttling',
+} as const;
+
+export const OPERATIONS_DOC = 'docs/operations.md';
+
 /** Aggregation is meant to keep up within seconds; five minutes behind means the consumer is stuck or starved. */
 const maxMessageAge = Duration.minutes(5);
+const fiveMinutes = Duration.minutes(5);
 
-/** The application's own metrics (Powertools EMF: namespace Meterline, dimension service). */
-function appMetric(metricName: string, statistic = 'Sum', period = Duration.minutes(1)): Metric {
-  return new Metric({ namespace: 'Meterline', metricName, dimensionsMap: { service: 'meterline' }, statistic, period });
+/** The application's own metrics (Powertools EMF: namespace Meterline, dimensions service and stage). */
+function appMetric(stage: StageConfig, metricName: string, statistic = 'Sum', period = Duration.minutes(1)): Metric {
+  return new Metric({ namespace: 'Meterline', metricName, dimensionsMap: { service: 'meterline', stage: stage.name }, statistic, period });
 }
 
-/** Alarms on what needs a person, and one dashboard for the pipeline from request to invoice. */
+interface AlarmSpec {
+  description: string;
+  runbook: (typeof runbooks)[keyof typeof runbooks];
+  metric: IMetric;
+  threshold: number;
+  evaluationPeriods?: number;
+  comparison?: ComparisonOperator;
+  missing?: TreatMissingData;
+}
+
+/** Alarms on what needs a person, each naming its runbook, and one dashboard for the pipeline from request to invoice. */
 export class Observability extends Construct {
   readonly alarms: Alarm[] = [];
   readonly topic?: Topic;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    if (props.stage.alarmTopic) {
-      this.topic = new Topic(this, 'AlarmTopic', { displayName: `Meterline ${props.stage.name} alarms`, enforceSSL: true });
-      if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const { stage } = props;
+    if (stage.alarmTopic) {
+      // A topic nobody reads is an alarm that goes nowhere, and a deploy without the subscriber would remove it.
+      if (!props.alarmEmail) throw new Error(`The ${stage.name} stage sends alarms: set "alarmEmail:${stage.name}" in cdk.json's context (or pass -c alarmEmail:${stage.name}=...)`);
+      this.topic = new Topic(this, 'AlarmTopic', { displayName: `Meterline ${stage.name} alarms`, enforceSSL: true });
+      this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
       acknowledge(this.topic, {
         'AwsSolutions-SNS2':
           'Alarm notifications carry alarm names and states, no customer data; CloudWatch cannot publish to a topic under the AWS-managed SNS key.',
+        'Serverless-SNSRedrivePolicy': 'E-mail subscriptions are retried by SNS for about an hour; a dead-letter queue of alarm mails would go unread.',
       });
     }
-
+    const app = (name: string, period = fiveMinutes) => appMetric(stage, name, 'Sum', period);
     const deadLetters = (queue: Queue) => queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
-    this.alarm('UsageDlqDepth', 'Usage events reached the dead-letter queue; find the cause, then redrive (docs/operations.md).', deadLetters(props.usageDeadLetterQueue), 1);
-    this.alarm('ScheduleDlqDepth', 'A scheduled job invocation failed after all retries; its input is in the schedule DLQ.', deadLetters(props.scheduleDeadLetterQueue), 1);
-    this.alarm(
-      'UsageQueueOldestMessageAge',
-      `Usage events have waited more than ${maxMessageAge.toMinutes()} minutes to be aggregated.`,
-      props.usageQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
-      maxMessageAge.toSeconds(),
-      3,
-    );
-    this.alarm('ReportFailures', 'Usage could not be reported to Stripe.', appMetric('ReportFailures', 'Sum', Duration.minutes(5)), 1);
-    this.alarm('ApiServerErrors', 'The API answered with 5xx errors.', props.apiStage.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }), 5);
-    // The consumer and the scheduled jobs have no caller to see their errors.
-    for (const [name, spec] of Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]) {
-      if (!spec.consumesUsageQueue && !spec.schedule) continue;
-      const metric = props.functions[name].metricErrors({ statistic: 'Sum', period: Duration.minutes(5) });
-      this.alarm(`${pascal(name)}Errors`, `The ${name} function failed.`, metric, 1);
+    const specs = Object.entries(functionSpecs) as [FunctionName, FunctionSpec][];
+
+    // The usage pipeline.
+    this.alarm('UsageDlqDepth', { description: 'Usage events reached the dead-letter queue.', runbook: runbooks.usageDeadLetters, metric: deadLetters(props.usageDeadLetterQueue), threshold: 1 });
+    this.alarm('UsageQueueOldestMessageAge', {
+      description: `Usage events have waited more than ${maxMessageAge.toMinutes()} minutes to be aggregated.`,
+      runbook: runbooks.aggregationLag,
+      metric: props.usageQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
+      threshold: maxMessageAge.toSeconds(),
+      evaluationPeriods: 3,
+    });
+    for (const [name] of specs.filter(([, spec]) => spec.consumesUsageQueue)) {
+      this.alarm(`${pascal(name)}Errors`, { description: `The ${name} function failed.`, runbook: runbooks.consumerErrors, metric: props.functions[name].metricErrors({ statistic: 'Sum', period: fiveMinutes }), threshold: 1 });
+    }
+    // Failed events are retried (batch item failures), so a failure is only news when it lasts.
+    this.alarm('EventsFailed', { description: 'Events have failed to aggregate for 15 minutes.', runbook: runbooks.failedEvents, metric: app('EventsFailed'), threshold: 1, evaluationPeriods: 3 });
+    this.alarm('EventsQuarantined', { description: 'Events were quarantined: they can never be counted as sent.', runbook: runbooks.quarantinedEvents, metric: app('EventsQuarantined'), threshold: 1 });
+
+    // Billing and Stripe.
+    this.alarm('ReportFailures', { description: 'Usage could not be reported to Stripe.', runbook: runbooks.reportFailures, metric: app('ReportFailures'), threshold: 1 });
+    this.alarm('ReconciliationMismatches', { description: 'A Stripe invoice differs from Meterline’s usage for the period.', runbook: runbooks.reconciliation, metric: app('ReconciliationMismatches'), threshold: 1 });
+    this.alarm('MeterErrorReports', { description: 'Stripe reported invalid meter events.', runbook: runbooks.meterErrors, metric: app('MeterErrorReports'), threshold: 1 });
+    // The webhook answers 500 itself (Stripe redelivers), so Lambda's Errors only counts crashes: both are watched.
+    this.alarm('WebhookFailures', {
+      description: 'The Stripe webhook answered 500 (Stripe delivers again, with backoff, for up to three days).',
+      runbook: runbooks.webhookFailures,
+      metric: app('WebhookFailures', Duration.minutes(15)),
+      threshold: 3,
+    });
+    for (const [name] of specs.filter(([, spec]) => spec.functionUrl)) {
+      this.alarm(`${pascal(name)}Errors`, { description: `The ${name} function crashed (a 502 to the caller).`, runbook: runbooks.webhookFailures, metric: props.functions[name].metricErrors({ statistic: 'Sum', period: fiveMinutes }), threshold: 1 });
+    }
+    this.alarm('ApiServerErrors', { description: 'The API answered with 5xx errors.', runbook: runbooks.apiErrors, metric: props.apiStage.metricServerError({ statistic: 'Sum', period: fiveMinutes }), threshold: 5 });
+
+    // Scheduled jobs: runs that failed, runs that never came, and tenants a finished run could not process.
+    this.alarm('ScheduleDlqDepth', { description: 'Scheduler could not invoke a job; its input is in the schedule DLQ.', runbook: runbooks.failedJobRuns, metric: deadLetters(props.scheduleDeadLetterQueue), threshold: 1 });
+    for (const job of props.jobs) {
+      const id = pascal(job.name);
+      this.alarm(`${id}FailedRuns`, { description: `A ${job.name} run failed after Lambda's retries; it waits in its failure queue.`, runbook: runbooks.failedJobRuns, metric: deadLetters(job.failureQueue), threshold: 1 });
+      // One period per interval up to an hour, and two more, so a run that is merely a minute late does not alarm.
+      const period = job.interval.toSeconds() <= 3600 ? job.interval : Duration.hours(1);
+      const periods = Math.ceil(job.interval.toSeconds() / period.toSeconds()) + 2;
+      this.alarm(`${id}MissingRuns`, {
+        description: `${job.name} has not run for ${periods * period.toMinutes()} minutes (it runs every ${job.interval.toMinutes()}).`,
+        runbook: runbooks.missingJobRuns,
+        metric: job.fn.metricInvocations({ statistic: 'Sum', period }),
+        threshold: 1,
+        evaluationPeriods: periods,
+        comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
+        // Lambda publishes nothing for a function that did not run: no data is the failure here.
+        missing: TreatMissingData.BREACHING,
+      });
+    }
+    for (const metric of ['InvoicingFailures', 'AlertEvaluationFailures']) {
+      this.alarm(metric, { description: `A job run finished but could not process some tenants (${metric}).`, runbook: runbooks.failedJobRuns, metric: app(metric), threshold: 1 });
+    }
+
+    // Throttling: the retries hide a burst; sustained throttling is a capacity or concurrency problem.
+    for (const [name, table] of Object.entries(props.tables) as [TableName, Table][]) {
+      const throttles = new MathExpression({
+        expression: 'reads + writes',
+        usingMetrics: { reads: table.metric('ReadThrottleEvents', { statistic: 'Sum' }), writes: table.metric('WriteThrottleEvents', { statistic: 'Sum' }) },
+        period: fiveMinutes,
+        label: `${name} throttled requests`,
+      });
+      this.alarm(`${pascal(name)}TableThrottles`, { description: `DynamoDB throttled the ${name} table for 15 minutes.`, runbook: runbooks.dynamoThrottling, metric: throttles, threshold: 1, evaluationPeriods: 3 });
+    }
+    for (const [name, fn] of Object.entries(props.functions) as [FunctionName, NodejsFunction][]) {
+      this.alarm(`${pascal(name)}Throttles`, { description: `Lambda throttled ${name}.`, runbook: runbooks.lambdaThrottling, metric: fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }), threshold: 1 });
     }
     this.dashboard(props);
   }
 
-  private alarm(id: string, description: string, metric: IMetric, threshold: number, evaluationPeriods = 1): void {
+  private alarm(id: string, spec: AlarmSpec): void {
     const alarm = new Alarm(this, id, {
-      alarmDescription: description,
-      metric,
-      threshold,
-      evaluationPeriods,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No data means nothing happened: no failures, no messages.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${spec.description} Runbook: ${OPERATIONS_DOC}#${spec.runbook}`,
+      metric: spec.metric,
+      threshold: spec.threshold,
+      evaluationPeriods: spec.evaluationPeriods ?? 1,
+      comparisonOperator: spec.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No data mostly means nothing happened: no failures, no messages.
+      treatMissingData: spec.missing ?? TreatMissingData.NOT_BREACHING,
     });
     if (this.topic) {
       alarm.addAlarmAction(new SnsAction(this.topic));
@@ -95,6 +189,7 @@ export class Observability extends Construct {
   }
 
   private dashboard(props: ObservabilityProps): void {
+    const app = (name: string, statistic = 'Sum') => appMetric(props.stage, name, statistic);
     const fns = Object.entries(props.functions) as [FunctionName, NodejsFunction][];
     const graph = (title: string, left: IMetric[], right: IMetric[] = []) => new GraphWidget({ title, left, right, width: 12, height: 6 });
     const perFunction = (metric: (fn: NodejsFunction) => Metric) => fns.map(([name, fn]) => metric(fn).with({ label: name }));
@@ -107,13 +202,13 @@ export class Observability extends Construct {
       dashboardName: `meterline-${props.stage.name}`,
       defaultInterval: Duration.hours(3),
       widgets: [
-        [new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 })],
+        [new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 6 })],
         [
-          graph('Ingest: events', ['EventsAccepted', 'EventsRejected', 'EventsDuplicate'].map((m) => appMetric(m))),
-          graph('Aggregation: events', ['EventsCounted', 'EventsFailed'].map((m) => appMetric(m)), [appMetric('WriteUnits')]),
+          graph('Ingest: events', ['EventsAccepted', 'EventsRejected', 'EventsDuplicate'].map((m) => app(m))),
+          graph('Aggregation: events', ['EventsCounted', 'EventsFailed', 'EventsQuarantined'].map((m) => app(m)), [app('WriteUnits')]),
         ],
         [
-          graph('Aggregation lag (ms)', ['p50', 'p99', 'Maximum'].map((s) => appMetric('AggregationLag', s).with({ label: `lag ${s}` }))),
+          graph('Aggregation lag (ms)', ['p50', 'p99', 'Maximum'].map((s) => app('AggregationLag', s).with({ label: `lag ${s}` }))),
           graph(
             'Usage queue',
             [...queueMetrics(props.usageQueue, 'queue'), ...queueMetrics(props.usageDeadLetterQueue, 'DLQ')],
@@ -126,13 +221,20 @@ export class Observability extends Construct {
             [props.apiStage.metricCount({ label: 'requests' }), props.apiStage.metricClientError({ label: '4xx' }), props.apiStage.metricServerError({ label: '5xx' })],
             [props.apiStage.metricLatency({ statistic: 'p99', label: 'latency p99 (ms)' })],
           ),
-          graph('Billing jobs', [appMetric('ReportFailures'), ...queueMetrics(props.scheduleDeadLetterQueue, 'schedule DLQ')]),
+          graph('Billing jobs', [
+            ...['ReportFailures', 'InvoicingFailures', 'ReconciliationMismatches', 'WebhookFailures'].map((m) => app(m)),
+            ...queueMetrics(props.scheduleDeadLetterQueue, 'schedule DLQ'),
+            ...props.jobs.map((job) => job.failureQueue.metricApproximateNumberOfMessagesVisible({ label: `${job.name} failures`, statistic: 'Maximum' })),
+          ]),
         ],
         [
           graph('Function errors', perFunction((fn) => fn.metricErrors({ statistic: 'Sum' }))),
           graph('Function duration p99 (ms)', perFunction((fn) => fn.metricDuration({ statistic: 'p99' }))),
         ],
-        [graph('Function throttles', perFunction((fn) => fn.metricThrottles({ statistic: 'Sum' })))],
+        [
+          graph('Function throttles', perFunction((fn) => fn.metricThrottles({ statistic: 'Sum' }))),
+          graph('Scheduled runs', props.jobs.map((job) => job.fn.metricInvocations({ statistic: 'Sum', label: job.name }))),
+        ],
       ],
     });
   }

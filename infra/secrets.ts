@@ -6,7 +6,8 @@ import type { StageConfig } from './stage.js';
 
 /** Secrets the stack always holds, with the value format operators put into them. */
 const describedSecrets: Record<string, string> = {
-  stripe: 'Stripe credentials, JSON: {"secretKey": "sk_live_...", "webhookSecret": "whsec_..."}',
+  stripe: 'Stripe secret key for the jobs that write to Stripe, JSON: {"secretKey": "sk_live_..."}',
+  'stripe-webhook': 'Stripe webhook signing secret and a restricted read-only key, JSON: {"webhookSecret": "whsec_...", "secretKey": "rk_live_..."}',
 };
 
 /** The environment variable that gives a function the ARN of a secret it reads (never its value). */

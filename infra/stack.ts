@@ -6,6 +6,7 @@ import { tables } from '../shared/platform/dynamo/tables.js';
 import { Api } from './api.js';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
 import { Functions } from './functions.js';
+import { Evidence } from './evidence.js';
 import { DashboardHosting } from './hosting.js';
 import { pascal } from './names.js';
 import { Observability } from './observability.js';
@@ -27,6 +28,9 @@ export class MeterlineStack extends Stack {
   readonly functions: Functions;
   readonly api: Api;
   readonly observability: Observability;
+  readonly schedules: Schedules;
+  readonly evidence: Evidence;
+  readonly hosting: DashboardHosting;
 
   constructor(scope: Construct, id: string, props: MeterlineStackProps) {
     super(scope, id, props);
@@ -35,11 +39,10 @@ export class MeterlineStack extends Stack {
 
     this.tables = new Tables(this, 'Tables', stage);
     const consumerTimeout = Math.max(...specs.filter(([, spec]) => spec.consumesUsageQueue).map(([, spec]) => spec.timeoutSeconds));
-    this.usageQueue = new UsageQueue(this, 'Usage', { consumerTimeout: Duration.seconds(consumerTimeout) });
+    this.usageQueue = new UsageQueue(this, 'Usage', { consumerTimeout: Duration.seconds(consumerTimeout), removalPolicy: stage.dataRemovalPolicy });
     const secrets = new Secrets(this, 'Secrets', stage);
     // Usage alerts today; the integration point for tenants' own consumers later.
     const eventBus = new EventBus(this, 'EventBus', { eventBusName: `meterline-${stage.name}` });
-    const hosting = new DashboardHosting(this, 'Dashboard', stage);
 
     this.functions = new Functions(this, 'Functions', {
       stage,
@@ -49,14 +52,29 @@ export class MeterlineStack extends Stack {
       eventBus,
     });
     const functions = this.functions.byName;
-    this.api = new Api(this, 'Api', { stage, functions, allowedOrigins: [hosting.origin] });
-    const schedules = new Schedules(this, 'Schedules', { stage, functions });
+    // Any origin may call the API from a browser: every call carries its key or session token in the Authorization
+    // header (no cookies), so CORS guards nothing here, while naming the dashboard's origin would make the API and the
+    // distribution (whose CSP names the API) depend on each other.
+    this.api = new Api(this, 'Api', { stage, functions, allowedOrigins: ['*'] });
+    this.hosting = new DashboardHosting(this, 'Dashboard', { stage, apiUrl: this.api.url });
+    const hosting = this.hosting;
+    this.schedules = new Schedules(this, 'Schedules', { stage, functions });
+    const schedules = this.schedules;
+    this.evidence = new Evidence(this, 'Evidence', {
+      stage,
+      ledger: this.tables.byName.events,
+      group: schedules.group,
+      deadLetterQueue: schedules.deadLetterQueue,
+      logBucket: hosting.logBucket,
+    });
     this.observability = new Observability(this, 'Observability', {
       stage,
       functions,
+      tables: this.tables.byName,
       usageQueue: this.usageQueue.queue,
       usageDeadLetterQueue: this.usageQueue.deadLetterQueue,
       scheduleDeadLetterQueue: schedules.deadLetterQueue,
+      jobs: schedules.jobs,
       apiStage: this.api.stage,
       alarmEmail: props.alarmEmail,
     });
@@ -78,6 +96,10 @@ export class MeterlineStack extends Stack {
     new CfnOutput(this, 'UsageQueueArn', { value: this.usageQueue.queue.queueArn });
     new CfnOutput(this, 'UsageDeadLetterQueueArn', { value: this.usageQueue.deadLetterQueue.queueArn });
     new CfnOutput(this, 'ScheduleDeadLetterQueueUrl', { value: schedules.deadLetterQueue.queueUrl });
+    for (const job of schedules.jobs) {
+      new CfnOutput(this, `${pascal(job.name)}FailureQueueUrl`, { value: job.failureQueue.queueUrl, description: `Failed ${job.name} runs` });
+    }
+    new CfnOutput(this, 'LedgerExportBucketName', { value: this.evidence.bucket.bucketName });
     for (const [name, secret] of Object.entries(secrets.byName)) {
       new CfnOutput(this, `${pascal(name)}SecretName`, { value: secret.secretName });
     }

@@ -1,18 +1,39 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { FunctionName } from './catalog.js';
 
 /** What differs between a throwaway development stack and production, chosen by `-c stage=dev|prod`. */
 export interface StageConfig {
   name: 'dev' | 'prod';
-  /** Tables, secrets, buckets and log groups: kept on stack deletion in production. */
+  /** Tables, queues, secrets, buckets and log groups: kept on stack deletion in production. */
   dataRemovalPolicy: RemovalPolicy;
   deletionProtection: boolean;
   logRetention: RetentionDays;
   /** Default-stage HTTP API throttling, requests per second (steady) and burst. */
   apiThrottle: { rateLimit: number; burstLimit: number };
-  /** Alarms notify an SNS topic (subscribe with `-c alarmEmail=...` or later); dev alarms only show on the dashboard. */
+  /** Alarms notify an SNS topic with a subscriber from configuration; dev alarms only show on the dashboard. */
   alarmTopic: boolean;
+  /**
+   * Reserved concurrency: a share of the account's Lambda concurrency no other function can take (and the most
+   * these functions use), so a flood on the API cannot starve aggregation, the Stripe webhook or the billing jobs.
+   * Lambda keeps at least 100 of the account's concurrency unreserved, and new accounts start with a quota as low
+   * as 10, so a stage may reserve nothing (dev) and prod needs a concurrency quota of at least 100 + the sum here.
+   */
+  reservedConcurrency: Partial<Record<FunctionName, number>>;
+  /**
+   * Days the raw ledger's monthly exports are kept (and, in prod, locked against deletion): as long as an invoice
+   * built from that usage can be disputed.
+   */
+  evidenceRetentionDays: number;
+  /** S3 Object Lock (compliance mode) on the evidence bucket: nobody, root included, can delete an export early. */
+  evidenceObjectLock: boolean;
 }
+
+/**
+ * The consumer's event source mapping scales to at most this many concurrent batches (infra/functions.ts says why);
+ * its reservation matches, since a reservation below the mapping's maximum only turns batches into throttles.
+ */
+export const consumerMaxConcurrency = 10;
 
 const stages: Record<StageConfig['name'], StageConfig> = {
   dev: {
@@ -22,6 +43,11 @@ const stages: Record<StageConfig['name'], StageConfig> = {
     logRetention: RetentionDays.TWO_WEEKS,
     apiThrottle: { rateLimit: 50, burstLimit: 100 },
     alarmTopic: false,
+    // Nothing reserved: dev accounts are often new, with a concurrency quota below the 100 Lambda keeps unreserved;
+    // the consumer is still capped by its event source mapping and the API by its throttle.
+    reservedConcurrency: {},
+    evidenceRetentionDays: 30,
+    evidenceObjectLock: false,
   },
   prod: {
     name: 'prod',
@@ -32,6 +58,20 @@ const stages: Record<StageConfig['name'], StageConfig> = {
     // ingest takes up to 1,000 events per request, so this admits far more events per second than any tenant sends.
     apiThrottle: { rateLimit: 2000, burstLimit: 4000 },
     alarmTopic: true,
+    // 23 in all: the account's quota must be at least 123 (the default quota is 1,000).
+    reservedConcurrency: {
+      consumer: consumerMaxConcurrency,
+      // Stripe retries a throttled (429) delivery with backoff; ten at a time is far above its delivery rate to one endpoint.
+      'stripe-webhook': 10,
+      // One run at a time: a retry or a late run waits (Lambda retries throttled asynchronous invocations) rather than
+      // overlapping a run that is still going.
+      'usage-report': 1,
+      invoicing: 1,
+      'alert-evaluator': 1,
+    },
+    // Two years: card networks accept disputes for up to 540 days after a charge, and invoices are paid in arrears.
+    evidenceRetentionDays: 730,
+    evidenceObjectLock: true,
   },
 };
 

@@ -1,6 +1,5 @@
 import { ClientError } from '../kernel/errors.js';
-import { draftInvoice } from './invoice-drafts.js';
-import type { BillingReads } from './ports.js';
+import { type BillingReads, draftInvoice } from './invoice-drafts.js';
 import { type Invoice, type InvoiceDraft, reissuableStatuses } from './invoices.js';
 import { type Subscription, periodAt } from './subscriptions.js';
 

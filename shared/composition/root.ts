@@ -3,10 +3,9 @@ import { required, settings } from '../platform/config.js';
 import { documentClient } from '../platform/dynamo/client.js';
 import { tableName } from '../platform/dynamo/tables.js';
 import { DynamoAlertStore } from '../alerts/adapters/alert-store.js';
-import type { BillingReads } from '../billing/ports.js';
+import type { BillingReads } from '../billing/invoice-drafts.js';
 import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
-import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
-import { meterQuantities } from '../metering/period-usage.js';
+import { DynamoMeterReader } from '../metering/adapters/meter-reader.js';
 import { DynamoTenantDirectory } from '../tenancy/adapters/tenant-directory.js';
 import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
 import { SqsUsageQueue } from '../metering/adapters/usage-queue.js';
@@ -34,8 +33,7 @@ export const usageQueue = () => new SqsUsageQueue(new SQSClient({}), required('U
 
 export const billingStore = () => new DynamoBillingStore(dynamo(), tableName('billing'));
 
-/** Billed quantities and gauge levels, read from the counters. */
-export const meterReader = () => meterQuantities(new DynamoCounterReader(dynamo(), tableName('counters')));
+export const meterReader = () => new DynamoMeterReader(dynamo(), tableName('counters'));
 
 /** What pricing reads: plans from the billing table, meters from the tenant directory, quantities from the counters. */
 export const billingReads = (store = billingStore()): BillingReads => {

@@ -1,12 +1,18 @@
+import { readFileSync } from 'node:fs';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Access, type FunctionName, type FunctionSpec, functionSpecs, usageQueueSettings } from '../../infra/catalog.js';
-import { consumerMaxConcurrency, dynamoActionsFor } from '../../infra/functions.js';
+import { createAuthorizer } from '../../functions/authorizer/authorizer.js';
+import { type FunctionName, type FunctionSpec, functionSpecs, tableGrant, usageQueueSettings } from '../../infra/catalog.js';
+import { ledgerExportSchedule } from '../../infra/evidence.js';
+import { dynamoActionsFor } from '../../infra/functions.js';
+import { jobRetryAttempts } from '../../infra/schedules.js';
 import { secretArnEnv } from '../../infra/secrets.js';
+import { consumerMaxConcurrency, stageConfig } from '../../infra/stage.js';
 import { type TableName, tables } from '../../shared/platform/dynamo/tables.js';
-import { type Synthesized, resources, synth } from './synth.js';
+import { generateApiKey } from '../../shared/tenancy/tenants.js';
+import { type Synthesized, alarmEmail, buildApp, resources, synth } from './synth.js';
 
 const specs = Object.entries(functionSpecs) as [FunctionName, FunctionSpec][];
 const tableNames = Object.keys(tables) as TableName[];
@@ -29,7 +35,15 @@ function statements(s: Synthesized) {
       roles: (policy.Properties!.Roles as { Ref: string }[]).map((r) => r.Ref),
       actions: asArray<string>(statement.Action),
       resources: asArray<unknown>(statement.Resource),
+      condition: statement.Condition as Record<string, Record<string, unknown>> | undefined,
     })),
+  );
+}
+
+/** Alarms on one metric (any metric when absent) of a namespace. */
+function alarmsOn(s: Synthesized, metricName: string | undefined, namespace: string) {
+  return Object.values(resources(s.template, 'AWS::CloudWatch::Alarm')).filter(
+    (a) => (metricName === undefined || a.Properties!.MetricName === metricName) && a.Properties!.Namespace === namespace,
   );
 }
 
@@ -46,6 +60,15 @@ describe('usage queue', () => {
     const consumerTimeout = Math.max(...specs.filter(([, s]) => s.consumesUsageQueue).map(([, s]) => s.timeoutSeconds));
     const visibility = resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, prod.stack.usageQueue.queue)]!.Properties!.VisibilityTimeout;
     expect(visibility).toBeGreaterThanOrEqual(6 * consumerTimeout);
+  });
+
+  it('keeps the usage queue and its DLQ in prod only', () => {
+    for (const queue of [prod.stack.usageQueue.queue, prod.stack.usageQueue.deadLetterQueue]) {
+      expect(resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, queue)]!.DeletionPolicy).toBe('Retain');
+    }
+    for (const queue of [dev.stack.usageQueue.queue, dev.stack.usageQueue.deadLetterQueue]) {
+      expect(resources(dev.template, 'AWS::SQS::Queue')[logicalId(dev, queue)]!.DeletionPolicy).toBe('Delete');
+    }
   });
 
   it('encrypts every queue and refuses requests without TLS', () => {
@@ -138,18 +161,75 @@ describe('functions', () => {
       const own = statements(prod).filter((s) => s.roles.includes(role));
       for (const table of tableNames) {
         const arn = getAtt(logicalId(prod, prod.stack.tables.byName[table]));
-        const granted = own
-          .filter((s) => s.resources.some((r) => JSON.stringify(r).includes(JSON.stringify(arn))))
-          .flatMap((s) => s.actions.filter((a) => a.startsWith('dynamodb:')));
-        const access: Access | undefined = spec.tables[table];
-        expect(new Set(granted), `${name} on ${table}`).toEqual(new Set(access ? dynamoActionsFor(access) : []));
+        const onBase = own.filter((s) => s.resources.some((r) => JSON.stringify(r) === JSON.stringify(arn))).flatMap((s) => s.actions);
+        const grant = spec.tables[table];
+        expect(new Set(onBase), `${name} on ${table}`).toEqual(new Set(grant ? dynamoActionsFor(grant) : []));
       }
       const actions = own.flatMap((s) => s.actions);
-      expect(actions.includes('sqs:SendMessage'), `${name} sends`).toBe(Boolean(spec.sendsToUsageQueue));
+      const usageQueue = logicalId(prod, prod.stack.usageQueue.queue);
+      const sendsUsage = own.some((s) => s.actions.includes('sqs:SendMessage') && JSON.stringify(s.resources).includes(usageQueue));
+      expect(sendsUsage, `${name} sends`).toBe(Boolean(spec.sendsToUsageQueue));
       expect(actions.includes('sqs:ReceiveMessage'), `${name} consumes`).toBe(Boolean(spec.consumesUsageQueue));
       expect(actions.includes('secretsmanager:GetSecretValue'), `${name} reads secrets`).toBe(Boolean(spec.secrets?.length));
       expect(actions.includes('events:PutEvents'), `${name} publishes`).toBe(Boolean(spec.publishesAlerts));
     }
+  });
+
+  it('grants DeleteItem only where the code deletes, and BatchWriteItem nowhere', () => {
+    const deleters = specs.filter(([, spec]) => Object.values(spec.tables).some((grant) => tableGrant(grant).deletes)).map(([name]) => name);
+    // Alerts delete alert rules (DELETE /v1/alerts/{id}), billing-admin deletes quotas; nothing else deletes an item.
+    expect(deleters.sort()).toEqual(['alerts', 'billing-admin']);
+    for (const [name] of specs) {
+      const role = logicalId(prod, prod.stack.functions.byName[name].role!);
+      const actions = statements(prod).filter((s) => s.roles.includes(role)).flatMap((s) => s.actions);
+      expect(actions.includes('dynamodb:DeleteItem'), name).toBe(deleters.includes(name));
+      expect(actions).not.toContain('dynamodb:BatchWriteItem');
+    }
+  });
+
+  it('keeps the alerts functions inside tenant partitions, away from API keys', () => {
+    const tenantsArn = JSON.stringify(getAtt(logicalId(prod, prod.stack.tables.byName.tenants)));
+    for (const name of ['alerts', 'alert-evaluator'] as const) {
+      const role = logicalId(prod, prod.stack.functions.byName[name].role!);
+      const onTenants = statements(prod).filter((s) => s.roles.includes(role) && s.resources.some((r) => JSON.stringify(r).includes(tenantsArn)));
+      expect(onTenants.length, name).toBeGreaterThan(0);
+      for (const statement of onTenants) {
+        const keys = statement.condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[];
+        const onIndex = JSON.stringify(statement.resources).includes('/index/gsi1');
+        expect(keys, `${name} ${onIndex ? 'index' : 'table'}`).toEqual(onIndex ? ['TENANTS'] : ['TENANT#*']);
+        // API keys live in APIKEY#<id> partitions and are listed under TENANT#<id>#APIKEYS in the index.
+        const reaches = (key: string) => keys.some((k) => new RegExp(`^${k.replaceAll('*', '.*')}$`).test(key));
+        expect(reaches(onIndex ? 'TENANT#t1#APIKEYS' : 'APIKEY#k1')).toBe(false);
+      }
+    }
+  });
+
+  it('gives the public webhook only its own secret, and the Stripe secret key only to the jobs that write to Stripe', () => {
+    const secretArn = (name: string) => JSON.stringify({ Ref: logicalId(prod, prod.stack.node.findChild('Secrets').node.findChild(name)) });
+    const readable = (fn: FunctionName) => {
+      const role = logicalId(prod, prod.stack.functions.byName[fn].role!);
+      return statements(prod)
+        .filter((s) => s.roles.includes(role) && s.actions.includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => s.resources.map((r) => JSON.stringify(r)));
+    };
+    expect(readable('stripe-webhook')).toEqual([secretArn('stripe-webhook')]);
+    expect(readable('usage-report')).toEqual([secretArn('stripe')]);
+    for (const [name, spec] of specs) if (!spec.secrets?.includes('stripe')) expect(readable(name), name).not.toContain(secretArn('stripe'));
+  });
+
+  it('reserves concurrency for the consumer, the webhook and the scheduled jobs in prod, and nothing in dev', () => {
+    const reserved = stageConfig('prod').reservedConcurrency;
+    const protectedFunctions = specs.filter(([, spec]) => spec.consumesUsageQueue || spec.functionUrl || spec.schedule).map(([name]) => name);
+    expect(Object.keys(reserved).sort()).toEqual(protectedFunctions.sort());
+    for (const [name] of specs) {
+      const fn = (s: Synthesized) => resources(s.template, 'AWS::Lambda::Function')[logicalId(s, s.stack.functions.byName[name])]!.Properties!;
+      expect(fn(prod).ReservedConcurrentExecutions, name).toBe(reserved[name]);
+      expect(fn(dev).ReservedConcurrentExecutions, name).toBeUndefined();
+    }
+    // A reservation below the event source mapping's maximum would only turn batches into throttles.
+    expect(reserved.consumer).toBeGreaterThanOrEqual(consumerMaxConcurrency);
+    // Lambda keeps 100 of the account's concurrency unreserved; the default quota is 1,000.
+    expect(Object.values(reserved).reduce((a, b) => a + b, 0) + 100).toBeLessThanOrEqual(1000);
   });
 
   it('passes secrets by ARN, never by value', () => {
@@ -178,6 +258,21 @@ describe('HTTP API', () => {
     }
   });
 
+  it('denies malformed, unknown and revoked keys, so API Gateway answers 403 and no route function runs', async () => {
+    const [good, gone, unknown] = [generateApiKey(), generateApiKey(), generateApiKey()];
+    const record = { role: 'tenant' as const, tenantId: 't1', createdAt: '2026-01-01T00:00:00Z', name: 'k' };
+    const keys = new Map([
+      [good.keyId, { ...record, keyId: good.keyId, secretHash: good.secretHash }],
+      [gone.keyId, { ...record, keyId: gone.keyId, secretHash: gone.secretHash, revokedAt: '2026-02-01T00:00:00Z' }],
+    ]);
+    const authorizer = createAuthorizer({ getApiKey: async (id) => keys.get(id) });
+    const ask = (authorization: string) => authorizer({ headers: { authorization } } as never);
+    for (const bad of ['Bearer nonsense', `Bearer ${unknown.token}`, `Bearer ${good.token.slice(0, -4)}AAAA`, `Bearer ${gone.token}`]) {
+      expect(await ask(bad), bad).toEqual({ isAuthorized: false });
+    }
+    expect(await ask(`Bearer ${good.token}`)).toMatchObject({ isAuthorized: true, context: { role: 'tenant', tenantId: 't1' } });
+  });
+
   it('uses a simple-response Lambda authorizer on the Authorization header, cached five minutes', () => {
     prod.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
@@ -198,9 +293,11 @@ describe('HTTP API', () => {
 });
 
 describe('schedules', () => {
+  const scheduled = specs.filter(([, s]) => s.schedule);
+  const queueArn = (s: Synthesized, queue: IConstruct) => getAtt(logicalId(s, queue));
+
   it('invokes every scheduled function with the ScheduledInvocation input, retries and a DLQ', () => {
-    const scheduled = specs.filter(([, s]) => s.schedule);
-    prod.template.resourceCountIs('AWS::Scheduler::Schedule', scheduled.length);
+    prod.template.resourceCountIs('AWS::Scheduler::Schedule', scheduled.length + 1);
     for (const [name, spec] of scheduled) {
       const schedule = Object.values(resources(prod.template, 'AWS::Scheduler::Schedule')).find(
         (s) => JSON.stringify(s.Properties!.Target.Arn) === JSON.stringify(getAtt(logicalId(prod, prod.stack.functions.byName[name]))),
@@ -208,28 +305,128 @@ describe('schedules', () => {
       expect(schedule.ScheduleExpression).toBe(spec.schedule);
       expect(JSON.parse(schedule.Target.Input)).toEqual({ source: 'meterline.schedule', schedule: name, time: '<aws.scheduler.scheduled-time>' });
       expect(schedule.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 });
-      expect(schedule.Target.DeadLetterConfig?.Arn).toBeDefined();
+      expect(schedule.Target.DeadLetterConfig?.Arn).toEqual(queueArn(prod, prod.stack.schedules.deadLetterQueue));
+    }
+  });
+
+  it('sends every failed run to its own failure queue (an on-failure destination), which alarms', () => {
+    expect(prod.stack.schedules.jobs.map((j) => j.name).sort()).toEqual(scheduled.map(([name]) => name).sort());
+    prod.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', scheduled.length);
+    for (const job of prod.stack.schedules.jobs) {
+      prod.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(prod, job.fn) },
+        MaximumRetryAttempts: jobRetryAttempts,
+        DestinationConfig: { OnFailure: { Destination: queueArn(prod, job.failureQueue) } },
+      });
+      const alarm = alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').find(
+        (a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify({ 'Fn::GetAtt': [logicalId(prod, job.failureQueue), 'QueueName'] }),
+      );
+      expect(alarm?.Properties, job.name).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: [expect.anything()] });
+      // The role may send the failed run to this queue.
+      const role = logicalId(prod, job.fn.role!);
+      expect(statements(prod).some((st) => st.roles.includes(role) && st.actions.includes('sqs:SendMessage') && JSON.stringify(st.resources).includes(logicalId(prod, job.failureQueue)))).toBe(true);
+    }
+  });
+
+  it('alarms when a job has not run for its interval and two more periods, counting no data as a missed run', () => {
+    for (const job of prod.stack.schedules.jobs) {
+      const alarm = alarmsOn(prod, 'Invocations', 'AWS/Lambda').find((a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify({ Ref: logicalId(prod, job.fn) }))!;
+      const { Period, EvaluationPeriods } = alarm.Properties!;
+      expect(alarm.Properties).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching', Statistic: 'Sum' });
+      expect(Period * EvaluationPeriods).toBe(job.interval.toSeconds() + 2 * Period);
+      // CloudWatch: at most a day of evaluation for periods under an hour, seven days otherwise.
+      expect(Period * EvaluationPeriods).toBeLessThanOrEqual(Period < 3600 ? 86_400 : 604_800);
+    }
+  });
+
+  it('deletes the schedule group with the stack, so a destroyed dev stack deploys again under the same name', () => {
+    for (const s of [dev, prod]) {
+      const [group] = Object.values(resources(s.template, 'AWS::Scheduler::ScheduleGroup'));
+      expect(group!.DeletionPolicy).toBe('Delete');
     }
   });
 });
 
-describe('observability', () => {
-  const metricAlarm = (s: Synthesized, metricName: string, namespace: string) =>
-    Object.values(resources(s.template, 'AWS::CloudWatch::Alarm')).filter((a) => a.Properties!.MetricName === metricName && a.Properties!.Namespace === namespace);
+describe('usage evidence', () => {
+  it('exports the ledger monthly to a bucket that keeps it as long as an invoice can be disputed, locked in prod', () => {
+    const prodStage = stageConfig('prod');
+    const bucket = resources(prod.template, 'AWS::S3::Bucket')[logicalId(prod, prod.stack.evidence.bucket)]!;
+    expect(bucket.Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: prodStage.evidenceRetentionDays } } },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+    expect(bucket.Properties!.LifecycleConfiguration.Rules[0]).toMatchObject({ ExpirationInDays: prodStage.evidenceRetentionDays, Status: 'Enabled' });
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    const devBucket = resources(dev.template, 'AWS::S3::Bucket')[logicalId(dev, dev.stack.evidence.bucket)]!;
+    expect(devBucket.Properties!.ObjectLockEnabled).toBeUndefined();
 
+    const schedule = Object.values(resources(prod.template, 'AWS::Scheduler::Schedule')).find((x) => x.Properties!.ScheduleExpression === ledgerExportSchedule)!;
+    expect(JSON.stringify(schedule.Properties!.Target.Arn)).toContain(':scheduler:::aws-sdk:dynamodb:exportTableToPointInTime');
+    // The input names the table and bucket by reference, so it is a join of strings and tokens.
+    const input = JSON.stringify(schedule.Properties!.Target.Input);
+    for (const field of ['"ExportType\\":\\"FULL_EXPORT', '"S3Prefix\\":\\"ledger', '"ClientToken\\":\\"<aws.scheduler.execution-id>']) expect(input).toContain(field);
+    expect(input).toContain(logicalId(prod, prod.stack.tables.byName.events));
+    expect(input).toContain(logicalId(prod, prod.stack.evidence.bucket));
+    // An export needs point-in-time recovery on the ledger, and monthly exports must be closer together than its TTL.
+    const ledger = resources(prod.template, 'AWS::DynamoDB::Table')[logicalId(prod, prod.stack.tables.byName.events)]!;
+    expect(ledger.Properties!.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+});
+
+describe('observability', () => {
   it('alarms on DLQ depth, oldest message age, consumer errors and report failures', () => {
     const deadLetterQueue = { 'Fn::GetAtt': [logicalId(prod, prod.stack.usageQueue.deadLetterQueue), 'QueueName'] };
-    expect(metricAlarm(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').map((a) => a.Properties!.Dimensions[0].Value)).toContainEqual(deadLetterQueue);
-    expect(metricAlarm(prod, 'ApproximateAgeOfOldestMessage', 'AWS/SQS')).toHaveLength(1);
-    const consumerErrors = metricAlarm(prod, 'Errors', 'AWS/Lambda').map((a) => a.Properties!.Dimensions[0].Value);
+    expect(alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').map((a) => a.Properties!.Dimensions[0].Value)).toContainEqual(deadLetterQueue);
+    expect(alarmsOn(prod, 'ApproximateAgeOfOldestMessage', 'AWS/SQS')).toHaveLength(1);
+    const consumerErrors = alarmsOn(prod, 'Errors', 'AWS/Lambda').map((a) => a.Properties!.Dimensions[0].Value);
     for (const [name] of specs.filter(([, s]) => s.consumesUsageQueue)) expect(consumerErrors).toContainEqual({ Ref: logicalId(prod, prod.stack.functions.byName[name]) });
-    expect(metricAlarm(prod, 'ReportFailures', 'Meterline')[0]?.Properties!.Dimensions).toEqual([{ Name: 'service', Value: 'meterline' }]);
   });
 
-  it('notifies an SNS topic in prod and stays quiet in dev', () => {
+  it('alarms on webhook failures, reconciliation mismatches, quarantined and failed events, each metric with the stage dimension', () => {
+    for (const metric of ['WebhookFailures', 'ReconciliationMismatches', 'EventsQuarantined', 'EventsFailed', 'ReportFailures', 'MeterErrorReports']) {
+      for (const s of [dev, prod]) {
+        const [alarm] = alarmsOn(s, metric, 'Meterline');
+        expect(alarm?.Properties!.Dimensions, `${metric} ${s.stack.stackName}`).toEqual([
+          { Name: 'service', Value: 'meterline' },
+          { Name: 'stage', Value: s === prod ? 'prod' : 'dev' },
+        ]);
+      }
+    }
+    for (const alarm of alarmsOn(prod, undefined, 'Meterline')) expect(alarm.Properties!.Dimensions).toContainEqual({ Name: 'stage', Value: 'prod' });
+  });
+
+  it('alarms on DynamoDB throttling of every table and Lambda throttling of every function', () => {
+    const all = Object.values(resources(prod.template, 'AWS::CloudWatch::Alarm'));
+    for (const table of tableNames) {
+      const id = logicalId(prod, prod.stack.tables.byName[table]);
+      expect(all.some((a) => JSON.stringify(a.Properties!.Metrics ?? []).includes('WriteThrottleEvents') && JSON.stringify(a.Properties!.Metrics).includes(id)), table).toBe(true);
+    }
+    const throttled = alarmsOn(prod, 'Throttles', 'AWS/Lambda').map((a) => JSON.stringify(a.Properties!.Dimensions[0].Value));
+    for (const [name] of specs) expect(throttled, name).toContain(JSON.stringify({ Ref: logicalId(prod, prod.stack.functions.byName[name]) }));
+  });
+
+  it('names a section of docs/operations.md in every alarm', () => {
+    const doc = readFileSync('docs/operations.md', 'utf8');
+    const anchors = new Set([...doc.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^\w\- ]/g, '').replaceAll(' ', '-')));
+    for (const s of [dev, prod]) {
+      for (const alarm of Object.values(resources(s.template, 'AWS::CloudWatch::Alarm'))) {
+        const cited = /Runbook: docs\/operations\.md#([\w-]+)$/.exec(alarm.Properties!.AlarmDescription)?.[1];
+        expect(cited, alarm.Properties!.AlarmDescription).toBeDefined();
+        expect(anchors.has(cited!), cited).toBe(true);
+      }
+    }
+  });
+
+  it('notifies the configured subscriber in prod and stays quiet in dev', () => {
     for (const alarm of Object.values(resources(prod.template, 'AWS::CloudWatch::Alarm'))) expect(alarm.Properties!.AlarmActions).toHaveLength(1);
+    prod.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: alarmEmail });
     for (const alarm of Object.values(resources(dev.template, 'AWS::CloudWatch::Alarm'))) expect(alarm.Properties!.AlarmActions).toBeUndefined();
     dev.template.resourceCountIs('AWS::SNS::Topic', 0);
+  });
+
+  it('refuses to synthesize prod without an alarm subscriber', () => {
+    expect(() => buildApp('prod', {})).toThrow(/alarmEmail:prod/);
   });
 
   it('has a dashboard with the custom metrics', () => {
@@ -247,6 +444,21 @@ describe('dashboard hosting', () => {
     prod.template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
     prod.template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({ DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }), Logging: Match.anyValue() }),
+    });
+  });
+
+  it('sends a Content-Security-Policy that allows only the dashboard itself and the API, and HSTS', () => {
+    const [policy] = Object.values(resources(prod.template, 'AWS::CloudFront::ResponseHeadersPolicy'));
+    const headers = policy!.Properties!.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    const csp = JSON.stringify(headers.ContentSecurityPolicy.ContentSecurityPolicy);
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self' https://", "frame-ancestors 'none'"]) expect(csp).toContain(directive);
+    // connect-src names this stack's API, not a wildcard.
+    expect(csp).toContain(logicalId(prod, prod.stack.api.httpApi));
+    expect(csp).not.toMatch(/\*/);
+    expect(headers.ContentSecurityPolicy.Override).toBe(true);
+    expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 730 * 86_400, IncludeSubdomains: true, Override: true });
+    prod.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ DefaultCacheBehavior: Match.objectLike({ ResponseHeadersPolicyId: { Ref: Object.keys(resources(prod.template, 'AWS::CloudFront::ResponseHeadersPolicy'))[0] } }) }),
     });
   });
 });

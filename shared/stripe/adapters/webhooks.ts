@@ -9,7 +9,6 @@ import {
   meterErrorReportEvent,
   subscriptionEvents,
 } from '../mirror.js';
-import type { NotificationSource } from '../ports.js';
 import type { StripeAccess } from './environment.js';
 import { withStripeRetry } from './retry.js';
 
@@ -21,7 +20,7 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
  * needs (the current subscription when two events tie, a thin event's full report, the meter behind a
  * price). Stripe objects are turned into Meterline's small state types here and nowhere else.
  */
-export class StripeWebhookAdapter implements NotificationSource {
+export class StripeWebhookAdapter {
   private readonly eventNames = new Map<string, Promise<string | null>>();
 
   constructor(
@@ -33,12 +32,14 @@ export class StripeWebhookAdapter implements NotificationSource {
   async verify(rawBody: Buffer, signature: string | undefined): Promise<ProviderNotification> {
     if (!signature) throw new SignatureRejected('missing Stripe-Signature header');
     const { stripe, secrets } = await this.access();
+    const secret = secrets.webhookSecret;
+    if (!secret) throw new Error('no Stripe webhook signing secret is configured for this function');
     let event: Stripe.Event | Stripe.V2.Core.EventNotification;
     try {
       // Thin (v2) events are verified the same way but parsed by their own entry point.
       event = isThinEvent(rawBody)
-        ? stripe.parseEventNotification(rawBody, signature, secrets.webhookSecret, this.toleranceSeconds)
-        : stripe.webhooks.constructEvent(rawBody, signature, secrets.webhookSecret, this.toleranceSeconds);
+        ? stripe.parseEventNotification(rawBody, signature, secret, this.toleranceSeconds)
+        : stripe.webhooks.constructEvent(rawBody, signature, secret, this.toleranceSeconds);
     } catch (error) {
       // The library's message says which check failed (no signature for the payload, timestamp outside the tolerance).
       throw new SignatureRejected(error instanceof Error ? error.message : 'invalid signature');
