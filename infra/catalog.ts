@@ -93,6 +93,13 @@ export const functionCatalog = {
     ],
     tables: { tenants: 'readwrite' },
   },
+  corrections: {
+    entry: 'functions/corrections/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    routes: ['POST /v1/events/{id}/corrections', 'POST /v1/admin/tenants/{tenantId}/events/{id}/corrections'],
+    tables: { tenants: 'read', events: 'readwrite', counters: 'readwrite' },
+  },
   alerts: {
     entry: 'functions/alerts/handler.ts',
     memoryMb: 256,

@@ -8,6 +8,7 @@ import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
 import { DynamoMeterReader } from '../metering/adapters/meter-reader.js';
 import { DynamoTenantDirectory } from '../tenancy/adapters/tenant-directory.js';
 import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
+import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
 import { SqsUsageQueue } from '../metering/adapters/usage-queue.js';
 
 /**
@@ -26,6 +27,8 @@ export const usageStore = () =>
     countersTable: tableName('counters'),
     ledgerRetentionDays: settings().ledgerRetentionDays,
   });
+
+export const correctionStore = () => new DynamoCorrectionStore(dynamo(), { eventsTable: tableName('events'), countersTable: tableName('counters') });
 
 export const alertStore = () => new DynamoAlertStore(dynamo(), tableName('tenants'));
 

@@ -224,7 +224,8 @@ function learn(item: Item, facts: Facts, outcome: CommitOutcome): void {
   }
 }
 
-function counterUpdate(d: CounterDelta) {
+/** The update that folds one counter delta (used by corrections too). */
+export function counterUpdate(d: CounterDelta) {
   const names: Record<string, string> = { '#events': 'events', '#period': 'period' };
   const values: Record<string, unknown> = {
     ':n': d.events,

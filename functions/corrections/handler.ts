@@ -1,0 +1,11 @@
+import { correctionStore, tenantDirectory } from '../../shared/composition/root.js';
+import { createCorrectionsApi } from './corrections.js';
+
+const directory = tenantDirectory();
+const store = correctionStore();
+
+export const handler = createCorrectionsApi({
+  meters: (tenantId) => directory.listMeters(tenantId),
+  apply: (tenantId, correctionId, eventId, decide) => store.apply(tenantId, correctionId, eventId, decide),
+  now: Date.now,
+});

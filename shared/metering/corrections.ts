@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { ClientError } from '../kernel/errors.js';
+import { Dec } from '../kernel/decimal.js';
+import { type CounterDelta, counterKey, countersOf } from './aggregation.js';
+import { type UsageEvent, validateEvent } from './events.js';
+import type { Meter } from './meters.js';
+
+/**
+ * Corrections: a tenant or an admin voids a counted event or replaces its value or properties. The ledger entry
+ * takes the new version, the correction record keeps both versions, and the counters move by the exact
+ * difference, all in one atomic write that is idempotent by the correction id.
+ *
+ * Only additive meters (SUM, COUNT) can be corrected by a difference: a MAX, a LATEST reading or a distinct count
+ * cannot be taken back without reading the other events of its counters, so those are refused.
+ */
+const correctionId = z.string().min(1).max(128);
+const reason = z.string().min(1).max(500).optional();
+
+export const correctionRequestSchema = z.discriminatedUnion('action', [
+  z.strictObject({ correctionId, action: z.literal('void'), reason }),
+  z.strictObject({
+    correctionId,
+    action: z.literal('replace'),
+    value: z.union([z.number(), z.string().max(64)]).optional(),
+    properties: z.record(z.string(), z.unknown()).optional(),
+    reason,
+  }),
+]);
+export type CorrectionRequest = z.infer<typeof correctionRequestSchema>;
+
+export interface Correction {
+  correctionId: string;
+  tenantId: string;
+  eventId: string;
+  action: 'void' | 'replace';
+  reason?: string;
+  correctedAt: string;
+  /** Who asked: `tenant` (its own key) or `admin`. */
+  by: 'tenant' | 'admin';
+  /** The event as it was counted before this correction. */
+  before: UsageEvent;
+  /** The event as it is counted after it; absent when voided. */
+  after?: UsageEvent;
+}
+
+/** The corrected event, validated exactly as ingest validates an event (value, value property, group-by). */
+export function correctedEvent(before: UsageEvent, meter: Meter, request: CorrectionRequest, now: number): UsageEvent | undefined {
+  if (request.action === 'void') return undefined;
+  if (meter.aggregation !== 'SUM' && meter.aggregation !== 'COUNT') {
+    throw new ClientError('CONFLICT', `events of ${meter.aggregation} meters cannot be corrected by a difference; only SUM and COUNT events can`, 'meter');
+  }
+  if (request.value === undefined && request.properties === undefined) throw new ClientError('INVALID_REQUEST', 'replace needs a value or properties', 'value');
+  const properties = request.properties ?? before.properties;
+  const raw = {
+    id: before.id,
+    meter: before.meter,
+    timestamp: before.timestamp,
+    ...(before.subject !== undefined ? { subject: before.subject } : {}),
+    ...(properties !== undefined ? { properties } : {}),
+    ...(meter.valueProperty === undefined && meter.aggregation !== 'COUNT' ? { value: request.value ?? before.value } : {}),
+  };
+  if (meter.valueProperty !== undefined && request.value !== undefined) raw.properties = { ...properties, [meter.valueProperty]: request.value };
+  const checked = validateEvent(raw, 0, { tenantId: before.tenantId, meters: new Map([[meter.key, meter]]), now, oldestOpen: Number.NEGATIVE_INFINITY });
+  if (checked.status === 'rejected') throw new ClientError('INVALID_REQUEST', checked.message, checked.field === 'value' ? 'value' : checked.field);
+  return { ...checked.event, timestamp: before.timestamp, receivedAt: before.receivedAt };
+}
+
+/**
+ * What the counters must add so they count `after` instead of `before`: each counter of the old version loses
+ * the old value and one event, each counter of the new version gains the new value and one event; a counter
+ * both touch gets the net difference. Counters left unchanged are left out.
+ */
+export function correctionDeltas(before: UsageEvent, after: UsageEvent | undefined): CounterDelta[] {
+  if (before.aggregation !== 'SUM' && before.aggregation !== 'COUNT') {
+    throw new ClientError('CONFLICT', `events of ${before.aggregation} meters cannot be corrected by a difference; only SUM and COUNT events can`, 'meter');
+  }
+  const deltas = new Map<string, { delta: CounterDelta; add: Dec }>();
+  const apply = (e: UsageEvent, sign: 1 | -1) => {
+    for (const ref of countersOf(e)) {
+      const key = counterKey(ref);
+      const entry = deltas.get(key) ?? { delta: { ...ref, aggregation: e.aggregation, events: 0 }, add: new Dec(0) };
+      entry.delta.events += sign;
+      entry.add = entry.add.plus(new Dec(e.value).times(sign));
+      deltas.set(key, entry);
+    }
+  };
+  apply(before, -1);
+  if (after) apply(after, 1);
+  return [...deltas.values()].filter((d) => d.delta.events !== 0 || !d.add.isZero()).map((d) => ({ ...d.delta, add: d.add.toFixed() }));
+}
