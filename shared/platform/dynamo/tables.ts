@@ -12,7 +12,11 @@ export interface TableDefinition {
 }
 
 export const tables = {
-  /** The raw event ledger and the idempotency record in one item per (tenant, event id). */
+  /**
+   * The raw event ledger and the idempotency record in one item per (tenant, event id). TTL: LEDGER_RETENTION_DAYS
+   * (40, at least 35) after receipt; beyond that the raw usage lives in the monthly exports to S3, kept as long as an
+   * invoice can be disputed (infra/evidence.ts, docs/operations.md#usage-evidence).
+   */
   events: { env: 'EVENTS_TABLE', sortKey: false, ttl: true, gsi1: false },
   /** Per tenant × meter × hour/day/month counters, and the distinct-value markers of UNIQUE_COUNT meters. */
   counters: { env: 'COUNTERS_TABLE', sortKey: true, ttl: false, gsi1: false },
