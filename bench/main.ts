@@ -13,7 +13,7 @@ import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directo
 import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
 import type { Meter } from '../shared/metering/meters.js';
 import { backoffDelay, mapLimit, sleep } from '../shared/kernel/retry.js';
-import { packMessages } from '../shared/metering/adapters/usage-queue.js';
+import { packMessages } from '../shared/metering/queue-messages.js';
 import { issueApiKey } from '../shared/tenancy/tenants.js';
 import { httpEvent, lambdaContext } from '../tests/support/events.js';
 import { bundles } from './bundles.js';

@@ -3,7 +3,8 @@ import { ClientError } from '../../shared/kernel/errors.js';
 import { httpApi, json, jsonBody, parseInput as parse, routes, type HttpEvent } from '../../shared/platform/http.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
 import { meterDefinitionSchema, meterKeySchema } from '../../shared/metering/meters.js';
-import { type KeyOwner, type TenantDirectory, issueApiKey, newTenantSchema, tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
+import type { TenantDirectory } from '../../shared/tenancy/ports.js';
+import { type KeyOwner, issueApiKey, newTenantSchema, tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
 
 export interface AdminDependencies {
   directory: TenantDirectory;

@@ -1,4 +1,5 @@
-import { type Alert, type AlertFiring, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
+import type { AlertStore } from '../../shared/alerts/ports.js';
+import { type Alert, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
@@ -7,12 +8,7 @@ import { calendarMonth, periodKey, toIso } from '../../shared/kernel/periods.js'
 
 export interface AlertsDependencies {
   meters(tenantId: string): Promise<Meter[]>;
-  alerts: {
-    putAlert(alert: Alert): Promise<void>;
-    listAlerts(tenantId: string): Promise<Alert[]>;
-    deleteAlert(tenantId: string, alertId: string): Promise<boolean>;
-    firings(tenantId: string, period: string): Promise<Map<string, AlertFiring>>;
-  };
+  alerts: Pick<AlertStore, 'putAlert' | 'listAlerts' | 'deleteAlert' | 'firings'>;
   now(): Date;
 }
 

@@ -2,33 +2,35 @@ import { z } from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
-import { type Invoice, type InvoiceStatus, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
+import { invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
 import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
 import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
 import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
-import type { BillingReads } from '../../shared/billing/invoice-drafts.js';
+import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { type ReissueStore, reissueInvoice } from '../../shared/billing/reissue.js';
 
 export interface BillingAdminDependencies {
-  store: ReissueStore & {
-    getPlan(planId: string): Promise<Plan | undefined>;
-    listPlans(): Promise<Plan[]>;
-    putPlan(plan: Plan): Promise<void>;
-    getSubscription(tenantId: string): Promise<Subscription | undefined>;
-    putSubscription(sub: Subscription): Promise<boolean>;
-    latestInvoice(tenantId: string): Promise<Invoice | undefined>;
-    listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
-    setInvoiceStatus(tenantId: string, id: string, status: InvoiceStatus, at: string): Promise<Invoice | undefined>;
-    listQuotas(tenantId: string): Promise<Quota[]>;
-    putQuota(tenantId: string, quota: Quota): Promise<void>;
-    deleteQuota(tenantId: string, meter: string): Promise<boolean>;
-    listPauses(): Promise<BillingPause[]>;
-    pause(pause: BillingPause): Promise<boolean>;
-    resume(scope: string): Promise<BillingPause | undefined>;
-  };
+  store: ReissueStore &
+    Pick<
+      BillingStore,
+      | 'getPlan'
+      | 'listPlans'
+      | 'putPlan'
+      | 'getSubscription'
+      | 'putSubscription'
+      | 'latestInvoice'
+      | 'listInvoices'
+      | 'setInvoiceStatus'
+      | 'listQuotas'
+      | 'putQuota'
+      | 'deleteQuota'
+      | 'listPauses'
+      | 'pause'
+      | 'resume'
+    >;
   /** What pricing reads, for reissued invoices. */
   reads: BillingReads;
   tenantExists(tenantId: string): Promise<boolean>;

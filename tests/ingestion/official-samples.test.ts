@@ -5,7 +5,7 @@ import { createAuthorizer } from '../../functions/authorizer/authorizer.js';
 import { createConsumer } from '../../functions/consumer/consumer.js';
 import { createIngest } from '../../functions/ingest/ingest.js';
 import { createUsageApi } from '../../functions/usage/usage.js';
-import type { TenantDirectory } from '../../shared/tenancy/tenants.js';
+import type { TenantDirectory } from '../../shared/tenancy/ports.js';
 import { lambdaContext, officialSample } from '../support/events.js';
 
 /** Every handler takes AWS's own sample events and answers them with a 4xx or a batch failure, never a crash. */

@@ -2,6 +2,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, Que
 import { type Invoice, type InvoiceDraft, type InvoiceStatus, assertTransition, invoiceChanges, invoiceNumber } from '../invoices.js';
 import { type Plan, seedPlans } from '../plans.js';
 import type { BillingPause } from '../pauses.js';
+import type { BillingStore, IssueOutcome } from '../ports.js';
 import type { Quota } from '../quotas.js';
 import { backoffDelay, chunk, sleep } from '../../kernel/retry.js';
 import type { Subscription } from '../subscriptions.js';
@@ -20,12 +21,6 @@ const replacedKey = (tenantId: string, periodStart: string, number: string) => (
 /** Invoices written in one transaction with their counter: 1 + 25 items stays far below DynamoDB's 100 items and 4 MB. */
 const INVOICES_PER_TRANSACTION = 25;
 
-export interface IssueOutcome {
-  issued: Invoice[];
-  /** Drafts whose period already had an invoice (another run, or an earlier one, closed it). */
-  alreadyClosed: InvoiceDraft[];
-}
-
 /**
  * Plans, subscriptions, quotas, invoices and the invoice-number counters, in the `billing` table.
  *
@@ -36,7 +31,7 @@ export interface IssueOutcome {
  *
  * Read API for other modules (Stripe reconciliation): `invoiceForPeriod`, `getInvoice`, `listInvoices`.
  */
-export class DynamoBillingStore {
+export class DynamoBillingStore implements BillingStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

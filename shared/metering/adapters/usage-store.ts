@@ -20,23 +20,10 @@ import {
   planFolds,
 } from '../aggregation.js';
 import type { UsageEvent } from '../events.js';
+import type { CommitOutcome, CounterRow, UsageStore } from '../ports.js';
 import type { Granularity } from '../../kernel/periods.js';
 import { backoffDelay, chunk, mapLimit, sleep } from '../../kernel/retry.js';
 import { queryAll } from '../../platform/dynamo/query.js';
-
-export interface CommitOutcome {
-  counted: UsageEvent[];
-  duplicates: UsageEvent[];
-  /** Events whose writes still failed after retries: their messages must be delivered again. */
-  failed: UsageEvent[];
-  writeUnits: number;
-}
-
-export interface CounterRow {
-  period: string;
-  value: string;
-  events: number;
-}
 
 export interface UsageStoreOptions {
   eventsTable: string;
@@ -67,7 +54,7 @@ const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'Pr
  * make. A crash before the commit leaves nothing; after it, a redelivered event meets its own ledger
  * entry and is recognised as a duplicate.
  */
-export class DynamoUsageStore {
+export class DynamoUsageStore implements UsageStore {
   private readonly maxAttempts: number;
   private readonly concurrency: number;
 
@@ -134,7 +121,6 @@ export class DynamoUsageStore {
     }
   }
 
-  /** The ids among `ids` already in the ledger (eventually consistent: the consumer makes the final call). */
   async existing(tenantId: string, ids: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
     await mapLimit(chunk([...new Set(ids)], 100), 4, async (batch) => {
@@ -151,7 +137,6 @@ export class DynamoUsageStore {
     return found;
   }
 
-  /** Counter values of one meter for periods `from`..`to` (inclusive period keys). */
   async series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey = ''): Promise<CounterRow[]> {
     const items = await queryAll(this.db, {
       TableName: this.options.countersTable,

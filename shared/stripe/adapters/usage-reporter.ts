@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
-import { type MeterEventDraft, MeterEventRejected, type MeterReporting, type UsageReporter } from '../meter-reporting.js';
+import { type MeterEventDraft, MeterEventRejected, type MeterReporting } from '../meter-reporting.js';
+import type { UsageReporter } from '../ports.js';
 import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from '../products.js';
 import { StripeCatalogSync } from './product-sync.js';
 import { ensureOnce } from './run-cache.js';
