@@ -220,7 +220,7 @@ async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, da
     group.days.push(day);
     byPeriod.set(period.start, group);
   }
-  const valueOf = (period: Period, day: string) => {
+  const billedOn = (period: Period, day: string) => {
     const end = periodKeyStart('day', day) + DAY;
     // Unit-months divide by the hours of the whole period; a peak or a distinct count is the period's so far.
     return billing.quantity(run.tenantId, run.meter, gauge ? period : { start: period.start, end }, end);
@@ -228,13 +228,13 @@ async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, da
   const out: DayValue[] = [];
   for (const { period, days } of byPeriod.values()) {
     const latest = days.at(-1)!;
-    const latestValue = await valueOf(period, latest);
+    const latestValue = await billedOn(period, latest);
     // Unit-months only grow through a period: nothing at its latest day means nothing on any day before.
     const inPeriod = [...run.records.values()].some((r) => r.reported && periodKeyStart('day', r.day) >= period.start && periodKeyStart('day', r.day) < period.end);
     if (gauge && new Dec(latestValue).isZero() && !inPeriod) continue;
     const values: DayValue[] = [];
     for (const day of days.filter((d) => d === latest || !run.records.get(d)?.reported).reverse()) {
-      const value = day === latest ? latestValue : await valueOf(period, day);
+      const value = day === latest ? latestValue : await billedOn(period, day);
       // A day with no unit-months yet has none before it either: nothing earlier to report.
       if (gauge && day !== latest && new Dec(value).isZero()) break;
       values.unshift({ day, period, value });

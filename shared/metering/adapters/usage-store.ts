@@ -88,7 +88,7 @@ export class DynamoUsageStore implements UsageStore {
   }
 
   private async apply(plan: FoldPlan, facts: Facts, outcome: CommitOutcome): Promise<void> {
-    let pending = [plan];
+    const pending = [plan];
     let attempt = 0;
     while (pending.length > 0) {
       const current = pending.shift()!;
