@@ -14,7 +14,7 @@ import { DynamoCounterReader } from '../shared/metering/adapters/counter-reader.
 import { meterQuantities } from '../shared/metering/period-usage.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import type { Granularity } from '../shared/kernel/periods.js';
-import { chunk, mapLimit } from '../shared/kernel/retry.js';
+import { chunk, mapLimit } from '../shared/kernel/batching.js';
 import { newSubscription } from '../shared/billing/subscriptions.js';
 import { printTable } from './report.js';
 

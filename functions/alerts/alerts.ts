@@ -9,7 +9,8 @@ import { calendarMonth, periodKey, toIso } from '../../shared/kernel/periods.js'
 export interface AlertsDependencies {
   meters(tenantId: string): Promise<Meter[]>;
   alerts: Pick<AlertStore, 'putAlert' | 'listAlerts' | 'deleteAlert' | 'firings'>;
-  now(): Date;
+  /** Epoch milliseconds. */
+  now(): number;
 }
 
 /** A tenant's usage alerts, and whether each has fired this period. */
@@ -18,7 +19,7 @@ export function createAlertsApi(deps: AlertsDependencies) {
     routes({
       'GET /v1/alerts': async (event) => {
         const tenantId = requireTenant(event);
-        const period = calendarMonth(deps.now().getTime());
+        const period = calendarMonth(deps.now());
         const key = periodKey('month', period.start);
         const [alerts, firings] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.alerts.firings(tenantId, key)]);
         return json(200, {
@@ -34,7 +35,7 @@ export function createAlertsApi(deps: AlertsDependencies) {
           throw new ClientError('NOT_FOUND', `meter "${definition.meter}" is not defined for this tenant`, 'meter');
         }
         const existing = (await deps.alerts.listAlerts(tenantId)).find((a) => a.id === id);
-        const alert: Alert = { id, tenantId, ...definition, createdAt: existing?.createdAt ?? deps.now().toISOString() };
+        const alert: Alert = { id, tenantId, ...definition, createdAt: existing?.createdAt ?? new Date(deps.now()).toISOString() };
         await deps.alerts.putAlert(alert);
         const { tenantId: _t, ...body } = alert;
         return json(existing ? 200 : 201, body);

@@ -5,7 +5,7 @@ import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
-import { mapLimit } from '../../shared/kernel/retry.js';
+import { mapLimit } from '../../shared/kernel/batching.js';
 import { closablePeriods } from '../../shared/billing/subscriptions.js';
 import { billingPaused } from '../../shared/billing/pauses.js';
 

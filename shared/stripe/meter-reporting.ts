@@ -28,7 +28,7 @@ export interface MeterReporting {
   formula: MeterFormula;
   /**
    * Provider meter values must be whole numbers. SUM and MAX are reported in thousandths of their unit,
-   * LATEST in millionths of a unit-month (micro-GB-months: billing-usage rounds unit-months to 6
+   * LATEST in millionths of a unit-month (micro-GB-months: shared/metering/period-usage.ts rounds unit-months to 6
    * decimals, so the period's total is whole), both rounded half up; counts (COUNT, UNIQUE_COUNT) as
    * they are. Prices on scaled meters are set per scaled unit (unit_amount_decimal = price ÷ scale).
    */

@@ -1,4 +1,5 @@
 import { Dec } from '../kernel/decimal.js';
+import { minorPerMajor } from '../kernel/money.js';
 import type { Invoice } from '../billing/invoices.js';
 import type { Meter } from '../metering/meters.js';
 import { meterReporting, scaledQuantity } from './meter-reporting.js';
@@ -81,11 +82,6 @@ export interface Mismatch {
   provider?: string;
   meterline?: string;
 }
-
-/** Currencies whose minor unit is not a hundredth (Stripe's zero-decimal list, the ones that matter here). */
-const ZERO_DECIMAL = new Set(['jpy', 'krw', 'vnd', 'clp', 'pyg', 'isk', 'ugx', 'xof', 'xaf']);
-
-const minorPerMajor = (currency: string) => (ZERO_DECIMAL.has(currency.toLowerCase()) ? 1 : 100);
 
 export function fromMinorUnits(amount: number, currency: string): Dec {
   return new Dec(amount).div(minorPerMajor(currency));

@@ -8,7 +8,8 @@ export interface NotificationDependencies {
   store: MirrorStore;
   meters(tenantId: string): Promise<Meter[]>;
   invoices: MeterlineInvoiceLookup;
-  now(): Date;
+  /** Epoch milliseconds. */
+  now(): number;
   log: Log;
 }
 
@@ -52,7 +53,7 @@ export async function actOnNotification(deps: NotificationDependencies, n: Exclu
   }
   if (n.type === 'invoice.finalized' && !(await reconcileInvoice(deps, tenantId, invoice))) outcome.reconciliationMismatches = 1;
   if (n.type === 'invoice.payment_failed') {
-    await deps.store.raiseAlert({ id: `payment-failed:${invoice.id}`, tenantId, kind: 'PAYMENT_FAILED', subject: `payment of Stripe invoice ${invoice.id} failed`, details: { invoiceId: invoice.id, total: invoice.total, currency: invoice.currency }, raisedAt: deps.now().toISOString() });
+    await deps.store.raiseAlert({ id: `payment-failed:${invoice.id}`, tenantId, kind: 'PAYMENT_FAILED', subject: `payment of Stripe invoice ${invoice.id} failed`, details: { invoiceId: invoice.id, total: invoice.total, currency: invoice.currency }, raisedAt: new Date(deps.now()).toISOString() });
   }
   return outcome;
 }
@@ -73,7 +74,7 @@ async function reconcileInvoice(deps: NotificationDependencies, tenantId: string
     kind: 'RECONCILIATION_MISMATCH',
     subject: `Stripe invoice ${invoice.id} differs from Meterline's for the period starting ${new Date(invoice.periodStart * 1000).toISOString()}`,
     details: { invoiceId: invoice.id, periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, mismatches },
-    raisedAt: deps.now().toISOString(),
+    raisedAt: new Date(deps.now()).toISOString(),
   });
   return false;
 }
@@ -84,7 +85,7 @@ async function meterErrorReport(deps: NotificationDependencies, eventId: string)
   const identifiers = report.errors.flatMap((e) => e.samples.map((s) => s.identifier));
   const tenants = [...new Set(identifiers.filter((id) => !id.startsWith('mtl:')).map((id) => id.split(':')[0]!))];
   deps.log.error('Stripe meter error report', { eventId, report });
-  const alert = { id: `meter-error:${eventId}`, kind: 'METER_ERROR_REPORT' as const, subject: report.summary, details: report, raisedAt: deps.now().toISOString() };
+  const alert = { id: `meter-error:${eventId}`, kind: 'METER_ERROR_REPORT' as const, subject: report.summary, details: report, raisedAt: new Date(deps.now()).toISOString() };
   if (tenants.length === 0) await deps.store.raiseAlert(alert);
   for (const tenantId of tenants) await deps.store.raiseAlert({ ...alert, tenantId });
 }

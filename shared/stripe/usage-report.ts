@@ -1,7 +1,7 @@
 import { Dec } from '../kernel/decimal.js';
 import type { Log } from '../kernel/log.js';
 import { type Period, periodKey, periodKeyStart } from '../kernel/periods.js';
-import { mapLimit } from '../kernel/retry.js';
+import { mapLimit } from '../kernel/batching.js';
 import { type BillingPause, billingPaused } from '../billing/pauses.js';
 import type { Plan } from '../billing/plans.js';
 import type { Subscription } from '../billing/subscriptions.js';

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { backoffDelay, mapLimit, sleep } from '../../kernel/retry.js';
+import { mapLimit } from '../../kernel/batching.js';
+import { backoffDelay, sleep } from '../../kernel/retry.js';
 import type { UsageEvent } from '../events.js';
 import type { SendOutcome, UsageQueue } from '../ports.js';
 import { packMessages } from '../queue-messages.js';

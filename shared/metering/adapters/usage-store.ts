@@ -22,7 +22,9 @@ import {
 import type { UsageEvent } from '../events.js';
 import type { CommitOutcome, CounterRow, UsageStore } from '../ports.js';
 import type { Granularity } from '../../kernel/periods.js';
-import { backoffDelay, chunk, mapLimit, sleep } from '../../kernel/retry.js';
+import { chunk, mapLimit } from '../../kernel/batching.js';
+import { backoffDelay, sleep } from '../../kernel/retry.js';
+import { cancellationReasons, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 
 export interface UsageStoreOptions {
@@ -36,17 +38,6 @@ export interface UsageStoreOptions {
 }
 
 type Item = { kind: 'event'; event: UsageEvent } | { kind: 'marker'; marker: MarkerRef } | { kind: 'counter'; delta: CounterDelta };
-
-const RETRYABLE = new Set([
-  'TransactionConflictException',
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-]);
-const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
 /**
  * Writes usage into DynamoDB exactly once. Each fold plan is one TransactWriteItems: the ledger entry
@@ -109,7 +100,7 @@ export class DynamoUsageStore implements UsageStore {
           pending.unshift(...planFolds(current.events, facts));
           continue;
         }
-        const retryable = reasons ? reasons.some((r) => RETRYABLE_REASONS.has(r.Code ?? '')) : RETRYABLE.has(errorName(error));
+        const retryable = reasons ? reasons.some((r) => isRetryableReason(r.Code)) : isRetryableError(error);
         if (retryable && ++attempt < this.maxAttempts) {
           await sleep(backoffDelay(attempt, 25, 1_000));
           pending.unshift(current);
@@ -249,11 +240,3 @@ export function counterUpdate(d: CounterDelta) {
   };
 }
 
-function cancellationReasons(error: unknown): { Code?: string }[] | undefined {
-  if (errorName(error) !== 'TransactionCanceledException') return undefined;
-  return (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : '';
-}

@@ -18,7 +18,7 @@ const RUN_RETENTION_DAYS = 90;
 const EVENT_RETENTION_DAYS = 30;
 
 /**
- * Everything Stripe sync keeps, in the `stripe` table: per tenant (`TENANT#<id>`) the customer, the
+ * Everything the Stripe context keeps, in the `stripe` table: per tenant (`TENANT#<id>`) the customer, the
  * link to its Stripe subscription (`STRIPE_SUBSCRIPTION`), the report record of each meter × day,
  * report runs, mirrored subscriptions and invoices and alerts; the reverse customer → tenant mapping
  * (`CUSTOMER#<id>`); webhook event ids (`EVENT#<id>`).
