@@ -76,7 +76,10 @@ export class DashboardHosting extends Construct {
           comment: `Meterline ${stage.name} dashboard: CSP, HSTS and the usual hardening headers`,
           securityHeadersBehavior: {
             // The API URL ends in "/"; an origin does not.
-            contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(Fn.join('', ['https://', Fn.select(2, Fn.split('/', props.apiUrl))])), override: true },
+            contentSecurityPolicy: {
+              contentSecurityPolicy: contentSecurityPolicy(Fn.join('', ['https://', Fn.select(2, Fn.split('/', props.apiUrl))])),
+              override: true,
+            },
             // Two years, the preload list's minimum; the *.cloudfront.net name itself cannot be preloaded.
             strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
             contentTypeOptions: { override: true },
@@ -86,7 +89,12 @@ export class DashboardHosting extends Construct {
         }),
       },
       // A single-page app: unknown paths are client-side routes, served by index.html.
-      errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.minutes(5) })),
+      errorResponses: [403, 404].map((httpStatus) => ({
+        httpStatus,
+        responseHttpStatus: 200,
+        responsePagePath: '/index.html',
+        ttl: Duration.minutes(5),
+      })),
       httpVersion: HttpVersion.HTTP2_AND_3,
       enableLogging: true,
       logBucket: this.logBucket,
@@ -105,4 +113,3 @@ export class DashboardHosting extends Construct {
     return `https://${this.distribution.distributionDomainName}`;
   }
 }
-

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
+import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import { seedDemo } from './seed.js';
 import { startLocalStack } from './stack.js';

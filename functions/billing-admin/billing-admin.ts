@@ -1,16 +1,16 @@
 import { z } from 'zod';
+import { invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
+import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
+import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
+import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
+import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
+import { type ReissueStore, reissueInvoice } from '../../shared/billing/reissue.js';
+import { changeSubscription, newSubscription, type Subscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
-import { invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
-import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
-import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
-import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
-import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
-import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
-import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
-import { type ReissueStore, reissueInvoice } from '../../shared/billing/reissue.js';
 
 export interface BillingAdminDependencies {
   store: ReissueStore &
@@ -38,7 +38,9 @@ export interface BillingAdminDependencies {
   now(): number;
 }
 
-const statusRequest = z.strictObject({ status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']) });
+const statusRequest = z.strictObject({
+  status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']),
+});
 
 /** Plans, subscriptions, quotas, invoice statuses and billing pauses, for admin keys only. */
 export function createBillingAdminApi(deps: BillingAdminDependencies) {
@@ -57,12 +59,18 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
   const pause = async (scope: string, event: HttpEvent) => {
     const { reason } = parseInput(pauseRequestSchema, jsonBody(event));
     const paused: BillingPause = { scope, reason, pausedAt: new Date(deps.now()).toISOString() };
-    if (!(await deps.store.pause(paused))) throw new ClientError('CONFLICT', `billing is already paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`, 'scope');
+    if (!(await deps.store.pause(paused)))
+      throw new ClientError(
+        'CONFLICT',
+        `billing is already paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`,
+        'scope',
+      );
     return json(201, paused);
   };
   const resume = async (scope: string) => {
     const lifted = await deps.store.resume(scope);
-    if (!lifted) throw new ClientError('NOT_FOUND', `billing is not paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`, 'scope');
+    if (!lifted)
+      throw new ClientError('NOT_FOUND', `billing is not paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`, 'scope');
     return json(200, { ...lifted, resumedAt: new Date(deps.now()).toISOString() });
   };
 
@@ -117,15 +125,34 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         let next: Subscription;
         if (!current) {
           if (!req.planId) throw new ClientError('INVALID_REQUEST', 'planId is required to create a subscription', 'planId');
-          if (req.effectiveAt || req.cancelAtPeriodEnd !== undefined) throw new ClientError('INVALID_REQUEST', 'effectiveAt and cancelAtPeriodEnd apply to an existing subscription', req.effectiveAt ? 'effectiveAt' : 'cancelAtPeriodEnd');
+          if (req.effectiveAt || req.cancelAtPeriodEnd !== undefined)
+            throw new ClientError(
+              'INVALID_REQUEST',
+              'effectiveAt and cancelAtPeriodEnd apply to an existing subscription',
+              req.effectiveAt ? 'effectiveAt' : 'cancelAtPeriodEnd',
+            );
           const plan = await planOf(req.planId);
-          next = newSubscription({ tenantId, planId: plan.id, interval: plan.interval, currency: plan.currency, startAt: req.startAt ? Date.parse(req.startAt) : now, ...(req.trialDays ? { trialDays: req.trialDays } : {}), ...(req.taxRate ? { taxRate: req.taxRate } : {}), now });
+          next = newSubscription({
+            tenantId,
+            planId: plan.id,
+            interval: plan.interval,
+            currency: plan.currency,
+            startAt: req.startAt ? Date.parse(req.startAt) : now,
+            ...(req.trialDays ? { trialDays: req.trialDays } : {}),
+            ...(req.taxRate ? { taxRate: req.taxRate } : {}),
+            now,
+          });
         } else {
           const plan = req.planId ? await planOf(req.planId) : undefined;
           const latest = await deps.store.latestInvoice(tenantId);
-          next = changeSubscription(current, req, { now, notBefore: latest ? Date.parse(latest.periodEnd) : Date.parse(current.startedAt), ...(plan ? { plan } : {}) });
+          next = changeSubscription(current, req, {
+            now,
+            notBefore: latest ? Date.parse(latest.periodEnd) : Date.parse(current.startedAt),
+            ...(plan ? { plan } : {}),
+          });
         }
-        if (!(await deps.store.putSubscription(next))) throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
+        if (!(await deps.store.putSubscription(next)))
+          throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
         return json(current ? 200 : 201, { ...next, version: next.version + 1 });
       },
 
@@ -134,8 +161,13 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
       'PUT /v1/admin/tenants/{tenantId}/quotas/{meter}': async (event) => {
         const tenantId = await tenantOf(event);
         const meter = parseInput(meterKeySchema, event.pathParameters?.meter, 'meter');
-        if (!(await deps.meters(tenantId)).some((m) => m.key === meter)) throw new ClientError('NOT_FOUND', `meter "${meter}" is not defined for tenant ${tenantId}`, 'meter');
-        const quota: Quota = { meter, ...parseInput(quotaDefinitionSchema, jsonBody(event)), updatedAt: new Date(deps.now()).toISOString() };
+        if (!(await deps.meters(tenantId)).some((m) => m.key === meter))
+          throw new ClientError('NOT_FOUND', `meter "${meter}" is not defined for tenant ${tenantId}`, 'meter');
+        const quota: Quota = {
+          meter,
+          ...parseInput(quotaDefinitionSchema, jsonBody(event)),
+          updatedAt: new Date(deps.now()).toISOString(),
+        };
         await deps.store.putQuota(tenantId, quota);
         return json(200, quota);
       },
@@ -143,7 +175,8 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
       'DELETE /v1/admin/tenants/{tenantId}/quotas/{meter}': async (event) => {
         const tenantId = await tenantOf(event);
         const meter = parseInput(meterKeySchema, event.pathParameters?.meter, 'meter');
-        if (!(await deps.store.deleteQuota(tenantId, meter))) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no quota on meter "${meter}"`, 'meter');
+        if (!(await deps.store.deleteQuota(tenantId, meter)))
+          throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no quota on meter "${meter}"`, 'meter');
         return { statusCode: 204 };
       },
 

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
 import { draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';
+import { invoiceSummary } from '../../shared/billing/invoices.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
+import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
+import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { decimalString } from '../../shared/kernel/money.js';
 import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
-import { invoiceSummary } from '../../shared/billing/invoices.js';
-import { decimalString } from '../../shared/kernel/money.js';
-import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
-import { type Subscription, hasEnded, periodAt, planIdAt } from '../../shared/billing/subscriptions.js';
 import { renderInvoiceHtml } from './render.js';
 
 export interface BillingApiDependencies {
@@ -59,7 +59,11 @@ export function createBillingApi(deps: BillingApiDependencies) {
         return quotaStatus(q, m ? await quotaUsage(deps.quotaReads, tenantId, m, period, now) : '0', requested);
       }),
     );
-    return { period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() }, asOf: new Date(now).toISOString(), statuses };
+    return {
+      period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() },
+      asOf: new Date(now).toISOString(),
+      statuses,
+    };
   };
 
   return httpApi(
@@ -114,8 +118,23 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const period = hasEnded(sub, now) || now < Date.parse(sub.startedAt) ? undefined : periodAt(sub, now);
         return json(200, {
           plan,
-          subscription: { startedAt: sub.startedAt, anchor: sub.anchor, interval: sub.interval, ...(sub.trialEnd ? { trialEnd: sub.trialEnd } : {}), ...(sub.cancelAt ? { cancelAt: sub.cancelAt } : {}), taxRate: sub.taxRate },
-          ...(period ? { currentPeriod: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString(), trial: period.trial } } : {}),
+          subscription: {
+            startedAt: sub.startedAt,
+            anchor: sub.anchor,
+            interval: sub.interval,
+            ...(sub.trialEnd ? { trialEnd: sub.trialEnd } : {}),
+            ...(sub.cancelAt ? { cancelAt: sub.cancelAt } : {}),
+            taxRate: sub.taxRate,
+          },
+          ...(period
+            ? {
+                currentPeriod: {
+                  start: new Date(period.start).toISOString(),
+                  end: new Date(period.end).toISOString(),
+                  trial: period.trial,
+                },
+              }
+            : {}),
         });
       },
 

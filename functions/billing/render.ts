@@ -1,7 +1,7 @@
-import { Dec } from '../../shared/kernel/decimal.js';
 import type { Invoice } from '../../shared/billing/invoices.js';
-import { formatMoney } from '../../shared/kernel/money.js';
 import type { InvoiceLine } from '../../shared/billing/pricing.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import { formatMoney } from '../../shared/kernel/money.js';
 
 /**
  * An invoice as a self-contained printable HTML page (no scripts, no external assets): the browser's
@@ -10,7 +10,10 @@ import type { InvoiceLine } from '../../shared/billing/pricing.js';
 export function renderInvoiceHtml(invoice: Invoice): string {
   const money = (amount: string) => esc(formatMoney(amount, invoice.currency));
   const day = (iso: string) => esc(iso.slice(0, 10));
-  const rows = invoice.lines.map((line) => `<tr class="${line.kind}"><td>${esc(line.description)}${detail(line)}</td><td class="num">${esc(quantityText(line))}</td><td class="num">${esc(line.included ?? '')}</td><td class="num">${esc(line.kind === 'base' ? '' : (line.billable ?? ''))}</td><td>${esc(rate(line))}</td><td class="num">${money(line.amount)}</td></tr>`);
+  const rows = invoice.lines.map(
+    (line) =>
+      `<tr class="${line.kind}"><td>${esc(line.description)}${detail(line)}</td><td class="num">${esc(quantityText(line))}</td><td class="num">${esc(line.included ?? '')}</td><td class="num">${esc(line.kind === 'base' ? '' : (line.billable ?? ''))}</td><td>${esc(rate(line))}</td><td class="num">${money(line.amount)}</td></tr>`,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Invoice ${esc(invoice.number)}</title>
 <style>
@@ -63,8 +66,14 @@ function rate(line: InvoiceLine): string {
 }
 
 function detail(line: InvoiceLine): string {
-  const base = line.kind === 'base' && line.from && line.to && line.quantity !== '1' ? `<small>${esc(line.from.slice(0, 10))} to ${esc(line.to.slice(0, 10))}</small>` : '';
-  const tiers = (line.tiers ?? []).map((t) => `<small>${esc(t.quantity)} at ${esc(t.unitPrice)}${new Dec(t.flatFee).isZero() ? '' : ` + ${esc(t.flatFee)}`} (up to ${esc(t.upTo ?? '∞')})</small>`);
+  const base =
+    line.kind === 'base' && line.from && line.to && line.quantity !== '1'
+      ? `<small>${esc(line.from.slice(0, 10))} to ${esc(line.to.slice(0, 10))}</small>`
+      : '';
+  const tiers = (line.tiers ?? []).map(
+    (t) =>
+      `<small>${esc(t.quantity)} at ${esc(t.unitPrice)}${new Dec(t.flatFee).isZero() ? '' : ` + ${esc(t.flatFee)}`} (up to ${esc(t.upTo ?? '∞')})</small>`,
+  );
   return base + tiers.join('');
 }
 

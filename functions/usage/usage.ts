@@ -1,10 +1,19 @@
 import { z } from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
+import {
+  calendarMonth,
+  type Granularity,
+  granularities,
+  nextPeriodStart,
+  periodKey,
+  periodKeyStart,
+  periodStart,
+  toIso,
+} from '../../shared/kernel/periods.js';
+import type { Meter } from '../../shared/metering/meters.js';
 import type { CounterRow } from '../../shared/metering/ports.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
-import type { Meter } from '../../shared/metering/meters.js';
-import { type Granularity, calendarMonth, granularities, nextPeriodStart, periodKey, periodKeyStart, periodStart, toIso } from '../../shared/kernel/periods.js';
 
 export interface UsageDependencies {
   meters(tenantId: string): Promise<Meter[]>;
@@ -39,7 +48,14 @@ export function createUsageApi(deps: UsageDependencies) {
         const usage = await Promise.all(
           meters.map(async (m) => {
             const [row] = await deps.series(tenantId, m.key, 'month', key, key);
-            return { meter: m.key, name: m.name, unit: m.unit, aggregation: m.aggregation, value: row?.value ?? '0', events: row?.events ?? 0 };
+            return {
+              meter: m.key,
+              name: m.name,
+              unit: m.unit,
+              aggregation: m.aggregation,
+              value: row?.value ?? '0',
+              events: row?.events ?? 0,
+            };
           }),
         );
         return json(200, { period: { start: toIso(period.start), end: toIso(period.end) }, meters: usage });
@@ -60,10 +76,20 @@ export function createUsageApi(deps: UsageDependencies) {
         for (let at = first; at < to; at = nextPeriodStart(q.granularity, at)) {
           buckets.push(at);
           if (buckets.length > MAX_BUCKETS) {
-            throw new ClientError('INVALID_REQUEST', `the range spans more than ${MAX_BUCKETS} ${q.granularity}s; use a coarser granularity`, 'granularity');
+            throw new ClientError(
+              'INVALID_REQUEST',
+              `the range spans more than ${MAX_BUCKETS} ${q.granularity}s; use a coarser granularity`,
+              'granularity',
+            );
           }
         }
-        const rows = await deps.series(tenantId, meter.key, q.granularity, periodKey(q.granularity, first), periodKey(q.granularity, to - 1));
+        const rows = await deps.series(
+          tenantId,
+          meter.key,
+          q.granularity,
+          periodKey(q.granularity, first),
+          periodKey(q.granularity, to - 1),
+        );
         const byPeriod = new Map(rows.map((r) => [periodKeyStart(q.granularity, r.period), r]));
         const additive = meter.aggregation !== 'MAX' && meter.aggregation !== 'LATEST';
         const data = buckets.map((start) => {
@@ -75,7 +101,15 @@ export function createUsageApi(deps: UsageDependencies) {
             events: row?.events ?? 0,
           };
         });
-        return json(200, { meter: meter.key, unit: meter.unit, aggregation: meter.aggregation, granularity: q.granularity, from: toIso(from), to: toIso(to), data });
+        return json(200, {
+          meter: meter.key,
+          unit: meter.unit,
+          aggregation: meter.aggregation,
+          granularity: q.granularity,
+          from: toIso(from),
+          to: toIso(to),
+          data,
+        });
       },
     }),
   );

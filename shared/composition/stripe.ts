@@ -1,9 +1,9 @@
-import { dynamo } from './root.js';
-import { DynamoStripeStore } from '../stripe/adapters/stripe-store.js';
 import { tableName } from '../platform/dynamo/tables.js';
 import { stripeFromEnvironment, stripePace } from '../stripe/adapters/environment.js';
+import { DynamoStripeStore } from '../stripe/adapters/stripe-store.js';
 import { StripeUsageReporter } from '../stripe/adapters/usage-reporter.js';
 import { StripeWebhookAdapter } from '../stripe/adapters/webhooks.js';
+import { dynamo } from './root.js';
 
 /** The Stripe half of the composition root, apart so that functions that never call Stripe do not bundle it. */
 export const stripeStore = () => new DynamoStripeStore(dynamo(), tableName('stripe'));

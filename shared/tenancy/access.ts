@@ -38,7 +38,7 @@ export function routeKind(routeKey: string): RouteKind {
 /** The caller the authorizer vouched for. */
 export type Caller =
   | { role: 'tenant'; keyId: string; tenantId: string; scope: TenantScope }
-  | { role: 'service'; keyId: string; /** Absent: every tenant. */ tenants?: ReadonlySet<string> }
+  | { role: 'service'; keyId: string /** Absent: every tenant. */; tenants?: ReadonlySet<string> }
   | { role: 'admin'; keyId: string };
 
 export type CallerKind = 'tenant' | 'read-only' | 'service' | 'admin';
@@ -118,7 +118,8 @@ export function requireTenant(event: AuthorizedRequest): string {
   const named = event.queryStringParameters?.tenant;
   const parsed = tenantIdSchema.safeParse(named);
   if (!parsed.success) throw new ClientError('INVALID_REQUEST', 'a service API key names the tenant: ?tenant=<tenant id>', 'tenant');
-  if (!actsFor(c, parsed.data)) throw new ClientError('FORBIDDEN', `this service API key may not act for tenant "${parsed.data}"`, 'tenant');
+  if (!actsFor(c, parsed.data))
+    throw new ClientError('FORBIDDEN', `this service API key may not act for tenant "${parsed.data}"`, 'tenant');
   return parsed.data;
 }
 

@@ -56,9 +56,17 @@ describe('key scopes, route by route over HTTP', () => {
       for (const routeKey of routes) {
         const [method, path] = routeKey.split(' ') as [string, string];
         // A service key names its tenant; other keys' tenant comes from the key and the parameter is ignored.
-        const res = await api(stack, method, `${samplePath(path)}?tenant=acme`, tokens[kind], method === 'GET' || method === 'DELETE' ? undefined : {});
+        const res = await api(
+          stack,
+          method,
+          `${samplePath(path)}?tenant=acme`,
+          tokens[kind],
+          method === 'GET' || method === 'DELETE' ? undefined : {},
+        );
         const allowed = expectedAllowed(kind, routeKey);
-        const ok = allowed ? res.status !== 403 && res.status !== 401 && res.status < 500 : res.status === 403 && res.body?.code === 'FORBIDDEN';
+        const ok = allowed
+          ? res.status !== 403 && res.status !== 401 && res.status < 500
+          : res.status === 403 && res.body?.code === 'FORBIDDEN';
         outcomes.push(`${ok ? 'ok  ' : 'FAIL'} ${routeKey} -> ${res.status}${allowed ? '' : ' (must be 403)'}`);
       }
       expect(outcomes.filter((o) => o.startsWith('FAIL'))).toEqual([]);

@@ -2,11 +2,12 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, type QueryCommandI
 import type { Meter } from '../../metering/meters.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { TenantDirectory } from '../ports.js';
-import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, type Tenant, ownerOf } from '../tenants.js';
+import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, ownerOf, type Tenant } from '../tenants.js';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const keyPk = (keyId: string) => `APIKEY#${keyId}`;
-const keysOf = (owner: KeyOwner) => ('tenantId' in owner ? `${tenantPk(owner.tenantId)}#APIKEYS` : 'service' in owner ? 'SERVICE#APIKEYS' : 'ADMIN#APIKEYS');
+const keysOf = (owner: KeyOwner) =>
+  'tenantId' in owner ? `${tenantPk(owner.tenantId)}#APIKEYS` : 'service' in owner ? 'SERVICE#APIKEYS' : 'ADMIN#APIKEYS';
 
 /**
  * Tenants, meters and API keys in one table. A key is found by its id alone (the authorizer's one read);
