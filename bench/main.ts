@@ -18,6 +18,7 @@ import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directo
 import { issueApiKey } from '../shared/tenancy/tenants.js';
 import { httpEvent, lambdaContext } from '../tests/support/events.js';
 import { bundles } from './bundles.js';
+import { integration } from './integration.js';
 import { latencies, printTable } from './report.js';
 import { transactionWriteUnits } from './write-units.js';
 
@@ -47,6 +48,7 @@ async function ingestInProcess() {
   const byKey = new Map(meters.map((m) => [m.key, m]));
   const ingest = createIngest({
     meters: async () => byKey,
+    tenantExists: async () => true,
     existing: async () => new Set(),
     enqueue: async (batch) => (packMessages(batch), { failed: [], calls: 1 }),
     graceHours: 72,
@@ -186,7 +188,7 @@ async function endToEnd() {
 }
 
 // `npm run bench -- ingest` (or e2e, bundles) runs one section; no argument runs them all.
-const sections = { ingest: ingestInProcess, e2e: endToEnd, bundles };
+const sections = { ingest: ingestInProcess, e2e: endToEnd, bundles, integration };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
 for (const name of wanted.length ? wanted : (Object.keys(sections) as (keyof typeof sections)[])) await sections[name]();

@@ -53,7 +53,8 @@ export const functionCatalog = {
     entry: 'functions/ingest/handler.ts',
     memoryMb: 1024,
     timeoutSeconds: 10,
-    routes: ['POST /v1/events', 'POST /v1/admin/tenants/{tenantId}/events'],
+    // The last route is OpenMeter's ingest contract, for OpenMeter clients pointed at Meterline.
+    routes: ['POST /v1/events', 'POST /v1/admin/tenants/{tenantId}/events', 'POST /api/v1/events'],
     sendsToUsageQueue: true,
     tables: { tenants: 'read', events: 'read', billing: 'read' },
   },
@@ -166,6 +167,13 @@ export const functionCatalog = {
     ],
     // Quotas and billing pauses are deleted (DELETE .../quotas/{meter}, DELETE .../billing/pause).
     tables: { tenants: 'read', counters: 'read', billing: { access: 'readwrite', deletes: true } },
+  },
+  openapi: {
+    entry: 'functions/openapi/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 5,
+    routes: ['GET /v1/openapi.json'],
+    tables: {},
   },
   'usage-report': {
     entry: 'functions/usage-report/handler.ts',

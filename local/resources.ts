@@ -3,7 +3,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@
 import { usageQueueSettings } from '../infra/catalog.js';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 
-/** Creates every table under `prefix` and returns the environment that names them. */
+/** Creates every table under `prefix` (keeping those that exist, so a stack restarts on its data) and returns the environment that names them. */
 export async function createTables(client: DynamoDBClient, prefix: string): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const [name, def] of Object.entries(tables) as [TableName, (typeof tables)[TableName]][]) {
@@ -11,29 +11,40 @@ export async function createTables(client: DynamoDBClient, prefix: string): Prom
     const attributes = [{ AttributeName: 'pk', AttributeType: 'S' as const }];
     if (def.sortKey) attributes.push({ AttributeName: 'sk', AttributeType: 'S' });
     if (def.gsi1) attributes.push({ AttributeName: 'gsi1pk', AttributeType: 'S' }, { AttributeName: 'gsi1sk', AttributeType: 'S' });
-    await client.send(
-      new CreateTableCommand({
-        TableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: attributes,
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, ...(def.sortKey ? [{ AttributeName: 'sk', KeyType: 'RANGE' as const }] : [])],
-        ...(def.gsi1
-          ? {
-              GlobalSecondaryIndexes: [
-                {
-                  IndexName: 'gsi1',
-                  KeySchema: [
-                    { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-                    { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-                  ],
-                  Projection: { ProjectionType: 'ALL' },
-                },
-              ],
-            }
-          : {}),
-      }),
-    );
-    if (def.ttl) {
+    const created = await client
+      .send(
+        new CreateTableCommand({
+          TableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: attributes,
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            ...(def.sortKey ? [{ AttributeName: 'sk', KeyType: 'RANGE' as const }] : []),
+          ],
+          ...(def.gsi1
+            ? {
+                GlobalSecondaryIndexes: [
+                  {
+                    IndexName: 'gsi1',
+                    KeySchema: [
+                      { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+                      { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+                    ],
+                    Projection: { ProjectionType: 'ALL' },
+                  },
+                ],
+              }
+            : {}),
+        }),
+      )
+      .then(
+        () => true,
+        (error: Error) => {
+          if (error.name === 'ResourceInUseException') return false;
+          throw error;
+        },
+      );
+    if (created && def.ttl) {
       await client.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
     }
     env[def.env] = TableName;

@@ -14,10 +14,10 @@ export interface AdminDependencies {
 }
 
 const keyName = z.string().min(1).max(100).default('default');
-const keyRequest = z.strictObject({ name: keyName });
-const tenantKeyRequest = z.strictObject({ name: keyName, scope: tenantScopeSchema.default('full') });
+export const keyRequest = z.strictObject({ name: keyName });
+export const tenantKeyRequest = z.strictObject({ name: keyName, scope: tenantScopeSchema.default('full') });
 /** A service key acts for every tenant, or for the listed ones only. */
-const serviceKeyRequest = z.strictObject({ name: keyName, tenants: z.array(tenantIdSchema).min(1).max(1000).optional() });
+export const serviceKeyRequest = z.strictObject({ name: keyName, tenants: z.array(tenantIdSchema).min(1).max(1000).optional() });
 const issued = 'store the token now: it is shown once and kept only as a hash';
 
 /** Tenants, meters and keys, for admin keys only. */

@@ -38,7 +38,7 @@ export interface BillingAdminDependencies {
   now(): number;
 }
 
-const statusRequest = z.strictObject({
+export const statusRequest = z.strictObject({
   status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']),
 });
 

@@ -18,9 +18,9 @@ export interface BillingApiDependencies {
   now(): number;
 }
 
-const quotaQuery = z.object({ quantity: decimalString.optional() });
+export const quotaQuery = z.object({ quantity: decimalString.optional() });
 
-const listQuery = z.object({
+export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.iso.datetime().optional(),
 });

@@ -1,6 +1,7 @@
 import { billingStore, tenantDirectory, usageQueue, usageStore } from '../../shared/composition/root.js';
 import { cachedMeters } from '../../shared/metering/meters.js';
 import { settings } from '../../shared/platform/config.js';
+import { cachedTenantExists } from '../../shared/tenancy/tenants.js';
 import { createIngest } from './ingest.js';
 
 const directory = tenantDirectory();
@@ -10,6 +11,7 @@ const billing = billingStore();
 
 export const handler = createIngest({
   meters: cachedMeters((tenantId) => directory.listMeters(tenantId), 60_000),
+  tenantExists: cachedTenantExists((tenantId) => directory.getTenant(tenantId), 60_000),
   existing: (tenantId, ids) => store.existing(tenantId, ids),
   enqueue: (events) => queue.send(events),
   graceHours: settings().graceHours,

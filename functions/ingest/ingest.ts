@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ClientError } from '../../shared/kernel/errors.js';
+import { z } from 'zod';
+import { ClientError, type EventRejectionCode } from '../../shared/kernel/errors.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';
 import {
   type EventResult,
@@ -11,13 +12,15 @@ import {
 } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { SendOutcome } from '../../shared/metering/ports.js';
-import { type HttpEvent, header, httpApi, json, parseInput, rawBody } from '../../shared/platform/http.js';
+import { type HttpEvent, type HttpResult, header, httpApi, json, parseInput, rawBody } from '../../shared/platform/http.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
-import { requireAdmin, requireTenant } from '../../shared/tenancy/access.js';
+import { actsFor, authorize, type Caller } from '../../shared/tenancy/access.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 
 export interface IngestDependencies {
   meters(tenantId: string): Promise<ReadonlyMap<string, Meter>>;
+  /** Whether the tenant exists (service keys name any tenant). */
+  tenantExists(tenantId: string): Promise<boolean>;
   /** Ids of these events already counted; best effort, the consumer has the final word. */
   existing(tenantId: string, ids: string[]): Promise<Set<string>>;
   enqueue(events: UsageEvent[]): Promise<SendOutcome>;
@@ -30,82 +33,157 @@ export interface IngestDependencies {
 /** The admin's import of a tenant's history: the same validation, queue and idempotency as POST /v1/events. */
 const IMPORT_ROUTE = 'POST /v1/admin/tenants/{tenantId}/events';
 
-type Status = 'accepted' | 'duplicate' | 'rejected' | 'failed';
-interface Result {
-  index: number;
-  id?: string;
-  status: Status;
-  code?: string;
-  message?: string;
-  field?: string;
-}
+/** What became of one event of a request, in request order. */
+export const eventOutcomeSchema = z.object({
+  index: z.number().int(),
+  id: z.string().optional(),
+  /** Service keys: the tenant the event was for. */
+  tenant: z.string().optional(),
+  status: z.enum(['accepted', 'duplicate', 'rejected', 'failed']),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  field: z.string().optional(),
+});
+type Result = z.infer<typeof eventOutcomeSchema>;
+type Status = Result['status'];
+
+export const ingestResponseSchema = z.object({
+  accepted: z.number().int(),
+  duplicates: z.number().int(),
+  rejected: z.number().int(),
+  failed: z.number().int(),
+  results: z.array(eventOutcomeSchema),
+});
 
 const CONTENT_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
 
 /**
  * POST /v1/events (and the admin's import route): validates each event, answers for each, and accepts only what
  * SQS has made durable.
+ * A tenant key's events are its tenant's; a service key's events each name their tenant (native `tenant`,
+ * CloudEvents extension attribute `tenant`), so one request may carry usage of many tenants.
  */
 export function createIngest(deps: IngestDependencies) {
   return httpApi(async (event) => {
-    const imported = event.routeKey === IMPORT_ROUTE;
-    const tenantId = imported
-      ? (requireAdmin(event), parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId'))
-      : requireTenant(event);
-    const items = readEvents(event);
-    const now = deps.now();
-    const ctx = { tenantId, meters: await deps.meters(tenantId), now, oldestOpen: await oldestOpen(deps, event, tenantId, now) };
-    const checked: EventResult[] = items.map((item, index) => validateEvent(item, index, ctx));
+    if (event.routeKey === OPENMETER_ROUTE) return openMeterAnswer(() => ingest(event, deps, true));
+    const { status, body } = await ingest(event, deps, false);
+    return json(status, body, status === 503 ? { 'retry-after': '1' } : {});
+  });
+}
 
-    const valid = checked.filter((r) => r.status === 'valid');
-    const known = await deps
-      .existing(
-        tenantId,
-        valid.map((r) => r.id),
-      )
-      .catch((error: unknown) => {
+/**
+ * OpenMeter's ingest contract (`POST /api/v1/events`, CloudEvents; 204 when every event is taken; RFC 7807
+ * problems otherwise), so an OpenMeter client works with a base URL and a Meterline key. A request with
+ * rejected events is answered 400 with each event's outcome in `results`; the accepted ones are counted,
+ * and re-sending the batch is safe. With a service key an event's tenant is its `tenant` extension or,
+ * as in OpenMeter where the subject is the customer, its `subject`.
+ */
+const OPENMETER_ROUTE = 'POST /api/v1/events';
+
+async function openMeterAnswer(run: () => Promise<{ status: number; body: Record<string, unknown> }>): Promise<HttpResult> {
+  const problem = (
+    status: number,
+    title: string,
+    detail: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) => json(status, { type: 'about:blank', title, status, detail, ...extra }, { 'content-type': 'application/problem+json', ...headers });
+  try {
+    const { status, body } = await run();
+    const { code: _code, message: _message, ...outcome } = body;
+    if (status === 503) return problem(503, 'Service Unavailable', String(body.message), outcome, { 'retry-after': '1' });
+    if ((body.rejected as number) > 0)
+      return problem(400, 'Bad Request', `${body.rejected} of the events were rejected; the others were accepted`, outcome);
+    return { statusCode: 204 };
+  } catch (error) {
+    if (!(error instanceof ClientError)) throw error;
+    return problem(error.status, error.code, error.message, { code: error.code, ...(error.field ? { field: error.field } : {}) });
+  }
+}
+
+async function ingest(
+  event: HttpEvent,
+  deps: IngestDependencies,
+  openMeter: boolean,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const caller = authorize(event);
+  // The tenant every event belongs to: a tenant key's own, or the one an admin imports for; service keys name it per event.
+  const own =
+    event.routeKey === IMPORT_ROUTE
+      ? parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId')
+      : caller.role === 'tenant'
+        ? caller.tenantId
+        : undefined;
+  const items = readEvents(event).map((item) => (openMeter ? withCloudEventDefaults(item) : item));
+  const now = deps.now();
+  const oldestOpen = await oldestOpenFor(deps, event, own, now);
+  const tenantsFound = await existingTenants(items, caller, deps, openMeter);
+  const routed = items.map((item, index) => routeToTenant(item, index, caller, own, tenantsFound, openMeter));
+  const tenants = [...new Set(routed.flatMap((r) => ('tenantId' in r ? [r.tenantId] : [])))];
+  const meters = new Map(await Promise.all(tenants.map(async (t) => [t, await deps.meters(t)] as const)));
+  const checked = routed.map((r): EventResult & { tenantId?: string } =>
+    'rejected' in r
+      ? r.rejected
+      : {
+          ...validateEvent(r.item, r.index, { tenantId: r.tenantId, meters: meters.get(r.tenantId)!, now, oldestOpen }),
+          tenantId: r.tenantId,
+        },
+  );
+
+  const known = new Set<string>();
+  await Promise.all(
+    tenants.map(async (t) => {
+      const ids = checked.flatMap((r) => (r.status === 'valid' && r.tenantId === t ? [r.id] : []));
+      const found = await deps.existing(t, ids).catch((error: unknown) => {
         logger.warn('duplicate lookup failed; the consumer will deduplicate', { error: error as Error });
         return new Set<string>();
       });
-    const seen = new Set<string>();
-    const results: Result[] = [];
-    const toSend: UsageEvent[] = [];
-    for (const r of checked) {
-      if (r.status === 'rejected') {
-        results.push({ index: r.index, id: r.id, status: 'rejected', code: r.code, message: r.message, field: r.field });
-      } else if (seen.has(r.id) || known.has(r.id)) {
-        results.push({ index: r.index, id: r.id, status: 'duplicate' });
-      } else {
-        seen.add(r.id);
-        toSend.push(r.event);
-        results.push({ index: r.index, id: r.id, status: 'accepted' });
-      }
+      for (const id of found) known.add(eventKey(t, id));
+    }),
+  );
+  const seen = new Set<string>();
+  const results: Result[] = [];
+  const toSend: UsageEvent[] = [];
+  const named = caller.role === 'service';
+  for (const r of checked) {
+    const tenant = named && r.tenantId ? { tenant: r.tenantId } : {};
+    if (r.status === 'rejected') {
+      results.push({ index: r.index, id: r.id, ...tenant, status: 'rejected', code: r.code, message: r.message, field: r.field });
+      continue;
     }
+    const key = eventKey(r.event.tenantId, r.id);
+    if (seen.has(key) || known.has(key)) {
+      results.push({ index: r.index, id: r.id, ...tenant, status: 'duplicate' });
+    } else {
+      seen.add(key);
+      toSend.push(r.event);
+      results.push({ index: r.index, id: r.id, ...tenant, status: 'accepted' });
+    }
+  }
 
-    const { failed } = toSend.length > 0 ? await deps.enqueue(toSend) : { failed: [] };
-    const notDurable = new Set(failed.map((e) => e.id));
-    for (const r of results) {
-      if (r.status === 'accepted' && notDurable.has(r.id!)) {
-        Object.assign(r, { status: 'failed', code: 'NOT_DURABLE', message: 'the event could not be queued; retry it with the same id' });
-      }
+  const { failed } = toSend.length > 0 ? await deps.enqueue(toSend) : { failed: [] };
+  const notDurable = new Set(failed.map((e) => eventKey(e.tenantId, e.id)));
+  for (const [i, r] of results.entries()) {
+    const c = checked[i]!;
+    if (r.status === 'accepted' && c.status === 'valid' && notDurable.has(eventKey(c.event.tenantId, c.id))) {
+      Object.assign(r, { status: 'failed', code: 'NOT_DURABLE', message: 'the event could not be queued; retry it with the same id' });
     }
-    const count = (s: Status) => results.filter((r) => r.status === s).length;
-    const summary = { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), failed: count('failed') };
-    metrics.addMetric('EventsAccepted', MetricUnit.Count, summary.accepted);
-    metrics.addMetric('EventsRejected', MetricUnit.Count, summary.rejected);
-    metrics.addMetric('EventsDuplicate', MetricUnit.Count, summary.duplicates);
-    metrics.publishStoredMetrics();
+  }
+  const count = (s: Status) => results.filter((r) => r.status === s).length;
+  const summary = { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), failed: count('failed') };
+  metrics.addMetric('EventsAccepted', MetricUnit.Count, summary.accepted);
+  metrics.addMetric('EventsRejected', MetricUnit.Count, summary.rejected);
+  metrics.addMetric('EventsDuplicate', MetricUnit.Count, summary.duplicates);
+  metrics.publishStoredMetrics();
 
-    if (summary.failed > 0) {
-      logger.error('events could not be made durable', { tenantId, failed: summary.failed });
-      return json(
-        503,
-        { code: 'SERVICE_UNAVAILABLE', message: 'some events could not be queued; retry them with the same ids', ...summary, results },
-        { 'retry-after': '1' },
-      );
-    }
-    return json(202, { ...summary, results });
-  });
+  if (summary.failed > 0) {
+    logger.error('events could not be made durable', { tenants, failed: summary.failed });
+    return {
+      status: 503,
+      body: { code: 'SERVICE_UNAVAILABLE', message: 'some events could not be queued; retry them with the same ids', ...summary, results },
+    };
+  }
+  return { status: 202, body: { ...summary, results } };
 }
 
 /**
@@ -113,10 +191,10 @@ export function createIngest(deps: IngestDependencies) {
  * (`?firstImport=true` on the admin route, before the tenant's first invoice) may go back as far as it needs: no
  * period of the tenant has been closed yet, so none is reopened.
  */
-async function oldestOpen(deps: IngestDependencies, event: HttpEvent, tenantId: string, now: number): Promise<number> {
+async function oldestOpenFor(deps: IngestDependencies, event: HttpEvent, tenantId: string | undefined, now: number): Promise<number> {
   if (event.routeKey !== IMPORT_ROUTE || event.queryStringParameters?.firstImport !== 'true')
     return oldestOpenInstant(now, deps.graceHours);
-  if (await deps.invoiced(tenantId)) {
+  if (await deps.invoiced(tenantId!)) {
     throw new ClientError(
       'CONFLICT',
       `tenant ${tenantId} has been invoiced: its first import is over, and imports keep to the open period`,
@@ -124,6 +202,72 @@ async function oldestOpen(deps: IngestDependencies, event: HttpEvent, tenantId: 
     );
   }
   return Number.NEGATIVE_INFINITY;
+}
+
+/** OpenMeter's clients may leave out `specversion` and `source`, which its API defaults. */
+function withCloudEventDefaults(item: unknown): unknown {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+  return { specversion: '1.0', source: 'openmeter-api', ...item };
+}
+
+const eventKey = (tenantId: string, id: string) => `${tenantId}\u0000${id}`;
+
+type Routed = { index: number; tenantId: string; item: unknown } | { rejected: EventResult & { status: 'rejected' } };
+
+/**
+ * The tenant an event is for, and the event without the attribute that named it. Native events name it
+ * in `tenant`; CloudEvents in the extension attribute `tenant`, leaving `subject` to mean what it means
+ * for a tenant's own events (the customer or user within the tenant).
+ */
+function routeToTenant(
+  item: unknown,
+  index: number,
+  caller: Caller,
+  own: string | undefined,
+  known: ReadonlySet<string>,
+  subjectIsTenant: boolean,
+): Routed {
+  const fields = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as Record<string, unknown>) : undefined;
+  const reject = (code: EventRejectionCode, message: string): Routed => ({
+    rejected: { index, ...(typeof fields?.id === 'string' ? { id: fields.id } : {}), status: 'rejected', code, message, field: 'tenant' },
+  });
+  const named = namedTenant(fields, caller, subjectIsTenant);
+  if (named !== undefined && (typeof named !== 'string' || !tenantIdSchema.safeParse(named).success)) {
+    return reject('INVALID_EVENT', 'tenant must be a tenant id: 2-63 lowercase letters, digits or dashes');
+  }
+  let stripped = item;
+  if (fields?.tenant !== undefined) {
+    const { tenant: _named, ...rest } = fields;
+    stripped = rest;
+  }
+  if (own !== undefined) {
+    if (named !== undefined && named !== own) return reject('TENANT_NOT_ALLOWED', `this request posts for tenant "${own}" only`);
+    return { index, tenantId: own, item: stripped };
+  }
+  if (named === undefined) return reject('INVALID_EVENT', 'an event posted with a service API key names its tenant in "tenant"');
+  if (!actsFor(caller, named)) return reject('TENANT_NOT_ALLOWED', `this service API key may not post for tenant "${named}"`);
+  if (!known.has(named)) return reject('UNKNOWN_TENANT', `tenant "${named}" does not exist`);
+  return { index, tenantId: named, item: stripped };
+}
+
+function namedTenant(fields: Record<string, unknown> | undefined, caller: Caller, subjectIsTenant: boolean): unknown {
+  return fields?.tenant ?? (subjectIsTenant && caller.role === 'service' ? fields?.subject : undefined);
+}
+
+/** The tenants a service key's events name that exist, each looked up once per request. */
+async function existingTenants(items: unknown[], caller: Caller, deps: IngestDependencies, subjectIsTenant: boolean): Promise<Set<string>> {
+  if (caller.role !== 'service') return new Set();
+  const names = new Set<string>();
+  for (const item of items) {
+    const named = namedTenant(
+      typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : undefined,
+      caller,
+      subjectIsTenant,
+    );
+    if (typeof named === 'string' && actsFor(caller, named) && tenantIdSchema.safeParse(named).success) names.add(named);
+  }
+  const found = await Promise.all([...names].map(async (t) => ((await deps.tenantExists(t)) ? [t] : [])));
+  return new Set(found.flat());
 }
 
 function readEvents(event: HttpEvent): unknown[] {

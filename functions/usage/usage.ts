@@ -24,7 +24,7 @@ export interface UsageDependencies {
 /** How many buckets one query may return. */
 const MAX_BUCKETS = 1_000;
 
-const usageQuery = z.object({
+export const usageQuery = z.object({
   meter: z.string().min(1),
   granularity: z.enum(granularities).default('day'),
   from: z.iso.datetime({ offset: true }).optional(),

@@ -42,14 +42,22 @@ export function quotaUsage(reads: QuotaReads, tenantId: string, meter: Meter, pe
   return meter.aggregation === 'LATEST' ? reads.level(tenantId, meter, now) : reads.quantity(tenantId, meter, period, now);
 }
 
-export interface QuotaStatus {
-  meter: string;
-  limit: string;
-  usage: string;
-  remaining: string;
+export const quotaStatusSchema = z.object({
+  meter: z.string(),
+  limit: z.string(),
+  usage: z.string(),
+  remaining: z.string(),
   /** Whether `requested` more units still fit: usage + requested ≤ limit. */
-  allowed: boolean;
-}
+  allowed: z.boolean(),
+});
+export type QuotaStatus = z.infer<typeof quotaStatusSchema>;
+
+/** The answer of `GET /v1/quotas/{meter}`. */
+export const quotaCheckSchema = quotaStatusSchema.extend({
+  requested: z.string().optional(),
+  period: z.object({ start: z.string(), end: z.string() }),
+  asOf: z.string(),
+});
 
 /** `requested` is what the caller is about to use (0: is anything left at all, i.e. usage < limit). */
 export function quotaStatus(quota: Quota, usage: string, requested = '0'): QuotaStatus {

@@ -26,7 +26,9 @@ export type EventRejectionCode =
   | 'INVALID_VALUE'
   | 'TIMESTAMP_IN_FUTURE'
   | 'TIMESTAMP_TOO_OLD'
-  | 'EVENT_TOO_LARGE';
+  | 'EVENT_TOO_LARGE'
+  | 'UNKNOWN_TENANT'
+  | 'TENANT_NOT_ALLOWED';
 
 export class ClientError extends Error {
   readonly status: number;

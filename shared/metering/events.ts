@@ -35,7 +35,7 @@ const properties = z.record(z.string(), z.unknown());
 const rawValue = z.union([z.number(), z.string().max(64)]);
 
 /** The native shape: `{ id, meter, timestamp, value?, subject?, properties? }`. */
-const nativeEventSchema = z.strictObject({
+export const nativeEventSchema = z.strictObject({
   id: eventId,
   meter: z.string().min(1).max(63),
   timestamp: z.iso.datetime({ offset: true }),
@@ -45,7 +45,7 @@ const nativeEventSchema = z.strictObject({
 });
 
 /** CloudEvents 1.0 as OpenMeter ingests them: `type` names the meter, `data` holds the properties. */
-const cloudEventSchema = z.looseObject({
+export const cloudEventSchema = z.looseObject({
   specversion: z.literal('1.0'),
   id: eventId,
   source: z.string().min(1).max(256),

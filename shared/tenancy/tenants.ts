@@ -118,3 +118,15 @@ export async function issueApiKey(
   const { secretHash: _hidden, ...key } = record;
   return { token, key };
 }
+
+/** Whether a tenant exists; a found tenant is remembered for `ttlMs`, a missing one asked for again (it may be created any moment). */
+export function cachedTenantExists(load: (tenantId: string) => Promise<Tenant | undefined>, ttlMs: number, now: () => number = Date.now) {
+  const seen = new Map<string, number>();
+  return async (tenantId: string): Promise<boolean> => {
+    const at = seen.get(tenantId);
+    if (at !== undefined && now() - at < ttlMs) return true;
+    if (!(await load(tenantId))) return false;
+    seen.set(tenantId, now());
+    return true;
+  };
+}

@@ -70,6 +70,7 @@ describe('ingest when SQS cannot make events durable', () => {
     const queue = new SqsUsageQueue(new SQSClient({}), 'q', 2);
     const ingest = createIngest({
       meters: async () => new Map(seedMeters.map((m) => [m.key, m])),
+      tenantExists: async () => true,
       existing: async () => new Set(),
       enqueue: (events) => queue.send(events),
       graceHours: 72,

@@ -15,6 +15,7 @@ const nothing = new Proxy({}, { get: () => async () => undefined }) as TenantDir
 const httpHandlers = {
   ingest: createIngest({
     meters: async () => new Map(),
+    tenantExists: async () => true,
     existing: async () => new Set(),
     enqueue: async () => ({ failed: [], calls: 0 }),
     graceHours: 72,

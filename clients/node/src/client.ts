@@ -1,0 +1,374 @@
+import type { components } from './api.js';
+import { uuidv7 } from './ids.js';
+
+type NativeEvent = components['schemas']['NativeEvent'];
+type IngestResponse = components['schemas']['IngestResponse'];
+type EventOutcome = components['schemas']['EventOutcome'];
+export type QuotaStatus = components['schemas']['QuotaCheck'];
+
+/** A usage event as `track()` takes it: `id` and `timestamp` are filled in when absent. */
+export interface TrackEvent {
+  meter: string;
+  value?: number | string;
+  /** A Date or ISO 8601 with an offset; the moment `track()` was called when absent. */
+  timestamp?: Date | string;
+  /** A UUIDv7 when absent. Re-sending an id is safe: Meterline counts (tenant, id) once. */
+  id?: string;
+  subject?: string;
+  properties?: Record<string, unknown>;
+  /** Service keys: the tenant the usage belongs to (the client's `tenant` option when absent). */
+  tenant?: string;
+}
+
+/** An event Meterline refused; re-sending it will not help (fix the event instead). */
+export interface Rejection {
+  event: NativeEvent;
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** Why events were given up without Meterline counting them. */
+export type DropReason = 'buffer-full' | 'retries-exhausted' | 'closed';
+
+export interface Logger {
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
+}
+
+export interface MeterlineOptions {
+  apiKey: string;
+  /** The API's base URL, e.g. https://api.meterline.example (no trailing /v1). */
+  baseUrl: string;
+  /** Default tenant of events that name none (service keys). */
+  tenant?: string;
+  /** A batch goes out at this many events (at most 1,000, the API's limit). Default 500. */
+  maxBatchEvents?: number;
+  /** ... or at this many bytes of JSON (below the API's 1 MiB). Default 512 KiB. */
+  maxBatchBytes?: number;
+  /** ... or this long after its first event. Default 1,000 ms. */
+  flushIntervalMs?: number;
+  /** Events held at most (buffered and in flight). At the bound `track()` drops and reports; `enqueue()` waits. Default 10,000. */
+  maxBufferedEvents?: number;
+  /** Requests in flight at once. Default 2. */
+  concurrency?: number;
+  /** A request slower than this is abandoned and retried. Default 10,000 ms. */
+  requestTimeoutMs?: number;
+  /** Attempts per batch before its events are dropped as `retries-exhausted`. Default 10. */
+  maxAttempts?: number;
+  /** Backoff: full jitter between 0 and min(maxBackoffMs, minBackoffMs × 2^attempt). Defaults 100 ms and 10,000 ms. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Events Meterline refused (per event). Without a handler they are logged. */
+  onRejected?: (rejections: Rejection[]) => void;
+  /** Events given up (buffer full, retries exhausted, client closed). Without a handler they are logged. */
+  onDropped?: (events: NativeEvent[], reason: DropReason, error?: Error) => void;
+  logger?: Logger;
+  fetch?: typeof fetch;
+}
+
+/** Counters since the client was made: `tracked` = `accepted` + `duplicates` + `rejected` + `dropped` + `pending`. */
+export interface ClientStats {
+  tracked: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  dropped: number;
+  /** Buffered or in flight. */
+  pending: number;
+  requests: number;
+  retries: number;
+}
+
+interface Pending {
+  event: NativeEvent;
+  bytes: number;
+}
+
+/** HTTP statuses worth retrying with the same events: throttling and the server's transient failures. */
+const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+const MAX_EVENTS = 1000;
+
+const consoleLogger: Logger = {
+  warn: (message, details) => console.warn(`[meterline] ${message}`, details ?? ''),
+  error: (message, details) => console.error(`[meterline] ${message}`, details ?? ''),
+};
+
+/**
+ * Buffers usage events and sends them in batches. `track()` never waits on the network; batches go out
+ * by count, bytes or time, are retried with the same ids on throttling, 5xx, timeouts and network errors,
+ * and every event ends accepted, duplicate, rejected (reported) or dropped (reported): none vanishes.
+ */
+export class Meterline {
+  private readonly o: Required<Omit<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped'>> &
+    Pick<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped'>;
+  private buffer: Pending[] = [];
+  private bufferBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private readonly sending = new Set<Promise<void>>();
+  private readonly roomWaiters: (() => void)[] = [];
+  private closed = false;
+  private readonly counters: Omit<ClientStats, 'pending'> = {
+    tracked: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    dropped: 0,
+    requests: 0,
+    retries: 0,
+  };
+  private held = 0;
+
+  constructor(options: MeterlineOptions) {
+    this.o = {
+      maxBatchEvents: 500,
+      maxBatchBytes: 512 * 1024,
+      flushIntervalMs: 1000,
+      maxBufferedEvents: 10_000,
+      concurrency: 2,
+      requestTimeoutMs: 10_000,
+      maxAttempts: 10,
+      minBackoffMs: 100,
+      maxBackoffMs: 10_000,
+      logger: consoleLogger,
+      fetch: globalThis.fetch.bind(globalThis),
+      ...options,
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    };
+    this.o.maxBatchEvents = Math.min(Math.max(1, this.o.maxBatchEvents), MAX_EVENTS);
+  }
+
+  /** Buffers an event and returns its id at once. At the buffer's bound the event is dropped and reported. */
+  track(input: TrackEvent): string {
+    const event = this.normalize(input);
+    this.counters.tracked += 1;
+    if (this.closed) {
+      this.drop([event], 'closed');
+    } else if (this.held >= this.o.maxBufferedEvents) {
+      this.drop([event], 'buffer-full');
+    } else {
+      this.add(event);
+    }
+    return event.id;
+  }
+
+  /** Like `track()`, but at the buffer's bound waits for room instead of dropping. */
+  async enqueue(input: TrackEvent): Promise<string> {
+    while (!this.closed && this.held >= this.o.maxBufferedEvents) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
+    return this.track(input);
+  }
+
+  /** Sends everything buffered now and resolves once each of those events is settled (sent, rejected or dropped). */
+  async flush(): Promise<void> {
+    this.cutBatches(true);
+    while (this.sending.size > 0 || this.buffer.length > 0) {
+      this.cutBatches(true);
+      await Promise.race(this.sending);
+    }
+  }
+
+  /** Flushes and stops: later `track()` calls are reported as dropped (`closed`). */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const wake of this.roomWaiters.splice(0)) wake();
+  }
+
+  stats(): ClientStats {
+    return { ...this.counters, pending: this.held };
+  }
+
+  /**
+   * Whether `quantity` more of `meter` fits the tenant's hard quota: `GET /v1/quotas/{meter}`. Throws
+   * `MeterlineError` (404 when the meter has no quota) or the network's error.
+   */
+  async quota(meter: string, options: { quantity?: string | number; tenant?: string; timeoutMs?: number } = {}): Promise<QuotaStatus> {
+    const params = new URLSearchParams();
+    if (options.quantity !== undefined) params.set('quantity', String(options.quantity));
+    const tenant = options.tenant ?? this.o.tenant;
+    if (tenant) params.set('tenant', tenant);
+    const query = params.size ? `?${params}` : '';
+    const res = await this.o.fetch(`${this.o.baseUrl}/v1/quotas/${encodeURIComponent(meter)}${query}`, {
+      headers: { authorization: `Bearer ${this.o.apiKey}` },
+      signal: AbortSignal.timeout(options.timeoutMs ?? this.o.requestTimeoutMs),
+    });
+    const body = await res.json().catch(() => undefined);
+    if (!res.ok) throw new MeterlineError(res.status, body as ErrorBody | undefined);
+    return body as QuotaStatus;
+  }
+
+  private normalize(input: TrackEvent): NativeEvent {
+    const { tenant = this.o.tenant, timestamp, id, ...rest } = input;
+    const event: NativeEvent = {
+      ...rest,
+      id: id ?? uuidv7(),
+      timestamp: timestamp === undefined ? new Date().toISOString() : typeof timestamp === 'string' ? timestamp : timestamp.toISOString(),
+    };
+    if (tenant !== undefined) event.tenant = tenant;
+    return event;
+  }
+
+  private add(event: NativeEvent): void {
+    const bytes = Buffer.byteLength(JSON.stringify(event)) + 1;
+    this.buffer.push({ event, bytes });
+    this.bufferBytes += bytes;
+    this.held += 1;
+    if (this.buffer.length >= this.o.maxBatchEvents || this.bufferBytes >= this.o.maxBatchBytes) this.cutBatches(false);
+    else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.cutBatches(true);
+      }, this.o.flushIntervalMs);
+      // A pending flush never keeps a process alive: shutdown() (or flush()) sends what is left.
+      this.timer.unref();
+    }
+  }
+
+  /** Cuts full batches (and, when `all`, the rest) and sends them within the concurrency limit. */
+  private cutBatches(all: boolean): void {
+    while (this.buffer.length > 0 && this.inFlight < this.o.concurrency) {
+      let count = 0;
+      let bytes = 2;
+      while (
+        count < this.buffer.length &&
+        count < this.o.maxBatchEvents &&
+        (count === 0 || bytes + this.buffer[count]!.bytes <= this.o.maxBatchBytes)
+      ) {
+        bytes += this.buffer[count]!.bytes;
+        count += 1;
+      }
+      const full = count === this.o.maxBatchEvents || count < this.buffer.length;
+      if (!full && !all) return;
+      const batch = this.buffer.splice(0, count);
+      this.bufferBytes -= batch.reduce((s, p) => s + p.bytes, 0);
+      this.inFlight += 1;
+      const sent: Promise<void> = this.send(batch.map((p) => p.event)).finally(() => {
+        this.inFlight -= 1;
+        this.sending.delete(sent);
+        this.cutBatches(this.closed || this.timer === undefined);
+      });
+      this.sending.add(sent);
+    }
+    if (this.buffer.length === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** One batch until every event in it is settled; only the events not yet made durable are re-sent. */
+  private async send(events: NativeEvent[]): Promise<void> {
+    let remaining = events;
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < this.o.maxAttempts && remaining.length > 0; attempt++) {
+      if (attempt > 0) {
+        this.counters.retries += 1;
+        await sleep(this.backoff(attempt, lastError));
+      }
+      try {
+        remaining = await this.post(remaining);
+        lastError = remaining.length > 0 ? new RetryLater(remaining.length) : undefined;
+      } catch (error) {
+        lastError = error as Error;
+        if (error instanceof MeterlineError && !RETRYABLE.has(error.status)) {
+          this.reject(
+            remaining.map((event) => ({ event, code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) })),
+          );
+          return;
+        }
+      }
+    }
+    if (remaining.length > 0) this.drop(remaining, 'retries-exhausted', lastError);
+  }
+
+  /** Posts events; returns those to try again (a 503's NOT_DURABLE ones), or throws for the whole request. */
+  private async post(events: NativeEvent[]): Promise<NativeEvent[]> {
+    this.counters.requests += 1;
+    const res = await this.o.fetch(`${this.o.baseUrl}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.o.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(events),
+      signal: AbortSignal.timeout(this.o.requestTimeoutMs),
+    });
+    const body = (await res.json().catch(() => undefined)) as (IngestResponse & ErrorBody) | undefined;
+    if (res.status !== 202 && !(res.status === 503 && Array.isArray(body?.results))) {
+      throw new MeterlineError(res.status, body, res.headers.get('retry-after'));
+    }
+    const retry: NativeEvent[] = [];
+    const rejected: Rejection[] = [];
+    for (const r of body!.results as EventOutcome[]) {
+      const event = events[r.index]!;
+      if (r.status === 'accepted') this.settle(1, 'accepted');
+      else if (r.status === 'duplicate') this.settle(1, 'duplicates');
+      else if (r.status === 'failed') retry.push(event);
+      else rejected.push({ event, code: r.code ?? 'REJECTED', message: r.message ?? 'rejected', ...(r.field ? { field: r.field } : {}) });
+    }
+    if (rejected.length) this.reject(rejected);
+    return retry;
+  }
+
+  private backoff(attempt: number, error: Error | undefined): number {
+    const hinted = error instanceof MeterlineError ? error.retryAfterMs : undefined;
+    const ceiling = Math.min(this.o.maxBackoffMs, this.o.minBackoffMs * 2 ** attempt);
+    const jittered = Math.random() * ceiling;
+    return hinted !== undefined ? Math.min(this.o.maxBackoffMs, Math.max(hinted, jittered)) : jittered;
+  }
+
+  private settle(count: number, outcome: 'accepted' | 'duplicates' | 'rejected' | 'dropped'): void {
+    this.counters[outcome] += count;
+    this.held -= count;
+    while (this.roomWaiters.length > 0 && this.held < this.o.maxBufferedEvents) this.roomWaiters.shift()!();
+  }
+
+  private reject(rejections: Rejection[]): void {
+    this.settle(rejections.length, 'rejected');
+    if (this.o.onRejected) this.o.onRejected(rejections);
+    else this.o.logger.warn('events rejected', { count: rejections.length, first: rejections[0] });
+  }
+
+  private drop(events: NativeEvent[], reason: DropReason, error?: Error): void {
+    // Events dropped at the door were never held.
+    if (reason === 'retries-exhausted') this.settle(events.length, 'dropped');
+    else this.counters.dropped += events.length;
+    if (this.o.onDropped) this.o.onDropped(events, reason, error);
+    else this.o.logger.error('events dropped', { count: events.length, reason, ...(error ? { error: error.message } : {}) });
+  }
+}
+
+interface ErrorBody {
+  code?: string;
+  message?: string;
+  field?: string;
+}
+
+/** An answer of Meterline's other than 2xx, with the error contract's code. */
+export class MeterlineError extends Error {
+  readonly code: string;
+  readonly field?: string;
+  readonly retryAfterMs?: number;
+  constructor(
+    readonly status: number,
+    body?: ErrorBody,
+    retryAfter?: string | null,
+  ) {
+    super(body?.message ?? `Meterline answered ${status}`);
+    this.name = 'MeterlineError';
+    this.code = body?.code ?? `HTTP_${status}`;
+    if (body?.field) this.field = body.field;
+    const seconds = retryAfter ? Number(retryAfter) : Number.NaN;
+    if (Number.isFinite(seconds)) this.retryAfterMs = seconds * 1000;
+  }
+}
+
+/** Some events of a batch were not made durable (503 NOT_DURABLE); they go again with the same ids. */
+class RetryLater extends Error {
+  constructor(count: number) {
+    super(`${count} events were not made durable`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

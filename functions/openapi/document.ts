@@ -1,0 +1,218 @@
+import { z } from 'zod';
+import { alertDefinitionSchema } from '../../shared/alerts/rules.js';
+import { pauseRequestSchema } from '../../shared/billing/pauses.js';
+import { planDefinitionSchema } from '../../shared/billing/plans.js';
+import { quotaCheckSchema, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
+import { subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
+import { correctionRequestSchema } from '../../shared/metering/corrections.js';
+import { cloudEventSchema, nativeEventSchema } from '../../shared/metering/events.js';
+import { meterDefinitionSchema } from '../../shared/metering/meters.js';
+import { routeKind } from '../../shared/tenancy/access.js';
+import { newTenantSchema, tenantIdSchema } from '../../shared/tenancy/tenants.js';
+import { keyRequest, serviceKeyRequest, tenantKeyRequest } from '../admin/admin.js';
+import { listQuery, quotaQuery } from '../billing/billing.js';
+import { statusRequest } from '../billing-admin/billing-admin.js';
+import { eventOutcomeSchema, ingestResponseSchema } from '../ingest/ingest.js';
+import { usageQuery } from '../usage/usage.js';
+
+/** An event as a service key posts it: the native shape naming its tenant (ingest takes `tenant` off before validating). */
+const serviceEventSchema = nativeEventSchema.extend({ tenant: tenantIdSchema.optional() });
+const ingestBody = z.union([
+  serviceEventSchema,
+  cloudEventSchema,
+  z.array(z.union([serviceEventSchema, cloudEventSchema])),
+  z.object({ events: z.array(z.unknown()) }),
+]);
+
+/** Schemas clients refer to by name (and the Node client's types are generated from). */
+const named = {
+  NativeEvent: serviceEventSchema,
+  CloudEvent: cloudEventSchema,
+  EventOutcome: eventOutcomeSchema,
+  IngestResponse: ingestResponseSchema,
+  QuotaCheck: quotaCheckSchema,
+};
+
+interface Operation {
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  response?: keyof typeof named;
+  /** Status of success; 200 when absent. */
+  status?: number;
+}
+
+/**
+ * Every route of the API with the zod schemas its handler validates with: the one description the
+ * OpenAPI document is generated from. A test holds it equal to the routes in infra/catalog.ts.
+ */
+export const operations: Record<string, Operation> = {
+  'POST /v1/events': {
+    summary: 'Post usage events (one, an array of up to 1,000, or { events })',
+    body: ingestBody,
+    response: 'IngestResponse',
+    status: 202,
+  },
+  'POST /api/v1/events': {
+    summary: 'OpenMeter-compatible ingestion (CloudEvents; 204 when every event is taken)',
+    body: z.union([cloudEventSchema, z.array(cloudEventSchema)]),
+    status: 204,
+  },
+  'POST /v1/admin/tenants/{tenantId}/events': {
+    summary: "Import a tenant's history (?firstImport=true before its first invoice)",
+    body: ingestBody,
+    response: 'IngestResponse',
+    status: 202,
+  },
+  'POST /v1/events/{id}/corrections': {
+    summary: 'Void an event or replace its value or properties',
+    body: correctionRequestSchema,
+    status: 201,
+  },
+  'POST /v1/admin/tenants/{tenantId}/events/{id}/corrections': {
+    summary: "Void or correct a tenant's event",
+    body: correctionRequestSchema,
+    status: 201,
+  },
+  'GET /v1/meters': { summary: "The tenant's meters" },
+  'GET /v1/usage': { summary: 'A usage series of one meter', query: usageQuery },
+  'GET /v1/usage/current': { summary: "Per meter, this month's value and event count" },
+  'GET /v1/alerts': { summary: 'Usage alerts and their firing this month' },
+  'PUT /v1/alerts/{alertId}': { summary: 'Create or replace a usage alert', body: alertDefinitionSchema },
+  'DELETE /v1/alerts/{alertId}': { summary: 'Delete a usage alert', status: 204 },
+  'GET /v1/invoices': { summary: 'Invoices, newest first', query: listQuery },
+  'GET /v1/invoices/upcoming': { summary: "The current period's draft invoice" },
+  'GET /v1/invoices/{id}': { summary: 'One invoice' },
+  'GET /v1/invoices/{id}/html': { summary: 'One invoice, printable HTML' },
+  'GET /v1/analytics': { summary: 'Usage cost so far, trends and projection for the period' },
+  'GET /v1/pricing': { summary: "The tenant's plan and current period" },
+  'GET /v1/quotas': { summary: "The tenant's hard quotas and their usage" },
+  'GET /v1/quotas/{meter}': {
+    summary: 'Whether `quantity` more fits the hard quota (service keys name ?tenant=)',
+    query: quotaQuery.extend({ tenant: tenantIdSchema.optional() }),
+    response: 'QuotaCheck',
+  },
+  'GET /v1/openapi.json': { summary: 'This document' },
+  'POST /v1/admin/tenants': { summary: 'Create a tenant', body: newTenantSchema, status: 201 },
+  'GET /v1/admin/tenants': { summary: 'List tenants' },
+  'GET /v1/admin/tenants/{tenantId}': { summary: 'A tenant and its meters' },
+  'GET /v1/admin/tenants/{tenantId}/meters': { summary: "A tenant's meters" },
+  'PUT /v1/admin/tenants/{tenantId}/meters/{meter}': { summary: 'Define a meter', body: meterDefinitionSchema },
+  'GET /v1/admin/tenants/{tenantId}/api-keys': { summary: "A tenant's API keys" },
+  'POST /v1/admin/tenants/{tenantId}/api-keys': {
+    summary: 'Create a tenant key (scope full or read)',
+    body: tenantKeyRequest,
+    status: 201,
+  },
+  'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}': { summary: "Revoke a tenant's key", status: 204 },
+  'GET /v1/admin/api-keys': { summary: 'Admin keys' },
+  'POST /v1/admin/api-keys': { summary: 'Create an admin key', body: keyRequest, status: 201 },
+  'DELETE /v1/admin/api-keys/{keyId}': { summary: 'Revoke an admin key', status: 204 },
+  'GET /v1/admin/service-keys': { summary: 'Service keys' },
+  'POST /v1/admin/service-keys': {
+    summary: 'Create a service key (every tenant, or the listed ones)',
+    body: serviceKeyRequest,
+    status: 201,
+  },
+  'DELETE /v1/admin/service-keys/{keyId}': { summary: 'Revoke a service key', status: 204 },
+  'GET /v1/admin/plans': { summary: 'Plans' },
+  'GET /v1/admin/plans/{planId}': { summary: 'One plan' },
+  'PUT /v1/admin/plans/{planId}': { summary: 'Create or replace a plan', body: planDefinitionSchema },
+  'GET /v1/admin/tenants/{tenantId}/subscription': { summary: "A tenant's subscription" },
+  'PUT /v1/admin/tenants/{tenantId}/subscription': { summary: 'Subscribe, change or cancel', body: subscriptionRequestSchema },
+  'GET /v1/admin/tenants/{tenantId}/quotas': { summary: "A tenant's hard quotas" },
+  'PUT /v1/admin/tenants/{tenantId}/quotas/{meter}': { summary: 'Set a hard quota', body: quotaDefinitionSchema },
+  'DELETE /v1/admin/tenants/{tenantId}/quotas/{meter}': { summary: 'Remove a hard quota', status: 204 },
+  'GET /v1/admin/tenants/{tenantId}/invoices': { summary: "A tenant's invoices" },
+  'POST /v1/admin/tenants/{tenantId}/invoices/{id}/status': { summary: "Set an invoice's status", body: statusRequest },
+  'GET /v1/admin/billing/pauses': { summary: 'Billing pauses' },
+  'PUT /v1/admin/billing/pause': { summary: 'Pause billing for all tenants', body: pauseRequestSchema, status: 201 },
+  'DELETE /v1/admin/billing/pause': { summary: 'Resume billing for all tenants' },
+  'PUT /v1/admin/tenants/{tenantId}/billing/pause': { summary: "Pause a tenant's billing", body: pauseRequestSchema, status: 201 },
+  'DELETE /v1/admin/tenants/{tenantId}/billing/pause': { summary: "Resume a tenant's billing" },
+  'POST /v1/admin/tenants/{tenantId}/invoices/{id}/reissue': {
+    summary: 'Void the invoice and issue a replacement from the current counters',
+    status: 201,
+  },
+};
+
+const jsonSchema = (schema: z.ZodType) => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+};
+
+const errorSchema = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+};
+
+const who: Record<string, string> = {
+  ingest: 'tenant and service keys',
+  'quota-check': 'tenant, read-only and service keys',
+  read: 'tenant and read-only keys',
+  write: 'tenant keys',
+  admin: 'admin keys',
+  'any-key': 'any key',
+};
+
+/** The OpenAPI 3.1 document of the API, generated from `operations`. */
+export function openApiDocument(routeKeys: string[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const routeKey of routeKeys) {
+    // A route not described yet still appears (the test insists it be described).
+    const op = operations[routeKey] ?? { summary: routeKey };
+    const [method, path] = routeKey.split(' ') as [string, string];
+    const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    const queryParams = op.query
+      ? Object.entries(jsonSchema(op.query).properties as Record<string, unknown>).map(([name, schema]) => ({
+          name,
+          in: 'query',
+          required: ((jsonSchema(op.query!).required as string[] | undefined) ?? []).includes(name),
+          schema,
+        }))
+      : [];
+    const status = String(op.status ?? 200);
+    const success = op.response
+      ? { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${op.response}` } } } }
+      : { description: 'OK', ...(status === '204' ? {} : { content: { 'application/json': { schema: {} } } }) };
+    paths[path] ??= {};
+    paths[path][method.toLowerCase()] = {
+      operationId: `${method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+      summary: op.summary,
+      description: `Allowed for ${who[routeKind(routeKey)]}.`,
+      ...(pathParams.length + queryParams.length ? { parameters: [...pathParams, ...queryParams] } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } } : {}),
+      responses: {
+        [status]: success,
+        ...(routeKey === 'POST /v1/events'
+          ? {
+              '503': {
+                description: 'Some events were not made durable: retry them with the same ids',
+                content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestResponse' } } },
+              },
+            }
+          : {}),
+        '4XX': { description: 'The error contract', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Meterline API', version: '1' },
+    security: [{ apiKey: [] }],
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A Meterline API key: mtl_<key id>_<secret>' } },
+      schemas: { Error: errorSchema, ...Object.fromEntries(Object.entries(named).map(([name, schema]) => [name, jsonSchema(schema)])) },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,62 @@
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * What the proxy does with one request: pass it on; answer a status itself; drop the connection before
+ * forwarding (nothing happened) or after the upstream answered (it happened, the client cannot know);
+ * or hold the request before forwarding it (a slow answer: the client may give up while it still lands).
+ */
+export type Fault = 'pass' | { status: number; retryAfter?: string } | 'drop-before' | 'drop-after' | { delayMs: number };
+
+export interface FaultProxy {
+  url: string;
+  /** Requests seen, by fault. */
+  seen: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy in front of the local stack that injects faults per request; an unreachable upstream drops the connection. */
+export async function startFaultProxy(upstream: () => string, plan: (n: number, req: IncomingMessage) => Fault): Promise<FaultProxy> {
+  let n = 0;
+  const seen = new Map<string, number>();
+  const server: Server = createServer(async (req, res) => {
+    const fault = plan(n++, req);
+    const name = typeof fault === 'string' ? fault : 'status' in fault ? `status-${fault.status}` : 'delay';
+    seen.set(name, (seen.get(name) ?? 0) + 1);
+    const body = await read(req);
+    if (fault === 'drop-before') return req.socket.destroy();
+    if (typeof fault === 'object' && 'status' in fault) {
+      res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) });
+      return res.end(JSON.stringify({ code: 'SERVICE_UNAVAILABLE', message: 'injected' }));
+    }
+    if (typeof fault === 'object') await new Promise((r) => setTimeout(r, fault.delayMs));
+    forward(upstream(), req, body, res, fault === 'drop-after');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+function forward(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse, dropAnswer: boolean): void {
+  const url = new URL(req.url ?? '/', target);
+  const out = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (answer) => {
+    const chunks: Buffer[] = [];
+    answer.on('data', (c: Buffer) => chunks.push(c));
+    answer.on('end', () => {
+      if (dropAnswer || res.destroyed) return res.socket?.destroy();
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      res.end(Buffer.concat(chunks));
+    });
+  });
+  out.on('error', () => res.socket?.destroy());
+  out.end(body);
+}
+
+async function read(req: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
