@@ -35,7 +35,7 @@ describe('official sample events', () => {
   }
 
   it('the authorizer denies a request without a Meterline key', async () => {
-    const authorizer = createAuthorizer({ getApiKey: async () => undefined });
+    const authorizer = createAuthorizer({ getApiKey: async () => undefined, getSession: async () => undefined });
     const event = officialSample<APIGatewayRequestAuthorizerEventV2>('apigw-v2-request-no-authorizer.json');
     expect(await authorizer(event)).toEqual({ isAuthorized: false });
   });
