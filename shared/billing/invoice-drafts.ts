@@ -3,6 +3,7 @@ import { type InvoiceDraft, ADJUSTABLE_PERIODS } from './invoices.js';
 import type { Meter } from '../metering/meters.js';
 import type { Period } from '../kernel/periods.js';
 import type { Plan } from './plans.js';
+import { billedUnit } from './units.js';
 import { type BilledPeriod, type MeterLabel, adjustmentLines, baseFeeLines, totals, usageLines } from './pricing.js';
 import { type BillingPeriod, type Subscription, planSegments, usagePlanId } from './subscriptions.js';
 
@@ -28,7 +29,7 @@ export async function quantities(reads: BillingReads, tenantId: string, plan: Pl
 }
 
 export const labelsOf = (meters: ReadonlyMap<string, Meter>): Record<string, MeterLabel> =>
-  Object.fromEntries([...meters.values()].map((m) => [m.key, { name: m.name, unit: m.unit }]));
+  Object.fromEntries([...meters.values()].map((m) => [m.key, { name: m.name, unit: billedUnit(m.unit, m.aggregation) }]));
 
 export async function requirePlan(reads: BillingReads, planId: string): Promise<Plan> {
   const plan = await reads.plan(planId);

@@ -14,7 +14,7 @@ const nothing = new Proxy({}, { get: () => async () => undefined }) as TenantDir
 
 const httpHandlers = {
   ingest: createIngest({ meters: async () => new Map(), existing: async () => new Set(), enqueue: async () => ({ failed: [], calls: 0 }), graceHours: 72, invoiced: async () => false, now: Date.now }),
-  usage: createUsageApi({ meters: async () => [], series: async () => [], now: Date.now }),
+  usage: createUsageApi({ meters: async () => [], series: async () => [], groupKeys: async () => [], now: Date.now }),
   admin: createAdminApi({ directory: nothing, now: () => new Date(), newTenantId: () => 't' }),
 };
 
