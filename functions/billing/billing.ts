@@ -1,13 +1,16 @@
 import { z } from 'zod';
-import { type BillingReads, draftInvoice, labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from '../../shared/billing/invoice-drafts.js';
+import { periodAnalytics } from '../../shared/billing/analytics.js';
+import { type BillingReads, draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
 import { type Invoice, invoiceSummary } from '../../shared/billing/invoices.js';
-import { decimalString, sumMoney } from '../../shared/kernel/money.js';
-import { baseFeeLines, usageLines } from '../../shared/billing/pricing.js';
+import { decimalString } from '../../shared/kernel/money.js';
 import { type Quota, type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
-import { type Subscription, hasEnded, periodAt, planIdAt, planSegments, usagePlanId } from '../../shared/billing/subscriptions.js';
+import { type Subscription, hasEnded, periodAt, planIdAt } from '../../shared/billing/subscriptions.js';
+import { invoiceDocument } from '../../shared/billing/invoice-document.js';
+import { type Party, type Seller, unsetSeller } from '../../shared/billing/parties.js';
+import { renderInvoicePdf } from './pdf.js';
 import { renderInvoiceHtml } from './render.js';
 
 export interface BillingApiDependencies {
@@ -17,7 +20,11 @@ export interface BillingApiDependencies {
     listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
     getInvoice(tenantId: string, id: string): Promise<Invoice | undefined>;
     listQuotas(tenantId: string): Promise<Quota[]>;
+    getSeller(): Promise<Seller | undefined>;
+    getCustomer(tenantId: string): Promise<Party | undefined>;
   };
+  /** The tenant's name, for invoices of a tenant without billing details. */
+  tenantName(tenantId: string): Promise<string | undefined>;
   reads: BillingReads;
   quotaReads: QuotaReads;
   now(): number;
@@ -43,6 +50,12 @@ export function createBillingApi(deps: BillingApiDependencies) {
     const invoice = await deps.store.getInvoice(tenantId, id);
     if (!invoice) throw new ClientError('NOT_FOUND', `invoice ${id} does not exist`, 'id');
     return invoice;
+  };
+  /** The invoice as a document: the operator's and the tenant's details around it. */
+  const documentOf = async (event: HttpEvent) => {
+    const invoice = await invoiceOf(event);
+    const [seller, customer, name] = await Promise.all([deps.store.getSeller(), deps.store.getCustomer(invoice.tenantId), deps.tenantName(invoice.tenantId)]);
+    return invoiceDocument(invoice, seller ?? unsetSeller, customer ?? { name: name ?? invoice.tenantId, address: [] });
   };
   /** The period running now; NOT_FOUND once the subscription has ended. */
   const currentPeriod = (sub: Subscription, now: number) => {
@@ -103,11 +116,21 @@ export function createBillingApi(deps: BillingApiDependencies) {
       'GET /v1/invoices/{id}': async (event) => json(200, await invoiceOf(event)),
 
       'GET /v1/invoices/{id}/html': async (event) => {
-        const invoice = await invoiceOf(event);
+        const doc = await documentOf(event);
         return {
           statusCode: 200,
-          headers: { 'content-type': 'text/html; charset=utf-8', 'content-disposition': `inline; filename="${invoice.number}.html"` },
-          body: renderInvoiceHtml(invoice),
+          headers: { 'content-type': 'text/html; charset=utf-8', 'content-disposition': `inline; filename="${doc.number}.html"` },
+          body: renderInvoiceHtml(doc),
+        };
+      },
+
+      'GET /v1/invoices/{id}/pdf': async (event) => {
+        const doc = await documentOf(event);
+        return {
+          statusCode: 200,
+          headers: { 'content-type': 'application/pdf', 'content-disposition': `attachment; filename="${doc.number}.pdf"` },
+          body: (await renderInvoicePdf(doc)).toString('base64'),
+          isBase64Encoded: true,
         };
       },
 
@@ -128,54 +151,7 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const tenantId = requireTenant(event);
         const sub = await subscriptionOf(tenantId);
         const now = deps.now();
-        const current = currentPeriod(sub, now);
-        const previous = current.start > Date.parse(sub.startedAt) ? periodAt(sub, current.start - 1) : undefined;
-        const meters = new Map((await deps.reads.meters(tenantId)).map((m) => [m.key, m]));
-        const labels = labelsOf(meters);
-
-        const plan = await requirePlan(deps.reads, usagePlanId(sub, current));
-        const soFar = await quantities(deps.reads, tenantId, plan, meters, current, now);
-        const lines = usageLines(plan, soFar, labels, current.trial);
-        const carried = await quantities(deps.reads, tenantId, plan, meters, current, current.end);
-        const projected = Object.fromEntries(Object.keys(plan.prices).map((k) => [k, meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, current, now)]));
-        const projectedLines = usageLines(plan, projected, labels, current.trial);
-
-        let last: { lines: ReturnType<typeof usageLines>; total: string } | undefined;
-        if (previous) {
-          const lastPlan = await requirePlan(deps.reads, usagePlanId(sub, previous));
-          const lastLines = usageLines(lastPlan, await quantities(deps.reads, tenantId, lastPlan, meters, previous, previous.end), labels, previous.trial);
-          last = { lines: lastLines, total: sumMoney(lastLines.map((l) => l.amount), lastPlan.currency) };
-        }
-        const base = baseFeeLines(await Promise.all(planSegments(sub, current).map(async (s) => ({ ...s, plan: await requirePlan(deps.reads, s.planId) }))), current, current.trial);
-        const usageCost = sumMoney(lines.map((l) => l.amount), plan.currency);
-        const projectedUsage = sumMoney(projectedLines.map((l) => l.amount), plan.currency);
-        return json(200, {
-          currency: plan.currency,
-          asOf: new Date(now).toISOString(),
-          period: { start: new Date(current.start).toISOString(), end: new Date(current.end).toISOString() },
-          ...(previous ? { previousPeriod: { start: new Date(previous.start).toISOString(), end: new Date(previous.end).toISOString() } } : {}),
-          meters: lines.map((line, i) => {
-            const before = last?.lines.find((l) => l.meter === line.meter);
-            return {
-              meter: line.meter,
-              unit: line.unit,
-              quantity: line.quantity,
-              cost: line.amount,
-              previousQuantity: before?.quantity ?? null,
-              previousCost: before?.amount ?? null,
-              quantityTrendPercent: before ? trendPercent(before.quantity, line.quantity) : null,
-              costTrendPercent: before ? trendPercent(before.amount, line.amount) : null,
-              projectedQuantity: projectedLines[i]!.quantity,
-              projectedCost: projectedLines[i]!.amount,
-            };
-          }),
-          usageCost,
-          previousUsageCost: last?.total ?? null,
-          usageCostTrendPercent: last ? trendPercent(last.total, usageCost) : null,
-          baseFee: sumMoney(base.map((l) => l.amount), plan.currency),
-          /** Before tax: base fees plus usage at the current run rate. */
-          projectedCost: sumMoney([projectedUsage, ...base.map((l) => l.amount)], plan.currency),
-        });
+        return json(200, await periodAnalytics(deps.reads, sub, currentPeriod(sub, now), now));
       },
     }),
   );

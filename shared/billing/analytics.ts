@@ -1,0 +1,61 @@
+import { sumMoney } from '../kernel/money.js';
+import { type BillingReads, labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from './invoice-drafts.js';
+import { baseFeeLines, usageLines } from './pricing.js';
+import { type BillingPeriod, type Subscription, periodAt, planSegments, usagePlanId } from './subscriptions.js';
+
+/**
+ * The current period so far, per meter and in total, against the previous period, with the cost
+ * projected to the period's end at the current run rate. The tenant's analytics route and the
+ * operator console both show it.
+ */
+export async function periodAnalytics(reads: BillingReads, sub: Subscription, current: BillingPeriod, now: number) {
+  const previous = current.start > Date.parse(sub.startedAt) ? periodAt(sub, current.start - 1) : undefined;
+  const meters = new Map((await reads.meters(sub.tenantId)).map((m) => [m.key, m]));
+  const labels = labelsOf(meters);
+
+  const plan = await requirePlan(reads, usagePlanId(sub, current));
+  const soFar = await quantities(reads, sub.tenantId, plan, meters, current, now);
+  const lines = usageLines(plan, soFar, labels, current.trial);
+  const carried = await quantities(reads, sub.tenantId, plan, meters, current, current.end);
+  const projected = Object.fromEntries(
+    Object.keys(plan.prices).map((k) => [k, meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, current, now)]),
+  );
+  const projectedLines = usageLines(plan, projected, labels, current.trial);
+
+  let last: { lines: ReturnType<typeof usageLines>; total: string } | undefined;
+  if (previous) {
+    const lastPlan = await requirePlan(reads, usagePlanId(sub, previous));
+    const lastLines = usageLines(lastPlan, await quantities(reads, sub.tenantId, lastPlan, meters, previous, previous.end), labels, previous.trial);
+    last = { lines: lastLines, total: sumMoney(lastLines.map((l) => l.amount), lastPlan.currency) };
+  }
+  const base = baseFeeLines(await Promise.all(planSegments(sub, current).map(async (s) => ({ ...s, plan: await requirePlan(reads, s.planId) }))), current, current.trial);
+  const usageCost = sumMoney(lines.map((l) => l.amount), plan.currency);
+  const projectedUsage = sumMoney(projectedLines.map((l) => l.amount), plan.currency);
+  return {
+    currency: plan.currency,
+    asOf: new Date(now).toISOString(),
+    period: { start: new Date(current.start).toISOString(), end: new Date(current.end).toISOString() },
+    ...(previous ? { previousPeriod: { start: new Date(previous.start).toISOString(), end: new Date(previous.end).toISOString() } } : {}),
+    meters: lines.map((line, i) => {
+      const before = last?.lines.find((l) => l.meter === line.meter);
+      return {
+        meter: line.meter,
+        unit: line.unit,
+        quantity: line.quantity,
+        cost: line.amount,
+        previousQuantity: before?.quantity ?? null,
+        previousCost: before?.amount ?? null,
+        quantityTrendPercent: before ? trendPercent(before.quantity, line.quantity) : null,
+        costTrendPercent: before ? trendPercent(before.amount, line.amount) : null,
+        projectedQuantity: projectedLines[i]!.quantity,
+        projectedCost: projectedLines[i]!.amount,
+      };
+    }),
+    usageCost,
+    previousUsageCost: last?.total ?? null,
+    usageCostTrendPercent: last ? trendPercent(last.total, usageCost) : null,
+    baseFee: sumMoney(base.map((l) => l.amount), plan.currency),
+    /** Before tax: base fees plus usage at the current run rate. */
+    projectedCost: sumMoney([projectedUsage, ...base.map((l) => l.amount)], plan.currency),
+  };
+}
