@@ -1,0 +1,12 @@
+import { billingPortal, stripeStore } from '../../shared/composition/stripe.js';
+import { required } from '../../shared/platform/config.js';
+import { createBillingPortalApi } from './billing-portal.js';
+
+const store = stripeStore();
+const portal = billingPortal();
+
+export const handler = createBillingPortalApi({
+  customerOf: (tenantId) => store.customerOf(tenantId),
+  createSession: (customerId, returnUrl) => portal.createSession(customerId, returnUrl),
+  dashboardUrl: () => required('DASHBOARD_URL'),
+});
