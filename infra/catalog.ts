@@ -130,7 +130,7 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 10,
     // The literal route before the {id} one: the local gateway matches in order (API Gateway by specificity).
-    routes: ['GET /v1/invoices', 'GET /v1/invoices/upcoming', 'GET /v1/invoices/{id}', 'GET /v1/invoices/{id}/html', 'GET /v1/analytics', 'GET /v1/pricing', 'GET /v1/quotas', 'GET /v1/quotas/{meter}'],
+    routes: ['GET /v1/invoices', 'GET /v1/invoices/upcoming', 'GET /v1/invoices/{id}', 'GET /v1/invoices/{id}/html', 'GET /v1/invoices/{id}/pdf', 'GET /v1/analytics', 'GET /v1/pricing', 'GET /v1/quotas', 'GET /v1/quotas/{meter}'],
     tables: { tenants: 'read', counters: 'read', billing: 'read' },
   },
   'billing-admin': {
@@ -154,9 +154,35 @@ export const functionCatalog = {
       'PUT /v1/admin/tenants/{tenantId}/billing/pause',
       'DELETE /v1/admin/tenants/{tenantId}/billing/pause',
       'POST /v1/admin/tenants/{tenantId}/invoices/{id}/reissue',
+      'GET /v1/admin/billing/seller',
+      'PUT /v1/admin/billing/seller',
+      'GET /v1/admin/tenants/{tenantId}/billing-details',
+      'PUT /v1/admin/tenants/{tenantId}/billing-details',
     ],
     // Quotas and billing pauses are deleted (DELETE .../quotas/{meter}, DELETE .../billing/pause).
     tables: { tenants: 'read', counters: 'read', billing: { access: 'readwrite', deletes: true } },
+  },
+  'dashboard-sessions': {
+    entry: 'functions/dashboard-sessions/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    routes: ['POST /v1/dashboard/sessions', 'GET /v1/dashboard/session', 'DELETE /v1/dashboard/sessions/{sessionId}'],
+    tables: { tenants: 'readwrite' },
+  },
+  'billing-portal': {
+    entry: 'functions/billing-portal/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 20,
+    routes: ['POST /v1/billing/portal-sessions'],
+    tables: { stripe: 'read' },
+    secrets: ['stripe'],
+  },
+  console: {
+    entry: 'functions/console/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    routes: ['GET /v1/admin/console'],
+    tables: { tenants: 'read', counters: 'read', billing: 'read', stripe: 'read' },
   },
   'usage-report': {
     entry: 'functions/usage-report/handler.ts',
