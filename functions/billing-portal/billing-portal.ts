@@ -1,13 +1,13 @@
 import { ClientError } from '../../shared/kernel/errors.js';
-import { httpApi, json, routes } from '../../shared/platform/http.js';
+import { type HttpEvent, httpApi, json, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
 
 export interface BillingPortalDependencies {
   /** The tenant's Stripe customer, once the usage report linked it. */
   customerOf(tenantId: string): Promise<string | undefined>;
   createSession(customerId: string, returnUrl: string): Promise<{ url: string }>;
-  /** Where Stripe sends the tenant back: the dashboard's plan page. */
-  dashboardUrl(): string;
+  /** Where Stripe sends the tenant back, the dashboard (the API stage's `dashboardUrl` variable in AWS). */
+  dashboardUrl(event: HttpEvent): string;
 }
 
 /** "Manage plan / payment methods": a Stripe customer portal session for the caller's tenant. */
@@ -20,7 +20,7 @@ export function createBillingPortalApi(deps: BillingPortalDependencies) {
         if (!customerId) {
           throw new ClientError('CONFLICT', 'this tenant is not linked to a Stripe customer yet; the daily usage report links it');
         }
-        const session = await deps.createSession(customerId, `${deps.dashboardUrl().replace(/\/+$/, '')}/#/plan`);
+        const session = await deps.createSession(customerId, `${deps.dashboardUrl(event).replace(/\/+$/, '')}/#/plan`);
         return json(201, { url: session.url });
       },
     }),

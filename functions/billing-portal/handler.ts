@@ -8,5 +8,6 @@ const portal = billingPortal();
 export const handler = createBillingPortalApi({
   customerOf: (tenantId) => store.customerOf(tenantId),
   createSession: (customerId, returnUrl) => portal.createSession(customerId, returnUrl),
-  dashboardUrl: () => required('DASHBOARD_URL'),
+  // API Gateway passes the stage variable; the local runtime serves the dashboard itself and says where in DASHBOARD_URL.
+  dashboardUrl: (event) => event.stageVariables?.dashboardUrl ?? required('DASHBOARD_URL'),
 });

@@ -1,5 +1,5 @@
 import { ClientError } from '../../shared/kernel/errors.js';
-import { httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
+import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { authorize } from '../../shared/tenancy/access.js';
 import { type SessionStore, newSession, newSessionSchema, signInUrl } from '../../shared/tenancy/sessions.js';
 import type { Tenant } from '../../shared/tenancy/tenants.js';
@@ -7,8 +7,8 @@ import type { Tenant } from '../../shared/tenancy/tenants.js';
 export interface DashboardSessionsDependencies {
   sessions: SessionStore;
   getTenant(tenantId: string): Promise<Tenant | undefined>;
-  /** The dashboard's origin, where sign-in links point. */
-  dashboardUrl(): string;
+  /** The dashboard's origin, where sign-in links point (the API stage's `dashboardUrl` variable in AWS). */
+  dashboardUrl(event: HttpEvent): string;
   now(): Date;
 }
 
@@ -39,7 +39,7 @@ export function createDashboardSessionsApi(deps: DashboardSessionsDependencies) 
         }
         await deps.sessions.putSession(minted.session);
         const { secretHash: _hidden, ...session } = minted.session;
-        return json(201, { ...session, token: minted.token, url: signInUrl(deps.dashboardUrl(), minted.token) });
+        return json(201, { ...session, token: minted.token, url: signInUrl(deps.dashboardUrl(event), minted.token) });
       },
 
       /** Who the dashboard is signed in as. */

@@ -7,6 +7,7 @@ const directory = tenantDirectory();
 export const handler = createDashboardSessionsApi({
   sessions: directory,
   getTenant: (tenantId) => directory.getTenant(tenantId),
-  dashboardUrl: () => required('DASHBOARD_URL'),
+  // API Gateway passes the stage variable; the local runtime serves the dashboard itself and says where in DASHBOARD_URL.
+  dashboardUrl: (event) => event.stageVariables?.dashboardUrl ?? required('DASHBOARD_URL'),
   now: () => new Date(),
 });
