@@ -12,11 +12,11 @@ export function Loading({ what }: { what: string }) {
 }
 
 export function ErrorBox({ error, retry }: { error: Error; retry?: () => void }) {
-  const signIn = error instanceof ApiError && error.status === 401;
+  const signIn = error instanceof ApiError && error.code === 'SESSION_ENDED';
   return (
     <div class="error" role="alert">
       <p>
-        <strong>{signIn ? 'Your session has ended.' : 'Something went wrong.'}</strong> {error.message}
+        <strong>{signIn ? 'Your session has ended.' : 'Something went wrong.'}</strong> {signIn ? '' : error.message}
       </p>
       {signIn ? <p>Ask your product for a new dashboard link.</p> : retry && <button onClick={retry}>Try again</button>}
     </div>

@@ -44,7 +44,6 @@ export function createConsoleApi(deps: ConsoleDependencies) {
             summary: {
               id: tenant.id,
               name: tenant.name,
-              status: tenant.status,
               plan: plan ? { id: plan.id, name: plan.name } : null,
               ...(analytics
                 ? {

@@ -9,7 +9,6 @@ interface ConsoleView {
   tenants: {
     id: string;
     name: string;
-    status: string;
     plan: { id: string; name: string } | null;
     currency?: string;
     period?: { start: string; end: string };
