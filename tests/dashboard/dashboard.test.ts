@@ -54,6 +54,8 @@ async function signIn(key: string, body: object = {}): Promise<{ page: Page; tok
   expect(r.body.url).toMatch(/#session=mds_/);
   const page = await context.newPage();
   await page.goto(r.body.url);
+  // Signed in once the app took the token from the link (before that, moving to another page would lose it).
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
   return { page, token: r.body.token, sessionId: r.body.sessionId };
 }
 
