@@ -267,7 +267,7 @@ describe('HTTP API', () => {
       [good.keyId, { ...record, keyId: good.keyId, secretHash: good.secretHash }],
       [gone.keyId, { ...record, keyId: gone.keyId, secretHash: gone.secretHash, revokedAt: '2026-02-01T00:00:00Z' }],
     ]);
-    const authorizer = createAuthorizer({ getApiKey: async (id) => keys.get(id) });
+    const authorizer = createAuthorizer({ getApiKey: async (id) => keys.get(id), getSession: async () => undefined });
     const ask = (authorization: string) => authorizer({ headers: { authorization } } as never);
     for (const bad of ['Bearer nonsense', `Bearer ${unknown.token}`, `Bearer ${good.token.slice(0, -4)}AAAA`, `Bearer ${gone.token}`]) {
       expect(await ask(bad), bad).toEqual({ isAuthorized: false });
