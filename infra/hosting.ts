@@ -127,6 +127,9 @@ export class DashboardHosting extends Construct {
     // The deployment's handler is one CDK-managed function per stack (its role sits under it).
     acknowledge(deployment.handlerRole.node.scope!, {
       'AwsSolutions-L1': 'CDK manages the BucketDeployment handler and its runtime; it moves with aws-cdk-lib upgrades.',
+      'Serverless-LambdaLatestVersion': 'CDK manages the BucketDeployment handler and its runtime; it moves with aws-cdk-lib upgrades.',
+      'Serverless-LambdaTracing': 'The upload runs once per deployment inside CloudFormation, which reports its failure; there is nothing to trace.',
+      'Serverless-LambdaDLQ': 'Invoked synchronously by CloudFormation as a custom resource: a failure fails the deployment, never an event to keep.',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
         'The CDK BucketDeployment handler uses AWSLambdaBasicExecutionRole for its own logs only.',
       ...Object.fromEntries(

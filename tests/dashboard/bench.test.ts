@@ -35,7 +35,7 @@ describe.skipIf(!enabled)('dashboard benchmark', () => {
     for (let at = start; at < Date.now() - 3_600_000; at += 2 * 3_600_000) {
       for (const meter of [...seedMeters, ...extraMeters]) {
         const base = { id: `${meter.key}-${at}`, meter: meter.key, timestamp: new Date(at).toISOString() };
-        if (meter.key === 'storage_gb') events.push({ ...base, value: String(40 + (at - start) / (9 * DAY)) });
+        if (meter.key === 'storage_gb') events.push({ ...base, value: (40 + (at - start) / (9 * DAY)).toFixed(2) });
         else if (meter.key === 'seats') events.push({ ...base, properties: { user_id: `user-${(at / 3_600_000) % 17}` } });
         else if (meter.key === 'ai_jobs') events.push({ ...base, properties: { job_type: ['summary', 'extraction', 'translation'][(at / 7_200_000) % 3] } });
         else events.push(base);
