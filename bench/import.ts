@@ -43,7 +43,7 @@ try {
   seconds = (performance.now() - start) / 1000;
   const sent = resumed.done - resumed.resumedFrom;
   rows.push({ run: 'resumed', events: sent, seconds: seconds.toFixed(1), 'events/s': Math.round(sent / seconds), duplicates: resumed.duplicates - first.duplicates, retried: resumed.retried - first.retried });
-  await stack.drained(600_000);
+  await stack.drained(1_800_000);
   const counted = (performance.now() - start) / 1000 + Number(rows[0]!.seconds);
   const store = new DynamoUsageStore(documentClient(stack.dynamo), { eventsTable: stack.env.EVENTS_TABLE!, countersTable: stack.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
   const months = await store.series('history', 'orders', 'month', '2000-01', '2100-01');

@@ -10,10 +10,11 @@ import { counterPartition, counterSort } from '../shared/metering/aggregation.js
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
-import { DynamoMeterReader } from '../shared/metering/adapters/meter-reader.js';
+import { DynamoCounterReader } from '../shared/metering/adapters/counter-reader.js';
+import { meterQuantities } from '../shared/metering/period-usage.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import type { Granularity } from '../shared/kernel/periods.js';
-import { chunk, mapLimit } from '../shared/kernel/retry.js';
+import { chunk, mapLimit } from '../shared/kernel/batching.js';
 import { newSubscription } from '../shared/billing/subscriptions.js';
 import { printTable } from './report.js';
 
@@ -31,7 +32,7 @@ try {
   const db = documentClient(client);
   const store = new DynamoBillingStore(db, env.BILLING_TABLE!);
   const directory = new DynamoTenantDirectory(db, env.TENANTS_TABLE!);
-  const reader = new DynamoMeterReader(db, env.COUNTERS_TABLE!);
+  const reader = meterQuantities(new DynamoCounterReader(db, env.COUNTERS_TABLE!));
 
   const month = Date.UTC(2026, 9, 1);
   const ids = Array.from({ length: tenants }, (_, i) => `tenant-${String(i).padStart(5, '0')}`);

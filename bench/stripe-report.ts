@@ -1,12 +1,14 @@
 import './quiet.js';
 import { performance } from 'node:perf_hooks';
-import { type UsageReportDependencies, reportUsage } from '../functions/usage-report/usage-report.js';
 import { startStripeEmulator } from '../local/stripe-emulator/server.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { Dec } from '../shared/kernel/decimal.js';
-import type { CounterRow } from '../shared/metering/adapters/usage-store.js';
+import type { CounterRow } from '../shared/metering/ports.js';
+import { logger } from '../shared/platform/observability.js';
 import { periodKey } from '../shared/kernel/periods.js';
-import { type PendingEvent, type ReportRecord, type ReportStore, meterReporting } from '../shared/stripe/meter-reporting.js';
+import { type PendingEvent, type ReportRecord, meterReporting } from '../shared/stripe/meter-reporting.js';
+import type { ReportStore } from '../shared/stripe/ports.js';
+import { type UsageReportDependencies, reportUsage } from '../shared/stripe/usage-report.js';
 import { stripeClient } from '../shared/stripe/adapters/client.js';
 import { stripePace } from '../shared/stripe/adapters/environment.js';
 import { StripeUsageReporter } from '../shared/stripe/adapters/usage-reporter.js';
@@ -66,7 +68,7 @@ const billing: UsageReportDependencies['billing'] = {
     return new Dec('12.5').times(held).div(period.end - period.start).toDecimalPlaces(6).toFixed();
   },
 };
-const deps: UsageReportDependencies = { tenants: { listTenants: async () => tenants, listMeters: async () => meters }, usage, billing, store, reporter, concurrency: 64 };
+const deps: UsageReportDependencies = { tenants: { listTenants: async () => tenants, listMeters: async () => meters }, usage, billing, store, reporter, concurrency: 64, log: logger };
 
 const timed = async <T>(label: string, run: () => Promise<T>) => {
   const calls = emulator.calls().length;

@@ -7,7 +7,8 @@ import { ContextAttribute, Schedule, ScheduleExpression, ScheduleGroup, Schedule
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type FunctionName, type FunctionSpec, type ScheduledInvocation, functionSpecs } from './catalog.js';
+import type { ScheduledInvocation } from '../shared/platform/schedule.js';
+import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
 import { acknowledge } from './nag.js';
 import { pascal } from './names.js';
 import type { StageConfig } from './stage.js';

@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { chunk } from '../shared/kernel/retry.js';
+import { chunk } from '../shared/kernel/batching.js';
 import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
 
 export interface EventSourceMappingOptions {

@@ -1,4 +1,4 @@
-import type { ScheduledInvocation } from '../infra/catalog.js';
+import type { ScheduledInvocation } from '../shared/platform/schedule.js';
 import { type Handler, lambdaContext } from './lambda.js';
 
 export interface Schedule {

@@ -3,7 +3,8 @@ import type { DynamoBillingStore } from '../shared/billing/adapters/billing-stor
 import { calendarMonth } from '../shared/kernel/periods.js';
 import { seedPlans } from '../shared/billing/plans.js';
 import { newSubscription } from '../shared/billing/subscriptions.js';
-import { type TenantDirectory, issueApiKey } from '../shared/tenancy/tenants.js';
+import type { TenantDirectory } from '../shared/tenancy/ports.js';
+import { issueApiKey } from '../shared/tenancy/tenants.js';
 
 export interface DemoSeed {
   adminKey: string;

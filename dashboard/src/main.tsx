@@ -58,9 +58,9 @@ function App() {
   const current = route[0] ?? '';
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('#main h1')?.focus())}>
+      <button type="button" class="skip" onClick={() => document.querySelector<HTMLElement>('#main h1')?.focus()}>
         Skip to content
-      </a>
+      </button>
       <header class="top">
         <div class="brand">
           <strong>Meterline</strong>
@@ -75,7 +75,7 @@ function App() {
         </nav>
         <div class="session">
           {me.data.expiresAt && <span class="muted">Session until {dateTime(me.data.expiresAt)}</span>}
-          <button onClick={signOut}>Sign out</button>
+          <button type="button" onClick={signOut}>Sign out</button>
         </div>
       </header>
       <main id="main">

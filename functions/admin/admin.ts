@@ -3,11 +3,13 @@ import { ClientError } from '../../shared/kernel/errors.js';
 import { httpApi, json, jsonBody, parseInput as parse, routes, type HttpEvent } from '../../shared/platform/http.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
 import { meterDefinitionSchema, meterKeySchema } from '../../shared/metering/meters.js';
-import { type KeyOwner, type TenantDirectory, issueApiKey, newTenantSchema, tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
+import type { TenantDirectory } from '../../shared/tenancy/ports.js';
+import { type KeyOwner, issueApiKey, newTenantSchema, tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
 
 export interface AdminDependencies {
   directory: TenantDirectory;
-  now(): Date;
+  /** Epoch milliseconds. */
+  now(): number;
   newTenantId(): string;
 }
 
@@ -29,7 +31,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
   };
   const revoke = async (owner: KeyOwner, event: HttpEvent) => {
     const keyId = event.pathParameters?.keyId ?? '';
-    if (!(await directory.revokeApiKey(owner, keyId, now().toISOString()))) {
+    if (!(await directory.revokeApiKey(owner, keyId, new Date(now()).toISOString()))) {
       throw new ClientError('NOT_FOUND', `API key "${keyId}" does not exist here`, 'keyId');
     }
     return { statusCode: 204 };
@@ -40,7 +42,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
       'POST /v1/admin/tenants': async (event) => {
         requireAdmin(event);
         const input = parse(newTenantSchema, jsonBody(event));
-        const tenant = { id: input.id ?? newTenantId(), name: input.name, createdAt: now().toISOString() };
+        const tenant = { id: input.id ?? newTenantId(), name: input.name, createdAt: new Date(now()).toISOString() };
         if (!(await directory.createTenant(tenant))) throw new ClientError('CONFLICT', `tenant "${tenant.id}" already exists`, 'id');
         return json(201, tenant);
       },
@@ -75,7 +77,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
       'POST /v1/admin/tenants/{tenantId}/api-keys': async (event) => {
         const tenant = await tenantOf(event);
         const { name, scope } = parse(tenantKeyRequest, event.body ? jsonBody(event) : {});
-        const { token, key } = await issueApiKey(directory, { tenantId: tenant.id }, name, now(), { scope });
+        const { token, key } = await issueApiKey(directory, { tenantId: tenant.id }, name, new Date(now()), { scope });
         return json(201, { ...key, token, note: issued });
       },
       'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}': async (event) => revoke({ tenantId: (await tenantOf(event)).id }, event),
@@ -86,7 +88,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
       'POST /v1/admin/api-keys': async (event) => {
         requireAdmin(event);
         const { name } = parse(keyRequest, event.body ? jsonBody(event) : {});
-        const { token, key } = await issueApiKey(directory, { admin: true }, name, now());
+        const { token, key } = await issueApiKey(directory, { admin: true }, name, new Date(now()));
         return json(201, { ...key, token, note: issued });
       },
       'DELETE /v1/admin/api-keys/{keyId}': async (event) => {
@@ -103,7 +105,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
         for (const [i, id] of (tenants ?? []).entries()) {
           if (!(await directory.getTenant(id))) throw new ClientError('NOT_FOUND', `tenant "${id}" does not exist`, `tenants.${i}`);
         }
-        const { token, key } = await issueApiKey(directory, { service: true }, name, now(), tenants ? { tenants } : {});
+        const { token, key } = await issueApiKey(directory, { service: true }, name, new Date(now()), tenants ? { tenants } : {});
         return json(201, { ...key, token, note: issued });
       },
       'DELETE /v1/admin/service-keys/{keyId}': async (event) => {

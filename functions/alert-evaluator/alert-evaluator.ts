@@ -1,24 +1,21 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ScheduledInvocation } from '../../infra/catalog.js';
-import { type Alert, type AlertFiring, type AlertNotification, crossedAlerts, notificationOf } from '../../shared/alerts/rules.js';
+import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
+import type { AlertNotifier, AlertStore } from '../../shared/alerts/ports.js';
+import { crossedAlerts, notificationOf } from '../../shared/alerts/rules.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { periodKey } from '../../shared/kernel/periods.js';
-import { mapLimit } from '../../shared/kernel/retry.js';
+import { mapLimit } from '../../shared/kernel/batching.js';
 
 export interface AlertEvaluatorDependencies {
   tenantIds(): Promise<string[]>;
-  alerts: {
-    listAlerts(tenantId: string): Promise<Alert[]>;
-    firings(tenantId: string, period: string): Promise<Map<string, AlertFiring>>;
-    recordFiring(tenantId: string, firing: AlertFiring): Promise<boolean>;
-    markNotified(tenantId: string, firing: AlertFiring, at: string): Promise<void>;
-  };
+  alerts: Pick<AlertStore, 'listAlerts' | 'firings' | 'recordFiring' | 'markNotified'>;
   /** The meter's value for the month (a decimal string). */
   monthValue(tenantId: string, meter: string, month: string): Promise<string>;
-  notify(notification: AlertNotification): Promise<void>;
-  now(): Date;
+  notify: AlertNotifier['notify'];
+  /** Epoch milliseconds. */
+  now(): number;
 }
 
 export interface AlertRun {
@@ -50,13 +47,13 @@ export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
           for (const { alert, value } of crossedAlerts(alerts, usage)) {
             let firing = firings.get(alert.id);
             if (!firing) {
-              firing = { alertId: alert.id, period: month, value, firedAt: deps.now().toISOString() };
+              firing = { alertId: alert.id, period: month, value, firedAt: new Date(deps.now()).toISOString() };
               if (!(await deps.alerts.recordFiring(tenantId, firing))) continue; // a concurrent run has it
               run.fired += 1;
             }
             if (firing.notifiedAt) continue;
             await deps.notify(notificationOf(alert, firing));
-            await deps.alerts.markNotified(tenantId, firing, deps.now().toISOString());
+            await deps.alerts.markNotified(tenantId, firing, new Date(deps.now()).toISOString());
             run.notified += 1;
           }
         } catch (error) {

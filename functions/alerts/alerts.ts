@@ -1,4 +1,5 @@
-import { type Alert, type AlertFiring, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
+import type { AlertStore } from '../../shared/alerts/ports.js';
+import { type Alert, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
@@ -7,13 +8,9 @@ import { calendarMonth, periodKey, toIso } from '../../shared/kernel/periods.js'
 
 export interface AlertsDependencies {
   meters(tenantId: string): Promise<Meter[]>;
-  alerts: {
-    putAlert(alert: Alert): Promise<void>;
-    listAlerts(tenantId: string): Promise<Alert[]>;
-    deleteAlert(tenantId: string, alertId: string): Promise<boolean>;
-    firings(tenantId: string, period: string): Promise<Map<string, AlertFiring>>;
-  };
-  now(): Date;
+  alerts: Pick<AlertStore, 'putAlert' | 'listAlerts' | 'deleteAlert' | 'firings'>;
+  /** Epoch milliseconds. */
+  now(): number;
 }
 
 /** A tenant's usage alerts, and whether each has fired this period. */
@@ -22,7 +19,7 @@ export function createAlertsApi(deps: AlertsDependencies) {
     routes({
       'GET /v1/alerts': async (event) => {
         const tenantId = requireTenant(event);
-        const period = calendarMonth(deps.now().getTime());
+        const period = calendarMonth(deps.now());
         const key = periodKey('month', period.start);
         const [alerts, firings] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.alerts.firings(tenantId, key)]);
         return json(200, {
@@ -38,7 +35,7 @@ export function createAlertsApi(deps: AlertsDependencies) {
           throw new ClientError('NOT_FOUND', `meter "${definition.meter}" is not defined for this tenant`, 'meter');
         }
         const existing = (await deps.alerts.listAlerts(tenantId)).find((a) => a.id === id);
-        const alert: Alert = { id, tenantId, ...definition, createdAt: existing?.createdAt ?? deps.now().toISOString() };
+        const alert: Alert = { id, tenantId, ...definition, createdAt: existing?.createdAt ?? new Date(deps.now()).toISOString() };
         await deps.alerts.putAlert(alert);
         const { tenantId: _t, ...body } = alert;
         return json(existing ? 200 : 201, body);

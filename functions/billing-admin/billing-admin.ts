@@ -1,39 +1,41 @@
 import { z } from 'zod';
+import { invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
+import { type Party, partySchema, type Seller, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
+import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
+import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
+import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
+import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
+import { type ReissueStore, reissueInvoice } from '../../shared/billing/reissue.js';
+import { changeSubscription, newSubscription, type Subscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
-import { type Invoice, type InvoiceStatus, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
-import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
-import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
-import { type Party, type Seller, partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
-import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
-import { type Subscription, changeSubscription, newSubscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
-import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
-import type { BillingReads } from '../../shared/billing/invoice-drafts.js';
-import { type ReissueStore, reissueInvoice } from '../../shared/billing/reissue.js';
 
 export interface BillingAdminDependencies {
-  store: ReissueStore & {
-    getPlan(planId: string): Promise<Plan | undefined>;
-    listPlans(): Promise<Plan[]>;
-    putPlan(plan: Plan): Promise<void>;
-    getSubscription(tenantId: string): Promise<Subscription | undefined>;
-    putSubscription(sub: Subscription): Promise<boolean>;
-    latestInvoice(tenantId: string): Promise<Invoice | undefined>;
-    listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
-    setInvoiceStatus(tenantId: string, id: string, status: InvoiceStatus, at: string): Promise<Invoice | undefined>;
-    listQuotas(tenantId: string): Promise<Quota[]>;
-    putQuota(tenantId: string, quota: Quota): Promise<void>;
-    deleteQuota(tenantId: string, meter: string): Promise<boolean>;
-    listPauses(): Promise<BillingPause[]>;
-    pause(pause: BillingPause): Promise<boolean>;
-    resume(scope: string): Promise<BillingPause | undefined>;
-    getSeller(): Promise<Seller | undefined>;
-    putSeller(seller: Seller): Promise<void>;
-    getCustomer(tenantId: string): Promise<Party | undefined>;
-    putCustomer(tenantId: string, customer: Party): Promise<void>;
-  };
+  store: ReissueStore &
+    Pick<
+      BillingStore,
+      | 'getPlan'
+      | 'listPlans'
+      | 'putPlan'
+      | 'getSubscription'
+      | 'putSubscription'
+      | 'latestInvoice'
+      | 'listInvoices'
+      | 'setInvoiceStatus'
+      | 'listQuotas'
+      | 'putQuota'
+      | 'deleteQuota'
+      | 'listPauses'
+      | 'pause'
+      | 'resume'
+      | 'getSeller'
+      | 'putSeller'
+      | 'getCustomer'
+      | 'putCustomer'
+    >;
   /** What pricing reads, for reissued invoices. */
   reads: BillingReads;
   tenantExists(tenantId: string): Promise<boolean>;

@@ -1,28 +1,21 @@
 import { z } from 'zod';
-import { periodAnalytics } from '../../shared/billing/analytics.js';
-import { type BillingReads, draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';
+import { usageAnalytics } from '../../shared/billing/analytics.js';
+import { invoiceDocument } from '../../shared/billing/invoice-document.js';
+import { draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';
+import { type Invoice, invoiceSummary } from '../../shared/billing/invoices.js';
+import { unsetSeller } from '../../shared/billing/parties.js';
+import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
+import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
+import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { decimalString } from '../../shared/kernel/money.js';
 import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
-import { type Invoice, invoiceSummary } from '../../shared/billing/invoices.js';
-import { decimalString } from '../../shared/kernel/money.js';
-import { type Quota, type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
-import { type Subscription, hasEnded, periodAt, planIdAt } from '../../shared/billing/subscriptions.js';
-import { invoiceDocument } from '../../shared/billing/invoice-document.js';
-import { type Party, type Seller, unsetSeller } from '../../shared/billing/parties.js';
 import { renderInvoicePdf } from './pdf.js';
 import { renderInvoiceHtml } from './render.js';
 
 export interface BillingApiDependencies {
-  store: {
-    getSubscription(tenantId: string): Promise<Subscription | undefined>;
-    latestInvoice(tenantId: string): Promise<Invoice | undefined>;
-    listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
-    getInvoice(tenantId: string, id: string): Promise<Invoice | undefined>;
-    listQuotas(tenantId: string): Promise<Quota[]>;
-    getSeller(): Promise<Seller | undefined>;
-    getCustomer(tenantId: string): Promise<Party | undefined>;
-  };
+  store: Pick<BillingStore, 'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer'>;
   /** The tenant's name, for invoices of a tenant without billing details. */
   tenantName(tenantId: string): Promise<string | undefined>;
   reads: BillingReads;
@@ -151,7 +144,7 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const tenantId = requireTenant(event);
         const sub = await subscriptionOf(tenantId);
         const now = deps.now();
-        return json(200, await periodAnalytics(deps.reads, sub, currentPeriod(sub, now), now));
+        return json(200, await usageAnalytics(deps.reads, tenantId, sub, currentPeriod(sub, now), now));
       },
     }),
   );

@@ -1,9 +1,9 @@
-import { periodAnalytics } from '../../shared/billing/analytics.js';
-import type { BillingReads } from '../../shared/billing/invoice-drafts.js';
+import { usageAnalytics } from '../../shared/billing/analytics.js';
+import type { BillingReads } from '../../shared/billing/ports.js';
 import { type Invoice, invoiceStatuses } from '../../shared/billing/invoices.js';
 import { type Subscription, hasEnded, periodAt, planIdAt } from '../../shared/billing/subscriptions.js';
 import { sumMoney } from '../../shared/kernel/money.js';
-import { mapLimit } from '../../shared/kernel/retry.js';
+import { mapLimit } from '../../shared/kernel/batching.js';
 import { httpApi, json, routes } from '../../shared/platform/http.js';
 import type { BillingAlert } from '../../shared/stripe/mirror.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
@@ -35,7 +35,7 @@ export function createConsoleApi(deps: ConsoleDependencies) {
         const rows = await mapLimit(tenants, 8, async (tenant) => {
           const [sub, { invoices }, alerts] = await Promise.all([deps.getSubscription(tenant.id), deps.listInvoices(tenant.id, 100), deps.billingAlerts(tenant.id)]);
           const live = sub && !hasEnded(sub, now) && now >= Date.parse(sub.startedAt) ? sub : undefined;
-          const analytics = live ? await periodAnalytics(deps.reads, live, periodAt(live, now), now) : undefined;
+          const analytics = live ? await usageAnalytics(deps.reads, live.tenantId, live, periodAt(live, now), now) : undefined;
           const plan = live ? await deps.reads.plan(planIdAt(live, now)) : undefined;
           return {
             tenant,

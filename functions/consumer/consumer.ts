@@ -2,10 +2,10 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { CommitOutcome } from '../../shared/metering/adapters/usage-store.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
-import { parseMessage } from '../../shared/metering/adapters/usage-queue.js';
+import type { CommitOutcome } from '../../shared/metering/ports.js';
+import { parseMessage } from '../../shared/metering/queue-messages.js';
 
 export interface ConsumerDependencies {
   commit(events: UsageEvent[]): Promise<CommitOutcome>;

@@ -14,7 +14,7 @@ import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';
-import type { SendOutcome } from '../../shared/metering/adapters/usage-queue.js';
+import type { SendOutcome } from '../../shared/metering/ports.js';
 
 export interface IngestDependencies {
   meters(tenantId: string): Promise<ReadonlyMap<string, Meter>>;

@@ -1,22 +1,16 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ScheduledInvocation } from '../../infra/catalog.js';
-import { type BillingReads, draftInvoice } from '../../shared/billing/invoice-drafts.js';
-import type { IssueOutcome } from '../../shared/billing/adapters/billing-store.js';
-import type { Invoice, InvoiceDraft } from '../../shared/billing/invoices.js';
+import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
+import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
+import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
-import { mapLimit } from '../../shared/kernel/retry.js';
-import { type Subscription, closablePeriods } from '../../shared/billing/subscriptions.js';
-import { type BillingPause, billingPaused } from '../../shared/billing/pauses.js';
+import { mapLimit } from '../../shared/kernel/batching.js';
+import { closablePeriods } from '../../shared/billing/subscriptions.js';
+import { billingPaused } from '../../shared/billing/pauses.js';
 
 export interface InvoicingDependencies {
-  store: {
-    subscriptionPages(): AsyncIterable<Subscription[]>;
-    latestInvoice(tenantId: string): Promise<Invoice | undefined>;
-    issueInvoices(drafts: readonly InvoiceDraft[], issuedAt: string): Promise<IssueOutcome>;
-    listPauses(): Promise<BillingPause[]>;
-  };
+  store: Pick<BillingStore, 'subscriptionPages' | 'latestInvoice' | 'issueInvoices' | 'listPauses'>;
   reads: BillingReads;
   /** Hours after a period ends before it is closed: the window ingest keeps open for late events. */
   graceHours: number;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
-import type { CounterRow } from '../../shared/metering/adapters/usage-store.js';
+import type { CounterRow } from '../../shared/metering/ports.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
 import type { Meter } from '../../shared/metering/meters.js';

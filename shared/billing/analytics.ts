@@ -1,31 +1,35 @@
 import { sumMoney } from '../kernel/money.js';
-import { type BillingReads, labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from './invoice-drafts.js';
+import type { Period } from '../kernel/periods.js';
+import { labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from './invoice-drafts.js';
+import type { BillingReads } from './ports.js';
 import { baseFeeLines, usageLines } from './pricing.js';
 import { type BillingPeriod, type Subscription, periodAt, planSegments, usagePlanId } from './subscriptions.js';
 
+const iso = (t: number) => new Date(t).toISOString();
+const span = (p: Period) => ({ start: iso(p.start), end: iso(p.end) });
+
 /**
- * The current period so far, per meter and in total, against the previous period, with the cost
- * projected to the period's end at the current run rate. The tenant's analytics route and the
- * operator console both show it.
+ * The tenant's cost so far in the `current` billing period, per meter and in total, each next to the
+ * previous period's and projected to the period's end at the current run rate (a gauge: at its
+ * current level). Usage is priced as the invoice would price it (./invoice-drafts.ts). The tenant's analytics
+ * route and the operator console both show it.
  */
-export async function periodAnalytics(reads: BillingReads, sub: Subscription, current: BillingPeriod, now: number) {
+export async function usageAnalytics(reads: BillingReads, tenantId: string, sub: Subscription, current: BillingPeriod, now: number) {
   const previous = current.start > Date.parse(sub.startedAt) ? periodAt(sub, current.start - 1) : undefined;
-  const meters = new Map((await reads.meters(sub.tenantId)).map((m) => [m.key, m]));
+  const meters = new Map((await reads.meters(tenantId)).map((m) => [m.key, m]));
   const labels = labelsOf(meters);
 
   const plan = await requirePlan(reads, usagePlanId(sub, current));
-  const soFar = await quantities(reads, sub.tenantId, plan, meters, current, now);
+  const soFar = await quantities(reads, tenantId, plan, meters, current, now);
   const lines = usageLines(plan, soFar, labels, current.trial);
-  const carried = await quantities(reads, sub.tenantId, plan, meters, current, current.end);
-  const projected = Object.fromEntries(
-    Object.keys(plan.prices).map((k) => [k, meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, current, now)]),
-  );
+  const carried = await quantities(reads, tenantId, plan, meters, current, current.end);
+  const projected = Object.fromEntries(Object.keys(plan.prices).map((k) => [k, meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, current, now)]));
   const projectedLines = usageLines(plan, projected, labels, current.trial);
 
   let last: { lines: ReturnType<typeof usageLines>; total: string } | undefined;
   if (previous) {
     const lastPlan = await requirePlan(reads, usagePlanId(sub, previous));
-    const lastLines = usageLines(lastPlan, await quantities(reads, sub.tenantId, lastPlan, meters, previous, previous.end), labels, previous.trial);
+    const lastLines = usageLines(lastPlan, await quantities(reads, tenantId, lastPlan, meters, previous, previous.end), labels, previous.trial);
     last = { lines: lastLines, total: sumMoney(lastLines.map((l) => l.amount), lastPlan.currency) };
   }
   const base = baseFeeLines(await Promise.all(planSegments(sub, current).map(async (s) => ({ ...s, plan: await requirePlan(reads, s.planId) }))), current, current.trial);
@@ -33,9 +37,9 @@ export async function periodAnalytics(reads: BillingReads, sub: Subscription, cu
   const projectedUsage = sumMoney(projectedLines.map((l) => l.amount), plan.currency);
   return {
     currency: plan.currency,
-    asOf: new Date(now).toISOString(),
-    period: { start: new Date(current.start).toISOString(), end: new Date(current.end).toISOString() },
-    ...(previous ? { previousPeriod: { start: new Date(previous.start).toISOString(), end: new Date(previous.end).toISOString() } } : {}),
+    asOf: iso(now),
+    period: span(current),
+    ...(previous ? { previousPeriod: span(previous) } : {}),
     meters: lines.map((line, i) => {
       const before = last?.lines.find((l) => l.meter === line.meter);
       return {

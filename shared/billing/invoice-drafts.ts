@@ -4,20 +4,16 @@ import type { Meter } from '../metering/meters.js';
 import type { Period } from '../kernel/periods.js';
 import type { Plan } from './plans.js';
 import { billedUnit } from './units.js';
+import type { BillingReads } from './ports.js';
 import { type BilledPeriod, type MeterLabel, adjustmentLines, baseFeeLines, totals, usageLines } from './pricing.js';
 import { type BillingPeriod, type Subscription, planSegments, usagePlanId } from './subscriptions.js';
 
-/**
+/*
  * Prices one period of a subscription into an invoice draft: the invoice job closes periods with it,
  * and the billing API shows the upcoming invoice and analytics with it, so both always agree.
  */
-export interface BillingReads {
-  plan(planId: string): Promise<Plan | undefined>;
-  meters(tenantId: string): Promise<Meter[]>;
-  /** The meter's billable quantity over `period`, counting readings up to `asOf` (see billing-usage.ts). */
-  quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
-}
 
+/** Each priced meter's billed quantity over `period` up to `asOf` (0 for a meter the tenant lacks). */
 export async function quantities(reads: BillingReads, tenantId: string, plan: Plan, meters: ReadonlyMap<string, Meter>, period: Period, asOf: number): Promise<Record<string, string>> {
   const entries = await Promise.all(
     Object.keys(plan.prices).map(async (key) => {

@@ -26,7 +26,7 @@ export interface Quota {
 }
 
 export interface QuotaReads {
-  /** The meter's billable quantity over `period` up to `asOf` (billing-usage.ts). */
+  /** The meter's billable quantity over `period` up to `asOf` (shared/metering/period-usage.ts). */
   quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
   /** A gauge's level at `instant`: its newest reading (0 before any). */
   level(tenantId: string, meter: Meter, instant: number): Promise<string>;

@@ -1,5 +1,6 @@
 import { ClientError } from '../kernel/errors.js';
-import { type BillingReads, draftInvoice } from './invoice-drafts.js';
+import { draftInvoice } from './invoice-drafts.js';
+import type { BillingReads } from './ports.js';
 import { type Invoice, type InvoiceDraft, reissuableStatuses } from './invoices.js';
 import { type Subscription, periodAt } from './subscriptions.js';
 

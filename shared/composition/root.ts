@@ -3,9 +3,10 @@ import { required, settings } from '../platform/config.js';
 import { documentClient } from '../platform/dynamo/client.js';
 import { tableName } from '../platform/dynamo/tables.js';
 import { DynamoAlertStore } from '../alerts/adapters/alert-store.js';
-import type { BillingReads } from '../billing/invoice-drafts.js';
+import type { BillingReads } from '../billing/ports.js';
 import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
-import { DynamoMeterReader } from '../metering/adapters/meter-reader.js';
+import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
+import { meterQuantities } from '../metering/period-usage.js';
 import { DynamoTenantDirectory } from '../tenancy/adapters/tenant-directory.js';
 import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
 import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
@@ -36,7 +37,8 @@ export const usageQueue = () => new SqsUsageQueue(new SQSClient({}), required('U
 
 export const billingStore = () => new DynamoBillingStore(dynamo(), tableName('billing'));
 
-export const meterReader = () => new DynamoMeterReader(dynamo(), tableName('counters'));
+/** Billed quantities and gauge levels, read from the counters. */
+export const meterReader = () => meterQuantities(new DynamoCounterReader(dynamo(), tableName('counters')));
 
 /** What pricing reads: plans from the billing table, meters from the tenant directory, quantities from the counters. */
 export const billingReads = (store = billingStore()): BillingReads => {

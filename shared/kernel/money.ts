@@ -14,15 +14,18 @@ export const minorUnits = { USD: 2, EUR: 2, GBP: 2, CAD: 2, AUD: 2, CHF: 2, JPY:
 export type Currency = keyof typeof minorUnits;
 export const currencySchema = z.enum(Object.keys(minorUnits) as [Currency, ...Currency[]]);
 
+/** Minor units per major unit of a currency code in any case ("usd", "JPY"); a currency Meterline does not price in counts in hundredths. */
+export const minorPerMajor = (currency: string): number => 10 ** (minorUnits[currency.toUpperCase() as Currency] ?? 2);
+
 /** A non-negative decimal string: money and quantities never arrive as JSON numbers (binary floats). */
 export const decimalString = z
   .string({ error: 'must be a decimal string such as "0.10" (numbers are refused: they are binary floats)' })
   .regex(/^\d{1,18}(\.\d{1,12})?$/, 'must be a non-negative decimal string with at most 12 decimals, such as "0.10"');
 
-/** Rounds an exact amount to the currency's minor unit (half-up), as a fixed-point string. */
 /** Never a JS number: the type keeps floats out of money at compile time. */
 export type Exact = string | Dec;
 
+/** Rounds an exact amount to the currency's minor unit (half-up), as a fixed-point string. */
 export function roundMoney(amount: Exact, currency: Currency): string {
   return new Dec(amount).toDecimalPlaces(minorUnits[currency], Dec.ROUND_HALF_UP).toFixed(minorUnits[currency]);
 }

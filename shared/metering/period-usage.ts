@@ -1,5 +1,7 @@
 import { Dec } from '../kernel/decimal.js';
 import { type Granularity, type Period, nextPeriodStart, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
+import type { Meter } from './meters.js';
+import type { CounterReads, MeterQuantities } from './ports.js';
 
 /**
  * How a billing period's quantity comes out of the hour/day/month counters.
@@ -56,4 +58,34 @@ export function unitMonths(before: string | undefined, hourly: readonly { period
     sum = sum.plus(current);
   }
   return sum.div(hours).toDecimalPlaces(GAUGE_DECIMALS, Dec.ROUND_HALF_UP).toFixed();
+}
+
+/** The billed quantity of one meter over `period`, by the rules above. Only meter totals are read: prices apply to a meter as a whole. */
+export async function billedQuantity(reads: CounterReads, tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string> {
+  const counterValues = async () => {
+    const ranges = await Promise.all(counterRanges(period).map((r) => reads.values(tenantId, meter.key, r.granularity, r.from, r.to)));
+    return ranges.flat().map((r) => new Dec(r.value));
+  };
+  switch (meter.aggregation) {
+    case 'SUM':
+    case 'COUNT':
+      return (await counterValues()).reduce((sum, v) => sum.plus(v), new Dec(0)).toFixed();
+    case 'MAX':
+      return (await counterValues()).reduce((max, v) => Dec.max(max, v), new Dec(0)).toFixed();
+    case 'UNIQUE_COUNT':
+      return isCalendarMonth(period) ? ((await counterValues())[0]?.toFixed() ?? '0') : String(await reads.distinctDayValues(tenantId, meter.key, period));
+    case 'LATEST': {
+      const before = await reads.levelBefore(tenantId, meter.key, period.start);
+      const hourly = await reads.values(tenantId, meter.key, 'hour', periodKey('hour', period.start), periodKey('hour', period.end - 1));
+      return unitMonths(before, hourly, period, asOf);
+    }
+  }
+}
+
+/** Billed quantities and gauge levels over the counters. */
+export function meterQuantities(reads: CounterReads): MeterQuantities {
+  return {
+    quantity: (tenantId, meter, period, asOf) => billedQuantity(reads, tenantId, meter, period, asOf),
+    level: async (tenantId, meter, instant) => (await reads.levelBefore(tenantId, meter.key, nextPeriodStart('hour', periodStart('hour', instant)))) ?? '0',
+  };
 }

@@ -3,13 +3,12 @@ import { GAUGE_DECIMALS } from '../metering/period-usage.js';
 import { Dec } from '../kernel/decimal.js';
 import type { Aggregation, Meter } from '../metering/meters.js';
 import { type Period, nextPeriodStart, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
-import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from './products.js';
 import { type Subscription, periodAt } from '../billing/subscriptions.js';
 
 /**
  * Daily usage reporting to a billing provider's meters (Stripe billing meters), as pure planning:
- * which tenant × meter × UTC day gets which meter event. The report job executes the plan through the
- * ports below; nothing here knows Stripe's SDK or DynamoDB.
+ * which tenant × meter × UTC day gets which meter event. The report run (./usage-report.ts) executes the
+ * plan through ./ports.ts; nothing here knows Stripe's SDK or DynamoDB.
  *
  * One event per tenant × meter × day carries that day's quantity, stamped inside the day (noon UTC,
  * plus one second per correction so a correction sorts after what it corrects) and identified
@@ -29,7 +28,7 @@ export interface MeterReporting {
   formula: MeterFormula;
   /**
    * Provider meter values must be whole numbers. SUM and MAX are reported in thousandths of their unit,
-   * LATEST in millionths of a unit-month (micro-GB-months: billing-usage rounds unit-months to 6
+   * LATEST in millionths of a unit-month (micro-GB-months: shared/metering/period-usage.ts rounds unit-months to 6
    * decimals, so the period's total is whole), both rounded half up; counts (COUNT, UNIQUE_COUNT) as
    * they are. Prices on scaled meters are set per scaled unit (unit_amount_decimal = price ÷ scale).
    */
@@ -269,20 +268,6 @@ export function reportDays(now: number): { from: string; to: string } {
   return { from: periodKey('day', today - LOOKBACK_DAYS * 86_400_000), to: periodKey('day', today - 86_400_000) };
 }
 
-/** The provider, as the report job needs it. */
-export interface UsageReporter {
-  /** The tenant's customer, created (idempotently) when it has none. */
-  createCustomer(tenant: { id: string; name: string }): Promise<string>;
-  /** Makes sure the provider meter exists (idempotent; cached for the run); its id. */
-  ensureMeter(reporting: MeterReporting): Promise<string>;
-  /** Makes sure the plan's prices exist (idempotent; cached for the run); price ids by lookup key. `meterIds`: meter ids by event name. */
-  ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>>;
-  /** Brings the tenant's provider subscription in line with `spec`; the new link when it changed anything. */
-  ensureSubscription(customerId: string, spec: StripeSubscriptionSpec, priceIds: ReadonlyMap<string, string>, link: SubscriptionLink | undefined): Promise<SubscriptionLink | undefined>;
-  /** 'duplicate' when the provider already has an event with this identifier: it counts as reported. */
-  sendMeterEvent(customerId: string, event: MeterEventDraft): Promise<'sent' | 'duplicate'>;
-}
-
 /** A provider refusal that retrying cannot fix (window, validation). */
 export class MeterEventRejected extends Error {
   constructor(
@@ -318,21 +303,4 @@ export interface TenantReport {
   sent: SentEvent[];
   skipped: number;
   errors: ReportError[];
-}
-
-/** Where report state lives: customer mapping, subscription link, per-day records (with the pending outbox), run records. */
-export interface ReportStore {
-  customerOf(tenantId: string): Promise<string | undefined>;
-  saveCustomer(tenantId: string, customerId: string): Promise<void>;
-  /** Records from `fromDay` on, by meter key then day. */
-  reportRecords(tenantId: string, fromDay: string): Promise<Map<string, Map<string, ReportRecord>>>;
-  /** Writes the event down before it is sent; false when another run changed the record meanwhile. */
-  putPending(tenantId: string, meter: string, day: string, event: PendingEvent, previousSequence: number | undefined): Promise<boolean>;
-  /** The provider has the pending event: it becomes the record. */
-  commitPending(tenantId: string, meter: string, day: string, event: PendingEvent): Promise<void>;
-  flag(tenantId: string, meter: string, day: string, target: string): Promise<void>;
-  subscriptionLink(tenantId: string): Promise<SubscriptionLink | undefined>;
-  /** Writes the link if the stored one still has the version before it; false when another run moved it. */
-  saveSubscriptionLink(tenantId: string, link: SubscriptionLink): Promise<boolean>;
-  recordRun(report: TenantReport): Promise<void>;
 }

@@ -1,4 +1,6 @@
 import { Dec } from '../kernel/decimal.js';
+import { minorPerMajor } from '../kernel/money.js';
+import type { Invoice } from '../billing/invoices.js';
 import type { Meter } from '../metering/meters.js';
 import { meterReporting, scaledQuantity } from './meter-reporting.js';
 
@@ -63,10 +65,11 @@ export interface MeterlineInvoice {
   lines: { meter: string; quantity: string; amount: string }[];
 }
 
-/** The invoicing side (issue 3's store) behind a narrow port. */
-export interface MeterlineInvoiceLookup {
-  invoiceForPeriod(tenantId: string, periodStart: number): Promise<MeterlineInvoice | undefined>;
-}
+/** Meterline's invoice as reconciliation compares it: the period's usage lines (neither the base fee nor late adjustments for earlier periods). */
+export const meterlineInvoice = (invoice: Invoice): MeterlineInvoice => ({
+  currency: invoice.currency,
+  lines: invoice.lines.filter((l) => l.kind === 'usage' && l.meter).map((l) => ({ meter: l.meter!, quantity: l.quantity, amount: l.amount })),
+});
 
 /** A provider invoice line, with the provider meter its price is tied to. */
 export interface ProviderLine extends InvoiceLineState {
@@ -79,11 +82,6 @@ export interface Mismatch {
   provider?: string;
   meterline?: string;
 }
-
-/** Currencies whose minor unit is not a hundredth (Stripe's zero-decimal list, the ones that matter here). */
-const ZERO_DECIMAL = new Set(['jpy', 'krw', 'vnd', 'clp', 'pyg', 'isk', 'ugx', 'xof', 'xaf']);
-
-const minorPerMajor = (currency: string) => (ZERO_DECIMAL.has(currency.toLowerCase()) ? 1 : 100);
 
 export function fromMinorUnits(amount: number, currency: string): Dec {
   return new Dec(amount).div(minorPerMajor(currency));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Dec } from '../kernel/decimal.js';
 import type { Meter } from '../metering/meters.js';
-import { minorUnits } from '../kernel/money.js';
+import { minorPerMajor } from '../kernel/money.js';
 import type { Interval, Plan, Price, Tier } from '../billing/plans.js';
 import { meterReporting } from './meter-reporting.js';
 import { type Subscription, hasEnded, periodAt, planIdAt } from '../billing/subscriptions.js';
@@ -70,7 +70,7 @@ type PlanMeter = Pick<Meter, 'key' | 'name' | 'aggregation'>;
  * has (a meter the tenant lacks has no usage and no Stripe meter). Meters sorted by key.
  */
 export function planPriceSpecs(plan: Plan, meters: readonly PlanMeter[]): StripePriceSpec[] {
-  const minor = new Dec(10).pow(minorUnits[plan.currency]);
+  const minor = new Dec(minorPerMajor(plan.currency));
   const amount = (what: string, value: Dec) => {
     if (value.decimalPlaces() > MAX_DECIMALS) throw new PriceNotRepresentable(`plan ${plan.id}: ${what} is ${value.toFixed()} minor units, more than Stripe's ${MAX_DECIMALS} decimals`);
     return value.toFixed();

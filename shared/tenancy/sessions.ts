@@ -66,11 +66,3 @@ export function sessionRefusal(session: DashboardSession, now: number): string |
 export function signInUrl(dashboardUrl: string, token: string): string {
   return `${dashboardUrl.replace(/\/+$/, '')}/#session=${token}`;
 }
-
-/** Where sessions are kept (the tenants table, next to the API keys). */
-export interface SessionStore {
-  putSession(session: DashboardSession): Promise<void>;
-  getSession(sessionId: string): Promise<DashboardSession | undefined>;
-  /** False when no such session exists or it belongs to another tenant than `tenantId` (when given). */
-  revokeSession(sessionId: string, at: string, tenantId?: string): Promise<boolean>;
-}

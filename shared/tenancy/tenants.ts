@@ -1,6 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Meter } from '../metering/meters.js';
 
 export const tenantIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes');
 
@@ -80,19 +79,6 @@ export function bearerToken(headers: Record<string, string | undefined> | undefi
   return undefined;
 }
 
-/** The port the admin API, the authorizer and ingest use; DynamoTenantDirectory implements it. */
-export interface TenantDirectory {
-  createTenant(tenant: Tenant): Promise<boolean>;
-  getTenant(id: string): Promise<Tenant | undefined>;
-  listTenants(): Promise<Tenant[]>;
-  putMeter(tenantId: string, meter: Meter): Promise<void>;
-  listMeters(tenantId: string): Promise<Meter[]>;
-  putApiKey(record: ApiKeyRecord): Promise<void>;
-  getApiKey(keyId: string): Promise<ApiKeyRecord | undefined>;
-  listApiKeys(owner: KeyOwner): Promise<ApiKeySummary[]>;
-  revokeApiKey(owner: KeyOwner, keyId: string, at: string): Promise<boolean>;
-}
-
 /** A tenant's keys, the admin keys, or the service keys. */
 export type KeyOwner = { tenantId: string } | { admin: true } | { service: true };
 
@@ -110,7 +96,7 @@ export interface KeyOptions {
 
 /** Creates a key for `owner`; the token is returned once and never stored. */
 export async function issueApiKey(
-  directory: TenantDirectory,
+  directory: { putApiKey(record: ApiKeyRecord): Promise<void> },
   owner: KeyOwner,
   name: string,
   now: Date,

@@ -60,7 +60,7 @@ describe('alert evaluator', () => {
         if (busDown && n.tenantId === 't1') throw new Error('bus down');
         sent.push(n);
       },
-      now: () => new Date('2026-11-23T10:00:00Z'),
+      now: () => Date.parse('2026-11-23T10:00:00Z'),
     });
     const invocation = { source: 'meterline.schedule' as const, schedule: 'alert-evaluator', time: '2026-11-23T10:00:00Z' };
     const first = await evaluate(invocation, lambdaContext());

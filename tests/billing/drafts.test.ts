@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type BillingReads, draftInvoice, projectQuantity, trendPercent } from '../../shared/billing/invoice-drafts.js';
+import { draftInvoice, projectQuantity, trendPercent } from '../../shared/billing/invoice-drafts.js';
+import type { BillingReads } from '../../shared/billing/ports.js';
 import { counterRanges, unitMonths } from '../../shared/metering/period-usage.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { assertTransition, invoiceNumber } from '../../shared/billing/invoices.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InvoicingRun } from '../../functions/invoicing/invoicing.js';
-import type { ReportSummary } from '../../functions/usage-report/usage-report.js';
+import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import type { LocalStack } from '../../local/stack.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
 import type { Invoice } from '../../shared/billing/invoices.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClientError } from '../../shared/kernel/errors.js';
+import type { ClientError } from '../../shared/kernel/errors.js';
 import { seedPlans } from '../../shared/billing/plans.js';
 import { baseFeeLines, totals } from '../../shared/billing/pricing.js';
 import { changeSubscription, closablePeriods, newSubscription, periodAt, planSegments, usagePlanId } from '../../shared/billing/subscriptions.js';

@@ -2,7 +2,7 @@ import type { LocalStack } from '../../local/stack.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
 import { type UsageEvent, validateEvent } from '../../shared/metering/events.js';
-import { chunk } from '../../shared/kernel/retry.js';
+import { chunk } from '../../shared/kernel/batching.js';
 import { directoryOf } from '../support/stack.js';
 
 /**

@@ -8,7 +8,8 @@ import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
-import { SqsUsageQueue, packMessages, parseMessage } from '../../shared/metering/adapters/usage-queue.js';
+import { SqsUsageQueue } from '../../shared/metering/adapters/usage-queue.js';
+import { packMessages, parseMessage } from '../../shared/metering/queue-messages.js';
 import { httpEvent, lambdaContext } from '../support/events.js';
 
 const event = (id: string): UsageEvent => ({

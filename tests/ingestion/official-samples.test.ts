@@ -5,7 +5,7 @@ import { createAuthorizer } from '../../functions/authorizer/authorizer.js';
 import { createConsumer } from '../../functions/consumer/consumer.js';
 import { createIngest } from '../../functions/ingest/ingest.js';
 import { createUsageApi } from '../../functions/usage/usage.js';
-import type { TenantDirectory } from '../../shared/tenancy/tenants.js';
+import type { TenantDirectory } from '../../shared/tenancy/ports.js';
 import { lambdaContext, officialSample } from '../support/events.js';
 
 /** Every handler takes AWS's own sample events and answers them with a 4xx or a batch failure, never a crash. */
@@ -15,7 +15,7 @@ const nothing = new Proxy({}, { get: () => async () => undefined }) as TenantDir
 const httpHandlers = {
   ingest: createIngest({ meters: async () => new Map(), existing: async () => new Set(), enqueue: async () => ({ failed: [], calls: 0 }), graceHours: 72, invoiced: async () => false, now: Date.now }),
   usage: createUsageApi({ meters: async () => [], series: async () => [], groupKeys: async () => [], now: Date.now }),
-  admin: createAdminApi({ directory: nothing, now: () => new Date(), newTenantId: () => 't' }),
+  admin: createAdminApi({ directory: nothing, now: Date.now, newTenantId: () => 't' }),
 };
 
 describe('official sample events', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReportSummary } from '../../functions/usage-report/usage-report.js';
+import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { StripeObject } from '../../local/stripe-emulator/fixtures.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';

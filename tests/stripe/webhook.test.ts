@@ -49,7 +49,7 @@ function webhook(fetched: SubscriptionState = { id: 'sub_1', customerId: 'cus_1'
     },
     meters: async () => [],
     invoices: { invoiceForPeriod: async () => undefined },
-    now: () => new Date(),
+    now: Date.now,
   };
   const handler = createStripeWebhook(deps);
   const invoke = (event: HttpEvent) => handler(event, lambdaContext('stripe-webhook')) as Promise<HttpResult>;

@@ -105,8 +105,8 @@ export function Alerts() {
                               </p>
                               <p class="muted">{alert.firing ? `Fired ${dateTime(alert.firing.firedAt)} at ${withUnit(alert.firing.value, unitOf(alert.meter))}` : 'Not fired this period'}</p>
                               <div class="actions">
-                                <button onClick={() => setEditing(alert.id)}>Edit</button>
-                                <button class="danger" onClick={() => remove(alert)} aria-label={`Delete ${alert.name ?? alert.id}`}>
+                                <button type="button" onClick={() => setEditing(alert.id)}>Edit</button>
+                                <button type="button" class="danger" onClick={() => remove(alert)} aria-label={`Delete ${alert.name ?? alert.id}`}>
                                   Delete
                                 </button>
                               </div>

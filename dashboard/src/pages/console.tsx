@@ -143,7 +143,7 @@ export function Console() {
                             .join(', ') || 'none'}
                         </td>
                         <td>
-                          <button onClick={() => openTenant(t.id)} aria-label={`Open ${t.name}'s dashboard`}>
+                          <button type="button" onClick={() => openTenant(t.id)} aria-label={`Open ${t.name}'s dashboard`}>
                             Open dashboard
                           </button>
                         </td>

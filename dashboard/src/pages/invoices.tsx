@@ -89,8 +89,8 @@ export function InvoiceDetail({ id }: { id: string }) {
           title={`Invoice ${i.number}`}
           actions={
             <div class="actions">
-              <button onClick={run(() => openDocument(`/v1/invoices/${encodeURIComponent(i.id)}/html`))}>Printable page</button>
-              <button class="primary" onClick={run(() => openDocument(`/v1/invoices/${encodeURIComponent(i.id)}/pdf`, `${i.number}.pdf`))}>
+              <button type="button" onClick={run(() => openDocument(`/v1/invoices/${encodeURIComponent(i.id)}/html`))}>Printable page</button>
+              <button type="button" class="primary" onClick={run(() => openDocument(`/v1/invoices/${encodeURIComponent(i.id)}/pdf`, `${i.number}.pdf`))}>
                 Download PDF
               </button>
             </div>

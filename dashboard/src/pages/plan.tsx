@@ -42,7 +42,7 @@ export function Plan() {
     <Page
       title="Plan & billing"
       actions={
-        <button class="primary" onClick={openPortal} disabled={portal.busy}>
+        <button type="button" class="primary" onClick={openPortal} disabled={portal.busy}>
           {portal.busy ? 'Opening…' : 'Manage plan / payment methods'}
         </button>
       }

@@ -1,8 +1,9 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { AlertNotifier } from '../ports.js';
 import type { AlertNotification } from '../rules.js';
 
 /** Publishes fired alerts on the Meterline event bus, where rules route them to email, chat or webhooks. */
-export class EventBridgeAlertNotifier {
+export class EventBridgeAlertNotifier implements AlertNotifier {
   constructor(
     private readonly client: EventBridgeClient,
     private readonly busName: string,

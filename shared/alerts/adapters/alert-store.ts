@@ -1,11 +1,12 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AlertStore } from '../ports.js';
 import type { Alert, AlertFiring } from '../rules.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 
 /** Alerts and their firings, beside the tenant's other configuration in the tenants table. */
-export class DynamoAlertStore {
+export class DynamoAlertStore implements AlertStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

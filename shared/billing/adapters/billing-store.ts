@@ -3,9 +3,12 @@ import { type Invoice, type InvoiceDraft, type InvoiceStatus, assertTransition, 
 import { type Plan, seedPlans } from '../plans.js';
 import type { BillingPause } from '../pauses.js';
 import type { Party, Seller } from '../parties.js';
+import type { BillingStore, IssueOutcome } from '../ports.js';
 import type { Quota } from '../quotas.js';
-import { backoffDelay, chunk, sleep } from '../../kernel/retry.js';
+import { chunk } from '../../kernel/batching.js';
+import { backoffDelay, sleep } from '../../kernel/retry.js';
 import type { Subscription } from '../subscriptions.js';
+import { cancellationReasons, errorName, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
@@ -23,12 +26,6 @@ const replacedKey = (tenantId: string, periodStart: string, number: string) => (
 /** Invoices written in one transaction with their counter: 1 + 25 items stays far below DynamoDB's 100 items and 4 MB. */
 const INVOICES_PER_TRANSACTION = 25;
 
-export interface IssueOutcome {
-  issued: Invoice[];
-  /** Drafts whose period already had an invoice (another run, or an earlier one, closed it). */
-  alreadyClosed: InvoiceDraft[];
-}
-
 /**
  * Plans, subscriptions, quotas, invoices, the invoice-number counters and the seller's and customers'
  * billing details, in the `billing` table.
@@ -40,7 +37,7 @@ export interface IssueOutcome {
  *
  * Read API for other modules (Stripe reconciliation): `invoiceForPeriod`, `getInvoice`, `listInvoices`.
  */
-export class DynamoBillingStore {
+export class DynamoBillingStore implements BillingStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -188,8 +185,8 @@ export class DynamoBillingStore {
           outcome.issued.push(...invoices);
           pending = [];
         } catch (error) {
-          const reasons = errorName(error) === 'TransactionCanceledException' ? ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []) : undefined;
-          const retryable = reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict' || r.Code === 'ThrottlingError') : RETRYABLE.has(errorName(error));
+          const reasons = cancellationReasons(error);
+          const retryable = reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code)) : isRetryableError(error);
           if (!retryable || attempt >= this.maxAttempts) throw error;
           // A closed period drops out; a moved counter or a conflict just means: read the counter again.
           const closed = new Set(reasons?.flatMap((r, i) => (i > 0 && r.Code === 'ConditionalCheckFailed' ? [i - 1] : [])) ?? []);
@@ -250,9 +247,9 @@ export class DynamoBillingStore {
         );
         return replacement;
       } catch (error) {
-        const reasons = errorName(error) === 'TransactionCanceledException' ? ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []) : undefined;
+        const reasons = cancellationReasons(error);
         if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
-        const retryable = reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict' || r.Code === 'ThrottlingError') : RETRYABLE.has(errorName(error));
+        const retryable = reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code)) : isRetryableError(error);
         if (!retryable || attempt >= this.maxAttempts) throw error;
         await sleep(backoffDelay(Math.min(attempt, 6), 5, 200));
       }
@@ -348,8 +345,6 @@ export class DynamoBillingStore {
   }
 }
 
-const RETRYABLE = new Set(['TransactionConflictException', 'ThrottlingException', 'ProvisionedThroughputExceededException', 'InternalServerError', 'ServiceUnavailable']);
-
 function strip(item: Record<string, any>): Record<string, any> {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
   return rest;
@@ -358,6 +353,3 @@ function strip(item: Record<string, any>): Record<string, any> {
 const toPlan = (item: Record<string, any>) => strip(item) as Plan;
 const toInvoice = (item: Record<string, any>) => strip(item) as Invoice;
 
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : '';
-}

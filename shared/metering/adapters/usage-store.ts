@@ -20,23 +20,12 @@ import {
   planFolds,
 } from '../aggregation.js';
 import type { UsageEvent } from '../events.js';
+import type { CommitOutcome, CounterRow, UsageStore } from '../ports.js';
 import type { Granularity } from '../../kernel/periods.js';
-import { backoffDelay, chunk, mapLimit, sleep } from '../../kernel/retry.js';
+import { chunk, mapLimit } from '../../kernel/batching.js';
+import { backoffDelay, sleep } from '../../kernel/retry.js';
+import { cancellationReasons, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
-
-export interface CommitOutcome {
-  counted: UsageEvent[];
-  duplicates: UsageEvent[];
-  /** Events whose writes still failed after retries: their messages must be delivered again. */
-  failed: UsageEvent[];
-  writeUnits: number;
-}
-
-export interface CounterRow {
-  period: string;
-  value: string;
-  events: number;
-}
 
 export interface UsageStoreOptions {
   eventsTable: string;
@@ -50,24 +39,13 @@ export interface UsageStoreOptions {
 
 type Item = { kind: 'event'; event: UsageEvent } | { kind: 'marker'; marker: MarkerRef } | { kind: 'counter'; delta: CounterDelta };
 
-const RETRYABLE = new Set([
-  'TransactionConflictException',
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-]);
-const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
-
 /**
  * Writes usage into DynamoDB exactly once. Each fold plan is one TransactWriteItems: the ledger entry
  * of every event (conditional on the id being new) together with the counter updates those events
  * make. A crash before the commit leaves nothing; after it, a redelivered event meets its own ledger
  * entry and is recognised as a duplicate.
  */
-export class DynamoUsageStore {
+export class DynamoUsageStore implements UsageStore {
   private readonly maxAttempts: number;
   private readonly concurrency: number;
 
@@ -101,7 +79,7 @@ export class DynamoUsageStore {
   }
 
   private async apply(plan: FoldPlan, facts: Facts, outcome: CommitOutcome): Promise<void> {
-    let pending = [plan];
+    const pending = [plan];
     let attempt = 0;
     while (pending.length > 0) {
       const current = pending.shift()!;
@@ -122,7 +100,7 @@ export class DynamoUsageStore {
           pending.unshift(...planFolds(current.events, facts));
           continue;
         }
-        const retryable = reasons ? reasons.some((r) => RETRYABLE_REASONS.has(r.Code ?? '')) : RETRYABLE.has(errorName(error));
+        const retryable = reasons ? reasons.some((r) => isRetryableReason(r.Code)) : isRetryableError(error);
         if (retryable && ++attempt < this.maxAttempts) {
           await sleep(backoffDelay(attempt, 25, 1_000));
           pending.unshift(current);
@@ -134,7 +112,6 @@ export class DynamoUsageStore {
     }
   }
 
-  /** The ids among `ids` already in the ledger (eventually consistent: the consumer makes the final call). */
   async existing(tenantId: string, ids: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
     await mapLimit(chunk([...new Set(ids)], 100), 4, async (batch) => {
@@ -151,7 +128,6 @@ export class DynamoUsageStore {
     return found;
   }
 
-  /** Counter values of one meter for periods `from`..`to` (inclusive period keys). */
   async series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey = ''): Promise<CounterRow[]> {
     const items = await queryAll(this.db, {
       TableName: this.options.countersTable,
@@ -278,11 +254,3 @@ export function counterUpdate(d: CounterDelta) {
   };
 }
 
-function cancellationReasons(error: unknown): { Code?: string }[] | undefined {
-  if (errorName(error) !== 'TransactionCanceledException') return undefined;
-  return (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : '';
-}

@@ -23,7 +23,7 @@ export const tables = {
   /** Tenants, their meters and API keys. */
   tenants: { env: 'TENANTS_TABLE', sortKey: true, ttl: false, gsi1: true },
   /**
-   * Stripe sync: tenant ↔ customer mapping, what was reported per tenant × meter × day, report runs,
+   * Stripe state: tenant ↔ customer mapping, what was reported per tenant × meter × day, report runs,
    * webhook event ids seen, mirrored subscriptions and invoices, billing alerts.
    */
   stripe: { env: 'STRIPE_TABLE', sortKey: true, ttl: true, gsi1: false },

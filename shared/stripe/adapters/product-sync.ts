@@ -15,7 +15,7 @@ const LOOKUP_KEYS_PER_LIST = 10;
  * Prices are immutable in Stripe: a changed plan price has a new lookup key (it hashes the amounts),
  * so it is a new price and subscriptions still on the old one keep it until moved.
  */
-export class StripeCatalogSync {
+export class StripeProductSync {
   /** Prices by lookup key, found or created once per run (many tenants share a plan). */
   private readonly prices = new Map<string, Promise<string>>();
   private readonly products = new Map<string, Promise<string>>();

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { PendingEvent, ReportRecord, ReportStore, TenantReport } from '../meter-reporting.js';
+import type { PendingEvent, ReportRecord, TenantReport } from '../meter-reporting.js';
+import type { MirrorStore, ReportStore } from '../ports.js';
 import type { SubscriptionLink } from '../products.js';
 import type { BillingAlert, InvoiceState, Mirrored, SubscriptionState } from '../mirror.js';
 import { periodKeyStart } from '../../kernel/periods.js';
@@ -17,12 +18,12 @@ const RUN_RETENTION_DAYS = 90;
 const EVENT_RETENTION_DAYS = 30;
 
 /**
- * Everything Stripe sync keeps, in the `stripe` table: per tenant (`TENANT#<id>`) the customer, the
+ * Everything the Stripe context keeps, in the `stripe` table: per tenant (`TENANT#<id>`) the customer, the
  * link to its Stripe subscription (`STRIPE_SUBSCRIPTION`), the report record of each meter × day,
  * report runs, mirrored subscriptions and invoices and alerts; the reverse customer → tenant mapping
  * (`CUSTOMER#<id>`); webhook event ids (`EVENT#<id>`).
  */
-export class DynamoStripeStore implements ReportStore {
+export class DynamoStripeStore implements ReportStore, MirrorStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

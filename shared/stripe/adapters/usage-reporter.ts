@@ -1,7 +1,8 @@
 import Stripe from 'stripe';
-import { type MeterEventDraft, MeterEventRejected, type MeterReporting, type UsageReporter } from '../meter-reporting.js';
+import { type MeterEventDraft, MeterEventRejected, type MeterReporting } from '../meter-reporting.js';
+import type { UsageReporter } from '../ports.js';
 import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from '../products.js';
-import { StripeCatalogSync } from './product-sync.js';
+import { StripeProductSync } from './product-sync.js';
 import { ensureOnce } from './run-cache.js';
 import { type RetryPolicy, defaultRetryPolicy, rateLimiter, withStripeRetry } from './retry.js';
 
@@ -15,7 +16,7 @@ export interface StripeUsageReporterOptions {
 
 /**
  * The report job's view of Stripe: customers, billing meters, v1 meter events, and the plan's
- * products, prices and the tenant's subscription (catalog-sync.ts). Every call is
+ * products, prices and the tenant's subscription (./product-sync.ts). Every call is
  * paced, retried with jitter on 429/5xx/timeouts, and idempotent: customers and meters by an
  * Idempotency-Key derived from what they stand for, meter events by their deterministic identifier
  * (also sent as the Idempotency-Key, so a retry after a lost response replays Stripe's first answer).
@@ -26,7 +27,7 @@ export class StripeUsageReporter implements UsageReporter {
   private readonly retry: RetryPolicy;
   private meters: Promise<Map<string, Stripe.Billing.Meter>> | undefined;
   private readonly ensured = new Map<string, Promise<string>>();
-  private readonly catalog: StripeCatalogSync;
+  private readonly products: StripeProductSync;
 
   constructor(
     private readonly client: () => Promise<Stripe>,
@@ -36,7 +37,7 @@ export class StripeUsageReporter implements UsageReporter {
     this.requests = rateLimiter(options.requestsPerSecond);
     this.retry = options.retry ?? defaultRetryPolicy;
     // The same pace as every other call: prices and subscriptions count against the same rate limit.
-    this.catalog = new StripeCatalogSync(client, (request) => this.call(request));
+    this.products = new StripeProductSync(client, (request) => this.call(request));
   }
 
   async createCustomer(tenant: { id: string; name: string }): Promise<string> {
@@ -50,11 +51,11 @@ export class StripeUsageReporter implements UsageReporter {
   }
 
   ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>> {
-    return this.catalog.ensurePrices(plan, specs, meterIds);
+    return this.products.ensurePrices(plan, specs, meterIds);
   }
 
   ensureSubscription(customerId: string, spec: StripeSubscriptionSpec, priceIds: ReadonlyMap<string, string>, link: SubscriptionLink | undefined): Promise<SubscriptionLink | undefined> {
-    return this.catalog.ensureSubscription(customerId, spec, priceIds, link);
+    return this.products.ensureSubscription(customerId, spec, priceIds, link);
   }
 
   async sendMeterEvent(customerId: string, event: MeterEventDraft): Promise<'sent' | 'duplicate'> {

@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import {
   type InvoiceState,
   type MeterErrorReport,
@@ -9,6 +9,7 @@ import {
   meterErrorReportEvent,
   subscriptionEvents,
 } from '../mirror.js';
+import type { NotificationSource } from '../ports.js';
 import type { StripeAccess } from './environment.js';
 import { withStripeRetry } from './retry.js';
 
@@ -20,7 +21,7 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
  * needs (the current subscription when two events tie, a thin event's full report, the meter behind a
  * price). Stripe objects are turned into Meterline's small state types here and nowhere else.
  */
-export class StripeWebhookAdapter {
+export class StripeWebhookAdapter implements NotificationSource {
   private readonly eventNames = new Map<string, Promise<string | null>>();
 
   constructor(

@@ -1,8 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Meter } from '../../metering/meters.js';
 import { queryAll } from '../../platform/dynamo/query.js';
-import type { DashboardSession, SessionStore } from '../sessions.js';
-import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, type Tenant, type TenantDirectory, ownerOf } from '../tenants.js';
+import type { SessionStore, TenantDirectory } from '../ports.js';
+import type { DashboardSession } from '../sessions.js';
+import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, type Tenant, ownerOf } from '../tenants.js';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const keyPk = (keyId: string) => `APIKEY#${keyId}`;

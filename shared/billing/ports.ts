@@ -1,0 +1,71 @@
+import type { Period } from '../kernel/periods.js';
+import type { Meter } from '../metering/meters.js';
+import type { Party, Seller } from './parties.js';
+import type { Invoice, InvoiceDraft, InvoiceStatus } from './invoices.js';
+import type { BillingPause } from './pauses.js';
+import type { Plan } from './plans.js';
+import type { Quota } from './quotas.js';
+import type { Subscription } from './subscriptions.js';
+
+/** What pricing reads: plans, the tenant's meters and each meter's billed quantity over a period. */
+export interface BillingReads {
+  plan(planId: string): Promise<Plan | undefined>;
+  meters(tenantId: string): Promise<Meter[]>;
+  /** The meter's billable quantity over `period`, counting readings up to `asOf` (shared/metering/period-usage.ts). */
+  quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
+}
+
+export interface IssueOutcome {
+  issued: Invoice[];
+  /** Drafts whose period already had an invoice (another run, or an earlier one, closed it). */
+  alreadyClosed: InvoiceDraft[];
+}
+
+/**
+ * Plans, subscriptions, quotas and invoices. Handlers take the part they need (`Pick<BillingStore, ...>`);
+ * the DynamoDB adapter (./adapters/billing-store.ts) implements all of it.
+ */
+export interface BillingStore {
+  getPlan(planId: string): Promise<Plan | undefined>;
+  listPlans(): Promise<Plan[]>;
+  putPlan(plan: Plan): Promise<void>;
+  getSubscription(tenantId: string): Promise<Subscription | undefined>;
+  /** Writes `sub` if the stored one still has `sub.version` (or none exists, for version 0); false otherwise. */
+  putSubscription(sub: Subscription): Promise<boolean>;
+  /** Every subscription, a page at a time (the invoice job works page by page). */
+  subscriptionPages(): AsyncIterable<Subscription[]>;
+  /** The tenant's invoice with the latest period (a consistent read: the invoice job and plan changes rely on it). */
+  latestInvoice(tenantId: string): Promise<Invoice | undefined>;
+  /** The invoice that closed the period starting at `periodStart` (ISO 8601), if any. */
+  invoiceForPeriod(tenantId: string, periodStart: string): Promise<Invoice | undefined>;
+  /** One of the tenant's invoices by id (its number); another tenant's invoice is not found. */
+  getInvoice(tenantId: string, id: string): Promise<Invoice | undefined>;
+  /** The tenant's invoices, newest period first; `cursor` continues a previous page. */
+  listInvoices(tenantId: string, limit?: number, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }>;
+  /**
+   * Numbers and writes the drafts as `open` invoices issued at `issuedAt`, closing their periods.
+   * Drafts whose period is already closed are returned untouched, and use no number.
+   */
+  issueInvoices(drafts: readonly InvoiceDraft[], issuedAt: string): Promise<IssueOutcome>;
+  setInvoiceStatus(tenantId: string, id: string, status: InvoiceStatus, at: string): Promise<Invoice | undefined>;
+  /**
+   * Voids `original` and issues `draft` in its place under the next number; undefined when the original
+   * changed meanwhile (another reissue or a status move): nothing is written.
+   */
+  reissueInvoice(original: Invoice, draft: InvoiceDraft, at: string): Promise<Invoice | undefined>;
+  listQuotas(tenantId: string): Promise<Quota[]>;
+  putQuota(tenantId: string, quota: Quota): Promise<void>;
+  deleteQuota(tenantId: string, meter: string): Promise<boolean>;
+  /** Every billing pause in force (one small partition: the jobs read it once per run). */
+  listPauses(): Promise<BillingPause[]>;
+  /** False when that scope was already paused (the first pause and its reason stand). */
+  pause(pause: BillingPause): Promise<boolean>;
+  /** The pause lifted, or undefined when that scope was not paused. */
+  resume(scope: string): Promise<BillingPause | undefined>;
+  /** The seller's details printed on every invoice (one item; undefined until an operator sets them). */
+  getSeller(): Promise<Seller | undefined>;
+  putSeller(seller: Seller): Promise<void>;
+  /** The customer's billing details for the tenant's invoices; undefined when none were given. */
+  getCustomer(tenantId: string): Promise<Party | undefined>;
+  putCustomer(tenantId: string, customer: Party): Promise<void>;
+}

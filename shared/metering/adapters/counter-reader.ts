@@ -1,0 +1,60 @@
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type Granularity, type Period, periodKey } from '../../kernel/periods.js';
+import { queryAll } from '../../platform/dynamo/query.js';
+import { counterPartition, counterSort } from '../aggregation.js';
+import type { CounterReads } from '../ports.js';
+
+/** Reads meter totals (group "") from the counters table; what they add up to is billing's rule (../period-usage.ts). */
+export class DynamoCounterReader implements CounterReads {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly countersTable: string,
+  ) {}
+
+  async values(tenantId: string, meter: string, granularity: Granularity, from: string, to: string): Promise<{ period: string; value: string }[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.countersTable,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': counterPartition({ tenantId, meter }),
+        ':from': counterSort({ tenantId, meter, granularity, groupKey: '', period: from }),
+        ':to': counterSort({ tenantId, meter, granularity, groupKey: '', period: to }),
+      },
+      ProjectionExpression: '#period, #value',
+      ExpressionAttributeNames: { '#period': 'period', '#value': 'value' },
+    });
+    return items.map((r) => ({ period: String(r.period), value: String(r.value ?? 0) }));
+  }
+
+  async levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined> {
+    const items = await this.db.send(
+      new QueryCommand({
+        TableName: this.countersTable,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': counterPartition({ tenantId, meter }),
+          ':from': 'hour##',
+          ':to': counterSort({ tenantId, meter, granularity: 'hour', groupKey: '', period: periodKey('hour', instant - 1) }),
+        },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = items.Items?.[0];
+    return item ? String(item.value) : undefined;
+  }
+
+  async distinctDayValues(tenantId: string, meter: string, period: Period): Promise<number> {
+    const from = counterSort({ tenantId, meter, granularity: 'day', groupKey: '', period: periodKey('day', period.start) });
+    const to = counterSort({ tenantId, meter, granularity: 'day', groupKey: '', period: periodKey('day', period.end - 1) });
+    const markers = await queryAll(this.db, {
+      TableName: this.countersTable,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': counterPartition({ tenantId, meter }), ':from': `unique#${from}#`, ':to': `unique#${to}#\uffff` },
+      ProjectionExpression: 'sk',
+    });
+    // The marker's sort key ends in "#<value>" after the fixed-length day key.
+    const prefix = `unique#${from}#`.length;
+    return new Set(markers.map((m) => String(m.sk).slice(prefix))).size;
+  }
+}

@@ -1,0 +1,91 @@
+import type { Log } from '../kernel/log.js';
+import type { Meter } from '../metering/meters.js';
+import { type InvoiceState, type ProviderNotification, ordering, reconcile } from './mirror.js';
+import type { MeterlineInvoiceLookup, MirrorStore, NotificationSource } from './ports.js';
+
+export interface NotificationDependencies {
+  provider: Omit<NotificationSource, 'verify'>;
+  store: MirrorStore;
+  meters(tenantId: string): Promise<Meter[]>;
+  invoices: MeterlineInvoiceLookup;
+  /** Epoch milliseconds. */
+  now(): number;
+  log: Log;
+}
+
+/** What the caller counts: reconciliations that found differences, meter error reports received. */
+export interface NotificationOutcome {
+  reconciliationMismatches: number;
+  meterErrorReports: number;
+}
+
+/**
+ * Acting on a verified Stripe webhook: mirror the subscription or invoice it carries, reconcile a
+ * finalized invoice against Meterline's own, raise an alert for a failed payment or a meter error
+ * report. Events may arrive in any order, so a mirrored object only moves to a newer event's state
+ * (same second: fetched from Stripe). Throws when a write fails, so the caller answers 500 and
+ * Stripe delivers the event again.
+ */
+export async function actOnNotification(deps: NotificationDependencies, n: Exclude<ProviderNotification, { kind: 'ignored' }>): Promise<NotificationOutcome> {
+  const outcome: NotificationOutcome = { reconciliationMismatches: 0, meterErrorReports: 0 };
+  if (n.kind === 'meter_error_report') {
+    await meterErrorReport(deps, n.eventId);
+    outcome.meterErrorReports = 1;
+    return outcome;
+  }
+  const customerId = n.kind === 'subscription' ? n.subscription.customerId : n.invoice.customerId;
+  const tenantId = await deps.store.tenantOfCustomer(customerId);
+  if (!tenantId) {
+    deps.log.warn('webhook for a Stripe customer that is no tenant', { eventId: n.eventId, type: n.type, customerId });
+    return outcome;
+  }
+  if (n.kind === 'subscription') {
+    const stored = await deps.store.subscription(tenantId, n.subscription.id);
+    const order = ordering(stored?.eventCreated, n.created);
+    if (order === 'older') return outcome;
+    const state = order === 'tie' ? await deps.provider.subscription(n.subscription.id) : n.subscription;
+    await deps.store.putSubscription(tenantId, { state, eventId: n.eventId, eventCreated: n.created });
+    return outcome;
+  }
+  const invoice = n.moreLines ? { ...n.invoice, lines: await deps.provider.invoiceLines(n.invoice.id) } : n.invoice;
+  if (ordering((await deps.store.invoice(tenantId, invoice.id))?.eventCreated, n.created) !== 'older') {
+    await deps.store.putInvoice(tenantId, { state: invoice, eventId: n.eventId, eventCreated: n.created });
+  }
+  if (n.type === 'invoice.finalized' && !(await reconcileInvoice(deps, tenantId, invoice))) outcome.reconciliationMismatches = 1;
+  if (n.type === 'invoice.payment_failed') {
+    await deps.store.raiseAlert({ id: `payment-failed:${invoice.id}`, tenantId, kind: 'PAYMENT_FAILED', subject: `payment of Stripe invoice ${invoice.id} failed`, details: { invoiceId: invoice.id, total: invoice.total, currency: invoice.currency }, raisedAt: new Date(deps.now()).toISOString() });
+  }
+  return outcome;
+}
+
+/** Stripe finalized an invoice: the usage it bills must equal Meterline's for the period (./mirror.ts). False on a mismatch, which raises an alert. */
+async function reconcileInvoice(deps: NotificationDependencies, tenantId: string, invoice: InvoiceState): Promise<boolean> {
+  const lines = await Promise.all(invoice.lines.map(async (line) => ({ ...line, eventName: line.priceId ? await deps.provider.eventNameOfPrice(line.priceId) : null })));
+  const own = await deps.invoices.invoiceForPeriod(tenantId, invoice.periodStart * 1000);
+  const mismatches = reconcile({ currency: invoice.currency, lines }, own, await deps.meters(tenantId));
+  if (mismatches.length === 0) {
+    deps.log.info('Stripe invoice reconciled', { tenantId, invoiceId: invoice.id });
+    return true;
+  }
+  deps.log.error('Stripe invoice differs from Meterline', { tenantId, invoiceId: invoice.id, mismatches });
+  await deps.store.raiseAlert({
+    id: `reconciliation:${invoice.id}`,
+    tenantId,
+    kind: 'RECONCILIATION_MISMATCH',
+    subject: `Stripe invoice ${invoice.id} differs from Meterline's for the period starting ${new Date(invoice.periodStart * 1000).toISOString()}`,
+    details: { invoiceId: invoice.id, periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, mismatches },
+    raisedAt: new Date(deps.now()).toISOString(),
+  });
+  return false;
+}
+
+/** Stripe found invalid meter events (a thin event: the report is fetched). Identifiers name the tenant. */
+async function meterErrorReport(deps: NotificationDependencies, eventId: string): Promise<void> {
+  const report = await deps.provider.meterErrorReport(eventId);
+  const identifiers = report.errors.flatMap((e) => e.samples.map((s) => s.identifier));
+  const tenants = [...new Set(identifiers.filter((id) => !id.startsWith('mtl:')).map((id) => id.split(':')[0]!))];
+  deps.log.error('Stripe meter error report', { eventId, report });
+  const alert = { id: `meter-error:${eventId}`, kind: 'METER_ERROR_REPORT' as const, subject: report.summary, details: report, raisedAt: new Date(deps.now()).toISOString() };
+  if (tenants.length === 0) await deps.store.raiseAlert(alert);
+  for (const tenantId of tenants) await deps.store.raiseAlert({ ...alert, tenantId });
+}

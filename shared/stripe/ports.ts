@@ -1,0 +1,66 @@
+import type { MeterEventDraft, MeterReporting, PendingEvent, ReportRecord, TenantReport } from './meter-reporting.js';
+import type { BillingAlert, InvoiceLineState, InvoiceState, MeterErrorReport, MeterlineInvoice, Mirrored, ProviderNotification, SubscriptionState } from './mirror.js';
+import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from './products.js';
+
+/**
+ * What the Stripe context needs from Stripe and from its table. The stripe-node and DynamoDB adapters
+ * in ./adapters/ implement these; the workflows (./usage-report.ts, ./notifications.ts) use only these.
+ */
+
+/** The provider, as the report job needs it. */
+export interface UsageReporter {
+  /** The tenant's customer, created (idempotently) when it has none. */
+  createCustomer(tenant: { id: string; name: string }): Promise<string>;
+  /** Makes sure the provider meter exists (idempotent; cached for the run); its id. */
+  ensureMeter(reporting: MeterReporting): Promise<string>;
+  /** Makes sure the plan's prices exist (idempotent; cached for the run); price ids by lookup key. `meterIds`: meter ids by event name. */
+  ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>>;
+  /** Brings the tenant's provider subscription in line with `spec`; the new link when it changed anything. */
+  ensureSubscription(customerId: string, spec: StripeSubscriptionSpec, priceIds: ReadonlyMap<string, string>, link: SubscriptionLink | undefined): Promise<SubscriptionLink | undefined>;
+  /** 'duplicate' when the provider already has an event with this identifier: it counts as reported. */
+  sendMeterEvent(customerId: string, event: MeterEventDraft): Promise<'sent' | 'duplicate'>;
+}
+
+/** Where report state lives: customer mapping, subscription link, per-day records (with the pending outbox), run records. */
+export interface ReportStore {
+  customerOf(tenantId: string): Promise<string | undefined>;
+  saveCustomer(tenantId: string, customerId: string): Promise<void>;
+  /** Records from `fromDay` on, by meter key then day. */
+  reportRecords(tenantId: string, fromDay: string): Promise<Map<string, Map<string, ReportRecord>>>;
+  /** Writes the event down before it is sent; false when another run changed the record meanwhile. */
+  putPending(tenantId: string, meter: string, day: string, event: PendingEvent, previousSequence: number | undefined): Promise<boolean>;
+  /** The provider has the pending event: it becomes the record. */
+  commitPending(tenantId: string, meter: string, day: string, event: PendingEvent): Promise<void>;
+  flag(tenantId: string, meter: string, day: string, target: string): Promise<void>;
+  subscriptionLink(tenantId: string): Promise<SubscriptionLink | undefined>;
+  /** Writes the link if the stored one still has the version before it; false when another run moved it. */
+  saveSubscriptionLink(tenantId: string, link: SubscriptionLink): Promise<boolean>;
+  recordRun(report: TenantReport): Promise<void>;
+}
+
+/** The provider, as the webhook needs it: verification, and objects fetched when an event does not carry them whole. */
+export interface NotificationSource {
+  /** Verifies the signature over the raw body; throws SignatureRejected when it does not hold. */
+  verify(rawBody: Buffer, signature: string | undefined): Promise<ProviderNotification>;
+  subscription(id: string): Promise<SubscriptionState>;
+  invoiceLines(invoiceId: string): Promise<InvoiceLineState[]>;
+  eventNameOfPrice(priceId: string): Promise<string | null>;
+  meterErrorReport(eventId: string): Promise<MeterErrorReport>;
+}
+
+/** Where the webhook keeps what it mirrored: handled event ids, subscriptions, invoices and alerts. */
+export interface MirrorStore {
+  seenEvent(eventId: string): Promise<boolean>;
+  markEventHandled(eventId: string, type: string): Promise<void>;
+  tenantOfCustomer(customerId: string): Promise<string | undefined>;
+  subscription(tenantId: string, id: string): Promise<Mirrored<SubscriptionState> | undefined>;
+  putSubscription(tenantId: string, mirrored: Mirrored<SubscriptionState>): Promise<boolean>;
+  invoice(tenantId: string, id: string): Promise<Mirrored<InvoiceState> | undefined>;
+  putInvoice(tenantId: string, mirrored: Mirrored<InvoiceState>): Promise<boolean>;
+  raiseAlert(alert: BillingAlert): Promise<void>;
+}
+
+/** Meterline's own invoice for a period, as reconciliation reads it from billing. */
+export interface MeterlineInvoiceLookup {
+  invoiceForPeriod(tenantId: string, periodStart: number): Promise<MeterlineInvoice | undefined>;
+}
