@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { functionSpecs } from '../infra/catalog.js';
 import { bundleFunction } from '../infra/bundling.js';
+import { functionSpecs } from '../infra/catalog.js';
 import { tables } from '../shared/platform/dynamo/tables.js';
 import { printTable } from './report.js';
 
@@ -34,7 +34,12 @@ export async function bundles() {
       const samples = Array.from({ length: INIT_RUNS }, () =>
         Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' }).trim()),
       ).sort((a, b) => a - b);
-      rows.push({ function: name, 'bundle KiB': Math.round(size.bytes / 1024), 'source map KiB': Math.round(size.sourceMapBytes / 1024), 'init ms (median)': samples[Math.floor(INIT_RUNS / 2)]! });
+      rows.push({
+        function: name,
+        'bundle KiB': Math.round(size.bytes / 1024),
+        'source map KiB': Math.round(size.sourceMapBytes / 1024),
+        'init ms (median)': samples[Math.floor(INIT_RUNS / 2)]!,
+      });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startLocalStack } from '../local/stack.js';
 import { importEvents } from '../scripts/admin/import.js';
+import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
-import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
 import { issueApiKey } from '../shared/tenancy/tenants.js';
 import { printTable } from './report.js';
 
@@ -28,28 +28,57 @@ try {
   for (const m of seedMeters) await directory.putMeter('history', m);
   const admin = (await issueApiKey(directory, { admin: true }, 'bench', new Date())).token;
   const file = join(dir, 'usage.ndjson');
-  const lines = Array.from({ length: total }, (_, i) => JSON.stringify({ id: `h-${i}`, meter: 'orders', timestamp: new Date(history + (i % 1_000) * HOUR).toISOString() }));
+  const lines = Array.from({ length: total }, (_, i) =>
+    JSON.stringify({ id: `h-${i}`, meter: 'orders', timestamp: new Date(history + (i % 1_000) * HOUR).toISOString() }),
+  );
   writeFileSync(file, `${lines.join('\n')}\n`);
 
   const target = { apiUrl: stack.apiUrl, adminKey: admin };
   const stop = new AbortController();
   const rows = [];
   let start = performance.now();
-  const first = await importEvents({ target, tenantId: 'history', file, firstImport: true, signal: stop.signal, onProgress: (done) => done >= total / 2 && stop.abort() });
+  const first = await importEvents({
+    target,
+    tenantId: 'history',
+    file,
+    firstImport: true,
+    signal: stop.signal,
+    onProgress: (done) => done >= total / 2 && stop.abort(),
+  });
   let seconds = (performance.now() - start) / 1000;
-  rows.push({ run: 'first, stopped halfway', events: first.done, seconds: seconds.toFixed(1), 'events/s': Math.round(first.done / seconds), duplicates: first.duplicates, retried: first.retried });
+  rows.push({
+    run: 'first, stopped halfway',
+    events: first.done,
+    seconds: seconds.toFixed(1),
+    'events/s': Math.round(first.done / seconds),
+    duplicates: first.duplicates,
+    retried: first.retried,
+  });
   start = performance.now();
   const resumed = await importEvents({ target, tenantId: 'history', file, firstImport: true });
   seconds = (performance.now() - start) / 1000;
   const sent = resumed.done - resumed.resumedFrom;
-  rows.push({ run: 'resumed', events: sent, seconds: seconds.toFixed(1), 'events/s': Math.round(sent / seconds), duplicates: resumed.duplicates - first.duplicates, retried: resumed.retried - first.retried });
+  rows.push({
+    run: 'resumed',
+    events: sent,
+    seconds: seconds.toFixed(1),
+    'events/s': Math.round(sent / seconds),
+    duplicates: resumed.duplicates - first.duplicates,
+    retried: resumed.retried - first.retried,
+  });
   await stack.drained(1_800_000);
   const counted = (performance.now() - start) / 1000 + Number(rows[0]!.seconds);
-  const store = new DynamoUsageStore(documentClient(stack.dynamo), { eventsTable: stack.env.EVENTS_TABLE!, countersTable: stack.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
+  const store = new DynamoUsageStore(documentClient(stack.dynamo), {
+    eventsTable: stack.env.EVENTS_TABLE!,
+    countersTable: stack.env.COUNTERS_TABLE!,
+    ledgerRetentionDays: 40,
+  });
   const months = await store.series('history', 'orders', 'month', '2000-01', '2100-01');
   const sum = months.reduce((n, m) => n + Number(m.value), 0);
   printTable(`events import of ${total.toLocaleString('en-US')} events through the local stack (accepted = durably queued)`, rows);
-  console.log(`\ncounted: ${sum.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} (${sum === total ? 'each once' : 'MISMATCH'}); all counted ${counted.toFixed(1)} s after the import began (${Math.round(total / counted)} events/s end to end)`);
+  console.log(
+    `\ncounted: ${sum.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} (${sum === total ? 'each once' : 'MISMATCH'}); all counted ${counted.toFixed(1)} s after the import began (${Math.round(total / counted)} events/s end to end)`,
+  );
   if (sum !== total) process.exitCode = 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });

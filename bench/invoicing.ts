@@ -6,16 +6,16 @@ import { runInvoicing } from '../functions/invoicing/invoicing.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { LOCAL_REGION } from '../local/lambda.js';
 import { createTables } from '../local/resources.js';
+import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
+import { newSubscription } from '../shared/billing/subscriptions.js';
+import { chunk, mapLimit } from '../shared/kernel/batching.js';
+import type { Granularity } from '../shared/kernel/periods.js';
+import { DynamoCounterReader } from '../shared/metering/adapters/counter-reader.js';
 import { counterPartition, counterSort } from '../shared/metering/aggregation.js';
+import { meterQuantities } from '../shared/metering/period-usage.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
-import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
-import { DynamoCounterReader } from '../shared/metering/adapters/counter-reader.js';
-import { meterQuantities } from '../shared/metering/period-usage.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
-import type { Granularity } from '../shared/kernel/periods.js';
-import { chunk, mapLimit } from '../shared/kernel/batching.js';
-import { newSubscription } from '../shared/billing/subscriptions.js';
 import { printTable } from './report.js';
 
 /**
@@ -27,7 +27,11 @@ import { printTable } from './report.js';
 const tenants = Number(process.argv[2] ?? 10_000);
 const dynamo = await startDynamoDbLocal();
 try {
-  const client = new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    region: LOCAL_REGION,
+    endpoint: dynamo.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const env = await createTables(client, `bench-${Date.now()}`);
   const db = documentClient(client);
   const store = new DynamoBillingStore(db, env.BILLING_TABLE!);
@@ -38,12 +42,26 @@ try {
   const ids = Array.from({ length: tenants }, (_, i) => `tenant-${String(i).padStart(5, '0')}`);
   const meters = seedMeters.filter((m) => ['orders', 'invoices', 'api_calls', 'ai_jobs', 'storage_gb'].includes(m.key));
   const seedStart = performance.now();
-  await mapLimit(ids, 64, async (tenantId, ) => {
+  await mapLimit(ids, 64, async (tenantId) => {
     for (const m of meters) await directory.putMeter(tenantId, m);
-    await store.putSubscription(newSubscription({ tenantId, planId: 'base-199', interval: 'month', currency: 'USD', startAt: month, now: month }));
+    await store.putSubscription(
+      newSubscription({ tenantId, planId: 'base-199', interval: 'month', currency: 'USD', startAt: month, now: month }),
+    );
   });
   const row = (tenantId: string, meter: string, granularity: Granularity, period: string, value: string) => ({
-    PutRequest: { Item: { pk: counterPartition({ tenantId, meter }), sk: counterSort({ tenantId, meter, granularity, groupKey: '', period }), tenantId, meter, granularity, period, groupKey: '', value, events: 1 } },
+    PutRequest: {
+      Item: {
+        pk: counterPartition({ tenantId, meter }),
+        sk: counterSort({ tenantId, meter, granularity, groupKey: '', period }),
+        tenantId,
+        meter,
+        granularity,
+        period,
+        groupKey: '',
+        value,
+        events: 1,
+      },
+    },
   });
   const rows = ids.flatMap((tenantId, i) => [
     row(tenantId, 'orders', 'month', '2026-10', String(1000 + i)),
@@ -64,7 +82,11 @@ try {
 
   const deps = {
     store,
-    reads: { plan: (id: string) => store.getPlan(id), meters: (t: string) => directory.listMeters(t), quantity: reader.quantity.bind(reader) },
+    reads: {
+      plan: (id: string) => store.getPlan(id),
+      meters: (t: string) => directory.listMeters(t),
+      quantity: reader.quantity.bind(reader),
+    },
     graceHours: 72,
     concurrency: Number(process.env.CONCURRENCY ?? 16),
   };
@@ -74,7 +96,14 @@ try {
     const start = performance.now();
     const run = await runInvoicing(deps, time);
     const seconds = (performance.now() - start) / 1000;
-    results.push({ run: label, tenants, 'invoices issued': run.issued, failed: run.failedTenants.length, seconds: Number(seconds.toFixed(1)), 'invoices/s': Math.round(run.issued / seconds) });
+    results.push({
+      run: label,
+      tenants,
+      'invoices issued': run.issued,
+      failed: run.failedTenants.length,
+      seconds: Number(seconds.toFixed(1)),
+      'invoices/s': Math.round(run.issued / seconds),
+    });
   }
   const last = await store.invoiceForPeriod(ids.at(-1)!, new Date(month).toISOString());
   printTable(`Invoice job on DynamoDB Local (seeded ${tenants.toLocaleString('en-US')} tenants in ${seedSeconds.toFixed(1)} s)`, results);

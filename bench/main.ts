@@ -7,14 +7,14 @@ import { createIngest } from '../functions/ingest/ingest.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { startSqsLocal } from '../local/sqs-local.js';
 import { startLocalStack } from '../local/stack.js';
+import { mapLimit } from '../shared/kernel/batching.js';
+import { backoffDelay, sleep } from '../shared/kernel/retry.js';
+import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
+import type { Meter } from '../shared/metering/meters.js';
+import { packMessages } from '../shared/metering/queue-messages.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
-import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
-import type { Meter } from '../shared/metering/meters.js';
-import { mapLimit } from '../shared/kernel/batching.js';
-import { backoffDelay, sleep } from '../shared/kernel/retry.js';
-import { packMessages } from '../shared/metering/queue-messages.js';
 import { issueApiKey } from '../shared/tenancy/tenants.js';
 import { httpEvent, lambdaContext } from '../tests/support/events.js';
 import { bundles } from './bundles.js';
@@ -25,7 +25,10 @@ import { transactionWriteUnits } from './write-units.js';
  * `npm run bench`: the figures the ingestion spine is judged by, printed as tables so runs compare
  * line by line. Nothing here asserts; tests assert behaviour, this measures.
  */
-const meters: Meter[] = [...seedMeters, { key: 'tokens', name: 'Tokens', unit: 'token', aggregation: 'SUM', valueProperty: 'tokens', groupBy: ['model'] }];
+const meters: Meter[] = [
+  ...seedMeters,
+  { key: 'tokens', name: 'Tokens', unit: 'token', aggregation: 'SUM', valueProperty: 'tokens', groupBy: ['model'] },
+];
 let serial = 0;
 
 type Shape = 'one meter' | 'mixed meters';
@@ -52,7 +55,9 @@ async function ingestInProcess() {
   });
   const rows = [];
   for (const size of [100, 1000]) {
-    const requests = Array.from({ length: Math.ceil(60_000 / size) }, () => httpEvent({ routeKey: 'POST /v1/events', body: events(size, 'mixed meters'), tenantId: 'bench' }));
+    const requests = Array.from({ length: Math.ceil(60_000 / size) }, () =>
+      httpEvent({ routeKey: 'POST /v1/events', body: events(size, 'mixed meters'), tenantId: 'bench' }),
+    );
     for (const r of requests.slice(0, 10)) await ingest(r, lambdaContext('ingest'));
     const samples: number[] = [];
     const start = performance.now();
@@ -63,7 +68,13 @@ async function ingestInProcess() {
     }
     const seconds = (performance.now() - start) / 1000;
     const { p50, p99 } = latencies(samples);
-    rows.push({ 'events per request': size, requests: requests.length, 'events/s (1 core)': Math.round((requests.length * size) / seconds), 'p50 ms': p50, 'p99 ms': p99 });
+    rows.push({
+      'events per request': size,
+      requests: requests.length,
+      'events/s (1 core)': Math.round((requests.length * size) / seconds),
+      'p50 ms': p50,
+      'p99 ms': p99,
+    });
   }
   printTable('Ingest handler in process (validation, dedupe, packing; I/O stubbed)', rows);
 }
@@ -88,7 +99,11 @@ async function endToEnd() {
         },
         { step: 'initialize', name: 'recordTransactions' },
       );
-      const store = new DynamoUsageStore(documentClient(client), { eventsTable: process.env.EVENTS_TABLE!, countersTable: process.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
+      const store = new DynamoUsageStore(documentClient(client), {
+        eventsTable: process.env.EVENTS_TABLE!,
+        countersTable: process.env.COUNTERS_TABLE!,
+        ledgerRetentionDays: 40,
+      });
       const consumer = createConsumer({
         commit: async (batch) => {
           const outcome = await store.commit(batch);
@@ -124,7 +139,11 @@ async function endToEnd() {
         const t = performance.now();
         // As the API asks of every client: a 5xx means not durable yet, so the same events (same ids) go again.
         for (let attempt = 1; ; attempt++) {
-          const res = await fetch(`${stack.apiUrl}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+          const res = await fetch(`${stack.apiUrl}/v1/events`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body,
+          });
           if (res.status === 202) break;
           if (res.status < 500 || attempt === 5) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
           retried += 1;
@@ -163,7 +182,7 @@ async function endToEnd() {
     await dynamo.stop();
   }
   printTable('End to end on the local stack (4 concurrent clients; DynamoDB Local and the SQS emulator on this machine)', rows);
-  printTable('Cost per event (ReceiveMessage includes the local poller\'s idle long polls)', costs);
+  printTable("Cost per event (ReceiveMessage includes the local poller's idle long polls)", costs);
 }
 
 // `npm run bench -- ingest` (or e2e, bundles) runs one section; no argument runs them all.

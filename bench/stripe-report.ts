@@ -1,17 +1,17 @@
 import './quiet.js';
 import { performance } from 'node:perf_hooks';
 import { startStripeEmulator } from '../local/stripe-emulator/server.js';
-import { seedMeters } from '../shared/metering/seed-meters.js';
 import { Dec } from '../shared/kernel/decimal.js';
-import type { CounterRow } from '../shared/metering/ports.js';
-import { logger } from '../shared/platform/observability.js';
 import { periodKey } from '../shared/kernel/periods.js';
-import { type PendingEvent, type ReportRecord, meterReporting } from '../shared/stripe/meter-reporting.js';
-import type { ReportStore } from '../shared/stripe/ports.js';
-import { type UsageReportDependencies, reportUsage } from '../shared/stripe/usage-report.js';
+import type { CounterRow } from '../shared/metering/ports.js';
+import { seedMeters } from '../shared/metering/seed-meters.js';
+import { logger } from '../shared/platform/observability.js';
 import { stripeClient } from '../shared/stripe/adapters/client.js';
 import { stripePace } from '../shared/stripe/adapters/environment.js';
 import { StripeUsageReporter } from '../shared/stripe/adapters/usage-reporter.js';
+import { meterReporting, type PendingEvent, type ReportRecord } from '../shared/stripe/meter-reporting.js';
+import type { ReportStore } from '../shared/stripe/ports.js';
+import { reportUsage, type UsageReportDependencies } from '../shared/stripe/usage-report.js';
 
 /**
  * `npx tsx bench/stripe-report.ts [tenants]`: the daily report for 10,000 tenants × 5 meters against the
@@ -29,7 +29,11 @@ const emulator = await startStripeEmulator({ rateLimit: { meterEventsPerSecond: 
 const stripe = stripeClient({ secretKey: emulator.apiKey, apiBase: emulator.url });
 const reporter = new StripeUsageReporter(async () => stripe, stripePace({}));
 
-const tenants = Array.from({ length: tenantCount }, (_, i) => ({ id: `tenant-${i}`, name: `Tenant ${i}`, createdAt: new Date(now).toISOString() }));
+const tenants = Array.from({ length: tenantCount }, (_, i) => ({
+  id: `tenant-${i}`,
+  name: `Tenant ${i}`,
+  createdAt: new Date(now).toISOString(),
+}));
 const customers = new Map<string, string>();
 const records = new Map<string, Map<string, Map<string, ReportRecord>>>();
 const recordsOf = (tenantId: string, meter: string) => {
@@ -43,7 +47,9 @@ const store: ReportStore = {
   customerOf: async (t) => customers.get(t),
   saveCustomer: async (t, c) => void customers.set(t, c),
   reportRecords: async (t) => new Map([...(records.get(t) ?? new Map()).entries()].map(([m, days]) => [m, new Map(days)])),
-  putPending: async (t, m, day, event: PendingEvent) => (recordsOf(t, m).set(day, { ...recordsOf(t, m).get(day), day, pending: event }), true),
+  putPending: async (t, m, day, event: PendingEvent) => (
+    recordsOf(t, m).set(day, { ...recordsOf(t, m).get(day), day, pending: event }), true
+  ),
   commitPending: async (t, m, day, event) => void recordsOf(t, m).set(day, { day, reported: event.after }),
   flag: async (t, m, day, target) => void recordsOf(t, m).set(day, { ...recordsOf(t, m).get(day), day, flagged: target }),
   // No subscriptions here (see billing), so no Stripe subscription to link.
@@ -52,7 +58,9 @@ const store: ReportStore = {
   recordRun: async () => undefined,
 };
 const usage: UsageReportDependencies['usage'] = {
-  series: async (_t, meter, granularity): Promise<CounterRow[]> => [{ period: granularity === 'day' ? yesterday : yesterday.slice(0, 7), value: meter === 'storage_gb' ? '12.5' : '42', events: 42 }],
+  series: async (_t, meter, granularity): Promise<CounterRow[]> => [
+    { period: granularity === 'day' ? yesterday : yesterday.slice(0, 7), value: meter === 'storage_gb' ? '12.5' : '42', events: 42 },
+  ],
 };
 // No subscriptions, so calendar-month periods. Billed quantities as Meterline's billing reads would give them for
 // one day of usage: a 12.5 GB reading at the start of yesterday, carried forward (GB-months so far), and 42 distinct seats.
@@ -65,10 +73,22 @@ const billing: UsageReportDependencies['billing'] = {
     if (asOf <= yesterdayStart) return '0';
     if (meter.key !== 'storage_gb') return '42';
     const held = Math.min(asOf, period.end) - Math.max(yesterdayStart, period.start);
-    return new Dec('12.5').times(held).div(period.end - period.start).toDecimalPlaces(6).toFixed();
+    return new Dec('12.5')
+      .times(held)
+      .div(period.end - period.start)
+      .toDecimalPlaces(6)
+      .toFixed();
   },
 };
-const deps: UsageReportDependencies = { tenants: { listTenants: async () => tenants, listMeters: async () => meters }, usage, billing, store, reporter, concurrency: 64, log: logger };
+const deps: UsageReportDependencies = {
+  tenants: { listTenants: async () => tenants, listMeters: async () => meters },
+  usage,
+  billing,
+  store,
+  reporter,
+  concurrency: 64,
+  log: logger,
+};
 
 const timed = async <T>(label: string, run: () => Promise<T>) => {
   const calls = emulator.calls().length;
@@ -77,11 +97,15 @@ const timed = async <T>(label: string, run: () => Promise<T>) => {
   const seconds = (performance.now() - start) / 1000;
   const made = emulator.calls().slice(calls);
   const limited = made.filter((c) => c.status === 429).length;
-  console.log(`${label.padEnd(34)} ${seconds.toFixed(1).padStart(7)} s   ${String(made.length).padStart(7)} Stripe calls (${limited} answered 429)   ${(made.length / tenantCount).toFixed(2)} calls/tenant`);
+  console.log(
+    `${label.padEnd(34)} ${seconds.toFixed(1).padStart(7)} s   ${String(made.length).padStart(7)} Stripe calls (${limited} answered 429)   ${(made.length / tenantCount).toFixed(2)} calls/tenant`,
+  );
   return result;
 };
 
-console.log(`Stripe report: ${tenantCount} tenants × ${meters.length} meters, emulator rate limit 1,000 meter events/s + 100 calls/s, client pace ${JSON.stringify(stripePace({}))}\n`);
+console.log(
+  `Stripe report: ${tenantCount} tenants × ${meters.length} meters, emulator rate limit 1,000 meter events/s + 100 calls/s, client pace ${JSON.stringify(stripePace({}))}\n`,
+);
 await timed('onboarding (customers, meters)', async () => {
   await Promise.all(meters.map((m) => reporter.ensureMeter(meterReporting(m))));
   for (let i = 0; i < tenants.length; i += 64) {
@@ -91,6 +115,8 @@ await timed('onboarding (customers, meters)', async () => {
 const first = await timed('daily report (one day of usage)', () => reportUsage(deps, now));
 const again = await timed('rerun of the same day', () => reportUsage(deps, now));
 if (first.errors.length) console.log('first errors:', JSON.stringify(first.errors.slice(0, 3)));
-console.log(`\nfirst run: sent ${first.sent}, skipped ${first.skipped}, failed ${first.failed}; rerun: sent ${again.sent}, skipped ${again.skipped}, failed ${again.failed}`);
+console.log(
+  `\nfirst run: sent ${first.sent}, skipped ${first.skipped}, failed ${first.failed}; rerun: sent ${again.sent}, skipped ${again.skipped}, failed ${again.failed}`,
+);
 console.log(`meter events stored by the emulator: ${emulator.meterEvents().length} (expected ${tenantCount * meters.length})`);
 await emulator.stop();

@@ -5,7 +5,12 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * started KB. DynamoDB Local's ReturnConsumedCapacity does not follow them for transactions (it
  * reports 4 units for any small transaction), so the benchmark sizes the items itself.
  */
-export function transactionWriteUnits(items: { Put?: { Item?: Record<string, AttributeValue> }; Update?: { ExpressionAttributeValues?: Record<string, AttributeValue>; Key?: Record<string, AttributeValue> } }[]): number {
+export function transactionWriteUnits(
+  items: {
+    Put?: { Item?: Record<string, AttributeValue> };
+    Update?: { ExpressionAttributeValues?: Record<string, AttributeValue>; Key?: Record<string, AttributeValue> };
+  }[],
+): number {
   let units = 0;
   for (const item of items) {
     // Counter items stay far below 1 KB, whatever the update adds.

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type BuildOptions, type OutputFile, build, buildSync } from 'esbuild';
+import { type BuildOptions, build, buildSync, type OutputFile } from 'esbuild';
 
 /**
  * The dashboard bundle: one ES module and one stylesheet, minified, plus index.html. `npm start`
@@ -28,7 +28,10 @@ function files(outputs: OutputFile[]): DashboardFiles {
   const result: DashboardFiles = new Map();
   for (const file of outputs) {
     const css = file.path.endsWith('.css');
-    result.set(css ? 'app.css' : 'app.js', { body: Buffer.from(file.contents), contentType: css ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8' });
+    result.set(css ? 'app.css' : 'app.js', {
+      body: Buffer.from(file.contents),
+      contentType: css ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8',
+    });
   }
   result.set('index.html', { body: readFileSync(resolve(ROOT, 'index.html')), contentType: 'text/html; charset=utf-8' });
   return result;

@@ -130,7 +130,17 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 10,
     // The literal route before the {id} one: the local gateway matches in order (API Gateway by specificity).
-    routes: ['GET /v1/invoices', 'GET /v1/invoices/upcoming', 'GET /v1/invoices/{id}', 'GET /v1/invoices/{id}/html', 'GET /v1/invoices/{id}/pdf', 'GET /v1/analytics', 'GET /v1/pricing', 'GET /v1/quotas', 'GET /v1/quotas/{meter}'],
+    routes: [
+      'GET /v1/invoices',
+      'GET /v1/invoices/upcoming',
+      'GET /v1/invoices/{id}',
+      'GET /v1/invoices/{id}/html',
+      'GET /v1/invoices/{id}/pdf',
+      'GET /v1/analytics',
+      'GET /v1/pricing',
+      'GET /v1/quotas',
+      'GET /v1/quotas/{meter}',
+    ],
     tables: { tenants: 'read', counters: 'read', billing: 'read' },
   },
   'billing-admin': {
@@ -220,4 +230,3 @@ export const usageQueueSettings = {
   batchSize: 10,
   maxBatchingWindowSeconds: 1,
 } as const;
-

@@ -1,7 +1,15 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectLockRetention, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectLockRetention,
+  ObjectOwnership,
+  StorageClass,
+} from 'aws-cdk-lib/aws-s3';
 import { ContextAttribute, Schedule, ScheduleExpression, type ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { Universal } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -43,7 +51,9 @@ export class Evidence extends Construct {
       encryption: BucketEncryption.S3_MANAGED,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
-      ...(props.stage.evidenceObjectLock ? { objectLockEnabled: true, objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(days)) } : {}),
+      ...(props.stage.evidenceObjectLock
+        ? { objectLockEnabled: true, objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(days)) }
+        : {}),
       lifecycleRules: [
         {
           // Read only when an invoice is disputed: Glacier Instant Retrieval still answers in milliseconds.
@@ -88,7 +98,10 @@ export class Evidence extends Construct {
         policyStatements: [
           new PolicyStatement({ actions: ['dynamodb:ExportTableToPointInTime'], resources: [props.ledger.tableArn] }),
           // What DynamoDB needs to write the export under the caller's identity.
-          new PolicyStatement({ actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:AbortMultipartUpload'], resources: [this.bucket.arnForObjects('ledger/*')] }),
+          new PolicyStatement({
+            actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:AbortMultipartUpload'],
+            resources: [this.bucket.arnForObjects('ledger/*')],
+          }),
         ],
         retryAttempts: 3,
         maxEventAge: Duration.hours(6),

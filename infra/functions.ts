@@ -12,11 +12,19 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 import { architecture, nodejsBundling, runtime } from './bundling.js';
-import { type Access, type FunctionName, type FunctionSpec, type TableGrant, functionSpecs, tableGrant, usageQueueSettings } from './catalog.js';
+import {
+  type Access,
+  type FunctionName,
+  type FunctionSpec,
+  functionSpecs,
+  type TableGrant,
+  tableGrant,
+  usageQueueSettings,
+} from './catalog.js';
 import { acknowledge } from './nag.js';
-import { secretArnEnv } from './secrets.js';
-import { type StageConfig, consumerMaxConcurrency } from './stage.js';
 import { pascal } from './names.js';
+import { secretArnEnv } from './secrets.js';
+import { consumerMaxConcurrency, type StageConfig } from './stage.js';
 
 // The consumer's event source mapping scales to at most consumerMaxConcurrency batches: each message already carries
 // up to 256 KiB of events and a batch of ten is folded into one write per counter, so ten concurrent batches absorb far
@@ -31,7 +39,11 @@ const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Condi
 /** The DynamoDB actions a grant allows on the base table. */
 export function dynamoActionsFor(grant: Access | TableGrant): string[] {
   const { access, deletes } = tableGrant(grant);
-  const actions = [...(access === 'write' ? [] : readActions), ...(access === 'read' ? [] : writeActions), ...(deletes ? ['dynamodb:DeleteItem'] : [])];
+  const actions = [
+    ...(access === 'write' ? [] : readActions),
+    ...(access === 'read' ? [] : writeActions),
+    ...(deletes ? ['dynamodb:DeleteItem'] : []),
+  ];
   return [...new Set(actions)];
 }
 
@@ -51,7 +63,9 @@ export class Functions extends Construct {
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
-    const entries = (Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]).map(([name, spec]) => [name, this.create(name, spec, props)] as const);
+    const entries = (Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]).map(
+      ([name, spec]) => [name, this.create(name, spec, props)] as const,
+    );
     this.byName = Object.fromEntries(entries) as Record<FunctionName, NodejsFunction>;
   }
 
@@ -131,7 +145,9 @@ export class Functions extends Construct {
     return {
       // Every table name, not only the granted ones: the shared composition root resolves the names of the
       // tables a store spans when it is built. Names are not secrets; the role decides what is reachable.
-      ...Object.fromEntries(Object.entries(tables).map(([table, definition]) => [definition.env, props.tables[table as TableName].tableName])),
+      ...Object.fromEntries(
+        Object.entries(tables).map(([table, definition]) => [definition.env, props.tables[table as TableName].tableName]),
+      ),
       ...(spec.sendsToUsageQueue ? { USAGE_QUEUE_URL: props.usageQueue.queueUrl } : {}),
       ...(spec.publishesAlerts ? { EVENT_BUS_NAME: props.eventBus.eventBusName } : {}),
       ...Object.fromEntries((spec.secrets ?? []).map((secret) => [secretArnEnv(secret), props.secrets[secret]!.secretArn])),
@@ -151,9 +167,15 @@ export class Functions extends Construct {
  * base table); each confined to the grant's partition keys when it names them.
  */
 function tableStatements(table: Table, name: TableName, grant: TableGrant): PolicyStatement[] {
-  const confined = (keys: string[] | undefined) => (keys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } } } : {});
-  const statements = [new PolicyStatement({ actions: dynamoActionsFor(grant), resources: [table.tableArn], ...confined(grant.partitions?.table) })];
+  const confined = (keys: string[] | undefined) =>
+    keys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } } } : {};
+  const statements = [
+    new PolicyStatement({ actions: dynamoActionsFor(grant), resources: [table.tableArn], ...confined(grant.partitions?.table) }),
+  ];
   const readsIndex = tables[name].gsi1 && grant.access !== 'write' && (!grant.partitions || grant.partitions.gsi1);
-  if (readsIndex) statements.push(new PolicyStatement({ actions: readActions, resources: [`${table.tableArn}/index/gsi1`], ...confined(grant.partitions?.gsi1) }));
+  if (readsIndex)
+    statements.push(
+      new PolicyStatement({ actions: readActions, resources: [`${table.tableArn}/index/gsi1`], ...confined(grant.partitions?.gsi1) }),
+    );
   return statements;
 }

@@ -79,7 +79,10 @@ export class DashboardHosting extends Construct {
           comment: `Meterline ${stage.name} dashboard: CSP, HSTS and the usual hardening headers`,
           securityHeadersBehavior: {
             // The API URL ends in "/"; an origin does not.
-            contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(Fn.join('', ['https://', Fn.select(2, Fn.split('/', props.apiUrl))])), override: true },
+            contentSecurityPolicy: {
+              contentSecurityPolicy: contentSecurityPolicy(Fn.join('', ['https://', Fn.select(2, Fn.split('/', props.apiUrl))])),
+              override: true,
+            },
             // Two years, the preload list's minimum; the *.cloudfront.net name itself cannot be preloaded.
             strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
             contentTypeOptions: { override: true },
@@ -89,7 +92,12 @@ export class DashboardHosting extends Construct {
         }),
       },
       // A single-page app: unknown paths are client-side routes, served by index.html.
-      errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.minutes(5) })),
+      errorResponses: [403, 404].map((httpStatus) => ({
+        httpStatus,
+        responseHttpStatus: 200,
+        responsePagePath: '/index.html',
+        ttl: Duration.minutes(5),
+      })),
       httpVersion: HttpVersion.HTTP2_AND_3,
       enableLogging: true,
       logBucket: this.logBucket,
@@ -128,15 +136,19 @@ export class DashboardHosting extends Construct {
     acknowledge(deployment.handlerRole.node.scope!, {
       'AwsSolutions-L1': 'CDK manages the BucketDeployment handler and its runtime; it moves with aws-cdk-lib upgrades.',
       'Serverless-LambdaLatestVersion': 'CDK manages the BucketDeployment handler and its runtime; it moves with aws-cdk-lib upgrades.',
-      'Serverless-LambdaTracing': 'The upload runs once per deployment inside CloudFormation, which reports its failure; there is nothing to trace.',
-      'Serverless-LambdaDLQ': 'Invoked synchronously by CloudFormation as a custom resource: a failure fails the deployment, never an event to keep.',
+      'Serverless-LambdaTracing':
+        'The upload runs once per deployment inside CloudFormation, which reports its failure; there is nothing to trace.',
+      'Serverless-LambdaDLQ':
+        'Invoked synchronously by CloudFormation as a custom resource: a failure fails the deployment, never an event to keep.',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
         'The CDK BucketDeployment handler uses AWSLambdaBasicExecutionRole for its own logs only.',
       ...Object.fromEntries(
-        ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*'].map((finding) => [
-          `AwsSolutions-IAM5[${finding}]`,
-          'The grants BucketDeployment makes to copy the asset into the dashboard bucket and prune stale files: those two buckets only.',
-        ]),
+        ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*'].map(
+          (finding) => [
+            `AwsSolutions-IAM5[${finding}]`,
+            'The grants BucketDeployment makes to copy the asset into the dashboard bucket and prune stale files: those two buckets only.',
+          ],
+        ),
       ),
       [`AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/*]`]:
         'Every object of the dashboard bucket: the upload replaces the whole site.',
@@ -150,4 +162,3 @@ export class DashboardHosting extends Construct {
     return `https://${this.distribution.distributionDomainName}`;
   }
 }
-

@@ -87,21 +87,31 @@ export class Observability extends Construct {
     const { stage } = props;
     if (stage.alarmTopic) {
       // A topic nobody reads is an alarm that goes nowhere, and a deploy without the subscriber would remove it.
-      if (!props.alarmEmail) throw new Error(`The ${stage.name} stage sends alarms: set "alarmEmail:${stage.name}" in cdk.json's context (or pass -c alarmEmail:${stage.name}=...)`);
+      if (!props.alarmEmail)
+        throw new Error(
+          `The ${stage.name} stage sends alarms: set "alarmEmail:${stage.name}" in cdk.json's context (or pass -c alarmEmail:${stage.name}=...)`,
+        );
       this.topic = new Topic(this, 'AlarmTopic', { displayName: `Meterline ${stage.name} alarms`, enforceSSL: true });
       this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
       acknowledge(this.topic, {
         'AwsSolutions-SNS2':
           'Alarm notifications carry alarm names and states, no customer data; CloudWatch cannot publish to a topic under the AWS-managed SNS key.',
-        'Serverless-SNSRedrivePolicy': 'E-mail subscriptions are retried by SNS for about an hour; a dead-letter queue of alarm mails would go unread.',
+        'Serverless-SNSRedrivePolicy':
+          'E-mail subscriptions are retried by SNS for about an hour; a dead-letter queue of alarm mails would go unread.',
       });
     }
     const app = (name: string, period = fiveMinutes) => appMetric(stage, name, 'Sum', period);
-    const deadLetters = (queue: Queue) => queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
+    const deadLetters = (queue: Queue) =>
+      queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
     const specs = Object.entries(functionSpecs) as [FunctionName, FunctionSpec][];
 
     // The usage pipeline.
-    this.alarm('UsageDlqDepth', { description: 'Usage events reached the dead-letter queue.', runbook: runbooks.usageDeadLetters, metric: deadLetters(props.usageDeadLetterQueue), threshold: 1 });
+    this.alarm('UsageDlqDepth', {
+      description: 'Usage events reached the dead-letter queue.',
+      runbook: runbooks.usageDeadLetters,
+      metric: deadLetters(props.usageDeadLetterQueue),
+      threshold: 1,
+    });
     this.alarm('UsageQueueOldestMessageAge', {
       description: `Usage events have waited more than ${maxMessageAge.toMinutes()} minutes to be aggregated.`,
       runbook: runbooks.aggregationLag,
@@ -110,16 +120,47 @@ export class Observability extends Construct {
       evaluationPeriods: 3,
     });
     for (const [name] of specs.filter(([, spec]) => spec.consumesUsageQueue)) {
-      this.alarm(`${pascal(name)}Errors`, { description: `The ${name} function failed.`, runbook: runbooks.consumerErrors, metric: props.functions[name].metricErrors({ statistic: 'Sum', period: fiveMinutes }), threshold: 1 });
+      this.alarm(`${pascal(name)}Errors`, {
+        description: `The ${name} function failed.`,
+        runbook: runbooks.consumerErrors,
+        metric: props.functions[name].metricErrors({ statistic: 'Sum', period: fiveMinutes }),
+        threshold: 1,
+      });
     }
     // Failed events are retried (batch item failures), so a failure is only news when it lasts.
-    this.alarm('EventsFailed', { description: 'Events have failed to aggregate for 15 minutes.', runbook: runbooks.failedEvents, metric: app('EventsFailed'), threshold: 1, evaluationPeriods: 3 });
-    this.alarm('EventsQuarantined', { description: 'Events were quarantined: they can never be counted as sent.', runbook: runbooks.quarantinedEvents, metric: app('EventsQuarantined'), threshold: 1 });
+    this.alarm('EventsFailed', {
+      description: 'Events have failed to aggregate for 15 minutes.',
+      runbook: runbooks.failedEvents,
+      metric: app('EventsFailed'),
+      threshold: 1,
+      evaluationPeriods: 3,
+    });
+    this.alarm('EventsQuarantined', {
+      description: 'Events were quarantined: they can never be counted as sent.',
+      runbook: runbooks.quarantinedEvents,
+      metric: app('EventsQuarantined'),
+      threshold: 1,
+    });
 
     // Billing and Stripe.
-    this.alarm('ReportFailures', { description: 'Usage could not be reported to Stripe.', runbook: runbooks.reportFailures, metric: app('ReportFailures'), threshold: 1 });
-    this.alarm('ReconciliationMismatches', { description: 'A Stripe invoice differs from Meterline’s usage for the period.', runbook: runbooks.reconciliation, metric: app('ReconciliationMismatches'), threshold: 1 });
-    this.alarm('MeterErrorReports', { description: 'Stripe reported invalid meter events.', runbook: runbooks.meterErrors, metric: app('MeterErrorReports'), threshold: 1 });
+    this.alarm('ReportFailures', {
+      description: 'Usage could not be reported to Stripe.',
+      runbook: runbooks.reportFailures,
+      metric: app('ReportFailures'),
+      threshold: 1,
+    });
+    this.alarm('ReconciliationMismatches', {
+      description: 'A Stripe invoice differs from Meterline’s usage for the period.',
+      runbook: runbooks.reconciliation,
+      metric: app('ReconciliationMismatches'),
+      threshold: 1,
+    });
+    this.alarm('MeterErrorReports', {
+      description: 'Stripe reported invalid meter events.',
+      runbook: runbooks.meterErrors,
+      metric: app('MeterErrorReports'),
+      threshold: 1,
+    });
     // The webhook answers 500 itself (Stripe redelivers), so Lambda's Errors only counts crashes: both are watched.
     this.alarm('WebhookFailures', {
       description: 'The Stripe webhook answered 500 (Stripe delivers again, with backoff, for up to three days).',
@@ -128,15 +169,35 @@ export class Observability extends Construct {
       threshold: 3,
     });
     for (const [name] of specs.filter(([, spec]) => spec.functionUrl)) {
-      this.alarm(`${pascal(name)}Errors`, { description: `The ${name} function crashed (a 502 to the caller).`, runbook: runbooks.webhookFailures, metric: props.functions[name].metricErrors({ statistic: 'Sum', period: fiveMinutes }), threshold: 1 });
+      this.alarm(`${pascal(name)}Errors`, {
+        description: `The ${name} function crashed (a 502 to the caller).`,
+        runbook: runbooks.webhookFailures,
+        metric: props.functions[name].metricErrors({ statistic: 'Sum', period: fiveMinutes }),
+        threshold: 1,
+      });
     }
-    this.alarm('ApiServerErrors', { description: 'The API answered with 5xx errors.', runbook: runbooks.apiErrors, metric: props.apiStage.metricServerError({ statistic: 'Sum', period: fiveMinutes }), threshold: 5 });
+    this.alarm('ApiServerErrors', {
+      description: 'The API answered with 5xx errors.',
+      runbook: runbooks.apiErrors,
+      metric: props.apiStage.metricServerError({ statistic: 'Sum', period: fiveMinutes }),
+      threshold: 5,
+    });
 
     // Scheduled jobs: runs that failed, runs that never came, and tenants a finished run could not process.
-    this.alarm('ScheduleDlqDepth', { description: 'Scheduler could not invoke a job; its input is in the schedule DLQ.', runbook: runbooks.failedJobRuns, metric: deadLetters(props.scheduleDeadLetterQueue), threshold: 1 });
+    this.alarm('ScheduleDlqDepth', {
+      description: 'Scheduler could not invoke a job; its input is in the schedule DLQ.',
+      runbook: runbooks.failedJobRuns,
+      metric: deadLetters(props.scheduleDeadLetterQueue),
+      threshold: 1,
+    });
     for (const job of props.jobs) {
       const id = pascal(job.name);
-      this.alarm(`${id}FailedRuns`, { description: `A ${job.name} run failed after Lambda's retries; it waits in its failure queue.`, runbook: runbooks.failedJobRuns, metric: deadLetters(job.failureQueue), threshold: 1 });
+      this.alarm(`${id}FailedRuns`, {
+        description: `A ${job.name} run failed after Lambda's retries; it waits in its failure queue.`,
+        runbook: runbooks.failedJobRuns,
+        metric: deadLetters(job.failureQueue),
+        threshold: 1,
+      });
       // One period per interval up to an hour, and two more, so a run that is merely a minute late does not alarm.
       const period = job.interval.toSeconds() <= 3600 ? job.interval : Duration.hours(1);
       const periods = Math.ceil(job.interval.toSeconds() / period.toSeconds()) + 2;
@@ -152,21 +213,40 @@ export class Observability extends Construct {
       });
     }
     for (const metric of ['InvoicingFailures', 'AlertEvaluationFailures']) {
-      this.alarm(metric, { description: `A job run finished but could not process some tenants (${metric}).`, runbook: runbooks.failedJobRuns, metric: app(metric), threshold: 1 });
+      this.alarm(metric, {
+        description: `A job run finished but could not process some tenants (${metric}).`,
+        runbook: runbooks.failedJobRuns,
+        metric: app(metric),
+        threshold: 1,
+      });
     }
 
     // Throttling: the retries hide a burst; sustained throttling is a capacity or concurrency problem.
     for (const [name, table] of Object.entries(props.tables) as [TableName, Table][]) {
       const throttles = new MathExpression({
         expression: 'reads + writes',
-        usingMetrics: { reads: table.metric('ReadThrottleEvents', { statistic: 'Sum' }), writes: table.metric('WriteThrottleEvents', { statistic: 'Sum' }) },
+        usingMetrics: {
+          reads: table.metric('ReadThrottleEvents', { statistic: 'Sum' }),
+          writes: table.metric('WriteThrottleEvents', { statistic: 'Sum' }),
+        },
         period: fiveMinutes,
         label: `${name} throttled requests`,
       });
-      this.alarm(`${pascal(name)}TableThrottles`, { description: `DynamoDB throttled the ${name} table for 15 minutes.`, runbook: runbooks.dynamoThrottling, metric: throttles, threshold: 1, evaluationPeriods: 3 });
+      this.alarm(`${pascal(name)}TableThrottles`, {
+        description: `DynamoDB throttled the ${name} table for 15 minutes.`,
+        runbook: runbooks.dynamoThrottling,
+        metric: throttles,
+        threshold: 1,
+        evaluationPeriods: 3,
+      });
     }
     for (const [name, fn] of Object.entries(props.functions) as [FunctionName, NodejsFunction][]) {
-      this.alarm(`${pascal(name)}Throttles`, { description: `Lambda throttled ${name}.`, runbook: runbooks.lambdaThrottling, metric: fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }), threshold: 1 });
+      this.alarm(`${pascal(name)}Throttles`, {
+        description: `Lambda throttled ${name}.`,
+        runbook: runbooks.lambdaThrottling,
+        metric: fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
+        threshold: 1,
+      });
     }
     this.dashboard(props);
   }
@@ -204,11 +284,21 @@ export class Observability extends Construct {
       widgets: [
         [new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 6 })],
         [
-          graph('Ingest: events', ['EventsAccepted', 'EventsRejected', 'EventsDuplicate'].map((m) => app(m))),
-          graph('Aggregation: events', ['EventsCounted', 'EventsFailed', 'EventsQuarantined'].map((m) => app(m)), [app('WriteUnits')]),
+          graph(
+            'Ingest: events',
+            ['EventsAccepted', 'EventsRejected', 'EventsDuplicate'].map((m) => app(m)),
+          ),
+          graph(
+            'Aggregation: events',
+            ['EventsCounted', 'EventsFailed', 'EventsQuarantined'].map((m) => app(m)),
+            [app('WriteUnits')],
+          ),
         ],
         [
-          graph('Aggregation lag (ms)', ['p50', 'p99', 'Maximum'].map((s) => app('AggregationLag', s).with({ label: `lag ${s}` }))),
+          graph(
+            'Aggregation lag (ms)',
+            ['p50', 'p99', 'Maximum'].map((s) => app('AggregationLag', s).with({ label: `lag ${s}` })),
+          ),
           graph(
             'Usage queue',
             [...queueMetrics(props.usageQueue, 'queue'), ...queueMetrics(props.usageDeadLetterQueue, 'DLQ')],
@@ -218,22 +308,40 @@ export class Observability extends Construct {
         [
           graph(
             'API requests',
-            [props.apiStage.metricCount({ label: 'requests' }), props.apiStage.metricClientError({ label: '4xx' }), props.apiStage.metricServerError({ label: '5xx' })],
+            [
+              props.apiStage.metricCount({ label: 'requests' }),
+              props.apiStage.metricClientError({ label: '4xx' }),
+              props.apiStage.metricServerError({ label: '5xx' }),
+            ],
             [props.apiStage.metricLatency({ statistic: 'p99', label: 'latency p99 (ms)' })],
           ),
           graph('Billing jobs', [
             ...['ReportFailures', 'InvoicingFailures', 'ReconciliationMismatches', 'WebhookFailures'].map((m) => app(m)),
             ...queueMetrics(props.scheduleDeadLetterQueue, 'schedule DLQ'),
-            ...props.jobs.map((job) => job.failureQueue.metricApproximateNumberOfMessagesVisible({ label: `${job.name} failures`, statistic: 'Maximum' })),
+            ...props.jobs.map((job) =>
+              job.failureQueue.metricApproximateNumberOfMessagesVisible({ label: `${job.name} failures`, statistic: 'Maximum' }),
+            ),
           ]),
         ],
         [
-          graph('Function errors', perFunction((fn) => fn.metricErrors({ statistic: 'Sum' }))),
-          graph('Function duration p99 (ms)', perFunction((fn) => fn.metricDuration({ statistic: 'p99' }))),
+          graph(
+            'Function errors',
+            perFunction((fn) => fn.metricErrors({ statistic: 'Sum' })),
+          ),
+          graph(
+            'Function duration p99 (ms)',
+            perFunction((fn) => fn.metricDuration({ statistic: 'p99' })),
+          ),
         ],
         [
-          graph('Function throttles', perFunction((fn) => fn.metricThrottles({ statistic: 'Sum' }))),
-          graph('Scheduled runs', props.jobs.map((job) => job.fn.metricInvocations({ statistic: 'Sum', label: job.name }))),
+          graph(
+            'Function throttles',
+            perFunction((fn) => fn.metricThrottles({ statistic: 'Sum' })),
+          ),
+          graph(
+            'Scheduled runs',
+            props.jobs.map((job) => job.fn.metricInvocations({ statistic: 'Sum', label: job.name })),
+          ),
         ],
       ],
     });

@@ -57,7 +57,11 @@ export class Schedules extends Construct {
       const input: ScheduledInvocation = { source: 'meterline.schedule', schedule: name, time: ContextAttribute.scheduledTime };
       const fn = props.functions[name];
       const failureQueue = deadLetterQueue(this, `${pascal(name)}Failures`, props.stage, 'the function’s on-failure destination');
-      fn.configureAsyncInvoke({ onFailure: new SqsDestination(failureQueue), retryAttempts: jobRetryAttempts, maxEventAge: jobMaxEventAge });
+      fn.configureAsyncInvoke({
+        onFailure: new SqsDestination(failureQueue),
+        retryAttempts: jobRetryAttempts,
+        maxEventAge: jobMaxEventAge,
+      });
       this.jobs.push({ name, fn, failureQueue, interval: scheduleInterval(spec.schedule) });
 
       // A role per schedule, assumable only by Scheduler on behalf of this stage's group, that can invoke one function.

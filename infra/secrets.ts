@@ -1,5 +1,5 @@
-import { Construct } from 'constructs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
 import { functionSpecs } from './catalog.js';
 import { acknowledge } from './nag.js';
 import type { StageConfig } from './stage.js';
@@ -7,7 +7,8 @@ import type { StageConfig } from './stage.js';
 /** Secrets the stack always holds, with the value format operators put into them. */
 const describedSecrets: Record<string, string> = {
   stripe: 'Stripe secret key for the jobs that write to Stripe, JSON: {"secretKey": "sk_live_..."}',
-  'stripe-webhook': 'Stripe webhook signing secret and a restricted read-only key, JSON: {"webhookSecret": "whsec_...", "secretKey": "rk_live_..."}',
+  'stripe-webhook':
+    'Stripe webhook signing secret and a restricted read-only key, JSON: {"webhookSecret": "whsec_...", "secretKey": "rk_live_..."}',
 };
 
 /** The environment variable that gives a function the ARN of a secret it reads (never its value). */
@@ -33,7 +34,8 @@ export class Secrets extends Construct {
           removalPolicy: stage.dataRemovalPolicy,
         });
         acknowledge(secret, {
-          'AwsSolutions-SMG4': 'Third-party credentials (Stripe keys) are rolled in the issuer, not by a rotation Lambda; docs/operations.md gives the procedure.',
+          'AwsSolutions-SMG4':
+            'Third-party credentials (Stripe keys) are rolled in the issuer, not by a rotation Lambda; docs/operations.md gives the procedure.',
         });
         return [name, secret];
       }),

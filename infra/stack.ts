@@ -5,8 +5,8 @@ import type { Construct } from 'constructs';
 import { tables } from '../shared/platform/dynamo/tables.js';
 import { Api } from './api.js';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
-import { Functions } from './functions.js';
 import { Evidence } from './evidence.js';
+import { Functions } from './functions.js';
 import { DashboardHosting } from './hosting.js';
 import { pascal } from './names.js';
 import { Observability } from './observability.js';
@@ -39,7 +39,10 @@ export class MeterlineStack extends Stack {
 
     this.tables = new Tables(this, 'Tables', stage);
     const consumerTimeout = Math.max(...specs.filter(([, spec]) => spec.consumesUsageQueue).map(([, spec]) => spec.timeoutSeconds));
-    this.usageQueue = new UsageQueue(this, 'Usage', { consumerTimeout: Duration.seconds(consumerTimeout), removalPolicy: stage.dataRemovalPolicy });
+    this.usageQueue = new UsageQueue(this, 'Usage', {
+      consumerTimeout: Duration.seconds(consumerTimeout),
+      removalPolicy: stage.dataRemovalPolicy,
+    });
     const secrets = new Secrets(this, 'Secrets', stage);
     // Usage alerts today; the integration point for tenants' own consumers later.
     const eventBus = new EventBus(this, 'EventBus', { eventBusName: `meterline-${stage.name}` });
@@ -91,7 +94,10 @@ export class MeterlineStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     for (const [name, table] of Object.entries(this.tables.byName)) {
-      new CfnOutput(this, `${pascal(name)}TableName`, { value: table.tableName, description: `${tables[name as keyof typeof tables].env}` });
+      new CfnOutput(this, `${pascal(name)}TableName`, {
+        value: table.tableName,
+        description: `${tables[name as keyof typeof tables].env}`,
+      });
     }
     new CfnOutput(this, 'UsageQueueUrl', { value: this.usageQueue.queue.queueUrl });
     new CfnOutput(this, 'UsageDeadLetterQueueUrl', { value: this.usageQueue.deadLetterQueue.queueUrl });
@@ -99,7 +105,10 @@ export class MeterlineStack extends Stack {
     new CfnOutput(this, 'UsageDeadLetterQueueArn', { value: this.usageQueue.deadLetterQueue.queueArn });
     new CfnOutput(this, 'ScheduleDeadLetterQueueUrl', { value: schedules.deadLetterQueue.queueUrl });
     for (const job of schedules.jobs) {
-      new CfnOutput(this, `${pascal(job.name)}FailureQueueUrl`, { value: job.failureQueue.queueUrl, description: `Failed ${job.name} runs` });
+      new CfnOutput(this, `${pascal(job.name)}FailureQueueUrl`, {
+        value: job.failureQueue.queueUrl,
+        description: `Failed ${job.name} runs`,
+      });
     }
     new CfnOutput(this, 'LedgerExportBucketName', { value: this.evidence.bucket.bucketName });
     for (const [name, secret] of Object.entries(secrets.byName)) {
@@ -112,5 +121,4 @@ export class MeterlineStack extends Stack {
     new CfnOutput(this, 'AccessLogBucketName', { value: hosting.logBucket.bucketName });
     if (this.observability.topic) new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
   }
-
 }

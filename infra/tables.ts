@@ -1,5 +1,5 @@
-import { Construct } from 'constructs';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 import { pascal } from './names.js';
 import type { StageConfig } from './stage.js';
@@ -37,4 +37,3 @@ export class Tables extends Construct {
     this.byName = Object.fromEntries(entries) as Record<TableName, Table>;
   }
 }
-

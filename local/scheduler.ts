@@ -25,9 +25,14 @@ export function startScheduler(schedules: Schedule[], onError: (name: string, er
   const arm = (s: Schedule) => {
     if (!running) return;
     const due = nextRun(s.expression, new Date());
-    const timer = setTimeout(() => {
-      run(s.name, due).catch((error) => onError(s.name, error)).finally(() => arm(s));
-    }, Math.min(due.getTime() - Date.now(), 2 ** 31 - 1));
+    const timer = setTimeout(
+      () => {
+        run(s.name, due)
+          .catch((error) => onError(s.name, error))
+          .finally(() => arm(s));
+      },
+      Math.min(due.getTime() - Date.now(), 2 ** 31 - 1),
+    );
     timer.unref();
     timers.set(s.name, timer);
   };
@@ -52,7 +57,10 @@ export function nextRun(expression: string, from: Date): Date {
   const cron = /^cron\((.+)\)$/.exec(expression);
   if (!cron) throw new Error(`unsupported schedule expression ${expression}`);
   const [minute, hour, day, month, weekday] = cron[1]!.split(/\s+/) as [string, string, string, string, string];
-  const matches = (field: string, value: number) => field === '*' || field === '?' || field.split(',').some((f) => (f.startsWith('*/') ? value % Number(f.slice(2)) === 0 : Number(f) === value));
+  const matches = (field: string, value: number) =>
+    field === '*' ||
+    field === '?' ||
+    field.split(',').some((f) => (f.startsWith('*/') ? value % Number(f.slice(2)) === 0 : Number(f) === value));
   const t = new Date(Math.floor(from.getTime() / 60_000) * 60_000 + 60_000);
   for (let i = 0; i < 366 * 24 * 60; i++, t.setTime(t.getTime() + 60_000)) {
     if (

@@ -1,8 +1,8 @@
-import { seedMeters } from '../shared/metering/seed-meters.js';
 import type { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
-import { calendarMonth } from '../shared/kernel/periods.js';
 import { seedPlans } from '../shared/billing/plans.js';
 import { newSubscription } from '../shared/billing/subscriptions.js';
+import { calendarMonth } from '../shared/kernel/periods.js';
+import { seedMeters } from '../shared/metering/seed-meters.js';
 import type { TenantDirectory } from '../shared/tenancy/ports.js';
 import { issueApiKey } from '../shared/tenancy/tenants.js';
 
@@ -26,7 +26,14 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
   const tenant = await issueApiKey(directory, { tenantId }, 'demo', now);
   const plan = seedPlans.find((p) => p.id === 'base-199')!;
   await billing.putSubscription(
-    newSubscription({ tenantId, planId: plan.id, interval: plan.interval, currency: plan.currency, startAt: calendarMonth(now.getTime()).start, now: now.getTime() }),
+    newSubscription({
+      tenantId,
+      planId: plan.id,
+      interval: plan.interval,
+      currency: plan.currency,
+      startAt: calendarMonth(now.getTime()).start,
+      now: now.getTime(),
+    }),
   );
   await billing.putSeller({
     name: 'Meterline Demo Operator Ltd.',
@@ -36,7 +43,11 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
     paymentTermsDays: 14,
     paymentInstructions: 'Pay by bank transfer to IBAN GB00 EXAM 0000 0000 0000 00, quoting the invoice number.',
   });
-  await billing.putCustomer(tenantId, { name: 'Optical Labs Inc.', address: ['200 Lens Avenue', 'Rochester, NY 14604', 'USA'], taxId: 'US-EIN 12-3456789' });
+  await billing.putCustomer(tenantId, {
+    name: 'Optical Labs Inc.',
+    address: ['200 Lens Avenue', 'Rochester, NY 14604', 'USA'],
+    taxId: 'US-EIN 12-3456789',
+  });
   await billing.putQuota(tenantId, { meter: 'orders', limit: '2500', updatedAt: now.toISOString() });
   return { adminKey: admin.token, tenantId, tenantKey: tenant.token, planId: plan.id };
 }

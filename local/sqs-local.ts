@@ -5,7 +5,9 @@ import { freePort } from './net.js';
  * The SQS emulator (AWS JSON protocol), in this process. It moves messages to a DLQ after maxReceiveCount.
  * `requests` counts the API calls it served by action, for the benchmark's SQS-calls-per-event figure.
  */
-export async function startSqsLocal(options: { port?: number } = {}): Promise<{ endpoint: string; requests: Record<string, number>; stop(): Promise<void> }> {
+export async function startSqsLocal(
+  options: { port?: number } = {},
+): Promise<{ endpoint: string; requests: Record<string, number>; stop(): Promise<void> }> {
   const port = options.port ?? (await freePort());
   const server = await createSqsServer({ port, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
   const requests: Record<string, number> = {};
@@ -16,9 +18,10 @@ export async function startSqsLocal(options: { port?: number } = {}): Promise<{ 
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
-    stop: () => new Promise<void>((done) => {
-      server.closeAllConnections?.();
-      server.close(() => done());
-    }),
+    stop: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections?.();
+        server.close(() => done());
+      }),
   };
 }

@@ -4,18 +4,24 @@ import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { type FunctionName, functionSpecs, usageQueueSettings } from '../infra/catalog.js';
 import { buildDashboard } from '../dashboard/build.js';
+import { type FunctionName, functionSpecs, usageQueueSettings } from '../infra/catalog.js';
 import type { ScheduledInvocation } from '../shared/platform/schedule.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
-import { type Route, functionUrlEvent, startGateway } from './gateway.js';
+import { functionUrlEvent, type Route, startGateway } from './gateway.js';
 import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
 import { freePort } from './net.js';
-import { type Queues, createQueues, createTables } from './resources.js';
+import { createQueues, createTables, type Queues } from './resources.js';
 import { type Schedule, startScheduler } from './scheduler.js';
 import { startSqsLocal } from './sqs-local.js';
-import { type StripeEmulator, type StripeEmulatorOptions, LOCAL_WEBHOOK_SECRET, startStripeEmulator, usesRealStripe } from './stripe-emulator/server.js';
+import {
+  LOCAL_WEBHOOK_SECRET,
+  type StripeEmulator,
+  type StripeEmulatorOptions,
+  startStripeEmulator,
+  usesRealStripe,
+} from './stripe-emulator/server.js';
 
 export interface LocalStackOptions {
   /** Gateway port; a free one when absent. */
@@ -87,11 +93,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const visibility = options.visibilityTimeoutSeconds ?? 5;
     const queues = await createQueues(sqs, prefix, visibility);
     const stripe = usesRealStripe() ? undefined : await startStripeEmulator(options.stripe).then((s) => (stops.push(s.stop), s));
-    const stripeEnv: Record<string, string> = stripe ? { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET } : {};
+    const stripeEnv: Record<string, string> = stripe
+      ? { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET }
+      : {};
     const port = options.port ?? (await freePort());
     const apiUrl = `http://127.0.0.1:${port}`;
     // The dashboard is served by the gateway itself (see the fallback), so sign-in links point here.
-    const env = { ...base, ...(await createTables(dynamo, prefix)), USAGE_QUEUE_URL: queues.usageQueueUrl, DASHBOARD_URL: apiUrl, ...stripeEnv, ...options.env };
+    const env = {
+      ...base,
+      ...(await createTables(dynamo, prefix)),
+      USAGE_QUEUE_URL: queues.usageQueueUrl,
+      DASHBOARD_URL: apiUrl,
+      ...stripeEnv,
+      ...options.env,
+    };
     Object.assign(process.env, env);
 
     const invocations = new Map<FunctionName, number>();
@@ -107,12 +122,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!spec.routes && !spec.functionUrl) continue;
       const handler = await load<Parameters<Route['handler']>[0], Awaited<ReturnType<Route['handler']>>>(name);
       for (const routeKey of spec.routes ?? []) routes.push({ routeKey, functionName: name, timeoutSeconds: spec.timeoutSeconds, handler });
-      if (spec.functionUrl) urlHandlers.set(name, { routeKey: '$default', functionName: name, timeoutSeconds: spec.timeoutSeconds, handler });
+      if (spec.functionUrl)
+        urlHandlers.set(name, { routeKey: '$default', functionName: name, timeoutSeconds: spec.timeoutSeconds, handler });
     }
 
     const schedules: Schedule[] = [];
     for (const [name, spec] of specs) {
-      if (spec.schedule) schedules.push({ name, expression: spec.schedule, timeoutSeconds: spec.timeoutSeconds, handler: await load<ScheduledInvocation, unknown>(name) });
+      if (spec.schedule)
+        schedules.push({
+          name,
+          expression: spec.schedule,
+          timeoutSeconds: spec.timeoutSeconds,
+          handler: await load<ScheduledInvocation, unknown>(name),
+        });
     }
     const scheduler = startScheduler(schedules, (name, error) => console.error(`schedule ${name} failed`, error));
     stops.push(async () => scheduler.stop());
@@ -129,7 +151,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         const url = new URL(req.url ?? '/', apiUrl);
         if (req.method === 'GET') {
           const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-          const file = name === 'config.json' ? { body: Buffer.from(JSON.stringify({ apiUrl: '' })), contentType: 'application/json' } : dashboard.get(name);
+          const file =
+            name === 'config.json'
+              ? { body: Buffer.from(JSON.stringify({ apiUrl: '' })), contentType: 'application/json' }
+              : dashboard.get(name);
           if (file) {
             res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-store' });
             res.end(file.body);
@@ -139,7 +164,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         const fn = /^\/_url\/([\w-]+)(\/.*)?$/.exec(url.pathname);
         const route = fn ? urlHandlers.get(fn[1]!) : undefined;
         if (route) {
-          const result = await route.handler(functionUrlEvent(req, url, fn![2] ?? '/', body), lambdaContext(route.functionName, route.timeoutSeconds));
+          const result = await route.handler(
+            functionUrlEvent(req, url, fn![2] ?? '/', body),
+            lambdaContext(route.functionName, route.timeoutSeconds),
+          );
           res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
           res.end(result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : undefined);
           return true;
@@ -154,10 +182,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return false;
       },
     });
-    stops.push(() => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }));
+    stops.push(
+      () =>
+        new Promise<void>((done) => {
+          server.closeAllConnections();
+          server.close(() => done());
+        }),
+    );
 
     const realConsumer = await load<SQSEvent, SQSBatchResponse>('consumer');
-    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.usageQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.usageQueueUrl, AttributeNames: ['QueueArn'] })))
+      .Attributes!.QueueArn!;
     const consumer = startEventSourceMapping({
       sqs,
       queueUrl: queues.usageQueueUrl,
@@ -173,12 +208,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const depth = async () => {
       const a = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queues.usageQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: queues.usageQueueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
       );
       return Object.values(a.Attributes ?? {}).reduce((sum, v) => sum + Number(v), 0);
     };
 
-    if (stripe && urlHandlers.has('stripe-webhook')) stripe.setWebhook({ url: `${apiUrl}/_url/stripe-webhook`, secret: LOCAL_WEBHOOK_SECRET });
+    if (stripe && urlHandlers.has('stripe-webhook'))
+      stripe.setWebhook({ url: `${apiUrl}/_url/stripe-webhook`, secret: LOCAL_WEBHOOK_SECRET });
 
     return {
       apiUrl,

@@ -1,9 +1,9 @@
+import { billingCommands } from './admin/billing.js';
+import { bootstrapCommand } from './admin/bootstrap.js';
 import { target } from './admin/client.js';
 import type { Command } from './admin/command.js';
-import { bootstrapCommand } from './admin/bootstrap.js';
-import { tenantCommands } from './admin/tenants.js';
-import { billingCommands } from './admin/billing.js';
 import { eventCommands } from './admin/events.js';
+import { tenantCommands } from './admin/tenants.js';
 
 /**
  * `npm run admin -- <command> [--flag value]`: the admin API from a terminal. Every command but

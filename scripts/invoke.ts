@@ -22,7 +22,9 @@ if (!existsSync(stateFile)) {
 const state = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, string> & { env: Record<string, string> };
 Object.assign(process.env, state.env);
 
-const text = readFileSync(resolve(file), 'utf8').replace(/\{\{(\w+)\}\}/g, (_, key: string) => (key === 'now' ? new Date().toISOString() : (state[key] ?? `{{${key}}}`)));
+const text = readFileSync(resolve(file), 'utf8').replace(/\{\{(\w+)\}\}/g, (_, key: string) =>
+  key === 'now' ? new Date().toISOString() : (state[key] ?? `{{${key}}}`),
+);
 const spec = functionSpecs[name];
 const { handler } = (await import(resolve(root, spec.entry))) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
 console.log(JSON.stringify(await handler(JSON.parse(text), lambdaContext(name, spec.timeoutSeconds)), null, 2));

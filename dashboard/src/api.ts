@@ -41,7 +41,8 @@ async function request(method: string, path: string, body?: unknown): Promise<Re
   if (!res.ok) {
     const error = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
     // API Gateway itself answers an expired, revoked or unknown session (no error code of the API's).
-    if (!error.code && (res.status === 401 || res.status === 403)) throw new ApiError(res.status, 'SESSION_ENDED', 'This dashboard session has ended.');
+    if (!error.code && (res.status === 401 || res.status === 403))
+      throw new ApiError(res.status, 'SESSION_ENDED', 'This dashboard session has ended.');
     throw new ApiError(res.status, error.code ?? String(res.status), error.message ?? res.statusText);
   }
   return res;

@@ -20,7 +20,15 @@ export function Chart({ times, series, unit, title }: { times: number[]; series:
       {
         width: width(),
         height: 240,
-        series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length]!, width: 2, value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toLocaleString('en-US')} ${unit}`) }))],
+        series: [
+          {},
+          ...series.map((s, i) => ({
+            label: s.label,
+            stroke: COLORS[i % COLORS.length]!,
+            width: 2,
+            value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toLocaleString('en-US')} ${unit}`),
+          })),
+        ],
         axes: [{}, { size: 60 }],
         scales: { x: { time: true } },
         legend: { live: true },

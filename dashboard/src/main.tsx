@@ -75,7 +75,9 @@ function App() {
         </nav>
         <div class="session">
           {me.data.expiresAt && <span class="muted">Session until {dateTime(me.data.expiresAt)}</span>}
-          <button type="button" onClick={signOut}>Sign out</button>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
         </div>
       </header>
       <main id="main">

@@ -18,7 +18,15 @@ export function ErrorBox({ error, retry }: { error: Error; retry?: () => void })
       <p>
         <strong>{signIn ? 'Your session has ended.' : 'Something went wrong.'}</strong> {signIn ? '' : error.message}
       </p>
-      {signIn ? <p>Ask your product for a new dashboard link.</p> : retry && <button type="button" onClick={retry}>Try again</button>}
+      {signIn ? (
+        <p>Ask your product for a new dashboard link.</p>
+      ) : (
+        retry && (
+          <button type="button" onClick={retry}>
+            Try again
+          </button>
+        )
+      )}
     </div>
   );
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
-import { httpApi, json, jsonBody, parseInput as parse, routes, type HttpEvent } from '../../shared/platform/http.js';
-import { requireAdmin } from '../../shared/tenancy/access.js';
 import { meterDefinitionSchema, meterKeySchema } from '../../shared/metering/meters.js';
+import { type HttpEvent, httpApi, json, jsonBody, parseInput as parse, routes } from '../../shared/platform/http.js';
+import { requireAdmin } from '../../shared/tenancy/access.js';
 import type { TenantDirectory } from '../../shared/tenancy/ports.js';
-import { type KeyOwner, issueApiKey, newTenantSchema, tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
+import { issueApiKey, type KeyOwner, newTenantSchema, tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
 
 export interface AdminDependencies {
   directory: TenantDirectory;
@@ -64,8 +64,17 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
         const meter = { key, ...parse(meterDefinitionSchema, jsonBody(event)) };
         const existing = (await directory.listMeters(tenant.id)).find((m) => m.key === key);
         // Counters already hold values folded one way; changing the fold would mix two meanings.
-        if (existing && (existing.aggregation !== meter.aggregation || existing.valueProperty !== meter.valueProperty || existing.groupBy.join() !== meter.groupBy.join())) {
-          throw new ClientError('CONFLICT', `meter "${key}" exists; its aggregation, valueProperty and groupBy cannot change (create a new meter)`, 'aggregation');
+        if (
+          existing &&
+          (existing.aggregation !== meter.aggregation ||
+            existing.valueProperty !== meter.valueProperty ||
+            existing.groupBy.join() !== meter.groupBy.join())
+        ) {
+          throw new ClientError(
+            'CONFLICT',
+            `meter "${key}" exists; its aggregation, valueProperty and groupBy cannot change (create a new meter)`,
+            'aggregation',
+          );
         }
         await directory.putMeter(tenant.id, meter);
         return json(existing ? 200 : 201, meter);

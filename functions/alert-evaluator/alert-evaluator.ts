@@ -1,12 +1,12 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
+import middy from '@middy/core';
 import type { AlertNotifier, AlertStore } from '../../shared/alerts/ports.js';
 import { crossedAlerts, notificationOf } from '../../shared/alerts/rules.js';
-import { logger, metrics } from '../../shared/platform/observability.js';
-import { periodKey } from '../../shared/kernel/periods.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
+import { periodKey } from '../../shared/kernel/periods.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
+import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
 export interface AlertEvaluatorDependencies {
   tenantIds(): Promise<string[]>;

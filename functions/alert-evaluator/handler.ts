@@ -1,6 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { alertStore, tenantDirectory, usageStore } from '../../shared/composition/root.js';
 import { EventBridgeAlertNotifier } from '../../shared/alerts/adapters/alert-notifier.js';
+import { alertStore, tenantDirectory, usageStore } from '../../shared/composition/root.js';
 import { logger } from '../../shared/platform/observability.js';
 import { createAlertEvaluator } from './alert-evaluator.js';
 

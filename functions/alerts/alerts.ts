@@ -1,10 +1,10 @@
 import type { AlertStore } from '../../shared/alerts/ports.js';
 import { type Alert, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { calendarMonth, periodKey, toIso } from '../../shared/kernel/periods.js';
+import type { Meter } from '../../shared/metering/meters.js';
 import { httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
-import type { Meter } from '../../shared/metering/meters.js';
-import { calendarMonth, periodKey, toIso } from '../../shared/kernel/periods.js';
 
 export interface AlertsDependencies {
   meters(tenantId: string): Promise<Meter[]>;

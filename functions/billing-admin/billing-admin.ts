@@ -43,7 +43,9 @@ export interface BillingAdminDependencies {
   now(): number;
 }
 
-const statusRequest = z.strictObject({ status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']) });
+const statusRequest = z.strictObject({
+  status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']),
+});
 
 /** Plans, subscriptions, quotas, invoice statuses and billing pauses, for admin keys only. */
 export function createBillingAdminApi(deps: BillingAdminDependencies) {
@@ -62,12 +64,18 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
   const pause = async (scope: string, event: HttpEvent) => {
     const { reason } = parseInput(pauseRequestSchema, jsonBody(event));
     const paused: BillingPause = { scope, reason, pausedAt: new Date(deps.now()).toISOString() };
-    if (!(await deps.store.pause(paused))) throw new ClientError('CONFLICT', `billing is already paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`, 'scope');
+    if (!(await deps.store.pause(paused)))
+      throw new ClientError(
+        'CONFLICT',
+        `billing is already paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`,
+        'scope',
+      );
     return json(201, paused);
   };
   const resume = async (scope: string) => {
     const lifted = await deps.store.resume(scope);
-    if (!lifted) throw new ClientError('NOT_FOUND', `billing is not paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`, 'scope');
+    if (!lifted)
+      throw new ClientError('NOT_FOUND', `billing is not paused for ${scope === ALL_TENANTS ? 'all tenants' : `tenant ${scope}`}`, 'scope');
     return json(200, { ...lifted, resumedAt: new Date(deps.now()).toISOString() });
   };
 
@@ -122,15 +130,34 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         let next: Subscription;
         if (!current) {
           if (!req.planId) throw new ClientError('INVALID_REQUEST', 'planId is required to create a subscription', 'planId');
-          if (req.effectiveAt || req.cancelAtPeriodEnd !== undefined) throw new ClientError('INVALID_REQUEST', 'effectiveAt and cancelAtPeriodEnd apply to an existing subscription', req.effectiveAt ? 'effectiveAt' : 'cancelAtPeriodEnd');
+          if (req.effectiveAt || req.cancelAtPeriodEnd !== undefined)
+            throw new ClientError(
+              'INVALID_REQUEST',
+              'effectiveAt and cancelAtPeriodEnd apply to an existing subscription',
+              req.effectiveAt ? 'effectiveAt' : 'cancelAtPeriodEnd',
+            );
           const plan = await planOf(req.planId);
-          next = newSubscription({ tenantId, planId: plan.id, interval: plan.interval, currency: plan.currency, startAt: req.startAt ? Date.parse(req.startAt) : now, ...(req.trialDays ? { trialDays: req.trialDays } : {}), ...(req.taxRate ? { taxRate: req.taxRate } : {}), now });
+          next = newSubscription({
+            tenantId,
+            planId: plan.id,
+            interval: plan.interval,
+            currency: plan.currency,
+            startAt: req.startAt ? Date.parse(req.startAt) : now,
+            ...(req.trialDays ? { trialDays: req.trialDays } : {}),
+            ...(req.taxRate ? { taxRate: req.taxRate } : {}),
+            now,
+          });
         } else {
           const plan = req.planId ? await planOf(req.planId) : undefined;
           const latest = await deps.store.latestInvoice(tenantId);
-          next = changeSubscription(current, req, { now, notBefore: latest ? Date.parse(latest.periodEnd) : Date.parse(current.startedAt), ...(plan ? { plan } : {}) });
+          next = changeSubscription(current, req, {
+            now,
+            notBefore: latest ? Date.parse(latest.periodEnd) : Date.parse(current.startedAt),
+            ...(plan ? { plan } : {}),
+          });
         }
-        if (!(await deps.store.putSubscription(next))) throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
+        if (!(await deps.store.putSubscription(next)))
+          throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
         return json(current ? 200 : 201, { ...next, version: next.version + 1 });
       },
 
@@ -151,7 +178,8 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
       'GET /v1/admin/tenants/{tenantId}/billing-details': async (event) => {
         const tenantId = await tenantOf(event);
         const customer = await deps.store.getCustomer(tenantId);
-        if (!customer) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no billing details; its invoices show its name only`, 'tenantId');
+        if (!customer)
+          throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no billing details; its invoices show its name only`, 'tenantId');
         return json(200, customer);
       },
 
@@ -167,8 +195,13 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
       'PUT /v1/admin/tenants/{tenantId}/quotas/{meter}': async (event) => {
         const tenantId = await tenantOf(event);
         const meter = parseInput(meterKeySchema, event.pathParameters?.meter, 'meter');
-        if (!(await deps.meters(tenantId)).some((m) => m.key === meter)) throw new ClientError('NOT_FOUND', `meter "${meter}" is not defined for tenant ${tenantId}`, 'meter');
-        const quota: Quota = { meter, ...parseInput(quotaDefinitionSchema, jsonBody(event)), updatedAt: new Date(deps.now()).toISOString() };
+        if (!(await deps.meters(tenantId)).some((m) => m.key === meter))
+          throw new ClientError('NOT_FOUND', `meter "${meter}" is not defined for tenant ${tenantId}`, 'meter');
+        const quota: Quota = {
+          meter,
+          ...parseInput(quotaDefinitionSchema, jsonBody(event)),
+          updatedAt: new Date(deps.now()).toISOString(),
+        };
         await deps.store.putQuota(tenantId, quota);
         return json(200, quota);
       },
@@ -176,7 +209,8 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
       'DELETE /v1/admin/tenants/{tenantId}/quotas/{meter}': async (event) => {
         const tenantId = await tenantOf(event);
         const meter = parseInput(meterKeySchema, event.pathParameters?.meter, 'meter');
-        if (!(await deps.store.deleteQuota(tenantId, meter))) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no quota on meter "${meter}"`, 'meter');
+        if (!(await deps.store.deleteQuota(tenantId, meter)))
+          throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no quota on meter "${meter}"`, 'meter');
         return { statusCode: 204 };
       },
 

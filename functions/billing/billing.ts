@@ -15,7 +15,10 @@ import { renderInvoicePdf } from './pdf.js';
 import { renderInvoiceHtml } from './render.js';
 
 export interface BillingApiDependencies {
-  store: Pick<BillingStore, 'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer'>;
+  store: Pick<
+    BillingStore,
+    'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer'
+  >;
   /** The tenant's name, for invoices of a tenant without billing details. */
   tenantName(tenantId: string): Promise<string | undefined>;
   reads: BillingReads;
@@ -47,7 +50,11 @@ export function createBillingApi(deps: BillingApiDependencies) {
   /** The invoice as a document: the operator's and the tenant's details around it. */
   const documentOf = async (event: HttpEvent) => {
     const invoice = await invoiceOf(event);
-    const [seller, customer, name] = await Promise.all([deps.store.getSeller(), deps.store.getCustomer(invoice.tenantId), deps.tenantName(invoice.tenantId)]);
+    const [seller, customer, name] = await Promise.all([
+      deps.store.getSeller(),
+      deps.store.getCustomer(invoice.tenantId),
+      deps.tenantName(invoice.tenantId),
+    ]);
     return invoiceDocument(invoice, seller ?? unsetSeller, customer ?? { name: name ?? invoice.tenantId, address: [] });
   };
   /** The period running now; NOT_FOUND once the subscription has ended. */
@@ -70,7 +77,11 @@ export function createBillingApi(deps: BillingApiDependencies) {
         return quotaStatus(q, m ? await quotaUsage(deps.quotaReads, tenantId, m, period, now) : '0', requested);
       }),
     );
-    return { period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() }, asOf: new Date(now).toISOString(), statuses };
+    return {
+      period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() },
+      asOf: new Date(now).toISOString(),
+      statuses,
+    };
   };
 
   return httpApi(
@@ -135,8 +146,23 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const period = hasEnded(sub, now) || now < Date.parse(sub.startedAt) ? undefined : periodAt(sub, now);
         return json(200, {
           plan,
-          subscription: { startedAt: sub.startedAt, anchor: sub.anchor, interval: sub.interval, ...(sub.trialEnd ? { trialEnd: sub.trialEnd } : {}), ...(sub.cancelAt ? { cancelAt: sub.cancelAt } : {}), taxRate: sub.taxRate },
-          ...(period ? { currentPeriod: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString(), trial: period.trial } } : {}),
+          subscription: {
+            startedAt: sub.startedAt,
+            anchor: sub.anchor,
+            interval: sub.interval,
+            ...(sub.trialEnd ? { trialEnd: sub.trialEnd } : {}),
+            ...(sub.cancelAt ? { cancelAt: sub.cancelAt } : {}),
+            taxRate: sub.taxRate,
+          },
+          ...(period
+            ? {
+                currentPeriod: {
+                  start: new Date(period.start).toISOString(),
+                  end: new Date(period.end).toISOString(),
+                  trial: period.trial,
+                },
+              }
+            : {}),
         });
       },
 

@@ -7,7 +7,11 @@ import type { Party } from '../../shared/billing/parties.js';
  * document the printable page shows, laid out for a finance team's records.
  */
 export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
-  const pdf = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Invoice ${doc.number}`, Author: doc.seller.name, Subject: `${doc.periodFrom} to ${doc.periodTo}` } });
+  const pdf = new PDFDocument({
+    size: 'A4',
+    margin: 50,
+    info: { Title: `Invoice ${doc.number}`, Author: doc.seller.name, Subject: `${doc.periodFrom} to ${doc.periodTo}` },
+  });
   const chunks: Buffer[] = [];
   pdf.on('data', (chunk: Buffer) => chunks.push(chunk));
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -30,7 +34,11 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
     ['Currency', doc.currency],
   ];
   facts.forEach(([label, value], i) => {
-    pdf.font('Helvetica').fontSize(9).fillColor('#555').text(label, left + 360, top + i * 14, { width: 50 });
+    pdf
+      .font('Helvetica')
+      .fontSize(9)
+      .fillColor('#555')
+      .text(label, left + 360, top + i * 14, { width: 50 });
     pdf.fillColor('#111').text(value, left + 410, top + i * 14, { width: width - 410 });
   });
 
@@ -42,7 +50,11 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
     pdf.text('QUANTITY', columns.quantity, at, { width: 80, align: 'right' });
     pdf.text('PRICE', columns.rate + 10, at);
     pdf.text('AMOUNT', columns.amount, at, { width: 80, align: 'right' });
-    pdf.moveTo(left, at + 12).lineTo(left + width, at + 12).strokeColor('#ccc').stroke();
+    pdf
+      .moveTo(left, at + 12)
+      .lineTo(left + width, at + 12)
+      .strokeColor('#ccc')
+      .stroke();
     return at + 18;
   };
   y = header(y);
@@ -60,7 +72,11 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
     pdf.text(line.rate, columns.rate + 10, y, { width: width - 390 });
     pdf.text(line.amount, columns.amount, y, { width: 80, align: 'right' });
     y += height;
-    pdf.moveTo(left, y - 4).lineTo(left + width, y - 4).strokeColor('#eee').stroke();
+    pdf
+      .moveTo(left, y - 4)
+      .lineTo(left + width, y - 4)
+      .strokeColor('#eee')
+      .stroke();
   }
 
   y += 8;
@@ -70,7 +86,10 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
     [`Total due ${doc.due}`, doc.total, true],
   ];
   for (const [label, value, bold] of totals) {
-    pdf.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(bold ? 11 : 9).fillColor('#111');
+    pdf
+      .font(bold ? 'Helvetica-Bold' : 'Helvetica')
+      .fontSize(bold ? 11 : 9)
+      .fillColor('#111');
     pdf.text(label, left + width - 260, y, { width: 170 });
     pdf.text(value, columns.amount, y, { width: 80, align: 'right' });
     y += bold ? 18 : 14;
@@ -78,7 +97,11 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
 
   const payment = doc.paymentUrl ? `Pay online: ${doc.paymentUrl}` : doc.paymentInstructions;
   if (payment) {
-    pdf.font('Helvetica').fontSize(9).fillColor('#111').text(payment, left, y + 20, { width, ...(doc.paymentUrl ? { link: doc.paymentUrl, underline: true } : {}) });
+    pdf
+      .font('Helvetica')
+      .fontSize(9)
+      .fillColor('#111')
+      .text(payment, left, y + 20, { width, ...(doc.paymentUrl ? { link: doc.paymentUrl, underline: true } : {}) });
   }
   pdf.end();
   return done;
@@ -86,7 +109,11 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
 
 function party(pdf: PDFKit.PDFDocument, title: string, p: Party, x: number, y: number, width: number): void {
   pdf.font('Helvetica-Bold').fontSize(8).fillColor('#555').text(title, x, y, { width });
-  pdf.font('Helvetica-Bold').fontSize(10).fillColor('#111').text(p.name, x, y + 12, { width });
+  pdf
+    .font('Helvetica-Bold')
+    .fontSize(10)
+    .fillColor('#111')
+    .text(p.name, x, y + 12, { width });
   const rest = [...p.address, ...(p.taxId ? [`Tax ID: ${p.taxId}`] : []), ...(p.email ? [p.email] : [])];
   if (rest.length) pdf.font('Helvetica').fontSize(9).text(rest.join('\n'), { width });
 }

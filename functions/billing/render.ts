@@ -53,7 +53,12 @@ ${payment}
 }
 
 function party(p: Party): string {
-  const lines = [`<strong>${esc(p.name)}</strong>`, ...p.address.map(esc), ...(p.taxId ? [`Tax ID: ${esc(p.taxId)}`] : []), ...(p.email ? [esc(p.email)] : [])];
+  const lines = [
+    `<strong>${esc(p.name)}</strong>`,
+    ...p.address.map(esc),
+    ...(p.taxId ? [`Tax ID: ${esc(p.taxId)}`] : []),
+    ...(p.email ? [esc(p.email)] : []),
+  ];
   return `<div>${lines.join('<br>')}</div>`;
 }
 

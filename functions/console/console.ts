@@ -1,9 +1,9 @@
 import { usageAnalytics } from '../../shared/billing/analytics.js';
-import type { BillingReads } from '../../shared/billing/ports.js';
 import { type Invoice, invoiceStatuses } from '../../shared/billing/invoices.js';
-import { type Subscription, hasEnded, periodAt, planIdAt } from '../../shared/billing/subscriptions.js';
-import { sumMoney } from '../../shared/kernel/money.js';
+import type { BillingReads } from '../../shared/billing/ports.js';
+import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
+import { sumMoney } from '../../shared/kernel/money.js';
 import { httpApi, json, routes } from '../../shared/platform/http.js';
 import type { BillingAlert } from '../../shared/stripe/mirror.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
@@ -33,7 +33,11 @@ export function createConsoleApi(deps: ConsoleDependencies) {
         const now = deps.now();
         const tenants = await deps.listTenants();
         const rows = await mapLimit(tenants, 8, async (tenant) => {
-          const [sub, { invoices }, alerts] = await Promise.all([deps.getSubscription(tenant.id), deps.listInvoices(tenant.id, 100), deps.billingAlerts(tenant.id)]);
+          const [sub, { invoices }, alerts] = await Promise.all([
+            deps.getSubscription(tenant.id),
+            deps.listInvoices(tenant.id, 100),
+            deps.billingAlerts(tenant.id),
+          ]);
           const live = sub && !hasEnded(sub, now) && now >= Date.parse(sub.startedAt) ? sub : undefined;
           const analytics = live ? await usageAnalytics(deps.reads, live.tenantId, live, periodAt(live, now), now) : undefined;
           const plan = live ? await deps.reads.plan(planIdAt(live, now)) : undefined;
@@ -64,20 +68,26 @@ export function createConsoleApi(deps: ConsoleDependencies) {
         const byCurrency = (items: { currency: string; amount: string }[]) => {
           const groups = new Map<string, string[]>();
           for (const i of items) groups.set(i.currency, [...(groups.get(i.currency) ?? []), i.amount]);
-          return Object.fromEntries([...groups].map(([currency, amounts]) => [currency, sumMoney(amounts, currency as Invoice['currency'])]));
+          return Object.fromEntries(
+            [...groups].map(([currency, amounts]) => [currency, sumMoney(amounts, currency as Invoice['currency'])]),
+          );
         };
         const allInvoices = rows.flatMap((r) => r.invoices);
         return json(200, {
           asOf: new Date(now).toISOString(),
           tenants: rows.map((r) => r.summary),
-          projectedRevenue: byCurrency(rows.flatMap((r) => (r.summary.currency ? [{ currency: r.summary.currency, amount: r.summary.projectedCost! }] : []))),
+          projectedRevenue: byCurrency(
+            rows.flatMap((r) => (r.summary.currency ? [{ currency: r.summary.currency, amount: r.summary.projectedCost! }] : [])),
+          ),
           invoicesByStatus: Object.fromEntries(
             invoiceStatuses.map((s) => {
               const matching = allInvoices.filter((i) => i.status === s);
               return [s, { count: matching.length, totals: byCurrency(matching.map((i) => ({ currency: i.currency, amount: i.total }))) }];
             }),
           ),
-          reconciliationMismatches: rows.flatMap((r) => r.mismatches.map((a) => ({ tenantId: r.tenant.id, id: a.id, subject: a.subject, raisedAt: a.raisedAt }))),
+          reconciliationMismatches: rows.flatMap((r) =>
+            r.mismatches.map((a) => ({ tenantId: r.tenant.id, id: a.id, subject: a.subject, raisedAt: a.raisedAt })),
+          ),
         });
       },
     }),

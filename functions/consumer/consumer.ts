@@ -1,11 +1,11 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { UsageEvent } from '../../shared/metering/events.js';
-import { logger, metrics } from '../../shared/platform/observability.js';
 import type { CommitOutcome } from '../../shared/metering/ports.js';
 import { parseMessage } from '../../shared/metering/queue-messages.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
 
 export interface ConsumerDependencies {
   commit(events: UsageEvent[]): Promise<CommitOutcome>;
@@ -26,7 +26,10 @@ export function createConsumer(deps: ConsumerDependencies) {
       for (const record of event.Records ?? []) {
         const events = parseMessage(record.body);
         if (!events) {
-          logger.error('unreadable usage message', { messageId: record.messageId, receiveCount: record.attributes?.ApproximateReceiveCount });
+          logger.error('unreadable usage message', {
+            messageId: record.messageId,
+            receiveCount: record.attributes?.ApproximateReceiveCount,
+          });
           failures.add(record.messageId);
           continue;
         }

@@ -8,7 +8,12 @@ import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 
 export interface CorrectionsDependencies {
   meters(tenantId: string): Promise<Meter[]>;
-  apply(tenantId: string, correctionId: string, eventId: string, decide: (entry: UsageEvent) => Correction): Promise<{ correction: Correction; duplicate: boolean }>;
+  apply(
+    tenantId: string,
+    correctionId: string,
+    eventId: string,
+    decide: (entry: UsageEvent) => Correction,
+  ): Promise<{ correction: Correction; duplicate: boolean }>;
   now(): number;
 }
 
@@ -22,7 +27,9 @@ const ADMIN_ROUTE = 'POST /v1/admin/tenants/{tenantId}/events/{id}/corrections';
 export function createCorrectionsApi(deps: CorrectionsDependencies) {
   return httpApi(async (event: HttpEvent) => {
     const admin = event.routeKey === ADMIN_ROUTE;
-    const tenantId = admin ? (requireAdmin(event), parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId')) : requireTenant(event);
+    const tenantId = admin
+      ? (requireAdmin(event), parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId'))
+      : requireTenant(event);
     const eventId = event.pathParameters?.id ?? '';
     const request: CorrectionRequest = parseInput(correctionRequestSchema, jsonBody(event));
     const meters = await deps.meters(tenantId);
@@ -50,7 +57,16 @@ export function createCorrectionsApi(deps: CorrectionsDependencies) {
 
 /** The event as counted: the ledger entry without its storage attributes. */
 function pick(e: UsageEvent): UsageEvent {
-  const out: UsageEvent = { tenantId: e.tenantId, id: e.id, meter: e.meter, aggregation: e.aggregation, timestamp: e.timestamp, value: e.value, groupKey: e.groupKey, receivedAt: e.receivedAt };
+  const out: UsageEvent = {
+    tenantId: e.tenantId,
+    id: e.id,
+    meter: e.meter,
+    aggregation: e.aggregation,
+    timestamp: e.timestamp,
+    value: e.value,
+    groupKey: e.groupKey,
+    receivedAt: e.receivedAt,
+  };
   if (e.subject !== undefined) out.subject = e.subject;
   if (e.properties !== undefined) out.properties = e.properties;
   return out;

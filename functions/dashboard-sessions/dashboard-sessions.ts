@@ -29,8 +29,10 @@ export function createDashboardSessionsApi(deps: DashboardSessionsDependencies) 
           throw new ClientError('FORBIDDEN', 'a tenant key opens sessions for its own tenant only', 'tenantId');
         }
         const tenantId = c.role === 'tenant' ? c.tenantId : body.tenantId;
-        if (c.sessionId && !tenantId) throw new ClientError('INVALID_REQUEST', 'a console session opens tenant sessions only: name the tenant', 'tenantId');
-        if (tenantId && !(await deps.getTenant(tenantId))) throw new ClientError('NOT_FOUND', `tenant "${tenantId}" does not exist`, 'tenantId');
+        if (c.sessionId && !tenantId)
+          throw new ClientError('INVALID_REQUEST', 'a console session opens tenant sessions only: name the tenant', 'tenantId');
+        if (tenantId && !(await deps.getTenant(tenantId)))
+          throw new ClientError('NOT_FOUND', `tenant "${tenantId}" does not exist`, 'tenantId');
 
         const now = deps.now();
         const minted = newSession(tenantId ? { tenantId } : {}, c.keyId, now, body.ttlMinutes);
@@ -62,7 +64,8 @@ export function createDashboardSessionsApi(deps: DashboardSessionsDependencies) 
         if (c.role === 'service') throw new ClientError('FORBIDDEN', 'a service API key cannot revoke dashboard sessions');
         // A session signs only itself out; any other id is, for it, a session that does not exist.
         const mine = !c.sessionId || c.sessionId === id;
-        const revoked = mine && (await deps.sessions.revokeSession(id, deps.now().toISOString(), c.role === 'tenant' ? c.tenantId : undefined));
+        const revoked =
+          mine && (await deps.sessions.revokeSession(id, deps.now().toISOString(), c.role === 'tenant' ? c.tenantId : undefined));
         if (!revoked) throw new ClientError('NOT_FOUND', `session "${id}" does not exist`, 'sessionId');
         return { statusCode: 204 };
       },

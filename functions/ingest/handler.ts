@@ -1,6 +1,6 @@
-import { settings } from '../../shared/platform/config.js';
 import { billingStore, tenantDirectory, usageQueue, usageStore } from '../../shared/composition/root.js';
 import { cachedMeters } from '../../shared/metering/meters.js';
+import { settings } from '../../shared/platform/config.js';
 import { createIngest } from './ingest.js';
 
 const directory = tenantDirectory();

@@ -1,20 +1,20 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { oldestOpenInstant } from '../../shared/kernel/periods.js';
 import {
+  type EventResult,
+  eventsOf,
   MAX_EVENTS_PER_REQUEST,
   MAX_REQUEST_BYTES,
-  type EventResult,
   type UsageEvent,
-  eventsOf,
   validateEvent,
 } from '../../shared/metering/events.js';
-import { header, httpApi, json, parseInput, rawBody, type HttpEvent } from '../../shared/platform/http.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import type { SendOutcome } from '../../shared/metering/ports.js';
+import { type HttpEvent, header, httpApi, json, parseInput, rawBody } from '../../shared/platform/http.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
 import { requireAdmin, requireTenant } from '../../shared/tenancy/access.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
-import type { Meter } from '../../shared/metering/meters.js';
-import { logger, metrics } from '../../shared/platform/observability.js';
-import { oldestOpenInstant } from '../../shared/kernel/periods.js';
-import type { SendOutcome } from '../../shared/metering/ports.js';
 
 export interface IngestDependencies {
   meters(tenantId: string): Promise<ReadonlyMap<string, Meter>>;
@@ -49,17 +49,24 @@ const CONTENT_TYPES = new Set(['application/json', 'application/cloudevents+json
 export function createIngest(deps: IngestDependencies) {
   return httpApi(async (event) => {
     const imported = event.routeKey === IMPORT_ROUTE;
-    const tenantId = imported ? (requireAdmin(event), parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId')) : requireTenant(event);
+    const tenantId = imported
+      ? (requireAdmin(event), parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId'))
+      : requireTenant(event);
     const items = readEvents(event);
     const now = deps.now();
     const ctx = { tenantId, meters: await deps.meters(tenantId), now, oldestOpen: await oldestOpen(deps, event, tenantId, now) };
     const checked: EventResult[] = items.map((item, index) => validateEvent(item, index, ctx));
 
     const valid = checked.filter((r) => r.status === 'valid');
-    const known = await deps.existing(tenantId, valid.map((r) => r.id)).catch((error: unknown) => {
-      logger.warn('duplicate lookup failed; the consumer will deduplicate', { error: error as Error });
-      return new Set<string>();
-    });
+    const known = await deps
+      .existing(
+        tenantId,
+        valid.map((r) => r.id),
+      )
+      .catch((error: unknown) => {
+        logger.warn('duplicate lookup failed; the consumer will deduplicate', { error: error as Error });
+        return new Set<string>();
+      });
     const seen = new Set<string>();
     const results: Result[] = [];
     const toSend: UsageEvent[] = [];
@@ -91,7 +98,11 @@ export function createIngest(deps: IngestDependencies) {
 
     if (summary.failed > 0) {
       logger.error('events could not be made durable', { tenantId, failed: summary.failed });
-      return json(503, { code: 'SERVICE_UNAVAILABLE', message: 'some events could not be queued; retry them with the same ids', ...summary, results }, { 'retry-after': '1' });
+      return json(
+        503,
+        { code: 'SERVICE_UNAVAILABLE', message: 'some events could not be queued; retry them with the same ids', ...summary, results },
+        { 'retry-after': '1' },
+      );
     }
     return json(202, { ...summary, results });
   });
@@ -103,9 +114,14 @@ export function createIngest(deps: IngestDependencies) {
  * period of the tenant has been closed yet, so none is reopened.
  */
 async function oldestOpen(deps: IngestDependencies, event: HttpEvent, tenantId: string, now: number): Promise<number> {
-  if (event.routeKey !== IMPORT_ROUTE || event.queryStringParameters?.firstImport !== 'true') return oldestOpenInstant(now, deps.graceHours);
+  if (event.routeKey !== IMPORT_ROUTE || event.queryStringParameters?.firstImport !== 'true')
+    return oldestOpenInstant(now, deps.graceHours);
   if (await deps.invoiced(tenantId)) {
-    throw new ClientError('CONFLICT', `tenant ${tenantId} has been invoiced: its first import is over, and imports keep to the open period`, 'firstImport');
+    throw new ClientError(
+      'CONFLICT',
+      `tenant ${tenantId} has been invoiced: its first import is over, and imports keep to the open period`,
+      'firstImport',
+    );
   }
   return Number.NEGATIVE_INFINITY;
 }
@@ -113,7 +129,10 @@ async function oldestOpen(deps: IngestDependencies, event: HttpEvent, tenantId: 
 function readEvents(event: HttpEvent): unknown[] {
   const type = (header(event, 'content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   if (!CONTENT_TYPES.has(type)) {
-    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `content type ${type} is not supported; use application/json or application/cloudevents(-batch)+json`);
+    throw new ClientError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `content type ${type} is not supported; use application/json or application/cloudevents(-batch)+json`,
+    );
   }
   const body = rawBody(event);
   if (body.length > MAX_REQUEST_BYTES) {

@@ -1,5 +1,5 @@
-import { settings } from '../../shared/platform/config.js';
 import { billingReads, billingStore } from '../../shared/composition/root.js';
+import { settings } from '../../shared/platform/config.js';
 import { createInvoicingJob } from './invoicing.js';
 
 const store = billingStore();

@@ -1,13 +1,13 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
+import middy from '@middy/core';
 import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
-import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
-import { logger, metrics } from '../../shared/platform/observability.js';
-import { mapLimit } from '../../shared/kernel/batching.js';
-import { closablePeriods } from '../../shared/billing/subscriptions.js';
 import { billingPaused } from '../../shared/billing/pauses.js';
+import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
+import { closablePeriods } from '../../shared/billing/subscriptions.js';
+import { mapLimit } from '../../shared/kernel/batching.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
+import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
 export interface InvoicingDependencies {
   store: Pick<BillingStore, 'subscriptionPages' | 'latestInvoice' | 'issueInvoices' | 'listPauses'>;

@@ -1,10 +1,10 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import { type HttpEvent, type HttpResult, header, json, rawBody } from '../../shared/platform/http.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { type ProviderNotification, SignatureRejected } from '../../shared/stripe/mirror.js';
-import { type NotificationDependencies, actOnNotification } from '../../shared/stripe/notifications.js';
+import { actOnNotification, type NotificationDependencies } from '../../shared/stripe/notifications.js';
 import type { NotificationSource } from '../../shared/stripe/ports.js';
 
 export interface StripeWebhookDependencies extends Omit<NotificationDependencies, 'log'> {
@@ -36,7 +36,8 @@ export function createStripeWebhook(deps: StripeWebhookDependencies) {
       try {
         const outcome = await actOnNotification({ ...deps, log: logger }, notification);
         if (outcome.reconciliationMismatches > 0 || outcome.meterErrorReports > 0) {
-          if (outcome.reconciliationMismatches > 0) metrics.addMetric('ReconciliationMismatches', MetricUnit.Count, outcome.reconciliationMismatches);
+          if (outcome.reconciliationMismatches > 0)
+            metrics.addMetric('ReconciliationMismatches', MetricUnit.Count, outcome.reconciliationMismatches);
           if (outcome.meterErrorReports > 0) metrics.addMetric('MeterErrorReports', MetricUnit.Count, outcome.meterErrorReports);
           metrics.publishStoredMetrics();
         }

@@ -1,9 +1,9 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
-import { type ReportSummary, type UsageReportDependencies, reportUsage } from '../../shared/stripe/usage-report.js';
+import { type ReportSummary, reportUsage, type UsageReportDependencies } from '../../shared/stripe/usage-report.js';
 
 /** The daily report (EventBridge, 01:00 UTC), run at the invocation's scheduled time (shared/stripe/usage-report.ts). */
 export function createUsageReport(deps: Omit<UsageReportDependencies, 'log'>) {
@@ -14,7 +14,12 @@ export function createUsageReport(deps: Omit<UsageReportDependencies, 'log'>) {
       metrics.addMetric('ReportFailures', MetricUnit.Count, summary.failed);
       metrics.addMetric('MeterEventsSent', MetricUnit.Count, summary.sent);
       metrics.publishStoredMetrics();
-      logger.info('usage report finished', { sent: summary.sent, skipped: summary.skipped, failed: summary.failed, tenants: summary.tenants });
+      logger.info('usage report finished', {
+        sent: summary.sent,
+        skipped: summary.skipped,
+        failed: summary.failed,
+        tenants: summary.tenants,
+      });
       return summary;
     });
 }

@@ -1,11 +1,20 @@
 import { z } from 'zod';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
+import {
+  calendarMonth,
+  type Granularity,
+  granularities,
+  nextPeriodStart,
+  periodKey,
+  periodKeyStart,
+  periodStart,
+  toIso,
+} from '../../shared/kernel/periods.js';
+import type { Meter } from '../../shared/metering/meters.js';
 import type { CounterRow } from '../../shared/metering/ports.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
-import type { Meter } from '../../shared/metering/meters.js';
-import { type Granularity, calendarMonth, granularities, nextPeriodStart, periodKey, periodKeyStart, periodStart, toIso } from '../../shared/kernel/periods.js';
 
 export interface UsageDependencies {
   meters(tenantId: string): Promise<Meter[]>;
@@ -45,7 +54,14 @@ export function createUsageApi(deps: UsageDependencies) {
         const usage = await Promise.all(
           meters.map(async (m) => {
             const [row] = await deps.series(tenantId, m.key, 'month', key, key);
-            return { meter: m.key, name: m.name, unit: m.unit, aggregation: m.aggregation, value: row?.value ?? '0', events: row?.events ?? 0 };
+            return {
+              meter: m.key,
+              name: m.name,
+              unit: m.unit,
+              aggregation: m.aggregation,
+              value: row?.value ?? '0',
+              events: row?.events ?? 0,
+            };
           }),
         );
         return json(200, { period: { start: toIso(period.start), end: toIso(period.end) }, meters: usage });
@@ -67,7 +83,11 @@ export function createUsageApi(deps: UsageDependencies) {
         for (let at = first; at < to; at = nextPeriodStart(q.granularity, at)) {
           buckets.push(at);
           if (buckets.length > MAX_BUCKETS) {
-            throw new ClientError('INVALID_REQUEST', `the range spans more than ${MAX_BUCKETS} ${q.granularity}s; use a coarser granularity`, 'granularity');
+            throw new ClientError(
+              'INVALID_REQUEST',
+              `the range spans more than ${MAX_BUCKETS} ${q.granularity}s; use a coarser granularity`,
+              'granularity',
+            );
           }
         }
         const range = [periodKey(q.granularity, first), periodKey(q.granularity, to - 1)] as const;
@@ -85,7 +105,14 @@ export function createUsageApi(deps: UsageDependencies) {
           });
         };
         const data = seriesOf(await deps.series(tenantId, meter.key, q.granularity, ...range));
-        const answer = { meter: meter.key, unit: meter.unit, aggregation: meter.aggregation, granularity: q.granularity, from: toIso(from), to: toIso(to) };
+        const answer = {
+          meter: meter.key,
+          unit: meter.unit,
+          aggregation: meter.aggregation,
+          granularity: q.granularity,
+          from: toIso(from),
+          to: toIso(to),
+        };
         if (q.groupBy === undefined) return json(200, { ...answer, data });
         const groups = await groupSeries(
           meter,
@@ -105,13 +132,27 @@ export function createUsageApi(deps: UsageDependencies) {
  * counter per combination, so the combinations sharing a value are added up: exact for SUM and COUNT;
  * for other aggregations the parts do not add, so only a meter grouped by that property alone answers.
  */
-async function groupSeries(meter: Meter, property: string, only: string | undefined, series: (groupKey: string) => Promise<CounterRow[]>, keys: () => Promise<string[]>) {
+async function groupSeries(
+  meter: Meter,
+  property: string,
+  only: string | undefined,
+  series: (groupKey: string) => Promise<CounterRow[]>,
+  keys: () => Promise<string[]>,
+) {
   if (!meter.groupBy.includes(property)) {
-    throw new ClientError('INVALID_REQUEST', `meter "${meter.key}" is not grouped by "${property}"${meter.groupBy.length ? `; it is grouped by ${meter.groupBy.join(', ')}` : ''}`, 'groupBy');
+    throw new ClientError(
+      'INVALID_REQUEST',
+      `meter "${meter.key}" is not grouped by "${property}"${meter.groupBy.length ? `; it is grouped by ${meter.groupBy.join(', ')}` : ''}`,
+      'groupBy',
+    );
   }
   const summable = meter.aggregation === 'SUM' || meter.aggregation === 'COUNT';
   if (meter.groupBy.length > 1 && !summable) {
-    throw new ClientError('INVALID_REQUEST', `meter "${meter.key}" is grouped by ${meter.groupBy.join(', ')} and its ${meter.aggregation} values per combination do not add up by "${property}"`, 'groupBy');
+    throw new ClientError(
+      'INVALID_REQUEST',
+      `meter "${meter.key}" is grouped by ${meter.groupBy.join(', ')} and its ${meter.aggregation} values per combination do not add up by "${property}"`,
+      'groupBy',
+    );
   }
   const byValue = new Map<string, string[]>();
   for (const key of await keys()) {

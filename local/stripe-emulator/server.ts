@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Stripe from 'stripe';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { freePort } from '../net.js';
+import { fixture, list, type StripeObject, stripeId } from './fixtures.js';
 import { type Form, parseForm, record, text } from './form.js';
-import { type StripeObject, fixture, list, stripeId } from './fixtures.js';
 
 /**
  * A Stripe-compatible API on localhost for the calls Meterline makes, so tests and `npm start` run the
@@ -81,7 +81,13 @@ export interface StripeEmulator {
   stop(): Promise<void>;
 }
 
-type Handler = (req: { method: string; path: string; form: Form; query: URLSearchParams; idempotencyKey?: string }) => [number, StripeObject];
+type Handler = (req: {
+  method: string;
+  path: string;
+  form: Form;
+  query: URLSearchParams;
+  idempotencyKey?: string;
+}) => [number, StripeObject];
 
 export class StripeHttpError extends Error {
   constructor(
@@ -117,7 +123,11 @@ function nextAnchor(config: Form, after: number): number {
     const at = Date.UTC(year, month, day, field('hour'), field('minute'), field('second')) / 1000;
     if (at > after && (!text(config, 'month') || new Date(at * 1000).getUTCMonth() + 1 === field('month'))) return at;
   }
-  throw new StripeHttpError(400, { type: 'invalid_request_error', message: 'Invalid billing_cycle_anchor_config.', param: 'billing_cycle_anchor_config' });
+  throw new StripeHttpError(400, {
+    type: 'invalid_request_error',
+    message: 'Invalid billing_cycle_anchor_config.',
+    param: 'billing_cycle_anchor_config',
+  });
 }
 
 /** A metered price's amount for a period's quantity, unrounded: per unit (with transform_quantity) or by tiers. */
@@ -128,7 +138,11 @@ export function priceAmount(price: StripeObject, quantity: Dec): Dec {
     return units.times(price.unit_amount_decimal);
   }
   if (quantity.isZero()) return new Dec(0);
-  const tierOf = (t: StripeObject) => ({ upTo: t.up_to === null ? undefined : new Dec(t.up_to), unit: new Dec(t.unit_amount_decimal), flat: new Dec(t.flat_amount_decimal) });
+  const tierOf = (t: StripeObject) => ({
+    upTo: t.up_to === null ? undefined : new Dec(t.up_to),
+    unit: new Dec(t.unit_amount_decimal),
+    flat: new Dec(t.flat_amount_decimal),
+  });
   const tiers = (price.tiers as StripeObject[]).map(tierOf);
   if (price.tiers_mode === 'volume') {
     const tier = tiers.find((t) => !t.upTo || quantity.lessThanOrEqualTo(t.upTo))!;
@@ -172,8 +186,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   let webhook: { url: string; secret: string } | undefined;
   const buckets = { meterEvents: { tokens: 0, at: 0 }, other: { tokens: 0, at: 0 } };
 
-  const invalid = (message: string, param?: string, code?: string) => new StripeHttpError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
-  const missing = (type: string, id: string) => new StripeHttpError(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${type}: '${id}'`, param: 'id' });
+  const invalid = (message: string, param?: string, code?: string) =>
+    new StripeHttpError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
+  const missing = (type: string, id: string) =>
+    new StripeHttpError(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${type}: '${id}'`, param: 'id' });
   const found = <T>(map: Map<string, T>, type: string, id: string): T => {
     const value = map.get(id);
     if (!value) throw missing(type, id);
@@ -191,223 +207,354 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       type,
     });
     events.push(event);
-    if (webhook) void send(webhook.url, JSON.stringify(event), webhook.secret).catch((error) => console.error('stripe emulator: webhook delivery failed', error));
+    if (webhook)
+      void send(webhook.url, JSON.stringify(event), webhook.secret).catch((error) =>
+        console.error('stripe emulator: webhook delivery failed', error),
+      );
   };
 
   const send = async (url: string, payload: string, secret: string, timestamp = seconds()): Promise<WebhookDelivery> => {
     const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp });
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature }, body: payload });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature },
+      body: payload,
+    });
     return { status: res.status, body: await res.text() };
   };
 
   const monthPeriod = (at: number) => {
     const d = new Date(at * 1000);
-    return { start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000, end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000 };
+    return {
+      start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000,
+      end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000,
+    };
   };
 
   const subscriptionItem = (subscriptionId: string, price: StripeObject, period: { start: number; end: number }, quantity?: string) => {
     const item = fixture('subscription', {}).items.data[0] as StripeObject;
     // Metered items have no quantity: usage comes from the meter.
-    return { ...item, id: stripeId('si'), created: seconds(), metadata: {}, price, quantity: price.recurring?.usage_type === 'metered' ? undefined : Number(quantity ?? 1), plan: { ...item.plan, id: price.id, meter: price.recurring?.meter ?? null, usage_type: price.recurring?.usage_type ?? 'licensed' }, subscription: subscriptionId, current_period_start: period.start, current_period_end: period.end };
+    return {
+      ...item,
+      id: stripeId('si'),
+      created: seconds(),
+      metadata: {},
+      price,
+      quantity: price.recurring?.usage_type === 'metered' ? undefined : Number(quantity ?? 1),
+      plan: { ...item.plan, id: price.id, meter: price.recurring?.meter ?? null, usage_type: price.recurring?.usage_type ?? 'licensed' },
+      subscription: subscriptionId,
+      current_period_start: period.start,
+      current_period_end: period.end,
+    };
   };
 
   const routes: [string, RegExp, Handler][] = [
-    ['POST', /^\/v1\/customers$/, ({ form }) => {
-      const customer = fixture('customer', { id: stripeId('cus'), created: seconds(), discount: null, name: text(form, 'name') ?? null, email: text(form, 'email') ?? null, metadata: record(form, 'metadata') });
-      customers.set(customer.id, customer);
-      return [200, customer];
-    }],
+    [
+      'POST',
+      /^\/v1\/customers$/,
+      ({ form }) => {
+        const customer = fixture('customer', {
+          id: stripeId('cus'),
+          created: seconds(),
+          discount: null,
+          name: text(form, 'name') ?? null,
+          email: text(form, 'email') ?? null,
+          metadata: record(form, 'metadata'),
+        });
+        customers.set(customer.id, customer);
+        return [200, customer];
+      },
+    ],
     // The customer portal: a session's URL opens a page standing in for Stripe's hosted portal.
-    ['POST', /^\/v1\/billing_portal\/sessions$/, ({ form }) => {
-      const customer = text(form, 'customer');
-      if (!customer) throw invalid('Missing required param: customer.', 'customer');
-      found(customers, 'customer', customer);
-      const secret = randomBytes(24).toString('base64url');
-      const session = fixture('billing_portal.session', {
-        id: stripeId('bps'),
-        created: seconds(),
-        customer,
-        configuration: 'bpc_meterline_local',
-        flow: null,
-        locale: text(form, 'locale') ?? null,
-        return_url: text(form, 'return_url') ?? null,
-        url: `http://127.0.0.1:${port}/p/session/${secret}`,
-      });
-      portalSessions.set(secret, session);
-      return [200, session];
-    }],
+    [
+      'POST',
+      /^\/v1\/billing_portal\/sessions$/,
+      ({ form }) => {
+        const customer = text(form, 'customer');
+        if (!customer) throw invalid('Missing required param: customer.', 'customer');
+        found(customers, 'customer', customer);
+        const secret = randomBytes(24).toString('base64url');
+        const session = fixture('billing_portal.session', {
+          id: stripeId('bps'),
+          created: seconds(),
+          customer,
+          configuration: 'bpc_meterline_local',
+          flow: null,
+          locale: text(form, 'locale') ?? null,
+          return_url: text(form, 'return_url') ?? null,
+          url: `http://127.0.0.1:${port}/p/session/${secret}`,
+        });
+        portalSessions.set(secret, session);
+        return [200, session];
+      },
+    ],
     ['GET', /^\/v1\/customers\/([\w]+)$/, ({ path }) => [200, found(customers, 'customer', path.split('/')[3]!)]],
-    ['GET', /^\/v1\/billing\/meters$/, ({ query }) => {
-      const status = query.get('status');
-      return [200, list([...meters.values()].filter((m) => !status || m.status === status), '/v1/billing/meters')];
-    }],
-    ['POST', /^\/v1\/billing\/meters$/, ({ form }) => {
-      const eventName = text(form, 'event_name');
-      const formula = text(record(form, 'default_aggregation'), 'formula');
-      if (!eventName) throw invalid('Missing required param: event_name.', 'event_name');
-      if (!formula || !['sum', 'count', 'last'].includes(formula)) throw invalid('Invalid default_aggregation[formula].', 'default_aggregation[formula]');
-      if ([...meters.values()].some((m) => m.event_name === eventName && m.status === 'active')) {
-        throw invalid(`A meter with event_name ${eventName} already exists.`, 'event_name');
-      }
-      const mapping = record(form, 'customer_mapping');
-      const value = record(form, 'value_settings');
-      const meter = fixture('billing.meter', {
-        id: stripeId('mtr'),
-        created: seconds(),
-        updated: seconds(),
-        display_name: text(form, 'display_name') ?? eventName,
-        event_name: eventName,
-        default_aggregation: { formula },
-        customer_mapping: { event_payload_key: text(mapping, 'event_payload_key') ?? 'stripe_customer_id', type: 'by_id' },
-        value_settings: { event_payload_key: text(value, 'event_payload_key') ?? 'value' },
-        event_time_window: text(form, 'event_time_window') ?? null,
-      });
-      meters.set(meter.id, meter);
-      return [200, meter];
-    }],
-    ['GET', /^\/v1\/billing\/meters\/(\w+)$/, ({ path }) => [200, found(meters, 'billing.meter', path.split('/')[4]!)]],
-    ['POST', /^\/v1\/billing\/meter_events$/, ({ form }) => {
-      const eventName = text(form, 'event_name');
-      const payload = record(form, 'payload') as Record<string, string>;
-      if (!eventName) throw invalid('Missing required param: event_name.', 'event_name');
-      const identifier = text(form, 'identifier') ?? stripeId('mev');
-      if (identifiers.has(identifier)) throw invalid(`An event already exists with identifier ${identifier}.`, 'identifier');
-      const timestamp = Number(text(form, 'timestamp') ?? seconds());
-      if (timestamp < seconds() - WINDOW_PAST_S) throw invalid('Timestamp must be within the past 35 calendar days.', 'timestamp', 'timestamp_too_far_in_past');
-      if (timestamp > seconds() + WINDOW_FUTURE_S) throw invalid('Timestamp must not be more than 5 minutes in the future.', 'timestamp', 'timestamp_in_future');
-      const event = fixture('billing.meter_event', { created: seconds(), event_name: eventName, identifier, payload, timestamp });
-      identifiers.add(identifier);
-      meterEvents.push(event);
-      return [200, event];
-    }],
-    ['POST', /^\/v1\/products$/, ({ form }) => {
-      const id = text(form, 'id') ?? stripeId('prod');
-      if (products.has(id)) throw invalid(`Product already exists.`, 'id', 'resource_already_exists');
-      const product = fixture('product', { id, created: seconds(), updated: seconds(), name: text(form, 'name') ?? 'product', description: null, default_price: null, package_dimensions: null, type: 'service', metadata: record(form, 'metadata') });
-      products.set(product.id, product);
-      return [200, product];
-    }],
-    ['GET', /^\/v1\/products\/([\w-]+)$/, ({ path }) => [200, found(products, 'product', path.split('/')[3]!)]],
-    ['GET', /^\/v1\/prices$/, ({ query }) => {
-      const filter = parseForm(query.toString());
-      const lookupKeys = Array.isArray(filter.lookup_keys) ? filter.lookup_keys : [];
-      const active = text(filter, 'active');
-      const matching = [...prices.values()].filter((p) => (lookupKeys.length === 0 || lookupKeys.includes(p.lookup_key)) && (active === undefined || String(p.active) === active));
-      return [200, list(matching, '/v1/prices')];
-    }],
-    ['POST', /^\/v1\/prices$/, ({ form }) => {
-      const recurring = record(form, 'recurring');
-      const product = found(products, 'product', text(form, 'product') ?? '');
-      const meter = text(recurring, 'meter');
-      if (meter) found(meters, 'billing.meter', meter);
-      const lookupKey = text(form, 'lookup_key') ?? null;
-      const holder = lookupKey === null ? undefined : [...prices.values()].find((p) => p.lookup_key === lookupKey);
-      if (holder && text(form, 'transfer_lookup_key') !== 'true') {
-        throw invalid(`A price (\`${holder.id}\`) already uses that lookup key.`, 'lookup_key');
-      }
-      if (holder) holder.lookup_key = null;
-      const tiered = text(form, 'billing_scheme') === 'tiered';
-      const tiers = (Array.isArray(form.tiers) ? form.tiers : []).map((t) => {
-        const upTo = text(t, 'up_to');
-        const unit = text(t, 'unit_amount_decimal') ?? text(t, 'unit_amount') ?? '0';
-        const flat = text(t, 'flat_amount_decimal') ?? text(t, 'flat_amount') ?? '0';
-        return { up_to: upTo === 'inf' || upTo === undefined ? null : Number(upTo), unit_amount: wholeOrNull(unit), unit_amount_decimal: unit, flat_amount: wholeOrNull(flat), flat_amount_decimal: flat };
-      });
-      if (tiered && (tiers.length === 0 || tiers.at(-1)!.up_to !== null)) throw invalid('Tiers must end with a tier whose up_to is inf.', 'tiers');
-      const transform = record(form, 'transform_quantity');
-      const unitAmountDecimal = tiered ? null : (text(form, 'unit_amount_decimal') ?? text(form, 'unit_amount') ?? '0');
-      const price = fixture('price', {
-        id: stripeId('price'),
-        created: seconds(),
-        currency: text(form, 'currency') ?? 'usd',
-        product: product.id,
-        lookup_key: lookupKey,
-        nickname: text(form, 'nickname') ?? null,
-        metadata: record(form, 'metadata'),
-        billing_scheme: tiered ? 'tiered' : 'per_unit',
-        tiers_mode: tiered ? (text(form, 'tiers_mode') ?? null) : null,
-        // Stripe leaves tiers out unless expanded; the emulator always shows them (it keeps no expansion state).
-        ...(tiered ? { tiers } : {}),
-        recurring: { interval: text(recurring, 'interval') ?? 'month', interval_count: 1, meter: meter ?? null, usage_type: text(recurring, 'usage_type') ?? 'licensed', trial_period_days: null },
-        transform_quantity: text(transform, 'divide_by') ? { divide_by: Number(text(transform, 'divide_by')), round: text(transform, 'round') ?? 'down' } : null,
-        unit_amount: unitAmountDecimal === null ? null : wholeOrNull(unitAmountDecimal),
-        unit_amount_decimal: unitAmountDecimal,
-      });
-      prices.set(price.id, price);
-      return [200, price];
-    }],
-    ['GET', /^\/v1\/prices\/(\w+)$/, ({ path }) => [200, found(prices, 'price', path.split('/')[3]!)]],
-    ['POST', /^\/v1\/subscriptions$/, ({ form, idempotencyKey }) => {
-      const customer = found(customers, 'customer', text(form, 'customer') ?? '');
-      const items = (Array.isArray(form.items) ? form.items : []).map((i) => ({ price: found(prices, 'price', text(i, 'price') ?? ''), quantity: text(i, 'quantity') }));
-      if (items.length === 0) throw invalid('Missing required param: items.', 'items');
-      const id = stripeId('sub');
-      // Stripe takes only a future anchor (or trial end); a backdated start bills from that date.
-      const config = form.billing_cycle_anchor_config === undefined ? undefined : record(form, 'billing_cycle_anchor_config');
-      const anchor = config ? String(nextAnchor(config, seconds())) : text(form, 'billing_cycle_anchor');
-      const trialEnd = text(form, 'trial_end');
-      if (anchor && Number(anchor) < seconds()) throw invalid('billing_cycle_anchor cannot be in the past.', 'billing_cycle_anchor');
-      if (trialEnd && Number(trialEnd) <= seconds()) throw invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', 'trial_end');
-      const backdate = text(form, 'backdate_start_date');
-      const start = Number(backdate ?? seconds());
-      // Without an anchor the emulator bills calendar months (what the older tests finalize against).
-      const period = { start: backdate ? start : monthPeriod(seconds()).start, end: Number(trialEnd ?? anchor ?? monthPeriod(seconds()).end) };
-      const end = period.end;
-      const subscription = fixture('subscription', {
-        id,
-        customer: customer.id,
-        created: seconds(),
-        start_date: start,
-        billing_cycle_anchor: end,
-        billing_cycle_anchor_config: config ? Object.fromEntries(['day_of_month', 'month', 'hour', 'minute', 'second'].map((k) => [k, text(config, k) === undefined ? null : Number(text(config, k))])) : null,
-        status: trialEnd ? 'trialing' : 'active',
-        cancel_at: text(form, 'cancel_at_period_end') === 'true' ? end : null,
-        cancel_at_period_end: text(form, 'cancel_at_period_end') === 'true',
-        canceled_at: null,
-        ended_at: null,
-        latest_invoice: null,
-        trial_end: trialEnd ? Number(trialEnd) : null,
-        trial_start: trialEnd ? start : null,
-        metadata: record(form, 'metadata'),
-        items: list(items.map((i) => subscriptionItem(id, i.price, period, i.quantity)), `/v1/subscription_items?subscription=${id}`),
-      });
-      subscriptions.set(id, subscription);
-      emit('customer.subscription.created', subscription, undefined, idempotencyKey);
-      return [200, subscription];
-    }],
-    ['POST', /^\/v1\/subscriptions\/(\w+)$/, ({ path, form, idempotencyKey }) => {
-      const subscription = found(subscriptions, 'subscription', path.split('/')[3]!);
-      const previous: StripeObject = {};
-      const cancelAtPeriodEnd = text(form, 'cancel_at_period_end');
-      if (cancelAtPeriodEnd !== undefined) {
-        previous.cancel_at_period_end = subscription.cancel_at_period_end;
-        subscription.cancel_at_period_end = cancelAtPeriodEnd === 'true';
-        subscription.cancel_at = subscription.cancel_at_period_end ? (subscription.items.data[0]?.current_period_end ?? null) : null;
-      }
-      if (Array.isArray(form.items)) {
-        previous.items = structuredClone(subscription.items);
-        const period = { start: subscription.items.data[0]?.current_period_start ?? seconds(), end: subscription.items.data[0]?.current_period_end ?? monthPeriod(seconds()).end };
-        for (const change of form.items) {
-          const itemId = text(change, 'id');
-          if (itemId && text(change, 'deleted') === 'true') {
-            found(new Map(subscription.items.data.map((i: StripeObject) => [i.id, i])), 'subscription_item', itemId);
-            subscription.items.data = subscription.items.data.filter((i: StripeObject) => i.id !== itemId);
-          } else if (!itemId) subscription.items.data.push(subscriptionItem(subscription.id, found(prices, 'price', text(change, 'price') ?? ''), period, text(change, 'quantity')));
+    [
+      'GET',
+      /^\/v1\/billing\/meters$/,
+      ({ query }) => {
+        const status = query.get('status');
+        return [
+          200,
+          list(
+            [...meters.values()].filter((m) => !status || m.status === status),
+            '/v1/billing/meters',
+          ),
+        ];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/billing\/meters$/,
+      ({ form }) => {
+        const eventName = text(form, 'event_name');
+        const formula = text(record(form, 'default_aggregation'), 'formula');
+        if (!eventName) throw invalid('Missing required param: event_name.', 'event_name');
+        if (!formula || !['sum', 'count', 'last'].includes(formula))
+          throw invalid('Invalid default_aggregation[formula].', 'default_aggregation[formula]');
+        if ([...meters.values()].some((m) => m.event_name === eventName && m.status === 'active')) {
+          throw invalid(`A meter with event_name ${eventName} already exists.`, 'event_name');
         }
-      }
-      if (form.metadata) {
-        previous.metadata = subscription.metadata;
-        subscription.metadata = { ...subscription.metadata, ...record(form, 'metadata') };
-      }
-      emit('customer.subscription.updated', subscription, previous, idempotencyKey);
-      return [200, subscription];
-    }],
-    ['DELETE', /^\/v1\/subscriptions\/(\w+)$/, ({ path, idempotencyKey }) => {
-      const subscription = found(subscriptions, 'subscription', path.split('/')[3]!);
-      Object.assign(subscription, { status: 'canceled', canceled_at: seconds(), ended_at: seconds() });
-      emit('customer.subscription.deleted', subscription, undefined, idempotencyKey);
-      return [200, subscription];
-    }],
+        const mapping = record(form, 'customer_mapping');
+        const value = record(form, 'value_settings');
+        const meter = fixture('billing.meter', {
+          id: stripeId('mtr'),
+          created: seconds(),
+          updated: seconds(),
+          display_name: text(form, 'display_name') ?? eventName,
+          event_name: eventName,
+          default_aggregation: { formula },
+          customer_mapping: { event_payload_key: text(mapping, 'event_payload_key') ?? 'stripe_customer_id', type: 'by_id' },
+          value_settings: { event_payload_key: text(value, 'event_payload_key') ?? 'value' },
+          event_time_window: text(form, 'event_time_window') ?? null,
+        });
+        meters.set(meter.id, meter);
+        return [200, meter];
+      },
+    ],
+    ['GET', /^\/v1\/billing\/meters\/(\w+)$/, ({ path }) => [200, found(meters, 'billing.meter', path.split('/')[4]!)]],
+    [
+      'POST',
+      /^\/v1\/billing\/meter_events$/,
+      ({ form }) => {
+        const eventName = text(form, 'event_name');
+        const payload = record(form, 'payload') as Record<string, string>;
+        if (!eventName) throw invalid('Missing required param: event_name.', 'event_name');
+        const identifier = text(form, 'identifier') ?? stripeId('mev');
+        if (identifiers.has(identifier)) throw invalid(`An event already exists with identifier ${identifier}.`, 'identifier');
+        const timestamp = Number(text(form, 'timestamp') ?? seconds());
+        if (timestamp < seconds() - WINDOW_PAST_S)
+          throw invalid('Timestamp must be within the past 35 calendar days.', 'timestamp', 'timestamp_too_far_in_past');
+        if (timestamp > seconds() + WINDOW_FUTURE_S)
+          throw invalid('Timestamp must not be more than 5 minutes in the future.', 'timestamp', 'timestamp_in_future');
+        const event = fixture('billing.meter_event', { created: seconds(), event_name: eventName, identifier, payload, timestamp });
+        identifiers.add(identifier);
+        meterEvents.push(event);
+        return [200, event];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/products$/,
+      ({ form }) => {
+        const id = text(form, 'id') ?? stripeId('prod');
+        if (products.has(id)) throw invalid(`Product already exists.`, 'id', 'resource_already_exists');
+        const product = fixture('product', {
+          id,
+          created: seconds(),
+          updated: seconds(),
+          name: text(form, 'name') ?? 'product',
+          description: null,
+          default_price: null,
+          package_dimensions: null,
+          type: 'service',
+          metadata: record(form, 'metadata'),
+        });
+        products.set(product.id, product);
+        return [200, product];
+      },
+    ],
+    ['GET', /^\/v1\/products\/([\w-]+)$/, ({ path }) => [200, found(products, 'product', path.split('/')[3]!)]],
+    [
+      'GET',
+      /^\/v1\/prices$/,
+      ({ query }) => {
+        const filter = parseForm(query.toString());
+        const lookupKeys = Array.isArray(filter.lookup_keys) ? filter.lookup_keys : [];
+        const active = text(filter, 'active');
+        const matching = [...prices.values()].filter(
+          (p) => (lookupKeys.length === 0 || lookupKeys.includes(p.lookup_key)) && (active === undefined || String(p.active) === active),
+        );
+        return [200, list(matching, '/v1/prices')];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/prices$/,
+      ({ form }) => {
+        const recurring = record(form, 'recurring');
+        const product = found(products, 'product', text(form, 'product') ?? '');
+        const meter = text(recurring, 'meter');
+        if (meter) found(meters, 'billing.meter', meter);
+        const lookupKey = text(form, 'lookup_key') ?? null;
+        const holder = lookupKey === null ? undefined : [...prices.values()].find((p) => p.lookup_key === lookupKey);
+        if (holder && text(form, 'transfer_lookup_key') !== 'true') {
+          throw invalid(`A price (\`${holder.id}\`) already uses that lookup key.`, 'lookup_key');
+        }
+        if (holder) holder.lookup_key = null;
+        const tiered = text(form, 'billing_scheme') === 'tiered';
+        const tiers = (Array.isArray(form.tiers) ? form.tiers : []).map((t) => {
+          const upTo = text(t, 'up_to');
+          const unit = text(t, 'unit_amount_decimal') ?? text(t, 'unit_amount') ?? '0';
+          const flat = text(t, 'flat_amount_decimal') ?? text(t, 'flat_amount') ?? '0';
+          return {
+            up_to: upTo === 'inf' || upTo === undefined ? null : Number(upTo),
+            unit_amount: wholeOrNull(unit),
+            unit_amount_decimal: unit,
+            flat_amount: wholeOrNull(flat),
+            flat_amount_decimal: flat,
+          };
+        });
+        if (tiered && (tiers.length === 0 || tiers.at(-1)!.up_to !== null))
+          throw invalid('Tiers must end with a tier whose up_to is inf.', 'tiers');
+        const transform = record(form, 'transform_quantity');
+        const unitAmountDecimal = tiered ? null : (text(form, 'unit_amount_decimal') ?? text(form, 'unit_amount') ?? '0');
+        const price = fixture('price', {
+          id: stripeId('price'),
+          created: seconds(),
+          currency: text(form, 'currency') ?? 'usd',
+          product: product.id,
+          lookup_key: lookupKey,
+          nickname: text(form, 'nickname') ?? null,
+          metadata: record(form, 'metadata'),
+          billing_scheme: tiered ? 'tiered' : 'per_unit',
+          tiers_mode: tiered ? (text(form, 'tiers_mode') ?? null) : null,
+          // Stripe leaves tiers out unless expanded; the emulator always shows them (it keeps no expansion state).
+          ...(tiered ? { tiers } : {}),
+          recurring: {
+            interval: text(recurring, 'interval') ?? 'month',
+            interval_count: 1,
+            meter: meter ?? null,
+            usage_type: text(recurring, 'usage_type') ?? 'licensed',
+            trial_period_days: null,
+          },
+          transform_quantity: text(transform, 'divide_by')
+            ? { divide_by: Number(text(transform, 'divide_by')), round: text(transform, 'round') ?? 'down' }
+            : null,
+          unit_amount: unitAmountDecimal === null ? null : wholeOrNull(unitAmountDecimal),
+          unit_amount_decimal: unitAmountDecimal,
+        });
+        prices.set(price.id, price);
+        return [200, price];
+      },
+    ],
+    ['GET', /^\/v1\/prices\/(\w+)$/, ({ path }) => [200, found(prices, 'price', path.split('/')[3]!)]],
+    [
+      'POST',
+      /^\/v1\/subscriptions$/,
+      ({ form, idempotencyKey }) => {
+        const customer = found(customers, 'customer', text(form, 'customer') ?? '');
+        const items = (Array.isArray(form.items) ? form.items : []).map((i) => ({
+          price: found(prices, 'price', text(i, 'price') ?? ''),
+          quantity: text(i, 'quantity'),
+        }));
+        if (items.length === 0) throw invalid('Missing required param: items.', 'items');
+        const id = stripeId('sub');
+        // Stripe takes only a future anchor (or trial end); a backdated start bills from that date.
+        const config = form.billing_cycle_anchor_config === undefined ? undefined : record(form, 'billing_cycle_anchor_config');
+        const anchor = config ? String(nextAnchor(config, seconds())) : text(form, 'billing_cycle_anchor');
+        const trialEnd = text(form, 'trial_end');
+        if (anchor && Number(anchor) < seconds()) throw invalid('billing_cycle_anchor cannot be in the past.', 'billing_cycle_anchor');
+        if (trialEnd && Number(trialEnd) <= seconds())
+          throw invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', 'trial_end');
+        const backdate = text(form, 'backdate_start_date');
+        const start = Number(backdate ?? seconds());
+        // Without an anchor the emulator bills calendar months (what the older tests finalize against).
+        const period = {
+          start: backdate ? start : monthPeriod(seconds()).start,
+          end: Number(trialEnd ?? anchor ?? monthPeriod(seconds()).end),
+        };
+        const end = period.end;
+        const subscription = fixture('subscription', {
+          id,
+          customer: customer.id,
+          created: seconds(),
+          start_date: start,
+          billing_cycle_anchor: end,
+          billing_cycle_anchor_config: config
+            ? Object.fromEntries(
+                ['day_of_month', 'month', 'hour', 'minute', 'second'].map((k) => [
+                  k,
+                  text(config, k) === undefined ? null : Number(text(config, k)),
+                ]),
+              )
+            : null,
+          status: trialEnd ? 'trialing' : 'active',
+          cancel_at: text(form, 'cancel_at_period_end') === 'true' ? end : null,
+          cancel_at_period_end: text(form, 'cancel_at_period_end') === 'true',
+          canceled_at: null,
+          ended_at: null,
+          latest_invoice: null,
+          trial_end: trialEnd ? Number(trialEnd) : null,
+          trial_start: trialEnd ? start : null,
+          metadata: record(form, 'metadata'),
+          items: list(
+            items.map((i) => subscriptionItem(id, i.price, period, i.quantity)),
+            `/v1/subscription_items?subscription=${id}`,
+          ),
+        });
+        subscriptions.set(id, subscription);
+        emit('customer.subscription.created', subscription, undefined, idempotencyKey);
+        return [200, subscription];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/subscriptions\/(\w+)$/,
+      ({ path, form, idempotencyKey }) => {
+        const subscription = found(subscriptions, 'subscription', path.split('/')[3]!);
+        const previous: StripeObject = {};
+        const cancelAtPeriodEnd = text(form, 'cancel_at_period_end');
+        if (cancelAtPeriodEnd !== undefined) {
+          previous.cancel_at_period_end = subscription.cancel_at_period_end;
+          subscription.cancel_at_period_end = cancelAtPeriodEnd === 'true';
+          subscription.cancel_at = subscription.cancel_at_period_end ? (subscription.items.data[0]?.current_period_end ?? null) : null;
+        }
+        if (Array.isArray(form.items)) {
+          previous.items = structuredClone(subscription.items);
+          const period = {
+            start: subscription.items.data[0]?.current_period_start ?? seconds(),
+            end: subscription.items.data[0]?.current_period_end ?? monthPeriod(seconds()).end,
+          };
+          for (const change of form.items) {
+            const itemId = text(change, 'id');
+            if (itemId && text(change, 'deleted') === 'true') {
+              found(new Map(subscription.items.data.map((i: StripeObject) => [i.id, i])), 'subscription_item', itemId);
+              subscription.items.data = subscription.items.data.filter((i: StripeObject) => i.id !== itemId);
+            } else if (!itemId)
+              subscription.items.data.push(
+                subscriptionItem(subscription.id, found(prices, 'price', text(change, 'price') ?? ''), period, text(change, 'quantity')),
+              );
+          }
+        }
+        if (form.metadata) {
+          previous.metadata = subscription.metadata;
+          subscription.metadata = { ...subscription.metadata, ...record(form, 'metadata') };
+        }
+        emit('customer.subscription.updated', subscription, previous, idempotencyKey);
+        return [200, subscription];
+      },
+    ],
+    [
+      'DELETE',
+      /^\/v1\/subscriptions\/(\w+)$/,
+      ({ path, idempotencyKey }) => {
+        const subscription = found(subscriptions, 'subscription', path.split('/')[3]!);
+        Object.assign(subscription, { status: 'canceled', canceled_at: seconds(), ended_at: seconds() });
+        emit('customer.subscription.deleted', subscription, undefined, idempotencyKey);
+        return [200, subscription];
+      },
+    ],
     ['GET', /^\/v1\/subscriptions\/(\w+)$/, ({ path }) => [200, found(subscriptions, 'subscription', path.split('/')[3]!)]],
     ['GET', /^\/v1\/invoices\/(\w+)$/, ({ path }) => [200, found(invoices, 'invoice', path.split('/')[3]!)]],
     ['GET', /^\/v2\/core\/events\/(\w+)$/, ({ path }) => [200, found(thinEvents, 'event', path.split('/')[4]!)]],
@@ -423,10 +570,21 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   };
 
   const answer = (res: ServerResponse, status: number, body: StripeObject, extra: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', 'request-id': stripeId('req'), 'stripe-version': Stripe.API_VERSION, ...extra });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'request-id': stripeId('req'),
+      'stripe-version': Stripe.API_VERSION,
+      ...extra,
+    });
     res.end(JSON.stringify(body));
   };
-  const error = (status: number, body: StripeHttpError['body']) => ({ error: { ...body, doc_url: body.code ? `https://docs.stripe.com/error-codes/${body.code.replace(/_/g, '-')}` : undefined, request_log_url: null } });
+  const error = (status: number, body: StripeHttpError['body']) => ({
+    error: {
+      ...body,
+      doc_url: body.code ? `https://docs.stripe.com/error-codes/${body.code.replace(/_/g, '-')}` : undefined,
+      request_log_url: null,
+    },
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -444,7 +602,15 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     if (fault) fault.times -= 1;
     if (fault?.kind === 429) {
       log(429);
-      return answer(res, 429, error(429, { type: 'invalid_request_error', code: 'rate_limit', message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.' }));
+      return answer(
+        res,
+        429,
+        error(429, {
+          type: 'invalid_request_error',
+          code: 'rate_limit',
+          message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
+        }),
+      );
     }
     if (fault?.kind === 500) {
       log(500);
@@ -456,9 +622,20 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       return;
     }
     const isMeterEvent = method === 'POST' && path === '/v1/billing/meter_events';
-    if (rateLimit && !take(isMeterEvent ? buckets.meterEvents : buckets.other, isMeterEvent ? rateLimit.meterEventsPerSecond : rateLimit.requestsPerSecond)) {
+    if (
+      rateLimit &&
+      !take(isMeterEvent ? buckets.meterEvents : buckets.other, isMeterEvent ? rateLimit.meterEventsPerSecond : rateLimit.requestsPerSecond)
+    ) {
       log(429);
-      return answer(res, 429, error(429, { type: 'invalid_request_error', code: 'rate_limit', message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.' }));
+      return answer(
+        res,
+        429,
+        error(429, {
+          type: 'invalid_request_error',
+          code: 'rate_limit',
+          message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
+        }),
+      );
     }
 
     const form = method === 'POST' ? parseForm(body) : {};
@@ -466,7 +643,15 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     const lock = isMeterEvent ? `${text(record(form, 'payload'), 'stripe_customer_id')}|${text(form, 'event_name')}` : undefined;
     if (lock && inFlight.has(lock)) {
       log(429);
-      return answer(res, 429, error(429, { type: 'invalid_request_error', code: 'lock_timeout', message: 'This object cannot be accessed right now because another API request or Stripe process is currently accessing it.' }));
+      return answer(
+        res,
+        429,
+        error(429, {
+          type: 'invalid_request_error',
+          code: 'lock_timeout',
+          message: 'This object cannot be accessed right now because another API request or Stripe process is currently accessing it.',
+        }),
+      );
     }
     if (lock) inFlight.add(lock);
     try {
@@ -478,14 +663,18 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       let out: StripeObject;
       if (replay && replay.fingerprint !== fingerprint) {
         status = 400;
-        out = error(400, { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.` });
+        out = error(400, {
+          type: 'idempotency_error',
+          message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`,
+        });
       } else if (replay) {
         log(replay.status);
         return answer(res, replay.status, replay.body, { 'idempotent-replayed': 'true' });
       } else {
         const route = routes.find(([m, pattern]) => m === method && pattern.test(path));
         try {
-          if (!route) throw new StripeHttpError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` });
+          if (!route)
+            throw new StripeHttpError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` });
           [status, out] = route[2]({ method, path, form, query: url.searchParams, idempotencyKey });
         } catch (e) {
           if (!(e instanceof StripeHttpError)) throw e;
@@ -524,7 +713,13 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
 
   const aggregate = (meter: StripeObject, customerId: string, period: { start: number; end: number }) => {
     const values = meterEvents
-      .filter((e) => e.event_name === meter.event_name && e.payload[meter.customer_mapping.event_payload_key] === customerId && e.timestamp >= period.start && e.timestamp < period.end)
+      .filter(
+        (e) =>
+          e.event_name === meter.event_name &&
+          e.payload[meter.customer_mapping.event_payload_key] === customerId &&
+          e.timestamp >= period.start &&
+          e.timestamp < period.end,
+      )
       .sort((a, b) => a.timestamp - b.timestamp);
     const numbers = values.map((e) => new Dec(e.payload[meter.value_settings.event_payload_key] ?? '0'));
     switch (meter.default_aggregation.formula) {
@@ -534,7 +729,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         return numbers.at(-1) ?? new Dec(0);
       default:
         // Negative quantities correct earlier ones; a period that sums below zero bills 0 (Stripe's meters guide).
-        return Dec.max(numbers.reduce((a, b) => a.plus(b), new Dec(0)), 0);
+        return Dec.max(
+          numbers.reduce((a, b) => a.plus(b), new Dec(0)),
+          0,
+        );
     }
   };
 
@@ -559,7 +757,9 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       const next = { start: period.end, end: period.end + (period.end - period.start) };
       const lines = (subscription.items.data as StripeObject[]).map((item) => {
         const metered = Boolean(item.price.recurring?.meter);
-        const quantity = metered ? aggregate(found(meters, 'billing.meter', item.price.recurring.meter), subscription.customer, period) : new Dec(item.quantity ?? 1);
+        const quantity = metered
+          ? aggregate(found(meters, 'billing.meter', item.price.recurring.meter), subscription.customer, period)
+          : new Dec(item.quantity ?? 1);
         const amount = priceAmount(item.price, quantity).toDecimalPlaces(0).toNumber();
         const linePeriod = metered ? period : next;
         return {
@@ -573,8 +773,22 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
           description: `${quantity} × ${item.price.id}`,
           period: { start: linePeriod.start, end: linePeriod.end },
           subscription: subscriptionId,
-          parent: { type: 'subscription_item_details', invoice_item_details: null, subscription_item_details: { invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: subscriptionId, subscription_item: item.id } },
-          pricing: { type: 'price_details', price_details: { price: item.price.id, product: item.price.product }, unit_amount_decimal: item.price.unit_amount_decimal },
+          parent: {
+            type: 'subscription_item_details',
+            invoice_item_details: null,
+            subscription_item_details: {
+              invoice_item: null,
+              proration: false,
+              proration_details: { credited_items: null },
+              subscription: subscriptionId,
+              subscription_item: item.id,
+            },
+          },
+          pricing: {
+            type: 'price_details',
+            price_details: { price: item.price.id, product: item.price.product },
+            unit_amount_decimal: item.price.unit_amount_decimal,
+          },
         };
       });
       const total = lines.reduce((sum, l) => sum + l.amount, 0);
@@ -587,7 +801,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         period_start: period.start,
         period_end: period.end,
         subscription: subscriptionId,
-        parent: { type: 'subscription_details', quote_details: null, subscription_details: { metadata: subscription.metadata, subscription: subscriptionId } },
+        parent: {
+          type: 'subscription_details',
+          quote_details: null,
+          subscription_details: { metadata: subscription.metadata, subscription: subscriptionId },
+        },
         lines: list(lines, `/v1/invoices/${id}/lines`),
         subtotal: total,
         subtotal_excluding_tax: total,
@@ -601,7 +819,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       });
       invoices.set(id, invoice);
       emit('invoice.created', invoice);
-      Object.assign(invoice, { status: 'open', number: `MTL-${invoices.size}`, status_transitions: { ...invoice.status_transitions, finalized_at: seconds() } });
+      Object.assign(invoice, {
+        status: 'open',
+        number: `MTL-${invoices.size}`,
+        status_transitions: { ...invoice.status_transitions, finalized_at: seconds() },
+      });
       emit('invoice.finalized', invoice, { status: 'draft' });
       return structuredClone(invoice);
     },
@@ -609,12 +831,24 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       const meter = found(meters, 'billing.meter', meterId);
       const id = stripeId('evt');
       const created = new Date(now()).toISOString();
-      const notification = { id, object: 'v2.core.event', type: 'v1.billing.meter.error_report_triggered', created, livemode: false, related_object: { id: meter.id, type: 'billing.meter', url: `/v1/billing/meters/${meter.id}` } };
+      const notification = {
+        id,
+        object: 'v2.core.event',
+        type: 'v1.billing.meter.error_report_triggered',
+        created,
+        livemode: false,
+        related_object: { id: meter.id, type: 'billing.meter', url: `/v1/billing/meters/${meter.id}` },
+      };
       thinEvents.set(id, {
         ...notification,
         data: {
           developer_message_summary: `There is 1 invalid event for meter ${meter.event_name}`,
-          reason: { error_count: 1, error_types: [{ code: e.code, error_count: 1, sample_errors: [{ error_message: e.message, request: { identifier: e.identifier } }] }] },
+          reason: {
+            error_count: 1,
+            error_types: [
+              { code: e.code, error_count: 1, sample_errors: [{ error_message: e.message, request: { identifier: e.identifier } }] },
+            ],
+          },
           validation_start: created,
           validation_end: created,
         },

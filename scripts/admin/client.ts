@@ -13,7 +13,9 @@ export function target(flags: Record<string, string>): Target {
   const apiUrl = flags.url ?? process.env.METERLINE_API_URL ?? local.apiUrl;
   const adminKey = flags['admin-key'] ?? process.env.METERLINE_ADMIN_KEY ?? local.adminKey;
   if (!apiUrl || !adminKey) {
-    throw new Error('no API to talk to: pass --url and --admin-key, set METERLINE_API_URL and METERLINE_ADMIN_KEY, or run `npm start` first');
+    throw new Error(
+      'no API to talk to: pass --url and --admin-key, set METERLINE_API_URL and METERLINE_ADMIN_KEY, or run `npm start` first',
+    );
   }
   return { apiUrl: apiUrl.replace(/\/$/, ''), adminKey };
 }

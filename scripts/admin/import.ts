@@ -106,7 +106,10 @@ export async function importEvents(o: ImportOptions): Promise<ImportSummary> {
       finished.delete(watermark++);
     }
     const { done, accepted, duplicates, rejected, rejections, retried } = summary;
-    writeFileSync(statePath(o.file), JSON.stringify({ tenantId: o.tenantId, size, done, counts: { accepted, duplicates, rejected, rejections, retried } } satisfies State));
+    writeFileSync(
+      statePath(o.file),
+      JSON.stringify({ tenantId: o.tenantId, size, done, counts: { accepted, duplicates, rejected, rejections, retried } } satisfies State),
+    );
     o.onProgress?.(done, lines.length);
   };
   o.onProgress?.(summary.done, lines.length);
@@ -117,7 +120,11 @@ export async function importEvents(o: ImportOptions): Promise<ImportSummary> {
       const batch = batches[index]!;
       const result: BatchResult = { accepted: 0, duplicates: 0, retried: 0, rejections: [] };
       for (const l of batch) if (l.error) result.rejections.push({ line: l.line, code: 'INVALID_LINE', message: l.error });
-      await send(o, batch.filter((l) => l.event !== undefined), result);
+      await send(
+        o,
+        batch.filter((l) => l.event !== undefined),
+        result,
+      );
       finished.set(index, result);
       save();
     }
@@ -140,7 +147,11 @@ async function send(o: ImportOptions, batch: Line[], result: BatchResult): Promi
   for (let attempt = 1; pending.length > 0; attempt++) {
     const path = `/v1/admin/tenants/${encodeURIComponent(o.tenantId)}/events${o.firstImport ? '?firstImport=true' : ''}`;
     let status: number;
-    let body: { results?: { index: number; id?: string; status: string; code?: string; message?: string; field?: string }[]; code?: string; message?: string };
+    let body: {
+      results?: { index: number; id?: string; status: string; code?: string; message?: string; field?: string }[];
+      code?: string;
+      message?: string;
+    };
     try {
       const res = await fetch(`${o.target.apiUrl}${path}`, {
         method: 'POST',
@@ -168,10 +179,18 @@ async function send(o: ImportOptions, batch: Line[], result: BatchResult): Promi
       const line = pending[r.index]!;
       if (r.status === 'accepted') result.accepted += 1;
       else if (r.status === 'duplicate') result.duplicates += 1;
-      else if (r.status === 'rejected') result.rejections.push({ line: line.line, ...(r.id ? { id: r.id } : {}), code: r.code ?? 'REJECTED', message: r.message ?? '', ...(r.field ? { field: r.field } : {}) });
+      else if (r.status === 'rejected')
+        result.rejections.push({
+          line: line.line,
+          ...(r.id ? { id: r.id } : {}),
+          code: r.code ?? 'REJECTED',
+          message: r.message ?? '',
+          ...(r.field ? { field: r.field } : {}),
+        });
       else retry.push(line);
     }
-    if (retry.length > 0 && attempt >= MAX_ATTEMPTS) throw new Error(`${retry.length} events could not be made durable after ${MAX_ATTEMPTS} attempts; run the import again to resume`);
+    if (retry.length > 0 && attempt >= MAX_ATTEMPTS)
+      throw new Error(`${retry.length} events could not be made durable after ${MAX_ATTEMPTS} attempts; run the import again to resume`);
     result.retried += retry.length;
     pending = retry;
     if (retry.length > 0) await pause(attempt);

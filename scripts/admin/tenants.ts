@@ -10,9 +10,12 @@ export const tenantCommands: Command[] = [
     name: 'tenants create',
     usage: '--name "Optical Labs" [--id optical-labs] [--seed-meters]',
     run: async (f, t) => {
-      const tenant = (await call(t(), 'POST', '/v1/admin/tenants', { name: need(f, 'name'), ...(f.id ? { id: f.id } : {}) })) as { id: string };
+      const tenant = (await call(t(), 'POST', '/v1/admin/tenants', { name: need(f, 'name'), ...(f.id ? { id: f.id } : {}) })) as {
+        id: string;
+      };
       if (f['seed-meters'] !== undefined) {
-        for (const { key, ...definition } of seedMeters) await call(t(), 'PUT', `/v1/admin/tenants/${enc(tenant.id)}/meters/${key}`, definition);
+        for (const { key, ...definition } of seedMeters)
+          await call(t(), 'PUT', `/v1/admin/tenants/${enc(tenant.id)}/meters/${key}`, definition);
       }
       return tenant;
     },
@@ -21,7 +24,8 @@ export const tenantCommands: Command[] = [
   { name: 'tenants show', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}`) },
   {
     name: 'meters put',
-    usage: '--tenant <id> --meter <key> --aggregation SUM|COUNT|MAX|LATEST|UNIQUE_COUNT --unit <unit> [--name <name>] [--value-property p] [--group-by a,b] | --file meter.json',
+    usage:
+      '--tenant <id> --meter <key> --aggregation SUM|COUNT|MAX|LATEST|UNIQUE_COUNT --unit <unit> [--name <name>] [--value-property p] [--group-by a,b] | --file meter.json',
     run: (f, t) => {
       const definition = f.file
         ? JSON.parse(readFileSync(f.file, 'utf8'))
@@ -35,7 +39,11 @@ export const tenantCommands: Command[] = [
       return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/meters/${enc(need(f, 'meter'))}`, definition);
     },
   },
-  { name: 'keys create', usage: '--tenant <id> [--name ci]', run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/api-keys`, { name: f.name ?? 'default' }) },
+  {
+    name: 'keys create',
+    usage: '--tenant <id> [--name ci]',
+    run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/api-keys`, { name: f.name ?? 'default' }),
+  },
   { name: 'keys list', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/api-keys`) },
   {
     name: 'keys revoke',

@@ -7,7 +7,9 @@ import { meterKeySchema } from '../metering/meters.js';
  * Each alert fires at most once per period; the evaluator records the crossing before it notifies,
  * and notifies again only if that notification is not known to have gone out.
  */
-export const alertIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lowercase letters, digits, dashes or underscores');
+export const alertIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lowercase letters, digits, dashes or underscores');
 
 export const alertDefinitionSchema = z.strictObject({
   meter: meterKeySchema,

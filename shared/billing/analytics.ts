@@ -3,7 +3,7 @@ import type { Period } from '../kernel/periods.js';
 import { labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from './invoice-drafts.js';
 import type { BillingReads } from './ports.js';
 import { baseFeeLines, usageLines } from './pricing.js';
-import { type BillingPeriod, type Subscription, periodAt, planSegments, usagePlanId } from './subscriptions.js';
+import { type BillingPeriod, periodAt, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
 
 const iso = (t: number) => new Date(t).toISOString();
 const span = (p: Period) => ({ start: iso(p.start), end: iso(p.end) });
@@ -23,18 +23,44 @@ export async function usageAnalytics(reads: BillingReads, tenantId: string, sub:
   const soFar = await quantities(reads, tenantId, plan, meters, current, now);
   const lines = usageLines(plan, soFar, labels, current.trial);
   const carried = await quantities(reads, tenantId, plan, meters, current, current.end);
-  const projected = Object.fromEntries(Object.keys(plan.prices).map((k) => [k, meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, current, now)]));
+  const projected = Object.fromEntries(
+    Object.keys(plan.prices).map((k) => [
+      k,
+      meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, current, now),
+    ]),
+  );
   const projectedLines = usageLines(plan, projected, labels, current.trial);
 
   let last: { lines: ReturnType<typeof usageLines>; total: string } | undefined;
   if (previous) {
     const lastPlan = await requirePlan(reads, usagePlanId(sub, previous));
-    const lastLines = usageLines(lastPlan, await quantities(reads, tenantId, lastPlan, meters, previous, previous.end), labels, previous.trial);
-    last = { lines: lastLines, total: sumMoney(lastLines.map((l) => l.amount), lastPlan.currency) };
+    const lastLines = usageLines(
+      lastPlan,
+      await quantities(reads, tenantId, lastPlan, meters, previous, previous.end),
+      labels,
+      previous.trial,
+    );
+    last = {
+      lines: lastLines,
+      total: sumMoney(
+        lastLines.map((l) => l.amount),
+        lastPlan.currency,
+      ),
+    };
   }
-  const base = baseFeeLines(await Promise.all(planSegments(sub, current).map(async (s) => ({ ...s, plan: await requirePlan(reads, s.planId) }))), current, current.trial);
-  const usageCost = sumMoney(lines.map((l) => l.amount), plan.currency);
-  const projectedUsage = sumMoney(projectedLines.map((l) => l.amount), plan.currency);
+  const base = baseFeeLines(
+    await Promise.all(planSegments(sub, current).map(async (s) => ({ ...s, plan: await requirePlan(reads, s.planId) }))),
+    current,
+    current.trial,
+  );
+  const usageCost = sumMoney(
+    lines.map((l) => l.amount),
+    plan.currency,
+  );
+  const projectedUsage = sumMoney(
+    projectedLines.map((l) => l.amount),
+    plan.currency,
+  );
   return {
     currency: plan.currency,
     asOf: iso(now),
@@ -58,7 +84,10 @@ export async function usageAnalytics(reads: BillingReads, tenantId: string, sub:
     usageCost,
     previousUsageCost: last?.total ?? null,
     usageCostTrendPercent: last ? trendPercent(last.total, usageCost) : null,
-    baseFee: sumMoney(base.map((l) => l.amount), plan.currency),
+    baseFee: sumMoney(
+      base.map((l) => l.amount),
+      plan.currency,
+    ),
     /** Before tax: base fees plus usage at the current run rate. */
     projectedCost: sumMoney([projectedUsage, ...base.map((l) => l.amount)], plan.currency),
   };

@@ -1,7 +1,7 @@
 import { Dec } from '../kernel/decimal.js';
 import { formatMoney } from '../kernel/money.js';
 import type { Invoice } from './invoices.js';
-import { type Party, type Seller, dueDate } from './parties.js';
+import { dueDate, type Party, type Seller } from './parties.js';
 import { groupDigits, lineQuantityText, quantityWithUnit, rateText, unitMoney } from './units.js';
 
 /**
@@ -54,7 +54,9 @@ export function invoiceDocument(invoice: Invoice, seller: Seller, customer: Part
       }
       for (const t of line.tiers ?? []) {
         const flat = new Dec(t.flatFee).isZero() ? '' : ` + ${unitMoney(t.flatFee, invoice.currency)}`;
-        details.push(`${groupDigits(t.quantity)} at ${unitMoney(t.unitPrice, invoice.currency)}${flat} (tier up to ${t.upTo ? groupDigits(t.upTo) : 'no limit'})`);
+        details.push(
+          `${groupDigits(t.quantity)} at ${unitMoney(t.unitPrice, invoice.currency)}${flat} (tier up to ${t.upTo ? groupDigits(t.upTo) : 'no limit'})`,
+        );
       }
       return {
         description: line.description,

@@ -1,12 +1,12 @@
 import { Dec } from '../kernel/decimal.js';
-import { type InvoiceDraft, ADJUSTABLE_PERIODS } from './invoices.js';
-import type { Meter } from '../metering/meters.js';
 import type { Period } from '../kernel/periods.js';
+import type { Meter } from '../metering/meters.js';
+import { ADJUSTABLE_PERIODS, type InvoiceDraft } from './invoices.js';
 import type { Plan } from './plans.js';
-import { billedUnit } from './units.js';
 import type { BillingReads } from './ports.js';
-import { type BilledPeriod, type MeterLabel, adjustmentLines, baseFeeLines, totals, usageLines } from './pricing.js';
-import { type BillingPeriod, type Subscription, planSegments, usagePlanId } from './subscriptions.js';
+import { adjustmentLines, type BilledPeriod, baseFeeLines, type MeterLabel, totals, usageLines } from './pricing.js';
+import { type BillingPeriod, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
+import { billedUnit } from './units.js';
 
 /*
  * Prices one period of a subscription into an invoice draft: the invoice job closes periods with it,
@@ -14,7 +14,14 @@ import { type BillingPeriod, type Subscription, planSegments, usagePlanId } from
  */
 
 /** Each priced meter's billed quantity over `period` up to `asOf` (0 for a meter the tenant lacks). */
-export async function quantities(reads: BillingReads, tenantId: string, plan: Plan, meters: ReadonlyMap<string, Meter>, period: Period, asOf: number): Promise<Record<string, string>> {
+export async function quantities(
+  reads: BillingReads,
+  tenantId: string,
+  plan: Plan,
+  meters: ReadonlyMap<string, Meter>,
+  period: Period,
+  asOf: number,
+): Promise<Record<string, string>> {
   const entries = await Promise.all(
     Object.keys(plan.prices).map(async (key) => {
       const meter = meters.get(key);
@@ -38,7 +45,13 @@ export async function requirePlan(reads: BillingReads, planId: string): Promise<
  * adjustments for late usage in the periods `previous` (the tenant's last invoice) billed. `asOf`
  * below the period's end prices it as if it closed then (the upcoming invoice).
  */
-export async function draftInvoice(reads: BillingReads, sub: Subscription, period: BillingPeriod, previous: readonly BilledPeriod[], asOf = period.end): Promise<InvoiceDraft> {
+export async function draftInvoice(
+  reads: BillingReads,
+  sub: Subscription,
+  period: BillingPeriod,
+  previous: readonly BilledPeriod[],
+  asOf = period.end,
+): Promise<InvoiceDraft> {
   const meters = new Map((await reads.meters(sub.tenantId)).map((m) => [m.key, m]));
   const labels = labelsOf(meters);
   const segments = await Promise.all(planSegments(sub, period).map(async (s) => ({ ...s, plan: await requirePlan(reads, s.planId) })));
@@ -53,8 +66,18 @@ export async function draftInvoice(reads: BillingReads, sub: Subscription, perio
     }),
   );
 
-  const lines = [...baseFeeLines(segments, period, period.trial), ...usageLines(plan, used, labels, period.trial), ...adjustments.flatMap((a) => a.lines)];
-  const own: BilledPeriod = { periodStart: new Date(period.start).toISOString(), periodEnd: new Date(period.end).toISOString(), trial: period.trial, plan, quantities: used };
+  const lines = [
+    ...baseFeeLines(segments, period, period.trial),
+    ...usageLines(plan, used, labels, period.trial),
+    ...adjustments.flatMap((a) => a.lines),
+  ];
+  const own: BilledPeriod = {
+    periodStart: new Date(period.start).toISOString(),
+    periodEnd: new Date(period.end).toISOString(),
+    trial: period.trial,
+    plan,
+    quantities: used,
+  };
   return {
     tenantId: sub.tenantId,
     currency: plan.currency,
@@ -78,7 +101,11 @@ export function projectQuantity(meter: Meter | undefined, quantity: string, peri
   if (!meter || (meter.aggregation !== 'SUM' && meter.aggregation !== 'COUNT')) return quantity;
   const elapsed = Math.min(Math.max(now - period.start, 0), period.end - period.start);
   if (elapsed === 0) return quantity;
-  return new Dec(quantity).times(period.end - period.start).div(elapsed).toDecimalPlaces(6, Dec.ROUND_HALF_UP).toFixed();
+  return new Dec(quantity)
+    .times(period.end - period.start)
+    .div(elapsed)
+    .toDecimalPlaces(6, Dec.ROUND_HALF_UP)
+    .toFixed();
 }
 
 /** Change from `before` to `after` in percent, one decimal (half-up); null when there was nothing before. */

@@ -22,7 +22,11 @@ const transitions: Record<InvoiceStatus, readonly InvoiceStatus[]> = {
 
 export function assertTransition(from: InvoiceStatus, to: InvoiceStatus): void {
   if (!transitions[from].includes(to)) {
-    throw new ClientError('CONFLICT', `an invoice cannot go from ${from} to ${to}${transitions[from].length ? `; from ${from} it can become ${transitions[from].join(', ')}` : ''}`, 'status');
+    throw new ClientError(
+      'CONFLICT',
+      `an invoice cannot go from ${from} to ${to}${transitions[from].length ? `; from ${from} it can become ${transitions[from].join(', ')}` : ''}`,
+      'status',
+    );
   }
 }
 
@@ -72,7 +76,10 @@ export const reissuableStatuses: readonly InvoiceStatus[] = ['open', 'uncollecti
 const lineKey = (l: InvoiceLine) => `${l.kind}:${l.meter ?? l.planId ?? l.description}`;
 
 /** The line-by-line difference between an invoice and its replacement; unchanged lines are left out. */
-export function invoiceChanges(before: Pick<Invoice, 'lines' | 'total'>, after: Pick<InvoiceDraft, 'lines' | 'total' | 'currency'>): InvoiceChanges {
+export function invoiceChanges(
+  before: Pick<Invoice, 'lines' | 'total'>,
+  after: Pick<InvoiceDraft, 'lines' | 'total' | 'currency'>,
+): InvoiceChanges {
   const old = new Map(before.lines.map((l) => [lineKey(l), l]));
   const lines: InvoiceChanges['lines'] = [];
   const zero = subtractMoney('0', '0', after.currency);
@@ -81,9 +88,15 @@ export function invoiceChanges(before: Pick<Invoice, 'lines' | 'total'>, after: 
     const was = old.get(lineKey(line));
     old.delete(lineKey(line));
     if (was?.amount === line.amount && was.quantity === line.quantity) continue;
-    lines.push({ description: line.description, before: was?.amount ?? zero, after: line.amount, difference: difference(was?.amount ?? zero, line.amount) });
+    lines.push({
+      description: line.description,
+      before: was?.amount ?? zero,
+      after: line.amount,
+      difference: difference(was?.amount ?? zero, line.amount),
+    });
   }
-  for (const was of old.values()) lines.push({ description: was.description, before: was.amount, after: zero, difference: difference(was.amount, zero) });
+  for (const was of old.values())
+    lines.push({ description: was.description, before: was.amount, after: zero, difference: difference(was.amount, zero) });
   return { lines, total: { before: before.total, after: after.total, difference: difference(before.total, after.total) } };
 }
 
@@ -92,5 +105,14 @@ export const ADJUSTABLE_PERIODS = 2;
 
 /** What a tenant sees in a list. */
 export function invoiceSummary(i: Invoice) {
-  return { id: i.id, number: i.number, status: i.status, currency: i.currency, periodStart: i.periodStart, periodEnd: i.periodEnd, issuedAt: i.issuedAt, total: i.total };
+  return {
+    id: i.id,
+    number: i.number,
+    status: i.status,
+    currency: i.currency,
+    periodStart: i.periodStart,
+    periodEnd: i.periodEnd,
+    issuedAt: i.issuedAt,
+    total: i.total,
+  };
 }

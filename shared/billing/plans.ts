@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Dec } from '../kernel/decimal.js';
-import { meterKeySchema } from '../metering/meters.js';
 import { currencySchema, decimalString } from '../kernel/money.js';
+import { meterKeySchema } from '../metering/meters.js';
 
 /**
  * Plans are data: a currency, a base fee per period and, per meter, one price model. Every price is a
@@ -29,9 +29,11 @@ const tiersSchema = z
   .superRefine((tiers, ctx) => {
     tiers.forEach((t, i) => {
       const last = i === tiers.length - 1;
-      if (last !== (t.upTo === null)) ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: 'only the last tier has upTo null, and it must' });
+      if (last !== (t.upTo === null))
+        ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: 'only the last tier has upTo null, and it must' });
       const prev = tiers[i - 1]?.upTo;
-      if (t.upTo !== null && prev && !new Dec(t.upTo).greaterThan(prev)) ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: 'tiers must rise strictly' });
+      if (t.upTo !== null && prev && !new Dec(t.upTo).greaterThan(prev))
+        ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: 'tiers must rise strictly' });
     });
   });
 
@@ -44,7 +46,12 @@ export const priceSchema = z.discriminatedUnion('model', [
    * packagePrice per `packageSize` units. `up` charges whole packages (1,001 calls = 2 packages of 1,000);
    * `prorated` charges the exact fraction (1,001 calls = 1.001 packages).
    */
-  z.strictObject({ model: z.literal('package'), packageSize: positiveDecimal, packagePrice: decimalString, rounding: z.enum(['up', 'prorated']) }),
+  z.strictObject({
+    model: z.literal('package'),
+    packageSize: positiveDecimal,
+    packagePrice: decimalString,
+    rounding: z.enum(['up', 'prorated']),
+  }),
   /** Each unit at the price of the tier it falls in. */
   z.strictObject({ model: z.literal('graduated'), tiers: tiersSchema }),
   /** Every unit at the price of the tier the total falls in. */

@@ -1,7 +1,7 @@
 import type { Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
-import type { Party, Seller } from './parties.js';
 import type { Invoice, InvoiceDraft, InvoiceStatus } from './invoices.js';
+import type { Party, Seller } from './parties.js';
 import type { BillingPause } from './pauses.js';
 import type { Plan } from './plans.js';
 import type { Quota } from './quotas.js';

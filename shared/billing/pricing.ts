@@ -62,7 +62,8 @@ export function charge(price: Price, quantity: Dec): Charge {
     case 'package': {
       const packages = price.rounding === 'up' ? quantity.div(price.packageSize).ceil() : quantity.div(price.packageSize);
       // Multiply before dividing where the division is exact-or-not, so `prorated` keeps every digit it can.
-      const amount = price.rounding === 'up' ? packages.times(price.packagePrice) : quantity.times(price.packagePrice).div(price.packageSize);
+      const amount =
+        price.rounding === 'up' ? packages.times(price.packagePrice) : quantity.times(price.packagePrice).div(price.packageSize);
       return { billable: quantity, amount };
     }
     case 'quota': {
@@ -108,7 +109,12 @@ export interface MeterLabel {
 }
 
 /** One line per meter the plan prices, sorted by meter key; meters without usage show quantity 0. */
-export function usageLines(plan: Plan, quantities: Readonly<Record<string, string>>, labels: Readonly<Record<string, MeterLabel>>, trial = false): InvoiceLine[] {
+export function usageLines(
+  plan: Plan,
+  quantities: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, MeterLabel>>,
+  trial = false,
+): InvoiceLine[] {
   return Object.keys(plan.prices)
     .sort()
     .map((meter) => usageLine(plan, meter, quantities[meter] ?? '0', labels[meter] ?? { name: meter, unit: 'unit' }, trial));
@@ -116,7 +122,7 @@ export function usageLines(plan: Plan, quantities: Readonly<Record<string, strin
 
 export function usageLine(plan: Plan, meter: string, quantity: string, label: MeterLabel, trial = false): InvoiceLine {
   // A trial prices nothing; its lines still show what was used.
-  const price: Price = trial ? { model: 'free' } : plan.prices[meter] ?? { model: 'free' };
+  const price: Price = trial ? { model: 'free' } : (plan.prices[meter] ?? { model: 'free' });
   const c = charge(price, new Dec(quantity));
   return {
     kind: 'usage',
@@ -148,7 +154,11 @@ export function baseFeeLines(segments: readonly PlanSegment[], period: Period, t
   return segments.map(({ plan, start, end }) => {
     const whole = start === period.start && end === period.end;
     const fraction = new Dec(end - start).div(length);
-    const description = trial ? `${plan.name} base fee (trial, waived)` : whole ? `${plan.name} base fee` : `${plan.name} base fee, prorated`;
+    const description = trial
+      ? `${plan.name} base fee (trial, waived)`
+      : whole
+        ? `${plan.name} base fee`
+        : `${plan.name} base fee, prorated`;
     return {
       kind: 'base',
       description,
@@ -178,7 +188,11 @@ export interface BilledPeriod {
  * moved, the period is priced again under its own plan and the line carries the difference of the two
  * rounded amounts (it can be zero, inside a quota, or negative). Never dropped, always labelled.
  */
-export function adjustmentLines(billed: BilledPeriod, current: Readonly<Record<string, string>>, labels: Readonly<Record<string, MeterLabel>>): InvoiceLine[] {
+export function adjustmentLines(
+  billed: BilledPeriod,
+  current: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, MeterLabel>>,
+): InvoiceLine[] {
   const lines: InvoiceLine[] = [];
   for (const meter of Object.keys(billed.plan.prices).sort()) {
     const before = billed.quantities[meter] ?? '0';
@@ -214,7 +228,10 @@ export interface Totals {
 
 /** Subtotal is the sum of the rounded lines; tax is one more rounded line on it; total adds the two. */
 export function totals(lines: readonly InvoiceLine[], taxRate: string, currency: Currency): Totals {
-  const subtotal = sumMoney(lines.map((l) => l.amount), currency);
+  const subtotal = sumMoney(
+    lines.map((l) => l.amount),
+    currency,
+  );
   const tax = roundMoney(new Dec(subtotal).times(taxRate), currency);
   return { subtotal, taxRate, tax, total: sumMoney([subtotal, tax], currency) };
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { Dec } from '../kernel/decimal.js';
-import type { Meter } from '../metering/meters.js';
 import { decimalString } from '../kernel/money.js';
-import { type Period, calendarMonth } from '../kernel/periods.js';
-import { type Subscription, hasEnded, periodAt } from './subscriptions.js';
+import { calendarMonth, type Period } from '../kernel/periods.js';
+import type { Meter } from '../metering/meters.js';
+import { hasEnded, periodAt, type Subscription } from './subscriptions.js';
 
 /**
  * Hard quotas: an admin caps a tenant's use of a meter per billing period, and the product service

@@ -1,8 +1,8 @@
 import { ClientError } from '../kernel/errors.js';
 import { draftInvoice } from './invoice-drafts.js';
-import type { BillingReads } from './ports.js';
 import { type Invoice, type InvoiceDraft, reissuableStatuses } from './invoices.js';
-import { type Subscription, periodAt } from './subscriptions.js';
+import type { BillingReads } from './ports.js';
+import { periodAt, type Subscription } from './subscriptions.js';
 
 export interface ReissueStore {
   getSubscription(tenantId: string): Promise<Subscription | undefined>;
@@ -21,22 +21,44 @@ export interface ReissueStore {
  * re-checks the period before it exactly as the original did (adjustments against the previous
  * invoice), so nothing the voided invoice carried is lost.
  */
-export async function reissueInvoice(store: ReissueStore, reads: BillingReads, tenantId: string, id: string, now: number): Promise<Invoice> {
+export async function reissueInvoice(
+  store: ReissueStore,
+  reads: BillingReads,
+  tenantId: string,
+  id: string,
+  now: number,
+): Promise<Invoice> {
   const original = await store.getInvoice(tenantId, id);
   if (!original) throw new ClientError('NOT_FOUND', `invoice ${id} does not exist`, 'id');
   if (original.replacedBy) throw new ClientError('CONFLICT', `invoice ${id} was already replaced by ${original.replacedBy}`, 'id');
   if (!reissuableStatuses.includes(original.status)) {
-    throw new ClientError('CONFLICT', `a ${original.status} invoice cannot be reissued (it can be from ${reissuableStatuses.join(', ')}); refund it first`, 'id');
+    throw new ClientError(
+      'CONFLICT',
+      `a ${original.status} invoice cannot be reissued (it can be from ${reissuableStatuses.join(', ')}); refund it first`,
+      'id',
+    );
   }
   const latest = await store.latestInvoice(tenantId);
   if (latest?.number !== original.number) {
-    throw new ClientError('CONFLICT', `only the latest invoice (${latest?.number}) can be reissued: later invoices already adjusted this period`, 'id');
+    throw new ClientError(
+      'CONFLICT',
+      `only the latest invoice (${latest?.number}) can be reissued: later invoices already adjusted this period`,
+      'id',
+    );
   }
   const sub = await store.getSubscription(tenantId);
   if (!sub) throw new ClientError('CONFLICT', `tenant ${tenantId} has no subscription to price the period with`);
   const start = Date.parse(original.periodStart);
-  const previous = start > Date.parse(sub.startedAt) ? await store.invoiceForPeriod(tenantId, new Date(periodAt(sub, start - 1).start).toISOString()) : undefined;
-  const draft = await draftInvoice(reads, sub, { start, end: Date.parse(original.periodEnd), trial: original.trial }, previous?.billed ?? []);
+  const previous =
+    start > Date.parse(sub.startedAt)
+      ? await store.invoiceForPeriod(tenantId, new Date(periodAt(sub, start - 1).start).toISOString())
+      : undefined;
+  const draft = await draftInvoice(
+    reads,
+    sub,
+    { start, end: Date.parse(original.periodEnd), trial: original.trial },
+    previous?.billed ?? [],
+  );
   const replacement = await store.reissueInvoice(original, draft, new Date(now).toISOString());
   if (!replacement) throw new ClientError('CONFLICT', `invoice ${id} changed meanwhile; read it and try again`, 'id');
   return replacement;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ClientError } from '../kernel/errors.js';
 import { Dec } from '../kernel/decimal.js';
+import { ClientError } from '../kernel/errors.js';
 import { type Currency, decimalString } from '../kernel/money.js';
-import { type Interval, intervalMonths, planIdSchema } from './plans.js';
 import { type Period, periodStart } from '../kernel/periods.js';
+import { type Interval, intervalMonths, planIdSchema } from './plans.js';
 
 /**
  * A tenant's subscription: which plan it is on, when, and how its time is cut into billing periods.
@@ -73,7 +73,16 @@ export type SubscriptionRequest = z.infer<typeof subscriptionRequestSchema>;
 
 const iso = (t: number) => new Date(t).toISOString();
 
-export function newSubscription(o: { tenantId: string; planId: string; interval: Interval; currency: Currency; startAt: number; trialDays?: number; taxRate?: string; now: number }): Subscription {
+export function newSubscription(o: {
+  tenantId: string;
+  planId: string;
+  interval: Interval;
+  currency: Currency;
+  startAt: number;
+  trialDays?: number;
+  taxRate?: string;
+  now: number;
+}): Subscription {
   const startedAt = periodStart('day', o.startAt);
   const trialEnd = o.trialDays ? startedAt + o.trialDays * DAY : undefined;
   return {
@@ -85,7 +94,9 @@ export function newSubscription(o: { tenantId: string; planId: string; interval:
     anchor: iso(trialEnd ?? startedAt),
     plans: [{ at: iso(startedAt), planId: o.planId }],
     taxRate: o.taxRate ?? '0',
-    history: [{ at: iso(o.now), action: 'created', planId: o.planId, effectiveAt: iso(startedAt), ...(o.taxRate ? { taxRate: o.taxRate } : {}) }],
+    history: [
+      { at: iso(o.now), action: 'created', planId: o.planId, effectiveAt: iso(startedAt), ...(o.taxRate ? { taxRate: o.taxRate } : {}) },
+    ],
     version: 0,
   };
 }
@@ -162,23 +173,40 @@ export const hasEnded = (sub: Subscription, instant: number): boolean => sub.can
  * Applies an admin request to an existing subscription. `notBefore` is the end of the last invoiced
  * period: closed periods are never re-priced by a plan change.
  */
-export function changeSubscription(sub: Subscription, req: SubscriptionRequest, o: { now: number; notBefore: number; plan?: { interval: Interval; currency: Currency } }): Subscription {
+export function changeSubscription(
+  sub: Subscription,
+  req: SubscriptionRequest,
+  o: { now: number; notBefore: number; plan?: { interval: Interval; currency: Currency } },
+): Subscription {
   const next: Subscription = { ...sub, plans: [...sub.plans], history: [...sub.history] };
   const now = iso(o.now);
   if (req.startAt !== undefined || req.trialDays !== undefined) {
-    throw new ClientError('CONFLICT', 'the subscription has started; startAt and trialDays only apply when it is created', req.startAt ? 'startAt' : 'trialDays');
+    throw new ClientError(
+      'CONFLICT',
+      'the subscription has started; startAt and trialDays only apply when it is created',
+      req.startAt ? 'startAt' : 'trialDays',
+    );
   }
   if (hasEnded(sub, o.now)) throw new ClientError('CONFLICT', `the subscription ended at ${sub.cancelAt}`);
   if (req.planId !== undefined && req.planId !== planIdAt(sub, req.effectiveAt ? Date.parse(req.effectiveAt) : o.now)) {
     if (o.plan && (o.plan.interval !== sub.interval || o.plan.currency !== sub.currency)) {
-      throw new ClientError('CONFLICT', `plan ${req.planId} bills in ${o.plan.currency} every ${o.plan.interval}, the subscription in ${sub.currency} every ${sub.interval}`, 'planId');
+      throw new ClientError(
+        'CONFLICT',
+        `plan ${req.planId} bills in ${o.plan.currency} every ${o.plan.interval}, the subscription in ${sub.currency} every ${sub.interval}`,
+        'planId',
+      );
     }
     const at = req.effectiveAt ? Date.parse(req.effectiveAt) : o.now;
     const last = Date.parse(sub.plans.at(-1)!.at);
     if (at < o.notBefore || at < last) {
-      throw new ClientError('CONFLICT', `a plan change cannot take effect before ${iso(Math.max(o.notBefore, last))}: that time is already invoiced or changed`, 'effectiveAt');
+      throw new ClientError(
+        'CONFLICT',
+        `a plan change cannot take effect before ${iso(Math.max(o.notBefore, last))}: that time is already invoiced or changed`,
+        'effectiveAt',
+      );
     }
-    if (sub.cancelAt && at >= Date.parse(sub.cancelAt)) throw new ClientError('CONFLICT', `the subscription ends at ${sub.cancelAt}`, 'effectiveAt');
+    if (sub.cancelAt && at >= Date.parse(sub.cancelAt))
+      throw new ClientError('CONFLICT', `the subscription ends at ${sub.cancelAt}`, 'effectiveAt');
     next.plans.push({ at: iso(at), planId: req.planId });
     next.history.push({ at: now, action: 'plan_changed', planId: req.planId, effectiveAt: iso(at) });
   }

@@ -53,7 +53,9 @@ export function rateText(line: InvoiceLine, currency: Currency): string {
     case 'package':
       return `${money(p.packagePrice)} per ${quantityWithUnit(p.packageSize, unit)}${p.rounding === 'up' ? ', each started package in full' : ', partial packages prorated'}`;
     case 'quota':
-      return p.included === 'unlimited' ? 'included, unlimited' : `${quantityWithUnit(p.included, unit)} included, then ${money(p.unitPrice)} per ${unit}`;
+      return p.included === 'unlimited'
+        ? 'included, unlimited'
+        : `${quantityWithUnit(p.included, unit)} included, then ${money(p.unitPrice)} per ${unit}`;
     case 'graduated':
       return 'graduated tiers (each tier at its own price)';
     case 'volume':

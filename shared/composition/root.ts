@@ -1,16 +1,16 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoAlertStore } from '../alerts/adapters/alert-store.js';
+import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
+import type { BillingReads } from '../billing/ports.js';
+import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
+import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
+import { SqsUsageQueue } from '../metering/adapters/usage-queue.js';
+import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
+import { meterQuantities } from '../metering/period-usage.js';
 import { required, settings } from '../platform/config.js';
 import { documentClient } from '../platform/dynamo/client.js';
 import { tableName } from '../platform/dynamo/tables.js';
-import { DynamoAlertStore } from '../alerts/adapters/alert-store.js';
-import type { BillingReads } from '../billing/ports.js';
-import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
-import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
-import { meterQuantities } from '../metering/period-usage.js';
 import { DynamoTenantDirectory } from '../tenancy/adapters/tenant-directory.js';
-import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
-import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
-import { SqsUsageQueue } from '../metering/adapters/usage-queue.js';
 
 /**
  * The composition root: each function's handler.ts builds what it needs from its environment, once
@@ -29,7 +29,8 @@ export const usageStore = () =>
     ledgerRetentionDays: settings().ledgerRetentionDays,
   });
 
-export const correctionStore = () => new DynamoCorrectionStore(dynamo(), { eventsTable: tableName('events'), countersTable: tableName('counters') });
+export const correctionStore = () =>
+  new DynamoCorrectionStore(dynamo(), { eventsTable: tableName('events'), countersTable: tableName('counters') });
 
 export const alertStore = () => new DynamoAlertStore(dynamo(), tableName('tenants'));
 

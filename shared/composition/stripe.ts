@@ -1,10 +1,10 @@
-import { dynamo } from './root.js';
-import { StripeBillingPortal } from '../stripe/adapters/billing-portal.js';
-import { DynamoStripeStore } from '../stripe/adapters/stripe-store.js';
 import { tableName } from '../platform/dynamo/tables.js';
+import { StripeBillingPortal } from '../stripe/adapters/billing-portal.js';
 import { stripeFromEnvironment, stripePace } from '../stripe/adapters/environment.js';
+import { DynamoStripeStore } from '../stripe/adapters/stripe-store.js';
 import { StripeUsageReporter } from '../stripe/adapters/usage-reporter.js';
 import { StripeWebhookAdapter } from '../stripe/adapters/webhooks.js';
+import { dynamo } from './root.js';
 
 /** The Stripe half of the composition root, apart so that functions that never call Stripe do not bundle it. */
 export const stripeStore = () => new DynamoStripeStore(dynamo(), tableName('stripe'));

@@ -1,7 +1,7 @@
-import type { UsageEvent } from './events.js';
-import type { Aggregation } from './meters.js';
 import { Dec } from '../kernel/decimal.js';
 import { type Granularity, granularities, periodKey } from '../kernel/periods.js';
+import type { UsageEvent } from './events.js';
+import type { Aggregation } from './meters.js';
 
 /**
  * Plans how a batch of events folds into counters. Pure: the store adapter executes each plan as one
@@ -90,7 +90,9 @@ export function planFolds(events: readonly UsageEvent[], facts: Facts, maxItems 
   const firstOfEachId = new Map<string, UsageEvent>();
   for (const e of events) if (!facts.duplicates.has(eventKey(e)) && !firstOfEachId.has(eventKey(e))) firstOfEachId.set(eventKey(e), e);
   const fresh = [...firstOfEachId.values()];
-  fresh.sort((a, b) => compare(counterPartition(a), counterPartition(b)) || compare(a.groupKey, b.groupKey) || compare(a.timestamp, b.timestamp));
+  fresh.sort(
+    (a, b) => compare(counterPartition(a), counterPartition(b)) || compare(a.groupKey, b.groupKey) || compare(a.timestamp, b.timestamp),
+  );
 
   const plans: FoldPlan[] = [];
   let chunk: UsageEvent[] = [];
@@ -123,7 +125,10 @@ function itemsOf(e: UsageEvent, facts: Facts): string[] {
 }
 
 function buildPlan(events: UsageEvent[], facts: Facts): FoldPlan {
-  const counters = new Map<string, { ref: CounterRef; aggregation: Aggregation; events: number; add: InstanceType<typeof Dec>; candidate?: Candidate }>();
+  const counters = new Map<
+    string,
+    { ref: CounterRef; aggregation: Aggregation; events: number; add: InstanceType<typeof Dec>; candidate?: Candidate }
+  >();
   const markers = new Map<string, MarkerRef>();
 
   for (const e of events) {

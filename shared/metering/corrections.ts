@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ClientError } from '../kernel/errors.js';
 import { Dec } from '../kernel/decimal.js';
+import { ClientError } from '../kernel/errors.js';
 import { type CounterDelta, counterKey, countersOf } from './aggregation.js';
 import { type UsageEvent, validateEvent } from './events.js';
 import type { Meter } from './meters.js';
@@ -47,9 +47,14 @@ export interface Correction {
 export function correctedEvent(before: UsageEvent, meter: Meter, request: CorrectionRequest, now: number): UsageEvent | undefined {
   if (request.action === 'void') return undefined;
   if (meter.aggregation !== 'SUM' && meter.aggregation !== 'COUNT') {
-    throw new ClientError('CONFLICT', `events of ${meter.aggregation} meters cannot be corrected by a difference; only SUM and COUNT events can`, 'meter');
+    throw new ClientError(
+      'CONFLICT',
+      `events of ${meter.aggregation} meters cannot be corrected by a difference; only SUM and COUNT events can`,
+      'meter',
+    );
   }
-  if (request.value === undefined && request.properties === undefined) throw new ClientError('INVALID_REQUEST', 'replace needs a value or properties', 'value');
+  if (request.value === undefined && request.properties === undefined)
+    throw new ClientError('INVALID_REQUEST', 'replace needs a value or properties', 'value');
   const properties = request.properties ?? before.properties;
   const raw = {
     id: before.id,
@@ -59,9 +64,16 @@ export function correctedEvent(before: UsageEvent, meter: Meter, request: Correc
     ...(properties !== undefined ? { properties } : {}),
     ...(meter.valueProperty === undefined && meter.aggregation !== 'COUNT' ? { value: request.value ?? before.value } : {}),
   };
-  if (meter.valueProperty !== undefined && request.value !== undefined) raw.properties = { ...properties, [meter.valueProperty]: request.value };
-  const checked = validateEvent(raw, 0, { tenantId: before.tenantId, meters: new Map([[meter.key, meter]]), now, oldestOpen: Number.NEGATIVE_INFINITY });
-  if (checked.status === 'rejected') throw new ClientError('INVALID_REQUEST', checked.message, checked.field === 'value' ? 'value' : checked.field);
+  if (meter.valueProperty !== undefined && request.value !== undefined)
+    raw.properties = { ...properties, [meter.valueProperty]: request.value };
+  const checked = validateEvent(raw, 0, {
+    tenantId: before.tenantId,
+    meters: new Map([[meter.key, meter]]),
+    now,
+    oldestOpen: Number.NEGATIVE_INFINITY,
+  });
+  if (checked.status === 'rejected')
+    throw new ClientError('INVALID_REQUEST', checked.message, checked.field === 'value' ? 'value' : checked.field);
   return { ...checked.event, timestamp: before.timestamp, receivedAt: before.receivedAt };
 }
 
@@ -72,7 +84,11 @@ export function correctedEvent(before: UsageEvent, meter: Meter, request: Correc
  */
 export function correctionDeltas(before: UsageEvent, after: UsageEvent | undefined): CounterDelta[] {
   if (before.aggregation !== 'SUM' && before.aggregation !== 'COUNT') {
-    throw new ClientError('CONFLICT', `events of ${before.aggregation} meters cannot be corrected by a difference; only SUM and COUNT events can`, 'meter');
+    throw new ClientError(
+      'CONFLICT',
+      `events of ${before.aggregation} meters cannot be corrected by a difference; only SUM and COUNT events can`,
+      'meter',
+    );
   }
   const deltas = new Map<string, { delta: CounterDelta; add: Dec }>();
   const apply = (e: UsageEvent, sign: 1 | -1) => {

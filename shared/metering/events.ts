@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { Dec, MAX_FRACTION_DIGITS, MAX_VALUE } from '../kernel/decimal.js';
 import type { EventRejectionCode } from '../kernel/errors.js';
 import { firstIssue } from '../kernel/errors.js';
 import type { Aggregation, Meter } from './meters.js';
-import { Dec, MAX_FRACTION_DIGITS, MAX_VALUE } from '../kernel/decimal.js';
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -89,9 +89,10 @@ export function validateEvent(item: unknown, index: number, ctx: ValidationConte
     ...(field ? { field } : {}),
     ...(id ? { id } : {}),
   });
-  const idOf = (typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string'
-    ? (item as { id: string }).id
-    : undefined);
+  const idOf =
+    typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string'
+      ? (item as { id: string }).id
+      : undefined;
 
   const raw = parseRaw(item);
   if (!raw.ok) return reject('INVALID_EVENT', raw.message, raw.field, idOf);
@@ -109,7 +110,12 @@ export function validateEvent(item: unknown, index: number, ctx: ValidationConte
     return reject('TIMESTAMP_IN_FUTURE', 'timestamp is more than 5 minutes in the future', raw.timestampField, e.id);
   }
   if (at < ctx.oldestOpen) {
-    return reject('TIMESTAMP_TOO_OLD', `timestamp is before ${new Date(ctx.oldestOpen).toISOString()}, whose period is closed`, raw.timestampField, e.id);
+    return reject(
+      'TIMESTAMP_TOO_OLD',
+      `timestamp is before ${new Date(ctx.oldestOpen).toISOString()}, whose period is closed`,
+      raw.timestampField,
+      e.id,
+    );
   }
 
   const value = resolveValue(meter, e, raw.valueField);

@@ -1,5 +1,5 @@
 import { Dec } from '../kernel/decimal.js';
-import { type Granularity, type Period, nextPeriodStart, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
+import { type Granularity, nextPeriodStart, type Period, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
 import type { Meter } from './meters.js';
 import type { CounterReads, MeterQuantities } from './ports.js';
 
@@ -38,7 +38,8 @@ export function counterRanges(period: Period): CounterRange[] {
 }
 
 /** True when the period is exactly one calendar month. */
-export const isCalendarMonth = (period: Period): boolean => periodStart('month', period.start) === period.start && nextPeriodStart('month', period.start) === period.end;
+export const isCalendarMonth = (period: Period): boolean =>
+  periodStart('month', period.start) === period.start && nextPeriodStart('month', period.start) === period.end;
 
 export const GAUGE_DECIMALS = 6;
 
@@ -46,7 +47,12 @@ export const GAUGE_DECIMALS = 6;
  * Unit-months of a gauge: `before` is the last reading before the period, `hourly` the period's hour
  * counters (keys "2026-01-01T00"), in any order.
  */
-export function unitMonths(before: string | undefined, hourly: readonly { period: string; value: string }[], period: Period, asOf: number): string {
+export function unitMonths(
+  before: string | undefined,
+  hourly: readonly { period: string; value: string }[],
+  period: Period,
+  asOf: number,
+): string {
   const byHour = new Map(hourly.map((r) => [periodKeyStart('hour', r.period), r.value]));
   const hours = (period.end - period.start) / 3_600_000;
   const until = Math.min(asOf, period.end);
@@ -73,7 +79,9 @@ export async function billedQuantity(reads: CounterReads, tenantId: string, mete
     case 'MAX':
       return (await counterValues()).reduce((max, v) => Dec.max(max, v), new Dec(0)).toFixed();
     case 'UNIQUE_COUNT':
-      return isCalendarMonth(period) ? ((await counterValues())[0]?.toFixed() ?? '0') : String(await reads.distinctDayValues(tenantId, meter.key, period));
+      return isCalendarMonth(period)
+        ? ((await counterValues())[0]?.toFixed() ?? '0')
+        : String(await reads.distinctDayValues(tenantId, meter.key, period));
     case 'LATEST': {
       const before = await reads.levelBefore(tenantId, meter.key, period.start);
       const hourly = await reads.values(tenantId, meter.key, 'hour', periodKey('hour', period.start), periodKey('hour', period.end - 1));
@@ -86,6 +94,7 @@ export async function billedQuantity(reads: CounterReads, tenantId: string, mete
 export function meterQuantities(reads: CounterReads): MeterQuantities {
   return {
     quantity: (tenantId, meter, period, asOf) => billedQuantity(reads, tenantId, meter, period, asOf),
-    level: async (tenantId, meter, instant) => (await reads.levelBefore(tenantId, meter.key, nextPeriodStart('hour', periodStart('hour', instant)))) ?? '0',
+    level: async (tenantId, meter, instant) =>
+      (await reads.levelBefore(tenantId, meter.key, nextPeriodStart('hour', periodStart('hour', instant)))) ?? '0',
   };
 }

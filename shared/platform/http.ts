@@ -1,5 +1,5 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ClientError, firstIssue } from '../kernel/errors.js';
@@ -65,7 +65,8 @@ export function httpApi(route: (event: HttpEvent, context: Context) => Promise<H
 export function routes(table: Record<string, (event: HttpEvent, context: Context) => Promise<HttpResult>>) {
   return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
     const route = table[event.routeKey];
-    if (!route) throw new ClientError('NOT_FOUND', `no route for ${event.requestContext?.http?.method ?? ''} ${event.rawPath ?? ''}`.trim());
+    if (!route)
+      throw new ClientError('NOT_FOUND', `no route for ${event.requestContext?.http?.method ?? ''} ${event.rawPath ?? ''}`.trim());
     return route(event, context);
   };
 }

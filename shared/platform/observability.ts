@@ -7,4 +7,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
  * other's alarms.
  */
 export const logger = new Logger({ serviceName: 'meterline' });
-export const metrics = new Metrics({ namespace: 'Meterline', serviceName: 'meterline', defaultDimensions: { stage: process.env.STAGE ?? 'local' } });
+export const metrics = new Metrics({
+  namespace: 'Meterline',
+  serviceName: 'meterline',
+  defaultDimensions: { stage: process.env.STAGE ?? 'local' },
+});

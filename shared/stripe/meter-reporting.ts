@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { GAUGE_DECIMALS } from '../metering/period-usage.js';
+import { periodAt, type Subscription } from '../billing/subscriptions.js';
 import { Dec } from '../kernel/decimal.js';
+import { nextPeriodStart, type Period, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
 import type { Aggregation, Meter } from '../metering/meters.js';
-import { type Period, nextPeriodStart, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
-import { type Subscription, periodAt } from '../billing/subscriptions.js';
+import { GAUGE_DECIMALS } from '../metering/period-usage.js';
 
 /**
  * Daily usage reporting to a billing provider's meters (Stripe billing meters), as pure planning:
@@ -243,7 +243,13 @@ export function planMeterReport(input: MeterReportInput): ReportStep[] {
       continue;
     }
     if (!withinProviderWindow(timestamp, input.now)) {
-      steps.push({ kind: 'flag', day: d.day, code: 'OUTSIDE_PROVIDER_WINDOW', target, message: `${quantity} for ${d.day} can no longer be reported: Stripe accepts meter events up to 35 days old` });
+      steps.push({
+        kind: 'flag',
+        day: d.day,
+        code: 'OUTSIDE_PROVIDER_WINDOW',
+        target,
+        message: `${quantity} for ${d.day} can no longer be reported: Stripe accepts meter events up to 35 days old`,
+      });
       continue;
     }
     carried.set(d.day, new Dec(target));

@@ -1,6 +1,6 @@
+import type { Invoice } from '../billing/invoices.js';
 import { Dec } from '../kernel/decimal.js';
 import { minorPerMajor } from '../kernel/money.js';
-import type { Invoice } from '../billing/invoices.js';
 import type { Meter } from '../metering/meters.js';
 import { meterReporting, scaledQuantity } from './meter-reporting.js';
 
@@ -68,7 +68,9 @@ export interface MeterlineInvoice {
 /** Meterline's invoice as reconciliation compares it: the period's usage lines (neither the base fee nor late adjustments for earlier periods). */
 export const meterlineInvoice = (invoice: Invoice): MeterlineInvoice => ({
   currency: invoice.currency,
-  lines: invoice.lines.filter((l) => l.kind === 'usage' && l.meter).map((l) => ({ meter: l.meter!, quantity: l.quantity, amount: l.amount })),
+  lines: invoice.lines
+    .filter((l) => l.kind === 'usage' && l.meter)
+    .map((l) => ({ meter: l.meter!, quantity: l.quantity, amount: l.amount })),
 });
 
 /** A provider invoice line, with the provider meter its price is tied to. */
@@ -102,7 +104,11 @@ function toMinorUnits(amount: string, currency: string): Dec {
  * So an invoice without metered lines (the one Stripe makes when a subscription starts) has nothing
  * to reconcile, and a provider total could never equal Meterline's.
  */
-export function reconcile(provider: { currency: string; lines: ProviderLine[] }, meterline: MeterlineInvoice | undefined, meters: readonly Meter[]): Mismatch[] {
+export function reconcile(
+  provider: { currency: string; lines: ProviderLine[] },
+  meterline: MeterlineInvoice | undefined,
+  meters: readonly Meter[],
+): Mismatch[] {
   const metered = provider.lines.filter((l) => l.eventName);
   if (metered.length === 0) return [];
   const providerUsage = metered.reduce((sum, l) => sum + l.amount, 0);
@@ -124,17 +130,28 @@ export function reconcile(provider: { currency: string; lines: ProviderLine[] },
     const own = meterline.lines.filter((l) => l.meter === meter.key);
     const ownQuantity = scaledQuantity(own[0]?.quantity ?? '0', meterReporting(meter).scale);
     const ownAmount = own.reduce((sum, l) => sum.plus(l.amount), new Dec(0)).toFixed();
-    if (!new Dec(ownQuantity).eq(line.quantity)) mismatches.push({ kind: 'QUANTITY', meter: meter.key, provider: line.quantity, meterline: ownQuantity });
+    if (!new Dec(ownQuantity).eq(line.quantity))
+      mismatches.push({ kind: 'QUANTITY', meter: meter.key, provider: line.quantity, meterline: ownQuantity });
     if (!toMinorUnits(ownAmount, provider.currency).eq(line.amount)) {
-      mismatches.push({ kind: 'AMOUNT', meter: meter.key, provider: fromMinorUnits(line.amount, provider.currency).toFixed(), meterline: ownAmount });
+      mismatches.push({
+        kind: 'AMOUNT',
+        meter: meter.key,
+        provider: fromMinorUnits(line.amount, provider.currency).toFixed(),
+        meterline: ownAmount,
+      });
     }
   }
   for (const own of meterline.lines) {
-    if (!seen.has(own.meter) && !new Dec(own.quantity).isZero()) mismatches.push({ kind: 'QUANTITY', meter: own.meter, provider: '0', meterline: own.quantity });
+    if (!seen.has(own.meter) && !new Dec(own.quantity).isZero())
+      mismatches.push({ kind: 'QUANTITY', meter: own.meter, provider: '0', meterline: own.quantity });
   }
   const ownUsage = meterline.lines.reduce((sum, l) => sum.plus(toMinorUnits(l.amount, provider.currency)), new Dec(0));
   if (!ownUsage.eq(providerUsage)) {
-    mismatches.push({ kind: 'USAGE_TOTAL', provider: fromMinorUnits(providerUsage, provider.currency).toFixed(), meterline: fromMinorUnits(ownUsage.toNumber(), provider.currency).toFixed() });
+    mismatches.push({
+      kind: 'USAGE_TOTAL',
+      provider: fromMinorUnits(providerUsage, provider.currency).toFixed(),
+      meterline: fromMinorUnits(ownUsage.toNumber(), provider.currency).toFixed(),
+    });
   }
   return mismatches;
 }

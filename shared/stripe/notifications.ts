@@ -1,6 +1,6 @@
 import type { Log } from '../kernel/log.js';
 import type { Meter } from '../metering/meters.js';
-import { type InvoiceState, type ProviderNotification, ordering, reconcile } from './mirror.js';
+import { type InvoiceState, ordering, type ProviderNotification, reconcile } from './mirror.js';
 import type { MeterlineInvoiceLookup, MirrorStore, NotificationSource } from './ports.js';
 
 export interface NotificationDependencies {
@@ -26,7 +26,10 @@ export interface NotificationOutcome {
  * (same second: fetched from Stripe). Throws when a write fails, so the caller answers 500 and
  * Stripe delivers the event again.
  */
-export async function actOnNotification(deps: NotificationDependencies, n: Exclude<ProviderNotification, { kind: 'ignored' }>): Promise<NotificationOutcome> {
+export async function actOnNotification(
+  deps: NotificationDependencies,
+  n: Exclude<ProviderNotification, { kind: 'ignored' }>,
+): Promise<NotificationOutcome> {
   const outcome: NotificationOutcome = { reconciliationMismatches: 0, meterErrorReports: 0 };
   if (n.kind === 'meter_error_report') {
     await meterErrorReport(deps, n.eventId);
@@ -53,14 +56,23 @@ export async function actOnNotification(deps: NotificationDependencies, n: Exclu
   }
   if (n.type === 'invoice.finalized' && !(await reconcileInvoice(deps, tenantId, invoice))) outcome.reconciliationMismatches = 1;
   if (n.type === 'invoice.payment_failed') {
-    await deps.store.raiseAlert({ id: `payment-failed:${invoice.id}`, tenantId, kind: 'PAYMENT_FAILED', subject: `payment of Stripe invoice ${invoice.id} failed`, details: { invoiceId: invoice.id, total: invoice.total, currency: invoice.currency }, raisedAt: new Date(deps.now()).toISOString() });
+    await deps.store.raiseAlert({
+      id: `payment-failed:${invoice.id}`,
+      tenantId,
+      kind: 'PAYMENT_FAILED',
+      subject: `payment of Stripe invoice ${invoice.id} failed`,
+      details: { invoiceId: invoice.id, total: invoice.total, currency: invoice.currency },
+      raisedAt: new Date(deps.now()).toISOString(),
+    });
   }
   return outcome;
 }
 
 /** Stripe finalized an invoice: the usage it bills must equal Meterline's for the period (./mirror.ts). False on a mismatch, which raises an alert. */
 async function reconcileInvoice(deps: NotificationDependencies, tenantId: string, invoice: InvoiceState): Promise<boolean> {
-  const lines = await Promise.all(invoice.lines.map(async (line) => ({ ...line, eventName: line.priceId ? await deps.provider.eventNameOfPrice(line.priceId) : null })));
+  const lines = await Promise.all(
+    invoice.lines.map(async (line) => ({ ...line, eventName: line.priceId ? await deps.provider.eventNameOfPrice(line.priceId) : null })),
+  );
   const own = await deps.invoices.invoiceForPeriod(tenantId, invoice.periodStart * 1000);
   const mismatches = reconcile({ currency: invoice.currency, lines }, own, await deps.meters(tenantId));
   if (mismatches.length === 0) {
@@ -85,7 +97,13 @@ async function meterErrorReport(deps: NotificationDependencies, eventId: string)
   const identifiers = report.errors.flatMap((e) => e.samples.map((s) => s.identifier));
   const tenants = [...new Set(identifiers.filter((id) => !id.startsWith('mtl:')).map((id) => id.split(':')[0]!))];
   deps.log.error('Stripe meter error report', { eventId, report });
-  const alert = { id: `meter-error:${eventId}`, kind: 'METER_ERROR_REPORT' as const, subject: report.summary, details: report, raisedAt: new Date(deps.now()).toISOString() };
+  const alert = {
+    id: `meter-error:${eventId}`,
+    kind: 'METER_ERROR_REPORT' as const,
+    subject: report.summary,
+    details: report,
+    raisedAt: new Date(deps.now()).toISOString(),
+  };
   if (tenants.length === 0) await deps.store.raiseAlert(alert);
   for (const tenantId of tenants) await deps.store.raiseAlert({ ...alert, tenantId });
 }

@@ -1,5 +1,14 @@
 import type { MeterEventDraft, MeterReporting, PendingEvent, ReportRecord, TenantReport } from './meter-reporting.js';
-import type { BillingAlert, InvoiceLineState, InvoiceState, MeterErrorReport, MeterlineInvoice, Mirrored, ProviderNotification, SubscriptionState } from './mirror.js';
+import type {
+  BillingAlert,
+  InvoiceLineState,
+  InvoiceState,
+  MeterErrorReport,
+  MeterlineInvoice,
+  Mirrored,
+  ProviderNotification,
+  SubscriptionState,
+} from './mirror.js';
 import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from './products.js';
 
 /**
@@ -14,9 +23,18 @@ export interface UsageReporter {
   /** Makes sure the provider meter exists (idempotent; cached for the run); its id. */
   ensureMeter(reporting: MeterReporting): Promise<string>;
   /** Makes sure the plan's prices exist (idempotent; cached for the run); price ids by lookup key. `meterIds`: meter ids by event name. */
-  ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>>;
+  ensurePrices(
+    plan: { id: string; name: string },
+    specs: readonly StripePriceSpec[],
+    meterIds: ReadonlyMap<string, string>,
+  ): Promise<Map<string, string>>;
   /** Brings the tenant's provider subscription in line with `spec`; the new link when it changed anything. */
-  ensureSubscription(customerId: string, spec: StripeSubscriptionSpec, priceIds: ReadonlyMap<string, string>, link: SubscriptionLink | undefined): Promise<SubscriptionLink | undefined>;
+  ensureSubscription(
+    customerId: string,
+    spec: StripeSubscriptionSpec,
+    priceIds: ReadonlyMap<string, string>,
+    link: SubscriptionLink | undefined,
+  ): Promise<SubscriptionLink | undefined>;
   /** 'duplicate' when the provider already has an event with this identifier: it counts as reported. */
   sendMeterEvent(customerId: string, event: MeterEventDraft): Promise<'sent' | 'duplicate'>;
 }

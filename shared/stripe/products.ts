@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Dec } from '../kernel/decimal.js';
-import type { Meter } from '../metering/meters.js';
-import { minorPerMajor } from '../kernel/money.js';
 import type { Interval, Plan, Price, Tier } from '../billing/plans.js';
+import { hasEnded, periodAt, planIdAt, type Subscription } from '../billing/subscriptions.js';
+import { Dec } from '../kernel/decimal.js';
+import { minorPerMajor } from '../kernel/money.js';
+import type { Meter } from '../metering/meters.js';
 import { meterReporting } from './meter-reporting.js';
-import { type Subscription, hasEnded, periodAt, planIdAt } from '../billing/subscriptions.js';
 
 /**
  * Meterline plans as Stripe prices, and a Meterline subscription as a Stripe subscription, as pure
@@ -72,14 +72,24 @@ type PlanMeter = Pick<Meter, 'key' | 'name' | 'aggregation'>;
 export function planPriceSpecs(plan: Plan, meters: readonly PlanMeter[]): StripePriceSpec[] {
   const minor = new Dec(minorPerMajor(plan.currency));
   const amount = (what: string, value: Dec) => {
-    if (value.decimalPlaces() > MAX_DECIMALS) throw new PriceNotRepresentable(`plan ${plan.id}: ${what} is ${value.toFixed()} minor units, more than Stripe's ${MAX_DECIMALS} decimals`);
+    if (value.decimalPlaces() > MAX_DECIMALS)
+      throw new PriceNotRepresentable(
+        `plan ${plan.id}: ${what} is ${value.toFixed()} minor units, more than Stripe's ${MAX_DECIMALS} decimals`,
+      );
     return value.toFixed();
   };
   const whole = (what: string, value: Dec) => {
-    if (!value.isInteger() || value.lessThan(1)) throw new PriceNotRepresentable(`plan ${plan.id}: ${what} is ${value.toFixed()} scaled units, not a whole number Stripe can take`);
+    if (!value.isInteger() || value.lessThan(1))
+      throw new PriceNotRepresentable(`plan ${plan.id}: ${what} is ${value.toFixed()} scaled units, not a whole number Stripe can take`);
     return value.toFixed();
   };
-  const base = withKey(plan, { nickname: `${plan.name} base fee`, currency: plan.currency.toLowerCase(), interval: plan.interval, unitAmountDecimal: amount('the base fee', new Dec(plan.baseFee).times(minor)), rounding: 'same' });
+  const base = withKey(plan, {
+    nickname: `${plan.name} base fee`,
+    currency: plan.currency.toLowerCase(),
+    interval: plan.interval,
+    unitAmountDecimal: amount('the base fee', new Dec(plan.baseFee).times(minor)),
+    rounding: 'same',
+  });
   const metered = [...meters]
     .filter((m) => plan.prices[m.key])
     .sort((a, b) => a.key.localeCompare(b.key))
@@ -88,7 +98,11 @@ export function planPriceSpecs(plan: Plan, meters: readonly PlanMeter[]): Stripe
       const perUnit = (what: string, price: string) => amount(`${m.key} ${what}`, new Dec(price).times(minor).div(scale));
       const scaled = (what: string, quantity: string) => whole(`${m.key} ${what}`, new Dec(quantity).times(scale));
       const tiers = (list: readonly Tier[]) =>
-        list.map((t) => ({ upTo: t.upTo === null ? 'inf' : scaled('tier bound', t.upTo), unitAmountDecimal: perUnit('tier price', t.unitPrice), flatAmountDecimal: amount(`${m.key} flat fee`, new Dec(t.flatFee).times(minor)) }));
+        list.map((t) => ({
+          upTo: t.upTo === null ? 'inf' : scaled('tier bound', t.upTo),
+          unitAmountDecimal: perUnit('tier price', t.unitPrice),
+          flatAmountDecimal: amount(`${m.key} flat fee`, new Dec(t.flatFee).times(minor)),
+        }));
       return withKey(plan, {
         nickname: `${plan.name}: ${m.name}`,
         currency: plan.currency.toLowerCase(),
@@ -119,8 +133,15 @@ function pricing(price: Price, u: Units): Pricing {
       // Whole packages: Stripe divides the scaled quantity and rounds up, as Meterline does. Prorated:
       // the exact fraction of a package is a per-unit price of packagePrice ÷ packageSize.
       return price.rounding === 'up'
-        ? { unitAmountDecimal: new Dec(price.packagePrice).times(u.minor).toFixed(), transformQuantity: { divideBy: u.scaled('package size', price.packageSize), round: 'up' }, rounding: 'same' }
-        : { unitAmountDecimal: u.perUnit('prorated package price', new Dec(price.packagePrice).div(price.packageSize).toFixed()), rounding: 'same' };
+        ? {
+            unitAmountDecimal: new Dec(price.packagePrice).times(u.minor).toFixed(),
+            transformQuantity: { divideBy: u.scaled('package size', price.packageSize), round: 'up' },
+            rounding: 'same',
+          }
+        : {
+            unitAmountDecimal: u.perUnit('prorated package price', new Dec(price.packagePrice).div(price.packageSize).toFixed()),
+            rounding: 'same',
+          };
     case 'graduated':
       return { tiersMode: 'graduated', tiers: u.tiers(price.tiers), rounding: 'per-tier' };
     case 'volume':
@@ -170,7 +191,8 @@ export interface StripeSubscriptionSpec {
 }
 
 /** The plan the Stripe subscription is on at `now`: none before the subscription starts and after its cancellation took effect. */
-export const mirroredPlanId = (sub: Subscription, now: number): string | undefined => (now < Date.parse(sub.startedAt) || hasEnded(sub, now) ? undefined : planIdAt(sub, now));
+export const mirroredPlanId = (sub: Subscription, now: number): string | undefined =>
+  now < Date.parse(sub.startedAt) || hasEnded(sub, now) ? undefined : planIdAt(sub, now);
 
 /**
  * What the tenant's Stripe subscription should be at `now`: the plan in force, on Meterline's period

@@ -1,25 +1,25 @@
-import { Dec } from '../kernel/decimal.js';
-import type { Log } from '../kernel/log.js';
-import { type Period, periodKey, periodKeyStart } from '../kernel/periods.js';
-import { mapLimit } from '../kernel/batching.js';
 import { type BillingPause, billingPaused } from '../billing/pauses.js';
 import type { Plan } from '../billing/plans.js';
 import type { Subscription } from '../billing/subscriptions.js';
+import { mapLimit } from '../kernel/batching.js';
+import { Dec } from '../kernel/decimal.js';
+import type { Log } from '../kernel/log.js';
+import { type Period, periodKey, periodKeyStart } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
 import type { UsageStore } from '../metering/ports.js';
 import type { TenantDirectory } from '../tenancy/ports.js';
 import type { Tenant } from '../tenancy/tenants.js';
 import {
   type DayValue,
-  type PendingEvent,
-  type ReportError,
-  type ReportRecord,
-  type TenantReport,
   meterReporting,
+  type PendingEvent,
   periodToDate,
   planMeterReport,
+  type ReportError,
+  type ReportRecord,
   reportDays,
   reportingPeriod,
+  type TenantReport,
 } from './meter-reporting.js';
 import type { ReportStore, UsageReporter } from './ports.js';
 import { mirroredPlanId, planPriceSpecs, subscriptionSpec } from './products.js';
@@ -102,7 +102,17 @@ export async function reportUsage(deps: UsageReportDependencies, now: number): P
       await Promise.all(
         meters.map(async (meter) => {
           try {
-            await reportMeter(deps, { tenantId: tenant.id, customerId, meter, records: records.get(meter.key) ?? new Map(), days, periodOf, now, report, fail });
+            await reportMeter(deps, {
+              tenantId: tenant.id,
+              customerId,
+              meter,
+              records: records.get(meter.key) ?? new Map(),
+              days,
+              periodOf,
+              now,
+              report,
+              fail,
+            });
           } catch (error) {
             fail({ meter: meter.key, code: codeOf(error), message: messageOf(error) });
           }
@@ -117,7 +127,9 @@ export async function reportUsage(deps: UsageReportDependencies, now: number): P
     summary.failed += report.errors.length;
     summary.errors.push(...report.errors);
     if (report.sent.length > 0 || report.errors.length > 0) {
-      await deps.store.recordRun(report).catch((error) => deps.log.error('could not record the report run', { tenantId: tenant.id, error: error as Error }));
+      await deps.store
+        .recordRun(report)
+        .catch((error) => deps.log.error('could not record the report run', { tenantId: tenant.id, error: error as Error }));
     }
   });
   return summary;
@@ -134,7 +146,10 @@ async function createCustomer(deps: UsageReportDependencies, tenant: Tenant): Pr
  * prices of the plan in force (shared/stripe/products.ts), then the subscription, whose link is kept in
  * the `stripe` table. A second run with nothing changed makes no write.
  */
-async function syncSubscription(deps: UsageReportDependencies, o: { tenantId: string; customerId: string; meters: Meter[]; subscription: Subscription; now: number }): Promise<void> {
+async function syncSubscription(
+  deps: UsageReportDependencies,
+  o: { tenantId: string; customerId: string; meters: Meter[]; subscription: Subscription; now: number },
+): Promise<void> {
   const planId = mirroredPlanId(o.subscription, o.now);
   if (planId === undefined) return;
   const plan = await deps.billing.plan(planId);
@@ -146,7 +161,9 @@ async function syncSubscription(deps: UsageReportDependencies, o: { tenantId: st
   const link = await deps.store.subscriptionLink(o.tenantId);
   const next = await deps.reporter.ensureSubscription(o.customerId, subscriptionSpec(o.subscription, specs, o.now)!, priceIds, link);
   if (next && !(await deps.store.saveSubscriptionLink(o.tenantId, next))) {
-    throw Object.assign(new Error('another run changed the Stripe subscription link meanwhile; the next run reconciles it'), { code: 'CONCURRENT_RUN' });
+    throw Object.assign(new Error('another run changed the Stripe subscription link meanwhile; the next run reconciles it'), {
+      code: 'CONCURRENT_RUN',
+    });
   }
 }
 
@@ -176,7 +193,11 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
 
   const usage = (await deps.usage.series(tenantId, meter.key, 'day', run.days.from, run.days.to)).filter((u) => u.events > 0);
   const days = periodToDate(meter.aggregation)
-    ? await periodToDateDays(deps, run, usage.map((u) => u.period))
+    ? await periodToDateDays(
+        deps,
+        run,
+        usage.map((u) => u.period),
+      )
     : usage.map((u) => ({ day: u.period, value: u.value, period: run.periodOf(u.period) }));
   const steps = planMeterReport({ tenantId, meter, days, records, now: run.now });
   for (const step of steps) {
@@ -192,7 +213,12 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
         try {
           const previous = records.get(step.day)?.reported?.sequence;
           if (!(await deps.store.putPending(tenantId, meter.key, step.day, step.event, previous))) {
-            run.fail({ meter: meter.key, day: step.day, code: 'CONCURRENT_RUN', message: 'another report run changed this day meanwhile; the next run reconciles it' });
+            run.fail({
+              meter: meter.key,
+              day: step.day,
+              code: 'CONCURRENT_RUN',
+              message: 'another report run changed this day meanwhile; the next run reconciles it',
+            });
             break;
           }
           await send(deps, run, step.day, step.event);
@@ -230,7 +256,9 @@ async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, da
     const latest = days.at(-1)!;
     const latestValue = await billedOn(period, latest);
     // Unit-months only grow through a period: nothing at its latest day means nothing on any day before.
-    const inPeriod = [...run.records.values()].some((r) => r.reported && periodKeyStart('day', r.day) >= period.start && periodKeyStart('day', r.day) < period.end);
+    const inPeriod = [...run.records.values()].some(
+      (r) => r.reported && periodKeyStart('day', r.day) >= period.start && periodKeyStart('day', r.day) < period.end,
+    );
     if (gauge && new Dec(latestValue).isZero() && !inPeriod) continue;
     const values: DayValue[] = [];
     for (const day of days.filter((d) => d === latest || !run.records.get(d)?.reported).reverse()) {
@@ -253,7 +281,14 @@ function everyDay(from: string, to: string): string[] {
 async function send(deps: UsageReportDependencies, run: MeterRun, day: string, event: PendingEvent): Promise<void> {
   const outcome = await deps.reporter.sendMeterEvent(run.customerId, event);
   await deps.store.commitPending(run.tenantId, run.meter.key, day, event);
-  run.report.sent.push({ meter: run.meter.key, day, identifier: event.identifier, value: event.value, timestamp: event.timestamp, outcome });
+  run.report.sent.push({
+    meter: run.meter.key,
+    day,
+    identifier: event.identifier,
+    value: event.value,
+    timestamp: event.timestamp,
+    outcome,
+  });
 }
 
 function codeOf(error: unknown): string {

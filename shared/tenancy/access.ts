@@ -24,7 +24,18 @@ import { type TenantScope, tenantIdSchema } from './tenants.js';
  * A new route falls under the rule of its method and path, so a service key reaches nothing it was not
  * explicitly given.
  */
-export type RouteKind = 'ingest' | 'quota-check' | 'read' | 'write' | 'admin' | 'admin-read' | 'any-key' | 'dashboard' | 'session-mint' | 'session' | 'session-end';
+export type RouteKind =
+  | 'ingest'
+  | 'quota-check'
+  | 'read'
+  | 'write'
+  | 'admin'
+  | 'admin-read'
+  | 'any-key'
+  | 'dashboard'
+  | 'session-mint'
+  | 'session'
+  | 'session-end';
 
 const namedRoutes: Record<string, RouteKind> = {
   'POST /v1/events': 'ingest',
@@ -49,9 +60,9 @@ export function routeKind(routeKey: string): RouteKind {
 
 /** The caller the authorizer vouched for. */
 export type Caller =
-  | { role: 'tenant'; keyId: string; tenantId: string; scope: TenantScope; /** A dashboard session's id. */ sessionId?: string }
-  | { role: 'service'; keyId: string; /** Absent: every tenant. */ tenants?: ReadonlySet<string> }
-  | { role: 'admin'; keyId: string; /** A console session's id. */ sessionId?: string };
+  | { role: 'tenant'; keyId: string; tenantId: string; scope: TenantScope /** A dashboard session's id. */; sessionId?: string }
+  | { role: 'service'; keyId: string /** Absent: every tenant. */; tenants?: ReadonlySet<string> }
+  | { role: 'admin'; keyId: string /** A console session's id. */; sessionId?: string };
 
 export type CallerKind = 'tenant' | 'read-only' | 'service' | 'admin' | 'tenant-session' | 'console-session';
 
@@ -139,7 +150,8 @@ export function requireTenant(event: AuthorizedRequest): string {
   const named = event.queryStringParameters?.tenant;
   const parsed = tenantIdSchema.safeParse(named);
   if (!parsed.success) throw new ClientError('INVALID_REQUEST', 'a service API key names the tenant: ?tenant=<tenant id>', 'tenant');
-  if (!actsFor(c, parsed.data)) throw new ClientError('FORBIDDEN', `this service API key may not act for tenant "${parsed.data}"`, 'tenant');
+  if (!actsFor(c, parsed.data))
+    throw new ClientError('FORBIDDEN', `this service API key may not act for tenant "${parsed.data}"`, 'tenant');
   return parsed.data;
 }
 

@@ -41,7 +41,12 @@ export function parseSessionToken(token: string): { sessionId: string; secret: s
 }
 
 /** A new session; the token is returned once and only its hash is kept. */
-export function newSession(owner: { tenantId?: string }, createdBy: string, now: Date, ttlMinutes: number): { token: string; session: DashboardSession } {
+export function newSession(
+  owner: { tenantId?: string },
+  createdBy: string,
+  now: Date,
+  ttlMinutes: number,
+): { token: string; session: DashboardSession } {
   const sessionId = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const session: DashboardSession = {

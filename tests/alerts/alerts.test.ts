@@ -15,12 +15,20 @@ describe('usage alerts on the local stack', () => {
   afterAll(() => stack?.stop());
 
   const post = async (ids: string[]) => {
-    await api(stack, 'POST', '/v1/events', key, ids.map((id) => ({ id, meter: 'orders', timestamp: new Date().toISOString() })));
+    await api(
+      stack,
+      'POST',
+      '/v1/events',
+      key,
+      ids.map((id) => ({ id, meter: 'orders', timestamp: new Date().toISOString() })),
+    );
     await stack.drained();
   };
 
   it('fires once per period when a meter reaches the threshold', async () => {
-    expect(await api(stack, 'PUT', '/v1/alerts/orders-4', key, { meter: 'orders', threshold: 4, name: 'Four orders' })).toMatchObject({ status: 201 });
+    expect(await api(stack, 'PUT', '/v1/alerts/orders-4', key, { meter: 'orders', threshold: 4, name: 'Four orders' })).toMatchObject({
+      status: 201,
+    });
     await post(['a', 'b']);
     expect(await stack.runSchedule('alert-evaluator')).toMatchObject({ tenants: 1, fired: 0 });
     await post(['c', 'd', 'e']);
@@ -31,9 +39,18 @@ describe('usage alerts on the local stack', () => {
   });
 
   it('validates alerts with codes and fields', async () => {
-    expect(await api(stack, 'PUT', '/v1/alerts/x', key, { meter: 'orders', threshold: -1 })).toMatchObject({ status: 400, body: { field: 'threshold' } });
-    expect(await api(stack, 'PUT', '/v1/alerts/x', key, { meter: 'nope', threshold: 1 })).toMatchObject({ status: 404, body: { field: 'meter' } });
-    expect(await api(stack, 'PUT', '/v1/alerts/Bad Id', key, { meter: 'orders', threshold: 1 })).toMatchObject({ status: 400, body: { field: 'alertId' } });
+    expect(await api(stack, 'PUT', '/v1/alerts/x', key, { meter: 'orders', threshold: -1 })).toMatchObject({
+      status: 400,
+      body: { field: 'threshold' },
+    });
+    expect(await api(stack, 'PUT', '/v1/alerts/x', key, { meter: 'nope', threshold: 1 })).toMatchObject({
+      status: 404,
+      body: { field: 'meter' },
+    });
+    expect(await api(stack, 'PUT', '/v1/alerts/Bad Id', key, { meter: 'orders', threshold: 1 })).toMatchObject({
+      status: 400,
+      body: { field: 'alertId' },
+    });
     expect(await api(stack, 'DELETE', '/v1/alerts/missing', key)).toMatchObject({ status: 404 });
   });
 });
@@ -52,7 +69,8 @@ describe('alert evaluator', () => {
           return [alert(tenantId)];
         },
         firings: async (tenantId) => new Map([...firings].filter(([k]) => k.startsWith(tenantId)).map(([, f]) => [f.alertId, f])),
-        recordFiring: async (tenantId, f) => (firings.has(`${tenantId}:${f.alertId}`) ? false : (firings.set(`${tenantId}:${f.alertId}`, f), true)),
+        recordFiring: async (tenantId, f) =>
+          firings.has(`${tenantId}:${f.alertId}`) ? false : (firings.set(`${tenantId}:${f.alertId}`, f), true),
         markNotified: async (tenantId, f, at) => void firings.set(`${tenantId}:${f.alertId}`, { ...f, notifiedAt: at }),
       },
       monthValue: async () => '1500',

@@ -56,16 +56,26 @@ function violations(imports: readonly Import[]): string[] {
     const fromContext = contextOf(i.from);
     const toContext = contextOf(i.to);
     const domain = fromContext !== undefined && CONTEXTS.includes(fromContext) && !isAdapter(i.from);
-    if (domain && RUNTIME_LIBRARIES.some((library) => library.test(i.to))) flag(i, 'a context file imports a runtime library; only its adapters may');
+    if (domain && RUNTIME_LIBRARIES.some((library) => library.test(i.to)))
+      flag(i, 'a context file imports a runtime library; only its adapters may');
     if (domain && (toContext === 'platform' || toContext === 'composition')) flag(i, `a context file imports shared/${toContext}/`);
     if (isAdapter(i.to)) {
-      const allowed = contextOf(i.from) === 'composition' || isHandler(i.from) || OUTER_ROOTS.test(i.from) || (isAdapter(i.from) && fromContext === toContext);
+      const allowed =
+        contextOf(i.from) === 'composition' ||
+        isHandler(i.from) ||
+        OUTER_ROOTS.test(i.from) ||
+        (isAdapter(i.from) && fromContext === toContext);
       if (!allowed) flag(i, 'only the composition root, handler.ts files and their own context’s adapters import an adapter');
     }
     if (toContext === 'composition' && fromContext !== 'composition' && !isHandler(i.from) && !OUTER_ROOTS.test(i.from)) {
       flag(i, 'only handler.ts files import the composition root');
     }
-    if ((fromContext === 'platform' || fromContext === 'kernel') && toContext !== undefined && toContext !== 'platform' && toContext !== 'kernel') {
+    if (
+      (fromContext === 'platform' || fromContext === 'kernel') &&
+      toContext !== undefined &&
+      toContext !== 'platform' &&
+      toContext !== 'kernel'
+    ) {
       flag(i, `shared/${fromContext}/ imports a context: arrows point down`);
     }
     if (fromContext === 'kernel' && toContext === 'platform') flag(i, 'the kernel imports the platform: arrows point down');

@@ -19,13 +19,26 @@ describe('billing admin API', () => {
       currency: 'EUR',
       interval: 'year',
       baseFee: '1200',
-      prices: { api_calls: { model: 'graduated', tiers: [{ upTo: '100000', unitPrice: '0' }, { upTo: null, unitPrice: '0.00002' }] } },
+      prices: {
+        api_calls: {
+          model: 'graduated',
+          tiers: [
+            { upTo: '100000', unitPrice: '0' },
+            { upTo: null, unitPrice: '0.00002' },
+          ],
+        },
+      },
     };
     expect(await api(stack, 'PUT', '/v1/admin/plans/tiered-api', admin, tiered)).toMatchObject({ status: 200, body: { id: 'tiered-api' } });
-    expect(await api(stack, 'GET', '/v1/admin/plans/tiered-api', admin)).toMatchObject({ status: 200, body: { prices: { api_calls: { model: 'graduated' } } } });
+    expect(await api(stack, 'GET', '/v1/admin/plans/tiered-api', admin)).toMatchObject({
+      status: 200,
+      body: { prices: { api_calls: { model: 'graduated' } } },
+    });
     const plans = (await api(stack, 'GET', '/v1/admin/plans', admin)).body.plans.map((p: { id: string }) => p.id);
     expect(plans).toEqual(expect.arrayContaining(['base-199', 'starter', 'professional', 'enterprise', 'tiered-api']));
-    expect(await api(stack, 'PUT', '/v1/admin/plans/bad', admin, { ...tiered, prices: { orders: { model: 'perUnit', unitPrice: 0.1 } } })).toMatchObject({
+    expect(
+      await api(stack, 'PUT', '/v1/admin/plans/bad', admin, { ...tiered, prices: { orders: { model: 'perUnit', unitPrice: 0.1 } } }),
+    ).toMatchObject({
       status: 400,
       body: { code: 'INVALID_REQUEST', field: 'prices.orders.unitPrice' },
     });
@@ -36,9 +49,15 @@ describe('billing admin API', () => {
   it('creates, changes and cancels a subscription, keeping its history', async () => {
     const path = '/v1/admin/tenants/roofs/subscription';
     expect(await api(stack, 'GET', '/v1/pricing', tenant)).toMatchObject({ status: 404 });
-    expect(await api(stack, 'PUT', '/v1/admin/tenants/ghost/subscription', admin, { planId: 'starter' })).toMatchObject({ status: 404, body: { field: 'tenantId' } });
+    expect(await api(stack, 'PUT', '/v1/admin/tenants/ghost/subscription', admin, { planId: 'starter' })).toMatchObject({
+      status: 404,
+      body: { field: 'tenantId' },
+    });
     expect(await api(stack, 'PUT', path, admin, {})).toMatchObject({ status: 400, body: { field: 'planId' } });
-    expect(await api(stack, 'PUT', path, admin, { planId: 'starter', taxRate: '0.2' })).toMatchObject({ status: 201, body: { plans: [{ planId: 'starter' }], taxRate: '0.2' } });
+    expect(await api(stack, 'PUT', path, admin, { planId: 'starter', taxRate: '0.2' })).toMatchObject({
+      status: 201,
+      body: { plans: [{ planId: 'starter' }], taxRate: '0.2' },
+    });
     expect(await api(stack, 'PUT', path, admin, { planId: 'professional' })).toMatchObject({ status: 200 });
     expect(await api(stack, 'PUT', path, admin, { planId: 'tiered-api' })).toMatchObject({ status: 409, body: { field: 'planId' } });
     expect(await api(stack, 'PUT', path, admin, { trialDays: 3 })).toMatchObject({ status: 409 });
@@ -49,18 +68,33 @@ describe('billing admin API', () => {
     expect(cancelled.body.cancelAt).toBe(end.toISOString()); // started today: the period ends on this day next month
     const sub = (await api(stack, 'GET', path, admin)).body;
     expect(sub.history.map((h: { action: string }) => h.action)).toEqual(['created', 'plan_changed', 'cancel_scheduled']);
-    expect(await api(stack, 'GET', '/v1/pricing', tenant)).toMatchObject({ status: 200, body: { plan: { id: 'professional' }, subscription: { taxRate: '0.2', cancelAt: cancelled.body.cancelAt } } });
+    expect(await api(stack, 'GET', '/v1/pricing', tenant)).toMatchObject({
+      status: 200,
+      body: { plan: { id: 'professional' }, subscription: { taxRate: '0.2', cancelAt: cancelled.body.cancelAt } },
+    });
     const upcoming = await api(stack, 'GET', '/v1/invoices/upcoming', tenant);
-    expect(upcoming.body.lines.filter((l: { kind: string }) => l.kind === 'base').map((l: { planId: string }) => l.planId)).toEqual(['starter', 'professional']);
+    expect(upcoming.body.lines.filter((l: { kind: string }) => l.kind === 'base').map((l: { planId: string }) => l.planId)).toEqual([
+      'starter',
+      'professional',
+    ]);
     expect(upcoming.body.taxRate).toBe('0.2');
   });
 
   it('counts distinct seats over a period that is not a calendar month (day markers)', async () => {
     const now = Date.now();
-    const events = ['ann', 'bob', 'ann', 'cy'].map((user, i) => ({ id: `seat-${i}`, meter: 'seats', timestamp: new Date(now - i * 1000).toISOString(), properties: { user_id: user } }));
+    const events = ['ann', 'bob', 'ann', 'cy'].map((user, i) => ({
+      id: `seat-${i}`,
+      meter: 'seats',
+      timestamp: new Date(now - i * 1000).toISOString(),
+      properties: { user_id: user },
+    }));
     expect(await api(stack, 'POST', '/v1/events', tenant, events)).toMatchObject({ status: 202 });
     await stack.drained();
     const upcoming = await api(stack, 'GET', '/v1/invoices/upcoming', tenant);
-    expect(upcoming.body.lines.find((l: { meter?: string }) => l.meter === 'seats')).toMatchObject({ quantity: '3', included: '10', billable: '0' });
+    expect(upcoming.body.lines.find((l: { meter?: string }) => l.meter === 'seats')).toMatchObject({
+      quantity: '3',
+      included: '10',
+      billable: '0',
+    });
   });
 });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { draftInvoice, projectQuantity, trendPercent } from '../../shared/billing/invoice-drafts.js';
+import { assertTransition, invoiceNumber } from '../../shared/billing/invoices.js';
+import { seedPlans } from '../../shared/billing/plans.js';
 import type { BillingReads } from '../../shared/billing/ports.js';
+import { changeSubscription, newSubscription, periodAt } from '../../shared/billing/subscriptions.js';
+import type { Period } from '../../shared/kernel/periods.js';
 import { counterRanges, unitMonths } from '../../shared/metering/period-usage.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
-import { assertTransition, invoiceNumber } from '../../shared/billing/invoices.js';
-import type { Period } from '../../shared/kernel/periods.js';
-import { seedPlans } from '../../shared/billing/plans.js';
-import { changeSubscription, newSubscription, periodAt } from '../../shared/billing/subscriptions.js';
 
 const t = (s: string) => Date.parse(s);
 
@@ -21,9 +21,20 @@ function reads(facts: { meter: string; at: string; n: number }[]): BillingReads 
 }
 
 describe('drafting an invoice', () => {
-  it('seed 2\'s upgrade mid-cycle: 40 estimates on Starter, 60 more after moving to Professional: no overage, base fees prorated', async () => {
-    const start = newSubscription({ tenantId: 'roofs', planId: 'starter', interval: 'month', currency: 'USD', startAt: t('2025-04-01T00:00:00Z'), now: t('2025-04-01T00:00:00Z') });
-    const sub = changeSubscription(start, { planId: 'professional', effectiveAt: '2025-04-11T00:00:00Z' }, { now: t('2025-04-11T00:00:00Z'), notBefore: 0, plan: { interval: 'month', currency: 'USD' } });
+  it("seed 2's upgrade mid-cycle: 40 estimates on Starter, 60 more after moving to Professional: no overage, base fees prorated", async () => {
+    const start = newSubscription({
+      tenantId: 'roofs',
+      planId: 'starter',
+      interval: 'month',
+      currency: 'USD',
+      startAt: t('2025-04-01T00:00:00Z'),
+      now: t('2025-04-01T00:00:00Z'),
+    });
+    const sub = changeSubscription(
+      start,
+      { planId: 'professional', effectiveAt: '2025-04-11T00:00:00Z' },
+      { now: t('2025-04-11T00:00:00Z'), notBefore: 0, plan: { interval: 'month', currency: 'USD' } },
+    );
     const usage = reads([
       { meter: 'estimates', at: '2025-04-05T00:00:00Z', n: 40 },
       { meter: 'estimates', at: '2025-04-20T00:00:00Z', n: 60 },
@@ -34,26 +45,57 @@ describe('drafting an invoice', () => {
       ['starter', '99.67'],
       ['professional', '666.00'],
     ]);
-    expect(draft.lines.find((l) => l.meter === 'estimates')).toMatchObject({ quantity: '100', included: '200', billable: '0', amount: '0.00' });
+    expect(draft.lines.find((l) => l.meter === 'estimates')).toMatchObject({
+      quantity: '100',
+      included: '200',
+      billable: '0',
+      amount: '0.00',
+    });
     expect(draft).toMatchObject({ planId: 'professional', subtotal: '765.67', total: '765.67' });
   });
 
   it('a trial period shows its usage and charges nothing', async () => {
-    const sub = newSubscription({ tenantId: 'roofs', planId: 'starter', interval: 'month', currency: 'USD', startAt: t('2025-04-01T00:00:00Z'), trialDays: 14, now: 0 });
-    const draft = await draftInvoice(reads([{ meter: 'estimates', at: '2025-04-02T00:00:00Z', n: 70 }]), sub, periodAt(sub, t('2025-04-01T00:00:00Z')), []);
+    const sub = newSubscription({
+      tenantId: 'roofs',
+      planId: 'starter',
+      interval: 'month',
+      currency: 'USD',
+      startAt: t('2025-04-01T00:00:00Z'),
+      trialDays: 14,
+      now: 0,
+    });
+    const draft = await draftInvoice(
+      reads([{ meter: 'estimates', at: '2025-04-02T00:00:00Z', n: 70 }]),
+      sub,
+      periodAt(sub, t('2025-04-01T00:00:00Z')),
+      [],
+    );
     expect(draft.trial).toBe(true);
     expect(draft.total).toBe('0.00');
-    expect(draft.lines.find((l) => l.meter === 'estimates')).toMatchObject({ quantity: '70', amount: '0.00', description: 'Estimates (trial)' });
+    expect(draft.lines.find((l) => l.meter === 'estimates')).toMatchObject({
+      quantity: '70',
+      amount: '0.00',
+      description: 'Estimates (trial)',
+    });
   });
 
   it('late usage is looked for in the two periods before, and each is adjusted once', async () => {
-    const sub = newSubscription({ tenantId: 'roofs', planId: 'starter', interval: 'month', currency: 'USD', startAt: t('2025-01-01T00:00:00Z'), now: 0 });
+    const sub = newSubscription({
+      tenantId: 'roofs',
+      planId: 'starter',
+      interval: 'month',
+      currency: 'USD',
+      startAt: t('2025-01-01T00:00:00Z'),
+      now: 0,
+    });
     const facts = [{ meter: 'estimates', at: '2025-01-10T00:00:00Z', n: 50 }];
     const usage = reads(facts);
     const jan = await draftInvoice(usage, sub, periodAt(sub, t('2025-01-01T00:00:00Z')), []);
     facts.push({ meter: 'estimates', at: '2025-01-31T23:00:00Z', n: 2 }); // late for January
     const feb = await draftInvoice(usage, sub, periodAt(sub, t('2025-02-01T00:00:00Z')), jan.billed);
-    expect(feb.lines.filter((l) => l.kind === 'adjustment').map((l) => [l.meter, l.quantity, l.amount, l.from])).toEqual([['estimates', '2', '10.00', '2025-01-01T00:00:00.000Z']]);
+    expect(feb.lines.filter((l) => l.kind === 'adjustment').map((l) => [l.meter, l.quantity, l.amount, l.from])).toEqual([
+      ['estimates', '2', '10.00', '2025-01-01T00:00:00.000Z'],
+    ]);
     facts.push({ meter: 'estimates', at: '2025-01-15T00:00:00Z', n: 1 }); // later still, for January again
     const mar = await draftInvoice(usage, sub, periodAt(sub, t('2025-03-01T00:00:00Z')), feb.billed);
     expect(mar.lines.filter((l) => l.kind === 'adjustment').map((l) => [l.quantity, l.amount])).toEqual([['1', '5.00']]);
@@ -70,7 +112,9 @@ describe('reading usage for a period', () => {
       { granularity: 'month', from: '2024-02', to: '2024-03' },
       { granularity: 'day', from: '2024-04-01', to: '2024-04-01' },
     ]);
-    expect(counterRanges({ start: t('2024-02-29T00:00:00Z'), end: t('2024-03-31T00:00:00Z') })).toEqual([{ granularity: 'day', from: '2024-02-29', to: '2024-03-30' }]);
+    expect(counterRanges({ start: t('2024-02-29T00:00:00Z'), end: t('2024-03-31T00:00:00Z') })).toEqual([
+      { granularity: 'day', from: '2024-02-29', to: '2024-03-30' },
+    ]);
   });
 
   it('prices gauges in unit-months: hourly readings carried forward, divided by the hours of the period', () => {
@@ -97,7 +141,22 @@ describe('reading usage for a period', () => {
 describe('invoice model', () => {
   it('numbers per year with six digits', () => expect(invoiceNumber(2026, 42)).toBe('INV-2026-000042'));
   it('allows draft → open → paid | void | uncollectible, and uncollectible → paid | void, nothing else', () => {
-    for (const [from, to] of [['draft', 'open'], ['open', 'paid'], ['open', 'void'], ['open', 'uncollectible'], ['uncollectible', 'paid'], ['uncollectible', 'void']] as const) expect(() => assertTransition(from, to)).not.toThrow();
-    for (const [from, to] of [['paid', 'void'], ['void', 'open'], ['draft', 'paid'], ['open', 'draft'], ['paid', 'uncollectible']] as const) expect(() => assertTransition(from, to)).toThrow(/cannot go/);
+    for (const [from, to] of [
+      ['draft', 'open'],
+      ['open', 'paid'],
+      ['open', 'void'],
+      ['open', 'uncollectible'],
+      ['uncollectible', 'paid'],
+      ['uncollectible', 'void'],
+    ] as const)
+      expect(() => assertTransition(from, to)).not.toThrow();
+    for (const [from, to] of [
+      ['paid', 'void'],
+      ['void', 'open'],
+      ['draft', 'paid'],
+      ['open', 'draft'],
+      ['paid', 'uncollectible'],
+    ] as const)
+      expect(() => assertTransition(from, to)).toThrow(/cannot go/);
   });
 });

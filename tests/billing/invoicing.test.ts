@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InvoicingRun } from '../../functions/invoicing/invoicing.js';
 import type { LocalStack } from '../../local/stack.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
 import type { Invoice } from '../../shared/billing/invoices.js';
 import { newSubscription } from '../../shared/billing/subscriptions.js';
-import type { InvoicingRun } from '../../functions/invoicing/invoicing.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 const HOUR = 3_600_000;
@@ -37,8 +37,13 @@ describe('invoices end to end on the local stack', () => {
   };
   const at = (i: number) => new Date(M + ((now - M) * i) / 4000).toISOString();
 
-  it('bills seed 1\'s rates for events posted through ingest, matching an independent calculation', async () => {
-    expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/subscription', admin, { planId: 'base-199', startAt: new Date(M).toISOString() })).toMatchObject({ status: 201 });
+  it("bills seed 1's rates for events posted through ingest, matching an independent calculation", async () => {
+    expect(
+      await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/subscription', admin, {
+        planId: 'base-199',
+        startAt: new Date(M).toISOString(),
+      }),
+    ).toMatchObject({ status: 201 });
     const storageChange = Math.max(M, now - 1000);
     await post([
       ...Array.from({ length: 12 }, (_, i) => ({ id: `o-${i}`, meter: 'orders', timestamp: at(i) })),
@@ -66,7 +71,14 @@ describe('invoices end to end on the local stack', () => {
     const micro = halfUp(tenthGbHours * 100_000n, BigInt(hours));
     const storageCents = halfUp(micro, 10_000n); // × $1.00 per GB-month
     const gbMonths = `${micro / 1_000_000n}.${String(micro % 1_000_000n).padStart(6, '0')}`.replace(/\.?0+$/, '');
-    const expected: Record<string, bigint> = { base: 19900n, orders: 120n, invoices: 45n, ai_jobs: 150n, api_calls: 3n /* 2,500 × $0.00001 = $0.025 → $0.03 */, storage_gb: storageCents };
+    const expected: Record<string, bigint> = {
+      base: 19900n,
+      orders: 120n,
+      invoices: 45n,
+      ai_jobs: 150n,
+      api_calls: 3n /* 2,500 × $0.00001 = $0.025 → $0.03 */,
+      storage_gb: storageCents,
+    };
 
     const list = await api(stack, 'GET', '/v1/invoices', key);
     expect(list.body.invoices).toHaveLength(1);
@@ -76,7 +88,12 @@ describe('invoices end to end on the local stack', () => {
     expect(Object.fromEntries(invoice.lines.map((l) => [l.meter ?? 'base', cents(l.amount)]))).toEqual(expected);
     expect(invoice.lines.find((l) => l.meter === 'storage_gb')!.quantity).toBe(gbMonths);
     const sum = Object.values(expected).reduce((a, b) => a + b, 0n);
-    expect(invoice).toMatchObject({ status: 'open', subtotal: (Number(sum) / 100).toFixed(2), tax: '0.00', total: (Number(sum) / 100).toFixed(2) });
+    expect(invoice).toMatchObject({
+      status: 'open',
+      subtotal: (Number(sum) / 100).toFixed(2),
+      tax: '0.00',
+      total: (Number(sum) / 100).toFixed(2),
+    });
 
     const html = await fetch(`${stack.apiUrl}/v1/invoices/${id}/html`, { headers: { authorization: `Bearer ${key}` } });
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
@@ -110,8 +127,14 @@ describe('invoices end to end on the local stack', () => {
     const [inv] = (await api(stack, 'GET', '/v1/invoices', key)).body.invoices;
     const path = `/v1/admin/tenants/optical-labs/invoices/${inv.id}/status`;
     expect(await api(stack, 'POST', path, admin, { status: 'paid' })).toMatchObject({ status: 200, body: { status: 'paid' } });
-    expect(await api(stack, 'POST', path, admin, { status: 'void' })).toMatchObject({ status: 409, body: { code: 'CONFLICT', field: 'status' } });
-    expect(await api(stack, 'GET', '/v1/pricing', key)).toMatchObject({ status: 200, body: { plan: { id: 'base-199', baseFee: '199.00' } } });
+    expect(await api(stack, 'POST', path, admin, { status: 'void' })).toMatchObject({
+      status: 409,
+      body: { code: 'CONFLICT', field: 'status' },
+    });
+    expect(await api(stack, 'GET', '/v1/pricing', key)).toMatchObject({
+      status: 200,
+      body: { plan: { id: 'base-199', baseFee: '199.00' } },
+    });
     const analytics = await api(stack, 'GET', '/v1/analytics', key);
     expect(analytics.status).toBe(200);
     expect(analytics.body.meters.find((m: { meter: string }) => m.meter === 'orders')).toMatchObject({ quantity: '17' });
@@ -134,7 +157,10 @@ describe('invoice job idempotency', () => {
     let round = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ day: fc.integer({ min: 1, max: 31 }), trialDays: fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }) }), { minLength: 1, maxLength: 6 }),
+        fc.array(
+          fc.record({ day: fc.integer({ min: 1, max: 31 }), trialDays: fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }) }),
+          { minLength: 1, maxLength: 6 },
+        ),
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 0, max: 3 }),
         async (subs, concurrent, extraMonths) => {
@@ -143,7 +169,19 @@ describe('invoice job idempotency', () => {
             const tenantId = `t-${year}-${i}`;
             tenants.push(tenantId);
             const startAt = Date.UTC(year, 0, s.day);
-            expect(await store.putSubscription(newSubscription({ tenantId, planId: 'starter', interval: 'month', currency: 'USD', startAt, now: startAt, ...(s.trialDays ? { trialDays: s.trialDays } : {}) }))).toBe(true);
+            expect(
+              await store.putSubscription(
+                newSubscription({
+                  tenantId,
+                  planId: 'starter',
+                  interval: 'month',
+                  currency: 'USD',
+                  startAt,
+                  now: startAt,
+                  ...(s.trialDays ? { trialDays: s.trialDays } : {}),
+                }),
+              ),
+            ).toBe(true);
           }
           const time = new Date(Date.UTC(year, 2 + extraMonths, 10));
           await Promise.all(Array.from({ length: concurrent }, () => stack.runSchedule('invoicing', time)));

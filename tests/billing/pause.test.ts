@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InvoicingRun } from '../../functions/invoicing/invoicing.js';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import type { LocalStack } from '../../local/stack.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
 import type { Invoice } from '../../shared/billing/invoices.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
+import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 const HOUR = 3_600_000;
@@ -31,7 +31,9 @@ describe('pausing billing', () => {
       const key = await createTenant(stack, tenantId);
       keys.set(tenantId, key);
       const startAt = new Date(monthStart(-1)).toISOString();
-      expect(await api(stack, 'PUT', `/v1/admin/tenants/${tenantId}/subscription`, admin, { planId: 'base-199', startAt })).toMatchObject({ status: 201 });
+      expect(await api(stack, 'PUT', `/v1/admin/tenants/${tenantId}/subscription`, admin, { planId: 'base-199', startAt })).toMatchObject({
+        status: 201,
+      });
       const at = new Date(today - 12 * HOUR).toISOString();
       expect(await api(stack, 'POST', '/v1/events', key, [{ id: 'o-1', meter: 'orders', timestamp: at }])).toMatchObject({ status: 202 });
     }
@@ -40,9 +42,18 @@ describe('pausing billing', () => {
   afterAll(() => stack?.stop());
 
   it('pauses one tenant: metering goes on, no invoice and no Stripe report for it', async () => {
-    expect(await api(stack, 'PUT', '/v1/admin/tenants/held/billing/pause', admin, { reason: 'disputed usage' })).toMatchObject({ status: 201, body: { scope: 'held', reason: 'disputed usage' } });
-    expect(await api(stack, 'PUT', '/v1/admin/tenants/held/billing/pause', admin, { reason: 'again' })).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
-    expect(await api(stack, 'PUT', '/v1/admin/tenants/ghost/billing/pause', admin, { reason: 'x' })).toMatchObject({ status: 404, body: { field: 'tenantId' } });
+    expect(await api(stack, 'PUT', '/v1/admin/tenants/held/billing/pause', admin, { reason: 'disputed usage' })).toMatchObject({
+      status: 201,
+      body: { scope: 'held', reason: 'disputed usage' },
+    });
+    expect(await api(stack, 'PUT', '/v1/admin/tenants/held/billing/pause', admin, { reason: 'again' })).toMatchObject({
+      status: 409,
+      body: { code: 'CONFLICT' },
+    });
+    expect(await api(stack, 'PUT', '/v1/admin/tenants/ghost/billing/pause', admin, { reason: 'x' })).toMatchObject({
+      status: 404,
+      body: { field: 'tenantId' },
+    });
     expect(await api(stack, 'PUT', '/v1/admin/billing/pause', admin, {})).toMatchObject({ status: 400, body: { field: 'reason' } });
     expect(await api(stack, 'PUT', '/v1/admin/billing/pause', keys.get('held'), { reason: 'x' })).toMatchObject({ status: 403 });
 
@@ -54,14 +65,24 @@ describe('pausing billing', () => {
     expect(sentFor('running')).toBeGreaterThan(0);
 
     // Metering goes on while billing is paused.
-    expect(await api(stack, 'POST', '/v1/events', keys.get('held'), [{ id: 'o-2', meter: 'orders', timestamp: new Date().toISOString() }])).toMatchObject({ status: 202, body: { accepted: 1 } });
+    expect(
+      await api(stack, 'POST', '/v1/events', keys.get('held'), [{ id: 'o-2', meter: 'orders', timestamp: new Date().toISOString() }]),
+    ).toMatchObject({ status: 202, body: { accepted: 1 } });
     await stack.drained();
-    expect((await api(stack, 'GET', '/v1/usage/current', keys.get('held'))).body).toMatchObject({ meters: expect.arrayContaining([expect.objectContaining({ meter: 'orders' })]) });
+    expect((await api(stack, 'GET', '/v1/usage/current', keys.get('held'))).body).toMatchObject({
+      meters: expect.arrayContaining([expect.objectContaining({ meter: 'orders' })]),
+    });
   });
 
   it('pauses every tenant at once', async () => {
-    expect(await api(stack, 'PUT', '/v1/admin/billing/pause', admin, { reason: 'pricing rollback' })).toMatchObject({ status: 201, body: { scope: '*' } });
-    expect((await api(stack, 'GET', '/v1/admin/billing/pauses', admin)).body.pauses.map((p: { scope: string }) => p.scope).sort()).toEqual(['*', 'held']);
+    expect(await api(stack, 'PUT', '/v1/admin/billing/pause', admin, { reason: 'pricing rollback' })).toMatchObject({
+      status: 201,
+      body: { scope: '*' },
+    });
+    expect((await api(stack, 'GET', '/v1/admin/billing/pauses', admin)).body.pauses.map((p: { scope: string }) => p.scope).sort()).toEqual([
+      '*',
+      'held',
+    ]);
     const before = stack.stripe!.meterEvents().length;
     expect(await invoicing(monthStart(1) + GRACE + HOUR)).toMatchObject({ issued: 0, paused: 2 });
     expect(await report()).toMatchObject({ paused: 2, sent: 0 });
@@ -69,7 +90,10 @@ describe('pausing billing', () => {
   });
 
   it('resumes: the next runs catch up on what was skipped, exactly once, numbers without gaps', async () => {
-    expect(await api(stack, 'DELETE', '/v1/admin/billing/pause', admin)).toMatchObject({ status: 200, body: { scope: '*', resumedAt: expect.any(String) } });
+    expect(await api(stack, 'DELETE', '/v1/admin/billing/pause', admin)).toMatchObject({
+      status: 200,
+      body: { scope: '*', resumedAt: expect.any(String) },
+    });
     expect(await api(stack, 'DELETE', '/v1/admin/billing/pause', admin)).toMatchObject({ status: 404 });
     expect(await api(stack, 'DELETE', '/v1/admin/tenants/held/billing/pause', admin)).toMatchObject({ status: 200 });
 
@@ -78,9 +102,15 @@ describe('pausing billing', () => {
     expect(await invoicing(time)).toMatchObject({ issued: 3, paused: 0, failedTenants: [] });
     expect(await invoicing(time)).toMatchObject({ issued: 0, alreadyClosed: 0 });
     const all: Invoice[] = [...(await invoices('held')), ...(await invoices('running'))];
-    expect((await invoices('held')).map((i) => i.periodStart).sort()).toEqual([new Date(monthStart(-1)).toISOString(), new Date(monthStart(0)).toISOString()]);
+    expect((await invoices('held')).map((i) => i.periodStart).sort()).toEqual([
+      new Date(monthStart(-1)).toISOString(),
+      new Date(monthStart(0)).toISOString(),
+    ]);
     for (const year of new Set(all.map((i) => i.number.slice(4, 8)))) {
-      const sequence = all.filter((i) => i.number.slice(4, 8) === year).map((i) => Number(i.number.slice(9))).sort((a, b) => a - b);
+      const sequence = all
+        .filter((i) => i.number.slice(4, 8) === year)
+        .map((i) => Number(i.number.slice(9)))
+        .sort((a, b) => a - b);
       expect(sequence).toEqual(sequence.map((_, i) => i + 1));
     }
 

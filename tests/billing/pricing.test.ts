@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Dec } from '../../shared/kernel/decimal.js';
-import { roundMoney } from '../../shared/kernel/money.js';
 import { type Plan, type Price, planSchema, priceSchema, seedPlans } from '../../shared/billing/plans.js';
 import { adjustmentLines, baseFeeLines, charge, totals, usageLines } from '../../shared/billing/pricing.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import { roundMoney } from '../../shared/kernel/money.js';
 
 const plan = (id: string): Plan => seedPlans.find((p) => p.id === id)!;
 const month = { start: Date.parse('2025-01-01T00:00:00Z'), end: Date.parse('2025-02-01T00:00:00Z') };
@@ -31,10 +31,15 @@ describe('seed worked examples', () => {
   it('seed 2: Professional at 150 estimates and 8,000 calls stays inside its 200/10,000 quotas', () => {
     const inv = invoice(plan('professional'), { estimates: '150', api_calls: '8000', seats: '10' });
     expect(inv.total).toBe('999.00');
-    expect(inv.lines.find((l) => l.meter === 'estimates')).toMatchObject({ quantity: '150', included: '200', billable: '0', amount: '0.00' });
+    expect(inv.lines.find((l) => l.meter === 'estimates')).toMatchObject({
+      quantity: '150',
+      included: '200',
+      billable: '0',
+      amount: '0.00',
+    });
   });
 
-  it('seed 2: Starter overage in the plan data\'s cents (estimates 500, api_calls 10, users 1000)', () => {
+  it("seed 2: Starter overage in the plan data's cents (estimates 500, api_calls 10, users 1000)", () => {
     const inv = invoice(plan('starter'), { estimates: '60', api_calls: '1500', seats: '5' });
     expect(inv.lines.filter((l) => l.kind === 'usage').map((l) => [l.meter, l.billable, l.amount])).toEqual([
       ['api_calls', '500', '50.00'],
@@ -96,7 +101,10 @@ describe('price models at their boundaries', () => {
     expect(amount({ model: 'graduated', tiers: withFees } as Price, '11')).toBe('8.00');
     expect(amount({ model: 'volume', tiers: withFees } as Price, '11')).toBe('13.00');
     const c = charge(priceSchema.parse({ model: 'graduated', tiers: withFees }), new Dec('11'));
-    expect(c.tiers?.map((t) => [t.upTo, t.quantity])).toEqual([['10', '10'], [null, '1']]);
+    expect(c.tiers?.map((t) => [t.upTo, t.quantity])).toEqual([
+      ['10', '10'],
+      [null, '1'],
+    ]);
   });
 
   it.each([
@@ -120,7 +128,16 @@ describe('price models at their boundaries', () => {
   it('refuses floats, negative prices and tiers that do not rise', () => {
     expect(priceSchema.safeParse({ model: 'perUnit', unitPrice: 0.1 }).success).toBe(false);
     expect(priceSchema.safeParse({ model: 'perUnit', unitPrice: '-1' }).success).toBe(false);
-    expect(priceSchema.safeParse({ model: 'graduated', tiers: [{ upTo: '10', unitPrice: '1' }, { upTo: '5', unitPrice: '1' }, { upTo: null, unitPrice: '1' }] }).success).toBe(false);
+    expect(
+      priceSchema.safeParse({
+        model: 'graduated',
+        tiers: [
+          { upTo: '10', unitPrice: '1' },
+          { upTo: '5', unitPrice: '1' },
+          { upTo: null, unitPrice: '1' },
+        ],
+      }).success,
+    ).toBe(false);
     expect(priceSchema.safeParse({ model: 'volume', tiers: [{ upTo: '10', unitPrice: '1' }] }).success).toBe(false);
     expect(() => charge({ model: 'free' }, new Dec(-1))).toThrow();
   });
@@ -150,9 +167,19 @@ describe('base fee proration and tax', () => {
 });
 
 describe('late-usage adjustments', () => {
-  const billed = { periodStart: '2025-01-01T00:00:00.000Z', periodEnd: '2025-02-01T00:00:00.000Z', trial: false, plan: plan('starter'), quantities: { estimates: '49', api_calls: '10', seats: '3' } };
+  const billed = {
+    periodStart: '2025-01-01T00:00:00.000Z',
+    periodEnd: '2025-02-01T00:00:00.000Z',
+    trial: false,
+    plan: plan('starter'),
+    quantities: { estimates: '49', api_calls: '10', seats: '3' },
+  };
   it('bill the difference of the period priced again under its own plan', () => {
-    const lines = adjustmentLines(billed, { estimates: '52', api_calls: '10', seats: '4' }, { estimates: { name: 'Estimates', unit: 'estimate' } });
+    const lines = adjustmentLines(
+      billed,
+      { estimates: '52', api_calls: '10', seats: '4' },
+      { estimates: { name: 'Estimates', unit: 'estimate' } },
+    );
     expect(lines.map((l) => [l.meter, l.quantity, l.amount])).toEqual([
       ['estimates', '3', '10.00'], // 49 → 52 crosses the 50 quota: 2 billable
       ['seats', '1', '10.00'],
@@ -160,7 +187,9 @@ describe('late-usage adjustments', () => {
     expect(lines[0]!.description).toMatch(/^Adjustment: late usage of Estimates, 2025-01-01/);
   });
   it('are listed even when the late usage stays inside the quota', () => {
-    expect(adjustmentLines(billed, { ...billed.quantities, api_calls: '20' }, {})).toMatchObject([{ meter: 'api_calls', quantity: '10', amount: '0.00' }]);
+    expect(adjustmentLines(billed, { ...billed.quantities, api_calls: '20' }, {})).toMatchObject([
+      { meter: 'api_calls', quantity: '10', amount: '0.00' },
+    ]);
   });
 });
 
@@ -191,23 +220,49 @@ const cents = (amountText: string) => {
 const priceArb: fc.Arbitrary<Price> = fc.oneof(
   fc.constant<Price>({ model: 'free' }),
   decimal(10n ** 8n, 6).map((unitPrice): Price => ({ model: 'perUnit', unitPrice })),
-  fc.tuple(decimal(10n ** 6n, 0).filter((s) => s !== '0'), decimal(10n ** 6n, 4), fc.constantFrom('up' as const, 'prorated' as const)).map(
-    ([packageSize, packagePrice, rounding]): Price => ({ model: 'package', packageSize, packagePrice, rounding }),
-  ),
-  fc.tuple(fc.oneof(fc.constant('unlimited' as const), decimal(10n ** 6n, 0)), decimal(10n ** 6n, 4)).map(([included, unitPrice]): Price => ({ model: 'quota', included, unitPrice })),
-  fc.tuple(fc.constantFrom('graduated' as const, 'volume' as const), fc.uniqueArray(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 4 }), fc.array(decimal(10n ** 5n, 5), { minLength: 5, maxLength: 5 })).map(
-    ([model, bounds, prices]): Price => ({
-      model,
-      tiers: [...bounds.sort((a, b) => a - b).map((b, i) => ({ upTo: String(b), unitPrice: prices[i]!, flatFee: i === 0 ? '1.5' : '0' })), { upTo: null, unitPrice: prices[4]!, flatFee: '0' }],
-    }),
-  ),
+  fc
+    .tuple(
+      decimal(10n ** 6n, 0).filter((s) => s !== '0'),
+      decimal(10n ** 6n, 4),
+      fc.constantFrom('up' as const, 'prorated' as const),
+    )
+    .map(([packageSize, packagePrice, rounding]): Price => ({ model: 'package', packageSize, packagePrice, rounding })),
+  fc
+    .tuple(fc.oneof(fc.constant('unlimited' as const), decimal(10n ** 6n, 0)), decimal(10n ** 6n, 4))
+    .map(([included, unitPrice]): Price => ({ model: 'quota', included, unitPrice })),
+  fc
+    .tuple(
+      fc.constantFrom('graduated' as const, 'volume' as const),
+      fc.uniqueArray(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 4 }),
+      fc.array(decimal(10n ** 5n, 5), { minLength: 5, maxLength: 5 }),
+    )
+    .map(
+      ([model, bounds, prices]): Price => ({
+        model,
+        tiers: [
+          ...bounds.sort((a, b) => a - b).map((b, i) => ({ upTo: String(b), unitPrice: prices[i]!, flatFee: i === 0 ? '1.5' : '0' })),
+          { upTo: null, unitPrice: prices[4]!, flatFee: '0' },
+        ],
+      }),
+    ),
 );
 
-const planArb = fc.record({ prices: fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'e'), priceArb, { minKeys: 1 }), baseFee: decimal(10n ** 7n, 2), taxRate: decimal(10n ** 3n, 4) });
+const planArb = fc.record({
+  prices: fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'e'), priceArb, { minKeys: 1 }),
+  baseFee: decimal(10n ** 7n, 2),
+  taxRate: decimal(10n ** 3n, 4),
+});
 const quantitiesArb = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'e'), decimal(10n ** 12n, 12));
 
 describe('pricing properties', () => {
-  const toPlan = (p: { prices: Record<string, Price>; baseFee: string }): Plan => ({ id: 'p', name: 'P', currency: 'USD', interval: 'month', baseFee: p.baseFee, prices: p.prices });
+  const toPlan = (p: { prices: Record<string, Price>; baseFee: string }): Plan => ({
+    id: 'p',
+    name: 'P',
+    currency: 'USD',
+    interval: 'month',
+    baseFee: p.baseFee,
+    prices: p.prices,
+  });
 
   it('total is the sum of the lines plus tax, each line rounded to the cent', () => {
     fc.assert(
@@ -231,7 +286,9 @@ describe('pricing properties', () => {
         const expected = centsHalfUp(q * p, qs + ps);
         expect(cents(amount({ model: 'perUnit', unitPrice }, quantity))).toBe(expected);
         // $0.01 per 1,000, prorated = quantity / 100,000 dollars
-        expect(cents(amount({ model: 'package', packageSize: '1000', packagePrice: '0.01', rounding: 'prorated' }, quantity))).toBe(centsHalfUp(q, qs + 5));
+        expect(cents(amount({ model: 'package', packageSize: '1000', packagePrice: '0.01', rounding: 'prorated' }, quantity))).toBe(
+          centsHalfUp(q, qs + 5),
+        );
       }),
     );
   });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { calendarMonth } from '../../shared/kernel/periods.js';
 import { quotaPeriod, quotaStatus } from '../../shared/billing/quotas.js';
 import { newSubscription } from '../../shared/billing/subscriptions.js';
+import { calendarMonth } from '../../shared/kernel/periods.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 describe('quota arithmetic', () => {
@@ -19,7 +19,14 @@ describe('quota arithmetic', () => {
 
   it('counts in the current billing period, or the calendar month without a live subscription', () => {
     const now = Date.UTC(2026, 2, 10);
-    const sub = newSubscription({ tenantId: 't', planId: 'starter', interval: 'month', currency: 'USD', startAt: Date.UTC(2026, 0, 31), now: Date.UTC(2026, 0, 31) });
+    const sub = newSubscription({
+      tenantId: 't',
+      planId: 'starter',
+      interval: 'month',
+      currency: 'USD',
+      startAt: Date.UTC(2026, 0, 31),
+      now: Date.UTC(2026, 0, 31),
+    });
     expect(quotaPeriod(sub, now)).toMatchObject({ start: Date.UTC(2026, 1, 28), end: Date.UTC(2026, 2, 31) });
     expect(quotaPeriod(undefined, now)).toEqual(calendarMonth(now));
   });
@@ -43,10 +50,19 @@ describe('quotas API', () => {
   it('only admins set quotas, on meters the tenant has, with exact decimal limits', async () => {
     const path = '/v1/admin/tenants/quota-co/quotas';
     expect(await api(stack, 'PUT', `${path}/api_calls`, tenant, { limit: '5' })).toMatchObject({ status: 403 });
-    expect(await api(stack, 'PUT', `${path}/api_calls`, admin, { limit: 5 })).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', field: 'limit' } });
+    expect(await api(stack, 'PUT', `${path}/api_calls`, admin, { limit: 5 })).toMatchObject({
+      status: 400,
+      body: { code: 'INVALID_REQUEST', field: 'limit' },
+    });
     expect(await api(stack, 'PUT', `${path}/nope`, admin, { limit: '5' })).toMatchObject({ status: 404, body: { field: 'meter' } });
-    expect(await api(stack, 'PUT', '/v1/admin/tenants/ghost/quotas/api_calls', admin, { limit: '5' })).toMatchObject({ status: 404, body: { field: 'tenantId' } });
-    expect(await api(stack, 'PUT', `${path}/api_calls`, admin, { limit: '5' })).toMatchObject({ status: 200, body: { meter: 'api_calls', limit: '5' } });
+    expect(await api(stack, 'PUT', '/v1/admin/tenants/ghost/quotas/api_calls', admin, { limit: '5' })).toMatchObject({
+      status: 404,
+      body: { field: 'tenantId' },
+    });
+    expect(await api(stack, 'PUT', `${path}/api_calls`, admin, { limit: '5' })).toMatchObject({
+      status: 200,
+      body: { meter: 'api_calls', limit: '5' },
+    });
     expect(await api(stack, 'PUT', `${path}/storage_gb`, admin, { limit: '100' })).toMatchObject({ status: 200 });
     expect((await api(stack, 'GET', path, admin)).body.quotas.map((q: { meter: string }) => q.meter)).toEqual(['api_calls', 'storage_gb']);
   });
@@ -60,19 +76,37 @@ describe('quotas API', () => {
     expect(await api(stack, 'POST', '/v1/events', tenant, { events })).toMatchObject({ status: 202, body: { accepted: 6 } });
     await stack.drained();
 
-    expect(await api(stack, 'GET', '/v1/quotas/api_calls', tenant)).toMatchObject({ status: 200, body: { meter: 'api_calls', limit: '5', usage: '4', remaining: '1', allowed: true } });
-    expect(await api(stack, 'GET', '/v1/quotas/api_calls?quantity=2', tenant)).toMatchObject({ status: 200, body: { requested: '2', allowed: false } });
+    expect(await api(stack, 'GET', '/v1/quotas/api_calls', tenant)).toMatchObject({
+      status: 200,
+      body: { meter: 'api_calls', limit: '5', usage: '4', remaining: '1', allowed: true },
+    });
+    expect(await api(stack, 'GET', '/v1/quotas/api_calls?quantity=2', tenant)).toMatchObject({
+      status: 200,
+      body: { requested: '2', allowed: false },
+    });
     // LATEST: the last reading (60.5 GB), not the peak and not GB-months.
-    expect(await api(stack, 'GET', '/v1/quotas/storage_gb', tenant)).toMatchObject({ status: 200, body: { usage: '60.5', remaining: '39.5', allowed: true } });
+    expect(await api(stack, 'GET', '/v1/quotas/storage_gb', tenant)).toMatchObject({
+      status: 200,
+      body: { usage: '60.5', remaining: '39.5', allowed: true },
+    });
 
     await api(stack, 'POST', '/v1/events', tenant, { id: 'call-5', meter: 'api_calls', timestamp: now() });
     await stack.drained();
-    expect(await api(stack, 'GET', '/v1/quotas', tenant)).toMatchObject({ status: 200, body: { quotas: [{ meter: 'api_calls', usage: '5', allowed: false }, { meter: 'storage_gb' }] } });
+    expect(await api(stack, 'GET', '/v1/quotas', tenant)).toMatchObject({
+      status: 200,
+      body: { quotas: [{ meter: 'api_calls', usage: '5', allowed: false }, { meter: 'storage_gb' }] },
+    });
   });
 
   it('rejects bad checks with a code and a field, and keeps tenants apart', async () => {
-    expect(await api(stack, 'GET', '/v1/quotas/api_calls?quantity=-1', tenant)).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', field: 'quantity' } });
-    expect(await api(stack, 'GET', '/v1/quotas/orders', tenant)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND', field: 'meter' } });
+    expect(await api(stack, 'GET', '/v1/quotas/api_calls?quantity=-1', tenant)).toMatchObject({
+      status: 400,
+      body: { code: 'INVALID_REQUEST', field: 'quantity' },
+    });
+    expect(await api(stack, 'GET', '/v1/quotas/orders', tenant)).toMatchObject({
+      status: 404,
+      body: { code: 'NOT_FOUND', field: 'meter' },
+    });
     // The tenant comes from the key: quota-other has no quotas, whatever it asks for.
     expect(await api(stack, 'GET', '/v1/quotas', other)).toMatchObject({ status: 200, body: { quotas: [] } });
     expect(await api(stack, 'GET', '/v1/quotas/api_calls', other)).toMatchObject({ status: 404 });

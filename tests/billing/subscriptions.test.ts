@@ -1,13 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientError } from '../../shared/kernel/errors.js';
 import { seedPlans } from '../../shared/billing/plans.js';
 import { baseFeeLines, totals } from '../../shared/billing/pricing.js';
-import { changeSubscription, closablePeriods, newSubscription, periodAt, planSegments, usagePlanId } from '../../shared/billing/subscriptions.js';
+import {
+  changeSubscription,
+  closablePeriods,
+  newSubscription,
+  periodAt,
+  planSegments,
+  usagePlanId,
+} from '../../shared/billing/subscriptions.js';
+import type { ClientError } from '../../shared/kernel/errors.js';
 
 const t = (s: string) => Date.parse(s);
 const day = (n: number) => new Date(n).toISOString().slice(0, 10);
 const sub = (startAt: string, o: { interval?: 'month' | 'year'; trialDays?: number } = {}) =>
-  newSubscription({ tenantId: 'acme', planId: 'starter', interval: o.interval ?? 'month', currency: 'USD', startAt: t(startAt), now: t(startAt), ...(o.trialDays ? { trialDays: o.trialDays } : {}) });
+  newSubscription({
+    tenantId: 'acme',
+    planId: 'starter',
+    interval: o.interval ?? 'month',
+    currency: 'USD',
+    startAt: t(startAt),
+    now: t(startAt),
+    ...(o.trialDays ? { trialDays: o.trialDays } : {}),
+  });
 
 function periods(s: ReturnType<typeof sub>, count: number) {
   const out: string[] = [];
@@ -22,7 +37,12 @@ function periods(s: ReturnType<typeof sub>, count: number) {
 
 describe('billing periods', () => {
   it('a Jan 31 anchor keeps month-end without drifting, through a leap February', () => {
-    expect(periods(sub('2024-01-31T15:20:00Z'), 4)).toEqual(['2024-01-31..2024-02-29', '2024-02-29..2024-03-31', '2024-03-31..2024-04-30', '2024-04-30..2024-05-31']);
+    expect(periods(sub('2024-01-31T15:20:00Z'), 4)).toEqual([
+      '2024-01-31..2024-02-29',
+      '2024-02-29..2024-03-31',
+      '2024-03-31..2024-04-30',
+      '2024-04-30..2024-05-31',
+    ]);
     expect(periods(sub('2025-01-31T00:00:00Z'), 2)).toEqual(['2025-01-31..2025-02-28', '2025-02-28..2025-03-31']);
   });
 
@@ -40,7 +60,11 @@ describe('billing periods', () => {
     const s = sub('2024-01-31T00:00:00Z');
     expect(periodAt(s, t('2024-02-29T00:00:00Z')).start).toBe(t('2024-02-29T00:00:00Z'));
     expect(periodAt(s, t('2024-02-28T23:59:59.999Z')).start).toBe(t('2024-01-31T00:00:00Z'));
-    expect(periodAt(s, t('2030-07-15T00:00:00Z'))).toEqual({ start: t('2030-06-30T00:00:00Z'), end: t('2030-07-31T00:00:00Z'), trial: false });
+    expect(periodAt(s, t('2030-07-15T00:00:00Z'))).toEqual({
+      start: t('2030-06-30T00:00:00Z'),
+      end: t('2030-07-31T00:00:00Z'),
+      trial: false,
+    });
     expect(() => periodAt(s, t('2024-01-30T00:00:00Z'))).toThrow(RangeError);
   });
 
@@ -55,11 +79,22 @@ describe('billing periods', () => {
     const grace = 72 * 3_600_000;
     expect(closablePeriods(s, undefined, t('2026-02-03T23:59:59Z'), grace)).toEqual([]);
     expect(closablePeriods(s, undefined, t('2026-02-04T00:00:00Z'), grace).map((p) => day(p.start))).toEqual(['2026-01-01']);
-    expect(closablePeriods(s, undefined, t('2026-05-10T00:00:00Z'), grace).map((p) => day(p.start))).toEqual(['2026-01-01', '2026-02-01', '2026-03-01', '2026-04-01']);
-    expect(closablePeriods(s, t('2026-03-01T00:00:00Z'), t('2026-05-10T00:00:00Z'), grace).map((p) => day(p.start))).toEqual(['2026-03-01', '2026-04-01']);
+    expect(closablePeriods(s, undefined, t('2026-05-10T00:00:00Z'), grace).map((p) => day(p.start))).toEqual([
+      '2026-01-01',
+      '2026-02-01',
+      '2026-03-01',
+      '2026-04-01',
+    ]);
+    expect(closablePeriods(s, t('2026-03-01T00:00:00Z'), t('2026-05-10T00:00:00Z'), grace).map((p) => day(p.start))).toEqual([
+      '2026-03-01',
+      '2026-04-01',
+    ]);
     const cancelled = changeSubscription(s, { cancelAtPeriodEnd: true }, { now: t('2026-02-10T00:00:00Z'), notBefore: 0 });
     expect(cancelled.cancelAt).toBe('2026-03-01T00:00:00.000Z');
-    expect(closablePeriods(cancelled, undefined, t('2026-12-01T00:00:00Z'), grace).map((p) => day(p.start))).toEqual(['2026-01-01', '2026-02-01']);
+    expect(closablePeriods(cancelled, undefined, t('2026-12-01T00:00:00Z'), grace).map((p) => day(p.start))).toEqual([
+      '2026-01-01',
+      '2026-02-01',
+    ]);
   });
 });
 
@@ -68,14 +103,21 @@ describe('plan changes', () => {
   const feb = periodAt(start, t('2024-02-01T00:00:00Z'));
 
   it('prorate base fees by time, price usage under the plan at period end, and keep the history', () => {
-    const upgraded = changeSubscription(start, { planId: 'professional', effectiveAt: '2024-02-15T12:00:00Z' }, { now: t('2024-02-15T12:00:00Z'), notBefore: feb.start, plan: { interval: 'month', currency: 'USD' } });
+    const upgraded = changeSubscription(
+      start,
+      { planId: 'professional', effectiveAt: '2024-02-15T12:00:00Z' },
+      { now: t('2024-02-15T12:00:00Z'), notBefore: feb.start, plan: { interval: 'month', currency: 'USD' } },
+    );
     const segments = planSegments(upgraded, feb);
     expect(segments.map((s) => [s.planId, day(s.start), day(s.end)])).toEqual([
       ['starter', '2024-02-01', '2024-02-15'],
       ['professional', '2024-02-15', '2024-03-01'],
     ]);
     expect(usagePlanId(upgraded, feb)).toBe('professional');
-    const lines = baseFeeLines(segments.map((s) => ({ ...s, plan: seedPlans.find((p) => p.id === s.planId)! })), feb);
+    const lines = baseFeeLines(
+      segments.map((s) => ({ ...s, plan: seedPlans.find((p) => p.id === s.planId)! })),
+      feb,
+    );
     // 14.5 of 29 days each: 299/2 = 149.50 and 999/2 = 499.50
     expect(lines.map((l) => [l.quantity, l.amount])).toEqual([
       ['0.5', '149.50'],
@@ -88,8 +130,24 @@ describe('plan changes', () => {
 
   it('refuses changes into invoiced time, across intervals, and after the end', () => {
     const refuse = (fn: () => unknown, code: string) => expect(fn).toThrow(expect.objectContaining({ code }) as ClientError);
-    refuse(() => changeSubscription(start, { planId: 'professional', effectiveAt: '2024-02-10T00:00:00Z' }, { now: t('2024-03-05T00:00:00Z'), notBefore: feb.end }), 'CONFLICT');
-    refuse(() => changeSubscription(start, { planId: 'yearly' }, { now: t('2024-02-10T00:00:00Z'), notBefore: 0, plan: { interval: 'year', currency: 'USD' } }), 'CONFLICT');
+    refuse(
+      () =>
+        changeSubscription(
+          start,
+          { planId: 'professional', effectiveAt: '2024-02-10T00:00:00Z' },
+          { now: t('2024-03-05T00:00:00Z'), notBefore: feb.end },
+        ),
+      'CONFLICT',
+    );
+    refuse(
+      () =>
+        changeSubscription(
+          start,
+          { planId: 'yearly' },
+          { now: t('2024-02-10T00:00:00Z'), notBefore: 0, plan: { interval: 'year', currency: 'USD' } },
+        ),
+      'CONFLICT',
+    );
     const cancelled = changeSubscription(start, { cancelAtPeriodEnd: true }, { now: t('2024-02-10T00:00:00Z'), notBefore: 0 });
     refuse(() => changeSubscription(cancelled, { planId: 'professional' }, { now: t('2024-03-02T00:00:00Z'), notBefore: 0 }), 'CONFLICT');
     const revoked = changeSubscription(cancelled, { cancelAtPeriodEnd: false }, { now: t('2024-02-11T00:00:00Z'), notBefore: 0 });

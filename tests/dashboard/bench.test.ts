@@ -17,7 +17,13 @@ import { writeHistory } from './history.js';
  */
 const enabled = process.env.DASHBOARD_BENCH === '1';
 const DAY = 86_400_000;
-const extraMeters: Meter[] = ['exports', 'reports', 'webhooks', 'sms', 'emails'].map((key) => ({ key, name: key[0]!.toUpperCase() + key.slice(1), unit: key.replace(/s$/, ''), aggregation: 'COUNT', groupBy: [] }));
+const extraMeters: Meter[] = ['exports', 'reports', 'webhooks', 'sms', 'emails'].map((key) => ({
+  key,
+  name: key[0]!.toUpperCase() + key.slice(1),
+  unit: key.replace(/s$/, ''),
+  aggregation: 'COUNT',
+  groupBy: [],
+}));
 
 let stack: LocalStack;
 let key = '';
@@ -30,14 +36,18 @@ describe.skipIf(!enabled)('dashboard benchmark', () => {
     key = await createTenant(stack, 'bench-12', [...seedMeters, ...extraMeters]);
     const start = Date.now() - 90 * DAY;
     const d = new Date(start);
-    await api(stack, 'PUT', '/v1/admin/tenants/bench-12/subscription', admin, { planId: 'base-199', startAt: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)).toISOString() });
+    await api(stack, 'PUT', '/v1/admin/tenants/bench-12/subscription', admin, {
+      planId: 'base-199',
+      startAt: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)).toISOString(),
+    });
     const events: Record<string, unknown>[] = [];
     for (let at = start; at < Date.now() - 3_600_000; at += 2 * 3_600_000) {
       for (const meter of [...seedMeters, ...extraMeters]) {
         const base = { id: `${meter.key}-${at}`, meter: meter.key, timestamp: new Date(at).toISOString() };
         if (meter.key === 'storage_gb') events.push({ ...base, value: (40 + (at - start) / (9 * DAY)).toFixed(2) });
         else if (meter.key === 'seats') events.push({ ...base, properties: { user_id: `user-${(at / 3_600_000) % 17}` } });
-        else if (meter.key === 'ai_jobs') events.push({ ...base, properties: { job_type: ['summary', 'extraction', 'translation'][(at / 7_200_000) % 3] } });
+        else if (meter.key === 'ai_jobs')
+          events.push({ ...base, properties: { job_type: ['summary', 'extraction', 'translation'][(at / 7_200_000) % 3] } });
         else events.push(base);
       }
     }
@@ -60,14 +70,24 @@ describe.skipIf(!enabled)('dashboard benchmark', () => {
     for (let run = 0; run < 3; run++) {
       const page = await chrome.context.newPage();
       await page.goto(session.url);
-      await page.waitForFunction(() => document.querySelectorAll('article[data-meter] [data-testid=quantity]').length === 12 && document.querySelector('[data-testid=upcoming-total]'), undefined, { timeout: 120_000 });
+      await page.waitForFunction(
+        () =>
+          document.querySelectorAll('article[data-meter] [data-testid=quantity]').length === 12 &&
+          document.querySelector('[data-testid=upcoming-total]'),
+        undefined,
+        { timeout: 120_000 },
+      );
       const overview = await page.evaluate(() => performance.now());
       await page.evaluate(() => {
         location.hash = '#/usage';
       });
       const t0 = await page.evaluate(() => performance.now());
       await page.getByLabel('90 days').check();
-      await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length >= 13 && !document.querySelector('.loading'), undefined, { timeout: 120_000 });
+      await page.waitForFunction(
+        () => document.querySelectorAll('.chart canvas').length >= 13 && !document.querySelector('.loading'),
+        undefined,
+        { timeout: 120_000 },
+      );
       const usage = (await page.evaluate(() => performance.now())) - t0;
       rows.push(`run ${run + 1}: overview ${overview.toFixed(0)} ms from navigation; usage (12 charts, 90 days) ${usage.toFixed(0)} ms`);
       await page.close();

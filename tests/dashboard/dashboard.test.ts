@@ -66,7 +66,10 @@ beforeAll(async () => {
   keys.b = await createTenant(stack, 'tenant-b');
   expect((await api(stack, 'PUT', '/v1/admin/plans/dash-test', adminKey, plan)).status).toBeLessThan(300);
   for (const t of ['tenant-a', 'tenant-b']) {
-    const r = await api(stack, 'PUT', `/v1/admin/tenants/${t}/subscription`, adminKey, { planId: 'dash-test', startAt: new Date(lastMonthStart()).toISOString() });
+    const r = await api(stack, 'PUT', `/v1/admin/tenants/${t}/subscription`, adminKey, {
+      planId: 'dash-test',
+      startAt: new Date(lastMonthStart()).toISOString(),
+    });
     expect(r.status).toBe(201);
   }
   // Last month closes into an invoice for each tenant (base fee; no usage).
@@ -74,7 +77,12 @@ beforeAll(async () => {
   await post('a', [
     ...Array.from({ length: 12 }, (_, i) => ({ id: `o-${i}`, meter: 'orders', timestamp: recently(i) })),
     ...Array.from({ length: 70 }, (_, i) => ({ id: `c-${i}`, meter: 'api_calls', timestamp: recently(i) })),
-    ...['summary', 'summary', 'extraction'].map((jobType, i) => ({ id: `j-${i}`, meter: 'ai_jobs', timestamp: recently(i), properties: { job_type: jobType } })),
+    ...['summary', 'summary', 'extraction'].map((jobType, i) => ({
+      id: `j-${i}`,
+      meter: 'ai_jobs',
+      timestamp: recently(i),
+      properties: { job_type: jobType },
+    })),
     { id: 's-1', meter: 'storage_gb', timestamp: recently(1), value: '45.5' },
   ]);
   await post('b', [{ id: 'b-o-1', meter: 'orders', timestamp: recently(1) }]);
@@ -108,7 +116,10 @@ describe('tenant dashboard', () => {
     const { page } = await signIn(keys.a);
     const bar = page.locator('article[data-meter="api_calls"] .quota');
     await expect.poll(() => bar.getAttribute('data-level')).toBe('green');
-    await post('a', Array.from({ length: 15 }, (_, i) => ({ id: `c2-${i}`, meter: 'api_calls', timestamp: recently(i) })));
+    await post(
+      'a',
+      Array.from({ length: 15 }, (_, i) => ({ id: `c2-${i}`, meter: 'api_calls', timestamp: recently(i) })),
+    );
     await page.reload();
     await expect.poll(() => bar.getAttribute('data-level')).toBe('yellow');
     expect(await bar.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('85');
@@ -181,7 +192,9 @@ describe('tenant dashboard', () => {
     await page.waitForURL(/\/p\/session\//);
     expect(page.url().startsWith(stack.stripe!.url)).toBe(true);
     expect(await page.textContent('body')).toContain('tenant-a');
-    expect(stack.stripe!.calls().some((c) => c.method === 'POST' && c.path === '/v1/billing_portal/sessions' && c.status === 200)).toBe(true);
+    expect(stack.stripe!.calls().some((c) => c.method === 'POST' && c.path === '/v1/billing_portal/sessions' && c.status === 200)).toBe(
+      true,
+    );
     await page.close();
   });
 });
@@ -212,7 +225,11 @@ describe('isolation and scope', () => {
     const calls = await page.evaluate(
       async ({ token, invoice, sessionId }) => {
         const call = async (method: string, path: string, body?: unknown) => {
-          const res = await fetch(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+          const res = await fetch(path, {
+            method,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            ...(body ? { body: JSON.stringify(body) } : {}),
+          });
           return res.status;
         };
         return {

@@ -1,8 +1,8 @@
 import type { LocalStack } from '../../local/stack.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { chunk } from '../../shared/kernel/batching.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
 import { type UsageEvent, validateEvent } from '../../shared/metering/events.js';
-import { chunk } from '../../shared/kernel/batching.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { directoryOf } from '../support/stack.js';
 
 /**
@@ -18,7 +18,11 @@ export async function writeHistory(stack: LocalStack, tenantId: string, raw: rea
     if (r.status !== 'valid') throw new Error(`history event ${i}: ${r.message}`);
     return r.event;
   });
-  const store = new DynamoUsageStore(documentClient(stack.dynamo), { eventsTable: stack.env.EVENTS_TABLE!, countersTable: stack.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
+  const store = new DynamoUsageStore(documentClient(stack.dynamo), {
+    eventsTable: stack.env.EVENTS_TABLE!,
+    countersTable: stack.env.COUNTERS_TABLE!,
+    ledgerRetentionDays: 40,
+  });
   let counted = 0;
   for (const batch of chunk(events, 500)) {
     const outcome = await store.commit(batch);

@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoEvents, postEvents } from '../../local/demo-usage.js';
-import type { LocalStack } from '../../local/stack.js';
 import { seedDemo } from '../../local/seed.js';
+import type { LocalStack } from '../../local/stack.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
 import { newSubscription } from '../../shared/billing/subscriptions.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
@@ -33,7 +33,14 @@ describe.skipIf(!enabled)('dashboard screenshots', () => {
     const lastMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
     const thisMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
     const stored = (await billing.getSubscription('demo'))!;
-    const earlier = newSubscription({ tenantId: 'demo', planId: 'base-199', interval: 'month', currency: 'USD', startAt: lastMonth, now: now.getTime() });
+    const earlier = newSubscription({
+      tenantId: 'demo',
+      planId: 'base-199',
+      interval: 'month',
+      currency: 'USD',
+      startAt: lastMonth,
+      now: now.getTime(),
+    });
     await billing.putSubscription({ ...earlier, version: stored.version });
     await writeHistory(stack, 'demo', demoEvents(thisMonth - 1, 3));
     await postEvents(stack.apiUrl, seed.tenantKey, demoEvents());

@@ -21,7 +21,14 @@ describe('function bundles', () => {
     const dir = await mkdtemp(join(tmpdir(), 'meterline-bundle-'));
     try {
       const outfile = join(dir, 'index.mjs');
-      await build({ ...esbuildSettings, mainFields: [...esbuildSettings.mainFields], external: [], entryPoints: [resolve(functionSpecs.authorizer.entry)], outfile, logLevel: 'silent' });
+      await build({
+        ...esbuildSettings,
+        mainFields: [...esbuildSettings.mainFields],
+        external: [],
+        entryPoints: [resolve(functionSpecs.authorizer.entry)],
+        outfile,
+        logLevel: 'silent',
+      });
       for (const definition of Object.values(tables)) process.env[definition.env] ??= 'unused';
       const module = (await import(pathToFileURL(outfile).href)) as { handler?: unknown };
       expect(typeof module.handler).toBe('function');

@@ -11,6 +11,8 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
   it('is wired in: an unencrypted queue without a DLQ fails synthesis under both packs', () => {
     const { app, stack } = buildApp('dev');
     new Queue(stack, 'Careless', { enforceSSL: false });
-    expect(() => app.synth()).toThrow(/AwsSolutions-SQS3[\s\S]*Serverless-SQSRedrivePolicy|Serverless-SQSRedrivePolicy[\s\S]*AwsSolutions-SQS3/);
+    expect(() => app.synth()).toThrow(
+      /AwsSolutions-SQS3[\s\S]*Serverless-SQSRedrivePolicy|Serverless-SQSRedrivePolicy[\s\S]*AwsSolutions-SQS3/,
+    );
   });
 });

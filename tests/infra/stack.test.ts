@@ -12,7 +12,7 @@ import { secretArnEnv } from '../../infra/secrets.js';
 import { consumerMaxConcurrency, stageConfig } from '../../infra/stage.js';
 import { type TableName, tables } from '../../shared/platform/dynamo/tables.js';
 import { generateApiKey } from '../../shared/tenancy/tenants.js';
-import { type Synthesized, alarmEmail, buildApp, resources, synth } from './synth.js';
+import { alarmEmail, buildApp, resources, type Synthesized, synth } from './synth.js';
 
 const specs = Object.entries(functionSpecs) as [FunctionName, FunctionSpec][];
 const tableNames = Object.keys(tables) as TableName[];
@@ -51,14 +51,20 @@ describe('usage queue', () => {
   it('redrives to a 14-day DLQ after the catalog maxReceiveCount', () => {
     const queue = prod.stack.usageQueue;
     prod.template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: { deadLetterTargetArn: getAtt(logicalId(prod, queue.deadLetterQueue)), maxReceiveCount: usageQueueSettings.maxReceiveCount },
+      RedrivePolicy: {
+        deadLetterTargetArn: getAtt(logicalId(prod, queue.deadLetterQueue)),
+        maxReceiveCount: usageQueueSettings.maxReceiveCount,
+      },
     });
-    expect(resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, queue.deadLetterQueue)]!.Properties!.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expect(resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, queue.deadLetterQueue)]!.Properties!.MessageRetentionPeriod).toBe(
+      14 * 24 * 3600,
+    );
   });
 
   it('keeps messages invisible for at least six consumer timeouts', () => {
     const consumerTimeout = Math.max(...specs.filter(([, s]) => s.consumesUsageQueue).map(([, s]) => s.timeoutSeconds));
-    const visibility = resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, prod.stack.usageQueue.queue)]!.Properties!.VisibilityTimeout;
+    const visibility = resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, prod.stack.usageQueue.queue)]!.Properties!
+      .VisibilityTimeout;
     expect(visibility).toBeGreaterThanOrEqual(6 * consumerTimeout);
   });
 
@@ -76,7 +82,9 @@ describe('usage queue', () => {
     for (const queue of Object.values(queues)) expect(queue.Properties!.SqsManagedSseEnabled).toBe(true);
     const policies = Object.values(resources(prod.template, 'AWS::SQS::QueuePolicy'));
     const tlsOnly = policies.filter((p) =>
-      (p.Properties!.PolicyDocument.Statement as any[]).some((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+      (p.Properties!.PolicyDocument.Statement as any[]).some(
+        (s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+      ),
     );
     expect(tlsOnly.flatMap((p) => p.Properties!.Queues)).toHaveLength(Object.keys(queues).length);
   });
@@ -108,7 +116,9 @@ describe('tables', () => {
         expect(table.SSESpecification).toEqual({ SSEEnabled: true });
         expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
         expect(table.TimeToLiveSpecification).toEqual(tables[name].ttl ? { AttributeName: 'expiresAt', Enabled: true } : undefined);
-        expect(table.GlobalSecondaryIndexes?.map((i: { IndexName: string }) => i.IndexName)).toEqual(tables[name].gsi1 ? ['gsi1'] : undefined);
+        expect(table.GlobalSecondaryIndexes?.map((i: { IndexName: string }) => i.IndexName)).toEqual(
+          tables[name].gsi1 ? ['gsi1'] : undefined,
+        );
       }
     }
   });
@@ -139,8 +149,13 @@ describe('functions', () => {
         Timeout: spec.timeoutSeconds,
         LoggingConfig: { LogFormat: 'JSON' },
       });
-      expect(fn.Environment.Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'meterline', POWERTOOLS_METRICS_NAMESPACE: 'Meterline' });
-      for (const table of tableNames) expect(fn.Environment.Variables[tables[table].env]).toEqual({ Ref: logicalId(prod, prod.stack.tables.byName[table]) });
+      expect(fn.Environment.Variables).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'meterline',
+        POWERTOOLS_METRICS_NAMESPACE: 'Meterline',
+      });
+      for (const table of tableNames)
+        expect(fn.Environment.Variables[tables[table].env]).toEqual({ Ref: logicalId(prod, prod.stack.tables.byName[table]) });
     }
   });
 
@@ -178,12 +193,16 @@ describe('functions', () => {
   });
 
   it('grants DeleteItem only where the code deletes, and BatchWriteItem nowhere', () => {
-    const deleters = specs.filter(([, spec]) => Object.values(spec.tables).some((grant) => tableGrant(grant).deletes)).map(([name]) => name);
+    const deleters = specs
+      .filter(([, spec]) => Object.values(spec.tables).some((grant) => tableGrant(grant).deletes))
+      .map(([name]) => name);
     // Alerts delete alert rules (DELETE /v1/alerts/{id}), billing-admin deletes quotas; nothing else deletes an item.
     expect(deleters.sort()).toEqual(['alerts', 'billing-admin']);
     for (const [name] of specs) {
       const role = logicalId(prod, prod.stack.functions.byName[name].role!);
-      const actions = statements(prod).filter((s) => s.roles.includes(role)).flatMap((s) => s.actions);
+      const actions = statements(prod)
+        .filter((s) => s.roles.includes(role))
+        .flatMap((s) => s.actions);
       expect(actions.includes('dynamodb:DeleteItem'), name).toBe(deleters.includes(name));
       expect(actions).not.toContain('dynamodb:BatchWriteItem');
     }
@@ -193,7 +212,9 @@ describe('functions', () => {
     const tenantsArn = JSON.stringify(getAtt(logicalId(prod, prod.stack.tables.byName.tenants)));
     for (const name of ['alerts', 'alert-evaluator'] as const) {
       const role = logicalId(prod, prod.stack.functions.byName[name].role!);
-      const onTenants = statements(prod).filter((s) => s.roles.includes(role) && s.resources.some((r) => JSON.stringify(r).includes(tenantsArn)));
+      const onTenants = statements(prod).filter(
+        (s) => s.roles.includes(role) && s.resources.some((r) => JSON.stringify(r).includes(tenantsArn)),
+      );
       expect(onTenants.length, name).toBeGreaterThan(0);
       for (const statement of onTenants) {
         const keys = statement.condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[];
@@ -216,15 +237,19 @@ describe('functions', () => {
     };
     expect(readable('stripe-webhook')).toEqual([secretArn('stripe-webhook')]);
     expect(readable('usage-report')).toEqual([secretArn('stripe')]);
-    for (const [name, spec] of specs) if (!spec.secrets?.includes('stripe')) expect(readable(name), name).not.toContain(secretArn('stripe'));
+    for (const [name, spec] of specs)
+      if (!spec.secrets?.includes('stripe')) expect(readable(name), name).not.toContain(secretArn('stripe'));
   });
 
   it('reserves concurrency for the consumer, the webhook and the scheduled jobs in prod, and nothing in dev', () => {
     const reserved = stageConfig('prod').reservedConcurrency;
-    const protectedFunctions = specs.filter(([, spec]) => spec.consumesUsageQueue || spec.functionUrl || spec.schedule).map(([name]) => name);
+    const protectedFunctions = specs
+      .filter(([, spec]) => spec.consumesUsageQueue || spec.functionUrl || spec.schedule)
+      .map(([name]) => name);
     expect(Object.keys(reserved).sort()).toEqual(protectedFunctions.sort());
     for (const [name] of specs) {
-      const fn = (s: Synthesized) => resources(s.template, 'AWS::Lambda::Function')[logicalId(s, s.stack.functions.byName[name])]!.Properties!;
+      const fn = (s: Synthesized) =>
+        resources(s.template, 'AWS::Lambda::Function')[logicalId(s, s.stack.functions.byName[name])]!.Properties!;
       expect(fn(prod).ReservedConcurrentExecutions, name).toBe(reserved[name]);
       expect(fn(dev).ReservedConcurrentExecutions, name).toBeUndefined();
     }
@@ -236,7 +261,8 @@ describe('functions', () => {
 
   it('passes secrets by ARN, never by value', () => {
     for (const [name, spec] of specs) {
-      const env = resources(prod.template, 'AWS::Lambda::Function')[logicalId(prod, prod.stack.functions.byName[name])]!.Properties!.Environment.Variables;
+      const env = resources(prod.template, 'AWS::Lambda::Function')[logicalId(prod, prod.stack.functions.byName[name])]!.Properties!
+        .Environment.Variables;
       for (const secret of spec.secrets ?? []) expect(env[secretArnEnv(secret)]).toEqual({ Ref: expect.any(String) });
     }
     prod.template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'meterline/prod/stripe' });
@@ -246,7 +272,10 @@ describe('functions', () => {
     const urls = specs.filter(([, s]) => s.functionUrl);
     prod.template.resourceCountIs('AWS::Lambda::Url', urls.length);
     for (const [name] of urls) {
-      prod.template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', TargetFunctionArn: getAtt(logicalId(prod, prod.stack.functions.byName[name])) });
+      prod.template.hasResourceProperties('AWS::Lambda::Url', {
+        AuthType: 'NONE',
+        TargetFunctionArn: getAtt(logicalId(prod, prod.stack.functions.byName[name])),
+      });
     }
   });
 });
@@ -256,7 +285,11 @@ describe('HTTP API', () => {
     const routes = specs.flatMap(([, s]) => s.routes ?? []);
     prod.template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length);
     for (const route of routes) {
-      prod.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: route, AuthorizationType: 'CUSTOM', AuthorizerId: Match.anyValue() });
+      prod.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: route,
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: Match.anyValue(),
+      });
     }
   });
 
@@ -305,7 +338,11 @@ describe('schedules', () => {
         (s) => JSON.stringify(s.Properties!.Target.Arn) === JSON.stringify(getAtt(logicalId(prod, prod.stack.functions.byName[name]))),
       )!.Properties!;
       expect(schedule.ScheduleExpression).toBe(spec.schedule);
-      expect(JSON.parse(schedule.Target.Input)).toEqual({ source: 'meterline.schedule', schedule: name, time: '<aws.scheduler.scheduled-time>' });
+      expect(JSON.parse(schedule.Target.Input)).toEqual({
+        source: 'meterline.schedule',
+        schedule: name,
+        time: '<aws.scheduler.scheduled-time>',
+      });
       expect(schedule.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 });
       expect(schedule.Target.DeadLetterConfig?.Arn).toEqual(queueArn(prod, prod.stack.schedules.deadLetterQueue));
     }
@@ -321,20 +358,40 @@ describe('schedules', () => {
         DestinationConfig: { OnFailure: { Destination: queueArn(prod, job.failureQueue) } },
       });
       const alarm = alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').find(
-        (a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify({ 'Fn::GetAtt': [logicalId(prod, job.failureQueue), 'QueueName'] }),
+        (a) =>
+          JSON.stringify(a.Properties!.Dimensions[0].Value) ===
+          JSON.stringify({ 'Fn::GetAtt': [logicalId(prod, job.failureQueue), 'QueueName'] }),
       );
-      expect(alarm?.Properties, job.name).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: [expect.anything()] });
+      expect(alarm?.Properties, job.name).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [expect.anything()],
+      });
       // The role may send the failed run to this queue.
       const role = logicalId(prod, job.fn.role!);
-      expect(statements(prod).some((st) => st.roles.includes(role) && st.actions.includes('sqs:SendMessage') && JSON.stringify(st.resources).includes(logicalId(prod, job.failureQueue)))).toBe(true);
+      expect(
+        statements(prod).some(
+          (st) =>
+            st.roles.includes(role) &&
+            st.actions.includes('sqs:SendMessage') &&
+            JSON.stringify(st.resources).includes(logicalId(prod, job.failureQueue)),
+        ),
+      ).toBe(true);
     }
   });
 
   it('alarms when a job has not run for its interval and two more periods, counting no data as a missed run', () => {
     for (const job of prod.stack.schedules.jobs) {
-      const alarm = alarmsOn(prod, 'Invocations', 'AWS/Lambda').find((a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify({ Ref: logicalId(prod, job.fn) }))!;
+      const alarm = alarmsOn(prod, 'Invocations', 'AWS/Lambda').find(
+        (a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify({ Ref: logicalId(prod, job.fn) }),
+      )!;
       const { Period, EvaluationPeriods } = alarm.Properties!;
-      expect(alarm.Properties).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching', Statistic: 'Sum' });
+      expect(alarm.Properties).toMatchObject({
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        TreatMissingData: 'breaching',
+        Statistic: 'Sum',
+      });
       expect(Period * EvaluationPeriods).toBe(job.interval.toSeconds() + 2 * Period);
       // CloudWatch: at most a day of evaluation for periods under an hour, seven days otherwise.
       expect(Period * EvaluationPeriods).toBeLessThanOrEqual(Period < 3600 ? 86_400 : 604_800);
@@ -355,19 +412,28 @@ describe('usage evidence', () => {
     const bucket = resources(prod.template, 'AWS::S3::Bucket')[logicalId(prod, prod.stack.evidence.bucket)]!;
     expect(bucket.Properties).toMatchObject({
       ObjectLockEnabled: true,
-      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: prodStage.evidenceRetentionDays } } },
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: prodStage.evidenceRetentionDays } },
+      },
       VersioningConfiguration: { Status: 'Enabled' },
     });
-    expect(bucket.Properties!.LifecycleConfiguration.Rules[0]).toMatchObject({ ExpirationInDays: prodStage.evidenceRetentionDays, Status: 'Enabled' });
+    expect(bucket.Properties!.LifecycleConfiguration.Rules[0]).toMatchObject({
+      ExpirationInDays: prodStage.evidenceRetentionDays,
+      Status: 'Enabled',
+    });
     expect(bucket.DeletionPolicy).toBe('Retain');
     const devBucket = resources(dev.template, 'AWS::S3::Bucket')[logicalId(dev, dev.stack.evidence.bucket)]!;
     expect(devBucket.Properties!.ObjectLockEnabled).toBeUndefined();
 
-    const schedule = Object.values(resources(prod.template, 'AWS::Scheduler::Schedule')).find((x) => x.Properties!.ScheduleExpression === ledgerExportSchedule)!;
+    const schedule = Object.values(resources(prod.template, 'AWS::Scheduler::Schedule')).find(
+      (x) => x.Properties!.ScheduleExpression === ledgerExportSchedule,
+    )!;
     expect(JSON.stringify(schedule.Properties!.Target.Arn)).toContain(':scheduler:::aws-sdk:dynamodb:exportTableToPointInTime');
     // The input names the table and bucket by reference, so it is a join of strings and tokens.
     const input = JSON.stringify(schedule.Properties!.Target.Input);
-    for (const field of ['"ExportType\\":\\"FULL_EXPORT', '"S3Prefix\\":\\"ledger', '"ClientToken\\":\\"<aws.scheduler.execution-id>']) expect(input).toContain(field);
+    for (const field of ['"ExportType\\":\\"FULL_EXPORT', '"S3Prefix\\":\\"ledger', '"ClientToken\\":\\"<aws.scheduler.execution-id>'])
+      expect(input).toContain(field);
     expect(input).toContain(logicalId(prod, prod.stack.tables.byName.events));
     expect(input).toContain(logicalId(prod, prod.stack.evidence.bucket));
     // An export needs point-in-time recovery on the ledger, and monthly exports must be closer together than its TTL.
@@ -379,14 +445,24 @@ describe('usage evidence', () => {
 describe('observability', () => {
   it('alarms on DLQ depth, oldest message age, consumer errors and report failures', () => {
     const deadLetterQueue = { 'Fn::GetAtt': [logicalId(prod, prod.stack.usageQueue.deadLetterQueue), 'QueueName'] };
-    expect(alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').map((a) => a.Properties!.Dimensions[0].Value)).toContainEqual(deadLetterQueue);
+    expect(alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').map((a) => a.Properties!.Dimensions[0].Value)).toContainEqual(
+      deadLetterQueue,
+    );
     expect(alarmsOn(prod, 'ApproximateAgeOfOldestMessage', 'AWS/SQS')).toHaveLength(1);
     const consumerErrors = alarmsOn(prod, 'Errors', 'AWS/Lambda').map((a) => a.Properties!.Dimensions[0].Value);
-    for (const [name] of specs.filter(([, s]) => s.consumesUsageQueue)) expect(consumerErrors).toContainEqual({ Ref: logicalId(prod, prod.stack.functions.byName[name]) });
+    for (const [name] of specs.filter(([, s]) => s.consumesUsageQueue))
+      expect(consumerErrors).toContainEqual({ Ref: logicalId(prod, prod.stack.functions.byName[name]) });
   });
 
   it('alarms on webhook failures, reconciliation mismatches, quarantined and failed events, each metric with the stage dimension', () => {
-    for (const metric of ['WebhookFailures', 'ReconciliationMismatches', 'EventsQuarantined', 'EventsFailed', 'ReportFailures', 'MeterErrorReports']) {
+    for (const metric of [
+      'WebhookFailures',
+      'ReconciliationMismatches',
+      'EventsQuarantined',
+      'EventsFailed',
+      'ReportFailures',
+      'MeterErrorReports',
+    ]) {
       for (const s of [dev, prod]) {
         const [alarm] = alarmsOn(s, metric, 'Meterline');
         expect(alarm?.Properties!.Dimensions, `${metric} ${s.stack.stackName}`).toEqual([
@@ -395,22 +471,38 @@ describe('observability', () => {
         ]);
       }
     }
-    for (const alarm of alarmsOn(prod, undefined, 'Meterline')) expect(alarm.Properties!.Dimensions).toContainEqual({ Name: 'stage', Value: 'prod' });
+    for (const alarm of alarmsOn(prod, undefined, 'Meterline'))
+      expect(alarm.Properties!.Dimensions).toContainEqual({ Name: 'stage', Value: 'prod' });
   });
 
   it('alarms on DynamoDB throttling of every table and Lambda throttling of every function', () => {
     const all = Object.values(resources(prod.template, 'AWS::CloudWatch::Alarm'));
     for (const table of tableNames) {
       const id = logicalId(prod, prod.stack.tables.byName[table]);
-      expect(all.some((a) => JSON.stringify(a.Properties!.Metrics ?? []).includes('WriteThrottleEvents') && JSON.stringify(a.Properties!.Metrics).includes(id)), table).toBe(true);
+      expect(
+        all.some(
+          (a) =>
+            JSON.stringify(a.Properties!.Metrics ?? []).includes('WriteThrottleEvents') &&
+            JSON.stringify(a.Properties!.Metrics).includes(id),
+        ),
+        table,
+      ).toBe(true);
     }
     const throttled = alarmsOn(prod, 'Throttles', 'AWS/Lambda').map((a) => JSON.stringify(a.Properties!.Dimensions[0].Value));
-    for (const [name] of specs) expect(throttled, name).toContain(JSON.stringify({ Ref: logicalId(prod, prod.stack.functions.byName[name]) }));
+    for (const [name] of specs)
+      expect(throttled, name).toContain(JSON.stringify({ Ref: logicalId(prod, prod.stack.functions.byName[name]) }));
   });
 
   it('names a section of docs/operations.md in every alarm', () => {
     const doc = readFileSync('docs/operations.md', 'utf8');
-    const anchors = new Set([...doc.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^\w\- ]/g, '').replaceAll(' ', '-')));
+    const anchors = new Set(
+      [...doc.matchAll(/^#+ (.+)$/gm)].map((m) =>
+        m[1]!
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replaceAll(' ', '-'),
+      ),
+    );
     for (const s of [dev, prod]) {
       for (const alarm of Object.values(resources(s.template, 'AWS::CloudWatch::Alarm'))) {
         const cited = /Runbook: docs\/operations\.md#([\w-]+)$/.exec(alarm.Properties!.AlarmDescription)?.[1];
@@ -421,9 +513,11 @@ describe('observability', () => {
   });
 
   it('notifies the configured subscriber in prod and stays quiet in dev', () => {
-    for (const alarm of Object.values(resources(prod.template, 'AWS::CloudWatch::Alarm'))) expect(alarm.Properties!.AlarmActions).toHaveLength(1);
+    for (const alarm of Object.values(resources(prod.template, 'AWS::CloudWatch::Alarm')))
+      expect(alarm.Properties!.AlarmActions).toHaveLength(1);
     prod.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: alarmEmail });
-    for (const alarm of Object.values(resources(dev.template, 'AWS::CloudWatch::Alarm'))) expect(alarm.Properties!.AlarmActions).toBeUndefined();
+    for (const alarm of Object.values(resources(dev.template, 'AWS::CloudWatch::Alarm')))
+      expect(alarm.Properties!.AlarmActions).toBeUndefined();
     dev.template.resourceCountIs('AWS::SNS::Topic', 0);
   });
 
@@ -433,19 +527,28 @@ describe('observability', () => {
 
   it('has a dashboard with the custom metrics', () => {
     const body = JSON.stringify(resources(prod.template, 'AWS::CloudWatch::Dashboard'));
-    for (const metric of ['EventsAccepted', 'EventsRejected', 'EventsDuplicate', 'AggregationLag', 'ReportFailures']) expect(body).toContain(metric);
+    for (const metric of ['EventsAccepted', 'EventsRejected', 'EventsDuplicate', 'AggregationLag', 'ReportFailures'])
+      expect(body).toContain(metric);
   });
 });
 
 describe('dashboard hosting', () => {
   it('serves a private, TLS-only bucket through CloudFront with origin access control', () => {
     prod.template.hasResourceProperties('AWS::S3::Bucket', {
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LoggingConfiguration: Match.anyValue(),
     });
     prod.template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
     prod.template.hasResourceProperties('AWS::CloudFront::Distribution', {
-      DistributionConfig: Match.objectLike({ DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }), Logging: Match.anyValue() }),
+      DistributionConfig: Match.objectLike({
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+        Logging: Match.anyValue(),
+      }),
     });
   });
 
@@ -453,14 +556,29 @@ describe('dashboard hosting', () => {
     const [policy] = Object.values(resources(prod.template, 'AWS::CloudFront::ResponseHeadersPolicy'));
     const headers = policy!.Properties!.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
     const csp = JSON.stringify(headers.ContentSecurityPolicy.ContentSecurityPolicy);
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self' https://", "frame-ancestors 'none'"]) expect(csp).toContain(directive);
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "connect-src 'self' https://",
+      "frame-ancestors 'none'",
+    ])
+      expect(csp).toContain(directive);
     // connect-src names this stack's API, not a wildcard.
     expect(csp).toContain(logicalId(prod, prod.stack.api.httpApi));
     expect(csp).not.toMatch(/\*/);
     expect(headers.ContentSecurityPolicy.Override).toBe(true);
-    expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 730 * 86_400, IncludeSubdomains: true, Override: true });
+    expect(headers.StrictTransportSecurity).toMatchObject({
+      AccessControlMaxAgeSec: 730 * 86_400,
+      IncludeSubdomains: true,
+      Override: true,
+    });
     prod.template.hasResourceProperties('AWS::CloudFront::Distribution', {
-      DistributionConfig: Match.objectLike({ DefaultCacheBehavior: Match.objectLike({ ResponseHeadersPolicyId: { Ref: Object.keys(resources(prod.template, 'AWS::CloudFront::ResponseHeadersPolicy'))[0] } }) }),
+      DistributionConfig: Match.objectLike({
+        DefaultCacheBehavior: Match.objectLike({
+          ResponseHeadersPolicyId: { Ref: Object.keys(resources(prod.template, 'AWS::CloudFront::ResponseHeadersPolicy'))[0] },
+        }),
+      }),
     });
   });
 

@@ -16,7 +16,10 @@ export const alarmEmail = 'oncall@example.com';
  * The real app for a stage, minus esbuild: an empty bundling-stacks list skips asset bundling, which `cdk synth` does
  * for real. The App is built here, so cdk.json's context is passed by hand (`context` replaces it).
  */
-export function buildApp(stage: 'dev' | 'prod', context: Record<string, unknown> = { 'alarmEmail:prod': alarmEmail }): { app: App; stack: MeterlineStack } {
+export function buildApp(
+  stage: 'dev' | 'prod',
+  context: Record<string, unknown> = { 'alarmEmail:prod': alarmEmail },
+): { app: App; stack: MeterlineStack } {
   return createApp(new App({ context: { stage, 'aws:cdk:bundling-stacks': [], ...context } }));
 }
 

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_ITEMS_PER_PLAN, beatenKey, counterKey, emptyFacts, eventKey, markerKey, planFolds } from '../../shared/metering/aggregation.js';
+import {
+  beatenKey,
+  counterKey,
+  emptyFacts,
+  eventKey,
+  MAX_ITEMS_PER_PLAN,
+  markerKey,
+  planFolds,
+} from '../../shared/metering/aggregation.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { Aggregation } from '../../shared/metering/meters.js';
 
@@ -19,7 +27,10 @@ const itemsIn = (plan: ReturnType<typeof planFolds>[number]) => plan.events.leng
 
 describe('planFolds', () => {
   it('folds a batch into hour, day and month counters for the total and the group', () => {
-    const [plan] = planFolds([event('a', 'SUM', '1.5', undefined, 'model=large'), event('b', 'SUM', '2.25', undefined, 'model=large')], emptyFacts());
+    const [plan] = planFolds(
+      [event('a', 'SUM', '1.5', undefined, 'model=large'), event('b', 'SUM', '2.25', undefined, 'model=large')],
+      emptyFacts(),
+    );
     expect(plan!.counters.map((c) => [c.granularity, c.groupKey, c.period, c.add, c.events])).toEqual(
       expect.arrayContaining([
         ['hour', '', '2026-11-23T10', '3.75', 2],
@@ -71,7 +82,15 @@ describe('planFolds', () => {
     });
     fc.assert(
       fc.property(fc.array(arbitraryEvent, { maxLength: 400 }), (raw) => {
-        const events = raw.map((r) => event(r.id, r.aggregation, r.aggregation === 'UNIQUE_COUNT' ? `u${r.value}` : r.value, new Date(Date.UTC(2026, 10, 22, r.hour)).toISOString(), r.group));
+        const events = raw.map((r) =>
+          event(
+            r.id,
+            r.aggregation,
+            r.aggregation === 'UNIQUE_COUNT' ? `u${r.value}` : r.value,
+            new Date(Date.UTC(2026, 10, 22, r.hour)).toISOString(),
+            r.group,
+          ),
+        );
         const plans = planFolds(events, emptyFacts());
         const planned = plans.flatMap((p) => p.events.map(eventKey));
         expect(new Set(planned).size).toBe(planned.length);
@@ -80,7 +99,9 @@ describe('planFolds', () => {
         // Counters touched by several plans add up to the whole: no amount is lost between plans.
         const firstById = new Map(events.map((e) => [eventKey(e), e] as const).reverse());
         const sums = new Map<string, number>();
-        for (const p of plans) for (const c of p.counters) if (c.aggregation === 'COUNT') sums.set(counterKey(c), (sums.get(counterKey(c)) ?? 0) + Number(c.add));
+        for (const p of plans)
+          for (const c of p.counters)
+            if (c.aggregation === 'COUNT') sums.set(counterKey(c), (sums.get(counterKey(c)) ?? 0) + Number(c.add));
         const counts = [...firstById.values()].filter((e) => e.aggregation === 'COUNT').length;
         const monthTotals = [...sums.entries()].filter(([k]) => k.includes('|month##')).reduce((s, [, v]) => s + v, 0);
         expect(monthTotals).toBe(counts);

@@ -23,13 +23,20 @@ describe('HTTP API on the local stack', () => {
       const smuggled = await api(stack, 'POST', '/v1/events', keyA, { id: 'x1', meter: 'orders', timestamp: now(), tenantId: 'tenant-b' });
       expect(smuggled.body.results[0]).toMatchObject({ status: 'rejected', code: 'INVALID_EVENT' });
 
-      await api(stack, 'POST', '/v1/events', keyA, [1, 2, 3].map((i) => ({ id: `a-${i}`, meter: 'orders', timestamp: now() })));
+      await api(
+        stack,
+        'POST',
+        '/v1/events',
+        keyA,
+        [1, 2, 3].map((i) => ({ id: `a-${i}`, meter: 'orders', timestamp: now() })),
+      );
       await api(stack, 'POST', '/v1/events', keyB, { id: 'b-1', meter: 'orders', timestamp: now() });
       // The same event id is a different event for another tenant.
       await api(stack, 'POST', '/v1/events', keyB, { id: 'a-1', meter: 'orders', timestamp: now() });
       await stack.drained();
 
-      const orders = async (key: string) => (await api(stack, 'GET', '/v1/usage/current', key)).body.meters.find((m: { meter: string }) => m.meter === 'orders').value;
+      const orders = async (key: string) =>
+        (await api(stack, 'GET', '/v1/usage/current', key)).body.meters.find((m: { meter: string }) => m.meter === 'orders').value;
       expect(await orders(keyA)).toBe('3');
       expect(await orders(keyB)).toBe('2');
       // No query parameter reaches another tenant either.
@@ -52,12 +59,19 @@ describe('HTTP API on the local stack', () => {
       // Another tenant's key id cannot be revoked through this tenant.
       expect((await api(stack, 'DELETE', `/v1/admin/tenants/tenant-b/api-keys/${created.body.keyId}`, admin)).status).toBe(404);
 
-      const before = { ingest: stack.invocations('ingest'), usage: stack.invocations('usage'), authorizer: stack.invocations('authorizer') };
+      const before = {
+        ingest: stack.invocations('ingest'),
+        usage: stack.invocations('usage'),
+        authorizer: stack.invocations('authorizer'),
+      };
       const forged = `${keyA.slice(0, -4)}AAAA`;
       for (const bad of ['not-a-key', forged, created.body.token]) {
         // API Gateway's own answer to a deny: 403 and a bare message, not the error contract.
         expect(await api(stack, 'GET', '/v1/usage/current', bad)).toEqual({ status: 403, body: { message: 'Forbidden' } });
-        expect(await api(stack, 'POST', '/v1/events', bad, { id: 'x', meter: 'orders', timestamp: now() })).toEqual({ status: 403, body: { message: 'Forbidden' } });
+        expect(await api(stack, 'POST', '/v1/events', bad, { id: 'x', meter: 'orders', timestamp: now() })).toEqual({
+          status: 403,
+          body: { message: 'Forbidden' },
+        });
       }
       // No header at all: API Gateway answers without invoking the authorizer.
       expect(await api(stack, 'GET', '/v1/usage/current', undefined)).toEqual({ status: 401, body: { message: 'Unauthorized' } });
@@ -74,18 +88,39 @@ describe('HTTP API on the local stack', () => {
 
   describe('admin API', () => {
     it('creates a tenant with a meter and a key, and refuses to redefine how a meter folds', async () => {
-      expect(await api(stack, 'POST', '/v1/admin/tenants', admin, { id: 'optical-labs', name: 'Optical Labs' })).toMatchObject({ status: 201 });
-      expect(await api(stack, 'POST', '/v1/admin/tenants', admin, { id: 'optical-labs', name: 'Again' })).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
+      expect(await api(stack, 'POST', '/v1/admin/tenants', admin, { id: 'optical-labs', name: 'Optical Labs' })).toMatchObject({
+        status: 201,
+      });
+      expect(await api(stack, 'POST', '/v1/admin/tenants', admin, { id: 'optical-labs', name: 'Again' })).toMatchObject({
+        status: 409,
+        body: { code: 'CONFLICT' },
+      });
       const meter = { name: 'GPU seconds', unit: 's', aggregation: 'SUM', groupBy: ['gpu'] };
       expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/gpu_seconds', admin, meter)).toMatchObject({ status: 201 });
-      expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/gpu_seconds', admin, { ...meter, name: 'GPU time' })).toMatchObject({ status: 200 });
-      expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/gpu_seconds', admin, { ...meter, aggregation: 'MAX' })).toMatchObject({ status: 409, body: { field: 'aggregation' } });
-      expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/Bad-Key', admin, meter)).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', field: 'meter' } });
-      expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/x', admin, { ...meter, aggregation: 'AVG' })).toMatchObject({ status: 400, body: { field: 'aggregation' } });
+      expect(
+        await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/gpu_seconds', admin, { ...meter, name: 'GPU time' }),
+      ).toMatchObject({ status: 200 });
+      expect(
+        await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/gpu_seconds', admin, { ...meter, aggregation: 'MAX' }),
+      ).toMatchObject({ status: 409, body: { field: 'aggregation' } });
+      expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/Bad-Key', admin, meter)).toMatchObject({
+        status: 400,
+        body: { code: 'INVALID_REQUEST', field: 'meter' },
+      });
+      expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/x', admin, { ...meter, aggregation: 'AVG' })).toMatchObject({
+        status: 400,
+        body: { field: 'aggregation' },
+      });
       expect(await api(stack, 'GET', '/v1/admin/tenants/nobody', admin)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
 
       const key = await api(stack, 'POST', '/v1/admin/tenants/optical-labs/api-keys', admin, {});
-      const post = await api(stack, 'POST', '/v1/events', key.body.token, { id: 'g1', meter: 'gpu_seconds', timestamp: now(), value: 1.25, properties: { gpu: 'a100' } });
+      const post = await api(stack, 'POST', '/v1/events', key.body.token, {
+        id: 'g1',
+        meter: 'gpu_seconds',
+        timestamp: now(),
+        value: 1.25,
+        properties: { gpu: 'a100' },
+      });
       expect(post.body).toMatchObject({ accepted: 1 });
     });
   });
@@ -97,7 +132,12 @@ describe('HTTP API on the local stack', () => {
       ['[]', 'application/json', 400, 'INVALID_REQUEST'],
       ['{}', 'text/plain', 415, 'UNSUPPORTED_MEDIA_TYPE'],
       [JSON.stringify(Array.from({ length: 1001 }, (_, i) => ({ id: String(i) }))), 'application/json', 413, 'BATCH_TOO_LARGE'],
-      [JSON.stringify({ id: 'x', meter: 'orders', timestamp: '2026-01-01T00:00:00Z', properties: { pad: 'x'.repeat(1_100_000) } }), 'application/json', 413, 'PAYLOAD_TOO_LARGE'],
+      [
+        JSON.stringify({ id: 'x', meter: 'orders', timestamp: '2026-01-01T00:00:00Z', properties: { pad: 'x'.repeat(1_100_000) } }),
+        'application/json',
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
       ['{"id":"x"}', 'application/cloudevents-batch+json', 400, 'INVALID_REQUEST'],
     ])('rejects %s (%s) with %i %s', async (body, type, status, code) => {
       expect(await api(stack, 'POST', '/v1/events', keyA, body, type)).toMatchObject({ status, body: { code } });
@@ -116,10 +156,16 @@ describe('HTTP API on the local stack', () => {
     });
 
     it('validates usage queries with a code and the field', async () => {
-      expect(await api(stack, 'GET', '/v1/usage?meter=orders&granularity=week', keyA)).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', field: 'granularity' } });
+      expect(await api(stack, 'GET', '/v1/usage?meter=orders&granularity=week', keyA)).toMatchObject({
+        status: 400,
+        body: { code: 'INVALID_REQUEST', field: 'granularity' },
+      });
       expect(await api(stack, 'GET', '/v1/usage', keyA)).toMatchObject({ status: 400, body: { field: 'meter' } });
       expect(await api(stack, 'GET', '/v1/usage?meter=nope', keyA)).toMatchObject({ status: 404, body: { field: 'meter' } });
-      expect(await api(stack, 'GET', '/v1/usage?meter=orders&granularity=hour&from=2025-01-01T00:00:00Z', keyA)).toMatchObject({ status: 400, body: { field: 'granularity' } });
+      expect(await api(stack, 'GET', '/v1/usage?meter=orders&granularity=hour&from=2025-01-01T00:00:00Z', keyA)).toMatchObject({
+        status: 400,
+        body: { field: 'granularity' },
+      });
     });
   });
 });

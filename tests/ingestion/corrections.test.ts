@@ -28,7 +28,8 @@ describe('corrections', () => {
   let usage: DynamoUsageStore;
   /** Ground truth: each event's current value and model, by id. */
   const truth = new Map<string, { at: number; value: string; model: string }>();
-  const invoicing = (closing: number) => stack.runSchedule('invoicing', new Date(closing + GRACE_HOURS * HOUR + HOUR)) as Promise<InvoicingRun>;
+  const invoicing = (closing: number) =>
+    stack.runSchedule('invoicing', new Date(closing + GRACE_HOURS * HOUR + HOUR)) as Promise<InvoicingRun>;
   const correct = (id: string, body: object, token = key, path = `/v1/events/${id}/corrections`) => api(stack, 'POST', path, token, body);
 
   const expectCountersTrue = async () => {
@@ -37,7 +38,11 @@ describe('corrections', () => {
       const inMonth = [...truth.values()].filter((e) => periodKey('month', e.at) === m);
       const total = inMonth.reduce((s, e) => s.plus(e.value), new Dec(0));
       const [row] = await usage.series('fix', 'tokens', 'month', m, m);
-      expect({ month: m, value: new Dec(row?.value ?? 0).toFixed(), events: row?.events ?? 0 }).toEqual({ month: m, value: total.toFixed(), events: inMonth.length });
+      expect({ month: m, value: new Dec(row?.value ?? 0).toFixed(), events: row?.events ?? 0 }).toEqual({
+        month: m,
+        value: total.toFixed(),
+        events: inMonth.length,
+      });
       for (const model of ['a', 'b']) {
         const [g] = await usage.series('fix', 'tokens', 'month', m, m, `model=${model}`);
         const want = inMonth.filter((e) => e.model === model).reduce((s, e) => s.plus(e.value), new Dec(0));
@@ -54,12 +59,31 @@ describe('corrections', () => {
     stack.stripe?.setWebhook(undefined);
     admin = await createAdminKey(stack);
     key = await createTenant(stack, 'fix', [tokens]);
-    usage = new DynamoUsageStore(documentClient(stack.dynamo), { eventsTable: stack.env.EVENTS_TABLE!, countersTable: stack.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
+    usage = new DynamoUsageStore(documentClient(stack.dynamo), {
+      eventsTable: stack.env.EVENTS_TABLE!,
+      countersTable: stack.env.COUNTERS_TABLE!,
+      ledgerRetentionDays: 40,
+    });
     const billing = new DynamoBillingStore(documentClient(stack.dynamo), stack.env.BILLING_TABLE!);
-    await billing.putPlan({ id: 'per-token', name: 'Per token', currency: 'USD', interval: 'month', baseFee: '0', prices: { tokens: { model: 'perUnit', unitPrice: '0.01' } } });
-    expect(await api(stack, 'PUT', '/v1/admin/tenants/fix/subscription', admin, { planId: 'per-token', startAt: new Date(monthStart(-1)).toISOString() })).toMatchObject({ status: 201 });
+    await billing.putPlan({
+      id: 'per-token',
+      name: 'Per token',
+      currency: 'USD',
+      interval: 'month',
+      baseFee: '0',
+      prices: { tokens: { model: 'perUnit', unitPrice: '0.01' } },
+    });
+    expect(
+      await api(stack, 'PUT', '/v1/admin/tenants/fix/subscription', admin, {
+        planId: 'per-token',
+        startAt: new Date(monthStart(-1)).toISOString(),
+      }),
+    ).toMatchObject({ status: 201 });
     const events = [];
-    for (const [prefix, month] of [['p', monthStart(-1)], ['c', monthStart(0)]] as const) {
+    for (const [prefix, month] of [
+      ['p', monthStart(-1)],
+      ['c', monthStart(0)],
+    ] as const) {
       for (let i = 0; i < 6; i++) {
         const at = month + (i + 1) * HOUR;
         const value = `${i + 1}.5`;
@@ -79,20 +103,31 @@ describe('corrections', () => {
     expect(voided).toMatchObject({ status: 201, body: { action: 'void', by: 'tenant', before: { id: 'c-0', value: '1.5' } } });
     expect(voided.body.after).toBeUndefined();
     truth.delete('c-0');
-    expect(await correct('c-0', { correctionId: 'fix-1', action: 'void' })).toMatchObject({ status: 200, body: { correctedAt: voided.body.correctedAt } });
+    expect(await correct('c-0', { correctionId: 'fix-1', action: 'void' })).toMatchObject({
+      status: 200,
+      body: { correctedAt: voided.body.correctedAt },
+    });
     expect(await correct('c-0', { correctionId: 'fix-2', action: 'void' })).toMatchObject({ status: 409, body: { field: 'id' } });
 
     const replaced = await correct('c-1', { correctionId: 'fix-3', action: 'replace', value: '0.25', properties: { model: 'a' } });
-    expect(replaced).toMatchObject({ status: 201, body: { before: { value: '2.5', groupKey: 'model=b' }, after: { value: '0.25', groupKey: 'model=a' } } });
+    expect(replaced).toMatchObject({
+      status: 201,
+      body: { before: { value: '2.5', groupKey: 'model=b' }, after: { value: '0.25', groupKey: 'model=a' } },
+    });
     truth.set('c-1', { ...truth.get('c-1')!, value: '0.25', model: 'a' });
 
     // An invoiced period, by an admin.
-    expect(await correct('p-2', { correctionId: 'fix-4', action: 'replace', value: 30 }, admin, '/v1/admin/tenants/fix/events/p-2/corrections')).toMatchObject({ status: 201, body: { by: 'admin', after: { value: '30' } } });
+    expect(
+      await correct('p-2', { correctionId: 'fix-4', action: 'replace', value: 30 }, admin, '/v1/admin/tenants/fix/events/p-2/corrections'),
+    ).toMatchObject({ status: 201, body: { by: 'admin', after: { value: '30' } } });
     truth.set('p-2', { ...truth.get('p-2')!, value: '30' });
     expect(await correct('p-3', { correctionId: 'fix-5', action: 'void' })).toMatchObject({ status: 201 });
     truth.delete('p-3');
 
-    expect(await correct('c-2', { correctionId: 'bad', action: 'replace', value: -1 })).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', field: 'value' } });
+    expect(await correct('c-2', { correctionId: 'bad', action: 'replace', value: -1 })).toMatchObject({
+      status: 400,
+      body: { code: 'INVALID_REQUEST', field: 'value' },
+    });
     expect(await correct('c-2', { correctionId: 'bad', action: 'replace' })).toMatchObject({ status: 400, body: { field: 'value' } });
     expect(await correct('nope', { correctionId: 'fix-6', action: 'void' })).toMatchObject({ status: 404, body: { field: 'id' } });
     expect(await correct('c-2', { correctionId: 'fix-1', action: 'void' })).toMatchObject({ status: 409, body: { field: 'correctionId' } });
@@ -113,7 +148,10 @@ describe('corrections', () => {
       },
       { step: 'initialize', name: 'crash' },
     );
-    const store = new DynamoCorrectionStore(documentClient(client), { eventsTable: stack.env.EVENTS_TABLE!, countersTable: stack.env.COUNTERS_TABLE! });
+    const store = new DynamoCorrectionStore(documentClient(client), {
+      eventsTable: stack.env.EVENTS_TABLE!,
+      countersTable: stack.env.COUNTERS_TABLE!,
+    });
     const replace = (id: string, correctionId: string, value: string) =>
       store.apply('fix', correctionId, id, (entry) => ({
         correctionId,
@@ -125,7 +163,10 @@ describe('corrections', () => {
         before: entry,
         after: correctedEvent(entry, tokens, { correctionId, action: 'replace', value }, Date.now()),
       }));
-    for (const [when, id, correctionId, value] of [['before', 'c-3', 'crash-1', '9'], ['after', 'p-4', 'crash-2', '0.001']] as const) {
+    for (const [when, id, correctionId, value] of [
+      ['before', 'c-3', 'crash-1', '9'],
+      ['after', 'p-4', 'crash-2', '0.001'],
+    ] as const) {
       crash = when;
       await expect(replace(id, correctionId, value)).rejects.toThrow(/crashed/);
       // The retry, as the caller makes it: the same correction id.
@@ -139,15 +180,22 @@ describe('corrections', () => {
   it('shows open-period corrections on the upcoming invoice and invoiced-period ones as adjustment lines on the next', async () => {
     const current = [...truth.values()].filter((e) => e.at >= monthStart(0)).reduce((s, e) => s.plus(e.value), new Dec(0));
     const upcoming = (await api(stack, 'GET', '/v1/invoices/upcoming', key)).body;
-    expect(upcoming.lines.find((l: { meter?: string; kind: string }) => l.kind === 'usage' && l.meter === 'tokens')).toMatchObject({ quantity: current.toFixed() });
+    expect(upcoming.lines.find((l: { meter?: string; kind: string }) => l.kind === 'usage' && l.meter === 'tokens')).toMatchObject({
+      quantity: current.toFixed(),
+    });
 
     expect(await invoicing(monthStart(1))).toMatchObject({ issued: 1 });
     const [next] = (await api(stack, 'GET', '/v1/invoices', key)).body.invoices;
     const invoice = (await api(stack, 'GET', `/v1/invoices/${next.number}`, key)).body;
-    expect(invoice.lines.find((l: { meter?: string; kind: string }) => l.kind === 'usage' && l.meter === 'tokens')).toMatchObject({ quantity: current.toFixed() });
+    expect(invoice.lines.find((l: { meter?: string; kind: string }) => l.kind === 'usage' && l.meter === 'tokens')).toMatchObject({
+      quantity: current.toFixed(),
+    });
     const billedBefore = new Dec('1.5').plus('2.5').plus('3.5').plus('4.5').plus('5.5').plus('6.5');
     const previous = [...truth.values()].filter((e) => e.at < monthStart(0)).reduce((s, e) => s.plus(e.value), new Dec(0));
     const adjustment = invoice.lines.find((l: { kind: string }) => l.kind === 'adjustment');
-    expect(adjustment).toMatchObject({ meter: 'tokens', amount: previous.minus(billedBefore).times('0.01').toDecimalPlaces(2, Dec.ROUND_HALF_UP).toFixed(2) });
+    expect(adjustment).toMatchObject({
+      meter: 'tokens',
+      amount: previous.minus(billedBefore).times('0.01').toDecimalPlaces(2, Dec.ROUND_HALF_UP).toFixed(2),
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ValidationContext, eventsOf, validateEvent } from '../../shared/metering/events.js';
-import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { eventsOf, type ValidationContext, validateEvent } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
 
 const now = Date.parse('2026-11-23T12:00:00Z');
 const meters = new Map<string, Meter>(
@@ -22,22 +22,43 @@ function rejection(item: unknown) {
 
 describe('validateEvent', () => {
   it('normalises a native event and stamps the tenant from the context', () => {
-    const r = validateEvent({ id: 'e1', meter: 'tokens', timestamp: '2026-11-23T12:59:00+01:00', properties: { tokens: 1500, model: 'large' } }, 0, ctx);
+    const r = validateEvent(
+      { id: 'e1', meter: 'tokens', timestamp: '2026-11-23T12:59:00+01:00', properties: { tokens: 1500, model: 'large' } },
+      0,
+      ctx,
+    );
     expect(r).toMatchObject({
       status: 'valid',
-      event: { tenantId: 'acme', id: 'e1', meter: 'tokens', aggregation: 'SUM', value: '1500', groupKey: 'model=large', timestamp: '2026-11-23T11:59:00.000Z' },
+      event: {
+        tenantId: 'acme',
+        id: 'e1',
+        meter: 'tokens',
+        aggregation: 'SUM',
+        value: '1500',
+        groupKey: 'model=large',
+        timestamp: '2026-11-23T11:59:00.000Z',
+      },
     });
   });
 
   it('accepts CloudEvents: type is the meter, data holds the properties, time defaults to receipt', () => {
-    const r = validateEvent({ specversion: '1.0', id: 'c1', source: 'api', type: 'seats', subject: 'org-1', data: { user_id: 'u-7' } }, 0, ctx);
-    expect(r).toMatchObject({ status: 'valid', event: { meter: 'seats', value: 'u-7', subject: 'org-1', timestamp: new Date(now).toISOString() } });
+    const r = validateEvent(
+      { specversion: '1.0', id: 'c1', source: 'api', type: 'seats', subject: 'org-1', data: { user_id: 'u-7' } },
+      0,
+      ctx,
+    );
+    expect(r).toMatchObject({
+      status: 'valid',
+      event: { meter: 'seats', value: 'u-7', subject: 'org-1', timestamp: new Date(now).toISOString() },
+    });
   });
 
   it('keeps decimal values exact and never parses decimal strings as floats', () => {
     const r = validateEvent({ id: 'g', meter: 'gpu_seconds', timestamp: at, value: '0.100000000001' }, 0, ctx);
     expect(r).toMatchObject({ event: { value: '0.100000000001' } });
-    expect(validateEvent({ id: 'g2', meter: 'gpu_seconds', timestamp: at, value: 1e-7 }, 0, ctx)).toMatchObject({ event: { value: '0.0000001' } });
+    expect(validateEvent({ id: 'g2', meter: 'gpu_seconds', timestamp: at, value: 1e-7 }, 0, ctx)).toMatchObject({
+      event: { value: '0.0000001' },
+    });
   });
 
   it('counts COUNT meters as one whatever the value', () => {

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer } from '../../functions/consumer/consumer.js';
 import type { LocalStack } from '../../local/stack.js';
 import { Dec } from '../../shared/kernel/decimal.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { type Granularity, granularities, periodKey } from '../../shared/kernel/periods.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
 import type { Meter } from '../../shared/metering/meters.js';
-import { type Granularity, granularities, periodKey } from '../../shared/kernel/periods.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -35,7 +35,7 @@ interface Posted {
 
 // A seeded generator keeps the run reproducible.
 let seed = 42;
-const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 function newEvent(n: number, now: number): Posted {
@@ -45,7 +45,12 @@ function newEvent(n: number, now: number): Posted {
     case 0:
       return { id, meter: 'orders', timestamp };
     case 1:
-      return { id, meter: 'tokens', timestamp, properties: { tokens: (Math.floor(random() * 5_000_000) / 1000).toString(), model: pick(['small', 'large']) } };
+      return {
+        id,
+        meter: 'tokens',
+        timestamp,
+        properties: { tokens: (Math.floor(random() * 5_000_000) / 1000).toString(), model: pick(['small', 'large']) },
+      };
     case 2:
       return { id, meter: 'peak', timestamp, value: Math.floor(random() * 100_000) / 100 };
     case 3:
@@ -143,7 +148,10 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
             }
             if (n % 13 === 0 && faults.conflicts < 40) {
               faults.conflicts += 1;
-              throw Object.assign(new Error('injected conflict'), { name: 'TransactionCanceledException', CancellationReasons: [{ Code: 'TransactionConflict' }] });
+              throw Object.assign(new Error('injected conflict'), {
+                name: 'TransactionCanceledException',
+                CancellationReasons: [{ Code: 'TransactionConflict' }],
+              });
             }
             const result = await next(args);
             // The write is committed, then the process dies before it can say so.
@@ -165,7 +173,11 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
           // Never crash a message so often that it would reach the DLQ: that is the poison message's fate only.
           const mayCrash = event.Records.every((r) => Number(r.attributes.ApproximateReceiveCount) < 3) && faults.crashedInvocations < 30;
           const turn = invocations++ % 3;
-          const state = { fate: (mayCrash && turn > 0 ? (turn === 1 ? 'crash-before' : 'crash-after') : 'clean') as Fate, crashed: false, writes: 0 };
+          const state = {
+            fate: (mayCrash && turn > 0 ? (turn === 1 ? 'crash-before' : 'crash-after') : 'clean') as Fate,
+            crashed: false,
+            writes: 0,
+          };
           const response = await invocation.run(state, () => consumer(event, context));
           if (state.crashed) {
             faults.crashedInvocations += 1;
@@ -230,7 +242,12 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
         expect(res.status).toBe(200);
         for (const bucket of res.body.data as { periodStart: string; value: string | null; events: number }[]) {
           const t = truth.get(`${meter.key}||${g}|${periodKey(g, Date.parse(bucket.periodStart))}`);
-          expect({ meter: meter.key, g, at: bucket.periodStart, events: bucket.events }).toEqual({ meter: meter.key, g, at: bucket.periodStart, events: t?.events ?? 0 });
+          expect({ meter: meter.key, g, at: bucket.periodStart, events: bucket.events }).toEqual({
+            meter: meter.key,
+            g,
+            at: bucket.periodStart,
+            events: t?.events ?? 0,
+          });
           if (t) {
             expect(new Dec(bucket.value!).eq(t.value), `${meter.key} ${g} ${bucket.periodStart}: ${bucket.value} vs ${t.value}`).toBe(true);
             compared += 1;
@@ -241,7 +258,11 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
     expect(compared).toBeGreaterThan(20);
 
     // Group counters, read straight from the store.
-    const store = new DynamoUsageStore(documentClient(stack.dynamo), { eventsTable: stack.env.EVENTS_TABLE!, countersTable: stack.env.COUNTERS_TABLE!, ledgerRetentionDays: 40 });
+    const store = new DynamoUsageStore(documentClient(stack.dynamo), {
+      eventsTable: stack.env.EVENTS_TABLE!,
+      countersTable: stack.env.COUNTERS_TABLE!,
+      ledgerRetentionDays: 40,
+    });
     for (const model of ['small', 'large']) {
       for (const month of new Set(sent.map((e) => periodKey('month', Date.parse(e.timestamp))))) {
         const [row] = await store.series('acme', 'tokens', 'month', month, month, `model=${model}`);
@@ -254,14 +275,18 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
     let ledgerCount = 0;
     let startKey: Record<string, never> | undefined;
     do {
-      const page = await stack.dynamo.send(new ScanCommand({ TableName: stack.env.EVENTS_TABLE!, Select: 'COUNT', ExclusiveStartKey: startKey }));
+      const page = await stack.dynamo.send(
+        new ScanCommand({ TableName: stack.env.EVENTS_TABLE!, Select: 'COUNT', ExclusiveStartKey: startKey }),
+      );
       ledgerCount += page.Count ?? 0;
       startKey = page.LastEvaluatedKey as typeof startKey;
     } while (startKey);
     expect(ledgerCount).toBe(sent.length);
 
     // Nothing in the DLQ but the poison message.
-    const dlq = await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.usageDlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const dlq = await stack.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: stack.queues.usageDlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     expect(dlq.Attributes!.ApproximateNumberOfMessages).toBe('1');
     const dead = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queues.usageDlqUrl, MaxNumberOfMessages: 10 }));
     expect(dead.Messages?.map((m) => m.Body)).toEqual(['{"not":"usage"}']);

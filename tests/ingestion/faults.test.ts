@@ -1,15 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createIngest } from '../../functions/ingest/ingest.js';
-import { seedMeters } from '../../shared/metering/seed-meters.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { SqsUsageQueue } from '../../shared/metering/adapters/usage-queue.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
-import { SqsUsageQueue } from '../../shared/metering/adapters/usage-queue.js';
 import { packMessages, parseMessage } from '../../shared/metering/queue-messages.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { httpEvent, lambdaContext } from '../support/events.js';
 
 const event = (id: string): UsageEvent => ({
@@ -76,7 +76,10 @@ describe('ingest when SQS cannot make events durable', () => {
       invoiced: async () => false,
       now: () => Date.parse('2026-11-23T10:00:00Z'),
     });
-    const body = [{ id: 'o1', meter: 'orders', timestamp: '2026-11-23T09:59:00Z' }, { id: 'o2', meter: 'nope', timestamp: '2026-11-23T09:59:00Z' }];
+    const body = [
+      { id: 'o1', meter: 'orders', timestamp: '2026-11-23T09:59:00Z' },
+      { id: 'o2', meter: 'nope', timestamp: '2026-11-23T09:59:00Z' },
+    ];
     const res = await ingest(httpEvent({ routeKey: 'POST /v1/events', body, tenantId: 'acme' }), lambdaContext());
     expect(res.statusCode).toBe(503);
     const parsed = JSON.parse(res.body!);
@@ -88,7 +91,13 @@ describe('ingest when SQS cannot make events durable', () => {
 describe('DynamoUsageStore under DynamoDB faults', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
   beforeEach(() => ddb.reset());
-  const store = () => new DynamoUsageStore(documentClient(new DynamoDBClient({})), { eventsTable: 'events', countersTable: 'counters', ledgerRetentionDays: 40, maxAttempts: 4 });
+  const store = () =>
+    new DynamoUsageStore(documentClient(new DynamoDBClient({})), {
+      eventsTable: 'events',
+      countersTable: 'counters',
+      ledgerRetentionDays: 40,
+      maxAttempts: 4,
+    });
 
   it('backs off through throttling and commits once', async () => {
     let calls = 0;
@@ -116,7 +125,9 @@ describe('DynamoUsageStore under DynamoDB faults', () => {
       sent.push(input.TransactItems.length);
       if (sent.length === 1) {
         // Item 0 is event "a"'s ledger entry: already there.
-        throw named('TransactionCanceledException', { CancellationReasons: input.TransactItems.map((_, i) => ({ Code: i === 0 ? 'ConditionalCheckFailed' : 'None' })) });
+        throw named('TransactionCanceledException', {
+          CancellationReasons: input.TransactItems.map((_, i) => ({ Code: i === 0 ? 'ConditionalCheckFailed' : 'None' })),
+        });
       }
       return {};
     });

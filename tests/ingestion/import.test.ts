@@ -23,7 +23,12 @@ describe('importing history', () => {
   let dir: string;
   const target = () => ({ apiUrl: stack.apiUrl, adminKey: admin });
   const ordersIn = async (from: number, to: number) => {
-    const r = await api(stack, 'GET', `/v1/usage?meter=orders&granularity=month&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`, key);
+    const r = await api(
+      stack,
+      'GET',
+      `/v1/usage?meter=orders&granularity=month&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`,
+      key,
+    );
     return r.body.data.reduce((sum: number, b: { value: string }) => sum + Number(b.value), 0);
   };
 
@@ -42,19 +47,34 @@ describe('importing history', () => {
     const file = join(dir, 'old.ndjson');
     writeFileSync(file, `${JSON.stringify({ id: 'old-1', meter: 'orders', timestamp: new Date(history).toISOString() })}\n`);
     const summary = await importEvents({ target: target(), tenantId: 'archive', file });
-    expect(summary).toMatchObject({ lines: 1, accepted: 0, rejected: 1, rejections: { TIMESTAMP_TOO_OLD: { count: 1, examples: [expect.objectContaining({ line: 1, id: 'old-1', field: 'timestamp' })] } } });
+    expect(summary).toMatchObject({
+      lines: 1,
+      accepted: 0,
+      rejected: 1,
+      rejections: { TIMESTAMP_TOO_OLD: { count: 1, examples: [expect.objectContaining({ line: 1, id: 'old-1', field: 'timestamp' })] } },
+    });
   });
 
   it('imports NDJSON interrupted halfway and resumed, counting each event once, with a summary of rejections', async () => {
     const file = join(dir, 'usage.ndjson');
-    const lines = Array.from({ length: EVENTS }, (_, i) => JSON.stringify({ id: `h-${i}`, meter: 'orders', timestamp: new Date(history + (i % 1000) * HOUR).toISOString() }));
+    const lines = Array.from({ length: EVENTS }, (_, i) =>
+      JSON.stringify({ id: `h-${i}`, meter: 'orders', timestamp: new Date(history + (i % 1000) * HOUR).toISOString() }),
+    );
     lines.splice(100, 0, '{not json', JSON.stringify({ id: 'bad-meter', meter: 'nope', timestamp: new Date(history).toISOString() }));
     writeFileSync(file, `${lines.join('\n')}\n`);
 
     const stop = new AbortController();
     const halfway = (done: number, total: number) => done >= total / 2 && stop.abort();
     // One request at a time, so the interruption lands between batches of 1,000.
-    const first = await importEvents({ target: target(), tenantId: 'archive', file, firstImport: true, concurrency: 1, signal: stop.signal, onProgress: halfway });
+    const first = await importEvents({
+      target: target(),
+      tenantId: 'archive',
+      file,
+      firstImport: true,
+      concurrency: 1,
+      signal: stop.signal,
+      onProgress: halfway,
+    });
     expect(first.interrupted).toBe(true);
     expect(first.done).toBeGreaterThanOrEqual(EVENTS / 2);
     expect(first.done).toBeLessThan(EVENTS + 2);
@@ -64,7 +84,10 @@ describe('importing history', () => {
     expect(resumed).toMatchObject({ interrupted: false, resumedFrom: first.done, done: EVENTS + 2, lines: EVENTS + 2, rejected: 2 });
     // A request that timed out on this loaded machine is sent again: its events come back as duplicates, never twice.
     expect(resumed.accepted + resumed.duplicates).toBe(EVENTS);
-    expect(resumed.rejections).toMatchObject({ INVALID_LINE: { count: 1, examples: [{ line: 101 }] }, UNKNOWN_METER: { count: 1, examples: [{ line: 102, id: 'bad-meter', field: 'meter' }] } });
+    expect(resumed.rejections).toMatchObject({
+      INVALID_LINE: { count: 1, examples: [{ line: 101 }] },
+      UNKNOWN_METER: { count: 1, examples: [{ line: 102, id: 'bad-meter', field: 'meter' }] },
+    });
     await stack.drained();
     expect(await ordersIn(history, monthStart(-1))).toBe(EVENTS);
 

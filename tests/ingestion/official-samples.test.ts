@@ -13,7 +13,14 @@ const httpSamples = ['apigw-v2-request-no-authorizer.json', 'apigw-v2-request-la
 const nothing = new Proxy({}, { get: () => async () => undefined }) as TenantDirectory;
 
 const httpHandlers = {
-  ingest: createIngest({ meters: async () => new Map(), existing: async () => new Set(), enqueue: async () => ({ failed: [], calls: 0 }), graceHours: 72, invoiced: async () => false, now: Date.now }),
+  ingest: createIngest({
+    meters: async () => new Map(),
+    existing: async () => new Set(),
+    enqueue: async () => ({ failed: [], calls: 0 }),
+    graceHours: 72,
+    invoiced: async () => false,
+    now: Date.now,
+  }),
   usage: createUsageApi({ meters: async () => [], series: async () => [], groupKeys: async () => [], now: Date.now }),
   admin: createAdminApi({ directory: nothing, now: Date.now, newTenantId: () => 't' }),
 };
@@ -24,7 +31,10 @@ describe('official sample events', () => {
       it(`${name} answers ${sample} with a coded 4xx`, async () => {
         const event = officialSample<APIGatewayProxyEventV2>(sample);
         // The routes of these functions are fixed; the sample's "$default" would be a 404, so also try a real route.
-        for (const routeKey of [event.routeKey, name === 'ingest' ? 'POST /v1/events' : name === 'usage' ? 'GET /v1/usage/current' : 'GET /v1/admin/tenants']) {
+        for (const routeKey of [
+          event.routeKey,
+          name === 'ingest' ? 'POST /v1/events' : name === 'usage' ? 'GET /v1/usage/current' : 'GET /v1/admin/tenants',
+        ]) {
           const res = await handler({ ...event, routeKey }, lambdaContext(name));
           expect(res.statusCode).toBeGreaterThanOrEqual(400);
           expect(res.statusCode).toBeLessThan(500);

@@ -1,6 +1,5 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import type { LocalStack } from '../../local/stack.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
 import { newSubscription } from '../../shared/billing/subscriptions.js';
@@ -8,10 +7,11 @@ import { Dec } from '../../shared/kernel/decimal.js';
 import { periodKey, periodStart } from '../../shared/kernel/periods.js';
 import { unitMonths } from '../../shared/metering/period-usage.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { meterReporting, scaledQuantity } from '../../shared/stripe/meter-reporting.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
+import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -58,8 +58,26 @@ describe('downward corrections reach Stripe', () => {
     store = new DynamoStripeStore(documentClient(stack.dynamo), stack.env.STRIPE_TABLE!);
     const billing = new DynamoBillingStore(documentClient(stack.dynamo), stack.env.BILLING_TABLE!);
     key = await createTenant(stack, 'tank');
-    await billing.putPlan({ id: 'storage-only', name: 'Storage only', currency: 'USD', interval: 'month', baseFee: '0', prices: { storage_gb: { model: 'perUnit', unitPrice: '1.00' } } });
-    expect(await billing.putSubscription(newSubscription({ tenantId: 'tank', planId: 'storage-only', interval: 'month', currency: 'USD', startAt: month.start, now: month.start }))).toBe(true);
+    await billing.putPlan({
+      id: 'storage-only',
+      name: 'Storage only',
+      currency: 'USD',
+      interval: 'month',
+      baseFee: '0',
+      prices: { storage_gb: { model: 'perUnit', unitPrice: '1.00' } },
+    });
+    expect(
+      await billing.putSubscription(
+        newSubscription({
+          tenantId: 'tank',
+          planId: 'storage-only',
+          interval: 'month',
+          currency: 'USD',
+          startAt: month.start,
+          now: month.start,
+        }),
+      ),
+    ).toBe(true);
     await post([reading('r1', dayAt(1), 10), reading('r21', dayAt(21), 100)]);
   });
   afterAll(() => stack.stop());
@@ -84,7 +102,10 @@ describe('downward corrections reach Stripe', () => {
   it("bills Meterline's GB-months for the whole period on Stripe's invoice", async () => {
     expect(await report(month.end + HOUR / 2)).toMatchObject({ failed: 0, errors: [] });
     const gbMonths = unitMonths(undefined, hours, month, month.end);
-    const invoice = await stack.stripe!.finalizeInvoice((await store.subscriptionLink('tank'))!.subscriptionId, { start: month.start / 1000, end: month.end / 1000 });
+    const invoice = await stack.stripe!.finalizeInvoice((await store.subscriptionLink('tank'))!.subscriptionId, {
+      start: month.start / 1000,
+      end: month.end / 1000,
+    });
     const line = invoice.lines.data.find((l: { quantity_decimal: string }) => l.quantity_decimal !== '1')!;
     expect(line.quantity_decimal).toBe(scaledQuantity(gbMonths, 1_000_000));
     expect(line.amount).toBe(Number(new Dec(gbMonths).times(100).toDecimalPlaces(0, Dec.ROUND_HALF_UP)));
@@ -94,7 +115,11 @@ describe('downward corrections reach Stripe', () => {
     await post([reading('r28', dayAt(28), 5)]);
     const before = (await storageEvents()).length;
     const flagged = await report(month.end + 2 * HOUR);
-    expect(flagged).toMatchObject({ sent: 0, failed: 1, errors: [expect.objectContaining({ code: 'NEGATIVE_CORRECTION', message: expect.stringContaining('invoiced') })] });
+    expect(flagged).toMatchObject({
+      sent: 0,
+      failed: 1,
+      errors: [expect.objectContaining({ code: 'NEGATIVE_CORRECTION', message: expect.stringContaining('invoiced') })],
+    });
     expect(await report(month.end + 3 * HOUR)).toMatchObject({ sent: 0, failed: 0 });
     expect(await storageEvents()).toHaveLength(before);
   });
@@ -102,8 +127,19 @@ describe('downward corrections reach Stripe', () => {
   it('bills 0 for a period whose meter events sum below zero, as Stripe does', async () => {
     const stripe: Stripe = stripeClient({ secretKey: stack.stripe!.apiKey, apiBase: stack.stripe!.url });
     const customer = (await store.customerOf('tank'))!;
-    await stripe.billing.meterEvents.create({ event_name: eventName, identifier: 'tank:storage_gb:refund', timestamp: month.start / 1000 + 60, payload: { stripe_customer_id: customer, value: '-999999999999' } });
-    const invoice = await stack.stripe!.finalizeInvoice((await store.subscriptionLink('tank'))!.subscriptionId, { start: month.start / 1000, end: month.end / 1000 });
-    expect(invoice.lines.data.find((l: { quantity_decimal: string }) => l.quantity_decimal !== '1')).toMatchObject({ quantity_decimal: '0', amount: 0 });
+    await stripe.billing.meterEvents.create({
+      event_name: eventName,
+      identifier: 'tank:storage_gb:refund',
+      timestamp: month.start / 1000 + 60,
+      payload: { stripe_customer_id: customer, value: '-999999999999' },
+    });
+    const invoice = await stack.stripe!.finalizeInvoice((await store.subscriptionLink('tank'))!.subscriptionId, {
+      start: month.start / 1000,
+      end: month.end / 1000,
+    });
+    expect(invoice.lines.data.find((l: { quantity_decimal: string }) => l.quantity_decimal !== '1')).toMatchObject({
+      quantity_decimal: '0',
+      amount: 0,
+    });
   });
 });

@@ -1,15 +1,15 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { Dec } from '../../shared/kernel/decimal.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
-import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
-import { oldestOpenInstant, periodStart } from '../../shared/kernel/periods.js';
-import { meterReporting } from '../../shared/stripe/meter-reporting.js';
-import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { newSubscription, periodAt } from '../../shared/billing/subscriptions.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import { oldestOpenInstant, periodStart } from '../../shared/kernel/periods.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { stripeClient } from '../../shared/stripe/adapters/client.js';
+import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
+import { meterReporting } from '../../shared/stripe/meter-reporting.js';
 import { api, createTenant, eventually, startTestStack } from '../support/stack.js';
 
 /**
@@ -35,7 +35,8 @@ describe('a storage gauge reported to Stripe in GB-months', () => {
   const period = periodAt(sub, startAt);
   const first = Math.max(period.start, oldestOpenInstant(Date.now(), 72)) + HOUR;
   const seconds = { start: period.start / 1000, end: period.end / 1000 };
-  const storageEvents = (customer: string) => stack.stripe!.meterEvents().filter((e) => e.event_name === eventName && e.payload.stripe_customer_id === customer);
+  const storageEvents = (customer: string) =>
+    stack.stripe!.meterEvents().filter((e) => e.event_name === eventName && e.payload.stripe_customer_id === customer);
 
   beforeAll(async () => {
     stack = await startTestStack({ stripe: { now: () => clock ?? Date.now() } });
@@ -43,12 +44,24 @@ describe('a storage gauge reported to Stripe in GB-months', () => {
     store = new DynamoStripeStore(documentClient(stack.dynamo), stack.env.STRIPE_TABLE!);
     stripe = stripeClient({ secretKey: stack.stripe!.apiKey, apiBase: stack.stripe!.url });
     const key = await createTenant(stack, 'vault');
-    await billing.putPlan({ id: 'storage-only', name: 'Storage only', currency: 'USD', interval: 'month', baseFee: '0', prices: { storage_gb: { model: 'perUnit', unitPrice: '1.00' } } });
+    await billing.putPlan({
+      id: 'storage-only',
+      name: 'Storage only',
+      currency: 'USD',
+      interval: 'month',
+      baseFee: '0',
+      prices: { storage_gb: { model: 'perUnit', unitPrice: '1.00' } },
+    });
     expect(await billing.putSubscription(sub)).toBe(true);
     // Readings on a few days only (ingest takes none before the oldest open period): every day in between carries the last one forward.
     const span = period.end - first;
     const reading = (id: string, at: number, value: number) => ({ id, meter: 'storage_gb', timestamp: new Date(at).toISOString(), value });
-    const events = [reading('r1', first, 40), reading('r2', first + span / 3, 100.5), reading('r3', first + span / 2, 7.25), reading('r4', first + (span * 3) / 4, 12.125)];
+    const events = [
+      reading('r1', first, 40),
+      reading('r2', first + span / 3, 100.5),
+      reading('r3', first + span / 2, 7.25),
+      reading('r4', first + (span * 3) / 4, 12.125),
+    ];
     expect(await api(stack, 'POST', '/v1/events', key, { events })).toMatchObject({ status: 202 });
     await stack.drained();
   });
@@ -78,7 +91,10 @@ describe('a storage gauge reported to Stripe in GB-months', () => {
     // The report job created the Stripe subscription from the plan on its first run.
     const invoice = await stack.stripe!.finalizeInvoice((await store.subscriptionLink('vault'))!.subscriptionId, seconds);
     const finalized = stack.stripe!.events().find((e) => e.type === 'invoice.finalized' && e.data.object.id === invoice.id)!;
-    await eventually(() => store.seenEvent(finalized.id), (seen) => seen);
+    await eventually(
+      () => store.seenEvent(finalized.id),
+      (seen) => seen,
+    );
     return invoice;
   };
 
@@ -89,9 +105,17 @@ describe('a storage gauge reported to Stripe in GB-months', () => {
   });
 
   it('raises an alert when Stripe holds a different quantity', async () => {
-    await stripe.billing.meterEvents.create({ event_name: eventName, identifier: 'vault:storage_gb:stray', timestamp: seconds.start + 3_600, payload: { stripe_customer_id: (await store.customerOf('vault'))!, value: '1' } });
+    await stripe.billing.meterEvents.create({
+      event_name: eventName,
+      identifier: 'vault:storage_gb:stray',
+      timestamp: seconds.start + 3_600,
+      payload: { stripe_customer_id: (await store.customerOf('vault'))!, value: '1' },
+    });
     const invoice = await finalize();
     const alert = (await store.alerts('vault')).find((a) => a.id === `reconciliation:${invoice.id}`);
-    expect(alert).toMatchObject({ kind: 'RECONCILIATION_MISMATCH', details: { mismatches: [expect.objectContaining({ kind: 'QUANTITY', meter: 'storage_gb' })] } });
+    expect(alert).toMatchObject({
+      kind: 'RECONCILIATION_MISMATCH',
+      details: { mismatches: [expect.objectContaining({ kind: 'QUANTITY', meter: 'storage_gb' })] },
+    });
   });
 });

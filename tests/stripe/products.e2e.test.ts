@@ -1,15 +1,15 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import type { LocalStack } from '../../local/stack.js';
+import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
+import { seedPlans } from '../../shared/billing/plans.js';
+import { newSubscription, shiftMonths } from '../../shared/billing/subscriptions.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
-import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
-import { seedPlans } from '../../shared/billing/plans.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
+import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { planPriceSpecs } from '../../shared/stripe/products.js';
-import { newSubscription, shiftMonths } from '../../shared/billing/subscriptions.js';
+import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -20,7 +20,8 @@ const DAY = 86_400_000;
 const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
 const due = new Date(today + 3_600_000);
 const plan = (id: string) => seedPlans.find((p) => p.id === id)!;
-const writes = (calls: { method: string; path: string }[]) => calls.filter((c) => c.method === 'POST' && /^\/v1\/(products|prices|subscriptions)/.test(c.path));
+const writes = (calls: { method: string; path: string }[]) =>
+  calls.filter((c) => c.method === 'POST' && /^\/v1\/(products|prices|subscriptions)/.test(c.path));
 
 describe('Meterline plans and subscriptions mirrored in Stripe', () => {
   let stack: LocalStack;
@@ -28,8 +29,10 @@ describe('Meterline plans and subscriptions mirrored in Stripe', () => {
   let store: DynamoStripeStore;
   let admin: string;
   const run = async (at = due) => (await stack.runSchedule('usage-report', at)) as ReportSummary;
-  const subscribe = async (tenantId: string, body: unknown) => expect((await api(stack, 'PUT', `/v1/admin/tenants/${tenantId}/subscription`, admin, body)).status).toBeLessThan(300);
-  const stripeSubscription = async (tenantId: string) => stripe.subscriptions.retrieve((await store.subscriptionLink(tenantId))!.subscriptionId);
+  const subscribe = async (tenantId: string, body: unknown) =>
+    expect((await api(stack, 'PUT', `/v1/admin/tenants/${tenantId}/subscription`, admin, body)).status).toBeLessThan(300);
+  const stripeSubscription = async (tenantId: string) =>
+    stripe.subscriptions.retrieve((await store.subscriptionLink(tenantId))!.subscriptionId);
   const pricesOf = async (planId: string) => (await stripe.prices.list({ limit: 100 })).data.filter((p) => p.metadata?.plan_id === planId);
 
   beforeAll(async () => {
@@ -43,13 +46,17 @@ describe('Meterline plans and subscriptions mirrored in Stripe', () => {
     await subscribe('hooli', { planId: 'base-199', trialDays: 14 });
     // A subscription whose plan is gone: its tenant fails, the others go on.
     const billing = new DynamoBillingStore(documentClient(stack.dynamo), stack.env.BILLING_TABLE!);
-    await billing.putSubscription(newSubscription({ tenantId: 'broken', planId: 'vanished', interval: 'month', currency: 'USD', startAt: today, now: today }));
+    await billing.putSubscription(
+      newSubscription({ tenantId: 'broken', planId: 'vanished', interval: 'month', currency: 'USD', startAt: today, now: today }),
+    );
   });
   afterAll(() => stack.stop());
 
   it('creates the products, the metered prices on the right meters with the right amounts, and one subscription per tenant', async () => {
     const summary = await run();
-    expect(summary.errors).toEqual([expect.objectContaining({ tenantId: 'broken', message: expect.stringMatching(/plan vanished does not exist/) })]);
+    expect(summary.errors).toEqual([
+      expect.objectContaining({ tenantId: 'broken', message: expect.stringMatching(/plan vanished does not exist/) }),
+    ]);
 
     const meters = new Map((await stripe.billing.meters.list({ limit: 100 })).data.map((m) => [m.id, m.event_name]));
     for (const planId of ['starter', 'base-199']) {
@@ -81,7 +88,12 @@ describe('Meterline plans and subscriptions mirrored in Stripe', () => {
     expect(byMeter(base199, 'orders')).toMatchObject({ unit_amount: 10 });
 
     const umbrella = await stripeSubscription('umbrella');
-    expect(umbrella).toMatchObject({ metadata: { tenant_id: 'umbrella', plan_id: 'starter' }, cancel_at_period_end: false, start_date: today / 1000, trial_end: null });
+    expect(umbrella).toMatchObject({
+      metadata: { tenant_id: 'umbrella', plan_id: 'starter' },
+      cancel_at_period_end: false,
+      start_date: today / 1000,
+      trial_end: null,
+    });
     // Started today: Stripe's cycle is on today's day of the month, as Meterline's, so the next period starts on the same day next month.
     expect(umbrella.billing_cycle_anchor_config).toMatchObject({ day_of_month: new Date(today).getUTCDate(), hour: 0 });
     expect(umbrella.billing_cycle_anchor).toBe(shiftMonths(today, 1) / 1000);

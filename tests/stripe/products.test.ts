@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { priceAmount } from '../../local/stripe-emulator/server.js';
-import { seedMeters } from '../../shared/metering/seed-meters.js';
-import { Dec } from '../../shared/kernel/decimal.js';
-import type { Meter } from '../../shared/metering/meters.js';
 import { type Plan, type Price, seedPlans } from '../../shared/billing/plans.js';
 import { charge } from '../../shared/billing/pricing.js';
+import { changeSubscription, newSubscription } from '../../shared/billing/subscriptions.js';
+import { Dec } from '../../shared/kernel/decimal.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { scaledQuantity } from '../../shared/stripe/meter-reporting.js';
-import { PriceNotRepresentable, type StripePriceSpec, planPriceSpecs, subscriptionSpec } from '../../shared/stripe/products.js';
-import { newSubscription, changeSubscription } from '../../shared/billing/subscriptions.js';
+import { PriceNotRepresentable, planPriceSpecs, type StripePriceSpec, subscriptionSpec } from '../../shared/stripe/products.js';
 
 const seed = (id: string): Plan => seedPlans.find((p) => p.id === id)!;
 const meter = (key: string, aggregation: Meter['aggregation']): Meter => ({ key, name: key, unit: 'unit', aggregation, groupBy: [] });
@@ -23,9 +23,15 @@ const stripeAmount = (spec: StripePriceSpec, scaled: Dec): Dec =>
     {
       billing_scheme: spec.tiers ? 'tiered' : 'per_unit',
       tiers_mode: spec.tiersMode,
-      tiers: spec.tiers?.map((t) => ({ up_to: t.upTo === 'inf' ? null : t.upTo, unit_amount_decimal: t.unitAmountDecimal, flat_amount_decimal: t.flatAmountDecimal })),
+      tiers: spec.tiers?.map((t) => ({
+        up_to: t.upTo === 'inf' ? null : t.upTo,
+        unit_amount_decimal: t.unitAmountDecimal,
+        flat_amount_decimal: t.flatAmountDecimal,
+      })),
       unit_amount_decimal: spec.unitAmountDecimal,
-      transform_quantity: spec.transformQuantity ? { divide_by: spec.transformQuantity.divideBy, round: spec.transformQuantity.round } : null,
+      transform_quantity: spec.transformQuantity
+        ? { divide_by: spec.transformQuantity.divideBy, round: spec.transformQuantity.round }
+        : null,
     },
     scaled,
   );
@@ -46,26 +52,71 @@ describe('Meterline plans as Stripe prices', () => {
     const specs = planPriceSpecs(seed('base-199'), seedMeters);
     expect(specs.map(strip)).toEqual([
       { currency: 'usd', interval: 'month', unitAmountDecimal: '19900', rounding: 'same' },
-      { currency: 'usd', interval: 'month', meter: { key: 'ai_jobs', eventName: 'meterline_ai_jobs_count' }, unitAmountDecimal: '50', rounding: 'same' },
+      {
+        currency: 'usd',
+        interval: 'month',
+        meter: { key: 'ai_jobs', eventName: 'meterline_ai_jobs_count' },
+        unitAmountDecimal: '50',
+        rounding: 'same',
+      },
       // $0.01 per 1,000 calls, prorated: 0.001 cents per call.
-      { currency: 'usd', interval: 'month', meter: { key: 'api_calls', eventName: 'meterline_api_calls_count' }, unitAmountDecimal: '0.001', rounding: 'same' },
-      { currency: 'usd', interval: 'month', meter: { key: 'invoices', eventName: 'meterline_invoices_count' }, unitAmountDecimal: '5', rounding: 'same' },
-      { currency: 'usd', interval: 'month', meter: { key: 'orders', eventName: 'meterline_orders_count' }, unitAmountDecimal: '10', rounding: 'same' },
+      {
+        currency: 'usd',
+        interval: 'month',
+        meter: { key: 'api_calls', eventName: 'meterline_api_calls_count' },
+        unitAmountDecimal: '0.001',
+        rounding: 'same',
+      },
+      {
+        currency: 'usd',
+        interval: 'month',
+        meter: { key: 'invoices', eventName: 'meterline_invoices_count' },
+        unitAmountDecimal: '5',
+        rounding: 'same',
+      },
+      {
+        currency: 'usd',
+        interval: 'month',
+        meter: { key: 'orders', eventName: 'meterline_orders_count' },
+        unitAmountDecimal: '10',
+        rounding: 'same',
+      },
       // $1.00 per GB-month on the ×1,000,000 gauge meter: 0.0001 cents per micro-GB-month.
-      { currency: 'usd', interval: 'month', meter: { key: 'storage_gb', eventName: 'meterline_storage_gb_unit_months' }, unitAmountDecimal: '0.0001', rounding: 'same' },
+      {
+        currency: 'usd',
+        interval: 'month',
+        meter: { key: 'storage_gb', eventName: 'meterline_storage_gb_unit_months' },
+        unitAmountDecimal: '0.0001',
+        rounding: 'same',
+      },
     ]);
-    expect(specs.map((s) => s.lookupKey)).toEqual([expect.stringMatching(/^meterline:base-199:base:[0-9a-f]{12}$/), ...specs.slice(1).map((s) => expect.stringMatching(new RegExp(`^meterline:base-199:${s.meter!.eventName}:[0-9a-f]{12}$`)))]);
+    expect(specs.map((s) => s.lookupKey)).toEqual([
+      expect.stringMatching(/^meterline:base-199:base:[0-9a-f]{12}$/),
+      ...specs.slice(1).map((s) => expect.stringMatching(new RegExp(`^meterline:base-199:${s.meter!.eventName}:[0-9a-f]{12}$`))),
+    ]);
   });
 
   it('starter and professional: included quota + overage as graduated tiers, the first free up to the quota', () => {
-    const quota = (upTo: string, cents: string) => ({ tiersMode: 'graduated', tiers: [{ upTo, unitAmountDecimal: '0', flatAmountDecimal: '0' }, { upTo: 'inf', unitAmountDecimal: cents, flatAmountDecimal: '0' }], rounding: 'same' });
+    const quota = (upTo: string, cents: string) => ({
+      tiersMode: 'graduated',
+      tiers: [
+        { upTo, unitAmountDecimal: '0', flatAmountDecimal: '0' },
+        { upTo: 'inf', unitAmountDecimal: cents, flatAmountDecimal: '0' },
+      ],
+      rounding: 'same',
+    });
     expect(planPriceSpecs(seed('starter'), seedMeters).map(strip)).toEqual([
       { currency: 'usd', interval: 'month', unitAmountDecimal: '29900', rounding: 'same' },
       { currency: 'usd', interval: 'month', meter: { key: 'api_calls', eventName: 'meterline_api_calls_count' }, ...quota('1000', '10') },
       { currency: 'usd', interval: 'month', meter: { key: 'estimates', eventName: 'meterline_estimates_count' }, ...quota('50', '500') },
       { currency: 'usd', interval: 'month', meter: { key: 'seats', eventName: 'meterline_seats_unique_count' }, ...quota('3', '1000') },
     ]);
-    expect(planPriceSpecs(seed('professional'), seedMeters).map(strip).slice(1).map((s) => s.tiers)).toEqual([quota('10000', '8').tiers, quota('200', '400').tiers, quota('10', '800').tiers]);
+    expect(
+      planPriceSpecs(seed('professional'), seedMeters)
+        .map(strip)
+        .slice(1)
+        .map((s) => s.tiers),
+    ).toEqual([quota('10000', '8').tiers, quota('200', '400').tiers, quota('10', '800').tiers]);
   });
 
   it('enterprise: unlimited quotas are free per-unit prices on the same meters', () => {
@@ -79,7 +130,10 @@ describe('Meterline plans as Stripe prices', () => {
   });
 
   it('prices only the meters the tenant has', () => {
-    const specs = planPriceSpecs(seed('base-199'), seedMeters.filter((m) => m.key === 'orders'));
+    const specs = planPriceSpecs(
+      seed('base-199'),
+      seedMeters.filter((m) => m.key === 'orders'),
+    );
     expect(specs.map((s) => s.meter?.key)).toEqual([undefined, 'orders']);
   });
 
@@ -94,7 +148,12 @@ describe('Meterline plans as Stripe prices', () => {
     expectSameAmounts({ model: 'perUnit', unitPrice: '1.00' }, gauge, ['12.5', '0.000001', '3.141593']);
     expectSameAmounts({ model: 'package', packageSize: '1000', packagePrice: '0.01', rounding: 'up' }, count, counts);
     expectSameAmounts({ model: 'package', packageSize: '1000', packagePrice: '2.50', rounding: 'prorated' }, count, counts);
-    expectSameAmounts({ model: 'package', packageSize: '0.5', packagePrice: '1.25', rounding: 'up' }, sum, ['0.001', '0.5', '0.501', '7.25']);
+    expectSameAmounts({ model: 'package', packageSize: '0.5', packagePrice: '1.25', rounding: 'up' }, sum, [
+      '0.001',
+      '0.5',
+      '0.501',
+      '7.25',
+    ]);
     const tiers = [
       { upTo: '1000', unitPrice: '0.01', flatFee: '5' },
       { upTo: '10000', unitPrice: '0.008', flatFee: '0' },
@@ -102,7 +161,17 @@ describe('Meterline plans as Stripe prices', () => {
     ];
     expectSameAmounts({ model: 'graduated', tiers }, count, counts);
     expectSameAmounts({ model: 'volume', tiers }, count, counts);
-    expectSameAmounts({ model: 'volume', tiers: [{ upTo: '10', unitPrice: '0.0003', flatFee: '0' }, { upTo: null, unitPrice: '0.0002', flatFee: '0.005' }] }, sum, ['0.001', '10', '10.001', '123.456']);
+    expectSameAmounts(
+      {
+        model: 'volume',
+        tiers: [
+          { upTo: '10', unitPrice: '0.0003', flatFee: '0' },
+          { upTo: null, unitPrice: '0.0002', flatFee: '0.005' },
+        ],
+      },
+      sum,
+      ['0.001', '10', '10.001', '123.456'],
+    );
     expectSameAmounts({ model: 'quota', included: '50', unitPrice: '5.00' }, count, ['0', '50', '51', '1000']);
     expectSameAmounts({ model: 'quota', included: '0', unitPrice: '0.10' }, count, ['0', '7']);
     expectSameAmounts({ model: 'quota', included: '2.5', unitPrice: '0.20' }, gauge, ['2.5', '2.500001', '10']);
@@ -110,18 +179,41 @@ describe('Meterline plans as Stripe prices', () => {
   });
 
   it('package up: whole packages through transform_quantity (divide_by in scaled units, rounded up); tiers in scaled units', () => {
-    expect(strip(planOf({ model: 'package', packageSize: '1000', packagePrice: '0.01', rounding: 'up' }))).toMatchObject({ unitAmountDecimal: '1', transformQuantity: { divideBy: '1000', round: 'up' } });
-    expect(strip(planOf({ model: 'package', packageSize: '0.5', packagePrice: '1', rounding: 'up' }, meter('gb', 'SUM')))).toMatchObject({ unitAmountDecimal: '100', transformQuantity: { divideBy: '500', round: 'up' } });
-    expect(planOf({ model: 'volume', tiers: [{ upTo: '2', unitPrice: '1', flatFee: '0.5' }, { upTo: null, unitPrice: '0.5', flatFee: '0' }] }, meter('gb', 'SUM'))).toMatchObject({
+    expect(strip(planOf({ model: 'package', packageSize: '1000', packagePrice: '0.01', rounding: 'up' }))).toMatchObject({
+      unitAmountDecimal: '1',
+      transformQuantity: { divideBy: '1000', round: 'up' },
+    });
+    expect(strip(planOf({ model: 'package', packageSize: '0.5', packagePrice: '1', rounding: 'up' }, meter('gb', 'SUM')))).toMatchObject({
+      unitAmountDecimal: '100',
+      transformQuantity: { divideBy: '500', round: 'up' },
+    });
+    expect(
+      planOf(
+        {
+          model: 'volume',
+          tiers: [
+            { upTo: '2', unitPrice: '1', flatFee: '0.5' },
+            { upTo: null, unitPrice: '0.5', flatFee: '0' },
+          ],
+        },
+        meter('gb', 'SUM'),
+      ),
+    ).toMatchObject({
       tiersMode: 'volume',
-      tiers: [{ upTo: '2000', unitAmountDecimal: '0.1', flatAmountDecimal: '50' }, { upTo: 'inf', unitAmountDecimal: '0.05', flatAmountDecimal: '0' }],
+      tiers: [
+        { upTo: '2000', unitAmountDecimal: '0.1', flatAmountDecimal: '50' },
+        { upTo: 'inf', unitAmountDecimal: '0.05', flatAmountDecimal: '0' },
+      ],
       rounding: 'same',
     });
     expect(planOf({ model: 'graduated', tiers: [{ upTo: null, unitPrice: '1', flatFee: '0' }] }).rounding).toBe('per-tier');
   });
 
   it('a zero-decimal currency is priced in its own units', () => {
-    expect(planOf({ model: 'perUnit', unitPrice: '15' }, meter('calls', 'COUNT'), 'JPY')).toMatchObject({ currency: 'jpy', unitAmountDecimal: '15' });
+    expect(planOf({ model: 'perUnit', unitPrice: '15' }, meter('calls', 'COUNT'), 'JPY')).toMatchObject({
+      currency: 'jpy',
+      unitAmountDecimal: '15',
+    });
   });
 
   it('refuses what Stripe cannot hold exactly rather than approximating it', () => {
@@ -129,13 +221,19 @@ describe('Meterline plans as Stripe prices', () => {
     expect(() => planOf({ model: 'perUnit', unitPrice: '0.000000123456' }, meter('storage', 'LATEST'))).toThrow(PriceNotRepresentable);
     expect(() => planOf({ model: 'package', packageSize: '3', packagePrice: '1', rounding: 'prorated' })).toThrow(PriceNotRepresentable);
     expect(() => planOf({ model: 'quota', included: '2.5', unitPrice: '1' })).toThrow(/not a whole number/);
-    expect(() => planOf({ model: 'package', packageSize: '0.0001', packagePrice: '1', rounding: 'up' }, meter('gb', 'SUM'))).toThrow(PriceNotRepresentable);
+    expect(() => planOf({ model: 'package', packageSize: '0.0001', packagePrice: '1', rounding: 'up' }, meter('gb', 'SUM'))).toThrow(
+      PriceNotRepresentable,
+    );
   });
 
   it('lookup keys are deterministic and change with what Stripe bills by', () => {
     const plan = seed('starter');
     expect(planPriceSpecs(plan, seedMeters)).toEqual(planPriceSpecs(structuredClone(plan), [...seedMeters].reverse()));
-    const cheaper = { ...plan, name: 'Starter (renamed)', prices: { ...plan.prices, seats: { model: 'quota' as const, included: '3', unitPrice: '9.00' } } };
+    const cheaper = {
+      ...plan,
+      name: 'Starter (renamed)',
+      prices: { ...plan.prices, seats: { model: 'quota' as const, included: '3', unitPrice: '9.00' } },
+    };
     const [before, after] = [planPriceSpecs(plan, seedMeters), planPriceSpecs(cheaper, seedMeters)];
     const changed = before.map((s, i) => s.lookupKey !== after[i]!.lookupKey);
     expect(changed).toEqual([false, false, false, true]);
@@ -163,14 +261,29 @@ describe('a Meterline subscription as a Stripe subscription', () => {
   });
 
   it('during a trial: the trial end, which Stripe anchors on', () => {
-    const sub = newSubscription({ tenantId: 't1', planId: 'starter', interval: 'month', currency: 'USD', startAt: start, trialDays: 14, now: start });
+    const sub = newSubscription({
+      tenantId: 't1',
+      planId: 'starter',
+      interval: 'month',
+      currency: 'USD',
+      startAt: start,
+      trialDays: 14,
+      now: start,
+    });
     const spec = subscriptionSpec(sub, prices, start + DAY)!;
     expect(spec).toMatchObject({ backdateStartDate: s(start), trialEnd: s(start + 14 * DAY) });
     expect(spec.anchorConfig).toBeUndefined();
   });
 
   it('a yearly plan anchors on its month too', () => {
-    const sub = newSubscription({ tenantId: 't1', planId: 'starter', interval: 'year', currency: 'USD', startAt: Date.UTC(2028, 1, 29), now: Date.UTC(2028, 1, 29) });
+    const sub = newSubscription({
+      tenantId: 't1',
+      planId: 'starter',
+      interval: 'year',
+      currency: 'USD',
+      startAt: Date.UTC(2028, 1, 29),
+      now: Date.UTC(2028, 1, 29),
+    });
     expect(subscriptionSpec(sub, prices, Date.UTC(2028, 5, 1))).toMatchObject({ anchorConfig: { dayOfMonth: 29, month: 2 } });
   });
 

@@ -28,7 +28,9 @@ describe('invoice reconciliation', () => {
   it('flags a storage line one micro-GB-month away', () => {
     const off = stripe(3, 75);
     off.lines[2] = { ...off.lines[2]!, quantity: '12500001' };
-    expect(reconcile(off, ours, seedMeters)).toEqual([{ kind: 'QUANTITY', meter: 'storage_gb', provider: '12500001', meterline: '12500000' }]);
+    expect(reconcile(off, ours, seedMeters)).toEqual([
+      { kind: 'QUANTITY', meter: 'storage_gb', provider: '12500001', meterline: '12500000' },
+    ]);
   });
 
   it('names every difference', () => {

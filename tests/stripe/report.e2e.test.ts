@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { StripeObject } from '../../local/stripe-emulator/fixtures.js';
-import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { unitMonths } from '../../shared/metering/period-usage.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { periodKey } from '../../shared/kernel/periods.js';
+import { unitMonths } from '../../shared/metering/period-usage.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { reportingPeriod, scaledQuantity } from '../../shared/stripe/meter-reporting.js';
+import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -33,7 +33,10 @@ const samePeriod = day1.slice(0, 7) === day2.slice(0, 7);
 const billedThrough = (day: string) => {
   const start = Date.parse(`${day}T00:00:00Z`);
   const period = reportingPeriod(undefined, start);
-  return scaledQuantity(unitMonths(period.start > Date.parse(`${day1}T20:00:00Z`) ? '12.5' : undefined, gaugeHours, period, start + DAY), 1_000_000);
+  return scaledQuantity(
+    unitMonths(period.start > Date.parse(`${day1}T20:00:00Z`) ? '12.5' : undefined, gaugeHours, period, start + DAY),
+    1_000_000,
+  );
 };
 const storageShare1 = billedThrough(day1);
 const storageShare2 = samePeriod ? new Dec(billedThrough(day2)).minus(storageShare1).toFixed() : billedThrough(day2);
@@ -43,7 +46,8 @@ describe('daily usage report to Stripe', () => {
   const keys = new Map<string, string>();
   const run = async () => (await stack.runSchedule('usage-report', due)) as ReportSummary;
   const meterEvents = () => stack.stripe!.meterEvents();
-  const post = async (tenantId: string, events: unknown[]) => expect(await api(stack, 'POST', '/v1/events', keys.get(tenantId), { events })).toMatchObject({ status: 202 });
+  const post = async (tenantId: string, events: unknown[]) =>
+    expect(await api(stack, 'POST', '/v1/events', keys.get(tenantId), { events })).toMatchObject({ status: 202 });
 
   beforeAll(async () => {
     // A short client timeout so an injected hang is retried quickly.
@@ -79,13 +83,28 @@ describe('daily usage report to Stripe', () => {
 
     for (const [i, tenantId] of tenants.entries()) {
       const of = (meter: string, day: string) => events.filter((e: StripeObject) => e.identifier === `${tenantId}:${meter}:${day}`);
-      expect(of('orders', day1)).toEqual([expect.objectContaining({ event_name: 'meterline_orders_count', timestamp: noon(day1), payload: expect.objectContaining({ value: String(i + 1) }) })]);
-      expect(of('orders', day2)).toEqual([expect.objectContaining({ timestamp: noon(day2), payload: expect.objectContaining({ value: String(i + 2) }) })]);
+      expect(of('orders', day1)).toEqual([
+        expect.objectContaining({
+          event_name: 'meterline_orders_count',
+          timestamp: noon(day1),
+          payload: expect.objectContaining({ value: String(i + 1) }),
+        }),
+      ]);
+      expect(of('orders', day2)).toEqual([
+        expect.objectContaining({ timestamp: noon(day2), payload: expect.objectContaining({ value: String(i + 2) }) }),
+      ]);
       // storage_gb is a LATEST gauge billed in GB-months: each day carries its share, in micro-GB-months.
-      expect(of('storage_gb', day1)).toEqual([expect.objectContaining({ event_name: 'meterline_storage_gb_unit_months', payload: expect.objectContaining({ value: storageShare1 }) })]);
+      expect(of('storage_gb', day1)).toEqual([
+        expect.objectContaining({
+          event_name: 'meterline_storage_gb_unit_months',
+          payload: expect.objectContaining({ value: storageShare1 }),
+        }),
+      ]);
       expect(of('storage_gb', day2)).toEqual([expect.objectContaining({ payload: expect.objectContaining({ value: storageShare2 }) })]);
       // seats: the billing period's distinct users so far.
-      expect(of('seats', day2)).toEqual([expect.objectContaining({ event_name: 'meterline_seats_unique_count', payload: expect.objectContaining({ value: '2' }) })]);
+      expect(of('seats', day2)).toEqual([
+        expect.objectContaining({ event_name: 'meterline_seats_unique_count', payload: expect.objectContaining({ value: '2' }) }),
+      ]);
     }
     const store = new DynamoStripeStore(documentClient(stack.dynamo), stack.env.STRIPE_TABLE!);
     const runs = await store.runs('acme');
@@ -110,7 +129,13 @@ describe('daily usage report to Stripe', () => {
     const before = meterEvents().length;
     expect(await run()).toMatchObject({ sent: 1, failed: 0 });
     const added = meterEvents().slice(before);
-    expect(added).toEqual([expect.objectContaining({ identifier: `acme:orders:${day1}:delta:1`, timestamp: noon(day1) + 1, payload: expect.objectContaining({ value: '2' }) })]);
+    expect(added).toEqual([
+      expect.objectContaining({
+        identifier: `acme:orders:${day1}:delta:1`,
+        timestamp: noon(day1) + 1,
+        payload: expect.objectContaining({ value: '2' }),
+      }),
+    ]);
     expect(await run()).toMatchObject({ sent: 0, failed: 0 });
     expect(meterEvents()).toHaveLength(before + 1);
   });
@@ -129,11 +154,18 @@ describe('daily usage report to Stripe', () => {
     emulator.inject({ kind: 'hang-after-processing', times: 1, path: '/v1/billing/meter_events' });
     const summary = await run();
     expect(summary).toMatchObject({ sent: 3, failed: 0, errors: [] });
-    const statuses = emulator.calls().slice(callsBefore).map((c) => c.status);
+    const statuses = emulator
+      .calls()
+      .slice(callsBefore)
+      .map((c) => c.status);
     expect(statuses.filter((s) => s === 429)).toHaveLength(3);
     expect(statuses.filter((s) => s === 500)).toHaveLength(2);
     const added = meterEvents().slice(before);
-    expect(added.map((e) => e.identifier).sort()).toEqual([`acme:seats:${day2}:delta:1`, `globex:orders:${day2}:delta:1`, `initech:orders:${day2}:delta:1`]);
+    expect(added.map((e) => e.identifier).sort()).toEqual([
+      `acme:seats:${day2}:delta:1`,
+      `globex:orders:${day2}:delta:1`,
+      `initech:orders:${day2}:delta:1`,
+    ]);
     expect(added.find((e) => e.identifier.startsWith('acme:seats'))).toMatchObject({ timestamp: noon(day2) + 1, payload: { value: '3' } });
     expect(await run()).toMatchObject({ sent: 0, failed: 0 });
     expect(meterEvents()).toHaveLength(before + 3);

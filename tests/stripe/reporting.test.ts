@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { unitMonths } from '../../shared/metering/period-usage.js';
+import { newSubscription } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { type Period, periodKey } from '../../shared/kernel/periods.js';
-import { type DayValue, type ReportRecord, meterReporting, planMeterReport, reportDays, reportIdentifier, reportingPeriod, scaledQuantity, withinProviderWindow } from '../../shared/stripe/meter-reporting.js';
-import { newSubscription } from '../../shared/billing/subscriptions.js';
+import { unitMonths } from '../../shared/metering/period-usage.js';
+import {
+  type DayValue,
+  meterReporting,
+  planMeterReport,
+  type ReportRecord,
+  reportDays,
+  reportIdentifier,
+  reportingPeriod,
+  scaledQuantity,
+  withinProviderWindow,
+} from '../../shared/stripe/meter-reporting.js';
 
 const now = Date.parse('2026-11-23T01:00:00Z');
 const DAY = 86_400_000;
@@ -27,23 +37,62 @@ describe('report planning', () => {
   });
 
   it('sends each unreported day once, at noon of that day, with a deterministic identifier', () => {
-    const steps = planMeterReport({ tenantId: 'acme', meter: orders, days: [day('2026-11-21', '3'), day('2026-11-22', '5')], records: new Map(), now });
+    const steps = planMeterReport({
+      tenantId: 'acme',
+      meter: orders,
+      days: [day('2026-11-21', '3'), day('2026-11-22', '5')],
+      records: new Map(),
+      now,
+    });
     expect(steps).toEqual([
-      { kind: 'send', day: '2026-11-21', event: { eventName: 'meterline_orders_count', identifier: 'acme:orders:2026-11-21', timestamp: Date.parse('2026-11-21T12:00:00Z') / 1000, value: '3', after: { value: '3', sequence: 0 } } },
+      {
+        kind: 'send',
+        day: '2026-11-21',
+        event: {
+          eventName: 'meterline_orders_count',
+          identifier: 'acme:orders:2026-11-21',
+          timestamp: Date.parse('2026-11-21T12:00:00Z') / 1000,
+          value: '3',
+          after: { value: '3', sequence: 0 },
+        },
+      },
       expect.objectContaining({ kind: 'send', day: '2026-11-22', event: expect.objectContaining({ value: '5' }) }),
     ]);
   });
 
   it('skips reported days and sends growth as a numbered delta', () => {
     const records = new Map([reported('2026-11-21', '3'), reported('2026-11-22', '5', 1)]);
-    const steps = planMeterReport({ tenantId: 'acme', meter: orders, days: [day('2026-11-21', '3'), day('2026-11-22', '7')], records, now });
+    const steps = planMeterReport({
+      tenantId: 'acme',
+      meter: orders,
+      days: [day('2026-11-21', '3'), day('2026-11-22', '7')],
+      records,
+      now,
+    });
     expect(steps[0]).toEqual({ kind: 'skip', day: '2026-11-21' });
-    expect(steps[1]).toMatchObject({ kind: 'send', event: { identifier: 'acme:orders:2026-11-22:delta:2', value: '2', timestamp: Date.parse('2026-11-22T12:00:00Z') / 1000 + 2, after: { value: '7', sequence: 2 } } });
+    expect(steps[1]).toMatchObject({
+      kind: 'send',
+      event: {
+        identifier: 'acme:orders:2026-11-22:delta:2',
+        value: '2',
+        timestamp: Date.parse('2026-11-22T12:00:00Z') / 1000 + 2,
+        after: { value: '7', sequence: 2 },
+      },
+    });
   });
 
   it('sends a fall in an additive meter as a negative delta while Stripe has not invoiced the period', () => {
-    const steps = planMeterReport({ tenantId: 'acme', meter: { ...orders, aggregation: 'SUM' }, days: [day('2026-11-22', '1')], records: new Map([reported('2026-11-22', '2000')]), now });
-    expect(steps[0]).toMatchObject({ kind: 'send', event: { identifier: 'acme:orders:2026-11-22:delta:1', value: '-1000', after: { value: '1000', sequence: 1 } } });
+    const steps = planMeterReport({
+      tenantId: 'acme',
+      meter: { ...orders, aggregation: 'SUM' },
+      days: [day('2026-11-22', '1')],
+      records: new Map([reported('2026-11-22', '2000')]),
+      now,
+    });
+    expect(steps[0]).toMatchObject({
+      kind: 'send',
+      event: { identifier: 'acme:orders:2026-11-22:delta:1', value: '-1000', after: { value: '1000', sequence: 1 } },
+    });
   });
 
   it('flags a fall in a period Stripe has invoiced (it needs a credit), once per value', () => {
@@ -58,14 +107,38 @@ describe('report planning', () => {
 
   it("corrects a peak only on its billing period's latest day, with the full value", () => {
     const records = new Map([reported('2026-11-20', '1000'), reported('2026-11-21', '2000')]);
-    const steps = planMeterReport({ tenantId: 'acme', meter: peak, days: [day('2026-11-20', '1.5'), day('2026-11-21', '2.5')], records, now });
-    expect(steps).toEqual([{ kind: 'skip', day: '2026-11-20' }, expect.objectContaining({ kind: 'send', event: expect.objectContaining({ identifier: 'acme:peak_gb:2026-11-21:delta:1', value: '2500' }) })]);
+    const steps = planMeterReport({
+      tenantId: 'acme',
+      meter: peak,
+      days: [day('2026-11-20', '1.5'), day('2026-11-21', '2.5')],
+      records,
+      now,
+    });
+    expect(steps).toEqual([
+      { kind: 'skip', day: '2026-11-20' },
+      expect.objectContaining({
+        kind: 'send',
+        event: expect.objectContaining({ identifier: 'acme:peak_gb:2026-11-21:delta:1', value: '2500' }),
+      }),
+    ]);
   });
 
   it('sends peaks and distinct counts period-to-date, each billing period on its own', () => {
-    const maxSteps = planMeterReport({ tenantId: 'acme', meter: peak, days: [day('2026-10-31', '9', october), day('2026-11-01', '4'), day('2026-11-02', '4')], records: new Map(), now });
+    const maxSteps = planMeterReport({
+      tenantId: 'acme',
+      meter: peak,
+      days: [day('2026-10-31', '9', october), day('2026-11-01', '4'), day('2026-11-02', '4')],
+      records: new Map(),
+      now,
+    });
     expect(maxSteps.map((s) => s.kind === 'send' && s.event.value)).toEqual(['9000', '4000', '4000']);
-    const seatSteps = planMeterReport({ tenantId: 'acme', meter: seats, days: [day('2026-11-20', '2'), day('2026-11-21', '3')], records: new Map(), now });
+    const seatSteps = planMeterReport({
+      tenantId: 'acme',
+      meter: seats,
+      days: [day('2026-11-20', '2'), day('2026-11-21', '3')],
+      records: new Map(),
+      now,
+    });
     expect(seatSteps.map((s) => s.kind === 'send' && s.event.value)).toEqual(['2', '3']);
   });
 
@@ -73,7 +146,15 @@ describe('report planning', () => {
     const old = day('2026-10-15', '4', october);
     const [step] = planMeterReport({ tenantId: 'acme', meter: orders, days: [old], records: new Map(), now });
     expect(step).toMatchObject({ kind: 'flag', code: 'OUTSIDE_PROVIDER_WINDOW', target: '4' });
-    expect(planMeterReport({ tenantId: 'acme', meter: orders, days: [old], records: new Map([['2026-10-15', { day: '2026-10-15', flagged: '4' }]]), now })).toEqual([{ kind: 'skip', day: '2026-10-15' }]);
+    expect(
+      planMeterReport({
+        tenantId: 'acme',
+        meter: orders,
+        days: [old],
+        records: new Map([['2026-10-15', { day: '2026-10-15', flagged: '4' }]]),
+        now,
+      }),
+    ).toEqual([{ kind: 'skip', day: '2026-10-15' }]);
   });
 
   it('keeps timestamps inside the window with a margin, never in the future', () => {
@@ -91,13 +172,29 @@ describe('report planning', () => {
 });
 
 describe('reporting periods', () => {
-  const sub = newSubscription({ tenantId: 'acme', planId: 'starter', interval: 'month', currency: 'USD', startAt: Date.parse('2026-01-31T10:00:00Z'), now: 0 });
+  const sub = newSubscription({
+    tenantId: 'acme',
+    planId: 'starter',
+    interval: 'month',
+    currency: 'USD',
+    startAt: Date.parse('2026-01-31T10:00:00Z'),
+    now: 0,
+  });
 
   it("follows the subscription's anchored periods, the calendar month without one", () => {
-    expect(reportingPeriod(sub, Date.parse('2026-02-10T00:00:00Z'))).toEqual({ start: Date.parse('2026-01-31T00:00:00Z'), end: Date.parse('2026-02-28T00:00:00Z') });
-    expect(reportingPeriod(undefined, Date.parse('2026-02-10T00:00:00Z'))).toEqual({ start: Date.parse('2026-02-01T00:00:00Z'), end: Date.parse('2026-03-01T00:00:00Z') });
+    expect(reportingPeriod(sub, Date.parse('2026-02-10T00:00:00Z'))).toEqual({
+      start: Date.parse('2026-01-31T00:00:00Z'),
+      end: Date.parse('2026-02-28T00:00:00Z'),
+    });
+    expect(reportingPeriod(undefined, Date.parse('2026-02-10T00:00:00Z'))).toEqual({
+      start: Date.parse('2026-02-01T00:00:00Z'),
+      end: Date.parse('2026-03-01T00:00:00Z'),
+    });
     // Before the subscription: the calendar month, cut where the subscription starts.
-    expect(reportingPeriod(sub, Date.parse('2026-01-05T00:00:00Z'))).toEqual({ start: Date.parse('2026-01-01T00:00:00Z'), end: Date.parse('2026-01-31T00:00:00Z') });
+    expect(reportingPeriod(sub, Date.parse('2026-01-05T00:00:00Z'))).toEqual({
+      start: Date.parse('2026-01-01T00:00:00Z'),
+      end: Date.parse('2026-01-31T00:00:00Z'),
+    });
   });
 });
 
@@ -111,7 +208,13 @@ function reportGauge(period: Period, before: string | undefined, readings: Map<s
   const hourly = () => [...readings].map(([hour, value]) => ({ period: hour, value }));
   const run = (d: string) => {
     const end = Date.parse(`${d}T00:00:00Z`) + DAY;
-    const steps = planMeterReport({ tenantId: 'acme', meter: storage, days: [{ day: d, value: unitMonths(before, hourly(), period, end), period }], records, now: end + 3_600_000 });
+    const steps = planMeterReport({
+      tenantId: 'acme',
+      meter: storage,
+      days: [{ day: d, value: unitMonths(before, hourly(), period, end), period }],
+      records,
+      now: end + 3_600_000,
+    });
     for (const step of steps) {
       expect(step.kind).not.toBe('flag');
       if (step.kind === 'send') {

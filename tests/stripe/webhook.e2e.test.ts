@@ -2,10 +2,10 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { LOCAL_WEBHOOK_SECRET } from '../../local/stripe-emulator/server.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { periodKey } from '../../shared/kernel/periods.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
+import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { officialSample } from '../support/events.js';
 import { api, createTenant, eventually, startTestStack } from '../support/stack.js';
 
@@ -36,13 +36,24 @@ describe('Stripe webhooks end to end', () => {
     const stripe = stripeClient({ secretKey: stack.stripe!.apiKey, apiBase: stack.stripe!.url });
     meterId = (await stripe.billing.meters.list()).data.find((m) => m.event_name === 'meterline_orders_count')!.id;
     const product = await stripe.products.create({ name: 'Orders' });
-    const price = await stripe.prices.create({ product: product.id, currency: 'usd', unit_amount_decimal: Stripe.Decimal.from('25'), recurring: { interval: 'month', usage_type: 'metered', meter: meterId } });
+    const price = await stripe.prices.create({
+      product: product.id,
+      currency: 'usd',
+      unit_amount_decimal: Stripe.Decimal.from('25'),
+      recurring: { interval: 'month', usage_type: 'metered', meter: meterId },
+    });
     const customer = (await store.customerOf('acme'))!;
     subscriptionId = (await stripe.subscriptions.create({ customer, items: [{ price: price.id }] })).id;
-    const created = await eventually(() => store.subscription('acme', subscriptionId), (s) => s !== undefined);
+    const created = await eventually(
+      () => store.subscription('acme', subscriptionId),
+      (s) => s !== undefined,
+    );
     expect(created!.state).toMatchObject({ customerId: customer, status: 'active', items: [{ priceId: price.id, meterId }] });
     await stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: true });
-    await eventually(() => store.subscription('acme', subscriptionId), (s) => s?.state.cancelAtPeriodEnd === true);
+    await eventually(
+      () => store.subscription('acme', subscriptionId),
+      (s) => s?.state.cancelAtPeriodEnd === true,
+    );
   });
 
   it('answers the official function URL sample and bad signatures with 400', async () => {
@@ -59,18 +70,33 @@ describe('Stripe webhooks end to end', () => {
     const end = Date.UTC(new Date(start * 1000).getUTCFullYear(), new Date(start * 1000).getUTCMonth() + 1, 1) / 1000;
     const invoice = await stack.stripe!.finalizeInvoice(subscriptionId, { start, end });
     expect(invoice.lines.data[0]).toMatchObject({ quantity: 3, amount: 75 });
-    const mirrored = await eventually(() => store.invoice('acme', invoice.id), (i) => i?.state.status === 'open');
+    const mirrored = await eventually(
+      () => store.invoice('acme', invoice.id),
+      (i) => i?.state.status === 'open',
+    );
     expect(mirrored!.state).toMatchObject({ total: 75, lines: [{ quantity: '3', amount: 75 }] });
     // Meterline's invoicing has not closed this period, so Stripe's invoice has nothing to match.
-    const alerts = await eventually(() => store.alerts('acme'), (a) => a.some((x) => x.kind === 'RECONCILIATION_MISMATCH'));
-    expect(alerts.find((a) => a.id === `reconciliation:${invoice.id}`)).toMatchObject({ details: { mismatches: [{ kind: 'MISSING_OWN_INVOICE', provider: '0.75' }] } });
+    const alerts = await eventually(
+      () => store.alerts('acme'),
+      (a) => a.some((x) => x.kind === 'RECONCILIATION_MISMATCH'),
+    );
+    expect(alerts.find((a) => a.id === `reconciliation:${invoice.id}`)).toMatchObject({
+      details: { mismatches: [{ kind: 'MISSING_OWN_INVOICE', provider: '0.75' }] },
+    });
   });
 
   it('fetches a meter error report (thin event) and raises an alert for the tenant', async () => {
-    const notification = stack.stripe!.meterErrorReport(meterId, { code: 'meter_event_customer_not_found', message: 'customer not found', identifier: `acme:orders:${yesterday}` });
+    const notification = stack.stripe!.meterErrorReport(meterId, {
+      code: 'meter_event_customer_not_found',
+      message: 'customer not found',
+      identifier: `acme:orders:${yesterday}`,
+    });
     const res = await stack.stripe!.sendWebhook(url, JSON.stringify(notification), LOCAL_WEBHOOK_SECRET);
     expect(res.status).toBe(200);
     const alerts = await store.alerts('acme');
-    expect(alerts.find((a) => a.id === `meter-error:${notification.id}`)).toMatchObject({ kind: 'METER_ERROR_REPORT', details: { meterId, errors: [{ code: 'meter_event_customer_not_found', count: 1 }] } });
+    expect(alerts.find((a) => a.id === `meter-error:${notification.id}`)).toMatchObject({
+      kind: 'METER_ERROR_REPORT',
+      details: { meterId, errors: [{ code: 'meter_event_customer_not_found', count: 1 }] },
+    });
   });
 });

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { type StripeWebhookDependencies, createStripeWebhook } from '../../functions/stripe-webhook/stripe-webhook.js';
+import { createStripeWebhook, type StripeWebhookDependencies } from '../../functions/stripe-webhook/stripe-webhook.js';
 import type { HttpEvent, HttpResult } from '../../shared/platform/http.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { StripeWebhookAdapter } from '../../shared/stripe/adapters/webhooks.js';
@@ -17,20 +17,47 @@ function subscriptionEvent(id: string, created: number, status: string) {
     api_version: '2026-10-28.endive',
     created,
     type: 'customer.subscription.updated',
-    data: { object: { id: 'sub_1', object: 'subscription', customer: 'cus_1', status, cancel_at_period_end: false, canceled_at: null, items: { object: 'list', data: [] } } },
+    data: {
+      object: {
+        id: 'sub_1',
+        object: 'subscription',
+        customer: 'cus_1',
+        status,
+        cancel_at_period_end: false,
+        canceled_at: null,
+        items: { object: 'list', data: [] },
+      },
+    },
   };
 }
 
 /** The webhook function with real signature verification and an in-memory store. */
-function webhook(fetched: SubscriptionState = { id: 'sub_1', customerId: 'cus_1', status: 'fetched', cancelAtPeriodEnd: false, canceledAt: null, items: [] }) {
-  const adapter = new StripeWebhookAdapter(async () => ({ stripe: stripeClient({ secretKey: 'sk_test_unit', apiBase: 'http://127.0.0.1:9' }), secrets: { secretKey: 'sk_test_unit', webhookSecret: SECRET } }));
+function webhook(
+  fetched: SubscriptionState = {
+    id: 'sub_1',
+    customerId: 'cus_1',
+    status: 'fetched',
+    cancelAtPeriodEnd: false,
+    canceledAt: null,
+    items: [],
+  },
+) {
+  const adapter = new StripeWebhookAdapter(async () => ({
+    stripe: stripeClient({ secretKey: 'sk_test_unit', apiBase: 'http://127.0.0.1:9' }),
+    secrets: { secretKey: 'sk_test_unit', webhookSecret: SECRET },
+  }));
   const handled = new Set<string>();
   const subscriptions = new Map<string, Mirrored<SubscriptionState>>();
   const alerts: BillingAlert[] = [];
   let writes = 0;
   const deps: StripeWebhookDependencies = {
     verify: (raw, signature) => adapter.verify(raw, signature),
-    provider: { subscription: async () => fetched, invoiceLines: async () => [], eventNameOfPrice: async () => null, meterErrorReport: async () => ({ meterId: null, summary: '', errors: [] }) },
+    provider: {
+      subscription: async () => fetched,
+      invoiceLines: async () => [],
+      eventNameOfPrice: async () => null,
+      meterErrorReport: async () => ({ meterId: null, summary: '', errors: [] }),
+    },
     store: {
       seenEvent: async (id) => handled.has(id),
       markEventHandled: async (id) => void handled.add(id),
@@ -54,9 +81,16 @@ function webhook(fetched: SubscriptionState = { id: 'sub_1', customerId: 'cus_1'
   const handler = createStripeWebhook(deps);
   const invoke = (event: HttpEvent) => handler(event, lambdaContext('stripe-webhook')) as Promise<HttpResult>;
   const sample = officialSample<HttpEvent>('lambda-urls-request.json');
-  const deliver = (payload: unknown, o: { secret?: string; timestamp?: number; tamper?: (body: string) => string; base64?: boolean; signature?: string | null } = {}) => {
+  const deliver = (
+    payload: unknown,
+    o: { secret?: string; timestamp?: number; tamper?: (body: string) => string; base64?: boolean; signature?: string | null } = {},
+  ) => {
     const body = JSON.stringify(payload);
-    const signature = o.signature === null ? undefined : (o.signature ?? Stripe.webhooks.generateTestHeaderString({ payload: body, secret: o.secret ?? SECRET, timestamp: o.timestamp ?? now() }));
+    const signature =
+      o.signature === null
+        ? undefined
+        : (o.signature ??
+          Stripe.webhooks.generateTestHeaderString({ payload: body, secret: o.secret ?? SECRET, timestamp: o.timestamp ?? now() }));
     const sent = o.tamper ? o.tamper(body) : body;
     return invoke({
       ...sample,

@@ -26,7 +26,14 @@ export function lambdaContext(functionName = 'test'): Context {
 }
 
 /** An HTTP API event as API Gateway builds it after the authorizer let a tenant (or admin) key through. */
-export function httpEvent(o: { routeKey: string; body?: unknown; tenantId?: string; admin?: boolean; query?: Record<string, string>; path?: Record<string, string> }): HttpEvent {
+export function httpEvent(o: {
+  routeKey: string;
+  body?: unknown;
+  tenantId?: string;
+  admin?: boolean;
+  query?: Record<string, string>;
+  path?: Record<string, string>;
+}): HttpEvent {
   const [method, rawPath] = o.routeKey.split(' ') as [string, string];
   const now = Date.now();
   return {
@@ -48,7 +55,9 @@ export function httpEvent(o: { routeKey: string; body?: unknown; tenantId?: stri
       stage: '$default',
       time: new Date(now).toUTCString(),
       timeEpoch: now,
-      authorizer: { lambda: o.admin ? { role: 'admin', keyId: 'k-admin' } : { role: 'tenant', keyId: 'k-1', tenantId: o.tenantId ?? 'acme' } },
+      authorizer: {
+        lambda: o.admin ? { role: 'admin', keyId: 'k-admin' } : { role: 'tenant', keyId: 'k-1', tenantId: o.tenantId ?? 'acme' },
+      },
     },
     ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
     isBase64Encoded: false,

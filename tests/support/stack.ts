@@ -1,8 +1,8 @@
 import { inject } from 'vitest';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
 import { issueApiKey } from '../../shared/tenancy/tenants.js';
 
 /** A local stack on the run's shared emulators, with its own tables and queues. */
@@ -31,7 +31,14 @@ export async function createAdminKey(stack: LocalStack): Promise<string> {
   return (await issueApiKey(directoryOf(stack), { admin: true }, 'test admin', new Date())).token;
 }
 
-export async function api(stack: LocalStack, method: string, path: string, token: string | undefined, body?: unknown, contentType = 'application/json') {
+export async function api(
+  stack: LocalStack,
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+  contentType = 'application/json',
+) {
   const res = await fetch(`${stack.apiUrl}${path}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}) },

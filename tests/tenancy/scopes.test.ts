@@ -15,7 +15,11 @@ const routes = Object.values(functionSpecs).flatMap((spec) => spec.routes ?? [])
  * the admin routes and opens tenant sessions; both sign themselves out.
  */
 const dashboardWrites = ['PUT /v1/alerts/{alertId}', 'DELETE /v1/alerts/{alertId}', 'POST /v1/billing/portal-sessions'];
-const sessionRoutes = { mint: 'POST /v1/dashboard/sessions', whoami: 'GET /v1/dashboard/session', end: 'DELETE /v1/dashboard/sessions/{sessionId}' };
+const sessionRoutes = {
+  mint: 'POST /v1/dashboard/sessions',
+  whoami: 'GET /v1/dashboard/session',
+  end: 'DELETE /v1/dashboard/sessions/{sessionId}',
+};
 
 function expectedAllowed(kind: CallerKind, routeKey: string): boolean {
   const [method, path = ''] = routeKey.split(' ');
@@ -58,7 +62,19 @@ describe('key scopes, route by route over HTTP', () => {
 
   it('classifies every catalogued route', () => {
     expect(routes.length).toBeGreaterThan(30);
-    const kinds = ['ingest', 'quota-check', 'read', 'write', 'admin', 'admin-read', 'any-key', 'dashboard', 'session-mint', 'session', 'session-end'];
+    const kinds = [
+      'ingest',
+      'quota-check',
+      'read',
+      'write',
+      'admin',
+      'admin-read',
+      'any-key',
+      'dashboard',
+      'session-mint',
+      'session',
+      'session-end',
+    ];
     for (const route of routes) expect(kinds).toContain(routeKind(route));
   });
 
@@ -68,9 +84,17 @@ describe('key scopes, route by route over HTTP', () => {
       for (const routeKey of routes) {
         const [method, path] = routeKey.split(' ') as [string, string];
         // A service key names its tenant; other keys' tenant comes from the key and the parameter is ignored.
-        const res = await api(stack, method, `${samplePath(path)}?tenant=acme`, tokens[kind], method === 'GET' || method === 'DELETE' ? undefined : {});
+        const res = await api(
+          stack,
+          method,
+          `${samplePath(path)}?tenant=acme`,
+          tokens[kind],
+          method === 'GET' || method === 'DELETE' ? undefined : {},
+        );
         const allowed = expectedAllowed(kind, routeKey);
-        const ok = allowed ? res.status !== 403 && res.status !== 401 && res.status < 500 : res.status === 403 && res.body?.code === 'FORBIDDEN';
+        const ok = allowed
+          ? res.status !== 403 && res.status !== 401 && res.status < 500
+          : res.status === 403 && res.body?.code === 'FORBIDDEN';
         outcomes.push(`${ok ? 'ok  ' : 'FAIL'} ${routeKey} -> ${res.status}${allowed ? '' : ' (must be 403)'}`);
       }
       expect(outcomes.filter((o) => o.startsWith('FAIL'))).toEqual([]);

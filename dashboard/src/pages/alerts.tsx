@@ -7,12 +7,20 @@ import { Empty, ErrorBox, Load, Page } from '../ui.js';
 
 /** An alert's id, from its name: lowercase words joined by dashes, as the API accepts. */
 function idFor(name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50);
   return `${slug || 'alert'}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; done: () => void }) {
-  const [form, setForm] = useState({ name: alert?.name ?? '', meter: alert?.meter ?? meters[0]?.key ?? '', threshold: alert?.threshold ?? '' });
+  const [form, setForm] = useState({
+    name: alert?.name ?? '',
+    meter: alert?.meter ?? meters[0]?.key ?? '',
+    threshold: alert?.threshold ?? '',
+  });
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -20,7 +28,11 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
     setBusy(true);
     try {
       const id = alert?.id ?? idFor(form.name || form.meter);
-      await send('PUT', `/v1/alerts/${id}`, { meter: form.meter, threshold: form.threshold.trim(), ...(form.name ? { name: form.name } : {}) });
+      await send('PUT', `/v1/alerts/${id}`, {
+        meter: form.meter,
+        threshold: form.threshold.trim(),
+        ...(form.name ? { name: form.name } : {}),
+      });
       done();
     } catch (err) {
       setError(err as Error);
@@ -34,13 +46,25 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
       <label for={`${prefix}-name`}>Name</label>
       <input id={`${prefix}-name`} value={form.name} maxLength={100} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />
       <label for={`${prefix}-meter`}>Meter</label>
-      <select id={`${prefix}-meter`} value={form.meter} disabled={Boolean(alert)} onChange={(e) => setForm({ ...form, meter: e.currentTarget.value })}>
+      <select
+        id={`${prefix}-meter`}
+        value={form.meter}
+        disabled={Boolean(alert)}
+        onChange={(e) => setForm({ ...form, meter: e.currentTarget.value })}
+      >
         {meters.map((m) => (
           <option value={m.key}>{m.name}</option>
         ))}
       </select>
       <label for={`${prefix}-threshold`}>Threshold this period</label>
-      <input id={`${prefix}-threshold`} required inputMode="decimal" pattern="\d+(\.\d+)?" value={form.threshold} onInput={(e) => setForm({ ...form, threshold: e.currentTarget.value })} />
+      <input
+        id={`${prefix}-threshold`}
+        required
+        inputMode="decimal"
+        pattern="\d+(\.\d+)?"
+        value={form.threshold}
+        onInput={(e) => setForm({ ...form, threshold: e.currentTarget.value })}
+      />
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>
           {alert ? 'Save' : 'Create alert'}
@@ -73,7 +97,9 @@ export function Alerts() {
   };
   return (
     <Page title="Alerts">
-      <p class="muted">An alert fires once per period when a meter reaches its threshold; your product hears of it through Meterline's events.</p>
+      <p class="muted">
+        An alert fires once per period when a meter reaches its threshold; your product hears of it through Meterline's events.
+      </p>
       {error && <ErrorBox error={error} />}
       <Load state={meters} what="meters">
         {({ meters: list }) => (
@@ -101,12 +127,24 @@ export function Alerts() {
                             <>
                               <h2>{alert.name ?? alert.id}</h2>
                               <p>
-                                {list.find((m) => m.key === alert.meter)?.name ?? alert.meter} reaches {withUnit(alert.threshold, unitOf(alert.meter))}
+                                {list.find((m) => m.key === alert.meter)?.name ?? alert.meter} reaches{' '}
+                                {withUnit(alert.threshold, unitOf(alert.meter))}
                               </p>
-                              <p class="muted">{alert.firing ? `Fired ${dateTime(alert.firing.firedAt)} at ${withUnit(alert.firing.value, unitOf(alert.meter))}` : 'Not fired this period'}</p>
+                              <p class="muted">
+                                {alert.firing
+                                  ? `Fired ${dateTime(alert.firing.firedAt)} at ${withUnit(alert.firing.value, unitOf(alert.meter))}`
+                                  : 'Not fired this period'}
+                              </p>
                               <div class="actions">
-                                <button type="button" onClick={() => setEditing(alert.id)}>Edit</button>
-                                <button type="button" class="danger" onClick={() => remove(alert)} aria-label={`Delete ${alert.name ?? alert.id}`}>
+                                <button type="button" onClick={() => setEditing(alert.id)}>
+                                  Edit
+                                </button>
+                                <button
+                                  type="button"
+                                  class="danger"
+                                  onClick={() => remove(alert)}
+                                  aria-label={`Delete ${alert.name ?? alert.id}`}
+                                >
                                   Delete
                                 </button>
                               </div>

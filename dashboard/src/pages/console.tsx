@@ -66,7 +66,11 @@ export function Console() {
                       <tr data-status={status}>
                         <th scope="row">{status}</th>
                         <td class="num">{s.count}</td>
-                        <td class="num">{Object.entries(s.totals).map(([cur, total]) => money(total, cur)).join(', ')}</td>
+                        <td class="num">
+                          {Object.entries(s.totals)
+                            .map(([cur, total]) => money(total, cur))
+                            .join(', ')}
+                        </td>
                       </tr>
                     ))}
                   </tbody>

@@ -89,8 +89,14 @@ export function InvoiceDetail({ id }: { id: string }) {
           title={`Invoice ${i.number}`}
           actions={
             <div class="actions">
-              <button type="button" onClick={run(() => openDocument(`/v1/invoices/${encodeURIComponent(i.id)}/html`))}>Printable page</button>
-              <button type="button" class="primary" onClick={run(() => openDocument(`/v1/invoices/${encodeURIComponent(i.id)}/pdf`, `${i.number}.pdf`))}>
+              <button type="button" onClick={run(() => openDocument(`/v1/invoices/${encodeURIComponent(i.id)}/html`))}>
+                Printable page
+              </button>
+              <button
+                type="button"
+                class="primary"
+                onClick={run(() => openDocument(`/v1/invoices/${encodeURIComponent(i.id)}/pdf`, `${i.number}.pdf`))}
+              >
                 Download PDF
               </button>
             </div>
@@ -129,7 +135,13 @@ export function InvoiceDetail({ id }: { id: string }) {
                 {i.lines.map((l) => (
                   <tr class={l.kind}>
                     <td>{l.description}</td>
-                    <td class="num">{l.kind === 'base' ? (l.quantity === '1' ? '1 period' : `${l.quantity} of the period`) : withUnit(l.quantity, l.unit ?? 'unit')}</td>
+                    <td class="num">
+                      {l.kind === 'base'
+                        ? l.quantity === '1'
+                          ? '1 period'
+                          : `${l.quantity} of the period`
+                        : withUnit(l.quantity, l.unit ?? 'unit')}
+                    </td>
                     <td class="num">{money(l.amount, i.currency)}</td>
                   </tr>
                 ))}

@@ -16,10 +16,19 @@ export function QuotaBar({ label, usage, limit, unit }: { label: string; usage: 
           {withUnit(usage, unit)} of {withUnit(limit, unit)}
         </span>
       </div>
-      <div class="bar" role="progressbar" aria-label={`${label}: ${percent}%`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.min(percent, 100)}>
+      <div
+        class="bar"
+        role="progressbar"
+        aria-label={`${label}: ${percent}%`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.min(percent, 100)}
+      >
         <div class={`fill fill-${level}`} style={{ width: `${Math.min(percent, 100)}%` }} />
       </div>
-      <div class="quota-note">{level === 'red' ? `${percent}%: limit reached` : level === 'yellow' ? `${percent}%: nearing the limit` : `${percent}% used`}</div>
+      <div class="quota-note">
+        {level === 'red' ? `${percent}%: limit reached` : level === 'yellow' ? `${percent}%: nearing the limit` : `${percent}% used`}
+      </div>
     </div>
   );
 }
@@ -44,7 +53,8 @@ export function Overview() {
   return (
     <Page title="Overview">
       <p class="period">
-        Billing period <strong>{day(period.start)}</strong> to <strong>{lastDay(period.end)}</strong> · {daysLeft} {daysLeft === 1 ? 'day' : 'days'} left
+        Billing period <strong>{day(period.start)}</strong> to <strong>{lastDay(period.end)}</strong> · {daysLeft}{' '}
+        {daysLeft === 1 ? 'day' : 'days'} left
         {a && <> · as of {new Date(a.asOf).toLocaleTimeString('en-US', { timeZone: 'UTC', timeStyle: 'short' })} UTC</>}
       </p>
       {noPlan && <p class="note">This account has no plan yet: usage is shown without costs.</p>}
@@ -85,9 +95,12 @@ export function Overview() {
         <div class="summary">
           <article class="card">
             <h2>Projected for this period</h2>
-            <p class="quantity" data-testid="projected">{money(a.projectedCost, a.currency)}</p>
+            <p class="quantity" data-testid="projected">
+              {money(a.projectedCost, a.currency)}
+            </p>
             <p class="muted">
-              Base fee {money(a.baseFee, a.currency)} plus usage at the current rate, before tax. So far: {money(a.usageCost, a.currency)} of usage.
+              Base fee {money(a.baseFee, a.currency)} plus usage at the current rate, before tax. So far: {money(a.usageCost, a.currency)}{' '}
+              of usage.
             </p>
           </article>
           <article class="card breakdown">

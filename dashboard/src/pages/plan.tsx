@@ -15,12 +15,19 @@ function rate(price: Price, unit: string, currency: string): string {
     case 'package':
       return `${money(price.packagePrice, currency)} per ${withUnit(price.packageSize, unit)}, ${price.rounding === 'up' ? 'each started package in full' : 'partial packages prorated'}`;
     case 'quota':
-      return price.included === 'unlimited' ? 'included, unlimited' : `${withUnit(price.included, unit)} included, then ${money(price.unitPrice, currency)} per ${unit}`;
+      return price.included === 'unlimited'
+        ? 'included, unlimited'
+        : `${withUnit(price.included, unit)} included, then ${money(price.unitPrice, currency)} per ${unit}`;
     case 'graduated':
     case 'volume':
-      return price.tiers
-        .map((t) => `${t.upTo ? `up to ${quantity(t.upTo)} ${plural(unit, t.upTo)}` : 'beyond'}: ${money(t.unitPrice, currency)} per ${unit}`)
-        .join('; ') + (price.model === 'volume' ? ' (all units at the reached tier)' : '');
+      return (
+        price.tiers
+          .map(
+            (t) =>
+              `${t.upTo ? `up to ${quantity(t.upTo)} ${plural(unit, t.upTo)}` : 'beyond'}: ${money(t.unitPrice, currency)} per ${unit}`,
+          )
+          .join('; ') + (price.model === 'volume' ? ' (all units at the reached tier)' : '')
+      );
   }
 }
 
@@ -92,7 +99,14 @@ export function Plan() {
               </div>
               <h2>Limits</h2>
               {quotas.data?.quotas.length ? (
-                quotas.data.quotas.map((q) => <QuotaBar label={unitOf(q.meter)?.name ?? q.meter} usage={q.usage} limit={q.limit} unit={unitOf(q.meter)?.unit ?? 'unit'} />)
+                quotas.data.quotas.map((q) => (
+                  <QuotaBar
+                    label={unitOf(q.meter)?.name ?? q.meter}
+                    usage={q.usage}
+                    limit={q.limit}
+                    unit={unitOf(q.meter)?.unit ?? 'unit'}
+                  />
+                ))
               ) : (
                 <p class="muted">No hard limits are set on this account.</p>
               )}

@@ -34,8 +34,14 @@ function MeterChart({ meter, from, to, granularity }: { meter: Meter; from: stri
   const query = new URLSearchParams({ meter: meter.key, granularity, from, to, ...(group ? { groupBy: group } : {}) });
   const state = useApi<UsageSeries>(`/v1/usage?${query}`);
   const times = useMemo(() => state.data?.data.map((b) => Date.parse(b.periodStart)) ?? [], [state.data]);
-  const main = useMemo(() => (state.data ? [{ label: meter.name, values: state.data.data.map((b) => b.value) }] : []), [state.data, meter.name]);
-  const groups = useMemo(() => state.data?.groups?.map((g) => ({ label: g.value || '(none)', values: g.data.map((b) => b.value) })) ?? [], [state.data]);
+  const main = useMemo(
+    () => (state.data ? [{ label: meter.name, values: state.data.data.map((b) => b.value) }] : []),
+    [state.data, meter.name],
+  );
+  const groups = useMemo(
+    () => state.data?.groups?.map((g) => ({ label: g.value || '(none)', values: g.data.map((b) => b.value) })) ?? [],
+    [state.data],
+  );
   return (
     <article class="card chart-card" data-meter={meter.key}>
       <h2>{meter.name}</h2>
@@ -116,10 +122,22 @@ export function Usage() {
           {range === 'custom' && (
             <span class="dates">
               <label>
-                From <input type="date" value={custom.from} max={custom.to} onChange={(e) => setCustom({ ...custom, from: e.currentTarget.value })} />
+                From{' '}
+                <input
+                  type="date"
+                  value={custom.from}
+                  max={custom.to}
+                  onChange={(e) => setCustom({ ...custom, from: e.currentTarget.value })}
+                />
               </label>
               <label>
-                To <input type="date" value={custom.to} min={custom.from} onChange={(e) => setCustom({ ...custom, to: e.currentTarget.value })} />
+                To{' '}
+                <input
+                  type="date"
+                  value={custom.to}
+                  min={custom.from}
+                  onChange={(e) => setCustom({ ...custom, to: e.currentTarget.value })}
+                />
               </label>
             </span>
           )}
@@ -127,7 +145,14 @@ export function Usage() {
         <fieldset>
           <legend>Per</legend>
           <label>
-            <input type="radio" name="granularity" checked={shownGranularity === 'hour'} disabled={hoursTooMany} onChange={() => setGranularity('hour')} /> hour
+            <input
+              type="radio"
+              name="granularity"
+              checked={shownGranularity === 'hour'}
+              disabled={hoursTooMany}
+              onChange={() => setGranularity('hour')}
+            />{' '}
+            hour
           </label>
           <label>
             <input type="radio" name="granularity" checked={shownGranularity === 'day'} onChange={() => setGranularity('day')} /> day
@@ -155,7 +180,13 @@ export function Usage() {
               {list
                 .filter((m) => selected === 'all' || m.key === selected)
                 .map((m) => (
-                  <MeterChart key={`${m.key}-${fromMs}-${toMs}-${shownGranularity}`} meter={m} from={new Date(fromMs).toISOString()} to={new Date(toMs).toISOString()} granularity={shownGranularity} />
+                  <MeterChart
+                    key={`${m.key}-${fromMs}-${toMs}-${shownGranularity}`}
+                    meter={m}
+                    from={new Date(fromMs).toISOString()}
+                    to={new Date(toMs).toISOString()}
+                    granularity={shownGranularity}
+                  />
                 ))}
             </div>
           )

@@ -12,7 +12,9 @@ export class EventBridgeAlertNotifier implements AlertNotifier {
   async notify(notification: AlertNotification): Promise<void> {
     const r = await this.client.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: this.busName, Source: 'meterline', DetailType: 'Usage Alert Fired', Detail: JSON.stringify(notification) }],
+        Entries: [
+          { EventBusName: this.busName, Source: 'meterline', DetailType: 'Usage Alert Fired', Detail: JSON.stringify(notification) },
+        ],
       }),
     );
     if (r.FailedEntryCount) throw new Error(`event bus refused the alert: ${r.Entries?.[0]?.ErrorCode ?? 'unknown'}`);

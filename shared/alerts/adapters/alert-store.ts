@@ -1,7 +1,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '../../platform/dynamo/query.js';
 import type { AlertStore } from '../ports.js';
 import type { Alert, AlertFiring } from '../rules.js';
-import { queryAll } from '../../platform/dynamo/query.js';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 
@@ -13,22 +13,38 @@ export class DynamoAlertStore implements AlertStore {
   ) {}
 
   async putAlert(alert: Alert): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: tenantPk(alert.tenantId), sk: `ALERT#${alert.id}`, ...alert } }));
+    await this.db.send(
+      new PutCommand({ TableName: this.table, Item: { pk: tenantPk(alert.tenantId), sk: `ALERT#${alert.id}`, ...alert } }),
+    );
   }
 
   async listAlerts(tenantId: string): Promise<Alert[]> {
-    return (await this.query(tenantId, 'ALERT#')).map(({ id, meter, threshold, name, createdAt }) => ({ id, tenantId, meter, threshold, createdAt, ...(name ? { name } : {}) }));
+    return (await this.query(tenantId, 'ALERT#')).map(({ id, meter, threshold, name, createdAt }) => ({
+      id,
+      tenantId,
+      meter,
+      threshold,
+      createdAt,
+      ...(name ? { name } : {}),
+    }));
   }
 
   /** False when the tenant has no such alert. */
   async deleteAlert(tenantId: string, alertId: string): Promise<boolean> {
-    const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: `ALERT#${alertId}` }, ReturnValues: 'ALL_OLD' }));
+    const r = await this.db.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: `ALERT#${alertId}` }, ReturnValues: 'ALL_OLD' }),
+    );
     return r.Attributes !== undefined;
   }
 
   async firings(tenantId: string, period: string): Promise<Map<string, AlertFiring>> {
     const items = await this.query(tenantId, `FIRED#${period}#`);
-    return new Map(items.map(({ alertId, value, firedAt, notifiedAt }) => [alertId, { alertId, period, value, firedAt, ...(notifiedAt ? { notifiedAt } : {}) }]));
+    return new Map(
+      items.map(({ alertId, value, firedAt, notifiedAt }) => [
+        alertId,
+        { alertId, period, value, firedAt, ...(notifiedAt ? { notifiedAt } : {}) },
+      ]),
+    );
   }
 
   /** Records a firing once per alert and period; false when it was already recorded. */

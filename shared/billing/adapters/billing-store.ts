@@ -1,15 +1,23 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Invoice, type InvoiceDraft, type InvoiceStatus, assertTransition, invoiceChanges, invoiceNumber } from '../invoices.js';
-import { type Plan, seedPlans } from '../plans.js';
-import type { BillingPause } from '../pauses.js';
-import type { Party, Seller } from '../parties.js';
-import type { BillingStore, IssueOutcome } from '../ports.js';
-import type { Quota } from '../quotas.js';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { chunk } from '../../kernel/batching.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
-import type { Subscription } from '../subscriptions.js';
 import { cancellationReasons, errorName, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
+import { assertTransition, type Invoice, type InvoiceDraft, type InvoiceStatus, invoiceChanges, invoiceNumber } from '../invoices.js';
+import type { Party, Seller } from '../parties.js';
+import type { BillingPause } from '../pauses.js';
+import { type Plan, seedPlans } from '../plans.js';
+import type { BillingStore, IssueOutcome } from '../ports.js';
+import type { Quota } from '../quotas.js';
+import type { Subscription } from '../subscriptions.js';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const planKey = (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' });
@@ -21,7 +29,10 @@ const customerKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'CUSTOM
 const counterKey = (year: number) => ({ pk: `INVOICE-NUMBER#${year}`, sk: 'COUNTER' });
 const pauseKey = (scope: string) => ({ pk: 'BILLING-PAUSES', sk: scope });
 /** Where a reissued invoice is kept: outside the `INVOICE#` range, which holds the one invoice in force per period. */
-const replacedKey = (tenantId: string, periodStart: string, number: string) => ({ pk: tenantPk(tenantId), sk: `REPLACED#${periodStart}#${number}` });
+const replacedKey = (tenantId: string, periodStart: string, number: string) => ({
+  pk: tenantPk(tenantId),
+  sk: `REPLACED#${periodStart}#${number}`,
+});
 
 /** Invoices written in one transaction with their counter: 1 + 25 items stays far below DynamoDB's 100 items and 4 MB. */
 const INVOICES_PER_TRANSACTION = 25;
@@ -51,7 +62,14 @@ export class DynamoBillingStore implements BillingStore {
   }
 
   async listPlans(): Promise<Plan[]> {
-    const stored = (await queryAll(this.db, { TableName: this.table, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': 'PLANS' } })).map(toPlan);
+    const stored = (
+      await queryAll(this.db, {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'PLANS' },
+      })
+    ).map(toPlan);
     const ids = new Set(stored.map((p) => p.id));
     return [...stored, ...seedPlans.filter((p) => !ids.has(p.id))].sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -109,14 +127,21 @@ export class DynamoBillingStore implements BillingStore {
 
   /** The invoice that closed the period starting at `periodStart` (ISO 8601), if any. */
   async invoiceForPeriod(tenantId: string, periodStart: string): Promise<Invoice | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: invoiceKey(tenantId, new Date(periodStart).toISOString()), ConsistentRead: true }));
+    const r = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: invoiceKey(tenantId, new Date(periodStart).toISOString()), ConsistentRead: true }),
+    );
     return r.Item ? toInvoice(r.Item) : undefined;
   }
 
   /** One of the tenant's invoices by id (its number); another tenant's invoice is not found. */
   async getInvoice(tenantId: string, id: string): Promise<Invoice | undefined> {
     const r = await this.db.send(
-      new QueryCommand({ TableName: this.table, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `INVOICE#${id}` } }),
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `INVOICE#${id}` },
+      }),
     );
     const item = r.Items?.find((i) => i.tenantId === tenantId);
     return item ? toInvoice(item) : undefined;
@@ -127,7 +152,12 @@ export class DynamoBillingStore implements BillingStore {
     return this.invoicePage(tenantId, limit, cursor, false);
   }
 
-  private async invoicePage(tenantId: string, limit: number, cursor: string | undefined, consistent: boolean): Promise<{ invoices: Invoice[]; cursor?: string }> {
+  private async invoicePage(
+    tenantId: string,
+    limit: number,
+    cursor: string | undefined,
+    consistent: boolean,
+  ): Promise<{ invoices: Invoice[]; cursor?: string }> {
     const r = await this.db.send(
       new QueryCommand({
         TableName: this.table,
@@ -175,7 +205,12 @@ export class DynamoBillingStore implements BillingStore {
                 ...invoices.map((invoice) => ({
                   Put: {
                     TableName: this.table,
-                    Item: { ...invoiceKey(invoice.tenantId, invoice.periodStart), gsi1pk: `INVOICE#${invoice.number}`, gsi1sk: invoice.tenantId, ...invoice },
+                    Item: {
+                      ...invoiceKey(invoice.tenantId, invoice.periodStart),
+                      gsi1pk: `INVOICE#${invoice.number}`,
+                      gsi1sk: invoice.tenantId,
+                      ...invoice,
+                    },
                     ConditionExpression: 'attribute_not_exists(pk)',
                   },
                 })),
@@ -186,7 +221,9 @@ export class DynamoBillingStore implements BillingStore {
           pending = [];
         } catch (error) {
           const reasons = cancellationReasons(error);
-          const retryable = reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code)) : isRetryableError(error);
+          const retryable = reasons
+            ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code))
+            : isRetryableError(error);
           if (!retryable || attempt >= this.maxAttempts) throw error;
           // A closed period drops out; a moved counter or a conflict just means: read the counter again.
           const closed = new Set(reasons?.flatMap((r, i) => (i > 0 && r.Code === 'ConditionalCheckFailed' ? [i - 1] : [])) ?? []);
@@ -210,8 +247,21 @@ export class DynamoBillingStore implements BillingStore {
     for (let attempt = 1; ; attempt++) {
       const last = await this.lastNumber(year);
       const number = invoiceNumber(year, last + 1);
-      const replacement: Invoice = { ...draft, id: number, number, status: 'open', issuedAt: at, statusHistory: [{ status: 'open', at }], replaces: { id: original.id, changes: invoiceChanges(original, draft) } };
-      const voided: Invoice = { ...original, status: 'void', replacedBy: number, statusHistory: original.status === 'void' ? original.statusHistory : [...original.statusHistory, { status: 'void', at }] };
+      const replacement: Invoice = {
+        ...draft,
+        id: number,
+        number,
+        status: 'open',
+        issuedAt: at,
+        statusHistory: [{ status: 'open', at }],
+        replaces: { id: original.id, changes: invoiceChanges(original, draft) },
+      };
+      const voided: Invoice = {
+        ...original,
+        status: 'void',
+        replacedBy: number,
+        statusHistory: original.status === 'void' ? original.statusHistory : [...original.statusHistory, { status: 'void', at }],
+      };
       try {
         await this.db.send(
           new TransactWriteCommand({
@@ -229,7 +279,12 @@ export class DynamoBillingStore implements BillingStore {
               {
                 Put: {
                   TableName: this.table,
-                  Item: { ...invoiceKey(draft.tenantId, draft.periodStart), gsi1pk: `INVOICE#${number}`, gsi1sk: draft.tenantId, ...replacement },
+                  Item: {
+                    ...invoiceKey(draft.tenantId, draft.periodStart),
+                    gsi1pk: `INVOICE#${number}`,
+                    gsi1sk: draft.tenantId,
+                    ...replacement,
+                  },
                   ConditionExpression: '#number = :number AND #status = :status',
                   ExpressionAttributeNames: { '#number': 'number', '#status': 'status' },
                   ExpressionAttributeValues: { ':number': original.number, ':status': original.status },
@@ -238,7 +293,12 @@ export class DynamoBillingStore implements BillingStore {
               {
                 Put: {
                   TableName: this.table,
-                  Item: { ...replacedKey(original.tenantId, original.periodStart, original.number), gsi1pk: `INVOICE#${original.number}`, gsi1sk: original.tenantId, ...voided },
+                  Item: {
+                    ...replacedKey(original.tenantId, original.periodStart, original.number),
+                    gsi1pk: `INVOICE#${original.number}`,
+                    gsi1sk: original.tenantId,
+                    ...voided,
+                  },
                   ConditionExpression: 'attribute_not_exists(pk)',
                 },
               },
@@ -249,7 +309,9 @@ export class DynamoBillingStore implements BillingStore {
       } catch (error) {
         const reasons = cancellationReasons(error);
         if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
-        const retryable = reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code)) : isRetryableError(error);
+        const retryable = reasons
+          ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code))
+          : isRetryableError(error);
         if (!retryable || attempt >= this.maxAttempts) throw error;
         await sleep(backoffDelay(Math.min(attempt, 6), 5, 200));
       }
@@ -283,7 +345,12 @@ export class DynamoBillingStore implements BillingStore {
   }
 
   async listQuotas(tenantId: string): Promise<Quota[]> {
-    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :quota)', ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':quota': 'QUOTA#' }, ConsistentRead: true });
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :quota)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':quota': 'QUOTA#' },
+      ConsistentRead: true,
+    });
     return items.map((item) => strip(item) as Quota);
   }
 
@@ -299,14 +366,25 @@ export class DynamoBillingStore implements BillingStore {
 
   /** Every billing pause in force (one small partition: the jobs read it once per run). */
   async listPauses(): Promise<BillingPause[]> {
-    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pauseKey('').pk }, ConsistentRead: true });
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pauseKey('').pk },
+      ConsistentRead: true,
+    });
     return items.map((item) => strip(item) as BillingPause);
   }
 
   /** False when that scope was already paused (the first pause and its reason stand). */
   async pause(pause: BillingPause): Promise<boolean> {
     try {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: { ...pauseKey(pause.scope), ...pause }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...pauseKey(pause.scope), ...pause },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
       return true;
     } catch (error) {
       if (errorName(error) === 'ConditionalCheckFailedException') return false;
@@ -352,4 +430,3 @@ function strip(item: Record<string, any>): Record<string, any> {
 
 const toPlan = (item: Record<string, any>) => strip(item) as Plan;
 const toInvoice = (item: Record<string, any>) => strip(item) as Invoice;
-

@@ -32,22 +32,32 @@ export class DynamoCorrectionStore {
   ) {}
 
   async correction(tenantId: string, correctionId: string): Promise<Correction | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.tables.eventsTable, Key: correctionKey(tenantId, correctionId), ConsistentRead: true }));
+    const r = await this.db.send(
+      new GetCommand({ TableName: this.tables.eventsTable, Key: correctionKey(tenantId, correctionId), ConsistentRead: true }),
+    );
     return r.Item ? (stripCorrection(r.Item) as unknown as Correction) : undefined;
   }
 
   async entry(tenantId: string, id: string): Promise<Ledgered | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.tables.eventsTable, Key: { pk: eventKey({ tenantId, id }) }, ConsistentRead: true }));
+    const r = await this.db.send(
+      new GetCommand({ TableName: this.tables.eventsTable, Key: { pk: eventKey({ tenantId, id }) }, ConsistentRead: true }),
+    );
     return r.Item as Ledgered | undefined;
   }
 
   /** `decide` turns the current ledger entry into the correction (it may throw a ClientError); it runs again if the entry moved. */
-  async apply(tenantId: string, correctionId: string, eventId: string, decide: (entry: Ledgered) => Correction): Promise<CorrectionOutcome> {
+  async apply(
+    tenantId: string,
+    correctionId: string,
+    eventId: string,
+    decide: (entry: Ledgered) => Correction,
+  ): Promise<CorrectionOutcome> {
     for (let attempt = 1; ; attempt++) {
       const done = await this.correction(tenantId, correctionId);
       if (done) return this.duplicate(done, eventId);
       const entry = await this.entry(tenantId, eventId);
-      if (!entry) throw new ClientError('NOT_FOUND', `event ${eventId} is not in the ledger (never counted, or older than its retention)`, 'id');
+      if (!entry)
+        throw new ClientError('NOT_FOUND', `event ${eventId} is not in the ledger (never counted, or older than its retention)`, 'id');
       if (entry.voidedAt) throw new ClientError('CONFLICT', `event ${eventId} was voided at ${entry.voidedAt}`, 'id');
       const correction = decide(entry);
       const revision = entry.revision ?? 0;
@@ -80,15 +90,22 @@ export class DynamoCorrectionStore {
                   },
                 },
               },
-              ...correctionDeltas(correction.before, after).map((delta) => ({ Update: { TableName: this.tables.countersTable, ...counterUpdate(delta) } })),
+              ...correctionDeltas(correction.before, after).map((delta) => ({
+                Update: { TableName: this.tables.countersTable, ...counterUpdate(delta) },
+              })),
             ],
           }),
         );
         return { correction, duplicate: false };
       } catch (error) {
-        const reasons = error instanceof Error && error.name === 'TransactionCanceledException' ? ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []) : undefined;
+        const reasons =
+          error instanceof Error && error.name === 'TransactionCanceledException'
+            ? ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [])
+            : undefined;
         // The record taken: the same correction committed meanwhile. The entry moved: read it again and decide again.
-        const retryable = reasons ? reasons.some((r) => ['ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError'].includes(r.Code ?? '')) : isThrottling(error);
+        const retryable = reasons
+          ? reasons.some((r) => ['ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError'].includes(r.Code ?? ''))
+          : isThrottling(error);
         if (!retryable || attempt >= this.maxAttempts) throw error;
         if (reasons?.[0]?.Code !== 'ConditionalCheckFailed') await sleep(backoffDelay(attempt, 25, 1_000));
       }
@@ -96,12 +113,14 @@ export class DynamoCorrectionStore {
   }
 
   private duplicate(done: Correction, eventId: string): CorrectionOutcome {
-    if (done.eventId !== eventId) throw new ClientError('CONFLICT', `correction ${done.correctionId} was used for event ${done.eventId}`, 'correctionId');
+    if (done.eventId !== eventId)
+      throw new ClientError('CONFLICT', `correction ${done.correctionId} was used for event ${done.eventId}`, 'correctionId');
     return { correction: done, duplicate: true };
   }
 }
 
-const isThrottling = (error: unknown) => error instanceof Error && ['ThrottlingException', 'ProvisionedThroughputExceededException', 'InternalServerError'].includes(error.name);
+const isThrottling = (error: unknown) =>
+  error instanceof Error && ['ThrottlingException', 'ProvisionedThroughputExceededException', 'InternalServerError'].includes(error.name);
 
 function stripCorrection(item: Record<string, unknown>): Record<string, unknown> {
   const { pk: _pk, expiresAt: _expires, ...rest } = item;

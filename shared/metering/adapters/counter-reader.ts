@@ -11,7 +11,13 @@ export class DynamoCounterReader implements CounterReads {
     private readonly countersTable: string,
   ) {}
 
-  async values(tenantId: string, meter: string, granularity: Granularity, from: string, to: string): Promise<{ period: string; value: string }[]> {
+  async values(
+    tenantId: string,
+    meter: string,
+    granularity: Granularity,
+    from: string,
+    to: string,
+  ): Promise<{ period: string; value: string }[]> {
     const items = await queryAll(this.db, {
       TableName: this.countersTable,
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',

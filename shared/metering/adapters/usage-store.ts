@@ -6,26 +6,26 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { chunk, mapLimit } from '../../kernel/batching.js';
+import type { Granularity } from '../../kernel/periods.js';
+import { backoffDelay, sleep } from '../../kernel/retry.js';
+import { cancellationReasons, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
+import { queryAll } from '../../platform/dynamo/query.js';
 import {
-  type CounterDelta,
-  type Facts,
-  type FoldPlan,
-  type MarkerRef,
   beatenKey,
+  type CounterDelta,
   counterPartition,
   counterSort,
   emptyFacts,
   eventKey,
+  type Facts,
+  type FoldPlan,
+  type MarkerRef,
   markerSort,
   planFolds,
 } from '../aggregation.js';
 import type { UsageEvent } from '../events.js';
 import type { CommitOutcome, CounterRow, UsageStore } from '../ports.js';
-import type { Granularity } from '../../kernel/periods.js';
-import { chunk, mapLimit } from '../../kernel/batching.js';
-import { backoffDelay, sleep } from '../../kernel/retry.js';
-import { cancellationReasons, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
-import { queryAll } from '../../platform/dynamo/query.js';
 
 export interface UsageStoreOptions {
   eventsTable: string;
@@ -150,7 +150,13 @@ export class DynamoUsageStore implements UsageStore {
       FilterExpression: '#period BETWEEN :fromMonth AND :toMonth',
       ProjectionExpression: 'groupKey',
       ExpressionAttributeNames: { '#period': 'period' },
-      ExpressionAttributeValues: { ':pk': counterPartition({ tenantId, meter }), ':from': 'month##\uffff', ':to': 'month#\uffff', ':fromMonth': fromMonth, ':toMonth': toMonth },
+      ExpressionAttributeValues: {
+        ':pk': counterPartition({ tenantId, meter }),
+        ':from': 'month##\uffff',
+        ':to': 'month#\uffff',
+        ':fromMonth': fromMonth,
+        ':toMonth': toMonth,
+      },
     });
     return [...new Set(items.map((item) => String(item.groupKey)))].filter((g) => g !== '').sort();
   }
@@ -253,4 +259,3 @@ export function counterUpdate(d: CounterDelta) {
     ...(condition ? { ConditionExpression: condition } : {}),
   };
 }
-

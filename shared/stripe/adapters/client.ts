@@ -28,6 +28,12 @@ export function stripeClient(connection: StripeConnection): Stripe {
     timeout: connection.timeoutMs ?? 20_000,
     telemetry: false,
     appInfo: { name: 'meterline' },
-    ...(base ? { host: base.hostname, port: base.port || (base.protocol === 'https:' ? 443 : 80), protocol: base.protocol === 'https:' ? 'https' : 'http' } : {}),
+    ...(base
+      ? {
+          host: base.hostname,
+          port: base.port || (base.protocol === 'https:' ? 443 : 80),
+          protocol: base.protocol === 'https:' ? 'https' : 'http',
+        }
+      : {}),
   });
 }

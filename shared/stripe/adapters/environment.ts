@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import { stripeClient } from './client.js';
-import { type StripeSecrets, loadStripeSecrets } from './secrets.js';
+import { loadStripeSecrets, type StripeSecrets } from './secrets.js';
 
 export interface StripeAccess {
   stripe: Stripe;
@@ -16,7 +16,14 @@ export function stripeFromEnvironment(env: NodeJS.ProcessEnv = process.env): () 
   let loading: Promise<StripeAccess> | undefined;
   return () =>
     (loading ??= loadStripeSecrets(env)
-      .then((secrets) => ({ secrets, stripe: stripeClient({ secretKey: secrets.secretKey, apiBase: env.STRIPE_API_BASE, timeoutMs: Number(env.STRIPE_TIMEOUT_MS ?? 20_000) }) }))
+      .then((secrets) => ({
+        secrets,
+        stripe: stripeClient({
+          secretKey: secrets.secretKey,
+          apiBase: env.STRIPE_API_BASE,
+          timeoutMs: Number(env.STRIPE_TIMEOUT_MS ?? 20_000),
+        }),
+      }))
       .catch((error: unknown) => {
         loading = undefined;
         throw error;
@@ -26,5 +33,8 @@ export function stripeFromEnvironment(env: NodeJS.ProcessEnv = process.env): () 
 /** Client-side pace (requests per second), below Stripe's live-mode limits unless configured. */
 export function stripePace(env: NodeJS.ProcessEnv = process.env): { meterEventsPerSecond: number; requestsPerSecond: number } {
   const positive = (text: string | undefined, fallback: number) => (Number(text) > 0 ? Number(text) : fallback);
-  return { meterEventsPerSecond: positive(env.STRIPE_METER_EVENTS_PER_SECOND, 900), requestsPerSecond: positive(env.STRIPE_REQUESTS_PER_SECOND, 90) };
+  return {
+    meterEventsPerSecond: positive(env.STRIPE_METER_EVENTS_PER_SECOND, 900),
+    requestsPerSecond: positive(env.STRIPE_REQUESTS_PER_SECOND, 90),
+  };
 }

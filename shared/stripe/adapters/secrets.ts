@@ -19,9 +19,11 @@ export async function loadStripeSecrets(env: NodeJS.ProcessEnv = process.env): P
   if (arn) {
     const secret = await getSecret<Partial<StripeSecrets>>(arn, { transform: 'json', maxAge: 300 });
     if (!secret?.secretKey) throw new Error('the Stripe secret in Secrets Manager needs secretKey');
-    if (env.STRIPE_WEBHOOK_SECRET_ARN && !secret.webhookSecret) throw new Error('the Stripe webhook secret in Secrets Manager needs webhookSecret');
+    if (env.STRIPE_WEBHOOK_SECRET_ARN && !secret.webhookSecret)
+      throw new Error('the Stripe webhook secret in Secrets Manager needs webhookSecret');
     return { secretKey: secret.secretKey, ...(secret.webhookSecret ? { webhookSecret: secret.webhookSecret } : {}) };
   }
-  if (!env.STRIPE_SECRET_KEY) throw new Error('set STRIPE_SECRET_ARN or STRIPE_WEBHOOK_SECRET_ARN, or STRIPE_SECRET_KEY (and STRIPE_WEBHOOK_SECRET)');
+  if (!env.STRIPE_SECRET_KEY)
+    throw new Error('set STRIPE_SECRET_ARN or STRIPE_WEBHOOK_SECRET_ARN, or STRIPE_SECRET_KEY (and STRIPE_WEBHOOK_SECRET)');
   return { secretKey: env.STRIPE_SECRET_KEY, ...(env.STRIPE_WEBHOOK_SECRET ? { webhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}) };
 }

@@ -1,15 +1,16 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { PendingEvent, ReportRecord, TenantReport } from '../meter-reporting.js';
-import type { MirrorStore, ReportStore } from '../ports.js';
-import type { SubscriptionLink } from '../products.js';
-import type { BillingAlert, InvoiceState, Mirrored, SubscriptionState } from '../mirror.js';
 import { periodKeyStart } from '../../kernel/periods.js';
 import { queryAll } from '../../platform/dynamo/query.js';
+import type { PendingEvent, ReportRecord, TenantReport } from '../meter-reporting.js';
+import type { BillingAlert, InvoiceState, Mirrored, SubscriptionState } from '../mirror.js';
+import type { MirrorStore, ReportStore } from '../ports.js';
+import type { SubscriptionLink } from '../products.js';
 
 const DAY_S = 86_400;
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const reportSk = (meter: string, day: string) => `REPORT#${meter}#${day}`;
-const isConditionFailure = (error: unknown) => error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
+const isConditionFailure = (error: unknown) =>
+  error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
 
 /** Report records outlive Stripe's 35-day window and the job's lookback, then expire. */
 const REPORT_RETENTION_DAYS = 60;
@@ -52,7 +53,9 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
   }
 
   async subscriptionLink(tenantId: string): Promise<SubscriptionLink | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION' }, ConsistentRead: true }));
+    const r = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION' }, ConsistentRead: true }),
+    );
     if (!r.Item) return undefined;
     const { pk: _pk, sk: _sk, ...link } = r.Item;
     return link as SubscriptionLink;
@@ -96,14 +99,23 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
     return byMeter;
   }
 
-  async putPending(tenantId: string, meter: string, day: string, event: PendingEvent, previousSequence: number | undefined): Promise<boolean> {
+  async putPending(
+    tenantId: string,
+    meter: string,
+    day: string,
+    event: PendingEvent,
+    previousSequence: number | undefined,
+  ): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
           UpdateExpression: 'SET pending = :pending, meter = :meter, #day = :day, expiresAt = :expiresAt',
-          ConditionExpression: previousSequence === undefined ? 'attribute_not_exists(#seq) AND attribute_not_exists(pending)' : '#seq = :previous AND attribute_not_exists(pending)',
+          ConditionExpression:
+            previousSequence === undefined
+              ? 'attribute_not_exists(#seq) AND attribute_not_exists(pending)'
+              : '#seq = :previous AND attribute_not_exists(pending)',
           ExpressionAttributeNames: { '#day': 'day', '#seq': 'sequence' },
           ExpressionAttributeValues: {
             ':pending': event,
@@ -141,7 +153,12 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
         Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
         UpdateExpression: 'SET flagged = :target, meter = :meter, #day = :day, expiresAt = :expiresAt',
         ExpressionAttributeNames: { '#day': 'day' },
-        ExpressionAttributeValues: { ':target': target, ':meter': meter, ':day': day, ':expiresAt': periodKeyStart('day', day) / 1000 + REPORT_RETENTION_DAYS * DAY_S },
+        ExpressionAttributeValues: {
+          ':target': target,
+          ':meter': meter,
+          ':day': day,
+          ':expiresAt': periodKeyStart('day', day) / 1000 + REPORT_RETENTION_DAYS * DAY_S,
+        },
       }),
     );
   }
@@ -166,13 +183,24 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
 
   /** True when this webhook event was handled before. */
   async seenEvent(eventId: string): Promise<boolean> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `EVENT#${eventId}`, sk: 'EVENT' }, ConsistentRead: true }));
+    const r = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `EVENT#${eventId}`, sk: 'EVENT' }, ConsistentRead: true }),
+    );
     return r.Item !== undefined;
   }
 
   async markEventHandled(eventId: string, type: string): Promise<void> {
     await this.db.send(
-      new PutCommand({ TableName: this.table, Item: { pk: `EVENT#${eventId}`, sk: 'EVENT', type, handledAt: new Date(this.now()).toISOString(), expiresAt: this.expiry(EVENT_RETENTION_DAYS) } }),
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: `EVENT#${eventId}`,
+          sk: 'EVENT',
+          type,
+          handledAt: new Date(this.now()).toISOString(),
+          expiresAt: this.expiry(EVENT_RETENTION_DAYS),
+        },
+      }),
     );
   }
 
@@ -195,7 +223,12 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
 
   /** Idempotent: an alert's id names what it is about, so raising it again overwrites it. */
   async raiseAlert(alert: BillingAlert): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: alert.tenantId ? tenantPk(alert.tenantId) : 'ALERTS', sk: `ALERT#${alert.id}`, ...alert } }));
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: alert.tenantId ? tenantPk(alert.tenantId) : 'ALERTS', sk: `ALERT#${alert.id}`, ...alert },
+      }),
+    );
   }
 
   async alerts(tenantId?: string): Promise<BillingAlert[]> {

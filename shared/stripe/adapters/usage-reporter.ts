@@ -3,8 +3,8 @@ import { type MeterEventDraft, MeterEventRejected, type MeterReporting } from '.
 import type { UsageReporter } from '../ports.js';
 import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from '../products.js';
 import { StripeProductSync } from './product-sync.js';
+import { defaultRetryPolicy, type RetryPolicy, rateLimiter, withStripeRetry } from './retry.js';
 import { ensureOnce } from './run-cache.js';
-import { type RetryPolicy, defaultRetryPolicy, rateLimiter, withStripeRetry } from './retry.js';
 
 export interface StripeUsageReporterOptions {
   /** Client-side pace of meter events (Stripe allows 1,000/s in live mode). */
@@ -42,7 +42,12 @@ export class StripeUsageReporter implements UsageReporter {
 
   async createCustomer(tenant: { id: string; name: string }): Promise<string> {
     const stripe = await this.client();
-    const customer = await this.call(() => stripe.customers.create({ name: tenant.name, metadata: { tenant_id: tenant.id } }, { idempotencyKey: `meterline-customer-${tenant.id}` }));
+    const customer = await this.call(() =>
+      stripe.customers.create(
+        { name: tenant.name, metadata: { tenant_id: tenant.id } },
+        { idempotencyKey: `meterline-customer-${tenant.id}` },
+      ),
+    );
     return customer.id;
   }
 
@@ -50,11 +55,20 @@ export class StripeUsageReporter implements UsageReporter {
     return ensureOnce(this.ensured, reporting.eventName, () => this.createMeterUnlessListed(reporting));
   }
 
-  ensurePrices(plan: { id: string; name: string }, specs: readonly StripePriceSpec[], meterIds: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+  ensurePrices(
+    plan: { id: string; name: string },
+    specs: readonly StripePriceSpec[],
+    meterIds: ReadonlyMap<string, string>,
+  ): Promise<Map<string, string>> {
     return this.products.ensurePrices(plan, specs, meterIds);
   }
 
-  ensureSubscription(customerId: string, spec: StripeSubscriptionSpec, priceIds: ReadonlyMap<string, string>, link: SubscriptionLink | undefined): Promise<SubscriptionLink | undefined> {
+  ensureSubscription(
+    customerId: string,
+    spec: StripeSubscriptionSpec,
+    priceIds: ReadonlyMap<string, string>,
+    link: SubscriptionLink | undefined,
+  ): Promise<SubscriptionLink | undefined> {
     return this.products.ensureSubscription(customerId, spec, priceIds, link);
   }
 
@@ -64,7 +78,12 @@ export class StripeUsageReporter implements UsageReporter {
       await withStripeRetry(async () => {
         await this.meterEvents.acquire();
         return stripe.billing.meterEvents.create(
-          { event_name: event.eventName, identifier: event.identifier, timestamp: event.timestamp, payload: { stripe_customer_id: customerId, value: event.value } },
+          {
+            event_name: event.eventName,
+            identifier: event.identifier,
+            timestamp: event.timestamp,
+            payload: { stripe_customer_id: customerId, value: event.value },
+          },
           { idempotencyKey: event.identifier },
         );
       }, this.retry);
@@ -108,7 +127,9 @@ export class StripeUsageReporter implements UsageReporter {
     const meters = new Map<string, Stripe.Billing.Meter>();
     let startingAfter: string | undefined;
     for (;;) {
-      const page = await this.call(() => stripe.billing.meters.list({ status: 'active', limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }));
+      const page = await this.call(() =>
+        stripe.billing.meters.list({ status: 'active', limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
+      );
       for (const m of page.data) meters.set(m.event_name, m);
       if (!page.has_more || page.data.length === 0) return meters;
       startingAfter = page.data.at(-1)!.id;

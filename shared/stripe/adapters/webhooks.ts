@@ -1,12 +1,12 @@
 import type Stripe from 'stripe';
 import {
   type InvoiceState,
+  invoiceEvents,
   type MeterErrorReport,
+  meterErrorReportEvent,
   type ProviderNotification,
   SignatureRejected,
   type SubscriptionState,
-  invoiceEvents,
-  meterErrorReportEvent,
   subscriptionEvents,
 } from '../mirror.js';
 import type { NotificationSource } from '../ports.js';
@@ -47,10 +47,16 @@ export class StripeWebhookAdapter implements NotificationSource {
     }
     if (event.object === 'v2.core.event') {
       const created = Math.floor(Date.parse(event.created) / 1000);
-      return { kind: event.type === meterErrorReportEvent ? 'meter_error_report' : 'ignored', eventId: event.id, type: event.type, created };
+      return {
+        kind: event.type === meterErrorReportEvent ? 'meter_error_report' : 'ignored',
+        eventId: event.id,
+        type: event.type,
+        created,
+      };
     }
     const base = { eventId: event.id, type: event.type, created: event.created };
-    if (subscriptionEvents.includes(event.type)) return { kind: 'subscription', ...base, subscription: subscriptionState(event.data.object as Stripe.Subscription) };
+    if (subscriptionEvents.includes(event.type))
+      return { kind: 'subscription', ...base, subscription: subscriptionState(event.data.object as Stripe.Subscription) };
     if (invoiceEvents.includes(event.type)) {
       const invoice = event.data.object as Stripe.Invoice;
       return { kind: 'invoice', ...base, invoice: invoiceState(invoice), moreLines: invoice.lines.has_more };
@@ -84,7 +90,9 @@ export class StripeWebhookAdapter implements NotificationSource {
 
   async meterErrorReport(eventId: string): Promise<MeterErrorReport> {
     const { stripe } = await this.access();
-    const event = (await withStripeRetry(() => stripe.v2.core.events.retrieve(eventId))) as Stripe.V2.Core.Events.V1BillingMeterErrorReportTriggeredEvent;
+    const event = (await withStripeRetry(() =>
+      stripe.v2.core.events.retrieve(eventId),
+    )) as Stripe.V2.Core.Events.V1BillingMeterErrorReportTriggeredEvent;
     return {
       meterId: event.related_object?.id ?? null,
       summary: event.data.developer_message_summary,
@@ -113,7 +121,8 @@ function isThinEvent(rawBody: Buffer): boolean {
   }
 }
 
-const idOf = (value: string | { id: string } | null | undefined): string | null => (value == null ? null : typeof value === 'string' ? value : value.id);
+const idOf = (value: string | { id: string } | null | undefined): string | null =>
+  value == null ? null : typeof value === 'string' ? value : value.id;
 
 function subscriptionState(s: Stripe.Subscription): SubscriptionState {
   return {
@@ -133,7 +142,11 @@ function subscriptionState(s: Stripe.Subscription): SubscriptionState {
 }
 
 function lineState(line: Stripe.InvoiceLineItem): InvoiceState['lines'][number] {
-  return { priceId: idOf(line.pricing?.price_details?.price), quantity: String(line.quantity_decimal ?? line.quantity ?? 0), amount: line.amount };
+  return {
+    priceId: idOf(line.pricing?.price_details?.price),
+    quantity: String(line.quantity_decimal ?? line.quantity ?? 0),
+    amount: line.amount,
+  };
 }
 
 function invoiceState(invoice: Stripe.Invoice): InvoiceState {

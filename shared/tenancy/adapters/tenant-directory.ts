@@ -3,12 +3,13 @@ import type { Meter } from '../../metering/meters.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { SessionStore, TenantDirectory } from '../ports.js';
 import type { DashboardSession } from '../sessions.js';
-import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, type Tenant, ownerOf } from '../tenants.js';
+import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, ownerOf, type Tenant } from '../tenants.js';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const keyPk = (keyId: string) => `APIKEY#${keyId}`;
 const sessionKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: 'SESSION' });
-const keysOf = (owner: KeyOwner) => ('tenantId' in owner ? `${tenantPk(owner.tenantId)}#APIKEYS` : 'service' in owner ? 'SERVICE#APIKEYS' : 'ADMIN#APIKEYS');
+const keysOf = (owner: KeyOwner) =>
+  'tenantId' in owner ? `${tenantPk(owner.tenantId)}#APIKEYS` : 'service' in owner ? 'SERVICE#APIKEYS' : 'ADMIN#APIKEYS';
 
 /**
  * Tenants, meters, API keys and dashboard sessions in one table. A key is found by its id alone (the authorizer's one read);
@@ -126,7 +127,13 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   }
 
   async putSession(session: DashboardSession): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...sessionKey(session.sessionId), ...session }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...sessionKey(session.sessionId), ...session },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
 
   async getSession(sessionId: string): Promise<DashboardSession | undefined> {
