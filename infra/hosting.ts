@@ -1,4 +1,5 @@
-import { Duration, Fn } from 'aws-cdk-lib';
+import { resolve } from 'node:path';
+import { DockerImage, Duration, Fn, Stack } from 'aws-cdk-lib';
 import {
   Distribution,
   HeadersFrameOption,
@@ -8,8 +9,10 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { writeDashboardSync } from '../dashboard/build.js';
 import { acknowledge } from './nag.js';
 import type { StageConfig } from './stage.js';
 
@@ -106,6 +109,52 @@ export class DashboardHosting extends Construct {
       'AwsSolutions-CFR1': 'Tenants are worldwide; the dashboard holds no data of its own (it calls the authenticated API).',
       'AwsSolutions-CFR2':
         'Static files only; the API it calls has its own throttling and authorizer. Attach a WAF web ACL (us-east-1) when a custom domain is added.',
+    });
+    this.upload(props.apiUrl);
+  }
+
+  /**
+   * Builds the dashboard at synth (local esbuild, never Docker) and uploads it with its config.json
+   * (the API's URL); the deployment then invalidates the distribution, so `cdk deploy` ships it.
+   */
+  private upload(apiUrl: string): void {
+    const source = Source.asset(resolve(import.meta.dirname, '..', 'dashboard'), {
+      bundling: {
+        // Required by the API but never used: local bundling always succeeds.
+        image: DockerImage.fromRegistry('node:22-alpine'),
+        local: { tryBundle: (outputDir) => (writeDashboardSync(outputDir), true) },
+      },
+    });
+    const deployment = new BucketDeployment(this, 'Upload', {
+      sources: [source, Source.jsonData('config.json', { apiUrl })],
+      destinationBucket: this.bucket,
+      distribution: this.distribution,
+      distributionPaths: ['/*'],
+      memoryLimit: 512,
+    });
+    // The deployment's handler is one CDK-managed function per stack (its role sits under it).
+    acknowledge(deployment.handlerRole.node.scope!, {
+      'AwsSolutions-L1': 'CDK manages the BucketDeployment handler and its runtime; it moves with aws-cdk-lib upgrades.',
+      'Serverless-LambdaLatestVersion': 'CDK manages the BucketDeployment handler and its runtime; it moves with aws-cdk-lib upgrades.',
+      'Serverless-LambdaTracing':
+        'The upload runs once per deployment inside CloudFormation, which reports its failure; there is nothing to trace.',
+      'Serverless-LambdaDLQ':
+        'Invoked synchronously by CloudFormation as a custom resource: a failure fails the deployment, never an event to keep.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
+        'The CDK BucketDeployment handler uses AWSLambdaBasicExecutionRole for its own logs only.',
+      ...Object.fromEntries(
+        ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*'].map(
+          (finding) => [
+            `AwsSolutions-IAM5[${finding}]`,
+            'The grants BucketDeployment makes to copy the asset into the dashboard bucket and prune stale files: those two buckets only.',
+          ],
+        ),
+      ),
+      [`AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/*]`]:
+        'Every object of the dashboard bucket: the upload replaces the whole site.',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]':
+        "The CDK bootstrap asset bucket, where the built dashboard is staged; the asset's key is only known at deploy time.",
+      'AwsSolutions-IAM5[Resource::*]': 'cloudfront:CreateInvalidation and GetInvalidation, which support no resource-level permissions.',
     });
   }
 

@@ -61,6 +61,8 @@ export class MeterlineStack extends Stack {
     this.api = new Api(this, 'Api', { stage, functions, allowedOrigins: ['*'] });
     this.hosting = new DashboardHosting(this, 'Dashboard', { stage, apiUrl: this.api.url });
     const hosting = this.hosting;
+    // Where sign-in links point: a stage variable, since the functions' environment would close a dependency cycle.
+    this.api.stage.addStageVariable('dashboardUrl', hosting.origin);
     this.schedules = new Schedules(this, 'Schedules', { stage, functions });
     const schedules = this.schedules;
     this.evidence = new Evidence(this, 'Evidence', {

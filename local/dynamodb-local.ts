@@ -72,7 +72,8 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited: ${stderr}`);
       const r = await fetch(endpoint, { method: 'POST' }).catch(() => undefined);
       return r !== undefined;
-    }, 30_000);
+      // The JVM alone can take over 30 s to start on a loaded two-core machine.
+    }, 120_000);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;

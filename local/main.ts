@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
+import { demoEvents, postEvents } from './demo-usage.js';
 import { seedDemo } from './seed.js';
 import { startLocalStack } from './stack.js';
 
@@ -16,6 +17,24 @@ const stack = await startLocalStack({ port, prefix: 'meterline', authorizerCache
 const db = documentClient(stack.dynamo);
 const seed = await seedDemo(new DynamoTenantDirectory(db, stack.env.TENANTS_TABLE!), new DynamoBillingStore(db, stack.env.BILLING_TABLE!));
 
+// A month so far of the demo tenant's usage, through the ingest API like any product's, then the daily
+// report links it to a Stripe customer (the plan page's portal needs one).
+const events = demoEvents();
+console.log(`Posting ${events.length.toLocaleString('en-US')} demo events (this month so far) through the ingest API...`);
+await postEvents(stack.apiUrl, seed.tenantKey, events);
+await stack.drained(300_000);
+await stack.runSchedule('usage-report');
+const mint = async (key: string, body: object) => {
+  const res = await fetch(`${stack.apiUrl}/v1/dashboard/sessions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return ((await res.json()) as { url: string }).url;
+};
+const tenantLink = await mint(seed.tenantKey, { ttlMinutes: 720 });
+const consoleLink = await mint(seed.adminKey, { ttlMinutes: 720 });
+
 const stateFile = resolve(import.meta.dirname, '..', '.meterline', 'local.json');
 mkdirSync(resolve(stateFile, '..'), { recursive: true });
 writeFileSync(stateFile, JSON.stringify({ apiUrl: stack.apiUrl, ...seed, env: stack.env }, null, 2));
@@ -23,6 +42,9 @@ writeFileSync(stateFile, JSON.stringify({ apiUrl: stack.apiUrl, ...seed, env: st
 const now = new Date().toISOString();
 console.log(`
 Meterline is up at ${stack.apiUrl}
+
+  dashboard (demo tenant, 12 h):  ${tenantLink}
+  operator console (12 h):        ${consoleLink}
 
   demo tenant:  ${seed.tenantId} (plan ${seed.planId})
   tenant key:   ${seed.tenantKey}

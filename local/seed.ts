@@ -15,7 +15,8 @@ export interface DemoSeed {
 
 /**
  * An admin key and a demo tenant with the seed documents' meters, one API key, and a subscription to
- * seed 1's $199 plan that started this month, so that `GET /v1/invoices/upcoming` prices the demo's usage.
+ * seed 1's $199 plan that started this month, so that `GET /v1/invoices/upcoming` prices the demo's usage;
+ * example seller and customer details for its invoices, and a hard limit on orders for the dashboard's bar.
  */
 export async function seedDemo(directory: TenantDirectory, billing: DynamoBillingStore, now = new Date()): Promise<DemoSeed> {
   const admin = await issueApiKey(directory, { admin: true }, 'local admin', now);
@@ -34,5 +35,19 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
       now: now.getTime(),
     }),
   );
+  await billing.putSeller({
+    name: 'Meterline Demo Operator Ltd.',
+    address: ['1 Example Street', 'London EC1A 1AA', 'United Kingdom'],
+    taxId: 'GB123456789',
+    email: 'billing@example.com',
+    paymentTermsDays: 14,
+    paymentInstructions: 'Pay by bank transfer to IBAN GB00 EXAM 0000 0000 0000 00, quoting the invoice number.',
+  });
+  await billing.putCustomer(tenantId, {
+    name: 'Optical Labs Inc.',
+    address: ['200 Lens Avenue', 'Rochester, NY 14604', 'USA'],
+    taxId: 'US-EIN 12-3456789',
+  });
+  await billing.putQuota(tenantId, { meter: 'orders', limit: '2500', updatedAt: now.toISOString() });
   return { adminKey: admin.token, tenantId, tenantKey: tenant.token, planId: plan.id };
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { buildDashboard } from '../dashboard/build.js';
 import { type FunctionName, functionSpecs, usageQueueSettings } from '../infra/catalog.js';
 import type { ScheduledInvocation } from '../shared/platform/schedule.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
@@ -95,7 +96,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stripeEnv: Record<string, string> = stripe
       ? { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET }
       : {};
-    const env = { ...base, ...(await createTables(dynamo, prefix)), USAGE_QUEUE_URL: queues.usageQueueUrl, ...stripeEnv, ...options.env };
+    const port = options.port ?? (await freePort());
+    const apiUrl = `http://127.0.0.1:${port}`;
+    // The dashboard is served by the gateway itself (see the fallback), so sign-in links point here.
+    const env = {
+      ...base,
+      ...(await createTables(dynamo, prefix)),
+      USAGE_QUEUE_URL: queues.usageQueueUrl,
+      DASHBOARD_URL: apiUrl,
+      ...stripeEnv,
+      ...options.env,
+    };
     Object.assign(process.env, env);
 
     const invocations = new Map<FunctionName, number>();
@@ -128,16 +139,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const scheduler = startScheduler(schedules, (name, error) => console.error(`schedule ${name} failed`, error));
     stops.push(async () => scheduler.stop());
 
-    const port = options.port ?? (await freePort());
-    const apiUrl = `http://127.0.0.1:${port}`;
+    const dashboard = await buildDashboard();
     const server: Server = await startGateway({
       port,
       routes,
       authorizer: await load('authorizer'),
       authorizerCacheTtlMs: options.authorizerCacheTtlMs ?? 0,
-      // Function URLs live at /_url/<function>/..., and POST /_local/schedules/<function> runs a schedule now.
+      // Function URLs live at /_url/<function>/..., POST /_local/schedules/<function> runs a schedule now, and
+      // GET / serves the dashboard (CloudFront's part in AWS), with config.json pointing it at this same origin.
       fallback: async (req, res, body) => {
         const url = new URL(req.url ?? '/', apiUrl);
+        if (req.method === 'GET') {
+          const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+          const file =
+            name === 'config.json'
+              ? { body: Buffer.from(JSON.stringify({ apiUrl: '' })), contentType: 'application/json' }
+              : dashboard.get(name);
+          if (file) {
+            res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-store' });
+            res.end(file.body);
+            return true;
+          }
+        }
         const fn = /^\/_url\/([\w-]+)(\/.*)?$/.exec(url.pathname);
         const route = fn ? urlHandlers.get(fn[1]!) : undefined;
         if (route) {

@@ -1,5 +1,6 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { logger } from '../../shared/platform/observability.js';
+import { type DashboardSession, parseSessionToken, sessionRefusal } from '../../shared/tenancy/sessions.js';
 import { type ApiKeyRecord, bearerToken, hashSecret, parseApiKey, secretMatches } from '../../shared/tenancy/tenants.js';
 
 /** What the routes learn about an authorized caller (`requestContext.authorizer.lambda`). */
@@ -11,12 +12,15 @@ export type AuthorizerContext = {
   scope?: string;
   /** Service keys limited to some tenants: their ids, comma-separated (context values are scalars). */
   tenants?: string;
+  /** Dashboard sessions: the session's id (access.ts gives sessions their own, narrower rights). */
+  sessionId?: string;
 };
 /** API Gateway's simple response: a denied request carries no context and never reaches a route. */
 export type AuthorizerResult = { isAuthorized: true; context: AuthorizerContext } | { isAuthorized: false };
 
 export interface AuthorizerDependencies {
   getApiKey(keyId: string): Promise<ApiKeyRecord | undefined>;
+  getSession(sessionId: string): Promise<DashboardSession | undefined>;
 }
 
 const UNKNOWN_KEY_HASH = hashSecret('no such key');
@@ -36,7 +40,19 @@ export function createAuthorizer(deps: AuthorizerDependencies) {
       logger.info('api key refused', { reason, ...(keyId ? { keyId } : {}) });
       return { isAuthorized: false };
     };
-    const parsed = parseApiKey(bearerToken(event.headers) ?? '');
+    const token = bearerToken(event.headers) ?? '';
+    const session = parseSessionToken(token);
+    if (session) {
+      // A dashboard session: the same constant-time check, then its expiry and revocation.
+      const record = await deps.getSession(session.sessionId);
+      const matches = secretMatches(session.secret, record?.secretHash ?? UNKNOWN_KEY_HASH);
+      if (!record || !matches) return deny('unknown session', session.sessionId);
+      const refused = sessionRefusal(record, Date.now());
+      if (refused) return deny(refused, session.sessionId);
+      const who = record.tenantId ? { role: 'tenant' as const, tenantId: record.tenantId, scope: 'read' } : { role: 'admin' as const };
+      return { isAuthorized: true, context: { ...who, keyId: `session:${record.sessionId}`, sessionId: record.sessionId } };
+    }
+    const parsed = parseApiKey(token);
     if (!parsed) return deny('malformed');
     const record = await deps.getApiKey(parsed.keyId);
     // Hash even for unknown ids, so timing does not tell which key ids exist.

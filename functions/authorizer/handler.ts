@@ -3,4 +3,7 @@ import { createAuthorizer } from './authorizer.js';
 
 const directory = tenantDirectory();
 
-export const handler = createAuthorizer({ getApiKey: (keyId) => directory.getApiKey(keyId) });
+export const handler = createAuthorizer({
+  getApiKey: (keyId) => directory.getApiKey(keyId),
+  getSession: (sessionId) => directory.getSession(sessionId),
+});

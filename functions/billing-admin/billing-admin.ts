@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
+import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
@@ -30,6 +31,10 @@ export interface BillingAdminDependencies {
       | 'listPauses'
       | 'pause'
       | 'resume'
+      | 'getSeller'
+      | 'putSeller'
+      | 'getCustomer'
+      | 'putCustomer'
     >;
   /** What pricing reads, for reissued invoices. */
   reads: BillingReads;
@@ -154,6 +159,35 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         if (!(await deps.store.putSubscription(next)))
           throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
         return json(current ? 200 : 201, { ...next, version: next.version + 1 });
+      },
+
+      /** The operator's details and payment terms on every invoice document. */
+      'GET /v1/admin/billing/seller': async (event) => {
+        requireAdmin(event);
+        return json(200, (await deps.store.getSeller()) ?? unsetSeller);
+      },
+
+      'PUT /v1/admin/billing/seller': async (event) => {
+        requireAdmin(event);
+        const seller = parseInput(sellerSchema, jsonBody(event));
+        await deps.store.putSeller(seller);
+        return json(200, seller);
+      },
+
+      /** The tenant's name, address and tax id as its invoices show them. */
+      'GET /v1/admin/tenants/{tenantId}/billing-details': async (event) => {
+        const tenantId = await tenantOf(event);
+        const customer = await deps.store.getCustomer(tenantId);
+        if (!customer)
+          throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no billing details; its invoices show its name only`, 'tenantId');
+        return json(200, customer);
+      },
+
+      'PUT /v1/admin/tenants/{tenantId}/billing-details': async (event) => {
+        const tenantId = await tenantOf(event);
+        const customer = parseInput(partySchema, jsonBody(event));
+        await deps.store.putCustomer(tenantId, customer);
+        return json(200, customer);
       },
 
       'GET /v1/admin/tenants/{tenantId}/quotas': async (event) => json(200, { quotas: await deps.store.listQuotas(await tenantOf(event)) }),

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
+import { invoiceDocument } from '../../shared/billing/invoice-document.js';
 import { draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';
 import { invoiceSummary } from '../../shared/billing/invoices.js';
+import { unsetSeller } from '../../shared/billing/parties.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
 import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
@@ -9,10 +11,16 @@ import { ClientError } from '../../shared/kernel/errors.js';
 import { decimalString } from '../../shared/kernel/money.js';
 import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
+import { renderInvoicePdf } from './pdf.js';
 import { renderInvoiceHtml } from './render.js';
 
 export interface BillingApiDependencies {
-  store: Pick<BillingStore, 'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas'>;
+  store: Pick<
+    BillingStore,
+    'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer'
+  >;
+  /** The tenant's name, for invoices of a tenant without billing details. */
+  tenantName(tenantId: string): Promise<string | undefined>;
   reads: BillingReads;
   quotaReads: QuotaReads;
   now(): number;
@@ -38,6 +46,16 @@ export function createBillingApi(deps: BillingApiDependencies) {
     const invoice = await deps.store.getInvoice(tenantId, id);
     if (!invoice) throw new ClientError('NOT_FOUND', `invoice ${id} does not exist`, 'id');
     return invoice;
+  };
+  /** The invoice as a document: the operator's and the tenant's details around it. */
+  const documentOf = async (event: HttpEvent) => {
+    const invoice = await invoiceOf(event);
+    const [seller, customer, name] = await Promise.all([
+      deps.store.getSeller(),
+      deps.store.getCustomer(invoice.tenantId),
+      deps.tenantName(invoice.tenantId),
+    ]);
+    return invoiceDocument(invoice, seller ?? unsetSeller, customer ?? { name: name ?? invoice.tenantId, address: [] });
   };
   /** The period running now; NOT_FOUND once the subscription has ended. */
   const currentPeriod = (sub: Subscription, now: number) => {
@@ -102,11 +120,21 @@ export function createBillingApi(deps: BillingApiDependencies) {
       'GET /v1/invoices/{id}': async (event) => json(200, await invoiceOf(event)),
 
       'GET /v1/invoices/{id}/html': async (event) => {
-        const invoice = await invoiceOf(event);
+        const doc = await documentOf(event);
         return {
           statusCode: 200,
-          headers: { 'content-type': 'text/html; charset=utf-8', 'content-disposition': `inline; filename="${invoice.number}.html"` },
-          body: renderInvoiceHtml(invoice),
+          headers: { 'content-type': 'text/html; charset=utf-8', 'content-disposition': `inline; filename="${doc.number}.html"` },
+          body: renderInvoiceHtml(doc),
+        };
+      },
+
+      'GET /v1/invoices/{id}/pdf': async (event) => {
+        const doc = await documentOf(event);
+        return {
+          statusCode: 200,
+          headers: { 'content-type': 'application/pdf', 'content-disposition': `attachment; filename="${doc.number}.pdf"` },
+          body: (await renderInvoicePdf(doc)).toString('base64'),
+          isBase64Encoded: true,
         };
       },
 

@@ -1,13 +1,15 @@
-import { billingReads, billingStore, meterReader } from '../../shared/composition/root.js';
+import { billingReads, billingStore, meterReader, tenantDirectory } from '../../shared/composition/root.js';
 import { createBillingApi } from './billing.js';
 
 const store = billingStore();
 const reads = billingReads(store);
 const reader = meterReader();
+const directory = tenantDirectory();
 
 export const handler = createBillingApi({
   store,
   reads,
   quotaReads: { quantity: reads.quantity, level: (tenantId, meter, instant) => reader.level(tenantId, meter, instant) },
+  tenantName: async (tenantId) => (await directory.getTenant(tenantId))?.name,
   now: Date.now,
 });

@@ -6,6 +6,7 @@ const store = usageStore();
 
 export const handler = createUsageApi({
   meters: (tenantId) => directory.listMeters(tenantId),
-  series: (tenantId, meter, granularity, from, to) => store.series(tenantId, meter, granularity, from, to),
+  series: (tenantId, meter, granularity, from, to, groupKey) => store.series(tenantId, meter, granularity, from, to, groupKey),
+  groupKeys: (tenantId, meter, fromMonth, toMonth) => store.groupKeys(tenantId, meter, fromMonth, toMonth),
   now: Date.now,
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import {
   calendarMonth,
@@ -17,7 +18,8 @@ import { requireTenant } from '../../shared/tenancy/access.js';
 
 export interface UsageDependencies {
   meters(tenantId: string): Promise<Meter[]>;
-  series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string): Promise<CounterRow[]>;
+  series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey?: string): Promise<CounterRow[]>;
+  groupKeys(tenantId: string, meter: string, fromMonth: string, toMonth: string): Promise<string[]>;
   now(): number;
 }
 
@@ -29,6 +31,10 @@ export const usageQuery = z.object({
   granularity: z.enum(granularities).default('day'),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  /** One of the meter's group-by properties: the answer adds a series per value of it. */
+  groupBy: z.string().min(1).optional(),
+  /** With `groupBy`: only this value's series. */
+  group: z.string().optional(),
 });
 
 /** Tenant-scoped reads: the tenant always comes from the caller's key, never from the request. */
@@ -71,6 +77,7 @@ export function createUsageApi(deps: UsageDependencies) {
         const to = q.to ? Date.parse(q.to) : now;
         const from = q.from ? Date.parse(q.from) : calendarMonth(now).start;
         if (from >= to) throw new ClientError('INVALID_REQUEST', '`from` must be before `to`', 'from');
+        if (q.group !== undefined && q.groupBy === undefined) throw new ClientError('INVALID_REQUEST', '`group` needs `groupBy`', 'group');
         const first = periodStart(q.granularity, from);
         const buckets: number[] = [];
         for (let at = first; at < to; at = nextPeriodStart(q.granularity, at)) {
@@ -83,34 +90,85 @@ export function createUsageApi(deps: UsageDependencies) {
             );
           }
         }
-        const rows = await deps.series(
-          tenantId,
-          meter.key,
-          q.granularity,
-          periodKey(q.granularity, first),
-          periodKey(q.granularity, to - 1),
-        );
-        const byPeriod = new Map(rows.map((r) => [periodKeyStart(q.granularity, r.period), r]));
+        const range = [periodKey(q.granularity, first), periodKey(q.granularity, to - 1)] as const;
         const additive = meter.aggregation !== 'MAX' && meter.aggregation !== 'LATEST';
-        const data = buckets.map((start) => {
-          const row = byPeriod.get(start);
-          return {
-            periodStart: toIso(start),
-            periodEnd: toIso(nextPeriodStart(q.granularity, start)),
-            value: row?.value ?? (additive ? '0' : null),
-            events: row?.events ?? 0,
-          };
-        });
-        return json(200, {
+        const seriesOf = (rows: CounterRow[]) => {
+          const byPeriod = new Map(rows.map((r) => [periodKeyStart(q.granularity, r.period), r]));
+          return buckets.map((start) => {
+            const row = byPeriod.get(start);
+            return {
+              periodStart: toIso(start),
+              periodEnd: toIso(nextPeriodStart(q.granularity, start)),
+              value: row?.value ?? (additive ? '0' : null),
+              events: row?.events ?? 0,
+            };
+          });
+        };
+        const data = seriesOf(await deps.series(tenantId, meter.key, q.granularity, ...range));
+        const answer = {
           meter: meter.key,
           unit: meter.unit,
           aggregation: meter.aggregation,
           granularity: q.granularity,
           from: toIso(from),
           to: toIso(to),
-          data,
-        });
+        };
+        if (q.groupBy === undefined) return json(200, { ...answer, data });
+        const groups = await groupSeries(
+          meter,
+          q.groupBy,
+          q.group,
+          (groupKey) => deps.series(tenantId, meter.key, q.granularity, ...range, groupKey),
+          () => deps.groupKeys(tenantId, meter.key, periodKey('month', first), periodKey('month', to - 1)),
+        );
+        return json(200, { ...answer, data, groupBy: q.groupBy, groups: groups.map((g) => ({ value: g.value, data: seriesOf(g.rows) })) });
       },
+    }),
+  );
+}
+
+/**
+ * The counters of each value of one group-by property. A meter grouped by several properties keeps a
+ * counter per combination, so the combinations sharing a value are added up: exact for SUM and COUNT;
+ * for other aggregations the parts do not add, so only a meter grouped by that property alone answers.
+ */
+async function groupSeries(
+  meter: Meter,
+  property: string,
+  only: string | undefined,
+  series: (groupKey: string) => Promise<CounterRow[]>,
+  keys: () => Promise<string[]>,
+) {
+  if (!meter.groupBy.includes(property)) {
+    throw new ClientError(
+      'INVALID_REQUEST',
+      `meter "${meter.key}" is not grouped by "${property}"${meter.groupBy.length ? `; it is grouped by ${meter.groupBy.join(', ')}` : ''}`,
+      'groupBy',
+    );
+  }
+  const summable = meter.aggregation === 'SUM' || meter.aggregation === 'COUNT';
+  if (meter.groupBy.length > 1 && !summable) {
+    throw new ClientError(
+      'INVALID_REQUEST',
+      `meter "${meter.key}" is grouped by ${meter.groupBy.join(', ')} and its ${meter.aggregation} values per combination do not add up by "${property}"`,
+      'groupBy',
+    );
+  }
+  const byValue = new Map<string, string[]>();
+  for (const key of await keys()) {
+    const value = new URLSearchParams(key).get(property) ?? '';
+    if (only === undefined || value === only) byValue.set(value, [...(byValue.get(value) ?? []), key]);
+  }
+  return Promise.all(
+    [...byValue].map(async ([value, groupKeys]) => {
+      const parts = await Promise.all(groupKeys.map(series));
+      if (parts.length === 1) return { value, rows: parts[0]! };
+      const sums = new Map<string, { value: Dec; events: number }>();
+      for (const row of parts.flat()) {
+        const sum = sums.get(row.period) ?? { value: new Dec(0), events: 0 };
+        sums.set(row.period, { value: sum.value.plus(row.value), events: sum.events + row.events });
+      }
+      return { value, rows: [...sums].map(([period, sum]) => ({ period, value: sum.value.toFixed(), events: sum.events })) };
     }),
   );
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Stripe from 'stripe';
 import { Dec } from '../../shared/kernel/decimal.js';
@@ -172,6 +172,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   const prices = new Map<string, StripeObject>();
   const subscriptions = new Map<string, StripeObject>();
   const invoices = new Map<string, StripeObject>();
+  const portalSessions = new Map<string, StripeObject>();
   const meterEvents: StripeObject[] = [];
   const identifiers = new Set<string>();
   const events: StripeObject[] = [];
@@ -262,6 +263,29 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         });
         customers.set(customer.id, customer);
         return [200, customer];
+      },
+    ],
+    // The customer portal: a session's URL opens a page standing in for Stripe's hosted portal.
+    [
+      'POST',
+      /^\/v1\/billing_portal\/sessions$/,
+      ({ form }) => {
+        const customer = text(form, 'customer');
+        if (!customer) throw invalid('Missing required param: customer.', 'customer');
+        found(customers, 'customer', customer);
+        const secret = randomBytes(24).toString('base64url');
+        const session = fixture('billing_portal.session', {
+          id: stripeId('bps'),
+          created: seconds(),
+          customer,
+          configuration: 'bpc_meterline_local',
+          flow: null,
+          locale: text(form, 'locale') ?? null,
+          return_url: text(form, 'return_url') ?? null,
+          url: `http://127.0.0.1:${port}/p/session/${secret}`,
+        });
+        portalSessions.set(secret, session);
+        return [200, session];
       },
     ],
     ['GET', /^\/v1\/customers\/([\w]+)$/, ({ path }) => [200, found(customers, 'customer', path.split('/')[3]!)]],
@@ -568,6 +592,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     const path = url.pathname;
     const log = (status: number) => calls.push({ method, path, status });
 
+    const portal = method === 'GET' ? /^\/p\/session\/([\w-]+)$/.exec(path) : null;
+    if (portal) return portalPage(res, portalSessions.get(portal[1]!), customers);
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
       log(401);
       return answer(res, 401, error(401, { type: 'invalid_request_error', message: 'Invalid API Key provided.' }));
@@ -835,4 +861,21 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       await new Promise<void>((done) => server.close(() => done()));
     },
   };
+}
+
+/** The page a portal session's URL opens: who it is for and the way back, as Stripe's portal offers. */
+function portalPage(res: ServerResponse, session: StripeObject | undefined, customers: ReadonlyMap<string, StripeObject>): void {
+  const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  if (!session) {
+    res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><title>Session expired</title><p>This customer portal session is not valid.</p>');
+    return;
+  }
+  const customer = customers.get(session.customer);
+  const back = session.return_url ? `<p><a id="return" href="${esc(session.return_url)}">Return to Meterline</a></p>` : '';
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Customer portal</title></head><body>
+<h1>Customer portal (local Stripe emulator)</h1>
+<p>Manage the plan and payment methods of <strong>${esc(String(customer?.name ?? session.customer))}</strong> (${esc(session.customer)}).</p>
+${back}</body></html>`);
 }

@@ -11,7 +11,8 @@ const span = (p: Period) => ({ start: iso(p.start), end: iso(p.end) });
 /**
  * The tenant's cost so far in the `current` billing period, per meter and in total, each next to the
  * previous period's and projected to the period's end at the current run rate (a gauge: at its
- * current level). Usage is priced as the invoice would price it (./invoice-drafts.ts).
+ * current level). Usage is priced as the invoice would price it (./invoice-drafts.ts). The tenant's analytics
+ * route and the operator console both show it.
  */
 export async function usageAnalytics(reads: BillingReads, tenantId: string, sub: Subscription, current: BillingPeriod, now: number) {
   const previous = current.start > Date.parse(sub.startedAt) ? periodAt(sub, current.start - 1) : undefined;

@@ -6,6 +6,7 @@ import type { Plan } from './plans.js';
 import type { BillingReads } from './ports.js';
 import { adjustmentLines, type BilledPeriod, baseFeeLines, type MeterLabel, totals, usageLines } from './pricing.js';
 import { type BillingPeriod, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
+import { billedUnit } from './units.js';
 
 /*
  * Prices one period of a subscription into an invoice draft: the invoice job closes periods with it,
@@ -31,7 +32,7 @@ export async function quantities(
 }
 
 export const labelsOf = (meters: ReadonlyMap<string, Meter>): Record<string, MeterLabel> =>
-  Object.fromEntries([...meters.values()].map((m) => [m.key, { name: m.name, unit: m.unit }]));
+  Object.fromEntries([...meters.values()].map((m) => [m.key, { name: m.name, unit: billedUnit(m.unit, m.aggregation) }]));
 
 export async function requirePlan(reads: BillingReads, planId: string): Promise<Plan> {
   const plan = await reads.plan(planId);

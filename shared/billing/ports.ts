@@ -1,6 +1,7 @@
 import type { Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
 import type { Invoice, InvoiceDraft, InvoiceStatus } from './invoices.js';
+import type { Party, Seller } from './parties.js';
 import type { BillingPause } from './pauses.js';
 import type { Plan } from './plans.js';
 import type { Quota } from './quotas.js';
@@ -61,4 +62,10 @@ export interface BillingStore {
   pause(pause: BillingPause): Promise<boolean>;
   /** The pause lifted, or undefined when that scope was not paused. */
   resume(scope: string): Promise<BillingPause | undefined>;
+  /** The seller's details printed on every invoice (one item; undefined until an operator sets them). */
+  getSeller(): Promise<Seller | undefined>;
+  putSeller(seller: Seller): Promise<void>;
+  /** The customer's billing details for the tenant's invoices; undefined when none were given. */
+  getCustomer(tenantId: string): Promise<Party | undefined>;
+  putCustomer(tenantId: string, customer: Party): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { tableName } from '../platform/dynamo/tables.js';
+import { StripeBillingPortal } from '../stripe/adapters/billing-portal.js';
 import { stripeFromEnvironment, stripePace } from '../stripe/adapters/environment.js';
 import { DynamoStripeStore } from '../stripe/adapters/stripe-store.js';
 import { StripeUsageReporter } from '../stripe/adapters/usage-reporter.js';
@@ -15,3 +16,5 @@ const stripe = () => (stripeAccess ??= stripeFromEnvironment());
 export const usageReporter = () => new StripeUsageReporter(async () => (await stripe()()).stripe, stripePace());
 
 export const stripeWebhooks = () => new StripeWebhookAdapter(stripe());
+
+export const billingPortal = () => new StripeBillingPortal(async () => (await stripe()()).stripe);

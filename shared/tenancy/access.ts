@@ -15,41 +15,69 @@ import { type TenantScope, tenantIdSchema } from './tenants.js';
  * | `admin`       | /v1/admin/...                                        | no         | no            | no          | yes       |
  * | `any-key`     | GET /v1/openapi.json                                 | yes        | yes           | yes         | yes       |
  *
+ * Dashboard sessions (sessions.ts) are callers of their own: a tenant session may do what a read-only key
+ * may, plus `dashboard` (its alerts, the billing portal); a console session (an operator's) may call the
+ * admin routes that only read (`admin-read`) and open tenant sessions. `session-mint` is for tenant and
+ * admin keys and console sessions; `session` (who am I) for every key and session but service keys;
+ * `session-end` (revoke, sign out) for tenant and admin keys and the sessions themselves.
+ *
  * A new route falls under the rule of its method and path, so a service key reaches nothing it was not
  * explicitly given.
  */
-export type RouteKind = 'ingest' | 'quota-check' | 'read' | 'write' | 'admin' | 'any-key';
+export type RouteKind =
+  | 'ingest'
+  | 'quota-check'
+  | 'read'
+  | 'write'
+  | 'admin'
+  | 'admin-read'
+  | 'any-key'
+  | 'dashboard'
+  | 'session-mint'
+  | 'session'
+  | 'session-end';
 
 const namedRoutes: Record<string, RouteKind> = {
   'POST /v1/events': 'ingest',
   'POST /api/v1/events': 'ingest',
   'GET /v1/quotas/{meter}': 'quota-check',
   'GET /v1/openapi.json': 'any-key',
+  'PUT /v1/alerts/{alertId}': 'dashboard',
+  'DELETE /v1/alerts/{alertId}': 'dashboard',
+  'POST /v1/billing/portal-sessions': 'dashboard',
+  'POST /v1/dashboard/sessions': 'session-mint',
+  'GET /v1/dashboard/session': 'session',
+  'DELETE /v1/dashboard/sessions/{sessionId}': 'session-end',
 };
 
 export function routeKind(routeKey: string): RouteKind {
   const named = namedRoutes[routeKey];
   if (named) return named;
   const [method = '', path = ''] = routeKey.split(' ');
-  if (path === '/v1/admin' || path.startsWith('/v1/admin/')) return 'admin';
+  if (path === '/v1/admin' || path.startsWith('/v1/admin/')) return method === 'GET' ? 'admin-read' : 'admin';
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
 
 /** The caller the authorizer vouched for. */
 export type Caller =
-  | { role: 'tenant'; keyId: string; tenantId: string; scope: TenantScope }
+  | { role: 'tenant'; keyId: string; tenantId: string; scope: TenantScope /** A dashboard session's id. */; sessionId?: string }
   | { role: 'service'; keyId: string /** Absent: every tenant. */; tenants?: ReadonlySet<string> }
-  | { role: 'admin'; keyId: string };
+  | { role: 'admin'; keyId: string /** A console session's id. */; sessionId?: string };
 
-export type CallerKind = 'tenant' | 'read-only' | 'service' | 'admin';
+export type CallerKind = 'tenant' | 'read-only' | 'service' | 'admin' | 'tenant-session' | 'console-session';
 
 const allowed: Record<RouteKind, ReadonlySet<CallerKind>> = {
   ingest: new Set(['tenant', 'service']),
-  'quota-check': new Set(['tenant', 'read-only', 'service']),
-  read: new Set(['tenant', 'read-only']),
+  'quota-check': new Set(['tenant', 'read-only', 'service', 'tenant-session']),
+  read: new Set(['tenant', 'read-only', 'tenant-session']),
   write: new Set(['tenant']),
   admin: new Set(['admin']),
-  'any-key': new Set(['tenant', 'read-only', 'service', 'admin']),
+  'admin-read': new Set(['admin', 'console-session']),
+  'any-key': new Set(['tenant', 'read-only', 'service', 'admin', 'tenant-session', 'console-session']),
+  dashboard: new Set(['tenant', 'tenant-session']),
+  'session-mint': new Set(['tenant', 'admin', 'console-session']),
+  session: new Set(['tenant', 'read-only', 'admin', 'tenant-session', 'console-session']),
+  'session-end': new Set(['tenant', 'admin', 'tenant-session', 'console-session']),
 };
 
 export function mayCall(kind: CallerKind, routeKey: string): boolean {
@@ -57,7 +85,8 @@ export function mayCall(kind: CallerKind, routeKey: string): boolean {
 }
 
 export function callerKind(c: Caller): CallerKind {
-  return c.role === 'tenant' ? (c.scope === 'read' ? 'read-only' : 'tenant') : c.role;
+  if (c.role === 'tenant') return c.sessionId ? 'tenant-session' : c.scope === 'read' ? 'read-only' : 'tenant';
+  return c.role === 'admin' && c.sessionId ? 'console-session' : c.role;
 }
 
 export interface AuthorizedRequest {
@@ -74,15 +103,16 @@ function callerOf(event: AuthorizedRequest): Caller {
   if ((role !== 'tenant' && role !== 'admin' && role !== 'service') || !keyId) {
     throw new ClientError('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)');
   }
+  const session = typeof ctx?.sessionId === 'string' ? { sessionId: ctx.sessionId } : {};
   if (role === 'tenant') {
     if (typeof ctx?.tenantId !== 'string') throw new ClientError('UNAUTHORIZED', 'the API key is not bound to a tenant');
-    return { role, keyId, tenantId: ctx.tenantId, scope: ctx.scope === 'read' ? 'read' : 'full' };
+    return { role, keyId, tenantId: ctx.tenantId, scope: ctx.scope === 'read' ? 'read' : 'full', ...session };
   }
   if (role === 'service') {
     const tenants = typeof ctx?.tenants === 'string' ? new Set(ctx.tenants.split(',').filter(Boolean)) : undefined;
     return tenants ? { role, keyId, tenants } : { role, keyId };
   }
-  return { role, keyId };
+  return { role, keyId, ...session };
 }
 
 const refusal: Record<CallerKind, string> = {
@@ -90,6 +120,8 @@ const refusal: Record<CallerKind, string> = {
   'read-only': 'this API key is read-only',
   service: 'a service API key may only post usage events and check quotas',
   admin: 'an admin API key reaches only the admin routes',
+  'tenant-session': 'a dashboard session may read and manage alerts only; this route needs an API key',
+  'console-session': 'a console session may read the admin routes and open tenant sessions only',
 };
 
 /** The caller, once it is known that it may call this route (401 without a valid key, 403 without the right). */
@@ -114,7 +146,7 @@ export function actsFor(c: Caller, tenantId: string): boolean {
 export function requireTenant(event: AuthorizedRequest): string {
   const c = authorize(event);
   if (c.role === 'tenant') return c.tenantId;
-  if (c.role === 'admin') throw new ClientError('FORBIDDEN', refusal.admin);
+  if (c.role === 'admin') throw new ClientError('FORBIDDEN', refusal[callerKind(c)]);
   const named = event.queryStringParameters?.tenant;
   const parsed = tenantIdSchema.safeParse(named);
   if (!parsed.success) throw new ClientError('INVALID_REQUEST', 'a service API key names the tenant: ?tenant=<tenant id>', 'tenant');

@@ -1,4 +1,5 @@
 import type { Meter } from '../metering/meters.js';
+import type { DashboardSession } from './sessions.js';
 import type { ApiKeyRecord, ApiKeySummary, KeyOwner, Tenant } from './tenants.js';
 
 /** Tenants, their meters and API keys: the admin API, the authorizer and ingest use it; ./adapters/tenant-directory.ts implements it. */
@@ -12,4 +13,12 @@ export interface TenantDirectory {
   getApiKey(keyId: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(owner: KeyOwner): Promise<ApiKeySummary[]>;
   revokeApiKey(owner: KeyOwner, keyId: string, at: string): Promise<boolean>;
+}
+
+/** Where sessions are kept (the tenants table, next to the API keys). */
+export interface SessionStore {
+  putSession(session: DashboardSession): Promise<void>;
+  getSession(sessionId: string): Promise<DashboardSession | undefined>;
+  /** False when no such session exists or it belongs to another tenant than `tenantId` (when given). */
+  revokeSession(sessionId: string, at: string, tenantId?: string): Promise<boolean>;
 }

@@ -137,7 +137,8 @@ describe('tables', () => {
 
 describe('functions', () => {
   it('deploys every catalog function, and nothing else, on nodejs22.x ARM64 with JSON logs', () => {
-    prod.template.resourceCountIs('AWS::Lambda::Function', specs.length);
+    // Plus the one function CDK's BucketDeployment runs to upload the dashboard.
+    prod.template.resourceCountIs('AWS::Lambda::Function', specs.length + 1);
     for (const [name, spec] of specs) {
       const fn = resources(prod.template, 'AWS::Lambda::Function')[logicalId(prod, prod.stack.functions.byName[name])]!.Properties!;
       expect(fn).toMatchObject({
@@ -163,8 +164,9 @@ describe('functions', () => {
     expect(new Set(roles.map((arn) => JSON.stringify(prod.stack.resolve(arn)))).size).toBe(specs.length);
   });
 
-  it('grants no wildcard action anywhere and no DynamoDB action on a wildcard resource', () => {
-    for (const statement of statements(prod)) {
+  it('grants no function a wildcard action and no DynamoDB action on a wildcard resource', () => {
+    const roles = new Set(specs.map(([name]) => logicalId(prod, prod.stack.functions.byName[name].role!)));
+    for (const statement of statements(prod).filter((s) => s.roles.some((r) => roles.has(r)))) {
       for (const action of statement.actions) expect(action).not.toMatch(/\*/);
       if (statement.actions.some((a) => a.startsWith('dynamodb:'))) expect(statement.resources).not.toContain('*');
     }
@@ -298,7 +300,7 @@ describe('HTTP API', () => {
       [good.keyId, { ...record, keyId: good.keyId, secretHash: good.secretHash }],
       [gone.keyId, { ...record, keyId: gone.keyId, secretHash: gone.secretHash, revokedAt: '2026-02-01T00:00:00Z' }],
     ]);
-    const authorizer = createAuthorizer({ getApiKey: async (id) => keys.get(id) });
+    const authorizer = createAuthorizer({ getApiKey: async (id) => keys.get(id), getSession: async () => undefined });
     const ask = (authorization: string) => authorizer({ headers: { authorization } } as never);
     for (const bad of ['Bearer nonsense', `Bearer ${unknown.token}`, `Bearer ${good.token.slice(0, -4)}AAAA`, `Bearer ${gone.token}`]) {
       expect(await ask(bad), bad).toEqual({ isAuthorized: false });
@@ -578,5 +580,19 @@ describe('dashboard hosting', () => {
         }),
       }),
     });
+  });
+
+  it('uploads the built dashboard with its config.json and invalidates the distribution', () => {
+    const [upload] = Object.values(resources(prod.template, 'Custom::CDKBucketDeployment'));
+    expect(upload).toBeDefined();
+    expect(upload!.Properties).toMatchObject({
+      DestinationBucketName: { Ref: logicalId(prod, prod.stack.node.findAll().find((c) => c.node.path.endsWith('Dashboard/Site'))!) },
+      DistributionPaths: ['/*'],
+    });
+    expect(upload!.Properties!.SourceObjectKeys).toHaveLength(2);
+    // config.json's API URL is only known at deploy time: a marker the deployment fills in.
+    expect(upload!.Properties!.SourceMarkers).toHaveLength(2);
+    // Sign-in links point at the distribution, which the functions learn from a stage variable.
+    prod.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageVariables: { dashboardUrl: Match.anyValue() } });
   });
 });

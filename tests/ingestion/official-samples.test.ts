@@ -22,7 +22,7 @@ const httpHandlers = {
     invoiced: async () => false,
     now: Date.now,
   }),
-  usage: createUsageApi({ meters: async () => [], series: async () => [], now: Date.now }),
+  usage: createUsageApi({ meters: async () => [], series: async () => [], groupKeys: async () => [], now: Date.now }),
   admin: createAdminApi({ directory: nothing, now: Date.now, newTenantId: () => 't' }),
 };
 
@@ -46,7 +46,7 @@ describe('official sample events', () => {
   }
 
   it('the authorizer denies a request without a Meterline key', async () => {
-    const authorizer = createAuthorizer({ getApiKey: async () => undefined });
+    const authorizer = createAuthorizer({ getApiKey: async () => undefined, getSession: async () => undefined });
     const event = officialSample<APIGatewayRequestAuthorizerEventV2>('apigw-v2-request-no-authorizer.json');
     expect(await authorizer(event)).toEqual({ isAuthorized: false });
   });

@@ -10,21 +10,34 @@ const routes = Object.values(functionSpecs).flatMap((spec) => spec.routes ?? [])
 /**
  * The rule written out independently of shared/tenancy/access.ts, so that a change there or a handler
  * that forgets to ask is caught: service keys post usage and check quotas, read-only keys read,
- * admin keys administer, and every key may fetch the API description.
+ * admin keys administer, and every key may fetch the API description. Dashboard sessions: a tenant's
+ * reads like a read-only key and also manages alerts and opens the billing portal; an operator's reads
+ * the admin routes and opens tenant sessions; both sign themselves out.
  */
+const dashboardWrites = ['PUT /v1/alerts/{alertId}', 'DELETE /v1/alerts/{alertId}', 'POST /v1/billing/portal-sessions'];
+const sessionRoutes = {
+  mint: 'POST /v1/dashboard/sessions',
+  whoami: 'GET /v1/dashboard/session',
+  end: 'DELETE /v1/dashboard/sessions/{sessionId}',
+};
+
 function expectedAllowed(kind: CallerKind, routeKey: string): boolean {
   const [method, path = ''] = routeKey.split(' ');
   if (routeKey === 'GET /v1/openapi.json') return true;
   const admin = path.startsWith('/v1/admin/');
   switch (kind) {
     case 'admin':
-      return admin;
+      return admin || Object.values(sessionRoutes).includes(routeKey);
     case 'tenant':
       return !admin;
     case 'read-only':
       return !admin && method === 'GET';
     case 'service':
       return ['POST /v1/events', 'POST /api/v1/events', 'GET /v1/quotas/{meter}'].includes(routeKey);
+    case 'tenant-session':
+      return (!admin && method === 'GET') || dashboardWrites.includes(routeKey) || routeKey === sessionRoutes.end;
+    case 'console-session':
+      return (admin && method === 'GET') || Object.values(sessionRoutes).includes(routeKey);
   }
 }
 
@@ -42,16 +55,31 @@ describe('key scopes, route by route over HTTP', () => {
     tokens['read-only'] = (await issueApiKey(directory, { tenantId: 'acme' }, 'dashboards', new Date(), { scope: 'read' })).token;
     tokens.service = (await issueApiKey(directory, { service: true }, 'product', new Date())).token;
     tokens.admin = await createAdminKey(stack);
+    tokens['tenant-session'] = (await api(stack, 'POST', '/v1/dashboard/sessions', tokens.tenant, {})).body.token;
+    tokens['console-session'] = (await api(stack, 'POST', '/v1/dashboard/sessions', tokens.admin, {})).body.token;
   });
   afterAll(() => stack?.stop());
 
   it('classifies every catalogued route', () => {
     expect(routes.length).toBeGreaterThan(30);
-    for (const route of routes) expect(['ingest', 'quota-check', 'read', 'write', 'admin', 'any-key']).toContain(routeKind(route));
+    const kinds = [
+      'ingest',
+      'quota-check',
+      'read',
+      'write',
+      'admin',
+      'admin-read',
+      'any-key',
+      'dashboard',
+      'session-mint',
+      'session',
+      'session-end',
+    ];
+    for (const route of routes) expect(kinds).toContain(routeKind(route));
   });
 
-  for (const kind of ['tenant', 'read-only', 'service', 'admin'] as const) {
-    it(`answers a ${kind} key on every route: through when allowed, 403 FORBIDDEN otherwise`, async () => {
+  for (const kind of ['tenant', 'read-only', 'service', 'admin', 'tenant-session', 'console-session'] as const) {
+    it(`answers a ${kind} caller on every route: through when allowed, 403 FORBIDDEN otherwise`, async () => {
       const outcomes: string[] = [];
       for (const routeKey of routes) {
         const [method, path] = routeKey.split(' ') as [string, string];

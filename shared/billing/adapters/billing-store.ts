@@ -12,6 +12,7 @@ import { backoffDelay, sleep } from '../../kernel/retry.js';
 import { cancellationReasons, errorName, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import { assertTransition, type Invoice, type InvoiceDraft, type InvoiceStatus, invoiceChanges, invoiceNumber } from '../invoices.js';
+import type { Party, Seller } from '../parties.js';
 import type { BillingPause } from '../pauses.js';
 import { type Plan, seedPlans } from '../plans.js';
 import type { BillingStore, IssueOutcome } from '../ports.js';
@@ -23,6 +24,8 @@ const planKey = (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' });
 const subscriptionKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'SUBSCRIPTION' });
 const invoiceKey = (tenantId: string, periodStart: string) => ({ pk: tenantPk(tenantId), sk: `INVOICE#${periodStart}` });
 const quotaKey = (tenantId: string, meter: string) => ({ pk: tenantPk(tenantId), sk: `QUOTA#${meter}` });
+const sellerKey = { pk: 'SELLER', sk: 'PROFILE' };
+const customerKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'CUSTOMER' });
 const counterKey = (year: number) => ({ pk: `INVOICE-NUMBER#${year}`, sk: 'COUNTER' });
 const pauseKey = (scope: string) => ({ pk: 'BILLING-PAUSES', sk: scope });
 /** Where a reissued invoice is kept: outside the `INVOICE#` range, which holds the one invoice in force per period. */
@@ -35,7 +38,8 @@ const replacedKey = (tenantId: string, periodStart: string, number: string) => (
 const INVOICES_PER_TRANSACTION = 25;
 
 /**
- * Plans, subscriptions, quotas, invoices and the invoice-number counters, in the `billing` table.
+ * Plans, subscriptions, quotas, invoices, the invoice-number counters and the seller's and customers'
+ * billing details, in the `billing` table.
  *
  * An invoice's key is (tenant, period start): writing it conditionally *is* closing the period, so a
  * period can never get a second invoice. It is written in one transaction with the year's counter
@@ -392,6 +396,25 @@ export class DynamoBillingStore implements BillingStore {
   async resume(scope: string): Promise<BillingPause | undefined> {
     const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: pauseKey(scope), ReturnValues: 'ALL_OLD' }));
     return r.Attributes ? (strip(r.Attributes) as BillingPause) : undefined;
+  }
+
+  async getSeller(): Promise<Seller | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: sellerKey }));
+    return r.Item ? (strip(r.Item) as Seller) : undefined;
+  }
+
+  async putSeller(seller: Seller): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...sellerKey, ...seller } }));
+  }
+
+  /** The tenant's billing details as its invoices show them. */
+  async getCustomer(tenantId: string): Promise<Party | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: customerKey(tenantId) }));
+    return r.Item ? (strip(r.Item) as Party) : undefined;
+  }
+
+  async putCustomer(tenantId: string, customer: Party): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...customerKey(tenantId), ...customer } }));
   }
 
   private async lastNumber(year: number): Promise<number> {

@@ -140,6 +140,26 @@ export class DynamoUsageStore implements UsageStore {
     });
     return items.map((item) => ({ period: String(item.period), value: String(item.value ?? 0), events: Number(item.events ?? 0) }));
   }
+
+  /** The group keys (never the meter total's '') a meter has counters for in months `fromMonth`..`toMonth`. */
+  async groupKeys(tenantId: string, meter: string, fromMonth: string, toMonth: string): Promise<string[]> {
+    // Month counters are few (one per group and month), so filtering them by period is cheap.
+    const items = await queryAll(this.db, {
+      TableName: this.options.countersTable,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      FilterExpression: '#period BETWEEN :fromMonth AND :toMonth',
+      ProjectionExpression: 'groupKey',
+      ExpressionAttributeNames: { '#period': 'period' },
+      ExpressionAttributeValues: {
+        ':pk': counterPartition({ tenantId, meter }),
+        ':from': 'month##\uffff',
+        ':to': 'month#\uffff',
+        ':fromMonth': fromMonth,
+        ':toMonth': toMonth,
+      },
+    });
+    return [...new Set(items.map((item) => String(item.groupKey)))].filter((g) => g !== '').sort();
+  }
 }
 
 type TransactWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];

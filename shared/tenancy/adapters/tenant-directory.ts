@@ -1,19 +1,21 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Meter } from '../../metering/meters.js';
 import { queryAll } from '../../platform/dynamo/query.js';
-import type { TenantDirectory } from '../ports.js';
+import type { SessionStore, TenantDirectory } from '../ports.js';
+import type { DashboardSession } from '../sessions.js';
 import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, ownerOf, type Tenant } from '../tenants.js';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const keyPk = (keyId: string) => `APIKEY#${keyId}`;
+const sessionKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: 'SESSION' });
 const keysOf = (owner: KeyOwner) =>
   'tenantId' in owner ? `${tenantPk(owner.tenantId)}#APIKEYS` : 'service' in owner ? 'SERVICE#APIKEYS' : 'ADMIN#APIKEYS';
 
 /**
- * Tenants, meters and API keys in one table. A key is found by its id alone (the authorizer's one read);
+ * Tenants, meters, API keys and dashboard sessions in one table. A key is found by its id alone (the authorizer's one read);
  * the `gsi1` index lists a tenant's keys and all tenants for the admin API.
  */
-export class DynamoTenantDirectory implements TenantDirectory {
+export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -115,6 +117,42 @@ export class DynamoTenantDirectory implements TenantDirectory {
           UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
           ConditionExpression: 'gsi1pk = :owner',
           ExpressionAttributeValues: { ':at': at, ':owner': keysOf(owner) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async putSession(session: DashboardSession): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...sessionKey(session.sessionId), ...session },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async getSession(sessionId: string): Promise<DashboardSession | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: sessionKey(sessionId) }));
+    if (!r.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...session } = r.Item;
+    return session as DashboardSession;
+  }
+
+  /** Revoking twice keeps the first time; `tenantId` limits it to that tenant's sessions. */
+  async revokeSession(sessionId: string, at: string, tenantId?: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: sessionKey(sessionId),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
+          ConditionExpression: tenantId ? 'tenantId = :tenant' : 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at, ...(tenantId ? { ':tenant': tenantId } : {}) },
         }),
       );
       return true;

@@ -1,0 +1,62 @@
+/**
+ * The dashboard's only way to the API: the session token from sessionStorage as the bearer, the API
+ * base from config.json (empty when the API is on the same origin, as under `npm start`).
+ */
+const TOKEN = 'meterline.session';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let base = '';
+
+export async function loadConfig(): Promise<void> {
+  const res = await fetch('config.json', { cache: 'no-store' });
+  if (res.ok) base = ((await res.json()) as { apiUrl?: string }).apiUrl?.replace(/\/+$/, '') ?? '';
+}
+
+/** Takes a sign-in link's token out of the URL (the fragment never reached a server) into this tab's storage. */
+export function adoptSignInToken(): void {
+  const m = /^#session=([\w-]+)/.exec(location.hash);
+  if (!m) return;
+  sessionStorage.setItem(TOKEN, m[1]!);
+  history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+}
+
+export const token = () => sessionStorage.getItem(TOKEN);
+export const forgetToken = () => sessionStorage.removeItem(TOKEN);
+
+async function request(method: string, path: string, body?: unknown): Promise<Response> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token() ?? ''}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) {
+    const error = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    // API Gateway itself answers an expired, revoked or unknown session (no error code of the API's).
+    if (!error.code && (res.status === 401 || res.status === 403))
+      throw new ApiError(res.status, 'SESSION_ENDED', 'This dashboard session has ended.');
+    throw new ApiError(res.status, error.code ?? String(res.status), error.message ?? res.statusText);
+  }
+  return res;
+}
+
+export async function get<T>(path: string): Promise<T> {
+  return (await request('GET', path)).json() as Promise<T>;
+}
+
+export async function send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T | undefined> {
+  const res = await request(method, path, body);
+  return res.status === 204 ? undefined : ((await res.json()) as T);
+}
+
+export async function blob(path: string): Promise<Blob> {
+  return (await request('GET', path)).blob();
+}

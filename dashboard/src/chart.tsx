@@ -1,0 +1,47 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+
+export interface Series {
+  label: string;
+  /** Decimal strings from the API (null: no reading); converted to numbers only to place points on screen. */
+  values: (string | null)[];
+}
+
+const COLORS = ['#0b57d0', '#b3261e', '#146c2e', '#7d5260', '#8a5a00', '#006a6a', '#5b3fb3', '#3d5a80'];
+
+/** A uPlot time chart sized to its container. */
+export function Chart({ times, series, unit, title }: { times: number[]; series: Series[]; unit: string; title: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const width = () => Math.max(280, el.clientWidth);
+    const plot = new uPlot(
+      {
+        width: width(),
+        height: 240,
+        series: [
+          {},
+          ...series.map((s, i) => ({
+            label: s.label,
+            stroke: COLORS[i % COLORS.length]!,
+            width: 2,
+            value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toLocaleString('en-US')} ${unit}`),
+          })),
+        ],
+        axes: [{}, { size: 60 }],
+        scales: { x: { time: true } },
+        legend: { live: true },
+      },
+      [times.map((t) => t / 1000), ...series.map((s) => s.values.map((v) => (v === null ? null : Number(v))))] as uPlot.AlignedData,
+      el,
+    );
+    const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: 240 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [times, series, unit]);
+  return <div class="chart" ref={box} role="img" aria-label={title} />;
+}

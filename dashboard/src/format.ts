@@ -1,0 +1,58 @@
+/**
+ * Formatting of the API's decimal strings. Intl.NumberFormat formats a string exactly (no float
+ * conversion), so "478.50" shows as "$478.50" and "0.0025" keeps its digits.
+ */
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+export function money(amount: string | null | undefined, currency: string): string {
+  if (amount === null || amount === undefined) return '—';
+  let f = moneyFormats.get(currency);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', { style: 'currency', currency, maximumFractionDigits: 12 });
+    moneyFormats.set(currency, f);
+  }
+  return f.format(amount as unknown as number);
+}
+
+const quantityFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 12 });
+
+export function quantity(value: string | null | undefined): string {
+  if (value === null || value === undefined) return '—';
+  return quantityFormat.format(value as unknown as number);
+}
+
+/** English plural of a unit; abbreviations (GB) stay as they are. */
+export function plural(unit: string, value: string): string {
+  if (/^-?1(\.0*)?$/.test(value)) return unit;
+  const m = /([A-Za-z]+)$/.exec(unit);
+  const word = m?.[1] ?? '';
+  if (!word || (/[A-Z]/.test(word) && word.length <= 4)) return unit;
+  if (/(s|x|z|ch|sh)$/.test(word)) return `${unit}es`;
+  if (/[^aeiou]y$/.test(word)) return `${unit.slice(0, -1)}ies`;
+  return `${unit}s`;
+}
+
+export function withUnit(value: string | null | undefined, unit: string): string {
+  if (value === null || value === undefined) return '—';
+  return `${quantity(value)} ${plural(unit, value)}`;
+}
+
+export function day(iso: string): string {
+  return new Date(iso).toLocaleDateString('en-US', { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+export function dateTime(iso: string): string {
+  return new Date(iso).toLocaleString('en-US', { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' }) + ' UTC';
+}
+
+/** The last day a period covers (its end is exclusive). */
+export function lastDay(endIso: string): string {
+  return day(new Date(Date.parse(endIso) - 1).toISOString());
+}
+
+export function trend(percent: string | null): { text: string; direction: 'up' | 'down' | 'flat' | 'none' } {
+  if (percent === null) return { text: 'no previous period', direction: 'none' };
+  if (/^-?0(\.0*)?$/.test(percent)) return { text: 'same as last period', direction: 'flat' };
+  const up = !percent.startsWith('-');
+  return { text: `${up ? '+' : '−'}${percent.replace('-', '')}% vs last period`, direction: up ? 'up' : 'down' };
+}

@@ -1,0 +1,97 @@
+/** The API's answers, as far as the dashboard reads them. Quantities and amounts are decimal strings. */
+export interface Meter {
+  key: string;
+  name: string;
+  unit: string;
+  aggregation: string;
+  groupBy: string[];
+}
+
+export interface Analytics {
+  currency: string;
+  asOf: string;
+  period: { start: string; end: string };
+  meters: {
+    meter: string;
+    unit: string;
+    quantity: string;
+    cost: string;
+    quantityTrendPercent: string | null;
+    costTrendPercent: string | null;
+    projectedCost: string;
+  }[];
+  usageCost: string;
+  baseFee: string;
+  projectedCost: string;
+}
+
+export interface CurrentUsage {
+  period: { start: string; end: string };
+  meters: { meter: string; name: string; unit: string; value: string }[];
+}
+
+export interface InvoiceLine {
+  kind: 'base' | 'usage' | 'adjustment';
+  description: string;
+  amount: string;
+  meter?: string;
+  unit?: string;
+  quantity: string;
+  included?: string;
+  billable?: string;
+}
+
+export interface Invoice {
+  id: string;
+  number: string;
+  status: string;
+  currency: string;
+  periodStart: string;
+  periodEnd: string;
+  issuedAt: string;
+  total: string;
+  subtotal: string;
+  tax: string;
+  taxRate: string;
+  lines: InvoiceLine[];
+}
+
+export type InvoiceSummary = Pick<Invoice, 'id' | 'number' | 'status' | 'currency' | 'periodStart' | 'periodEnd' | 'issuedAt' | 'total'>;
+
+export type Upcoming = Omit<Invoice, 'id' | 'number' | 'issuedAt'> & { asOf: string };
+
+export interface QuotaStatus {
+  meter: string;
+  limit: string;
+  usage: string;
+  remaining: string;
+}
+
+export type Price =
+  | { model: 'free' }
+  | { model: 'perUnit'; unitPrice: string }
+  | { model: 'package'; packageSize: string; packagePrice: string; rounding: 'up' | 'prorated' }
+  | { model: 'quota'; included: string; unitPrice: string }
+  | { model: 'graduated' | 'volume'; tiers: { upTo: string | null; unitPrice: string; flatFee: string }[] };
+
+export interface Pricing {
+  plan: { id: string; name: string; currency: string; interval: string; baseFee: string; prices: Record<string, Price> };
+  subscription: { startedAt: string; taxRate: string; cancelAt?: string; trialEnd?: string };
+  currentPeriod?: { start: string; end: string; trial: boolean };
+}
+
+export interface Alert {
+  id: string;
+  meter: string;
+  threshold: string;
+  name?: string;
+  createdAt: string;
+  firing: { value: string; firedAt: string } | null;
+}
+
+export interface Whoami {
+  role: 'tenant' | 'admin';
+  tenant?: { id: string; name: string };
+  sessionId?: string;
+  expiresAt?: string;
+}

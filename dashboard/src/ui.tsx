@@ -1,0 +1,67 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { ApiError } from './api.js';
+import type { Loaded } from './hooks.js';
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="loading" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+export function ErrorBox({ error, retry }: { error: Error; retry?: () => void }) {
+  const signIn = error instanceof ApiError && error.code === 'SESSION_ENDED';
+  return (
+    <div class="error" role="alert">
+      <p>
+        <strong>{signIn ? 'Your session has ended.' : 'Something went wrong.'}</strong> {signIn ? '' : error.message}
+      </p>
+      {signIn ? (
+        <p>Ask your product for a new dashboard link.</p>
+      ) : (
+        retry && (
+          <button type="button" onClick={retry}>
+            Try again
+          </button>
+        )
+      )}
+    </div>
+  );
+}
+
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <p class="empty">{children}</p>;
+}
+
+/** Loading, error or the content of one loaded resource. */
+export function Load<T>({ state, what, children }: { state: Loaded<T>; what: string; children: (data: T) => ComponentChildren }) {
+  if (state.error) return <ErrorBox error={state.error} retry={state.reload} />;
+  if (state.data === undefined) return <Loading what={what} />;
+  return <>{children(state.data)}</>;
+}
+
+/** A page's heading takes the focus when the page opens, so keyboard and screen reader users land on it. */
+export function Page({ title, children, actions }: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${title} · Meterline`;
+    heading.current?.focus();
+  }, [title]);
+  return (
+    <section>
+      <div class="page-head">
+        <h1 tabIndex={-1} ref={heading}>
+          {title}
+        </h1>
+        {actions}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+export function Status({ status }: { status: string }) {
+  return <span class={`badge badge-${status}`}>{status}</span>;
+}

@@ -1,0 +1,95 @@
+import { usageAnalytics } from '../../shared/billing/analytics.js';
+import { type Invoice, invoiceStatuses } from '../../shared/billing/invoices.js';
+import type { BillingReads } from '../../shared/billing/ports.js';
+import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
+import { mapLimit } from '../../shared/kernel/batching.js';
+import { sumMoney } from '../../shared/kernel/money.js';
+import { httpApi, json, routes } from '../../shared/platform/http.js';
+import type { BillingAlert } from '../../shared/stripe/mirror.js';
+import { requireAdmin } from '../../shared/tenancy/access.js';
+import type { Tenant } from '../../shared/tenancy/tenants.js';
+
+export interface ConsoleDependencies {
+  listTenants(): Promise<Tenant[]>;
+  getSubscription(tenantId: string): Promise<Subscription | undefined>;
+  listInvoices(tenantId: string, limit?: number): Promise<{ invoices: Invoice[] }>;
+  /** Billing alerts Stripe sync raised for the tenant (reconciliation mismatches among them). */
+  billingAlerts(tenantId: string): Promise<BillingAlert[]>;
+  reads: BillingReads;
+  now(): number;
+}
+
+/**
+ * The operator console's one read: every tenant with its plan, this period's usage and projected
+ * revenue, its invoices by status and its reconciliation mismatches. It reads per tenant (a few
+ * queries each, eight tenants at a time), which suits hundreds of tenants; thousands want a rollup
+ * kept by the invoice and report jobs instead.
+ */
+export function createConsoleApi(deps: ConsoleDependencies) {
+  return httpApi(
+    routes({
+      'GET /v1/admin/console': async (event) => {
+        requireAdmin(event);
+        const now = deps.now();
+        const tenants = await deps.listTenants();
+        const rows = await mapLimit(tenants, 8, async (tenant) => {
+          const [sub, { invoices }, alerts] = await Promise.all([
+            deps.getSubscription(tenant.id),
+            deps.listInvoices(tenant.id, 100),
+            deps.billingAlerts(tenant.id),
+          ]);
+          const live = sub && !hasEnded(sub, now) && now >= Date.parse(sub.startedAt) ? sub : undefined;
+          const analytics = live ? await usageAnalytics(deps.reads, live.tenantId, live, periodAt(live, now), now) : undefined;
+          const plan = live ? await deps.reads.plan(planIdAt(live, now)) : undefined;
+          return {
+            tenant,
+            invoices,
+            mismatches: alerts.filter((a) => a.kind === 'RECONCILIATION_MISMATCH'),
+            summary: {
+              id: tenant.id,
+              name: tenant.name,
+              plan: plan ? { id: plan.id, name: plan.name } : null,
+              ...(analytics
+                ? {
+                    currency: analytics.currency,
+                    period: analytics.period,
+                    usageCost: analytics.usageCost,
+                    baseFee: analytics.baseFee,
+                    projectedCost: analytics.projectedCost,
+                    meters: analytics.meters.map((m) => ({ meter: m.meter, unit: m.unit, quantity: m.quantity, cost: m.cost })),
+                  }
+                : {}),
+              invoices: Object.fromEntries(invoiceStatuses.map((s) => [s, invoices.filter((i) => i.status === s).length])),
+              reconciliationMismatches: alerts.filter((a) => a.kind === 'RECONCILIATION_MISMATCH').length,
+            },
+          };
+        });
+
+        const byCurrency = (items: { currency: string; amount: string }[]) => {
+          const groups = new Map<string, string[]>();
+          for (const i of items) groups.set(i.currency, [...(groups.get(i.currency) ?? []), i.amount]);
+          return Object.fromEntries(
+            [...groups].map(([currency, amounts]) => [currency, sumMoney(amounts, currency as Invoice['currency'])]),
+          );
+        };
+        const allInvoices = rows.flatMap((r) => r.invoices);
+        return json(200, {
+          asOf: new Date(now).toISOString(),
+          tenants: rows.map((r) => r.summary),
+          projectedRevenue: byCurrency(
+            rows.flatMap((r) => (r.summary.currency ? [{ currency: r.summary.currency, amount: r.summary.projectedCost! }] : [])),
+          ),
+          invoicesByStatus: Object.fromEntries(
+            invoiceStatuses.map((s) => {
+              const matching = allInvoices.filter((i) => i.status === s);
+              return [s, { count: matching.length, totals: byCurrency(matching.map((i) => ({ currency: i.currency, amount: i.total }))) }];
+            }),
+          ),
+          reconciliationMismatches: rows.flatMap((r) =>
+            r.mismatches.map((a) => ({ tenantId: r.tenant.id, id: a.id, subject: a.subject, raisedAt: a.raisedAt })),
+          ),
+        });
+      },
+    }),
+  );
+}

@@ -1,0 +1,16 @@
+import { billingReads, billingStore, tenantDirectory } from '../../shared/composition/root.js';
+import { stripeStore } from '../../shared/composition/stripe.js';
+import { createConsoleApi } from './console.js';
+
+const directory = tenantDirectory();
+const billing = billingStore();
+const stripe = stripeStore();
+
+export const handler = createConsoleApi({
+  listTenants: () => directory.listTenants(),
+  getSubscription: (tenantId) => billing.getSubscription(tenantId),
+  listInvoices: (tenantId, limit) => billing.listInvoices(tenantId, limit),
+  billingAlerts: (tenantId) => stripe.alerts(tenantId),
+  reads: billingReads(billing),
+  now: Date.now,
+});

@@ -1,0 +1,262 @@
+/// <reference lib="dom" />
+import { readFileSync } from 'node:fs';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../local/stack.js';
+import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
+import { launchChromium } from './browser.js';
+
+/**
+ * The dashboard in real headless Chromium against a local stack: usage posted through the ingest API,
+ * sign-in by session link, the numbers on screen equal to the API's, quota colours, alerts, invoices
+ * and their PDF, the Stripe customer portal, the operator console, and one tenant's session kept out
+ * of another's data.
+ */
+let stack: LocalStack;
+let chrome: Awaited<ReturnType<typeof launchChromium>>;
+let context: BrowserContext;
+let adminKey: string;
+const keys: Record<'a' | 'b', string> = { a: '', b: '' };
+const monthStart = () => {
+  const d = new Date();
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+};
+const lastMonthStart = () => {
+  const d = new Date();
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
+};
+/** Inside the open period, an hour ago at most (never before this month's start). */
+const recently = (i: number) => new Date(Math.max(monthStart(), Date.now() - 3_600_000) + i * 1_000).toISOString();
+
+const plan = {
+  name: 'Dashboard test',
+  currency: 'USD',
+  interval: 'month',
+  baseFee: '49.00',
+  prices: {
+    orders: { model: 'perUnit', unitPrice: '0.10' },
+    api_calls: { model: 'quota', included: '100', unitPrice: '0.02' },
+    ai_jobs: { model: 'perUnit', unitPrice: '0.50' },
+    storage_gb: { model: 'perUnit', unitPrice: '1.00' },
+  },
+};
+
+async function post(tenant: 'a' | 'b', events: object[]) {
+  const r = await api(stack, 'POST', '/v1/events', keys[tenant], events);
+  expect(r.status).toBe(202);
+  expect(r.body.rejected).toBe(0);
+  await stack.drained();
+}
+
+async function signIn(key: string, body: object = {}): Promise<{ page: Page; token: string; sessionId: string }> {
+  const r = await api(stack, 'POST', '/v1/dashboard/sessions', key, body);
+  expect(r.status).toBe(201);
+  expect(r.body.url).toMatch(/#session=mds_/);
+  const page = await context.newPage();
+  await page.goto(r.body.url);
+  // Signed in once the app took the token from the link (before that, moving to another page would lose it).
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  return { page, token: r.body.token, sessionId: r.body.sessionId };
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({ env: { GRACE_PERIOD_HOURS: '1' } });
+  adminKey = await createAdminKey(stack);
+  keys.a = await createTenant(stack, 'tenant-a');
+  keys.b = await createTenant(stack, 'tenant-b');
+  expect((await api(stack, 'PUT', '/v1/admin/plans/dash-test', adminKey, plan)).status).toBeLessThan(300);
+  for (const t of ['tenant-a', 'tenant-b']) {
+    const r = await api(stack, 'PUT', `/v1/admin/tenants/${t}/subscription`, adminKey, {
+      planId: 'dash-test',
+      startAt: new Date(lastMonthStart()).toISOString(),
+    });
+    expect(r.status).toBe(201);
+  }
+  // Last month closes into an invoice for each tenant (base fee; no usage).
+  await stack.runSchedule('invoicing');
+  await post('a', [
+    ...Array.from({ length: 12 }, (_, i) => ({ id: `o-${i}`, meter: 'orders', timestamp: recently(i) })),
+    ...Array.from({ length: 70 }, (_, i) => ({ id: `c-${i}`, meter: 'api_calls', timestamp: recently(i) })),
+    ...['summary', 'summary', 'extraction'].map((jobType, i) => ({
+      id: `j-${i}`,
+      meter: 'ai_jobs',
+      timestamp: recently(i),
+      properties: { job_type: jobType },
+    })),
+    { id: 's-1', meter: 'storage_gb', timestamp: recently(1), value: '45.5' },
+  ]);
+  await post('b', [{ id: 'b-o-1', meter: 'orders', timestamp: recently(1) }]);
+  chrome = await launchChromium();
+  context = chrome.context;
+}, 300_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  await stack?.stop();
+});
+
+describe('tenant dashboard', () => {
+  it("shows each meter's quantity and cost exactly as the API answers them", async () => {
+    const { page } = await signIn(keys.a);
+    const analytics = (await api(stack, 'GET', '/v1/analytics', keys.a)).body;
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    for (const m of analytics.meters as { meter: string; quantity: string; cost: string }[]) {
+      const card = page.locator(`article[data-meter="${m.meter}"]`);
+      await expect.poll(() => card.getByTestId('quantity').getAttribute('data-value')).toBe(m.quantity);
+      expect(await card.getByTestId('cost').getAttribute('data-value')).toBe(m.cost);
+    }
+    expect(await page.locator('article[data-meter="orders"] [data-testid=quantity]').textContent()).toBe('12 orders');
+    expect(await page.locator('article[data-meter="orders"] [data-testid=cost]').textContent()).toBe('$1.20 so far');
+    expect(await page.locator('article[data-meter="storage_gb"] [data-testid=quantity]').textContent()).toMatch(/GB-months$/);
+    expect(await page.getByTestId('projected').textContent()).toBe(`$${analytics.projectedCost}`);
+    await page.close();
+  });
+
+  it('turns the included-quota bar yellow once usage crosses 80%', async () => {
+    const { page } = await signIn(keys.a);
+    const bar = page.locator('article[data-meter="api_calls"] .quota');
+    await expect.poll(() => bar.getAttribute('data-level')).toBe('green');
+    await post(
+      'a',
+      Array.from({ length: 15 }, (_, i) => ({ id: `c2-${i}`, meter: 'api_calls', timestamp: recently(i) })),
+    );
+    await page.reload();
+    await expect.poll(() => bar.getAttribute('data-level')).toBe('yellow');
+    expect(await bar.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('85');
+    await page.close();
+  });
+
+  it('draws the usage charts, with the breakdown of a grouped meter', async () => {
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/usage`);
+    const jobs = page.locator('article[data-meter="ai_jobs"]');
+    await jobs.locator('canvas').first().waitFor();
+    await expect.poll(() => jobs.locator('table.groups tbody tr').count()).toBe(2);
+    expect(await jobs.locator('table.groups').textContent()).toContain('summary2 jobs');
+    await page.getByLabel('7 days').check();
+    await page.getByLabel('hour').check();
+    await jobs.locator('canvas').first().waitFor();
+    await page.close();
+  });
+
+  it('creates, edits and deletes an alert', async () => {
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/alerts`);
+    const form = page.getByRole('form', { name: 'New alert' });
+    await form.getByLabel('Name').fill('Many orders');
+    await form.getByLabel('Meter').selectOption('orders');
+    await form.getByLabel('Threshold this period').fill('500');
+    await form.getByRole('button', { name: 'Create alert' }).click();
+    await page.locator('li[data-alert]', { hasText: 'Many orders' }).waitFor();
+    const stored = (await api(stack, 'GET', '/v1/alerts', keys.a)).body.alerts;
+    expect(stored).toMatchObject([{ meter: 'orders', threshold: '500', name: 'Many orders' }]);
+    const item = page.locator(`li[data-alert="${stored[0].id}"]`);
+
+    await item.getByRole('button', { name: 'Edit' }).click();
+    await item.getByLabel('Threshold this period').fill('750');
+    await item.getByRole('button', { name: 'Save' }).click();
+    await page.locator('li[data-alert]', { hasText: '750 orders' }).waitFor();
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete Many orders' }).click();
+    await page.getByText('No alerts yet').waitFor();
+    expect((await api(stack, 'GET', '/v1/alerts', keys.a)).body.alerts).toEqual([]);
+    await page.close();
+  });
+
+  it('opens an invoice and downloads its PDF', async () => {
+    const [invoice] = (await api(stack, 'GET', '/v1/invoices', keys.a)).body.invoices;
+    expect(invoice).toBeDefined();
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/invoices`);
+    await page.getByRole('link', { name: invoice.number }).click();
+    await page.getByRole('heading', { name: `Invoice ${invoice.number}` }).waitFor();
+    expect(await page.getByTestId('invoice-total').textContent()).toBe(`$${invoice.total}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download PDF' }).click()]);
+    expect(download.suggestedFilename()).toBe(`${invoice.number}.pdf`);
+    const pdf = readFileSync((await download.path())!);
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(pdf.length).toBeGreaterThan(1_000);
+    const [printable] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Printable page' }).click()]);
+    await printable.waitForLoadState();
+    expect(await printable.textContent('body')).toContain('Due');
+    await printable.close();
+    await page.close();
+  });
+
+  it('opens the Stripe customer portal from "Manage plan / payment methods"', async () => {
+    await stack.runSchedule('usage-report');
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/plan`);
+    await page.getByRole('button', { name: 'Manage plan / payment methods' }).click();
+    await page.waitForURL(/\/p\/session\//);
+    expect(page.url().startsWith(stack.stripe!.url)).toBe(true);
+    expect(await page.textContent('body')).toContain('tenant-a');
+    expect(stack.stripe!.calls().some((c) => c.method === 'POST' && c.path === '/v1/billing_portal/sessions' && c.status === 200)).toBe(
+      true,
+    );
+    await page.close();
+  });
+});
+
+describe('operator console', () => {
+  it('lists tenants with plan, projected revenue and invoices, and opens a tenant view', async () => {
+    const { page } = await signIn(adminKey);
+    await page.getByRole('heading', { name: 'Operator console' }).waitFor();
+    const view = (await api(stack, 'GET', '/v1/admin/console', adminKey)).body;
+    expect(await page.getByTestId('projected-revenue').textContent()).toBe(`$${view.projectedRevenue.USD}`);
+    const row = page.locator('tr[data-tenant="tenant-b"]');
+    expect(await row.textContent()).toContain('Dashboard test');
+    expect(await page.locator('tr[data-status="open"]').textContent()).toContain('2');
+    const [tenantTab] = await Promise.all([context.waitForEvent('page'), row.getByRole('button', { name: /Open .* dashboard/ }).click()]);
+    await tenantTab.getByRole('heading', { name: 'Overview' }).waitFor();
+    await expect.poll(() => tenantTab.locator('article[data-meter="orders"] [data-testid=quantity]').getAttribute('data-value')).toBe('1');
+    await tenantTab.close();
+    await page.close();
+  });
+});
+
+describe('isolation and scope', () => {
+  it("keeps tenant A's session out of tenant B's data", async () => {
+    const { page, token } = await signIn(keys.a);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    const [invoiceOfB] = (await api(stack, 'GET', '/v1/invoices', keys.b)).body.invoices;
+    const sessionOfB = (await api(stack, 'POST', '/v1/dashboard/sessions', keys.b)).body;
+    const calls = await page.evaluate(
+      async ({ token, invoice, sessionId }) => {
+        const call = async (method: string, path: string, body?: unknown) => {
+          const res = await fetch(path, {
+            method,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            ...(body ? { body: JSON.stringify(body) } : {}),
+          });
+          return res.status;
+        };
+        return {
+          invoice: await call('GET', `/v1/invoices/${invoice}`),
+          pdf: await call('GET', `/v1/invoices/${invoice}/pdf`),
+          mint: await call('POST', '/v1/dashboard/sessions', { tenantId: 'tenant-b' }),
+          revoke: await call('DELETE', `/v1/dashboard/sessions/${sessionId}`),
+          console: await call('GET', '/v1/admin/console'),
+          ingest: await call('POST', '/v1/events', { id: 'x', meter: 'orders', timestamp: new Date().toISOString() }),
+        };
+      },
+      { token, invoice: invoiceOfB.id, sessionId: sessionOfB.sessionId },
+    );
+    expect(calls).toEqual({ invoice: 404, pdf: 404, mint: 403, revoke: 404, console: 403, ingest: 403 });
+    await page.goto(`${stack.apiUrl}/#/invoices/${invoiceOfB.id}`);
+    await page.getByRole('alert').getByText(`invoice ${invoiceOfB.id} does not exist`).waitFor();
+    // B's session still works: A's attempt to revoke it changed nothing.
+    expect((await api(stack, 'GET', '/v1/dashboard/session', sessionOfB.token)).body.tenant.id).toBe('tenant-b');
+    await page.close();
+  });
+
+  it('ends a session on sign-out', async () => {
+    const { page, token } = await signIn(keys.a);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('Open the dashboard with the sign-in link').waitFor();
+    // The authorizer now refuses the token: API Gateway answers 403 before any function runs.
+    expect((await api(stack, 'GET', '/v1/dashboard/session', token)).status).toBe(403);
+    await page.close();
+  });
+});
