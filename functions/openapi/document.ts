@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertDefinitionSchema } from '../../shared/alerts/rules.js';
+import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
 import { quotaCheckSchema, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
@@ -8,6 +9,7 @@ import { correctionRequestSchema } from '../../shared/metering/corrections.js';
 import { cloudEventSchema, nativeEventSchema } from '../../shared/metering/events.js';
 import { meterDefinitionSchema } from '../../shared/metering/meters.js';
 import { routeKind } from '../../shared/tenancy/access.js';
+import { newSessionSchema } from '../../shared/tenancy/sessions.js';
 import { newTenantSchema, tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import { keyRequest, serviceKeyRequest, tenantKeyRequest } from '../admin/admin.js';
 import { listQuery, quotaQuery } from '../billing/billing.js';
@@ -134,6 +136,20 @@ export const operations: Record<string, Operation> = {
     summary: 'Void the invoice and issue a replacement from the current counters',
     status: 201,
   },
+  'GET /v1/invoices/{id}/pdf': { summary: 'One invoice as a PDF document' },
+  'GET /v1/admin/billing/seller': { summary: "The seller's details printed on invoices" },
+  'PUT /v1/admin/billing/seller': { summary: "Set the seller's details", body: sellerSchema },
+  'GET /v1/admin/tenants/{tenantId}/billing-details': { summary: "A tenant's customer details printed on invoices" },
+  'PUT /v1/admin/tenants/{tenantId}/billing-details': { summary: "Set a tenant's customer details", body: partySchema },
+  'GET /v1/admin/console': { summary: "Every tenant's plan, projected revenue, usage, invoices by status and open mismatches" },
+  'POST /v1/dashboard/sessions': {
+    summary: 'Mint a short-lived dashboard session (answers a sign-in URL)',
+    body: newSessionSchema,
+    status: 201,
+  },
+  'GET /v1/dashboard/session': { summary: 'The calling dashboard session' },
+  'DELETE /v1/dashboard/sessions/{sessionId}': { summary: 'Revoke a dashboard session', status: 204 },
+  'POST /v1/billing/portal-sessions': { summary: 'Open a Stripe customer portal session', status: 201 },
 };
 
 const jsonSchema = (schema: z.ZodType) => {

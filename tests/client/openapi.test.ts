@@ -26,7 +26,14 @@ describe('the OpenAPI document', () => {
       doc.paths['/v1/admin/tenants/{tenantId}/meters/{meter}']!.put.requestBody.content['application/json'].schema.properties.aggregation
         .enum,
     ).toEqual(['SUM', 'COUNT', 'MAX', 'LATEST', 'UNIQUE_COUNT']);
-    expect(doc.paths['/v1/usage']!.get.parameters.map((p: { name: string }) => p.name)).toEqual(['meter', 'granularity', 'from', 'to']);
+    expect(doc.paths['/v1/usage']!.get.parameters.map((p: { name: string }) => p.name)).toEqual([
+      'meter',
+      'granularity',
+      'from',
+      'to',
+      'groupBy',
+      'group',
+    ]);
     expect(doc.components.schemas.NativeEvent.required).toEqual(['id', 'meter', 'timestamp']);
     expect(doc.components.schemas.NativeEvent.properties.tenant).toBeDefined();
   });

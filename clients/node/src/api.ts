@@ -129,7 +129,7 @@ export interface paths {
         };
         /**
          * List tenants
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminTenants"];
         put?: never;
@@ -153,7 +153,7 @@ export interface paths {
         };
         /**
          * A tenant and its meters
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminTenantsTenantId"];
         put?: never;
@@ -173,7 +173,7 @@ export interface paths {
         };
         /**
          * A tenant's meters
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminTenantsTenantIdMeters"];
         put?: never;
@@ -213,7 +213,7 @@ export interface paths {
         };
         /**
          * A tenant's API keys
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminTenantsTenantIdApiKeys"];
         put?: never;
@@ -257,7 +257,7 @@ export interface paths {
         };
         /**
          * Admin keys
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminApiKeys"];
         put?: never;
@@ -301,7 +301,7 @@ export interface paths {
         };
         /**
          * Service keys
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminServiceKeys"];
         put?: never;
@@ -406,13 +406,13 @@ export interface paths {
         get?: never;
         /**
          * Create or replace a usage alert
-         * @description Allowed for tenant keys.
+         * @description Allowed for undefined.
          */
         put: operations["putV1AlertsAlertId"];
         post?: never;
         /**
          * Delete a usage alert
-         * @description Allowed for tenant keys.
+         * @description Allowed for undefined.
          */
         delete: operations["deleteV1AlertsAlertId"];
         options?: never;
@@ -492,6 +492,26 @@ export interface paths {
          * @description Allowed for tenant and read-only keys.
          */
         get: operations["getV1InvoicesIdHtml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One invoice as a PDF document
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1InvoicesIdPdf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -589,7 +609,7 @@ export interface paths {
         };
         /**
          * Plans
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminPlans"];
         put?: never;
@@ -609,7 +629,7 @@ export interface paths {
         };
         /**
          * One plan
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminPlansPlanId"];
         /**
@@ -633,7 +653,7 @@ export interface paths {
         };
         /**
          * A tenant's subscription
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminTenantsTenantIdSubscription"];
         /**
@@ -657,7 +677,7 @@ export interface paths {
         };
         /**
          * A tenant's hard quotas
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminTenantsTenantIdQuotas"];
         put?: never;
@@ -701,7 +721,7 @@ export interface paths {
         };
         /**
          * A tenant's invoices
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminTenantsTenantIdInvoices"];
         put?: never;
@@ -741,7 +761,7 @@ export interface paths {
         };
         /**
          * Billing pauses
-         * @description Allowed for admin keys.
+         * @description Allowed for undefined.
          */
         get: operations["getV1AdminBillingPauses"];
         put?: never;
@@ -820,6 +840,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/billing/seller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The seller's details printed on invoices
+         * @description Allowed for undefined.
+         */
+        get: operations["getV1AdminBillingSeller"];
+        /**
+         * Set the seller's details
+         * @description Allowed for admin keys.
+         */
+        put: operations["putV1AdminBillingSeller"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/billing-details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tenant's customer details printed on invoices
+         * @description Allowed for undefined.
+         */
+        get: operations["getV1AdminTenantsTenantIdBillingDetails"];
+        /**
+         * Set a tenant's customer details
+         * @description Allowed for admin keys.
+         */
+        put: operations["putV1AdminTenantsTenantIdBillingDetails"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -832,6 +900,106 @@ export interface paths {
          * @description Allowed for any key.
          */
         get: operations["getV1OpenapiJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dashboard/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mint a short-lived dashboard session (answers a sign-in URL)
+         * @description Allowed for undefined.
+         */
+        post: operations["postV1DashboardSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dashboard/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling dashboard session
+         * @description Allowed for undefined.
+         */
+        get: operations["getV1DashboardSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dashboard/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a dashboard session
+         * @description Allowed for undefined.
+         */
+        delete: operations["deleteV1DashboardSessionsSessionId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/billing/portal-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a Stripe customer portal session
+         * @description Allowed for undefined.
+         */
+        post: operations["postV1BillingPortalSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every tenant's plan, projected revenue, usage, invoices by status and open mismatches
+         * @description Allowed for undefined.
+         */
+        get: operations["getV1AdminConsole"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1200,6 +1368,8 @@ export interface operations {
                 granularity?: "hour" | "day" | "month";
                 from?: string;
                 to?: string;
+                groupBy?: string;
+                group?: string;
             };
             header?: never;
             path?: never;
@@ -2039,6 +2209,37 @@ export interface operations {
             };
         };
     };
+    getV1InvoicesIdPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1Analytics: {
         parameters: {
             query?: never;
@@ -2739,7 +2940,305 @@ export interface operations {
             };
         };
     };
+    getV1AdminBillingSeller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putV1AdminBillingSeller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @default [] */
+                    address?: string[];
+                    taxId?: string;
+                    /** Format: email */
+                    email?: string;
+                    /** @default 14 */
+                    paymentTermsDays?: number;
+                    paymentInstructions?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminTenantsTenantIdBillingDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putV1AdminTenantsTenantIdBillingDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @default [] */
+                    address?: string[];
+                    taxId?: string;
+                    /** Format: email */
+                    email?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1OpenapiJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1DashboardSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    tenantId?: string;
+                    /** @default 60 */
+                    ttlMinutes?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1DashboardSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteV1DashboardSessionsSessionId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1BillingPortalSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminConsole: {
         parameters: {
             query?: never;
             header?: never;
