@@ -192,16 +192,7 @@ export class DynamoBillingStore implements BillingStore {
           await this.db.send(
             new TransactWriteCommand({
               TransactItems: [
-                {
-                  Update: {
-                    TableName: this.table,
-                    Key: counterKey(year),
-                    UpdateExpression: 'SET #last = :next',
-                    ConditionExpression: last === 0 ? 'attribute_not_exists(pk)' : '#last = :last',
-                    ExpressionAttributeNames: { '#last': 'last' },
-                    ExpressionAttributeValues: { ':next': last + invoices.length, ...(last === 0 ? {} : { ':last': last }) },
-                  },
-                },
+                this.claimNumbers(year, last, invoices.length),
                 ...invoices.map((invoice) => ({
                   Put: {
                     TableName: this.table,
@@ -266,16 +257,7 @@ export class DynamoBillingStore implements BillingStore {
         await this.db.send(
           new TransactWriteCommand({
             TransactItems: [
-              {
-                Update: {
-                  TableName: this.table,
-                  Key: counterKey(year),
-                  UpdateExpression: 'SET #last = :next',
-                  ConditionExpression: last === 0 ? 'attribute_not_exists(pk)' : '#last = :last',
-                  ExpressionAttributeNames: { '#last': 'last' },
-                  ExpressionAttributeValues: { ':next': last + 1, ...(last === 0 ? {} : { ':last': last }) },
-                },
-              },
+              this.claimNumbers(year, last, 1),
               {
                 Put: {
                   TableName: this.table,
@@ -415,6 +397,20 @@ export class DynamoBillingStore implements BillingStore {
 
   async putCustomer(tenantId: string, customer: Party): Promise<void> {
     await this.db.send(new PutCommand({ TableName: this.table, Item: { ...customerKey(tenantId), ...customer } }));
+  }
+
+  /** The numbering counter moves from `last` to `last + count` only if no other writer moved it first: numbers stay gap-free. */
+  private claimNumbers(year: number, last: number, count: number) {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: counterKey(year),
+        UpdateExpression: 'SET #last = :next',
+        ConditionExpression: last === 0 ? 'attribute_not_exists(pk)' : '#last = :last',
+        ExpressionAttributeNames: { '#last': 'last' },
+        ExpressionAttributeValues: { ':next': last + count, ...(last === 0 ? {} : { ':last': last }) },
+      },
+    };
   }
 
   private async lastNumber(year: number): Promise<number> {
