@@ -49,7 +49,8 @@ async function ingestInProcess() {
   const ingest = createIngest({
     meters: async () => byKey,
     tenantExists: async () => true,
-    existing: async () => new Set(),
+    existing: async () => new Map(),
+    recordRejections: async () => undefined,
     enqueue: async (batch) => (packMessages(batch), { failed: [], calls: 1 }),
     graceHours: 72,
     invoiced: async () => false,
@@ -112,6 +113,7 @@ async function endToEnd() {
           localUnits += outcome.writeUnits;
           return outcome;
         },
+        recordRejections: async () => undefined,
         now: Date.now,
       });
       return (event: SQSEvent, context) => consumer(event, context);

@@ -56,14 +56,38 @@ export const functionCatalog = {
     // The last route is OpenMeter's ingest contract, for OpenMeter clients pointed at Meterline.
     routes: ['POST /v1/events', 'POST /v1/admin/tenants/{tenantId}/events', 'POST /api/v1/events'],
     sendsToUsageQueue: true,
-    tables: { tenants: 'read', events: 'read', billing: 'read' },
+    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'write' },
   },
   consumer: {
     entry: 'functions/consumer/handler.ts',
     memoryMb: 1024,
     timeoutSeconds: 60,
     consumesUsageQueue: true,
-    tables: { events: 'write', counters: 'readwrite' },
+    tables: { events: 'write', counters: 'readwrite', rejections: 'write' },
+  },
+  events: {
+    entry: 'functions/events/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    // The catch-all routes answer unknown paths with the error contract; no OPTIONS one, so that API Gateway keeps
+    // answering CORS preflights itself.
+    routes: [
+      'GET /v1/events',
+      'GET /v1/events/{id}',
+      'GET /{proxy+}',
+      'POST /{proxy+}',
+      'PUT /{proxy+}',
+      'DELETE /{proxy+}',
+      'PATCH /{proxy+}',
+    ],
+    tables: { events: 'read', rejections: 'read' },
+  },
+  quarantine: {
+    entry: 'functions/quarantine/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    routes: ['GET /v1/admin/quarantine', 'POST /v1/admin/tenants/{tenantId}/events/{id}/replay'],
+    tables: { events: 'readwrite', counters: 'readwrite' },
   },
   usage: {
     entry: 'functions/usage/handler.ts',

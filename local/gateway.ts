@@ -29,12 +29,17 @@ const MAX_BODY = 10 * 1024 * 1024;
  * with its cache, the event it builds and the way it turns a result into a response.
  */
 export function startGateway(o: GatewayOptions): Promise<Server> {
-  const matchers = o.routes.map((route) => {
-    const [method, path] = route.routeKey.split(' ') as [string, string];
-    const names: string[] = [];
-    const pattern = new RegExp(`^${path.replace(/\{(\w+)\}/g, (_, name: string) => (names.push(name), '([^/]+)'))}$`);
-    return { route, method, pattern, names };
-  });
+  const matchers = o.routes
+    .map((route) => {
+      const [method, path] = route.routeKey.split(' ') as [string, string];
+      const names: string[] = [];
+      const pattern = new RegExp(
+        `^${path.replace(/\{(\w+)(\+?)\}/g, (_, name: string, greedy: string) => (names.push(name), greedy ? '(.+)' : '([^/]+)'))}$`,
+      );
+      return { route, method, pattern, names, greedy: path.includes('+}') };
+    })
+    // API Gateway prefers the most specific route: a greedy {proxy+} only takes what nothing else matches.
+    .sort((a, b) => Number(a.greedy) - Number(b.greedy));
   const cache = new Map<string, { at: number; result: AuthorizerResult }>();
 
   const authorize = async (event: APIGatewayRequestAuthorizerEventV2, header: string) => {
@@ -51,16 +56,19 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
       if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = req.method ?? 'GET';
-      const match = matchers.map((m) => ({ m, found: m.method === method ? m.pattern.exec(url.pathname) : null })).find((x) => x.found);
-      if (!match) {
-        if (o.fallback && (await o.fallback(req, res, body))) return;
-        return send(res, 404, { message: 'Not Found' });
-      }
+      const candidates = matchers
+        .map((m) => ({ m, found: m.method === method ? m.pattern.exec(url.pathname) : null }))
+        .filter((x) => x.found);
+      const specific = candidates.find((x) => !x.m.greedy);
+      // Local-only endpoints (function URLs, schedules) live beside the API, so they come before its catch-all.
+      if (!specific && o.fallback && (await o.fallback(req, res, body))) return;
+      const match = specific ?? candidates[0];
+      if (!match) return send(res, 404, { message: 'Not Found' });
       const { m, found } = match;
       const headers = Object.fromEntries(
         Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]),
       );
-      const pathParameters = Object.fromEntries(m.names.map((n, i) => [n, decodeURIComponent(found![i + 1]!)]));
+      const pathParameters = Object.fromEntries(m.names.map((n, i) => [n, decodePath(found![i + 1]!)]));
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
       const now = new Date();
@@ -108,7 +116,7 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
       );
       if (!auth.isAuthorized) return send(res, 403, { message: 'Forbidden' });
 
-      const text = isText(headers['content-type']);
+      const text = isText(headers, body);
       const event = {
         ...common,
         requestContext: { ...requestContext, authorizer: { lambda: auth.context } },
@@ -137,7 +145,7 @@ export function functionUrlEvent(req: IncomingMessage, url: URL, path: string, b
   const headers = Object.fromEntries(
     Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]),
   );
-  const text = isText(headers['content-type']);
+  const text = isText(headers, body);
   const now = new Date();
   return {
     version: '2.0',
@@ -173,8 +181,32 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function isText(contentType: string | undefined): boolean {
-  return !contentType || /^(text\/|application\/([\w.+-]*\+)?json|application\/x-www-form-urlencoded|application\/xml)/i.test(contentType);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A body reaches the function as text only when it is text: a text media type, not compressed, valid UTF-8. */
+function isText(headers: Record<string, string>, body: Buffer): boolean {
+  const contentType = headers['content-type'];
+  const encoding = headers['content-encoding'];
+  if (encoding && encoding.toLowerCase() !== 'identity') return false;
+  if (contentType && !/^(text\/|application\/([\w.+-]*\+)?json|application\/x-www-form-urlencoded|application\/xml)/i.test(contentType))
+    return false;
+  try {
+    utf8.decode(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** HTTP APIs hand path parameters over decoded; an escape that decodes to nothing valid stays as it was sent. */
+function decodePath(segment: string): string {
+  return segment.replace(/(%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

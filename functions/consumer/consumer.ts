@@ -3,19 +3,23 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { UsageEvent } from '../../shared/metering/events.js';
-import type { CommitOutcome } from '../../shared/metering/ports.js';
+import type { CommitOutcome, RejectionBatch } from '../../shared/metering/ports.js';
 import { parseMessage } from '../../shared/metering/queue-messages.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 
 export interface ConsumerDependencies {
   commit(events: UsageEvent[]): Promise<CommitOutcome>;
+  /** Ids found re-used with another payload are told to the tenant as rejections. */
+  recordRejections(batch: RejectionBatch): Promise<void>;
   now(): number;
 }
 
 /**
  * The usage queue's consumer: folds every event of the batch into the ledger and counters, and reports
  * the messages whose events could not be written so that only those are delivered again.
- * A message that cannot be read is reported too; after the queue's receive limit it lands in the DLQ.
+ * An event no write can ever take is quarantined by the store (kept with its reason, counted in
+ * `EventsQuarantined`), so the DLQ only ever holds what infrastructure failed: a message that cannot be
+ * read, or writes that failed on every receive.
  */
 export function createConsumer(deps: ConsumerDependencies) {
   return middy<SQSEvent, SQSBatchResponse>()
@@ -44,11 +48,35 @@ export function createConsumer(deps: ConsumerDependencies) {
       metrics.addMetric('EventsCounted', MetricUnit.Count, outcome.counted.length);
       metrics.addMetric('EventsDuplicate', MetricUnit.Count, outcome.duplicates.length);
       metrics.addMetric('EventsFailed', MetricUnit.Count, outcome.failed.length);
+      metrics.addMetric('EventsQuarantined', MetricUnit.Count, outcome.quarantined.length);
+      metrics.addMetric('EventsIdReused', MetricUnit.Count, outcome.reused.length);
       metrics.addMetric('AggregationLag', MetricUnit.Milliseconds, lag);
       metrics.addMetric('WriteUnits', MetricUnit.Count, outcome.writeUnits);
       metrics.publishStoredMetrics();
       if (outcome.failed.length > 0) logger.warn('events left for redelivery', { failed: outcome.failed.length, messages: failures.size });
+      for (const { event: e, reason } of outcome.quarantined) {
+        logger.error('event quarantined', { tenantId: e.tenantId, eventId: e.id, meter: e.meter, reason, messageId: source.get(e) });
+      }
+      await recordReuse(deps, outcome.reused, now);
 
       return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
     });
+}
+
+/** Ids re-sent with another payload while the first was still in flight: ingest could not tell, so the record does. */
+async function recordReuse(deps: ConsumerDependencies, reused: UsageEvent[], now: number): Promise<void> {
+  const byTenant = new Map<string, UsageEvent[]>();
+  for (const e of reused) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
+  for (const [tenantId, events] of byTenant) {
+    logger.warn('event ids re-used with a different payload', { tenantId, eventIds: events.map((e) => e.id).slice(0, 20) });
+    const message = 'this id was already counted with a different payload; the first one stands (send a new id for a new event)';
+    await deps
+      .recordRejections({
+        tenantId,
+        receivedAt: new Date(now).toISOString(),
+        requestId: `consumer-${now}`,
+        rejections: events.map((e, index) => ({ index, id: e.id, code: 'ID_REUSED', message })),
+      })
+      .catch((error: unknown) => logger.warn('re-used ids could not be recorded', { error: error as Error, tenantId }));
+  }
 }

@@ -65,6 +65,7 @@ function pick(e: UsageEvent): UsageEvent {
     timestamp: e.timestamp,
     value: e.value,
     groupKey: e.groupKey,
+    payloadHash: e.payloadHash,
     receivedAt: e.receivedAt,
   };
   if (e.subject !== undefined) out.subject = e.subject;

@@ -1,4 +1,4 @@
-import { billingStore, tenantDirectory, usageQueue, usageStore } from '../../shared/composition/root.js';
+import { billingStore, rejectionStore, tenantDirectory, usageQueue, usageStore } from '../../shared/composition/root.js';
 import { cachedMeters } from '../../shared/metering/meters.js';
 import { settings } from '../../shared/platform/config.js';
 import { cachedTenantExists } from '../../shared/tenancy/tenants.js';
@@ -8,12 +8,14 @@ const directory = tenantDirectory();
 const store = usageStore();
 const queue = usageQueue();
 const billing = billingStore();
+const rejections = rejectionStore();
 
 export const handler = createIngest({
   meters: cachedMeters((tenantId) => directory.listMeters(tenantId), 60_000),
   tenantExists: cachedTenantExists((tenantId) => directory.getTenant(tenantId), 60_000),
   existing: (tenantId, ids) => store.existing(tenantId, ids),
   enqueue: (events) => queue.send(events),
+  recordRejections: (batch) => rejections.record(batch),
   graceHours: settings().graceHours,
   invoiced: async (tenantId) => (await billing.latestInvoice(tenantId)) !== undefined,
   now: Date.now,

@@ -1,6 +1,8 @@
+import { gunzipSync } from 'node:zlib';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { ClientError, type EventRejectionCode } from '../../shared/kernel/errors.js';
+import { JsonSyntaxError, parseJson } from '../../shared/kernel/json.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';
 import {
   type EventResult,
@@ -11,7 +13,7 @@ import {
   validateEvent,
 } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
-import type { SendOutcome } from '../../shared/metering/ports.js';
+import type { RejectionBatch, SendOutcome } from '../../shared/metering/ports.js';
 import { type HttpEvent, type HttpResult, header, httpApi, json, parseInput, rawBody } from '../../shared/platform/http.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { actsFor, authorize, type Caller } from '../../shared/tenancy/access.js';
@@ -21,9 +23,11 @@ export interface IngestDependencies {
   meters(tenantId: string): Promise<ReadonlyMap<string, Meter>>;
   /** Whether the tenant exists (service keys name any tenant). */
   tenantExists(tenantId: string): Promise<boolean>;
-  /** Ids of these events already counted; best effort, the consumer has the final word. */
-  existing(tenantId: string, ids: string[]): Promise<Set<string>>;
+  /** Payload hashes of those of these ids already in the ledger; best effort, the consumer has the final word. */
+  existing(tenantId: string, ids: string[]): Promise<Map<string, string>>;
   enqueue(events: UsageEvent[]): Promise<SendOutcome>;
+  /** Keeps the request's rejections for the tenant to list later. */
+  recordRejections(batch: RejectionBatch): Promise<void>;
   graceHours: number;
   /** True once the tenant has an invoice: its first import is over, and the open-period rule holds for every import. */
   invoiced(tenantId: string): Promise<boolean>;
@@ -56,6 +60,7 @@ export const ingestResponseSchema = z.object({
 });
 
 const CONTENT_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * POST /v1/events (and the admin's import route): validates each event, answers for each, and accepts only what
@@ -130,18 +135,18 @@ async function ingest(
         },
   );
 
-  const known = new Set<string>();
+  const known = new Map<string, string>();
   await Promise.all(
     tenants.map(async (t) => {
       const ids = checked.flatMap((r) => (r.status === 'valid' && r.tenantId === t ? [r.id] : []));
       const found = await deps.existing(t, ids).catch((error: unknown) => {
         logger.warn('duplicate lookup failed; the consumer will deduplicate', { error: error as Error });
-        return new Set<string>();
+        return new Map<string, string>();
       });
-      for (const id of found) known.add(eventKey(t, id));
+      for (const [id, hash] of found) known.set(eventKey(t, id), hash);
     }),
   );
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   const results: Result[] = [];
   const toSend: UsageEvent[] = [];
   const named = caller.role === 'service';
@@ -152,16 +157,23 @@ async function ingest(
       continue;
     }
     const key = eventKey(r.event.tenantId, r.id);
-    if (seen.has(key) || known.has(key)) {
-      results.push({ index: r.index, id: r.id, ...tenant, status: 'duplicate' });
-    } else {
-      seen.add(key);
+    const earlier = seen.get(key) ?? known.get(key);
+    if (earlier === undefined) {
+      seen.set(key, r.event.payloadHash);
       toSend.push(r.event);
       results.push({ index: r.index, id: r.id, ...tenant, status: 'accepted' });
+    } else if (earlier === r.event.payloadHash) {
+      results.push({ index: r.index, id: r.id, ...tenant, status: 'duplicate' });
+    } else {
+      const message = `event "${r.id}" was already received with a different payload; the first one stands (send a new id for a new event)`;
+      results.push({ index: r.index, id: r.id, ...tenant, status: 'rejected', code: 'ID_REUSED', message });
     }
   }
 
+  // Recorded while SQS takes the accepted events, so the record costs the request no time of its own.
+  const recorded = recordRejections(deps, event, checked, results, now);
   const { failed } = toSend.length > 0 ? await deps.enqueue(toSend) : { failed: [] };
+  await recorded;
   const notDurable = new Set(failed.map((e) => eventKey(e.tenantId, e.id)));
   for (const [i, r] of results.entries()) {
     const c = checked[i]!;
@@ -174,6 +186,7 @@ async function ingest(
   metrics.addMetric('EventsAccepted', MetricUnit.Count, summary.accepted);
   metrics.addMetric('EventsRejected', MetricUnit.Count, summary.rejected);
   metrics.addMetric('EventsDuplicate', MetricUnit.Count, summary.duplicates);
+  metrics.addMetric('EventsIdReused', MetricUnit.Count, results.filter((r) => r.code === 'ID_REUSED').length);
   metrics.publishStoredMetrics();
 
   if (summary.failed > 0) {
@@ -184,6 +197,41 @@ async function ingest(
     };
   }
   return { status: 202, body: { ...summary, results } };
+}
+
+/**
+ * Keeps each tenant's rejections for it to list later. The answer already tells the client; the record is for
+ * looking back, so losing it must not fail the request. Events whose tenant could not be told are in the answer only.
+ */
+async function recordRejections(
+  deps: IngestDependencies,
+  event: HttpEvent,
+  checked: readonly (EventResult & { tenantId?: string })[],
+  results: readonly Result[],
+  now: number,
+): Promise<void> {
+  const byTenant = new Map<string, RejectionBatch['rejections']>();
+  for (const [i, r] of results.entries()) {
+    const tenantId = checked[i]!.tenantId;
+    if (r.status !== 'rejected' || tenantId === undefined) continue;
+    const { index, id, code, field, message } = r;
+    byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), { index, id, code: code!, field, message: message! }]);
+  }
+  await Promise.all(
+    [...byTenant].map(async ([tenantId, rejections]) => {
+      const codes: Record<string, number> = {};
+      for (const r of rejections) codes[r.code] = (codes[r.code] ?? 0) + 1;
+      logger.info('events rejected', { tenantId, rejected: rejections.length, codes, first: rejections[0] });
+      await deps
+        .recordRejections({
+          tenantId,
+          receivedAt: new Date(now).toISOString(),
+          requestId: event.requestContext?.requestId ?? String(now),
+          rejections,
+        })
+        .catch((error: unknown) => logger.warn('rejections could not be recorded', { error: error as Error, tenantId }));
+    }),
+  );
 }
 
 /**
@@ -271,24 +319,31 @@ async function existingTenants(items: unknown[], caller: Caller, deps: IngestDep
 }
 
 function readEvents(event: HttpEvent): unknown[] {
-  const type = (header(event, 'content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-  if (!CONTENT_TYPES.has(type)) {
-    throw new ClientError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `content type ${type} is not supported; use application/json or application/cloudevents(-batch)+json`,
-    );
+  const [mediaType, ...params] = (header(event, 'content-type') ?? 'application/json').split(';').map((p) => p.trim().toLowerCase());
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `charset ${charset} is not supported; send UTF-8`);
   }
-  const body = rawBody(event);
-  if (body.length > MAX_REQUEST_BYTES) {
-    throw new ClientError('PAYLOAD_TOO_LARGE', `the body is ${body.length} bytes; the limit is ${MAX_REQUEST_BYTES}`);
+  const binaryMode = header(event, 'ce-specversion') !== undefined;
+  if (binaryMode ? !/^application\/([\w.-]+\+)?json$/.test(mediaType!) : !CONTENT_TYPES.has(mediaType!)) {
+    const expected = binaryMode
+      ? 'CloudEvents binary mode needs JSON data (application/json)'
+      : 'use application/json or application/cloudevents(-batch)+json';
+    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `content type ${mediaType} is not supported; ${expected}`);
   }
+  const text = decode(event);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
+    parsed = binaryMode && text.trim() === '' ? undefined : parseJson(text);
+  } catch (error) {
+    if (!(error instanceof JsonSyntaxError)) throw error;
     throw new ClientError('INVALID_JSON', 'the request body is not valid JSON');
   }
-  if (type === 'application/cloudevents-batch+json' && !Array.isArray(parsed)) {
+  if (binaryMode) return [fromBinaryMode(event, parsed)];
+  if (mediaType === 'application/cloudevents-batch+json' && !Array.isArray(parsed)) {
     throw new ClientError('INVALID_REQUEST', 'a CloudEvents batch must be a JSON array');
   }
   const items = eventsOf(parsed);
@@ -298,4 +353,50 @@ function readEvents(event: HttpEvent): unknown[] {
     throw new ClientError('BATCH_TOO_LARGE', `the batch holds ${items.length} events; the limit is ${MAX_EVENTS_PER_REQUEST}`, 'events');
   }
   return items;
+}
+
+/** The body as text: gunzipped when the client compressed it, and strictly UTF-8 (a mangled id is worse than a 400). */
+function decode(event: HttpEvent): string {
+  let body = rawBody(event);
+  const tooLarge = (size: string) => new ClientError('PAYLOAD_TOO_LARGE', `the body is ${size}; the limit is ${MAX_REQUEST_BYTES} bytes`);
+  if (body.length > MAX_REQUEST_BYTES) throw tooLarge(`${body.length} bytes`);
+  const encoding = (header(event, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  if (encoding === 'gzip') {
+    try {
+      body = gunzipSync(body, { maxOutputLength: MAX_REQUEST_BYTES });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('larger once decompressed');
+      throw new ClientError('INVALID_REQUEST', 'the body is not valid gzip (Content-Encoding: gzip)');
+    }
+  } else if (encoding !== 'identity') {
+    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `content encoding ${encoding} is not supported; send gzip or an uncompressed body`);
+  }
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new ClientError('INVALID_JSON', 'the request body is not valid UTF-8');
+  }
+}
+
+/**
+ * A CloudEvent in binary mode: its attributes are `ce-*` headers and the body is its `data`. It becomes the
+ * structured event it stands for, so both modes take one path.
+ */
+function fromBinaryMode(event: HttpEvent, data: unknown): Record<string, unknown> {
+  const structured: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    const key = name.toLowerCase();
+    if (key.startsWith('ce-') && value !== undefined) structured[key.slice(3)] = percentDecoded(value);
+  }
+  if (data !== undefined) structured.data = data;
+  return structured;
+}
+
+/** Header values of CloudEvents attributes are percent-encoded beyond printable ASCII. */
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }

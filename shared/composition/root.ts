@@ -4,6 +4,7 @@ import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
 import type { BillingReads } from '../billing/ports.js';
 import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
 import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
+import { DynamoRejectionStore } from '../metering/adapters/rejection-store.js';
 import { SqsUsageQueue } from '../metering/adapters/usage-queue.js';
 import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
 import { meterQuantities } from '../metering/period-usage.js';
@@ -31,6 +32,8 @@ export const usageStore = () =>
 
 export const correctionStore = () =>
   new DynamoCorrectionStore(dynamo(), { eventsTable: tableName('events'), countersTable: tableName('counters') });
+
+export const rejectionStore = () => new DynamoRejectionStore(dynamo(), tableName('rejections'), settings().ledgerRetentionDays);
 
 export const alertStore = () => new DynamoAlertStore(dynamo(), tableName('tenants'));
 

@@ -28,7 +28,9 @@ export type EventRejectionCode =
   | 'TIMESTAMP_TOO_OLD'
   | 'EVENT_TOO_LARGE'
   | 'UNKNOWN_TENANT'
-  | 'TENANT_NOT_ALLOWED';
+  | 'TENANT_NOT_ALLOWED'
+  | 'INVALID_PROPERTIES'
+  | 'ID_REUSED';
 
 export class ClientError extends Error {
   readonly status: number;

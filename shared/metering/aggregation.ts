@@ -1,4 +1,5 @@
 import { Dec } from '../kernel/decimal.js';
+import { isWellFormed } from '../kernel/json.js';
 import { type Granularity, granularities, periodKey } from '../kernel/periods.js';
 import type { UsageEvent } from './events.js';
 import type { Aggregation } from './meters.js';
@@ -79,6 +80,30 @@ export function countersOf(e: UsageEvent): CounterRef[] {
     }
   }
   return refs;
+}
+
+/** DynamoDB's key limits, in UTF-8 bytes. */
+const MAX_PARTITION_KEY_BYTES = 2048;
+const MAX_SORT_KEY_BYTES = 1024;
+const decimal = /^\d+(\.\d+)?$/;
+
+/**
+ * Why `e` can never be folded, or undefined. Ingest admits only foldable events; the consumer checks again,
+ * so that an event no write can ever take is set aside (quarantined) instead of failing its whole batch.
+ */
+export function unfoldableReason(e: UsageEvent): string | undefined {
+  const text = [e.tenantId, e.id, e.meter, e.value, e.groupKey, e.subject ?? ''];
+  if (!text.every(isWellFormed)) return 'a field holds an unpaired surrogate, which DynamoDB cannot store';
+  if (Number.isNaN(Date.parse(e.timestamp))) return `timestamp ${JSON.stringify(e.timestamp.slice(0, 64))} is not a date`;
+  if (e.aggregation !== 'UNIQUE_COUNT' && !decimal.test(e.value)) return `value ${JSON.stringify(e.value.slice(0, 64))} is not a decimal`;
+  if (Buffer.byteLength(eventKey(e)) > MAX_PARTITION_KEY_BYTES) return `the ledger key is over ${MAX_PARTITION_KEY_BYTES} bytes`;
+  if (Buffer.byteLength(counterPartition(e)) > MAX_PARTITION_KEY_BYTES) return `the counter key is over ${MAX_PARTITION_KEY_BYTES} bytes`;
+  for (const ref of countersOf(e)) {
+    const sort = e.aggregation === 'UNIQUE_COUNT' ? markerSort({ ...ref, value: e.value }) : counterSort(ref);
+    const bytes = Buffer.byteLength(sort);
+    if (bytes > MAX_SORT_KEY_BYTES) return `the ${ref.granularity} counter key is ${bytes} bytes; DynamoDB allows ${MAX_SORT_KEY_BYTES}`;
+  }
+  return undefined;
 }
 
 /**

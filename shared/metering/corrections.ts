@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
+import { parseJson } from '../kernel/json.js';
 import { type CounterDelta, counterKey, countersOf } from './aggregation.js';
 import { type UsageEvent, validateEvent } from './events.js';
 import type { Meter } from './meters.js';
@@ -55,7 +56,8 @@ export function correctedEvent(before: UsageEvent, meter: Meter, request: Correc
   }
   if (request.value === undefined && request.properties === undefined)
     throw new ClientError('INVALID_REQUEST', 'replace needs a value or properties', 'value');
-  const properties = request.properties ?? before.properties;
+  const properties =
+    request.properties ?? (before.properties === undefined ? undefined : (parseJson(before.properties) as Record<string, unknown>));
   const raw = {
     id: before.id,
     meter: before.meter,
@@ -66,7 +68,8 @@ export function correctedEvent(before: UsageEvent, meter: Meter, request: Correc
   };
   if (meter.valueProperty !== undefined && request.value !== undefined)
     raw.properties = { ...properties, [meter.valueProperty]: request.value };
-  const checked = validateEvent(raw, 0, {
+  // Validated as ingest reads a body: numbers exact from their JSON text (the stored properties keep theirs).
+  const checked = validateEvent(parseJson(JSON.stringify(raw)), 0, {
     tenantId: before.tenantId,
     meters: new Map([[meter.key, meter]]),
     now,

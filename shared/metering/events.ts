@@ -1,12 +1,23 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Dec, MAX_FRACTION_DIGITS, MAX_VALUE } from '../kernel/decimal.js';
 import type { EventRejectionCode } from '../kernel/errors.js';
 import { firstIssue } from '../kernel/errors.js';
+import { canonicalJson, depthOf, type ExactNumber, isExactNumber, isWellFormed } from '../kernel/json.js';
 import type { Aggregation, Meter } from './meters.js';
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 export const MAX_EVENT_BYTES = 32 * 1024;
+/** How deeply `properties` (CloudEvents: `data`) may nest objects and arrays; DynamoDB's own limit for maps. */
+export const MAX_PROPERTIES_DEPTH = 32;
+/**
+ * Group-by values and distinct values become parts of counter and marker sort keys, which DynamoDB caps at
+ * 1,024 bytes: three percent-encoded group-by values of 64 bytes, their names and a 200-byte distinct value
+ * fit with room to spare.
+ */
+export const MAX_GROUP_VALUE_BYTES = 64;
+export const MAX_DISTINCT_VALUE_BYTES = 200;
 /** Events stamped further ahead than this are clock errors, not usage. */
 export const MAX_FUTURE_MS = 5 * 60_000;
 
@@ -26,13 +37,24 @@ export interface UsageEvent {
   /** "" or the meter's group-by values, "region=eu&model=large" in the meter's order. */
   groupKey: string;
   subject?: string;
-  properties?: Record<string, unknown>;
+  /**
+   * The properties (CloudEvents: `data`) as JSON text, numbers exactly as sent. Text, not a map: no
+   * property name, depth or shape can then trip a marshaller between ingest and the ledger.
+   */
+  properties?: string;
+  /** SHA-256 of the payload as sent, key order and number spelling aside: a re-sent id is a duplicate only if it matches. */
+  payloadHash: string;
   receivedAt: string;
 }
 
-const eventId = z.string().min(1).max(128);
-const properties = z.record(z.string(), z.unknown());
-const rawValue = z.union([z.number(), z.string().max(64)]);
+const exactNumber = z.custom<ExactNumber>(isExactNumber, 'expected a number');
+const jsonObject = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v),
+  'expected an object',
+);
+const wellFormed = (max: number) => z.string().min(1).max(max).refine(isWellFormed, 'must be valid Unicode (no unpaired surrogate)');
+const eventId = wellFormed(128);
+const rawValue = z.union([exactNumber, z.string().max(64)]);
 
 /** The native shape: `{ id, meter, timestamp, value?, subject?, properties? }`. */
 export const nativeEventSchema = z.strictObject({
@@ -40,8 +62,8 @@ export const nativeEventSchema = z.strictObject({
   meter: z.string().min(1).max(63),
   timestamp: z.iso.datetime({ offset: true }),
   value: rawValue.optional(),
-  subject: z.string().min(1).max(256).optional(),
-  properties: properties.optional(),
+  subject: wellFormed(256).optional(),
+  properties: jsonObject.optional(),
 });
 
 /** CloudEvents 1.0 as OpenMeter ingests them: `type` names the meter, `data` holds the properties. */
@@ -51,15 +73,15 @@ export const cloudEventSchema = z.looseObject({
   source: z.string().min(1).max(256),
   type: z.string().min(1).max(63),
   time: z.iso.datetime({ offset: true }).optional(),
-  subject: z.string().min(1).max(256).optional(),
-  data: properties.optional(),
+  subject: wellFormed(256).optional(),
+  data: jsonObject.optional(),
 });
 
 interface RawEvent {
   id: string;
   meter: string;
   timestamp?: string;
-  value?: number | string;
+  value?: ExactNumber | string;
   subject?: string;
   properties?: Record<string, unknown>;
 }
@@ -80,6 +102,10 @@ export function isCloudEvent(item: unknown): boolean {
   return typeof item === 'object' && item !== null && 'specversion' in item;
 }
 
+/**
+ * Validates one event of a request. `item` comes from `parseJson`: numbers are exact source text. Depth
+ * and size are checked before anything recursive (schema, serialisation) looks at the event.
+ */
 export function validateEvent(item: unknown, index: number, ctx: ValidationContext): EventResult {
   const reject = (code: EventRejectionCode, message: string, field?: string, id?: string): EventResult => ({
     index,
@@ -89,17 +115,24 @@ export function validateEvent(item: unknown, index: number, ctx: ValidationConte
     ...(field ? { field } : {}),
     ...(id ? { id } : {}),
   });
-  const idOf =
-    typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string'
-      ? (item as { id: string }).id
-      : undefined;
+  if (typeof item !== 'object' || item === null || Array.isArray(item) || isExactNumber(item)) {
+    return reject('INVALID_EVENT', 'an event must be a JSON object');
+  }
+  const fields = item as Record<string, unknown>;
+  const idOf = typeof fields.id === 'string' && fields.id.length <= 128 ? fields.id : undefined;
+
+  for (const [name, v] of Object.entries(fields)) {
+    if (depthOf(v, MAX_PROPERTIES_DEPTH) > MAX_PROPERTIES_DEPTH) {
+      const code = name === 'properties' || name === 'data' ? 'INVALID_PROPERTIES' : 'INVALID_EVENT';
+      return reject(code, `${name} nests deeper than ${MAX_PROPERTIES_DEPTH} levels`, name, idOf);
+    }
+  }
+  const size = Buffer.byteLength(JSON.stringify(item));
+  if (size > MAX_EVENT_BYTES) return reject('EVENT_TOO_LARGE', `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`, undefined, idOf);
 
   const raw = parseRaw(item);
   if (!raw.ok) return reject('INVALID_EVENT', raw.message, raw.field, idOf);
   const e = raw.event;
-
-  const size = Buffer.byteLength(JSON.stringify(item));
-  if (size > MAX_EVENT_BYTES) return reject('EVENT_TOO_LARGE', `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`, undefined, e.id);
 
   const meter = ctx.meters.get(e.meter);
   if (!meter) return reject('UNKNOWN_METER', `meter "${e.meter}" is not defined for this tenant`, raw.meterField, e.id);
@@ -118,8 +151,10 @@ export function validateEvent(item: unknown, index: number, ctx: ValidationConte
     );
   }
 
-  const value = resolveValue(meter, e, raw.valueField);
+  const value = resolveValue(meter, e, raw.valueField, raw.explicitValue);
   if (!value.ok) return reject('INVALID_VALUE', value.message, value.field, e.id);
+  const group = groupKey(meter, e.properties, raw.propertiesField);
+  if (!group.ok) return reject('INVALID_PROPERTIES', group.message, group.field, e.id);
 
   const event: UsageEvent = {
     tenantId: ctx.tenantId,
@@ -128,16 +163,43 @@ export function validateEvent(item: unknown, index: number, ctx: ValidationConte
     aggregation: meter.aggregation,
     timestamp: new Date(at).toISOString(),
     value: value.value,
-    groupKey: groupKey(meter, e.properties),
+    groupKey: group.value,
+    payloadHash: payloadHash(e),
     receivedAt: new Date(receivedAt).toISOString(),
   };
   if (e.subject !== undefined) event.subject = e.subject;
-  if (e.properties !== undefined) event.properties = e.properties;
+  if (e.properties !== undefined) event.properties = JSON.stringify(e.properties);
   return { index, id: e.id, status: 'valid', event };
 }
 
+/** What makes two events with one id the same event: everything they say, as sent, key order and number spelling aside. */
+function payloadHash(e: RawEvent): string {
+  const payload = {
+    meter: e.meter,
+    timestamp: e.timestamp === undefined ? null : new Date(Date.parse(e.timestamp)).toISOString(),
+    value: e.value === undefined ? null : quantityText(e.value),
+    subject: e.subject ?? null,
+    properties: e.properties ?? null,
+  };
+  return createHash('sha256').update(canonicalJson(payload)).digest('base64url');
+}
+
+/** A quantity in one spelling ("5", "5.0" and 5e0 are one value); anything else as it was sent. */
+function quantityText(v: ExactNumber | string): string {
+  const text = isExactNumber(v) ? v.rawJSON : v.trim();
+  return decimalText.test(text) ? new Dec(text).toString() : text;
+}
+
 type Parsed =
-  | { ok: true; event: RawEvent; meterField: string; timestampField: string; valueField: string }
+  | {
+      ok: true;
+      event: RawEvent;
+      meterField: string;
+      timestampField: string;
+      valueField: string;
+      propertiesField: string;
+      explicitValue: boolean;
+    }
   | { ok: false; message: string; field?: string };
 
 function parseRaw(item: unknown): Parsed {
@@ -149,38 +211,55 @@ function parseRaw(item: unknown): Parsed {
     if (ce.time !== undefined) event.timestamp = ce.time;
     if (ce.subject !== undefined) event.subject = ce.subject;
     if (ce.data !== undefined) event.properties = ce.data;
-    if (ce.data && 'value' in ce.data) event.value = ce.data.value as number | string;
-    return { ok: true, event, meterField: 'type', timestampField: 'time', valueField: 'data.value' };
+    if (ce.data && 'value' in ce.data) event.value = ce.data.value as ExactNumber | string;
+    const fields = { meterField: 'type', timestampField: 'time', valueField: 'data.value', propertiesField: 'data' };
+    // `data` is the application's payload: a `value` there is a quantity only for meters that read one.
+    return { ok: true, event, ...fields, explicitValue: false };
   }
   const r = nativeEventSchema.safeParse(item);
   if (!r.success) return { ok: false, ...firstIssue(r.error) };
-  return { ok: true, event: r.data as RawEvent, meterField: 'meter', timestampField: 'timestamp', valueField: 'value' };
+  const fields = { meterField: 'meter', timestampField: 'timestamp', valueField: 'value', propertiesField: 'properties' };
+  return { ok: true, event: r.data as RawEvent, ...fields, explicitValue: r.data.value !== undefined };
 }
 
 type Resolved = { ok: true; value: string } | { ok: false; message: string; field: string };
 
-function resolveValue(meter: Meter, e: RawEvent, defaultField: string): Resolved {
-  if (meter.aggregation === 'COUNT') return { ok: true, value: '1' };
+function resolveValue(meter: Meter, e: RawEvent, defaultField: string, explicitValue: boolean): Resolved {
+  if (meter.aggregation === 'COUNT') {
+    // A COUNT meter counts each event once; a value other than 1 would be silently ignored, so it is refused.
+    if (!explicitValue) return { ok: true, value: '1' };
+    const q = parseQuantity(e.value, defaultField);
+    if (!q.ok) return q;
+    if (q.value !== '1') {
+      return {
+        ok: false,
+        message: `meter "${meter.key}" counts events: value must be 1 or absent (a SUM meter adds quantities)`,
+        field: defaultField,
+      };
+    }
+    return q;
+  }
   const fromProperty = meter.valueProperty !== undefined;
   const field = fromProperty ? `${defaultField.startsWith('data') ? 'data' : 'properties'}.${meter.valueProperty}` : defaultField;
-  const raw = fromProperty ? e.properties?.[meter.valueProperty!] : e.value;
+  const raw = fromProperty ? ownProperty(e.properties, meter.valueProperty!) : e.value;
   if (raw === undefined || raw === null) {
     return { ok: false, message: `meter "${meter.key}" needs a value in ${field}`, field };
   }
   if (meter.aggregation === 'UNIQUE_COUNT') {
-    if ((typeof raw !== 'string' && typeof raw !== 'number') || String(raw).length === 0 || String(raw).length > 256) {
-      return { ok: false, message: 'a distinct value must be a string or number of 1 to 256 characters', field };
+    const distinct = scalarText(raw);
+    if (distinct === undefined || distinct.length === 0 || Buffer.byteLength(distinct) > MAX_DISTINCT_VALUE_BYTES) {
+      return { ok: false, message: `a distinct value must be a string or number of 1 to ${MAX_DISTINCT_VALUE_BYTES} bytes`, field };
     }
-    return { ok: true, value: String(raw) };
+    return { ok: true, value: distinct };
   }
   return parseQuantity(raw, field);
 }
 
 const decimalText = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Accepts a JSON number or a decimal string; exactness matters, so strings are never parsed as floats. */
+/** Accepts an exact JSON number or a decimal string, read from its text: never through a binary float. */
 export function parseQuantity(raw: unknown, field: string): Resolved {
-  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : undefined;
+  const text = isExactNumber(raw) ? raw.rawJSON : typeof raw === 'string' ? raw.trim() : undefined;
   if (text === undefined || !decimalText.test(text)) {
     return { ok: false, message: 'value must be a finite number or a decimal string', field };
   }
@@ -193,14 +272,34 @@ export function parseQuantity(raw: unknown, field: string): Resolved {
   return { ok: true, value: d.abs().toFixed() };
 }
 
-function groupKey(meter: Meter, props: Record<string, unknown> | undefined): string {
-  if (meter.groupBy.length === 0) return '';
-  return meter.groupBy
-    .map((dim) => {
-      const v = props?.[dim];
-      return `${encodeURIComponent(dim)}=${v === undefined || v === null ? '' : encodeURIComponent(String(v))}`;
-    })
-    .join('&');
+/** A string as it is, a number in its shortest exact decimal spelling (1.50 and 15e-1 are "1.5"), a boolean as text. */
+function scalarText(v: unknown): string | undefined {
+  if (typeof v === 'string') return isWellFormed(v) ? v : undefined;
+  if (isExactNumber(v)) return new Dec(v.rawJSON).toString();
+  if (typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+function ownProperty(props: Record<string, unknown> | undefined, name: string): unknown {
+  return props !== undefined && Object.hasOwn(props, name) ? props[name] : undefined;
+}
+
+function groupKey(meter: Meter, props: Record<string, unknown> | undefined, propertiesField: string): Resolved {
+  const parts: string[] = [];
+  for (const dim of meter.groupBy) {
+    const v = ownProperty(props, dim);
+    const text = v === undefined || v === null ? '' : scalarText(v);
+    if (text === undefined || Buffer.byteLength(text) > MAX_GROUP_VALUE_BYTES) {
+      const field = `${propertiesField}.${dim}`;
+      return {
+        ok: false,
+        message: `a group-by value must be a string, number or boolean of at most ${MAX_GROUP_VALUE_BYTES} bytes`,
+        field,
+      };
+    }
+    parts.push(`${encodeURIComponent(dim)}=${encodeURIComponent(text)}`);
+  }
+  return { ok: true, value: parts.join('&') };
 }
 
 /** Splits a request body into its events: one object, an array, or `{ events: [...] }`. */

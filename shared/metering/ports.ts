@@ -10,11 +10,52 @@ import type { Meter } from './meters.js';
 /** What one commit of a batch did to each event. */
 export interface CommitOutcome {
   counted: UsageEvent[];
+  /** Ids already in the ledger (counted or quarantined) with the same payload. */
   duplicates: UsageEvent[];
+  /** Ids already in the ledger with a different payload: not counted, and the tenant must hear of it. */
+  reused: UsageEvent[];
+  /** Events no write can ever take, set aside in the ledger with their reason instead of failing their batch. */
+  quarantined: Quarantined[];
   /** Events whose writes still failed after retries: their messages must be delivered again. */
   failed: UsageEvent[];
   writeUnits: number;
 }
+
+export interface Quarantined {
+  event: UsageEvent;
+  reason: string;
+}
+
+/** What the ledger holds for one event id. */
+export interface LedgerEntry extends UsageEvent {
+  status: 'counted' | 'quarantined';
+  countedAt?: string;
+  quarantinedAt?: string;
+  quarantineReason?: string;
+  /** Set by corrections: the entry holds the corrected version; a voided event counts nowhere. */
+  correctedAt?: string;
+  voidedAt?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
+}
+
+export interface QuarantineQuery {
+  /** One tenant's, or every tenant's (operators). */
+  tenantId?: string;
+  /** Receipt time range, ISO 8601. */
+  from: string;
+  to: string;
+  limit: number;
+  cursor?: string;
+}
+
+export type ReplayOutcome =
+  | { status: 'counted' | 'duplicate' | 'not-quarantined' }
+  | { status: 'quarantined'; reason: string }
+  | { status: 'failed' };
 
 /** One counter bucket of a meter. */
 export interface CounterRow {
@@ -26,8 +67,14 @@ export interface CounterRow {
 /** The ledger and the counters: events folded in exactly once, counters read back. */
 export interface UsageStore {
   commit(events: readonly UsageEvent[]): Promise<CommitOutcome>;
-  /** The ids among `ids` already in the ledger (eventually consistent: the consumer makes the final call). */
-  existing(tenantId: string, ids: readonly string[]): Promise<Set<string>>;
+  /** The payload hashes of those of `ids` already in the ledger (eventually consistent: the consumer makes the final call). */
+  existing(tenantId: string, ids: readonly string[]): Promise<Map<string, string>>;
+  /** One event of the ledger, read strongly. */
+  get(tenantId: string, id: string): Promise<LedgerEntry | undefined>;
+  /** Quarantined events by receipt time, newest first. */
+  quarantined(q: QuarantineQuery): Promise<Page<LedgerEntry>>;
+  /** Folds a quarantined event once its cause is fixed, exactly once however often it is asked. */
+  replay(tenantId: string, id: string): Promise<ReplayOutcome>;
   /** Counter values of one meter for periods `from`..`to` (inclusive period keys). */
   series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey?: string): Promise<CounterRow[]>;
 }
@@ -36,6 +83,43 @@ export interface SendOutcome {
   /** Events that could not be made durable: the caller must not report them accepted. */
   failed: UsageEvent[];
   calls: number;
+}
+
+/** One event an ingest request refused, as its answer said. */
+export interface Rejection {
+  index: number;
+  id?: string;
+  code: string;
+  field?: string;
+  message: string;
+}
+
+/** The rejections of one request (or one consumer batch, for ids found re-used there). */
+export interface RejectionBatch {
+  tenantId: string;
+  receivedAt: string;
+  requestId: string;
+  rejections: Rejection[];
+}
+
+export interface RejectedEvent extends Rejection {
+  receivedAt: string;
+  requestId: string;
+}
+
+export interface RejectionQuery {
+  tenantId: string;
+  from: string;
+  to: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Rejected events, kept as long as the ledger keeps events. */
+export interface RejectionStore {
+  record(batch: RejectionBatch): Promise<void>;
+  /** Rejected events received in [from, to], newest request first. */
+  list(q: RejectionQuery): Promise<Page<RejectedEvent>>;
 }
 
 /** The queue between ingest and the consumer. */

@@ -15,7 +15,8 @@ const usageEventSchema = z.object({
   value: z.string(),
   groupKey: z.string(),
   subject: z.string().optional(),
-  properties: z.record(z.string(), z.unknown()).optional(),
+  properties: z.string().optional(),
+  payloadHash: z.string(),
   receivedAt: z.string(),
 });
 const messageSchema = z.object({ events: z.array(usageEventSchema).min(1) });

@@ -50,6 +50,7 @@ export function httpApi(route: (event: HttpEvent, context: Context) => Promise<H
       const { tenantId, keyId } = event.requestContext?.authorizer?.lambda ?? {};
       logger.appendKeys({ tenantId, keyId, requestId: event.requestContext?.requestId });
       try {
+        checkPathParameters(event);
         return await route(event, context);
       } catch (error) {
         if (error instanceof ClientError) {
@@ -78,4 +79,19 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, field?: stri
   const issue = firstIssue(r.error);
   const at = field ?? issue.field;
   throw new ClientError('INVALID_REQUEST', issue.message, at);
+}
+
+/** Longer than any id the API hands out; a longer path segment is a client's mistake, never a lookup. */
+export const MAX_PATH_PARAMETER_LENGTH = 256;
+
+function checkPathParameters(event: HttpEvent): void {
+  for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
+    if (value !== undefined && value.length > MAX_PATH_PARAMETER_LENGTH) {
+      throw new ClientError(
+        'INVALID_REQUEST',
+        `${name} is ${value.length} characters long; the limit is ${MAX_PATH_PARAMETER_LENGTH}`,
+        name,
+      );
+    }
+  }
 }

@@ -20,6 +20,7 @@ const event = (id: string, aggregation: Aggregation, value: string, timestamp = 
   value,
   timestamp,
   groupKey,
+  payloadHash: id,
   receivedAt: timestamp,
 });
 

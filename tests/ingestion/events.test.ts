@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventsOf, type ValidationContext, validateEvent } from '../../shared/metering/events.js';
+import { parseJson } from '../../shared/kernel/json.js';
+import { eventsOf, type ValidationContext, validateEvent as validateParsed } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 
@@ -14,8 +15,12 @@ const meters = new Map<string, Meter>(
 const ctx: ValidationContext = { tenantId: 'acme', meters, now, oldestOpen: Date.parse('2026-11-01T00:00:00Z') };
 const at = '2026-11-23T11:59:00Z';
 
+/** Events reach validation as ingest reads them: numbers exact, from their JSON text. */
+const validateEvent = (item: unknown, index: number, context: ValidationContext) =>
+  validateParsed(parseJson(JSON.stringify(item)), index, context);
+
 function rejection(item: unknown) {
-  const r = validateEvent(item, 0, ctx);
+  const r = validateParsed(parseJson(JSON.stringify(item)), 0, ctx);
   if (r.status !== 'rejected') throw new Error(`expected a rejection, got ${JSON.stringify(r)}`);
   return { code: r.code, field: r.field };
 }
@@ -61,8 +66,11 @@ describe('validateEvent', () => {
     });
   });
 
-  it('counts COUNT meters as one whatever the value', () => {
-    expect(validateEvent({ id: 'o', meter: 'orders', timestamp: at, value: 7 }, 0, ctx)).toMatchObject({ event: { value: '1' } });
+  it('counts COUNT meters as one, and refuses an explicit value other than 1', () => {
+    expect(validateEvent({ id: 'o', meter: 'orders', timestamp: at }, 0, ctx)).toMatchObject({ event: { value: '1' } });
+    expect(validateEvent({ id: 'o', meter: 'orders', timestamp: at, value: '1.000' }, 0, ctx)).toMatchObject({ event: { value: '1' } });
+    for (const value of [7, -5, 'abc', 0])
+      expect(rejection({ id: 'o', meter: 'orders', timestamp: at, value })).toEqual({ code: 'INVALID_VALUE', field: 'value' });
   });
 
   it.each([

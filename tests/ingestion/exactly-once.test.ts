@@ -168,7 +168,11 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
           countersTable: process.env.COUNTERS_TABLE!,
           ledgerRetentionDays: 40,
         });
-        const consumer = createConsumer({ commit: (events) => store.commit(events), now: Date.now });
+        const consumer = createConsumer({
+          commit: (events) => store.commit(events),
+          recordRejections: async () => undefined,
+          now: Date.now,
+        });
         return async (event: SQSEvent, context) => {
           // Never crash a message so often that it would reach the DLQ: that is the poison message's fate only.
           const mayCrash = event.Records.every((r) => Number(r.attributes.ApproximateReceiveCount) < 3) && faults.crashedInvocations < 30;

@@ -20,6 +20,7 @@ const event = (id: string): UsageEvent => ({
   value: '1',
   groupKey: '',
   timestamp: '2026-11-23T10:00:00.000Z',
+  payloadHash: id,
   receivedAt: '2026-11-23T10:00:01.000Z',
 });
 const named = (name: string, extra: object = {}) => Object.assign(new Error(name), { name, ...extra });
@@ -38,7 +39,7 @@ describe('packing events into SQS messages', () => {
 describe('SqsUsageQueue', () => {
   const sqs = mockClient(SQSClient);
   beforeEach(() => sqs.reset());
-  const big = Array.from({ length: 3000 }, (_, i) => ({ ...event(`e${i}`), properties: { note: 'x'.repeat(200) } }));
+  const big = Array.from({ length: 3000 }, (_, i) => ({ ...event(`e${i}`), properties: JSON.stringify({ note: 'x'.repeat(200) }) }));
 
   it('retries the entries a batch send refused, until SQS takes them', async () => {
     let first = true;
@@ -71,7 +72,8 @@ describe('ingest when SQS cannot make events durable', () => {
     const ingest = createIngest({
       meters: async () => new Map(seedMeters.map((m) => [m.key, m])),
       tenantExists: async () => true,
-      existing: async () => new Set(),
+      existing: async () => new Map(),
+      recordRejections: async () => undefined,
       enqueue: (events) => queue.send(events),
       graceHours: 72,
       invoiced: async () => false,

@@ -16,7 +16,8 @@ const httpHandlers = {
   ingest: createIngest({
     meters: async () => new Map(),
     tenantExists: async () => true,
-    existing: async () => new Set(),
+    existing: async () => new Map(),
+    recordRejections: async () => undefined,
     enqueue: async () => ({ failed: [], calls: 0 }),
     graceHours: 72,
     invoiced: async () => false,
@@ -52,7 +53,11 @@ describe('official sample events', () => {
   });
 
   it('the consumer reports the unreadable sample SQS message as a batch item failure', async () => {
-    const consumer = createConsumer({ commit: async () => ({ counted: [], duplicates: [], failed: [], writeUnits: 0 }), now: Date.now });
+    const consumer = createConsumer({
+      commit: async () => ({ counted: [], duplicates: [], reused: [], quarantined: [], failed: [], writeUnits: 0 }),
+      recordRejections: async () => undefined,
+      now: Date.now,
+    });
     const res = await consumer(officialSample<SQSEvent>('sqs-event.json'), lambdaContext('consumer'));
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'MessageID_1' }] });
   });

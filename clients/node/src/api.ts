@@ -7,7 +7,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Rejected or quarantined events, newest first
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1Events"];
         put?: never;
         /**
          * Post usage events (one, an array of up to 1,000, or { events })
@@ -54,6 +58,66 @@ export interface paths {
          * @description Allowed for tenant and service keys.
          */
         post: operations["postApiV1Events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One event: its status, payload and the counters it moved
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1EventsId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/quarantine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quarantined events of every tenant, or of one
+         * @description Allowed for admin keys and console sessions.
+         */
+        get: operations["getV1AdminQuarantine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/events/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fold a quarantined event once its cause is fixed
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminTenantsTenantIdEventsIdReplay"];
         delete?: never;
         options?: never;
         head?: never;
@@ -129,7 +193,7 @@ export interface paths {
         };
         /**
          * List tenants
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenants"];
         put?: never;
@@ -153,7 +217,7 @@ export interface paths {
         };
         /**
          * A tenant and its meters
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenantsTenantId"];
         put?: never;
@@ -173,7 +237,7 @@ export interface paths {
         };
         /**
          * A tenant's meters
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenantsTenantIdMeters"];
         put?: never;
@@ -213,7 +277,7 @@ export interface paths {
         };
         /**
          * A tenant's API keys
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenantsTenantIdApiKeys"];
         put?: never;
@@ -257,7 +321,7 @@ export interface paths {
         };
         /**
          * Admin keys
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminApiKeys"];
         put?: never;
@@ -301,7 +365,7 @@ export interface paths {
         };
         /**
          * Service keys
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminServiceKeys"];
         put?: never;
@@ -406,13 +470,13 @@ export interface paths {
         get?: never;
         /**
          * Create or replace a usage alert
-         * @description Allowed for undefined.
+         * @description Allowed for tenant keys and dashboard sessions.
          */
         put: operations["putV1AlertsAlertId"];
         post?: never;
         /**
          * Delete a usage alert
-         * @description Allowed for undefined.
+         * @description Allowed for tenant keys and dashboard sessions.
          */
         delete: operations["deleteV1AlertsAlertId"];
         options?: never;
@@ -609,7 +673,7 @@ export interface paths {
         };
         /**
          * Plans
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminPlans"];
         put?: never;
@@ -629,7 +693,7 @@ export interface paths {
         };
         /**
          * One plan
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminPlansPlanId"];
         /**
@@ -653,7 +717,7 @@ export interface paths {
         };
         /**
          * A tenant's subscription
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenantsTenantIdSubscription"];
         /**
@@ -677,7 +741,7 @@ export interface paths {
         };
         /**
          * A tenant's hard quotas
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenantsTenantIdQuotas"];
         put?: never;
@@ -721,7 +785,7 @@ export interface paths {
         };
         /**
          * A tenant's invoices
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenantsTenantIdInvoices"];
         put?: never;
@@ -761,7 +825,7 @@ export interface paths {
         };
         /**
          * Billing pauses
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminBillingPauses"];
         put?: never;
@@ -849,7 +913,7 @@ export interface paths {
         };
         /**
          * The seller's details printed on invoices
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminBillingSeller"];
         /**
@@ -873,7 +937,7 @@ export interface paths {
         };
         /**
          * A tenant's customer details printed on invoices
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenantsTenantIdBillingDetails"];
         /**
@@ -919,7 +983,7 @@ export interface paths {
         put?: never;
         /**
          * Mint a short-lived dashboard session (answers a sign-in URL)
-         * @description Allowed for undefined.
+         * @description Allowed for tenant and admin keys and console sessions.
          */
         post: operations["postV1DashboardSessions"];
         delete?: never;
@@ -937,7 +1001,7 @@ export interface paths {
         };
         /**
          * The calling dashboard session
-         * @description Allowed for undefined.
+         * @description Allowed for every key but service keys, and sessions.
          */
         get: operations["getV1DashboardSession"];
         put?: never;
@@ -960,7 +1024,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke a dashboard session
-         * @description Allowed for undefined.
+         * @description Allowed for tenant and admin keys, and the session itself.
          */
         delete: operations["deleteV1DashboardSessionsSessionId"];
         options?: never;
@@ -979,7 +1043,7 @@ export interface paths {
         put?: never;
         /**
          * Open a Stripe customer portal session
-         * @description Allowed for undefined.
+         * @description Allowed for tenant keys and dashboard sessions.
          */
         post: operations["postV1BillingPortalSessions"];
         delete?: never;
@@ -997,7 +1061,7 @@ export interface paths {
         };
         /**
          * Every tenant's plan, projected revenue, usage, invoices by status and open mismatches
-         * @description Allowed for undefined.
+         * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminConsole"];
         put?: never;
@@ -1022,11 +1086,9 @@ export interface components {
             meter: string;
             /** Format: date-time */
             timestamp: string;
-            value?: number | string;
+            value?: unknown | string;
             subject?: string;
-            properties?: {
-                [key: string]: unknown;
-            };
+            properties?: unknown;
             tenant?: string;
         };
         CloudEvent: {
@@ -1038,9 +1100,7 @@ export interface components {
             /** Format: date-time */
             time?: string;
             subject?: string;
-            data?: {
-                [key: string]: unknown;
-            };
+            data?: unknown;
         } & {
             [key: string]: unknown;
         };
@@ -1092,6 +1152,41 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getV1Events: {
+        parameters: {
+            query: {
+                from?: string;
+                to?: string;
+                cursor?: string;
+                limit?: number;
+                status: "rejected" | "quarantined";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postV1Events: {
         parameters: {
             query?: never;
@@ -1106,11 +1201,9 @@ export interface operations {
                     meter: string;
                     /** Format: date-time */
                     timestamp: string;
-                    value?: number | string;
+                    value?: unknown | string;
                     subject?: string;
-                    properties?: {
-                        [key: string]: unknown;
-                    };
+                    properties?: unknown;
                     tenant?: string;
                 } | ({
                     /** @constant */
@@ -1121,9 +1214,7 @@ export interface operations {
                     /** Format: date-time */
                     time?: string;
                     subject?: string;
-                    data?: {
-                        [key: string]: unknown;
-                    };
+                    data?: unknown;
                 } & {
                     [key: string]: unknown;
                 }) | ({
@@ -1131,11 +1222,9 @@ export interface operations {
                     meter: string;
                     /** Format: date-time */
                     timestamp: string;
-                    value?: number | string;
+                    value?: unknown | string;
                     subject?: string;
-                    properties?: {
-                        [key: string]: unknown;
-                    };
+                    properties?: unknown;
                     tenant?: string;
                 } | ({
                     /** @constant */
@@ -1146,9 +1235,7 @@ export interface operations {
                     /** Format: date-time */
                     time?: string;
                     subject?: string;
-                    data?: {
-                        [key: string]: unknown;
-                    };
+                    data?: unknown;
                 } & {
                     [key: string]: unknown;
                 }))[] | {
@@ -1202,11 +1289,9 @@ export interface operations {
                     meter: string;
                     /** Format: date-time */
                     timestamp: string;
-                    value?: number | string;
+                    value?: unknown | string;
                     subject?: string;
-                    properties?: {
-                        [key: string]: unknown;
-                    };
+                    properties?: unknown;
                     tenant?: string;
                 } | ({
                     /** @constant */
@@ -1217,9 +1302,7 @@ export interface operations {
                     /** Format: date-time */
                     time?: string;
                     subject?: string;
-                    data?: {
-                        [key: string]: unknown;
-                    };
+                    data?: unknown;
                 } & {
                     [key: string]: unknown;
                 }) | ({
@@ -1227,11 +1310,9 @@ export interface operations {
                     meter: string;
                     /** Format: date-time */
                     timestamp: string;
-                    value?: number | string;
+                    value?: unknown | string;
                     subject?: string;
-                    properties?: {
-                        [key: string]: unknown;
-                    };
+                    properties?: unknown;
                     tenant?: string;
                 } | ({
                     /** @constant */
@@ -1242,9 +1323,7 @@ export interface operations {
                     /** Format: date-time */
                     time?: string;
                     subject?: string;
-                    data?: {
-                        [key: string]: unknown;
-                    };
+                    data?: unknown;
                 } & {
                     [key: string]: unknown;
                 }))[] | {
@@ -1291,9 +1370,7 @@ export interface operations {
                     /** Format: date-time */
                     time?: string;
                     subject?: string;
-                    data?: {
-                        [key: string]: unknown;
-                    };
+                    data?: unknown;
                 } & {
                     [key: string]: unknown;
                 }) | ({
@@ -1305,9 +1382,7 @@ export interface operations {
                     /** Format: date-time */
                     time?: string;
                     subject?: string;
-                    data?: {
-                        [key: string]: unknown;
-                    };
+                    data?: unknown;
                 } & {
                     [key: string]: unknown;
                 })[];
@@ -1320,6 +1395,104 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1EventsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminQuarantine: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                cursor?: string;
+                limit?: number;
+                tenantId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminTenantsTenantIdEventsIdReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description The error contract */
             "4XX": {

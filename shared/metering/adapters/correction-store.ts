@@ -13,6 +13,8 @@ export interface Ledgered extends UsageEvent {
   /** Corrections applied so far; each one is conditional on the one before, so two never interleave. */
   revision?: number;
   voidedAt?: string;
+  /** A quarantined entry was never counted: nothing to correct until it is replayed. */
+  status?: 'counted' | 'quarantined';
   expiresAt: number;
 }
 
@@ -59,6 +61,8 @@ export class DynamoCorrectionStore {
       if (!entry)
         throw new ClientError('NOT_FOUND', `event ${eventId} is not in the ledger (never counted, or older than its retention)`, 'id');
       if (entry.voidedAt) throw new ClientError('CONFLICT', `event ${eventId} was voided at ${entry.voidedAt}`, 'id');
+      if (entry.status === 'quarantined')
+        throw new ClientError('CONFLICT', `event ${eventId} is quarantined, not counted: it is replayed, not corrected`, 'id');
       const correction = decide(entry);
       const revision = entry.revision ?? 0;
       const { after } = correction;
@@ -78,7 +82,7 @@ export class DynamoCorrectionStore {
                   TableName: this.tables.eventsTable,
                   Key: { pk: eventKey(entry) },
                   UpdateExpression: after
-                    ? 'SET revision = :next, correctedAt = :at, #value = :value, groupKey = :group, properties = :properties'
+                    ? `SET revision = :next, correctedAt = :at, #value = :value, groupKey = :group${after.properties === undefined ? '' : ', properties = :properties'}`
                     : 'SET revision = :next, correctedAt = :at, voidedAt = :at',
                   ConditionExpression: revision === 0 ? 'attribute_exists(pk) AND attribute_not_exists(revision)' : 'revision = :revision',
                   ...(after ? { ExpressionAttributeNames: { '#value': 'value' } } : {}),
@@ -86,7 +90,13 @@ export class DynamoCorrectionStore {
                     ':next': revision + 1,
                     ':at': correction.correctedAt,
                     ...(revision === 0 ? {} : { ':revision': revision }),
-                    ...(after ? { ':value': after.value, ':group': after.groupKey, ':properties': after.properties ?? {} } : {}),
+                    ...(after
+                      ? {
+                          ':value': after.value,
+                          ':group': after.groupKey,
+                          ...(after.properties === undefined ? {} : { ':properties': after.properties }),
+                        }
+                      : {}),
                   },
                 },
               },

@@ -13,11 +13,15 @@ export interface TableDefinition {
 
 export const tables = {
   /**
-   * The raw event ledger and the idempotency record in one item per (tenant, event id). TTL: LEDGER_RETENTION_DAYS
-   * (40, at least 35) after receipt; beyond that the raw usage lives in the monthly exports to S3, kept as long as an
-   * invoice can be disputed (infra/evidence.ts, docs/operations.md#usage-evidence).
+   * The raw event ledger and the idempotency record in one item per (tenant, event id): counted events, and
+   * quarantined ones (no write could take them), which alone carry the index keys that list them. TTL:
+   * LEDGER_RETENTION_DAYS (40, at least 35) after receipt (quarantined events do not expire); beyond that the raw usage
+   * lives in the monthly exports to S3, kept as long as an invoice can be disputed (infra/evidence.ts,
+   * docs/operations.md#usage-evidence).
    */
-  events: { env: 'EVENTS_TABLE', sortKey: false, ttl: true, gsi1: false },
+  events: { env: 'EVENTS_TABLE', sortKey: false, ttl: true, gsi1: true },
+  /** Rejected events by tenant and receipt time, one compact item per ingest request, kept as long as the ledger. */
+  rejections: { env: 'REJECTIONS_TABLE', sortKey: true, ttl: true, gsi1: false },
   /** Per tenant × meter × hour/day/month counters, and the distinct-value markers of UNIQUE_COUNT meters. */
   counters: { env: 'COUNTERS_TABLE', sortKey: true, ttl: false, gsi1: false },
   /** Tenants, their meters and API keys. */

@@ -1,0 +1,11 @@
+import { rejectionStore, usageStore } from '../../shared/composition/root.js';
+import { createEventsApi } from './events.js';
+
+const store = usageStore();
+const rejections = rejectionStore();
+
+export const handler = createEventsApi({
+  event: (tenantId, id) => store.get(tenantId, id),
+  quarantined: (q) => store.quarantined(q),
+  rejected: (q) => rejections.list(q),
+});

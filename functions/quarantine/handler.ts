@@ -1,0 +1,9 @@
+import { usageStore } from '../../shared/composition/root.js';
+import { createQuarantineApi } from './quarantine.js';
+
+const store = usageStore();
+
+export const handler = createQuarantineApi({
+  quarantined: (q) => store.quarantined(q),
+  replay: (tenantId, id) => store.replay(tenantId, id),
+});

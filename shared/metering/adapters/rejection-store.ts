@@ -1,0 +1,80 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from '../../platform/dynamo/query.js';
+import type { Page, RejectedEvent, RejectionBatch, RejectionQuery, RejectionStore } from '../ports.js';
+
+type Row = [index: number, id: string | null, code: string, field: string | null, message: string];
+
+/**
+ * Rejected events, kept as long as the ledger keeps events. Compact: one item per request, its rejections
+ * gzipped together (a thousand rejections of one code compress to a few KB, so a few write units), keyed by
+ * tenant and receipt time so that a tenant lists them by time.
+ */
+export class DynamoRejectionStore implements RejectionStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly retentionDays: number,
+  ) {}
+
+  async record(batch: RejectionBatch): Promise<void> {
+    if (batch.rejections.length === 0) return;
+    const rows: Row[] = batch.rejections.map((r) => [r.index, r.id ?? null, r.code, r.field ?? null, r.message]);
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: batch.tenantId,
+          sk: `${batch.receivedAt}#${batch.requestId}`,
+          requestId: batch.requestId,
+          receivedAt: batch.receivedAt,
+          count: rows.length,
+          rows: gzipSync(JSON.stringify(rows)),
+          expiresAt: Math.floor(Date.parse(batch.receivedAt) / 1000) + this.retentionDays * 86_400,
+        },
+      }),
+    );
+  }
+
+  /**
+   * Rejected events received in [from, to], newest request first, each request's events in order. The
+   * cursor names the last request read and how many of its events were returned.
+   */
+  async list(q: RejectionQuery): Promise<Page<RejectedEvent>> {
+    const position = q.cursor ? decodeCursor<{ sk: string; taken: number }>(q.cursor) : undefined;
+    const items: RejectedEvent[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': q.tenantId, ':from': q.from, ':to': position?.sk ?? `${q.to}\uffff` },
+          ScanIndexForward: false,
+          Limit: 25,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of r.Items ?? []) {
+        const sk = String(item.sk);
+        const rows = JSON.parse(gunzipSync(item.rows as Uint8Array).toString('utf8')) as Row[];
+        const skip = position && sk === position.sk ? position.taken : 0;
+        for (let i = skip; i < rows.length; i++) {
+          if (items.length === q.limit) return { items, cursor: encodeCursor({ sk, taken: i }) };
+          const [index, id, code, field, message] = rows[i]!;
+          items.push({
+            index,
+            ...(id !== null ? { id } : {}),
+            code,
+            ...(field !== null ? { field } : {}),
+            message,
+            receivedAt: String(item.receivedAt),
+            requestId: String(item.requestId),
+          });
+        }
+      }
+      startKey = r.LastEvaluatedKey;
+    } while (startKey);
+    return { items };
+  }
+}
