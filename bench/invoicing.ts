@@ -1,5 +1,3 @@
-import './quiet.js';
-import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { runInvoicing } from '../functions/invoicing/invoicing.js';
@@ -87,6 +85,9 @@ try {
       meters: (t: string) => directory.listMeters(t),
       quantity: reader.quantity.bind(reader),
     },
+    // The event bus and webhooks are not part of this measure (publish does nothing); marking invoices announced is.
+    publish: async () => undefined,
+    providerInvoice: async () => undefined,
     graceHours: 72,
     concurrency: Number(process.env.CONCURRENCY ?? 16),
   };

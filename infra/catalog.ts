@@ -38,8 +38,15 @@ export interface FunctionSpec {
   tables: Partial<Record<TableName, Access | TableGrant>>;
   /** Secrets Manager secrets it reads (names in infra/secrets.ts). */
   secrets?: string[];
-  /** Publishes usage alerts on the Meterline event bus (its name arrives as EVENT_BUS_NAME). */
-  publishesAlerts?: boolean;
+  /**
+   * Publishes domain events: onto the Meterline event bus (EVENT_BUS_NAME) and, per subscribed tenant
+   * endpoint, a delivery onto the webhook queue (WEBHOOK_QUEUE_URL). Needs `webhooks: 'readwrite'`.
+   */
+  publishesEvents?: boolean;
+  /** Sends to the webhook delivery queue (implied by publishesEvents and consumesWebhookQueue). */
+  sendsToWebhookQueue?: boolean;
+  /** Consumes the webhook delivery queue (and sends to it: retries are new, delayed messages). */
+  consumesWebhookQueue?: boolean;
 }
 
 export const functionCatalog = {
@@ -129,18 +136,50 @@ export const functionCatalog = {
     entry: 'functions/alerts/handler.ts',
     memoryMb: 256,
     timeoutSeconds: 10,
-    routes: ['GET /v1/alerts', 'PUT /v1/alerts/{alertId}', 'DELETE /v1/alerts/{alertId}'],
+    routes: [
+      'GET /v1/alerts',
+      'GET /v1/alerts/{alertId}',
+      'PUT /v1/alerts/{alertId}',
+      'DELETE /v1/alerts/{alertId}',
+      'POST /v1/webhooks',
+      'GET /v1/webhooks',
+      'GET /v1/webhooks/{endpointId}',
+      'PUT /v1/webhooks/{endpointId}',
+      'DELETE /v1/webhooks/{endpointId}',
+      'POST /v1/webhooks/{endpointId}/rotate-secret',
+      'GET /v1/webhooks/{endpointId}/deliveries',
+      'POST /v1/webhooks/{endpointId}/deliveries/{deliveryId}/replay',
+    ],
+    // Replaying a delivery puts it back on the webhook queue.
+    sendsToWebhookQueue: true,
     // Alerts and meters live in the tenant's partition; API keys in their own, out of reach.
-    tables: { tenants: { access: 'readwrite', deletes: true, partitions: { table: ['TENANT#*'] } } },
+    tables: {
+      tenants: { access: 'readwrite', deletes: true, partitions: { table: ['TENANT#*'] } },
+      billing: 'read',
+      webhooks: { access: 'readwrite', deletes: true },
+    },
   },
   'alert-evaluator': {
     entry: 'functions/alert-evaluator/handler.ts',
     memoryMb: 512,
     timeoutSeconds: 300,
     schedule: 'rate(5 minutes)',
-    publishesAlerts: true,
+    publishesEvents: true,
     // The tenant list (index partition TENANTS) and the tenants' own partitions; never an API key.
-    tables: { tenants: { access: 'readwrite', partitions: { table: ['TENANT#*'], gsi1: ['TENANTS'] } }, counters: 'read' },
+    tables: {
+      tenants: { access: 'readwrite', partitions: { table: ['TENANT#*'], gsi1: ['TENANTS'] } },
+      counters: 'read',
+      billing: 'read',
+      webhooks: 'readwrite',
+    },
+  },
+  'webhook-delivery': {
+    entry: 'functions/webhook-delivery/handler.ts',
+    memoryMb: 256,
+    // Ten deliveries of at most 10 s each, one after another in the worst case, plus the log writes.
+    timeoutSeconds: 120,
+    consumesWebhookQueue: true,
+    tables: { webhooks: 'readwrite' },
   },
   invoicing: {
     entry: 'functions/invoicing/handler.ts',
@@ -148,7 +187,9 @@ export const functionCatalog = {
     // Hourly, so a period closes within an hour of its grace window ending; 10,000 tenants take a few minutes.
     timeoutSeconds: 900,
     schedule: 'cron(5 * * * ? *)',
-    tables: { tenants: 'read', counters: 'read', billing: 'readwrite' },
+    publishesEvents: true,
+    // stripe: the mirrored Stripe invoice a new invoice starts out following.
+    tables: { tenants: 'read', counters: 'read', billing: 'readwrite', webhooks: 'readwrite', stripe: 'read' },
   },
   billing: {
     entry: 'functions/billing/handler.ts',
@@ -194,8 +235,15 @@ export const functionCatalog = {
       'GET /v1/admin/tenants/{tenantId}/billing-details',
       'PUT /v1/admin/tenants/{tenantId}/billing-details',
     ],
-    // Quotas and billing pauses are deleted (DELETE .../quotas/{meter}, DELETE .../billing/pause).
-    tables: { tenants: 'read', counters: 'read', billing: { access: 'readwrite', deletes: true } },
+    publishesEvents: true,
+    // Quotas and billing pauses are deleted (DELETE .../quotas/{meter}, DELETE .../billing/pause); a new subscription's
+    // default alert rules go into the tenant's partition.
+    tables: {
+      tenants: { access: 'readwrite', partitions: { table: ['TENANT#*'] } },
+      counters: 'read',
+      billing: { access: 'readwrite', deletes: true },
+      webhooks: 'readwrite',
+    },
   },
   openapi: {
     entry: 'functions/openapi/handler.ts',
@@ -240,7 +288,9 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 20,
     functionUrl: true,
-    tables: { tenants: 'read', stripe: 'readwrite', billing: 'read' },
+    publishesEvents: true,
+    // billing: Meterline's invoice follows Stripe's (linked, status moved).
+    tables: { tenants: 'read', stripe: 'readwrite', billing: 'readwrite', webhooks: 'readwrite' },
     // Its signing secret and a restricted key that can only read from Stripe, never the secret key the jobs use.
     secrets: ['stripe-webhook'],
   },
@@ -262,3 +312,17 @@ export const usageQueueSettings = {
   batchSize: 10,
   maxBatchingWindowSeconds: 1,
 } as const;
+
+/**
+ * Webhook delivery queue settings. A message is one attempt; its wait before a retry is SQS's per-message
+ * DelaySeconds (at most 900 s), hopped again for longer waits, so neither the 12-hour visibility timeout
+ * limit nor maxReceiveCount bound the 24-hour retry series. The DLQ only catches a worker that keeps failing.
+ */
+export const webhookQueueSettings = {
+  maxReceiveCount: 5,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 0,
+} as const;
+
+export const sendsToWebhookQueue = (spec: FunctionSpec): boolean =>
+  Boolean(spec.sendsToWebhookQueue || spec.publishesEvents || spec.consumesWebhookQueue);

@@ -17,9 +17,11 @@ import {
   type FunctionName,
   type FunctionSpec,
   functionSpecs,
+  sendsToWebhookQueue,
   type TableGrant,
   tableGrant,
   usageQueueSettings,
+  webhookQueueSettings,
 } from './catalog.js';
 import { acknowledge } from './nag.js';
 import { pascal } from './names.js';
@@ -53,6 +55,7 @@ export interface FunctionsProps {
   stage: StageConfig;
   tables: Record<TableName, Table>;
   usageQueue: Queue;
+  webhookQueue: Queue;
   secrets: Record<string, Secret>;
   eventBus: IEventBus;
 }
@@ -111,10 +114,10 @@ export class Functions extends Construct {
       'Serverless-LambdaDLQ': spec.schedule
         ? 'Invoked asynchronously by Scheduler only; a failed run goes to its on-failure destination (infra/schedules.ts), which keeps the error beside the input, unlike a DLQ.'
         : 'Never invoked asynchronously (API Gateway, the function URL and the SQS event source wait for the answer), so a DLQ would never receive anything.',
-      ...(spec.consumesUsageQueue
+      ...(spec.consumesUsageQueue || spec.consumesWebhookQueue
         ? {
             'Serverless-LambdaEventSourceMappingDestination':
-              'On-failure destinations are for stream sources; an SQS source redrives what keeps failing to the usage queue’s own dead-letter queue.',
+              'On-failure destinations are for stream sources; an SQS source redrives what keeps failing to its queue’s own dead-letter queue.',
           }
         : {}),
     });
@@ -136,8 +139,18 @@ export class Functions extends Construct {
         }),
       );
     }
+    if (sendsToWebhookQueue(spec)) props.webhookQueue.grantSendMessages(role);
+    if (spec.consumesWebhookQueue) {
+      fn.addEventSource(
+        new SqsEventSource(props.webhookQueue, {
+          reportBatchItemFailures: true,
+          batchSize: webhookQueueSettings.batchSize,
+          maxBatchingWindow: Duration.seconds(webhookQueueSettings.maxBatchingWindowSeconds),
+        }),
+      );
+    }
     for (const secret of spec.secrets ?? []) props.secrets[secret]!.grantRead(role);
-    if (spec.publishesAlerts) props.eventBus.grantPutEventsTo(role);
+    if (spec.publishesEvents) props.eventBus.grantPutEventsTo(role);
     return fn;
   }
 
@@ -149,7 +162,8 @@ export class Functions extends Construct {
         Object.entries(tables).map(([table, definition]) => [definition.env, props.tables[table as TableName].tableName]),
       ),
       ...(spec.sendsToUsageQueue ? { USAGE_QUEUE_URL: props.usageQueue.queueUrl } : {}),
-      ...(spec.publishesAlerts ? { EVENT_BUS_NAME: props.eventBus.eventBusName } : {}),
+      ...(sendsToWebhookQueue(spec) ? { WEBHOOK_QUEUE_URL: props.webhookQueue.queueUrl } : {}),
+      ...(spec.publishesEvents ? { EVENT_BUS_NAME: props.eventBus.eventBusName } : {}),
       ...Object.fromEntries((spec.secrets ?? []).map((secret) => [secretArnEnv(secret), props.secrets[secret]!.secretArn])),
       STAGE: props.stage.name,
       // Stack traces in logs point at the TypeScript source (the bundle ships its source map).

@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { EventBus } from 'aws-cdk-lib/aws-events';
+import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { tables } from '../shared/platform/dynamo/tables.js';
@@ -8,13 +9,15 @@ import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.j
 import { Evidence } from './evidence.js';
 import { Functions } from './functions.js';
 import { DashboardHosting } from './hosting.js';
+import { acknowledge } from './nag.js';
 import { pascal } from './names.js';
 import { Observability } from './observability.js';
 import { Schedules } from './schedules.js';
 import { Secrets } from './secrets.js';
 import type { StageConfig } from './stage.js';
 import { Tables } from './tables.js';
-import { UsageQueue } from './usage-queue.js';
+import { secureQueue, UsageQueue } from './usage-queue.js';
+import { WebhookQueue } from './webhook-queue.js';
 
 export interface MeterlineStackProps extends StackProps {
   stage: StageConfig;
@@ -25,6 +28,7 @@ export interface MeterlineStackProps extends StackProps {
 export class MeterlineStack extends Stack {
   readonly tables: Tables;
   readonly usageQueue: UsageQueue;
+  readonly webhookQueue: WebhookQueue;
   readonly functions: Functions;
   readonly api: Api;
   readonly observability: Observability;
@@ -43,14 +47,35 @@ export class MeterlineStack extends Stack {
       consumerTimeout: Duration.seconds(consumerTimeout),
       removalPolicy: stage.dataRemovalPolicy,
     });
+    const webhookTimeout = Math.max(...specs.filter(([, spec]) => spec.consumesWebhookQueue).map(([, spec]) => spec.timeoutSeconds));
+    this.webhookQueue = new WebhookQueue(this, 'Webhooks', { consumerTimeout: Duration.seconds(webhookTimeout) });
     const secrets = new Secrets(this, 'Secrets', stage);
-    // Usage alerts today; the integration point for tenants' own consumers later.
+    // Every domain event (alerts, quotas, spend, invoices), for operators' own rules.
     const eventBus = new EventBus(this, 'EventBus', { eventBusName: `meterline-${stage.name}` });
+    // The example wiring: quota, spend and invoice status events into a queue operators read or subscribe to.
+    const notificationEvents = secureQueue(this, 'NotificationEventsQueue', { retentionPeriod: Duration.days(14) });
+    acknowledge(notificationEvents, {
+      'AwsSolutions-SQS3':
+        'An example target that operators read by hand; nothing consumes it automatically, so no failed processing needs a dead-letter queue.',
+      'Serverless-SQSRedrivePolicy':
+        'An example target that operators read by hand; nothing consumes it automatically, so nothing is redriven.',
+    });
+    const notificationRule = new Rule(this, 'NotificationEventsRule', {
+      eventBus,
+      description: 'Example: Meterline quota, spend and invoice status events to a queue',
+      eventPattern: { source: ['meterline'], detailType: ['quota.exceeded', 'spend.threshold_crossed', 'invoice.status_changed'] },
+      targets: [new SqsQueue(notificationEvents)],
+    });
+    acknowledge(notificationRule, {
+      'Serverless-EventBusDLQ':
+        'The example target is a queue in this stack with SQS-managed encryption; delivery to it fails only if the queue is deleted.',
+    });
 
     this.functions = new Functions(this, 'Functions', {
       stage,
       tables: this.tables.byName,
       usageQueue: this.usageQueue.queue,
+      webhookQueue: this.webhookQueue.queue,
       secrets: secrets.byName,
       eventBus,
     });
@@ -103,6 +128,9 @@ export class MeterlineStack extends Stack {
     new CfnOutput(this, 'UsageDeadLetterQueueUrl', { value: this.usageQueue.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'UsageQueueArn', { value: this.usageQueue.queue.queueArn });
     new CfnOutput(this, 'UsageDeadLetterQueueArn', { value: this.usageQueue.deadLetterQueue.queueArn });
+    new CfnOutput(this, 'WebhookQueueUrl', { value: this.webhookQueue.queue.queueUrl });
+    new CfnOutput(this, 'WebhookDeadLetterQueueUrl', { value: this.webhookQueue.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'NotificationEventsQueueUrl', { value: notificationEvents.queueUrl });
     new CfnOutput(this, 'ScheduleDeadLetterQueueUrl', { value: schedules.deadLetterQueue.queueUrl });
     for (const job of schedules.jobs) {
       new CfnOutput(this, `${pascal(job.name)}FailureQueueUrl`, {

@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { usageQueueSettings } from '../infra/catalog.js';
+import { functionSpecs, usageQueueSettings, webhookQueueSettings } from '../infra/catalog.js';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 
 /** Creates every table under `prefix` (keeping those that exist, so a stack restarts on its data) and returns the environment that names them. */
@@ -55,24 +55,36 @@ export async function createTables(client: DynamoDBClient, prefix: string): Prom
 export interface Queues {
   usageQueueUrl: string;
   usageDlqUrl: string;
+  webhookQueueUrl: string;
+  webhookDlqUrl: string;
 }
 
-/** The usage queue and its DLQ, with the same redrive policy as in AWS. */
+/** The usage and webhook delivery queues and their DLQs, with the same redrive policies as in AWS (`visibilityTimeoutSeconds`: the usage queue's). */
 export async function createQueues(sqs: SQSClient, prefix: string, visibilityTimeoutSeconds: number): Promise<Queues> {
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-usage-dlq`, Attributes: { MaximumMessageSize: '1048576' } }));
-  const dlqArn = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `${prefix}-usage`,
-      Attributes: {
-        MaximumMessageSize: '1048576',
-        VisibilityTimeout: String(visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn.Attributes!.QueueArn,
-          maxReceiveCount: usageQueueSettings.maxReceiveCount,
-        }),
-      },
-    }),
+  const create = async (name: string, maxReceiveCount: number, visibility = visibilityTimeoutSeconds) => {
+    const dlq = await sqs.send(
+      new CreateQueueCommand({ QueueName: `${prefix}-${name}-dlq`, Attributes: { MaximumMessageSize: '1048576' } }),
+    );
+    const dlqArn = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
+    const queue = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${prefix}-${name}`,
+        Attributes: {
+          MaximumMessageSize: '1048576',
+          VisibilityTimeout: String(visibility),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn.Attributes!.QueueArn, maxReceiveCount }),
+        },
+      }),
+    );
+    return [queue.QueueUrl!, dlq.QueueUrl!] as const;
+  };
+  const [usageQueueUrl, usageDlqUrl] = await create('usage', usageQueueSettings.maxReceiveCount);
+  // As in AWS (six worker timeouts): a delivery still being attempted is never handed to a second worker.
+  const deliveryTimeout = Math.max(
+    ...Object.values(functionSpecs)
+      .filter((s) => s.consumesWebhookQueue)
+      .map((s) => s.timeoutSeconds),
   );
-  return { usageQueueUrl: queue.QueueUrl!, usageDlqUrl: dlq.QueueUrl! };
+  const [webhookQueueUrl, webhookDlqUrl] = await create('webhooks', webhookQueueSettings.maxReceiveCount, deliveryTimeout * 6);
+  return { usageQueueUrl, usageDlqUrl, webhookQueueUrl, webhookDlqUrl };
 }

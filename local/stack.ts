@@ -5,10 +5,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { buildDashboard } from '../dashboard/build.js';
-import { type FunctionName, functionSpecs, usageQueueSettings } from '../infra/catalog.js';
+import { type FunctionName, functionSpecs, usageQueueSettings, webhookQueueSettings } from '../infra/catalog.js';
 import type { ScheduledInvocation } from '../shared/platform/schedule.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
+import { type EventBridgeEmulator, startEventBridge } from './eventbridge.js';
 import { functionUrlEvent, type Route, startGateway } from './gateway.js';
 import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
 import { freePort } from './net.js';
@@ -49,6 +50,8 @@ export interface LocalStack {
   sqs: SQSClient;
   queues: Queues;
   consumer: EventSourceMapping;
+  /** The local `meterline` event bus: every event put on it. */
+  eventBus: EventBridgeEmulator;
   /** Base URL of each function URL, by function name. */
   functionUrls: Record<string, string>;
   /** How many times a function has been invoked (what Lambda's Invocations metric counts). */
@@ -63,6 +66,8 @@ export interface LocalStack {
 }
 
 const ROOT = resolve(import.meta.dirname, '..');
+/** The local stand-in for the stack's `meterline-<stage>` bus. */
+const LOCAL_EVENT_BUS = 'meterline-local';
 
 /**
  * The whole system on this machine: DynamoDB Local, the SQS emulator, and the real handlers behind a
@@ -92,6 +97,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const visibility = options.visibilityTimeoutSeconds ?? 5;
     const queues = await createQueues(sqs, prefix, visibility);
+    const eventBus = await startEventBridge([LOCAL_EVENT_BUS]);
+    stops.push(eventBus.stop);
     const stripe = usesRealStripe() ? undefined : await startStripeEmulator(options.stripe).then((s) => (stops.push(s.stop), s));
     const stripeEnv: Record<string, string> = stripe
       ? { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET }
@@ -104,6 +111,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(await createTables(dynamo, prefix)),
       USAGE_QUEUE_URL: queues.usageQueueUrl,
       DASHBOARD_URL: apiUrl,
+      WEBHOOK_QUEUE_URL: queues.webhookQueueUrl,
+      EVENT_BUS_NAME: LOCAL_EVENT_BUS,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBus.endpoint,
+      // Local receivers listen on 127.0.0.1; in AWS this is never set and loopback is refused like every private address.
+      WEBHOOK_ALLOW_LOOPBACK: 'true',
       ...stripeEnv,
       ...options.env,
     };
@@ -206,6 +218,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => consumer.stop());
 
+    const webhookQueueArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.webhookQueueUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes!.QueueArn!;
+    for (const [name, spec] of specs.filter(([, s]) => s.consumesWebhookQueue)) {
+      const mapping = startEventSourceMapping({
+        sqs,
+        queueUrl: queues.webhookQueueUrl,
+        queueArn: webhookQueueArn,
+        functionName: name,
+        timeoutSeconds: spec.timeoutSeconds,
+        handler: await load<SQSEvent, SQSBatchResponse>(name),
+        batchSize: webhookQueueSettings.batchSize,
+        maxBatchingWindowMs: webhookQueueSettings.maxBatchingWindowSeconds * 1000,
+        concurrency: 1,
+      });
+      stops.push(() => mapping.stop());
+    }
+
     const depth = async () => {
       const a = await sqs.send(
         new GetQueueAttributesCommand({
@@ -223,6 +253,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       apiUrl,
       env,
       stripe,
+      eventBus,
       functionUrls: Object.fromEntries([...urlHandlers.keys()].map((name) => [name, `${apiUrl}/_url/${name}`])),
       invocations: (name) => invocations.get(name) ?? 0,
       runSchedule: (name, due) => scheduler.run(name, due),

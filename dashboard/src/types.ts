@@ -80,14 +80,17 @@ export interface Pricing {
   currentPeriod?: { start: string; end: string; trial: boolean };
 }
 
-export interface Alert {
+/** An alert rule (`kind` says what it watches) and its firing in the current period, if any. */
+export type Alert = {
   id: string;
-  meter: string;
-  threshold: string;
   name?: string;
   createdAt: string;
-  firing: { value: string; firedAt: string } | null;
-}
+  firing: { value: string; threshold: string; firedAt: string } | null;
+} & (
+  | { kind: 'quantity'; meter: string; threshold: string }
+  | { kind: 'percent'; meter: string; of: 'included' | 'quota'; percent: string }
+  | { kind: 'spend'; basis: 'current' | 'projected'; amount: string }
+);
 
 export interface Whoami {
   role: 'tenant' | 'admin';

@@ -1,19 +1,20 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import type { AlertNotifier, AlertStore } from '../../shared/alerts/ports.js';
-import { crossedAlerts, notificationOf } from '../../shared/alerts/rules.js';
+import type { DomainEvent } from '../../shared/alerts/domain-events.js';
+import type { AlertStore } from '../../shared/alerts/ports.js';
+import { type Alert, crossedRules, firingEvent, quotaFiringId, reachedQuotas } from '../../shared/alerts/rules.js';
+import { periodSnapshot, type SnapshotReads } from '../../shared/alerts/snapshot.js';
+import type { Quota } from '../../shared/billing/quotas.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
-import { periodKey } from '../../shared/kernel/periods.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
 export interface AlertEvaluatorDependencies {
   tenantIds(): Promise<string[]>;
   alerts: Pick<AlertStore, 'listAlerts' | 'firings' | 'recordFiring' | 'markNotified'>;
-  /** The meter's value for the month (a decimal string). */
-  monthValue(tenantId: string, meter: string, month: string): Promise<string>;
-  notify: AlertNotifier['notify'];
+  reads: SnapshotReads;
+  publish(event: DomainEvent): Promise<void>;
   /** Epoch milliseconds. */
   now(): number;
 }
@@ -26,36 +27,23 @@ export interface AlertRun {
 }
 
 /**
- * The scheduled alert evaluator: for every tenant with alerts, compares this month's meter values with
- * the thresholds. A crossing is recorded once per alert and month, then notified; a notification that
- * failed is retried on the next run, so subscribers may see one twice (they dedupe on its id), never zero.
+ * The scheduled alert evaluator: for every tenant with rules or hard quotas, compares the billing
+ * period's values (as of the run's due time) with the thresholds. A crossing is recorded once per rule
+ * and period, then published; a publication that failed is retried on the next run, so subscribers may
+ * see one twice (they drop it by its id), never zero. One failing tenant spares the rest.
  */
 export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
   return middy<ScheduledInvocation, AlertRun>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (invocation) => {
-      const month = periodKey('month', Date.parse(invocation.time));
+      const now = Date.parse(invocation.time);
       const run: AlertRun = { tenants: 0, fired: 0, notified: 0, failedTenants: [] };
       await mapLimit(await deps.tenantIds(), 8, async (tenantId) => {
         try {
-          const alerts = await deps.alerts.listAlerts(tenantId);
-          if (alerts.length === 0) return;
+          const [alerts, quotas] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.reads.quotas(tenantId)]);
+          if (alerts.length === 0 && quotas.length === 0) return;
           run.tenants += 1;
-          const meters = [...new Set(alerts.map((a) => a.meter))];
-          const usage = new Map(await Promise.all(meters.map(async (m) => [m, await deps.monthValue(tenantId, m, month)] as const)));
-          const firings = await deps.alerts.firings(tenantId, month);
-          for (const { alert, value } of crossedAlerts(alerts, usage)) {
-            let firing = firings.get(alert.id);
-            if (!firing) {
-              firing = { alertId: alert.id, period: month, value, firedAt: new Date(deps.now()).toISOString() };
-              if (!(await deps.alerts.recordFiring(tenantId, firing))) continue; // a concurrent run has it
-              run.fired += 1;
-            }
-            if (firing.notifiedAt) continue;
-            await deps.notify(notificationOf(alert, firing));
-            await deps.alerts.markNotified(tenantId, firing, new Date(deps.now()).toISOString());
-            run.notified += 1;
-          }
+          await evaluateTenant(deps, run, tenantId, alerts, quotas, now);
         } catch (error) {
           logger.error('alert evaluation failed for a tenant', { tenantId, error: error as Error });
           run.failedTenants.push(tenantId);
@@ -66,4 +54,44 @@ export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
       metrics.publishStoredMetrics();
       return run;
     });
+}
+
+async function evaluateTenant(
+  deps: AlertEvaluatorDependencies,
+  run: AlertRun,
+  tenantId: string,
+  alerts: Alert[],
+  quotas: Quota[],
+  now: number,
+) {
+  const snapshot = await periodSnapshot(deps.reads, tenantId, alerts, quotas, now);
+  const period = new Date(snapshot.period.start).toISOString();
+  const recorded = new Map((await deps.alerts.firings(tenantId, period)).map((f) => [f.alertId, f]));
+  const crossings = [
+    ...crossedRules(alerts, snapshot).map((c) => ({
+      alert: c.alert as Alert | undefined,
+      id: c.alert.id,
+      value: c.value,
+      threshold: c.threshold,
+    })),
+    ...reachedQuotas(snapshot).map((q) => ({ alert: undefined, id: quotaFiringId(q.meter), value: q.value, threshold: q.limit })),
+  ];
+  for (const crossing of crossings) {
+    let firing = recorded.get(crossing.id);
+    if (!firing) {
+      firing = {
+        alertId: crossing.id,
+        period,
+        value: crossing.value,
+        threshold: crossing.threshold,
+        firedAt: new Date(deps.now()).toISOString(),
+      };
+      if (!(await deps.alerts.recordFiring(tenantId, firing))) continue; // a concurrent run has it
+      run.fired += 1;
+    }
+    if (firing.notifiedAt) continue;
+    await deps.publish(firingEvent(tenantId, crossing.alert, firing, snapshot.period, snapshot.spend?.currency));
+    await deps.alerts.markNotified(tenantId, firing, new Date(deps.now()).toISOString());
+    run.notified += 1;
+  }
 }

@@ -1,50 +1,168 @@
-import type { AlertStore } from '../../shared/alerts/ports.js';
+import { z } from 'zod';
+import type { AlertStore, DeliveryQueue, WebhookStore } from '../../shared/alerts/ports.js';
 import { type Alert, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
+import {
+  endpointDefinitionSchema,
+  endpointIdSchema,
+  endpointView,
+  newEndpointId,
+  newSecret,
+  rotate,
+  rotationSchema,
+  type WebhookEndpoint,
+} from '../../shared/alerts/webhooks.js';
 import { ClientError } from '../../shared/kernel/errors.js';
-import { calendarMonth, periodKey, toIso } from '../../shared/kernel/periods.js';
+import type { Period } from '../../shared/kernel/periods.js';
 import type { Meter } from '../../shared/metering/meters.js';
-import { httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
+import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
 
 export interface AlertsDependencies {
   meters(tenantId: string): Promise<Meter[]>;
+  /** The tenant's billing period holding `now` (the subscription's; the calendar month without one). */
+  period(tenantId: string, now: number): Promise<Period>;
   alerts: Pick<AlertStore, 'putAlert' | 'listAlerts' | 'deleteAlert' | 'firings'>;
+  webhooks: Pick<
+    WebhookStore,
+    'putEndpoint' | 'getEndpoint' | 'listEndpoints' | 'deleteEndpoint' | 'listDeliveries' | 'getDelivery' | 'reopenDelivery'
+  >;
+  /** Why a URL may not receive webhooks (private address, no https in AWS), or undefined. */
+  checkUrl(url: string): Promise<string | undefined>;
+  queue: DeliveryQueue;
   /** Epoch milliseconds. */
   now(): number;
 }
 
-/** A tenant's usage alerts, and whether each has fired this period. */
+/** Endpoints a tenant may register: enough for every environment and team, few enough that fan-out stays cheap. */
+const MAX_ENDPOINTS = 20;
+
+export const deliveriesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(2000).optional(),
+});
+
+/** A tenant's alert rules with their firings, and its webhook endpoints with their delivery logs. */
 export function createAlertsApi(deps: AlertsDependencies) {
+  const iso = (t: number) => new Date(t).toISOString();
+  const view = ({ tenantId: _t, ...alert }: Alert) => alert;
+
+  const endpointOf = async (event: HttpEvent) => {
+    const tenantId = requireTenant(event);
+    const id = parseInput(endpointIdSchema, event.pathParameters?.endpointId, 'endpointId');
+    const endpoint = await deps.webhooks.getEndpoint(tenantId, id);
+    if (!endpoint) throw new ClientError('NOT_FOUND', `webhook endpoint ${id} does not exist`, 'endpointId');
+    return endpoint;
+  };
+  const definitionOf = async (event: HttpEvent) => {
+    const definition = parseInput(endpointDefinitionSchema, jsonBody(event));
+    const refused = await deps.checkUrl(definition.url);
+    if (refused) throw new ClientError('INVALID_REQUEST', `this URL cannot receive webhooks: ${refused}`, 'url');
+    return definition;
+  };
+
   return httpApi(
     routes({
       'GET /v1/alerts': async (event) => {
         const tenantId = requireTenant(event);
-        const period = calendarMonth(deps.now());
-        const key = periodKey('month', period.start);
-        const [alerts, firings] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.alerts.firings(tenantId, key)]);
+        const period = await deps.period(tenantId, deps.now());
+        const [alerts, firings] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.alerts.firings(tenantId, iso(period.start))]);
+        const byAlert = new Map(firings.map((f) => [f.alertId, f]));
         return json(200, {
-          period: { start: toIso(period.start), end: toIso(period.end) },
-          alerts: alerts.map(({ tenantId: _t, ...a }) => ({ ...a, firing: firings.get(a.id) ?? null })),
+          period: { start: iso(period.start), end: iso(period.end) },
+          alerts: alerts.map((a) => ({ ...view(a), firing: byAlert.get(a.id) ?? null })),
+          quotaFirings: firings.filter((f) => f.alertId.startsWith('quota:')),
         });
+      },
+      'GET /v1/alerts/{alertId}': async (event) => {
+        const tenantId = requireTenant(event);
+        const id = parseInput(alertIdSchema, event.pathParameters?.alertId, 'alertId');
+        const alert = (await deps.alerts.listAlerts(tenantId)).find((a) => a.id === id);
+        if (!alert) throw new ClientError('NOT_FOUND', `alert "${id}" does not exist`, 'alertId');
+        const firings = (await deps.alerts.firings(tenantId))
+          .filter((f) => f.alertId === id)
+          .sort((a, b) => b.period.localeCompare(a.period));
+        return json(200, { ...view(alert), firings });
       },
       'PUT /v1/alerts/{alertId}': async (event) => {
         const tenantId = requireTenant(event);
         const id = parseInput(alertIdSchema, event.pathParameters?.alertId, 'alertId');
         const definition = parseInput(alertDefinitionSchema, jsonBody(event));
-        if (!(await deps.meters(tenantId)).some((m) => m.key === definition.meter)) {
+        if (definition.kind !== 'spend' && !(await deps.meters(tenantId)).some((m) => m.key === definition.meter)) {
           throw new ClientError('NOT_FOUND', `meter "${definition.meter}" is not defined for this tenant`, 'meter');
         }
         const existing = (await deps.alerts.listAlerts(tenantId)).find((a) => a.id === id);
         const alert: Alert = { id, tenantId, ...definition, createdAt: existing?.createdAt ?? new Date(deps.now()).toISOString() };
         await deps.alerts.putAlert(alert);
-        const { tenantId: _t, ...body } = alert;
-        return json(existing ? 200 : 201, body);
+        return json(existing ? 200 : 201, view(alert));
       },
       'DELETE /v1/alerts/{alertId}': async (event) => {
         const tenantId = requireTenant(event);
         const id = event.pathParameters?.alertId ?? '';
         if (!(await deps.alerts.deleteAlert(tenantId, id))) throw new ClientError('NOT_FOUND', `alert "${id}" does not exist`, 'alertId');
         return { statusCode: 204 };
+      },
+
+      /** The answer is the only time the secret is shown (and after a rotation). */
+      'POST /v1/webhooks': async (event) => {
+        const tenantId = requireTenant(event);
+        const definition = await definitionOf(event);
+        if ((await deps.webhooks.listEndpoints(tenantId)).length >= MAX_ENDPOINTS) {
+          throw new ClientError('CONFLICT', `a tenant may register at most ${MAX_ENDPOINTS} webhook endpoints`);
+        }
+        const endpoint: WebhookEndpoint = {
+          ...definition,
+          id: newEndpointId(),
+          tenantId,
+          secret: newSecret(),
+          previousSecrets: [],
+          createdAt: new Date(deps.now()).toISOString(),
+        };
+        await deps.webhooks.putEndpoint(endpoint);
+        return json(201, { ...endpointView(endpoint), secret: endpoint.secret });
+      },
+      'GET /v1/webhooks': async (event) =>
+        json(200, { endpoints: (await deps.webhooks.listEndpoints(requireTenant(event))).map(endpointView) }),
+      'GET /v1/webhooks/{endpointId}': async (event) => json(200, endpointView(await endpointOf(event))),
+      'PUT /v1/webhooks/{endpointId}': async (event) => {
+        // The definition is replaced as a whole; id, secrets and createdAt stay.
+        const { description: _d, ...endpoint } = await endpointOf(event);
+        const updated: WebhookEndpoint = { ...endpoint, ...(await definitionOf(event)) };
+        await deps.webhooks.putEndpoint(updated);
+        return json(200, endpointView(updated));
+      },
+      'DELETE /v1/webhooks/{endpointId}': async (event) => {
+        const endpoint = await endpointOf(event);
+        await deps.webhooks.deleteEndpoint(endpoint.tenantId, endpoint.id);
+        return { statusCode: 204 };
+      },
+      'POST /v1/webhooks/{endpointId}/rotate-secret': async (event) => {
+        const endpoint = await endpointOf(event);
+        const { overlapHours } = parseInput(rotationSchema, event.body ? jsonBody(event) : {});
+        const rotated = rotate(endpoint, overlapHours, deps.now());
+        await deps.webhooks.putEndpoint(rotated);
+        return json(200, { ...endpointView(rotated), secret: rotated.secret });
+      },
+      'GET /v1/webhooks/{endpointId}/deliveries': async (event) => {
+        const endpoint = await endpointOf(event);
+        const q = parseInput(deliveriesQuery, event.queryStringParameters ?? {});
+        const page = await deps.webhooks.listDeliveries(endpoint.tenantId, endpoint.id, q.limit, q.cursor);
+        return json(200, {
+          deliveries: page.deliveries.map(({ tenantId: _t, ...d }) => ({ ...d, payload: JSON.parse(d.payload) })),
+          ...(page.cursor ? { cursor: page.cursor } : {}),
+        });
+      },
+      /** Sends a delivery again, whatever became of it: a fresh series of attempts with the same event id. */
+      'POST /v1/webhooks/{endpointId}/deliveries/{deliveryId}/replay': async (event) => {
+        const endpoint = await endpointOf(event);
+        const id = event.pathParameters?.deliveryId ?? '';
+        const found = await deps.webhooks.getDelivery(endpoint.tenantId, id);
+        if (!found || found.endpointId !== endpoint.id)
+          throw new ClientError('NOT_FOUND', `delivery ${id} does not exist for this endpoint`, 'deliveryId');
+        const reopened = (await deps.webhooks.reopenDelivery(endpoint.tenantId, id))!;
+        const now = new Date(deps.now()).toISOString();
+        await deps.queue.send({ tenantId: endpoint.tenantId, deliveryId: id, dueAt: now, seriesStart: now }, 0);
+        const { tenantId: _t, ...shown } = reopened;
+        return json(202, { ...shown, payload: JSON.parse(shown.payload) });
       },
     }),
   );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
+import type { DomainEvent } from '../../shared/alerts/domain-events.js';
+import { invoiceStatusChanged, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
@@ -39,6 +40,10 @@ export interface BillingAdminDependencies {
   /** What pricing reads, for reissued invoices. */
   reads: BillingReads;
   tenantExists(tenantId: string): Promise<boolean>;
+  /** Announces invoice status changes (`invoice.status_changed`). */
+  publish(event: DomainEvent): Promise<void>;
+  /** Gives a new subscription its default alert rules (80% and 100% of each included quota), leaving existing rules alone. */
+  defaultAlerts(tenantId: string, plan: Plan): Promise<void>;
   meters(tenantId: string): Promise<Meter[]>;
   now(): number;
 }
@@ -158,6 +163,7 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         }
         if (!(await deps.store.putSubscription(next)))
           throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
+        if (!current) await deps.defaultAlerts(tenantId, await planOf(next.plans[0]!.planId));
         return json(current ? 200 : 201, { ...next, version: next.version + 1 });
       },
 
@@ -226,6 +232,7 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         const id = event.pathParameters?.id ?? '';
         const invoice = await deps.store.setInvoiceStatus(tenantId, id, status, new Date(deps.now()).toISOString());
         if (!invoice) throw new ClientError('NOT_FOUND', `invoice ${id} does not exist`, 'id');
+        await deps.publish(invoiceStatusChanged(invoice, invoice.statusHistory.at(-2)!.status, 'admin'));
         return json(200, invoice);
       },
 

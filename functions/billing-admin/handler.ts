@@ -1,13 +1,21 @@
-import { billingReads, billingStore, tenantDirectory } from '../../shared/composition/root.js';
+import { defaultAlerts } from '../../shared/alerts/rules.js';
+import { includedQuotas } from '../../shared/billing/plans.js';
+import { alertStore, billingReads, billingStore, eventPublisher, tenantDirectory } from '../../shared/composition/root.js';
 import { createBillingAdminApi } from './billing-admin.js';
 
 const directory = tenantDirectory();
 const store = billingStore();
+const alerts = alertStore();
+const publisher = eventPublisher();
 
 export const handler = createBillingAdminApi({
   store,
   reads: billingReads(store),
   tenantExists: async (tenantId) => (await directory.getTenant(tenantId)) !== undefined,
   meters: (tenantId) => directory.listMeters(tenantId),
+  publish: (event) => publisher.publish(event),
+  defaultAlerts: async (tenantId, plan) => {
+    for (const alert of defaultAlerts(tenantId, includedQuotas(plan), new Date().toISOString())) await alerts.createAlert(alert);
+  },
   now: Date.now,
 });

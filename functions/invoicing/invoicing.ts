@@ -1,8 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
+import type { DomainEvent } from '../../shared/alerts/domain-events.js';
 import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
+import { type Invoice, invoiceIssued, type ProviderInvoice } from '../../shared/billing/invoices.js';
 import { billingPaused } from '../../shared/billing/pauses.js';
+import { followProviderInvoice } from '../../shared/billing/payments.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { closablePeriods } from '../../shared/billing/subscriptions.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
@@ -10,7 +13,14 @@ import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
 export interface InvoicingDependencies {
-  store: Pick<BillingStore, 'subscriptionPages' | 'latestInvoice' | 'issueInvoices' | 'listPauses'>;
+  store: Pick<
+    BillingStore,
+    'subscriptionPages' | 'latestInvoice' | 'issueInvoices' | 'listPauses' | 'markAnnounced' | 'linkProviderInvoice' | 'setInvoiceStatus'
+  >;
+  /** Stripe's invoice for the same customer and period, when Stripe has settled it before Meterline issued its own. */
+  providerInvoice(invoice: Invoice): Promise<ProviderInvoice | undefined>;
+  /** Announces an issued invoice (`invoice.issued` on the event bus and to the tenant's webhooks). */
+  publish(event: DomainEvent): Promise<void>;
   reads: BillingReads;
   /** Hours after a period ends before it is closed: the window ingest keeps open for late events. */
   graceHours: number;
@@ -26,6 +36,8 @@ export interface InvoicingRun {
   adjustmentLines: number;
   /** Subscriptions skipped because billing is paused for their tenant (or for all). */
   paused: number;
+  /** Issued invoices announced as `invoice.issued` (this run's, and any whose announcement failed before). */
+  announced: number;
   failedTenants: string[];
 }
 
@@ -41,8 +53,29 @@ const MAX_PERIODS_PER_RUN = 24;
  * whose billing is paused are left alone.
  */
 export async function runInvoicing(deps: InvoicingDependencies, time: number): Promise<InvoicingRun> {
-  const run: InvoicingRun = { subscriptions: 0, issued: 0, alreadyClosed: 0, adjustmentLines: 0, paused: 0, failedTenants: [] };
+  const run: InvoicingRun = {
+    subscriptions: 0,
+    issued: 0,
+    alreadyClosed: 0,
+    adjustmentLines: 0,
+    paused: 0,
+    announced: 0,
+    failedTenants: [],
+  };
   const pauses = await deps.store.listPauses();
+  const announce = async (invoice: Invoice) => {
+    try {
+      await deps.publish(invoiceIssued(invoice));
+      // Stripe usually collects before Meterline's grace window ends: the new invoice starts out following it.
+      const provider = await deps.providerInvoice(invoice);
+      if (provider) await followProviderInvoice(deps.store, deps.publish, invoice, provider, new Date().toISOString());
+      await deps.store.markAnnounced(invoice, new Date().toISOString());
+      run.announced += 1;
+    } catch (error) {
+      // The invoice stays unannounced and is announced by the next run that reads it as the tenant's latest.
+      logger.error('announcing an invoice failed', { tenantId: invoice.tenantId, invoiceId: invoice.id, error: error as Error });
+    }
+  };
   const graceMs = deps.graceHours * 3_600_000;
   const issuedAt = new Date(time).toISOString();
   // One read of each plan per run: every invoice of the run is priced by the same plan data.
@@ -57,6 +90,7 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
       const drafts = await mapLimit(work, deps.concurrency ?? 16, async (sub) => {
         try {
           const latest = await deps.store.latestInvoice(sub.tenantId);
+          if (round === 0 && latest && !latest.announcedAt) await announce(latest);
           const [period] = closablePeriods(sub, latest ? Date.parse(latest.periodEnd) : undefined, time, graceMs);
           return period ? { sub, draft: await draftInvoice(reads, sub, period, latest?.billed ?? []) } : undefined;
         } catch (error) {
@@ -71,6 +105,7 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
         issuedAt,
       );
       run.issued += outcome.issued.length;
+      await mapLimit(outcome.issued, deps.concurrency ?? 16, announce);
       run.alreadyClosed += outcome.alreadyClosed.length;
       run.adjustmentLines += outcome.issued.reduce((n, i) => n + i.lines.filter((l) => l.kind === 'adjustment').length, 0);
       work = ready.map((d) => d.sub);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { alertDefinitionSchema } from '../../shared/alerts/rules.js';
+import { alertConditionSchema } from '../../shared/alerts/rules.js';
+import { endpointDefinitionSchema, rotationSchema } from '../../shared/alerts/webhooks.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
@@ -12,6 +13,7 @@ import { type RouteKind, routeKind } from '../../shared/tenancy/access.js';
 import { newSessionSchema } from '../../shared/tenancy/sessions.js';
 import { newTenantSchema, tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import { keyRequest, serviceKeyRequest, tenantKeyRequest } from '../admin/admin.js';
+import { deliveriesQuery } from '../alerts/alerts.js';
 import { listQuery, quotaQuery } from '../billing/billing.js';
 import { statusRequest } from '../billing-admin/billing-admin.js';
 import { eventsQuery } from '../events/events.js';
@@ -85,9 +87,28 @@ export const operations: Record<string, Operation> = {
   'GET /v1/meters': { summary: "The tenant's meters" },
   'GET /v1/usage': { summary: 'A usage series of one meter', query: usageQuery },
   'GET /v1/usage/current': { summary: "Per meter, this month's value and event count" },
-  'GET /v1/alerts': { summary: 'Usage alerts and their firing this month' },
-  'PUT /v1/alerts/{alertId}': { summary: 'Create or replace a usage alert', body: alertDefinitionSchema },
-  'DELETE /v1/alerts/{alertId}': { summary: 'Delete a usage alert', status: 204 },
+  'GET /v1/alerts': { summary: 'Alert rules and their firing in the current billing period' },
+  'GET /v1/alerts/{alertId}': { summary: 'One alert rule and its firings, newest period first' },
+  'PUT /v1/alerts/{alertId}': {
+    summary: 'Create or replace an alert rule (quantity, percent of a quota, or spend)',
+    body: alertConditionSchema,
+  },
+  'DELETE /v1/alerts/{alertId}': { summary: 'Delete an alert rule', status: 204 },
+  'POST /v1/webhooks': {
+    summary: 'Register a webhook endpoint (its signing secret is shown once)',
+    body: endpointDefinitionSchema,
+    status: 201,
+  },
+  'GET /v1/webhooks': { summary: 'Webhook endpoints' },
+  'GET /v1/webhooks/{endpointId}': { summary: 'One webhook endpoint' },
+  'PUT /v1/webhooks/{endpointId}': { summary: "Change an endpoint's URL or event types", body: endpointDefinitionSchema },
+  'DELETE /v1/webhooks/{endpointId}': { summary: 'Delete a webhook endpoint', status: 204 },
+  'POST /v1/webhooks/{endpointId}/rotate-secret': {
+    summary: 'Rotate the signing secret; the old one keeps signing for the overlap',
+    body: rotationSchema,
+  },
+  'GET /v1/webhooks/{endpointId}/deliveries': { summary: "An endpoint's delivery log, newest first", query: deliveriesQuery },
+  'POST /v1/webhooks/{endpointId}/deliveries/{deliveryId}/replay': { summary: 'Deliver an event to the endpoint again', status: 202 },
   'GET /v1/invoices': { summary: 'Invoices, newest first', query: listQuery },
   'GET /v1/invoices/upcoming': { summary: "The current period's draft invoice" },
   'GET /v1/invoices/{id}': { summary: 'One invoice' },

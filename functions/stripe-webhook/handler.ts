@@ -1,4 +1,5 @@
-import { billingStore, tenantDirectory } from '../../shared/composition/root.js';
+import { followProviderInvoice } from '../../shared/billing/payments.js';
+import { billingStore, eventPublisher, tenantDirectory } from '../../shared/composition/root.js';
 import { stripeStore, stripeWebhooks } from '../../shared/composition/stripe.js';
 import { meterlineInvoice } from '../../shared/stripe/mirror.js';
 import { createStripeWebhook } from './stripe-webhook.js';
@@ -6,6 +7,7 @@ import { createStripeWebhook } from './stripe-webhook.js';
 const webhooks = stripeWebhooks();
 const directory = tenantDirectory();
 const billing = billingStore();
+const publisher = eventPublisher();
 
 export const handler = createStripeWebhook({
   verify: (raw, signature) => webhooks.verify(raw, signature),
@@ -16,6 +18,10 @@ export const handler = createStripeWebhook({
     invoiceForPeriod: async (tenantId, periodStart) => {
       const invoice = await billing.invoiceForPeriod(tenantId, new Date(periodStart).toISOString());
       return invoice && meterlineInvoice(invoice);
+    },
+    followProviderInvoice: async (tenantId, periodStart, provider) => {
+      const invoice = await billing.invoiceForPeriod(tenantId, new Date(periodStart).toISOString());
+      if (invoice) await followProviderInvoice(billing, (event) => publisher.publish(event), invoice, provider, new Date().toISOString());
     },
   },
   now: Date.now,

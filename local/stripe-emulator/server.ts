@@ -557,6 +557,76 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     ],
     ['GET', /^\/v1\/subscriptions\/(\w+)$/, ({ path }) => [200, found(subscriptions, 'subscription', path.split('/')[3]!)]],
     ['GET', /^\/v1\/invoices\/(\w+)$/, ({ path }) => [200, found(invoices, 'invoice', path.split('/')[3]!)]],
+    // Invoice actions as Stripe answers them: pay only an open (or uncollectible) invoice, void an open or
+    // uncollectible one, mark an open one uncollectible. Stripe's test payment method pm_card_chargeDeclined
+    // makes a payment fail: a 402 card_error, invoice.payment_failed, and the invoice stays open.
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)\/pay$/,
+      ({ path, form, idempotencyKey }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        if (invoice.status === 'paid') throw invalid('Invoice is already paid', undefined, 'invoice_already_paid');
+        if (invoice.status !== 'open' && invoice.status !== 'uncollectible')
+          throw invalid(
+            `You can only pay an invoice that is open or uncollectible; this one is ${invoice.status}.`,
+            undefined,
+            'invoice_not_editable',
+          );
+        invoice.attempt_count += 1;
+        invoice.attempted = true;
+        if (text(form, 'payment_method') === 'pm_card_chargeDeclined') {
+          emit('invoice.payment_failed', invoice, { attempt_count: invoice.attempt_count - 1 }, idempotencyKey);
+          throw new StripeHttpError(402, { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' });
+        }
+        const previous = { status: invoice.status, amount_paid: invoice.amount_paid, amount_remaining: invoice.amount_remaining };
+        Object.assign(invoice, {
+          status: 'paid',
+          paid: true,
+          amount_paid: invoice.amount_due,
+          amount_remaining: 0,
+          status_transitions: { ...invoice.status_transitions, paid_at: seconds() },
+        });
+        emit('invoice.paid', invoice, previous, idempotencyKey);
+        emit('invoice.payment_succeeded', invoice, previous, idempotencyKey);
+        return [200, invoice];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)\/void$/,
+      ({ path, idempotencyKey }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        if (invoice.status !== 'open' && invoice.status !== 'uncollectible')
+          throw invalid(
+            `You can only void an open or uncollectible invoice; this one is ${invoice.status}.`,
+            undefined,
+            'invoice_not_editable',
+          );
+        const previous = { status: invoice.status };
+        Object.assign(invoice, { status: 'void', status_transitions: { ...invoice.status_transitions, voided_at: seconds() } });
+        emit('invoice.voided', invoice, previous, idempotencyKey);
+        return [200, invoice];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)\/mark_uncollectible$/,
+      ({ path, idempotencyKey }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        if (invoice.status !== 'open')
+          throw invalid(
+            `You can only mark an open invoice uncollectible; this one is ${invoice.status}.`,
+            undefined,
+            'invoice_not_editable',
+          );
+        Object.assign(invoice, {
+          status: 'uncollectible',
+          status_transitions: { ...invoice.status_transitions, marked_uncollectible_at: seconds() },
+        });
+        emit('invoice.marked_uncollectible', invoice, { status: 'open' }, idempotencyKey);
+        return [200, invoice];
+      },
+    ],
     ['GET', /^\/v2\/core\/events\/(\w+)$/, ({ path }) => [200, found(thinEvents, 'event', path.split('/')[4]!)]],
   ];
 
@@ -819,9 +889,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       });
       invoices.set(id, invoice);
       emit('invoice.created', invoice);
+      // Finalizing gives the invoice its number and the page where the customer pays it.
       Object.assign(invoice, {
         status: 'open',
         number: `MTL-${invoices.size}`,
+        hosted_invoice_url: `https://invoice.stripe.com/i/acct_meterline_local/test_${id}`,
         status_transitions: { ...invoice.status_transitions, finalized_at: seconds() },
       });
       emit('invoice.finalized', invoice, { status: 'draft' });

@@ -1,19 +1,54 @@
-import type { Alert, AlertFiring, AlertNotification } from './rules.js';
+import type { DomainEvent } from './domain-events.js';
+import type { Alert, AlertFiring } from './rules.js';
+import type { Delivery, DeliveryAttempt, DeliveryMessage, WebhookEndpoint } from './webhooks.js';
 
-/** Alerts and their firings; ./adapters/alert-store.ts implements it. */
+/** Alert rules and their firings; ./adapters/alert-store.ts implements it. */
 export interface AlertStore {
   putAlert(alert: Alert): Promise<void>;
+  /** Writes the rule unless one with its id exists; false when it existed. */
+  createAlert(alert: Alert): Promise<boolean>;
   listAlerts(tenantId: string): Promise<Alert[]>;
   /** False when the tenant has no such alert. */
   deleteAlert(tenantId: string, alertId: string): Promise<boolean>;
-  /** This period's firings by alert id. */
-  firings(tenantId: string, period: string): Promise<Map<string, AlertFiring>>;
+  /** The firings of one period (its start, ISO 8601), or of every period when `period` is absent. */
+  firings(tenantId: string, period?: string): Promise<AlertFiring[]>;
   /** Records a firing once per alert and period; false when it was already recorded. */
   recordFiring(tenantId: string, firing: AlertFiring): Promise<boolean>;
   markNotified(tenantId: string, firing: AlertFiring, at: string): Promise<void>;
 }
 
-/** Where fired alerts are published; ./adapters/alert-notifier.ts implements it on EventBridge. */
-export interface AlertNotifier {
-  notify(notification: AlertNotification): Promise<void>;
+/** Tenant webhook endpoints and the delivery log; ./adapters/webhook-store.ts implements it. */
+export interface WebhookStore {
+  putEndpoint(endpoint: WebhookEndpoint): Promise<void>;
+  getEndpoint(tenantId: string, id: string): Promise<WebhookEndpoint | undefined>;
+  listEndpoints(tenantId: string): Promise<WebhookEndpoint[]>;
+  deleteEndpoint(tenantId: string, id: string): Promise<boolean>;
+  /** Writes the delivery unless it exists; returns the stored one. */
+  createDelivery(delivery: Delivery): Promise<Delivery>;
+  getDelivery(tenantId: string, id: string): Promise<Delivery | undefined>;
+  /** An endpoint's deliveries, newest first, a page at a time. */
+  listDeliveries(
+    tenantId: string,
+    endpointId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ deliveries: Delivery[]; cursor?: string }>;
+  recordAttempt(
+    tenantId: string,
+    id: string,
+    attempt: DeliveryAttempt,
+    outcome: { status: Delivery['status']; nextAttemptAt?: string },
+  ): Promise<void>;
+  /** Makes a delivery pending again (a replay); undefined when it does not exist. */
+  reopenDelivery(tenantId: string, id: string): Promise<Delivery | undefined>;
+}
+
+/** The webhook delivery queue (./adapters/delivery-queue.ts): `delaySeconds` at most 900, SQS's limit. */
+export interface DeliveryQueue {
+  send(message: DeliveryMessage, delaySeconds: number): Promise<void>;
+}
+
+/** The event bus (./adapters/event-bus.ts). */
+export interface EventBus {
+  put(event: DomainEvent): Promise<void>;
 }

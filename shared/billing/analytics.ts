@@ -1,6 +1,6 @@
 import { sumMoney } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
-import { labelsOf, projectQuantity, quantities, requirePlan, trendPercent } from './invoice-drafts.js';
+import { labelsOf, projectedQuantities, quantities, requirePlan, trendPercent } from './invoice-drafts.js';
 import type { BillingReads } from './ports.js';
 import { baseFeeLines, usageLines } from './pricing.js';
 import { type BillingPeriod, periodAt, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
@@ -22,13 +22,7 @@ export async function usageAnalytics(reads: BillingReads, tenantId: string, sub:
   const plan = await requirePlan(reads, usagePlanId(sub, current));
   const soFar = await quantities(reads, tenantId, plan, meters, current, now);
   const lines = usageLines(plan, soFar, labels, current.trial);
-  const carried = await quantities(reads, tenantId, plan, meters, current, current.end);
-  const projected = Object.fromEntries(
-    Object.keys(plan.prices).map((k) => [
-      k,
-      meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, current, now),
-    ]),
-  );
+  const projected = await projectedQuantities(reads, tenantId, plan, meters, current, now, soFar);
   const projectedLines = usageLines(plan, projected, labels, current.trial);
 
   let last: { lines: ReturnType<typeof usageLines>; total: string } | undefined;

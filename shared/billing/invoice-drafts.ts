@@ -108,6 +108,50 @@ export function projectQuantity(meter: Meter | undefined, quantity: string, peri
     .toFixed();
 }
 
+/** Each priced meter's quantity at the period's end at the current run rate (gauges: carried to the end). */
+export async function projectedQuantities(
+  reads: BillingReads,
+  tenantId: string,
+  plan: Plan,
+  meters: ReadonlyMap<string, Meter>,
+  period: Period,
+  now: number,
+  soFar: Readonly<Record<string, string>>,
+): Promise<Record<string, string>> {
+  const carried = await quantities(reads, tenantId, plan, meters, period, period.end);
+  return Object.fromEntries(
+    Object.keys(plan.prices).map((k) => [
+      k,
+      meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, period, now),
+    ]),
+  );
+}
+
+/**
+ * What the period costs before tax: `current` is the base fee plus usage so far (the upcoming invoice
+ * without late adjustments), `projected` the base fee plus usage at the current run rate.
+ */
+export async function periodSpend(
+  reads: BillingReads,
+  sub: Subscription,
+  period: BillingPeriod,
+  now: number,
+): Promise<{ currency: string; current: string; projected: string }> {
+  const draft = await draftInvoice(reads, sub, period, [], now);
+  const plan = await requirePlan(reads, draft.planId);
+  const meters = new Map((await reads.meters(sub.tenantId)).map((m) => [m.key, m]));
+  // The draft's own billed period holds the quantities so far.
+  const soFar = draft.billed[0]!.quantities;
+  const projected = usageLines(
+    plan,
+    await projectedQuantities(reads, sub.tenantId, plan, meters, period, now, soFar),
+    labelsOf(meters),
+    period.trial,
+  );
+  const base = draft.lines.filter((l) => l.kind === 'base');
+  return { currency: draft.currency, current: draft.subtotal, projected: totals([...base, ...projected], '0', plan.currency).subtotal };
+}
+
 /** Change from `before` to `after` in percent, one decimal (half-up); null when there was nothing before. */
 export function trendPercent(before: string, after: string): string | null {
   if (new Dec(before).isZero()) return null;

@@ -1,3 +1,4 @@
+import { type DomainEvent, domainEvent } from '../alerts/domain-events.js';
 import { ClientError } from '../kernel/errors.js';
 import { type Currency, subtractMoney } from '../kernel/money.js';
 import type { BilledPeriod, InvoiceLine, Totals } from './pricing.js';
@@ -19,6 +20,26 @@ const transitions: Record<InvoiceStatus, readonly InvoiceStatus[]> = {
   paid: [],
   void: [],
 };
+
+/** A provider's invoice for the same customer and period (Stripe's), as Meterline's invoice follows it. */
+export interface ProviderInvoice {
+  id: string;
+  /** The provider's status: Stripe's `draft`, `open`, `paid`, `void` or `uncollectible`. */
+  status: string;
+  hostedInvoiceUrl: string | null;
+}
+
+const followed: Record<string, InvoiceStatus> = { paid: 'paid', void: 'void', uncollectible: 'uncollectible' };
+
+/**
+ * The status Meterline's invoice moves to when the provider's has `providerStatus`, or undefined when it
+ * stays. Only moves the status machine allows are made, so events arriving late or twice (a
+ * `marked_uncollectible` after `paid`) change nothing: `paid` and `void` are final.
+ */
+export function followedStatus(current: InvoiceStatus, providerStatus: string): InvoiceStatus | undefined {
+  const to = followed[providerStatus];
+  return to && to !== current && transitions[current].includes(to) ? to : undefined;
+}
 
 export function assertTransition(from: InvoiceStatus, to: InvoiceStatus): void {
   if (!transitions[from].includes(to)) {
@@ -62,6 +83,12 @@ export interface Invoice extends InvoiceDraft {
   replaces?: { id: string; changes: InvoiceChanges };
   /** A voided invoice that was reissued: its replacement's id. */
   replacedBy?: string;
+  /** When `invoice.issued` went out; unset until then, so a failed announcement is made by a later run. */
+  announcedAt?: string;
+  /** The Stripe invoice for the same customer and period, once Stripe has told about it. */
+  stripeInvoiceId?: string;
+  /** Where the customer pays it (Stripe's hosted invoice page). */
+  hostedInvoiceUrl?: string;
 }
 
 /** What a reissue changed, line by line (lines are matched by kind and meter, plan or description). */
@@ -102,6 +129,36 @@ export function invoiceChanges(
 
 /** How many periods late usage is looked for after they closed: the period itself and the one before. */
 export const ADJUSTABLE_PERIODS = 2;
+
+export function invoiceIssued(i: Invoice): DomainEvent<'invoice.issued'> {
+  const data = {
+    invoiceId: i.id,
+    number: i.number,
+    status: i.status,
+    currency: i.currency,
+    total: i.total,
+    periodStart: i.periodStart,
+    periodEnd: i.periodEnd,
+    issuedAt: i.issuedAt,
+  };
+  return domainEvent('invoice.issued', i.tenantId, i.id, data, i.issuedAt);
+}
+
+/** The invoice moved from `from` to its current status (the last entry of its history). */
+export function invoiceStatusChanged(i: Invoice, from: InvoiceStatus, source: 'admin' | 'stripe'): DomainEvent<'invoice.status_changed'> {
+  const at = i.statusHistory.at(-1)!.at;
+  const stripe = {
+    ...(i.stripeInvoiceId ? { stripeInvoiceId: i.stripeInvoiceId } : {}),
+    ...(i.hostedInvoiceUrl ? { hostedInvoiceUrl: i.hostedInvoiceUrl } : {}),
+  };
+  return domainEvent(
+    'invoice.status_changed',
+    i.tenantId,
+    `${i.id}:${i.status}`,
+    { invoiceId: i.id, number: i.number, from, to: i.status, at, source, ...stripe },
+    at,
+  );
+}
 
 /** What a tenant sees in a list. */
 export function invoiceSummary(i: Invoice) {

@@ -76,6 +76,15 @@ export type PlanDefinition = z.infer<typeof planDefinitionSchema>;
 export const planSchema = planDefinitionSchema.extend({ id: planIdSchema });
 export type Plan = z.infer<typeof planSchema>;
 
+/** The plan's included quota per meter, where it is a number (an unlimited quota has no percentage). */
+export function includedQuotas(plan: Plan): Map<string, string> {
+  return new Map(
+    Object.entries(plan.prices).flatMap(([meter, price]) =>
+      price.model === 'quota' && price.included !== 'unlimited' ? [[meter, price.included] as const] : [],
+    ),
+  );
+}
+
 /** Months in one billing period. */
 export const intervalMonths = (interval: Interval): number => (interval === 'year' ? 12 : 1);
 

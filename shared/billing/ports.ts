@@ -1,6 +1,6 @@
 import type { Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
-import type { Invoice, InvoiceDraft, InvoiceStatus } from './invoices.js';
+import type { Invoice, InvoiceDraft, InvoiceStatus, ProviderInvoice } from './invoices.js';
 import type { Party, Seller } from './parties.js';
 import type { BillingPause } from './pauses.js';
 import type { Plan } from './plans.js';
@@ -48,6 +48,10 @@ export interface BillingStore {
    */
   issueInvoices(drafts: readonly InvoiceDraft[], issuedAt: string): Promise<IssueOutcome>;
   setInvoiceStatus(tenantId: string, id: string, status: InvoiceStatus, at: string): Promise<Invoice | undefined>;
+  /** Links the invoice to the provider's for the same period and keeps its hosted payment page; the invoice as stored. */
+  linkProviderInvoice(invoice: Invoice, provider: ProviderInvoice): Promise<Invoice>;
+  /** Records that `invoice.issued` went out for the invoice. */
+  markAnnounced(invoice: Invoice, at: string): Promise<void>;
   /**
    * Voids `original` and issues `draft` in its place under the next number; undefined when the original
    * changed meanwhile (another reissue or a status move): nothing is written.

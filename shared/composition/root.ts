@@ -1,5 +1,11 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoAlertStore } from '../alerts/adapters/alert-store.js';
+import { SqsDeliveryQueue } from '../alerts/adapters/delivery-queue.js';
+import { EventBridgeBus } from '../alerts/adapters/event-bus.js';
+import { DynamoWebhookStore } from '../alerts/adapters/webhook-store.js';
+import type { DomainEventPublisher } from '../alerts/domain-events.js';
+import { notificationPublisher } from '../alerts/notifications.js';
 import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
 import type { BillingReads } from '../billing/ports.js';
 import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
@@ -53,4 +59,28 @@ export const billingReads = (store = billingStore()): BillingReads => {
     meters: (tenantId) => directory.listMeters(tenantId),
     quantity: (tenantId, meter, period, asOf) => reader.quantity(tenantId, meter, period, asOf),
   };
+};
+
+export const webhookStore = () => new DynamoWebhookStore(dynamo(), tableName('webhooks'));
+
+let sqs: SQSClient | undefined;
+const sqsClient = () => {
+  sqs ??= new SQSClient({});
+  return sqs;
+};
+export const deliveryQueue = () => new SqsDeliveryQueue(sqsClient(), required('WEBHOOK_QUEUE_URL'));
+
+/** Local runs only (the local stack sets it): webhook receivers on 127.0.0.1 may be registered and called. */
+export const allowLoopbackWebhooks = () => process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';
+
+/** Domain events onto the event bus and the tenants' webhook endpoints. */
+export const eventPublisher = (): DomainEventPublisher => {
+  const store = webhookStore();
+  return notificationPublisher({
+    bus: new EventBridgeBus(new EventBridgeClient({}), required('EVENT_BUS_NAME')),
+    endpoints: store,
+    deliveries: store,
+    queue: deliveryQueue(),
+    now: Date.now,
+  });
 };

@@ -39,6 +39,8 @@ export interface InvoiceState {
   /** Minor currency units. */
   total: number;
   amountPaid: number;
+  /** The page where the customer pays (set once the invoice is finalized). */
+  hostedInvoiceUrl: string | null;
   lines: InvoiceLineState[];
 }
 
@@ -183,7 +185,14 @@ export interface MeterErrorReport {
 
 /** The event types the webhook acts on; anything else is acknowledged and ignored. */
 export const subscriptionEvents = ['customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted'];
-export const invoiceEvents = ['invoice.created', 'invoice.finalized', 'invoice.paid', 'invoice.payment_failed'];
+export const invoiceEvents = [
+  'invoice.created',
+  'invoice.finalized',
+  'invoice.paid',
+  'invoice.payment_failed',
+  'invoice.voided',
+  'invoice.marked_uncollectible',
+];
 export const meterErrorReportEvent = 'v1.billing.meter.error_report_triggered';
 
 /** A webhook whose signature does not hold (missing, wrong secret, altered body, too old): answered 400. */

@@ -53,6 +53,12 @@ export async function actOnNotification(
   const invoice = n.moreLines ? { ...n.invoice, lines: await deps.provider.invoiceLines(n.invoice.id) } : n.invoice;
   if (ordering((await deps.store.invoice(tenantId, invoice.id))?.eventCreated, n.created) !== 'older') {
     await deps.store.putInvoice(tenantId, { state: invoice, eventId: n.eventId, eventCreated: n.created });
+    // Meterline's invoice moves only forward along its status machine, so a late or repeated event changes nothing.
+    await deps.invoices.followProviderInvoice(tenantId, invoice.periodStart * 1000, {
+      id: invoice.id,
+      status: invoice.status,
+      hostedInvoiceUrl: invoice.hostedInvoiceUrl,
+    });
   }
   if (n.type === 'invoice.finalized' && !(await reconcileInvoice(deps, tenantId, invoice))) outcome.reconciliationMismatches = 1;
   if (n.type === 'invoice.payment_failed') {

@@ -81,4 +81,14 @@ export interface MirrorStore {
 /** Meterline's own invoice for a period, as reconciliation reads it from billing. */
 export interface MeterlineInvoiceLookup {
   invoiceForPeriod(tenantId: string, periodStart: number): Promise<MeterlineInvoice | undefined>;
+  /**
+   * Meterline's invoice for the period starting at `periodStart` (ms) follows Stripe's: linked, hosted URL
+   * kept, status moved (paid, void, uncollectible). No-op while Meterline has not issued it yet: the invoice
+   * job applies the mirrored Stripe invoice when it does.
+   */
+  followProviderInvoice(
+    tenantId: string,
+    periodStart: number,
+    provider: { id: string; status: string; hostedInvoiceUrl: string | null },
+  ): Promise<void>;
 }

@@ -131,6 +131,13 @@ describe('invoices end to end on the local stack', () => {
       status: 409,
       body: { code: 'CONFLICT', field: 'status' },
     });
+    // Every issued invoice and the status change are announced on the event bus, once each.
+    const details = stack.eventBus.events.map((e) => e.detail as { id: string; type: string; data: Record<string, unknown> });
+    const issued = details.filter((d) => d.type === 'invoice.issued' && d.data.invoiceId === inv.id);
+    expect(issued).toHaveLength(1);
+    expect(details.filter((d) => d.type === 'invoice.status_changed')).toMatchObject([
+      { id: `invoice.status_changed:optical-labs:${inv.id}:paid`, data: { invoiceId: inv.id, from: 'open', to: 'paid', source: 'admin' } },
+    ]);
     expect(await api(stack, 'GET', '/v1/pricing', key)).toMatchObject({
       status: 200,
       body: { plan: { id: 'base-199', baseFee: '199.00' } },

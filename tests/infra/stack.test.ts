@@ -4,7 +4,15 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../../functions/authorizer/authorizer.js';
-import { type FunctionName, type FunctionSpec, functionSpecs, tableGrant, usageQueueSettings } from '../../infra/catalog.js';
+import {
+  type FunctionName,
+  type FunctionSpec,
+  functionSpecs,
+  sendsToWebhookQueue,
+  tableGrant,
+  usageQueueSettings,
+  webhookQueueSettings,
+} from '../../infra/catalog.js';
 import { ledgerExportSchedule } from '../../infra/evidence.js';
 import { dynamoActionsFor } from '../../infra/functions.js';
 import { jobRetryAttempts } from '../../infra/schedules.js';
@@ -91,8 +99,17 @@ describe('usage queue', () => {
 
   it('feeds each consumer with batch failure reporting, the catalog batching and a concurrency cap', () => {
     const consumers = specs.filter(([, s]) => s.consumesUsageQueue);
+    const deliverers = specs.filter(([, s]) => s.consumesWebhookQueue);
     expect(consumers.length).toBeGreaterThan(0);
-    prod.template.resourceCountIs('AWS::Lambda::EventSourceMapping', consumers.length);
+    prod.template.resourceCountIs('AWS::Lambda::EventSourceMapping', consumers.length + deliverers.length);
+    for (const [name] of deliverers) {
+      prod.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(prod, prod.stack.functions.byName[name]) },
+        EventSourceArn: getAtt(logicalId(prod, prod.stack.webhookQueue.queue)),
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: webhookQueueSettings.batchSize,
+      });
+    }
     for (const [name] of consumers) {
       prod.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: logicalId(prod, prod.stack.functions.byName[name]) },
@@ -186,9 +203,14 @@ describe('functions', () => {
       const usageQueue = logicalId(prod, prod.stack.usageQueue.queue);
       const sendsUsage = own.some((s) => s.actions.includes('sqs:SendMessage') && JSON.stringify(s.resources).includes(usageQueue));
       expect(sendsUsage, `${name} sends`).toBe(Boolean(spec.sendsToUsageQueue));
-      expect(actions.includes('sqs:ReceiveMessage'), `${name} consumes`).toBe(Boolean(spec.consumesUsageQueue));
+      const webhookQueue = logicalId(prod, prod.stack.webhookQueue.queue);
+      const sendsDeliveries = own.some((s) => s.actions.includes('sqs:SendMessage') && JSON.stringify(s.resources).includes(webhookQueue));
+      expect(sendsDeliveries, `${name} sends deliveries`).toBe(sendsToWebhookQueue(spec));
+      expect(actions.includes('sqs:ReceiveMessage'), `${name} consumes`).toBe(
+        Boolean(spec.consumesUsageQueue || spec.consumesWebhookQueue),
+      );
       expect(actions.includes('secretsmanager:GetSecretValue'), `${name} reads secrets`).toBe(Boolean(spec.secrets?.length));
-      expect(actions.includes('events:PutEvents'), `${name} publishes`).toBe(Boolean(spec.publishesAlerts));
+      expect(actions.includes('events:PutEvents'), `${name} publishes`).toBe(Boolean(spec.publishesEvents));
     }
   });
 

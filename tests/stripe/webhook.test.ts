@@ -75,7 +75,7 @@ function webhook(
       raiseAlert: async (a) => void alerts.push(a),
     },
     meters: async () => [],
-    invoices: { invoiceForPeriod: async () => undefined },
+    invoices: { invoiceForPeriod: async () => undefined, followProviderInvoice: async () => undefined },
     now: Date.now,
   };
   const handler = createStripeWebhook(deps);

@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
 import { send } from '../api.js';
-import { dateTime, withUnit } from '../format.js';
+import { dateTime, money, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
-import type { Alert, Meter } from '../types.js';
+import type { Alert, Meter, Pricing } from '../types.js';
 import { Empty, ErrorBox, Load, Page } from '../ui.js';
 
 /** An alert's id, from its name: lowercase words joined by dashes, as the API accepts. */
@@ -15,24 +15,56 @@ function idFor(name: string): string {
   return `${slug || 'alert'}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; done: () => void }) {
-  const [form, setForm] = useState({
+type Kind = Alert['kind'];
+const kinds: [Kind, string][] = [
+  ['quantity', 'Usage reaches a quantity'],
+  ['percent', 'Usage reaches a share of a quota'],
+  ['spend', 'Cost reaches an amount'],
+];
+
+interface FormState {
+  kind: Kind;
+  name: string;
+  meter: string;
+  threshold: string;
+  of: 'included' | 'quota';
+  percent: string;
+  basis: 'current' | 'projected';
+  amount: string;
+}
+
+function initial(meters: Meter[], alert?: Alert): FormState {
+  return {
+    kind: alert?.kind ?? 'quantity',
     name: alert?.name ?? '',
-    meter: alert?.meter ?? meters[0]?.key ?? '',
-    threshold: alert?.threshold ?? '',
-  });
+    meter: alert && alert.kind !== 'spend' ? alert.meter : (meters[0]?.key ?? ''),
+    threshold: alert?.kind === 'quantity' ? alert.threshold : '',
+    of: alert?.kind === 'percent' ? alert.of : 'included',
+    percent: alert?.kind === 'percent' ? alert.percent : '80',
+    basis: alert?.kind === 'spend' ? alert.basis : 'current',
+    amount: alert?.kind === 'spend' ? alert.amount : '',
+  };
+}
+
+/** The rule as the API takes it: only the fields of its kind. */
+function definition(f: FormState) {
+  const name = f.name ? { name: f.name } : {};
+  if (f.kind === 'quantity') return { kind: f.kind, meter: f.meter, threshold: f.threshold.trim(), ...name };
+  if (f.kind === 'percent') return { kind: f.kind, meter: f.meter, of: f.of, percent: f.percent.trim(), ...name };
+  return { kind: f.kind, basis: f.basis, amount: f.amount.trim(), ...name };
+}
+
+function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; done: () => void }) {
+  const [form, setForm] = useState(initial(meters, alert));
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
+  const set = (patch: Partial<FormState>) => setForm({ ...form, ...patch });
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     try {
-      const id = alert?.id ?? idFor(form.name || form.meter);
-      await send('PUT', `/v1/alerts/${id}`, {
-        meter: form.meter,
-        threshold: form.threshold.trim(),
-        ...(form.name ? { name: form.name } : {}),
-      });
+      const id = alert?.id ?? idFor(form.name || (form.kind === 'spend' ? 'spend' : form.meter));
+      await send('PUT', `/v1/alerts/${id}`, definition(form));
       done();
     } catch (err) {
       setError(err as Error);
@@ -41,30 +73,64 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
     }
   };
   const prefix = alert ? `edit-${alert.id}` : 'new';
+  const decimal = (id: string, label: string, value: string, onInput: (v: string) => void) => (
+    <>
+      <label for={id}>{label}</label>
+      <input id={id} required inputMode="decimal" pattern="\d+(\.\d+)?" value={value} onInput={(e) => onInput(e.currentTarget.value)} />
+    </>
+  );
   return (
     <form class="alert-form" onSubmit={submit} aria-label={alert ? `Edit ${alert.name ?? alert.id}` : 'New alert'}>
       <label for={`${prefix}-name`}>Name</label>
-      <input id={`${prefix}-name`} value={form.name} maxLength={100} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />
-      <label for={`${prefix}-meter`}>Meter</label>
+      <input id={`${prefix}-name`} value={form.name} maxLength={100} onInput={(e) => set({ name: e.currentTarget.value })} />
+      <label for={`${prefix}-kind`}>When</label>
       <select
-        id={`${prefix}-meter`}
-        value={form.meter}
+        id={`${prefix}-kind`}
+        value={form.kind}
         disabled={Boolean(alert)}
-        onChange={(e) => setForm({ ...form, meter: e.currentTarget.value })}
+        onChange={(e) => set({ kind: e.currentTarget.value as Kind })}
       >
-        {meters.map((m) => (
-          <option value={m.key}>{m.name}</option>
+        {kinds.map(([k, label]) => (
+          <option value={k}>{label}</option>
         ))}
       </select>
-      <label for={`${prefix}-threshold`}>Threshold this period</label>
-      <input
-        id={`${prefix}-threshold`}
-        required
-        inputMode="decimal"
-        pattern="\d+(\.\d+)?"
-        value={form.threshold}
-        onInput={(e) => setForm({ ...form, threshold: e.currentTarget.value })}
-      />
+      {form.kind !== 'spend' && (
+        <>
+          <label for={`${prefix}-meter`}>Meter</label>
+          <select
+            id={`${prefix}-meter`}
+            value={form.meter}
+            disabled={Boolean(alert)}
+            onChange={(e) => set({ meter: e.currentTarget.value })}
+          >
+            {meters.map((m) => (
+              <option value={m.key}>{m.name}</option>
+            ))}
+          </select>
+        </>
+      )}
+      {form.kind === 'quantity' &&
+        decimal(`${prefix}-threshold`, 'Threshold this period', form.threshold, (threshold) => set({ threshold }))}
+      {form.kind === 'percent' && (
+        <>
+          {decimal(`${prefix}-percent`, 'Percent', form.percent, (percent) => set({ percent }))}
+          <label for={`${prefix}-of`}>Of</label>
+          <select id={`${prefix}-of`} value={form.of} onChange={(e) => set({ of: e.currentTarget.value as FormState['of'] })}>
+            <option value="included">the plan's included quantity</option>
+            <option value="quota">the hard quota</option>
+          </select>
+        </>
+      )}
+      {form.kind === 'spend' && (
+        <>
+          {decimal(`${prefix}-amount`, 'Amount', form.amount, (amount) => set({ amount }))}
+          <label for={`${prefix}-basis`}>Cost</label>
+          <select id={`${prefix}-basis`} value={form.basis} onChange={(e) => set({ basis: e.currentTarget.value as FormState['basis'] })}>
+            <option value="current">so far this period</option>
+            <option value="projected">projected for the period's end</option>
+          </select>
+        </>
+      )}
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>
           {alert ? 'Save' : 'Create alert'}
@@ -80,9 +146,20 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
   );
 }
 
+/** What a rule watches, in words. */
+function condition(alert: Alert, meterName: (key: string) => string, unitOf: (key: string) => string, currency: string): string {
+  if (alert.kind === 'quantity') return `${meterName(alert.meter)} reaches ${withUnit(alert.threshold, unitOf(alert.meter))}`;
+  if (alert.kind === 'percent') {
+    const of = alert.of === 'included' ? "the plan's included quantity" : 'the hard quota';
+    return `${meterName(alert.meter)} reaches ${alert.percent}% of ${of}`;
+  }
+  return `${alert.basis === 'current' ? 'Cost so far' : 'Projected cost'} reaches ${money(alert.amount, currency)}`;
+}
+
 export function Alerts() {
   const alerts = useApi<{ alerts: Alert[] }>('/v1/alerts');
   const meters = useApi<{ meters: Meter[] }>('/v1/meters');
+  const pricing = useApi<Pricing>('/v1/pricing');
   const [editing, setEditing] = useState<string>();
   const [created, setCreated] = useState(0);
   const [error, setError] = useState<Error>();
@@ -95,21 +172,26 @@ export function Alerts() {
       setError(err as Error);
     }
   };
+  const currency = pricing.data?.plan?.currency ?? 'USD';
   return (
     <Page title="Alerts">
       <p class="muted">
-        An alert fires once per period when a meter reaches its threshold; your product hears of it through Meterline's events.
+        An alert fires once per billing period when usage or cost reaches its threshold; your product hears of it through Meterline's
+        webhooks and events.
       </p>
       {error && <ErrorBox error={error} />}
       <Load state={meters} what="meters">
         {({ meters: list }) => (
           <Load state={alerts} what="alerts">
             {(a) => {
+              const meterName = (key: string) => list.find((m) => m.key === key)?.name ?? key;
               const unitOf = (key: string) => list.find((m) => m.key === key)?.unit ?? 'unit';
+              const fired = (alert: Alert, value: string) =>
+                alert.kind === 'spend' ? money(value, currency) : withUnit(value, unitOf(alert.meter));
               return (
                 <>
                   {a.alerts.length === 0 ? (
-                    <Empty>No alerts yet. Create one below to hear when a meter reaches a level.</Empty>
+                    <Empty>No alerts yet. Create one below to hear when usage or cost reaches a level.</Empty>
                   ) : (
                     <ul class="alerts">
                       {a.alerts.map((alert) => (
@@ -126,13 +208,10 @@ export function Alerts() {
                           ) : (
                             <>
                               <h2>{alert.name ?? alert.id}</h2>
-                              <p>
-                                {list.find((m) => m.key === alert.meter)?.name ?? alert.meter} reaches{' '}
-                                {withUnit(alert.threshold, unitOf(alert.meter))}
-                              </p>
+                              <p>{condition(alert, meterName, unitOf, currency)}</p>
                               <p class="muted">
                                 {alert.firing
-                                  ? `Fired ${dateTime(alert.firing.firedAt)} at ${withUnit(alert.firing.value, unitOf(alert.meter))}`
+                                  ? `Fired ${dateTime(alert.firing.firedAt)} at ${fired(alert, alert.firing.value)}`
                                   : 'Not fired this period'}
                               </p>
                               <div class="actions">

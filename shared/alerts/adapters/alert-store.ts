@@ -4,8 +4,9 @@ import type { AlertStore } from '../ports.js';
 import type { Alert, AlertFiring } from '../rules.js';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
+const firingSk = (period: string, alertId: string) => `FIRED#${period}#${alertId}`;
 
-/** Alerts and their firings, beside the tenant's other configuration in the tenants table. */
+/** Alert rules and their firings, beside the tenant's other configuration in the tenants table. */
 export class DynamoAlertStore implements AlertStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -18,15 +19,26 @@ export class DynamoAlertStore implements AlertStore {
     );
   }
 
+  /** Writes the rule unless one with its id exists (a tenant's edit of a default rule wins); false when it existed. */
+  async createAlert(alert: Alert): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: tenantPk(alert.tenantId), sk: `ALERT#${alert.id}`, ...alert },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   async listAlerts(tenantId: string): Promise<Alert[]> {
-    return (await this.query(tenantId, 'ALERT#')).map(({ id, meter, threshold, name, createdAt }) => ({
-      id,
-      tenantId,
-      meter,
-      threshold,
-      createdAt,
-      ...(name ? { name } : {}),
-    }));
+    // Rules stored before rules had kinds are quantity rules.
+    return (await this.query(tenantId, 'ALERT#')).map(({ pk: _pk, sk: _sk, ...alert }) => ({ kind: 'quantity', ...alert }) as Alert);
   }
 
   /** False when the tenant has no such alert. */
@@ -37,14 +49,10 @@ export class DynamoAlertStore implements AlertStore {
     return r.Attributes !== undefined;
   }
 
-  async firings(tenantId: string, period: string): Promise<Map<string, AlertFiring>> {
-    const items = await this.query(tenantId, `FIRED#${period}#`);
-    return new Map(
-      items.map(({ alertId, value, firedAt, notifiedAt }) => [
-        alertId,
-        { alertId, period, value, firedAt, ...(notifiedAt ? { notifiedAt } : {}) },
-      ]),
-    );
+  /** The firings of one period (its start, ISO 8601), by alert id; or of every period when `period` is absent. */
+  async firings(tenantId: string, period?: string): Promise<AlertFiring[]> {
+    const items = await this.query(tenantId, period ? `FIRED#${period}#` : 'FIRED#');
+    return items.map(({ pk: _pk, sk: _sk, ...firing }) => firing as AlertFiring);
   }
 
   /** Records a firing once per alert and period; false when it was already recorded. */
@@ -53,7 +61,7 @@ export class DynamoAlertStore implements AlertStore {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: tenantPk(tenantId), sk: `FIRED#${firing.period}#${firing.alertId}`, ...firing },
+          Item: { pk: tenantPk(tenantId), sk: firingSk(firing.period, firing.alertId), ...firing },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -68,7 +76,7 @@ export class DynamoAlertStore implements AlertStore {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: tenantPk(tenantId), sk: `FIRED#${firing.period}#${firing.alertId}` },
+        Key: { pk: tenantPk(tenantId), sk: firingSk(firing.period, firing.alertId) },
         UpdateExpression: 'SET notifiedAt = :at',
         ExpressionAttributeValues: { ':at': at },
       }),
@@ -80,6 +88,7 @@ export class DynamoAlertStore implements AlertStore {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': prefix },
+      ConsistentRead: true,
     });
   }
 }

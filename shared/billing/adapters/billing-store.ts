@@ -11,7 +11,15 @@ import { chunk } from '../../kernel/batching.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
 import { cancellationReasons, errorName, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
-import { assertTransition, type Invoice, type InvoiceDraft, type InvoiceStatus, invoiceChanges, invoiceNumber } from '../invoices.js';
+import {
+  assertTransition,
+  type Invoice,
+  type InvoiceDraft,
+  type InvoiceStatus,
+  invoiceChanges,
+  invoiceNumber,
+  type ProviderInvoice,
+} from '../invoices.js';
 import type { Party, Seller } from '../parties.js';
 import type { BillingPause } from '../pauses.js';
 import { type Plan, seedPlans } from '../plans.js';
@@ -324,6 +332,30 @@ export class DynamoBillingStore implements BillingStore {
         invoice = (await this.invoiceForPeriod(tenantId, invoice.periodStart))!;
       }
     }
+  }
+
+  async linkProviderInvoice(invoice: Invoice, provider: ProviderInvoice): Promise<Invoice> {
+    const r = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: invoiceKey(invoice.tenantId, invoice.periodStart),
+        UpdateExpression: `SET stripeInvoiceId = :id${provider.hostedInvoiceUrl ? ', hostedInvoiceUrl = :url' : ''}`,
+        ExpressionAttributeValues: { ':id': provider.id, ...(provider.hostedInvoiceUrl ? { ':url': provider.hostedInvoiceUrl } : {}) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toInvoice(r.Attributes!);
+  }
+
+  async markAnnounced(invoice: Invoice, at: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: invoiceKey(invoice.tenantId, invoice.periodStart),
+        UpdateExpression: 'SET announcedAt = :at',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
   }
 
   async listQuotas(tenantId: string): Promise<Quota[]> {

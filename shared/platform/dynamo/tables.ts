@@ -33,6 +33,8 @@ export const tables = {
   stripe: { env: 'STRIPE_TABLE', sortKey: true, ttl: true, gsi1: false },
   /** Plans, subscriptions, invoices (one per tenant × period: the period's closing marker) and invoice-number counters. */
   billing: { env: 'BILLING_TABLE', sortKey: true, ttl: false, gsi1: true },
+  /** Tenants' webhook endpoints and the delivery log (deliveries expire after 30 days; the index lists them per endpoint). */
+  webhooks: { env: 'WEBHOOKS_TABLE', sortKey: true, ttl: true, gsi1: true },
 } satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof tables;

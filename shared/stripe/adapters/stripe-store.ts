@@ -212,6 +212,17 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
     return this.mirror(tenantId, `INVOICE#${id}`);
   }
 
+  /** The mirrored invoice of the tenant's period starting at `periodStart` (seconds), if Stripe has told about one. */
+  async invoiceOfPeriod(tenantId: string, periodStart: number): Promise<InvoiceState | undefined> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'INVOICE#' },
+      ConsistentRead: true,
+    });
+    return items.map((item) => item.state as InvoiceState).find((state) => state.periodStart === periodStart);
+  }
+
   /** Stores the mirror unless a newer event's state is already there; false when it was. */
   putSubscription(tenantId: string, mirrored: Mirrored<SubscriptionState>): Promise<boolean> {
     return this.putMirror(tenantId, `SUBSCRIPTION#${mirrored.state.id}`, mirrored);

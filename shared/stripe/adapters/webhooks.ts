@@ -160,6 +160,7 @@ function invoiceState(invoice: Stripe.Invoice): InvoiceState {
     periodEnd: invoice.period_end,
     total: invoice.total,
     amountPaid: invoice.amount_paid,
+    hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
     lines: invoice.lines.data.map(lineState),
   };
 }

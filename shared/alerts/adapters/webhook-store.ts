@@ -1,0 +1,160 @@
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ClientError } from '../../kernel/errors.js';
+import { queryAll } from '../../platform/dynamo/query.js';
+import type { WebhookStore } from '../ports.js';
+import type { Delivery, DeliveryAttempt, WebhookEndpoint } from '../webhooks.js';
+
+const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
+const endpointKey = (tenantId: string, id: string) => ({ pk: tenantPk(tenantId), sk: `ENDPOINT#${id}` });
+const deliveryKey = (tenantId: string, id: string) => ({ pk: tenantPk(tenantId), sk: `DELIVERY#${id}` });
+
+/** How long the delivery log keeps a delivery. */
+const DELIVERY_RETENTION_DAYS = 30;
+
+/**
+ * Webhook endpoints and the delivery log, in the `webhooks` table. A delivery's key is its id (derived
+ * from the event and the endpoint), so writing it conditionally makes it exist once; the index lists an
+ * endpoint's deliveries newest first. Deliveries expire after 30 days (TTL).
+ */
+export class DynamoWebhookStore implements WebhookStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async putEndpoint(endpoint: WebhookEndpoint): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...endpointKey(endpoint.tenantId, endpoint.id), ...endpoint } }));
+  }
+
+  async getEndpoint(tenantId: string, id: string): Promise<WebhookEndpoint | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: endpointKey(tenantId, id), ConsistentRead: true }));
+    return r.Item ? (strip(r.Item) as WebhookEndpoint) : undefined;
+  }
+
+  async listEndpoints(tenantId: string): Promise<WebhookEndpoint[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'ENDPOINT#' },
+      ConsistentRead: true,
+    });
+    return items.map((item) => strip(item) as WebhookEndpoint);
+  }
+
+  /** False when there was no such endpoint. */
+  async deleteEndpoint(tenantId: string, id: string): Promise<boolean> {
+    const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: endpointKey(tenantId, id), ReturnValues: 'ALL_OLD' }));
+    return r.Attributes !== undefined;
+  }
+
+  async createDelivery(delivery: Delivery): Promise<Delivery> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...deliveryKey(delivery.tenantId, delivery.id),
+            gsi1pk: `ENDPOINT#${delivery.tenantId}#${delivery.endpointId}`,
+            gsi1sk: `${delivery.createdAt}#${delivery.id}`,
+            expiresAt: Math.floor(Date.parse(delivery.createdAt) / 1000) + DELIVERY_RETENTION_DAYS * 86_400,
+            ...delivery,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return delivery;
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      return (await this.getDelivery(delivery.tenantId, delivery.id))!;
+    }
+  }
+
+  async getDelivery(tenantId: string, id: string): Promise<Delivery | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: deliveryKey(tenantId, id), ConsistentRead: true }));
+    return r.Item ? toDelivery(r.Item) : undefined;
+  }
+
+  /** An endpoint's deliveries, newest first, a page at a time. */
+  async listDeliveries(
+    tenantId: string,
+    endpointId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ deliveries: Delivery[]; cursor?: string }> {
+    const gsi1pk = `ENDPOINT#${tenantId}#${endpointId}`;
+    const start = cursor === undefined ? undefined : decodeCursor(cursor, gsi1pk);
+    const r = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': gsi1pk },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    const next = r.LastEvaluatedKey ? Buffer.from(JSON.stringify(r.LastEvaluatedKey)).toString('base64url') : undefined;
+    return { deliveries: (r.Items ?? []).map(toDelivery), ...(next ? { cursor: next } : {}) };
+  }
+
+  async recordAttempt(
+    tenantId: string,
+    id: string,
+    attempt: DeliveryAttempt,
+    outcome: { status: Delivery['status']; nextAttemptAt?: string },
+  ): Promise<void> {
+    const set = ['attempts = list_append(attempts, :a)', '#status = :s'];
+    const values: Record<string, unknown> = { ':a': [attempt], ':s': outcome.status };
+    if (outcome.nextAttemptAt) set.push('nextAttemptAt = :n'), (values[':n'] = outcome.nextAttemptAt);
+    if (outcome.status === 'delivered') set.push('deliveredAt = :d'), (values[':d'] = attempt.at);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: deliveryKey(tenantId, id),
+        UpdateExpression: `SET ${set.join(', ')}${outcome.nextAttemptAt ? '' : ' REMOVE nextAttemptAt'}`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /** Makes a delivery pending again (a tenant's replay); undefined when it does not exist. */
+  async reopenDelivery(tenantId: string, id: string): Promise<Delivery | undefined> {
+    try {
+      const r = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: deliveryKey(tenantId, id),
+          UpdateExpression: 'SET #status = :pending REMOVE nextAttemptAt',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toDelivery(r.Attributes!);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
+  }
+}
+
+function strip(item: Record<string, any>): Record<string, any> {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, expiresAt: _e, ...rest } = item;
+  return rest;
+}
+
+const toDelivery = (item: Record<string, any>) => strip(item) as Delivery;
+
+/** A cursor is the page's last key; one that is not, or that belongs to another endpoint, is refused. */
+function decodeCursor(cursor: string, gsi1pk: string): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (key.gsi1pk === gsi1pk) return key;
+  } catch {
+    // answered below
+  }
+  throw new ClientError('INVALID_REQUEST', 'cursor is not one this listing returned', 'cursor');
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+/**
+ * Meterline's domain events: what a tenant's webhook endpoints receive (the JSON body of a delivery) and
+ * what the `meterline` event bus carries (an event's `detail`, with `detail-type` = `type`). Every event
+ * has a stable `id`: the same fact announced twice (a retried publication, a replayed delivery) carries
+ * the same id, so a consumer drops repeats by id. These schemas are the documented contract (README,
+ * "Domain events"); fields are only ever added.
+ */
+const instant = z.iso.datetime();
+const decimal = z.string();
+const period = z.strictObject({ start: instant, end: instant });
+
+export const domainEventSchemas = {
+  /** A quantity or percentage rule crossed its threshold in the billing period. */
+  'usage.threshold_crossed': z.strictObject({
+    alertId: z.string(),
+    name: z.string().optional(),
+    kind: z.enum(['quantity', 'percent']),
+    meter: z.string(),
+    /** Percent rules: what the percentage is of, and the percentage. */
+    of: z.enum(['included', 'quota']).optional(),
+    percent: decimal.optional(),
+    /** In the meter's unit; a percent rule's percentage resolved against the quota. */
+    threshold: decimal,
+    value: decimal,
+    period,
+  }),
+  /** A hard quota was reached in the billing period (once per quota and period). */
+  'quota.exceeded': z.strictObject({ meter: z.string(), limit: decimal, value: decimal, period }),
+  /** The period's cost so far, or its projected cost at the end, crossed a spend rule's amount. */
+  'spend.threshold_crossed': z.strictObject({
+    alertId: z.string(),
+    name: z.string().optional(),
+    basis: z.enum(['current', 'projected']),
+    threshold: decimal,
+    value: decimal,
+    currency: z.string(),
+    period,
+  }),
+  'invoice.issued': z.strictObject({
+    invoiceId: z.string(),
+    number: z.string(),
+    status: z.string(),
+    currency: z.string(),
+    total: decimal,
+    periodStart: instant,
+    periodEnd: instant,
+    issuedAt: instant,
+  }),
+  'invoice.status_changed': z.strictObject({
+    invoiceId: z.string(),
+    number: z.string(),
+    from: z.string(),
+    to: z.string(),
+    at: instant,
+    /** Who moved it: an admin through the API, or a Stripe webhook. */
+    source: z.enum(['admin', 'stripe']),
+    stripeInvoiceId: z.string().optional(),
+    hostedInvoiceUrl: z.string().optional(),
+  }),
+} as const;
+
+export type DomainEventType = keyof typeof domainEventSchemas;
+export const domainEventTypes = Object.keys(domainEventSchemas) as [DomainEventType, ...DomainEventType[]];
+export type DomainEventData<T extends DomainEventType> = z.infer<(typeof domainEventSchemas)[T]>;
+
+export interface DomainEvent<T extends DomainEventType = DomainEventType> {
+  id: string;
+  type: T;
+  tenantId: string;
+  occurredAt: string;
+  data: DomainEventData<T>;
+}
+
+/** The envelope's schema, for consumers and tests: `data` is checked against its type's schema. */
+export const domainEventSchema = z
+  .strictObject({ id: z.string().min(1), type: z.enum(domainEventTypes), tenantId: z.string(), occurredAt: instant, data: z.unknown() })
+  .superRefine((e, ctx) => {
+    const r = domainEventSchemas[e.type].safeParse(e.data);
+    if (!r.success)
+      for (const issue of r.error.issues)
+        ctx.addIssue({ code: 'custom', path: ['data', ...issue.path.map(String)], message: issue.message });
+  });
+
+/**
+ * An event whose id is derived from what it is about (`key`), never from the moment it is published:
+ * `usage.threshold_crossed:acme:orders-80:2026-11-01T00:00:00.000Z`.
+ */
+export function domainEvent<T extends DomainEventType>(
+  type: T,
+  tenantId: string,
+  key: string,
+  data: DomainEventData<T>,
+  occurredAt: string,
+): DomainEvent<T> {
+  return { id: `${type}:${tenantId}:${key}`, type, tenantId, occurredAt, data };
+}
+
+/** Publishes domain events on every channel (event bus, tenant webhooks); at least once, never lost silently. */
+export interface DomainEventPublisher {
+  publish(event: DomainEvent): Promise<void>;
+}
