@@ -96,6 +96,23 @@ export const functionCatalog = {
     routes: ['GET /v1/admin/quarantine', 'POST /v1/admin/tenants/{tenantId}/events/{id}/replay'],
     tables: { events: 'readwrite', counters: 'readwrite' },
   },
+  recompute: {
+    entry: 'functions/recompute/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    routes: ['POST /v1/admin/tenants/{tenantId}/recompute', 'GET /v1/admin/recompute/{jobId}'],
+    tables: { tenants: 'read', events: 'readwrite' },
+  },
+  // Runs recompute jobs outside the request that starts them: a schedule needs no queue or invoke permission of its
+  // own, plays locally like every other schedule, and a job resumes after a failed run when its lease ends.
+  'recompute-worker': {
+    entry: 'functions/recompute-worker/handler.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 900,
+    schedule: 'rate(1 minute)',
+    // Repairs delete counters the ledger has no event for (MAX, LATEST) and distinct-value markers it does not hold.
+    tables: { tenants: 'read', events: 'readwrite', counters: { access: 'readwrite', deletes: true } },
+  },
   usage: {
     entry: 'functions/usage/handler.ts',
     memoryMb: 512,

@@ -58,7 +58,7 @@ const stages: Record<StageConfig['name'], StageConfig> = {
     // ingest takes up to 1,000 events per request, so this admits far more events per second than any tenant sends.
     apiThrottle: { rateLimit: 2000, burstLimit: 4000 },
     alarmTopic: true,
-    // 23 in all: the account's quota must be at least 123 (the default quota is 1,000).
+    // 25 in all: the account's quota must be at least 125 (the default quota is 1,000).
     reservedConcurrency: {
       consumer: consumerMaxConcurrency,
       // Stripe retries a throttled (429) delivery with backoff; ten at a time is far above its delivery rate to one endpoint.
@@ -68,6 +68,8 @@ const stages: Record<StageConfig['name'], StageConfig> = {
       'usage-report': 1,
       invoicing: 1,
       'alert-evaluator': 1,
+      // Each recompute job scans the whole ledger: two at a time at most, so jobs never crowd the table.
+      'recompute-worker': 2,
     },
     // Two years: card networks accept disputes for up to 540 days after a charge, and invoices are paid in arrears.
     evidenceRetentionDays: 730,

@@ -19,6 +19,7 @@ import { statusRequest } from '../billing-admin/billing-admin.js';
 import { eventsQuery } from '../events/events.js';
 import { eventOutcomeSchema, ingestResponseSchema } from '../ingest/ingest.js';
 import { adminListQuery } from '../quarantine/quarantine.js';
+import { recomputeRequestSchema } from '../recompute/recompute.js';
 import { usageQuery } from '../usage/usage.js';
 
 /** An event as a service key posts it: the native shape naming its tenant (ingest takes `tenant` off before validating). */
@@ -84,6 +85,12 @@ export const operations: Record<string, Operation> = {
   'GET /v1/events/{id}': { summary: 'One event: its status, payload and the counters it moved' },
   'GET /v1/admin/quarantine': { summary: 'Quarantined events of every tenant, or of one', query: adminListQuery },
   'POST /v1/admin/tenants/{tenantId}/events/{id}/replay': { summary: 'Fold a quarantined event once its cause is fixed' },
+  'POST /v1/admin/tenants/{tenantId}/recompute': {
+    summary: "Start a job that rebuilds the tenant's counters from the ledger, reports drifts and repairs them on request",
+    body: recomputeRequestSchema,
+    status: 202,
+  },
+  'GET /v1/admin/recompute/{jobId}': { summary: "A recompute job's progress, drifts and repairs" },
   'GET /v1/meters': { summary: "The tenant's meters" },
   'GET /v1/usage': { summary: 'A usage series of one meter', query: usageQuery },
   'GET /v1/usage/current': { summary: "Per meter, this month's value and event count" },

@@ -10,6 +10,8 @@ import { DynamoBillingStore } from '../billing/adapters/billing-store.js';
 import type { BillingReads } from '../billing/ports.js';
 import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
 import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
+import { DynamoRecomputeJobs } from '../metering/adapters/recompute-jobs.js';
+import { DynamoRecomputeStore } from '../metering/adapters/recompute-store.js';
 import { DynamoRejectionStore } from '../metering/adapters/rejection-store.js';
 import { SqsUsageQueue } from '../metering/adapters/usage-queue.js';
 import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
@@ -38,6 +40,11 @@ export const usageStore = () =>
 
 export const correctionStore = () =>
   new DynamoCorrectionStore(dynamo(), { eventsTable: tableName('events'), countersTable: tableName('counters') });
+
+export const recomputeStore = () =>
+  new DynamoRecomputeStore(dynamo(), { eventsTable: tableName('events'), countersTable: tableName('counters') });
+
+export const recomputeJobs = () => new DynamoRecomputeJobs(dynamo(), tableName('events'), settings().ledgerRetentionDays);
 
 export const rejectionStore = () => new DynamoRejectionStore(dynamo(), tableName('rejections'), settings().ledgerRetentionDays);
 

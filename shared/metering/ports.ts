@@ -1,6 +1,8 @@
 import type { Granularity, Period } from '../kernel/periods.js';
 import type { UsageEvent } from './events.js';
 import type { Meter } from './meters.js';
+import type { Drift, LiveCounter, RecomputeScope, Repair } from './recompute.js';
+import type { RecomputeJob } from './recompute-job.js';
 
 /**
  * What metering needs from storage and the queue. The DynamoDB and SQS adapters in ./adapters/
@@ -146,4 +148,42 @@ export interface MeterQuantities {
   quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
   /** A gauge's level at `instant`: the newest reading of the hour it falls in or before, 0 without one. */
   level(tenantId: string, meter: Meter, instant: number): Promise<string>;
+}
+
+/** What a ledger read for a recompute asks for. Times are ISO 8601. */
+export interface LedgerScan {
+  tenantId: string;
+  meter?: string;
+  /** Event timestamps in [from, to). */
+  from: string;
+  to: string;
+  /** Correction records made at or after this instant come back too: the counters they changed cannot be compared. */
+  correctionsSince: string;
+}
+
+export interface LedgerPage {
+  /** Ledger items the page went through, whoever's they are. */
+  scanned: number;
+  entries: LedgerEntry[];
+  corrections: { before: UsageEvent; after?: UsageEvent }[];
+}
+
+/** What a recompute reads and writes: the ledger (read only), the live counters, and conditional repairs. */
+export interface RecomputeStore {
+  /** The counters and UNIQUE_COUNT markers of `meters` in the scope, read strongly, by counter key. */
+  counters(scope: RecomputeScope, meters: readonly string[]): Promise<Map<string, LiveCounter>>;
+  /** Reads the ledger page by page. */
+  scanLedger(q: LedgerScan, onPage: (page: LedgerPage) => Promise<void> | void): Promise<void>;
+  /** Applies a repair if the counter still holds the state the drift was found in (see `Repair`). */
+  repair(drift: Drift, repair: Repair): Promise<'repaired' | 'conflict'>;
+}
+
+/** Recompute jobs: started by an admin route, run by a worker that claims them with a lease. */
+export interface RecomputeJobs {
+  create(job: RecomputeJob): Promise<void>;
+  get(jobId: string): Promise<RecomputeJob | undefined>;
+  /** Claims the oldest job that is queued, or running under a lease that expired; the claim is `job.owner`'s. */
+  claim(now: number, leaseMs: number): Promise<RecomputeJob | undefined>;
+  /** Stores the job's progress or outcome, if the caller still owns it. */
+  save(job: RecomputeJob): Promise<boolean>;
 }
