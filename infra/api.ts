@@ -3,7 +3,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
@@ -12,7 +12,7 @@ import type { StageConfig } from './stage.js';
 
 export interface ApiProps {
   stage: StageConfig;
-  functions: Record<FunctionName, NodejsFunction>;
+  functions: Record<FunctionName, LambdaFunction>;
   /** Browser origins allowed to call the API (the hosted dashboard). */
   allowedOrigins: string[];
 }

@@ -1,8 +1,8 @@
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { type BuildOptions, build } from 'esbuild';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AssetHashType, DockerImage } from 'aws-cdk-lib';
+import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { type BuildOptions, type BuildResult, build, buildSync, type Metafile } from 'esbuild';
 
 /**
  * One esbuild configuration for every function: the CDK stack bundles with it and `npm run bench`
@@ -24,6 +24,13 @@ export const esbuildSettings = {
   format: 'esm',
   minify: true,
   sourcemap: true,
+  // Code reached only through import() (the AWS SDK's SSO, INI-file, process and container credential
+  // providers with their STS/SSO clients, event streams) goes to chunks that load when first called,
+  // so a cold start parses only what its module graph imports statically.
+  splitting: true,
+  entryNames: 'index',
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
   // Prefer the ESM builds of dependencies, which tree-shake.
   mainFields: ['module', 'main'],
   banner: { js: requireBanner },
@@ -32,40 +39,85 @@ export const esbuildSettings = {
   external: [],
 } as const satisfies BuildOptions;
 
-/** The same settings in the shape NodejsFunction takes; local esbuild only, never Docker. */
-export const nodejsBundling: BundlingOptions = {
-  target: esbuildSettings.target,
-  format: OutputFormat.ESM,
-  minify: esbuildSettings.minify,
-  sourceMap: esbuildSettings.sourcemap,
-  mainFields: [...esbuildSettings.mainFields],
-  banner: esbuildSettings.banner.js,
-  externalModules: [...esbuildSettings.external],
-  forceDockerBundling: false,
-};
-
-export interface BundleSize {
-  entry: string;
-  /** The minified handler module Lambda loads. */
-  bytes: number;
-  /** Its source map, shipped alongside but read only when an error's stack is printed. */
-  sourceMapBytes: number;
-}
-
 const ROOT = resolve(import.meta.dirname, '..');
 
-/** Bundles one handler with the deployment settings and reports its size; writes `outfile` when given. */
-export async function bundleFunction(entry: string, outfile?: string): Promise<BundleSize> {
-  const result = await build({
+function buildOptions(entry: string, outdir: string): BuildOptions {
+  return {
     ...esbuildSettings,
     mainFields: [...esbuildSettings.mainFields],
     external: [...esbuildSettings.external],
     entryPoints: [resolve(ROOT, entry)],
-    outfile: outfile ?? 'index.mjs',
-    write: false,
+    outdir,
+    metafile: true,
     logLevel: 'silent',
+  };
+}
+
+/**
+ * The deployment package of one handler: index.mjs and its chunks, built by esbuild on this machine
+ * (never in Docker) when the stack synthesises. The hash is of the output, as NodejsFunction does.
+ */
+export function functionCode(entry: string): Code {
+  return Code.fromAsset(ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Required by the type; never pulled, because local bundling always succeeds or throws.
+      image: DockerImage.fromRegistry('public.ecr.aws/lambda/nodejs:22'),
+      local: {
+        tryBundle(outputDir) {
+          buildSync({ ...buildOptions(entry, outputDir), logLevel: 'error' });
+          return true;
+        },
+      },
+    },
   });
-  if (outfile) for (const f of result.outputFiles) await writeFile(f.path, f.contents);
-  const size = (suffix: string) => result.outputFiles.filter((f) => f.path.endsWith(suffix)).reduce((n, f) => n + f.contents.byteLength, 0);
-  return { entry, bytes: size('.mjs'), sourceMapBytes: size('.map') };
+}
+
+export interface BundleSize {
+  entry: string;
+  /** What a cold start loads: index.mjs and the chunks it imports statically, transitively. */
+  bytes: number;
+  /** Chunks reached only through import(), loaded if and when that code first runs. */
+  lazyBytes: number;
+  /** Source maps, shipped alongside but read only when an error's stack is printed. */
+  sourceMapBytes: number;
+}
+
+/** Splits a build's outputs into what module init loads and what stays lazy. */
+export function bundleSize(entry: string, metafile: Metafile): BundleSize {
+  const outputs = metafile.outputs;
+  const code = Object.keys(outputs).filter((f) => f.endsWith('.mjs'));
+  const index = code.find((f) => f.endsWith('/index.mjs') || f === 'index.mjs');
+  if (!index) throw new Error(`no index.mjs built for ${entry}`);
+  const loaded = new Set<string>();
+  const pending = [index];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    for (const i of outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) pending.push(i.path);
+  }
+  const sum = (files: string[]) => files.reduce((n, f) => n + (outputs[f]?.bytes ?? 0), 0);
+  return {
+    entry,
+    bytes: sum([...loaded]),
+    lazyBytes: sum(code.filter((f) => !loaded.has(f))),
+    sourceMapBytes: sum(Object.keys(outputs).filter((f) => f.endsWith('.map'))),
+  };
+}
+
+/** Bundles one handler with the deployment settings and reports its size; writes the package to `outdir` when given. */
+export async function bundleFunction(entry: string, outdir?: string): Promise<BundleSize> {
+  const dir = outdir ?? join(ROOT, '.bundle');
+  const result: BuildResult<{ metafile: true; write: false }> = await build({
+    ...buildOptions(entry, dir),
+    metafile: true,
+    write: false,
+  });
+  if (outdir) {
+    for (const f of result.outputFiles) {
+      mkdirSync(resolve(f.path, '..'), { recursive: true });
+      writeFileSync(f.path, f.contents);
+    }
+  }
+  return bundleSize(entry, result.metafile);
 }

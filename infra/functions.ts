@@ -1,17 +1,15 @@
-import { resolve } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, LoggingFormat, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Function as LambdaFunction, LoggingFormat, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
-import { architecture, nodejsBundling, runtime } from './bundling.js';
+import { architecture, functionCode, runtime } from './bundling.js';
 import {
   type Access,
   type FunctionName,
@@ -49,8 +47,6 @@ export function dynamoActionsFor(grant: Access | TableGrant): string[] {
   return [...new Set(actions)];
 }
 
-const ROOT = resolve(import.meta.dirname, '..');
-
 export interface FunctionsProps {
   stage: StageConfig;
   tables: Record<TableName, Table>;
@@ -62,17 +58,17 @@ export interface FunctionsProps {
 
 /** Every function in the catalog, each with its own log group and a role holding exactly what its spec lists. */
 export class Functions extends Construct {
-  readonly byName: Record<FunctionName, NodejsFunction>;
+  readonly byName: Record<FunctionName, LambdaFunction>;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
     const entries = (Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]).map(
       ([name, spec]) => [name, this.create(name, spec, props)] as const,
     );
-    this.byName = Object.fromEntries(entries) as Record<FunctionName, NodejsFunction>;
+    this.byName = Object.fromEntries(entries) as Record<FunctionName, LambdaFunction>;
   }
 
-  private create(name: FunctionName, spec: FunctionSpec, props: FunctionsProps): NodejsFunction {
+  private create(name: FunctionName, spec: FunctionSpec, props: FunctionsProps): LambdaFunction {
     const id = pascal(name);
     const logGroup = new LogGroup(this, `${id}Logs`, {
       retention: props.stage.logRetention,
@@ -86,12 +82,9 @@ export class Functions extends Construct {
     });
     role.addToPolicy(new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
 
-    const fn = new NodejsFunction(this, id, {
-      entry: resolve(ROOT, spec.entry),
-      handler: 'handler',
-      projectRoot: ROOT,
-      depsLockFilePath: resolve(ROOT, 'package-lock.json'),
-      bundling: nodejsBundling,
+    const fn = new LambdaFunction(this, id, {
+      code: functionCode(spec.entry),
+      handler: 'index.handler',
       runtime,
       architecture,
       memorySize: spec.memoryMb,

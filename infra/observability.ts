@@ -13,7 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -27,7 +27,7 @@ import type { StageConfig } from './stage.js';
 
 export interface ObservabilityProps {
   stage: StageConfig;
-  functions: Record<FunctionName, NodejsFunction>;
+  functions: Record<FunctionName, LambdaFunction>;
   tables: Record<TableName, Table>;
   usageQueue: Queue;
   usageDeadLetterQueue: Queue;
@@ -240,7 +240,7 @@ export class Observability extends Construct {
         evaluationPeriods: 3,
       });
     }
-    for (const [name, fn] of Object.entries(props.functions) as [FunctionName, NodejsFunction][]) {
+    for (const [name, fn] of Object.entries(props.functions) as [FunctionName, LambdaFunction][]) {
       this.alarm(`${pascal(name)}Throttles`, {
         description: `Lambda throttled ${name}.`,
         runbook: runbooks.lambdaThrottling,
@@ -270,9 +270,9 @@ export class Observability extends Construct {
 
   private dashboard(props: ObservabilityProps): void {
     const app = (name: string, statistic = 'Sum') => appMetric(props.stage, name, statistic);
-    const fns = Object.entries(props.functions) as [FunctionName, NodejsFunction][];
+    const fns = Object.entries(props.functions) as [FunctionName, LambdaFunction][];
     const graph = (title: string, left: IMetric[], right: IMetric[] = []) => new GraphWidget({ title, left, right, width: 12, height: 6 });
-    const perFunction = (metric: (fn: NodejsFunction) => Metric) => fns.map(([name, fn]) => metric(fn).with({ label: name }));
+    const perFunction = (metric: (fn: LambdaFunction) => Metric) => fns.map(([name, fn]) => metric(fn).with({ label: name }));
     const queueMetrics = (queue: Queue, label: string) => [
       queue.metricApproximateNumberOfMessagesVisible({ label: `${label} visible`, statistic: 'Maximum' }),
       queue.metricApproximateNumberOfMessagesNotVisible({ label: `${label} in flight`, statistic: 'Maximum' }),

@@ -1,8 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { ContextAttribute, Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -16,13 +15,13 @@ import { secureQueue } from './usage-queue.js';
 
 export interface SchedulesProps {
   stage: StageConfig;
-  functions: Record<FunctionName, NodejsFunction>;
+  functions: Record<FunctionName, LambdaFunction>;
 }
 
 /** A scheduled function, with where its failed runs go and how often it should run. */
 export interface Job {
   name: FunctionName;
-  fn: NodejsFunction;
+  fn: LambdaFunction;
   /** Runs that failed after Lambda's retries: each message holds the run's input (`requestPayload`) and its error. */
   failureQueue: Queue;
   /** The longest time between two runs. */
