@@ -10,12 +10,15 @@ import { type Granularity, granularities, periodKey } from '../../shared/kernel/
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { refuseEventWrites } from '../support/faults.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
  * The acceptance test of the ingestion spine: 10,000 events posted in batches of 100, 10% of them
- * re-sent, one malformed event per batch, while the consumer crashes before and after its writes, is
- * throttled and meets transaction conflicts. Every counter must equal the ground truth computed here.
+ * re-sent, one malformed event and one poison event (valid, but refused by DynamoDB) per batch, while the
+ * consumer crashes before and after its writes, is throttled and meets transaction conflicts. Every counter
+ * must equal the ground truth computed here, every poison event be quarantined once, and the DLQ hold only
+ * the one message nobody can read.
  */
 const meters: Meter[] = [
   { key: 'orders', name: 'Orders', unit: 'order', aggregation: 'COUNT', groupBy: [] },
@@ -111,10 +114,14 @@ function groundTruth(events: Posted[]): Truth {
   return truth;
 }
 
-describe('exactly once under duplicates, malformed events, crashes, throttling and conflicts', () => {
+const isPoison = (id: string) => id.startsWith('poison-');
+
+describe('exactly once under duplicates, malformed and poison events, crashes, throttling and conflicts', () => {
   let stack: LocalStack;
   let key: string;
-  const faults = { transactions: 0, crashesBefore: 0, crashesAfter: 0, throttles: 0, conflicts: 0, crashedInvocations: 0 };
+  const faults = { writes: 0, crashesBefore: 0, crashesAfter: 0, throttles: 0, conflicts: 0, refusals: 0, crashedInvocations: 0 };
+  /** Quarantine entries the consumer wrote, by event id. */
+  const quarantineWrites = new Map<string, number>();
   // Each invocation is dealt a fate in turn: run clean, crash before its first write, or crash right after it.
   type Fate = 'clean' | 'crash-before' | 'crash-after';
   const invocation = new AsyncLocalStorage<{ fate: Fate; crashed: boolean; writes: number }>();
@@ -123,14 +130,19 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
   beforeAll(async () => {
     stack = await startTestStack({
       consumerConcurrency: 2,
+      // As AWS requires, longer than an invocation runs (here up to ~15 s on a loaded machine): a shorter one
+      // would deliver a batch again while it is still being folded, and count receives towards the DLQ.
+      visibilityTimeoutSeconds: 20,
       consumer: () => {
         // The real consumer, on a DynamoDB client that fails the way production can.
         const client = new DynamoDBClient({});
         client.middlewareStack.add(
           (next, context) => async (args) => {
-            if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+            // The consumer's writes: fold transactions, and the puts that quarantine an event.
+            const transaction = context.commandName === 'TransactWriteItemsCommand';
+            if (!transaction && context.commandName !== 'PutItemCommand') return next(args);
             const state = invocation.getStore()!;
-            const n = ++faults.transactions;
+            const n = ++faults.writes;
             const crash = () => {
               state.crashed = true;
               throw Object.assign(new Error('injected crash'), { name: 'InjectedCrash' });
@@ -146,14 +158,19 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
               faults.throttles += 1;
               throw Object.assign(new Error('injected throttle'), { name: 'ProvisionedThroughputExceededException' });
             }
-            if (n % 13 === 0 && faults.conflicts < 40) {
+            if (transaction && n % 13 === 0 && faults.conflicts < 40) {
               faults.conflicts += 1;
               throw Object.assign(new Error('injected conflict'), {
                 name: 'TransactionCanceledException',
                 CancellationReasons: [{ Code: 'TransactionConflict' }],
               });
             }
-            const result = await next(args);
+            const result = await next(args).catch((error: Error) => {
+              if (error.name === 'ValidationException') faults.refusals += 1;
+              throw error;
+            });
+            const put = (args.input as { Item?: { id?: string; status?: string } }).Item;
+            if (!transaction && put?.status === 'quarantined') quarantineWrites.set(put.id!, (quarantineWrites.get(put.id!) ?? 0) + 1);
             // The write is committed, then the process dies before it can say so.
             if (state.fate === 'crash-after') {
               faults.crashesAfter += 1;
@@ -163,6 +180,7 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
           },
           { step: 'initialize', name: 'injectFaults' },
         );
+        refuseEventWrites(client, isPoison);
         const store = new DynamoUsageStore(documentClient(client), {
           eventsTable: process.env.EVENTS_TABLE!,
           countersTable: process.env.COUNTERS_TABLE!,
@@ -195,20 +213,25 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
   });
   afterAll(() => stack?.stop());
 
-  it('counts every event exactly once and reports every malformed one', async () => {
+  it('counts every event exactly once, quarantines every poison one once and reports every malformed one', async () => {
     const now = Date.now() - 60_000;
     const sent: Posted[] = [];
+    const poison: Posted[] = [];
     const batches: unknown[][] = [];
     let n = 0;
     for (let b = 0; b < 100; b++) {
       const batch: unknown[] = [];
-      for (let i = 0; i < 89; i++) {
+      for (let i = 0; i < 88; i++) {
         const e = newEvent(n++, now);
         sent.push(e);
         batch.push(e);
       }
-      // 10 re-sent duplicates: earlier events, some already counted, some still in flight, some in this very batch.
-      for (let i = 0; i < 10; i++) batch.push(pick(sent));
+      // One event DynamoDB refuses, of a meter in turn, among its neighbours.
+      const refused = { ...newEvent(n++, now), id: `poison-${b}` };
+      poison.push(refused);
+      batch.splice(Math.floor(random() * batch.length), 0, refused);
+      // 10 re-sent duplicates: earlier events (poison ones too), some already counted, some still in flight, some in this very batch.
+      for (let i = 0; i < 10; i++) batch.push(i === 0 && b % 4 === 0 ? pick(poison) : pick(sent));
       const [bad, code] = malformed[b % malformed.length]!;
       batch.splice(Math.floor(random() * batch.length), 0, bad);
       batches.push(batch);
@@ -229,12 +252,14 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
     // One message no consumer can read: it, and only it, must end in the DLQ.
     await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.usageQueueUrl, MessageBody: '{"not":"usage"}' }));
 
-    await stack.drained(180_000);
+    await stack.drained(300_000);
+    console.log('injected faults', JSON.stringify(faults));
 
     expect(faults.crashesBefore).toBeGreaterThan(0);
     expect(faults.crashesAfter).toBeGreaterThan(0);
     expect(faults.throttles).toBeGreaterThan(0);
     expect(faults.conflicts).toBeGreaterThan(0);
+    expect(faults.refusals).toBeGreaterThan(0);
 
     const truth = groundTruth(sent);
     const from = new Date(Math.min(...sent.map((e) => Date.parse(e.timestamp))) - 3_600_000).toISOString();
@@ -285,14 +310,22 @@ describe('exactly once under duplicates, malformed events, crashes, throttling a
       ledgerCount += page.Count ?? 0;
       startKey = page.LastEvaluatedKey as typeof startKey;
     } while (startKey);
-    expect(ledgerCount).toBe(sent.length);
+    expect(ledgerCount).toBe(sent.length + poison.length);
 
-    // Nothing in the DLQ but the poison message.
+    // Each poison event was set aside once, with its reason, and nothing else was.
+    expect([...quarantineWrites.keys()].sort()).toEqual(poison.map((e) => e.id).sort());
+    expect([...quarantineWrites.values()].every((writes) => writes === 1)).toBe(true);
+    for (const e of poison) {
+      expect(await store.get('acme', e.id)).toMatchObject({ status: 'quarantined', quarantineReason: expect.stringMatching(/refused/) });
+    }
+
+    // Nothing in the DLQ but the message nobody can read.
     const dlq = await stack.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: stack.queues.usageDlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
     );
     expect(dlq.Attributes!.ApproximateNumberOfMessages).toBe('1');
     const dead = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queues.usageDlqUrl, MaxNumberOfMessages: 10 }));
     expect(dead.Messages?.map((m) => m.Body)).toEqual(['{"not":"usage"}']);
-  });
+    // Redeliveries wait out the visibility timeout: the queue may take minutes to drain on a loaded machine.
+  }, 420_000);
 });

@@ -1,5 +1,4 @@
 import { gzipSync } from 'node:zlib';
-import type { TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CloudEvent, HTTP } from 'cloudevents';
@@ -12,6 +11,7 @@ import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js'
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { refuseEventWrites } from '../support/faults.js';
 import { api, createAdminKey, createTenant, eventually, startTestStack } from '../support/stack.js';
 
 /**
@@ -51,18 +51,7 @@ describe('poison events and odd edges', () => {
     stack = await startTestStack({
       consumer: () => {
         const client = new DynamoDBClient({});
-        client.middlewareStack.add(
-          (next, context) => async (args) => {
-            const input = args.input as TransactWriteItemsCommandInput;
-            const refused =
-              context.commandName === 'TransactWriteItemsCommand' &&
-              refusing.on &&
-              input.TransactItems?.some((t) => String(t.Put?.Item?.id?.S ?? '').startsWith('refused-'));
-            if (refused) throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
-            return next(args);
-          },
-          { step: 'build', name: 'refuseData' },
-        );
+        refuseEventWrites(client, (id) => refusing.on && id.startsWith('refused-'));
         const db = documentClient(client);
         const store = new DynamoUsageStore(db, {
           eventsTable: process.env.EVENTS_TABLE!,

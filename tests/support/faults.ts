@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { DynamoDBClient, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 
 /**
  * What the proxy does with one request: pass it on; answer a status itself; drop the connection before
@@ -59,4 +60,24 @@ async function read(req: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of req) parts.push(part as Buffer);
   return Buffer.concat(parts);
+}
+
+/**
+ * Makes `client` refuse, as DynamoDB refuses bad data (an item over 400 KB, say), every transaction holding the
+ * ledger entry of an event `refused` names: a ValidationException, which no retry can overcome.
+ */
+export function refuseEventWrites(client: DynamoDBClient, refused: (id: string) => boolean): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as TransactWriteItemsCommandInput;
+      if (
+        context.commandName === 'TransactWriteItemsCommand' &&
+        input.TransactItems?.some((t) => refused(String(t.Put?.Item?.id?.S ?? '')))
+      ) {
+        throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'refuseEventWrites' },
+  );
 }

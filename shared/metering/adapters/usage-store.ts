@@ -112,13 +112,17 @@ export class DynamoUsageStore implements UsageStore {
    * Folds one plan. A cancelled transaction teaches which writes were already done and the plan is made
    * again without them; throttling and conflicts are retried; a plan DynamoDB refuses for its data is split
    * in halves until the event at fault stands alone, and that event alone is quarantined.
+   * The retry budget is per transaction: a split or re-planned plan makes many transactions, and a budget
+   * shared among them would let ordinary throttling fail a batch on every receive until it reached the DLQ.
    */
   private async apply(plan: FoldPlan, facts: Facts, outcome: CommitOutcome, replay = false): Promise<void> {
     const pending = [plan];
+    let retried: FoldPlan | undefined;
     let attempt = 0;
     while (pending.length > 0) {
       const current = pending.shift()!;
       if (current.events.length === 0) continue;
+      if (current !== retried) attempt = 0;
       const items = itemsOf(current, replay);
       try {
         const result = await this.db.send(
@@ -153,6 +157,7 @@ export class DynamoUsageStore implements UsageStore {
         const retryable = reasons ? reasons.some((r) => isRetryableReason(r.Code)) : isRetryableError(error);
         if (retryable && ++attempt < this.maxAttempts) {
           await sleep(backoffDelay(attempt, 25, 1_000));
+          retried = current;
           pending.unshift(current);
           continue;
         }
