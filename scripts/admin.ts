@@ -1,40 +1,84 @@
+import { parseArgs } from 'node:util';
 import { billingCommands } from './admin/billing.js';
 import { bootstrapCommand } from './admin/bootstrap.js';
 import { target } from './admin/client.js';
-import type { Command } from './admin/command.js';
+import { type Command, type Option, UsageError, type Values } from './admin/command.js';
 import { eventCommands } from './admin/events.js';
+import { recomputeCommands } from './admin/recompute.js';
+import { render } from './admin/render.js';
 import { tenantCommands } from './admin/tenants.js';
 
 /**
- * `npm run admin -- <command> [--flag value]`: the admin API from a terminal. Every command but
- * `bootstrap` goes through the HTTP API with an admin key.
+ * `npm run admin -- <command> [--option value]`: the admin API from a terminal, parsed by Node's `util.parseArgs`.
+ * Every command but `bootstrap` goes through the HTTP API with an admin key. Answers print as tables; `--json`
+ * prints them as the API gave them.
  */
-const commands: Command[] = [bootstrapCommand, ...tenantCommands, ...billingCommands, ...eventCommands];
+const commands: Command[] = [bootstrapCommand, ...tenantCommands, ...billingCommands, ...eventCommands, ...recomputeCommands];
 
-function parse(argv: string[]): { words: string[]; flags: Record<string, string> } {
-  const words: string[] = [];
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      const next = argv[i + 1];
-      flags[a.slice(2)] = next !== undefined && !next.startsWith('--') ? (i++, next) : '';
-    } else words.push(a);
-  }
-  return { words, flags };
+const globalOptions: Record<string, Option> = {
+  url: { type: 'string', description: 'API base URL (default: METERLINE_API_URL, or the one `npm start` wrote)', value: '<url>' },
+  'admin-key': { type: 'string', description: 'admin API key (default: METERLINE_ADMIN_KEY, or the local one)', value: '<key>' },
+  json: { type: 'boolean', description: 'print the answer as JSON, for scripts' },
+  help: { type: 'boolean', description: 'show this help' },
+};
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'usage: npm run admin -- <command> [options]     (npm run admin -- <command> --help for its options)',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'every command takes --json, --url and --admin-key',
+  ].join('\n');
 }
 
-const { words, flags } = parse(process.argv.slice(2));
+function help(c: Command): string {
+  const options = Object.entries({ ...c.options, ...globalOptions });
+  const flag = ([name, o]: [string, Option]) => `--${name}${o.type === 'string' ? ` ${o.value ?? '<value>'}` : ''}`;
+  const width = Math.max(...options.map((o) => flag(o).length));
+  const synopsis = Object.entries(c.options)
+    .map((o) => (o[1].required ? flag(o) : `[${flag(o)}]`))
+    .join(' ');
+  return [
+    `usage: npm run admin -- ${c.name} ${synopsis}`.trimEnd(),
+    '',
+    c.summary,
+    '',
+    ...options.map((o) => `  ${flag(o).padEnd(width)}  ${o[1].description}${o[1].required ? ' (required)' : ''}`),
+    ...(c.notes ? ['', c.notes] : []),
+  ].join('\n');
+}
+
+const argv = process.argv.slice(2);
+const words = argv.slice(0, argv.findIndex((a) => a.startsWith('-')) === -1 ? argv.length : argv.findIndex((a) => a.startsWith('-')));
 const command = commands.find((c) => c.name === words.join(' '));
 if (!command) {
-  console.log('usage: npm run admin -- <command> [flags]\n');
-  for (const c of commands) console.log(`  ${c.name} ${c.usage}`);
-  process.exit(words.length === 0 ? 0 : 2);
+  const asked = words.length > 0;
+  (asked ? console.error : console.log)(`${asked ? `unknown command "${words.join(' ')}"\n\n` : ''}${overview()}`);
+  process.exit(asked ? 2 : 0);
+}
+
+let values: Values;
+try {
+  const options = Object.fromEntries(Object.entries({ ...command.options, ...globalOptions }).map(([k, o]) => [k, { type: o.type }]));
+  values = parseArgs({ args: argv.slice(words.length), options, strict: true, allowPositionals: false }).values as Values;
+} catch (error) {
+  console.error(`error: ${(error as Error).message}\n\n${help(command)}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(help(command));
+  process.exit(0);
 }
 try {
-  const result = await command.run(flags, () => target(flags));
-  if (result !== undefined && result !== null) console.log(JSON.stringify(result, null, 2));
+  const result = await command.run(values, () =>
+    target({ url: values.url as string | undefined, adminKey: values['admin-key'] as string | undefined }),
+  );
+  if (result !== undefined && result !== null)
+    console.log(values.json ? JSON.stringify(result, null, 2) : (command.render ?? render)(result));
 } catch (error) {
   console.error(`error: ${(error as Error).message}`);
-  process.exit(1);
+  if (error instanceof UsageError) console.error(`\n${help(command)}`);
+  process.exit(error instanceof UsageError ? 2 : 1);
 }

@@ -1,79 +1,135 @@
 import { readFileSync } from 'node:fs';
 import { call } from './client.js';
-import { type Command, need } from './command.js';
+import { type Command, need, type Option, tenantOption, text } from './command.js';
 
 const enc = encodeURIComponent;
+const planOption: Record<string, Option> = { plan: { type: 'string', description: 'plan id', required: true, value: '<id>' } };
+const meterOption: Record<string, Option> = { meter: { type: 'string', description: 'meter key', required: true, value: '<key>' } };
+const invoiceOption: Record<string, Option> = {
+  invoice: { type: 'string', description: 'invoice number', required: true, value: 'INV-2026-000001' },
+};
+const pauseScope: Record<string, Option> = { tenant: { type: 'string', description: 'one tenant (default: every tenant)', value: '<id>' } };
+const pausePath = (tenant: string | undefined) => (tenant ? `/v1/admin/tenants/${enc(tenant)}/billing/pause` : '/v1/admin/billing/pause');
 
-/** Plans, subscriptions, quotas and invoice statuses over the billing admin API. */
+/** Plans, subscriptions, quotas, invoices and billing pauses over the billing admin API. */
 export const billingCommands: Command[] = [
-  { name: 'plans list', usage: '', run: (_f, t) => call(t(), 'GET', '/v1/admin/plans') },
-  { name: 'plans show', usage: '--plan <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/plans/${enc(need(f, 'plan'))}`) },
+  { name: 'plans list', summary: 'list plans (stored and seeds)', options: {}, run: (_f, t) => call(t(), 'GET', '/v1/admin/plans') },
+  {
+    name: 'plans show',
+    summary: 'show a plan',
+    options: planOption,
+    run: (f, t) => call(t(), 'GET', `/v1/admin/plans/${enc(need(f, 'plan'))}`),
+  },
   {
     name: 'plans put',
-    usage: '--plan <id> --file plan.json   (name, currency, interval, baseFee, prices: see docs/billing.md)',
+    summary: 'define a plan',
+    options: {
+      ...planOption,
+      file: {
+        type: 'string',
+        description: 'name, currency, interval, baseFee, prices (docs/billing.md)',
+        required: true,
+        value: 'plan.json',
+      },
+    },
     run: (f, t) => call(t(), 'PUT', `/v1/admin/plans/${enc(need(f, 'plan'))}`, JSON.parse(readFileSync(need(f, 'file'), 'utf8'))),
   },
   {
     name: 'subscription show',
-    usage: '--tenant <id>',
+    summary: "show a tenant's subscription, its plan timeline and history",
+    options: tenantOption,
     run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/subscription`),
   },
   {
     name: 'subscription set',
-    usage:
-      '--tenant <id> [--plan <id>] [--start-at ISO] [--trial-days N] [--effective-at ISO] [--cancel-at-period-end true|false] [--tax-rate 0.2]',
-    run: (f, t) =>
-      call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/subscription`, {
-        ...(f.plan ? { planId: f.plan } : {}),
-        ...(f['start-at'] ? { startAt: f['start-at'] } : {}),
-        ...(f['trial-days'] ? { trialDays: Number(f['trial-days']) } : {}),
-        ...(f['effective-at'] ? { effectiveAt: f['effective-at'] } : {}),
-        ...(f['cancel-at-period-end'] !== undefined ? { cancelAtPeriodEnd: f['cancel-at-period-end'] !== 'false' } : {}),
-        ...(f['tax-rate'] ? { taxRate: f['tax-rate'] } : {}),
-      }),
+    summary: 'create or change a subscription',
+    options: {
+      ...tenantOption,
+      plan: { type: 'string', description: 'plan id', value: '<id>' },
+      'start-at': { type: 'string', description: 'start of a new subscription', value: 'ISO 8601' },
+      'trial-days': { type: 'string', description: 'trial length of a new subscription', value: '<days>' },
+      'effective-at': { type: 'string', description: 'when a plan change takes effect (default now)', value: 'ISO 8601' },
+      'cancel-at-period-end': { type: 'string', description: 'cancel (true) or revoke a cancellation (false)', value: 'true|false' },
+      'tax-rate': { type: 'string', description: 'tax rate as a decimal', value: '0.2' },
+    },
+    run: (f, t) => {
+      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate] = [
+        'plan',
+        'start-at',
+        'trial-days',
+        'effective-at',
+        'cancel-at-period-end',
+        'tax-rate',
+      ].map((name) => text(f, name));
+      return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/subscription`, {
+        ...(plan ? { planId: plan } : {}),
+        ...(startAt ? { startAt } : {}),
+        ...(trialDays ? { trialDays: Number(trialDays) } : {}),
+        ...(effectiveAt ? { effectiveAt } : {}),
+        ...(cancel !== undefined ? { cancelAtPeriodEnd: cancel !== 'false' } : {}),
+        ...(taxRate ? { taxRate } : {}),
+      });
+    },
   },
-  { name: 'quotas list', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas`) },
+  {
+    name: 'quotas list',
+    summary: "list a tenant's hard quotas",
+    options: tenantOption,
+    run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas`),
+  },
   {
     name: 'quotas set',
-    usage: '--tenant <id> --meter <key> --limit 1000   (per billing period; see README "Quotas")',
+    summary: 'set a hard quota per billing period (README "Quotas")',
+    options: {
+      ...tenantOption,
+      ...meterOption,
+      limit: { type: 'string', description: 'the limit, a decimal', required: true, value: '1000' },
+    },
     run: (f, t) =>
       call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas/${enc(need(f, 'meter'))}`, { limit: need(f, 'limit') }),
   },
   {
     name: 'quotas delete',
-    usage: '--tenant <id> --meter <key>',
+    summary: 'remove a hard quota',
+    options: { ...tenantOption, ...meterOption },
     run: (f, t) => call(t(), 'DELETE', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/quotas/${enc(need(f, 'meter'))}`),
   },
   {
-    name: 'invoices reissue',
-    usage: '--tenant <id> --invoice INV-2026-000001   (voids it; a new number prices the same period from the counters now)',
-    run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices/${enc(need(f, 'invoice'))}/reissue`),
-  },
-  { name: 'billing pauses', usage: '', run: (_f, t) => call(t(), 'GET', '/v1/admin/billing/pauses') },
-  {
-    name: 'billing pause',
-    usage: '[--tenant <id>] --reason "..."   (no --tenant: every tenant; metering goes on)',
-    run: (f, t) =>
-      call(t(), 'PUT', f.tenant ? `/v1/admin/tenants/${enc(f.tenant)}/billing/pause` : '/v1/admin/billing/pause', {
-        reason: need(f, 'reason'),
-      }),
-  },
-  {
-    name: 'billing resume',
-    usage: '[--tenant <id>]   (the next invoice and report runs catch up, once)',
-    run: (f, t) => call(t(), 'DELETE', f.tenant ? `/v1/admin/tenants/${enc(f.tenant)}/billing/pause` : '/v1/admin/billing/pause'),
-  },
-  {
     name: 'invoices list',
-    usage: '--tenant <id>',
+    summary: "list a tenant's invoices",
+    options: tenantOption,
     run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices`),
   },
   {
     name: 'invoices status',
-    usage: '--tenant <id> --invoice INV-2026-000001 --status paid|void|uncollectible',
+    summary: 'move an invoice along its status machine',
+    options: {
+      ...tenantOption,
+      ...invoiceOption,
+      status: { type: 'string', description: 'the new status', required: true, value: 'paid|void|uncollectible' },
+    },
     run: (f, t) =>
       call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices/${enc(need(f, 'invoice'))}/status`, {
         status: need(f, 'status'),
       }),
+  },
+  {
+    name: 'invoices reissue',
+    summary: 'void the latest invoice and price its period again from the counters, under the next number',
+    options: { ...tenantOption, ...invoiceOption },
+    run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/invoices/${enc(need(f, 'invoice'))}/reissue`),
+  },
+  { name: 'billing pauses', summary: 'list billing pauses', options: {}, run: (_f, t) => call(t(), 'GET', '/v1/admin/billing/pauses') },
+  {
+    name: 'billing pause',
+    summary: 'stop invoicing and Stripe reporting (metering goes on)',
+    options: { ...pauseScope, reason: { type: 'string', description: 'why, for the record', required: true, value: '"..."' } },
+    run: (f, t) => call(t(), 'PUT', pausePath(text(f, 'tenant')), { reason: need(f, 'reason') }),
+  },
+  {
+    name: 'billing resume',
+    summary: 'resume billing; the next invoice and report runs catch up, once',
+    options: pauseScope,
+    run: (f, t) => call(t(), 'DELETE', pausePath(text(f, 'tenant'))),
   },
 ];

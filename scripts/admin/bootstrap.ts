@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
 import { issueApiKey } from '../../shared/tenancy/tenants.js';
-import { type Command, need } from './command.js';
+import { type Command, need, text } from './command.js';
 
 /**
  * The first admin key cannot come from the admin API, which needs one. It is written straight into the
@@ -10,11 +10,17 @@ import { type Command, need } from './command.js';
  */
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
-  usage: '--table <TenantsTable name from the stack outputs> [--region eu-west-1] [--name ops]',
+  summary: "write the first admin key into the tenants table with the operator's AWS credentials",
+  options: {
+    table: { type: 'string', description: 'TenantsTable name from the stack outputs', required: true, value: '<table>' },
+    region: { type: 'string', description: 'AWS region (default: the SDK configuration)', value: 'eu-west-1' },
+    name: { type: 'string', description: 'key name (default "bootstrap")', value: '<name>' },
+  },
   run: async (f) => {
-    const client = new DynamoDBClient(f.region ? { region: f.region } : {});
+    const region = text(f, 'region');
+    const client = new DynamoDBClient(region ? { region } : {});
     const directory = new DynamoTenantDirectory(documentClient(client), need(f, 'table'));
-    const { token, key } = await issueApiKey(directory, { admin: true }, f.name ?? 'bootstrap', new Date());
+    const { token, key } = await issueApiKey(directory, { admin: true }, text(f, 'name') ?? 'bootstrap', new Date());
     return { ...key, token, note: 'store the token now: it is shown once and kept only as a hash' };
   },
 };

@@ -7,11 +7,11 @@ export interface Target {
   adminKey: string;
 }
 
-export function target(flags: Record<string, string>): Target {
+export function target(flags: { url?: string; adminKey?: string }): Target {
   const state = resolve(import.meta.dirname, '..', '..', '.meterline', 'local.json');
   const local = existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as Partial<Target>) : {};
   const apiUrl = flags.url ?? process.env.METERLINE_API_URL ?? local.apiUrl;
-  const adminKey = flags['admin-key'] ?? process.env.METERLINE_ADMIN_KEY ?? local.adminKey;
+  const adminKey = flags.adminKey ?? process.env.METERLINE_ADMIN_KEY ?? local.adminKey;
   if (!apiUrl || !adminKey) {
     throw new Error(
       'no API to talk to: pass --url and --admin-key, set METERLINE_API_URL and METERLINE_ADMIN_KEY, or run `npm start` first',

@@ -1,15 +1,42 @@
 import type { Target } from './client.js';
 
-/** One `npm run admin -- <words...> [--flag value]` command. */
+/** One option of a command, as `util.parseArgs` takes it, with what `--help` says about it. */
+export interface Option {
+  type: 'string' | 'boolean';
+  description: string;
+  required?: boolean;
+  /** The value's shape in `--help` ("<id>", "ISO 8601"). */
+  value?: string;
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+/** One `npm run admin -- <words...> [--option value]` command. */
 export interface Command {
   /** e.g. "tenants create" */
   name: string;
-  usage: string;
-  run(flags: Record<string, string>, target: () => Target): Promise<unknown>;
+  summary: string;
+  options: Record<string, Option>;
+  /** Longer help, printed under the options. */
+  notes?: string;
+  run(values: Values, target: () => Target): Promise<unknown>;
+  /** How people read the result; the generic table when absent, JSON with --json. */
+  render?(result: unknown): string;
 }
 
-export function need(flags: Record<string, string>, name: string): string {
-  const value = flags[name];
-  if (value === undefined || value === '') throw new Error(`--${name} is required`);
+/** A string option's value; `need` has made sure required ones are there. */
+export const text = (values: Values, name: string): string | undefined => {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+export function need(values: Values, name: string): string {
+  const value = text(values, name);
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
   return value;
 }
+
+/** A mistake in the command line: answered with the command's usage and exit code 2. */
+export class UsageError extends Error {}
+
+export const tenantOption: Record<string, Option> = { tenant: { type: 'string', description: 'tenant id', required: true, value: '<id>' } };

@@ -1,18 +1,31 @@
 import { call } from './client.js';
-import { type Command, need } from './command.js';
+import { type Command, need, tenantOption, text } from './command.js';
 import { importEvents, statePath } from './import.js';
 import { progressBar } from './progress.js';
 
-/** Loading a tenant's history. */
+const enc = encodeURIComponent;
+
+/** A tenant's history loaded, and quarantined events looked at and replayed. */
 export const eventCommands: Command[] = [
   {
     name: 'events import',
-    usage: '--tenant <id> --file usage.ndjson|usage.csv [--first-import]   (resumable: run it again after an interruption)',
+    summary: "load a tenant's history from NDJSON or CSV (resumable: run it again after an interruption)",
+    options: {
+      ...tenantOption,
+      file: {
+        type: 'string',
+        description: 'the events, one JSON object a line or CSV with a header',
+        required: true,
+        value: 'usage.ndjson|usage.csv',
+      },
+      'first-import': { type: 'boolean', description: "lift the open-period rule (only before the tenant's first invoice)" },
+    },
+    notes: 'Progress goes to stderr; a state file <file>.import-state.json lets the same command resume where it stopped.',
     run: async (f, t) => {
       const target = t();
       const tenantId = need(f, 'tenant');
       // An unknown tenant is a 404 here, rather than every event rejected as of an unknown meter.
-      await call(target, 'GET', `/v1/admin/tenants/${encodeURIComponent(tenantId)}`);
+      await call(target, 'GET', `/v1/admin/tenants/${enc(tenantId)}`);
       const stop = new AbortController();
       const interrupt = () => {
         process.stderr.write('\nstopping after the batches in flight; run the same command again to resume\n');
@@ -25,7 +38,7 @@ export const eventCommands: Command[] = [
           target,
           tenantId,
           file: need(f, 'file'),
-          ...(f['first-import'] !== undefined ? { firstImport: true } : {}),
+          ...(f['first-import'] ? { firstImport: true } : {}),
           signal: stop.signal,
           onProgress: (done, total) => bar.update(done, total),
         });
@@ -35,5 +48,36 @@ export const eventCommands: Command[] = [
         process.off('SIGINT', interrupt);
       }
     },
+  },
+  {
+    name: 'quarantine list',
+    summary: 'quarantined events of every tenant, or of one, newest first',
+    options: {
+      tenant: { type: 'string', description: 'one tenant', value: '<id>' },
+      from: { type: 'string', description: 'received at or after', value: 'ISO 8601' },
+      to: { type: 'string', description: 'received at or before', value: 'ISO 8601' },
+      limit: { type: 'string', description: '1-1,000 (default 100)', value: '<n>' },
+      cursor: { type: 'string', description: "the previous page's cursor", value: '<cursor>' },
+    },
+    run: (f, t) => {
+      const query = new URLSearchParams();
+      for (const [option, parameter] of [
+        ['tenant', 'tenantId'],
+        ['from', 'from'],
+        ['to', 'to'],
+        ['limit', 'limit'],
+        ['cursor', 'cursor'],
+      ] as const) {
+        const value = text(f, option);
+        if (value !== undefined) query.set(parameter, value);
+      }
+      return call(t(), 'GET', `/v1/admin/quarantine${query.size ? `?${query}` : ''}`);
+    },
+  },
+  {
+    name: 'events replay',
+    summary: 'fold a quarantined event once its cause is fixed',
+    options: { ...tenantOption, event: { type: 'string', description: 'event id', required: true, value: '<id>' } },
+    run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/events/${enc(need(f, 'event'))}/replay`),
   },
 ];

@@ -21,3 +21,20 @@ export function progressBar(label: string): { update(done: number, total: number
     },
   };
 }
+
+/** A status line on stderr for work of unknown size: redrawn in place on a terminal, printed when it changes otherwise. */
+export function activityLine(): { update(text: string): void; end(): void } {
+  const tty = process.stderr.isTTY;
+  let last = '';
+  return {
+    update(text) {
+      if (text === last) return;
+      if (tty) process.stderr.write(`\r${text.padEnd(last.length)}`);
+      else process.stderr.write(`${text}\n`);
+      last = text;
+    },
+    end() {
+      if (tty && last) process.stderr.write('\n');
+    },
+  };
+}

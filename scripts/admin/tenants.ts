@@ -1,56 +1,128 @@
 import { readFileSync } from 'node:fs';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { call } from './client.js';
-import { type Command, need } from './command.js';
+import { type Command, need, type Option, tenantOption, text } from './command.js';
 
 const enc = encodeURIComponent;
+const keyOption: Record<string, Option> = { key: { type: 'string', description: 'key id', required: true, value: '<keyId>' } };
+const nameOption = (fallback: string): Record<string, Option> => ({
+  name: { type: 'string', description: `a name to recognise it by (default "${fallback}")`, value: '<name>' },
+});
 
+/** Tenants, their meters and API keys, and admin keys. */
 export const tenantCommands: Command[] = [
   {
     name: 'tenants create',
-    usage: '--name "Optical Labs" [--id optical-labs] [--seed-meters]',
+    summary: 'create a tenant',
+    options: {
+      name: { type: 'string', description: 'display name', required: true, value: '"Optical Labs"' },
+      id: { type: 'string', description: 'tenant id (default: from the name)', value: '<id>' },
+      'seed-meters': { type: 'boolean', description: 'define the seed meters (orders, invoices, api_calls, ...)' },
+    },
     run: async (f, t) => {
-      const tenant = (await call(t(), 'POST', '/v1/admin/tenants', { name: need(f, 'name'), ...(f.id ? { id: f.id } : {}) })) as {
-        id: string;
-      };
-      if (f['seed-meters'] !== undefined) {
+      const id = text(f, 'id');
+      const tenant = (await call(t(), 'POST', '/v1/admin/tenants', { name: need(f, 'name'), ...(id ? { id } : {}) })) as { id: string };
+      if (f['seed-meters']) {
         for (const { key, ...definition } of seedMeters)
           await call(t(), 'PUT', `/v1/admin/tenants/${enc(tenant.id)}/meters/${key}`, definition);
       }
       return tenant;
     },
   },
-  { name: 'tenants list', usage: '', run: (_f, t) => call(t(), 'GET', '/v1/admin/tenants') },
-  { name: 'tenants show', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}`) },
+  { name: 'tenants list', summary: 'list tenants', options: {}, run: (_f, t) => call(t(), 'GET', '/v1/admin/tenants') },
+  {
+    name: 'tenants show',
+    summary: 'show one tenant',
+    options: tenantOption,
+    run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}`),
+  },
+  {
+    name: 'meters list',
+    summary: "list a tenant's meters",
+    options: tenantOption,
+    run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/meters`),
+  },
   {
     name: 'meters put',
-    usage:
-      '--tenant <id> --meter <key> --aggregation SUM|COUNT|MAX|LATEST|UNIQUE_COUNT --unit <unit> [--name <name>] [--value-property p] [--group-by a,b] | --file meter.json',
+    summary: 'define a meter (its aggregation, value property and group-by cannot change later)',
+    options: {
+      ...tenantOption,
+      meter: { type: 'string', description: 'meter key', required: true, value: '<key>' },
+      aggregation: { type: 'string', description: 'how events fold', value: 'SUM|COUNT|MAX|LATEST|UNIQUE_COUNT' },
+      unit: { type: 'string', description: 'unit shown on invoices', value: '<unit>' },
+      name: { type: 'string', description: 'display name (default: the key)', value: '<name>' },
+      'value-property': { type: 'string', description: 'property holding the value', value: '<property>' },
+      'group-by': { type: 'string', description: 'up to three properties that split the counters', value: 'a,b' },
+      file: { type: 'string', description: 'the definition as JSON, instead of the options above', value: 'meter.json' },
+    },
     run: (f, t) => {
-      const definition = f.file
-        ? JSON.parse(readFileSync(f.file, 'utf8'))
+      const file = text(f, 'file');
+      const valueProperty = text(f, 'value-property');
+      const groupBy = text(f, 'group-by');
+      const definition = file
+        ? JSON.parse(readFileSync(file, 'utf8'))
         : {
-            name: f.name ?? need(f, 'meter'),
+            name: text(f, 'name') ?? need(f, 'meter'),
             unit: need(f, 'unit'),
             aggregation: need(f, 'aggregation'),
-            ...(f['value-property'] ? { valueProperty: f['value-property'] } : {}),
-            groupBy: f['group-by'] ? f['group-by'].split(',') : [],
+            ...(valueProperty ? { valueProperty } : {}),
+            groupBy: groupBy ? groupBy.split(',') : [],
           };
       return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/meters/${enc(need(f, 'meter'))}`, definition);
     },
   },
   {
     name: 'keys create',
-    usage: '--tenant <id> [--name ci]',
-    run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/api-keys`, { name: f.name ?? 'default' }),
+    summary: 'issue a tenant API key (its token is shown once)',
+    options: { ...tenantOption, ...nameOption('default'), read: { type: 'boolean', description: 'read-only key (scope "read")' } },
+    run: (f, t) =>
+      call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/api-keys`, {
+        name: text(f, 'name') ?? 'default',
+        ...(f.read ? { scope: 'read' } : {}),
+      }),
   },
-  { name: 'keys list', usage: '--tenant <id>', run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/api-keys`) },
+  {
+    name: 'keys list',
+    summary: "list a tenant's API keys",
+    options: tenantOption,
+    run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/api-keys`),
+  },
   {
     name: 'keys revoke',
-    usage: '--tenant <id> --key <keyId>',
+    summary: 'revoke a tenant API key',
+    options: { ...tenantOption, ...keyOption },
     run: (f, t) => call(t(), 'DELETE', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/api-keys/${enc(need(f, 'key'))}`),
   },
-  { name: 'admin-keys create', usage: '[--name ops]', run: (f, t) => call(t(), 'POST', '/v1/admin/api-keys', { name: f.name ?? 'admin' }) },
-  { name: 'admin-keys list', usage: '', run: (_f, t) => call(t(), 'GET', '/v1/admin/api-keys') },
-  { name: 'admin-keys revoke', usage: '--key <keyId>', run: (f, t) => call(t(), 'DELETE', `/v1/admin/api-keys/${enc(need(f, 'key'))}`) },
+  {
+    name: 'admin-keys create',
+    summary: 'issue an admin API key (its token is shown once)',
+    options: nameOption('admin'),
+    run: (f, t) => call(t(), 'POST', '/v1/admin/api-keys', { name: text(f, 'name') ?? 'admin' }),
+  },
+  { name: 'admin-keys list', summary: 'list admin API keys', options: {}, run: (_f, t) => call(t(), 'GET', '/v1/admin/api-keys') },
+  {
+    name: 'admin-keys revoke',
+    summary: 'revoke an admin API key',
+    options: keyOption,
+    run: (f, t) => call(t(), 'DELETE', `/v1/admin/api-keys/${enc(need(f, 'key'))}`),
+  },
+  {
+    name: 'service-keys create',
+    summary: 'issue a service key (posts usage for every tenant, or the listed ones)',
+    options: { ...nameOption('service'), tenants: { type: 'string', description: 'only these tenants', value: 'a,b' } },
+    run: (f, t) => {
+      const tenants = text(f, 'tenants');
+      return call(t(), 'POST', '/v1/admin/service-keys', {
+        name: text(f, 'name') ?? 'service',
+        ...(tenants ? { tenants: tenants.split(',') } : {}),
+      });
+    },
+  },
+  { name: 'service-keys list', summary: 'list service keys', options: {}, run: (_f, t) => call(t(), 'GET', '/v1/admin/service-keys') },
+  {
+    name: 'service-keys revoke',
+    summary: 'revoke a service key',
+    options: keyOption,
+    run: (f, t) => call(t(), 'DELETE', `/v1/admin/service-keys/${enc(need(f, 'key'))}`),
+  },
 ];

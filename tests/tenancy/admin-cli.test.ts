@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../local/stack.js';
+import { createAdminKey, startTestStack } from '../support/stack.js';
+
+/** The admin CLI as an operator runs it, against the local stack: parsing, help, tables, --json, exit codes, progress. */
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+describe('admin CLI', () => {
+  let stack: LocalStack;
+  let env: NodeJS.ProcessEnv;
+  const admin = async (...args: string[]) => {
+    try {
+      const r = await run(resolve(ROOT, 'node_modules/.bin/tsx'), ['scripts/admin.ts', ...args], { cwd: ROOT, env });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    env = { ...process.env, METERLINE_API_URL: stack.apiUrl, METERLINE_ADMIN_KEY: await createAdminKey(stack) };
+  });
+  afterAll(() => stack?.stop());
+
+  it('lists its commands, and helps with each', async () => {
+    const list = await admin();
+    expect(list.code).toBe(0);
+    for (const name of ['tenants create', 'events import', 'recompute start', 'recompute status', 'billing pause'])
+      expect(list.stdout).toContain(name);
+    const help = await admin('recompute', 'start', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: npm run admin -- recompute start --tenant <id>');
+    expect(help.stdout).toMatch(/--repair\s+repair the drifts found/);
+  }, 60_000);
+
+  it('refuses unknown commands, unknown options and missing values with its usage and exit code 2', async () => {
+    expect((await admin('tenants', 'explode')).code).toBe(2);
+    const unknown = await admin('tenants', 'show', '--tenant', 'x', '--bogus');
+    expect(unknown).toMatchObject({ code: 2 });
+    expect(unknown.stderr).toContain("Unknown option '--bogus'");
+    const missing = await admin('keys', 'create');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--tenant is required');
+    const api = await admin('tenants', 'show', '--tenant', 'nobody-here');
+    expect(api.code).toBe(1);
+    expect(api.stderr).toContain('404 NOT_FOUND');
+  }, 60_000);
+
+  it('prints tables by default and the API answer with --json', async () => {
+    const created = await admin('tenants', 'create', '--name', 'CLI Labs', '--id', 'cli-labs', '--seed-meters', '--json');
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ id: 'cli-labs', name: 'CLI Labs' });
+    const meters = await admin('meters', 'list', '--tenant', 'cli-labs');
+    expect(meters.stdout.split('\n')[1]).toMatch(/^key\s+name\s+unit\s+aggregation/);
+    expect(meters.stdout).toMatch(/seats\s+Active users\s+user\s+UNIQUE_COUNT/);
+  }, 60_000);
+
+  it('follows a recompute job to its end, drawing progress on stderr', async () => {
+    const job = admin('recompute', 'start', '--tenant', 'cli-labs', '--repair');
+    // The worker runs every minute; run it now rather than wait.
+    await new Promise((done) => setTimeout(done, 3_000));
+    await stack.runSchedule('recompute-worker');
+    const { code, stdout, stderr } = await job;
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/status\s+succeeded/);
+    expect(stdout).toContain('drifts (0)');
+    expect(stderr).toContain('recompute succeeded · done');
+  }, 120_000);
+});
