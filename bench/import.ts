@@ -37,14 +37,20 @@ try {
   const stop = new AbortController();
   const rows = [];
   let start = performance.now();
-  const first = await importEvents({
-    target,
-    tenantId: 'history',
-    file,
-    firstImport: true,
-    signal: stop.signal,
-    onProgress: (done) => done >= total / 2 && stop.abort(),
-  });
+  // A run that gives up (a batch failing every attempt on a loaded machine) is one more interruption: resume again.
+  let failures = 0;
+  const resume = async (options: Partial<Parameters<typeof importEvents>[0]> = {}) => {
+    for (;;) {
+      try {
+        return await importEvents({ target, tenantId: 'history', file, firstImport: true, ...options });
+      } catch (error) {
+        failures += 1;
+        console.error(`the import stopped (${(error as Error).message}); resuming`);
+        if (failures > 20) throw error;
+      }
+    }
+  };
+  const first = await resume({ signal: stop.signal, onProgress: (done) => done >= total / 2 && stop.abort() });
   let seconds = (performance.now() - start) / 1000;
   rows.push({
     run: 'first, stopped halfway',
@@ -55,11 +61,11 @@ try {
     retried: first.retried,
   });
   start = performance.now();
-  const resumed = await importEvents({ target, tenantId: 'history', file, firstImport: true });
+  const resumed = await resume();
   seconds = (performance.now() - start) / 1000;
   const sent = resumed.done - resumed.resumedFrom;
   rows.push({
-    run: 'resumed',
+    run: failures ? `resumed (and ${failures} stops on errors)` : 'resumed',
     events: sent,
     seconds: seconds.toFixed(1),
     'events/s': Math.round(sent / seconds),
