@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Dec } from '../kernel/decimal.js';
+import { decimalField } from '../kernel/json.js';
 import { decimalString } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
@@ -24,11 +25,10 @@ export const alertIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lowercase letters, digits, dashes or underscores');
 
-/** A positive decimal, as a string; JSON numbers are accepted for quantities and percentages (never for money). */
-const positiveDecimal = z
-  .union([z.number(), z.string()])
-  .transform((v) => String(v))
-  .refine((v) => /^\d{1,18}(\.\d{1,12})?$/.test(v) && new Dec(v).greaterThan(0), 'must be a positive decimal number');
+/** A positive decimal: a string, or a JSON number read exactly from its text. */
+const positiveDecimal = decimalField(
+  z.string().refine((v) => /^\d{1,18}(\.\d{1,12})?$/.test(v) && new Dec(v).greaterThan(0), 'must be a positive decimal number'),
+);
 
 const name = z.string().min(1).max(100).optional();
 

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
+import { numberField } from '../kernel/json.js';
 import { domainEventTypes } from './domain-events.js';
 
 /**
@@ -32,7 +33,7 @@ export type EndpointDefinition = z.infer<typeof endpointDefinitionSchema>;
 
 export const rotationSchema = z.strictObject({
   /** How long the old secret keeps signing beside the new one (0 ends it now). Default 24 hours. */
-  overlapHours: z.number().int().min(0).max(168).default(24),
+  overlapHours: numberField(z.number().int().min(0).max(168)).default(24),
 });
 
 export interface WebhookEndpoint extends EndpointDefinition {

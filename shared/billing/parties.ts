@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { numberField } from '../kernel/json.js';
 
 /**
  * Who an invoice is from and to, as a finance team needs it on the document: legal name, postal
@@ -16,7 +17,7 @@ export type Party = z.infer<typeof partySchema>;
 
 export const sellerSchema = partySchema.extend({
   /** Days between an invoice's issue and its due date. */
-  paymentTermsDays: z.number().int().min(0).max(180).default(14),
+  paymentTermsDays: numberField(z.number().int().min(0).max(180)).default(14),
   /** How to pay when the invoice has no online payment link (bank details, a payment page). */
   paymentInstructions: z.string().min(1).max(500).optional(),
 });

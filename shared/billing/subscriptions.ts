@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
+import { numberField } from '../kernel/json.js';
 import { type Currency, decimalString } from '../kernel/money.js';
 import { type Period, periodStart } from '../kernel/periods.js';
 import { type Interval, intervalMonths, planIdSchema } from './plans.js';
@@ -63,7 +64,7 @@ export const subscriptionRequestSchema = z.strictObject({
   planId: planIdSchema.optional(),
   /** When the subscription starts (created only); truncated to the UTC day. Default: today. */
   startAt: z.iso.datetime({ offset: true }).optional(),
-  trialDays: z.number().int().min(1).max(365).optional(),
+  trialDays: numberField(z.number().int().min(1).max(365)).optional(),
   /** When a plan change takes effect. Default: now. */
   effectiveAt: z.iso.datetime({ offset: true }).optional(),
   cancelAtPeriodEnd: z.boolean().optional(),

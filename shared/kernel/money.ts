@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Dec } from './decimal.js';
+import { decimalField } from './json.js';
 
 /**
  * Money is decimal end to end: amounts travel as strings ("478.50"), are computed with `Dec`, and are
@@ -17,10 +18,18 @@ export const currencySchema = z.enum(Object.keys(minorUnits) as [Currency, ...Cu
 /** Minor units per major unit of a currency code in any case ("usd", "JPY"); a currency Meterline does not price in counts in hundredths. */
 export const minorPerMajor = (currency: string): number => 10 ** (minorUnits[currency.toUpperCase() as Currency] ?? 2);
 
-/** A non-negative decimal string: money and quantities never arrive as JSON numbers (binary floats). */
-export const decimalString = z
-  .string({ error: 'must be a decimal string such as "0.10" (numbers are refused: they are binary floats)' })
-  .regex(/^\d{1,18}(\.\d{1,12})?$/, 'must be a non-negative decimal string with at most 12 decimals, such as "0.10"');
+/**
+ * A non-negative decimal of at most 18 digits before the point and 12 after: a string ("0.10") or a JSON
+ * number (0.10) read exactly from its text, never through a binary float.
+ */
+export const decimalString = decimalField(
+  z
+    .string({ error: 'must be a decimal such as "0.10" or 0.10' })
+    .regex(
+      /^\d{1,18}(\.\d{1,12})?$/,
+      'must be a non-negative decimal with at most 18 digits before the point and 12 after, such as "0.10"',
+    ),
+);
 
 /** Never a JS number: the type keeps floats out of money at compile time. */
 export type Exact = string | Dec;

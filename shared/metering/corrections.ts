@@ -3,7 +3,7 @@ import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
 import { parseJson } from '../kernel/json.js';
 import { type CounterDelta, counterKey, countersOf } from './aggregation.js';
-import { type UsageEvent, validateEvent } from './events.js';
+import { eventValueSchema, type UsageEvent, validateEvent } from './events.js';
 import type { Meter } from './meters.js';
 
 /**
@@ -22,7 +22,7 @@ export const correctionRequestSchema = z.discriminatedUnion('action', [
   z.strictObject({
     correctionId,
     action: z.literal('replace'),
-    value: z.union([z.number(), z.string().max(64)]).optional(),
+    value: eventValueSchema.optional(),
     properties: z.record(z.string(), z.unknown()).optional(),
     reason,
   }),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Dec, MAX_FRACTION_DIGITS, MAX_VALUE } from '../kernel/decimal.js';
 import type { EventRejectionCode } from '../kernel/errors.js';
 import { firstIssue } from '../kernel/errors.js';
-import { canonicalJson, depthOf, type ExactNumber, isExactNumber, isWellFormed } from '../kernel/json.js';
+import { canonicalJson, depthOf, type ExactNumber, exactNumberSchema, isExactNumber, isWellFormed } from '../kernel/json.js';
 import type { Aggregation, Meter } from './meters.js';
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -47,21 +47,21 @@ export interface UsageEvent {
   receivedAt: string;
 }
 
-const exactNumber = z.custom<ExactNumber>(isExactNumber, 'expected a number');
 const jsonObject = z.custom<Record<string, unknown>>(
   (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v),
   'expected an object',
 );
 const wellFormed = (max: number) => z.string().min(1).max(max).refine(isWellFormed, 'must be valid Unicode (no unpaired surrogate)');
 const eventId = wellFormed(128);
-const rawValue = z.union([exactNumber, z.string().max(64)]);
+/** An event's value as sent: a JSON number (exact) or a decimal string, checked against the meter later. */
+export const eventValueSchema = z.union([exactNumberSchema, z.string().max(64)]);
 
 /** The native shape: `{ id, meter, timestamp, value?, subject?, properties? }`. */
 export const nativeEventSchema = z.strictObject({
   id: eventId,
   meter: z.string().min(1).max(63),
   timestamp: z.iso.datetime({ offset: true }),
-  value: rawValue.optional(),
+  value: eventValueSchema.optional(),
   subject: wellFormed(256).optional(),
   properties: jsonObject.optional(),
 });

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ClientError, firstIssue } from '../kernel/errors.js';
+import { parseJson } from '../kernel/json.js';
 import { logger } from './observability.js';
 
 export type HttpEvent = APIGatewayProxyEventV2 & {
@@ -25,11 +26,12 @@ export function rawBody(event: HttpEvent): Buffer {
   return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
 }
 
+/** The body as JSON, numbers exact from their text (`ExactNumber`): schemas read them with decimalField or numberField. */
 export function jsonBody(event: HttpEvent): unknown {
   const text = rawBody(event).toString('utf8');
   if (text.trim() === '') throw new ClientError('INVALID_JSON', 'the request body is empty; send a JSON document');
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch {
     throw new ClientError('INVALID_JSON', 'the request body is not valid JSON');
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { numberField } from '../kernel/json.js';
 import { hashSecret, tenantIdSchema } from './tenants.js';
 
 /**
@@ -30,7 +31,7 @@ export const SESSION_MINUTES = { default: 60, min: 5, max: 720 } as const;
 export const newSessionSchema = z.strictObject({
   /** Required for admin callers (absent: an operator console session); a tenant key may only name its own tenant. */
   tenantId: tenantIdSchema.optional(),
-  ttlMinutes: z.number().int().min(SESSION_MINUTES.min).max(SESSION_MINUTES.max).default(SESSION_MINUTES.default),
+  ttlMinutes: numberField(z.number().int().min(SESSION_MINUTES.min).max(SESSION_MINUTES.max)).default(SESSION_MINUTES.default),
 });
 
 const TOKEN = /^mds_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;

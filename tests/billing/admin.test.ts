@@ -13,7 +13,7 @@ describe('billing admin API', () => {
   });
   afterAll(() => stack?.stop());
 
-  it('defines plans as data and refuses floats for money', async () => {
+  it('defines plans as data, money exact whether spelled as a string or a JSON number', async () => {
     const tiered = {
       name: 'Tiered API',
       currency: 'EUR',
@@ -37,7 +37,7 @@ describe('billing admin API', () => {
     const plans = (await api(stack, 'GET', '/v1/admin/plans', admin)).body.plans.map((p: { id: string }) => p.id);
     expect(plans).toEqual(expect.arrayContaining(['base-199', 'starter', 'professional', 'enterprise', 'tiered-api']));
     expect(
-      await api(stack, 'PUT', '/v1/admin/plans/bad', admin, { ...tiered, prices: { orders: { model: 'perUnit', unitPrice: 0.1 } } }),
+      await api(stack, 'PUT', '/v1/admin/plans/bad', admin, { ...tiered, prices: { orders: { model: 'perUnit', unitPrice: 0.1 + 0.2 } } }),
     ).toMatchObject({
       status: 400,
       body: { code: 'INVALID_REQUEST', field: 'prices.orders.unitPrice' },

@@ -50,7 +50,8 @@ describe('quotas API', () => {
   it('only admins set quotas, on meters the tenant has, with exact decimal limits', async () => {
     const path = '/v1/admin/tenants/quota-co/quotas';
     expect(await api(stack, 'PUT', `${path}/api_calls`, tenant, { limit: '5' })).toMatchObject({ status: 403 });
-    expect(await api(stack, 'PUT', `${path}/api_calls`, admin, { limit: 5 })).toMatchObject({
+    // A JSON number is read exactly, so one beyond the 18 digits a decimal may have is refused, never rounded.
+    expect(await api(stack, 'PUT', `${path}/api_calls`, admin, '{"limit":1000000000000000001}')).toMatchObject({
       status: 400,
       body: { code: 'INVALID_REQUEST', field: 'limit' },
     });

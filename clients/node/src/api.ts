@@ -1242,7 +1242,7 @@ export interface components {
             meter: string;
             /** Format: date-time */
             timestamp: string;
-            value?: unknown | string;
+            value?: number | string;
             subject?: string;
             properties?: unknown;
             tenant?: string;
@@ -1357,7 +1357,7 @@ export interface operations {
                     meter: string;
                     /** Format: date-time */
                     timestamp: string;
-                    value?: unknown | string;
+                    value?: number | string;
                     subject?: string;
                     properties?: unknown;
                     tenant?: string;
@@ -1378,7 +1378,7 @@ export interface operations {
                     meter: string;
                     /** Format: date-time */
                     timestamp: string;
-                    value?: unknown | string;
+                    value?: number | string;
                     subject?: string;
                     properties?: unknown;
                     tenant?: string;
@@ -1445,7 +1445,7 @@ export interface operations {
                     meter: string;
                     /** Format: date-time */
                     timestamp: string;
-                    value?: unknown | string;
+                    value?: number | string;
                     subject?: string;
                     properties?: unknown;
                     tenant?: string;
@@ -1466,7 +1466,7 @@ export interface operations {
                     meter: string;
                     /** Format: date-time */
                     timestamp: string;
-                    value?: unknown | string;
+                    value?: number | string;
                     subject?: string;
                     properties?: unknown;
                     tenant?: string;
@@ -2467,7 +2467,7 @@ export interface operations {
                     /** @constant */
                     kind: "quantity";
                     meter: string;
-                    threshold: number | string;
+                    threshold: string | number;
                     name?: string;
                 } | {
                     /** @constant */
@@ -2475,14 +2475,14 @@ export interface operations {
                     meter: string;
                     /** @enum {string} */
                     of: "included" | "quota";
-                    percent: number | string;
+                    percent: string | number;
                     name?: string;
                 } | {
                     /** @constant */
                     kind: "spend";
                     /** @enum {string} */
                     basis: "current" | "projected";
-                    amount: string;
+                    amount: string | number;
                     name?: string;
                 };
             };
@@ -2716,7 +2716,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @default 24 */
                     overlapHours?: number;
                 };
             };
@@ -3052,7 +3051,7 @@ export interface operations {
     getV1QuotasMeter: {
         parameters: {
             query?: {
-                quantity?: string;
+                quantity?: string | number;
                 tenant?: string;
             };
             header?: never;
@@ -3160,7 +3159,7 @@ export interface operations {
                     currency: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
                     /** @enum {string} */
                     interval: "month" | "year";
-                    baseFee: string;
+                    baseFee: string | number;
                     prices: {
                         [key: string]: {
                             /** @constant */
@@ -3168,37 +3167,35 @@ export interface operations {
                         } | {
                             /** @constant */
                             model: "perUnit";
-                            unitPrice: string;
+                            unitPrice: string | number;
                         } | {
                             /** @constant */
                             model: "package";
-                            packageSize: string;
-                            packagePrice: string;
+                            packageSize: string | number;
+                            packagePrice: string | number;
                             /** @enum {string} */
                             rounding: "up" | "prorated";
                         } | {
                             /** @constant */
                             model: "graduated";
                             tiers: {
-                                upTo: string | null;
-                                unitPrice: string;
-                                /** @default 0 */
-                                flatFee?: string;
+                                upTo: (string | number) | null;
+                                unitPrice: string | number;
+                                flatFee?: string | number;
                             }[];
                         } | {
                             /** @constant */
                             model: "volume";
                             tiers: {
-                                upTo: string | null;
-                                unitPrice: string;
-                                /** @default 0 */
-                                flatFee?: string;
+                                upTo: (string | number) | null;
+                                unitPrice: string | number;
+                                flatFee?: string | number;
                             }[];
                         } | {
                             /** @constant */
                             model: "quota";
-                            included: "unlimited" | string;
-                            unitPrice: string;
+                            included: "unlimited" | (string | number);
+                            unitPrice: string | number;
                         };
                     };
                 };
@@ -3275,7 +3272,7 @@ export interface operations {
                     /** Format: date-time */
                     effectiveAt?: string;
                     cancelAtPeriodEnd?: boolean;
-                    taxRate?: string;
+                    taxRate?: string | number;
                 };
             };
         };
@@ -3344,7 +3341,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    limit: string;
+                    limit: string | number;
                 };
             };
         };
@@ -3707,7 +3704,6 @@ export interface operations {
                     taxId?: string;
                     /** Format: email */
                     email?: string;
-                    /** @default 14 */
                     paymentTermsDays?: number;
                     paymentInstructions?: string;
                 };
@@ -3847,7 +3843,6 @@ export interface operations {
             content: {
                 "application/json": {
                     tenantId?: string;
-                    /** @default 60 */
                     ttlMinutes?: number;
                 };
             };
