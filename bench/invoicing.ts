@@ -1,10 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { createAlertEvaluator } from '../functions/alert-evaluator/alert-evaluator.js';
 import { runInvoicing } from '../functions/invoicing/invoicing.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
-import { LOCAL_REGION } from '../local/lambda.js';
+import { LOCAL_REGION, lambdaContext } from '../local/lambda.js';
 import { createTables } from '../local/resources.js';
+import { DynamoAlertStore } from '../shared/alerts/adapters/alert-store.js';
+import { defaultAlerts } from '../shared/alerts/rules.js';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
+import { includedQuotas, seedPlans } from '../shared/billing/plans.js';
 import { newSubscription } from '../shared/billing/subscriptions.js';
 import { chunk, mapLimit } from '../shared/kernel/batching.js';
 import type { Granularity } from '../shared/kernel/periods.js';
@@ -19,8 +23,9 @@ import { printTable } from './report.js';
 /**
  * `npx tsx bench/invoicing.ts [tenants]`: the time the invoice job takes to close one monthly period
  * for 10,000 tenants on DynamoDB Local (seed 1's plan, five meters each, usage in every meter), and
- * the time of the idempotent re-run. Usage is written as counter rows directly: ingest has its own
- * benchmark. Prints figures, asserts nothing.
+ * the time of the idempotent re-run; then the alert evaluator's run over the same tenants, each with
+ * seed 1's default rules (80% and 100% of each included quota) and a projected-spend rule. Usage is
+ * written as counter rows directly: ingest has its own benchmark. Prints figures, asserts nothing.
  */
 const tenants = Number(process.argv[2] ?? 10_000);
 const dynamo = await startDynamoDbLocal();
@@ -107,6 +112,54 @@ try {
     });
   }
   const last = await store.invoiceForPeriod(ids.at(-1)!, new Date(month).toISOString());
+
+  // The evaluator as scheduled on the period's last evening, when October's usage is all in.
+  const alerts = new DynamoAlertStore(db, env.TENANTS_TABLE!);
+  const plan = seedPlans.find((p) => p.id === 'base-199')!;
+  await mapLimit(ids, 64, async (tenantId) => {
+    for (const alert of defaultAlerts(tenantId, includedQuotas(plan), new Date(month).toISOString())) await alerts.putAlert(alert);
+    await alerts.putAlert({
+      id: 'spend',
+      tenantId,
+      kind: 'spend',
+      basis: 'projected',
+      amount: '500',
+      createdAt: new Date(month).toISOString(),
+    });
+  });
+  let published = 0;
+  const evaluate = createAlertEvaluator({
+    tenantIds: async () => ids,
+    alerts,
+    reads: {
+      billing: deps.reads,
+      quotaReads: { quantity: reader.quantity.bind(reader), level: reader.level.bind(reader) },
+      subscription: (tenantId) => store.getSubscription(tenantId),
+      quotas: (tenantId) => store.listQuotas(tenantId),
+    },
+    // The bus and webhooks are not part of this measure; recording each firing and marking it notified is.
+    publish: async () => void (published += 1),
+    now: Date.now,
+  });
+  const evaluations = [];
+  for (const label of ['first run: records and announces each crossing', 're-run: every crossing already announced']) {
+    const before = published;
+    const start = performance.now();
+    const run = await evaluate(
+      { source: 'meterline.schedule', schedule: 'alert-evaluator', time: '2026-10-31T22:00:00Z' },
+      lambdaContext('alert-evaluator', 300),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    evaluations.push({
+      run: label,
+      tenants: run.tenants,
+      announced: published - before,
+      failed: run.failedTenants.length,
+      seconds: Number(seconds.toFixed(1)),
+      'tenants/s': Math.round(run.tenants / seconds),
+    });
+  }
+  printTable('Alert evaluator on DynamoDB Local (3 rules per tenant; every 5 minutes in AWS)', evaluations);
   printTable(`Invoice job on DynamoDB Local (seeded ${tenants.toLocaleString('en-US')} tenants in ${seedSeconds.toFixed(1)} s)`, results);
   console.log(`\nlast tenant's invoice: ${last?.number}, total ${last?.total} ${last?.currency}`);
 } finally {

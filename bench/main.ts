@@ -114,6 +114,7 @@ async function endToEnd() {
           return outcome;
         },
         recordRejections: async () => undefined,
+        publish: async () => undefined,
         now: Date.now,
       });
       return (event: SQSEvent, context) => consumer(event, context);

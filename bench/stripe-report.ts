@@ -86,6 +86,7 @@ const deps: UsageReportDependencies = {
   billing,
   store,
   reporter,
+  publish: async () => undefined,
   concurrency: 64,
   log: logger,
 };

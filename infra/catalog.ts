@@ -70,7 +70,8 @@ export const functionCatalog = {
     memoryMb: 1024,
     timeoutSeconds: 60,
     consumesUsageQueue: true,
-    tables: { events: 'write', counters: 'readwrite', rejections: 'write' },
+    publishesEvents: true,
+    tables: { events: 'write', counters: 'readwrite', rejections: 'write', webhooks: 'readwrite' },
   },
   events: {
     entry: 'functions/events/handler.ts',
@@ -288,7 +289,7 @@ export const functionCatalog = {
     entry: 'functions/console/handler.ts',
     memoryMb: 512,
     timeoutSeconds: 30,
-    routes: ['GET /v1/admin/console'],
+    routes: ['GET /v1/admin/console', 'GET /v1/admin/billing-issues'],
     tables: { tenants: 'read', counters: 'read', billing: 'read', stripe: 'read' },
   },
   'usage-report': {
@@ -297,7 +298,8 @@ export const functionCatalog = {
     // 10,000 tenants × 5 meters take about a minute at Stripe's meter event rate; the rest is headroom.
     timeoutSeconds: 900,
     schedule: 'cron(0 1 * * ? *)',
-    tables: { tenants: 'read', counters: 'read', billing: 'read', stripe: 'readwrite' },
+    publishesEvents: true,
+    tables: { tenants: 'read', counters: 'read', billing: 'read', stripe: 'readwrite', webhooks: 'readwrite' },
     secrets: ['stripe'],
   },
   'stripe-webhook': {

@@ -1,20 +1,23 @@
+import { z } from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
 import { type Invoice, invoiceStatuses } from '../../shared/billing/invoices.js';
 import type { BillingReads } from '../../shared/billing/ports.js';
 import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
 import { sumMoney } from '../../shared/kernel/money.js';
-import { httpApi, json, routes } from '../../shared/platform/http.js';
-import type { BillingAlert } from '../../shared/stripe/mirror.js';
+import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
+import { type BillingIssue, billingIssueKinds } from '../../shared/stripe/mirror.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
-import type { Tenant } from '../../shared/tenancy/tenants.js';
+import { type Tenant, tenantIdSchema } from '../../shared/tenancy/tenants.js';
+
+export const billingIssuesQuery = z.strictObject({ tenantId: tenantIdSchema.optional(), kind: z.enum(billingIssueKinds).optional() });
 
 export interface ConsoleDependencies {
   listTenants(): Promise<Tenant[]>;
   getSubscription(tenantId: string): Promise<Subscription | undefined>;
   listInvoices(tenantId: string, limit?: number): Promise<{ invoices: Invoice[] }>;
-  /** Billing alerts Stripe sync raised for the tenant (reconciliation mismatches among them). */
-  billingAlerts(tenantId: string): Promise<BillingAlert[]>;
+  /** Billing issues Stripe sync raised for the tenant (reconciliation mismatches among them); without one, those of no tenant. */
+  billingIssues(tenantId?: string): Promise<BillingIssue[]>;
   reads: BillingReads;
   now(): number;
 }
@@ -28,15 +31,27 @@ export interface ConsoleDependencies {
 export function createConsoleApi(deps: ConsoleDependencies) {
   return httpApi(
     routes({
+      /** What Stripe sync raised for a person to look at, newest first: reconciliation mismatches, meter error reports, failed payments. */
+      'GET /v1/admin/billing-issues': async (event) => {
+        requireAdmin(event);
+        const q = parseInput(billingIssuesQuery, event.queryStringParameters ?? {});
+        const owners = q.tenantId ? [q.tenantId] : [undefined, ...(await deps.listTenants()).map((t) => t.id)];
+        const issues = (await mapLimit(owners, 8, (tenantId) => deps.billingIssues(tenantId)))
+          .flat()
+          .filter((i) => !q.kind || i.kind === q.kind)
+          .sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
+        return json(200, { issues });
+      },
+
       'GET /v1/admin/console': async (event) => {
         requireAdmin(event);
         const now = deps.now();
         const tenants = await deps.listTenants();
         const rows = await mapLimit(tenants, 8, async (tenant) => {
-          const [sub, { invoices }, alerts] = await Promise.all([
+          const [sub, { invoices }, issues] = await Promise.all([
             deps.getSubscription(tenant.id),
             deps.listInvoices(tenant.id, 100),
-            deps.billingAlerts(tenant.id),
+            deps.billingIssues(tenant.id),
           ]);
           const live = sub && !hasEnded(sub, now) && now >= Date.parse(sub.startedAt) ? sub : undefined;
           const analytics = live ? await usageAnalytics(deps.reads, live.tenantId, live, periodAt(live, now), now) : undefined;
@@ -44,7 +59,7 @@ export function createConsoleApi(deps: ConsoleDependencies) {
           return {
             tenant,
             invoices,
-            mismatches: alerts.filter((a) => a.kind === 'RECONCILIATION_MISMATCH'),
+            mismatches: issues.filter((a) => a.kind === 'RECONCILIATION_MISMATCH'),
             summary: {
               id: tenant.id,
               name: tenant.name,
@@ -60,7 +75,7 @@ export function createConsoleApi(deps: ConsoleDependencies) {
                   }
                 : {}),
               invoices: Object.fromEntries(invoiceStatuses.map((s) => [s, invoices.filter((i) => i.status === s).length])),
-              reconciliationMismatches: alerts.filter((a) => a.kind === 'RECONCILIATION_MISMATCH').length,
+              reconciliationMismatches: issues.filter((a) => a.kind === 'RECONCILIATION_MISMATCH').length,
             },
           };
         });

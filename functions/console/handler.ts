@@ -10,7 +10,7 @@ export const handler = createConsoleApi({
   listTenants: () => directory.listTenants(),
   getSubscription: (tenantId) => billing.getSubscription(tenantId),
   listInvoices: (tenantId, limit) => billing.listInvoices(tenantId, limit),
-  billingAlerts: (tenantId) => stripe.alerts(tenantId),
+  billingIssues: (tenantId) => stripe.issues(tenantId),
   reads: billingReads(billing),
   now: Date.now,
 });

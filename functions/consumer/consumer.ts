@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type DomainEvent, domainEvent } from '../../shared/alerts/domain-events.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { CommitOutcome, RejectionBatch } from '../../shared/metering/ports.js';
 import { parseMessage } from '../../shared/metering/queue-messages.js';
@@ -9,6 +10,8 @@ import { logger, metrics } from '../../shared/platform/observability.js';
 
 export interface ConsumerDependencies {
   commit(events: UsageEvent[]): Promise<CommitOutcome>;
+  /** Announces each quarantined event to its tenant (`event.quarantined`). */
+  publish(event: DomainEvent): Promise<void>;
   /** Ids found re-used with another payload are told to the tenant as rejections. */
   recordRejections(batch: RejectionBatch): Promise<void>;
   now(): number;
@@ -56,6 +59,14 @@ export function createConsumer(deps: ConsumerDependencies) {
       if (outcome.failed.length > 0) logger.warn('events left for redelivery', { failed: outcome.failed.length, messages: failures.size });
       for (const { event: e, reason } of outcome.quarantined) {
         logger.error('event quarantined', { tenantId: e.tenantId, eventId: e.id, meter: e.meter, reason, messageId: source.get(e) });
+        // The quarantine itself is durable and counted in EventsQuarantined; a redelivery would find the event a
+        // duplicate, so a failed announcement is logged rather than retried through the message.
+        const data = { eventId: e.id, meter: e.meter, reason, receivedAt: e.receivedAt };
+        await deps
+          .publish(domainEvent('event.quarantined', e.tenantId, e.id, data, new Date(now).toISOString()))
+          .catch((error: unknown) =>
+            logger.error('quarantine could not be announced', { tenantId: e.tenantId, eventId: e.id, error: error as Error }),
+          );
       }
       await recordReuse(deps, outcome.reused, now);
 

@@ -1,11 +1,13 @@
-import { rejectionStore, usageStore } from '../../shared/composition/root.js';
+import { eventPublisher, rejectionStore, usageStore } from '../../shared/composition/root.js';
 import { createConsumer } from './consumer.js';
 
 const store = usageStore();
 const rejections = rejectionStore();
+const publisher = eventPublisher();
 
 export const handler = createConsumer({
   commit: (events) => store.commit(events),
   recordRejections: (batch) => rejections.record(batch),
+  publish: (event) => publisher.publish(event),
   now: Date.now,
 });

@@ -16,6 +16,7 @@ import { keyRequest, serviceKeyRequest, tenantKeyRequest } from '../admin/admin.
 import { deliveriesQuery } from '../alerts/alerts.js';
 import { listQuery, quotaQuery } from '../billing/billing.js';
 import { statusRequest } from '../billing-admin/billing-admin.js';
+import { billingIssuesQuery } from '../console/console.js';
 import { eventsQuery } from '../events/events.js';
 import { eventOutcomeSchema, ingestResponseSchema } from '../ingest/ingest.js';
 import { adminListQuery } from '../quarantine/quarantine.js';
@@ -175,6 +176,10 @@ export const operations: Record<string, Operation> = {
   'PUT /v1/admin/billing/seller': { summary: "Set the seller's details", body: sellerSchema },
   'GET /v1/admin/tenants/{tenantId}/billing-details': { summary: "A tenant's customer details printed on invoices" },
   'PUT /v1/admin/tenants/{tenantId}/billing-details': { summary: "Set a tenant's customer details", body: partySchema },
+  'GET /v1/admin/billing-issues': {
+    summary: 'Billing issues for a person to look at: reconciliation mismatches, meter error reports, failed payments',
+    query: billingIssuesQuery,
+  },
   'GET /v1/admin/console': { summary: "Every tenant's plan, projected revenue, usage, invoices by status and open mismatches" },
   'POST /v1/dashboard/sessions': {
     summary: 'Mint a short-lived dashboard session (answers a sign-in URL)',

@@ -24,5 +24,6 @@ export const handler = createStripeWebhook({
       if (invoice) await followProviderInvoice(billing, (event) => publisher.publish(event), invoice, provider, new Date().toISOString());
     },
   },
+  publish: (event) => publisher.publish(event),
   now: Date.now,
 });

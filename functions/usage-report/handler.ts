@@ -1,4 +1,4 @@
-import { billingStore, meterReader, tenantDirectory, usageStore } from '../../shared/composition/root.js';
+import { billingStore, eventPublisher, meterReader, tenantDirectory, usageStore } from '../../shared/composition/root.js';
 import { stripeStore, usageReporter } from '../../shared/composition/stripe.js';
 import { createUsageReport } from './usage-report.js';
 
@@ -6,6 +6,7 @@ const directory = tenantDirectory();
 const usage = usageStore();
 const billing = billingStore();
 const reader = meterReader();
+const publisher = eventPublisher();
 
 export const handler = createUsageReport({
   tenants: directory,
@@ -18,4 +19,5 @@ export const handler = createUsageReport({
   },
   store: stripeStore(),
   reporter: usageReporter(),
+  publish: (event) => publisher.publish(event),
 });

@@ -59,6 +59,31 @@ export const domainEventSchemas = {
     stripeInvoiceId: z.string().optional(),
     hostedInvoiceUrl: z.string().optional(),
   }),
+  /** A usage event the consumer could not fold was set aside with its reason (GET /v1/events/{id} shows it). */
+  'event.quarantined': z.strictObject({ eventId: z.string(), meter: z.string(), reason: z.string(), receivedAt: instant }),
+  /** A finalized Stripe invoice bills usage that differs from Meterline's for the same period. */
+  'reconciliation.mismatch': z.strictObject({
+    stripeInvoiceId: z.string(),
+    period,
+    mismatches: z.array(
+      z.strictObject({
+        kind: z.string(),
+        meter: z.string().optional(),
+        /** What Stripe's invoice says, and what Meterline's says. */
+        stripe: z.string().optional(),
+        meterline: z.string().optional(),
+      }),
+    ),
+  }),
+  /**
+   * Usage did not reach Stripe: the daily report failed for some meters or days (`source: "usage_report"`;
+   * the next run retries them with the same identifiers), or Stripe refused meter events it had taken
+   * (`source: "stripe_error_report"`, from its meter error reports).
+   */
+  'stripe.report_failed': z.strictObject({
+    source: z.enum(['usage_report', 'stripe_error_report']),
+    errors: z.array(z.strictObject({ meter: z.string().optional(), day: z.string().optional(), code: z.string(), message: z.string() })),
+  }),
 } as const;
 
 export type DomainEventType = keyof typeof domainEventSchemas;

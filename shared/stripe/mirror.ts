@@ -159,10 +159,12 @@ export function reconcile(
 }
 
 /** A problem a human must look at: a reconciliation mismatch or a provider meter error report. */
-export interface BillingAlert {
+export const billingIssueKinds = ['RECONCILIATION_MISMATCH', 'METER_ERROR_REPORT', 'PAYMENT_FAILED'] as const;
+
+export interface BillingIssue {
   id: string;
   tenantId?: string;
-  kind: 'RECONCILIATION_MISMATCH' | 'METER_ERROR_REPORT' | 'PAYMENT_FAILED';
+  kind: (typeof billingIssueKinds)[number];
   subject: string;
   details: unknown;
   raisedAt: string;

@@ -1,3 +1,4 @@
+import { type DomainEvent, domainEvent } from '../alerts/domain-events.js';
 import type { Log } from '../kernel/log.js';
 import type { Meter } from '../metering/meters.js';
 import { type InvoiceState, ordering, type ProviderNotification, reconcile } from './mirror.js';
@@ -8,6 +9,8 @@ export interface NotificationDependencies {
   store: MirrorStore;
   meters(tenantId: string): Promise<Meter[]>;
   invoices: MeterlineInvoiceLookup;
+  /** Announces what a person must hear of (`reconciliation.mismatch`, `stripe.report_failed`) to the tenant's endpoints and the bus. */
+  publish(event: DomainEvent): Promise<void>;
   /** Epoch milliseconds. */
   now(): number;
   log: Log;
@@ -21,7 +24,7 @@ export interface NotificationOutcome {
 
 /**
  * Acting on a verified Stripe webhook: mirror the subscription or invoice it carries, reconcile a
- * finalized invoice against Meterline's own, raise an alert for a failed payment or a meter error
+ * finalized invoice against Meterline's own, raise a billing issue for a failed payment or a meter error
  * report. Events may arrive in any order, so a mirrored object only moves to a newer event's state
  * (same second: fetched from Stripe). Throws when a write fails, so the caller answers 500 and
  * Stripe delivers the event again.
@@ -62,7 +65,7 @@ export async function actOnNotification(
   }
   if (n.type === 'invoice.finalized' && !(await reconcileInvoice(deps, tenantId, invoice))) outcome.reconciliationMismatches = 1;
   if (n.type === 'invoice.payment_failed') {
-    await deps.store.raiseAlert({
+    await deps.store.raiseIssue({
       id: `payment-failed:${invoice.id}`,
       tenantId,
       kind: 'PAYMENT_FAILED',
@@ -74,7 +77,7 @@ export async function actOnNotification(
   return outcome;
 }
 
-/** Stripe finalized an invoice: the usage it bills must equal Meterline's for the period (./mirror.ts). False on a mismatch, which raises an alert. */
+/** Stripe finalized an invoice: the usage it bills must equal Meterline's for the period (./mirror.ts). False on a mismatch, which raises a billing issue. */
 async function reconcileInvoice(deps: NotificationDependencies, tenantId: string, invoice: InvoiceState): Promise<boolean> {
   const lines = await Promise.all(
     invoice.lines.map(async (line) => ({ ...line, eventName: line.priceId ? await deps.provider.eventNameOfPrice(line.priceId) : null })),
@@ -86,14 +89,34 @@ async function reconcileInvoice(deps: NotificationDependencies, tenantId: string
     return true;
   }
   deps.log.error('Stripe invoice differs from Meterline', { tenantId, invoiceId: invoice.id, mismatches });
-  await deps.store.raiseAlert({
+  const raisedAt = new Date(deps.now()).toISOString();
+  await deps.store.raiseIssue({
     id: `reconciliation:${invoice.id}`,
     tenantId,
     kind: 'RECONCILIATION_MISMATCH',
     subject: `Stripe invoice ${invoice.id} differs from Meterline's for the period starting ${new Date(invoice.periodStart * 1000).toISOString()}`,
     details: { invoiceId: invoice.id, periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, mismatches },
-    raisedAt: new Date(deps.now()).toISOString(),
+    raisedAt,
   });
+  const period = { start: new Date(invoice.periodStart * 1000).toISOString(), end: new Date(invoice.periodEnd * 1000).toISOString() };
+  await deps.publish(
+    domainEvent(
+      'reconciliation.mismatch',
+      tenantId,
+      invoice.id,
+      {
+        stripeInvoiceId: invoice.id,
+        period,
+        mismatches: mismatches.map(({ kind, meter, provider, meterline }) => ({
+          kind,
+          ...(meter !== undefined ? { meter } : {}),
+          ...(provider !== undefined ? { stripe: provider } : {}),
+          ...(meterline !== undefined ? { meterline } : {}),
+        })),
+      },
+      raisedAt,
+    ),
+  );
   return false;
 }
 
@@ -103,13 +126,19 @@ async function meterErrorReport(deps: NotificationDependencies, eventId: string)
   const identifiers = report.errors.flatMap((e) => e.samples.map((s) => s.identifier));
   const tenants = [...new Set(identifiers.filter((id) => !id.startsWith('mtl:')).map((id) => id.split(':')[0]!))];
   deps.log.error('Stripe meter error report', { eventId, report });
-  const alert = {
+  const issue = {
     id: `meter-error:${eventId}`,
     kind: 'METER_ERROR_REPORT' as const,
     subject: report.summary,
     details: report,
     raisedAt: new Date(deps.now()).toISOString(),
   };
-  if (tenants.length === 0) await deps.store.raiseAlert(alert);
-  for (const tenantId of tenants) await deps.store.raiseAlert({ ...alert, tenantId });
+  if (tenants.length === 0) await deps.store.raiseIssue(issue);
+  for (const tenantId of tenants) {
+    await deps.store.raiseIssue({ ...issue, tenantId });
+    const errors = report.errors.flatMap((e) =>
+      e.samples.filter((s) => s.identifier.startsWith(`${tenantId}:`)).map((s) => ({ code: e.code, message: s.message })),
+    );
+    await deps.publish(domainEvent('stripe.report_failed', tenantId, eventId, { source: 'stripe_error_report', errors }, issue.raisedAt));
+  }
 }

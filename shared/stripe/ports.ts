@@ -1,6 +1,6 @@
 import type { MeterEventDraft, MeterReporting, PendingEvent, ReportRecord, TenantReport } from './meter-reporting.js';
 import type {
-  BillingAlert,
+  BillingIssue,
   InvoiceLineState,
   InvoiceState,
   MeterErrorReport,
@@ -66,7 +66,7 @@ export interface NotificationSource {
   meterErrorReport(eventId: string): Promise<MeterErrorReport>;
 }
 
-/** Where the webhook keeps what it mirrored: handled event ids, subscriptions, invoices and alerts. */
+/** Where the webhook keeps what it mirrored: handled event ids, subscriptions, invoices and billing issues. */
 export interface MirrorStore {
   seenEvent(eventId: string): Promise<boolean>;
   markEventHandled(eventId: string, type: string): Promise<void>;
@@ -75,7 +75,7 @@ export interface MirrorStore {
   putSubscription(tenantId: string, mirrored: Mirrored<SubscriptionState>): Promise<boolean>;
   invoice(tenantId: string, id: string): Promise<Mirrored<InvoiceState> | undefined>;
   putInvoice(tenantId: string, mirrored: Mirrored<InvoiceState>): Promise<boolean>;
-  raiseAlert(alert: BillingAlert): Promise<void>;
+  raiseIssue(issue: BillingIssue): Promise<void>;
 }
 
 /** Meterline's own invoice for a period, as reconciliation reads it from billing. */

@@ -1,3 +1,4 @@
+import { type DomainEvent, domainEvent } from '../alerts/domain-events.js';
 import { type BillingPause, billingPaused } from '../billing/pauses.js';
 import type { Plan } from '../billing/plans.js';
 import type { Subscription } from '../billing/subscriptions.js';
@@ -44,6 +45,8 @@ export interface UsageReportDependencies {
   };
   store: ReportStore;
   reporter: UsageReporter;
+  /** Tells the tenant (its endpoints, the bus) that some of its usage did not reach Stripe in this run. */
+  publish(event: DomainEvent): Promise<void>;
   /** Tenants reported at once. Within a tenant, each meter's days go one after another. */
   concurrency?: number;
   log: Log;
@@ -130,6 +133,12 @@ export async function reportUsage(deps: UsageReportDependencies, now: number): P
       await deps.store
         .recordRun(report)
         .catch((error) => deps.log.error('could not record the report run', { tenantId: tenant.id, error: error as Error }));
+    }
+    if (report.errors.length > 0) {
+      const errors = report.errors.map(({ tenantId: _t, ...e }) => e);
+      await deps
+        .publish(domainEvent('stripe.report_failed', tenant.id, runAt, { source: 'usage_report', errors }, runAt))
+        .catch((error) => deps.log.error('could not announce the failed report', { tenantId: tenant.id, error: error as Error }));
     }
   });
   return summary;

@@ -189,6 +189,7 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
         const consumer = createConsumer({
           commit: (events) => store.commit(events),
           recordRejections: async () => undefined,
+          publish: async () => undefined,
           now: Date.now,
         });
         return async (event: SQSEvent, context) => {

@@ -56,6 +56,7 @@ describe('official sample events', () => {
     const consumer = createConsumer({
       commit: async () => ({ counted: [], duplicates: [], reused: [], quarantined: [], failed: [], writeUnits: 0 }),
       recordRejections: async () => undefined,
+      publish: async () => undefined,
       now: Date.now,
     });
     const res = await consumer(officialSample<SQSEvent>('sqs-event.json'), lambdaContext('consumer'));

@@ -5,6 +5,7 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer } from '../../functions/consumer/consumer.js';
 import type { LocalStack } from '../../local/stack.js';
+import type { DomainEvent } from '../../shared/alerts/domain-events.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { DynamoRejectionStore } from '../../shared/metering/adapters/rejection-store.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
@@ -27,6 +28,7 @@ describe('poison events and odd edges', () => {
   let stack: LocalStack;
   let key: string;
   let admin: string;
+  const announced: DomainEvent[] = [];
   const now = () => new Date().toISOString();
   const post = (body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${stack.apiUrl}/v1/events`, {
@@ -59,7 +61,12 @@ describe('poison events and odd edges', () => {
           ledgerRetentionDays: 40,
         });
         const rejections = new DynamoRejectionStore(db, process.env.REJECTIONS_TABLE!, 40);
-        return createConsumer({ commit: (events) => store.commit(events), recordRejections: (b) => rejections.record(b), now: Date.now });
+        return createConsumer({
+          commit: (events) => store.commit(events),
+          recordRejections: (b) => rejections.record(b),
+          publish: async (e) => void announced.push(e),
+          now: Date.now,
+        });
       },
     });
     key = await createTenant(stack, 'acme', meters);
@@ -270,6 +277,18 @@ describe('poison events and odd edges', () => {
     await stack.drained();
     expect(await dlqDepth()).toBe(0);
     expect(new Dec(await current('tokens')).minus(before).toFixed()).toBe('31');
+    // Each quarantine is announced to the tenant once, with its reason.
+    expect(
+      announced
+        .filter((e) => e.type === 'event.quarantined')
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(['event.quarantined:acme:refused-1', 'event.quarantined:acme:unkeyable']);
+    expect(announced.find((e) => e.id === 'event.quarantined:acme:unkeyable')?.data).toMatchObject({
+      eventId: 'unkeyable',
+      meter: 'tokens',
+      reason: expect.stringMatching(/counter key is \d+ bytes/),
+    });
 
     const listed = await api(stack, 'GET', '/v1/events?status=quarantined', key);
     expect(listed.body.events.map((e: { id: string }) => e.id).sort()).toEqual(['refused-1', 'unkeyable']);

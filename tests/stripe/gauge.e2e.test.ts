@@ -100,11 +100,11 @@ describe('a storage gauge reported to Stripe in GB-months', () => {
 
   it("reconciles Stripe's invoice for the period with no mismatch", async () => {
     const invoice = await finalize();
-    expect(await store.alerts('vault')).toEqual([]);
+    expect(await store.issues('vault')).toEqual([]);
     expect(invoice.total).toBeGreaterThan(0);
   });
 
-  it('raises an alert when Stripe holds a different quantity', async () => {
+  it('raises a billing issue when Stripe holds a different quantity', async () => {
     await stripe.billing.meterEvents.create({
       event_name: eventName,
       identifier: 'vault:storage_gb:stray',
@@ -112,7 +112,7 @@ describe('a storage gauge reported to Stripe in GB-months', () => {
       payload: { stripe_customer_id: (await store.customerOf('vault'))!, value: '1' },
     });
     const invoice = await finalize();
-    const alert = (await store.alerts('vault')).find((a) => a.id === `reconciliation:${invoice.id}`);
+    const alert = (await store.issues('vault')).find((a) => a.id === `reconciliation:${invoice.id}`);
     expect(alert).toMatchObject({
       kind: 'RECONCILIATION_MISMATCH',
       details: { mismatches: [expect.objectContaining({ kind: 'QUANTITY', meter: 'storage_gb' })] },

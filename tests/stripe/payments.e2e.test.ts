@@ -78,7 +78,7 @@ describe('Meterline invoices follow Stripe payment status', () => {
       type: 'StripeCardError',
     });
     await eventually(
-      () => store.alerts('pay-co'),
+      () => store.issues('pay-co'),
       (a) => a.some((x) => x.kind === 'PAYMENT_FAILED'),
     );
     expect(await invoiceOf('pay-co')).toMatchObject({ status: 'open' });

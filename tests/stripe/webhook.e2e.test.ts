@@ -7,7 +7,7 @@ import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { officialSample } from '../support/events.js';
-import { api, createTenant, eventually, startTestStack } from '../support/stack.js';
+import { api, createAdminKey, createTenant, eventually, startTestStack } from '../support/stack.js';
 
 /** Stripe → Meterline on the local stack: the emulator signs and POSTs its events to the function URL. */
 const yesterday = periodKey('day', Date.now() - 86_400_000);
@@ -19,12 +19,13 @@ describe('Stripe webhooks end to end', () => {
   let url: string;
   let subscriptionId: string;
   let meterId: string;
+  let key: string;
 
   beforeAll(async () => {
     stack = await startTestStack();
     store = new DynamoStripeStore(documentClient(stack.dynamo), stack.env.STRIPE_TABLE!);
     url = stack.functionUrls['stripe-webhook']!;
-    const key = await createTenant(stack, 'acme');
+    key = await createTenant(stack, 'acme');
     const events = [1, 2, 3].map((n) => ({ id: `o-${n}`, meter: 'orders', timestamp: `${yesterday}T1${n}:00:00Z` }));
     expect(await api(stack, 'POST', '/v1/events', key, { events })).toMatchObject({ status: 202 });
     await stack.drained();
@@ -65,7 +66,7 @@ describe('Stripe webhooks end to end', () => {
     expect((await stack.stripe!.sendWebhook(url, event, LOCAL_WEBHOOK_SECRET)).status).toBe(200);
   });
 
-  it("reconciles a finalized invoice against Meterline's and raises an alert on a difference", async () => {
+  it("reconciles a finalized invoice against Meterline's and raises a billing issue on a difference", async () => {
     const start = Date.parse(`${yesterday.slice(0, 7)}-01T00:00:00Z`) / 1000;
     const end = Date.UTC(new Date(start * 1000).getUTCFullYear(), new Date(start * 1000).getUTCMonth() + 1, 1) / 1000;
     const invoice = await stack.stripe!.finalizeInvoice(subscriptionId, { start, end });
@@ -76,16 +77,28 @@ describe('Stripe webhooks end to end', () => {
     );
     expect(mirrored!.state).toMatchObject({ total: 75, lines: [{ quantity: '3', amount: 75 }] });
     // Meterline's invoicing has not closed this period, so Stripe's invoice has nothing to match.
-    const alerts = await eventually(
-      () => store.alerts('acme'),
+    const issues = await eventually(
+      () => store.issues('acme'),
       (a) => a.some((x) => x.kind === 'RECONCILIATION_MISMATCH'),
     );
-    expect(alerts.find((a) => a.id === `reconciliation:${invoice.id}`)).toMatchObject({
+    expect(issues.find((a) => a.id === `reconciliation:${invoice.id}`)).toMatchObject({
       details: { mismatches: [{ kind: 'MISSING_OWN_INVOICE', provider: '0.75' }] },
     });
+    // The tenant hears of it too: on the event bus (and its webhook endpoints) as reconciliation.mismatch.
+    expect(stack.eventBus.events.map((e) => e.detail)).toContainEqual(
+      expect.objectContaining({
+        id: `reconciliation.mismatch:acme:${invoice.id}`,
+        data: expect.objectContaining({ stripeInvoiceId: invoice.id, mismatches: [{ kind: 'MISSING_OWN_INVOICE', stripe: '0.75' }] }),
+      }),
+    );
+    // Operators list them through the admin API; a tenant key may not.
+    const admin = await createAdminKey(stack);
+    const listed = await api(stack, 'GET', '/v1/admin/billing-issues?kind=RECONCILIATION_MISMATCH', admin);
+    expect(listed).toMatchObject({ status: 200, body: { issues: [{ id: `reconciliation:${invoice.id}`, tenantId: 'acme' }] } });
+    expect((await api(stack, 'GET', '/v1/admin/billing-issues', key)).status).toBe(403);
   });
 
-  it('fetches a meter error report (thin event) and raises an alert for the tenant', async () => {
+  it('fetches a meter error report (thin event) and raises a billing issue for the tenant', async () => {
     const notification = stack.stripe!.meterErrorReport(meterId, {
       code: 'meter_event_customer_not_found',
       message: 'customer not found',
@@ -93,10 +106,16 @@ describe('Stripe webhooks end to end', () => {
     });
     const res = await stack.stripe!.sendWebhook(url, JSON.stringify(notification), LOCAL_WEBHOOK_SECRET);
     expect(res.status).toBe(200);
-    const alerts = await store.alerts('acme');
-    expect(alerts.find((a) => a.id === `meter-error:${notification.id}`)).toMatchObject({
+    const issues = await store.issues('acme');
+    expect(issues.find((a) => a.id === `meter-error:${notification.id}`)).toMatchObject({
       kind: 'METER_ERROR_REPORT',
       details: { meterId, errors: [{ code: 'meter_event_customer_not_found', count: 1 }] },
     });
+    expect(stack.eventBus.events.map((e) => e.detail)).toContainEqual(
+      expect.objectContaining({
+        id: `stripe.report_failed:acme:${notification.id}`,
+        data: { source: 'stripe_error_report', errors: [{ code: 'meter_event_customer_not_found', message: 'customer not found' }] },
+      }),
+    );
   });
 });

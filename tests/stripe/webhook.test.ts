@@ -4,7 +4,7 @@ import { createStripeWebhook, type StripeWebhookDependencies } from '../../funct
 import type { HttpEvent, HttpResult } from '../../shared/platform/http.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { StripeWebhookAdapter } from '../../shared/stripe/adapters/webhooks.js';
-import type { BillingAlert, Mirrored, SubscriptionState } from '../../shared/stripe/mirror.js';
+import type { BillingIssue, Mirrored, SubscriptionState } from '../../shared/stripe/mirror.js';
 import { lambdaContext, officialSample } from '../support/events.js';
 
 const SECRET = 'whsec_unit_test';
@@ -48,7 +48,7 @@ function webhook(
   }));
   const handled = new Set<string>();
   const subscriptions = new Map<string, Mirrored<SubscriptionState>>();
-  const alerts: BillingAlert[] = [];
+  const alerts: BillingIssue[] = [];
   let writes = 0;
   const deps: StripeWebhookDependencies = {
     verify: (raw, signature) => adapter.verify(raw, signature),
@@ -72,10 +72,11 @@ function webhook(
       },
       invoice: async () => undefined,
       putInvoice: async () => true,
-      raiseAlert: async (a) => void alerts.push(a),
+      raiseIssue: async (a) => void alerts.push(a),
     },
     meters: async () => [],
     invoices: { invoiceForPeriod: async () => undefined, followProviderInvoice: async () => undefined },
+    publish: async () => undefined,
     now: Date.now,
   };
   const handler = createStripeWebhook(deps);

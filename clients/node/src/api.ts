@@ -1228,6 +1228,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/billing-issues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Billing issues for a person to look at: reconciliation mismatches, meter error reports, failed payments
+         * @description Allowed for admin keys and console sessions.
+         */
+        get: operations["getV1AdminBillingIssues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2578,7 +2598,7 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
                     description?: string;
                 };
             };
@@ -2649,7 +2669,7 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
                     description?: string;
                 };
             };
@@ -3958,6 +3978,38 @@ export interface operations {
     getV1AdminConsole: {
         parameters: {
             query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminBillingIssues: {
+        parameters: {
+            query?: {
+                tenantId?: string;
+                kind?: "RECONCILIATION_MISMATCH" | "METER_ERROR_REPORT" | "PAYMENT_FAILED";
+            };
             header?: never;
             path?: never;
             cookie?: never;

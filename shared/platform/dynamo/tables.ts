@@ -28,7 +28,7 @@ export const tables = {
   tenants: { env: 'TENANTS_TABLE', sortKey: true, ttl: false, gsi1: true },
   /**
    * Stripe state: tenant ↔ customer mapping, what was reported per tenant × meter × day, report runs,
-   * webhook event ids seen, mirrored subscriptions and invoices, billing alerts.
+   * webhook event ids seen, mirrored subscriptions and invoices, billing issues.
    */
   stripe: { env: 'STRIPE_TABLE', sortKey: true, ttl: true, gsi1: false },
   /** Plans, subscriptions, invoices (one per tenant × period: the period's closing marker) and invoice-number counters. */

@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteComma
 import { periodKeyStart } from '../../kernel/periods.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { PendingEvent, ReportRecord, TenantReport } from '../meter-reporting.js';
-import type { BillingAlert, InvoiceState, Mirrored, SubscriptionState } from '../mirror.js';
+import type { BillingIssue, InvoiceState, Mirrored, SubscriptionState } from '../mirror.js';
 import type { MirrorStore, ReportStore } from '../ports.js';
 import type { SubscriptionLink } from '../products.js';
 
@@ -21,7 +21,7 @@ const EVENT_RETENTION_DAYS = 30;
 /**
  * Everything the Stripe context keeps, in the `stripe` table: per tenant (`TENANT#<id>`) the customer, the
  * link to its Stripe subscription (`STRIPE_SUBSCRIPTION`), the report record of each meter × day,
- * report runs, mirrored subscriptions and invoices and alerts; the reverse customer → tenant mapping
+ * report runs, mirrored subscriptions and invoices and billing issues; the reverse customer → tenant mapping
  * (`CUSTOMER#<id>`); webhook event ids (`EVENT#<id>`).
  */
 export class DynamoStripeStore implements ReportStore, MirrorStore {
@@ -232,23 +232,23 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
     return this.putMirror(tenantId, `INVOICE#${mirrored.state.id}`, mirrored);
   }
 
-  /** Idempotent: an alert's id names what it is about, so raising it again overwrites it. */
-  async raiseAlert(alert: BillingAlert): Promise<void> {
+  /** Idempotent: an issue's id names what it is about, so raising it again overwrites it. */
+  async raiseIssue(issue: BillingIssue): Promise<void> {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: alert.tenantId ? tenantPk(alert.tenantId) : 'ALERTS', sk: `ALERT#${alert.id}`, ...alert },
+        Item: { pk: issue.tenantId ? tenantPk(issue.tenantId) : 'ISSUES', sk: `ISSUE#${issue.id}`, ...issue },
       }),
     );
   }
 
-  async alerts(tenantId?: string): Promise<BillingAlert[]> {
+  async issues(tenantId?: string): Promise<BillingIssue[]> {
     const items = await queryAll(this.db, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': tenantId ? tenantPk(tenantId) : 'ALERTS', ':prefix': 'ALERT#' },
+      ExpressionAttributeValues: { ':pk': tenantId ? tenantPk(tenantId) : 'ISSUES', ':prefix': 'ISSUE#' },
     });
-    return items.map(({ pk: _pk, sk: _sk, ...alert }) => alert as BillingAlert);
+    return items.map(({ pk: _pk, sk: _sk, ...issue }) => issue as BillingIssue);
   }
 
   private async mirror<T>(tenantId: string, sk: string): Promise<Mirrored<T> | undefined> {
