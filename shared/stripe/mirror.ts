@@ -56,6 +56,15 @@ export interface Mirrored<T> {
  * ignored; events created in the same second cannot be ordered, so the caller fetches the object
  * from the provider instead of trusting either.
  */
+/**
+ * How far along its life a Stripe invoice is: `draft`, then `open`, then a settled status. Events of one
+ * invoice are often stamped with the same second (`invoice.created` and `invoice.finalized` when Stripe
+ * finalizes at once), and a tie keeps the state that is further along, whatever order they arrive in.
+ */
+export function invoiceProgress(status: string): number {
+  return status === 'draft' ? 0 : status === 'open' ? 1 : 2;
+}
+
 export function ordering(storedCreated: number | undefined, incomingCreated: number): 'newer' | 'older' | 'tie' {
   if (storedCreated === undefined || incomingCreated > storedCreated) return 'newer';
   return incomingCreated < storedCreated ? 'older' : 'tie';

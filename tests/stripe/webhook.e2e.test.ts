@@ -85,7 +85,11 @@ describe('Stripe webhooks end to end', () => {
       details: { mismatches: [{ kind: 'MISSING_OWN_INVOICE', provider: '0.75' }] },
     });
     // The tenant hears of it too: on the event bus (and its webhook endpoints) as reconciliation.mismatch.
-    expect(stack.eventBus.events.map((e) => e.detail)).toContainEqual(
+    const announced = await eventually(
+      async () => stack.eventBus.events.map((e) => e.detail as { id: string }),
+      (events) => events.some((e) => e.id === `reconciliation.mismatch:acme:${invoice.id}`),
+    );
+    expect(announced).toContainEqual(
       expect.objectContaining({
         id: `reconciliation.mismatch:acme:${invoice.id}`,
         data: expect.objectContaining({ stripeInvoiceId: invoice.id, mismatches: [{ kind: 'MISSING_OWN_INVOICE', stripe: '0.75' }] }),

@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteComma
 import { periodKeyStart } from '../../kernel/periods.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { PendingEvent, ReportRecord, TenantReport } from '../meter-reporting.js';
-import type { BillingIssue, InvoiceState, Mirrored, SubscriptionState } from '../mirror.js';
+import { type BillingIssue, type InvoiceState, invoiceProgress, type Mirrored, type SubscriptionState } from '../mirror.js';
 import type { MirrorStore, ReportStore } from '../ports.js';
 import type { SubscriptionLink } from '../products.js';
 
@@ -225,11 +225,12 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
 
   /** Stores the mirror unless a newer event's state is already there; false when it was. */
   putSubscription(tenantId: string, mirrored: Mirrored<SubscriptionState>): Promise<boolean> {
-    return this.putMirror(tenantId, `SUBSCRIPTION#${mirrored.state.id}`, mirrored);
+    return this.putMirror(tenantId, `SUBSCRIPTION#${mirrored.state.id}`, mirrored, 0);
   }
 
+  /** Same second as the stored event: only a state further along replaces it (concurrent deliveries included). */
   putInvoice(tenantId: string, mirrored: Mirrored<InvoiceState>): Promise<boolean> {
-    return this.putMirror(tenantId, `INVOICE#${mirrored.state.id}`, mirrored);
+    return this.putMirror(tenantId, `INVOICE#${mirrored.state.id}`, mirrored, invoiceProgress(mirrored.state.status));
   }
 
   /** Idempotent: an issue's id names what it is about, so raising it again overwrites it. */
@@ -256,14 +257,15 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
     return r.Item ? { state: r.Item.state as T, eventId: String(r.Item.eventId), eventCreated: Number(r.Item.eventCreated) } : undefined;
   }
 
-  private async putMirror(tenantId: string, sk: string, mirrored: Mirrored<unknown>): Promise<boolean> {
+  private async putMirror(tenantId: string, sk: string, mirrored: Mirrored<unknown>, progress: number): Promise<boolean> {
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: tenantPk(tenantId), sk, ...mirrored },
-          ConditionExpression: 'attribute_not_exists(eventCreated) OR eventCreated <= :created',
-          ExpressionAttributeValues: { ':created': mirrored.eventCreated },
+          Item: { pk: tenantPk(tenantId), sk, ...mirrored, progress },
+          ConditionExpression:
+            'attribute_not_exists(eventCreated) OR eventCreated < :created OR (eventCreated = :created AND (attribute_not_exists(progress) OR progress <= :progress))',
+          ExpressionAttributeValues: { ':created': mirrored.eventCreated, ':progress': progress },
         }),
       );
       return true;
