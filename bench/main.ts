@@ -1,9 +1,10 @@
 import './quiet.js';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient, type TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type PutItemCommandInput, type TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { createConsumer } from '../functions/consumer/consumer.js';
 import { createIngest } from '../functions/ingest/ingest.js';
+import { functionSpecs } from '../infra/catalog.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { startSqsLocal } from '../local/sqs-local.js';
 import { startLocalStack } from '../local/stack.js';
@@ -18,7 +19,10 @@ import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directo
 import { issueApiKey } from '../shared/tenancy/tenants.js';
 import { httpEvent, lambdaContext } from '../tests/support/events.js';
 import { bundles } from './bundles.js';
+import { capacity } from './capacity.js';
+import { costPerMillionEvents, priceTable } from './cost.js';
 import { integration } from './integration.js';
+import { meteredProxy } from './metered.js';
 import { latencies, printTable } from './report.js';
 import { transactionWriteUnits } from './write-units.js';
 
@@ -86,11 +90,16 @@ async function ingestInProcess() {
 async function endToEnd() {
   const dynamo = await startDynamoDbLocal();
   const sqs = await startSqsLocal();
+  // Every DynamoDB and SQS call of every function passes a metering proxy, for the cost table.
+  const dynamoMeter = await meteredProxy(dynamo.endpoint);
+  const sqsMeter = await meteredProxy(sqs.endpoint);
   const transactions: TransactWriteItemsCommandInput[] = [];
+  const puts: PutItemCommandInput[] = [];
   let localUnits = 0;
+  const consumerRuns = { invocations: 0, busyMs: 0 };
   const stack = await startLocalStack({
-    dynamoEndpoint: dynamo.endpoint,
-    sqsEndpoint: sqs.endpoint,
+    dynamoEndpoint: dynamoMeter.endpoint,
+    sqsEndpoint: sqsMeter.endpoint,
     visibilityTimeoutSeconds: 30,
     consumerConcurrency: 4,
     consumer: () => {
@@ -98,6 +107,7 @@ async function endToEnd() {
       client.middlewareStack.add(
         (next, context) => async (args) => {
           if (context.commandName === 'TransactWriteItemsCommand') transactions.push(args.input as TransactWriteItemsCommandInput);
+          if (context.commandName === 'PutItemCommand') puts.push(args.input as PutItemCommandInput);
           return next(args);
         },
         { step: 'initialize', name: 'recordTransactions' },
@@ -105,7 +115,7 @@ async function endToEnd() {
       const store = new DynamoUsageStore(documentClient(client), {
         eventsTable: process.env.EVENTS_TABLE!,
         countersTable: process.env.COUNTERS_TABLE!,
-        ledgerRetentionDays: 40,
+        ledgerRetentionDays: LEDGER_RETENTION_DAYS,
       });
       const consumer = createConsumer({
         commit: async (batch) => {
@@ -117,7 +127,15 @@ async function endToEnd() {
         publish: async () => undefined,
         now: Date.now,
       });
-      return (event: SQSEvent, context) => consumer(event, context);
+      return async (event: SQSEvent, context) => {
+        const start = performance.now();
+        consumerRuns.invocations += 1;
+        try {
+          return await consumer(event, context);
+        } finally {
+          consumerRuns.busyMs += performance.now() - start;
+        }
+      };
     },
   });
   const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
@@ -127,6 +145,9 @@ async function endToEnd() {
 
   const rows = [];
   const costs = [];
+  const dollars = [];
+  let visible: Record<string, number> = {};
+  const busy = (name: 'ingest' | 'authorizer') => ({ invocations: stack.invocations(name), busyMs: stack.busyMs(name) });
   try {
     for (const [shape, size, total] of [
       ['mixed meters', 1000, 20_000],
@@ -135,7 +156,13 @@ async function endToEnd() {
     ] as [Shape, number, number][]) {
       const bodies = Array.from({ length: total / size }, () => JSON.stringify(events(size, shape)));
       transactions.length = 0;
+      puts.length = 0;
       localUnits = 0;
+      dynamoMeter.meters.clear();
+      sqsMeter.meters.clear();
+      consumerRuns.invocations = 0;
+      consumerRuns.busyMs = 0;
+      const before = { ingest: busy('ingest'), authorizer: busy('authorizer') };
       for (const k of Object.keys(sqs.requests)) delete sqs.requests[k];
       const samples: number[] = [];
       let retried = 0;
@@ -180,18 +207,88 @@ async function endToEnd() {
         'ReceiveMessage/1k': per1000(sqs.requests.ReceiveMessage),
         'DeleteMessageBatch/1k': per1000(sqs.requests.DeleteMessageBatch),
       });
+      // Ledger entries as the store wrote them (document-client values at this step): sized by their JSON,
+      // within a few bytes of DynamoDB's own item size.
+      const ledgerItems = [
+        ...transactions.flatMap((t) => (t.TransactItems ?? []).flatMap((i) => (i.Put?.Item ? [i.Put.Item] : []))),
+        ...puts.flatMap((p) => (p.Item ? [p.Item] : [])),
+      ].filter((item) => 'payloadHash' in item);
+      const ledgerItemBytes =
+        ledgerItems.reduce((n, item) => n + Buffer.byteLength(JSON.stringify(item)), 0) / Math.max(1, ledgerItems.length);
+      const lambda = (name: 'ingest' | 'authorizer') => ({
+        name,
+        memoryMb: functionSpecs[name].memoryMb,
+        invocations: busy(name).invocations - before[name].invocations,
+        busyMs: busy(name).busyMs - before[name].busyMs,
+      });
+      const sum = (meters: Map<string, { chunks64k: number; readUnits: number }>, f: 'chunks64k' | 'readUnits') =>
+        [...meters.values()].reduce((n, m) => n + m[f], 0);
+      dollars.push({
+        workload: `${shape}, ${size}/request`,
+        ...costPerMillionEvents({
+          events: total,
+          apiRequests: bodies.length + retried,
+          apiRequestBytes: bodies.reduce((n, b) => n + Buffer.byteLength(b), 0),
+          lambdas: [
+            lambda('authorizer'),
+            lambda('ingest'),
+            { name: 'consumer', memoryMb: functionSpecs.consumer.memoryMb, ...consumerRuns },
+          ],
+          // The emulator's idle long polls are billed too, as Lambda's pollers' empty receives are.
+          sqsBilledRequests: sum(sqsMeter.meters, 'chunks64k'),
+          fifo: stack.env.USAGE_QUEUE_URL?.endsWith('.fifo') ?? false,
+          writeUnits: awsUnits,
+          readUnits: sum(dynamoMeter.meters, 'readUnits'),
+          ledgerItemBytes,
+          retentionDays: LEDGER_RETENTION_DAYS,
+        }),
+      });
     }
+    visible = await eventToVisible(stack.apiUrl, token);
   } finally {
     await stack.stop();
+    await sqsMeter.stop();
+    await dynamoMeter.stop();
     await sqs.stop();
     await dynamo.stop();
   }
   printTable('End to end on the local stack (4 concurrent clients; DynamoDB Local and the SQS emulator on this machine)', rows);
   printTable("Cost per event (ReceiveMessage includes the local poller's idle long polls)", costs);
+  printTable(
+    `Cost per million events, ${priceTable.region} list prices read ${priceTable.readOn} (bench/cost.ts): measured calls, units and handler time on this machine; the authorizer uncached, as an upper bound`,
+    dollars,
+  );
+  printTable('Event -> visible: POST of one event until GET /v1/events/{id} shows it counted (sequential clients)', [visible]);
+}
+
+const LEDGER_RETENTION_DAYS = 40;
+
+/**
+ * How long an accepted event takes to show as counted in the usage API: one event per POST, then
+ * GET /v1/events/{id} every 20 ms until it answers `counted`. Four clients at a time, one event each.
+ */
+async function eventToVisible(apiUrl: string, token: string, count = 200) {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const samples: number[] = [];
+  await mapLimit(events(count, 'mixed meters'), 4, async (event) => {
+    const start = performance.now();
+    const posted = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers, body: JSON.stringify(event) });
+    if (posted.status !== 202) throw new Error(`ingest answered ${posted.status}: ${await posted.text()}`);
+    for (;;) {
+      const res = await fetch(`${apiUrl}/v1/events/${encodeURIComponent(event.id)}`, { headers });
+      if (res.status === 200 && ((await res.json()) as { status?: string }).status === 'counted') break;
+      if (res.status !== 200 && res.status !== 404) throw new Error(`GET /v1/events answered ${res.status}`);
+      if (performance.now() - start > 60_000) throw new Error(`event ${event.id} not counted within 60 s`);
+      await sleep(20);
+    }
+    samples.push(performance.now() - start);
+  });
+  const { p50, p99 } = latencies(samples);
+  return { events: count, 'visible p50 ms': p50, 'visible p99 ms': p99, 'max ms': Math.max(...samples) };
 }
 
 // `npm run bench -- ingest` (or e2e, bundles) runs one section; no argument runs them all.
-const sections = { ingest: ingestInProcess, e2e: endToEnd, bundles, integration };
+const sections = { ingest: ingestInProcess, e2e: endToEnd, bundles, integration, capacity };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
 for (const name of wanted.length ? wanted : (Object.keys(sections) as (keyof typeof sections)[])) await sections[name]();

@@ -56,6 +56,8 @@ export interface LocalStack {
   functionUrls: Record<string, string>;
   /** How many times a function has been invoked (what Lambda's Invocations metric counts). */
   invocations(name: FunctionName): number;
+  /** Summed wall-clock time of a function's invocations in ms (what Lambda's Duration metric adds up). */
+  busyMs(name: FunctionName): number;
   /** Runs a scheduled function now, as its schedule would. */
   runSchedule(name: FunctionName, due?: Date): Promise<unknown>;
   /** Resolves when the usage queue holds no visible or in-flight message. */
@@ -122,9 +124,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     Object.assign(process.env, env);
 
     const invocations = new Map<FunctionName, number>();
+    const busy = new Map<FunctionName, number>();
     const load = async <E, R>(name: FunctionName): Promise<Handler<E, R>> => {
       const { handler } = (await import(resolve(ROOT, functionSpecs[name].entry))) as { handler: Handler<E, R> };
-      return (event, context) => (invocations.set(name, (invocations.get(name) ?? 0) + 1), handler(event, context));
+      return async (event, context) => {
+        invocations.set(name, (invocations.get(name) ?? 0) + 1);
+        const start = performance.now();
+        try {
+          return await handler(event, context);
+        } finally {
+          busy.set(name, (busy.get(name) ?? 0) + performance.now() - start);
+        }
+      };
     };
     const specs = Object.entries(functionSpecs) as [FunctionName, (typeof functionSpecs)[FunctionName]][];
 
@@ -256,6 +267,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBus,
       functionUrls: Object.fromEntries([...urlHandlers.keys()].map((name) => [name, `${apiUrl}/_url/${name}`])),
       invocations: (name) => invocations.get(name) ?? 0,
+      busyMs: (name) => busy.get(name) ?? 0,
       runSchedule: (name, due) => scheduler.run(name, due),
       dynamo,
       sqs,
