@@ -26,7 +26,7 @@ try {
   const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
   await directory.createTenant({ id: 'history', name: 'History', createdAt: new Date().toISOString() });
   for (const m of seedMeters) await directory.putMeter('history', m);
-  const admin = (await issueApiKey(directory, { admin: true }, 'bench', new Date())).token;
+  const admin = (await issueApiKey(directory, { admin: true }, 'bench', Date.now())).token;
   const file = join(dir, 'usage.ndjson');
   const lines = Array.from({ length: total }, (_, i) =>
     JSON.stringify({ id: `h-${i}`, meter: 'orders', timestamp: new Date(history + (i % 1_000) * HOUR).toISOString() }),

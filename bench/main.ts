@@ -141,7 +141,7 @@ async function endToEnd() {
   const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
   await directory.createTenant({ id: 'bench', name: 'Bench', createdAt: new Date().toISOString() });
   for (const m of meters) await directory.putMeter('bench', m);
-  const { token } = await issueApiKey(directory, { tenantId: 'bench' }, 'bench', new Date());
+  const { token } = await issueApiKey(directory, { tenantId: 'bench' }, 'bench', Date.now());
 
   const rows = [];
   const costs = [];

@@ -25,7 +25,7 @@ try {
   const directory = new DynamoTenantDirectory(db, stack.env.TENANTS_TABLE!);
   await directory.createTenant({ id: 'bench', name: 'Bench', createdAt: new Date().toISOString() });
   for (const m of seedMeters) await directory.putMeter('bench', m);
-  const admin = (await issueApiKey(directory, { admin: true }, 'bench', new Date())).token;
+  const admin = (await issueApiKey(directory, { admin: true }, 'bench', Date.now())).token;
   const store = new DynamoUsageStore(db, {
     eventsTable: stack.env.EVENTS_TABLE!,
     countersTable: stack.env.COUNTERS_TABLE!,

@@ -18,10 +18,10 @@ export interface DemoSeed {
  * seed 1's $199 plan that started this month, so that `GET /v1/invoices/upcoming` prices the demo's usage;
  * example seller and customer details for its invoices, and a hard limit on orders for the dashboard's bar.
  */
-export async function seedDemo(directory: TenantDirectory, billing: DynamoBillingStore, now = new Date()): Promise<DemoSeed> {
+export async function seedDemo(directory: TenantDirectory, billing: DynamoBillingStore, now = Date.now()): Promise<DemoSeed> {
   const admin = await issueApiKey(directory, { admin: true }, 'local admin', now);
   const tenantId = 'demo';
-  await directory.createTenant({ id: tenantId, name: 'Optical Labs Inc. (demo)', createdAt: now.toISOString() });
+  await directory.createTenant({ id: tenantId, name: 'Optical Labs Inc. (demo)', createdAt: new Date(now).toISOString() });
   for (const meter of seedMeters) await directory.putMeter(tenantId, meter);
   const tenant = await issueApiKey(directory, { tenantId }, 'demo', now);
   const plan = seedPlans.find((p) => p.id === 'base-199')!;
@@ -31,8 +31,8 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
       planId: plan.id,
       interval: plan.interval,
       currency: plan.currency,
-      startAt: calendarMonth(now.getTime()).start,
-      now: now.getTime(),
+      startAt: calendarMonth(now).start,
+      now,
     }),
   );
   await billing.putSeller({
@@ -48,6 +48,6 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
     address: ['200 Lens Avenue', 'Rochester, NY 14604', 'USA'],
     taxId: 'US-EIN 12-3456789',
   });
-  await billing.putQuota(tenantId, { meter: 'orders', limit: '2500', updatedAt: now.toISOString() });
+  await billing.putQuota(tenantId, { meter: 'orders', limit: '2500', updatedAt: new Date(now).toISOString() });
   return { adminKey: admin.token, tenantId, tenantKey: tenant.token, planId: plan.id };
 }

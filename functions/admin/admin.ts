@@ -86,7 +86,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
       'POST /v1/admin/tenants/{tenantId}/api-keys': async (event) => {
         const tenant = await tenantOf(event);
         const { name, scope } = parse(tenantKeyRequest, event.body ? jsonBody(event) : {});
-        const { token, key } = await issueApiKey(directory, { tenantId: tenant.id }, name, new Date(now()), { scope });
+        const { token, key } = await issueApiKey(directory, { tenantId: tenant.id }, name, now(), { scope });
         return json(201, { ...key, token, note: issued });
       },
       'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}': async (event) => revoke({ tenantId: (await tenantOf(event)).id }, event),
@@ -97,7 +97,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
       'POST /v1/admin/api-keys': async (event) => {
         requireAdmin(event);
         const { name } = parse(keyRequest, event.body ? jsonBody(event) : {});
-        const { token, key } = await issueApiKey(directory, { admin: true }, name, new Date(now()));
+        const { token, key } = await issueApiKey(directory, { admin: true }, name, now());
         return json(201, { ...key, token, note: issued });
       },
       'DELETE /v1/admin/api-keys/{keyId}': async (event) => {
@@ -114,7 +114,7 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
         for (const [i, id] of (tenants ?? []).entries()) {
           if (!(await directory.getTenant(id))) throw new ClientError('NOT_FOUND', `tenant "${id}" does not exist`, `tenants.${i}`);
         }
-        const { token, key } = await issueApiKey(directory, { service: true }, name, new Date(now()), tenants ? { tenants } : {});
+        const { token, key } = await issueApiKey(directory, { service: true }, name, now(), tenants ? { tenants } : {});
         return json(201, { ...key, token, note: issued });
       },
       'DELETE /v1/admin/service-keys/{keyId}': async (event) => {

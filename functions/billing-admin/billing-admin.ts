@@ -4,9 +4,9 @@ import { invoiceStatusChanged, invoiceStatuses, invoiceSummary } from '../../sha
 import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
-import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
+import type { BillingReads, BillingStore, ReissueStore } from '../../shared/billing/ports.js';
 import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
-import { type ReissueStore, reissueInvoice } from '../../shared/billing/reissue.js';
+import { reissueInvoice } from '../../shared/billing/reissue.js';
 import { changeSubscription, newSubscription, type Subscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';

@@ -10,7 +10,8 @@ export interface DashboardSessionsDependencies {
   getTenant(tenantId: string): Promise<Tenant | undefined>;
   /** The dashboard's origin, where sign-in links point (the API stage's `dashboardUrl` variable in AWS). */
   dashboardUrl(event: HttpEvent): string;
-  now(): Date;
+  /** Epoch milliseconds. */
+  now(): number;
 }
 
 /**
@@ -65,7 +66,7 @@ export function createDashboardSessionsApi(deps: DashboardSessionsDependencies) 
         // A session signs only itself out; any other id is, for it, a session that does not exist.
         const mine = !c.sessionId || c.sessionId === id;
         const revoked =
-          mine && (await deps.sessions.revokeSession(id, deps.now().toISOString(), c.role === 'tenant' ? c.tenantId : undefined));
+          mine && (await deps.sessions.revokeSession(id, new Date(deps.now()).toISOString(), c.role === 'tenant' ? c.tenantId : undefined));
         if (!revoked) throw new ClientError('NOT_FOUND', `session "${id}" does not exist`, 'sessionId');
         return { statusCode: 204 };
       },

@@ -20,7 +20,7 @@ export const bootstrapCommand: Command = {
     const region = text(f, 'region');
     const client = new DynamoDBClient(region ? { region } : {});
     const directory = new DynamoTenantDirectory(documentClient(client), need(f, 'table'));
-    const { token, key } = await issueApiKey(directory, { admin: true }, text(f, 'name') ?? 'bootstrap', new Date());
+    const { token, key } = await issueApiKey(directory, { admin: true }, text(f, 'name') ?? 'bootstrap', Date.now());
     return { ...key, token, note: 'store the token now: it is shown once and kept only as a hash' };
   },
 };

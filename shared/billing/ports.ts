@@ -73,3 +73,12 @@ export interface BillingStore {
   getCustomer(tenantId: string): Promise<Party | undefined>;
   putCustomer(tenantId: string, customer: Party): Promise<void>;
 }
+
+/** What reissuing an invoice reads and writes (./reissue.ts). */
+export interface ReissueStore {
+  getSubscription(tenantId: string): Promise<Subscription | undefined>;
+  getInvoice(tenantId: string, id: string): Promise<Invoice | undefined>;
+  latestInvoice(tenantId: string): Promise<Invoice | undefined>;
+  invoiceForPeriod(tenantId: string, periodStart: string): Promise<Invoice | undefined>;
+  reissueInvoice(original: Invoice, draft: InvoiceDraft, at: string): Promise<Invoice | undefined>;
+}

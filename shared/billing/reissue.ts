@@ -1,16 +1,8 @@
 import { ClientError } from '../kernel/errors.js';
 import { draftInvoice } from './invoice-drafts.js';
-import { type Invoice, type InvoiceDraft, reissuableStatuses } from './invoices.js';
-import type { BillingReads } from './ports.js';
-import { periodAt, type Subscription } from './subscriptions.js';
-
-export interface ReissueStore {
-  getSubscription(tenantId: string): Promise<Subscription | undefined>;
-  getInvoice(tenantId: string, id: string): Promise<Invoice | undefined>;
-  latestInvoice(tenantId: string): Promise<Invoice | undefined>;
-  invoiceForPeriod(tenantId: string, periodStart: string): Promise<Invoice | undefined>;
-  reissueInvoice(original: Invoice, draft: InvoiceDraft, at: string): Promise<Invoice | undefined>;
-}
+import { type Invoice, reissuableStatuses } from './invoices.js';
+import type { BillingReads, ReissueStore } from './ports.js';
+import { periodAt } from './subscriptions.js';
 
 /**
  * Voids an issued invoice and issues a replacement for the same period, priced from the counters as they

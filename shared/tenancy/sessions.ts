@@ -45,7 +45,8 @@ export function parseSessionToken(token: string): { sessionId: string; secret: s
 export function newSession(
   owner: { tenantId?: string },
   createdBy: string,
-  now: Date,
+  /** Epoch milliseconds. */
+  now: number,
   ttlMinutes: number,
 ): { token: string; session: DashboardSession } {
   const sessionId = randomBytes(8).toString('hex');
@@ -55,8 +56,8 @@ export function newSession(
     ...(owner.tenantId ? { tenantId: owner.tenantId } : {}),
     secretHash: hashSecret(secret),
     createdBy,
-    createdAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + ttlMinutes * 60_000).toISOString(),
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + ttlMinutes * 60_000).toISOString(),
   };
   return { token: `mds_${sessionId}_${secret}`, session };
 }

@@ -99,7 +99,8 @@ export async function issueApiKey(
   directory: { putApiKey(record: ApiKeyRecord): Promise<void> },
   owner: KeyOwner,
   name: string,
-  now: Date,
+  /** Epoch milliseconds. */
+  now: number,
   options: KeyOptions = {},
 ): Promise<{ token: string; key: ApiKeySummary }> {
   const { keyId, token, secretHash } = generateApiKey();
@@ -107,7 +108,7 @@ export async function issueApiKey(
     keyId,
     name,
     secretHash,
-    createdAt: now.toISOString(),
+    createdAt: new Date(now).toISOString(),
     ...('tenantId' in owner
       ? { role: 'tenant' as const, tenantId: owner.tenantId, scope: options.scope ?? 'full' }
       : 'service' in owner

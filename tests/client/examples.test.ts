@@ -22,7 +22,7 @@ describe("README's integration examples, run as written against the local stack"
     tenantKey = await createTenant(stack, 'optical-labs');
     await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/quotas/api_calls', await createAdminKey(stack), { limit: '3' });
     process.env.METERLINE_API_URL = stack.apiUrl;
-    process.env.METERLINE_API_KEY = (await issueApiKey(directoryOf(stack), { service: true }, 'product', new Date())).token;
+    process.env.METERLINE_API_KEY = (await issueApiKey(directoryOf(stack), { service: true }, 'product', Date.now())).token;
     process.env.PORT = '0';
   });
   afterAll(() => stack?.stop());

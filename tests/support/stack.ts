@@ -24,11 +24,11 @@ export async function createTenant(stack: LocalStack, tenantId: string, meters =
   const directory = directoryOf(stack);
   await directory.createTenant({ id: tenantId, name: tenantId, createdAt: new Date().toISOString() });
   for (const meter of meters) await directory.putMeter(tenantId, meter);
-  return (await issueApiKey(directory, { tenantId }, 'test', new Date())).token;
+  return (await issueApiKey(directory, { tenantId }, 'test', Date.now())).token;
 }
 
 export async function createAdminKey(stack: LocalStack): Promise<string> {
-  return (await issueApiKey(directoryOf(stack), { admin: true }, 'test admin', new Date())).token;
+  return (await issueApiKey(directoryOf(stack), { admin: true }, 'test admin', Date.now())).token;
 }
 
 export async function api(

@@ -68,7 +68,7 @@ describe('service keys and read-only keys', () => {
   });
 
   it('rejects a tenant that does not exist per event, for a key that may act for any tenant', async () => {
-    const any = (await issueApiKey(directoryOf(stack), { service: true }, 'any', new Date())).token;
+    const any = (await issueApiKey(directoryOf(stack), { service: true }, 'any', Date.now())).token;
     const res = await api(stack, 'POST', '/v1/events', any, [
       { id: 'x-1', tenant: 'no-such-tenant', meter: 'orders', timestamp: now() },
       { id: 'x-1', tenant: 'tenant-c', meter: 'orders', timestamp: now() },
@@ -132,7 +132,7 @@ describe('OpenMeter-compatible ingestion with @openmeter/sdk', () => {
   beforeAll(async () => {
     key = await createTenant(stack, 'om-a');
     keyB = await createTenant(stack, 'om-b');
-    service = (await issueApiKey(directoryOf(stack), { service: true }, 'om', new Date())).token;
+    service = (await issueApiKey(directoryOf(stack), { service: true }, 'om', Date.now())).token;
   });
 
   it('takes the SDK’s events with a base URL and a tenant key, counting a retried batch once', async () => {
