@@ -42,7 +42,7 @@ export function day(iso: string): string {
 }
 
 export function dateTime(iso: string): string {
-  return new Date(iso).toLocaleString('en-US', { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' }) + ' UTC';
+  return `${new Date(iso).toLocaleString('en-US', { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' })} UTC`;
 }
 
 /** The last day a period covers (its end is exclusive). */
