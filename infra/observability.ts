@@ -49,6 +49,7 @@ export const runbooks = {
   reconciliation: 'reconciliation-mismatches',
   meterErrors: 'meter-error-reports',
   webhookFailures: 'webhook-failures',
+  unprocessableWebhooks: 'unprocessable-webhook-events',
   apiErrors: 'api-server-errors',
   failedJobRuns: 'failed-job-runs',
   missingJobRuns: 'missing-job-runs',
@@ -167,6 +168,13 @@ export class Observability extends Construct {
       runbook: runbooks.webhookFailures,
       metric: app('WebhookFailures', Duration.minutes(15)),
       threshold: 3,
+    });
+    // Answered 200 so that Stripe stops delivering: nobody else will look at these events again.
+    this.alarm('WebhookEventsUnprocessable', {
+      description: 'A signed Stripe event cannot be processed (answered 200, kept as an UNPROCESSABLE_WEBHOOK alert).',
+      runbook: runbooks.unprocessableWebhooks,
+      metric: app('WebhookEventsUnprocessable'),
+      threshold: 1,
     });
     for (const [name] of specs.filter(([, spec]) => spec.functionUrl)) {
       this.alarm(`${pascal(name)}Errors`, {

@@ -168,7 +168,7 @@ export function reconcile(
 }
 
 /** A problem a human must look at: a reconciliation mismatch or a provider meter error report. */
-export const billingIssueKinds = ['RECONCILIATION_MISMATCH', 'METER_ERROR_REPORT', 'PAYMENT_FAILED'] as const;
+export const billingIssueKinds = ['RECONCILIATION_MISMATCH', 'METER_ERROR_REPORT', 'PAYMENT_FAILED', 'UNPROCESSABLE_WEBHOOK'] as const;
 
 export interface BillingIssue {
   id: string;
@@ -209,4 +209,19 @@ export const meterErrorReportEvent = 'v1.billing.meter.error_report_triggered';
 /** A webhook whose signature does not hold (missing, wrong secret, altered body, too old): answered 400. */
 export class SignatureRejected extends Error {
   override readonly name = 'SignatureRejected';
+}
+
+/**
+ * A signed webhook no delivery can ever make work: its object is not what its type promises, or Stripe
+ * refuses (4xx) a fetch it needs. Recorded as a billing issue and answered 2xx, so Stripe stops delivering
+ * it; `event` is set when the failure is found before the event is read.
+ */
+export class UnprocessableNotification extends Error {
+  override readonly name = 'UnprocessableNotification';
+  constructor(
+    message: string,
+    readonly event?: { eventId: string; type: string },
+  ) {
+    super(message);
+  }
 }

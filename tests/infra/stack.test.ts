@@ -480,6 +480,7 @@ describe('observability', () => {
   it('alarms on webhook failures, reconciliation mismatches, quarantined and failed events, each metric with the stage dimension', () => {
     for (const metric of [
       'WebhookFailures',
+      'WebhookEventsUnprocessable',
       'ReconciliationMismatches',
       'EventsQuarantined',
       'EventsFailed',

@@ -122,4 +122,23 @@ describe('Stripe webhooks end to end', () => {
       }),
     );
   });
+
+  it('answers 200 to correctly signed events it can never process and lists them for operators', async () => {
+    const post = (event: object) => {
+      const body = JSON.stringify(event);
+      const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: LOCAL_WEBHOOK_SECRET });
+      return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
+    };
+    const created = Math.floor(Date.now() / 1000);
+    expect(
+      (await post({ id: 'evt_empty_invoice', object: 'event', created, type: 'invoice.finalized', data: { object: {} } })).status,
+    ).toBe(200);
+    expect((await post({ id: 'evt_without_data', object: 'event', created, type: 'customer.subscription.updated' })).status).toBe(200);
+    const admin = await createAdminKey(stack);
+    const { body } = await api(stack, 'GET', '/v1/admin/billing-issues?kind=UNPROCESSABLE_WEBHOOK', admin);
+    expect(body.issues.map((a: { id: string }) => a.id).sort()).toEqual([
+      'unprocessable-webhook:evt_empty_invoice',
+      'unprocessable-webhook:evt_without_data',
+    ]);
+  });
 });

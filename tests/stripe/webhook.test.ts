@@ -4,7 +4,7 @@ import { createStripeWebhook, type StripeWebhookDependencies } from '../../funct
 import type { HttpEvent, HttpResult } from '../../shared/platform/http.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { StripeWebhookAdapter } from '../../shared/stripe/adapters/webhooks.js';
-import type { BillingIssue, Mirrored, SubscriptionState } from '../../shared/stripe/mirror.js';
+import { type BillingIssue, type Mirrored, type SubscriptionState, UnprocessableNotification } from '../../shared/stripe/mirror.js';
 import { lambdaContext, officialSample } from '../support/events.js';
 
 const SECRET = 'whsec_unit_test';
@@ -100,7 +100,7 @@ function webhook(
       isBase64Encoded: o.base64 ?? false,
     });
   };
-  return { invoke, deliver, sample, subscriptions, alerts, writes: () => writes };
+  return { invoke, deliver, sample, subscriptions, alerts, deps, writes: () => writes };
 }
 
 describe('Stripe webhook', () => {
@@ -153,5 +153,49 @@ describe('Stripe webhook', () => {
     const res = await w.deliver({ ...subscriptionEvent('evt_9', now(), 'active'), type: 'charge.refunded' });
     expect(res).toMatchObject({ statusCode: 200 });
     expect(w.writes()).toBe(0);
+  });
+
+  it('answers 200 to signed events it can never process, keeps each as an alert, and acts on one resent once readable', async () => {
+    const w = webhook();
+    const emptyInvoice = { id: 'evt_empty', object: 'event', created: now(), type: 'invoice.finalized', data: { object: {} } };
+    const noData = { id: 'evt_no_data', object: 'event', created: now(), type: 'customer.subscription.updated' };
+    for (const event of [emptyInvoice, noData]) {
+      const res = await w.deliver(event);
+      expect({ status: res.statusCode, body: JSON.parse(String(res.body)) }).toMatchObject({
+        status: 200,
+        body: { received: true, unprocessable: expect.stringContaining(event.type) },
+      });
+    }
+    // A tenant-less fetch Stripe refuses for good, and data the code cannot read, while acting on a readable event.
+    w.deps.store.tenantOfCustomer = async () => {
+      throw new UnprocessableNotification('Stripe refused a fetch: No such customer');
+    };
+    expect(await w.deliver(subscriptionEvent('evt_refused', now(), 'active'))).toMatchObject({ statusCode: 200 });
+    w.deps.store.tenantOfCustomer = async () => (undefined as unknown as { x: string }).x;
+    expect(await w.deliver(subscriptionEvent('evt_typeerror', now(), 'active'))).toMatchObject({ statusCode: 200 });
+    expect(w.alerts.map((a) => [a.id, a.kind, a.tenantId])).toEqual(
+      ['evt_empty', 'evt_no_data', 'evt_refused', 'evt_typeerror'].map((id) => [
+        `unprocessable-webhook:${id}`,
+        'UNPROCESSABLE_WEBHOOK',
+        undefined,
+      ]),
+    );
+    expect(w.alerts[0]!.details).toMatchObject({ eventId: 'evt_empty', type: 'invoice.finalized', reason: expect.any(String) });
+
+    // Not marked handled: once the cause is fixed, the event resent (here readable) is acted on.
+    w.deps.store.tenantOfCustomer = async (c) => (c === 'cus_1' ? 'acme' : undefined);
+    expect(await w.deliver(subscriptionEvent('evt_no_data', now(), 'active'))).toMatchObject({ statusCode: 200 });
+    expect(w.subscriptions.get('sub_1')?.eventId).toBe('evt_no_data');
+  });
+
+  it('answers 500 to a transient failure (DynamoDB throttling), so Stripe delivers the event again', async () => {
+    const w = webhook();
+    w.deps.store.tenantOfCustomer = async () => {
+      throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+        name: 'ProvisionedThroughputExceededException',
+      });
+    };
+    expect(await w.deliver(subscriptionEvent('evt_throttled', now(), 'active'))).toMatchObject({ statusCode: 500 });
+    expect(w.alerts).toEqual([]);
   });
 });

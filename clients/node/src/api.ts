@@ -4008,7 +4008,7 @@ export interface operations {
         parameters: {
             query?: {
                 tenantId?: string;
-                kind?: "RECONCILIATION_MISMATCH" | "METER_ERROR_REPORT" | "PAYMENT_FAILED";
+                kind?: "RECONCILIATION_MISMATCH" | "METER_ERROR_REPORT" | "PAYMENT_FAILED" | "UNPROCESSABLE_WEBHOOK";
             };
             header?: never;
             path?: never;

@@ -1,4 +1,4 @@
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import {
   type InvoiceState,
   invoiceEvents,
@@ -8,10 +8,11 @@ import {
   SignatureRejected,
   type SubscriptionState,
   subscriptionEvents,
+  UnprocessableNotification,
 } from '../mirror.js';
 import type { NotificationSource } from '../ports.js';
 import type { StripeAccess } from './environment.js';
-import { withStripeRetry } from './retry.js';
+import { isRetryable, withStripeRetry } from './retry.js';
 
 /** Stripe's default, kept explicit: a signature older than five minutes is a replay. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -45,35 +46,30 @@ export class StripeWebhookAdapter implements NotificationSource {
       // The library's message says which check failed (no signature for the payload, timestamp outside the tolerance).
       throw new SignatureRejected(error instanceof Error ? error.message : 'invalid signature');
     }
-    if (event.object === 'v2.core.event') {
-      const created = Math.floor(Date.parse(event.created) / 1000);
-      return {
-        kind: event.type === meterErrorReportEvent ? 'meter_error_report' : 'ignored',
-        eventId: event.id,
-        type: event.type,
-        created,
-      };
+    try {
+      return notificationOf(event);
+    } catch (error) {
+      // Signed by Stripe, yet not the shape its type promises (an empty object, no data): no redelivery changes that.
+      const eventId = typeof event.id === 'string' ? event.id : 'unidentified';
+      const type = typeof event.type === 'string' ? event.type : 'untyped';
+      throw new UnprocessableNotification(`the ${type} event cannot be read: ${(error as Error).message}`, { eventId, type });
     }
-    const base = { eventId: event.id, type: event.type, created: event.created };
-    if (subscriptionEvents.includes(event.type))
-      return { kind: 'subscription', ...base, subscription: subscriptionState(event.data.object as Stripe.Subscription) };
-    if (invoiceEvents.includes(event.type)) {
-      const invoice = event.data.object as Stripe.Invoice;
-      return { kind: 'invoice', ...base, invoice: invoiceState(invoice), moreLines: invoice.lines.has_more };
-    }
-    return { kind: 'ignored', ...base };
   }
 
   async subscription(id: string): Promise<SubscriptionState> {
     const { stripe } = await this.access();
-    return subscriptionState(await withStripeRetry(() => stripe.subscriptions.retrieve(id)));
+    return subscriptionState(await refusedForGood(withStripeRetry(() => stripe.subscriptions.retrieve(id))));
   }
 
   /** Every line of an invoice, for when a webhook's copy holds only the first page. */
   async invoiceLines(invoiceId: string): Promise<InvoiceState['lines']> {
     const { stripe } = await this.access();
     const lines: InvoiceState['lines'] = [];
-    for await (const line of stripe.invoices.listLineItems(invoiceId, { limit: 100 })) lines.push(lineState(line));
+    await refusedForGood(
+      (async () => {
+        for await (const line of stripe.invoices.listLineItems(invoiceId, { limit: 100 })) lines.push(lineState(line));
+      })(),
+    );
     return lines;
   }
 
@@ -90,8 +86,8 @@ export class StripeWebhookAdapter implements NotificationSource {
 
   async meterErrorReport(eventId: string): Promise<MeterErrorReport> {
     const { stripe } = await this.access();
-    const event = (await withStripeRetry(() =>
-      stripe.v2.core.events.retrieve(eventId),
+    const event = (await refusedForGood(
+      withStripeRetry(() => stripe.v2.core.events.retrieve(eventId)),
     )) as Stripe.V2.Core.Events.V1BillingMeterErrorReportTriggeredEvent;
     return {
       meterId: event.related_object?.id ?? null,
@@ -106,10 +102,43 @@ export class StripeWebhookAdapter implements NotificationSource {
 
   private async lookUpEventName(priceId: string): Promise<string | null> {
     const { stripe } = await this.access();
-    const price = await withStripeRetry(() => stripe.prices.retrieve(priceId));
+    const price = await refusedForGood(withStripeRetry(() => stripe.prices.retrieve(priceId)));
     const meterId = price.recurring?.meter;
     if (!meterId) return null;
-    return (await withStripeRetry(() => stripe.billing.meters.retrieve(meterId))).event_name;
+    return (await refusedForGood(withStripeRetry(() => stripe.billing.meters.retrieve(meterId)))).event_name;
+  }
+}
+
+/** The notification a verified event carries; throws when the event's object is not the shape its type promises. */
+function notificationOf(event: Stripe.Event | Stripe.V2.Core.EventNotification): ProviderNotification {
+  if (event.object === 'v2.core.event') {
+    const created = Math.floor(Date.parse(event.created) / 1000);
+    return {
+      kind: event.type === meterErrorReportEvent ? 'meter_error_report' : 'ignored',
+      eventId: event.id,
+      type: event.type,
+      created,
+    };
+  }
+  const base = { eventId: event.id, type: event.type, created: event.created };
+  if (subscriptionEvents.includes(event.type))
+    return { kind: 'subscription', ...base, subscription: subscriptionState(event.data.object as Stripe.Subscription) };
+  if (invoiceEvents.includes(event.type)) {
+    const invoice = event.data.object as Stripe.Invoice;
+    return { kind: 'invoice', ...base, invoice: invoiceState(invoice), moreLines: invoice.lines.has_more };
+  }
+  return { kind: 'ignored', ...base };
+}
+
+/** A fetch Stripe answers with a 4xx other than a rate limit or a conflict (the object is gone, say) never succeeds on redelivery. */
+async function refusedForGood<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeInvalidRequestError && !isRetryable(error)) {
+      throw new UnprocessableNotification(`Stripe refused a fetch: ${error.message}`);
+    }
+    throw error;
   }
 }
 
