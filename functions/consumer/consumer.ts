@@ -4,12 +4,12 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type DomainEvent, domainEvent } from '../../shared/alerts/domain-events.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
-import type { CommitOutcome, RejectionBatch } from '../../shared/metering/ports.js';
+import type { CommitOutcome, RejectionBatch, UsageMessage } from '../../shared/metering/ports.js';
 import { parseMessage } from '../../shared/metering/queue-messages.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 
 export interface ConsumerDependencies {
-  commit(events: UsageEvent[]): Promise<CommitOutcome>;
+  commit(messages: UsageMessage[]): Promise<CommitOutcome>;
   /** Announces each quarantined event to its tenant (`event.quarantined`). */
   publish(event: DomainEvent): Promise<void>;
   /** Ids found re-used with another payload are told to the tenant as rejections. */
@@ -30,9 +30,10 @@ export function createConsumer(deps: ConsumerDependencies) {
     .handler(async (event) => {
       const failures = new Set<string>();
       const source = new Map<UsageEvent, string>();
+      const messages: UsageMessage[] = [];
       for (const record of event.Records ?? []) {
-        const events = parseMessage(record.body);
-        if (!events) {
+        const message = parseMessage(record.body, record.messageId);
+        if (!message) {
           logger.error('unreadable usage message', {
             messageId: record.messageId,
             receiveCount: record.attributes?.ApproximateReceiveCount,
@@ -40,10 +41,11 @@ export function createConsumer(deps: ConsumerDependencies) {
           failures.add(record.messageId);
           continue;
         }
-        for (const e of events) source.set(e, record.messageId);
+        messages.push(message);
+        for (const e of message.events) source.set(e, record.messageId);
       }
 
-      const outcome = await deps.commit([...source.keys()]);
+      const outcome = await deps.commit(messages);
       for (const e of outcome.failed) failures.add(source.get(e)!);
 
       const now = deps.now();

@@ -6,7 +6,7 @@ const rejections = rejectionStore();
 const publisher = eventPublisher();
 
 export const handler = createConsumer({
-  commit: (events) => store.commit(events),
+  commit: (messages) => store.commit(messages),
   recordRejections: (batch) => rejections.record(batch),
   publish: (event) => publisher.publish(event),
   now: Date.now,

@@ -5,10 +5,10 @@ import type { UsageEvent } from './events.js';
 import type { Aggregation } from './meters.js';
 
 /**
- * Plans how a batch of events folds into counters. Pure: the store adapter executes each plan as one
- * atomic write, and when a write is refused it reports what it learned (an event already counted, a
- * distinct value already seen, a stored MAX/LATEST that already wins) so the batch can be planned again.
- * Everything learned only ever grows, so replanning converges.
+ * Plans how queue messages fold into counters. Pure: the store adapter executes each plan as one atomic
+ * write, and when a write is refused it reports what it learned (a distinct value already seen, a stored
+ * MAX/LATEST that already wins) so the events can be planned again. Everything learned only ever grows,
+ * so replanning converges.
  */
 
 export interface CounterRef {
@@ -47,15 +47,13 @@ export interface FoldPlan {
 }
 
 export interface Facts {
-  /** eventKey of events already in the ledger. */
-  duplicates: Set<string>;
   /** markerKey of distinct values already counted. */
   seenMarkers: Set<string>;
   /** beatenKey(counter, candidate) of candidates the stored value already beats. */
   beaten: Set<string>;
 }
 
-export const emptyFacts = (): Facts => ({ duplicates: new Set(), seenMarkers: new Set(), beaten: new Set() });
+export const emptyFacts = (): Facts => ({ seenMarkers: new Set(), beaten: new Set() });
 
 /** DynamoDB allows 100 items in one transaction. */
 export const MAX_ITEMS_PER_PLAN = 100;
@@ -106,39 +104,59 @@ export function unfoldableReason(e: UsageEvent): string | undefined {
   return undefined;
 }
 
-/**
- * Removes known duplicates and repeated ids, then packs the events into plans of at most `maxItems`
- * writes (ledger entries + counters + distinct-value markers), neighbours first so that events of the
- * same tenant, meter and hour share counters.
- */
-export function planFolds(events: readonly UsageEvent[], facts: Facts, maxItems = MAX_ITEMS_PER_PLAN): FoldPlan[] {
-  const firstOfEachId = new Map<string, UsageEvent>();
-  for (const e of events) if (!facts.duplicates.has(eventKey(e)) && !firstOfEachId.has(eventKey(e))) firstOfEachId.set(eventKey(e), e);
-  const fresh = [...firstOfEachId.values()];
-  fresh.sort(
-    (a, b) => compare(counterPartition(a), counterPartition(b)) || compare(a.groupKey, b.groupKey) || compare(a.timestamp, b.timestamp),
-  );
+/** A part of one queue message's events that the consumer folds atomically, under its own receipt. */
+export interface FoldUnit {
+  /** `<message id>#<n>`: the receipt written in the same transaction as the unit's counters. */
+  receipt: string;
+  /** The unit's foldable events (first occurrence of each id), whether or not this message claimed them. */
+  events: UsageEvent[];
+}
 
-  const plans: FoldPlan[] = [];
+/**
+ * Splits a message's foldable events into fold units, from the message alone: one tenant × meter per unit
+ * and at most `maxItems` writes (its receipt, every counter and every distinct-value marker it could need),
+ * neighbours together so that events of one hour share counters. A redelivery, however the batch around it
+ * looks, makes the same units under the same receipts, so a receipt found tells that exactly those events
+ * are already counted.
+ */
+export function foldUnits(messageId: string, events: readonly UsageEvent[], maxItems = MAX_ITEMS_PER_PLAN): FoldUnit[] {
+  const sorted = [...events].sort(
+    (a, b) =>
+      compare(counterPartition(a), counterPartition(b)) ||
+      compare(a.groupKey, b.groupKey) ||
+      compare(a.timestamp, b.timestamp) ||
+      compare(a.id, b.id),
+  );
+  const units: FoldUnit[] = [];
   let chunk: UsageEvent[] = [];
   let items = new Set<string>();
-  for (const e of fresh) {
-    const needs = itemsOf(e, facts);
+  for (const e of sorted) {
+    const needs = writesOf(e);
     const added = needs.filter((k) => !items.has(k)).length;
-    if (chunk.length > 0 && items.size + added > maxItems) {
-      plans.push(buildPlan(chunk, facts));
+    if (chunk.length > 0 && (counterPartition(chunk[0]!) !== counterPartition(e) || 1 + items.size + added > maxItems)) {
+      units.push({ receipt: `${messageId}#${units.length}`, events: chunk });
       chunk = [];
       items = new Set();
     }
     chunk.push(e);
     for (const k of needs) items.add(k);
   }
-  if (chunk.length > 0) plans.push(buildPlan(chunk, facts));
-  return plans;
+  if (chunk.length > 0) units.push({ receipt: `${messageId}#${units.length}`, events: chunk });
+  return units;
 }
 
-function itemsOf(e: UsageEvent, facts: Facts): string[] {
-  const keys = [`event|${eventKey(e)}`];
+/** The two halves a unit DynamoDB refused is split into, each under a receipt of its own. */
+export function halves(unit: FoldUnit): [FoldUnit, FoldUnit] {
+  const half = Math.ceil(unit.events.length / 2);
+  return [
+    { receipt: `${unit.receipt}.0`, events: unit.events.slice(0, half) },
+    { receipt: `${unit.receipt}.1`, events: unit.events.slice(half) },
+  ];
+}
+
+/** The counters and markers an event could write, leaving out markers `facts` knows are seen. */
+export function writesOf(e: UsageEvent, facts: Facts = emptyFacts()): string[] {
+  const keys: string[] = [];
   for (const ref of countersOf(e)) {
     keys.push(counterKey(ref));
     if (e.aggregation === 'UNIQUE_COUNT') {
@@ -149,7 +167,8 @@ function itemsOf(e: UsageEvent, facts: Facts): string[] {
   return keys;
 }
 
-function buildPlan(events: UsageEvent[], facts: Facts): FoldPlan {
+/** The counter deltas and new distinct-value markers of `events`, leaving out what `facts` says is done. */
+export function planFold(events: readonly UsageEvent[], facts: Facts): FoldPlan {
   const counters = new Map<
     string,
     { ref: CounterRef; aggregation: Aggregation; events: number; add: InstanceType<typeof Dec>; candidate?: Candidate }
@@ -201,7 +220,7 @@ function buildPlan(events: UsageEvent[], facts: Facts): FoldPlan {
     }
     deltas.push(delta);
   }
-  return { events, counters: deltas, markers: [...markers.values()] };
+  return { events: [...events], counters: deltas, markers: [...markers.values()] };
 }
 
 function newer(e: UsageEvent, c: Candidate): boolean {

@@ -66,9 +66,16 @@ export interface CounterRow {
   events: number;
 }
 
+/** One queue message: the unit the consumer claims ledger entries for and folds exactly once. */
+export interface UsageMessage {
+  /** Stable across redeliveries and redrives. */
+  id: string;
+  events: UsageEvent[];
+}
+
 /** The ledger and the counters: events folded in exactly once, counters read back. */
 export interface UsageStore {
-  commit(events: readonly UsageEvent[]): Promise<CommitOutcome>;
+  commit(messages: readonly UsageMessage[]): Promise<CommitOutcome>;
   /** The payload hashes of those of `ids` already in the ledger (eventually consistent: the consumer makes the final call). */
   existing(tenantId: string, ids: readonly string[]): Promise<Map<string, string>>;
   /** One event of the ledger, read strongly. */

@@ -1,11 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { UsageEvent } from './events.js';
 import { aggregations } from './meters.js';
+import type { UsageMessage } from './ports.js';
 
 /** SQS takes messages of up to 1 MiB; leave room for the envelope and attributes. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
-/** The queue's wire format: many events per message so that SQS calls per event stay far below one. */
+/**
+ * The queue's wire format: many events per message so that SQS calls per event stay far below one, and an
+ * id of the message's own that survives what SQS's message id does not (a DLQ redrive assigns a new one):
+ * the consumer names the message in every ledger entry it claims and in the receipts of its folds.
+ */
 const usageEventSchema = z.object({
   tenantId: z.string().min(1),
   id: z.string().min(1),
@@ -19,12 +25,13 @@ const usageEventSchema = z.object({
   payloadHash: z.string(),
   receivedAt: z.string(),
 });
-const messageSchema = z.object({ events: z.array(usageEventSchema).min(1) });
+const messageSchema = z.object({ id: z.string().min(1).optional(), events: z.array(usageEventSchema).min(1) });
 
-export function parseMessage(body: string): UsageEvent[] | undefined {
+/** The message's events and its id; a message written without one (by hand) is named by SQS's `messageId`. */
+export function parseMessage(body: string, messageId: string): UsageMessage | undefined {
   try {
     const r = messageSchema.safeParse(JSON.parse(body));
-    return r.success ? (r.data.events as UsageEvent[]) : undefined;
+    return r.success ? { id: r.data.id ?? messageId, events: r.data.events as UsageEvent[] } : undefined;
   } catch {
     return undefined;
   }
@@ -35,13 +42,15 @@ export function packMessages(events: readonly UsageEvent[], maxBytes = MAX_MESSA
   const messages: { body: string; events: UsageEvent[] }[] = [];
   let parts: string[] = [];
   let members: UsageEvent[] = [];
-  let size = '{"events":[]}'.length;
+  // A UUID is 36 characters.
+  const empty = `{"id":"${'0'.repeat(36)}","events":[]}`.length;
+  let size = empty;
   const flush = () => {
     if (parts.length === 0) return;
-    messages.push({ body: `{"events":[${parts.join(',')}]}`, events: members });
+    messages.push({ body: `{"id":"${randomUUID()}","events":[${parts.join(',')}]}`, events: members });
     parts = [];
     members = [];
-    size = '{"events":[]}'.length;
+    size = empty;
   };
   for (const e of events) {
     const json = JSON.stringify(e);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { LocalStack } from '../../local/stack.js';
 import { chunk } from '../../shared/kernel/batching.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
@@ -25,7 +26,7 @@ export async function writeHistory(stack: LocalStack, tenantId: string, raw: rea
   });
   let counted = 0;
   for (const batch of chunk(events, 500)) {
-    const outcome = await store.commit(batch);
+    const outcome = await store.commit([{ id: randomUUID(), events: batch }]);
     if (outcome.failed.length) throw new Error(`${outcome.failed.length} history events failed`);
     counted += outcome.counted.length;
   }

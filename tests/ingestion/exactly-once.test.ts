@@ -16,7 +16,7 @@ import { api, createTenant, startTestStack } from '../support/stack.js';
 /**
  * The acceptance test of the ingestion spine: 10,000 events posted in batches of 100, 10% of them
  * re-sent, one malformed event and one poison event (valid, but refused by DynamoDB) per batch, while the
- * consumer crashes before and after its writes, is throttled and meets transaction conflicts. Every counter
+ * consumer crashes before and after its ledger claims and its folds, is throttled and meets transaction conflicts. Every counter
  * must equal the ground truth computed here, every poison event be quarantined once, and the DLQ hold only
  * the one message nobody can read.
  */
@@ -119,12 +119,24 @@ const isPoison = (id: string) => id.startsWith('poison-');
 describe('exactly once under duplicates, malformed and poison events, crashes, throttling and conflicts', () => {
   let stack: LocalStack;
   let key: string;
-  const faults = { writes: 0, crashesBefore: 0, crashesAfter: 0, throttles: 0, conflicts: 0, refusals: 0, crashedInvocations: 0 };
+  const faults = {
+    writes: 0,
+    crashesBefore: 0,
+    crashesAfter: 0,
+    crashesBeforeFold: 0,
+    crashesAfterFold: 0,
+    throttles: 0,
+    conflicts: 0,
+    refusals: 0,
+    crashedInvocations: 0,
+  };
   /** Quarantine entries the consumer wrote, by event id. */
   const quarantineWrites = new Map<string, number>();
-  // Each invocation is dealt a fate in turn: run clean, crash before its first write, or crash right after it.
-  type Fate = 'clean' | 'crash-before' | 'crash-after';
-  const invocation = new AsyncLocalStorage<{ fate: Fate; crashed: boolean; writes: number }>();
+  // Each invocation is dealt a fate in turn: run clean, or crash before or right after its first write (a
+  // ledger claim), or before or right after its first fold (a transaction), when its claims are all written.
+  type Fate = 'clean' | 'crash-before' | 'crash-after' | 'crash-before-fold' | 'crash-after-fold';
+  const fates: Fate[] = ['clean', 'crash-before', 'crash-after', 'crash-before-fold', 'crash-after-fold'];
+  const invocation = new AsyncLocalStorage<{ fate: Fate; crashed: boolean; writes: number; folds: number }>();
   let invocations = 0;
 
   beforeAll(async () => {
@@ -138,9 +150,9 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
         const client = new DynamoDBClient({});
         client.middlewareStack.add(
           (next, context) => async (args) => {
-            // The consumer's writes: fold transactions, and the puts that quarantine an event.
+            // The consumer's writes: ledger claims (puts), fold transactions, and the update that quarantines a claimed event.
             const transaction = context.commandName === 'TransactWriteItemsCommand';
-            if (!transaction && context.commandName !== 'PutItemCommand') return next(args);
+            if (!transaction && context.commandName !== 'PutItemCommand' && context.commandName !== 'UpdateItemCommand') return next(args);
             const state = invocation.getStore()!;
             const n = ++faults.writes;
             const crash = () => {
@@ -149,9 +161,15 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
             };
             // A crashed process writes nothing more.
             if (state.crashed) crash();
-            state.writes += 1;
-            if (state.fate === 'crash-before' && state.writes === 1) {
+            // Claims go out in parallel: each write remembers its own place in the invocation.
+            const write = ++state.writes;
+            const folds = transaction ? ++state.folds : 0;
+            if (state.fate === 'crash-before' && write === 1) {
               faults.crashesBefore += 1;
+              crash();
+            }
+            if (state.fate === 'crash-before-fold' && folds === 1) {
+              faults.crashesBeforeFold += 1;
               crash();
             }
             if (n % 7 === 0 && faults.throttles < 80) {
@@ -172,8 +190,12 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
             const put = (args.input as { Item?: { id?: string; status?: string } }).Item;
             if (!transaction && put?.status === 'quarantined') quarantineWrites.set(put.id!, (quarantineWrites.get(put.id!) ?? 0) + 1);
             // The write is committed, then the process dies before it can say so.
-            if (state.fate === 'crash-after') {
+            if (state.fate === 'crash-after' && write === 1) {
               faults.crashesAfter += 1;
+              crash();
+            }
+            if (state.fate === 'crash-after-fold' && folds === 1) {
+              faults.crashesAfterFold += 1;
               crash();
             }
             return result;
@@ -194,13 +216,8 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
         });
         return async (event: SQSEvent, context) => {
           // Never crash a message so often that it would reach the DLQ: that is the poison message's fate only.
-          const mayCrash = event.Records.every((r) => Number(r.attributes.ApproximateReceiveCount) < 3) && faults.crashedInvocations < 30;
-          const turn = invocations++ % 3;
-          const state = {
-            fate: (mayCrash && turn > 0 ? (turn === 1 ? 'crash-before' : 'crash-after') : 'clean') as Fate,
-            crashed: false,
-            writes: 0,
-          };
+          const mayCrash = event.Records.every((r) => Number(r.attributes.ApproximateReceiveCount) < 3) && faults.crashedInvocations < 40;
+          const state = { fate: mayCrash ? fates[invocations++ % fates.length]! : 'clean', crashed: false, writes: 0, folds: 0 };
           const response = await invocation.run(state, () => consumer(event, context));
           if (state.crashed) {
             faults.crashedInvocations += 1;
@@ -253,11 +270,13 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
     // One message no consumer can read: it, and only it, must end in the DLQ.
     await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.usageQueueUrl, MessageBody: '{"not":"usage"}' }));
 
-    await stack.drained(300_000);
+    await stack.drained(480_000);
     console.log('injected faults', JSON.stringify(faults));
 
     expect(faults.crashesBefore).toBeGreaterThan(0);
     expect(faults.crashesAfter).toBeGreaterThan(0);
+    expect(faults.crashesBeforeFold).toBeGreaterThan(0);
+    expect(faults.crashesAfterFold).toBeGreaterThan(0);
     expect(faults.throttles).toBeGreaterThan(0);
     expect(faults.conflicts).toBeGreaterThan(0);
     expect(faults.refusals).toBeGreaterThan(0);
@@ -301,12 +320,18 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
       }
     }
 
-    // The ledger holds each event once.
+    // The ledger holds each event once (beside the receipts of the folds).
     let ledgerCount = 0;
     let startKey: Record<string, never> | undefined;
     do {
       const page = await stack.dynamo.send(
-        new ScanCommand({ TableName: stack.env.EVENTS_TABLE!, Select: 'COUNT', ExclusiveStartKey: startKey }),
+        new ScanCommand({
+          TableName: stack.env.EVENTS_TABLE!,
+          Select: 'COUNT',
+          FilterExpression: 'begins_with(pk, :tenant)',
+          ExpressionAttributeValues: { ':tenant': { S: 'acme#' } },
+          ExclusiveStartKey: startKey,
+        }),
       );
       ledgerCount += page.Count ?? 0;
       startKey = page.LastEvaluatedKey as typeof startKey;
@@ -328,5 +353,5 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
     const dead = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queues.usageDlqUrl, MaxNumberOfMessages: 10 }));
     expect(dead.Messages?.map((m) => m.Body)).toEqual(['{"not":"usage"}']);
     // Redeliveries wait out the visibility timeout: the queue may take minutes to drain on a loaded machine.
-  }, 420_000);
+  }, 600_000);
 });

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createIngest } from '../../functions/ingest/ingest.js';
@@ -30,9 +30,15 @@ describe('packing events into SQS messages', () => {
     const events = Array.from({ length: 1000 }, (_, i) => event(`e${i}`));
     const messages = packMessages(events);
     expect(messages).toHaveLength(1);
-    expect(parseMessage(messages[0]!.body)).toEqual(events);
-    expect(packMessages(events, 16 * 1024).length).toBeGreaterThan(5);
-    expect(parseMessage('Message Body')).toBeUndefined();
+    const parsed = parseMessage(messages[0]!.body, 'sqs-id');
+    expect(parsed!.events).toEqual(events);
+    // The message's own id, not SQS's: a redrive gives the same body a new SQS message id.
+    expect(parsed!.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(parseMessage(JSON.stringify({ events }), 'sqs-id')!.id).toBe('sqs-id');
+    const small = packMessages(events, 16 * 1024);
+    expect(small.length).toBeGreaterThan(5);
+    expect(small.every((m) => Buffer.byteLength(m.body) <= 16 * 1024)).toBe(true);
+    expect(parseMessage('Message Body', 'sqs-id')).toBeUndefined();
   });
 });
 
@@ -102,41 +108,73 @@ describe('DynamoUsageStore under DynamoDB faults', () => {
       maxAttempts: 4,
     });
 
-  it('backs off through throttling and commits once', async () => {
-    let calls = 0;
-    ddb.on(TransactWriteCommand).callsFake(() => {
-      calls += 1;
-      if (calls <= 2) throw named('ProvisionedThroughputExceededException');
+  const message = (...ids: string[]) => [{ id: 'm1', events: ids.map(event) }];
+
+  it('backs off through throttling, claims each entry with one plain put and folds the counters once', async () => {
+    let puts = 0;
+    let transactions = 0;
+    ddb.on(PutCommand).callsFake(() => {
+      puts += 1;
+      if (puts <= 2) throw named('ProvisionedThroughputExceededException');
+      return { ConsumedCapacity: { CapacityUnits: 1 } };
+    });
+    ddb.on(TransactWriteCommand).callsFake((input: { TransactItems: unknown[] }) => {
+      transactions += 1;
+      if (transactions === 1) throw named('ThrottlingException');
+      // The unit's receipt and the orders counters (hour, day, month).
+      expect(input.TransactItems).toHaveLength(4);
       return { ConsumedCapacity: [{ CapacityUnits: 8 }] };
     });
-    const outcome = await store().commit([event('a')]);
-    expect(outcome).toMatchObject({ failed: [], duplicates: [], writeUnits: 8 });
+    const outcome = await store().commit(message('a'));
+    expect(outcome).toMatchObject({ failed: [], duplicates: [], writeUnits: 9 });
     expect(outcome.counted.map((e) => e.id)).toEqual(['a']);
-    expect(calls).toBe(3);
+    expect([puts, transactions]).toEqual([3, 2]);
   });
 
-  it('hands events back for redelivery when throttling outlasts its retries', async () => {
-    ddb.on(TransactWriteCommand).rejects(named('ThrottlingException'));
-    const outcome = await store().commit([event('a'), event('b')]);
+  it('hands the message back for redelivery when throttling outlasts its retries, folding nothing', async () => {
+    ddb.on(PutCommand).rejects(named('ThrottlingException'));
+    const outcome = await store().commit(message('a', 'b'));
     expect(outcome.failed.map((e) => e.id).sort()).toEqual(['a', 'b']);
     expect(outcome.counted).toEqual([]);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
-  it('drops an event the ledger already holds and commits the rest without it', async () => {
-    const sent: number[] = [];
-    ddb.on(TransactWriteCommand).callsFake((input: { TransactItems: unknown[] }) => {
-      sent.push(input.TransactItems.length);
-      if (sent.length === 1) {
-        // Item 0 is event "a"'s ledger entry: already there.
-        throw named('TransactionCanceledException', {
-          CancellationReasons: input.TransactItems.map((_, i) => ({ Code: i === 0 ? 'ConditionalCheckFailed' : 'None' })),
-        });
-      }
-      return {};
+  it('tells its own earlier claim (folded unless the receipt exists) from another message’s (a duplicate)', async () => {
+    ddb.on(PutCommand).callsFake((input: { Item: { id: string } }) => {
+      const by = { a: 'm1', b: 'm0' }[input.Item.id];
+      if (!by) return {};
+      throw named('ConditionalCheckFailedException', {
+        Item: { claimedBy: { S: by }, payloadHash: { S: input.Item.id }, status: { S: 'counted' } },
+      });
     });
-    const outcome = await store().commit([event('a'), event('b')]);
-    expect(outcome.duplicates.map((e) => e.id)).toEqual(['a']);
-    expect(outcome.counted.map((e) => e.id)).toEqual(['b']);
-    expect(sent).toEqual([5, 4]);
+    ddb.on(TransactWriteCommand).resolves({});
+    const outcome = await store().commit(message('a', 'b', 'c'));
+    expect(outcome.duplicates.map((e) => e.id)).toEqual(['b']);
+    expect(outcome.counted.map((e) => e.id).sort()).toEqual(['a', 'c']);
+
+    // The same message again, its fold already committed: the receipt is there, nothing is counted twice.
+    ddb.on(PutCommand).callsFake((input: { Item: { id: string } }) => {
+      throw named('ConditionalCheckFailedException', {
+        Item: { claimedBy: { S: input.Item.id === 'b' ? 'm0' : 'm1' }, payloadHash: { S: input.Item.id }, status: { S: 'counted' } },
+      });
+    });
+    ddb.on(TransactWriteCommand).callsFake((input: { TransactItems: unknown[] }) => {
+      throw named('TransactionCanceledException', {
+        CancellationReasons: input.TransactItems.map((_, i) => (i === 0 ? { Code: 'ConditionalCheckFailed', Item: {} } : { Code: 'None' })),
+      });
+    });
+    const again = await store().commit(message('a', 'b', 'c'));
+    expect(again.counted).toEqual([]);
+    expect(again.duplicates.map((e) => e.id).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('folds a message sent twice and delivered twice in one batch once', async () => {
+    ddb.on(PutCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
+    const outcome = await store().commit([...message('a', 'b'), ...message('a', 'b')]);
+    expect(outcome.counted.map((e) => e.id).sort()).toEqual(['a', 'b']);
+    expect(outcome.duplicates.map((e) => e.id).sort()).toEqual(['a', 'b']);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(2);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 });

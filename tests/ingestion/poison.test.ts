@@ -12,7 +12,7 @@ import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js'
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { refuseEventWrites } from '../support/faults.js';
+import { refuseEventWrites, refuseFolds } from '../support/faults.js';
 import { api, createAdminKey, createTenant, eventually, startTestStack } from '../support/stack.js';
 
 /**
@@ -21,7 +21,11 @@ import { api, createAdminKey, createTenant, eventually, startTestStack } from '.
  */
 const meters: Meter[] = [...seedMeters, { key: 'tokens', name: 'Tokens', unit: 'token', aggregation: 'SUM', groupBy: ['model'] }];
 
-/** The consumer's DynamoDB refuses, as for bad data, every transaction holding an event whose id starts with "refused-". */
+/**
+ * The consumer's DynamoDB refuses, as for bad data, every write counting an event whose id starts with "refused-"
+ * (its claim, or its replay), and every fold adding an amount with a fraction of .77 (as it would refuse a sum past
+ * its 38 digits): only the event bringing that fraction, "overflow-1", may be held back for it.
+ */
 const refusing = { on: true };
 
 describe('poison events and odd edges', () => {
@@ -54,6 +58,7 @@ describe('poison events and odd edges', () => {
       consumer: () => {
         const client = new DynamoDBClient({});
         refuseEventWrites(client, (id) => refusing.on && id.startsWith('refused-'));
+        refuseFolds(client, (amount) => refusing.on && amount.endsWith('.77'));
         const db = documentClient(client);
         const store = new DynamoUsageStore(db, {
           eventsTable: process.env.EVENTS_TABLE!,
@@ -255,7 +260,8 @@ describe('poison events and odd edges', () => {
   it('quarantines what no write can take, folds its neighbours, keeps the DLQ empty, and replays it once fixed', async () => {
     const before = await current('tokens');
     const good = (id: string) => ({ id, meter: 'tokens', timestamp: now(), value: '10', properties: { model: 'q' } });
-    expect((await post([good('q-1'), good('refused-1'), good('q-2'), good('q-3')])).body.accepted).toBe(4);
+    const overflow = { ...good('overflow-1'), value: '0.77' };
+    expect((await post([good('q-1'), good('refused-1'), good('q-2'), overflow, good('q-3')])).body.accepted).toBe(5);
     // A message written past ingest: an event whose group key no counter key can hold.
     const event = {
       tenantId: 'acme',
@@ -291,8 +297,12 @@ describe('poison events and odd edges', () => {
     });
 
     const listed = await api(stack, 'GET', '/v1/events?status=quarantined', key);
-    expect(listed.body.events.map((e: { id: string }) => e.id).sort()).toEqual(['refused-1', 'unkeyable']);
+    expect(listed.body.events.map((e: { id: string }) => e.id).sort()).toEqual(['overflow-1', 'refused-1', 'unkeyable']);
     expect(listed.body.events.find((e: { id: string }) => e.id === 'unkeyable').quarantine.reason).toMatch(/counter key is \d+ bytes/);
+    expect((await api(stack, 'GET', '/v1/events/overflow-1', key)).body).toMatchObject({
+      status: 'quarantined',
+      quarantine: { reason: expect.stringMatching(/refused the write/) },
+    });
     expect((await api(stack, 'GET', '/v1/events/refused-1', key)).body).toMatchObject({
       status: 'quarantined',
       counters: [],
@@ -300,6 +310,7 @@ describe('poison events and odd edges', () => {
     });
     const operators = await api(stack, 'GET', '/v1/admin/quarantine', admin);
     expect(operators.body.events.map((e: { tenantId: string; id: string }) => `${e.tenantId}/${e.id}`).sort()).toEqual([
+      'acme/overflow-1',
       'acme/refused-1',
       'acme/unkeyable',
     ]);
@@ -318,6 +329,12 @@ describe('poison events and odd edges', () => {
     });
     expect(new Dec(await current('tokens')).minus(before).toFixed()).toBe('41');
     expect((await api(stack, 'GET', '/v1/events/refused-1', key)).body).toMatchObject({ status: 'counted', countedAt: expect.any(String) });
+    // The event whose fold was refused: its neighbours in the same message were folded, it is replayed once.
+    expect(await api(stack, 'POST', '/v1/admin/tenants/acme/events/overflow-1/replay', admin)).toMatchObject({
+      status: 200,
+      body: { status: 'counted' },
+    });
+    expect(new Dec(await current('tokens')).minus(before).toFixed()).toBe('41.77');
   });
 
   it('lists rejected events by time with a cursor', async () => {

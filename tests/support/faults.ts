@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DynamoDBClient, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient, PutItemCommandInput, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 
 /**
  * What the proxy does with one request: pass it on; answer a status itself; drop the connection before
@@ -63,21 +63,40 @@ async function read(req: IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * Makes `client` refuse, as DynamoDB refuses bad data (an item over 400 KB, say), every transaction holding the
- * ledger entry of an event `refused` names: a ValidationException, which no retry can overcome.
+ * Makes `client` refuse, as DynamoDB refuses bad data (an item over 400 KB, say), every write that counts an
+ * event `refused` names (the put claiming its ledger entry, or the transaction replaying it): a
+ * ValidationException, which no retry can overcome. Its quarantined entry is still written.
  */
 export function refuseEventWrites(client: DynamoDBClient, refused: (id: string) => boolean): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as TransactWriteItemsCommandInput;
-      if (
-        context.commandName === 'TransactWriteItemsCommand' &&
-        input.TransactItems?.some((t) => refused(String(t.Put?.Item?.id?.S ?? '')))
-      ) {
-        throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
-      }
+      const input = args.input as TransactWriteItemsCommandInput & PutItemCommandInput;
+      const items = context.commandName === 'PutItemCommand' ? [input.Item] : (input.TransactItems ?? []).map((t) => t.Put?.Item);
+      if (items.some((item) => item?.status?.S === 'counted' && refused(String(item.id?.S ?? '')))) throw refusal();
       return next(args);
     },
     { step: 'build', name: 'refuseEventWrites' },
   );
 }
+
+/**
+ * Makes `client` refuse every fold transaction adding to a counter an amount `refused` names, as DynamoDB refuses
+ * a sum past its 38 significant digits.
+ */
+export function refuseFolds(client: DynamoDBClient, refused: (amount: string) => boolean): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const items = (args.input as TransactWriteItemsCommandInput).TransactItems ?? [];
+      if (
+        context.commandName === 'TransactWriteItemsCommand' &&
+        items.some((t) => refused(t.Update?.ExpressionAttributeValues?.[':add']?.N ?? ''))
+      ) {
+        throw refusal();
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'refuseFolds' },
+  );
+}
+
+const refusal = () => Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });

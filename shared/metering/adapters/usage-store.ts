@@ -31,14 +31,18 @@ import {
   emptyFacts,
   eventKey,
   type Facts,
-  type FoldPlan,
+  type FoldUnit,
+  foldUnits,
+  halves,
+  MAX_ITEMS_PER_PLAN,
   type MarkerRef,
   markerSort,
-  planFolds,
+  planFold,
   unfoldableReason,
+  writesOf,
 } from '../aggregation.js';
 import type { UsageEvent } from '../events.js';
-import type { CommitOutcome, CounterRow, LedgerEntry, Page, Quarantined, QuarantineQuery, ReplayOutcome, UsageStore } from '../ports.js';
+import type { CommitOutcome, CounterRow, LedgerEntry, Page, QuarantineQuery, ReplayOutcome, UsageMessage, UsageStore } from '../ports.js';
 
 export interface UsageStoreOptions {
   eventsTable: string;
@@ -46,28 +50,49 @@ export interface UsageStoreOptions {
   /** How long the ledger keeps an event, and so how long a re-sent id is recognised. */
   ledgerRetentionDays: number;
   maxAttempts?: number;
-  /** Tenant × meter partitions committed in parallel; plans within one partition go one at a time. */
+  /** Tenant × meter partitions folded in parallel; transactions within one partition go one at a time. */
   concurrency?: number;
+  /** Ledger entries claimed in parallel. */
+  claimConcurrency?: number;
   now?: () => number;
 }
 
 /** Quarantined events carry the sparse index key: operators list them across tenants, tenants their own. */
 const QUARANTINED = 'quarantined';
+/** The claim of a ledger entry a replay counted: no queue message folds it again. */
+const REPLAYED = 'replay';
 
-type Item =
-  | { kind: 'event'; event: UsageEvent; replay?: boolean }
-  | { kind: 'marker'; marker: MarkerRef }
-  | { kind: 'counter'; delta: CounterDelta };
+/** Who holds a ledger entry, as its claim found it; undefined when the claim could not be made. */
+interface Claim {
+  claimedBy: string;
+  payloadHash: string;
+  status: string;
+  /** This claim wrote the entry. */
+  written: boolean;
+}
+
+/** A fold unit with the events its message claimed (those it counts), or a replay's one event. */
+interface Fold {
+  unit: FoldUnit;
+  mine: UsageEvent[];
+  messageId: string;
+  replay?: boolean;
+}
+
+type Item = { kind: 'guard'; fold: Fold } | { kind: 'marker'; marker: MarkerRef } | { kind: 'counter'; delta: CounterDelta };
 
 /**
- * Writes usage into DynamoDB exactly once. Each fold plan is one TransactWriteItems: the ledger entry
- * of every event (conditional on the id being new) together with the counter updates those events
- * make. A crash before the commit leaves nothing; after it, a redelivered event meets its own ledger
- * entry and is recognised as a duplicate.
+ * Writes usage into DynamoDB exactly once, in two steps per queue message. First each event's ledger
+ * entry is claimed: a plain conditional put (1 WCU) naming the message. Then the message's fold units
+ * (./aggregation.ts `foldUnits`) are folded: one TransactWriteItems per few units holds each unit's
+ * receipt (conditional on being new) with the counter updates of the events the message claimed. A crash
+ * after a claim leaves an entry that names this message: its redelivery recognises it as its own and folds
+ * it, unless the unit's receipt says it is folded already; an entry naming another message is a duplicate.
  */
 export class DynamoUsageStore implements UsageStore {
   private readonly maxAttempts: number;
   private readonly concurrency: number;
+  private readonly claimConcurrency: number;
   private readonly now: () => number;
 
   constructor(
@@ -76,81 +101,184 @@ export class DynamoUsageStore implements UsageStore {
   ) {
     this.maxAttempts = options.maxAttempts ?? 6;
     this.concurrency = options.concurrency ?? 8;
+    this.claimConcurrency = options.claimConcurrency ?? 32;
     this.now = options.now ?? Date.now;
   }
 
-  async commit(events: readonly UsageEvent[]): Promise<CommitOutcome> {
+  async commit(batch: readonly UsageMessage[]): Promise<CommitOutcome> {
     const outcome: CommitOutcome = { counted: [], duplicates: [], reused: [], quarantined: [], failed: [], writeUnits: 0 };
-    const facts = emptyFacts();
-    const first = new Map<string, UsageEvent>();
-    const partitions = new Map<string, UsageEvent[]>();
-    const unfoldable: Quarantined[] = [];
-    for (const e of events) {
+    // A message sent twice (a send retried after SQS took it) may come twice in one batch: its second copy is a duplicate.
+    const messages = batch.filter((m, i) => {
+      const first = batch.findIndex((other) => other.id === m.id) === i;
+      if (!first) outcome.duplicates.push(...m.events);
+      return first;
+    });
+    // Each id is claimed once per batch, by its first copy; every copy then reads the same answer.
+    const claims = new Map<string, Promise<Claim | undefined>>();
+    const claim = (e: UsageEvent, messageId: string, reason: string | undefined) => {
       const key = eventKey(e);
-      const earlier = first.get(key);
-      if (earlier) {
-        (earlier.payloadHash === e.payloadHash ? outcome.duplicates : outcome.reused).push(e);
-        continue;
+      let c = claims.get(key);
+      if (!c) {
+        c = this.claim(e, messageId, reason, outcome);
+        claims.set(key, c);
       }
-      first.set(key, e);
-      const reason = unfoldableReason(e);
-      if (reason) {
-        unfoldable.push({ event: e, reason });
-        continue;
+      return c;
+    };
+    const firstsOf = messages.map((m) => {
+      const firsts = new Map<string, UsageEvent>();
+      for (const e of m.events) {
+        const earlier = firsts.get(eventKey(e));
+        if (earlier) (earlier.payloadHash === e.payloadHash ? outcome.duplicates : outcome.reused).push(e);
+        else firsts.set(eventKey(e), e);
       }
-      const p = counterPartition(e);
-      partitions.set(p, [...(partitions.get(p) ?? []), e]);
+      return [...firsts.values()].map((event) => ({ event, reason: unfoldableReason(event) }));
+    });
+    const claimed = new Map<UsageEvent, Claim | undefined>();
+    await mapLimit(
+      messages.flatMap((m, i) => firstsOf[i]!.map((f) => ({ ...f, messageId: m.id }))),
+      this.claimConcurrency,
+      async ({ event, reason, messageId }) => {
+        claimed.set(event, await claim(event, messageId, reason));
+      },
+    );
+
+    const folds: Fold[] = [];
+    messages.forEach((m, i) => {
+      const firsts = firstsOf[i]!;
+      // A message folds only once every entry it could claim is settled: only then are its units final.
+      if (firsts.some(({ event }) => claimed.get(event) === undefined)) {
+        const unsettled = (e: UsageEvent) => {
+          const c = claimed.get(e);
+          return c === undefined || (c.claimedBy === m.id && c.status === 'counted');
+        };
+        outcome.failed.push(...firsts.map((f) => f.event).filter(unsettled));
+        return;
+      }
+      const mine = new Set<UsageEvent>();
+      for (const { event } of firsts) {
+        const c = claimed.get(event)!;
+        if (c.claimedBy !== m.id) (c.payloadHash === event.payloadHash ? outcome.duplicates : outcome.reused).push(event);
+        else if (c.status === 'counted') mine.add(event);
+        // Quarantined by an earlier delivery of this message (this one's are reported by the claim).
+        else if (!c.written) outcome.duplicates.push(event);
+      }
+      const foldable = firsts.filter((f) => f.reason === undefined).map((f) => f.event);
+      for (const unit of foldUnits(m.id, foldable)) {
+        const own = unit.events.filter((e) => mine.has(e));
+        if (own.length > 0) folds.push({ unit, mine: own, messageId: m.id });
+      }
+    });
+
+    const facts = emptyFacts();
+    const partitions = new Map<string, Fold[]>();
+    for (const f of folds) {
+      const p = counterPartition(f.unit.events[0]!);
+      partitions.set(p, [...(partitions.get(p) ?? []), f]);
     }
-    await mapLimit(unfoldable, this.concurrency, (q) => this.quarantine(q, outcome));
     await mapLimit([...partitions.values()], this.concurrency, async (group) => {
-      for (const plan of planFolds(group, facts)) await this.apply(plan, facts, outcome);
+      for (const batch of packFolds(group, facts)) await this.fold(batch, facts, outcome);
     });
     return outcome;
   }
 
   /**
-   * Folds one plan. A cancelled transaction teaches which writes were already done and the plan is made
-   * again without them; throttling and conflicts are retried; a plan DynamoDB refuses for its data is split
-   * in halves until the event at fault stands alone, and that event alone is quarantined.
-   * The retry budget is per transaction: a split or re-planned plan makes many transactions, and a budget
+   * Claims an event's ledger entry for `messageId` (quarantined with `reason` when no write could ever take
+   * it), or reads who holds it. DynamoDB refusing the entry for its data quarantines it instead.
+   */
+  private async claim(e: UsageEvent, messageId: string, reason: string | undefined, outcome: CommitOutcome): Promise<Claim | undefined> {
+    const now = this.now();
+    const item = reason
+      ? this.quarantinedItem(e, reason, now)
+      : { ...ledgerItem(e), status: 'counted', countedAt: new Date(now).toISOString(), expiresAt: this.expiresAt(e, now) };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.db.send(
+          new PutCommand({
+            TableName: this.options.eventsTable,
+            Item: { ...item, claimedBy: messageId },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        outcome.writeUnits += result.ConsumedCapacity?.CapacityUnits ?? 0;
+        if (reason) outcome.quarantined.push({ event: e, reason });
+        return { claimedBy: messageId, payloadHash: e.payloadHash, status: String(item.status), written: true };
+      } catch (error) {
+        if (errorName(error) === 'ConditionalCheckFailedException') {
+          const stored = (error as { Item?: Record<string, { S?: string }> }).Item ?? {};
+          return {
+            claimedBy: stored.claimedBy?.S ?? '',
+            payloadHash: stored.payloadHash?.S ?? '',
+            status: stored.status?.S ?? '',
+            written: false,
+          };
+        }
+        if (isPermanentError(error) && !reason) return this.claim(e, messageId, refusalReason(error, undefined), outcome);
+        if (!isRetryableError(error) || attempt >= this.maxAttempts) return undefined;
+        await sleep(backoffDelay(attempt, 25, 1_000));
+      }
+    }
+  }
+
+  /**
+   * Folds some units in one transaction. A cancelled transaction teaches which writes were already done:
+   * a receipt found means its unit is folded (its events are duplicates of that fold), and the rest is
+   * planned again. Throttling and conflicts are retried; units DynamoDB refuses for their data are split in
+   * halves (the unit's receipt marked split first, so it is never folded whole) until the event at fault
+   * stands alone, and that event alone is quarantined.
+   * The retry budget is per transaction: a split or re-planned fold makes many transactions, and a budget
    * shared among them would let ordinary throttling fail a batch on every receive until it reached the DLQ.
    */
-  private async apply(plan: FoldPlan, facts: Facts, outcome: CommitOutcome, replay = false): Promise<void> {
-    const pending = [plan];
-    let retried: FoldPlan | undefined;
+  private async fold(batch: Fold[], facts: Facts, outcome: CommitOutcome): Promise<void> {
+    const pending = [batch];
+    let retried: Fold[] | undefined;
     let attempt = 0;
     while (pending.length > 0) {
-      const current = pending.shift()!;
-      if (current.events.length === 0) continue;
-      if (current !== retried) attempt = 0;
-      const items = itemsOf(current, replay);
+      const next = pending.shift()!;
+      if (next !== retried) attempt = 0;
+      const current = next.filter((f) => f.mine.length > 0);
+      if (current.length === 0) continue;
+      const plan = planFold(
+        current.flatMap((f) => f.mine),
+        facts,
+      );
+      const items: Item[] = [
+        ...current.map((fold): Item => ({ kind: 'guard', fold })),
+        ...plan.markers.map((marker): Item => ({ kind: 'marker', marker })),
+        ...plan.counters.map((delta): Item => ({ kind: 'counter', delta })),
+      ];
       try {
         const result = await this.db.send(
           new TransactWriteCommand({
-            TransactItems: items.map((i) => toWrite(i, this.options, this.now())),
+            TransactItems: items.map((i) => this.toWrite(i)),
             ReturnConsumedCapacity: 'TOTAL',
           }),
         );
         outcome.writeUnits += (result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-        outcome.counted.push(...current.events);
+        outcome.counted.push(...plan.events);
       } catch (error) {
         const reasons = cancellationReasons(error);
         if (reasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
+          let next = current;
           reasons.forEach((r, i) => {
-            if (r.Code === 'ConditionalCheckFailed') learn(items[i]!, r.Item, facts, outcome);
+            if (r.Code !== 'ConditionalCheckFailed') return;
+            const item = items[i]!;
+            if (item.kind === 'guard') {
+              next = next.flatMap((f) => (f === item.fold ? this.folded(f, r.Item, outcome) : [f]));
+            } else learn(item, facts);
           });
-          pending.unshift(...planFolds(current.events, facts));
+          pending.unshift(next);
           continue;
         }
         const permanent = reasons ? reasons.some((r) => isPermanentReason(r.Code)) : isPermanentError(error);
         if (permanent) {
-          if (current.events.length > 1) {
-            const half = Math.ceil(current.events.length / 2);
-            pending.unshift(...planFolds(current.events.slice(0, half), facts), ...planFolds(current.events.slice(half), facts));
-          } else if (replay) {
-            outcome.quarantined.push({ event: current.events[0]!, reason: refusalReason(error, reasons) });
+          if (current.length > 1) {
+            const half = Math.ceil(current.length / 2);
+            pending.unshift(current.slice(0, half), current.slice(half));
           } else {
-            await this.quarantine({ event: current.events[0]!, reason: refusalReason(error, reasons) }, outcome);
+            const split = await this.split(current[0]!, refusalReason(error, reasons), outcome);
+            if (split) pending.unshift(...split.map((f) => [f]));
           }
           continue;
         }
@@ -161,29 +289,81 @@ export class DynamoUsageStore implements UsageStore {
           pending.unshift(current);
           continue;
         }
-        outcome.failed.push(...current.events, ...pending.flatMap((p) => p.events));
+        outcome.failed.push(...current.flatMap((f) => f.mine), ...pending.flat().flatMap((f) => f.mine));
         return;
       }
     }
   }
 
-  /** Sets an event aside in the ledger: its id is taken (a redelivery is a duplicate), nothing is counted. */
-  private async quarantine(q: Quarantined, outcome: CommitOutcome): Promise<void> {
-    const e = q.event;
-    const item = {
-      ...ledgerItem(e),
-      status: QUARANTINED,
-      quarantinedAt: new Date(this.now()).toISOString(),
-      quarantineReason: q.reason.slice(0, 1024),
-      gsi1pk: QUARANTINED,
-      gsi1sk: `${e.tenantId}#${e.receivedAt}#${e.id}`,
-    };
+  /** What a failed guard says: the unit was folded (duplicates), or was split earlier (fold its halves). */
+  private folded(f: Fold, stored: Record<string, { S?: string; BOOL?: boolean }> | undefined, outcome: CommitOutcome): Fold[] {
+    if (!f.replay && stored?.split?.BOOL) return halvesOf(f);
+    outcome.duplicates.push(...f.mine);
+    return [];
+  }
+
+  /**
+   * A unit DynamoDB refused alone: its receipt is marked split before its halves are folded, so that no
+   * redelivery folds it whole after a half was counted. A single event is quarantined.
+   */
+  private async split(f: Fold, reason: string, outcome: CommitOutcome): Promise<Fold[] | undefined> {
+    if (f.replay) {
+      outcome.quarantined.push({ event: f.mine[0]!, reason });
+      return undefined;
+    }
+    if (f.unit.events.length === 1) {
+      await this.quarantineClaimed(f, reason, outcome);
+      return undefined;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         await this.db.send(
-          new PutCommand({ TableName: this.options.eventsTable, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+          new PutCommand({
+            TableName: this.options.eventsTable,
+            Item: { pk: receiptKey(f.unit.receipt), split: true, expiresAt: this.expiresAt(undefined, this.now()) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
         );
-        outcome.quarantined.push(q);
+        return halvesOf(f);
+      } catch (error) {
+        if (errorName(error) === 'ConditionalCheckFailedException') {
+          return this.folded(f, (error as { Item?: Record<string, { BOOL?: boolean }> }).Item, outcome);
+        }
+        if (!isRetryableError(error) || attempt >= this.maxAttempts) {
+          outcome.failed.push(...f.mine);
+          return undefined;
+        }
+        await sleep(backoffDelay(attempt, 25, 1_000));
+      }
+    }
+  }
+
+  /** Turns a claimed entry DynamoDB will not fold into a quarantined one: nothing is counted, the id stays taken. */
+  private async quarantineClaimed(f: Fold, reason: string, outcome: CommitOutcome): Promise<void> {
+    const e = f.mine[0]!;
+    const q = this.quarantinedItem(e, reason, this.now());
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.options.eventsTable,
+            Key: { pk: eventKey(e) },
+            UpdateExpression:
+              'SET #status = :q, quarantinedAt = :at, quarantineReason = :reason, gsi1pk = :q, gsi1sk = :sk REMOVE countedAt',
+            ConditionExpression: 'claimedBy = :by AND #status = :counted',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':q': QUARANTINED,
+              ':at': q.quarantinedAt,
+              ':reason': q.quarantineReason,
+              ':sk': q.gsi1sk,
+              ':by': f.messageId,
+              ':counted': 'counted',
+            },
+          }),
+        );
+        outcome.quarantined.push({ event: e, reason });
         return;
       } catch (error) {
         if (errorName(error) === 'ConditionalCheckFailedException') {
@@ -196,6 +376,70 @@ export class DynamoUsageStore implements UsageStore {
         }
         await sleep(backoffDelay(attempt, 25, 1_000));
       }
+    }
+  }
+
+  private quarantinedItem(e: UsageEvent, reason: string, now: number) {
+    return {
+      ...ledgerItem(e),
+      status: QUARANTINED,
+      quarantinedAt: new Date(now).toISOString(),
+      quarantineReason: reason.slice(0, 1024),
+      gsi1pk: QUARANTINED,
+      gsi1sk: `${e.tenantId}#${e.receivedAt}#${e.id}`,
+      expiresAt: this.expiresAt(e, now),
+    };
+  }
+
+  /** Ledger entries and receipts live as long as a re-sent id or a redelivered message must be recognised. */
+  private expiresAt(e: UsageEvent | undefined, now: number): number {
+    return Math.floor(Math.max(e ? Date.parse(e.timestamp) : now, now) / 1000) + this.options.ledgerRetentionDays * 86_400;
+  }
+
+  /** The TransactWriteItems entry for one item of a fold. */
+  private toWrite(item: Item): TransactWrite {
+    const { eventsTable, countersTable } = this.options;
+    switch (item.kind) {
+      case 'guard': {
+        const now = this.now();
+        if (item.fold.replay) {
+          // A replay turns a quarantined entry into a counted one, and only that: a second replay finds it counted.
+          const e = item.fold.mine[0]!;
+          return {
+            Put: {
+              TableName: eventsTable,
+              Item: {
+                ...ledgerItem(e),
+                status: 'counted',
+                countedAt: new Date(now).toISOString(),
+                expiresAt: this.expiresAt(e, now),
+                claimedBy: REPLAYED,
+              },
+              ConditionExpression: '#status = :q',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':q': QUARANTINED },
+            },
+          };
+        }
+        return {
+          Put: {
+            TableName: eventsTable,
+            Item: { pk: receiptKey(item.fold.unit.receipt), expiresAt: this.expiresAt(undefined, now) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        };
+      }
+      case 'marker':
+        return {
+          Put: {
+            TableName: countersTable,
+            Item: { pk: counterPartition(item.marker), sk: markerSort(item.marker) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        };
+      case 'counter':
+        return { Update: { TableName: countersTable, ...counterUpdate(item.delta) } };
     }
   }
 
@@ -236,7 +480,12 @@ export class DynamoUsageStore implements UsageStore {
     const outcome: CommitOutcome = { counted: [], duplicates: [], reused: [], quarantined: [], failed: [], writeUnits: 0 };
     const reason = unfoldableReason(event);
     if (reason) outcome.quarantined.push({ event, reason });
-    else for (const plan of planFolds([event], emptyFacts())) await this.apply(plan, emptyFacts(), outcome, true);
+    else
+      await this.fold(
+        [{ unit: { receipt: REPLAYED, events: [event] }, mine: [event], messageId: REPLAYED, replay: true }],
+        emptyFacts(),
+        outcome,
+      );
     const still = outcome.quarantined[0];
     if (still) {
       await this.db.send(
@@ -316,10 +565,8 @@ export class DynamoUsageStore implements UsageStore {
 
 type TransactWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-/** The writes one plan commits, in order: the benchmark sizes them to count write units. */
-export function planWrites(plan: FoldPlan, options: UsageStoreOptions, now = Date.now()): TransactWrite[] {
-  return itemsOf(plan).map((item) => toWrite(item, options, now));
-}
+/** A fold unit's receipt in the events table: no tenant id starts with '#', so it meets no ledger entry. */
+const receiptKey = (receipt: string) => `#fold#${receipt}`;
 
 /** An event's fields as the ledger keeps them. */
 function ledgerItem(e: UsageEvent): Record<string, unknown> {
@@ -327,75 +574,46 @@ function ledgerItem(e: UsageEvent): Record<string, unknown> {
 }
 
 function toEntry(item: Record<string, unknown>): LedgerEntry {
-  const { pk: _pk, expiresAt: _expiresAt, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, replayFailedAt: _replayFailedAt, ...entry } = item;
+  const {
+    pk: _pk,
+    expiresAt: _expiresAt,
+    gsi1pk: _gsi1pk,
+    gsi1sk: _gsi1sk,
+    replayFailedAt: _replayFailedAt,
+    claimedBy: _claimedBy,
+    ...entry
+  } = item;
   return { status: 'counted', ...entry } as LedgerEntry;
 }
 
-/** The TransactWriteItems entry for one item of a plan. */
-function toWrite(item: Item, options: UsageStoreOptions, now: number): TransactWrite {
-  const { eventsTable, countersTable, ledgerRetentionDays } = options;
-  switch (item.kind) {
-    case 'event': {
-      const e = item.event;
-      const expiresAt = Math.floor(Math.max(Date.parse(e.timestamp), now) / 1000) + ledgerRetentionDays * 86_400;
-      const Item = { ...ledgerItem(e), status: 'counted', countedAt: new Date(now).toISOString(), expiresAt };
-      // A replay turns a quarantined entry into a counted one, and only that: a second replay finds it counted.
-      return item.replay
-        ? {
-            Put: {
-              TableName: eventsTable,
-              Item,
-              ConditionExpression: '#status = :q',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':q': QUARANTINED },
-            },
-          }
-        : {
-            Put: {
-              TableName: eventsTable,
-              Item,
-              ConditionExpression: 'attribute_not_exists(pk)',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          };
-    }
-    case 'marker':
-      return {
-        Put: {
-          TableName: countersTable,
-          Item: { pk: counterPartition(item.marker), sk: markerSort(item.marker) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      };
-    case 'counter':
-      return { Update: { TableName: countersTable, ...counterUpdate(item.delta) } };
-  }
+function halvesOf(f: Fold): Fold[] {
+  return halves(f.unit).map((unit) => ({ ...f, unit, mine: f.mine.filter((e) => unit.events.includes(e)) }));
 }
 
-function itemsOf(plan: FoldPlan, replay = false): Item[] {
-  return [
-    ...plan.events.map((event): Item => ({ kind: 'event', event, replay })),
-    ...plan.markers.map((marker): Item => ({ kind: 'marker', marker })),
-    ...plan.counters.map((delta): Item => ({ kind: 'counter', delta })),
-  ];
+/** Packs one partition's folds into transactions of at most 100 writes: a receipt per fold and the counters they share. */
+function packFolds(folds: readonly Fold[], facts: Facts): Fold[][] {
+  const batches: Fold[][] = [];
+  let batch: Fold[] = [];
+  let items = new Set<string>();
+  for (const f of folds) {
+    const needs = new Set(f.mine.flatMap((e) => writesOf(e, facts)));
+    const added = [...needs].filter((k) => !items.has(k)).length;
+    if (batch.length > 0 && batch.length + 1 + items.size + added > MAX_ITEMS_PER_PLAN) {
+      batches.push(batch);
+      batch = [];
+      items = new Set();
+    }
+    batch.push(f);
+    for (const k of needs) items.add(k);
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
-/** What a failed condition says: for a ledger entry, `stored` is the entry that was already there. */
-function learn(item: Item, stored: Record<string, { S?: string }> | undefined, facts: Facts, outcome: CommitOutcome): void {
-  switch (item.kind) {
-    case 'event': {
-      facts.duplicates.add(eventKey(item.event));
-      const hash = stored?.payloadHash?.S;
-      (hash !== undefined && hash !== item.event.payloadHash ? outcome.reused : outcome.duplicates).push(item.event);
-      break;
-    }
-    case 'marker':
-      facts.seenMarkers.add(`${counterPartition(item.marker)}|${markerSort(item.marker)}`);
-      break;
-    case 'counter':
-      if (item.delta.candidate) facts.beaten.add(beatenKey(item.delta, item.delta.candidate));
-      break;
-  }
+/** What a failed counter or marker condition says. */
+function learn(item: Item, facts: Facts): void {
+  if (item.kind === 'marker') facts.seenMarkers.add(`${counterPartition(item.marker)}|${markerSort(item.marker)}`);
+  else if (item.kind === 'counter' && item.delta.candidate) facts.beaten.add(beatenKey(item.delta, item.delta.candidate));
 }
 
 /** The update that folds one counter delta (used by corrections too). */
