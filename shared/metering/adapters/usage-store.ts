@@ -260,15 +260,23 @@ export class DynamoUsageStore implements UsageStore {
       } catch (error) {
         const reasons = cancellationReasons(error);
         if (reasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
-          let next = current;
+          const done = new Set<Fold>();
+          const halves: Fold[][] = [];
           reasons.forEach((r, i) => {
-            if (r.Code !== 'ConditionalCheckFailed') return;
             const item = items[i]!;
-            if (item.kind === 'guard') {
-              next = next.flatMap((f) => (f === item.fold ? this.folded(f, r.Item, outcome) : [f]));
-            } else learn(item, facts);
+            if (r.Code !== 'ConditionalCheckFailed') return;
+            if (item.kind !== 'guard') {
+              learn(item, facts);
+              return;
+            }
+            done.add(item.fold);
+            // Halves go alone: with a receipt each they could overfill this transaction.
+            halves.push(...this.folded(item.fold, r.Item, outcome).map((h) => [h]));
           });
-          pending.unshift(next);
+          pending.unshift(
+            current.filter((f) => !done.has(f)),
+            ...halves,
+          );
           continue;
         }
         const permanent = reasons ? reasons.some((r) => isPermanentReason(r.Code)) : isPermanentError(error);
