@@ -141,7 +141,7 @@ describe('DynamoUsageStore under DynamoDB faults', () => {
 
   it('tells its own earlier claim (folded unless the receipt exists) from another message’s (a duplicate)', async () => {
     ddb.on(PutCommand).callsFake((input: { Item: { id: string } }) => {
-      const by = { a: 'm1', b: 'm0' }[input.Item.id];
+      const by = { a: 'm1#0', b: 'm0#0' }[input.Item.id];
       if (!by) return {};
       throw named('ConditionalCheckFailedException', {
         Item: { claimedBy: { S: by }, payloadHash: { S: input.Item.id }, status: { S: 'counted' } },
@@ -155,7 +155,7 @@ describe('DynamoUsageStore under DynamoDB faults', () => {
     // The same message again, its fold already committed: the receipt is there, nothing is counted twice.
     ddb.on(PutCommand).callsFake((input: { Item: { id: string } }) => {
       throw named('ConditionalCheckFailedException', {
-        Item: { claimedBy: { S: input.Item.id === 'b' ? 'm0' : 'm1' }, payloadHash: { S: input.Item.id }, status: { S: 'counted' } },
+        Item: { claimedBy: { S: input.Item.id === 'b' ? 'm0#0' : 'm1#0' }, payloadHash: { S: input.Item.id }, status: { S: 'counted' } },
       });
     });
     ddb.on(TransactWriteCommand).callsFake((input: { TransactItems: unknown[] }) => {

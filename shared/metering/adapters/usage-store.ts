@@ -75,7 +75,8 @@ interface Claim {
 interface Fold {
   unit: FoldUnit;
   mine: UsageEvent[];
-  messageId: string;
+  /** The `claimedBy` of its events: the receipt of the unit as the message made it (halves keep it). */
+  claimant: string;
   replay?: boolean;
 }
 
@@ -115,59 +116,65 @@ export class DynamoUsageStore implements UsageStore {
     });
     // Each id is claimed once per batch, by its first copy; every copy then reads the same answer.
     const claims = new Map<string, Promise<Claim | undefined>>();
-    const claim = (e: UsageEvent, messageId: string, reason: string | undefined) => {
+    const claim = (e: UsageEvent, claimant: string, reason: string | undefined) => {
       const key = eventKey(e);
       let c = claims.get(key);
       if (!c) {
-        c = this.claim(e, messageId, reason, outcome);
+        c = this.claim(e, claimant, reason, outcome);
         claims.set(key, c);
       }
       return c;
     };
-    const firstsOf = messages.map((m) => {
+    // A message's units come from the message alone, so each entry is claimed in the name of its unit's receipt:
+    // any delivery of the message recognises its own claims, and a reader of the ledger can tell whether the unit
+    // is folded yet. An event no write can take is claimed (quarantined) in the message's name.
+    const plans = messages.map((m) => {
       const firsts = new Map<string, UsageEvent>();
       for (const e of m.events) {
         const earlier = firsts.get(eventKey(e));
         if (earlier) (earlier.payloadHash === e.payloadHash ? outcome.duplicates : outcome.reused).push(e);
         else firsts.set(eventKey(e), e);
       }
-      return [...firsts.values()].map((event) => ({ event, reason: unfoldableReason(event) }));
+      const events = [...firsts.values()].map((event) => ({ event, reason: unfoldableReason(event) }));
+      const units = foldUnits(
+        m.id,
+        events.filter((f) => f.reason === undefined).map((f) => f.event),
+      );
+      const claimant = new Map<UsageEvent, string>(events.map((f) => [f.event, m.id]));
+      for (const unit of units) for (const e of unit.events) claimant.set(e, unit.receipt);
+      return { events, units, claimant };
     });
     const claimed = new Map<UsageEvent, Claim | undefined>();
     await mapLimit(
-      messages.flatMap((m, i) => firstsOf[i]!.map((f) => ({ ...f, messageId: m.id }))),
+      plans.flatMap((p) => p.events.map((f) => ({ ...f, claimant: p.claimant.get(f.event)! }))),
       this.claimConcurrency,
-      async ({ event, reason, messageId }) => {
-        claimed.set(event, await claim(event, messageId, reason));
+      async ({ event, reason, claimant }) => {
+        claimed.set(event, await claim(event, claimant, reason));
       },
     );
 
     const folds: Fold[] = [];
-    messages.forEach((m, i) => {
-      const firsts = firstsOf[i]!;
-      // A message folds only once every entry it could claim is settled: only then are its units final.
-      if (firsts.some(({ event }) => claimed.get(event) === undefined)) {
-        const unsettled = (e: UsageEvent) => {
-          const c = claimed.get(e);
-          return c === undefined || (c.claimedBy === m.id && c.status === 'counted');
-        };
-        outcome.failed.push(...firsts.map((f) => f.event).filter(unsettled));
-        return;
+    for (const { events, units, claimant } of plans) {
+      const own = (e: UsageEvent) => claimed.get(e)?.claimedBy === claimant.get(e);
+      // A message folds only once every entry it could claim is settled.
+      if (events.some(({ event }) => claimed.get(event) === undefined)) {
+        const unsettled = (e: UsageEvent) => claimed.get(e) === undefined || (own(e) && claimed.get(e)!.status === 'counted');
+        outcome.failed.push(...events.map((f) => f.event).filter(unsettled));
+        continue;
       }
       const mine = new Set<UsageEvent>();
-      for (const { event } of firsts) {
+      for (const { event } of events) {
         const c = claimed.get(event)!;
-        if (c.claimedBy !== m.id) (c.payloadHash === event.payloadHash ? outcome.duplicates : outcome.reused).push(event);
+        if (!own(event)) (c.payloadHash === event.payloadHash ? outcome.duplicates : outcome.reused).push(event);
         else if (c.status === 'counted') mine.add(event);
         // Quarantined by an earlier delivery of this message (this one's are reported by the claim).
         else if (!c.written) outcome.duplicates.push(event);
       }
-      const foldable = firsts.filter((f) => f.reason === undefined).map((f) => f.event);
-      for (const unit of foldUnits(m.id, foldable)) {
-        const own = unit.events.filter((e) => mine.has(e));
-        if (own.length > 0) folds.push({ unit, mine: own, messageId: m.id });
+      for (const unit of units) {
+        const counted = unit.events.filter((e) => mine.has(e));
+        if (counted.length > 0) folds.push({ unit, mine: counted, claimant: unit.receipt });
       }
-    });
+    }
 
     const facts = emptyFacts();
     const partitions = new Map<string, Fold[]>();
@@ -182,10 +189,10 @@ export class DynamoUsageStore implements UsageStore {
   }
 
   /**
-   * Claims an event's ledger entry for `messageId` (quarantined with `reason` when no write could ever take
+   * Claims an event's ledger entry for `claimant` (quarantined with `reason` when no write could ever take
    * it), or reads who holds it. DynamoDB refusing the entry for its data quarantines it instead.
    */
-  private async claim(e: UsageEvent, messageId: string, reason: string | undefined, outcome: CommitOutcome): Promise<Claim | undefined> {
+  private async claim(e: UsageEvent, claimant: string, reason: string | undefined, outcome: CommitOutcome): Promise<Claim | undefined> {
     const now = this.now();
     const item = reason
       ? this.quarantinedItem(e, reason, now)
@@ -195,7 +202,7 @@ export class DynamoUsageStore implements UsageStore {
         const result = await this.db.send(
           new PutCommand({
             TableName: this.options.eventsTable,
-            Item: { ...item, claimedBy: messageId },
+            Item: { ...item, claimedBy: claimant },
             ConditionExpression: 'attribute_not_exists(pk)',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             ReturnConsumedCapacity: 'TOTAL',
@@ -203,7 +210,7 @@ export class DynamoUsageStore implements UsageStore {
         );
         outcome.writeUnits += result.ConsumedCapacity?.CapacityUnits ?? 0;
         if (reason) outcome.quarantined.push({ event: e, reason });
-        return { claimedBy: messageId, payloadHash: e.payloadHash, status: String(item.status), written: true };
+        return { claimedBy: claimant, payloadHash: e.payloadHash, status: String(item.status), written: true };
       } catch (error) {
         if (errorName(error) === 'ConditionalCheckFailedException') {
           const stored = (error as { Item?: Record<string, { S?: string }> }).Item ?? {};
@@ -214,7 +221,7 @@ export class DynamoUsageStore implements UsageStore {
             written: false,
           };
         }
-        if (isPermanentError(error) && !reason) return this.claim(e, messageId, refusalReason(error, undefined), outcome);
+        if (isPermanentError(error) && !reason) return this.claim(e, claimant, refusalReason(error, undefined), outcome);
         if (!isRetryableError(error) || attempt >= this.maxAttempts) return undefined;
         await sleep(backoffDelay(attempt, 25, 1_000));
       }
@@ -366,7 +373,7 @@ export class DynamoUsageStore implements UsageStore {
               ':at': q.quarantinedAt,
               ':reason': q.quarantineReason,
               ':sk': q.gsi1sk,
-              ':by': f.messageId,
+              ':by': f.claimant,
               ':counted': 'counted',
             },
           }),
@@ -490,7 +497,7 @@ export class DynamoUsageStore implements UsageStore {
     if (reason) outcome.quarantined.push({ event, reason });
     else
       await this.fold(
-        [{ unit: { receipt: REPLAYED, events: [event] }, mine: [event], messageId: REPLAYED, replay: true }],
+        [{ unit: { receipt: REPLAYED, events: [event] }, mine: [event], claimant: REPLAYED, replay: true }],
         emptyFacts(),
         outcome,
       );
