@@ -173,6 +173,8 @@ export interface LedgerPage {
   scanned: number;
   entries: LedgerEntry[];
   corrections: { before: UsageEvent; after?: UsageEvent }[];
+  /** Entries claimed by a fold not committed yet (its receipt missing): in the ledger, not yet in any counter. */
+  unfolded: UsageEvent[];
 }
 
 /** What a recompute reads and writes: the ledger (read only), the live counters, and conditional repairs. */

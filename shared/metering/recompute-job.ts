@@ -1,4 +1,5 @@
 import { type Granularity, toIso } from '../kernel/periods.js';
+import { counterKey, countersOf } from './aggregation.js';
 import type { Aggregation, Meter } from './meters.js';
 import type { RecomputeJobs, RecomputeStore } from './ports.js';
 import {
@@ -117,6 +118,8 @@ export async function runRecompute(job: RecomputeJob, deps: RecomputeRunDependen
         job.progress.itemsScanned += page.scanned;
         for (const entry of page.entries) if (rebuild.add(entry)) job.progress.eventsRead += 1;
         for (const c of page.corrections) for (const key of correctedCounters(c.before, c.after)) touched.add(key);
+        // Claimed but not folded yet: its fold will move those counters, so they cannot be compared now.
+        for (const e of page.unfolded) for (const ref of countersOf(e)) touched.add(counterKey(ref));
         if (deps.now() - saved >= PROGRESS_EVERY_MS) {
           saved = deps.now();
           await save();

@@ -7,9 +7,9 @@ import {
   counterKey,
   emptyFacts,
   eventKey,
-  type FoldPlan,
+  foldUnits,
   markerKey,
-  planFolds,
+  planFold,
 } from '../../shared/metering/aggregation.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { Aggregation } from '../../shared/metering/meters.js';
@@ -54,19 +54,26 @@ const eventArb = fc
   });
 
 /**
- * The consumer's fold against an in-memory DynamoDB: each plan commits whole or, when a condition fails, teaches the
- * facts and the events are planned again, exactly as the store adapter does.
+ * The consumer's fold against an in-memory DynamoDB: the first of each id claims its ledger entry, then each fold
+ * unit commits whole or, when a condition fails, teaches the facts and is planned again, exactly as the store
+ * adapter does.
  */
 function fold(events: readonly UsageEvent[]) {
   const ledger = new Map<string, UsageEvent>();
   const markers = new Set<string>();
   const counters = new Map<string, LiveCounter>();
   const facts = emptyFacts();
-  const pending: FoldPlan[] = planFolds(events, facts);
+  const claimed: UsageEvent[] = [];
+  for (const e of events) {
+    if (ledger.has(eventKey(e))) continue;
+    ledger.set(eventKey(e), e);
+    claimed.push(e);
+  }
+  const pending = foldUnits('m', claimed).map((unit) => unit.events);
   while (pending.length > 0) {
-    const plan = pending.shift()!;
+    const unit = pending.shift()!;
+    const plan = planFold(unit, facts);
     let failed = false;
-    for (const e of plan.events) if (ledger.has(eventKey(e))) facts.duplicates.add(eventKey(e)), (failed = true);
     for (const m of plan.markers) if (markers.has(markerKey(m))) facts.seenMarkers.add(markerKey(m)), (failed = true);
     for (const d of plan.counters) {
       const stored = counters.get(counterKey(d));
@@ -78,10 +85,9 @@ function fold(events: readonly UsageEvent[]) {
       if (beaten) facts.beaten.add(beatenKey(d, d.candidate)), (failed = true);
     }
     if (failed) {
-      pending.unshift(...planFolds(plan.events, facts));
+      pending.unshift(unit);
       continue;
     }
-    for (const e of plan.events) ledger.set(eventKey(e), e);
     for (const m of plan.markers) markers.add(markerKey(m));
     for (const d of plan.counters) {
       const c = counters.get(counterKey(d)) ?? { ref: refOf(d), events: 0 };

@@ -1,4 +1,6 @@
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -17,7 +19,7 @@ import { type CounterRef, counterKey, counterPartition, counterSort, markerSort 
 import type { UsageEvent } from '../events.js';
 import type { LedgerEntry, LedgerPage, LedgerScan, RecomputeStore } from '../ports.js';
 import { type CounterState, type Drift, inScope, type LiveCounter, type RecomputeScope, type Repair } from '../recompute.js';
-import { counterUpdate } from './usage-store.js';
+import { counterUpdate, REPLAYED, receiptKey } from './usage-store.js';
 
 const periodLength: Record<Granularity, number> = { hour: 13, day: 10, month: 7 };
 /** Marker writes per transaction, leaving room for the counter's own update (DynamoDB allows 100 items). */
@@ -101,26 +103,53 @@ export class DynamoRecomputeStore implements RecomputeStore {
               ConsistentRead: true,
               FilterExpression: `(${entry}) OR (${correction})`,
               ProjectionExpression:
-                'pk, tenantId, id, meter, aggregation, #ts, #value, groupKey, #status, voidedAt, correctedAt, receivedAt, payloadHash, #before, #after',
+                'pk, tenantId, id, meter, aggregation, #ts, #value, groupKey, #status, voidedAt, correctedAt, receivedAt, payloadHash, claimedBy, #before, #after',
               ExpressionAttributeNames: names,
               ExpressionAttributeValues: values,
               ExclusiveStartKey: startKey,
             }),
           );
-          const result: LedgerPage = { scanned: page.ScannedCount ?? 0, entries: [], corrections: [] };
+          const result: LedgerPage = { scanned: page.ScannedCount ?? 0, entries: [], corrections: [], unfolded: [] };
+          const claimed = new Map<string, LedgerEntry[]>();
           for (const item of page.Items ?? []) {
             if (String(item.pk).startsWith('correction#') && item.before) {
               result.corrections.push({ before: item.before as UsageEvent, ...(item.after ? { after: item.after as UsageEvent } : {}) });
             } else {
-              const { pk: _pk, ...rest } = item;
-              result.entries.push({ status: 'counted', ...rest, value: String(rest.value) } as LedgerEntry);
+              const { pk: _pk, claimedBy, ...rest } = item;
+              const entry = { status: 'counted', ...rest, value: String(rest.value) } as LedgerEntry;
+              result.entries.push(entry);
+              if (entry.status === 'counted' && typeof claimedBy === 'string' && claimedBy !== REPLAYED) {
+                claimed.set(claimedBy, [...(claimed.get(claimedBy) ?? []), entry]);
+              }
             }
           }
+          for (const receipt of await this.unfoldedReceipts([...claimed.keys()])) result.unfolded.push(...claimed.get(receipt)!);
           await onPage(result);
           startKey = page.LastEvaluatedKey;
         } while (startKey);
       }),
     );
+  }
+
+  /**
+   * The fold units among `receipts` not folded yet: no receipt, or one split in halves (which half holds an
+   * event is not worth finding out: its counters are simply not compared).
+   */
+  private async unfoldedReceipts(receipts: string[]): Promise<string[]> {
+    const folded = new Set<string>();
+    for (const batch of chunk(receipts, 100)) {
+      let keys: Record<string, unknown>[] | undefined = batch.map((r) => ({ pk: receiptKey(r) }));
+      while (keys && keys.length > 0) {
+        const result: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tables.eventsTable]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, split' } },
+          }),
+        );
+        for (const item of result.Responses?.[this.tables.eventsTable] ?? []) if (!item.split) folded.add(String(item.pk));
+        keys = result.UnprocessedKeys?.[this.tables.eventsTable]?.Keys;
+      }
+    }
+    return receipts.filter((r) => !folded.has(receiptKey(r)));
   }
 
   async repair(drift: Drift, repair: Repair): Promise<'repaired' | 'conflict'> {

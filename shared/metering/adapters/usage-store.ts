@@ -60,7 +60,7 @@ export interface UsageStoreOptions {
 /** Quarantined events carry the sparse index key: operators list them across tenants, tenants their own. */
 const QUARANTINED = 'quarantined';
 /** The claim of a ledger entry a replay counted: no queue message folds it again. */
-const REPLAYED = 'replay';
+export const REPLAYED = 'replay';
 
 /** Who holds a ledger entry, as its claim found it; undefined when the claim could not be made. */
 interface Claim {
@@ -581,7 +581,7 @@ export class DynamoUsageStore implements UsageStore {
 type TransactWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** A fold unit's receipt in the events table: no tenant id starts with '#', so it meets no ledger entry. */
-const receiptKey = (receipt: string) => `#fold#${receipt}`;
+export const receiptKey = (receipt: string) => `#fold#${receipt}`;
 
 /** An event's fields as the ledger keeps them. */
 function ledgerItem(e: UsageEvent): Record<string, unknown> {
