@@ -142,7 +142,14 @@ export class DynamoRecomputeStore implements RecomputeStore {
       while (keys && keys.length > 0) {
         const result: BatchGetCommandOutput = await this.db.send(
           new BatchGetCommand({
-            RequestItems: { [this.tables.eventsTable]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, split' } },
+            RequestItems: {
+              [this.tables.eventsTable]: {
+                Keys: keys,
+                ConsistentRead: true,
+                ProjectionExpression: 'pk, #split',
+                ExpressionAttributeNames: { '#split': 'split' },
+              },
+            },
           }),
         );
         for (const item of result.Responses?.[this.tables.eventsTable] ?? []) if (!item.split) folded.add(String(item.pk));
