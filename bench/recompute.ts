@@ -1,4 +1,5 @@
 import './quiet.js';
+import { randomUUID } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '../local/stack.js';
 import { chunk } from '../shared/kernel/batching.js';
@@ -57,7 +58,7 @@ try {
   });
   const folding = performance.now();
   for (const batch of chunk(events, 1_000)) {
-    const outcome = await store.commit(batch);
+    const outcome = await store.commit([{ id: randomUUID(), events: batch }]);
     if (outcome.failed.length > 0) throw new Error(`${outcome.failed.length} events not folded`);
   }
   console.log(`folded ${total.toLocaleString('en-US')} events in ${((performance.now() - folding) / 1000).toFixed(1)} s`);
