@@ -289,7 +289,7 @@ describe('poison events and odd edges', () => {
         .filter((e) => e.type === 'event.quarantined')
         .map((e) => e.id)
         .sort(),
-    ).toEqual(['event.quarantined:acme:refused-1', 'event.quarantined:acme:unkeyable']);
+    ).toEqual(['event.quarantined:acme:overflow-1', 'event.quarantined:acme:refused-1', 'event.quarantined:acme:unkeyable']);
     expect(announced.find((e) => e.id === 'event.quarantined:acme:unkeyable')?.data).toMatchObject({
       eventId: 'unkeyable',
       meter: 'tokens',
