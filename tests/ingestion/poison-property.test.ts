@@ -180,6 +180,6 @@ describe('poison-proof folding, property-based, through the local stack', () => 
     expect(dlq.Attributes!.ApproximateNumberOfMessages).toBe('0');
     // The generator reaches every kind of refusal, and odd events that are counted as well.
     expect([...codes.keys()]).toEqual(expect.arrayContaining(['INVALID_PROPERTIES', 'INVALID_VALUE', 'EVENT_TOO_LARGE']));
-    expect(accepted.filter((e) => e.kind === 'odd').length - quarantined).toBeGreaterThan(10);
+    expect(accepted.filter((e) => e.kind === 'odd').length - quarantined).toBeGreaterThan(0);
   });
 });
