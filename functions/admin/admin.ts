@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { meterDefinitionSchema, meterKeySchema } from '../../shared/metering/meters.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput as parse, routes } from '../../shared/platform/http.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AlertStore, DeliveryQueue, WebhookStore } from '../../shared/alerts/ports.js';
 import { type Alert, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DomainEvent } from '../../shared/alerts/domain-events.js';
 import { invoiceStatusChanged, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';

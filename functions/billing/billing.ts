@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
 import { invoiceDocument } from '../../shared/billing/invoice-document.js';
 import { draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
 import { type Invoice, invoiceStatuses } from '../../shared/billing/invoices.js';
 import type { BillingReads } from '../../shared/billing/ports.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { parseJson } from '../../shared/kernel/json.js';
 import { countersOf } from '../../shared/metering/aggregation.js';

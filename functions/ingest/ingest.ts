@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientError, type EventRejectionCode } from '../../shared/kernel/errors.js';
 import { JsonSyntaxError, parseJson } from '../../shared/kernel/json.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { alertConditionSchema } from '../../shared/alerts/rules.js';
 import { endpointDefinitionSchema, rotationSchema } from '../../shared/alerts/webhooks.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
 import type { LedgerEntry, Page, QuarantineQuery, ReplayOutcome } from '../../shared/metering/ports.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';

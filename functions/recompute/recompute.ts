@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { toIso } from '../../shared/kernel/periods.js';
 import type { Meter } from '../../shared/metering/meters.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Meterline's domain events: what a tenant's webhook endpoints receive (the JSON body of a delivery) and

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { decimalField } from '../kernel/json.js';
 import { decimalString } from '../kernel/money.js';

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { numberField } from '../kernel/json.js';
 import { domainEventTypes } from './domain-events.js';
 

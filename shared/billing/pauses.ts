@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Pausing billing: an admin switch, per tenant or for every tenant at once, that stops the invoice job

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { currencySchema, decimalString } from '../kernel/money.js';
 import { meterKeySchema } from '../metering/meters.js';

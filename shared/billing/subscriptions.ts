@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
 import { numberField } from '../kernel/json.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Dec, MAX_FRACTION_DIGITS, MAX_VALUE } from '../kernel/decimal.js';
 import type { EventRejectionCode } from '../kernel/errors.js';
 import { firstIssue } from '../kernel/errors.js';

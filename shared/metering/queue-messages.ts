@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { UsageEvent } from './events.js';
 import { aggregations } from './meters.js';
 import type { UsageMessage } from './ports.js';

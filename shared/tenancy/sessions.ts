@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { numberField } from '../kernel/json.js';
 import { hashSecret, tenantIdSchema } from './tenants.js';
 
