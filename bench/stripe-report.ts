@@ -11,14 +11,17 @@ import { stripePace } from '../shared/stripe/adapters/environment.js';
 import { StripeUsageReporter } from '../shared/stripe/adapters/usage-reporter.js';
 import { meterReporting, type PendingEvent, type ReportRecord } from '../shared/stripe/meter-reporting.js';
 import type { ReportStore } from '../shared/stripe/ports.js';
-import { reportUsage, type UsageReportDependencies } from '../shared/stripe/usage-report.js';
+import { planReport, REPORT_WORKERS, type ReportSlice, reportSliceSchema, workerPace } from '../shared/stripe/report-slices.js';
+import { type ReportSummary, reportSlice, summarizeRun, type UsageReportDependencies } from '../shared/stripe/usage-report.js';
 
 /**
  * `npx tsx bench/stripe-report.ts [tenants]`: the daily report for 10,000 tenants × 5 meters against the
  * local Stripe emulator with Stripe's live-mode rate limits on (1,000 meter events/s, 100 other calls/s),
- * through the real job code, the real stripe-node client and its pacing. Counters and report records
- * live in memory, so the figure is the Stripe side: DynamoDB reads and writes are measured elsewhere.
- * Prints onboarding (one customer per tenant, once), the first daily run, a rerun, and calls per tenant per day.
+ * through the real job code, the real stripe-node client and its pacing, fanned out as in AWS: the planner
+ * cuts the tenants into slices, REPORT_WORKERS workers take them from a queue, each with its own client at
+ * its share of the pace (each Lambda container has its own). Counters, report records and the queue live in
+ * memory, so the figure is the Stripe side: DynamoDB reads and writes are measured elsewhere.
+ * Prints onboarding (one customer per tenant, once), the first daily run, a rerun, events/s and calls per tenant per day.
  */
 const tenantCount = Number(process.argv[2] ?? 10_000);
 const meters = seedMeters.filter((m) => ['orders', 'invoices', 'api_calls', 'storage_gb', 'seats'].includes(m.key));
@@ -56,6 +59,7 @@ const store: ReportStore = {
   subscriptionLink: async () => undefined,
   saveSubscriptionLink: async () => true,
   recordRun: async () => undefined,
+  recordSlice: async () => undefined,
 };
 const usage: UsageReportDependencies['usage'] = {
   series: async (_t, meter, granularity): Promise<CounterRow[]> => [
@@ -80,18 +84,45 @@ const billing: UsageReportDependencies['billing'] = {
       .toFixed();
   },
 };
-const deps: UsageReportDependencies = {
-  tenants: { listTenants: async () => tenants, listMeters: async () => meters },
+const byId = new Map(tenants.map((t) => [t.id, t]));
+// One per worker container: its own Stripe client pace, as each Lambda container has.
+const workers: UsageReportDependencies[] = Array.from({ length: REPORT_WORKERS }, () => ({
+  tenants: { getTenant: async (id) => byId.get(id), listMeters: async () => meters },
   usage,
   billing,
   store,
-  reporter,
+  reporter: new StripeUsageReporter(async () => stripe, workerPace(stripePace({}))),
   publish: async () => undefined,
-  concurrency: 64,
   log: logger,
+}));
+
+/** The planner onto an in-memory queue (messages as JSON, as on SQS), then the workers, each taking the next slice. */
+const reportRun = async (): Promise<ReportSummary & { slices: number }> => {
+  const queue: string[] = [];
+  const plan = await planReport(
+    {
+      tenants: {
+        tenantPages: async function* () {
+          for (let i = 0; i < tenants.length; i += 1_000) yield tenants.slice(i, i + 1_000);
+        },
+      },
+      queue: { send: async (slice: ReportSlice) => void queue.push(JSON.stringify(slice)) },
+      log: logger,
+    },
+    { runId: `bench-${Date.now()}`, now },
+  );
+  const results: ReportSummary[] = [];
+  await Promise.all(
+    workers.map(async (deps) => {
+      for (let body = queue.shift(); body !== undefined; body = queue.shift()) {
+        results.push(await reportSlice(deps, reportSliceSchema.parse(JSON.parse(body))));
+      }
+    }),
+  );
+  return { slices: plan.slices, ...summarizeRun(results) };
 };
 
-const timed = async <T>(label: string, run: () => Promise<T>) => {
+const timed = async <T>(label: string, run: () => Promise<T>): Promise<T & { seconds: number }> => {
   const calls = emulator.calls().length;
   const start = performance.now();
   const result = await run();
@@ -101,11 +132,11 @@ const timed = async <T>(label: string, run: () => Promise<T>) => {
   console.log(
     `${label.padEnd(34)} ${seconds.toFixed(1).padStart(7)} s   ${String(made.length).padStart(7)} Stripe calls (${limited} answered 429)   ${(made.length / tenantCount).toFixed(2)} calls/tenant`,
   );
-  return result;
+  return { ...result, seconds };
 };
 
 console.log(
-  `Stripe report: ${tenantCount} tenants × ${meters.length} meters, emulator rate limit 1,000 meter events/s + 100 calls/s, client pace ${JSON.stringify(stripePace({}))}\n`,
+  `Stripe report: ${tenantCount} tenants × ${meters.length} meters, emulator rate limit 1,000 meter events/s + 100 calls/s, ${REPORT_WORKERS} workers each paced at ${JSON.stringify(workerPace(stripePace({})))}\n`,
 );
 await timed('onboarding (customers, meters)', async () => {
   await Promise.all(meters.map((m) => reporter.ensureMeter(meterReporting(m))));
@@ -113,11 +144,12 @@ await timed('onboarding (customers, meters)', async () => {
     await Promise.all(tenants.slice(i, i + 64).map(async (t) => store.saveCustomer(t.id, await reporter.createCustomer(t))));
   }
 });
-const first = await timed('daily report (one day of usage)', () => reportUsage(deps, now));
-const again = await timed('rerun of the same day', () => reportUsage(deps, now));
+const first = await timed('daily report (one day of usage)', reportRun);
+const again = await timed('rerun of the same day', reportRun);
 if (first.errors.length) console.log('first errors:', JSON.stringify(first.errors.slice(0, 3)));
 console.log(
-  `\nfirst run: sent ${first.sent}, skipped ${first.skipped}, failed ${first.failed}; rerun: sent ${again.sent}, skipped ${again.skipped}, failed ${again.failed}`,
+  `\nfirst run: ${first.slices} slices, sent ${first.sent}, skipped ${first.skipped}, failed ${first.failed}; rerun: sent ${again.sent}, skipped ${again.skipped}, failed ${again.failed}`,
 );
+console.log(`daily report: ${(first.sent / first.seconds).toFixed(0)} meter events/s`);
 console.log(`meter events stored by the emulator: ${emulator.meterEvents().length} (expected ${tenantCount * meters.length})`);
 await emulator.stop();

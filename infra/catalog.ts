@@ -1,4 +1,5 @@
 import type { TableName } from '../shared/platform/dynamo/tables.js';
+import { REPORT_WORKERS } from '../shared/stripe/report-slices.js';
 
 /**
  * Every Lambda function, what triggers it and what it may touch, as plain data: the CDK stack deploys
@@ -47,6 +48,10 @@ export interface FunctionSpec {
   sendsToWebhookQueue?: boolean;
   /** Consumes the webhook delivery queue (and sends to it: retries are new, delayed messages). */
   consumesWebhookQueue?: boolean;
+  /** Sends slices of the Stripe report onto the report queue. */
+  sendsToReportQueue?: boolean;
+  /** Consumes the report queue, at most `reportQueueSettings.maxConcurrency` at once. */
+  consumesReportQueue?: boolean;
 }
 
 export const functionCatalog = {
@@ -292,14 +297,32 @@ export const functionCatalog = {
     routes: ['GET /v1/admin/console', 'GET /v1/admin/billing-issues'],
     tables: { tenants: 'read', counters: 'read', billing: 'read', stripe: 'read' },
   },
+  // The daily report's planner: lists the tenants (the index's TENANTS partition, page by page) and sends them in
+  // slices onto the report queue; 1,000,000 tenants are 1,000 messages, well inside a minute.
   'usage-report': {
     entry: 'functions/usage-report/handler.ts',
-    memoryMb: 1024,
-    // 10,000 tenants × 5 meters take about a minute at Stripe's meter event rate; the rest is headroom.
-    timeoutSeconds: 900,
+    memoryMb: 256,
+    timeoutSeconds: 300,
     schedule: 'cron(0 1 * * ? *)',
+    sendsToReportQueue: true,
+    tables: { tenants: { access: 'read', partitions: { table: ['TENANT#*'], gsi1: ['TENANTS'] } } },
+  },
+  // Reports one slice per invocation: about 28 s for 1,000 tenants × 5 meters at its share of Stripe's rate
+  // (shared/stripe/report-slices.ts); the rest of the timeout is headroom for corrections and onboarding.
+  'usage-report-worker': {
+    entry: 'functions/usage-report-worker/handler.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 300,
+    consumesReportQueue: true,
     publishesEvents: true,
-    tables: { tenants: 'read', counters: 'read', billing: 'read', stripe: 'readwrite', webhooks: 'readwrite' },
+    // Tenants by id and their meters, in their own partitions: never the tenant list or an API key.
+    tables: {
+      tenants: { access: 'read', partitions: { table: ['TENANT#*'] } },
+      counters: 'read',
+      billing: 'read',
+      stripe: 'readwrite',
+      webhooks: 'readwrite',
+    },
     secrets: ['stripe'],
   },
   'stripe-webhook': {
@@ -341,6 +364,17 @@ export const webhookQueueSettings = {
   maxReceiveCount: 5,
   batchSize: 10,
   maxBatchingWindowSeconds: 0,
+} as const;
+
+/**
+ * Stripe report queue settings: one slice per invocation (a slice already fills a good part of the timeout), and at
+ * most REPORT_WORKERS invocations at once, so the workers' paces add up to less than Stripe's meter event rate.
+ */
+export const reportQueueSettings = {
+  maxReceiveCount: 5,
+  batchSize: 1,
+  maxBatchingWindowSeconds: 0,
+  maxConcurrency: REPORT_WORKERS,
 } as const;
 
 export const sendsToWebhookQueue = (spec: FunctionSpec): boolean =>

@@ -15,6 +15,7 @@ import {
   type FunctionName,
   type FunctionSpec,
   functionSpecs,
+  reportQueueSettings,
   sendsToWebhookQueue,
   type TableGrant,
   tableGrant,
@@ -52,6 +53,7 @@ export interface FunctionsProps {
   tables: Record<TableName, Table>;
   usageQueue: Queue;
   webhookQueue: Queue;
+  reportQueue: Queue;
   secrets: Record<string, Secret>;
   eventBus: IEventBus;
 }
@@ -107,7 +109,7 @@ export class Functions extends Construct {
       'Serverless-LambdaDLQ': spec.schedule
         ? 'Invoked asynchronously by Scheduler only; a failed run goes to its on-failure destination (infra/schedules.ts), which keeps the error beside the input, unlike a DLQ.'
         : 'Never invoked asynchronously (API Gateway, the function URL and the SQS event source wait for the answer), so a DLQ would never receive anything.',
-      ...(spec.consumesUsageQueue || spec.consumesWebhookQueue
+      ...(spec.consumesUsageQueue || spec.consumesWebhookQueue || spec.consumesReportQueue
         ? {
             'Serverless-LambdaEventSourceMappingDestination':
               'On-failure destinations are for stream sources; an SQS source redrives what keeps failing to its queue’s own dead-letter queue.',
@@ -142,6 +144,18 @@ export class Functions extends Construct {
         }),
       );
     }
+    if (spec.sendsToReportQueue) props.reportQueue.grantSendMessages(role);
+    if (spec.consumesReportQueue) {
+      fn.addEventSource(
+        new SqsEventSource(props.reportQueue, {
+          reportBatchItemFailures: true,
+          batchSize: reportQueueSettings.batchSize,
+          maxBatchingWindow: Duration.seconds(reportQueueSettings.maxBatchingWindowSeconds),
+          // Each worker paces itself at its share of Stripe's meter event rate (shared/composition/stripe.ts).
+          maxConcurrency: reportQueueSettings.maxConcurrency,
+        }),
+      );
+    }
     for (const secret of spec.secrets ?? []) props.secrets[secret]!.grantRead(role);
     if (spec.publishesEvents) props.eventBus.grantPutEventsTo(role);
     return fn;
@@ -156,6 +170,7 @@ export class Functions extends Construct {
       ),
       ...(spec.sendsToUsageQueue ? { USAGE_QUEUE_URL: props.usageQueue.queueUrl } : {}),
       ...(sendsToWebhookQueue(spec) ? { WEBHOOK_QUEUE_URL: props.webhookQueue.queueUrl } : {}),
+      ...(spec.sendsToReportQueue ? { REPORT_QUEUE_URL: props.reportQueue.queueUrl } : {}),
       ...(spec.publishesEvents ? { EVENT_BUS_NAME: props.eventBus.eventBusName } : {}),
       ...Object.fromEntries((spec.secrets ?? []).map((secret) => [secretArnEnv(secret), props.secrets[secret]!.secretArn])),
       STAGE: props.stage.name,

@@ -31,6 +31,8 @@ export interface ObservabilityProps {
   tables: Record<TableName, Table>;
   usageQueue: Queue;
   usageDeadLetterQueue: Queue;
+  /** Slices of the Stripe report that kept failing: their tenants were not reported that day. */
+  reportDeadLetterQueue: Queue;
   scheduleDeadLetterQueue: Queue;
   jobs: Job[];
   apiStage: HttpStage;
@@ -148,6 +150,12 @@ export class Observability extends Construct {
       description: 'Usage could not be reported to Stripe.',
       runbook: runbooks.reportFailures,
       metric: app('ReportFailures'),
+      threshold: 1,
+    });
+    this.alarm('ReportDlqDepth', {
+      description: 'A slice of the Stripe usage report failed on every delivery: its tenants were not reported.',
+      runbook: runbooks.reportFailures,
+      metric: deadLetters(props.reportDeadLetterQueue),
       threshold: 1,
     });
     this.alarm('ReconciliationMismatches', {

@@ -5,7 +5,7 @@ import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { tables } from '../shared/platform/dynamo/tables.js';
 import { Api } from './api.js';
-import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
+import { type FunctionName, type FunctionSpec, functionSpecs, reportQueueSettings, webhookQueueSettings } from './catalog.js';
 import { Evidence } from './evidence.js';
 import { Functions } from './functions.js';
 import { DashboardHosting } from './hosting.js';
@@ -17,7 +17,7 @@ import { Secrets } from './secrets.js';
 import type { StageConfig } from './stage.js';
 import { Tables } from './tables.js';
 import { secureQueue, UsageQueue } from './usage-queue.js';
-import { WebhookQueue } from './webhook-queue.js';
+import { WorkerQueue } from './worker-queue.js';
 
 export interface MeterlineStackProps extends StackProps {
   stage: StageConfig;
@@ -28,7 +28,8 @@ export interface MeterlineStackProps extends StackProps {
 export class MeterlineStack extends Stack {
   readonly tables: Tables;
   readonly usageQueue: UsageQueue;
-  readonly webhookQueue: WebhookQueue;
+  readonly webhookQueue: WorkerQueue;
+  readonly reportQueue: WorkerQueue;
   readonly functions: Functions;
   readonly api: Api;
   readonly observability: Observability;
@@ -48,7 +49,17 @@ export class MeterlineStack extends Stack {
       removalPolicy: stage.dataRemovalPolicy,
     });
     const webhookTimeout = Math.max(...specs.filter(([, spec]) => spec.consumesWebhookQueue).map(([, spec]) => spec.timeoutSeconds));
-    this.webhookQueue = new WebhookQueue(this, 'Webhooks', { consumerTimeout: Duration.seconds(webhookTimeout) });
+    this.webhookQueue = new WorkerQueue(this, 'Webhooks', {
+      purpose: 'webhook delivery',
+      consumerTimeout: Duration.seconds(webhookTimeout),
+      settings: webhookQueueSettings,
+    });
+    const reportTimeout = Math.max(...specs.filter(([, spec]) => spec.consumesReportQueue).map(([, spec]) => spec.timeoutSeconds));
+    this.reportQueue = new WorkerQueue(this, 'Reports', {
+      purpose: 'Stripe report',
+      consumerTimeout: Duration.seconds(reportTimeout),
+      settings: reportQueueSettings,
+    });
     const secrets = new Secrets(this, 'Secrets', stage);
     // Every domain event (alerts, quotas, spend, invoices), for operators' own rules.
     const eventBus = new EventBus(this, 'EventBus', { eventBusName: `meterline-${stage.name}` });
@@ -76,6 +87,7 @@ export class MeterlineStack extends Stack {
       tables: this.tables.byName,
       usageQueue: this.usageQueue.queue,
       webhookQueue: this.webhookQueue.queue,
+      reportQueue: this.reportQueue.queue,
       secrets: secrets.byName,
       eventBus,
     });
@@ -103,6 +115,7 @@ export class MeterlineStack extends Stack {
       tables: this.tables.byName,
       usageQueue: this.usageQueue.queue,
       usageDeadLetterQueue: this.usageQueue.deadLetterQueue,
+      reportDeadLetterQueue: this.reportQueue.deadLetterQueue,
       scheduleDeadLetterQueue: schedules.deadLetterQueue,
       jobs: schedules.jobs,
       apiStage: this.api.stage,
@@ -130,6 +143,8 @@ export class MeterlineStack extends Stack {
     new CfnOutput(this, 'UsageDeadLetterQueueArn', { value: this.usageQueue.deadLetterQueue.queueArn });
     new CfnOutput(this, 'WebhookQueueUrl', { value: this.webhookQueue.queue.queueUrl });
     new CfnOutput(this, 'WebhookDeadLetterQueueUrl', { value: this.webhookQueue.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ReportQueueUrl', { value: this.reportQueue.queue.queueUrl });
+    new CfnOutput(this, 'ReportDeadLetterQueueUrl', { value: this.reportQueue.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'NotificationEventsQueueUrl', { value: notificationEvents.queueUrl });
     new CfnOutput(this, 'ScheduleDeadLetterQueueUrl', { value: schedules.deadLetterQueue.queueUrl });
     for (const job of schedules.jobs) {

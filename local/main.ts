@@ -23,7 +23,7 @@ const events = demoEvents();
 console.log(`Posting ${events.length.toLocaleString('en-US')} demo events (this month so far) through the ingest API...`);
 await postEvents(stack.apiUrl, seed.tenantKey, events);
 await stack.drained(300_000);
-await stack.runSchedule('usage-report');
+await stack.runReport();
 const mint = async (key: string, body: object) => {
   const res = await fetch(`${stack.apiUrl}/v1/dashboard/sessions`, {
     method: 'POST',

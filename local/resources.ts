@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { functionSpecs, usageQueueSettings, webhookQueueSettings } from '../infra/catalog.js';
+import { type FunctionSpec, functionSpecs, reportQueueSettings, usageQueueSettings, webhookQueueSettings } from '../infra/catalog.js';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 
 /** Creates every table under `prefix` (keeping those that exist, so a stack restarts on its data) and returns the environment that names them. */
@@ -57,10 +57,21 @@ export interface Queues {
   usageDlqUrl: string;
   webhookQueueUrl: string;
   webhookDlqUrl: string;
+  reportQueueUrl: string;
+  reportDlqUrl: string;
 }
 
-/** The usage and webhook delivery queues and their DLQs, with the same redrive policies as in AWS (`visibilityTimeoutSeconds`: the usage queue's). */
-export async function createQueues(sqs: SQSClient, prefix: string, visibilityTimeoutSeconds: number): Promise<Queues> {
+/**
+ * The usage, webhook delivery and report queues and their DLQs, with the same redrive policies as in AWS
+ * (`visibilityTimeoutSeconds`: the usage queue's; `reportVisibilityTimeoutSeconds`: the report queue's, six worker
+ * timeouts as in AWS unless a test needs a crashed slice back sooner).
+ */
+export async function createQueues(
+  sqs: SQSClient,
+  prefix: string,
+  visibilityTimeoutSeconds: number,
+  reportVisibilityTimeoutSeconds?: number,
+): Promise<Queues> {
   const create = async (name: string, maxReceiveCount: number, visibility = visibilityTimeoutSeconds) => {
     const dlq = await sqs.send(
       new CreateQueueCommand({ QueueName: `${prefix}-${name}-dlq`, Attributes: { MaximumMessageSize: '1048576' } }),
@@ -79,12 +90,22 @@ export async function createQueues(sqs: SQSClient, prefix: string, visibilityTim
     return [queue.QueueUrl!, dlq.QueueUrl!] as const;
   };
   const [usageQueueUrl, usageDlqUrl] = await create('usage', usageQueueSettings.maxReceiveCount);
-  // As in AWS (six worker timeouts): a delivery still being attempted is never handed to a second worker.
-  const deliveryTimeout = Math.max(
-    ...Object.values(functionSpecs)
-      .filter((s) => s.consumesWebhookQueue)
-      .map((s) => s.timeoutSeconds),
+  // As in AWS (six worker timeouts): a delivery or a slice still being worked is never handed to a second worker.
+  const longestTimeout = (consumes: (spec: FunctionSpec) => boolean | undefined) =>
+    Math.max(
+      ...Object.values(functionSpecs)
+        .filter(consumes)
+        .map((s) => s.timeoutSeconds),
+    );
+  const [webhookQueueUrl, webhookDlqUrl] = await create(
+    'webhooks',
+    webhookQueueSettings.maxReceiveCount,
+    longestTimeout((s) => s.consumesWebhookQueue) * 6,
   );
-  const [webhookQueueUrl, webhookDlqUrl] = await create('webhooks', webhookQueueSettings.maxReceiveCount, deliveryTimeout * 6);
-  return { usageQueueUrl, usageDlqUrl, webhookQueueUrl, webhookDlqUrl };
+  const [reportQueueUrl, reportDlqUrl] = await create(
+    'reports',
+    reportQueueSettings.maxReceiveCount,
+    reportVisibilityTimeoutSeconds ?? longestTimeout((s) => s.consumesReportQueue) * 6,
+  );
+  return { usageQueueUrl, usageDlqUrl, webhookQueueUrl, webhookDlqUrl, reportQueueUrl, reportDlqUrl };
 }

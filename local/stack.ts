@@ -5,8 +5,19 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { buildDashboard } from '../dashboard/build.js';
-import { type FunctionName, functionSpecs, usageQueueSettings, webhookQueueSettings } from '../infra/catalog.js';
+import {
+  type FunctionName,
+  type FunctionSpec,
+  functionSpecs,
+  reportQueueSettings,
+  usageQueueSettings,
+  webhookQueueSettings,
+} from '../infra/catalog.js';
+import { documentClient } from '../shared/platform/dynamo/client.js';
 import type { ScheduledInvocation } from '../shared/platform/schedule.js';
+import { DynamoStripeStore } from '../shared/stripe/adapters/stripe-store.js';
+import type { ReportPlan } from '../shared/stripe/report-slices.js';
+import { type ReportSummary, summarizeRun } from '../shared/stripe/usage-report.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
 import { type EventBridgeEmulator, startEventBridge } from './eventbridge.js';
@@ -33,6 +44,8 @@ export interface LocalStackOptions {
   /** Prefix of every table and queue, so several stacks can share the emulators. */
   prefix?: string;
   visibilityTimeoutSeconds?: number;
+  /** The report queue's visibility timeout: six worker timeouts as in AWS when absent. */
+  reportVisibilityTimeoutSeconds?: number;
   authorizerCacheTtlMs?: number;
   consumerConcurrency?: number;
   /** Replaces the consumer handler, for tests that inject faults around the real one. */
@@ -60,6 +73,11 @@ export interface LocalStack {
   busyMs(name: FunctionName): number;
   /** Runs a scheduled function now, as its schedule would. */
   runSchedule(name: FunctionName, due?: Date): Promise<unknown>;
+  /**
+   * Runs the daily report as its schedule would (the planner), then waits until the report workers have recorded
+   * every slice it sent; the run's summary over its slices.
+   */
+  runReport(due?: Date, timeoutMs?: number): Promise<ReportRun>;
   /** Resolves when the usage queue holds no visible or in-flight message. */
   drained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -67,7 +85,15 @@ export interface LocalStack {
   stripe?: StripeEmulator;
 }
 
+export type ReportRun = ReportSummary & Pick<ReportPlan, 'runId' | 'slices'>;
+
 const ROOT = resolve(import.meta.dirname, '..');
+interface WorkerQueueSettings {
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  maxConcurrency: number;
+}
+
 /** The local stand-in for the stack's `meterline-<stage>` bus. */
 const LOCAL_EVENT_BUS = 'meterline-local';
 
@@ -98,7 +124,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: sqsEndpoint, credentials });
 
     const visibility = options.visibilityTimeoutSeconds ?? 5;
-    const queues = await createQueues(sqs, prefix, visibility);
+    const queues = await createQueues(sqs, prefix, visibility, options.reportVisibilityTimeoutSeconds);
     const eventBus = await startEventBridge([LOCAL_EVENT_BUS]);
     stops.push(eventBus.stop);
     const stripe = usesRealStripe() ? undefined : await startStripeEmulator(options.stripe).then((s) => (stops.push(s.stop), s));
@@ -114,6 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       USAGE_QUEUE_URL: queues.usageQueueUrl,
       DASHBOARD_URL: apiUrl,
       WEBHOOK_QUEUE_URL: queues.webhookQueueUrl,
+      REPORT_QUEUE_URL: queues.reportQueueUrl,
       EVENT_BUS_NAME: LOCAL_EVENT_BUS,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBus.endpoint,
       // Local receivers listen on 127.0.0.1; in AWS this is never set and loopback is refused like every private address.
@@ -229,23 +256,40 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => consumer.stop());
 
-    const webhookQueueArn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.webhookQueueUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes!.QueueArn!;
-    for (const [name, spec] of specs.filter(([, s]) => s.consumesWebhookQueue)) {
-      const mapping = startEventSourceMapping({
-        sqs,
-        queueUrl: queues.webhookQueueUrl,
-        queueArn: webhookQueueArn,
-        functionName: name,
-        timeoutSeconds: spec.timeoutSeconds,
-        handler: await load<SQSEvent, SQSBatchResponse>(name),
-        batchSize: webhookQueueSettings.batchSize,
-        maxBatchingWindowMs: webhookQueueSettings.maxBatchingWindowSeconds * 1000,
-        concurrency: 1,
-      });
-      stops.push(() => mapping.stop());
+    // The worker queues, each consumed by the functions the catalog names, as many at once as their mappings allow.
+    const workerQueues: { url: string; consumes: (spec: FunctionSpec) => boolean | undefined; settings: WorkerQueueSettings }[] = [
+      { url: queues.webhookQueueUrl, consumes: (s) => s.consumesWebhookQueue, settings: { ...webhookQueueSettings, maxConcurrency: 1 } },
+      { url: queues.reportQueueUrl, consumes: (s) => s.consumesReportQueue, settings: reportQueueSettings },
+    ];
+    for (const { url, consumes, settings } of workerQueues) {
+      const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+      for (const [name, spec] of specs.filter(([, s]) => consumes(s))) {
+        const mapping = startEventSourceMapping({
+          sqs,
+          queueUrl: url,
+          queueArn: arn,
+          functionName: name,
+          timeoutSeconds: spec.timeoutSeconds,
+          handler: await load<SQSEvent, SQSBatchResponse>(name),
+          batchSize: settings.batchSize,
+          maxBatchingWindowMs: settings.maxBatchingWindowSeconds * 1000,
+          concurrency: settings.maxConcurrency,
+        });
+        stops.push(() => mapping.stop());
+      }
     }
+
+    const reportStore = new DynamoStripeStore(documentClient(dynamo), (env as Record<string, string>).STRIPE_TABLE!);
+    const runReport = async (due = new Date(), timeoutMs = 60_000): Promise<ReportRun> => {
+      const plan = (await scheduler.run('usage-report', due)) as ReportPlan;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const results = await reportStore.sliceResults(plan.runId);
+        if (results.length === plan.slices) return { runId: plan.runId, slices: plan.slices, ...summarizeRun(results) };
+        if (Date.now() > deadline) throw new Error(`report run ${plan.runId}: ${results.length} of ${plan.slices} slices reported`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
 
     const depth = async () => {
       const a = await sqs.send(
@@ -269,6 +313,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       invocations: (name) => invocations.get(name) ?? 0,
       busyMs: (name) => busy.get(name) ?? 0,
       runSchedule: (name, due) => scheduler.run(name, due),
+      runReport,
       dynamo,
       sqs,
       queues,

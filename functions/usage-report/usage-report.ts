@@ -3,23 +3,21 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
-import { type ReportSummary, reportUsage, type UsageReportDependencies } from '../../shared/stripe/usage-report.js';
+import { planReport, type ReportPlan, type ReportPlanDependencies } from '../../shared/stripe/report-slices.js';
 
-/** The daily report (EventBridge, 01:00 UTC), run at the invocation's scheduled time (shared/stripe/usage-report.ts). */
-export function createUsageReport(deps: Omit<UsageReportDependencies, 'log'>) {
-  return middy<ScheduledInvocation, ReportSummary>()
+/**
+ * The daily report's planner (EventBridge, 01:00 UTC): cuts the tenants into slices onto the report queue,
+ * each carrying the invocation's scheduled time; the report workers report them (functions/usage-report-worker).
+ * The run id is the invocation's request id, which Lambda keeps when it retries a failed asynchronous run.
+ */
+export function createUsageReport(deps: Omit<ReportPlanDependencies, 'log'>) {
+  return middy<ScheduledInvocation, ReportPlan>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (invocation) => {
-      const summary = await reportUsage({ ...deps, log: logger }, Date.parse(invocation.time));
-      metrics.addMetric('ReportFailures', MetricUnit.Count, summary.failed);
-      metrics.addMetric('MeterEventsSent', MetricUnit.Count, summary.sent);
+    .handler(async (invocation, context) => {
+      const plan = await planReport({ ...deps, log: logger }, { runId: context.awsRequestId, now: Date.parse(invocation.time) });
+      metrics.addMetric('ReportSlicesSent', MetricUnit.Count, plan.slices);
+      metrics.addMetric('ReportTenantsPlanned', MetricUnit.Count, plan.tenants);
       metrics.publishStoredMetrics();
-      logger.info('usage report finished', {
-        sent: summary.sent,
-        skipped: summary.skipped,
-        failed: summary.failed,
-        tenants: summary.tenants,
-      });
-      return summary;
+      return plan;
     });
 }

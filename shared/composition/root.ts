@@ -19,6 +19,7 @@ import { meterQuantities } from '../metering/period-usage.js';
 import { required, settings } from '../platform/config.js';
 import { documentClient } from '../platform/dynamo/client.js';
 import { tableName } from '../platform/dynamo/tables.js';
+import { SqsReportQueue } from '../stripe/adapters/report-queue.js';
 import { DynamoTenantDirectory } from '../tenancy/adapters/tenant-directory.js';
 
 /**
@@ -76,6 +77,9 @@ const sqsClient = () => {
   return sqs;
 };
 export const deliveryQueue = () => new SqsDeliveryQueue(sqsClient(), required('WEBHOOK_QUEUE_URL'));
+
+/** The Stripe report's slices (no Stripe client: the planner only lists tenants and sends). */
+export const reportQueue = () => new SqsReportQueue(sqsClient(), required('REPORT_QUEUE_URL'));
 
 /** Local runs only (the local stack sets it): webhook receivers on 127.0.0.1 may be registered and called. */
 export const allowLoopbackWebhooks = () => process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';

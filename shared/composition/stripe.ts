@@ -4,7 +4,9 @@ import { stripeFromEnvironment, stripePace } from '../stripe/adapters/environmen
 import { DynamoStripeStore } from '../stripe/adapters/stripe-store.js';
 import { StripeUsageReporter } from '../stripe/adapters/usage-reporter.js';
 import { StripeWebhookAdapter } from '../stripe/adapters/webhooks.js';
-import { dynamo } from './root.js';
+import { workerPace } from '../stripe/report-slices.js';
+import type { UsageReportDependencies } from '../stripe/usage-report.js';
+import { billingStore, dynamo, eventPublisher, meterReader, tenantDirectory, usageStore } from './root.js';
 
 /** The Stripe half of the composition root, apart so that functions that never call Stripe do not bundle it. */
 export const stripeStore = () => new DynamoStripeStore(dynamo(), tableName('stripe'));
@@ -13,7 +15,28 @@ export const stripeStore = () => new DynamoStripeStore(dynamo(), tableName('stri
 let stripeAccess: ReturnType<typeof stripeFromEnvironment> | undefined;
 const stripe = () => (stripeAccess ??= stripeFromEnvironment());
 
-export const usageReporter = () => new StripeUsageReporter(async () => (await stripe()()).stripe, stripePace());
+/** The report workers' Stripe client: several run at once, each in its own container, so each paces at its share. */
+export const usageReporter = () => new StripeUsageReporter(async () => (await stripe()()).stripe, workerPace(stripePace()));
+
+/** What a report worker reports a slice with. */
+export function usageReportDependencies(): Omit<UsageReportDependencies, 'log'> {
+  const billing = billingStore();
+  const reader = meterReader();
+  const publisher = eventPublisher();
+  return {
+    tenants: tenantDirectory(),
+    usage: usageStore(),
+    billing: {
+      subscription: (tenantId) => billing.getSubscription(tenantId),
+      plan: (planId) => billing.getPlan(planId),
+      quantity: (tenantId, meter, period, asOf) => reader.quantity(tenantId, meter, period, asOf),
+      pauses: () => billing.listPauses(),
+    },
+    store: stripeStore(),
+    reporter: usageReporter(),
+    publish: (event) => publisher.publish(event),
+  };
+}
 
 export const stripeWebhooks = () => new StripeWebhookAdapter(stripe());
 

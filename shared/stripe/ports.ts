@@ -10,6 +10,8 @@ import type {
   SubscriptionState,
 } from './mirror.js';
 import type { StripePriceSpec, StripeSubscriptionSpec, SubscriptionLink } from './products.js';
+import type { ReportSlice } from './report-slices.js';
+import type { SliceResult } from './usage-report.js';
 
 /**
  * What the Stripe context needs from Stripe and from its table. The stripe-node and DynamoDB adapters
@@ -54,6 +56,13 @@ export interface ReportStore {
   /** Writes the link if the stored one still has the version before it; false when another run moved it. */
   saveSubscriptionLink(tenantId: string, link: SubscriptionLink): Promise<boolean>;
   recordRun(report: TenantReport): Promise<void>;
+  /** What a report worker did with one slice, under its run (a redelivered slice writes its own outcome over it). */
+  recordSlice(result: SliceResult): Promise<void>;
+}
+
+/** The report queue: one message per slice of tenants. */
+export interface ReportQueue {
+  send(slice: ReportSlice): Promise<void>;
 }
 
 /** The provider, as the webhook needs it: verification, and objects fetched when an event does not carry them whole. */

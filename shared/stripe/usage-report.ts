@@ -24,11 +24,12 @@ import {
 } from './meter-reporting.js';
 import type { ReportStore, UsageReporter } from './ports.js';
 import { mirroredPlanId, planPriceSpecs, subscriptionSpec } from './products.js';
+import type { ReportSlice } from './report-slices.js';
 
 const DAY = 86_400_000;
 
 export interface UsageReportDependencies {
-  tenants: Pick<TenantDirectory, 'listTenants' | 'listMeters'>;
+  tenants: Pick<TenantDirectory, 'getTenant' | 'listMeters'>;
   usage: Pick<UsageStore, 'series'>;
   /**
    * The billing side: the tenant's subscription (its billing periods) and a meter's billed quantity
@@ -65,29 +66,57 @@ export interface ReportSummary {
   errors: ReportError[];
 }
 
+/** A slice's summary as its worker records it, under the run and the slice's position in it. */
+export interface SliceResult extends ReportSummary {
+  runId: string;
+  slice: number;
+  scheduledAt: string;
+}
+
+/** Errors a slice result keeps (each tenant's run record keeps all of its own). */
+export const SLICE_ERRORS_KEPT = 100;
+
+/** A whole run's summary from its slices' results. */
+export function summarizeRun(results: readonly ReportSummary[]): ReportSummary {
+  const summary: ReportSummary = { tenants: 0, sent: 0, skipped: 0, failed: 0, paused: 0, errors: [] };
+  for (const r of results) {
+    summary.tenants += r.tenants;
+    summary.sent += r.sent;
+    summary.skipped += r.skipped;
+    summary.failed += r.failed;
+    summary.paused += r.paused;
+    summary.errors.push(...r.errors);
+  }
+  return summary;
+}
+
 /**
- * The daily report: for each tenant × meter × completed UTC day in Stripe's window, brings Stripe's
- * meter in line with Meterline's day counters, one meter event per day plus a delta event per later
- * change (planned by ./meter-reporting.ts). Each event is written down (pending) before it is sent and
- * becomes the day's record after, so a crash in between resends the same identifier, which Stripe
- * refuses as a duplicate. "Yesterday" comes from `now`, the run's scheduled time, never the clock.
- * One tenant's failure is recorded and the others go on.
+ * The daily report of one slice of tenants (./report-slices.ts): for each tenant × meter × completed UTC
+ * day in Stripe's window, brings Stripe's meter in line with Meterline's day counters, one meter event
+ * per day plus a delta event per later change (planned by ./meter-reporting.ts). Each event is written
+ * down (pending) before it is sent and becomes the day's record after, so a crash in between resends the
+ * same identifier, which Stripe refuses as a duplicate; a slice delivered again, or overlapping another,
+ * finds the records and sends nothing twice. "Yesterday" comes from the slice's scheduled time, never the
+ * clock. One tenant's failure is recorded and the others go on; the slice's result is recorded last.
  */
-export async function reportUsage(deps: UsageReportDependencies, now: number): Promise<ReportSummary> {
+export async function reportSlice(deps: UsageReportDependencies, slice: ReportSlice): Promise<ReportSummary> {
+  const now = Date.parse(slice.scheduledAt);
   const days = reportDays(now);
-  const runAt = new Date(now).toISOString();
+  const runAt = slice.scheduledAt;
   const summary: ReportSummary = { tenants: 0, sent: 0, skipped: 0, failed: 0, paused: 0, errors: [] };
   const pauses = await deps.billing.pauses();
-  const all = await deps.tenants.listTenants();
-  const tenants = all.filter((t) => !billingPaused(pauses, t.id));
-  summary.paused = all.length - tenants.length;
-  await mapLimit(tenants, deps.concurrency ?? 16, async (tenant) => {
-    const report: TenantReport = { tenantId: tenant.id, runAt, sent: [], skipped: 0, errors: [] };
+  const reportable = slice.tenantIds.filter((id) => !billingPaused(pauses, id));
+  summary.paused = slice.tenantIds.length - reportable.length;
+  await mapLimit(reportable, deps.concurrency ?? 16, async (tenantId) => {
+    const report: TenantReport = { tenantId, runAt, sent: [], skipped: 0, errors: [] };
     const fail = (error: Omit<ReportError, 'tenantId'>) => {
-      report.errors.push({ tenantId: tenant.id, ...error });
-      deps.log.error('usage report failed', { tenantId: tenant.id, ...error });
+      report.errors.push({ tenantId, ...error });
+      deps.log.error('usage report failed', { tenantId, ...error });
     };
     try {
+      const tenant = await deps.tenants.getTenant(tenantId);
+      // Deleted since the planner listed it: nothing left to report.
+      if (!tenant) return;
       const customerId = (await deps.store.customerOf(tenant.id)) ?? (await createCustomer(deps, tenant));
       const meters = await deps.tenants.listMeters(tenant.id);
       const subscription = await deps.billing.subscription(tenant.id);
@@ -132,14 +161,21 @@ export async function reportUsage(deps: UsageReportDependencies, now: number): P
     if (report.sent.length > 0 || report.errors.length > 0) {
       await deps.store
         .recordRun(report)
-        .catch((error) => deps.log.error('could not record the report run', { tenantId: tenant.id, error: error as Error }));
+        .catch((error) => deps.log.error('could not record the report run', { tenantId: tenantId, error: error as Error }));
     }
     if (report.errors.length > 0) {
       const errors = report.errors.map(({ tenantId: _t, ...e }) => e);
       await deps
-        .publish(domainEvent('stripe.report_failed', tenant.id, runAt, { source: 'usage_report', errors }, runAt))
-        .catch((error) => deps.log.error('could not announce the failed report', { tenantId: tenant.id, error: error as Error }));
+        .publish(domainEvent('stripe.report_failed', tenantId, runAt, { source: 'usage_report', errors }, runAt))
+        .catch((error) => deps.log.error('could not announce the failed report', { tenantId: tenantId, error: error as Error }));
     }
+  });
+  await deps.store.recordSlice({
+    runId: slice.runId,
+    slice: slice.slice,
+    scheduledAt: slice.scheduledAt,
+    ...summary,
+    errors: summary.errors.slice(0, SLICE_ERRORS_KEPT),
   });
   return summary;
 }

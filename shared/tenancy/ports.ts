@@ -7,6 +7,8 @@ export interface TenantDirectory {
   createTenant(tenant: Tenant): Promise<boolean>;
   getTenant(id: string): Promise<Tenant | undefined>;
   listTenants(): Promise<Tenant[]>;
+  /** Every tenant, a page at a time (DynamoDB's pages), for jobs that must not hold them all. */
+  tenantPages(): AsyncIterable<Tenant[]>;
   putMeter(tenantId: string, meter: Meter): Promise<void>;
   listMeters(tenantId: string): Promise<Meter[]>;
   putApiKey(record: ApiKeyRecord): Promise<void>;

@@ -4,7 +4,6 @@ import type { LocalStack } from '../../local/stack.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
 import type { Invoice } from '../../shared/billing/invoices.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 const HOUR = 3_600_000;
@@ -18,7 +17,7 @@ describe('pausing billing', () => {
   let billing: DynamoBillingStore;
   const keys = new Map<string, string>();
   const invoicing = (at: number) => stack.runSchedule('invoicing', new Date(at)) as Promise<InvoicingRun>;
-  const report = () => stack.runSchedule('usage-report', new Date(today + HOUR)) as Promise<ReportSummary>;
+  const report = () => stack.runReport(new Date(today + HOUR));
   const invoices = async (tenantId: string) => (await billing.listInvoices(tenantId)).invoices;
   const sentFor = (tenantId: string) => stack.stripe!.meterEvents().filter((e) => e.identifier.startsWith(`${tenantId}:`)).length;
 

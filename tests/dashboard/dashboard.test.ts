@@ -188,7 +188,7 @@ describe('tenant dashboard', () => {
   });
 
   it('opens the Stripe customer portal from "Manage plan / payment methods"', async () => {
-    await stack.runSchedule('usage-report');
+    await stack.runReport();
     const { page } = await signIn(keys.a);
     await page.goto(`${stack.apiUrl}/#/plan`);
     await page.getByRole('button', { name: 'Manage plan / payment methods' }).click();

@@ -8,6 +8,7 @@ import {
   type FunctionName,
   type FunctionSpec,
   functionSpecs,
+  reportQueueSettings,
   sendsToWebhookQueue,
   tableGrant,
   usageQueueSettings,
@@ -57,23 +58,31 @@ function alarmsOn(s: Synthesized, metricName: string | undefined, namespace: str
 
 describe('usage queue', () => {
   it('redrives to a 14-day DLQ after the catalog maxReceiveCount', () => {
-    const queue = prod.stack.usageQueue;
-    prod.template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: {
-        deadLetterTargetArn: getAtt(logicalId(prod, queue.deadLetterQueue)),
-        maxReceiveCount: usageQueueSettings.maxReceiveCount,
-      },
-    });
-    expect(resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, queue.deadLetterQueue)]!.Properties!.MessageRetentionPeriod).toBe(
-      14 * 24 * 3600,
-    );
+    for (const [queue, settings] of [
+      [prod.stack.usageQueue, usageQueueSettings],
+      [prod.stack.reportQueue, reportQueueSettings],
+    ] as const) {
+      prod.template.hasResourceProperties('AWS::SQS::Queue', {
+        RedrivePolicy: {
+          deadLetterTargetArn: getAtt(logicalId(prod, queue.deadLetterQueue)),
+          maxReceiveCount: settings.maxReceiveCount,
+        },
+      });
+      expect(resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, queue.deadLetterQueue)]!.Properties!.MessageRetentionPeriod).toBe(
+        14 * 24 * 3600,
+      );
+    }
   });
 
   it('keeps messages invisible for at least six consumer timeouts', () => {
-    const consumerTimeout = Math.max(...specs.filter(([, s]) => s.consumesUsageQueue).map(([, s]) => s.timeoutSeconds));
-    const visibility = resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, prod.stack.usageQueue.queue)]!.Properties!
-      .VisibilityTimeout;
-    expect(visibility).toBeGreaterThanOrEqual(6 * consumerTimeout);
+    for (const [queue, consumes] of [
+      [prod.stack.usageQueue.queue, (s: FunctionSpec) => s.consumesUsageQueue],
+      [prod.stack.reportQueue.queue, (s: FunctionSpec) => s.consumesReportQueue],
+    ] as const) {
+      const consumerTimeout = Math.max(...specs.filter(([, s]) => consumes(s)).map(([, s]) => s.timeoutSeconds));
+      const visibility = resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, queue)]!.Properties!.VisibilityTimeout;
+      expect(visibility).toBeGreaterThanOrEqual(6 * consumerTimeout);
+    }
   });
 
   it('keeps the usage queue and its DLQ in prod only', () => {
@@ -100,8 +109,20 @@ describe('usage queue', () => {
   it('feeds each consumer with batch failure reporting, the catalog batching and a concurrency cap', () => {
     const consumers = specs.filter(([, s]) => s.consumesUsageQueue);
     const deliverers = specs.filter(([, s]) => s.consumesWebhookQueue);
+    const reporters = specs.filter(([, s]) => s.consumesReportQueue);
     expect(consumers.length).toBeGreaterThan(0);
-    prod.template.resourceCountIs('AWS::Lambda::EventSourceMapping', consumers.length + deliverers.length);
+    expect(reporters.length).toBeGreaterThan(0);
+    prod.template.resourceCountIs('AWS::Lambda::EventSourceMapping', consumers.length + deliverers.length + reporters.length);
+    for (const [name] of reporters) {
+      prod.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(prod, prod.stack.functions.byName[name]) },
+        EventSourceArn: getAtt(logicalId(prod, prod.stack.reportQueue.queue)),
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: reportQueueSettings.batchSize,
+        // The workers' paces add up to the account's: no more of them may run at once.
+        ScalingConfig: { MaximumConcurrency: reportQueueSettings.maxConcurrency },
+      });
+    }
     for (const [name] of deliverers) {
       prod.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: logicalId(prod, prod.stack.functions.byName[name]) },
@@ -206,8 +227,11 @@ describe('functions', () => {
       const webhookQueue = logicalId(prod, prod.stack.webhookQueue.queue);
       const sendsDeliveries = own.some((s) => s.actions.includes('sqs:SendMessage') && JSON.stringify(s.resources).includes(webhookQueue));
       expect(sendsDeliveries, `${name} sends deliveries`).toBe(sendsToWebhookQueue(spec));
+      const reportQueue = logicalId(prod, prod.stack.reportQueue.queue);
+      const sendsSlices = own.some((s) => s.actions.includes('sqs:SendMessage') && JSON.stringify(s.resources).includes(reportQueue));
+      expect(sendsSlices, `${name} sends report slices`).toBe(Boolean(spec.sendsToReportQueue));
       expect(actions.includes('sqs:ReceiveMessage'), `${name} consumes`).toBe(
-        Boolean(spec.consumesUsageQueue || spec.consumesWebhookQueue),
+        Boolean(spec.consumesUsageQueue || spec.consumesWebhookQueue || spec.consumesReportQueue),
       );
       expect(actions.includes('secretsmanager:GetSecretValue'), `${name} reads secrets`).toBe(Boolean(spec.secrets?.length));
       expect(actions.includes('events:PutEvents'), `${name} publishes`).toBe(Boolean(spec.publishesEvents));
@@ -231,9 +255,9 @@ describe('functions', () => {
     }
   });
 
-  it('keeps the alerts functions inside tenant partitions, away from API keys', () => {
+  it('keeps the alerts and report functions inside tenant partitions, away from API keys', () => {
     const tenantsArn = JSON.stringify(getAtt(logicalId(prod, prod.stack.tables.byName.tenants)));
-    for (const name of ['alerts', 'alert-evaluator'] as const) {
+    for (const name of ['alerts', 'alert-evaluator', 'usage-report', 'usage-report-worker'] as const) {
       const role = logicalId(prod, prod.stack.functions.byName[name].role!);
       const onTenants = statements(prod).filter(
         (s) => s.roles.includes(role) && s.resources.some((r) => JSON.stringify(r).includes(tenantsArn)),
@@ -243,6 +267,8 @@ describe('functions', () => {
         const keys = statement.condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[];
         const onIndex = JSON.stringify(statement.resources).includes('/index/gsi1');
         expect(keys, `${name} ${onIndex ? 'index' : 'table'}`).toEqual(onIndex ? ['TENANTS'] : ['TENANT#*']);
+        // The report only reads tenants.
+        if (name.startsWith('usage-report')) expect(statement.actions, name).not.toContain('dynamodb:PutItem');
         // API keys live in APIKEY#<id> partitions and are listed under TENANT#<id>#APIKEYS in the index.
         const reaches = (key: string) => keys.some((k) => new RegExp(`^${k.replaceAll('*', '.*')}$`).test(key));
         expect(reaches(onIndex ? 'TENANT#t1#APIKEYS' : 'APIKEY#k1')).toBe(false);
@@ -259,15 +285,17 @@ describe('functions', () => {
         .flatMap((s) => s.resources.map((r) => JSON.stringify(r)));
     };
     expect(readable('stripe-webhook')).toEqual([secretArn('stripe-webhook')]);
-    expect(readable('usage-report')).toEqual([secretArn('stripe')]);
+    expect(readable('usage-report-worker')).toEqual([secretArn('stripe')]);
+    // The report's planner only lists tenants and queues their slices: no Stripe.
+    expect(readable('usage-report')).toEqual([]);
     for (const [name, spec] of specs)
       if (!spec.secrets?.includes('stripe')) expect(readable(name), name).not.toContain(secretArn('stripe'));
   });
 
-  it('reserves concurrency for the consumer, the webhook and the scheduled jobs in prod, and nothing in dev', () => {
+  it('reserves concurrency for the consumer, the webhook, the report workers and the scheduled jobs in prod, and nothing in dev', () => {
     const reserved = stageConfig('prod').reservedConcurrency;
     const protectedFunctions = specs
-      .filter(([, spec]) => spec.consumesUsageQueue || spec.functionUrl || spec.schedule)
+      .filter(([, spec]) => spec.consumesUsageQueue || spec.consumesReportQueue || spec.functionUrl || spec.schedule)
       .map(([name]) => name);
     expect(Object.keys(reserved).sort()).toEqual(protectedFunctions.sort());
     for (const [name] of specs) {
@@ -278,6 +306,7 @@ describe('functions', () => {
     }
     // A reservation below the event source mapping's maximum would only turn batches into throttles.
     expect(reserved.consumer).toBeGreaterThanOrEqual(consumerMaxConcurrency);
+    expect(reserved['usage-report-worker']).toBeGreaterThanOrEqual(reportQueueSettings.maxConcurrency);
     // Lambda keeps 100 of the account's concurrency unreserved; the default quota is 1,000.
     expect(Object.values(reserved).reduce((a, b) => a + b, 0) + 100).toBeLessThanOrEqual(1000);
   });
@@ -467,10 +496,9 @@ describe('usage evidence', () => {
 
 describe('observability', () => {
   it('alarms on DLQ depth, oldest message age, consumer errors and report failures', () => {
-    const deadLetterQueue = { 'Fn::GetAtt': [logicalId(prod, prod.stack.usageQueue.deadLetterQueue), 'QueueName'] };
-    expect(alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').map((a) => a.Properties!.Dimensions[0].Value)).toContainEqual(
-      deadLetterQueue,
-    );
+    const depthAlarms = alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').map((a) => a.Properties!.Dimensions[0].Value);
+    for (const queue of [prod.stack.usageQueue.deadLetterQueue, prod.stack.reportQueue.deadLetterQueue])
+      expect(depthAlarms).toContainEqual({ 'Fn::GetAtt': [logicalId(prod, queue), 'QueueName'] });
     expect(alarmsOn(prod, 'ApproximateAgeOfOldestMessage', 'AWS/SQS')).toHaveLength(1);
     const consumerErrors = alarmsOn(prod, 'Errors', 'AWS/Lambda').map((a) => a.Properties!.Dimensions[0].Value);
     for (const [name] of specs.filter(([, s]) => s.consumesUsageQueue))

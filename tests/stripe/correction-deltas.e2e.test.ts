@@ -11,7 +11,6 @@ import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { meterReporting, scaledQuantity } from '../../shared/stripe/meter-reporting.js';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 const DAY = 86_400_000;
@@ -37,7 +36,7 @@ describe('corrections reach Stripe', () => {
   const truth = new Map<string, { day: number; value: string }>();
   const report = async (at: number) => {
     clock = at;
-    return (await stack.runSchedule('usage-report', new Date(at))) as ReportSummary;
+    return stack.runReport(new Date(at));
   };
   const stripeSum = async () => {
     const customer = await store.customerOf('fixer');

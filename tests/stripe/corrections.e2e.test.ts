@@ -11,7 +11,6 @@ import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { meterReporting, scaledQuantity } from '../../shared/stripe/meter-reporting.js';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -44,7 +43,7 @@ describe('downward corrections reach Stripe', () => {
   };
   const report = async (at: number) => {
     clock = at;
-    return (await stack.runSchedule('usage-report', new Date(at))) as ReportSummary;
+    return stack.runReport(new Date(at));
   };
   const storageEvents = async () => {
     const customer = await store.customerOf('tank');

@@ -70,7 +70,7 @@ describe('a storage gauge reported to Stripe in GB-months', () => {
   it("sends one share a day whose sum is Meterline's GB-months for the period", async () => {
     for (let at = period.start; at < period.end; at += DAY) {
       clock = at + DAY + HOUR;
-      expect(await stack.runSchedule('usage-report', new Date(clock))).toMatchObject({ failed: 0, errors: [] });
+      expect(await stack.runReport(new Date(clock))).toMatchObject({ failed: 0, errors: [] });
     }
     clock = undefined;
     // Meterline closes the period once its grace window has passed.

@@ -9,7 +9,6 @@ import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { planPriceSpecs } from '../../shared/stripe/products.js';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -28,7 +27,7 @@ describe('Meterline plans and subscriptions mirrored in Stripe', () => {
   let stripe: Stripe;
   let store: DynamoStripeStore;
   let admin: string;
-  const run = async (at = due) => (await stack.runSchedule('usage-report', at)) as ReportSummary;
+  const run = async (at = due) => stack.runReport(at);
   const subscribe = async (tenantId: string, body: unknown) =>
     expect((await api(stack, 'PUT', `/v1/admin/tenants/${tenantId}/subscription`, admin, body)).status).toBeLessThan(300);
   const stripeSubscription = async (tenantId: string) =>

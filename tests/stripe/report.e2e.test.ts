@@ -7,7 +7,6 @@ import { unitMonths } from '../../shared/metering/period-usage.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { reportingPeriod, scaledQuantity } from '../../shared/stripe/meter-reporting.js';
-import type { ReportSummary } from '../../shared/stripe/usage-report.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -44,7 +43,7 @@ const storageShare2 = samePeriod ? new Dec(billedThrough(day2)).minus(storageSha
 describe('daily usage report to Stripe', () => {
   let stack: LocalStack;
   const keys = new Map<string, string>();
-  const run = async () => (await stack.runSchedule('usage-report', due)) as ReportSummary;
+  const run = async () => stack.runReport(due);
   const meterEvents = () => stack.stripe!.meterEvents();
   const post = async (tenantId: string, events: unknown[]) =>
     expect(await api(stack, 'POST', '/v1/events', keys.get(tenantId), { events })).toMatchObject({ status: 202 });

@@ -29,7 +29,7 @@ describe('Stripe webhooks end to end', () => {
     const events = [1, 2, 3].map((n) => ({ id: `o-${n}`, meter: 'orders', timestamp: `${yesterday}T1${n}:00:00Z` }));
     expect(await api(stack, 'POST', '/v1/events', key, { events })).toMatchObject({ status: 202 });
     await stack.drained();
-    expect(await stack.runSchedule('usage-report', due)).toMatchObject({ sent: 1, failed: 0 });
+    expect(await stack.runReport(due)).toMatchObject({ sent: 1, failed: 0 });
   });
   afterAll(() => stack.stop());
 

@@ -5,10 +5,13 @@ import type { PendingEvent, ReportRecord, TenantReport } from '../meter-reportin
 import { type BillingIssue, type InvoiceState, invoiceProgress, type Mirrored, type SubscriptionState } from '../mirror.js';
 import type { MirrorStore, ReportStore } from '../ports.js';
 import type { SubscriptionLink } from '../products.js';
+import type { SliceResult } from '../usage-report.js';
 
 const DAY_S = 86_400;
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const reportSk = (meter: string, day: string) => `REPORT#${meter}#${day}`;
+const reportRunPk = (runId: string) => `REPORT_RUN#${runId}`;
+const sliceSk = (slice: number) => `SLICE#${String(slice).padStart(8, '0')}`;
 const isConditionFailure = (error: unknown) =>
   error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
 
@@ -22,7 +25,7 @@ const EVENT_RETENTION_DAYS = 30;
  * Everything the Stripe context keeps, in the `stripe` table: per tenant (`TENANT#<id>`) the customer, the
  * link to its Stripe subscription (`STRIPE_SUBSCRIPTION`), the report record of each meter × day,
  * report runs, mirrored subscriptions and invoices and billing issues; the reverse customer → tenant mapping
- * (`CUSTOMER#<id>`); webhook event ids (`EVENT#<id>`).
+ * (`CUSTOMER#<id>`); webhook event ids (`EVENT#<id>`); each report run's slice results (`REPORT_RUN#<run>/SLICE#<n>`).
  */
 export class DynamoStripeStore implements ReportStore, MirrorStore {
   constructor(
@@ -170,6 +173,26 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
         Item: { pk: tenantPk(report.tenantId), sk: `RUN#${report.runAt}`, ...report, expiresAt: this.expiry(RUN_RETENTION_DAYS) },
       }),
     );
+  }
+
+  async recordSlice(result: SliceResult): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: reportRunPk(result.runId), sk: sliceSk(result.slice), ...result, expiresAt: this.expiry(RUN_RETENTION_DAYS) },
+      }),
+    );
+  }
+
+  /** The results recorded so far of a report run's slices, in slice order. */
+  async sliceResults(runId: string): Promise<SliceResult[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': reportRunPk(runId), ':prefix': 'SLICE#' },
+      ConsistentRead: true,
+    });
+    return items.map(({ pk: _pk, sk: _sk, expiresAt: _e, ...result }) => result as SliceResult);
   }
 
   async runs(tenantId: string): Promise<TenantReport[]> {

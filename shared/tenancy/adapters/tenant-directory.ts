@@ -1,4 +1,11 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Meter } from '../../metering/meters.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { SessionStore, TenantDirectory } from '../ports.js';
@@ -50,6 +57,23 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
       ExpressionAttributeValues: { ':pk': 'TENANTS' },
     });
     return items.map(toTenant);
+  }
+
+  async *tenantPages(): AsyncIterable<Tenant[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'TENANTS' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield (page.Items ?? []).map(toTenant);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   async putMeter(tenantId: string, meter: Meter): Promise<void> {
