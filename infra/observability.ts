@@ -331,13 +331,19 @@ export class Observability extends Construct {
             ],
             [props.apiStage.metricLatency({ statistic: 'p99', label: 'latency p99 (ms)' })],
           ),
-          graph('Billing jobs', [
-            ...['ReportFailures', 'InvoicingFailures', 'ReconciliationMismatches', 'WebhookFailures'].map((m) => app(m)),
-            ...queueMetrics(props.scheduleDeadLetterQueue, 'schedule DLQ'),
-            ...props.jobs.map((job) =>
-              job.failureQueue.metricApproximateNumberOfMessagesVisible({ label: `${job.name} failures`, statistic: 'Maximum' }),
-            ),
-          ]),
+          graph(
+            'Billing jobs',
+            [
+              ...['ReportFailures', 'InvoicingFailures', 'ReconciliationMismatches', 'WebhookFailures'].map((m) => app(m)),
+              ...queueMetrics(props.scheduleDeadLetterQueue, 'schedule DLQ'),
+              ...queueMetrics(props.reportDeadLetterQueue, 'report DLQ'),
+              ...props.jobs.map((job) =>
+                job.failureQueue.metricApproximateNumberOfMessagesVisible({ label: `${job.name} failures`, statistic: 'Maximum' }),
+              ),
+            ],
+            // The Stripe report's progress: slices queued by the planner, meter events the workers sent.
+            [app('ReportSlicesSent'), app('MeterEventsSent')],
+          ),
         ],
         [
           graph(

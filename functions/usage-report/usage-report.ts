@@ -8,7 +8,8 @@ import { planReport, type ReportPlan, type ReportPlanDependencies } from '../../
 /**
  * The daily report's planner (EventBridge, 01:00 UTC): cuts the tenants into slices onto the report queue,
  * each carrying the invocation's scheduled time; the report workers report them (functions/usage-report-worker).
- * The run id is the invocation's request id, which Lambda keeps when it retries a failed asynchronous run.
+ * The run id is the invocation's request id: the workers record the slices' results under it. A retried run sends
+ * every slice again, which the report tolerates.
  */
 export function createUsageReport(deps: Omit<ReportPlanDependencies, 'log'>) {
   return middy<ScheduledInvocation, ReportPlan>()
