@@ -18,7 +18,15 @@ export interface EventSourceMappingOptions {
 
 export interface EventSourceMapping {
   stop(): Promise<void>;
-  readonly stats: { invocations: number; records: number; failedRecords: number; receiveCalls: number; deleteCalls: number };
+  readonly stats: {
+    invocations: number;
+    records: number;
+    /** Records received again (ApproximateReceiveCount above 1): a failure, or a visibility timeout shorter than a batch. */
+    redelivered: number;
+    failedRecords: number;
+    receiveCalls: number;
+    deleteCalls: number;
+  };
 }
 
 /**
@@ -28,7 +36,7 @@ export interface EventSourceMapping {
  */
 export function startEventSourceMapping(o: EventSourceMappingOptions): EventSourceMapping {
   let running = true;
-  const stats = { invocations: 0, records: 0, failedRecords: 0, receiveCalls: 0, deleteCalls: 0 };
+  const stats = { invocations: 0, records: 0, redelivered: 0, failedRecords: 0, receiveCalls: 0, deleteCalls: 0 };
 
   const receive = async (max: number, waitSeconds: number): Promise<Message[]> => {
     stats.receiveCalls += 1;
@@ -69,6 +77,7 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
     const records = messages.map(toRecord);
     stats.invocations += 1;
     stats.records += records.length;
+    stats.redelivered += records.filter((r) => Number(r.attributes.ApproximateReceiveCount) > 1).length;
     let failed: Set<string>;
     try {
       const response = await o.handler({ Records: records }, lambdaContext(o.functionName, o.timeoutSeconds));
