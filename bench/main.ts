@@ -152,9 +152,10 @@ async function endToEnd() {
   const busy = (name: 'ingest' | 'authorizer') => ({ invocations: stack.invocations(name), busyMs: stack.busyMs(name) });
   try {
     for (const [shape, size, total] of [
-      ['mixed meters', 1000, 20_000],
-      ['mixed meters', 100, 10_000],
-      ['one meter', 1000, 20_000],
+      // Sized to finish in a few minutes: DynamoDB Local takes a few hundred to a thousand ledger puts a second here.
+      ['mixed meters', 1000, 10_000],
+      ['mixed meters', 100, 5_000],
+      ['one meter', 1000, 10_000],
     ] as [Shape, number, number][]) {
       const bodies = Array.from({ length: total / size }, () => JSON.stringify(events(size, shape)));
       transactions.length = 0;
@@ -202,9 +203,25 @@ async function endToEnd() {
       const awsUnits =
         puts.reduce((s, p) => s + writeUnits(p.Item ?? {}), 0) +
         transactions.reduce((s, t) => s + transactionWriteUnits(t.TransactItems ?? []), 0);
+      const lambda = (name: 'ingest' | 'authorizer') => ({
+        name,
+        memoryMb: functionSpecs[name].memoryMb,
+        invocations: busy(name).invocations - before[name].invocations,
+        busyMs: busy(name).busyMs - before[name].busyMs,
+      });
+      const lambdas = [
+        lambda('authorizer'),
+        lambda('ingest'),
+        { name: 'consumer', memoryMb: functionSpecs.consumer.memoryMb, ...consumerRuns },
+      ];
+      const sum = (meters: Map<string, { chunks64k: number; readUnits: number }>, f: 'chunks64k' | 'readUnits') =>
+        [...meters.values()].reduce((n, m) => n + m[f], 0);
       costs.push({
         workload: `${shape}, ${size}/request`,
         'WCU/event (AWS rules)': awsUnits / total,
+        'RCU/event': (sum(dynamoMeter.meters, 'readUnits') / total).toPrecision(3),
+        'SQS requests/event (billed)': (sum(sqsMeter.meters, 'chunks64k') / total).toPrecision(3),
+        ...Object.fromEntries(lambdas.map((l) => [`${l.name} µGB-s/event`, ((l.busyMs / 1000) * (l.memoryMb / 1024) * 1e6) / total])),
         'WCU/event (DynamoDB Local)': localUnits / total,
         'ledger puts/event': puts.length / total,
         'events/fold transaction': total / Math.max(1, transactions.length),
@@ -221,25 +238,13 @@ async function endToEnd() {
       ].filter((item) => 'payloadHash' in item);
       const ledgerItemBytes =
         ledgerItems.reduce((n, item) => n + Buffer.byteLength(JSON.stringify(item)), 0) / Math.max(1, ledgerItems.length);
-      const lambda = (name: 'ingest' | 'authorizer') => ({
-        name,
-        memoryMb: functionSpecs[name].memoryMb,
-        invocations: busy(name).invocations - before[name].invocations,
-        busyMs: busy(name).busyMs - before[name].busyMs,
-      });
-      const sum = (meters: Map<string, { chunks64k: number; readUnits: number }>, f: 'chunks64k' | 'readUnits') =>
-        [...meters.values()].reduce((n, m) => n + m[f], 0);
       dollars.push({
         workload: `${shape}, ${size}/request`,
         ...costPerMillionEvents({
           events: total,
           apiRequests: bodies.length + retried,
           apiRequestBytes: bodies.reduce((n, b) => n + Buffer.byteLength(b), 0),
-          lambdas: [
-            lambda('authorizer'),
-            lambda('ingest'),
-            { name: 'consumer', memoryMb: functionSpecs.consumer.memoryMb, ...consumerRuns },
-          ],
+          lambdas,
           // The emulator's idle long polls are billed too, as Lambda's pollers' empty receives are.
           sqsBilledRequests: sum(sqsMeter.meters, 'chunks64k'),
           fifo: stack.env.USAGE_QUEUE_URL?.endsWith('.fifo') ?? false,
