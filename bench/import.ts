@@ -11,7 +11,7 @@ import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
-import { issueApiKey } from '../shared/tenancy/tenants.js';
+import { issueApiKey } from '../shared/tenancy/api-keys.js';
 import { printTable } from './report.js';
 
 /**

@@ -9,7 +9,7 @@ import { startLocalStack } from '../local/stack.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
-import { issueApiKey } from '../shared/tenancy/tenants.js';
+import { issueApiKey } from '../shared/tenancy/api-keys.js';
 import { httpEvent, lambdaContext } from '../tests/support/events.js';
 import { latencies, printTable } from './report.js';
 

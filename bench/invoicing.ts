@@ -77,7 +77,7 @@ try {
   await mapLimit(chunk(rows, 25), 16, async (batch) => {
     let pending: Record<string, any>[] | undefined = batch;
     while (pending && pending.length > 0) {
-      const r = await db.send(new BatchWriteCommand({ RequestItems: { [env.COUNTERS_TABLE!]: pending } }));
+      const r = await db.batchWrite({ RequestItems: { [env.COUNTERS_TABLE!]: pending } });
       pending = r.UnprocessedItems?.[env.COUNTERS_TABLE!] as Record<string, any>[] | undefined;
     }
   });

@@ -10,7 +10,7 @@ import type { RecomputeJob } from '../shared/metering/recompute-job.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
-import { issueApiKey } from '../shared/tenancy/tenants.js';
+import { issueApiKey } from '../shared/tenancy/api-keys.js';
 import { printTable } from './report.js';
 
 /**

@@ -3,8 +3,8 @@ import { seedPlans } from '../shared/billing/plans.js';
 import { newSubscription } from '../shared/billing/subscriptions.js';
 import { calendarMonth } from '../shared/kernel/periods.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
+import { issueApiKey } from '../shared/tenancy/api-keys.js';
 import type { TenantDirectory } from '../shared/tenancy/ports.js';
-import { issueApiKey } from '../shared/tenancy/tenants.js';
 
 export interface DemoSeed {
   adminKey: string;

@@ -3,8 +3,10 @@ import { ClientError } from '../../shared/kernel/errors.js';
 import { meterDefinitionSchema, meterKeySchema } from '../../shared/metering/meters.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput as parse, routes } from '../../shared/platform/http.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
+import { issueApiKey, type KeyOwner } from '../../shared/tenancy/api-keys.js';
 import type { TenantDirectory } from '../../shared/tenancy/ports.js';
-import { issueApiKey, type KeyOwner, newTenantSchema, tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
+import { newTenantSchema } from '../../shared/tenancy/requests.js';
+import { tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
 
 export interface AdminDependencies {
   directory: TenantDirectory;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { tenantDirectory } from '../../shared/composition/root.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createAdminApi } from './admin.js';
 
 export const handler = createAdminApi({

@@ -1,4 +1,7 @@
-import { alertStore, billingReads, billingStore, eventPublisher, meterReader, tenantDirectory } from '../../shared/composition/root.js';
+import { alertStore, eventPublisher } from '../../shared/composition/alerts.js';
+import { billingReads, billingStore } from '../../shared/composition/billing.js';
+import { meterReader } from '../../shared/composition/metering.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createAlertEvaluator } from './alert-evaluator.js';
 
 const directory = tenantDirectory();

@@ -1,13 +1,8 @@
 import { checkEndpointUrl } from '../../shared/alerts/adapters/webhook-sender.js';
 import { quotaPeriod } from '../../shared/billing/quotas.js';
-import {
-  alertStore,
-  allowLoopbackWebhooks,
-  billingStore,
-  deliveryQueue,
-  tenantDirectory,
-  webhookStore,
-} from '../../shared/composition/root.js';
+import { alertStore, allowLoopbackWebhooks, deliveryQueue, webhookStore } from '../../shared/composition/alerts.js';
+import { billingStore } from '../../shared/composition/billing.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createAlertsApi } from './alerts.js';
 
 const directory = tenantDirectory();

@@ -1,7 +1,7 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { logger } from '../../shared/platform/observability.js';
+import { type ApiKeyRecord, bearerToken, hashSecret, parseApiKey, secretMatches } from '../../shared/tenancy/api-keys.js';
 import { type DashboardSession, parseSessionToken, sessionRefusal } from '../../shared/tenancy/sessions.js';
-import { type ApiKeyRecord, bearerToken, hashSecret, parseApiKey, secretMatches } from '../../shared/tenancy/tenants.js';
 
 /** What the routes learn about an authorized caller (`requestContext.authorizer.lambda`). */
 export type AuthorizerContext = {

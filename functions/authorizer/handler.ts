@@ -1,4 +1,4 @@
-import { tenantDirectory } from '../../shared/composition/root.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createAuthorizer } from './authorizer.js';
 
 const directory = tenantDirectory();

@@ -1,6 +1,8 @@
 import { defaultAlerts } from '../../shared/alerts/rules.js';
 import { includedQuotas } from '../../shared/billing/plans.js';
-import { alertStore, billingReads, billingStore, eventPublisher, tenantDirectory } from '../../shared/composition/root.js';
+import { alertStore, eventPublisher } from '../../shared/composition/alerts.js';
+import { billingReads, billingStore } from '../../shared/composition/billing.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createBillingAdminApi } from './billing-admin.js';
 
 const directory = tenantDirectory();

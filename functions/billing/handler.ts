@@ -1,4 +1,6 @@
-import { billingReads, billingStore, meterReader, tenantDirectory } from '../../shared/composition/root.js';
+import { billingReads, billingStore } from '../../shared/composition/billing.js';
+import { meterReader } from '../../shared/composition/metering.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createBillingApi } from './billing.js';
 
 const store = billingStore();

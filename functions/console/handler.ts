@@ -1,5 +1,6 @@
-import { billingReads, billingStore, tenantDirectory } from '../../shared/composition/root.js';
+import { billingReads, billingStore } from '../../shared/composition/billing.js';
 import { stripeStore } from '../../shared/composition/stripe.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createConsoleApi } from './console.js';
 
 const directory = tenantDirectory();

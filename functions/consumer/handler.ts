@@ -1,4 +1,5 @@
-import { eventPublisher, rejectionStore, usageStore } from '../../shared/composition/root.js';
+import { eventPublisher } from '../../shared/composition/alerts.js';
+import { rejectionStore, usageStore } from '../../shared/composition/metering.js';
 import { createConsumer } from './consumer.js';
 
 const store = usageStore();

@@ -1,4 +1,5 @@
-import { correctionStore, tenantDirectory } from '../../shared/composition/root.js';
+import { correctionStore } from '../../shared/composition/metering.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createCorrectionsApi } from './corrections.js';
 
 const directory = tenantDirectory();

@@ -2,7 +2,8 @@ import { ClientError } from '../../shared/kernel/errors.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { authorize } from '../../shared/tenancy/access.js';
 import type { SessionStore } from '../../shared/tenancy/ports.js';
-import { newSession, newSessionSchema, signInUrl } from '../../shared/tenancy/sessions.js';
+import { newSessionSchema } from '../../shared/tenancy/requests.js';
+import { newSession, signInUrl } from '../../shared/tenancy/sessions.js';
 import type { Tenant } from '../../shared/tenancy/tenants.js';
 
 export interface DashboardSessionsDependencies {

@@ -1,4 +1,4 @@
-import { tenantDirectory } from '../../shared/composition/root.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { required } from '../../shared/platform/config.js';
 import { createDashboardSessionsApi } from './dashboard-sessions.js';
 

@@ -1,4 +1,4 @@
-import { rejectionStore, usageStore } from '../../shared/composition/root.js';
+import { rejectionStore, usageStore } from '../../shared/composition/metering.js';
 import { createEventsApi } from './events.js';
 
 const store = usageStore();

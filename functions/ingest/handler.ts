@@ -1,4 +1,6 @@
-import { billingStore, rejectionStore, tenantDirectory, usageQueue, usageStore } from '../../shared/composition/root.js';
+import { billingStore } from '../../shared/composition/billing.js';
+import { rejectionStore, usageQueue, usageStore } from '../../shared/composition/metering.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { cachedMeters } from '../../shared/metering/meters.js';
 import { settings } from '../../shared/platform/config.js';
 import { cachedTenantExists } from '../../shared/tenancy/tenants.js';

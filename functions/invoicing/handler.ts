@@ -1,4 +1,5 @@
-import { billingReads, billingStore, eventPublisher } from '../../shared/composition/root.js';
+import { eventPublisher } from '../../shared/composition/alerts.js';
+import { billingReads, billingStore } from '../../shared/composition/billing.js';
 import { stripeStore } from '../../shared/composition/stripe.js';
 import { settings } from '../../shared/platform/config.js';
 import { createInvoicingJob } from './invoicing.js';

@@ -1,4 +1,4 @@
-import { usageStore } from '../../shared/composition/root.js';
+import { usageStore } from '../../shared/composition/metering.js';
 import { createQuarantineApi } from './quarantine.js';
 
 const store = usageStore();

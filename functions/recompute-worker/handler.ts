@@ -1,4 +1,5 @@
-import { recomputeJobs, recomputeStore, tenantDirectory } from '../../shared/composition/root.js';
+import { recomputeJobs, recomputeStore } from '../../shared/composition/metering.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createRecomputeWorker } from './recompute-worker.js';
 
 const directory = tenantDirectory();

@@ -1,4 +1,5 @@
-import { recomputeJobs, tenantDirectory } from '../../shared/composition/root.js';
+import { recomputeJobs } from '../../shared/composition/metering.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { settings } from '../../shared/platform/config.js';
 import { createRecomputeApi } from './recompute.js';
 

@@ -1,6 +1,8 @@
 import { followProviderInvoice } from '../../shared/billing/payments.js';
-import { billingStore, eventPublisher, tenantDirectory } from '../../shared/composition/root.js';
+import { eventPublisher } from '../../shared/composition/alerts.js';
+import { billingStore } from '../../shared/composition/billing.js';
 import { stripeStore, stripeWebhooks } from '../../shared/composition/stripe.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { meterlineInvoice } from '../../shared/stripe/mirror.js';
 import { createStripeWebhook } from './stripe-webhook.js';
 

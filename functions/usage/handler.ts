@@ -1,4 +1,5 @@
-import { tenantDirectory, usageStore } from '../../shared/composition/root.js';
+import { usageStore } from '../../shared/composition/metering.js';
+import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createUsageApi } from './usage.js';
 
 const directory = tenantDirectory();

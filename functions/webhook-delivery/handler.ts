@@ -1,5 +1,5 @@
 import { webhookSender } from '../../shared/alerts/adapters/webhook-sender.js';
-import { allowLoopbackWebhooks, deliveryQueue, webhookStore } from '../../shared/composition/root.js';
+import { allowLoopbackWebhooks, deliveryQueue, webhookStore } from '../../shared/composition/alerts.js';
 import { createWebhookDelivery } from './webhook-delivery.js';
 
 const store = webhookStore();

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
-import { issueApiKey } from '../../shared/tenancy/tenants.js';
+import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 import { type Command, need, text } from './command.js';
 
 /**

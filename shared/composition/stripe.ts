@@ -6,7 +6,11 @@ import { StripeUsageReporter } from '../stripe/adapters/usage-reporter.js';
 import { StripeWebhookAdapter } from '../stripe/adapters/webhooks.js';
 import { workerPace } from '../stripe/report-slices.js';
 import type { UsageReportDependencies } from '../stripe/usage-report.js';
-import { billingStore, dynamo, eventPublisher, meterReader, tenantDirectory, usageStore } from './root.js';
+import { eventPublisher } from './alerts.js';
+import { billingStore } from './billing.js';
+import { dynamo } from './clients.js';
+import { meterReader, usageStore } from './metering.js';
+import { tenantDirectory } from './tenancy.js';
 
 /** The Stripe half of the composition root, apart so that functions that never call Stripe do not bundle it. */
 export const stripeStore = () => new DynamoStripeStore(dynamo(), tableName('stripe'));

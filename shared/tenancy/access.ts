@@ -1,5 +1,6 @@
 import { ClientError } from '../kernel/errors.js';
-import { type TenantScope, tenantIdSchema } from './tenants.js';
+import type { TenantScope } from './api-keys.js';
+import { tenantIdSchema } from './tenants.js';
 
 /**
  * Who may call what, decided in one place. The authorizer vouches for a key and passes its role, scope

@@ -1,6 +1,7 @@
 import type { Meter } from '../metering/meters.js';
+import type { ApiKeyRecord, ApiKeySummary, KeyOwner } from './api-keys.js';
 import type { DashboardSession } from './sessions.js';
-import type { ApiKeyRecord, ApiKeySummary, KeyOwner, Tenant } from './tenants.js';
+import type { Tenant } from './tenants.js';
 
 /** Tenants, their meters and API keys: the admin API, the authorizer and ingest use it; ./adapters/tenant-directory.ts implements it. */
 export interface TenantDirectory {

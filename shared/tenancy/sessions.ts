@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as z from 'zod';
-import { numberField } from '../kernel/json.js';
-import { hashSecret, tenantIdSchema } from './tenants.js';
+import { hashSecret } from './api-keys.js';
 
 /**
  * Dashboard sessions: a short-lived bearer token for the browser, so that the dashboard never holds a
@@ -27,12 +25,6 @@ export interface DashboardSession {
 export type DashboardSessionSummary = Omit<DashboardSession, 'secretHash'>;
 
 export const SESSION_MINUTES = { default: 60, min: 5, max: 720 } as const;
-
-export const newSessionSchema = z.strictObject({
-  /** Required for admin callers (absent: an operator console session); a tenant key may only name its own tenant. */
-  tenantId: tenantIdSchema.optional(),
-  ttlMinutes: numberField(z.number().int().min(SESSION_MINUTES.min).max(SESSION_MINUTES.max)).default(SESSION_MINUTES.default),
-});
 
 const TOKEN = /^mds_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 

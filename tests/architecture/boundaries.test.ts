@@ -101,7 +101,7 @@ describe('architecture boundaries', () => {
       { from: 'shared/metering/events.ts', to: 'shared/metering/adapters/usage-store.ts' },
       { from: 'shared/alerts/rules.ts', to: 'shared/platform/observability.ts' },
       { from: 'functions/usage/usage.ts', to: 'shared/metering/adapters/usage-store.ts' },
-      { from: 'functions/usage/usage.ts', to: 'shared/composition/root.ts' },
+      { from: 'functions/usage/usage.ts', to: 'shared/composition/metering.ts' },
       { from: 'shared/kernel/money.ts', to: 'shared/billing/plans.ts' },
       { from: 'shared/platform/http.ts', to: 'shared/tenancy/access.ts' },
       { from: 'shared/stripe/adapters/stripe-store.ts', to: 'shared/billing/adapters/billing-store.ts' },
@@ -110,9 +110,9 @@ describe('architecture boundaries', () => {
     expect(
       violations([
         { from: 'functions/usage/handler.ts', to: 'shared/metering/adapters/usage-store.ts' },
-        { from: 'shared/composition/root.ts', to: 'shared/metering/adapters/usage-store.ts' },
+        { from: 'shared/composition/metering.ts', to: 'shared/metering/adapters/usage-store.ts' },
         { from: 'shared/metering/adapters/usage-queue.ts', to: 'shared/metering/adapters/usage-store.ts' },
-        { from: 'tests/support/stack.ts', to: 'shared/composition/root.ts' },
+        { from: 'tests/support/stack.ts', to: 'shared/composition/metering.ts' },
         { from: 'shared/billing/pricing.ts', to: 'shared/kernel/money.ts' },
         { from: 'shared/stripe/products.ts', to: 'shared/billing/plans.ts' },
       ]),

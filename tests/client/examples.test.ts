@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { issueApiKey } from '../../shared/tenancy/tenants.js';
+import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 import { httpEvent, lambdaContext } from '../support/events.js';
 import { api, createAdminKey, createTenant, directoryOf, eventually, startTestStack } from '../support/stack.js';
 

@@ -20,7 +20,7 @@ import { jobRetryAttempts } from '../../infra/schedules.js';
 import { secretArnEnv } from '../../infra/secrets.js';
 import { consumerMaxConcurrency, stageConfig } from '../../infra/stage.js';
 import { type TableName, tables } from '../../shared/platform/dynamo/tables.js';
-import { generateApiKey } from '../../shared/tenancy/tenants.js';
+import { generateApiKey } from '../../shared/tenancy/api-keys.js';
 import { alarmEmail, buildApp, resources, type Synthesized, synth } from './synth.js';
 
 const specs = Object.entries(functionSpecs) as [FunctionName, FunctionSpec][];

@@ -9,8 +9,12 @@ import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js'
 import type { UsageEvent } from '../../shared/metering/events.js';
 import { packMessages, parseMessage } from '../../shared/metering/queue-messages.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
+import type { SendMessageBatch } from '../../shared/platform/aws/sqs.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { httpEvent, lambdaContext } from '../support/events.js';
+
+/** The queue's one call, through the SDK client the mock answers for. */
+const sdkSend: SendMessageBatch = (input) => new SQSClient({}).send(new SendMessageBatchCommand(input));
 
 const event = (id: string): UsageEvent => ({
   tenantId: 'acme',
@@ -56,14 +60,14 @@ describe('SqsUsageQueue', () => {
       }
       return { Successful: input.Entries.map((e) => ({ Id: e.Id })), Failed: [] };
     });
-    const outcome = await new SqsUsageQueue(new SQSClient({}), 'q').send(big);
+    const outcome = await new SqsUsageQueue(sdkSend, 'q').send(big);
     expect(outcome.failed).toEqual([]);
     expect(outcome.calls).toBeGreaterThan(1);
   });
 
   it('reports as not durable what SQS never took', async () => {
     sqs.on(SendMessageBatchCommand).rejects(named('ServiceUnavailable'));
-    const outcome = await new SqsUsageQueue(new SQSClient({}), 'q', 2).send(big.slice(0, 10));
+    const outcome = await new SqsUsageQueue(sdkSend, 'q', 2).send(big.slice(0, 10));
     expect(outcome.failed).toHaveLength(10);
   });
 });
@@ -74,7 +78,7 @@ describe('ingest when SQS cannot make events durable', () => {
 
   it('answers 503 naming each event to retry, and never reports it accepted', async () => {
     sqs.on(SendMessageBatchCommand).rejects(named('ServiceUnavailable'));
-    const queue = new SqsUsageQueue(new SQSClient({}), 'q', 2);
+    const queue = new SqsUsageQueue(sdkSend, 'q', 2);
     const ingest = createIngest({
       meters: async () => new Map(seedMeters.map((m) => [m.key, m])),
       tenantExists: async () => true,

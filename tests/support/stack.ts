@@ -3,7 +3,7 @@ import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
-import { issueApiKey } from '../../shared/tenancy/tenants.js';
+import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 
 /** A local stack on the run's shared emulators, with its own tables and queues. */
 export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {

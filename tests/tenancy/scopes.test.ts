@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionSpecs } from '../../infra/catalog.js';
 import type { LocalStack } from '../../local/stack.js';
 import { type CallerKind, routeKind } from '../../shared/tenancy/access.js';
-import { issueApiKey } from '../../shared/tenancy/tenants.js';
+import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 import { api, createAdminKey, createTenant, directoryOf, startTestStack } from '../support/stack.js';
 
 const routes = Object.values(functionSpecs).flatMap((spec) => spec.routes ?? []);

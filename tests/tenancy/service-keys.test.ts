@@ -1,7 +1,7 @@
 import { OpenMeter } from '@openmeter/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { issueApiKey } from '../../shared/tenancy/tenants.js';
+import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 import { api, createAdminKey, createTenant, directoryOf, startTestStack } from '../support/stack.js';
 
 const now = () => new Date().toISOString();

@@ -1,4 +1,4 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { AlertStore } from '../ports.js';
 import type { Alert, AlertFiring } from '../rules.js';
@@ -9,26 +9,22 @@ const firingSk = (period: string, alertId: string) => `FIRED#${period}#${alertId
 /** Alert rules and their firings, beside the tenant's other configuration in the tenants table. */
 export class DynamoAlertStore implements AlertStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly table: string,
   ) {}
 
   async putAlert(alert: Alert): Promise<void> {
-    await this.db.send(
-      new PutCommand({ TableName: this.table, Item: { pk: tenantPk(alert.tenantId), sk: `ALERT#${alert.id}`, ...alert } }),
-    );
+    await this.db.put({ TableName: this.table, Item: { pk: tenantPk(alert.tenantId), sk: `ALERT#${alert.id}`, ...alert } });
   }
 
   /** Writes the rule unless one with its id exists (a tenant's edit of a default rule wins); false when it existed. */
   async createAlert(alert: Alert): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: tenantPk(alert.tenantId), sk: `ALERT#${alert.id}`, ...alert },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await this.db.put({
+        TableName: this.table,
+        Item: { pk: tenantPk(alert.tenantId), sk: `ALERT#${alert.id}`, ...alert },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
@@ -43,9 +39,11 @@ export class DynamoAlertStore implements AlertStore {
 
   /** False when the tenant has no such alert. */
   async deleteAlert(tenantId: string, alertId: string): Promise<boolean> {
-    const r = await this.db.send(
-      new DeleteCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: `ALERT#${alertId}` }, ReturnValues: 'ALL_OLD' }),
-    );
+    const r = await this.db.delete({
+      TableName: this.table,
+      Key: { pk: tenantPk(tenantId), sk: `ALERT#${alertId}` },
+      ReturnValues: 'ALL_OLD',
+    });
     return r.Attributes !== undefined;
   }
 
@@ -58,13 +56,11 @@ export class DynamoAlertStore implements AlertStore {
   /** Records a firing once per alert and period; false when it was already recorded. */
   async recordFiring(tenantId: string, firing: AlertFiring): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: tenantPk(tenantId), sk: firingSk(firing.period, firing.alertId), ...firing },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await this.db.put({
+        TableName: this.table,
+        Item: { pk: tenantPk(tenantId), sk: firingSk(firing.period, firing.alertId), ...firing },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
@@ -73,14 +69,12 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   async markNotified(tenantId: string, firing: AlertFiring, at: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: tenantPk(tenantId), sk: firingSk(firing.period, firing.alertId) },
-        UpdateExpression: 'SET notifiedAt = :at',
-        ExpressionAttributeValues: { ':at': at },
-      }),
-    );
+    await this.db.update({
+      TableName: this.table,
+      Key: { pk: tenantPk(tenantId), sk: firingSk(firing.period, firing.alertId) },
+      UpdateExpression: 'SET notifiedAt = :at',
+      ExpressionAttributeValues: { ':at': at },
+    });
   }
 
   private query(tenantId: string, prefix: string): Promise<Record<string, any>[]> {

@@ -1,5 +1,5 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ClientError } from '../../kernel/errors.js';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { WebhookStore } from '../ports.js';
 import type { Delivery, DeliveryAttempt, WebhookEndpoint } from '../webhooks.js';
@@ -18,16 +18,16 @@ const DELIVERY_RETENTION_DAYS = 30;
  */
 export class DynamoWebhookStore implements WebhookStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly table: string,
   ) {}
 
   async putEndpoint(endpoint: WebhookEndpoint): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...endpointKey(endpoint.tenantId, endpoint.id), ...endpoint } }));
+    await this.db.put({ TableName: this.table, Item: { ...endpointKey(endpoint.tenantId, endpoint.id), ...endpoint } });
   }
 
   async getEndpoint(tenantId: string, id: string): Promise<WebhookEndpoint | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: endpointKey(tenantId, id), ConsistentRead: true }));
+    const r = await this.db.get({ TableName: this.table, Key: endpointKey(tenantId, id), ConsistentRead: true });
     return r.Item ? (strip(r.Item) as WebhookEndpoint) : undefined;
   }
 
@@ -43,25 +43,23 @@ export class DynamoWebhookStore implements WebhookStore {
 
   /** False when there was no such endpoint. */
   async deleteEndpoint(tenantId: string, id: string): Promise<boolean> {
-    const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: endpointKey(tenantId, id), ReturnValues: 'ALL_OLD' }));
+    const r = await this.db.delete({ TableName: this.table, Key: endpointKey(tenantId, id), ReturnValues: 'ALL_OLD' });
     return r.Attributes !== undefined;
   }
 
   async createDelivery(delivery: Delivery): Promise<Delivery> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            ...deliveryKey(delivery.tenantId, delivery.id),
-            gsi1pk: `ENDPOINT#${delivery.tenantId}#${delivery.endpointId}`,
-            gsi1sk: `${delivery.createdAt}#${delivery.id}`,
-            expiresAt: Math.floor(Date.parse(delivery.createdAt) / 1000) + DELIVERY_RETENTION_DAYS * 86_400,
-            ...delivery,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await this.db.put({
+        TableName: this.table,
+        Item: {
+          ...deliveryKey(delivery.tenantId, delivery.id),
+          gsi1pk: `ENDPOINT#${delivery.tenantId}#${delivery.endpointId}`,
+          gsi1sk: `${delivery.createdAt}#${delivery.id}`,
+          expiresAt: Math.floor(Date.parse(delivery.createdAt) / 1000) + DELIVERY_RETENTION_DAYS * 86_400,
+          ...delivery,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
       return delivery;
     } catch (error) {
       if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
@@ -70,7 +68,7 @@ export class DynamoWebhookStore implements WebhookStore {
   }
 
   async getDelivery(tenantId: string, id: string): Promise<Delivery | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: deliveryKey(tenantId, id), ConsistentRead: true }));
+    const r = await this.db.get({ TableName: this.table, Key: deliveryKey(tenantId, id), ConsistentRead: true });
     return r.Item ? toDelivery(r.Item) : undefined;
   }
 
@@ -83,17 +81,15 @@ export class DynamoWebhookStore implements WebhookStore {
   ): Promise<{ deliveries: Delivery[]; cursor?: string }> {
     const gsi1pk = `ENDPOINT#${tenantId}#${endpointId}`;
     const start = cursor === undefined ? undefined : decodeCursor(cursor, gsi1pk);
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': gsi1pk },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
+    const r = await this.db.query({
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': gsi1pk },
+      ScanIndexForward: false,
+      Limit: limit,
+      ...(start ? { ExclusiveStartKey: start } : {}),
+    });
     const next = r.LastEvaluatedKey ? Buffer.from(JSON.stringify(r.LastEvaluatedKey)).toString('base64url') : undefined;
     return { deliveries: (r.Items ?? []).map(toDelivery), ...(next ? { cursor: next } : {}) };
   }
@@ -108,31 +104,27 @@ export class DynamoWebhookStore implements WebhookStore {
     const values: Record<string, unknown> = { ':a': [attempt], ':s': outcome.status };
     if (outcome.nextAttemptAt) set.push('nextAttemptAt = :n'), (values[':n'] = outcome.nextAttemptAt);
     if (outcome.status === 'delivered') set.push('deliveredAt = :d'), (values[':d'] = attempt.at);
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: deliveryKey(tenantId, id),
-        UpdateExpression: `SET ${set.join(', ')}${outcome.nextAttemptAt ? '' : ' REMOVE nextAttemptAt'}`,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
-      }),
-    );
+    await this.db.update({
+      TableName: this.table,
+      Key: deliveryKey(tenantId, id),
+      UpdateExpression: `SET ${set.join(', ')}${outcome.nextAttemptAt ? '' : ' REMOVE nextAttemptAt'}`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    });
   }
 
   /** Makes a delivery pending again (a tenant's replay); undefined when it does not exist. */
   async reopenDelivery(tenantId: string, id: string): Promise<Delivery | undefined> {
     try {
-      const r = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: deliveryKey(tenantId, id),
-          UpdateExpression: 'SET #status = :pending REMOVE nextAttemptAt',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pending': 'pending' },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
+      const r = await this.db.update({
+        TableName: this.table,
+        Key: deliveryKey(tenantId, id),
+        UpdateExpression: 'SET #status = :pending REMOVE nextAttemptAt',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': 'pending' },
+        ReturnValues: 'ALL_NEW',
+      });
       return toDelivery(r.Attributes!);
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return undefined;

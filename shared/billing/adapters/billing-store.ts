@@ -1,14 +1,6 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { chunk } from '../../kernel/batching.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { cancellationReasons, errorName, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import {
@@ -58,14 +50,14 @@ const INVOICES_PER_TRANSACTION = 25;
  */
 export class DynamoBillingStore implements BillingStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly table: string,
     private readonly maxAttempts = 50,
   ) {}
 
   /** A stored plan, or the seed plan of that id. */
   async getPlan(planId: string): Promise<Plan | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: planKey(planId) }));
+    const r = await this.db.get({ TableName: this.table, Key: planKey(planId) });
     return r.Item ? toPlan(r.Item) : seedPlans.find((p) => p.id === planId);
   }
 
@@ -83,25 +75,23 @@ export class DynamoBillingStore implements BillingStore {
   }
 
   async putPlan(plan: Plan): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...planKey(plan.id), gsi1pk: 'PLANS', gsi1sk: plan.id, ...plan } }));
+    await this.db.put({ TableName: this.table, Item: { ...planKey(plan.id), gsi1pk: 'PLANS', gsi1sk: plan.id, ...plan } });
   }
 
   async getSubscription(tenantId: string): Promise<Subscription | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: subscriptionKey(tenantId), ConsistentRead: true }));
+    const r = await this.db.get({ TableName: this.table, Key: subscriptionKey(tenantId), ConsistentRead: true });
     return r.Item ? (strip(r.Item) as Subscription) : undefined;
   }
 
   /** Writes `sub` if the stored one still has `sub.version` (or none exists, for version 0); false otherwise. */
   async putSubscription(sub: Subscription): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...subscriptionKey(sub.tenantId), gsi1pk: 'SUBSCRIPTIONS', gsi1sk: sub.tenantId, ...sub, version: sub.version + 1 },
-          ConditionExpression: sub.version === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
-          ...(sub.version === 0 ? {} : { ExpressionAttributeValues: { ':v': sub.version } }),
-        }),
-      );
+      await this.db.put({
+        TableName: this.table,
+        Item: { ...subscriptionKey(sub.tenantId), gsi1pk: 'SUBSCRIPTIONS', gsi1sk: sub.tenantId, ...sub, version: sub.version + 1 },
+        ConditionExpression: sub.version === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+        ...(sub.version === 0 ? {} : { ExpressionAttributeValues: { ':v': sub.version } }),
+      });
       return true;
     } catch (error) {
       if (errorName(error) === 'ConditionalCheckFailedException') return false;
@@ -113,16 +103,14 @@ export class DynamoBillingStore implements BillingStore {
   async *subscriptionPages(pageSize = 1_000): AsyncGenerator<Subscription[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'SUBSCRIPTIONS' },
-          Limit: pageSize,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const page = await this.db.query({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'SUBSCRIPTIONS' },
+        Limit: pageSize,
+        ExclusiveStartKey: startKey,
+      });
       yield (page.Items ?? []).map((i) => strip(i) as Subscription);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -135,22 +123,22 @@ export class DynamoBillingStore implements BillingStore {
 
   /** The invoice that closed the period starting at `periodStart` (ISO 8601), if any. */
   async invoiceForPeriod(tenantId: string, periodStart: string): Promise<Invoice | undefined> {
-    const r = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: invoiceKey(tenantId, new Date(periodStart).toISOString()), ConsistentRead: true }),
-    );
+    const r = await this.db.get({
+      TableName: this.table,
+      Key: invoiceKey(tenantId, new Date(periodStart).toISOString()),
+      ConsistentRead: true,
+    });
     return r.Item ? toInvoice(r.Item) : undefined;
   }
 
   /** One of the tenant's invoices by id (its number); another tenant's invoice is not found. */
   async getInvoice(tenantId: string, id: string): Promise<Invoice | undefined> {
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': `INVOICE#${id}` },
-      }),
-    );
+    const r = await this.db.query({
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': `INVOICE#${id}` },
+    });
     const item = r.Items?.find((i) => i.tenantId === tenantId);
     return item ? toInvoice(item) : undefined;
   }
@@ -166,17 +154,15 @@ export class DynamoBillingStore implements BillingStore {
     cursor: string | undefined,
     consistent: boolean,
   ): Promise<{ invoices: Invoice[]; cursor?: string }> {
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'INVOICE#' },
-        ScanIndexForward: false,
-        Limit: limit,
-        ConsistentRead: consistent,
-        ...(cursor ? { ExclusiveStartKey: invoiceKey(tenantId, cursor) } : {}),
-      }),
-    );
+    const r = await this.db.query({
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'INVOICE#' },
+      ScanIndexForward: false,
+      Limit: limit,
+      ConsistentRead: consistent,
+      ...(cursor ? { ExclusiveStartKey: invoiceKey(tenantId, cursor) } : {}),
+    });
     const invoices = (r.Items ?? []).map(toInvoice);
     return { invoices, ...(r.LastEvaluatedKey ? { cursor: String(r.LastEvaluatedKey.sk).slice('INVOICE#'.length) } : {}) };
   }
@@ -197,25 +183,23 @@ export class DynamoBillingStore implements BillingStore {
           return { ...draft, id: number, number, status: 'open', issuedAt, statusHistory: [{ status: 'open', at: issuedAt }] };
         });
         try {
-          await this.db.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                this.claimNumbers(year, last, invoices.length),
-                ...invoices.map((invoice) => ({
-                  Put: {
-                    TableName: this.table,
-                    Item: {
-                      ...invoiceKey(invoice.tenantId, invoice.periodStart),
-                      gsi1pk: `INVOICE#${invoice.number}`,
-                      gsi1sk: invoice.tenantId,
-                      ...invoice,
-                    },
-                    ConditionExpression: 'attribute_not_exists(pk)',
+          await this.db.transactWrite({
+            TransactItems: [
+              this.claimNumbers(year, last, invoices.length),
+              ...invoices.map((invoice) => ({
+                Put: {
+                  TableName: this.table,
+                  Item: {
+                    ...invoiceKey(invoice.tenantId, invoice.periodStart),
+                    gsi1pk: `INVOICE#${invoice.number}`,
+                    gsi1sk: invoice.tenantId,
+                    ...invoice,
                   },
-                })),
-              ],
-            }),
-          );
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              })),
+            ],
+          });
           outcome.issued.push(...invoices);
           pending = [];
         } catch (error) {
@@ -262,39 +246,37 @@ export class DynamoBillingStore implements BillingStore {
         statusHistory: original.status === 'void' ? original.statusHistory : [...original.statusHistory, { status: 'void', at }],
       };
       try {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              this.claimNumbers(year, last, 1),
-              {
-                Put: {
-                  TableName: this.table,
-                  Item: {
-                    ...invoiceKey(draft.tenantId, draft.periodStart),
-                    gsi1pk: `INVOICE#${number}`,
-                    gsi1sk: draft.tenantId,
-                    ...replacement,
-                  },
-                  ConditionExpression: '#number = :number AND #status = :status',
-                  ExpressionAttributeNames: { '#number': 'number', '#status': 'status' },
-                  ExpressionAttributeValues: { ':number': original.number, ':status': original.status },
+        await this.db.transactWrite({
+          TransactItems: [
+            this.claimNumbers(year, last, 1),
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  ...invoiceKey(draft.tenantId, draft.periodStart),
+                  gsi1pk: `INVOICE#${number}`,
+                  gsi1sk: draft.tenantId,
+                  ...replacement,
                 },
+                ConditionExpression: '#number = :number AND #status = :status',
+                ExpressionAttributeNames: { '#number': 'number', '#status': 'status' },
+                ExpressionAttributeValues: { ':number': original.number, ':status': original.status },
               },
-              {
-                Put: {
-                  TableName: this.table,
-                  Item: {
-                    ...replacedKey(original.tenantId, original.periodStart, original.number),
-                    gsi1pk: `INVOICE#${original.number}`,
-                    gsi1sk: original.tenantId,
-                    ...voided,
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  ...replacedKey(original.tenantId, original.periodStart, original.number),
+                  gsi1pk: `INVOICE#${original.number}`,
+                  gsi1sk: original.tenantId,
+                  ...voided,
                 },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-            ],
-          }),
-        );
+            },
+          ],
+        });
         return replacement;
       } catch (error) {
         const reasons = cancellationReasons(error);
@@ -315,17 +297,15 @@ export class DynamoBillingStore implements BillingStore {
     for (;;) {
       assertTransition(invoice.status, status);
       try {
-        const r = await this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: invoiceKey(tenantId, invoice.periodStart),
-            UpdateExpression: 'SET #status = :to, statusHistory = list_append(statusHistory, :entry)',
-            ConditionExpression: '#status = :from',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':to': status, ':from': invoice.status, ':entry': [{ status, at }] },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
+        const r = await this.db.update({
+          TableName: this.table,
+          Key: invoiceKey(tenantId, invoice.periodStart),
+          UpdateExpression: 'SET #status = :to, statusHistory = list_append(statusHistory, :entry)',
+          ConditionExpression: '#status = :from',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':to': status, ':from': invoice.status, ':entry': [{ status, at }] },
+          ReturnValues: 'ALL_NEW',
+        });
         return toInvoice(r.Attributes!);
       } catch (error) {
         if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
@@ -335,27 +315,23 @@ export class DynamoBillingStore implements BillingStore {
   }
 
   async linkProviderInvoice(invoice: Invoice, provider: ProviderInvoice): Promise<Invoice> {
-    const r = await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: invoiceKey(invoice.tenantId, invoice.periodStart),
-        UpdateExpression: `SET stripeInvoiceId = :id${provider.hostedInvoiceUrl ? ', hostedInvoiceUrl = :url' : ''}`,
-        ExpressionAttributeValues: { ':id': provider.id, ...(provider.hostedInvoiceUrl ? { ':url': provider.hostedInvoiceUrl } : {}) },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const r = await this.db.update({
+      TableName: this.table,
+      Key: invoiceKey(invoice.tenantId, invoice.periodStart),
+      UpdateExpression: `SET stripeInvoiceId = :id${provider.hostedInvoiceUrl ? ', hostedInvoiceUrl = :url' : ''}`,
+      ExpressionAttributeValues: { ':id': provider.id, ...(provider.hostedInvoiceUrl ? { ':url': provider.hostedInvoiceUrl } : {}) },
+      ReturnValues: 'ALL_NEW',
+    });
     return toInvoice(r.Attributes!);
   }
 
   async markAnnounced(invoice: Invoice, at: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: invoiceKey(invoice.tenantId, invoice.periodStart),
-        UpdateExpression: 'SET announcedAt = :at',
-        ExpressionAttributeValues: { ':at': at },
-      }),
-    );
+    await this.db.update({
+      TableName: this.table,
+      Key: invoiceKey(invoice.tenantId, invoice.periodStart),
+      UpdateExpression: 'SET announcedAt = :at',
+      ExpressionAttributeValues: { ':at': at },
+    });
   }
 
   async listQuotas(tenantId: string): Promise<Quota[]> {
@@ -369,12 +345,12 @@ export class DynamoBillingStore implements BillingStore {
   }
 
   async putQuota(tenantId: string, quota: Quota): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...quotaKey(tenantId, quota.meter), ...quota } }));
+    await this.db.put({ TableName: this.table, Item: { ...quotaKey(tenantId, quota.meter), ...quota } });
   }
 
   /** False when there was no such quota. */
   async deleteQuota(tenantId: string, meter: string): Promise<boolean> {
-    const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: quotaKey(tenantId, meter), ReturnValues: 'ALL_OLD' }));
+    const r = await this.db.delete({ TableName: this.table, Key: quotaKey(tenantId, meter), ReturnValues: 'ALL_OLD' });
     return r.Attributes !== undefined;
   }
 
@@ -392,13 +368,11 @@ export class DynamoBillingStore implements BillingStore {
   /** False when that scope was already paused (the first pause and its reason stand). */
   async pause(pause: BillingPause): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...pauseKey(pause.scope), ...pause },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await this.db.put({
+        TableName: this.table,
+        Item: { ...pauseKey(pause.scope), ...pause },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
       return true;
     } catch (error) {
       if (errorName(error) === 'ConditionalCheckFailedException') return false;
@@ -408,27 +382,27 @@ export class DynamoBillingStore implements BillingStore {
 
   /** The pause lifted, or undefined when that scope was not paused. */
   async resume(scope: string): Promise<BillingPause | undefined> {
-    const r = await this.db.send(new DeleteCommand({ TableName: this.table, Key: pauseKey(scope), ReturnValues: 'ALL_OLD' }));
+    const r = await this.db.delete({ TableName: this.table, Key: pauseKey(scope), ReturnValues: 'ALL_OLD' });
     return r.Attributes ? (strip(r.Attributes) as BillingPause) : undefined;
   }
 
   async getSeller(): Promise<Seller | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: sellerKey }));
+    const r = await this.db.get({ TableName: this.table, Key: sellerKey });
     return r.Item ? (strip(r.Item) as Seller) : undefined;
   }
 
   async putSeller(seller: Seller): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...sellerKey, ...seller } }));
+    await this.db.put({ TableName: this.table, Item: { ...sellerKey, ...seller } });
   }
 
   /** The tenant's billing details as its invoices show them. */
   async getCustomer(tenantId: string): Promise<Party | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: customerKey(tenantId) }));
+    const r = await this.db.get({ TableName: this.table, Key: customerKey(tenantId) });
     return r.Item ? (strip(r.Item) as Party) : undefined;
   }
 
   async putCustomer(tenantId: string, customer: Party): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...customerKey(tenantId), ...customer } }));
+    await this.db.put({ TableName: this.table, Item: { ...customerKey(tenantId), ...customer } });
   }
 
   /** The numbering counter moves from `last` to `last + count` only if no other writer moved it first: numbers stay gap-free. */
@@ -446,7 +420,7 @@ export class DynamoBillingStore implements BillingStore {
   }
 
   private async lastNumber(year: number): Promise<number> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: counterKey(year), ConsistentRead: true }));
+    const r = await this.db.get({ TableName: this.table, Key: counterKey(year), ConsistentRead: true });
     return Number(r.Item?.last ?? 0);
   }
 }

@@ -1,6 +1,6 @@
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ClientError } from '../../kernel/errors.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { eventKey } from '../aggregation.js';
 import { type Correction, correctionDeltas } from '../corrections.js';
 import type { UsageEvent } from '../events.js';
@@ -28,22 +28,18 @@ export type CorrectionOutcome = { correction: Correction; duplicate: boolean };
  */
 export class DynamoCorrectionStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly tables: { eventsTable: string; countersTable: string },
     private readonly maxAttempts = 8,
   ) {}
 
   async correction(tenantId: string, correctionId: string): Promise<Correction | undefined> {
-    const r = await this.db.send(
-      new GetCommand({ TableName: this.tables.eventsTable, Key: correctionKey(tenantId, correctionId), ConsistentRead: true }),
-    );
+    const r = await this.db.get({ TableName: this.tables.eventsTable, Key: correctionKey(tenantId, correctionId), ConsistentRead: true });
     return r.Item ? (stripCorrection(r.Item) as unknown as Correction) : undefined;
   }
 
   async entry(tenantId: string, id: string): Promise<Ledgered | undefined> {
-    const r = await this.db.send(
-      new GetCommand({ TableName: this.tables.eventsTable, Key: { pk: eventKey({ tenantId, id }) }, ConsistentRead: true }),
-    );
+    const r = await this.db.get({ TableName: this.tables.eventsTable, Key: { pk: eventKey({ tenantId, id }) }, ConsistentRead: true });
     return r.Item as Ledgered | undefined;
   }
 
@@ -67,45 +63,43 @@ export class DynamoCorrectionStore {
       const revision = entry.revision ?? 0;
       const { after } = correction;
       try {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.tables.eventsTable,
-                  Item: { ...correctionKey(tenantId, correctionId), ...correction, expiresAt: entry.expiresAt },
-                  ConditionExpression: 'attribute_not_exists(pk)',
+        await this.db.transactWrite({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.eventsTable,
+                Item: { ...correctionKey(tenantId, correctionId), ...correction, expiresAt: entry.expiresAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tables.eventsTable,
+                Key: { pk: eventKey(entry) },
+                UpdateExpression: after
+                  ? `SET revision = :next, correctedAt = :at, #value = :value, groupKey = :group${after.properties === undefined ? '' : ', properties = :properties'}`
+                  : 'SET revision = :next, correctedAt = :at, voidedAt = :at',
+                ConditionExpression: revision === 0 ? 'attribute_exists(pk) AND attribute_not_exists(revision)' : 'revision = :revision',
+                ...(after ? { ExpressionAttributeNames: { '#value': 'value' } } : {}),
+                ExpressionAttributeValues: {
+                  ':next': revision + 1,
+                  ':at': correction.correctedAt,
+                  ...(revision === 0 ? {} : { ':revision': revision }),
+                  ...(after
+                    ? {
+                        ':value': after.value,
+                        ':group': after.groupKey,
+                        ...(after.properties === undefined ? {} : { ':properties': after.properties }),
+                      }
+                    : {}),
                 },
               },
-              {
-                Update: {
-                  TableName: this.tables.eventsTable,
-                  Key: { pk: eventKey(entry) },
-                  UpdateExpression: after
-                    ? `SET revision = :next, correctedAt = :at, #value = :value, groupKey = :group${after.properties === undefined ? '' : ', properties = :properties'}`
-                    : 'SET revision = :next, correctedAt = :at, voidedAt = :at',
-                  ConditionExpression: revision === 0 ? 'attribute_exists(pk) AND attribute_not_exists(revision)' : 'revision = :revision',
-                  ...(after ? { ExpressionAttributeNames: { '#value': 'value' } } : {}),
-                  ExpressionAttributeValues: {
-                    ':next': revision + 1,
-                    ':at': correction.correctedAt,
-                    ...(revision === 0 ? {} : { ':revision': revision }),
-                    ...(after
-                      ? {
-                          ':value': after.value,
-                          ':group': after.groupKey,
-                          ...(after.properties === undefined ? {} : { ':properties': after.properties }),
-                        }
-                      : {}),
-                  },
-                },
-              },
-              ...correctionDeltas(correction.before, after).map((delta) => ({
-                Update: { TableName: this.tables.countersTable, ...counterUpdate(delta) },
-              })),
-            ],
-          }),
-        );
+            },
+            ...correctionDeltas(correction.before, after).map((delta) => ({
+              Update: { TableName: this.tables.countersTable, ...counterUpdate(delta) },
+            })),
+          ],
+        });
         return { correction, duplicate: false };
       } catch (error) {
         const reasons =

@@ -1,5 +1,5 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type Granularity, type Period, periodKey } from '../../kernel/periods.js';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import { counterPartition, counterSort } from '../aggregation.js';
 import type { CounterReads } from '../ports.js';
@@ -7,7 +7,7 @@ import type { CounterReads } from '../ports.js';
 /** Reads meter totals (group "") from the counters table; what they add up to is billing's rule (../period-usage.ts). */
 export class DynamoCounterReader implements CounterReads {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly countersTable: string,
   ) {}
 
@@ -33,19 +33,17 @@ export class DynamoCounterReader implements CounterReads {
   }
 
   async levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined> {
-    const items = await this.db.send(
-      new QueryCommand({
-        TableName: this.countersTable,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': counterPartition({ tenantId, meter }),
-          ':from': 'hour##',
-          ':to': counterSort({ tenantId, meter, granularity: 'hour', groupKey: '', period: periodKey('hour', instant - 1) }),
-        },
-        ScanIndexForward: false,
-        Limit: 1,
-      }),
-    );
+    const items = await this.db.query({
+      TableName: this.countersTable,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': counterPartition({ tenantId, meter }),
+        ':from': 'hour##',
+        ':to': counterSort({ tenantId, meter, granularity: 'hour', groupKey: '', period: periodKey('hour', instant - 1) }),
+      },
+      ScanIndexForward: false,
+      Limit: 1,
+    });
     const item = items.Items?.[0];
     return item ? String(item.value) : undefined;
   }

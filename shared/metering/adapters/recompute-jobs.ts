@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { errorName } from '../../platform/dynamo/errors.js';
 import type { RecomputeJobs } from '../ports.js';
 import type { RecomputeJob } from '../recompute-job.js';
@@ -14,54 +14,48 @@ const jobKey = (jobId: string) => ({ pk: `recompute#${jobId}` });
  */
 export class DynamoRecomputeJobs implements RecomputeJobs {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly eventsTable: string,
     private readonly retentionDays: number,
   ) {}
 
   async create(job: RecomputeJob): Promise<void> {
-    await this.db.send(
-      new PutCommand({ TableName: this.eventsTable, Item: this.item(job), ConditionExpression: 'attribute_not_exists(pk)' }),
-    );
+    await this.db.put({ TableName: this.eventsTable, Item: this.item(job), ConditionExpression: 'attribute_not_exists(pk)' });
   }
 
   async get(jobId: string): Promise<RecomputeJob | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.eventsTable, Key: jobKey(jobId), ConsistentRead: true }));
+    const r = await this.db.get({ TableName: this.eventsTable, Key: jobKey(jobId), ConsistentRead: true });
     return r.Item ? toJob(r.Item) : undefined;
   }
 
   async claim(now: number, leaseMs: number): Promise<RecomputeJob | undefined> {
-    const open = await this.db.send(
-      new QueryCommand({
-        TableName: this.eventsTable,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :open',
-        ExpressionAttributeValues: { ':open': OPEN_JOBS },
-        Limit: 50,
-      }),
-    );
+    const open = await this.db.query({
+      TableName: this.eventsTable,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :open',
+      ExpressionAttributeValues: { ':open': OPEN_JOBS },
+      Limit: 50,
+    });
     for (const candidate of open.Items ?? []) {
       if (candidate.status === 'running' && Number(candidate.leaseUntil ?? 0) >= now) continue;
       const owner = randomUUID();
       try {
-        const r = await this.db.send(
-          new UpdateCommand({
-            TableName: this.eventsTable,
-            Key: { pk: candidate.pk },
-            UpdateExpression: 'SET #status = :running, #owner = :owner, leaseUntil = :until ADD attempts :one',
-            ConditionExpression: '#status = :queued OR (#status = :running AND leaseUntil < :now)',
-            ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
-            ExpressionAttributeValues: {
-              ':running': 'running',
-              ':queued': 'queued',
-              ':owner': owner,
-              ':until': now + leaseMs,
-              ':now': now,
-              ':one': 1,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
+        const r = await this.db.update({
+          TableName: this.eventsTable,
+          Key: { pk: candidate.pk },
+          UpdateExpression: 'SET #status = :running, #owner = :owner, leaseUntil = :until ADD attempts :one',
+          ConditionExpression: '#status = :queued OR (#status = :running AND leaseUntil < :now)',
+          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':running': 'running',
+            ':queued': 'queued',
+            ':owner': owner,
+            ':until': now + leaseMs,
+            ':now': now,
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_NEW',
+        });
         return { ...toJob(r.Attributes!), owner, leaseUntil: now + leaseMs };
       } catch (error) {
         if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
@@ -72,15 +66,13 @@ export class DynamoRecomputeJobs implements RecomputeJobs {
 
   async save(job: RecomputeJob): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.eventsTable,
-          Item: this.item(job),
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': job.owner },
-        }),
-      );
+      await this.db.put({
+        TableName: this.eventsTable,
+        Item: this.item(job),
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': job.owner },
+      });
       return true;
     } catch (error) {
       if (errorName(error) === 'ConditionalCheckFailedException') return false;

@@ -1,18 +1,9 @@
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  NumberValue,
-  ScanCommand,
-  type ScanCommandOutput,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommandOutput, ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { chunk } from '../../kernel/batching.js';
 import { Dec } from '../../kernel/decimal.js';
 import type { Granularity } from '../../kernel/periods.js';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import { type CounterRef, counterKey, counterPartition, counterSort, markerSort } from '../aggregation.js';
@@ -33,7 +24,7 @@ const MAX_REPAIR_ATTEMPTS = 10;
  */
 export class DynamoRecomputeStore implements RecomputeStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly tables: { eventsTable: string; countersTable: string },
     private readonly segments = 4,
   ) {}
@@ -95,20 +86,18 @@ export class DynamoRecomputeStore implements RecomputeStore {
       Array.from({ length: this.segments }, async (_, segment) => {
         let startKey: Record<string, unknown> | undefined;
         do {
-          const page: ScanCommandOutput = await this.db.send(
-            new ScanCommand({
-              TableName: this.tables.eventsTable,
-              Segment: segment,
-              TotalSegments: this.segments,
-              ConsistentRead: true,
-              FilterExpression: `(${entry}) OR (${correction})`,
-              ProjectionExpression:
-                'pk, tenantId, id, meter, aggregation, #ts, #value, groupKey, #status, voidedAt, correctedAt, receivedAt, payloadHash, claimedBy, #before, #after',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-              ExclusiveStartKey: startKey,
-            }),
-          );
+          const page: ScanCommandOutput = await this.db.scan({
+            TableName: this.tables.eventsTable,
+            Segment: segment,
+            TotalSegments: this.segments,
+            ConsistentRead: true,
+            FilterExpression: `(${entry}) OR (${correction})`,
+            ProjectionExpression:
+              'pk, tenantId, id, meter, aggregation, #ts, #value, groupKey, #status, voidedAt, correctedAt, receivedAt, payloadHash, claimedBy, #before, #after',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ExclusiveStartKey: startKey,
+          });
           const result: LedgerPage = { scanned: page.ScannedCount ?? 0, entries: [], corrections: [], unfolded: [] };
           const claimed = new Map<string, LedgerEntry[]>();
           for (const item of page.Items ?? []) {
@@ -140,18 +129,16 @@ export class DynamoRecomputeStore implements RecomputeStore {
     for (const batch of chunk(receipts, 100)) {
       let keys: Record<string, unknown>[] | undefined = batch.map((r) => ({ pk: receiptKey(r) }));
       while (keys && keys.length > 0) {
-        const result: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.tables.eventsTable]: {
-                Keys: keys,
-                ConsistentRead: true,
-                ProjectionExpression: 'pk, #split',
-                ExpressionAttributeNames: { '#split': 'split' },
-              },
+        const result: BatchGetCommandOutput = await this.db.batchGet({
+          RequestItems: {
+            [this.tables.eventsTable]: {
+              Keys: keys,
+              ConsistentRead: true,
+              ProjectionExpression: 'pk, #split',
+              ExpressionAttributeNames: { '#split': 'split' },
             },
-          }),
-        );
+          },
+        });
         for (const item of result.Responses?.[this.tables.eventsTable] ?? []) if (!item.split) folded.add(String(item.pk));
         keys = result.UnprocessedKeys?.[this.tables.eventsTable]?.Keys;
       }
@@ -178,13 +165,11 @@ export class DynamoRecomputeStore implements RecomputeStore {
   }
 
   private async read(ref: CounterRef): Promise<CounterState> {
-    const r = await this.db.send(
-      new GetCommand({
-        TableName: this.tables.countersTable,
-        Key: { pk: counterPartition(ref), sk: counterSort(ref) },
-        ConsistentRead: true,
-      }),
-    );
+    const r = await this.db.get({
+      TableName: this.tables.countersTable,
+      Key: { pk: counterPartition(ref), sk: counterSort(ref) },
+      ConsistentRead: true,
+    });
     return r.Item ? stateOfItem(r.Item) : { events: 0 };
   }
 
@@ -194,15 +179,13 @@ export class DynamoRecomputeStore implements RecomputeStore {
     const g = guard(have);
     switch (repair.kind) {
       case 'remove':
-        await this.db.send(
-          new DeleteCommand({
-            TableName: this.tables.countersTable,
-            Key: key,
-            ConditionExpression: g.condition,
-            ...(Object.keys(g.names).length ? { ExpressionAttributeNames: g.names } : {}),
-            ...(Object.keys(g.values).length ? { ExpressionAttributeValues: g.values } : {}),
-          }),
-        );
+        await this.db.delete({
+          TableName: this.tables.countersTable,
+          Key: key,
+          ConditionExpression: g.condition,
+          ...(Object.keys(g.names).length ? { ExpressionAttributeNames: g.names } : {}),
+          ...(Object.keys(g.values).length ? { ExpressionAttributeValues: g.values } : {}),
+        });
         return;
       case 'set': {
         const set = ['tenantId = :tenantId', 'meter = :meter', 'granularity = :granularity', '#period = :period', 'groupKey = :groupKey'];
@@ -222,16 +205,14 @@ export class DynamoRecomputeStore implements RecomputeStore {
           values[':at'] = repair.latestAt;
           values[':id'] = repair.latestId;
         }
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.tables.countersTable,
-            Key: key,
-            UpdateExpression: `SET ${set.join(', ')} ADD #events :n`,
-            ConditionExpression: g.condition,
-            ExpressionAttributeNames: { ...g.names, '#value': 'value', '#events': 'events', '#period': 'period' },
-            ExpressionAttributeValues: values,
-          }),
-        );
+        await this.db.update({
+          TableName: this.tables.countersTable,
+          Key: key,
+          UpdateExpression: `SET ${set.join(', ')} ADD #events :n`,
+          ConditionExpression: g.condition,
+          ExpressionAttributeNames: { ...g.names, '#value': 'value', '#events': 'events', '#period': 'period' },
+          ExpressionAttributeValues: values,
+        });
         return;
       }
       case 'add': {
@@ -265,8 +246,8 @@ export class DynamoRecomputeStore implements RecomputeStore {
             ExpressionAttributeNames: { ...u.ExpressionAttributeNames, ...sg.names },
             ExpressionAttributeValues: { ...u.ExpressionAttributeValues, ...sg.values },
           };
-          if (slice.length === 0) await this.db.send(new UpdateCommand(update));
-          else await this.db.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, ...slice] }));
+          if (slice.length === 0) await this.db.update(update);
+          else await this.db.transactWrite({ TransactItems: [{ Update: update }, ...slice] });
           state = { ...state, value: addDecimal(state.value, delta.value), events: state.events + delta.events };
         }
         return;

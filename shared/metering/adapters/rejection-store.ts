@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { decodeCursor, encodeCursor } from '../../platform/dynamo/query.js';
 import type { Page, RejectedEvent, RejectionBatch, RejectionQuery, RejectionStore } from '../ports.js';
 
@@ -12,7 +12,7 @@ type Row = [index: number, id: string | null, code: string, field: string | null
  */
 export class DynamoRejectionStore implements RejectionStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly table: string,
     private readonly retentionDays: number,
   ) {}
@@ -20,20 +20,18 @@ export class DynamoRejectionStore implements RejectionStore {
   async record(batch: RejectionBatch): Promise<void> {
     if (batch.rejections.length === 0) return;
     const rows: Row[] = batch.rejections.map((r) => [r.index, r.id ?? null, r.code, r.field ?? null, r.message]);
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          pk: batch.tenantId,
-          sk: `${batch.receivedAt}#${batch.requestId}`,
-          requestId: batch.requestId,
-          receivedAt: batch.receivedAt,
-          count: rows.length,
-          rows: gzipSync(JSON.stringify(rows)),
-          expiresAt: Math.floor(Date.parse(batch.receivedAt) / 1000) + this.retentionDays * 86_400,
-        },
-      }),
-    );
+    await this.db.put({
+      TableName: this.table,
+      Item: {
+        pk: batch.tenantId,
+        sk: `${batch.receivedAt}#${batch.requestId}`,
+        requestId: batch.requestId,
+        receivedAt: batch.receivedAt,
+        count: rows.length,
+        rows: gzipSync(JSON.stringify(rows)),
+        expiresAt: Math.floor(Date.parse(batch.receivedAt) / 1000) + this.retentionDays * 86_400,
+      },
+    });
   }
 
   /**
@@ -45,16 +43,14 @@ export class DynamoRejectionStore implements RejectionStore {
     const items: RejectedEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const r = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': q.tenantId, ':from': q.from, ':to': position?.sk ?? `${q.to}\uffff` },
-          ScanIndexForward: false,
-          Limit: 25,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
+      const r = await this.db.query({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': q.tenantId, ':from': q.from, ':to': position?.sk ?? `${q.to}\uffff` },
+        ScanIndexForward: false,
+        Limit: 25,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      });
       for (const item of r.Items ?? []) {
         const sk = String(item.sk);
         const rows = JSON.parse(gunzipSync(item.rows as Uint8Array).toString('utf8')) as Row[];

@@ -1,6 +1,7 @@
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { mapLimit } from '../../kernel/batching.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
+import type { SendMessageBatch } from '../../platform/aws/sqs.js';
 import type { UsageEvent } from '../events.js';
 import type { SendOutcome, UsageQueue } from '../ports.js';
 import { packMessages } from '../queue-messages.js';
@@ -11,7 +12,7 @@ const MAX_BATCH_ENTRIES = 10;
 
 export class SqsUsageQueue implements UsageQueue {
   constructor(
-    private readonly sqs: SQSClient,
+    private readonly sendMessageBatch: SendMessageBatch,
     private readonly queueUrl: string,
     private readonly maxAttempts = 4,
   ) {}
@@ -26,7 +27,7 @@ export class SqsUsageQueue implements UsageQueue {
         outcome.calls += 1;
         try {
           const entries: SendMessageBatchRequestEntry[] = pending.map(({ Id, MessageBody }) => ({ Id, MessageBody }));
-          const result = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+          const result = await this.sendMessageBatch({ QueueUrl: this.queueUrl, Entries: entries });
           const failedIds = new Set((result.Failed ?? []).map((f) => f.Id));
           pending = pending.filter((p) => failedIds.has(p.Id));
         } catch {

@@ -1,18 +1,9 @@
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  NumberValue,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { chunk, mapLimit } from '../../kernel/batching.js';
 import type { Granularity } from '../../kernel/periods.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import {
   cancellationReasons,
   errorName,
@@ -97,7 +88,7 @@ export class DynamoUsageStore implements UsageStore {
   private readonly now: () => number;
 
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly options: UsageStoreOptions,
   ) {
     this.maxAttempts = options.maxAttempts ?? 6;
@@ -199,15 +190,13 @@ export class DynamoUsageStore implements UsageStore {
       : { ...ledgerItem(e), status: 'counted', countedAt: new Date(now).toISOString(), expiresAt: this.expiresAt(e, now) };
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.db.send(
-          new PutCommand({
-            TableName: this.options.eventsTable,
-            Item: { ...item, claimedBy: claimant },
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
+        const result = await this.db.put({
+          TableName: this.options.eventsTable,
+          Item: { ...item, claimedBy: claimant },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        });
         outcome.writeUnits += result.ConsumedCapacity?.CapacityUnits ?? 0;
         if (reason) outcome.quarantined.push({ event: e, reason });
         return { claimedBy: claimant, payloadHash: e.payloadHash, status: String(item.status), written: true };
@@ -256,12 +245,10 @@ export class DynamoUsageStore implements UsageStore {
         ...plan.counters.map((delta): Item => ({ kind: 'counter', delta })),
       ];
       try {
-        const result = await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: items.map((i) => this.toWrite(i)),
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
+        const result = await this.db.transactWrite({
+          TransactItems: items.map((i) => this.toWrite(i)),
+          ReturnConsumedCapacity: 'TOTAL',
+        });
         outcome.writeUnits += (result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
         outcome.counted.push(...plan.events);
       } catch (error) {
@@ -332,14 +319,12 @@ export class DynamoUsageStore implements UsageStore {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.options.eventsTable,
-            Item: { pk: receiptKey(f.unit.receipt), split: true, expiresAt: this.expiresAt(undefined, this.now()) },
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
+        await this.db.put({
+          TableName: this.options.eventsTable,
+          Item: { pk: receiptKey(f.unit.receipt), split: true, expiresAt: this.expiresAt(undefined, this.now()) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        });
         return halvesOf(f);
       } catch (error) {
         if (errorName(error) === 'ConditionalCheckFailedException') {
@@ -360,24 +345,21 @@ export class DynamoUsageStore implements UsageStore {
     const q = this.quarantinedItem(e, reason, this.now());
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.options.eventsTable,
-            Key: { pk: eventKey(e) },
-            UpdateExpression:
-              'SET #status = :q, quarantinedAt = :at, quarantineReason = :reason, gsi1pk = :q, gsi1sk = :sk REMOVE countedAt',
-            ConditionExpression: 'claimedBy = :by AND #status = :counted',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':q': QUARANTINED,
-              ':at': q.quarantinedAt,
-              ':reason': q.quarantineReason,
-              ':sk': q.gsi1sk,
-              ':by': f.claimant,
-              ':counted': 'counted',
-            },
-          }),
-        );
+        await this.db.update({
+          TableName: this.options.eventsTable,
+          Key: { pk: eventKey(e) },
+          UpdateExpression: 'SET #status = :q, quarantinedAt = :at, quarantineReason = :reason, gsi1pk = :q, gsi1sk = :sk REMOVE countedAt',
+          ConditionExpression: 'claimedBy = :by AND #status = :counted',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':q': QUARANTINED,
+            ':at': q.quarantinedAt,
+            ':reason': q.quarantineReason,
+            ':sk': q.gsi1sk,
+            ':by': f.claimant,
+            ':counted': 'counted',
+          },
+        });
         outcome.quarantined.push({ event: e, reason });
         return;
       } catch (error) {
@@ -460,27 +442,23 @@ export class DynamoUsageStore implements UsageStore {
 
   /** One event of the ledger, read strongly. */
   async get(tenantId: string, id: string): Promise<LedgerEntry | undefined> {
-    const r = await this.db.send(
-      new GetCommand({ TableName: this.options.eventsTable, Key: { pk: eventKey({ tenantId, id }) }, ConsistentRead: true }),
-    );
+    const r = await this.db.get({ TableName: this.options.eventsTable, Key: { pk: eventKey({ tenantId, id }) }, ConsistentRead: true });
     return r.Item ? toEntry(r.Item) : undefined;
   }
 
   /** Quarantined events by receipt time, newest first. */
   async quarantined(q: QuarantineQuery): Promise<Page<LedgerEntry>> {
     const prefix = q.tenantId === undefined ? '' : `${q.tenantId}#`;
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.options.eventsTable,
-        IndexName: 'gsi1',
-        KeyConditionExpression: q.tenantId === undefined ? 'gsi1pk = :q' : 'gsi1pk = :q AND gsi1sk BETWEEN :from AND :to',
-        ...(q.tenantId === undefined ? { FilterExpression: 'receivedAt BETWEEN :from AND :to' } : {}),
-        ExpressionAttributeValues: { ':q': QUARANTINED, ':from': `${prefix}${q.from}`, ':to': `${prefix}${q.to}\uffff` },
-        ScanIndexForward: false,
-        Limit: q.limit,
-        ...(q.cursor ? { ExclusiveStartKey: decodeCursor(q.cursor) } : {}),
-      }),
-    );
+    const r = await this.db.query({
+      TableName: this.options.eventsTable,
+      IndexName: 'gsi1',
+      KeyConditionExpression: q.tenantId === undefined ? 'gsi1pk = :q' : 'gsi1pk = :q AND gsi1sk BETWEEN :from AND :to',
+      ...(q.tenantId === undefined ? { FilterExpression: 'receivedAt BETWEEN :from AND :to' } : {}),
+      ExpressionAttributeValues: { ':q': QUARANTINED, ':from': `${prefix}${q.from}`, ':to': `${prefix}${q.to}\uffff` },
+      ScanIndexForward: false,
+      Limit: q.limit,
+      ...(q.cursor ? { ExclusiveStartKey: decodeCursor(q.cursor) } : {}),
+    });
     return { items: (r.Items ?? []).map(toEntry), ...(r.LastEvaluatedKey ? { cursor: encodeCursor(r.LastEvaluatedKey) } : {}) };
   }
 
@@ -503,20 +481,18 @@ export class DynamoUsageStore implements UsageStore {
       );
     const still = outcome.quarantined[0];
     if (still) {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.options.eventsTable,
-          Key: { pk: eventKey(event) },
-          UpdateExpression: 'SET quarantineReason = :reason, replayFailedAt = :at',
-          ConditionExpression: '#status = :q',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':reason': still.reason.slice(0, 1024),
-            ':at': new Date(this.now()).toISOString(),
-            ':q': QUARANTINED,
-          },
-        }),
-      );
+      await this.db.update({
+        TableName: this.options.eventsTable,
+        Key: { pk: eventKey(event) },
+        UpdateExpression: 'SET quarantineReason = :reason, replayFailedAt = :at',
+        ConditionExpression: '#status = :q',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':reason': still.reason.slice(0, 1024),
+          ':at': new Date(this.now()).toISOString(),
+          ':q': QUARANTINED,
+        },
+      });
       return { status: 'quarantined', reason: still.reason };
     }
     if (outcome.counted.length > 0) return { status: 'counted' };
@@ -534,9 +510,9 @@ export class DynamoUsageStore implements UsageStore {
       let keys: Record<string, unknown>[] | undefined = batch.map((id) => ({ pk: eventKey({ tenantId, id }) }));
       for (let attempt = 0; keys && keys.length > 0 && attempt < 3; attempt++) {
         if (attempt > 0) await sleep(backoffDelay(attempt, 25, 200));
-        const result: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.options.eventsTable]: { Keys: keys, ProjectionExpression: 'id, payloadHash' } } }),
-        );
+        const result: BatchGetCommandOutput = await this.db.batchGet({
+          RequestItems: { [this.options.eventsTable]: { Keys: keys, ProjectionExpression: 'id, payloadHash' } },
+        });
         for (const item of result.Responses?.[this.options.eventsTable] ?? []) found.set(String(item.id), String(item.payloadHash ?? ''));
         keys = result.UnprocessedKeys?.[this.options.eventsTable]?.Keys;
       }

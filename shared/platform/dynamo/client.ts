@@ -1,20 +1,37 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Documents } from './documents.js';
+import { unmarshallNumber } from './numbers.js';
 
 /**
- * One document client per process. The endpoint comes from the SDK's own configuration
- * (AWS_ENDPOINT_URL_DYNAMODB locally), so the same code talks to DynamoDB Local and to AWS.
+ * The stores' calls over the AWS SDK's document client: for tools and tests that configure an SDK client
+ * (its endpoint, its middleware for injected faults). The endpoint comes from the SDK's own configuration.
  */
-export function documentClient(client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, {
+export function documentClient(client: DynamoDBClient = new DynamoDBClient({})): Documents {
+  const db = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
-    // Counters are decimals: keep DynamoDB's exact text instead of rounding through a JS number.
-    unmarshallOptions: { wrapNumbers: (text: string) => (isSafeNumber(text) ? Number(text) : text) },
+    unmarshallOptions: { wrapNumbers: unmarshallNumber },
   });
-}
-
-/** Integers up to 2^53 and short decimals that survive a round trip through a double. */
-function isSafeNumber(text: string): boolean {
-  const n = Number(text);
-  return Number.isFinite(n) && String(n) === text && (Number.isInteger(n) ? Number.isSafeInteger(n) : true);
+  return {
+    get: (input) => db.send(new GetCommand(input)),
+    put: (input) => db.send(new PutCommand(input)),
+    update: (input) => db.send(new UpdateCommand(input)),
+    delete: (input) => db.send(new DeleteCommand(input)),
+    query: (input) => db.send(new QueryCommand(input)),
+    scan: (input) => db.send(new ScanCommand(input)),
+    batchGet: (input) => db.send(new BatchGetCommand(input)),
+    batchWrite: (input) => db.send(new BatchWriteCommand(input)),
+    transactWrite: (input) => db.send(new TransactWriteCommand(input)),
+  };
 }

@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ClientError } from '../../kernel/errors.js';
+import type { Documents } from './documents.js';
 
 /** A page position handed to API clients: opaque to them, and checked when it comes back. */
 export function encodeCursor(position: Record<string, unknown>): string {
@@ -17,11 +18,11 @@ export function decodeCursor<T extends Record<string, unknown>>(cursor: string):
 }
 
 /** Every item a query matches, following DynamoDB's pages. */
-export async function queryAll(db: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, any>[]> {
+export async function queryAll(db: Documents, input: QueryCommandInput): Promise<Record<string, any>[]> {
   const items: Record<string, any>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await db.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    const page = await db.query({ ...input, ExclusiveStartKey: startKey });
     items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);

@@ -1,5 +1,5 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { periodKeyStart } from '../../kernel/periods.js';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { PendingEvent, ReportRecord, TenantReport } from '../meter-reporting.js';
 import { type BillingIssue, type InvoiceState, invoiceProgress, type Mirrored, type SubscriptionState } from '../mirror.js';
@@ -29,36 +29,36 @@ const EVENT_RETENTION_DAYS = 30;
  */
 export class DynamoStripeStore implements ReportStore, MirrorStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly table: string,
     private readonly now: () => number = Date.now,
   ) {}
 
   async customerOf(tenantId: string): Promise<string | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: 'CUSTOMER' } }));
+    const r = await this.db.get({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: 'CUSTOMER' } });
     return r.Item?.customerId as string | undefined;
   }
 
   async tenantOfCustomer(customerId: string): Promise<string | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `CUSTOMER#${customerId}`, sk: 'TENANT' } }));
+    const r = await this.db.get({ TableName: this.table, Key: { pk: `CUSTOMER#${customerId}`, sk: 'TENANT' } });
     return r.Item?.tenantId as string | undefined;
   }
 
   async saveCustomer(tenantId: string, customerId: string): Promise<void> {
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: this.table, Item: { pk: tenantPk(tenantId), sk: 'CUSTOMER', customerId } } },
-          { Put: { TableName: this.table, Item: { pk: `CUSTOMER#${customerId}`, sk: 'TENANT', tenantId } } },
-        ],
-      }),
-    );
+    await this.db.transactWrite({
+      TransactItems: [
+        { Put: { TableName: this.table, Item: { pk: tenantPk(tenantId), sk: 'CUSTOMER', customerId } } },
+        { Put: { TableName: this.table, Item: { pk: `CUSTOMER#${customerId}`, sk: 'TENANT', tenantId } } },
+      ],
+    });
   }
 
   async subscriptionLink(tenantId: string): Promise<SubscriptionLink | undefined> {
-    const r = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION' }, ConsistentRead: true }),
-    );
+    const r = await this.db.get({
+      TableName: this.table,
+      Key: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION' },
+      ConsistentRead: true,
+    });
     if (!r.Item) return undefined;
     const { pk: _pk, sk: _sk, ...link } = r.Item;
     return link as SubscriptionLink;
@@ -66,14 +66,12 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
 
   async saveSubscriptionLink(tenantId: string, link: SubscriptionLink): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION', ...link },
-          ConditionExpression: link.version === 0 ? 'attribute_not_exists(pk)' : 'version = :previous',
-          ...(link.version === 0 ? {} : { ExpressionAttributeValues: { ':previous': link.version - 1 } }),
-        }),
-      );
+      await this.db.put({
+        TableName: this.table,
+        Item: { pk: tenantPk(tenantId), sk: 'STRIPE_SUBSCRIPTION', ...link },
+        ConditionExpression: link.version === 0 ? 'attribute_not_exists(pk)' : 'version = :previous',
+        ...(link.version === 0 ? {} : { ExpressionAttributeValues: { ':previous': link.version - 1 } }),
+      });
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -110,25 +108,23 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
     previousSequence: number | undefined,
   ): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
-          UpdateExpression: 'SET pending = :pending, meter = :meter, #day = :day, expiresAt = :expiresAt',
-          ConditionExpression:
-            previousSequence === undefined
-              ? 'attribute_not_exists(#seq) AND attribute_not_exists(pending)'
-              : '#seq = :previous AND attribute_not_exists(pending)',
-          ExpressionAttributeNames: { '#day': 'day', '#seq': 'sequence' },
-          ExpressionAttributeValues: {
-            ':pending': event,
-            ':meter': meter,
-            ':day': day,
-            ':expiresAt': periodKeyStart('day', day) / 1000 + REPORT_RETENTION_DAYS * DAY_S,
-            ...(previousSequence === undefined ? {} : { ':previous': previousSequence }),
-          },
-        }),
-      );
+      await this.db.update({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
+        UpdateExpression: 'SET pending = :pending, meter = :meter, #day = :day, expiresAt = :expiresAt',
+        ConditionExpression:
+          previousSequence === undefined
+            ? 'attribute_not_exists(#seq) AND attribute_not_exists(pending)'
+            : '#seq = :previous AND attribute_not_exists(pending)',
+        ExpressionAttributeNames: { '#day': 'day', '#seq': 'sequence' },
+        ExpressionAttributeValues: {
+          ':pending': event,
+          ':meter': meter,
+          ':day': day,
+          ':expiresAt': periodKeyStart('day', day) / 1000 + REPORT_RETENTION_DAYS * DAY_S,
+          ...(previousSequence === undefined ? {} : { ':previous': previousSequence }),
+        },
+      });
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -137,51 +133,43 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
   }
 
   async commitPending(tenantId: string, meter: string, day: string, event: PendingEvent): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
-        UpdateExpression: 'SET reported = :reported, #seq = :seq, lastIdentifier = :id REMOVE pending',
-        ConditionExpression: 'pending.identifier = :id',
-        ExpressionAttributeNames: { '#seq': 'sequence' },
-        ExpressionAttributeValues: { ':reported': event.after.value, ':seq': event.after.sequence, ':id': event.identifier },
-      }),
-    );
+    await this.db.update({
+      TableName: this.table,
+      Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
+      UpdateExpression: 'SET reported = :reported, #seq = :seq, lastIdentifier = :id REMOVE pending',
+      ConditionExpression: 'pending.identifier = :id',
+      ExpressionAttributeNames: { '#seq': 'sequence' },
+      ExpressionAttributeValues: { ':reported': event.after.value, ':seq': event.after.sequence, ':id': event.identifier },
+    });
   }
 
   async flag(tenantId: string, meter: string, day: string, target: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
-        UpdateExpression: 'SET flagged = :target, meter = :meter, #day = :day, expiresAt = :expiresAt',
-        ExpressionAttributeNames: { '#day': 'day' },
-        ExpressionAttributeValues: {
-          ':target': target,
-          ':meter': meter,
-          ':day': day,
-          ':expiresAt': periodKeyStart('day', day) / 1000 + REPORT_RETENTION_DAYS * DAY_S,
-        },
-      }),
-    );
+    await this.db.update({
+      TableName: this.table,
+      Key: { pk: tenantPk(tenantId), sk: reportSk(meter, day) },
+      UpdateExpression: 'SET flagged = :target, meter = :meter, #day = :day, expiresAt = :expiresAt',
+      ExpressionAttributeNames: { '#day': 'day' },
+      ExpressionAttributeValues: {
+        ':target': target,
+        ':meter': meter,
+        ':day': day,
+        ':expiresAt': periodKeyStart('day', day) / 1000 + REPORT_RETENTION_DAYS * DAY_S,
+      },
+    });
   }
 
   async recordRun(report: TenantReport): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: tenantPk(report.tenantId), sk: `RUN#${report.runAt}`, ...report, expiresAt: this.expiry(RUN_RETENTION_DAYS) },
-      }),
-    );
+    await this.db.put({
+      TableName: this.table,
+      Item: { pk: tenantPk(report.tenantId), sk: `RUN#${report.runAt}`, ...report, expiresAt: this.expiry(RUN_RETENTION_DAYS) },
+    });
   }
 
   async recordSlice(result: SliceResult): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: reportRunPk(result.runId), sk: sliceSk(result.slice), ...result, expiresAt: this.expiry(RUN_RETENTION_DAYS) },
-      }),
-    );
+    await this.db.put({
+      TableName: this.table,
+      Item: { pk: reportRunPk(result.runId), sk: sliceSk(result.slice), ...result, expiresAt: this.expiry(RUN_RETENTION_DAYS) },
+    });
   }
 
   /** The results recorded so far of a report run's slices, in slice order. */
@@ -206,25 +194,21 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
 
   /** True when this webhook event was handled before. */
   async seenEvent(eventId: string): Promise<boolean> {
-    const r = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `EVENT#${eventId}`, sk: 'EVENT' }, ConsistentRead: true }),
-    );
+    const r = await this.db.get({ TableName: this.table, Key: { pk: `EVENT#${eventId}`, sk: 'EVENT' }, ConsistentRead: true });
     return r.Item !== undefined;
   }
 
   async markEventHandled(eventId: string, type: string): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          pk: `EVENT#${eventId}`,
-          sk: 'EVENT',
-          type,
-          handledAt: new Date(this.now()).toISOString(),
-          expiresAt: this.expiry(EVENT_RETENTION_DAYS),
-        },
-      }),
-    );
+    await this.db.put({
+      TableName: this.table,
+      Item: {
+        pk: `EVENT#${eventId}`,
+        sk: 'EVENT',
+        type,
+        handledAt: new Date(this.now()).toISOString(),
+        expiresAt: this.expiry(EVENT_RETENTION_DAYS),
+      },
+    });
   }
 
   subscription(tenantId: string, id: string): Promise<Mirrored<SubscriptionState> | undefined> {
@@ -258,12 +242,10 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
 
   /** Idempotent: an issue's id names what it is about, so raising it again overwrites it. */
   async raiseIssue(issue: BillingIssue): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: issue.tenantId ? tenantPk(issue.tenantId) : 'ISSUES', sk: `ISSUE#${issue.id}`, ...issue },
-      }),
-    );
+    await this.db.put({
+      TableName: this.table,
+      Item: { pk: issue.tenantId ? tenantPk(issue.tenantId) : 'ISSUES', sk: `ISSUE#${issue.id}`, ...issue },
+    });
   }
 
   async issues(tenantId?: string): Promise<BillingIssue[]> {
@@ -276,21 +258,19 @@ export class DynamoStripeStore implements ReportStore, MirrorStore {
   }
 
   private async mirror<T>(tenantId: string, sk: string): Promise<Mirrored<T> | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk }, ConsistentRead: true }));
+    const r = await this.db.get({ TableName: this.table, Key: { pk: tenantPk(tenantId), sk }, ConsistentRead: true });
     return r.Item ? { state: r.Item.state as T, eventId: String(r.Item.eventId), eventCreated: Number(r.Item.eventCreated) } : undefined;
   }
 
   private async putMirror(tenantId: string, sk: string, mirrored: Mirrored<unknown>, progress: number): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: tenantPk(tenantId), sk, ...mirrored, progress },
-          ConditionExpression:
-            'attribute_not_exists(eventCreated) OR eventCreated < :created OR (eventCreated = :created AND (attribute_not_exists(progress) OR progress <= :progress))',
-          ExpressionAttributeValues: { ':created': mirrored.eventCreated, ':progress': progress },
-        }),
-      );
+      await this.db.put({
+        TableName: this.table,
+        Item: { pk: tenantPk(tenantId), sk, ...mirrored, progress },
+        ConditionExpression:
+          'attribute_not_exists(eventCreated) OR eventCreated < :created OR (eventCreated = :created AND (attribute_not_exists(progress) OR progress <= :progress))',
+        ExpressionAttributeValues: { ':created': mirrored.eventCreated, ':progress': progress },
+      });
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;

@@ -1,16 +1,11 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Meter } from '../../metering/meters.js';
+import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
+import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, ownerOf } from '../api-keys.js';
 import type { SessionStore, TenantDirectory } from '../ports.js';
 import type { DashboardSession } from '../sessions.js';
-import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, ownerOf, type Tenant } from '../tenants.js';
+import type { Tenant } from '../tenants.js';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const keyPk = (keyId: string) => `APIKEY#${keyId}`;
@@ -24,20 +19,18 @@ const keysOf = (owner: KeyOwner) =>
  */
 export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: Documents,
     private readonly table: string,
   ) {}
 
   /** Returns false when a tenant with this id already exists. */
   async createTenant(tenant: Tenant): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: tenantPk(tenant.id), sk: 'PROFILE', gsi1pk: 'TENANTS', gsi1sk: tenant.id, ...tenant },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await this.db.put({
+        TableName: this.table,
+        Item: { pk: tenantPk(tenant.id), sk: 'PROFILE', gsi1pk: 'TENANTS', gsi1sk: tenant.id, ...tenant },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
@@ -46,7 +39,7 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   }
 
   async getTenant(id: string): Promise<Tenant | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: tenantPk(id), sk: 'PROFILE' } }));
+    const r = await this.db.get({ TableName: this.table, Key: { pk: tenantPk(id), sk: 'PROFILE' } });
     return r.Item ? toTenant(r.Item) : undefined;
   }
 
@@ -62,22 +55,20 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   async *tenantPages(): AsyncIterable<Tenant[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'TENANTS' },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const page = await this.db.query({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'TENANTS' },
+        ExclusiveStartKey: startKey,
+      });
       yield (page.Items ?? []).map(toTenant);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
 
   async putMeter(tenantId: string, meter: Meter): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: tenantPk(tenantId), sk: `METER#${meter.key}`, ...meter } }));
+    await this.db.put({ TableName: this.table, Item: { pk: tenantPk(tenantId), sk: `METER#${meter.key}`, ...meter } });
   }
 
   async listMeters(tenantId: string): Promise<Meter[]> {
@@ -97,17 +88,15 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
 
   async putApiKey(record: ApiKeyRecord): Promise<void> {
     const owner = ownerOf(record);
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: keyPk(record.keyId), sk: 'APIKEY', gsi1pk: keysOf(owner), gsi1sk: record.createdAt, ...record },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await this.db.put({
+      TableName: this.table,
+      Item: { pk: keyPk(record.keyId), sk: 'APIKEY', gsi1pk: keysOf(owner), gsi1sk: record.createdAt, ...record },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
   }
 
   async getApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: keyPk(keyId), sk: 'APIKEY' } }));
+    const r = await this.db.get({ TableName: this.table, Key: { pk: keyPk(keyId), sk: 'APIKEY' } });
     if (!r.Item) return undefined;
     const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...record } = r.Item;
     return record as ApiKeyRecord;
@@ -134,15 +123,13 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   /** Revokes one of `owner`'s keys; false when it has no such key. Revoking twice keeps the first time. */
   async revokeApiKey(owner: KeyOwner, keyId: string, at: string): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: keyPk(keyId), sk: 'APIKEY' },
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
-          ConditionExpression: 'gsi1pk = :owner',
-          ExpressionAttributeValues: { ':at': at, ':owner': keysOf(owner) },
-        }),
-      );
+      await this.db.update({
+        TableName: this.table,
+        Key: { pk: keyPk(keyId), sk: 'APIKEY' },
+        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
+        ConditionExpression: 'gsi1pk = :owner',
+        ExpressionAttributeValues: { ':at': at, ':owner': keysOf(owner) },
+      });
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
@@ -151,17 +138,15 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   }
 
   async putSession(session: DashboardSession): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...sessionKey(session.sessionId), ...session },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await this.db.put({
+      TableName: this.table,
+      Item: { ...sessionKey(session.sessionId), ...session },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
   }
 
   async getSession(sessionId: string): Promise<DashboardSession | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: sessionKey(sessionId) }));
+    const r = await this.db.get({ TableName: this.table, Key: sessionKey(sessionId) });
     if (!r.Item) return undefined;
     const { pk: _pk, sk: _sk, ...session } = r.Item;
     return session as DashboardSession;
@@ -170,15 +155,13 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   /** Revoking twice keeps the first time; `tenantId` limits it to that tenant's sessions. */
   async revokeSession(sessionId: string, at: string, tenantId?: string): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: sessionKey(sessionId),
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
-          ConditionExpression: tenantId ? 'tenantId = :tenant' : 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at, ...(tenantId ? { ':tenant': tenantId } : {}) },
-        }),
-      );
+      await this.db.update({
+        TableName: this.table,
+        Key: sessionKey(sessionId),
+        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
+        ConditionExpression: tenantId ? 'tenantId = :tenant' : 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at, ...(tenantId ? { ':tenant': tenantId } : {}) },
+      });
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;

@@ -1,0 +1,33 @@
+import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
+import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
+import { DynamoRecomputeJobs } from '../metering/adapters/recompute-jobs.js';
+import { DynamoRecomputeStore } from '../metering/adapters/recompute-store.js';
+import { DynamoRejectionStore } from '../metering/adapters/rejection-store.js';
+import { SqsUsageQueue } from '../metering/adapters/usage-queue.js';
+import { DynamoUsageStore } from '../metering/adapters/usage-store.js';
+import { meterQuantities } from '../metering/period-usage.js';
+import { required, settings } from '../platform/config.js';
+import { tableName } from '../platform/dynamo/tables.js';
+import { dynamo, sendMessageBatch } from './clients.js';
+
+export const usageStore = () =>
+  new DynamoUsageStore(dynamo(), {
+    eventsTable: tableName('events'),
+    countersTable: tableName('counters'),
+    ledgerRetentionDays: settings().ledgerRetentionDays,
+  });
+
+export const correctionStore = () =>
+  new DynamoCorrectionStore(dynamo(), { eventsTable: tableName('events'), countersTable: tableName('counters') });
+
+export const recomputeStore = () =>
+  new DynamoRecomputeStore(dynamo(), { eventsTable: tableName('events'), countersTable: tableName('counters') });
+
+export const recomputeJobs = () => new DynamoRecomputeJobs(dynamo(), tableName('events'), settings().ledgerRetentionDays);
+
+export const rejectionStore = () => new DynamoRejectionStore(dynamo(), tableName('rejections'), settings().ledgerRetentionDays);
+
+export const usageQueue = () => new SqsUsageQueue(sendMessageBatch(), required('USAGE_QUEUE_URL'));
+
+/** Billed quantities and gauge levels, read from the counters. */
+export const meterReader = () => meterQuantities(new DynamoCounterReader(dynamo(), tableName('counters')));
