@@ -77,6 +77,8 @@ export interface BundleSize {
   entry: string;
   /** What a cold start loads: index.mjs and the chunks it imports statically, transitively. */
   bytes: number;
+  /** The source files (and node_modules files) those chunks hold. */
+  modules: string[];
   /** Chunks reached only through import(), loaded if and when that code first runs. */
   lazyBytes: number;
   /** Source maps, shipped alongside but read only when an error's stack is printed. */
@@ -100,6 +102,7 @@ export function bundleSize(entry: string, metafile: Metafile): BundleSize {
   return {
     entry,
     bytes: sum([...loaded]),
+    modules: [...new Set([...loaded].flatMap((f) => Object.keys(outputs[f]?.inputs ?? {})))],
     lazyBytes: sum(code.filter((f) => !loaded.has(f))),
     sourceMapBytes: sum(Object.keys(outputs).filter((f) => f.endsWith('.map'))),
   };

@@ -17,7 +17,7 @@ export interface AdminDependencies {
 
 const keyName = z.string().min(1).max(100).default('default');
 export const keyRequest = z.strictObject({ name: keyName });
-export const tenantKeyRequest = z.strictObject({ name: keyName, scope: tenantScopeSchema.default('full') });
+export const tenantKeyRequest = z.strictObject({ name: keyName, scope: z._default(tenantScopeSchema, 'full') });
 /** A service key acts for every tenant, or for the listed ones only. */
 export const serviceKeyRequest = z.strictObject({ name: keyName, tenants: z.array(tenantIdSchema).min(1).max(1000).optional() });
 const issued = 'store the token now: it is shown once and kept only as a hash';

@@ -10,7 +10,7 @@ import { type BillingIssue, billingIssueKinds } from '../../shared/stripe/mirror
 import { requireAdmin } from '../../shared/tenancy/access.js';
 import { type Tenant, tenantIdSchema } from '../../shared/tenancy/tenants.js';
 
-export const billingIssuesQuery = z.strictObject({ tenantId: tenantIdSchema.optional(), kind: z.enum(billingIssueKinds).optional() });
+export const billingIssuesQuery = z.strictObject({ tenantId: z.optional(tenantIdSchema), kind: z.enum(billingIssueKinds).optional() });
 
 export interface ConsoleDependencies {
   listTenants(): Promise<Tenant[]>;

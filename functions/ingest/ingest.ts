@@ -1,9 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
 import { ClientError, type EventRejectionCode } from '../../shared/kernel/errors.js';
 import { JsonSyntaxError, parseJson } from '../../shared/kernel/json.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';
+import * as z from '../../shared/kernel/zod-mini.js';
 import {
   type EventResult,
   eventsOf,
@@ -39,23 +39,23 @@ const IMPORT_ROUTE = 'POST /v1/admin/tenants/{tenantId}/events';
 
 /** What became of one event of a request, in request order. */
 export const eventOutcomeSchema = z.object({
-  index: z.number().int(),
-  id: z.string().optional(),
+  index: z.int(),
+  id: z.optional(z.string()),
   /** Service keys: the tenant the event was for. */
-  tenant: z.string().optional(),
+  tenant: z.optional(z.string()),
   status: z.enum(['accepted', 'duplicate', 'rejected', 'failed']),
-  code: z.string().optional(),
-  message: z.string().optional(),
-  field: z.string().optional(),
+  code: z.optional(z.string()),
+  message: z.optional(z.string()),
+  field: z.optional(z.string()),
 });
 type Result = z.infer<typeof eventOutcomeSchema>;
 type Status = Result['status'];
 
 export const ingestResponseSchema = z.object({
-  accepted: z.number().int(),
-  duplicates: z.number().int(),
-  rejected: z.number().int(),
-  failed: z.number().int(),
+  accepted: z.int(),
+  duplicates: z.int(),
+  rejected: z.int(),
+  failed: z.int(),
   results: z.array(eventOutcomeSchema),
 });
 

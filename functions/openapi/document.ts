@@ -6,6 +6,7 @@ import { pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
 import { quotaCheckSchema, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
+import { extend } from '../../shared/kernel/zod-mini.js';
 import { correctionRequestSchema } from '../../shared/metering/corrections.js';
 import { cloudEventSchema, nativeEventSchema } from '../../shared/metering/events.js';
 import { meterDefinitionSchema } from '../../shared/metering/meters.js';
@@ -24,7 +25,7 @@ import { recomputeRequestSchema } from '../recompute/recompute.js';
 import { usageQuery } from '../usage/usage.js';
 
 /** An event as a service key posts it: the native shape naming its tenant (ingest takes `tenant` off before validating). */
-const serviceEventSchema = nativeEventSchema.extend({ tenant: tenantIdSchema.optional() });
+const serviceEventSchema = extend(nativeEventSchema, { tenant: z.optional(tenantIdSchema) });
 const ingestBody = z.union([
   serviceEventSchema,
   cloudEventSchema,
@@ -43,7 +44,7 @@ const named = {
 
 interface Operation {
   summary: string;
-  body?: z.ZodType;
+  body?: z.core.$ZodType;
   query?: z.ZodObject;
   response?: keyof typeof named;
   /** Status of success; 200 when absent. */
@@ -126,7 +127,7 @@ export const operations: Record<string, Operation> = {
   'GET /v1/quotas': { summary: "The tenant's hard quotas and their usage" },
   'GET /v1/quotas/{meter}': {
     summary: 'Whether `quantity` more fits the hard quota (service keys name ?tenant=)',
-    query: quotaQuery.extend({ tenant: tenantIdSchema.optional() }),
+    query: quotaQuery.extend({ tenant: z.optional(tenantIdSchema) }),
     response: 'QuotaCheck',
   },
   'GET /v1/openapi.json': { summary: 'This document' },
@@ -191,7 +192,7 @@ export const operations: Record<string, Operation> = {
   'POST /v1/billing/portal-sessions': { summary: 'Open a Stripe customer portal session', status: 201 },
 };
 
-const jsonSchema = (schema: z.ZodType) => {
+const jsonSchema = (schema: z.core.$ZodType) => {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<
     string,
     unknown

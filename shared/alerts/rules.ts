@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
-import { decimalField } from '../kernel/json.js';
+import { decimalField } from '../kernel/json-fields.js';
 import { decimalString } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';

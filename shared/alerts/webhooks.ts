@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
-import { numberField } from '../kernel/json.js';
+import { numberField } from '../kernel/json-fields.js';
 import { domainEventTypes } from './domain-events.js';
 
 /**

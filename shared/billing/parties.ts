@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { numberField } from '../kernel/json.js';
+import { numberField } from '../kernel/json-fields.js';
 
 /**
  * Who an invoice is from and to, as a finance team needs it on the document: legal name, postal

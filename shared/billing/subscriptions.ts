@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
-import { numberField } from '../kernel/json.js';
+import { numberField } from '../kernel/json-fields.js';
 import { type Currency, decimalString } from '../kernel/money.js';
 import { type Period, periodStart } from '../kernel/periods.js';
 import { type Interval, intervalMonths, planIdSchema } from './plans.js';

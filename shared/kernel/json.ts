@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { Dec } from './decimal.js';
+import * as z from './zod-mini.js';
 
 /**
  * JSON read exactly. A JSON number is kept as its source text (a `JSON.rawJSON` value, which
@@ -89,44 +89,8 @@ export function parseJson(text: string, number: (source: string) => unknown = (s
 }
 
 /** A JSON number as `parseJson` reads it; OpenAPI describes it as a number. */
-export const exactNumberSchema = z.custom<ExactNumber>(isExactNumber, 'expected a number').meta({ type: 'number' });
-
-/**
- * A quantity or amount field of a JSON body: a decimal string, or a JSON number read exactly from its text
- * and handed on as plain decimal text (1e3 is "1000", -0 is "0", 0.10 stays "0.10"), so that `text`, the
- * field's own string schema, applies one set of range and precision rules to both spellings. A JS number
- * (already a binary float) is refused.
- */
-export function decimalField<T extends z.ZodType<string, string>>(text: T) {
-  return z.union([text, exactNumberSchema.transform((n) => plainDecimal(n.rawJSON)).pipe(text)], {
-    error: 'must be a decimal, as a string ("0.10") or a JSON number (0.10)',
-  });
-}
-
-/**
- * A plain number field of a JSON body (days, minutes): a JSON number whose decimal value a double holds
- * exactly becomes that number; one it does not (14.0000000000000001, 9007199254740993) is refused, never
- * rounded into range.
- */
-export function numberField<T extends z.ZodNumber>(number: T) {
-  return z.preprocess((v, ctx) => {
-    if (!isExactNumber(v)) return v;
-    const n = Number(v.rawJSON);
-    if (Number.isFinite(n) && new Dec(v.rawJSON).eq(n)) return n;
-    ctx.addIssue({ code: 'custom', message: `${v.rawJSON.slice(0, 40)} is not exactly representable here; send a smaller number` });
-    return z.NEVER;
-  }, number);
-}
-
-/** Exponents beyond any field's range are left as written (for the field to refuse), never expanded into digits. */
-const MAX_EXPANDED_EXPONENT = 100;
-
-function plainDecimal(text: string): string {
-  if (/^\d+(\.\d+)?$/.test(text)) return text;
-  const d = new Dec(text);
-  if (Math.abs(d.e) > MAX_EXPANDED_EXPONENT) return text;
-  return d.isZero() ? '0' : d.toFixed();
-}
+export const exactNumberSchema = z.custom<ExactNumber>(isExactNumber, 'expected a number');
+z.globalRegistry.add(exactNumberSchema, { type: 'number' });
 
 /** How deeply `value` nests objects and arrays (a scalar is 0, `{}` is 1), counting no further than `limit + 1`. */
 export function depthOf(value: unknown, limit: number): number {

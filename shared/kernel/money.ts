@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { Dec } from './decimal.js';
-import { decimalField } from './json.js';
+import { decimalField } from './json-fields.js';
 
 /**
  * Money is decimal end to end: amounts travel as strings ("478.50"), are computed with `Dec`, and are

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
 import { parseJson } from '../kernel/json.js';
+import * as z from '../kernel/zod-mini.js';
 import { type CounterDelta, counterKey, countersOf } from './aggregation.js';
 import { eventValueSchema, type UsageEvent, validateEvent } from './events.js';
 import type { Meter } from './meters.js';
@@ -14,16 +14,16 @@ import type { Meter } from './meters.js';
  * Only additive meters (SUM, COUNT) can be corrected by a difference: a MAX, a LATEST reading or a distinct count
  * cannot be taken back without reading the other events of its counters, so those are refused.
  */
-const correctionId = z.string().min(1).max(128);
-const reason = z.string().min(1).max(500).optional();
+const correctionId = z.string().check(z.minLength(1), z.maxLength(128));
+const reason = z.optional(z.string().check(z.minLength(1), z.maxLength(500)));
 
 export const correctionRequestSchema = z.discriminatedUnion('action', [
   z.strictObject({ correctionId, action: z.literal('void'), reason }),
   z.strictObject({
     correctionId,
     action: z.literal('replace'),
-    value: eventValueSchema.optional(),
-    properties: z.record(z.string(), z.unknown()).optional(),
+    value: z.optional(eventValueSchema),
+    properties: z.optional(z.record(z.string(), z.unknown())),
     reason,
   }),
 ]);

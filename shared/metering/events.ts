@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import { Dec, MAX_FRACTION_DIGITS, MAX_VALUE } from '../kernel/decimal.js';
 import type { EventRejectionCode } from '../kernel/errors.js';
 import { firstIssue } from '../kernel/errors.js';
 import { canonicalJson, depthOf, type ExactNumber, exactNumberSchema, isExactNumber, isWellFormed } from '../kernel/json.js';
+import * as z from '../kernel/zod-mini.js';
 import type { Aggregation, Meter } from './meters.js';
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -51,30 +51,31 @@ const jsonObject = z.custom<Record<string, unknown>>(
   (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v),
   'expected an object',
 );
-const wellFormed = (max: number) => z.string().min(1).max(max).refine(isWellFormed, 'must be valid Unicode (no unpaired surrogate)');
+const wellFormed = (max: number) =>
+  z.string().check(z.minLength(1), z.maxLength(max), z.refine(isWellFormed, 'must be valid Unicode (no unpaired surrogate)'));
 const eventId = wellFormed(128);
 /** An event's value as sent: a JSON number (exact) or a decimal string, checked against the meter later. */
-export const eventValueSchema = z.union([exactNumberSchema, z.string().max(64)]);
+export const eventValueSchema = z.union([exactNumberSchema, z.string().check(z.maxLength(64))]);
 
 /** The native shape: `{ id, meter, timestamp, value?, subject?, properties? }`. */
 export const nativeEventSchema = z.strictObject({
   id: eventId,
-  meter: z.string().min(1).max(63),
+  meter: z.string().check(z.minLength(1), z.maxLength(63)),
   timestamp: z.iso.datetime({ offset: true }),
-  value: eventValueSchema.optional(),
-  subject: wellFormed(256).optional(),
-  properties: jsonObject.optional(),
+  value: z.optional(eventValueSchema),
+  subject: z.optional(wellFormed(256)),
+  properties: z.optional(jsonObject),
 });
 
 /** CloudEvents 1.0 as OpenMeter ingests them: `type` names the meter, `data` holds the properties. */
 export const cloudEventSchema = z.looseObject({
   specversion: z.literal('1.0'),
   id: eventId,
-  source: z.string().min(1).max(256),
-  type: z.string().min(1).max(63),
-  time: z.iso.datetime({ offset: true }).optional(),
-  subject: wellFormed(256).optional(),
-  data: jsonObject.optional(),
+  source: z.string().check(z.minLength(1), z.maxLength(256)),
+  type: z.string().check(z.minLength(1), z.maxLength(63)),
+  time: z.optional(z.iso.datetime({ offset: true })),
+  subject: z.optional(wellFormed(256)),
+  data: z.optional(jsonObject),
 });
 
 interface RawEvent {

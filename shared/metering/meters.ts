@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../kernel/zod-mini.js';
 
 /**
  * How a meter folds its events into one number per period.
@@ -11,26 +11,26 @@ export type Aggregation = (typeof aggregations)[number];
 const identifier = /^[a-z][a-z0-9_]{0,62}$/;
 const propertyName = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 
-export const meterKeySchema = z.string().regex(identifier, 'must be lower_snake_case, 1-63 characters');
+export const meterKeySchema = z.string().check(z.regex(identifier, 'must be lower_snake_case, 1-63 characters'));
 
 export const meterSchema = z.object({
   key: meterKeySchema,
-  name: z.string().min(1).max(200),
-  unit: z.string().min(1).max(40),
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
+  unit: z.string().check(z.minLength(1), z.maxLength(40)),
   aggregation: z.enum(aggregations),
   /**
    * Where the value sits: a property of `properties`, or, when absent, the event's top-level `value`.
    * COUNT ignores it; UNIQUE_COUNT reads the distinct value from it.
    */
-  valueProperty: z.string().regex(propertyName).optional(),
+  valueProperty: z.optional(z.string().check(z.regex(propertyName))),
   /** Properties whose values split the meter's counters into groups (region, model, ...). */
-  groupBy: z.array(z.string().regex(propertyName)).max(3).default([]),
+  groupBy: z._default(z.array(z.string().check(z.regex(propertyName))).check(z.maxLength(3)), []),
 });
 
 export type Meter = z.infer<typeof meterSchema>;
 
 /** Input of the admin API: the key comes from the path. */
-export const meterDefinitionSchema = meterSchema.omit({ key: true });
+export const meterDefinitionSchema = z.omit(meterSchema, { key: true });
 
 /**
  * Meter definitions by tenant, cached in memory: ingest reads them on every request and they change

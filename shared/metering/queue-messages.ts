@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '../kernel/zod-mini.js';
 import type { UsageEvent } from './events.js';
 import { aggregations } from './meters.js';
 import type { UsageMessage } from './ports.js';
@@ -12,20 +12,21 @@ export const MAX_MESSAGE_BYTES = 256 * 1024;
  * id of the message's own that survives what SQS's message id does not (a DLQ redrive assigns a new one):
  * the consumer names the message in every ledger entry it claims and in the receipts of its folds.
  */
+const nonEmpty = z.string().check(z.minLength(1));
 const usageEventSchema = z.object({
-  tenantId: z.string().min(1),
-  id: z.string().min(1),
-  meter: z.string().min(1),
+  tenantId: nonEmpty,
+  id: nonEmpty,
+  meter: nonEmpty,
   aggregation: z.enum(aggregations),
   timestamp: z.string(),
   value: z.string(),
   groupKey: z.string(),
-  subject: z.string().optional(),
-  properties: z.string().optional(),
+  subject: z.optional(z.string()),
+  properties: z.optional(z.string()),
   payloadHash: z.string(),
   receivedAt: z.string(),
 });
-const messageSchema = z.object({ id: z.string().min(1).optional(), events: z.array(usageEventSchema).min(1) });
+const messageSchema = z.object({ id: z.optional(nonEmpty), events: z.array(usageEventSchema).check(z.minLength(1)) });
 
 /** The message's events and its id; a message written without one (by hand) is named by SQS's `messageId`. */
 export function parseMessage(body: string, messageId: string): UsageMessage | undefined {

@@ -1,9 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
 import { ClientError, firstIssue } from '../kernel/errors.js';
 import { parseJson } from '../kernel/json.js';
+import { type core, safeParse } from '../kernel/zod-mini.js';
 import { logger } from './observability.js';
 
 export type HttpEvent = APIGatewayProxyEventV2 & {
@@ -75,8 +75,8 @@ export function routes(table: Record<string, (event: HttpEvent, context: Context
 }
 
 /** Validates input with a zod schema; failures become 400 INVALID_REQUEST naming the field. */
-export function parseInput<T>(schema: z.ZodType<T>, input: unknown, field?: string): T {
-  const r = schema.safeParse(input);
+export function parseInput<T>(schema: core.$ZodType<T>, input: unknown, field?: string): T {
+  const r = safeParse(schema, input);
   if (r.success) return r.data;
   const issue = firstIssue(r.error);
   const at = field ?? issue.field;

@@ -1,11 +1,11 @@
-import * as z from 'zod';
+import * as z from '../kernel/zod-mini.js';
 import { tenantScopes } from './api-keys.js';
 
-export const tenantIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes');
+export const tenantIdSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes'));
 
 export const tenantSchema = z.object({
   id: tenantIdSchema,
-  name: z.string().min(1).max(200),
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
   createdAt: z.string(),
 });
 export type Tenant = z.infer<typeof tenantSchema>;

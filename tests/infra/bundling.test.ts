@@ -13,8 +13,17 @@ describe('function bundles', () => {
       const size = await bundleFunction(spec.entry);
       expect(size.bytes, spec.entry).toBeGreaterThan(1000);
       expect(size.sourceMapBytes, spec.entry).toBeGreaterThan(0);
-      // The AWS SDK's rarely used credential providers (SSO, INI files, STS) stay out of the request path's cold start.
-      if (name === 'ingest' || name === 'authorizer') expect(size.lazyBytes, spec.entry).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps the request path small: the ingest and authorizer functions load at most 250 KiB, without the AWS SDK or classic zod', async () => {
+    for (const name of ['ingest', 'authorizer'] as const) {
+      const size = await bundleFunction(functionSpecs[name].entry);
+      expect(size.bytes, name).toBeLessThanOrEqual(250 * 1024);
+      const heavy = size.modules.filter((m) =>
+        /node_modules\/(@aws-sdk\/client-|@aws-sdk\/lib-dynamodb|@smithy\/|zod\/v4\/classic\/)/.test(m),
+      );
+      expect(heavy, name).toEqual([]);
     }
   });
 

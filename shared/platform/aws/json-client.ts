@@ -43,14 +43,20 @@ const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIME
 export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
   const env = options.env ?? process.env;
   const maxAttempts = options.maxAttempts ?? 3;
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error('AWS_REGION is not set');
-  const url = new URL(
-    env[`AWS_ENDPOINT_URL_${spec.endpointId}`] ?? env.AWS_ENDPOINT_URL ?? `https://${spec.service}.${region}.amazonaws.com`,
-  );
-  const secure = url.protocol === 'https:';
-  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
-  const send = secure ? httpsRequest : httpRequest;
+  // Read on the first call, as the SDK does: a module may build its clients before its environment is complete.
+  let target: { region: string; url: URL; agent: HttpAgent; send: typeof httpRequest } | undefined;
+  const resolve = () => {
+    if (target) return target;
+    const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    if (!region) throw new Error('AWS_REGION is not set');
+    const url = new URL(
+      env[`AWS_ENDPOINT_URL_${spec.endpointId}`] ?? env.AWS_ENDPOINT_URL ?? `https://${spec.service}.${region}.amazonaws.com`,
+    );
+    const secure = url.protocol === 'https:';
+    const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
+    target = { region, url, agent, send: secure ? httpsRequest : httpRequest };
+    return target;
+  };
 
   const credentials = (): Credentials => {
     const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
@@ -60,7 +66,8 @@ export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
   };
 
   const once = (operation: string, body: string) =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
+    new Promise<{ status: number; text: string }>((done, reject) => {
+      const { region, url, agent, send } = resolve();
       const headers = signatureV4(
         {
           method: 'POST',
@@ -75,7 +82,7 @@ export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
       const req = send(url, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
       req.on('error', reject);
