@@ -14,13 +14,14 @@ export interface JsonService {
 }
 
 export interface JsonClientOptions {
-  /** Attempts per call, the first included; the AWS SDK's standard retry mode makes 3. */
-  maxAttempts?: number;
   env?: NodeJS.ProcessEnv;
 }
 
 /** A failure as the service named it: `name` is its error code (ConditionalCheckFailedException, ...), other fields as sent. */
-export type AwsError = Error & { $metadata: { httpStatusCode?: number }; $retryable?: boolean } & Record<string, unknown>;
+type AwsError = Error & { $metadata: { httpStatusCode?: number }; $retryable?: boolean } & Record<string, unknown>;
+
+/** Attempts per call, the first included, as in the AWS SDK's standard retry mode. */
+const MAX_ATTEMPTS = 3;
 
 const THROTTLING = new Set([
   'ThrottlingException',
@@ -42,7 +43,6 @@ const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIME
  */
 export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
   const env = options.env ?? process.env;
-  const maxAttempts = options.maxAttempts ?? 3;
   // Read on the first call, as the SDK does: a module may build its clients before its environment is complete.
   let target: { region: string; url: URL; agent: HttpAgent; send: typeof httpRequest } | undefined;
   const resolve = () => {
@@ -101,7 +101,7 @@ export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
         } catch (e) {
           error = networkError(e);
         }
-        if (!error.$retryable || attempt >= maxAttempts) throw error;
+        if (!error.$retryable || attempt >= MAX_ATTEMPTS) throw error;
         await sleep(backoffDelay(attempt, 100, 20_000));
       }
     },
