@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { Dec } from './decimal.js';
 import { type ExactNumber, exactNumberSchema, isExactNumber } from './json.js';
 
+// Classic zod, for the admin and billing bodies that use these fields; json.ts itself stays on the request path's zod/mini.
+
 /**
  * A quantity or amount field of a JSON body: a decimal string, or a JSON number read exactly from its text
  * and handed on as plain decimal text (1e3 is "1000", -0 is "0", 0.10 stays "0.10"), so that `text`, the
