@@ -15,6 +15,7 @@ const env = {
   AWS_SECRET_ACCESS_KEY: 'bench',
   USAGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/usage',
   WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/webhooks',
+  REPORT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/reports',
   EVENT_BUS_NAME: 'meterline',
   STRIPE_SECRET_KEY: 'sk_test_bench',
   STRIPE_WEBHOOK_SECRET: 'whsec_bench',
