@@ -2,7 +2,7 @@ import { chunk } from '../../kernel/batching.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { cancellationReasons, errorName, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
-import { queryAll } from '../../platform/dynamo/query.js';
+import { queryAll, queryPages } from '../../platform/dynamo/query.js';
 import {
   assertTransition,
   type Invoice,
@@ -101,19 +101,14 @@ export class DynamoBillingStore implements BillingStore {
 
   /** Every subscription, a page at a time (the invoice job works page by page). */
   async *subscriptionPages(pageSize = 1_000): AsyncGenerator<Subscription[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.query({
-        TableName: this.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'SUBSCRIPTIONS' },
-        Limit: pageSize,
-        ExclusiveStartKey: startKey,
-      });
-      yield (page.Items ?? []).map((i) => strip(i) as Subscription);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const pages = queryPages(this.db, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'SUBSCRIPTIONS' },
+      Limit: pageSize,
+    });
+    for await (const items of pages) yield items.map((i) => strip(i) as Subscription);
   }
 
   /** The tenant's invoice with the latest period (a consistent read: the invoice job and plan changes rely on it). */

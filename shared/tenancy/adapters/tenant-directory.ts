@@ -1,7 +1,7 @@
 import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Meter } from '../../metering/meters.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
-import { queryAll } from '../../platform/dynamo/query.js';
+import { queryAll, queryPages } from '../../platform/dynamo/query.js';
 import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, ownerOf } from '../api-keys.js';
 import type { SessionStore, TenantDirectory } from '../ports.js';
 import type { DashboardSession } from '../sessions.js';
@@ -53,18 +53,13 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   }
 
   async *tenantPages(): AsyncIterable<Tenant[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.query({
-        TableName: this.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'TENANTS' },
-        ExclusiveStartKey: startKey,
-      });
-      yield (page.Items ?? []).map(toTenant);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const pages = queryPages(this.db, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'TENANTS' },
+    });
+    for await (const items of pages) yield items.map(toTenant);
   }
 
   async putMeter(tenantId: string, meter: Meter): Promise<void> {
