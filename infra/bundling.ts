@@ -79,6 +79,8 @@ export interface BundleSize {
   bytes: number;
   /** The source files (and node_modules files) those chunks hold. */
   modules: string[];
+  /** The Node built-ins those chunks import: each costs its own load time at init. */
+  builtins: string[];
   /** Chunks reached only through import(), loaded if and when that code first runs. */
   lazyBytes: number;
   /** Source maps, shipped alongside but read only when an error's stack is printed. */
@@ -103,6 +105,13 @@ export function bundleSize(entry: string, metafile: Metafile): BundleSize {
     entry,
     bytes: sum([...loaded]),
     modules: [...new Set([...loaded].flatMap((f) => Object.keys(outputs[f]?.inputs ?? {})))],
+    builtins: [
+      ...new Set(
+        [...loaded].flatMap((f) =>
+          (outputs[f]?.imports ?? []).filter((i) => i.external && i.kind === 'import-statement').map((i) => i.path),
+        ),
+      ),
+    ].sort(),
     lazyBytes: sum(code.filter((f) => !loaded.has(f))),
     sourceMapBytes: sum(Object.keys(outputs).filter((f) => f.endsWith('.map'))),
   };

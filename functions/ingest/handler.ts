@@ -1,7 +1,10 @@
+import { invoicedCheck } from '../../shared/billing/adapters/invoiced.js';
+import { dynamo } from '../../shared/composition/clients.js';
 import { rejectionStore, usageQueue, usageStore } from '../../shared/composition/metering.js';
 import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { cachedMeters } from '../../shared/metering/meters.js';
 import { settings } from '../../shared/platform/config.js';
+import { tableName } from '../../shared/platform/dynamo/tables.js';
 import { cachedTenantExists } from '../../shared/tenancy/tenants.js';
 import { createIngest } from './ingest.js';
 
@@ -17,10 +20,6 @@ export const handler = createIngest({
   enqueue: (events) => queue.send(events),
   recordRejections: (batch) => rejections.record(batch),
   graceHours: settings().graceHours,
-  // Asked only by an admin's first import: billing's adapter loads then, never on the posting path's cold start.
-  invoiced: async (tenantId) => {
-    const { billingStore } = await import('../../shared/composition/billing.js');
-    return (await billingStore().latestInvoice(tenantId)) !== undefined;
-  },
+  invoiced: invoicedCheck(dynamo(), tableName('billing')),
   now: Date.now,
 });

@@ -110,6 +110,14 @@ describe('invoices end to end on the local stack', () => {
     expect((await api(stack, 'GET', '/v1/invoices', key)).body.invoices).toHaveLength(1);
   });
 
+  it("ends the tenant's first import once it has an invoice, and only that tenant's", async () => {
+    const old = [{ id: 'history-1', meter: 'orders', timestamp: new Date(monthStart(now, -6)).toISOString() }];
+    const firstImport = (tenantId: string) => api(stack, 'POST', `/v1/admin/tenants/${tenantId}/events?firstImport=true`, admin, old);
+    expect(await firstImport('optical-labs')).toMatchObject({ status: 409, body: { code: 'CONFLICT', field: 'firstImport' } });
+    await createTenant(stack, 'fresh-labs');
+    expect(await firstImport('fresh-labs')).toMatchObject({ status: 202, body: { accepted: 1 } });
+  });
+
   it('bills late events on the next invoice as a labelled adjustment', async () => {
     await post(Array.from({ length: 5 }, (_, i) => ({ id: `late-${i}`, meter: 'orders', timestamp: new Date(now - 1000).toISOString() })));
     const run = await runAt(monthStart(now, 2) + GRACE + 5 * 60_000);

@@ -18,11 +18,10 @@ import { type Plan, seedPlans } from '../plans.js';
 import type { BillingStore, IssueOutcome } from '../ports.js';
 import type { Quota } from '../quotas.js';
 import type { Subscription } from '../subscriptions.js';
+import { INVOICE_PREFIX, invoiceKey, tenantPk } from './invoiced.js';
 
-const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const planKey = (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' });
 const subscriptionKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'SUBSCRIPTION' });
-const invoiceKey = (tenantId: string, periodStart: string) => ({ pk: tenantPk(tenantId), sk: `INVOICE#${periodStart}` });
 const quotaKey = (tenantId: string, meter: string) => ({ pk: tenantPk(tenantId), sk: `QUOTA#${meter}` });
 const sellerKey = { pk: 'SELLER', sk: 'PROFILE' };
 const customerKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'CUSTOMER' });
@@ -152,14 +151,14 @@ export class DynamoBillingStore implements BillingStore {
     const r = await this.db.query({
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'INVOICE#' },
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': INVOICE_PREFIX },
       ScanIndexForward: false,
       Limit: limit,
       ConsistentRead: consistent,
       ...(cursor ? { ExclusiveStartKey: invoiceKey(tenantId, cursor) } : {}),
     });
     const invoices = (r.Items ?? []).map(toInvoice);
-    return { invoices, ...(r.LastEvaluatedKey ? { cursor: String(r.LastEvaluatedKey.sk).slice('INVOICE#'.length) } : {}) };
+    return { invoices, ...(r.LastEvaluatedKey ? { cursor: String(r.LastEvaluatedKey.sk).slice(INVOICE_PREFIX.length) } : {}) };
   }
 
   /**
