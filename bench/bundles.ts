@@ -10,6 +10,7 @@ import { printTable } from './report.js';
 /** The environment a deployed function starts with, minus real endpoints: module init makes no calls. */
 const env = {
   ...process.env,
+  AWS_LAMBDA_FUNCTION_NAME: 'bench',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',

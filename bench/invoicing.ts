@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createAlertEvaluator } from '../functions/alert-evaluator/alert-evaluator.js';
 import { runInvoicing } from '../functions/invoicing/invoicing.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';

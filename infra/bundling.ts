@@ -23,7 +23,9 @@ export const esbuildSettings = {
   target: 'node22',
   format: 'esm',
   minify: true,
+  // Maps without the sources' text: stack traces need only the mappings (shared/platform/stack-traces.ts).
   sourcemap: true,
+  sourcesContent: false,
   // Code reached only through import() (the AWS SDK's SSO, INI-file, process and container credential
   // providers with their STS/SSO clients, event streams) goes to chunks that load when first called,
   // so a cold start parses only what its module graph imports statically.

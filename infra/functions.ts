@@ -174,8 +174,6 @@ export class Functions extends Construct {
       ...(spec.publishesEvents ? { EVENT_BUS_NAME: props.eventBus.eventBusName } : {}),
       ...Object.fromEntries((spec.secrets ?? []).map((secret) => [secretArnEnv(secret), props.secrets[secret]!.secretArn])),
       STAGE: props.stage.name,
-      // Stack traces in logs point at the TypeScript source (the bundle ships its source map).
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'meterline',
       POWERTOOLS_METRICS_NAMESPACE: 'Meterline',
       // Matches the function's application log level, which Powertools otherwise warns differs.

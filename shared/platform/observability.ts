@@ -1,5 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { sourceMappedStackTraces } from './stack-traces.js';
+
+// In Lambda every function imports this module first thing; locally, tsx and vitest map stacks themselves.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME) sourceMappedStackTraces();
 
 /**
  * Structured JSON logs and CloudWatch EMF metrics, one instance of each per function. Every metric carries

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,28 @@ describe('function bundles', () => {
       expect(heavy, name).toEqual([]);
       // Node 22's node:http loads undici and http2 (~30 ms); AWS endpoints are HTTPS.
       expect(size.builtins, name).not.toContain('node:http');
+    }
+  });
+
+  it("maps a deployed bundle's stack traces to the TypeScript source without --enable-source-maps", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meterline-bundle-'));
+    try {
+      await bundleFunction(functionSpecs.authorizer.entry, dir);
+      // As Lambda runs it: a fresh process, its environment, no --enable-source-maps. An event without headers
+      // makes the authorizer throw from inside the bundle.
+      const script = `
+        const { handler } = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)});
+        const error = await handler(undefined).catch((e) => e);
+        console.log(JSON.stringify({ stack: error.stack }));`;
+      const env: NodeJS.ProcessEnv = { ...process.env, AWS_LAMBDA_FUNCTION_NAME: 'authorizer', AWS_REGION: 'us-east-1', NODE_OPTIONS: '' };
+      for (const definition of Object.values(tables)) env[definition.env] = 'unused';
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
+      const { stack } = JSON.parse(out) as { stack: string };
+      expect(stack).toMatch(/^TypeError: /);
+      expect(stack).toMatch(/at .*functions\/authorizer\/authorizer\.ts:\d+:\d+/);
+      expect(stack).not.toContain('index.mjs');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
