@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { SourceMap, type SourceOrigin } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import type { SourceMap, SourceOrigin } from 'node:module';
 
 type Frame = NodeJS.CallSite;
 
@@ -9,6 +7,8 @@ type Frame = NodeJS.CallSite;
  * stack passes through that bundle. Node's `--enable-source-maps` reads and parses the map of every chunk
  * at module load instead: ~27 ms of the ingest function's cold start, for stacks most invocations never
  * print. Stacks that pass through no mapped bundle are left to the formatter that was there before.
+ * The built-ins it needs load then too: an `import` of node:fs alone costs ~6 ms at init (its ES module
+ * facade reads `fs.promises`, which loads the promises API and readline).
  */
 export function sourceMappedStackTraces(): void {
   if (process.sourceMapsEnabled) return;
@@ -44,7 +44,9 @@ export function sourceMappedStackTraces(): void {
 function readMap(file: string): SourceMap | undefined {
   if (!file.startsWith('file:') && !file.startsWith('/')) return undefined; // node:internal frames and the like
   try {
-    const path = file.startsWith('file:') ? fileURLToPath(file) : file;
+    const { readFileSync } = process.getBuiltinModule('node:fs');
+    const { SourceMap } = process.getBuiltinModule('node:module');
+    const path = file.startsWith('file:') ? process.getBuiltinModule('node:url').fileURLToPath(file) : file;
     return new SourceMap(JSON.parse(readFileSync(`${path}.map`, 'utf8')));
   } catch {
     return undefined; // no map beside the file: its frames stay as they are

@@ -1,9 +1,11 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { decodeCursor, encodeCursor } from '../../platform/dynamo/query.js';
 import type { Page, RejectedEvent, RejectionBatch, RejectionQuery, RejectionStore } from '../ports.js';
 
 type Row = [index: number, id: string | null, code: string, field: string | null, message: string];
+
+// Loaded when a rejection is first written or read: ingest's cold start serves valid events without it.
+const zlib = () => process.getBuiltinModule('node:zlib');
 
 /**
  * Rejected events, kept as long as the ledger keeps events. Compact: one item per request, its rejections
@@ -28,7 +30,7 @@ export class DynamoRejectionStore implements RejectionStore {
         requestId: batch.requestId,
         receivedAt: batch.receivedAt,
         count: rows.length,
-        rows: gzipSync(JSON.stringify(rows)),
+        rows: zlib().gzipSync(JSON.stringify(rows)),
         expiresAt: Math.floor(Date.parse(batch.receivedAt) / 1000) + this.retentionDays * 86_400,
       },
     });
@@ -53,7 +55,11 @@ export class DynamoRejectionStore implements RejectionStore {
       });
       for (const item of r.Items ?? []) {
         const sk = String(item.sk);
-        const rows = JSON.parse(gunzipSync(item.rows as Uint8Array).toString('utf8')) as Row[];
+        const rows = JSON.parse(
+          zlib()
+            .gunzipSync(item.rows as Uint8Array)
+            .toString('utf8'),
+        ) as Row[];
         const skip = position && sk === position.sk ? position.taken : 0;
         for (let i = skip; i < rows.length; i++) {
           if (items.length === q.limit) return { items, cursor: encodeCursor({ sk, taken: i }) };
