@@ -85,7 +85,8 @@ describe('corrections', () => {
       ['c', monthStart(0)],
     ] as const) {
       for (let i = 0; i < 6; i++) {
-        const at = month + (i + 1) * HOUR;
+        // This month's events spread over its elapsed part: early on the 1st, an hour in is still the future.
+        const at = prefix === 'p' ? month + (i + 1) * HOUR : month + Math.floor(((Date.now() - month) * (i + 1)) / 7);
         const value = `${i + 1}.5`;
         const model = i % 2 === 0 ? 'a' : 'b';
         truth.set(`${prefix}-${i}`, { at, value, model });

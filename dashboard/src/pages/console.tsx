@@ -51,7 +51,7 @@ export function Console() {
                   <p class="muted">No active subscriptions.</p>
                 ) : (
                   Object.entries(c.projectedRevenue).map(([currency, amount]) => (
-                    <p class="quantity" data-testid="projected-revenue">
+                    <p class="quantity" data-testid="projected-revenue" data-value={amount}>
                       {money(amount, currency)}
                     </p>
                   ))

@@ -95,7 +95,7 @@ export function Overview() {
         <div class="summary">
           <article class="card">
             <h2>Projected for this period</h2>
-            <p class="quantity" data-testid="projected">
+            <p class="quantity" data-testid="projected" data-value={a.projectedCost}>
               {money(a.projectedCost, a.currency)}
             </p>
             <p class="muted">
