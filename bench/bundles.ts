@@ -23,9 +23,9 @@ const env = {
   ...Object.fromEntries(Object.values(tables).map((t) => [t.env, `bench-${t.env.toLowerCase()}`])),
 };
 
-const INIT_RUNS = 5;
+const INIT_RUNS = 11;
 
-/** Each function's deployed bundle: what its cold start loads, what stays lazy, and how long a fresh Node 22 process takes to import it (median of 5). */
+/** Each function's deployed bundle: what its cold start loads, what stays lazy, and how long a fresh Node 22 process takes to import it (median of 11: this machine is noisy). */
 export async function bundles() {
   const dir = mkdtempSync(join(tmpdir(), 'meterline-bundles-'));
   const rows = [];
