@@ -4,8 +4,9 @@ import type { Page, RejectedEvent, RejectionBatch, RejectionQuery, RejectionStor
 
 type Row = [index: number, id: string | null, code: string, field: string | null, message: string];
 
-// Loaded when a rejection is first written or read: ingest's cold start serves valid events without it.
-const zlib = () => process.getBuiltinModule('node:zlib');
+// zlib loads when a rejection is first written or read: ingest's cold start serves valid events without it.
+const packRows = (rows: Row[]) => process.getBuiltinModule('node:zlib').gzipSync(JSON.stringify(rows));
+const unpackRows = (packed: Uint8Array) => JSON.parse(process.getBuiltinModule('node:zlib').gunzipSync(packed).toString('utf8')) as Row[];
 
 /**
  * Rejected events, kept as long as the ledger keeps events. Compact: one item per request, its rejections
@@ -30,7 +31,7 @@ export class DynamoRejectionStore implements RejectionStore {
         requestId: batch.requestId,
         receivedAt: batch.receivedAt,
         count: rows.length,
-        rows: zlib().gzipSync(JSON.stringify(rows)),
+        rows: packRows(rows),
         expiresAt: Math.floor(Date.parse(batch.receivedAt) / 1000) + this.retentionDays * 86_400,
       },
     });
@@ -55,11 +56,7 @@ export class DynamoRejectionStore implements RejectionStore {
       });
       for (const item of r.Items ?? []) {
         const sk = String(item.sk);
-        const rows = JSON.parse(
-          zlib()
-            .gunzipSync(item.rows as Uint8Array)
-            .toString('utf8'),
-        ) as Row[];
+        const rows = unpackRows(item.rows as Uint8Array);
         const skip = position && sk === position.sk ? position.taken : 0;
         for (let i = skip; i < rows.length; i++) {
           if (items.length === q.limit) return { items, cursor: encodeCursor({ sk, taken: i }) };

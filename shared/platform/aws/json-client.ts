@@ -44,9 +44,9 @@ const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIME
 export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
   const env = options.env ?? process.env;
   // Read on the first call, as the SDK does: a module may build its clients before its environment is complete.
-  type Target = { region: string; url: URL; agent: Agent; send: typeof request };
-  let target: Promise<Target> | undefined;
-  const open = async (): Promise<Target> => {
+  let target: { region: string; url: URL; agent: Agent; send: typeof request } | undefined;
+  const resolve = () => {
+    if (target) return target;
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     if (!region) throw new Error('AWS_REGION is not set');
     const url = new URL(
@@ -54,15 +54,8 @@ export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
     );
     // AWS endpoints are HTTPS. Plain HTTP reaches only the local emulators, and Node 22's node:http costs
     // about 30 ms to load (it brings undici and http2 with it), so it loads only when such an endpoint is called.
-    const http = url.protocol === 'https:' ? { Agent: HttpsAgent, request: httpsRequest } : await import('node:http');
-    return { region, url, agent: new http.Agent({ keepAlive: true, maxSockets: 50 }), send: http.request };
-  };
-  // One connection pool however many calls race to be first; a failure (no region yet) is not remembered.
-  const resolve = () => {
-    target ??= open().catch((e: unknown) => {
-      target = undefined;
-      throw e;
-    });
+    const http = url.protocol === 'https:' ? { Agent: HttpsAgent, request: httpsRequest } : process.getBuiltinModule('node:http');
+    target = { region, url, agent: new http.Agent({ keepAlive: true, maxSockets: 50 }), send: http.request };
     return target;
   };
 
@@ -73,9 +66,9 @@ export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
     return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
   };
 
-  const once = async (operation: string, body: string) => {
-    const { region, url, agent, send } = await resolve();
-    return new Promise<{ status: number; text: string }>((done, reject) => {
+  const once = (operation: string, body: string) =>
+    new Promise<{ status: number; text: string }>((done, reject) => {
+      const { region, url, agent, send } = resolve();
       const headers = signatureV4(
         {
           method: 'POST',
@@ -96,7 +89,6 @@ export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
       req.on('error', reject);
       req.end(body);
     });
-  };
 
   return {
     /** One operation with its JSON body; the parsed answer, or the service's error after the retries. */
