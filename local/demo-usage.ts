@@ -1,27 +1,39 @@
 import { calendarMonth } from '../shared/kernel/periods.js';
 
+const HOUR = 3_600_000;
+const YOUNG = 3 * 24 * HOUR;
+
+/**
+ * The start of the month, or three days back while the month is younger than that: on the 1st there would be
+ * nothing to show. Last month is still open then (late events are taken for 72 hours after a period ends).
+ */
+export function demoStart(now: number): number {
+  const month = calendarMonth(now).start;
+  return now - month < YOUNG ? Math.floor((now - YOUNG) / HOUR) * HOUR : month;
+}
+
 /**
  * A realistic month so far for the demo tenant, as its product would have sent it: orders, invoices and
  * API calls following a working-hours curve and quieter weekends, AI jobs of three types, a storage gauge
  * read every six hours as it grows, and the distinct users active each day. Seeded, so every start
- * shows the same shape; timestamps run from the start of the month to now.
+ * shows the same shape; timestamps run from `demoStart(now)` to now.
  */
 export function demoEvents(now = Date.now(), seed = 7): Record<string, unknown>[] {
   let state = seed;
   const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-  const start = calendarMonth(now).start;
+  const start = demoStart(now);
   const events: Record<string, unknown>[] = [];
   const at = (ms: number) => new Date(Math.min(ms, now - 60_000)).toISOString();
   const users = Array.from({ length: 14 }, (_, i) => `user-${i + 1}`);
   let storage = 38.5;
 
-  for (let hour = start; hour < now - 3_600_000; hour += 3_600_000) {
+  for (let hour = start; hour < now - HOUR; hour += HOUR) {
     const d = new Date(hour);
     const weekend = d.getUTCDay() === 0 || d.getUTCDay() === 6;
     const h = d.getUTCHours();
     const busy = (h >= 8 && h < 19 ? 1 : 0.15) * (weekend ? 0.35 : 1);
     const n = (mean: number) => Math.round(mean * busy * (0.6 + random() * 0.8));
-    const stamp = () => at(hour + Math.floor(random() * 3_600_000));
+    const stamp = () => at(hour + Math.floor(random() * HOUR));
     const id = (meter: string, i: number) => `demo-${meter}-${hour}-${i}`;
 
     for (let i = 0; i < n(4); i++) events.push({ id: id('orders', i), meter: 'orders', timestamp: stamp() });

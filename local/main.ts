@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
-import { demoEvents, postEvents } from './demo-usage.js';
+import { demoEvents, demoStart, postEvents } from './demo-usage.js';
 import { seedDemo } from './seed.js';
 import { startLocalStack } from './stack.js';
 
@@ -20,7 +20,8 @@ const seed = await seedDemo(new DynamoTenantDirectory(db, stack.env.TENANTS_TABL
 // A month so far of the demo tenant's usage, through the ingest API like any product's, then the daily
 // report links it to a Stripe customer (the plan page's portal needs one).
 const events = demoEvents();
-console.log(`Posting ${events.length.toLocaleString('en-US')} demo events (this month so far) through the ingest API...`);
+const since = new Date(demoStart(Date.now())).toISOString().slice(0, 10);
+console.log(`Posting ${events.length.toLocaleString('en-US')} demo events (since ${since}) through the ingest API...`);
 await postEvents(stack.apiUrl, seed.tenantKey, events);
 await stack.drained(300_000);
 await stack.runReport();
