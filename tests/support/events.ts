@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import type { HttpEvent } from '../../shared/platform/http.js';
 
-/** The official sample Lambda events in ../shared/aws-events (aws/aws-lambda-go, Apache-2.0). */
+/** The official sample Lambda events in tests/fixtures/aws-events (aws/aws-lambda-go, Apache-2.0). */
 export function officialSample<T>(name: string): T {
-  return JSON.parse(readFileSync(resolve(import.meta.dirname, '..', '..', '..', 'shared', 'aws-events', name), 'utf8')) as T;
+  return JSON.parse(readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'aws-events', name), 'utf8')) as T;
 }
 
 export function lambdaContext(functionName = 'test'): Context {
