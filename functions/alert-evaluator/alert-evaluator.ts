@@ -1,11 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import type { DomainEvent } from '../../shared/alerts/domain-events.js';
 import type { AlertStore } from '../../shared/alerts/ports.js';
 import { type Alert, crossedRules, firingEvent, quotaFiringId, reachedQuotas } from '../../shared/alerts/rules.js';
 import { periodSnapshot, type SnapshotReads } from '../../shared/alerts/snapshot.js';
 import type { Quota } from '../../shared/billing/quotas.js';
+import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';

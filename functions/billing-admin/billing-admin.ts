@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import type { DomainEvent } from '../../shared/alerts/domain-events.js';
 import { invoiceStatusChanged, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
@@ -8,6 +7,7 @@ import type { BillingReads, BillingStore, ReissueStore } from '../../shared/bill
 import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { reissueInvoice } from '../../shared/billing/reissue.js';
 import { changeSubscription, newSubscription, type Subscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
+import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';

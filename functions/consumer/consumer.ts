@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { type DomainEvent, domainEvent } from '../../shared/alerts/domain-events.js';
+import { type DomainEvent, domainEvent } from '../../shared/events/domain-events.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { CommitOutcome, RejectionBatch, UsageMessage } from '../../shared/metering/ports.js';
 import { parseMessage } from '../../shared/metering/queue-messages.js';

@@ -1,13 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import type { DomainEvent } from '../../shared/alerts/domain-events.js';
 import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
 import { type Invoice, invoiceIssued, type ProviderInvoice } from '../../shared/billing/invoices.js';
 import { billingPaused } from '../../shared/billing/pauses.js';
 import { followProviderInvoice } from '../../shared/billing/payments.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { closablePeriods } from '../../shared/billing/subscriptions.js';
+import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DomainEventPublisher } from './domain-events.js';
+import type { DomainEventPublisher } from '../events/domain-events.js';
 import type { DeliveryQueue, EventBus, WebhookStore } from './ports.js';
 import {
   type DeliveryAttempt,

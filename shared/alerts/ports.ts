@@ -1,4 +1,4 @@
-import type { DomainEvent } from './domain-events.js';
+import type { DomainEvent } from '../events/domain-events.js';
 import type { Alert, AlertFiring } from './rules.js';
 import type { Delivery, DeliveryAttempt, DeliveryMessage, WebhookEndpoint } from './webhooks.js';
 

@@ -1,10 +1,10 @@
 import * as z from 'zod';
+import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { Dec } from '../kernel/decimal.js';
 import { decimalField } from '../kernel/json-fields.js';
 import { decimalString } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
-import { type DomainEvent, domainEvent } from './domain-events.js';
 
 /**
  * Alert rules: a tenant asks to hear when something crosses a threshold within the billing period (the

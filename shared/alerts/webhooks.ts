@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
+import { domainEventTypes } from '../events/domain-events.js';
 import { numberField } from '../kernel/json-fields.js';
-import { domainEventTypes } from './domain-events.js';
 
 /**
  * Tenant webhook endpoints and signed deliveries.

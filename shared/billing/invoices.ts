@@ -1,4 +1,4 @@
-import { type DomainEvent, domainEvent } from '../alerts/domain-events.js';
+import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { ClientError } from '../kernel/errors.js';
 import { type Currency, subtractMoney } from '../kernel/money.js';
 import type { BilledPeriod, InvoiceLine, Totals } from './pricing.js';

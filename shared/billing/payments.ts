@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../alerts/domain-events.js';
+import type { DomainEvent } from '../events/domain-events.js';
 import { ClientError } from '../kernel/errors.js';
 import { followedStatus, type Invoice, invoiceStatusChanged, type ProviderInvoice } from './invoices.js';
 import type { BillingStore } from './ports.js';

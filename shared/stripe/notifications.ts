@@ -1,4 +1,4 @@
-import { type DomainEvent, domainEvent } from '../alerts/domain-events.js';
+import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import type { Log } from '../kernel/log.js';
 import type { Meter } from '../metering/meters.js';
 import { type InvoiceState, ordering, type ProviderNotification, reconcile } from './mirror.js';

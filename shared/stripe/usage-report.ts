@@ -1,7 +1,7 @@
-import { type DomainEvent, domainEvent } from '../alerts/domain-events.js';
 import { type BillingPause, billingPaused } from '../billing/pauses.js';
 import type { Plan } from '../billing/plans.js';
 import type { Subscription } from '../billing/subscriptions.js';
+import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { mapLimit } from '../kernel/batching.js';
 import { Dec } from '../kernel/decimal.js';
 import type { Log } from '../kernel/log.js';

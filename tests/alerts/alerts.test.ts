@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAlertEvaluator } from '../../functions/alert-evaluator/alert-evaluator.js';
 import { startEventBridge } from '../../local/eventbridge.js';
 import type { LocalStack } from '../../local/stack.js';
-import type { DomainEvent } from '../../shared/alerts/domain-events.js';
 import { type DeliveryPorts, workDelivery } from '../../shared/alerts/notifications.js';
 import { type Alert, type AlertFiring, crossedRules, type PeriodSnapshot } from '../../shared/alerts/rules.js';
 import {
@@ -16,6 +15,7 @@ import {
   refusedAddress,
   retryDelaySeconds,
 } from '../../shared/alerts/webhooks.js';
+import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { lambdaContext } from '../support/events.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 

@@ -6,8 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/net.js';
 import type { LocalStack } from '../../local/stack.js';
-import { domainEventSchema } from '../../shared/alerts/domain-events.js';
 import { shiftMonths } from '../../shared/billing/subscriptions.js';
+import { domainEventSchema } from '../../shared/events/domain-events.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 /** The verification snippet exactly as README.md documents it. */

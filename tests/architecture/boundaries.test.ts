@@ -13,11 +13,18 @@ import { describe, expect, it } from 'vitest';
  * - adapters are imported only by the composition root (shared/composition/), functions/<name>/handler.ts,
  *   their own context's adapters, and the composition roots of tests, local/, bench/ and scripts/;
  * - the composition root is imported only by handler.ts files and those same outer roots;
+ * - contexts stand in one order (CONTEXT_ORDER, lowest first), and a context's files, adapters included, import
+ *   only contexts below their own: billing may use metering's counters, never the other way round;
  * - platform/ and kernel/ import no context, and the kernel nothing but itself: every arrow points down.
  */
 const ROOT = join(import.meta.dirname, '..', '..');
 const SCANNED = ['functions', 'shared', 'infra', 'local', 'scripts', 'bench', 'tests'];
-const CONTEXTS = ['kernel', 'metering', 'tenancy', 'billing', 'alerts', 'stripe'];
+/**
+ * The bounded contexts, lowest first. `events` holds the domain events every context above it announces; `stripe` sits
+ * on top because it mirrors billing and reports metering's counters.
+ */
+const CONTEXT_ORDER = ['kernel', 'events', 'metering', 'tenancy', 'billing', 'alerts', 'stripe'];
+const CONTEXTS = CONTEXT_ORDER;
 const RUNTIME_LIBRARIES = [/^@aws-sdk\//, /^stripe$/, /^aws-lambda$/, /^@aws-lambda-powertools\//, /^@middy\//];
 const OUTER_ROOTS = /^(tests|local|bench|scripts)\//;
 
@@ -79,6 +86,9 @@ function violations(imports: readonly Import[]): string[] {
       flag(i, `shared/${fromContext}/ imports a context: arrows point down`);
     }
     if (fromContext === 'kernel' && toContext === 'platform') flag(i, 'the kernel imports the platform: arrows point down');
+    const fromRank = CONTEXT_ORDER.indexOf(fromContext ?? '');
+    const toRank = CONTEXT_ORDER.indexOf(toContext ?? '');
+    if (fromRank >= 0 && toRank > fromRank) flag(i, `shared/${fromContext}/ imports shared/${toContext}/, a context above it`);
   }
   return found;
 }
@@ -105,8 +115,13 @@ describe('architecture boundaries', () => {
       { from: 'shared/kernel/money.ts', to: 'shared/billing/plans.ts' },
       { from: 'shared/platform/http.ts', to: 'shared/tenancy/access.ts' },
       { from: 'shared/stripe/adapters/stripe-store.ts', to: 'shared/billing/adapters/billing-store.ts' },
+      { from: 'shared/billing/invoices.ts', to: 'shared/alerts/rules.ts' },
+      { from: 'shared/metering/adapters/usage-store.ts', to: 'shared/billing/plans.ts' },
     ];
-    expect(violations(planted)).toHaveLength(planted.length);
+    for (const i of planted) expect(violations([i]), `${i.from} → ${i.to}`).not.toEqual([]);
+    expect(violations([{ from: 'shared/billing/invoices.ts', to: 'shared/alerts/rules.ts' }])).toEqual([
+      'shared/billing/invoices.ts → shared/alerts/rules.ts: shared/billing/ imports shared/alerts/, a context above it',
+    ]);
     expect(
       violations([
         { from: 'functions/usage/handler.ts', to: 'shared/metering/adapters/usage-store.ts' },
@@ -115,6 +130,8 @@ describe('architecture boundaries', () => {
         { from: 'tests/support/stack.ts', to: 'shared/composition/metering.ts' },
         { from: 'shared/billing/pricing.ts', to: 'shared/kernel/money.ts' },
         { from: 'shared/stripe/products.ts', to: 'shared/billing/plans.ts' },
+        { from: 'shared/alerts/snapshot.ts', to: 'shared/billing/plans.ts' },
+        { from: 'shared/billing/invoices.ts', to: 'shared/events/domain-events.ts' },
       ]),
     ).toEqual([]);
   });

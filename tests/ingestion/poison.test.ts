@@ -5,7 +5,7 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer } from '../../functions/consumer/consumer.js';
 import type { LocalStack } from '../../local/stack.js';
-import type { DomainEvent } from '../../shared/alerts/domain-events.js';
+import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { DynamoRejectionStore } from '../../shared/metering/adapters/rejection-store.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';

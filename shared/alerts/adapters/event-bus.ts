@@ -1,5 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { DomainEvent } from '../domain-events.js';
+import type { DomainEvent } from '../../events/domain-events.js';
 import type { EventBus } from '../ports.js';
 
 /**
