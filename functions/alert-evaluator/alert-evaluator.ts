@@ -1,12 +1,11 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import middy from '@middy/core';
 import type { AlertStore } from '../../shared/alerts/ports.js';
 import { type Alert, crossedRules, firingEvent, quotaFiringId, reachedQuotas } from '../../shared/alerts/rules.js';
 import { periodSnapshot, type SnapshotReads } from '../../shared/alerts/snapshot.js';
 import type { Quota } from '../../shared/billing/quotas.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
+import { lambdaHandler } from '../../shared/platform/lambda.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
@@ -33,27 +32,24 @@ export interface AlertRun {
  * see one twice (they drop it by its id), never zero. One failing tenant spares the rest.
  */
 export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
-  return middy<ScheduledInvocation, AlertRun>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (invocation) => {
-      const now = Date.parse(invocation.time);
-      const run: AlertRun = { tenants: 0, fired: 0, notified: 0, failedTenants: [] };
-      await mapLimit(await deps.tenantIds(), 8, async (tenantId) => {
-        try {
-          const [alerts, quotas] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.reads.quotas(tenantId)]);
-          if (alerts.length === 0 && quotas.length === 0) return;
-          run.tenants += 1;
-          await evaluateTenant(deps, run, tenantId, alerts, quotas, now);
-        } catch (error) {
-          logger.error('alert evaluation failed for a tenant', { tenantId, error: error as Error });
-          run.failedTenants.push(tenantId);
-        }
-      });
-      metrics.addMetric('AlertsFired', MetricUnit.Count, run.fired);
-      metrics.addMetric('AlertEvaluationFailures', MetricUnit.Count, run.failedTenants.length);
-      metrics.publishStoredMetrics();
-      return run;
+  return lambdaHandler<ScheduledInvocation, AlertRun>().handler(async (invocation) => {
+    const now = Date.parse(invocation.time);
+    const run: AlertRun = { tenants: 0, fired: 0, notified: 0, failedTenants: [] };
+    await mapLimit(await deps.tenantIds(), 8, async (tenantId) => {
+      try {
+        const [alerts, quotas] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.reads.quotas(tenantId)]);
+        if (alerts.length === 0 && quotas.length === 0) return;
+        run.tenants += 1;
+        await evaluateTenant(deps, run, tenantId, alerts, quotas, now);
+      } catch (error) {
+        logger.error('alert evaluation failed for a tenant', { tenantId, error: error as Error });
+        run.failedTenants.push(tenantId);
+      }
     });
+    metrics.addMetric('AlertsFired', MetricUnit.Count, run.fired);
+    metrics.addMetric('AlertEvaluationFailures', MetricUnit.Count, run.failedTenants.length);
+    return run;
+  });
 }
 
 async function evaluateTenant(

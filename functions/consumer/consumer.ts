@@ -1,11 +1,10 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type DomainEvent, domainEvent } from '../../shared/events/domain-events.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { CommitOutcome, RejectionBatch, UsageMessage } from '../../shared/metering/ports.js';
 import { parseMessage } from '../../shared/metering/queue-messages.js';
+import { lambdaHandler } from '../../shared/platform/lambda.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 
 export interface ConsumerDependencies {
@@ -22,58 +21,56 @@ export interface ConsumerDependencies {
  * the messages whose events could not be written so that only those are delivered again.
  * An event no write can ever take is quarantined by the store (kept with its reason, counted in
  * `EventsQuarantined`), so the DLQ only ever holds what infrastructure failed: a message that cannot be
- * read, or writes that failed on every receive.
+ * read, or writes that failed on every receive. Not Powertools' batch processor, which handles records one by one:
+ * the consumer folds the whole batch at once, into one write per counter.
  */
 export function createConsumer(deps: ConsumerDependencies) {
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event) => {
-      const failures = new Set<string>();
-      const source = new Map<UsageEvent, string>();
-      const messages: UsageMessage[] = [];
-      for (const record of event.Records ?? []) {
-        const message = parseMessage(record.body, record.messageId);
-        if (!message) {
-          logger.error('unreadable usage message', {
-            messageId: record.messageId,
-            receiveCount: record.attributes?.ApproximateReceiveCount,
-          });
-          failures.add(record.messageId);
-          continue;
-        }
-        messages.push(message);
-        for (const e of message.events) source.set(e, record.messageId);
+  return lambdaHandler<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+    const failures = new Set<string>();
+    const source = new Map<UsageEvent, string>();
+    const messages: UsageMessage[] = [];
+    for (const record of event.Records ?? []) {
+      const message = parseMessage(record.body, record.messageId);
+      if (!message) {
+        logger.error('unreadable usage message', {
+          messageId: record.messageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
+        });
+        failures.add(record.messageId);
+        continue;
       }
+      messages.push(message);
+      for (const e of message.events) source.set(e, record.messageId);
+    }
 
-      const outcome = await deps.commit(messages);
-      for (const e of outcome.failed) failures.add(source.get(e)!);
+    const outcome = await deps.commit(messages);
+    for (const e of outcome.failed) failures.add(source.get(e)!);
 
-      const now = deps.now();
-      const lag = outcome.counted.reduce((max, e) => Math.max(max, now - Date.parse(e.receivedAt)), 0);
-      metrics.addMetric('EventsCounted', MetricUnit.Count, outcome.counted.length);
-      metrics.addMetric('EventsDuplicate', MetricUnit.Count, outcome.duplicates.length);
-      metrics.addMetric('EventsFailed', MetricUnit.Count, outcome.failed.length);
-      metrics.addMetric('EventsQuarantined', MetricUnit.Count, outcome.quarantined.length);
-      metrics.addMetric('EventsIdReused', MetricUnit.Count, outcome.reused.length);
-      metrics.addMetric('AggregationLag', MetricUnit.Milliseconds, lag);
-      metrics.addMetric('WriteUnits', MetricUnit.Count, outcome.writeUnits);
-      metrics.publishStoredMetrics();
-      if (outcome.failed.length > 0) logger.warn('events left for redelivery', { failed: outcome.failed.length, messages: failures.size });
-      for (const { event: e, reason } of outcome.quarantined) {
-        logger.error('event quarantined', { tenantId: e.tenantId, eventId: e.id, meter: e.meter, reason, messageId: source.get(e) });
-        // The quarantine itself is durable and counted in EventsQuarantined; a redelivery would find the event a
-        // duplicate, so a failed announcement is logged rather than retried through the message.
-        const data = { eventId: e.id, meter: e.meter, reason, receivedAt: e.receivedAt };
-        await deps
-          .publish(domainEvent('event.quarantined', e.tenantId, e.id, data, new Date(now).toISOString()))
-          .catch((error: unknown) =>
-            logger.error('quarantine could not be announced', { tenantId: e.tenantId, eventId: e.id, error: error as Error }),
-          );
-      }
-      await recordReuse(deps, outcome.reused, now);
+    const now = deps.now();
+    const lag = outcome.counted.reduce((max, e) => Math.max(max, now - Date.parse(e.receivedAt)), 0);
+    metrics.addMetric('EventsCounted', MetricUnit.Count, outcome.counted.length);
+    metrics.addMetric('EventsDuplicate', MetricUnit.Count, outcome.duplicates.length);
+    metrics.addMetric('EventsFailed', MetricUnit.Count, outcome.failed.length);
+    metrics.addMetric('EventsQuarantined', MetricUnit.Count, outcome.quarantined.length);
+    metrics.addMetric('EventsIdReused', MetricUnit.Count, outcome.reused.length);
+    metrics.addMetric('AggregationLag', MetricUnit.Milliseconds, lag);
+    metrics.addMetric('WriteUnits', MetricUnit.Count, outcome.writeUnits);
+    if (outcome.failed.length > 0) logger.warn('events left for redelivery', { failed: outcome.failed.length, messages: failures.size });
+    for (const { event: e, reason } of outcome.quarantined) {
+      logger.error('event quarantined', { tenantId: e.tenantId, eventId: e.id, meter: e.meter, reason, messageId: source.get(e) });
+      // The quarantine itself is durable and counted in EventsQuarantined; a redelivery would find the event a
+      // duplicate, so a failed announcement is logged rather than retried through the message.
+      const data = { eventId: e.id, meter: e.meter, reason, receivedAt: e.receivedAt };
+      await deps
+        .publish(domainEvent('event.quarantined', e.tenantId, e.id, data, new Date(now).toISOString()))
+        .catch((error: unknown) =>
+          logger.error('quarantine could not be announced', { tenantId: e.tenantId, eventId: e.id, error: error as Error }),
+        );
+    }
+    await recordReuse(deps, outcome.reused, now);
 
-      return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
-    });
+    return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+  });
 }
 
 /** Ids re-sent with another payload while the first was still in flight: ingest could not tell, so the record does. */

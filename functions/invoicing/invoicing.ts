@@ -1,6 +1,4 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import middy from '@middy/core';
 import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
 import { type Invoice, invoiceIssued, type ProviderInvoice } from '../../shared/billing/invoices.js';
 import { billingPaused } from '../../shared/billing/pauses.js';
@@ -9,6 +7,7 @@ import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { closablePeriods } from '../../shared/billing/subscriptions.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
+import { lambdaHandler } from '../../shared/platform/lambda.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
@@ -115,14 +114,11 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
 }
 
 export function createInvoicingJob(deps: InvoicingDependencies) {
-  return middy<ScheduledInvocation, InvoicingRun>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (invocation) => {
-      const run = await runInvoicing(deps, Date.parse(invocation.time));
-      logger.info('invoicing run', { ...run, time: invocation.time });
-      metrics.addMetric('InvoicesIssued', MetricUnit.Count, run.issued);
-      metrics.addMetric('InvoicingFailures', MetricUnit.Count, run.failedTenants.length);
-      metrics.publishStoredMetrics();
-      return run;
-    });
+  return lambdaHandler<ScheduledInvocation, InvoicingRun>().handler(async (invocation) => {
+    const run = await runInvoicing(deps, Date.parse(invocation.time));
+    logger.info('invoicing run', { ...run, time: invocation.time });
+    metrics.addMetric('InvoicesIssued', MetricUnit.Count, run.issued);
+    metrics.addMetric('InvoicingFailures', MetricUnit.Count, run.failedTenants.length);
+    return run;
+  });
 }

@@ -1,7 +1,6 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type RecomputeJob, type RecomputeRunDependencies, runRecompute } from '../../shared/metering/recompute-job.js';
+import { lambdaHandler } from '../../shared/platform/lambda.js';
 import { logger } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
@@ -20,17 +19,15 @@ export interface RecomputeWorkerRun {
  * once the lease ends.
  */
 export function createRecomputeWorker(deps: RecomputeRunDependencies) {
-  return middy<ScheduledInvocation, RecomputeWorkerRun>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (_invocation, context: Context) => {
-      const run: RecomputeWorkerRun = { jobs: [] };
-      while (context.getRemainingTimeInMillis() > START_MARGIN_MS) {
-        const job = await deps.jobs.claim(deps.now(), LEASE_MS);
-        if (!job) break;
-        const done = await runRecompute(job, deps);
-        logger.info('recompute job', { jobId: done.jobId, tenantId: done.tenantId, status: done.status, ...done.progress });
-        run.jobs.push({ jobId: done.jobId, tenantId: done.tenantId, status: done.status, progress: done.progress });
-      }
-      return run;
-    });
+  return lambdaHandler<ScheduledInvocation, RecomputeWorkerRun>().handler(async (_invocation, context: Context) => {
+    const run: RecomputeWorkerRun = { jobs: [] };
+    while (context.getRemainingTimeInMillis() > START_MARGIN_MS) {
+      const job = await deps.jobs.claim(deps.now(), LEASE_MS);
+      if (!job) break;
+      const done = await runRecompute(job, deps);
+      logger.info('recompute job', { jobId: done.jobId, tenantId: done.tenantId, status: done.status, ...done.progress });
+      run.jobs.push({ jobId: done.jobId, tenantId: done.tenantId, status: done.status, progress: done.progress });
+    }
+    return run;
+  });
 }

@@ -1,6 +1,5 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import middy from '@middy/core';
+import { lambdaHandler } from '../../shared/platform/lambda.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 import { planReport, type ReportPlan, type ReportPlanDependencies } from '../../shared/stripe/report-slices.js';
@@ -12,13 +11,10 @@ import { planReport, type ReportPlan, type ReportPlanDependencies } from '../../
  * every slice again, which the report tolerates.
  */
 export function createUsageReport(deps: Omit<ReportPlanDependencies, 'log'>) {
-  return middy<ScheduledInvocation, ReportPlan>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (invocation, context) => {
-      const plan = await planReport({ ...deps, log: logger }, { runId: context.awsRequestId, now: Date.parse(invocation.time) });
-      metrics.addMetric('ReportSlicesSent', MetricUnit.Count, plan.slices);
-      metrics.addMetric('ReportTenantsPlanned', MetricUnit.Count, plan.tenants);
-      metrics.publishStoredMetrics();
-      return plan;
-    });
+  return lambdaHandler<ScheduledInvocation, ReportPlan>().handler(async (invocation, context) => {
+    const plan = await planReport({ ...deps, log: logger }, { runId: context.awsRequestId, now: Date.parse(invocation.time) });
+    metrics.addMetric('ReportSlicesSent', MetricUnit.Count, plan.slices);
+    metrics.addMetric('ReportTenantsPlanned', MetricUnit.Count, plan.tenants);
+    return plan;
+  });
 }
