@@ -4,13 +4,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { Meterline } from '../clients/node/src/index.js';
 import { meterline } from '../clients/node/src/middy.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { httpEvent } from '../local/http-event.js';
+import { lambdaContext } from '../local/lambda.js';
 import { startSqsLocal } from '../local/sqs-local.js';
 import { startLocalStack } from '../local/stack.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import { issueApiKey } from '../shared/tenancy/api-keys.js';
-import { httpEvent, lambdaContext } from '../tests/support/events.js';
 import { latencies, printTable } from './report.js';
 
 type Event = APIGatewayProxyEventV2;

@@ -5,7 +5,7 @@ export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 
 /** The Context Lambda hands a handler, enough of it for Powertools and the handlers' own use. */
-export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
+export function lambdaContext(functionName = 'local', timeoutSeconds = 10): Context {
   const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,

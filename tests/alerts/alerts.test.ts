@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAlertEvaluator } from '../../functions/alert-evaluator/alert-evaluator.js';
 import { startEventBridge } from '../../local/eventbridge.js';
+import { lambdaContext } from '../../local/lambda.js';
 import type { LocalStack } from '../../local/stack.js';
 import { type DeliveryPorts, workDelivery } from '../../shared/alerts/notifications.js';
 import { type Alert, type AlertFiring, crossedRules, type PeriodSnapshot } from '../../shared/alerts/rules.js';
@@ -16,7 +17,6 @@ import {
   retryDelaySeconds,
 } from '../../shared/alerts/webhooks.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
-import { lambdaContext } from '../support/events.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 describe('usage alerts on the local stack', () => {

@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpEvent } from '../../local/http-event.js';
+import { lambdaContext } from '../../local/lambda.js';
 import type { LocalStack } from '../../local/stack.js';
 import { issueApiKey } from '../../shared/tenancy/api-keys.js';
-import { httpEvent, lambdaContext } from '../support/events.js';
 import { api, createAdminKey, createTenant, directoryOf, eventually, startTestStack } from '../support/stack.js';
 
 const root = resolve(import.meta.dirname, '..', '..');

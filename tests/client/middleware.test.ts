@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meterline as expressMeterline } from '../../clients/node/src/express.js';
 import { Meterline } from '../../clients/node/src/index.js';
 import { meterline as middyMeterline } from '../../clients/node/src/middy.js';
+import { httpEvent } from '../../local/http-event.js';
+import { lambdaContext } from '../../local/lambda.js';
 import type { LocalStack } from '../../local/stack.js';
 import { issueApiKey } from '../../shared/tenancy/api-keys.js';
-import { httpEvent, lambdaContext } from '../support/events.js';
 import { type Fault, startFaultProxy } from '../support/faults.js';
 import { api, createAdminKey, createTenant, directoryOf, startTestStack } from '../support/stack.js';
 

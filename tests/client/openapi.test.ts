@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { isCatchAll, openApiDocument, operations } from '../../functions/openapi/document.js';
 import { createOpenApi } from '../../functions/openapi/openapi.js';
 import { functionSpecs } from '../../infra/catalog.js';
+import { httpEvent } from '../../local/http-event.js';
+import { lambdaContext } from '../../local/lambda.js';
 import { clientTypes, clientTypesPath } from '../../scripts/openapi.js';
-import { httpEvent, lambdaContext } from '../support/events.js';
 
 const routes = Object.values(functionSpecs)
   .flatMap((spec) => spec.routes ?? [])

@@ -4,6 +4,8 @@ import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createIngest } from '../../functions/ingest/ingest.js';
+import { httpEvent } from '../../local/http-event.js';
+import { lambdaContext } from '../../local/lambda.js';
 import { SqsUsageQueue } from '../../shared/metering/adapters/usage-queue.js';
 import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
@@ -11,7 +13,6 @@ import { packMessages, parseMessage } from '../../shared/metering/queue-messages
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import type { SendMessageBatch } from '../../shared/platform/aws/sqs.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { httpEvent, lambdaContext } from '../support/events.js';
 
 /** The queue's one call, through the SDK client the mock answers for. */
 const sdkSend: SendMessageBatch = (input) => new SQSClient({}).send(new SendMessageBatchCommand(input));

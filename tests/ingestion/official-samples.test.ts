@@ -5,8 +5,9 @@ import { createAuthorizer } from '../../functions/authorizer/authorizer.js';
 import { createConsumer } from '../../functions/consumer/consumer.js';
 import { createIngest } from '../../functions/ingest/ingest.js';
 import { createUsageApi } from '../../functions/usage/usage.js';
+import { lambdaContext } from '../../local/lambda.js';
 import type { TenantDirectory } from '../../shared/tenancy/ports.js';
-import { lambdaContext, officialSample } from '../support/events.js';
+import { officialSample } from '../support/events.js';
 
 /** Every handler takes AWS's own sample events and answers them with a 4xx or a batch failure, never a crash. */
 const httpSamples = ['apigw-v2-request-no-authorizer.json', 'apigw-v2-request-lambda-authorizer.json', 'apigw-v2-request-iam.json'];

@@ -1,11 +1,12 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { createStripeWebhook, type StripeWebhookDependencies } from '../../functions/stripe-webhook/stripe-webhook.js';
+import { lambdaContext } from '../../local/lambda.js';
 import type { HttpEvent, HttpResult } from '../../shared/platform/http.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { StripeWebhookAdapter } from '../../shared/stripe/adapters/webhooks.js';
 import { type BillingIssue, type Mirrored, type SubscriptionState, UnprocessableNotification } from '../../shared/stripe/mirror.js';
-import { lambdaContext, officialSample } from '../support/events.js';
+import { officialSample } from '../support/events.js';
 
 const SECRET = 'whsec_unit_test';
 const now = () => Math.floor(Date.now() / 1000);
