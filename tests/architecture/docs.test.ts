@@ -24,7 +24,7 @@ const fileLike = (name: string) => /\.(ts|tsx|md|json)$/.test(name) || /^[\w.-]+
 const portLike = (name: string) => /^[A-Z][A-Za-z]+$/.test(name);
 
 /** The contexts table's rows: `| \`billing/\` | owns | ports | adapters | events |`. */
-export function contextRows(markdown: string): Row[] {
+function contextRows(markdown: string): Row[] {
   return markdown
     .split('\n')
     .filter((line) => /^\| `[a-z]+\/` /.test(line))
@@ -67,7 +67,7 @@ function exists(name: string, context?: string): boolean {
 }
 
 /** What is wrong with a context's row, measured against the tree. */
-export function rowProblems(row: Row): string[] {
+function rowProblems(row: Row): string[] {
   const problems: string[] = [];
   const folder = join(ROOT, 'shared', row.context);
   if (!existsSync(folder)) return [`shared/${row.context}/ does not exist`];
