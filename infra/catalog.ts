@@ -13,11 +13,16 @@ export interface TableGrant {
   access: Access;
   /** DeleteItem too: only the functions whose code deletes items get it. */
   deletes?: boolean;
+  /** Scan too (base table only): only the functions whose code reads a table whole get it. */
+  scans?: boolean;
+  /** Queries the table's `gsi1` index too (implied by `partitions.gsi1`): only the functions whose code lists through it. */
+  index?: boolean;
   /**
    * The partition keys it may touch (`dynamodb:LeadingKeys`, `*` wildcards): `table` on the base table, `gsi1`
-   * on the index (no index access when absent). Confines a function to one kind of item, e.g. keeps it off API keys.
+   * on the index (`table: []` for a function that only lists through the index), and `writes` for its writes when
+   * they reach fewer partitions than its reads. Confines a function to some kinds of item, e.g. keeps it off API keys.
    */
-  partitions?: { table: string[]; gsi1?: string[] };
+  partitions?: { table: string[]; gsi1?: string[]; writes?: string[] };
 }
 
 export interface FunctionSpec {
@@ -76,7 +81,7 @@ export const functionCatalog = {
     timeoutSeconds: 60,
     consumesUsageQueue: true,
     publishesEvents: true,
-    tables: { events: 'write', counters: 'readwrite', rejections: 'write', webhooks: 'readwrite' },
+    tables: { events: 'write', counters: 'write', rejections: 'write', webhooks: 'readwrite' },
   },
   events: {
     entry: 'functions/events/handler.ts',
@@ -93,14 +98,14 @@ export const functionCatalog = {
       'DELETE /{proxy+}',
       'PATCH /{proxy+}',
     ],
-    tables: { events: 'read', rejections: 'read' },
+    tables: { events: { access: 'read', index: true }, rejections: 'read' },
   },
   quarantine: {
     entry: 'functions/quarantine/handler.ts',
     memoryMb: 256,
     timeoutSeconds: 30,
     routes: ['GET /v1/admin/quarantine', 'POST /v1/admin/tenants/{tenantId}/events/{id}/replay'],
-    tables: { events: 'readwrite', counters: 'readwrite' },
+    tables: { events: { access: 'readwrite', index: true }, counters: 'write' },
   },
   recompute: {
     entry: 'functions/recompute/handler.ts',
@@ -116,8 +121,13 @@ export const functionCatalog = {
     memoryMb: 1024,
     timeoutSeconds: 900,
     schedule: 'rate(1 minute)',
-    // Repairs delete counters the ledger has no event for (MAX, LATEST) and distinct-value markers it does not hold.
-    tables: { tenants: 'read', events: 'readwrite', counters: { access: 'readwrite', deletes: true } },
+    // The ledger has no per-tenant index, so a job scans it (shared/metering/adapters/recompute-store.ts); repairs
+    // delete counters the ledger has no event for (MAX, LATEST) and distinct-value markers it does not hold.
+    tables: {
+      tenants: 'read',
+      events: { access: 'readwrite', scans: true, index: true },
+      counters: { access: 'readwrite', deletes: true },
+    },
   },
   usage: {
     entry: 'functions/usage/handler.ts',
@@ -146,14 +156,14 @@ export const functionCatalog = {
       'POST /v1/admin/service-keys',
       'DELETE /v1/admin/service-keys/{keyId}',
     ],
-    tables: { tenants: 'readwrite' },
+    tables: { tenants: { access: 'readwrite', index: true } },
   },
   corrections: {
     entry: 'functions/corrections/handler.ts',
     memoryMb: 512,
     timeoutSeconds: 10,
     routes: ['POST /v1/events/{id}/corrections', 'POST /v1/admin/tenants/{tenantId}/events/{id}/corrections'],
-    tables: { tenants: 'read', events: 'readwrite', counters: 'readwrite' },
+    tables: { tenants: 'read', events: 'readwrite', counters: 'write' },
   },
   alerts: {
     entry: 'functions/alerts/handler.ts',
@@ -179,7 +189,7 @@ export const functionCatalog = {
     tables: {
       tenants: { access: 'readwrite', deletes: true, partitions: { table: ['TENANT#*'] } },
       billing: 'read',
-      webhooks: { access: 'readwrite', deletes: true },
+      webhooks: { access: 'readwrite', deletes: true, index: true },
     },
   },
   'alert-evaluator': {
@@ -212,7 +222,7 @@ export const functionCatalog = {
     schedule: 'cron(5 * * * ? *)',
     publishesEvents: true,
     // stripe: the mirrored Stripe invoice a new invoice starts out following.
-    tables: { tenants: 'read', counters: 'read', billing: 'readwrite', webhooks: 'readwrite', stripe: 'read' },
+    tables: { tenants: 'read', counters: 'read', billing: { access: 'readwrite', index: true }, webhooks: 'readwrite', stripe: 'read' },
   },
   billing: {
     entry: 'functions/billing/handler.ts',
@@ -230,7 +240,7 @@ export const functionCatalog = {
       'GET /v1/quotas',
       'GET /v1/quotas/{meter}',
     ],
-    tables: { tenants: 'read', counters: 'read', billing: 'read' },
+    tables: { tenants: 'read', counters: 'read', billing: { access: 'read', index: true } },
   },
   'billing-admin': {
     entry: 'functions/billing-admin/handler.ts',
@@ -264,7 +274,7 @@ export const functionCatalog = {
     tables: {
       tenants: { access: 'readwrite', partitions: { table: ['TENANT#*'] } },
       counters: 'read',
-      billing: { access: 'readwrite', deletes: true },
+      billing: { access: 'readwrite', deletes: true, index: true },
       webhooks: 'readwrite',
     },
   },
@@ -280,7 +290,8 @@ export const functionCatalog = {
     memoryMb: 256,
     timeoutSeconds: 10,
     routes: ['POST /v1/dashboard/sessions', 'GET /v1/dashboard/session', 'DELETE /v1/dashboard/sessions/{sessionId}'],
-    tables: { tenants: 'readwrite' },
+    // Reads the tenant a session is for, writes only sessions: a tenant-reachable function never mints an API key.
+    tables: { tenants: { access: 'readwrite', partitions: { table: ['TENANT#*', 'SESSION#*'], writes: ['SESSION#*'] } } },
   },
   'billing-portal': {
     entry: 'functions/billing-portal/handler.ts',
@@ -295,7 +306,7 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 30,
     routes: ['GET /v1/admin/console', 'GET /v1/admin/billing-issues'],
-    tables: { tenants: 'read', counters: 'read', billing: 'read', stripe: 'read' },
+    tables: { tenants: { access: 'read', index: true }, counters: 'read', billing: 'read', stripe: 'read' },
   },
   // The daily report's planner: lists the tenants (the index's TENANTS partition, page by page) and sends them in
   // slices onto the report queue; 1,000,000 tenants are 1,000 messages, well inside a minute.
@@ -305,7 +316,7 @@ export const functionCatalog = {
     timeoutSeconds: 300,
     schedule: 'cron(0 1 * * ? *)',
     sendsToReportQueue: true,
-    tables: { tenants: { access: 'read', partitions: { table: ['TENANT#*'], gsi1: ['TENANTS'] } } },
+    tables: { tenants: { access: 'read', partitions: { table: [], gsi1: ['TENANTS'] } } },
   },
   // Reports one slice per invocation: about 28 s for 1,000 tenants × 5 meters at its share of Stripe's rate
   // (shared/stripe/report-slices.ts); the rest of the timeout is headroom for corrections and onboarding.
@@ -332,7 +343,7 @@ export const functionCatalog = {
     functionUrl: true,
     publishesEvents: true,
     // billing: Meterline's invoice follows Stripe's (linked, status moved).
-    tables: { tenants: 'read', stripe: 'readwrite', billing: 'readwrite', webhooks: 'readwrite' },
+    tables: { tenants: 'read', stripe: 'readwrite', billing: { access: 'readwrite', index: true }, webhooks: 'readwrite' },
     // Its signing secret and a restricted key that can only read from Stripe, never the secret key the jobs use.
     secrets: ['stripe-webhook'],
   },

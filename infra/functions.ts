@@ -33,17 +33,22 @@ import { consumerMaxConcurrency, type StageConfig } from './stage.js';
 // tenant × meter × hour counters (transaction conflicts, retried but wasted) and take account concurrency from the API.
 
 // Transactions need no action of their own: each item in one is authorised by the action it performs.
-// Scan and BatchWriteItem are deliberately absent: every access pattern is a key lookup or a query, every write one item.
+// BatchWriteItem is deliberately absent (every write is one item), and Scan is granted only where a spec asks for it:
+// every other access pattern is a key lookup or a query.
 const readActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
 const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
 
+/** The actions that change items, which `partitions.writes` confines. */
+const writeOnly = new Set(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+
 /** The DynamoDB actions a grant allows on the base table. */
 export function dynamoActionsFor(grant: Access | TableGrant): string[] {
-  const { access, deletes } = tableGrant(grant);
+  const { access, deletes, scans } = tableGrant(grant);
   const actions = [
     ...(access === 'write' ? [] : readActions),
     ...(access === 'read' ? [] : writeActions),
     ...(deletes ? ['dynamodb:DeleteItem'] : []),
+    ...(scans ? ['dynamodb:Scan'] : []),
   ];
   return [...new Set(actions)];
 }
@@ -120,7 +125,7 @@ export class Functions extends Construct {
     for (const [table, grant] of Object.entries(spec.tables) as [TableName, Access | TableGrant][]) {
       for (const statement of tableStatements(props.tables[table], table, tableGrant(grant))) role.addToPolicy(statement);
     }
-    if (spec.sendsToUsageQueue) props.usageQueue.grantSendMessages(role);
+    if (spec.sendsToUsageQueue) sendsTo(role, props.usageQueue);
     if (spec.consumesUsageQueue) {
       fn.addEventSource(
         new SqsEventSource(props.usageQueue, {
@@ -134,7 +139,7 @@ export class Functions extends Construct {
         }),
       );
     }
-    if (sendsToWebhookQueue(spec)) props.webhookQueue.grantSendMessages(role);
+    if (sendsToWebhookQueue(spec)) sendsTo(role, props.webhookQueue);
     if (spec.consumesWebhookQueue) {
       fn.addEventSource(
         new SqsEventSource(props.webhookQueue, {
@@ -144,7 +149,7 @@ export class Functions extends Construct {
         }),
       );
     }
-    if (spec.sendsToReportQueue) props.reportQueue.grantSendMessages(role);
+    if (spec.sendsToReportQueue) sendsTo(role, props.reportQueue);
     if (spec.consumesReportQueue) {
       fn.addEventSource(
         new SqsEventSource(props.reportQueue, {
@@ -156,7 +161,9 @@ export class Functions extends Construct {
         }),
       );
     }
-    for (const secret of spec.secrets ?? []) props.secrets[secret]!.grantRead(role);
+    // GetSecretValue alone: CDK's grantRead adds DescribeSecret, which the code never calls.
+    for (const secret of spec.secrets ?? [])
+      role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.secrets[secret]!.secretArn] }));
     if (spec.publishesEvents) props.eventBus.grantPutEventsTo(role);
     return fn;
   }
@@ -182,20 +189,41 @@ export class Functions extends Construct {
   }
 }
 
+/** SendMessage alone (SendMessageBatch needs no more): CDK's grantSendMessages adds GetQueueAttributes and GetQueueUrl, which the code never calls, as it has the queue's URL. */
+function sendsTo(role: Role, queue: Queue): void {
+  role.addToPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+}
+
 /**
- * The base table with the grant's actions, and its index for reading where the function reads (writes go through the
- * base table); each confined to the grant's partition keys when it names them.
+ * The base table with the grant's actions (its writes apart when they reach fewer partitions), and queries on its index
+ * where the function lists through it; each confined to the grant's partition keys when it names them.
  */
 function tableStatements(table: Table, name: TableName, grant: TableGrant): PolicyStatement[] {
   const confined = (keys: string[] | undefined) =>
     keys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } } } : {};
-  const statements = [
-    new PolicyStatement({ actions: dynamoActionsFor(grant), resources: [table.tableArn], ...confined(grant.partitions?.table) }),
-  ];
-  const readsIndex = tables[name].gsi1 && grant.access !== 'write' && (!grant.partitions || grant.partitions.gsi1);
+  const actions = dynamoActionsFor(grant);
+  const writes = grant.partitions?.writes;
+  const statements = writes
+    ? [
+        new PolicyStatement({
+          actions: actions.filter((a) => !writeOnly.has(a)),
+          resources: [table.tableArn],
+          ...confined(grant.partitions?.table),
+        }),
+        new PolicyStatement({ actions: actions.filter((a) => writeOnly.has(a)), resources: [table.tableArn], ...confined(writes) }),
+      ]
+    : grant.partitions?.table.length === 0
+      ? []
+      : [new PolicyStatement({ actions, resources: [table.tableArn], ...confined(grant.partitions?.table) })];
+  const readsIndex = tables[name].gsi1 && grant.access !== 'write' && (grant.index || grant.partitions?.gsi1);
+  // An index answers only Query and Scan, and the code only queries it.
   if (readsIndex)
     statements.push(
-      new PolicyStatement({ actions: readActions, resources: [`${table.tableArn}/index/gsi1`], ...confined(grant.partitions?.gsi1) }),
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/gsi1`],
+        ...confined(grant.partitions?.gsi1),
+      }),
     );
   return statements;
 }

@@ -1,13 +1,15 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { FunctionName } from '../infra/catalog.js';
 import { chunk } from '../shared/kernel/batching.js';
+import { asFunction } from './aws-calls.js';
 import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
 
 export interface EventSourceMappingOptions {
   sqs: SQSClient;
   queueUrl: string;
   queueArn: string;
-  functionName: string;
+  functionName: FunctionName;
   timeoutSeconds: number;
   handler: Handler<SQSEvent, SQSBatchResponse | void>;
   batchSize: number;
@@ -40,16 +42,19 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
 
   const receive = async (max: number, waitSeconds: number): Promise<Message[]> => {
     stats.receiveCalls += 1;
-    const r = await o.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: o.queueUrl,
-        MaxNumberOfMessages: Math.min(10, max),
-        WaitTimeSeconds: waitSeconds,
-        MessageSystemAttributeNames: ['All'],
-        // The emulator reads only the older parameter name; AWS accepts both.
-        AttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
+    // Lambda's poller receives and deletes with the function's role: the calls count as the function's.
+    const r = await asFunction(o.functionName, () =>
+      o.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: o.queueUrl,
+          MaxNumberOfMessages: Math.min(10, max),
+          WaitTimeSeconds: waitSeconds,
+          MessageSystemAttributeNames: ['All'],
+          // The emulator reads only the older parameter name; AWS accepts both.
+          AttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      ),
     );
     return r.Messages ?? [];
   };
@@ -91,14 +96,14 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
     const done = messages.filter((m) => !failed.has(m.MessageId!));
     for (const batch of chunk(done, 10)) {
       stats.deleteCalls += 1;
-      await o.sqs
-        .send(
+      await asFunction(o.functionName, () =>
+        o.sqs.send(
           new DeleteMessageBatchCommand({
             QueueUrl: o.queueUrl,
             Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
           }),
-        )
-        .catch(() => undefined);
+        ),
+      ).catch(() => undefined);
     }
   };
 

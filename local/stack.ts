@@ -18,6 +18,7 @@ import type { ScheduledInvocation } from '../shared/platform/schedule.js';
 import { DynamoStripeStore } from '../shared/stripe/adapters/stripe-store.js';
 import type { ReportPlan } from '../shared/stripe/report-slices.js';
 import { type ReportSummary, summarizeRun } from '../shared/stripe/usage-report.js';
+import { asFunction, recordAwsCalls, settleAwsCalls } from './aws-calls.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
 import { type EventBridgeEmulator, startEventBridge } from './eventbridge.js';
@@ -104,6 +105,8 @@ const LOCAL_EVENT_BUS = 'meterline-local';
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const stops: (() => Promise<void>)[] = [];
+  // The AWS calls the functions make, held against the permission record when the stack stops.
+  recordAwsCalls();
   try {
     const dynamoEndpoint: string = options.dynamoEndpoint ?? (await startDynamoDbLocal().then((d) => (stops.push(d.stop), d.endpoint)));
     const sqsEndpoint: string = options.sqsEndpoint ?? (await startSqsLocal().then((s) => (stops.push(s.stop), s.endpoint)));
@@ -158,7 +161,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         invocations.set(name, (invocations.get(name) ?? 0) + 1);
         const start = performance.now();
         try {
-          return await handler(event, context);
+          return await asFunction(name, () => handler(event, context));
         } finally {
           busy.set(name, (busy.get(name) ?? 0) + performance.now() - start);
         }
@@ -327,6 +330,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       stop: async () => {
         for (const stop of stops.reverse()) await stop();
+        settleAwsCalls();
       },
     };
   } catch (error) {
