@@ -1,5 +1,9 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { testTiers } from './tests/support/tiers.js';
+
+const tiers = testTiers(import.meta.dirname);
+const emulators = ['tests/support/global-setup.ts'];
 
 export default defineConfig({
   // The client package's examples import it by name, as a product would; here the name means its source.
@@ -10,12 +14,27 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['tests/**/*.test.ts'],
-    // DynamoDB Local and the SQS emulator start once for the whole run; each test file makes its own tables and queues.
-    globalSetup: ['tests/support/global-setup.ts'],
     pool: 'forks',
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // Stack and browser files mostly wait on DynamoDB Local, queues and Chromium: more files than cores keep both busy.
+    maxWorkers: 4,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', TZ: 'UTC' },
+    reporters: ['default', './tests/support/slowest-files.ts'],
+    // Tiers by what a file imports (tests/support/tiers.ts); only the stack and browser tiers start the emulators.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['tests/**/*.test.ts'],
+          exclude: [...tiers.stack, ...tiers.browser],
+          setupFiles: ['tests/support/unit-tier.ts'],
+          testTimeout: 20_000,
+        },
+      },
+      { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators } },
+      { extends: true, test: { name: 'browser', include: tiers.browser, globalSetup: emulators } },
+    ],
   },
 });
