@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { testTiers } from '../support/tiers.js';
 
@@ -17,7 +18,7 @@ const SELF = relative(ROOT, import.meta.filename)
  * read tests/fixtures run.
  */
 describe('the repository alone', () => {
-  it('finds its tests and loads their fixtures from a copy of its tracked files with nothing beside it', () => {
+  it('finds its tests and loads their fixtures from a copy of its tracked files with nothing beside it', async () => {
     // Tracked files, and new ones git does not ignore: what a commit of this work tree would hold.
     const tracked = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
       .split('\0')
@@ -42,15 +43,14 @@ describe('the repository alone', () => {
         ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'NODE_OPTIONS')),
         NO_COLOR: '1',
       };
-      const run = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--project', 'unit', ...loaders], {
+      const run = await promisify(execFile)(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--project', 'unit', ...loaders], {
         cwd: copy,
         env,
         encoding: 'utf8',
-      });
-      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+      }).catch((failed: { stdout: string; stderr: string }) => expect.fail(`${failed.stdout}\n${failed.stderr}`));
       expect(run.stdout).toMatch(new RegExp(`Test Files +${loaders.length} passed`));
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 240_000);
 });
