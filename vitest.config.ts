@@ -1,5 +1,9 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { testTiers } from './tests/support/tiers.js';
+
+const tiers = testTiers(import.meta.dirname);
+const emulators = ['tests/support/global-setup.ts'];
 
 export default defineConfig({
   // The client package's examples import it by name, as a product would; here the name means its source.
@@ -10,12 +14,36 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['tests/**/*.test.ts'],
-    // DynamoDB Local and the SQS emulator start once for the whole run; each test file makes its own tables and queues.
-    globalSetup: ['tests/support/global-setup.ts'],
     pool: 'forks',
+    // Stack and browser files mostly wait on DynamoDB Local, queues and Chromium: more files than cores keep both busy.
+    maxWorkers: 3,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', TZ: 'UTC' },
+    reporters: ['default', './tests/support/slowest-files.ts'],
+    // On in `npm test` (--coverage): what the tests run of the product's code, generated code aside. The thresholds
+    // are the figures reached (docs/testing.md), below the 90% of lines and 85% of branches aimed at: raise, never lower.
+    coverage: {
+      provider: 'v8',
+      include: ['shared/**/*.ts', 'functions/**/*.ts', 'clients/**/*.ts', 'dashboard/**/*.{ts,tsx}'],
+      exclude: ['clients/node/src/api.ts', 'tests/**'],
+      reporter: ['text-summary', 'json-summary'],
+      reportOnFailure: true,
+      thresholds: { lines: 87, branches: 72 },
+    },
+    // Tiers by what a file imports (tests/support/tiers.ts); only the stack and browser tiers start the emulators.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['tests/**/*.test.ts'],
+          exclude: [...tiers.stack, ...tiers.browser],
+          setupFiles: ['tests/support/unit-tier.ts'],
+        },
+      },
+      { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators } },
+      { extends: true, test: { name: 'browser', include: tiers.browser, globalSetup: emulators } },
+    ],
   },
 });

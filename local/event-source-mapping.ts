@@ -1,4 +1,10 @@
-import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { FunctionName } from '../infra/catalog.js';
 import { chunk } from '../shared/kernel/batching.js';
@@ -16,6 +22,12 @@ export interface EventSourceMappingOptions {
   maxBatchingWindowMs: number;
   /** Concurrent pollers, like the mapping's maximum concurrency. */
   concurrency: number;
+  /**
+   * Seconds before a failed record is received again; the queue's visibility timeout when absent, as in AWS. Tests
+   * that fail many batches on purpose shorten the wait without shortening the visibility timeout, which must still
+   * outlast an invocation in flight.
+   */
+  retryDelaySeconds?: number;
 }
 
 export interface EventSourceMapping {
@@ -93,6 +105,19 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
       failed = new Set(records.map((r) => r.messageId));
     }
     stats.failedRecords += failed.size;
+    if (o.retryDelaySeconds !== undefined) {
+      const retry = messages.filter((m) => failed.has(m.MessageId!));
+      for (const batch of chunk(retry, 10)) {
+        await o.sqs
+          .send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: o.queueUrl,
+              Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: o.retryDelaySeconds })),
+            }),
+          )
+          .catch(() => undefined);
+      }
+    }
     const done = messages.filter((m) => !failed.has(m.MessageId!));
     for (const batch of chunk(done, 10)) {
       stats.deleteCalls += 1;

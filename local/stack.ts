@@ -49,6 +49,8 @@ export interface LocalStackOptions {
   reportVisibilityTimeoutSeconds?: number;
   authorizerCacheTtlMs?: number;
   consumerConcurrency?: number;
+  /** Seconds before a failed usage message is received again: the visibility timeout when absent, as in AWS. */
+  consumerRetryDelaySeconds?: number;
   /** Replaces the consumer handler, for tests that inject faults around the real one. */
   consumer?: (real: Handler<SQSEvent, SQSBatchResponse>) => Handler<SQSEvent, SQSBatchResponse>;
   /** Extra environment for the functions (settings such as GRACE_PERIOD_HOURS). */
@@ -256,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       batchSize: usageQueueSettings.batchSize,
       maxBatchingWindowMs: usageQueueSettings.maxBatchingWindowSeconds * 1000,
       concurrency: options.consumerConcurrency ?? 2,
+      retryDelaySeconds: options.consumerRetryDelaySeconds,
     });
     stops.push(() => consumer.stop());
 

@@ -145,6 +145,8 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
       // As AWS requires, longer than an invocation runs (here up to ~15 s on a loaded machine): a shorter one
       // would deliver a batch again while it is still being folded, and count receives towards the DLQ.
       visibilityTimeoutSeconds: 20,
+      // A failed batch comes back after a second, not the visibility timeout: the same redeliveries, minutes sooner.
+      consumerRetryDelaySeconds: 1,
       consumer: () => {
         // The real consumer, on a DynamoDB client that fails the way production can.
         const client = new DynamoDBClient({});

@@ -6,13 +6,14 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/c
 import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonClient } from '../../shared/platform/aws/json-client.js';
 import { signatureV4 } from '../../shared/platform/aws/signature.js';
 import { httpSendMessageBatch } from '../../shared/platform/aws/sqs.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import type { Documents } from '../../shared/platform/dynamo/documents.js';
 import { httpDocuments } from '../../shared/platform/dynamo/http-documents.js';
+import { emulatorEndpoints } from '../support/stack.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const local = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
@@ -75,7 +76,7 @@ describe('Signature Version 4', () => {
 });
 
 describe('the HTTP transport against DynamoDB Local, beside the SDK document client', () => {
-  const endpoint = inject('dynamoEndpoint');
+  const endpoint = emulatorEndpoints().dynamoEndpoint;
   const sdkClient = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const transports: [string, Documents][] = [
     ['sdk', documentClient(sdkClient)],
@@ -247,7 +248,7 @@ describe('retries', () => {
 
 describe('SendMessageBatch over the JSON protocol', () => {
   it('puts messages on the SQS emulator that the SDK then receives', async () => {
-    const endpoint = inject('sqsEndpoint');
+    const endpoint = emulatorEndpoints().sqsEndpoint;
     const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `transport-${Date.now()}` }));
     const send = httpSendMessageBatch({ ...local, AWS_ENDPOINT_URL_SQS: endpoint });

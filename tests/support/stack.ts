@@ -5,11 +5,26 @@ import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
 import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 
+/**
+ * The run's DynamoDB Local and SQS emulator. Importing this file is what puts a test file in the stack tier (see
+ * tiers.ts); a file that reaches the emulators another way runs in the unit tier, where they are not started.
+ */
+export function emulatorEndpoints(): { dynamoEndpoint: string; sqsEndpoint: string } {
+  const dynamoEndpoint = inject('dynamoEndpoint');
+  const sqsEndpoint = inject('sqsEndpoint');
+  if (!dynamoEndpoint || !sqsEndpoint)
+    throw new Error(
+      'This test file needs DynamoDB Local and the SQS emulator, but runs in a tier that does not start them: ' +
+        'import startTestStack or emulatorEndpoints from tests/support/stack.ts in it (the import picks the tier), ' +
+        'and restart vitest if it is watching.',
+    );
+  return { dynamoEndpoint, sqsEndpoint };
+}
+
 /** A local stack on the run's shared emulators, with its own tables and queues. */
 export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   return startLocalStack({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    sqsEndpoint: inject('sqsEndpoint'),
+    ...emulatorEndpoints(),
     visibilityTimeoutSeconds: 1,
     ...options,
   });

@@ -1,0 +1,45 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+/**
+ * The suite's three tiers, chosen by what a test file imports, so a new file lands in its tier without a list or a
+ * naming rule: a file that imports `tests/dashboard/browser.ts` drives Chromium (`browser`), one that imports
+ * `tests/support/stack.ts` runs on DynamoDB Local and the SQS emulator (`stack`), any other runs alone (`unit`).
+ * Imports are followed through the helpers under tests/, so a helper that starts a stack carries its importers along.
+ */
+export type Tier = 'unit' | 'stack' | 'browser';
+
+const MARKERS: [Tier, string][] = [
+  ['browser', 'tests/dashboard/browser.ts'],
+  ['stack', 'tests/support/stack.ts'],
+];
+
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+
+export function testTiers(root: string): Record<Tier, string[]> {
+  const tiers: Record<Tier, string[]> = { unit: [], stack: [], browser: [] };
+  const files = readdirSync(join(root, 'tests'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.test.ts'))
+    .map((file) => `tests/${file.split(sep).join('/')}`)
+    .sort();
+  for (const file of files) tiers[tierOf(root, file)].push(file);
+  return tiers;
+}
+
+export function tierOf(root: string, file: string): Tier {
+  const reached = testFilesReached(root, file);
+  return MARKERS.find(([, marker]) => reached.has(marker))?.[0] ?? 'unit';
+}
+
+/** `file` and the files under tests/ it imports, directly or through one another (paths from the root, with `/`). */
+export function testFilesReached(root: string, file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  for (const [, specifier] of readFileSync(join(root, file), 'utf8').matchAll(IMPORT)) {
+    const target = relative(root, resolve(root, dirname(file), specifier!.replace(/\.js$/, '.ts')))
+      .split(sep)
+      .join('/');
+    if (target.startsWith('tests/') && existsSync(join(root, target))) testFilesReached(root, target, seen);
+  }
+  return seen;
+}
