@@ -288,7 +288,8 @@ export const functionCatalog = {
     timeoutSeconds: 20,
     routes: ['POST /v1/billing/portal-sessions'],
     tables: { stripe: 'read' },
-    secrets: ['stripe'],
+    // A tenant-facing route: a restricted key that can only open portal sessions, never the secret key the jobs use.
+    secrets: ['stripe-portal'],
   },
   console: {
     entry: 'functions/console/handler.ts',

@@ -38,6 +38,8 @@ export interface ObservabilityProps {
   /** Deliveries whose worker kept failing: those tenants were never notified. */
   webhookDeadLetterQueue: Queue;
   scheduleDeadLetterQueue: Queue;
+  /** Monthly ledger exports Scheduler could not start (infra/evidence.ts). */
+  ledgerExportFailureQueue: Queue;
   jobs: Job[];
   apiStage: HttpStage;
   /** Subscribed to the alarm topic where the stage has one (infra/alarm-email.ts). */
@@ -60,6 +62,7 @@ export const runbooks = {
   apiErrors: 'api-server-errors',
   failedJobRuns: 'failed-job-runs',
   missingJobRuns: 'missing-job-runs',
+  ledgerExport: 'missed-ledger-export',
   dynamoThrottling: 'dynamodb-throttling',
   lambdaThrottling: 'lambda-throttling',
 } as const;
@@ -212,6 +215,12 @@ export class Observability extends Construct {
       description: 'Scheduler could not invoke a job; its input is in the schedule DLQ.',
       runbook: runbooks.failedJobRuns,
       metric: deadLetters(props.scheduleDeadLetterQueue),
+      threshold: 1,
+    });
+    this.alarm('LedgerExportFailed', {
+      description: 'The monthly ledger export could not be started: usage evidence for the month is missing.',
+      runbook: runbooks.ledgerExport,
+      metric: deadLetters(props.ledgerExportFailureQueue),
       threshold: 1,
     });
     for (const job of props.jobs) {

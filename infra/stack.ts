@@ -111,7 +111,6 @@ export class MeterlineStack extends Stack {
       stage,
       ledger: this.tables.byName.events,
       group: schedules.group,
-      deadLetterQueue: schedules.deadLetterQueue,
       logBucket: hosting.logBucket,
     });
     // Alarms and the dashboard in a nested stack of their own: they grow with every function, table and queue, and
@@ -127,6 +126,7 @@ export class MeterlineStack extends Stack {
       webhookQueue: this.webhookQueue.queue,
       webhookDeadLetterQueue: this.webhookQueue.deadLetterQueue,
       scheduleDeadLetterQueue: schedules.deadLetterQueue,
+      ledgerExportFailureQueue: this.evidence.failureQueue,
       jobs: schedules.jobs,
       apiStage: this.api.stage,
       alarmEmail: stage.alarmTopic ? alarmSubscriber(this, stage.name, props.alarmEmail) : undefined,
@@ -164,6 +164,7 @@ export class MeterlineStack extends Stack {
       });
     }
     new CfnOutput(this, 'LedgerExportBucketName', { value: this.evidence.bucket.bucketName });
+    new CfnOutput(this, 'LedgerExportFailureQueueUrl', { value: this.evidence.failureQueue.queueUrl });
     for (const [name, secret] of Object.entries(secrets.byName)) {
       new CfnOutput(this, `${pascal(name)}SecretName`, { value: secret.secretName });
     }

@@ -297,7 +297,7 @@ describe('functions', () => {
     }
   });
 
-  it('gives the public webhook only its own secret, and the Stripe secret key only to the jobs that write to Stripe', () => {
+  it('gives the public webhook and the portal route only their own restricted keys, and the Stripe secret key only to the jobs that write to Stripe', () => {
     const secretArn = (name: string) => JSON.stringify({ Ref: logicalId(prod, prod.stack.node.findChild('Secrets').node.findChild(name)) });
     const readable = (fn: FunctionName) => {
       const role = logicalId(prod, prod.stack.functions.byName[fn].role!);
@@ -306,6 +306,7 @@ describe('functions', () => {
         .flatMap((s) => s.resources.map((r) => JSON.stringify(r)));
     };
     expect(readable('stripe-webhook')).toEqual([secretArn('stripe-webhook')]);
+    expect(readable('billing-portal')).toEqual([secretArn('stripe-portal')]);
     expect(readable('usage-report-worker')).toEqual([secretArn('stripe')]);
     // The report's planner only lists tenants and queues their slices: no Stripe.
     expect(readable('usage-report')).toEqual([]);
@@ -735,5 +736,20 @@ describe('resource budget', () => {
     );
     // The route functions' and the authorizer's.
     expect(fromApi).toHaveLength(routed.length + 1);
+  });
+});
+
+describe('ledger export alarm', () => {
+  it('sends an export Scheduler could not start to its own queue, which alarms', () => {
+    const queue = prod.stack.evidence.failureQueue;
+    const schedule = Object.values(resources(prod.template, 'AWS::Scheduler::Schedule')).find(
+      (x) => x.Properties!.ScheduleExpression === ledgerExportSchedule,
+    )!;
+    expect(schedule.Properties!.Target.DeadLetterConfig.Arn).toEqual(getAtt(logicalId(prod, queue)));
+    const alarm = alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').find(
+      (a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify({ 'Fn::GetAtt': [logicalId(prod, queue), 'QueueName'] }),
+    );
+    expect(alarm?.Properties).toMatchObject({ Threshold: 1, AlarmActions: [expect.anything()] });
+    expect(alarm!.Properties!.AlarmDescription).toContain('ledger export');
   });
 });
