@@ -79,7 +79,11 @@ export class Api extends Construct {
 
     for (const [name, spec] of Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]) {
       if (!spec.routes?.length) continue;
-      const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, props.functions[name]);
+      // One invoke permission per function for the whole API, not one per route: 81 routes would make 81 resources of
+      // the stack's 500. The function still answers only the routes integrated with it.
+      const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, props.functions[name], {
+        scopePermissionToRoute: false,
+      });
       for (const route of spec.routes) {
         const [method, path] = parseRoute(route);
         this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });

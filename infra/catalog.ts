@@ -51,7 +51,7 @@ export interface FunctionSpec {
   publishesEvents?: boolean;
   /** Sends to the webhook delivery queue (implied by publishesEvents and consumesWebhookQueue). */
   sendsToWebhookQueue?: boolean;
-  /** Consumes the webhook delivery queue (and sends to it: retries are new, delayed messages). */
+  /** Consumes the webhook delivery queue, at most `webhookQueueSettings.maxConcurrency` at once (and sends to it: retries are new, delayed messages). */
   consumesWebhookQueue?: boolean;
   /** Sends slices of the Stripe report onto the report queue. */
   sendsToReportQueue?: boolean;
@@ -299,7 +299,8 @@ export const functionCatalog = {
     timeoutSeconds: 20,
     routes: ['POST /v1/billing/portal-sessions'],
     tables: { stripe: 'read' },
-    secrets: ['stripe'],
+    // A tenant-facing route: a restricted key that can only open portal sessions, never the secret key the jobs use.
+    secrets: ['stripe-portal'],
   },
   console: {
     entry: 'functions/console/handler.ts',
@@ -375,6 +376,11 @@ export const webhookQueueSettings = {
   maxReceiveCount: 5,
   batchSize: 10,
   maxBatchingWindowSeconds: 0,
+  /**
+   * Batches delivered at once. Endpoints are the tenants' own and may take the full 10 s each, so this bounds what slow
+   * endpoints can hold of the account's concurrency (the mapping's minimum is 2); a backlog waits in the queue instead.
+   */
+  maxConcurrency: 5,
 } as const;
 
 /**

@@ -15,6 +15,7 @@ import { Universal } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
+import { deadLetterQueue } from './schedules.js';
 import type { StageConfig } from './stage.js';
 
 export interface EvidenceProps {
@@ -22,7 +23,6 @@ export interface EvidenceProps {
   /** The raw event ledger (TTL: the ledger retention, at least 35 days after an event was received). */
   ledger: Table;
   group: ScheduleGroup;
-  deadLetterQueue: Queue;
   logBucket: Bucket;
 }
 
@@ -41,9 +41,12 @@ export const ledgerExportSchedule = 'cron(0 3 1 * ? *)';
  */
 export class Evidence extends Construct {
   readonly bucket: Bucket;
+  /** Exports Scheduler could not start after its retries (PITR off, permissions, throttling): each holds its input. */
+  readonly failureQueue: Queue;
 
   constructor(scope: Construct, id: string, props: EvidenceProps) {
     super(scope, id);
+    this.failureQueue = deadLetterQueue(this, 'ExportFailures', props.stage, 'Scheduler’s, set on the ledger export');
     const days = props.stage.evidenceRetentionDays;
     this.bucket = new Bucket(this, 'LedgerExports', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
@@ -105,7 +108,8 @@ export class Evidence extends Construct {
         ],
         retryAttempts: 3,
         maxEventAge: Duration.hours(6),
-        deadLetterQueue: props.deadLetterQueue,
+        // Its own queue, so that its alarm names the export rather than some job.
+        deadLetterQueue: this.failureQueue,
       }),
     });
   }

@@ -146,6 +146,7 @@ export class Functions extends Construct {
           reportBatchItemFailures: true,
           batchSize: webhookQueueSettings.batchSize,
           maxBatchingWindow: Duration.seconds(webhookQueueSettings.maxBatchingWindowSeconds),
+          maxConcurrency: webhookQueueSettings.maxConcurrency,
         }),
       );
     }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DockerImage, Duration, Fn, Stack } from 'aws-cdk-lib';
+import { BOOTSTRAP_QUALIFIER_CONTEXT, DefaultStackSynthesizer, DockerImage, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import {
   Distribution,
   HeadersFrameOption,
@@ -9,6 +9,7 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
@@ -132,6 +133,12 @@ export class DashboardHosting extends Construct {
       distributionPaths: ['/*'],
       memoryLimit: 512,
     });
+    // BucketDeployment allows the invalidation actions on every resource (aws-cdk-lib writes "*" and offers no option);
+    // CloudFront authorizes them per distribution, so a deny confines them to this one.
+    const invalidations = ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'];
+    deployment.handlerRole.addToPrincipalPolicy(
+      new PolicyStatement({ effect: Effect.DENY, actions: invalidations, notResources: [this.distribution.distributionArn] }),
+    );
     // The deployment's handler is one CDK-managed function per stack (its role sits under it).
     acknowledge(deployment.handlerRole.node.scope!, {
       'AwsSolutions-L1': 'CDK manages the BucketDeployment handler and its runtime; it moves with aws-cdk-lib upgrades.',
@@ -152,13 +159,34 @@ export class DashboardHosting extends Construct {
       ),
       [`AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/*]`]:
         'Every object of the dashboard bucket: the upload replaces the whole site.',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]':
+      [`AwsSolutions-IAM5[Resource::${bootstrapAssetObjects(this)}]`]:
         "The CDK bootstrap asset bucket, where the built dashboard is staged; the asset's key is only known at deploy time.",
-      'AwsSolutions-IAM5[Resource::*]': 'cloudfront:CreateInvalidation and GetInvalidation, which support no resource-level permissions.',
+      'AwsSolutions-IAM5[Resource::*]':
+        'cloudfront:CreateInvalidation and GetInvalidation, which BucketDeployment allows on "*"; the deny beside it confines them to this distribution.',
     });
   }
 
   get origin(): string {
     return `https://${this.distribution.distributionDomainName}`;
   }
+}
+
+/**
+ * The bootstrap asset bucket's objects as cdk-nag prints them: what synthesis knows literally (`cdk synth` passes the
+ * region it deploys to, us-east-1 when none is configured; the partition follows from it) and the rest as
+ * CloudFormation pseudo parameters, so the acknowledgement holds in every region and partition, and with none.
+ */
+function bootstrapAssetObjects(scope: Construct): string {
+  const stack = Stack.of(scope);
+  const known = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  const placeholders: Record<string, string> = {
+    Qualifier: scope.node.tryGetContext(BOOTSTRAP_QUALIFIER_CONTEXT) ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER,
+    'AWS::AccountId': known(stack.account, 'AccountId'),
+    'AWS::Region': known(stack.region, 'Region'),
+  };
+  const bucket = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
+    /\$\{([\w:]+)\}/g,
+    (_, name: string) => placeholders[name]!,
+  );
+  return `arn:${known(stack.partition, 'Partition')}:s3:::${bucket}/*`;
 }

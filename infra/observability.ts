@@ -33,10 +33,16 @@ export interface ObservabilityProps {
   usageDeadLetterQueue: Queue;
   /** Slices of the Stripe report that kept failing: their tenants were not reported that day. */
   reportDeadLetterQueue: Queue;
+  /** Deliveries to tenants' webhook endpoints (one message per attempt). */
+  webhookQueue: Queue;
+  /** Deliveries whose worker kept failing: those tenants were never notified. */
+  webhookDeadLetterQueue: Queue;
   scheduleDeadLetterQueue: Queue;
+  /** Monthly ledger exports Scheduler could not start (infra/evidence.ts). */
+  ledgerExportFailureQueue: Queue;
   jobs: Job[];
   apiStage: HttpStage;
-  /** Subscribed to the alarm topic; required where the stage has one (configuration `alarmEmail:<stage>`). */
+  /** Subscribed to the alarm topic where the stage has one (infra/alarm-email.ts). */
   alarmEmail?: string;
 }
 
@@ -51,10 +57,12 @@ export const runbooks = {
   reconciliation: 'reconciliation-mismatches',
   meterErrors: 'meter-error-reports',
   webhookFailures: 'webhook-failures',
+  webhookDeliveries: 'webhook-delivery-dead-letters',
   unprocessableWebhooks: 'unprocessable-webhook-events',
   apiErrors: 'api-server-errors',
   failedJobRuns: 'failed-job-runs',
   missingJobRuns: 'missing-job-runs',
+  ledgerExport: 'missed-ledger-export',
   dynamoThrottling: 'dynamodb-throttling',
   lambdaThrottling: 'lambda-throttling',
 } as const;
@@ -89,11 +97,8 @@ export class Observability extends Construct {
     super(scope, id);
     const { stage } = props;
     if (stage.alarmTopic) {
-      // A topic nobody reads is an alarm that goes nowhere, and a deploy without the subscriber would remove it.
-      if (!props.alarmEmail)
-        throw new Error(
-          `The ${stage.name} stage sends alarms: set "alarmEmail:${stage.name}" in cdk.json's context (or pass -c alarmEmail:${stage.name}=...)`,
-        );
+      // A topic nobody reads is an alarm that goes nowhere.
+      if (!props.alarmEmail) throw new Error(`The ${stage.name} stage sends alarms, so it needs a subscriber`);
       this.topic = new Topic(this, 'AlarmTopic', { displayName: `Meterline ${stage.name} alarms`, enforceSSL: true });
       this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
       acknowledge(this.topic, {
@@ -158,6 +163,12 @@ export class Observability extends Construct {
       metric: deadLetters(props.reportDeadLetterQueue),
       threshold: 1,
     });
+    this.alarm('WebhookDlqDepth', {
+      description: 'Deliveries to tenant webhook endpoints failed on every receive of the worker: those tenants were not notified.',
+      runbook: runbooks.webhookDeliveries,
+      metric: deadLetters(props.webhookDeadLetterQueue),
+      threshold: 1,
+    });
     this.alarm('ReconciliationMismatches', {
       description: 'A Stripe invoice differs from Meterline’s usage for the period.',
       runbook: runbooks.reconciliation,
@@ -204,6 +215,12 @@ export class Observability extends Construct {
       description: 'Scheduler could not invoke a job; its input is in the schedule DLQ.',
       runbook: runbooks.failedJobRuns,
       metric: deadLetters(props.scheduleDeadLetterQueue),
+      threshold: 1,
+    });
+    this.alarm('LedgerExportFailed', {
+      description: 'The monthly ledger export could not be started: usage evidence for the month is missing.',
+      runbook: runbooks.ledgerExport,
+      metric: deadLetters(props.ledgerExportFailureQueue),
       threshold: 1,
     });
     for (const job of props.jobs) {
@@ -256,7 +273,10 @@ export class Observability extends Construct {
         evaluationPeriods: 3,
       });
     }
-    for (const [name, fn] of Object.entries(props.functions) as [FunctionName, LambdaFunction][]) {
+    // Not on the scheduled jobs: their reservation is a one-at-a-time lock, so a throttle is a run waiting its turn;
+    // a run that never gets one lands in the job's failure queue, or shows as a missing run, and those alarm.
+    for (const [name] of specs.filter(([, spec]) => !spec.schedule)) {
+      const fn = props.functions[name];
       this.alarm(`${pascal(name)}Throttles`, {
         description: `Lambda throttled ${name}.`,
         runbook: runbooks.lambdaThrottling,
@@ -363,6 +383,13 @@ export class Observability extends Construct {
           graph(
             'Scheduled runs',
             props.jobs.map((job) => job.fn.metricInvocations({ statistic: 'Sum', label: job.name })),
+          ),
+        ],
+        [
+          graph(
+            'Tenant webhook deliveries',
+            [...queueMetrics(props.webhookQueue, 'queue'), ...queueMetrics(props.webhookDeadLetterQueue, 'DLQ')],
+            [props.webhookQueue.metricApproximateAgeOfOldestMessage({ label: 'oldest message age (s)', statistic: 'Maximum' })],
           ),
         ],
       ],

@@ -9,6 +9,7 @@ const describedSecrets: Record<string, string> = {
   stripe: 'Stripe secret key for the jobs that write to Stripe, JSON: {"secretKey": "sk_live_..."}',
   'stripe-webhook':
     'Stripe webhook signing secret and a restricted read-only key, JSON: {"webhookSecret": "whsec_...", "secretKey": "rk_live_..."}',
+  'stripe-portal': 'Stripe restricted key that can only create customer portal sessions, JSON: {"secretKey": "rk_live_..."}',
 };
 
 /** The environment variable that gives a function the ARN of a secret it reads (never its value). */

@@ -1,9 +1,10 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, NestedStack, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { tables } from '../shared/platform/dynamo/tables.js';
+import { alarmSubscriber } from './alarm-email.js';
 import { Api } from './api.js';
 import { type FunctionName, type FunctionSpec, functionSpecs, reportQueueSettings, webhookQueueSettings } from './catalog.js';
 import { Evidence } from './evidence.js';
@@ -21,6 +22,7 @@ import { WorkerQueue } from './worker-queue.js';
 
 export interface MeterlineStackProps extends StackProps {
   stage: StageConfig;
+  /** The alarm subscriber from context; without one, a stage with an alarm topic takes it as a stack parameter. */
   alarmEmail?: string;
 }
 
@@ -32,6 +34,7 @@ export class MeterlineStack extends Stack {
   readonly reportQueue: WorkerQueue;
   readonly functions: Functions;
   readonly api: Api;
+  readonly monitoring: NestedStack;
   readonly observability: Observability;
   readonly schedules: Schedules;
   readonly evidence: Evidence;
@@ -53,12 +56,14 @@ export class MeterlineStack extends Stack {
       purpose: 'webhook delivery',
       consumerTimeout: Duration.seconds(webhookTimeout),
       settings: webhookQueueSettings,
+      removalPolicy: stage.dataRemovalPolicy,
     });
     const reportTimeout = Math.max(...specs.filter(([, spec]) => spec.consumesReportQueue).map(([, spec]) => spec.timeoutSeconds));
     this.reportQueue = new WorkerQueue(this, 'Reports', {
       purpose: 'Stripe report',
       consumerTimeout: Duration.seconds(reportTimeout),
       settings: reportQueueSettings,
+      removalPolicy: stage.dataRemovalPolicy,
     });
     const secrets = new Secrets(this, 'Secrets', stage);
     // Every domain event (alerts, quotas, spend, invoices), for operators' own rules.
@@ -106,20 +111,25 @@ export class MeterlineStack extends Stack {
       stage,
       ledger: this.tables.byName.events,
       group: schedules.group,
-      deadLetterQueue: schedules.deadLetterQueue,
       logBucket: hosting.logBucket,
     });
-    this.observability = new Observability(this, 'Observability', {
+    // Alarms and the dashboard in a nested stack of their own: they grow with every function, table and queue, and
+    // the stack's own resources stay well inside CloudFormation's 500 per stack.
+    this.monitoring = new NestedStack(this, 'Monitoring', { description: `Meterline ${stage.name} alarms and dashboard` });
+    this.observability = new Observability(this.monitoring, 'Observability', {
       stage,
       functions,
       tables: this.tables.byName,
       usageQueue: this.usageQueue.queue,
       usageDeadLetterQueue: this.usageQueue.deadLetterQueue,
       reportDeadLetterQueue: this.reportQueue.deadLetterQueue,
+      webhookQueue: this.webhookQueue.queue,
+      webhookDeadLetterQueue: this.webhookQueue.deadLetterQueue,
       scheduleDeadLetterQueue: schedules.deadLetterQueue,
+      ledgerExportFailureQueue: this.evidence.failureQueue,
       jobs: schedules.jobs,
       apiStage: this.api.stage,
-      alarmEmail: props.alarmEmail,
+      alarmEmail: stage.alarmTopic ? alarmSubscriber(this, stage.name, props.alarmEmail) : undefined,
     });
 
     for (const [name, spec] of specs) {
@@ -154,6 +164,7 @@ export class MeterlineStack extends Stack {
       });
     }
     new CfnOutput(this, 'LedgerExportBucketName', { value: this.evidence.bucket.bucketName });
+    new CfnOutput(this, 'LedgerExportFailureQueueUrl', { value: this.evidence.failureQueue.queueUrl });
     for (const [name, secret] of Object.entries(secrets.byName)) {
       new CfnOutput(this, `${pascal(name)}SecretName`, { value: secret.secretName });
     }

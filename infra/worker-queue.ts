@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
@@ -10,6 +10,8 @@ export interface WorkerQueueProps {
   /** The longest timeout of the functions that consume the queue. */
   consumerTimeout: Duration;
   settings: { maxReceiveCount: number; maxBatchingWindowSeconds: number };
+  /** Work waiting in either queue is a delivery or report not yet made: kept with the stack's data in prod. */
+  removalPolicy: RemovalPolicy;
 }
 
 /**
@@ -23,7 +25,7 @@ export class WorkerQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkerQueueProps) {
     super(scope, id);
-    this.deadLetterQueue = secureQueue(this, 'DeadLetterQueue', { retentionPeriod: Duration.days(14) });
+    this.deadLetterQueue = secureQueue(this, 'DeadLetterQueue', { retentionPeriod: Duration.days(14), removalPolicy: props.removalPolicy });
     acknowledge(this.deadLetterQueue, {
       'Serverless-SQSRedrivePolicy': `This queue is itself the ${props.purpose} queue’s dead-letter queue; its messages are redriven by hand.`,
     });
@@ -31,6 +33,7 @@ export class WorkerQueue extends Construct {
       // AWS's rule for SQS event sources: six times the function timeout plus the batching window.
       visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6 + props.settings.maxBatchingWindowSeconds),
       retentionPeriod: Duration.days(4),
+      removalPolicy: props.removalPolicy,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.settings.maxReceiveCount },
     });
   }

@@ -49,7 +49,8 @@ export function newSession(
     secretHash: hashSecret(secret),
     createdBy,
     createdAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + ttlMinutes * 60_000).toISOString(),
+    // Whole seconds: the store keeps it as the table's TTL attribute (epoch seconds), and reads back the same time.
+    expiresAt: new Date(Math.ceil((now + ttlMinutes * 60_000) / 1000) * 1000).toISOString(),
   };
   return { token: `mds_${sessionId}_${secret}`, session };
 }

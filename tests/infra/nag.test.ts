@@ -8,11 +8,19 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
     expect(() => buildApp(stage).app.synth()).not.toThrow();
   });
 
-  it('is wired in: an unencrypted queue without a DLQ fails synthesis under both packs', () => {
-    const { app, stack } = buildApp('dev');
-    new Queue(stack, 'Careless', { enforceSSL: false });
-    expect(() => app.synth()).toThrow(
-      /AwsSolutions-SQS3[\s\S]*Serverless-SQSRedrivePolicy|Serverless-SQSRedrivePolicy[\s\S]*AwsSolutions-SQS3/,
-    );
+  // `cdk synth` passes a region (us-east-1 when none is configured), so findings name it and its partition literally;
+  // the acknowledgements must follow. tests/infra/cli.test.ts runs the CLI itself.
+  it.each(['us-east-1', 'eu-west-1', 'ap-southeast-2'])('finds nothing unacknowledged in prod deployed to %s', (region) => {
+    expect(() => buildApp('prod', {}, { region }).app.synth()).not.toThrow();
+  });
+
+  it('is wired in: an unencrypted queue without a DLQ fails synthesis under both packs, in the stack and its nested stack', () => {
+    for (const scope of ['stack', 'monitoring'] as const) {
+      const { app, stack } = buildApp('dev');
+      new Queue(scope === 'stack' ? stack : stack.monitoring, 'Careless', { enforceSSL: false });
+      expect(() => app.synth(), scope).toThrow(
+        /AwsSolutions-SQS3[\s\S]*Serverless-SQSRedrivePolicy|Serverless-SQSRedrivePolicy[\s\S]*AwsSolutions-SQS3/,
+      );
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CfnElement } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../../functions/authorizer/authorizer.js';
@@ -28,10 +28,11 @@ const tableNames = Object.keys(tables) as TableName[];
 
 let dev: Synthesized;
 let prod: Synthesized;
+// Two whole stacks through cdk-nag: seconds alone, minutes on a busy machine.
 beforeAll(() => {
   dev = synth('dev');
   prod = synth('prod');
-});
+}, 600_000);
 
 const logicalId = (s: Synthesized, construct: IConstruct) => s.stack.getLogicalId(construct.node.defaultChild as CfnElement);
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
@@ -49,9 +50,24 @@ function statements(s: Synthesized) {
   );
 }
 
+/**
+ * A value of the monitoring nested stack with each reference to one of its parameters replaced by what the parent
+ * passes for it, so that alarms and the dashboard compare with the parent's logical ids.
+ */
+function fromParent<T>(s: Synthesized, value: T): T {
+  const [nested] = Object.values(resources(s.template, 'AWS::CloudFormation::Stack'));
+  const passed = nested!.Properties!.Parameters as Record<string, unknown>;
+  return JSON.parse(JSON.stringify(value), (_, v) => (v && typeof v.Ref === 'string' && v.Ref in passed ? passed[v.Ref] : v));
+}
+
+/** Every alarm, as the parent's references. */
+function alarms(s: Synthesized) {
+  return Object.values(fromParent(s, resources(s.monitoring, 'AWS::CloudWatch::Alarm')));
+}
+
 /** Alarms on one metric (any metric when absent) of a namespace. */
 function alarmsOn(s: Synthesized, metricName: string | undefined, namespace: string) {
-  return Object.values(resources(s.template, 'AWS::CloudWatch::Alarm')).filter(
+  return alarms(s).filter(
     (a) => (metricName === undefined || a.Properties!.MetricName === metricName) && a.Properties!.Namespace === namespace,
   );
 }
@@ -85,11 +101,13 @@ describe('usage queue', () => {
     }
   });
 
-  it('keeps the usage queue and its DLQ in prod only', () => {
-    for (const queue of [prod.stack.usageQueue.queue, prod.stack.usageQueue.deadLetterQueue]) {
+  it('keeps the usage, webhook and report queues and their DLQs in prod only', () => {
+    const queues = (s: Synthesized) =>
+      [s.stack.usageQueue, s.stack.webhookQueue, s.stack.reportQueue].flatMap((q) => [q.queue, q.deadLetterQueue]);
+    for (const queue of queues(prod)) {
       expect(resources(prod.template, 'AWS::SQS::Queue')[logicalId(prod, queue)]!.DeletionPolicy).toBe('Retain');
     }
-    for (const queue of [dev.stack.usageQueue.queue, dev.stack.usageQueue.deadLetterQueue]) {
+    for (const queue of queues(dev)) {
       expect(resources(dev.template, 'AWS::SQS::Queue')[logicalId(dev, queue)]!.DeletionPolicy).toBe('Delete');
     }
   });
@@ -129,6 +147,8 @@ describe('usage queue', () => {
         EventSourceArn: getAtt(logicalId(prod, prod.stack.webhookQueue.queue)),
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         BatchSize: webhookQueueSettings.batchSize,
+        // Tenants' endpoints may answer slowly: they hold at most this much of the account's concurrency.
+        ScalingConfig: { MaximumConcurrency: webhookQueueSettings.maxConcurrency },
       });
     }
     for (const [name] of consumers) {
@@ -279,7 +299,7 @@ describe('functions', () => {
     }
   });
 
-  it('gives the public webhook only its own secret, and the Stripe secret key only to the jobs that write to Stripe', () => {
+  it('gives the public webhook and the portal route only their own restricted keys, and the Stripe secret key only to the jobs that write to Stripe', () => {
     const secretArn = (name: string) => JSON.stringify({ Ref: logicalId(prod, prod.stack.node.findChild('Secrets').node.findChild(name)) });
     const readable = (fn: FunctionName) => {
       const role = logicalId(prod, prod.stack.functions.byName[fn].role!);
@@ -288,6 +308,7 @@ describe('functions', () => {
         .flatMap((s) => s.resources.map((r) => JSON.stringify(r)));
     };
     expect(readable('stripe-webhook')).toEqual([secretArn('stripe-webhook')]);
+    expect(readable('billing-portal')).toEqual([secretArn('stripe-portal')]);
     expect(readable('usage-report-worker')).toEqual([secretArn('stripe')]);
     // The report's planner only lists tenants and queues their slices: no Stripe.
     expect(readable('usage-report')).toEqual([]);
@@ -295,10 +316,12 @@ describe('functions', () => {
       if (!spec.secrets?.includes('stripe')) expect(readable(name), name).not.toContain(secretArn('stripe'));
   });
 
-  it('reserves concurrency for the consumer, the webhook, the report workers and the scheduled jobs in prod, and nothing in dev', () => {
+  it('reserves concurrency for the queue consumers, the Stripe webhook and the scheduled jobs in prod, and nothing in dev', () => {
     const reserved = stageConfig('prod').reservedConcurrency;
     const protectedFunctions = specs
-      .filter(([, spec]) => spec.consumesUsageQueue || spec.consumesReportQueue || spec.functionUrl || spec.schedule)
+      .filter(
+        ([, spec]) => spec.consumesUsageQueue || spec.consumesReportQueue || spec.consumesWebhookQueue || spec.functionUrl || spec.schedule,
+      )
       .map(([name]) => name);
     expect(Object.keys(reserved).sort()).toEqual(protectedFunctions.sort());
     for (const [name] of specs) {
@@ -310,6 +333,7 @@ describe('functions', () => {
     // A reservation below the event source mapping's maximum would only turn batches into throttles.
     expect(reserved.consumer).toBeGreaterThanOrEqual(consumerMaxConcurrency);
     expect(reserved['usage-report-worker']).toBeGreaterThanOrEqual(reportQueueSettings.maxConcurrency);
+    expect(reserved['webhook-delivery']).toBeGreaterThanOrEqual(webhookQueueSettings.maxConcurrency);
     // Lambda keeps 100 of the account's concurrency unreserved; the default quota is 1,000.
     expect(Object.values(reserved).reduce((a, b) => a + b, 0) + 100).toBeLessThanOrEqual(1000);
   });
@@ -530,8 +554,8 @@ describe('observability', () => {
       expect(alarm.Properties!.Dimensions).toContainEqual({ Name: 'stage', Value: 'prod' });
   });
 
-  it('alarms on DynamoDB throttling of every table and Lambda throttling of every function', () => {
-    const all = Object.values(resources(prod.template, 'AWS::CloudWatch::Alarm'));
+  it('alarms on DynamoDB throttling of every table, and on Lambda throttling of every function but the one-at-a-time jobs', () => {
+    const all = alarms(prod);
     for (const table of tableNames) {
       const id = logicalId(prod, prod.stack.tables.byName[table]);
       expect(
@@ -544,8 +568,12 @@ describe('observability', () => {
       ).toBe(true);
     }
     const throttled = alarmsOn(prod, 'Throttles', 'AWS/Lambda').map((a) => JSON.stringify(a.Properties!.Dimensions[0].Value));
-    for (const [name] of specs)
-      expect(throttled, name).toContain(JSON.stringify({ Ref: logicalId(prod, prod.stack.functions.byName[name]) }));
+    for (const [name, spec] of specs) {
+      const ref = JSON.stringify({ Ref: logicalId(prod, prod.stack.functions.byName[name]) });
+      // A scheduled job's reservation is a lock: a throttle is a run waiting its turn (late runs alarm elsewhere).
+      if (spec.schedule) expect(throttled, name).not.toContain(ref);
+      else expect(throttled, name).toContain(ref);
+    }
   });
 
   it('names a section of docs/operations.md in every alarm', () => {
@@ -559,7 +587,7 @@ describe('observability', () => {
       ),
     );
     for (const s of [dev, prod]) {
-      for (const alarm of Object.values(resources(s.template, 'AWS::CloudWatch::Alarm'))) {
+      for (const alarm of alarms(s)) {
         const cited = /Runbook: docs\/operations\.md#([\w-]+)$/.exec(alarm.Properties!.AlarmDescription)?.[1];
         expect(cited, alarm.Properties!.AlarmDescription).toBeDefined();
         expect(anchors.has(cited!), cited).toBe(true);
@@ -567,21 +595,55 @@ describe('observability', () => {
     }
   });
 
-  it('notifies the configured subscriber in prod and stays quiet in dev', () => {
-    for (const alarm of Object.values(resources(prod.template, 'AWS::CloudWatch::Alarm')))
-      expect(alarm.Properties!.AlarmActions).toHaveLength(1);
-    prod.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: alarmEmail });
-    for (const alarm of Object.values(resources(dev.template, 'AWS::CloudWatch::Alarm')))
-      expect(alarm.Properties!.AlarmActions).toBeUndefined();
-    dev.template.resourceCountIs('AWS::SNS::Topic', 0);
+  it('notifies every prod alarm to a subscriber the deploy must name, and keeps dev quiet', () => {
+    for (const alarm of alarms(prod)) expect(alarm.Properties!.AlarmActions).toHaveLength(1);
+    // cdk.json names nobody: the address is a stack parameter without a default, so CloudFormation refuses a deploy without it.
+    const parameter = prod.template.toJSON().Parameters.AlarmEmail;
+    expect(parameter).toMatchObject({ Type: 'String', AllowedPattern: expect.any(String) });
+    expect(parameter.Default).toBeUndefined();
+    expect(parameter.ConstraintDescription).toContain('--parameters AlarmEmail=');
+    expect(new RegExp(parameter.AllowedPattern).test('oncall@your-company.com')).toBe(true);
+    expect(new RegExp(parameter.AllowedPattern).test('oncall')).toBe(false);
+    const [subscription] = Object.values(fromParent(prod, resources(prod.monitoring, 'AWS::SNS::Subscription')));
+    expect(subscription!.Properties).toMatchObject({ Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } });
+    for (const alarm of alarms(dev)) expect(alarm.Properties!.AlarmActions).toBeUndefined();
+    dev.monitoring.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(dev.template.toJSON().Parameters.AlarmEmail).toBeUndefined();
   });
 
-  it('refuses to synthesize prod without an alarm subscriber', () => {
-    expect(() => buildApp('prod', {})).toThrow(/alarmEmail:prod/);
+  it('subscribes an address given in context instead, with no parameter', () => {
+    const { stack } = buildApp('prod', { 'alarmEmail:prod': alarmEmail });
+    Template.fromStack(stack.monitoring).hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: alarmEmail });
+    expect(Template.fromStack(stack).toJSON().Parameters.AlarmEmail).toBeUndefined();
+  });
+
+  it('refuses a placeholder at a reserved domain, or no address at all, saying how to set one', () => {
+    for (const placeholder of [
+      'oncall@meterline.example',
+      'oncall@example.com',
+      'ops@mail.example.org',
+      'a@example.net',
+      'a@b.test',
+      'a@x.invalid',
+      'a@host.localhost',
+    ])
+      expect(() => buildApp('prod', { 'alarmEmail:prod': placeholder }), placeholder).toThrow(
+        /reserved domain.*-c alarmEmail:prod=.*--parameters AlarmEmail=/,
+      );
+    expect(() => buildApp('prod', { 'alarmEmail:prod': 'oncall' })).toThrow(/not an e-mail address.*--parameters AlarmEmail=/);
+  });
+
+  it('alarms on the webhook delivery DLQ and shows it on the dashboard', () => {
+    const dlq = { 'Fn::GetAtt': [logicalId(prod, prod.stack.webhookQueue.deadLetterQueue), 'QueueName'] };
+    const [alarm] = alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').filter(
+      (a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify(dlq),
+    );
+    expect(alarm?.Properties).toMatchObject({ Threshold: 1, AlarmActions: [expect.anything()] });
+    expect(JSON.stringify(fromParent(prod, resources(prod.monitoring, 'AWS::CloudWatch::Dashboard')))).toContain(JSON.stringify(dlq));
   });
 
   it('has a dashboard with the custom metrics', () => {
-    const body = JSON.stringify(resources(prod.template, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(resources(prod.monitoring, 'AWS::CloudWatch::Dashboard'));
     for (const metric of ['EventsAccepted', 'EventsRejected', 'EventsDuplicate', 'AggregationLag', 'ReportFailures'])
       expect(body).toContain(metric);
   });
@@ -649,5 +711,47 @@ describe('dashboard hosting', () => {
     expect(upload!.Properties!.SourceMarkers).toHaveLength(2);
     // Sign-in links point at the distribution, which the functions learn from a stage variable.
     prod.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageVariables: { dashboardUrl: Match.anyValue() } });
+  });
+});
+
+describe('resource budget', () => {
+  // CloudFormation allows 500 resources per stack (nested stacks have their own 500); this keeps room for features.
+  const budget = 300;
+
+  it(`keeps each stack at ${budget} resources or fewer`, () => {
+    for (const s of [prod, dev]) {
+      for (const [name, template] of [
+        [s.stack.stackName, s.template],
+        [`${s.stack.stackName} monitoring`, s.monitoring],
+      ] as const) {
+        const count = Object.keys(template.toJSON().Resources).length;
+        console.info(`${name}: ${count} resources of ${budget}`);
+        expect(count, `${name} has ${count} resources`).toBeLessThanOrEqual(budget);
+      }
+    }
+  });
+
+  it('grants API Gateway one invoke permission per route function, not one per route', () => {
+    const routed = specs.filter(([, spec]) => spec.routes?.length);
+    const fromApi = Object.values(resources(prod.template, 'AWS::Lambda::Permission')).filter(
+      (p) => p.Properties!.Principal === 'apigateway.amazonaws.com',
+    );
+    // The route functions' and the authorizer's.
+    expect(fromApi).toHaveLength(routed.length + 1);
+  });
+});
+
+describe('ledger export alarm', () => {
+  it('sends an export Scheduler could not start to its own queue, which alarms', () => {
+    const queue = prod.stack.evidence.failureQueue;
+    const schedule = Object.values(resources(prod.template, 'AWS::Scheduler::Schedule')).find(
+      (x) => x.Properties!.ScheduleExpression === ledgerExportSchedule,
+    )!;
+    expect(schedule.Properties!.Target.DeadLetterConfig.Arn).toEqual(getAtt(logicalId(prod, queue)));
+    const alarm = alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').find(
+      (a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify({ 'Fn::GetAtt': [logicalId(prod, queue), 'QueueName'] }),
+    );
+    expect(alarm?.Properties).toMatchObject({ Threshold: 1, AlarmActions: [expect.anything()] });
+    expect(alarm!.Properties!.AlarmDescription).toContain('ledger export');
   });
 });

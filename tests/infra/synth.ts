@@ -1,4 +1,6 @@
-import { App } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { App, type Environment } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createApp } from '../../infra/app.js';
 import type { MeterlineStack } from '../../infra/stack.js';
@@ -7,26 +9,34 @@ export interface Synthesized {
   app: App;
   stack: MeterlineStack;
   template: Template;
+  /** The nested stack of alarms and the dashboard. */
+  monitoring: Template;
 }
 
-/** What cdk.json's context holds for prod: the alarm subscriber. */
-export const alarmEmail = 'oncall@example.com';
+/** cdk.json's own context, as `cdk synth` passes it to the app. */
+export const cdkJsonContext: Record<string, unknown> = JSON.parse(
+  readFileSync(resolve(import.meta.dirname, '../../cdk.json'), 'utf8'),
+).context;
+
+/** An alarm subscriber for the tests that configure one. */
+export const alarmEmail = 'oncall@meterline.dev';
 
 /**
- * The real app for a stage, minus esbuild: an empty bundling-stacks list skips asset bundling, which `cdk synth` does
- * for real. The App is built here, so cdk.json's context is passed by hand (`context` replaces it).
+ * The real app for a stage with cdk.json's context plus `context`, minus esbuild: an empty bundling-stacks list skips
+ * asset bundling, which `cdk synth` does for real (tests/infra/cli.test.ts runs that). No region unless `env` names one.
  */
 export function buildApp(
   stage: 'dev' | 'prod',
-  context: Record<string, unknown> = { 'alarmEmail:prod': alarmEmail },
+  context: Record<string, unknown> = {},
+  env: Environment = {},
 ): { app: App; stack: MeterlineStack } {
-  return createApp(new App({ context: { stage, 'aws:cdk:bundling-stacks': [], ...context } }));
+  return createApp(new App({ context: { ...cdkJsonContext, stage, 'aws:cdk:bundling-stacks': [], ...context } }), env);
 }
 
-/** Synthesizes (running the cdk-nag AwsSolutions and Serverless checks, which throw on any unacknowledged finding) and returns the template. */
-export function synth(stage: 'dev' | 'prod'): Synthesized {
-  const { app, stack } = buildApp(stage);
-  return { app, stack, template: Template.fromStack(stack) };
+/** Synthesizes (running the cdk-nag AwsSolutions and Serverless checks, which throw on any unacknowledged finding) and returns the templates. */
+export function synth(stage: 'dev' | 'prod', context: Record<string, unknown> = {}): Synthesized {
+  const { app, stack } = buildApp(stage, context);
+  return { app, stack, template: Template.fromStack(stack), monitoring: Template.fromStack(stack.monitoring) };
 }
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;

@@ -1,6 +1,8 @@
+import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionSpecs } from '../../infra/catalog.js';
 import type { LocalStack } from '../../local/stack.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { type CallerKind, routeKind } from '../../shared/tenancy/access.js';
 import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 import { api, createAdminKey, createTenant, directoryOf, startTestStack } from '../support/stack.js';
@@ -76,6 +78,16 @@ describe('key scopes, route by route over HTTP', () => {
       'session-end',
     ];
     for (const route of routes) expect(kinds).toContain(routeKind(route));
+  });
+
+  it('stores a dashboard session with its expiry as the table TTL, so DynamoDB deletes it once expired', async () => {
+    const minted = (await api(stack, 'POST', '/v1/dashboard/sessions', tokens.tenant, {})).body;
+    const TableName = stack.env.TENANTS_TABLE!;
+    const { Item } = await documentClient(stack.dynamo).get({ TableName, Key: { pk: `SESSION#${minted.sessionId}`, sk: 'SESSION' } });
+    expect(Item!.expiresAt).toBe(Date.parse(minted.expiresAt) / 1000);
+    expect((await directoryOf(stack).getSession(minted.sessionId))!.expiresAt).toBe(minted.expiresAt);
+    const { TimeToLiveDescription } = await stack.dynamo.send(new DescribeTimeToLiveCommand({ TableName }));
+    expect(TimeToLiveDescription).toMatchObject({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
   });
 
   for (const kind of ['tenant', 'read-only', 'service', 'admin', 'tenant-session', 'console-session'] as const) {

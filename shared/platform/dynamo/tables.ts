@@ -24,8 +24,8 @@ export const tables = {
   rejections: { env: 'REJECTIONS_TABLE', sortKey: true, ttl: true, gsi1: false },
   /** Per tenant × meter × hour/day/month counters, and the distinct-value markers of UNIQUE_COUNT meters. */
   counters: { env: 'COUNTERS_TABLE', sortKey: true, ttl: false, gsi1: false },
-  /** Tenants, their meters and API keys. */
-  tenants: { env: 'TENANTS_TABLE', sortKey: true, ttl: false, gsi1: true },
+  /** Tenants, their meters and API keys, and dashboard sessions (TTL: a session is deleted once it expires). */
+  tenants: { env: 'TENANTS_TABLE', sortKey: true, ttl: true, gsi1: true },
   /**
    * Stripe state: tenant ↔ customer mapping, what was reported per tenant × meter × day, report runs,
    * webhook event ids seen, mirrored subscriptions and invoices, billing issues.

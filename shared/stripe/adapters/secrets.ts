@@ -9,13 +9,14 @@ export interface StripeSecrets {
 
 /**
  * The Stripe credentials of this function. In AWS each Stripe function reads one Secrets Manager secret, so
- * the public webhook never holds the key that writes to Stripe: the webhook's (STRIPE_WEBHOOK_SECRET_ARN, JSON
- * `{"webhookSecret": "whsec_...", "secretKey": "rk_..."}`) or the jobs' (STRIPE_SECRET_ARN, `{"secretKey": "sk_..."}`),
+ * the public webhook and the tenant-facing portal route never hold the key that writes to Stripe: the webhook's
+ * (STRIPE_WEBHOOK_SECRET_ARN, JSON `{"webhookSecret": "whsec_...", "secretKey": "rk_..."}`), the billing portal's
+ * (STRIPE_PORTAL_SECRET_ARN, `{"secretKey": "rk_..."}`) or the jobs' (STRIPE_SECRET_ARN, `{"secretKey": "sk_..."}`),
  * cached for five minutes so a rotation reaches warm functions. Locally they come from STRIPE_SECRET_KEY and
  * STRIPE_WEBHOOK_SECRET. The values are never logged: errors name the source, not the content.
  */
 export async function loadStripeSecrets(env: NodeJS.ProcessEnv = process.env): Promise<StripeSecrets> {
-  const arn = env.STRIPE_WEBHOOK_SECRET_ARN ?? env.STRIPE_SECRET_ARN;
+  const arn = env.STRIPE_WEBHOOK_SECRET_ARN ?? env.STRIPE_PORTAL_SECRET_ARN ?? env.STRIPE_SECRET_ARN;
   if (arn) {
     const secret = await getSecret<Partial<StripeSecrets>>(arn, { transform: 'json', maxAge: 300 });
     if (!secret?.secretKey) throw new Error('the Stripe secret in Secrets Manager needs secretKey');
@@ -24,6 +25,8 @@ export async function loadStripeSecrets(env: NodeJS.ProcessEnv = process.env): P
     return { secretKey: secret.secretKey, ...(secret.webhookSecret ? { webhookSecret: secret.webhookSecret } : {}) };
   }
   if (!env.STRIPE_SECRET_KEY)
-    throw new Error('set STRIPE_SECRET_ARN or STRIPE_WEBHOOK_SECRET_ARN, or STRIPE_SECRET_KEY (and STRIPE_WEBHOOK_SECRET)');
+    throw new Error(
+      'set STRIPE_SECRET_ARN, STRIPE_WEBHOOK_SECRET_ARN or STRIPE_PORTAL_SECRET_ARN, or STRIPE_SECRET_KEY (and STRIPE_WEBHOOK_SECRET)',
+    );
   return { secretKey: env.STRIPE_SECRET_KEY, ...(env.STRIPE_WEBHOOK_SECRET ? { webhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}) };
 }

@@ -135,7 +135,8 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   async putSession(session: DashboardSession): Promise<void> {
     await this.db.put({
       TableName: this.table,
-      Item: { ...sessionKey(session.sessionId), ...session },
+      // expiresAt as the table's TTL attribute: DynamoDB deletes the session after it expires.
+      Item: { ...sessionKey(session.sessionId), ...session, expiresAt: Math.ceil(Date.parse(session.expiresAt) / 1000) },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
   }
@@ -143,8 +144,8 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
   async getSession(sessionId: string): Promise<DashboardSession | undefined> {
     const r = await this.db.get({ TableName: this.table, Key: sessionKey(sessionId) });
     if (!r.Item) return undefined;
-    const { pk: _pk, sk: _sk, ...session } = r.Item;
-    return session as DashboardSession;
+    const { pk: _pk, sk: _sk, expiresAt, ...session } = r.Item;
+    return { ...session, expiresAt: new Date(expiresAt * 1000).toISOString() } as DashboardSession;
   }
 
   /** Revoking twice keeps the first time; `tenantId` limits it to that tenant's sessions. */
