@@ -229,6 +229,8 @@ export const functionCatalog = {
       'GET /v1/pricing',
       'GET /v1/quotas',
       'GET /v1/quotas/{meter}',
+      'GET /v1/entitlements',
+      'GET /v1/entitlements/{feature}',
     ],
     tables: { tenants: 'read', counters: 'read', billing: 'read' },
   },

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
+import { effectiveQuotas, entitlement, featureKeySchema, notIncluded } from '../../shared/billing/entitlements.js';
 import { invoiceDocument } from '../../shared/billing/invoice-document.js';
 import { draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';
 import { invoiceSummary } from '../../shared/billing/invoices.js';
@@ -27,6 +28,7 @@ export interface BillingApiDependencies {
 }
 
 export const quotaQuery = z.object({ quantity: decimalString.optional() });
+export const featurePath = z.object({ feature: featureKeySchema });
 
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -64,24 +66,56 @@ export function createBillingApi(deps: BillingApiDependencies) {
     return periodAt(sub, now);
   };
 
-  /** The tenant's quotas (all, or the one on `meter`) with their usage in the current period. */
-  const quotasOf = async (tenantId: string, meter?: string, requested?: string) => {
-    const quotas = (await deps.store.listQuotas(tenantId)).filter((q) => !meter || q.meter === meter);
-    if (meter && quotas.length === 0) throw new ClientError('NOT_FOUND', `there is no quota on meter "${meter}"`, 'meter');
+  /**
+   * What the tenant has now: the plan in force at this instant (none outside the subscription's life), so a
+   * plan change switches features and quotas at the moment it takes effect; the quota period; its own quotas.
+   */
+  const inForce = async (tenantId: string) => {
     const now = deps.now();
-    const period = quotaPeriod(await deps.store.getSubscription(tenantId), now);
-    const meters = new Map((await deps.reads.meters(tenantId)).map((m) => [m.key, m]));
-    const statuses = await Promise.all(
-      quotas.map(async (q) => {
-        const m = meters.get(q.meter);
-        return quotaStatus(q, m ? await quotaUsage(deps.quotaReads, tenantId, m, period, now) : '0', requested);
-      }),
-    );
-    return {
+    const [sub, overrides, meters] = await Promise.all([
+      deps.store.getSubscription(tenantId),
+      deps.store.listQuotas(tenantId),
+      deps.reads.meters(tenantId),
+    ]);
+    const live = sub && now >= Date.parse(sub.startedAt) && !hasEnded(sub, now);
+    const plan = live ? await requirePlan(deps.reads, planIdAt(sub, now)) : undefined;
+    const since = live ? sub.plans.filter((c) => Date.parse(c.at) <= now).at(-1)!.at : '';
+    const quotas = effectiveQuotas(plan?.features, overrides, since);
+    const period = quotaPeriod(sub, now);
+    const usageOf = async (meterKey: string) => {
+      const meter = meters.find((m) => m.key === meterKey);
+      return meter ? quotaUsage(deps.quotaReads, tenantId, meter, period, now) : '0';
+    };
+    const when = {
       period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() },
       asOf: new Date(now).toISOString(),
-      statuses,
     };
+    return { plan, quotas, overrides, period, usageOf, when };
+  };
+
+  /** The tenant's quotas (all, or the one on `meter`) with their usage in the current period. */
+  const quotasOf = async (tenantId: string, meter?: string, requested?: string) => {
+    const { quotas, usageOf, when } = await inForce(tenantId);
+    const chosen = quotas.filter((q) => !meter || q.meter === meter);
+    if (meter && chosen.length === 0) throw new ClientError('NOT_FOUND', `there is no quota on meter "${meter}"`, 'meter');
+    const statuses = await Promise.all(chosen.map(async (q) => quotaStatus(q, await usageOf(q.meter), requested)));
+    return { ...when, statuses };
+  };
+
+  /** The plan's features as the tenant has them now (all, or `feature` alone). */
+  const entitlementsOf = async (tenantId: string, feature?: string) => {
+    const { plan, overrides, period, usageOf, when } = await inForce(tenantId);
+    const features = Object.entries(plan?.features ?? {})
+      .filter(([key]) => !feature || key === feature)
+      .sort(([a], [b]) => a.localeCompare(b));
+    const entitlements = await Promise.all(
+      features.map(async ([key, def]) => {
+        if (def.kind !== 'metered') return entitlement(key, def);
+        const override = overrides.find((q) => q.meter === def.meter);
+        return entitlement(key, def, { usage: await usageOf(def.meter), period, ...(override ? { override } : {}) });
+      }),
+    );
+    return { ...(plan ? { planId: plan.id } : {}), ...when, entitlements };
   };
 
   return httpApi(
@@ -97,6 +131,16 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const { quantity } = parseInput(quotaQuery, event.queryStringParameters ?? {});
         const { statuses, ...when } = await quotasOf(tenantId, event.pathParameters?.meter ?? '', quantity);
         return json(200, { ...when, ...statuses[0]!, ...(quantity ? { requested: quantity } : {}) });
+      },
+
+      'GET /v1/entitlements': async (event) => json(200, await entitlementsOf(requireTenant(event))),
+
+      /** The check a product service makes before it opens a feature: `hasAccess`. */
+      'GET /v1/entitlements/{feature}': async (event) => {
+        const tenantId = requireTenant(event);
+        const { feature } = parseInput(featurePath, event.pathParameters ?? {});
+        const { entitlements, ...when } = await entitlementsOf(tenantId, feature);
+        return json(200, { ...when, ...(entitlements[0] ?? notIncluded(feature)) });
       },
 
       'GET /v1/invoices': async (event) => {

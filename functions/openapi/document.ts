@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { alertConditionSchema } from '../../shared/alerts/rules.js';
 import { endpointDefinitionSchema, rotationSchema } from '../../shared/alerts/webhooks.js';
+import { entitlementSchema } from '../../shared/billing/entitlements.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
@@ -40,6 +41,13 @@ const named = {
   EventOutcome: eventOutcomeSchema,
   IngestResponse: ingestResponseSchema,
   QuotaCheck: quotaCheckSchema,
+  Entitlement: entitlementSchema,
+  Entitlements: z.object({
+    planId: z.string().optional(),
+    period: z.object({ start: z.string(), end: z.string() }),
+    asOf: z.string(),
+    entitlements: z.array(entitlementSchema),
+  }),
 };
 
 interface Operation {
@@ -129,6 +137,16 @@ export const operations: Record<string, Operation> = {
     summary: 'Whether `quantity` more fits the hard quota (service keys name ?tenant=)',
     query: quotaQuery.extend({ tenant: z.optional(tenantIdSchema) }),
     response: 'QuotaCheck',
+  },
+  'GET /v1/entitlements': {
+    summary: "What the tenant's plan includes, with usage and remaining for metered features (service keys name ?tenant=)",
+    query: z.object({ tenant: z.optional(tenantIdSchema) }),
+    response: 'Entitlements',
+  },
+  'GET /v1/entitlements/{feature}': {
+    summary: 'Whether the tenant has `feature` now (hasAccess), and its value or usage and limit (service keys name ?tenant=)',
+    query: z.object({ tenant: z.optional(tenantIdSchema) }),
+    response: 'Entitlement',
   },
   'GET /v1/openapi.json': { summary: 'This document' },
   'POST /v1/admin/tenants': { summary: 'Create a tenant', body: newTenantSchema, status: 201 },

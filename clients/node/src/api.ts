@@ -820,6 +820,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/entitlements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the tenant's plan includes, with usage and remaining for metered features (service keys name ?tenant=)
+         * @description Allowed for tenant, read-only and service keys.
+         */
+        get: operations["getV1Entitlements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/entitlements/{feature}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether the tenant has `feature` now (hasAccess), and its value or usage and limit (service keys name ?tenant=)
+         * @description Allowed for tenant, read-only and service keys.
+         */
+        get: operations["getV1EntitlementsFeature"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/plans": {
         parameters: {
             query?: never;
@@ -1312,12 +1352,48 @@ export interface components {
             usage: string;
             remaining: string;
             allowed: boolean;
+            /** @enum {string} */
+            source?: "plan" | "override";
             requested?: string;
             period: {
                 start: string;
                 end: string;
             };
             asOf: string;
+        };
+        Entitlement: {
+            feature: string;
+            /** @enum {string} */
+            kind: "boolean" | "static" | "metered";
+            hasAccess: boolean;
+            value?: boolean | string;
+            meter?: string;
+            usage?: string;
+            limit?: string;
+            remaining?: string;
+            resetsAt?: string;
+            override?: boolean;
+        };
+        Entitlements: {
+            planId?: string;
+            period: {
+                start: string;
+                end: string;
+            };
+            asOf: string;
+            entitlements: {
+                feature: string;
+                /** @enum {string} */
+                kind: "boolean" | "static" | "metered";
+                hasAccess: boolean;
+                value?: boolean | string;
+                meter?: string;
+                usage?: string;
+                limit?: string;
+                remaining?: string;
+                resetsAt?: string;
+                override?: boolean;
+            }[];
         };
     };
     responses: never;
@@ -3102,6 +3178,70 @@ export interface operations {
             };
         };
     };
+    getV1Entitlements: {
+        parameters: {
+            query?: {
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entitlements"];
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1EntitlementsFeature: {
+        parameters: {
+            query?: {
+                tenant?: string;
+            };
+            header?: never;
+            path: {
+                feature: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entitlement"];
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1AdminPlans: {
         parameters: {
             query?: never;
@@ -3216,6 +3356,22 @@ export interface operations {
                             model: "quota";
                             included: "unlimited" | (string | number);
                             unitPrice: string | number;
+                        };
+                    };
+                    features?: {
+                        [key: string]: {
+                            /** @constant */
+                            kind: "boolean";
+                            value: boolean;
+                        } | {
+                            /** @constant */
+                            kind: "static";
+                            value: string;
+                        } | {
+                            /** @constant */
+                            kind: "metered";
+                            meter: string;
+                            limit: "unlimited" | (string | number);
                         };
                     };
                 };
