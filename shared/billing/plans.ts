@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { currencySchema, decimalString } from '../kernel/money.js';
 import { meterKeySchema } from '../metering/meters.js';
+import { commitmentSchema } from './commitments.js';
 import { featuresSchema } from './entitlements.js';
 
 /**
@@ -73,6 +74,8 @@ export const planDefinitionSchema = z.strictObject({
   prices: z.record(meterKeySchema, priceSchema),
   /** What the plan includes beside its prices (./entitlements.ts); none when absent. */
   features: featuresSchema.optional(),
+  /** A minimum spend per period, trued up on the invoice (./commitments.ts). */
+  commitment: commitmentSchema.optional(),
 });
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;
 
