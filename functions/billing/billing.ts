@@ -1,15 +1,17 @@
 import * as z from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
+import { grantBalance } from '../../shared/billing/credits.js';
 import { effectiveQuotas, entitlement, featureKeySchema, notIncluded } from '../../shared/billing/entitlements.js';
 import { invoiceDocument } from '../../shared/billing/invoice-document.js';
-import { draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';
+import { draftInvoice, periodSpend, requirePlan } from '../../shared/billing/invoice-drafts.js';
 import { invoiceSummary } from '../../shared/billing/invoices.js';
 import { unsetSeller } from '../../shared/billing/parties.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
 import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
+import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
-import { decimalString } from '../../shared/kernel/money.js';
+import { decimalString, roundMoney, sumMoney } from '../../shared/kernel/money.js';
 import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
 import { renderInvoicePdf } from './pdf.js';
@@ -18,7 +20,7 @@ import { renderInvoiceHtml } from './render.js';
 export interface BillingApiDependencies {
   store: Pick<
     BillingStore,
-    'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer'
+    'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer' | 'credits'
   >;
   /** The tenant's name, for invoices of a tenant without billing details. */
   tenantName(tenantId: string): Promise<string | undefined>;
@@ -141,6 +143,50 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const { feature } = parseInput(featurePath, event.pathParameters ?? {});
         const { entitlements, ...when } = await entitlementsOf(tenantId, feature);
         return json(200, { ...when, ...(entitlements[0] ?? notIncluded(feature)) });
+      },
+
+      /**
+       * Each grant with what is left of it now: the ledger, plus what the open period's usage so far burns
+       * (the upcoming invoice's run, not written). The money balance projected at period end takes off what
+       * the period's spend will grow by at the current run rate (`periodSpend`).
+       */
+      'GET /v1/credits': async (event) => {
+        const tenantId = requireTenant(event);
+        const now = deps.now();
+        const [sub, ledger] = await Promise.all([deps.store.getSubscription(tenantId), deps.store.credits(tenantId)]);
+        if (!sub) throw new ClientError('NOT_FOUND', 'this tenant has no subscription');
+        const open = now >= Date.parse(sub.startedAt) && !hasEnded(sub, now) ? periodAt(sub, now) : undefined;
+        let entries = ledger.entries;
+        let growth = new Dec(0);
+        if (open && ledger.grants.length > 0) {
+          const ref = new Date(open.start).toISOString();
+          const draft = await draftInvoice(deps.reads, sub, open, [], now, { ...ledger, ref });
+          // Resets and expiries still to come are not the balance yet; burns for usage so far are.
+          entries = [...entries, ...(draft.creditEntries ?? []).filter((e) => e.kind === 'burn' || Date.parse(e.at) <= now)];
+          const spend = await periodSpend(deps.reads, sub, open, now);
+          growth = Dec.max(new Dec(spend.projected).minus(spend.current), 0);
+        }
+        const grants = ledger.grants.map((g) => grantBalance(g, entries, now));
+        const balance = sumMoney(
+          grants.filter((g) => g.currency && g.status === 'active').map((g) => g.remaining),
+          sub.currency,
+        );
+        const units: Record<string, string> = {};
+        for (const g of grants)
+          if (g.meter && g.status === 'active') units[g.meter] = new Dec(units[g.meter] ?? 0).plus(g.remaining).toFixed();
+        return json(200, {
+          currency: sub.currency,
+          balance,
+          ...(open
+            ? {
+                periodEnd: new Date(open.end).toISOString(),
+                projectedBalance: roundMoney(Dec.max(new Dec(balance).minus(growth), 0), sub.currency),
+              }
+            : {}),
+          units,
+          grants,
+          asOf: new Date(now).toISOString(),
+        });
       },
 
       'GET /v1/invoices': async (event) => {

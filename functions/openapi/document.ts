@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { alertConditionSchema } from '../../shared/alerts/rules.js';
 import { endpointDefinitionSchema, rotationSchema } from '../../shared/alerts/webhooks.js';
+import { grantRequestSchema } from '../../shared/billing/credits.js';
 import { entitlementSchema } from '../../shared/billing/entitlements.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
@@ -148,6 +149,9 @@ export const operations: Record<string, Operation> = {
     query: z.object({ tenant: z.optional(tenantIdSchema) }),
     response: 'Entitlement',
   },
+  'GET /v1/credits': {
+    summary: "The tenant's credit grants with what is left of each now, and its balance now and projected at period end",
+  },
   'GET /v1/openapi.json': { summary: 'This document' },
   'POST /v1/admin/tenants': { summary: 'Create a tenant', body: newTenantSchema, status: 201 },
   'GET /v1/admin/tenants': { summary: 'List tenants' },
@@ -177,6 +181,9 @@ export const operations: Record<string, Operation> = {
   'GET /v1/admin/tenants/{tenantId}/subscription': { summary: "A tenant's subscription" },
   'PUT /v1/admin/tenants/{tenantId}/subscription': { summary: 'Subscribe, change or cancel', body: subscriptionRequestSchema },
   'GET /v1/admin/tenants/{tenantId}/quotas': { summary: "A tenant's hard quotas" },
+  'GET /v1/admin/tenants/{tenantId}/credits': { summary: "A tenant's credit grants with their balances, and its credit ledger" },
+  'POST /v1/admin/tenants/{tenantId}/credits': { summary: 'Grant prepaid credits', body: grantRequestSchema, status: 201 },
+  'POST /v1/admin/tenants/{tenantId}/credits/{grantId}/void': { summary: 'Void a grant: what is left of it leaves the balance' },
   'PUT /v1/admin/tenants/{tenantId}/quotas/{meter}': { summary: 'Set a hard quota', body: quotaDefinitionSchema },
   'DELETE /v1/admin/tenants/{tenantId}/quotas/{meter}': { summary: 'Remove a hard quota', status: 204 },
   'GET /v1/admin/tenants/{tenantId}/invoices': { summary: "A tenant's invoices" },

@@ -109,6 +109,7 @@ describe('a mid-period plan upgrade switches entitlements at the moment it takes
       getInvoice: async () => undefined,
       getSeller: async () => undefined,
       getCustomer: async () => undefined,
+      credits: async () => ({ grants: [], entries: [] }),
     },
     tenantName: async () => 'Acme',
     reads: {

@@ -860,6 +860,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's credit grants with what is left of each now, and its balance now and projected at period end
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1Credits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/plans": {
         parameters: {
             query?: never;
@@ -967,6 +987,50 @@ export interface paths {
          * @description Allowed for admin keys.
          */
         delete: operations["deleteV1AdminTenantsTenantIdQuotasMeter"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tenant's credit grants with their balances, and its credit ledger
+         * @description Allowed for admin keys and console sessions.
+         */
+        get: operations["getV1AdminTenantsTenantIdCredits"];
+        put?: never;
+        /**
+         * Grant prepaid credits
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminTenantsTenantIdCredits"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/credits/{grantId}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Void a grant: what is left of it leaves the balance
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminTenantsTenantIdCreditsGrantIdVoid"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -3242,6 +3306,35 @@ export interface operations {
             };
         };
     };
+    getV1Credits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1AdminPlans: {
         parameters: {
             query?: never;
@@ -3373,6 +3466,10 @@ export interface operations {
                             meter: string;
                             limit: "unlimited" | (string | number);
                         };
+                    };
+                    commitment?: {
+                        minimum: string | number;
+                        creditsCount: boolean;
                     };
                 };
             };
@@ -3560,6 +3657,117 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminTenantsTenantIdCredits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminTenantsTenantIdCredits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount: string | number;
+                    meter?: string;
+                    priority?: number;
+                    /** Format: date-time */
+                    effectiveAt?: string;
+                    /** Format: date-time */
+                    expiresAt?: string;
+                    /** @constant */
+                    recurrence?: "monthly";
+                    /** @enum {string} */
+                    source: "purchased" | "promotional" | "manual";
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminTenantsTenantIdCreditsGrantIdVoid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                grantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description The error contract */
             "4XX": {
