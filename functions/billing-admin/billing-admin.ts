@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { grantBalance, grantRequestSchema, newGrant, voidGrant } from '../../shared/billing/credits.js';
 import { invoiceStatusChanged, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
@@ -36,6 +38,7 @@ export interface BillingAdminDependencies {
       | 'putSeller'
       | 'getCustomer'
       | 'putCustomer'
+      | 'putCreditGrant'
     >;
   /** What pricing reads, for reissued invoices. */
   reads: BillingReads;
@@ -194,6 +197,39 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         const customer = parseInput(partySchema, jsonBody(event));
         await deps.store.putCustomer(tenantId, customer);
         return json(200, customer);
+      },
+
+      'GET /v1/admin/tenants/{tenantId}/credits': async (event) => {
+        const { grants, entries } = await deps.store.credits(await tenantOf(event));
+        const now = deps.now();
+        return json(200, { grants: grants.map((g) => grantBalance(g, entries, now)), entries });
+      },
+
+      /** A grant in the subscription's currency, or in units of one of the tenant's meters. */
+      'POST /v1/admin/tenants/{tenantId}/credits': async (event) => {
+        const tenantId = await tenantOf(event);
+        const req = parseInput(grantRequestSchema, jsonBody(event));
+        if (req.meter && !(await deps.meters(tenantId)).some((m) => m.key === req.meter))
+          throw new ClientError('NOT_FOUND', `meter "${req.meter}" is not defined for tenant ${tenantId}`, 'meter');
+        const sub = await deps.store.getSubscription(tenantId);
+        if (!sub) throw new ClientError('CONFLICT', `tenant ${tenantId} has no subscription: a grant is in its plan's currency or meters`);
+        const { grant, entry } = newGrant(tenantId, req, {
+          id: `g_${randomUUID().replaceAll('-', '')}`,
+          now: deps.now(),
+          currency: sub.currency,
+        });
+        await deps.store.putCreditGrant(grant, entry);
+        return json(201, grantBalance(grant, [entry], deps.now()));
+      },
+
+      'POST /v1/admin/tenants/{tenantId}/credits/{grantId}/void': async (event) => {
+        const tenantId = await tenantOf(event);
+        const { grants, entries } = await deps.store.credits(tenantId);
+        const grant = grants.find((g) => g.id === event.pathParameters?.grantId);
+        if (!grant) throw new ClientError('NOT_FOUND', `grant ${event.pathParameters?.grantId} does not exist`, 'grantId');
+        const entry = voidGrant(grant, entries, deps.now());
+        await deps.store.appendCreditEntries([entry]);
+        return json(200, grantBalance(grant, [...entries, entry], deps.now()));
       },
 
       'GET /v1/admin/tenants/{tenantId}/quotas': async (event) => json(200, { quotas: await deps.store.listQuotas(await tenantOf(event)) }),

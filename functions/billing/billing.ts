@@ -1,14 +1,17 @@
 import * as z from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
+import { grantBalance } from '../../shared/billing/credits.js';
+import { effectiveQuotas, entitlement, featureKeySchema, notIncluded } from '../../shared/billing/entitlements.js';
 import { invoiceDocument } from '../../shared/billing/invoice-document.js';
-import { draftInvoice, requirePlan } from '../../shared/billing/invoice-drafts.js';
+import { draftInvoice, periodSpend, requirePlan } from '../../shared/billing/invoice-drafts.js';
 import { invoiceSummary } from '../../shared/billing/invoices.js';
 import { unsetSeller } from '../../shared/billing/parties.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
 import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
+import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
-import { decimalString } from '../../shared/kernel/money.js';
+import { decimalString, roundMoney, sumMoney } from '../../shared/kernel/money.js';
 import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
 import { renderInvoicePdf } from './pdf.js';
@@ -17,7 +20,7 @@ import { renderInvoiceHtml } from './render.js';
 export interface BillingApiDependencies {
   store: Pick<
     BillingStore,
-    'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer'
+    'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer' | 'credits'
   >;
   /** The tenant's name, for invoices of a tenant without billing details. */
   tenantName(tenantId: string): Promise<string | undefined>;
@@ -27,6 +30,7 @@ export interface BillingApiDependencies {
 }
 
 export const quotaQuery = z.object({ quantity: decimalString.optional() });
+export const featurePath = z.object({ feature: featureKeySchema });
 
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -64,24 +68,56 @@ export function createBillingApi(deps: BillingApiDependencies) {
     return periodAt(sub, now);
   };
 
-  /** The tenant's quotas (all, or the one on `meter`) with their usage in the current period. */
-  const quotasOf = async (tenantId: string, meter?: string, requested?: string) => {
-    const quotas = (await deps.store.listQuotas(tenantId)).filter((q) => !meter || q.meter === meter);
-    if (meter && quotas.length === 0) throw new ClientError('NOT_FOUND', `there is no quota on meter "${meter}"`, 'meter');
+  /**
+   * What the tenant has now: the plan in force at this instant (none outside the subscription's life), so a
+   * plan change switches features and quotas at the moment it takes effect; the quota period; its own quotas.
+   */
+  const inForce = async (tenantId: string) => {
     const now = deps.now();
-    const period = quotaPeriod(await deps.store.getSubscription(tenantId), now);
-    const meters = new Map((await deps.reads.meters(tenantId)).map((m) => [m.key, m]));
-    const statuses = await Promise.all(
-      quotas.map(async (q) => {
-        const m = meters.get(q.meter);
-        return quotaStatus(q, m ? await quotaUsage(deps.quotaReads, tenantId, m, period, now) : '0', requested);
-      }),
-    );
-    return {
+    const [sub, overrides, meters] = await Promise.all([
+      deps.store.getSubscription(tenantId),
+      deps.store.listQuotas(tenantId),
+      deps.reads.meters(tenantId),
+    ]);
+    const live = sub && now >= Date.parse(sub.startedAt) && !hasEnded(sub, now);
+    const plan = live ? await requirePlan(deps.reads, planIdAt(sub, now)) : undefined;
+    const since = live ? sub.plans.filter((c) => Date.parse(c.at) <= now).at(-1)!.at : '';
+    const quotas = effectiveQuotas(plan?.features, overrides, since);
+    const period = quotaPeriod(sub, now);
+    const usageOf = async (meterKey: string) => {
+      const meter = meters.find((m) => m.key === meterKey);
+      return meter ? quotaUsage(deps.quotaReads, tenantId, meter, period, now) : '0';
+    };
+    const when = {
       period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() },
       asOf: new Date(now).toISOString(),
-      statuses,
     };
+    return { plan, quotas, overrides, period, usageOf, when };
+  };
+
+  /** The tenant's quotas (all, or the one on `meter`) with their usage in the current period. */
+  const quotasOf = async (tenantId: string, meter?: string, requested?: string) => {
+    const { quotas, usageOf, when } = await inForce(tenantId);
+    const chosen = quotas.filter((q) => !meter || q.meter === meter);
+    if (meter && chosen.length === 0) throw new ClientError('NOT_FOUND', `there is no quota on meter "${meter}"`, 'meter');
+    const statuses = await Promise.all(chosen.map(async (q) => quotaStatus(q, await usageOf(q.meter), requested)));
+    return { ...when, statuses };
+  };
+
+  /** The plan's features as the tenant has them now (all, or `feature` alone). */
+  const entitlementsOf = async (tenantId: string, feature?: string) => {
+    const { plan, overrides, period, usageOf, when } = await inForce(tenantId);
+    const features = Object.entries(plan?.features ?? {})
+      .filter(([key]) => !feature || key === feature)
+      .sort(([a], [b]) => a.localeCompare(b));
+    const entitlements = await Promise.all(
+      features.map(async ([key, def]) => {
+        if (def.kind !== 'metered') return entitlement(key, def);
+        const override = overrides.find((q) => q.meter === def.meter);
+        return entitlement(key, def, { usage: await usageOf(def.meter), period, ...(override ? { override } : {}) });
+      }),
+    );
+    return { ...(plan ? { planId: plan.id } : {}), ...when, entitlements };
   };
 
   return httpApi(
@@ -97,6 +133,60 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const { quantity } = parseInput(quotaQuery, event.queryStringParameters ?? {});
         const { statuses, ...when } = await quotasOf(tenantId, event.pathParameters?.meter ?? '', quantity);
         return json(200, { ...when, ...statuses[0]!, ...(quantity ? { requested: quantity } : {}) });
+      },
+
+      'GET /v1/entitlements': async (event) => json(200, await entitlementsOf(requireTenant(event))),
+
+      /** The check a product service makes before it opens a feature: `hasAccess`. */
+      'GET /v1/entitlements/{feature}': async (event) => {
+        const tenantId = requireTenant(event);
+        const { feature } = parseInput(featurePath, event.pathParameters ?? {});
+        const { entitlements, ...when } = await entitlementsOf(tenantId, feature);
+        return json(200, { ...when, ...(entitlements[0] ?? notIncluded(feature)) });
+      },
+
+      /**
+       * Each grant with what is left of it now: the ledger, plus what the open period's usage so far burns
+       * (the upcoming invoice's run, not written). The money balance projected at period end takes off what
+       * the period's spend will grow by at the current run rate (`periodSpend`).
+       */
+      'GET /v1/credits': async (event) => {
+        const tenantId = requireTenant(event);
+        const now = deps.now();
+        const [sub, ledger] = await Promise.all([deps.store.getSubscription(tenantId), deps.store.credits(tenantId)]);
+        if (!sub) throw new ClientError('NOT_FOUND', 'this tenant has no subscription');
+        const open = now >= Date.parse(sub.startedAt) && !hasEnded(sub, now) ? periodAt(sub, now) : undefined;
+        let entries = ledger.entries;
+        let growth = new Dec(0);
+        if (open && ledger.grants.length > 0) {
+          const ref = new Date(open.start).toISOString();
+          const draft = await draftInvoice(deps.reads, sub, open, [], now, { ...ledger, ref });
+          // Resets and expiries still to come are not the balance yet; burns for usage so far are.
+          entries = [...entries, ...(draft.creditEntries ?? []).filter((e) => e.kind === 'burn' || Date.parse(e.at) <= now)];
+          const spend = await periodSpend(deps.reads, sub, open, now);
+          growth = Dec.max(new Dec(spend.projected).minus(spend.current), 0);
+        }
+        const grants = ledger.grants.map((g) => grantBalance(g, entries, now));
+        const balance = sumMoney(
+          grants.filter((g) => g.currency && g.status === 'active').map((g) => g.remaining),
+          sub.currency,
+        );
+        const units: Record<string, string> = {};
+        for (const g of grants)
+          if (g.meter && g.status === 'active') units[g.meter] = new Dec(units[g.meter] ?? 0).plus(g.remaining).toFixed();
+        return json(200, {
+          currency: sub.currency,
+          balance,
+          ...(open
+            ? {
+                periodEnd: new Date(open.end).toISOString(),
+                projectedBalance: roundMoney(Dec.max(new Dec(balance).minus(growth), 0), sub.currency),
+              }
+            : {}),
+          units,
+          grants,
+          asOf: new Date(now).toISOString(),
+        });
       },
 
       'GET /v1/invoices': async (event) => {

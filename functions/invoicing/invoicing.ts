@@ -14,7 +14,15 @@ import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 export interface InvoicingDependencies {
   store: Pick<
     BillingStore,
-    'subscriptionPages' | 'latestInvoice' | 'issueInvoices' | 'listPauses' | 'markAnnounced' | 'linkProviderInvoice' | 'setInvoiceStatus'
+    | 'subscriptionPages'
+    | 'latestInvoice'
+    | 'issueInvoices'
+    | 'listPauses'
+    | 'markAnnounced'
+    | 'linkProviderInvoice'
+    | 'setInvoiceStatus'
+    | 'credits'
+    | 'appendCreditEntries'
   >;
   /** Stripe's invoice for the same customer and period, when Stripe has settled it before Meterline issued its own. */
   providerInvoice(invoice: Invoice): Promise<ProviderInvoice | undefined>;
@@ -62,8 +70,10 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
     failedTenants: [],
   };
   const pauses = await deps.store.listPauses();
-  const announce = async (invoice: Invoice) => {
+  /** After an invoice is issued: its credit entries onto the ledger, then the announcement. */
+  const settle = async (invoice: Invoice) => {
     try {
+      await deps.store.appendCreditEntries(invoice.creditEntries ?? []);
       await deps.publish(invoiceIssued(invoice));
       // Stripe usually collects before Meterline's grace window ends: the new invoice starts out following it.
       const provider = await deps.providerInvoice(invoice);
@@ -89,9 +99,12 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
       const drafts = await mapLimit(work, deps.concurrency ?? 16, async (sub) => {
         try {
           const latest = await deps.store.latestInvoice(sub.tenantId);
-          if (round === 0 && latest && !latest.announcedAt) await announce(latest);
+          // An invoice is announced after its credit entries are on the ledger: one not announced may lack them.
+          if (round === 0 && latest && !latest.announcedAt) await settle(latest);
           const [period] = closablePeriods(sub, latest ? Date.parse(latest.periodEnd) : undefined, time, graceMs);
-          return period ? { sub, draft: await draftInvoice(reads, sub, period, latest?.billed ?? []) } : undefined;
+          if (!period) return undefined;
+          const credits = { ...(await deps.store.credits(sub.tenantId)), ref: new Date(period.start).toISOString() };
+          return { sub, draft: await draftInvoice(reads, sub, period, latest?.billed ?? [], period.end, credits) };
         } catch (error) {
           logger.error('pricing a period failed', { tenantId: sub.tenantId, error: error as Error });
           run.failedTenants.push(sub.tenantId);
@@ -104,7 +117,7 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
         issuedAt,
       );
       run.issued += outcome.issued.length;
-      await mapLimit(outcome.issued, deps.concurrency ?? 16, announce);
+      await mapLimit(outcome.issued, deps.concurrency ?? 16, settle);
       run.alreadyClosed += outcome.alreadyClosed.length;
       run.adjustmentLines += outcome.issued.reduce((n, i) => n + i.lines.filter((l) => l.kind === 'adjustment').length, 0);
       work = ready.map((d) => d.sub);

@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { alertConditionSchema } from '../../shared/alerts/rules.js';
 import { endpointDefinitionSchema, rotationSchema } from '../../shared/alerts/webhooks.js';
+import { grantRequestSchema } from '../../shared/billing/credits.js';
+import { entitlementSchema } from '../../shared/billing/entitlements.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
@@ -40,6 +42,13 @@ const named = {
   EventOutcome: eventOutcomeSchema,
   IngestResponse: ingestResponseSchema,
   QuotaCheck: quotaCheckSchema,
+  Entitlement: entitlementSchema,
+  Entitlements: z.object({
+    planId: z.string().optional(),
+    period: z.object({ start: z.string(), end: z.string() }),
+    asOf: z.string(),
+    entitlements: z.array(entitlementSchema),
+  }),
 };
 
 interface Operation {
@@ -130,6 +139,19 @@ export const operations: Record<string, Operation> = {
     query: quotaQuery.extend({ tenant: z.optional(tenantIdSchema) }),
     response: 'QuotaCheck',
   },
+  'GET /v1/entitlements': {
+    summary: "What the tenant's plan includes, with usage and remaining for metered features (service keys name ?tenant=)",
+    query: z.object({ tenant: z.optional(tenantIdSchema) }),
+    response: 'Entitlements',
+  },
+  'GET /v1/entitlements/{feature}': {
+    summary: 'Whether the tenant has `feature` now (hasAccess), and its value or usage and limit (service keys name ?tenant=)',
+    query: z.object({ tenant: z.optional(tenantIdSchema) }),
+    response: 'Entitlement',
+  },
+  'GET /v1/credits': {
+    summary: "The tenant's credit grants with what is left of each now, and its balance now and projected at period end",
+  },
   'GET /v1/openapi.json': { summary: 'This document' },
   'POST /v1/admin/tenants': { summary: 'Create a tenant', body: newTenantSchema, status: 201 },
   'GET /v1/admin/tenants': { summary: 'List tenants' },
@@ -159,6 +181,9 @@ export const operations: Record<string, Operation> = {
   'GET /v1/admin/tenants/{tenantId}/subscription': { summary: "A tenant's subscription" },
   'PUT /v1/admin/tenants/{tenantId}/subscription': { summary: 'Subscribe, change or cancel', body: subscriptionRequestSchema },
   'GET /v1/admin/tenants/{tenantId}/quotas': { summary: "A tenant's hard quotas" },
+  'GET /v1/admin/tenants/{tenantId}/credits': { summary: "A tenant's credit grants with their balances, and its credit ledger" },
+  'POST /v1/admin/tenants/{tenantId}/credits': { summary: 'Grant prepaid credits', body: grantRequestSchema, status: 201 },
+  'POST /v1/admin/tenants/{tenantId}/credits/{grantId}/void': { summary: 'Void a grant: what is left of it leaves the balance' },
   'PUT /v1/admin/tenants/{tenantId}/quotas/{meter}': { summary: 'Set a hard quota', body: quotaDefinitionSchema },
   'DELETE /v1/admin/tenants/{tenantId}/quotas/{meter}': { summary: 'Remove a hard quota', status: 204 },
   'GET /v1/admin/tenants/{tenantId}/invoices': { summary: "A tenant's invoices" },

@@ -1,6 +1,8 @@
 import { Dec } from '../kernel/decimal.js';
 import type { Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
+import { commitmentTrueUp } from './commitments.js';
+import { applyCredits, boundaries, type CreditGrant, type LedgerEntry } from './credits.js';
 import { ADJUSTABLE_PERIODS, type InvoiceDraft } from './invoices.js';
 import type { Plan } from './plans.js';
 import type { BillingReads } from './ports.js';
@@ -40,10 +42,19 @@ export async function requirePlan(reads: BillingReads, planId: string): Promise<
   return plan;
 }
 
+/** The tenant's credits as an invoice run applies them: its grants, its ledger, and the run's ref (credits.ts). */
+export interface CreditsToApply {
+  grants: readonly CreditGrant[];
+  entries: readonly LedgerEntry[];
+  ref: string;
+}
+
 /**
- * The draft for `period`: base fees per plan segment, usage under the plan in force at the end, and
- * adjustments for late usage in the periods `previous` (the tenant's last invoice) billed. `asOf`
- * below the period's end prices it as if it closed then (the upcoming invoice).
+ * The draft for `period`, in this order: base fees per plan segment, usage under the plan in force at
+ * the end, adjustments for late usage in the periods `previous` (the tenant's last invoice) billed; then
+ * prepaid credits (unit grants before their meter is priced, money grants on what is then due); then the
+ * plan's minimum commitment true-up; tax last, on the subtotal. `asOf` below the period's end prices it as
+ * if it closed then (the upcoming invoice).
  */
 export async function draftInvoice(
   reads: BillingReads,
@@ -51,6 +62,7 @@ export async function draftInvoice(
   period: BillingPeriod,
   previous: readonly BilledPeriod[],
   asOf = period.end,
+  credits?: CreditsToApply,
 ): Promise<InvoiceDraft> {
   const meters = new Map((await reads.meters(sub.tenantId)).map((m) => [m.key, m]));
   const labels = labelsOf(meters);
@@ -66,11 +78,32 @@ export async function draftInvoice(
     }),
   );
 
-  const lines = [
-    ...baseFeeLines(segments, period, period.trial),
+  const fixed = [...baseFeeLines(segments, period, period.trial), ...adjustments.flatMap((a) => a.lines)];
+  const priced = [
+    ...fixed.filter((l) => l.kind === 'base'),
     ...usageLines(plan, used, labels, period.trial),
-    ...adjustments.flatMap((a) => a.lines),
+    ...fixed.filter((l) => l.kind !== 'base'),
   ];
+  let credit: ReturnType<typeof applyCredits> | undefined;
+  if (credits && credits.grants.length > 0 && !period.trial) {
+    const cuts = boundaries(credits.grants, period);
+    const snapshots = new Map(
+      await Promise.all(
+        cuts.map(async (b) => [b, b >= asOf ? used : await quantities(reads, sub.tenantId, plan, meters, period, b)] as const),
+      ),
+    );
+    credit = applyCredits({
+      ...credits,
+      period,
+      currency: plan.currency,
+      fixed: totals(fixed, '0', plan.currency).subtotal,
+      quantitiesAt: (b) => snapshots.get(b)!,
+      price: (q) => usageLines(plan, q, labels),
+    });
+  }
+  const settled = [...priced, ...(credit?.lines ?? [])];
+  const commitment = plan.commitment && !period.trial ? commitmentTrueUp(plan.commitment, settled, plan.currency) : undefined;
+  const lines = [...settled, ...(commitment?.line ? [commitment.line] : [])];
   const own: BilledPeriod = {
     periodStart: new Date(period.start).toISOString(),
     periodEnd: new Date(period.end).toISOString(),
@@ -88,6 +121,8 @@ export async function draftInvoice(
     lines,
     ...totals(lines, sub.taxRate, plan.currency),
     billed: [own, ...adjustments.map((a) => a.billed)].slice(0, ADJUSTABLE_PERIODS),
+    ...(credit ? { creditEntries: credit.entries } : {}),
+    ...(commitment ? { commitment: commitment.outcome } : {}),
   };
 }
 

@@ -1,6 +1,8 @@
 import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { ClientError } from '../kernel/errors.js';
 import { type Currency, subtractMoney } from '../kernel/money.js';
+import type { CommitmentOutcome } from './commitments.js';
+import type { LedgerEntry } from './credits.js';
 import type { BilledPeriod, InvoiceLine, Totals } from './pricing.js';
 
 /**
@@ -70,6 +72,10 @@ export interface InvoiceDraft extends Totals {
    * invoice compares these quantities with the counters again and bills any difference.
    */
   billed: BilledPeriod[];
+  /** The credit ledger entries this invoice's run writes (burns, resets, expiries), with the invoice. */
+  creditEntries?: LedgerEntry[];
+  /** The plan's minimum commitment and how the invoice measured up to it. */
+  commitment?: CommitmentOutcome;
 }
 
 export interface Invoice extends InvoiceDraft {
@@ -100,7 +106,7 @@ export interface InvoiceChanges {
 /** Statuses an invoice may be reissued from: it is voided by the reissue (a paid invoice needs a refund first). */
 export const reissuableStatuses: readonly InvoiceStatus[] = ['open', 'uncollectible', 'void'];
 
-const lineKey = (l: InvoiceLine) => `${l.kind}:${l.meter ?? l.planId ?? l.description}`;
+const lineKey = (l: InvoiceLine) => `${l.kind}:${l.grantId ?? l.meter ?? l.planId ?? l.description}`;
 
 /** The line-by-line difference between an invoice and its replacement; unchanged lines are left out. */
 export function invoiceChanges(

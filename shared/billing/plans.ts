@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { currencySchema, decimalString } from '../kernel/money.js';
 import { meterKeySchema } from '../metering/meters.js';
+import { commitmentSchema } from './commitments.js';
+import { featuresSchema } from './entitlements.js';
 
 /**
  * Plans are data: a currency, a base fee per period and, per meter, one price model. Every price is a
@@ -70,6 +72,10 @@ export const planDefinitionSchema = z.strictObject({
   interval: z.enum(intervals),
   baseFee: decimalString,
   prices: z.record(meterKeySchema, priceSchema),
+  /** What the plan includes beside its prices (./entitlements.ts); none when absent. */
+  features: featuresSchema.optional(),
+  /** A minimum spend per period, trued up on the invoice (./commitments.ts). */
+  commitment: commitmentSchema.optional(),
 });
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;
 
@@ -92,7 +98,8 @@ export const intervalMonths = (interval: Interval): number => (interval === 'yea
  * The two seed documents' price books. Seed 1: $199 a month plus five per-unit rates (storage per
  * GB-month, API calls $0.01 per 1,000). Seed 2: three tiers with included quotas and overage rates in
  * cents (estimates 500 = $5.00 each); Enterprise's 999999 sentinels are modelled as truly unlimited.
- * A stored plan with the same id overrides its seed.
+ * Seed 2's features are the plans' features as it lists them: its `*_per_month` limits are metered
+ * features on the meter they name, `users` a static value. A stored plan with the same id overrides its seed.
  */
 export const seedPlans: Plan[] = [
   {
@@ -120,6 +127,11 @@ export const seedPlans: Plan[] = [
       api_calls: { model: 'quota', included: '1000', unitPrice: '0.10' },
       seats: { model: 'quota', included: '3', unitPrice: '10.00' },
     },
+    features: {
+      estimates_per_month: { kind: 'metered', meter: 'estimates', limit: '50' },
+      api_calls_per_month: { kind: 'metered', meter: 'api_calls', limit: '1000' },
+      users: { kind: 'static', value: '3' },
+    },
   },
   {
     id: 'professional',
@@ -132,6 +144,12 @@ export const seedPlans: Plan[] = [
       api_calls: { model: 'quota', included: '10000', unitPrice: '0.08' },
       seats: { model: 'quota', included: '10', unitPrice: '8.00' },
     },
+    features: {
+      estimates_per_month: { kind: 'metered', meter: 'estimates', limit: '200' },
+      api_calls_per_month: { kind: 'metered', meter: 'api_calls', limit: '10000' },
+      users: { kind: 'static', value: '10' },
+      advanced_reporting: { kind: 'boolean', value: true },
+    },
   },
   {
     id: 'enterprise',
@@ -143,6 +161,13 @@ export const seedPlans: Plan[] = [
       estimates: { model: 'quota', included: 'unlimited', unitPrice: '0' },
       api_calls: { model: 'quota', included: 'unlimited', unitPrice: '0' },
       seats: { model: 'quota', included: 'unlimited', unitPrice: '0' },
+    },
+    features: {
+      estimates_per_month: { kind: 'metered', meter: 'estimates', limit: 'unlimited' },
+      api_calls_per_month: { kind: 'metered', meter: 'api_calls', limit: 'unlimited' },
+      users: { kind: 'static', value: 'unlimited' },
+      sso: { kind: 'boolean', value: true },
+      dedicated_support: { kind: 'boolean', value: true },
     },
   },
 ];

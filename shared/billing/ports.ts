@@ -1,5 +1,6 @@
 import type { Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
+import type { CreditGrant, LedgerEntry } from './credits.js';
 import type { Invoice, InvoiceDraft, InvoiceStatus, ProviderInvoice } from './invoices.js';
 import type { Party, Seller } from './parties.js';
 import type { BillingPause } from './pauses.js';
@@ -60,6 +61,12 @@ export interface BillingStore {
   listQuotas(tenantId: string): Promise<Quota[]>;
   putQuota(tenantId: string, quota: Quota): Promise<void>;
   deleteQuota(tenantId: string, meter: string): Promise<boolean>;
+  /** The tenant's credit grants and its whole credit ledger. */
+  credits(tenantId: string): Promise<{ grants: CreditGrant[]; entries: LedgerEntry[] }>;
+  /** A new grant with its first `grant` entry; false when a grant of that id exists. */
+  putCreditGrant(grant: CreditGrant, entry: LedgerEntry): Promise<boolean>;
+  /** Appends entries to the credit ledger; an entry whose id is there already is not written again. */
+  appendCreditEntries(entries: readonly LedgerEntry[]): Promise<void>;
   /** Every billing pause in force (one small partition: the jobs read it once per run). */
   listPauses(): Promise<BillingPause[]>;
   /** False when that scope was already paused (the first pause and its reason stand). */
@@ -81,4 +88,6 @@ export interface ReissueStore {
   latestInvoice(tenantId: string): Promise<Invoice | undefined>;
   invoiceForPeriod(tenantId: string, periodStart: string): Promise<Invoice | undefined>;
   reissueInvoice(original: Invoice, draft: InvoiceDraft, at: string): Promise<Invoice | undefined>;
+  credits(tenantId: string): Promise<{ grants: CreditGrant[]; entries: LedgerEntry[] }>;
+  appendCreditEntries(entries: readonly LedgerEntry[]): Promise<void>;
 }

@@ -27,7 +27,8 @@ export interface Charge {
   amount: Dec;
 }
 
-export type LineKind = 'base' | 'usage' | 'adjustment';
+/** `credit`: prepaid credits applied (./credits.ts); `commitment`: the true-up to a minimum spend (./commitments.ts). */
+export type LineKind = 'base' | 'usage' | 'adjustment' | 'credit' | 'commitment';
 
 export interface InvoiceLine {
   kind: LineKind;
@@ -44,6 +45,8 @@ export interface InvoiceLine {
   price?: Price;
   tiers?: TierUse[];
   planId?: string;
+  /** Credit lines: the grant burned. */
+  grantId?: string;
   /** Base lines and adjustments: the stretch of time they charge for (ISO 8601). */
   from?: string;
   to?: string;

@@ -6,8 +6,8 @@ import type { Meter } from '../metering/meters.js';
 import { hasEnded, periodAt, type Subscription } from './subscriptions.js';
 
 /**
- * Hard quotas: an admin caps a tenant's use of a meter per billing period, and the product service
- * asks before it acts (`GET /v1/quotas/{meter}?quantity=n`), the way entitlement checks work. Ingest
+ * Hard quotas: a plan's metered feature (./entitlements.ts) or an admin's quota for one tenant caps
+ * the tenant's use of a meter per billing period, and the product service asks before it acts (`GET /v1/quotas/{meter}?quantity=n`), the way entitlement checks work. Ingest
  * never refuses usage for being over quota: an event records something that already happened, and
  * dropping it would only under-bill. So the quota is enforced where the action is, and usage stays
  * exact.
@@ -49,6 +49,8 @@ export const quotaStatusSchema = z.object({
   remaining: z.string(),
   /** Whether `requested` more units still fit: usage + requested ≤ limit. */
   allowed: z.boolean(),
+  /** Where the limit comes from: the plan's metered feature, or an admin's quota for this tenant (which wins). */
+  source: z.enum(['plan', 'override']).optional(),
 });
 export type QuotaStatus = z.infer<typeof quotaStatusSchema>;
 
@@ -60,9 +62,10 @@ export const quotaCheckSchema = quotaStatusSchema.extend({
 });
 
 /** `requested` is what the caller is about to use (0: is anything left at all, i.e. usage < limit). */
-export function quotaStatus(quota: Quota, usage: string, requested = '0'): QuotaStatus {
+export function quotaStatus(quota: Quota & { source?: QuotaStatus['source'] }, usage: string, requested = '0'): QuotaStatus {
   const limit = new Dec(quota.limit);
   const used = new Dec(usage);
   const allowed = new Dec(requested).isZero() ? used.lessThan(limit) : used.plus(requested).lessThanOrEqualTo(limit);
-  return { meter: quota.meter, limit: quota.limit, usage, remaining: Dec.max(limit.minus(used), 0).toFixed(), allowed };
+  const source = quota.source ? { source: quota.source } : {};
+  return { meter: quota.meter, limit: quota.limit, usage, remaining: Dec.max(limit.minus(used), 0).toFixed(), allowed, ...source };
 }

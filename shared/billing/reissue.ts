@@ -1,4 +1,5 @@
 import { ClientError } from '../kernel/errors.js';
+import { reverseRun } from './credits.js';
 import { draftInvoice } from './invoice-drafts.js';
 import { type Invoice, reissuableStatuses } from './invoices.js';
 import type { BillingReads, ReissueStore } from './ports.js';
@@ -11,7 +12,8 @@ import { periodAt } from './subscriptions.js';
  * reissued: a later invoice has already billed this period's late usage as adjustment lines against the
  * quantities it recorded, and pricing this period again would bill that usage twice. The replacement
  * re-checks the period before it exactly as the original did (adjustments against the previous
- * invoice), so nothing the voided invoice carried is lost.
+ * invoice), so nothing the voided invoice carried is lost. Its credit lines are re-derived: the original
+ * run's ledger entries are reversed and the credits applied again to the period as it is priced now.
  */
 export async function reissueInvoice(
   store: ReissueStore,
@@ -45,13 +47,17 @@ export async function reissueInvoice(
     start > Date.parse(sub.startedAt)
       ? await store.invoiceForPeriod(tenantId, new Date(periodAt(sub, start - 1).start).toISOString())
       : undefined;
-  const draft = await draftInvoice(
-    reads,
-    sub,
-    { start, end: Date.parse(original.periodEnd), trial: original.trial },
-    previous?.billed ?? [],
-  );
+  const period = { start, end: Date.parse(original.periodEnd), trial: original.trial };
+  const ref = `${original.periodStart}#${original.number}`;
+  const ran = original.creditEntries ?? [];
+  const reversal = ran.length > 0 ? reverseRun(ran, ran[0]!.ref!, ref, now) : [];
+  const ledger = await store.credits(tenantId);
+  const known = new Set(ledger.entries.map((e) => e.id));
+  const entries = [...ledger.entries, ...ran.filter((e) => !known.has(e.id)), ...reversal];
+  const draft = await draftInvoice(reads, sub, period, previous?.billed ?? [], period.end, { grants: ledger.grants, entries, ref });
+  draft.creditEntries = [...reversal, ...(draft.creditEntries ?? [])];
   const replacement = await store.reissueInvoice(original, draft, new Date(now).toISOString());
   if (!replacement) throw new ClientError('CONFLICT', `invoice ${id} changed meanwhile; read it and try again`, 'id');
+  await store.appendCreditEntries(replacement.creditEntries ?? []);
   return replacement;
 }

@@ -10,7 +10,7 @@ import { tenantIdSchema } from './tenants.js';
  * | route kind    | which routes                                         | tenant key | read-only key | service key | admin key |
  * |---------------|------------------------------------------------------|------------|---------------|-------------|-----------|
  * | `ingest`      | POST /v1/events, POST /api/v1/events                 | yes        | no            | yes         | no        |
- * | `quota-check` | GET /v1/quotas/{meter}                               | yes        | yes           | yes         | no        |
+ * | `quota-check` | GET /v1/quotas/{meter}, GET /v1/entitlements(/{f})  | yes        | yes           | yes         | no        |
  * | `read`        | any other GET outside /v1/admin                      | yes        | yes           | no          | no        |
  * | `write`       | any other POST, PUT, PATCH, DELETE outside /v1/admin | yes        | no            | no          | no        |
  * | `admin`       | /v1/admin/...                                        | no         | no            | no          | yes       |
@@ -42,6 +42,8 @@ const namedRoutes: Record<string, RouteKind> = {
   'POST /v1/events': 'ingest',
   'POST /api/v1/events': 'ingest',
   'GET /v1/quotas/{meter}': 'quota-check',
+  'GET /v1/entitlements': 'quota-check',
+  'GET /v1/entitlements/{feature}': 'quota-check',
   'GET /v1/openapi.json': 'any-key',
   'PUT /v1/alerts/{alertId}': 'dashboard',
   'DELETE /v1/alerts/{alertId}': 'dashboard',
@@ -119,7 +121,7 @@ function callerOf(event: AuthorizedRequest): Caller {
 const refusal: Record<CallerKind, string> = {
   tenant: 'a tenant API key cannot call this route',
   'read-only': 'this API key is read-only',
-  service: 'a service API key may only post usage events and check quotas',
+  service: 'a service API key may only post usage events and check quotas and entitlements',
   admin: 'an admin API key reaches only the admin routes',
   'tenant-session': 'a dashboard session may read and manage alerts only; this route needs an API key',
   'console-session': 'a console session may read the admin routes and open tenant sessions only',

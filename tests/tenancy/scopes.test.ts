@@ -35,7 +35,13 @@ function expectedAllowed(kind: CallerKind, routeKey: string): boolean {
     case 'read-only':
       return !admin && method === 'GET';
     case 'service':
-      return ['POST /v1/events', 'POST /api/v1/events', 'GET /v1/quotas/{meter}'].includes(routeKey);
+      return [
+        'POST /v1/events',
+        'POST /api/v1/events',
+        'GET /v1/quotas/{meter}',
+        'GET /v1/entitlements',
+        'GET /v1/entitlements/{feature}',
+      ].includes(routeKey);
     case 'tenant-session':
       return (!admin && method === 'GET') || dashboardWrites.includes(routeKey) || routeKey === sessionRoutes.end;
     case 'console-session':

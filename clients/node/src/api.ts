@@ -820,6 +820,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/entitlements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the tenant's plan includes, with usage and remaining for metered features (service keys name ?tenant=)
+         * @description Allowed for tenant, read-only and service keys.
+         */
+        get: operations["getV1Entitlements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/entitlements/{feature}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether the tenant has `feature` now (hasAccess), and its value or usage and limit (service keys name ?tenant=)
+         * @description Allowed for tenant, read-only and service keys.
+         */
+        get: operations["getV1EntitlementsFeature"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's credit grants with what is left of each now, and its balance now and projected at period end
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1Credits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/plans": {
         parameters: {
             query?: never;
@@ -927,6 +987,50 @@ export interface paths {
          * @description Allowed for admin keys.
          */
         delete: operations["deleteV1AdminTenantsTenantIdQuotasMeter"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tenant's credit grants with their balances, and its credit ledger
+         * @description Allowed for admin keys and console sessions.
+         */
+        get: operations["getV1AdminTenantsTenantIdCredits"];
+        put?: never;
+        /**
+         * Grant prepaid credits
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminTenantsTenantIdCredits"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/credits/{grantId}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Void a grant: what is left of it leaves the balance
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminTenantsTenantIdCreditsGrantIdVoid"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1312,12 +1416,48 @@ export interface components {
             usage: string;
             remaining: string;
             allowed: boolean;
+            /** @enum {string} */
+            source?: "plan" | "override";
             requested?: string;
             period: {
                 start: string;
                 end: string;
             };
             asOf: string;
+        };
+        Entitlement: {
+            feature: string;
+            /** @enum {string} */
+            kind: "boolean" | "static" | "metered";
+            hasAccess: boolean;
+            value?: boolean | string;
+            meter?: string;
+            usage?: string;
+            limit?: string;
+            remaining?: string;
+            resetsAt?: string;
+            override?: boolean;
+        };
+        Entitlements: {
+            planId?: string;
+            period: {
+                start: string;
+                end: string;
+            };
+            asOf: string;
+            entitlements: {
+                feature: string;
+                /** @enum {string} */
+                kind: "boolean" | "static" | "metered";
+                hasAccess: boolean;
+                value?: boolean | string;
+                meter?: string;
+                usage?: string;
+                limit?: string;
+                remaining?: string;
+                resetsAt?: string;
+                override?: boolean;
+            }[];
         };
     };
     responses: never;
@@ -3102,6 +3242,99 @@ export interface operations {
             };
         };
     };
+    getV1Entitlements: {
+        parameters: {
+            query?: {
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entitlements"];
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1EntitlementsFeature: {
+        parameters: {
+            query?: {
+                tenant?: string;
+            };
+            header?: never;
+            path: {
+                feature: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entitlement"];
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1Credits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1AdminPlans: {
         parameters: {
             query?: never;
@@ -3217,6 +3450,26 @@ export interface operations {
                             included: "unlimited" | (string | number);
                             unitPrice: string | number;
                         };
+                    };
+                    features?: {
+                        [key: string]: {
+                            /** @constant */
+                            kind: "boolean";
+                            value: boolean;
+                        } | {
+                            /** @constant */
+                            kind: "static";
+                            value: string;
+                        } | {
+                            /** @constant */
+                            kind: "metered";
+                            meter: string;
+                            limit: "unlimited" | (string | number);
+                        };
+                    };
+                    commitment?: {
+                        minimum: string | number;
+                        creditsCount: boolean;
                     };
                 };
             };
@@ -3404,6 +3657,117 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminTenantsTenantIdCredits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminTenantsTenantIdCredits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount: string | number;
+                    meter?: string;
+                    priority?: number;
+                    /** Format: date-time */
+                    effectiveAt?: string;
+                    /** Format: date-time */
+                    expiresAt?: string;
+                    /** @constant */
+                    recurrence?: "monthly";
+                    /** @enum {string} */
+                    source: "purchased" | "promotional" | "manual";
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminTenantsTenantIdCreditsGrantIdVoid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                grantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description The error contract */
             "4XX": {

@@ -5,6 +5,7 @@ type NativeEvent = components['schemas']['NativeEvent'];
 type IngestResponse = components['schemas']['IngestResponse'];
 type EventOutcome = components['schemas']['EventOutcome'];
 export type QuotaStatus = components['schemas']['QuotaCheck'];
+export type Entitlement = components['schemas']['Entitlement'];
 
 /** A usage event as `track()` takes it: `id` and `timestamp` are filled in when absent. */
 export interface TrackEvent {
@@ -190,16 +191,30 @@ export class Meterline {
   async quota(meter: string, options: { quantity?: string | number; tenant?: string; timeoutMs?: number } = {}): Promise<QuotaStatus> {
     const params = new URLSearchParams();
     if (options.quantity !== undefined) params.set('quantity', String(options.quantity));
+    return (await this.check(`/v1/quotas/${encodeURIComponent(meter)}`, params, options)) as QuotaStatus;
+  }
+
+  /**
+   * Whether the tenant's plan includes `feature` now (`hasAccess`), with its value, or its usage and limit
+   * for a metered feature: `GET /v1/entitlements/{feature}`. A feature the plan does not list answers
+   * `hasAccess: false`. Throws `MeterlineError` or the network's error.
+   */
+  async entitlement(feature: string, options: { tenant?: string; timeoutMs?: number } = {}): Promise<Entitlement> {
+    return (await this.check(`/v1/entitlements/${encodeURIComponent(feature)}`, new URLSearchParams(), options)) as Entitlement;
+  }
+
+  /** The quota and entitlement checks' GET: a service key names the tenant. */
+  private async check(path: string, params: URLSearchParams, options: { tenant?: string; timeoutMs?: number }): Promise<unknown> {
     const tenant = options.tenant ?? this.o.tenant;
     if (tenant) params.set('tenant', tenant);
     const query = params.size ? `?${params}` : '';
-    const res = await this.o.fetch(`${this.o.baseUrl}/v1/quotas/${encodeURIComponent(meter)}${query}`, {
+    const res = await this.o.fetch(`${this.o.baseUrl}${path}${query}`, {
       headers: { authorization: `Bearer ${this.o.apiKey}` },
       signal: AbortSignal.timeout(options.timeoutMs ?? this.o.requestTimeoutMs),
     });
     const body = await res.json().catch(() => undefined);
     if (!res.ok) throw new MeterlineError(res.status, body as ErrorBody | undefined);
-    return body as QuotaStatus;
+    return body;
   }
 
   private normalize(input: TrackEvent): NativeEvent {

@@ -2,6 +2,7 @@ export type { components } from './api.js';
 export {
   type ClientStats,
   type DropReason,
+  type Entitlement,
   type Logger,
   Meterline,
   MeterlineError,

@@ -1,4 +1,4 @@
-import { type Logger, type Meterline, MeterlineError, type QuotaStatus } from './client.js';
+import { type Entitlement, type Logger, type Meterline, MeterlineError, type QuotaStatus } from './client.js';
 import { fromUnits, units } from './decimal.js';
 
 /** What is known of a handled request when its usage event is made. */
@@ -27,9 +27,11 @@ export interface MeteringOptions<Req> {
   skip?: (handled: HandledRequest<Req>) => boolean;
   /** Enforce the tenant's hard quota before the handler runs. */
   quota?: QuotaOptions<Req>;
+  /** How `requireFeature` caches and times out its entitlement checks. */
+  entitlements?: EntitlementOptions;
   /**
-   * When Meterline cannot answer a quota check (unreachable, 5xx, slow), let the request through (`true`,
-   * the default: metering should not take the product down) or answer 503.
+   * When Meterline cannot answer a quota or entitlement check (unreachable, 5xx, slow), let the request
+   * through (`true`, the default: metering should not take the product down) or answer 503.
    */
   failOpen?: boolean;
   logger?: Logger;
@@ -48,9 +50,18 @@ export interface QuotaOptions<Req> {
   timeoutMs?: number;
 }
 
+export interface EntitlementOptions {
+  /** How long an entitlement answer is reused. Default 5,000 ms. */
+  cacheTtlMs?: number;
+  /** How long a failed check is remembered before Meterline is asked again. Default 1,000 ms. */
+  failureTtlMs?: number;
+  /** A check slower than this counts as Meterline unreachable. Default 1,000 ms. */
+  timeoutMs?: number;
+}
+
 /** An answer the middleware gives instead of running the handler. */
 export interface Refusal {
-  statusCode: 429 | 503;
+  statusCode: 403 | 429 | 503;
   headers: Record<string, string>;
   body: Record<string, unknown>;
 }
@@ -60,13 +71,17 @@ export interface MeteringStats {
   metered: number;
   /** Requests answered 429 for being over quota. */
   refused: number;
+  /** Requests answered 403 for a feature the tenant's plan lacks. */
+  featureRefused: number;
   /** Quota checks Meterline could not answer, by outcome. */
   failedOpen: number;
   failedClosed: number;
   quotaFetches: number;
+  entitlementFetches: number;
 }
 
 type Check = { ok: true; status: QuotaStatus | null } | { ok: false; error: Error };
+type FeatureCheck = { ok: true; entitlement: Entitlement } | { ok: false; error: Error };
 
 /**
  * The framework-neutral core of the middleware: resolve the tenant, check the hard quota from a short-lived
@@ -74,7 +89,16 @@ type Check = { ok: true; status: QuotaStatus | null } | { ok: false; error: Erro
  */
 export class Metering<Req> {
   private readonly quotas = new Map<string, { until: number; check: Promise<Check>; consumed: bigint }>();
-  private readonly counters: MeteringStats = { metered: 0, refused: 0, failedOpen: 0, failedClosed: 0, quotaFetches: 0 };
+  private readonly features = new Map<string, { until: number; check: Promise<FeatureCheck> }>();
+  private readonly counters: MeteringStats = {
+    metered: 0,
+    refused: 0,
+    featureRefused: 0,
+    failedOpen: 0,
+    failedClosed: 0,
+    quotaFetches: 0,
+    entitlementFetches: 0,
+  };
   private readonly logger: Logger;
   private lastWarning = 0;
 
@@ -126,6 +150,36 @@ export class Metering<Req> {
     return { tenant, refusal: quotaRefusal(check.status, limit, used) };
   }
 
+  /**
+   * Before a handler that needs `feature`: a 403 refusal (code FEATURE_NOT_INCLUDED) unless the tenant's
+   * plan includes it now. A request without a tenant has no plan, so it is refused too.
+   */
+  async requireFeature(request: Req, feature: string): Promise<{ tenant?: string; refusal?: Refusal }> {
+    const tenant = await this.o.tenant(request);
+    if (tenant === undefined) return { refusal: featureRefusal(feature) };
+    const check = await this.cachedFeature(tenant, feature);
+    if (!check.ok) {
+      if (this.o.failOpen ?? true) {
+        this.counters.failedOpen += 1;
+        this.warn('entitlement check failed; letting the request through (failOpen)', check.error);
+        return { tenant };
+      }
+      this.counters.failedClosed += 1;
+      this.warn('entitlement check failed; refusing the request (failOpen: false)', check.error);
+      return {
+        tenant,
+        refusal: {
+          statusCode: 503,
+          headers: { 'retry-after': '1' },
+          body: { code: 'ENTITLEMENT_UNAVAILABLE', message: `the ${feature} entitlement cannot be checked right now` },
+        },
+      };
+    }
+    if (check.entitlement.hasAccess) return { tenant };
+    this.counters.featureRefused += 1;
+    return { tenant, refusal: featureRefusal(feature, check.entitlement) };
+  }
+
   /** After the handler: one usage event for the handled request. */
   record(handled: HandledRequest<Req>): void {
     if (this.o.skip?.(handled)) return;
@@ -170,6 +224,27 @@ export class Metering<Req> {
     return entry;
   }
 
+  private cachedFeature(tenant: string, feature: string): Promise<FeatureCheck> {
+    const key = `${tenant}\u0000${feature}`;
+    const hit = this.features.get(key);
+    if (hit && hit.until > Date.now()) return hit.check;
+    const o = this.o.entitlements ?? {};
+    this.counters.entitlementFetches += 1;
+    const entry = { until: Number.POSITIVE_INFINITY, check: Promise.resolve<FeatureCheck>({ ok: false, error: new Error('pending') }) };
+    entry.check = this.o.client.entitlement(feature, { tenant, timeoutMs: o.timeoutMs ?? 1000 }).then(
+      (entitlement): FeatureCheck => {
+        entry.until = Date.now() + (o.cacheTtlMs ?? 5000);
+        return { ok: true, entitlement };
+      },
+      (error: Error): FeatureCheck => {
+        entry.until = Date.now() + (o.failureTtlMs ?? 1000);
+        return { ok: false, error };
+      },
+    );
+    this.features.set(key, entry);
+    return entry.check;
+  }
+
   /** At most one warning a second, so an outage does not flood the product's logs; the counters count each. */
   private warn(message: string, error: Error): void {
     const now = Date.now();
@@ -177,6 +252,22 @@ export class Metering<Req> {
     this.lastWarning = now;
     this.logger.warn(message, { error: error.message, failedOpen: this.counters.failedOpen, failedClosed: this.counters.failedClosed });
   }
+}
+
+function featureRefusal(feature: string, entitlement?: Entitlement): Refusal {
+  const metered = entitlement?.kind === 'metered';
+  return {
+    statusCode: 403,
+    headers: {},
+    body: {
+      code: 'FEATURE_NOT_INCLUDED',
+      message: metered
+        ? `the ${feature} allowance of ${entitlement.limit} for this period is used up; it resets at ${entitlement.resetsAt}`
+        : `this plan does not include ${feature}`,
+      feature,
+      ...(metered ? { limit: entitlement.limit, usage: entitlement.usage, resetsAt: entitlement.resetsAt } : {}),
+    },
+  };
 }
 
 function quotaRefusal(status: QuotaStatus, limit: bigint, used: bigint): Refusal {

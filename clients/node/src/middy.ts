@@ -1,7 +1,15 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import { Metering, type MeteringOptions } from './metering.js';
+import { Metering, type MeteringOptions, type Refusal } from './metering.js';
 
-export { type HandledRequest, Metering, type MeteringOptions, type MeteringStats, type QuotaOptions, type Refusal } from './metering.js';
+export {
+  type EntitlementOptions,
+  type HandledRequest,
+  Metering,
+  type MeteringOptions,
+  type MeteringStats,
+  type QuotaOptions,
+  type Refusal,
+} from './metering.js';
 
 /** The parts of API Gateway's events (HTTP API 2.0 and REST 1.0) the middleware reads. */
 export interface HttpLikeEvent {
@@ -19,11 +27,21 @@ export interface MiddyMeteringOptions<E> extends MeteringOptions<E> {
   flush?: boolean;
 }
 
+const answer = <R>(refusal: Refusal): R =>
+  ({
+    statusCode: refusal.statusCode,
+    headers: { 'content-type': 'application/json', ...refusal.headers },
+    body: JSON.stringify(refusal.body),
+  }) as R;
+
 /**
  * middy middleware: checks the hard quota before the handler (answering 429 or, failing closed, 503
  * without running it) and records one usage event per handled invocation, errors included.
+ * `requireFeature('sso')` is a handler's own gate: 403 FEATURE_NOT_INCLUDED unless the tenant's plan has it.
  */
-export function meterline<E extends HttpLikeEvent, R>(options: MiddyMeteringOptions<E>): MiddlewareObj<E, R> & { metering: Metering<E> } {
+export function meterline<E extends HttpLikeEvent, R>(
+  options: MiddyMeteringOptions<E>,
+): MiddlewareObj<E, R> & { metering: Metering<E>; requireFeature(feature: string): MiddlewareObj<E, R> } {
   const metering = new Metering<E>(options);
   const started = new WeakMap<object, { at: number; tenant?: string }>();
 
@@ -52,14 +70,16 @@ export function meterline<E extends HttpLikeEvent, R>(options: MiddyMeteringOpti
       started.set(request, tenant === undefined ? { at } : { at, tenant });
       if (refusal) {
         started.delete(request);
-        return {
-          statusCode: refusal.statusCode,
-          headers: { 'content-type': 'application/json', ...refusal.headers },
-          body: JSON.stringify(refusal.body),
-        } as R;
+        return answer<R>(refusal);
       }
       return undefined;
     },
+    requireFeature: (feature) => ({
+      before: async (request) => {
+        const { refusal } = await metering.requireFeature(request.event, feature);
+        return refusal ? answer<R>(refusal) : undefined;
+      },
+    }),
     after: async (request) => {
       const status = (request.response as { statusCode?: number } | undefined)?.statusCode ?? 200;
       await record(request, status);

@@ -3,6 +3,7 @@ import { backoffDelay, sleep } from '../../kernel/retry.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { cancellationReasons, errorName, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { queryAll, queryPages } from '../../platform/dynamo/query.js';
+import type { CreditGrant, LedgerEntry } from '../credits.js';
 import {
   assertTransition,
   type Invoice,
@@ -23,6 +24,8 @@ import { INVOICE_PREFIX, invoiceKey, tenantPk } from './invoiced.js';
 const planKey = (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' });
 const subscriptionKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'SUBSCRIPTION' });
 const quotaKey = (tenantId: string, meter: string) => ({ pk: tenantPk(tenantId), sk: `QUOTA#${meter}` });
+const grantKey = (tenantId: string, id: string) => ({ pk: tenantPk(tenantId), sk: `CREDIT-GRANT#${id}` });
+const entryKey = (tenantId: string, id: string) => ({ pk: tenantPk(tenantId), sk: `CREDIT-ENTRY#${id}` });
 const sellerKey = { pk: 'SELLER', sk: 'PROFILE' };
 const customerKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'CUSTOMER' });
 const counterKey = (year: number) => ({ pk: `INVOICE-NUMBER#${year}`, sk: 'COUNTER' });
@@ -411,6 +414,65 @@ export class DynamoBillingStore implements BillingStore {
         ExpressionAttributeValues: { ':next': last + count, ...(last === 0 ? {} : { ':last': last }) },
       },
     };
+  }
+
+  /** The tenant's credit grants and its whole ledger (one partition, read consistently). */
+  async credits(tenantId: string): Promise<{ grants: CreditGrant[]; entries: LedgerEntry[] }> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :credit)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':credit': 'CREDIT-' },
+      ConsistentRead: true,
+    });
+    const of = (prefix: string) => items.filter((i) => String(i.sk).startsWith(prefix)).map(strip);
+    const entries = (of('CREDIT-ENTRY#') as LedgerEntry[]).sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
+    return { grants: of('CREDIT-GRANT#') as CreditGrant[], entries };
+  }
+
+  /** A new grant and its first entry, together; false when that id exists. */
+  async putCreditGrant(grant: CreditGrant, entry: LedgerEntry): Promise<boolean> {
+    try {
+      await this.db.transactWrite({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table,
+              Item: { ...grantKey(grant.tenantId, grant.id), ...grant },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: { ...entryKey(entry.tenantId, entry.id), ...entry },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      });
+      return true;
+    } catch (error) {
+      if (cancellationReasons(error)?.some((r) => r.Code === 'ConditionalCheckFailed')) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Appends entries to the ledger. Ids are deterministic, so an entry already there is the same entry:
+   * it is left as it is, and writing a run's entries again (after a crash) writes each once.
+   */
+  async appendCreditEntries(entries: readonly LedgerEntry[]): Promise<void> {
+    for (const entry of entries) {
+      try {
+        await this.db.put({
+          TableName: this.table,
+          Item: { ...entryKey(entry.tenantId, entry.id), ...entry },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        });
+      } catch (error) {
+        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+      }
+    }
   }
 
   private async lastNumber(year: number): Promise<number> {
