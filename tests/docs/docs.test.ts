@@ -137,10 +137,10 @@ describe('the client, packed and installed as its README says', () => {
       const install = await run('npm', ['install', '--no-audit', '--no-fund', join(project, tarball)], { cwd: project });
       expect(install.code, install.stderr).toBe(0);
       const [example] = blocks('clients/node/README.md').filter((b) => b.lang === 'ts');
-      writeFileSync(join(project, 'example.ts'), example!.code);
+      writeFileSync(join(project, 'example.mts'), example!.code);
       const state = readLocalState()!;
       const env = { ...process.env, METERLINE_API_URL: state.apiUrl, METERLINE_API_KEY: state.tenantKey };
-      const ran = await run(process.execPath, ['--experimental-strip-types', '--no-warnings', 'example.ts'], { cwd: project, env });
+      const ran = await run(process.execPath, ['--experimental-strip-types', '--no-warnings', 'example.mts'], { cwd: project, env });
       expect(ran.code, `${ran.stdout}\n${ran.stderr}`).toBe(0);
       expect(hasShape(ran.stdout, '…tracked: 2,…accepted: 2,…rejected: 0,…dropped: 0,…')).toBe(true);
     } finally {

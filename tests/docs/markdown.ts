@@ -69,14 +69,19 @@ export function hasShape(actual: string, expected: string): boolean {
 export const PLANTED = '--planted-wrong-flag';
 
 /**
- * The block with a wrong flag planted in its first `curl` or `npm` command (at the end of the command, so
- * `npm run admin -- ...` passes it to the tool), or undefined when it has none: `source`, `export` and
- * `echo` take no flags to get wrong.
+ * The block with a wrong flag planted in its first `curl` or `npm` command, or undefined when it has none
+ * (`source`, `export` and `echo` take no flags to get wrong). curl takes it right after its name, since a
+ * quoted body may span lines; `npm run <tool> -- ...` at the end of the command, so the tool gets it after its
+ * command words.
  */
 export function plantWrongFlag(code: string): string | undefined {
   const lines = code.split('\n');
   const start = lines.findIndex((l) => /^\s*(curl|npm)\s/.test(l));
   if (start === -1) return undefined;
+  if (/^\s*curl\s/.test(lines[start]!)) {
+    lines[start] = lines[start]!.replace(/curl\s/, `curl ${PLANTED} `);
+    return lines.join('\n');
+  }
   let end = start;
   while (lines[end]!.trimEnd().endsWith('\\')) end++;
   const last = lines[end]!;

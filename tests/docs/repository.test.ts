@@ -58,8 +58,9 @@ describe('the documentation', () => {
   });
 
   it('plants a wrong flag in every runnable block that runs curl or npm', () => {
-    expect(plantWrongFlag('curl -s "$A/v1/x" \\\n  -H "b: c"   # read it')).toBe(
-      `curl -s "$A/v1/x" \\\n  -H "b: c" ${PLANTED}   # read it`,
+    expect(plantWrongFlag(`curl -s "$A/v1/x" \\\n  -d '[1,\n 2]'`)).toBe(`curl ${PLANTED} -s "$A/v1/x" \\\n  -d '[1,\n 2]'`);
+    expect(plantWrongFlag('npm run admin -- keys list \\\n  --tenant t   # read it')).toBe(
+      `npm run admin -- keys list \\\n  --tenant t ${PLANTED}   # read it`,
     );
     expect(plantWrongFlag('source .meterline/env')).toBeUndefined();
     expect(hasShape('{"a": 1, "b": [2, 3]}', '{"a":1,…}')).toBe(true);
@@ -73,6 +74,16 @@ describe('the documentation', () => {
     expect(read('infra/bundling.ts')).toContain(`NODEJS_${engines[1]}_X`);
     for (const file of ['README.md', 'docs/development.md']) expect(read(file)).toContain(`Node.js ${engines[1]}.${engines[2]} or newer`);
     expect(read('docs/development.md')).not.toMatch(/Node 20\b/);
+  });
+
+  it('says of prices and invoice documents what the API does', () => {
+    const billing = read('docs/billing.md');
+    // tests/billing/exact-numbers.test.ts holds JSON-number prices taken exactly; the dashboard test downloads a PDF.
+    expect(billing).not.toMatch(/refuses JSON numbers/);
+    expect(billing).toContain('or as a JSON number');
+    expect(Object.values(functionSpecs).flatMap((f) => ('routes' in f ? f.routes : []))).toContain('GET /v1/invoices/{id}/pdf');
+    expect(billing).toContain('`GET /v1/invoices/{id}/pdf`');
+    expect(read('docs/dashboard.md')).not.toMatch(/not tracked/);
   });
 
   it('has one sample event per function in events/, named after it', () => {
