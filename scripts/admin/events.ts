@@ -43,6 +43,7 @@ export const eventCommands: Command[] = [
           tenantId,
           file: need(f, 'file'),
           ...(f['first-import'] ? { firstImport: true } : {}),
+          ...(f.restart ? { restart: true } : {}),
           signal: stop.signal,
           onProgress: (done, total) => bar.update(done, total),
         });
