@@ -1,11 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import { demoEvents, demoStart, postEvents } from './demo-usage.js';
 import { seedDemo } from './seed.js';
 import { startLocalStack } from './stack.js';
+import { writeLocalState } from './state.js';
 
 /** `npm start`: the whole system on localhost with a seeded demo tenant. Ctrl-C stops everything. */
 const port = Number(process.env.PORT ?? 3000);
@@ -36,9 +35,7 @@ const mint = async (key: string, body: object) => {
 const tenantLink = await mint(seed.tenantKey, { ttlMinutes: 720 });
 const consoleLink = await mint(seed.adminKey, { ttlMinutes: 720 });
 
-const stateFile = resolve(import.meta.dirname, '..', '.meterline', 'local.json');
-mkdirSync(resolve(stateFile, '..'), { recursive: true });
-writeFileSync(stateFile, JSON.stringify({ apiUrl: stack.apiUrl, ...seed, env: stack.env }, null, 2));
+writeLocalState({ apiUrl: stack.apiUrl, ...seed, env: stack.env });
 
 const now = new Date().toISOString();
 console.log(`
@@ -50,14 +47,14 @@ Meterline is up at ${stack.apiUrl}
   demo tenant:  ${seed.tenantId} (plan ${seed.planId})
   tenant key:   ${seed.tenantKey}
   admin key:    ${seed.adminKey}
-  (also in .meterline/local.json, which \`npm run admin\` reads)
+  (also in .meterline/local.json, which \`npm run admin\` reads, and .meterline/env)
 
-Post an event, then read it back:
+In another terminal, post an event, then read it back:
 
-  curl -s -X POST ${stack.apiUrl}/v1/events -H "Authorization: Bearer ${seed.tenantKey}" -H "Content-Type: application/json" \\
+  source .meterline/env
+  curl -s -X POST "$METERLINE_API_URL/v1/events" -H "Authorization: Bearer $METERLINE_API_KEY" -H "Content-Type: application/json" \\
     -d '{"id":"order-1","meter":"orders","timestamp":"${now}"}'
-  curl -s ${stack.apiUrl}/v1/usage/current -H "Authorization: Bearer ${seed.tenantKey}"
-  curl -s ${stack.apiUrl}/v1/invoices/upcoming -H "Authorization: Bearer ${seed.tenantKey}"
+  curl -s "$METERLINE_API_URL/v1/events/order-1" -H "Authorization: Bearer $METERLINE_API_KEY"
 
 Ctrl-C stops everything.`);
 

@@ -75,8 +75,9 @@ try {
   const result = await command.run(values, () =>
     target({ url: values.url as string | undefined, adminKey: values['admin-key'] as string | undefined }),
   );
-  if (result !== undefined && result !== null)
-    console.log(values.json ? JSON.stringify(result, null, 2) : (command.render ?? render)(result));
+  // An API that answers nothing (204: a revocation, a deletion) still gets a line, so success is never silent.
+  if (result === undefined || result === null) console.log(values.json ? '{}' : `${command.name}: done`);
+  else console.log(values.json ? JSON.stringify(result, null, 2) : (command.render ?? render)(result));
 } catch (error) {
   console.error(`error: ${(error as Error).message}`);
   if (error instanceof UsageError) console.error(`\n${help(command)}`);

@@ -21,12 +21,12 @@ export function quantity(value: string | null | undefined): string {
   return quantityFormat.format(value as unknown as number);
 }
 
-/** English plural of a unit; abbreviations (GB) stay as they are. */
+/** English plural of a unit; symbols and abbreviations (s, ms, GB) stay as they are. */
 export function plural(unit: string, value: string): string {
   if (/^-?1(\.0*)?$/.test(value)) return unit;
   const m = /([A-Za-z]+)$/.exec(unit);
   const word = m?.[1] ?? '';
-  if (!word || (/[A-Z]/.test(word) && word.length <= 4)) return unit;
+  if (!word || word.length <= 2 || (/[A-Z]/.test(word) && word.length <= 4)) return unit;
   if (/(s|x|z|ch|sh)$/.test(word)) return `${unit}es`;
   if (/[^aeiou]y$/.test(word)) return `${unit.slice(0, -1)}ies`;
   return `${unit}s`;

@@ -79,7 +79,7 @@ export const billingCommands: Command[] = [
   },
   {
     name: 'quotas set',
-    summary: 'set a hard quota per billing period (README "Quotas")',
+    summary: 'set a hard quota per billing period (docs/api.md, "Quotas")',
     options: {
       ...tenantOption,
       ...meterOption,

@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readLocalState } from '../../local/state.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
 import { issueApiKey } from '../../shared/tenancy/api-keys.js';
-import { type Command, need, text } from './command.js';
+import { type Command, need, text, UsageError } from './command.js';
 
 /**
  * The first admin key cannot come from the admin API, which needs one. It is written straight into the
@@ -12,14 +13,32 @@ export const bootstrapCommand: Command = {
   name: 'bootstrap',
   summary: "write the first admin key into the tenants table with the operator's AWS credentials",
   options: {
-    table: { type: 'string', description: 'TenantsTable name from the stack outputs', required: true, value: '<table>' },
+    table: { type: 'string', description: 'TenantsTable name from the stack outputs (required unless --local)', value: '<table>' },
     region: { type: 'string', description: 'AWS region (default: the SDK configuration)', value: 'eu-west-1' },
+    local: { type: 'boolean', description: 'the stack `npm start` runs: its tenants table on DynamoDB Local, to rehearse' },
     name: { type: 'string', description: 'key name (default "bootstrap")', value: '<name>' },
   },
   run: async (f) => {
-    const region = text(f, 'region');
-    const client = new DynamoDBClient(region ? { region } : {});
-    const directory = new DynamoTenantDirectory(documentClient(client), need(f, 'table'));
+    let client: DynamoDBClient;
+    let table: string;
+    if (f.local) {
+      const state = readLocalState();
+      if (!state) throw new Error('no local stack: run `npm start` first');
+      const {
+        AWS_REGION: region,
+        AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+      } = state.env;
+      client = new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey! } });
+      table = state.env.TENANTS_TABLE!;
+    } else {
+      if (f.table === undefined) throw new UsageError('--table is required (or --local)');
+      const region = text(f, 'region');
+      client = new DynamoDBClient(region ? { region } : {});
+      table = need(f, 'table');
+    }
+    const directory = new DynamoTenantDirectory(documentClient(client), table);
     const { token, key } = await issueApiKey(directory, { admin: true }, text(f, 'name') ?? 'bootstrap', Date.now());
     return { ...key, token, note: 'store the token now: it is shown once and kept only as a hash' };
   },

@@ -1,7 +1,8 @@
 import { call } from './client.js';
 import { type Command, need, tenantOption, text } from './command.js';
-import { importEvents, statePath } from './import.js';
+import { EXAMPLES_PER_CODE, type ImportSummary, importEvents, statePath } from './import.js';
 import { progressBar } from './progress.js';
+import { render } from './render.js';
 
 const enc = encodeURIComponent;
 
@@ -19,8 +20,11 @@ export const eventCommands: Command[] = [
         value: 'usage.ndjson|usage.csv',
       },
       'first-import': { type: 'boolean', description: "lift the open-period rule (only before the tenant's first invoice)" },
+      restart: { type: 'boolean', description: 'send the whole file again, ignoring its state file' },
     },
-    notes: 'Progress goes to stderr; a state file <file>.import-state.json lets the same command resume where it stopped.',
+    notes:
+      'Progress goes to stderr. A state file <file>.import-state.json lets the same command resume where it stopped; once a\n' +
+      'file is imported completely, the same command sends nothing more (it says so) until --restart.',
     run: async (f, t) => {
       const target = t();
       const tenantId = need(f, 'tenant');
@@ -39,14 +43,29 @@ export const eventCommands: Command[] = [
           tenantId,
           file: need(f, 'file'),
           ...(f['first-import'] ? { firstImport: true } : {}),
+          ...(f.restart ? { restart: true } : {}),
           signal: stop.signal,
           onProgress: (done, total) => bar.update(done, total),
         });
         bar.end();
+        if (summary.resumedFrom === summary.lines && summary.lines > 0)
+          process.stderr.write(
+            `${summary.file} was imported completely before (${statePath(summary.file)}): nothing sent; --restart sends it again\n`,
+          );
+        else if (summary.resumedFrom > 0) process.stderr.write(`resumed after line ${summary.resumedFrom} of ${summary.lines}\n`);
         return { ...summary, stateFile: statePath(summary.file) };
       } finally {
         process.off('SIGINT', interrupt);
       }
+    },
+    // Every rejection code on a line of its own, each example whole under it, rather than squeezed into one cell.
+    render: (result) => {
+      const { rejections, ...rest } = result as ImportSummary;
+      const lines = Object.entries(rejections).flatMap(([code, { count, examples }]) => [
+        `  ${code}: ${count}`,
+        ...examples.map((e) => `    line ${e.line}${e.id ? ` (${e.id})` : ''}${e.field ? `, ${e.field}` : ''}: ${e.message}`),
+      ]);
+      return `${render(rest)}\n\nrejections${lines.length ? ` (the first ${EXAMPLES_PER_CODE} of each code)\n${lines.join('\n')}` : ': none'}`;
     },
   },
   {

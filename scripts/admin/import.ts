@@ -19,6 +19,8 @@ export interface ImportOptions {
   /** Stops after the batches in flight (the state file then says where to resume). */
   signal?: AbortSignal;
   onProgress?(done: number, total: number): void;
+  /** Send the whole file again, whatever the state file says (events already counted answer `duplicate`). */
+  restart?: boolean;
 }
 
 export interface Rejection {
@@ -47,7 +49,7 @@ export interface ImportSummary {
   interrupted: boolean;
 }
 
-const EXAMPLES_PER_CODE = 5;
+export const EXAMPLES_PER_CODE = 5;
 const MAX_ATTEMPTS = 8;
 /** Under the route's 1 MiB limit with room for the envelope. */
 const MAX_BATCH_BYTES = MAX_REQUEST_BYTES - 16 * 1024;
@@ -72,7 +74,7 @@ export async function importEvents(o: ImportOptions): Promise<ImportSummary> {
   const lines = /\.csv$/i.test(o.file) ? csvLines(text) : ndjsonLines(text);
   const size = statSync(o.file).size;
   const saved = existsSync(statePath(o.file)) ? (JSON.parse(readFileSync(statePath(o.file), 'utf8')) as State) : undefined;
-  const resume = saved && saved.tenantId === o.tenantId && saved.size === size ? saved : undefined;
+  const resume = !o.restart && saved && saved.tenantId === o.tenantId && saved.size === size ? saved : undefined;
   const summary: ImportSummary = {
     file: o.file,
     tenantId: o.tenantId,

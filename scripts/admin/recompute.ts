@@ -79,7 +79,7 @@ export const recomputeCommands: Command[] = [
       repair: { type: 'boolean', description: 'repair the drifts found (conditional writes; ingestion can keep running)' },
       'no-wait': { type: 'boolean', description: 'print the queued job and return instead of following it' },
     },
-    notes: 'The worker picks the job up within a minute; progress is drawn on stderr until it ends (README "Recompute").',
+    notes: 'The worker picks the job up within a minute; progress is drawn on stderr until it ends (docs/fixing-the-past.md).',
     run: async (f, t) => {
       const target = t();
       const meter = text(f, 'meter');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { call } from './client.js';
-import { type Command, need, type Option, tenantOption, text } from './command.js';
+import { type Command, need, type Option, tenantOption, text, UsageError } from './command.js';
 
 const enc = encodeURIComponent;
 const keyOption: Record<string, Option> = { key: { type: 'string', description: 'key id', required: true, value: '<keyId>' } };
@@ -16,17 +16,20 @@ export const tenantCommands: Command[] = [
     summary: 'create a tenant',
     options: {
       name: { type: 'string', description: 'display name', required: true, value: '"Optical Labs"' },
-      id: { type: 'string', description: 'tenant id (default: from the name)', value: '<id>' },
+      tenant: { type: 'string', description: 'tenant id, as every other command names it (default: from the name)', value: '<id>' },
+      id: { type: 'string', description: 'the same as --tenant (kept for scripts written before)', value: '<id>' },
       'seed-meters': { type: 'boolean', description: 'define the seed meters (orders, invoices, api_calls, ...)' },
     },
     run: async (f, t) => {
-      const id = text(f, 'id');
-      const tenant = (await call(t(), 'POST', '/v1/admin/tenants', { name: need(f, 'name'), ...(id ? { id } : {}) })) as { id: string };
+      const [tenant, alias] = [text(f, 'tenant'), text(f, 'id')];
+      if (tenant && alias && tenant !== alias) throw new UsageError('--tenant and --id name the same thing: give one');
+      const id = tenant ?? alias;
+      const created = (await call(t(), 'POST', '/v1/admin/tenants', { name: need(f, 'name'), ...(id ? { id } : {}) })) as { id: string };
       if (f['seed-meters']) {
         for (const { key, ...definition } of seedMeters)
-          await call(t(), 'PUT', `/v1/admin/tenants/${enc(tenant.id)}/meters/${key}`, definition);
+          await call(t(), 'PUT', `/v1/admin/tenants/${enc(created.id)}/meters/${key}`, definition);
       }
-      return tenant;
+      return created;
     },
   },
   { name: 'tenants list', summary: 'list tenants', options: {}, run: (_f, t) => call(t(), 'GET', '/v1/admin/tenants') },

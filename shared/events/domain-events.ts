@@ -4,7 +4,7 @@ import * as z from 'zod';
  * Meterline's domain events: what a tenant's webhook endpoints receive (the JSON body of a delivery) and
  * what the `meterline` event bus carries (an event's `detail`, with `detail-type` = `type`). Every event
  * has a stable `id`: the same fact announced twice (a retried publication, a replayed delivery) carries
- * the same id, so a consumer drops repeats by id. These schemas are the documented contract (README,
+ * the same id, so a consumer drops repeats by id. These schemas are the documented contract (docs/alerts.md,
  * "Domain events"); fields are only ever added.
  */
 const instant = z.iso.datetime();

@@ -1,4 +1,4 @@
-/** Settings every function reads from its environment, with the defaults the README documents. */
+/** Settings every function reads from its environment, with the defaults docs/ documents. */
 export interface Settings {
   /** Hours after a period ends during which late events for it are still accepted. */
   graceHours: number;

@@ -10,13 +10,13 @@ import { shiftMonths } from '../../shared/billing/subscriptions.js';
 import { domainEventSchema } from '../../shared/events/domain-events.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
-/** The verification snippet exactly as README.md documents it. */
+/** The verification snippet exactly as docs/alerts.md documents it. */
 async function documentedVerifier(): Promise<
   (raw: string, header: string | undefined, secret: string, tolerance?: number, now?: number) => boolean
 > {
-  const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+  const readme = readFileSync(resolve(import.meta.dirname, '../../docs/alerts.md'), 'utf8');
   const code = /```js\n(\/\/ meterline-webhook-verify\n[\s\S]*?)```/.exec(readme)?.[1];
-  if (!code) throw new Error('README has no verification snippet');
+  if (!code) throw new Error('docs/alerts.md has no verification snippet');
   const file = join(mkdtempSync(join(tmpdir(), 'meterline-verify-')), 'verify.mjs');
   writeFileSync(file, code);
   return (await import(pathToFileURL(file).href)).verifyMeterlineWebhook;

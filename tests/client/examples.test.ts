@@ -12,7 +12,7 @@ import { api, createAdminKey, createTenant, directoryOf, eventually, startTestSt
 const root = resolve(import.meta.dirname, '..', '..');
 const example = (name: string) => readFileSync(resolve(root, 'clients/node/examples', name), 'utf8').trim();
 
-describe("README's integration examples, run as written against the local stack", () => {
+describe("docs/integrate.md's integration examples, run as written against the local stack", () => {
   let stack: LocalStack;
   let tenantKey: string;
   const calls = async () =>
@@ -28,8 +28,8 @@ describe("README's integration examples, run as written against the local stack"
   });
   afterAll(() => stack?.stop());
 
-  it('are the examples the README shows', () => {
-    const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+  it('are the examples docs/integrate.md shows', () => {
+    const readme = readFileSync(resolve(root, 'docs/integrate.md'), 'utf8');
     expect(readme).toContain(example('middy-handler.ts'));
     expect(readme).toContain(example('express-app.ts'));
   });

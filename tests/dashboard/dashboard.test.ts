@@ -228,6 +228,7 @@ describe('operator console', () => {
     const row = page.locator('tr[data-tenant="tenant-b"]');
     expect(await row.textContent()).toContain('Dashboard test');
     expect(await page.locator('tr[data-status="open"]').textContent()).toContain('2');
+    await expect.poll(() => page.getByTestId('quarantine').textContent()).toContain('None: every event received');
     const [tenantTab] = await Promise.all([context.waitForEvent('page'), row.getByRole('button', { name: /Open .* dashboard/ }).click()]);
     await tenantTab.getByRole('heading', { name: 'Overview' }).waitFor();
     await expect.poll(() => tenantTab.locator('article[data-meter="orders"] [data-testid=quantity]').getAttribute('data-value')).toBe('1');

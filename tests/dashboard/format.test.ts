@@ -77,6 +77,8 @@ describe("the dashboard's formats", () => {
     expect(plural('GB', '2')).toBe('GB');
     expect(plural('GB-hour', '2')).toBe('GB-hours');
     expect(plural('%', '2')).toBe('%');
+    expect(withUnit('0', 's')).toBe('0 s');
+    expect(withUnit('12', 'ms')).toBe('12 ms');
   });
 
   it('writes days and times in UTC, and the last day of a period whose end is exclusive', () => {

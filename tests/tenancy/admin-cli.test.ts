@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
@@ -53,13 +55,53 @@ describe('admin CLI', () => {
   }, 60_000);
 
   it('prints tables by default and the API answer with --json', async () => {
-    const created = await admin('tenants', 'create', '--name', 'CLI Labs', '--id', 'cli-labs', '--seed-meters', '--json');
+    const created = await admin('tenants', 'create', '--name', 'CLI Labs', '--tenant', 'cli-labs', '--seed-meters', '--json');
     expect(created.code).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ id: 'cli-labs', name: 'CLI Labs' });
+    expect((await admin('tenants', 'show', '--tenant', 'cli-labs')).stdout).toMatch(/id\s+cli-labs/);
     const meters = await admin('meters', 'list', '--tenant', 'cli-labs');
     expect(meters.stdout.split('\n')[1]).toMatch(/^key\s+name\s+unit\s+aggregation/);
     expect(meters.stdout).toMatch(/seats\s+Active users\s+user\s+UNIQUE_COUNT/);
   }, 60_000);
+
+  it('takes --id as an alias of --tenant in tenants create, and names what it did when the API answers nothing', async () => {
+    expect(await admin('tenants', 'create', '--name', 'Alias Labs', '--id', 'alias-labs', '--json')).toMatchObject({ code: 0 });
+    expect((await admin('tenants', 'create', '--name', 'X', '--id', 'a', '--tenant', 'b')).code).toBe(2);
+    const key = JSON.parse((await admin('keys', 'create', '--tenant', 'alias-labs', '--json')).stdout);
+    const revoked = await admin('keys', 'revoke', '--tenant', 'alias-labs', '--key', key.keyId);
+    expect(revoked).toMatchObject({ code: 0, stdout: 'keys revoke: done\n' });
+  }, 60_000);
+
+  it('prints every rejection of an import whole, and says what a re-run of a finished import does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meterline-cli-import-'));
+    const file = join(dir, 'usage.ndjson');
+    const at = new Date().toISOString();
+    const long = `meter "${'x'.repeat(60)}" is not defined`;
+    writeFileSync(
+      file,
+      [
+        { id: 'i-1', meter: 'orders', timestamp: at },
+        { id: 'i-2', meter: 'x'.repeat(60), timestamp: at },
+        { id: 'i-3', meter: 'orders', timestamp: at, value: -5 },
+      ]
+        .map((e) => JSON.stringify(e))
+        .join('\n'),
+    );
+    const first = await admin('events', 'import', '--tenant', 'cli-labs', '--file', file);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^ {2}UNKNOWN_METER: 1$/m);
+    expect(first.stdout).toMatch(/^ {2}INVALID_VALUE: 1$/m);
+    expect(first.stdout).toContain(`line 2 (i-2), meter: ${long}`);
+    expect(first.stdout).not.toContain('…');
+    const again = await admin('events', 'import', '--tenant', 'cli-labs', '--file', file, '--json');
+    expect(JSON.parse(again.stdout)).toMatchObject({ resumedFrom: 3, accepted: 1 });
+    expect(again.stderr).toContain('was imported completely before');
+    const restarted = JSON.parse((await admin('events', 'import', '--tenant', 'cli-labs', '--file', file, '--restart', '--json')).stdout);
+    // Sent again: a duplicate once the consumer has it in the ledger, accepted (and still counted once) before.
+    expect(restarted).toMatchObject({ resumedFrom: 0, done: 3, rejected: 2 });
+    expect(restarted.accepted + restarted.duplicates).toBe(1);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
 
   it('follows a recompute job to its end, drawing progress on stderr', async () => {
     const job = admin('recompute', 'start', '--tenant', 'cli-labs', '--repair');

@@ -23,6 +23,38 @@ interface ConsoleView {
   reconciliationMismatches: { tenantId: string; id: string; subject: string; raisedAt: string }[];
 }
 
+interface Quarantined {
+  events: { tenantId: string; id: string; meter: string; quarantine?: { reason: string; at: string } }[];
+  cursor?: string;
+}
+
+/** The newest events the consumer set aside (GET /v1/admin/quarantine), each to replay once its cause is fixed. */
+function QuarantineCard() {
+  const state = useApi<Quarantined>('/v1/admin/quarantine?limit=20');
+  return (
+    <article class="card" data-testid="quarantine">
+      <h2>Quarantined events</h2>
+      <Load state={state} what="quarantined events">
+        {(q) =>
+          q.events.length === 0 ? (
+            <p class="muted">None: every event received was counted or answered rejected.</p>
+          ) : (
+            <ul>
+              {q.events.map((e) => (
+                <li>
+                  <strong>{e.tenantId}</strong>: {e.id} ({e.meter}) {e.quarantine?.reason}
+                  {e.quarantine ? ` (${dateTime(e.quarantine.at)})` : ''}
+                </li>
+              ))}
+              {q.cursor && <li class="muted">and more: npm run admin -- quarantine list</li>}
+            </ul>
+          )
+        }
+      </Load>
+    </article>
+  );
+}
+
 export function Console() {
   const state = useApi<ConsoleView>('/v1/admin/console');
   const [error, setError] = useState<Error>();
@@ -90,10 +122,7 @@ export function Console() {
                   </ul>
                 )}
               </article>
-              <article class="card">
-                <h2>Quarantined events</h2>
-                <p class="muted">This deployment does not quarantine events yet; rejected events are answered to the sender at ingest.</p>
-              </article>
+              <QuarantineCard />
             </div>
             <h2>Tenants</h2>
             {c.tenants.length === 0 ? (
