@@ -94,13 +94,17 @@ export const functionCatalog = {
       'PATCH /{proxy+}',
     ],
     tables: { events: 'read', rejections: 'read' },
+    // Its listings hand out signed cursors.
+    secrets: ['cursor'],
   },
   quarantine: {
     entry: 'functions/quarantine/handler.ts',
     memoryMb: 256,
     timeoutSeconds: 30,
     routes: ['GET /v1/admin/quarantine', 'POST /v1/admin/tenants/{tenantId}/events/{id}/replay'],
-    tables: { events: 'readwrite', counters: 'readwrite' },
+    tables: { tenants: 'read', events: 'readwrite', counters: 'readwrite' },
+    // Its listings hand out signed cursors.
+    secrets: ['cursor'],
   },
   recompute: {
     entry: 'functions/recompute/handler.ts',
@@ -181,6 +185,8 @@ export const functionCatalog = {
       billing: 'read',
       webhooks: { access: 'readwrite', deletes: true },
     },
+    // Its deliveries listing hands out signed cursors.
+    secrets: ['cursor'],
   },
   'alert-evaluator': {
     entry: 'functions/alert-evaluator/handler.ts',

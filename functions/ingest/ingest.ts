@@ -13,9 +13,9 @@ import {
 } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { RejectionBatch, SendOutcome } from '../../shared/metering/ports.js';
-import { type HttpEvent, type HttpResult, header, httpApi, json, parseInput, rawBody } from '../../shared/platform/http.js';
+import { type HttpEvent, type HttpResult, header, httpApi, json, rawBody } from '../../shared/platform/http.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
-import { actsFor, authorize, type Caller } from '../../shared/tenancy/access.js';
+import { actsFor, authorize, type Caller, requireAdminTenant } from '../../shared/tenancy/access.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 
 export interface IngestDependencies {
@@ -114,7 +114,7 @@ async function ingest(
   // The tenant every event belongs to: a tenant key's own, or the one an admin imports for; service keys name it per event.
   const own =
     event.routeKey === IMPORT_ROUTE
-      ? parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId')
+      ? await requireAdminTenant(event, event.pathParameters?.tenantId, deps.tenantExists)
       : caller.role === 'tenant'
         ? caller.tenantId
         : undefined;

@@ -1,5 +1,6 @@
+import * as z from '../../kernel/zod-mini.js';
+import { cursorCodec, keyString } from '../../platform/dynamo/cursor.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
-import { decodeCursor, encodeCursor } from '../../platform/dynamo/query.js';
 import type { Page, RejectedEvent, RejectionBatch, RejectionQuery, RejectionStore } from '../ports.js';
 
 type Row = [index: number, id: string | null, code: string, field: string | null, message: string];
@@ -13,6 +14,11 @@ const unpackRows = (packed: Uint8Array) => JSON.parse(process.getBuiltinModule('
  * gzipped together (a thousand rejections of one code compress to a few KB, so a few write units), keyed by
  * tenant and receipt time so that a tenant lists them by time.
  */
+/** A page position of a tenant's rejections: the request last read, and how many of its events were returned. */
+const rejectionPosition = z.strictObject({ sk: keyString, taken: z.int().check(z.minimum(0)) });
+/** Bound to the query's tenant and range: a position outside the range would be outside the query's key condition. */
+const rejectionCursors = (q: RejectionQuery) => cursorCodec(`rejections#${q.tenantId}#${q.from}#${q.to}`, rejectionPosition);
+
 export class DynamoRejectionStore implements RejectionStore {
   constructor(
     private readonly db: Documents,
@@ -42,7 +48,8 @@ export class DynamoRejectionStore implements RejectionStore {
    * cursor names the last request read and how many of its events were returned.
    */
   async list(q: RejectionQuery): Promise<Page<RejectedEvent>> {
-    const position = q.cursor ? decodeCursor<{ sk: string; taken: number }>(q.cursor) : undefined;
+    const cursors = rejectionCursors(q);
+    const position = q.cursor ? await cursors.decode(q.cursor) : undefined;
     const items: RejectedEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -59,7 +66,7 @@ export class DynamoRejectionStore implements RejectionStore {
         const rows = unpackRows(item.rows as Uint8Array);
         const skip = position && sk === position.sk ? position.taken : 0;
         for (let i = skip; i < rows.length; i++) {
-          if (items.length === q.limit) return { items, cursor: encodeCursor({ sk, taken: i }) };
+          if (items.length === q.limit) return { items, cursor: await cursors.encode({ sk, taken: i }) };
           const [index, id, code, field, message] = rows[i]!;
           items.push({
             index,
