@@ -8,6 +8,7 @@ import {
   eventsOf,
   MAX_EVENTS_PER_REQUEST,
   MAX_REQUEST_BYTES,
+  meterNamed,
   type UsageEvent,
   validateEvent,
 } from '../../shared/metering/events.js';
@@ -19,7 +20,8 @@ import { actsFor, authorize, type Caller, requireAdminTenant } from '../../share
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 
 export interface IngestDependencies {
-  meters(tenantId: string): Promise<ReadonlyMap<string, Meter>>;
+  /** The tenant's meters; `named` are the meters the request names, re-read when the definitions lack one. */
+  meters(tenantId: string, named?: Iterable<string>): Promise<ReadonlyMap<string, Meter>>;
   /** Whether the tenant exists (service keys name any tenant). */
   tenantExists(tenantId: string): Promise<boolean>;
   /** Payload hashes of those of these ids already in the ledger; best effort, the consumer has the final word. */
@@ -124,7 +126,9 @@ async function ingest(
   const tenantsFound = await existingTenants(items, caller, deps, openMeter);
   const routed = items.map((item, index) => routeToTenant(item, index, caller, own, tenantsFound, openMeter));
   const tenants = [...new Set(routed.flatMap((r) => ('tenantId' in r ? [r.tenantId] : [])))];
-  const meters = new Map(await Promise.all(tenants.map(async (t) => [t, await deps.meters(t)] as const)));
+  const namedMeters = (t: string) =>
+    routed.flatMap((r) => ('tenantId' in r && r.tenantId === t ? [meterNamed(r.item)] : [])).filter((m) => m !== undefined);
+  const meters = new Map(await Promise.all(tenants.map(async (t) => [t, await deps.meters(t, namedMeters(t))] as const)));
   const checked = routed.map((r): EventResult & { tenantId?: string } =>
     'rejected' in r
       ? r.rejected

@@ -104,6 +104,13 @@ export function isCloudEvent(item: unknown): boolean {
   return typeof item === 'object' && item !== null && 'specversion' in item;
 }
 
+/** The meter an event names before it is validated (native `meter`, CloudEvents `type`), if it names one. */
+export function meterNamed(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const name = isCloudEvent(item) ? (item as { type?: unknown }).type : (item as { meter?: unknown }).meter;
+  return typeof name === 'string' ? name : undefined;
+}
+
 /**
  * Validates one event of a request. `item` comes from `parseJson`: numbers are exact source text. Depth
  * and size are checked before anything recursive (schema, serialisation) looks at the event.
