@@ -55,6 +55,7 @@ async function ingestInProcess() {
     tenantExists: async () => true,
     existing: async () => new Map(),
     recordRejections: async () => undefined,
+    keptEvents: async () => [],
     enqueue: async (batch) => (packMessages(batch), { failed: [], calls: 1 }),
     graceHours: 72,
     invoiced: async () => false,

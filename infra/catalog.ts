@@ -66,9 +66,15 @@ export const functionCatalog = {
     memoryMb: 1024,
     timeoutSeconds: 10,
     // The last route is OpenMeter's ingest contract, for OpenMeter clients pointed at Meterline.
-    routes: ['POST /v1/events', 'POST /v1/admin/tenants/{tenantId}/events', 'POST /api/v1/events'],
+    // The admin's replay of events refused as UNKNOWN_METER takes the same path, so it lives here too.
+    routes: [
+      'POST /v1/events',
+      'POST /v1/admin/tenants/{tenantId}/events',
+      'POST /api/v1/events',
+      'POST /v1/admin/tenants/{tenantId}/rejections/replay',
+    ],
     sendsToUsageQueue: true,
-    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'write' },
+    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'readwrite' },
   },
   consumer: {
     entry: 'functions/consumer/handler.ts',

@@ -20,6 +20,7 @@ export const handler = createIngest({
   existing: (tenantId, ids) => store.existing(tenantId, ids),
   enqueue: (events) => queue.send(events),
   recordRejections: (batch) => rejections.record(batch),
+  keptEvents: (q) => rejections.keptEvents(q),
   graceHours: settings().graceHours,
   invoiced: invoicedCheck(dynamo(), tableName('billing')),
   now: Date.now,

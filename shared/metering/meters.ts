@@ -37,7 +37,7 @@ export const meterDefinitionSchema = z.omit(meterSchema, { key: true });
  * re-reads a tenant's definitions once they are `ttlMs` old, so a changed meter reaches every warm function within
  * that time; and at once when a request names a meter the cached definitions lack (one defined a moment ago). A name
  * a read found missing is not read for again within `ttlMs` (the negative cache), so a flood of one typo costs one
- * read a second, and the names of one request share one read.
+ * read a second, and the names of one request share one read. `fresh` reads them now (an admin's replay).
  */
 export function cachedMeters(load: (tenantId: string) => Promise<Meter[]>, ttlMs: number, now: () => number = Date.now) {
   type Entry = { at: number; meters: Promise<ReadonlyMap<string, Meter>> };
@@ -52,9 +52,9 @@ export function cachedMeters(load: (tenantId: string) => Promise<Meter[]>, ttlMs
   const key = (tenantId: string, name: string) => `${tenantId}\u0000${name}`;
   const recentlyMissing = (tenantId: string, name: string) =>
     now() - (missing.get(key(tenantId, name)) ?? Number.NEGATIVE_INFINITY) < ttlMs;
-  return async (tenantId: string, named: Iterable<string> = []): Promise<ReadonlyMap<string, Meter>> => {
+  return async (tenantId: string, named: Iterable<string> = [], fresh = false): Promise<ReadonlyMap<string, Meter>> => {
     const hit = cache.get(tenantId);
-    let entry = hit && now() - hit.at < ttlMs ? hit : read(tenantId);
+    let entry = !fresh && hit && now() - hit.at < ttlMs ? hit : read(tenantId);
     let meters = await entry.meters;
     const unknown = [...new Set(named)].filter((name) => !meters.has(name));
     if (entry === hit && unknown.some((name) => !recentlyMissing(tenantId, name))) {

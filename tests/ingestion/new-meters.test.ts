@@ -56,4 +56,32 @@ describe('a meter defined a moment ago, on the local stack', () => {
     await stack.drained();
     expect(await current('tokens')).toBe('5');
   });
+
+  it("replays a tenant's UNKNOWN_METER rejections of a meter once it exists, counting each event once however often", async () => {
+    const sent = [
+      { id: 'g-1', meter: 'gpu', timestamp: now(), value: 1.5 },
+      { id: 'g-2', meter: 'gpu', timestamp: now(), value: '2.25' },
+      { id: 'o-1', meter: 'other', timestamp: now(), value: 7 },
+    ];
+    for (const body of [sent, sent.slice(0, 1)]) {
+      const r = await api(stack, 'POST', '/v1/events', key, body);
+      expect(r.body.results.every((x: { code: string }) => x.code === 'UNKNOWN_METER')).toBe(true);
+    }
+    const replay = (body: unknown) => api(stack, 'POST', '/v1/admin/tenants/fresh/rejections/replay', admin, body);
+    expect(await replay({ meter: 'gpu' })).toMatchObject({ status: 404, body: { code: 'NOT_FOUND', field: 'meter' } });
+    expect(await replay({ meter: 'gpu', from: '0099-01-01T00:00:00Z' })).toMatchObject({ status: 400, body: { field: 'from' } });
+    expect(await api(stack, 'POST', '/v1/admin/tenants/nobody/rejections/replay', admin, { meter: 'gpu' })).toMatchObject({ status: 404 });
+    expect(await api(stack, 'POST', '/v1/admin/tenants/fresh/rejections/replay', key, { meter: 'gpu' })).toMatchObject({ status: 403 });
+
+    await api(stack, 'PUT', '/v1/admin/tenants/fresh/meters/gpu', admin, { name: 'GPU', unit: 'second', aggregation: 'SUM' });
+    const first = await replay({ meter: 'gpu' });
+    expect(first).toMatchObject({ status: 202, body: { meter: 'gpu', accepted: 2, duplicates: 1, rejected: 0, failed: 0 } });
+    // Replayed again at once, before the consumer ran, the events go to the queue again and the ledger counts each once.
+    expect(await replay({ meter: 'gpu' })).toMatchObject({ status: 202, body: { accepted: 2, duplicates: 1 } });
+    await stack.drained();
+    expect(await replay({ meter: 'gpu' })).toMatchObject({ status: 202, body: { accepted: 0, duplicates: 3 } });
+    await stack.drained();
+    expect(await current('gpu')).toBe('3.75');
+    expect(await replay({ meter: 'gpu', to: '2000-01-01T00:00:00Z' })).toMatchObject({ status: 202, body: { accepted: 0, duplicates: 0 } });
+  });
 });
