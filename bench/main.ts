@@ -56,6 +56,7 @@ async function ingestInProcess() {
     tenantExists: async () => true,
     existing: async () => new Map(),
     recordRejections: async () => undefined,
+    keptEvents: async () => [],
     enqueue: async (batch) => (packMessages(batch), { failed: [], calls: 1 }),
     graceHours: 72,
     invoiced: async () => false,
@@ -303,4 +304,16 @@ async function eventToVisible(apiUrl: string, token: string, count = 200) {
 const sections = { ingest: ingestInProcess, e2e: endToEnd, bundles, integration, capacity };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
-for (const name of wanted.length ? wanted : (Object.keys(sections) as (keyof typeof sections)[])) await sections[name]();
+if (wanted.length) for (const name of wanted) await sections[name]();
+else {
+  // Each section in a process of its own: a section's local stack loads the function modules, whose clients keep the
+  // endpoints of that stack, and those are gone once it stops; the next section's stack would reach for them.
+  const { spawnSync } = await import('node:child_process');
+  const failed = Object.keys(sections).filter(
+    (name) => spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit' }).status !== 0,
+  );
+  if (failed.length) {
+    console.error(`sections failed: ${failed.join(', ')}`);
+    process.exitCode = 1;
+  }
+}

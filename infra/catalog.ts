@@ -71,9 +71,15 @@ export const functionCatalog = {
     memoryMb: 1024,
     timeoutSeconds: 10,
     // The last route is OpenMeter's ingest contract, for OpenMeter clients pointed at Meterline.
-    routes: ['POST /v1/events', 'POST /v1/admin/tenants/{tenantId}/events', 'POST /api/v1/events'],
+    // The admin's replay of events refused as UNKNOWN_METER takes the same path, so it lives here too.
+    routes: [
+      'POST /v1/events',
+      'POST /v1/admin/tenants/{tenantId}/events',
+      'POST /api/v1/events',
+      'POST /v1/admin/tenants/{tenantId}/rejections/replay',
+    ],
     sendsToUsageQueue: true,
-    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'write' },
+    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'readwrite' },
   },
   consumer: {
     entry: 'functions/consumer/handler.ts',
@@ -99,13 +105,17 @@ export const functionCatalog = {
       'PATCH /{proxy+}',
     ],
     tables: { events: { access: 'read', index: true }, rejections: 'read' },
+    // Its listings hand out signed cursors.
+    secrets: ['cursor'],
   },
   quarantine: {
     entry: 'functions/quarantine/handler.ts',
     memoryMb: 256,
     timeoutSeconds: 30,
     routes: ['GET /v1/admin/quarantine', 'POST /v1/admin/tenants/{tenantId}/events/{id}/replay'],
-    tables: { events: { access: 'readwrite', index: true }, counters: 'write' },
+    tables: { tenants: 'read', events: { access: 'readwrite', index: true }, counters: 'write' },
+    // Its listings hand out signed cursors.
+    secrets: ['cursor'],
   },
   recompute: {
     entry: 'functions/recompute/handler.ts',
@@ -191,6 +201,8 @@ export const functionCatalog = {
       billing: 'read',
       webhooks: { access: 'readwrite', deletes: true, index: true },
     },
+    // Its deliveries listing hands out signed cursors.
+    secrets: ['cursor'],
   },
   'alert-evaluator': {
     entry: 'functions/alert-evaluator/handler.ts',

@@ -10,6 +10,7 @@ const describedSecrets: Record<string, string> = {
   'stripe-webhook':
     'Stripe webhook signing secret and a restricted read-only key, JSON: {"webhookSecret": "whsec_...", "secretKey": "rk_live_..."}',
   'stripe-portal': 'Stripe restricted key that can only create customer portal sessions, JSON: {"secretKey": "rk_live_..."}',
+  cursor: 'The key that signs pagination cursors: the random value CloudFormation generates; a new value voids the cursors handed out',
 };
 
 /** The environment variable that gives a function the ARN of a secret it reads (never its value). */
@@ -36,7 +37,7 @@ export class Secrets extends Construct {
         });
         acknowledge(secret, {
           'AwsSolutions-SMG4':
-            'Third-party credentials (Stripe keys) are rolled in the issuer, not by a rotation Lambda; docs/operations.md gives the procedure.',
+            'Third-party credentials (Stripe keys) are rolled in the issuer, not by a rotation Lambda; docs/operations.md gives the procedure. The cursor key signs page positions that live minutes; a new value only voids them.',
         });
         return [name, secret];
       }),

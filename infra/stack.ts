@@ -7,6 +7,7 @@ import { tables } from '../shared/platform/dynamo/tables.js';
 import { alarmSubscriber } from './alarm-email.js';
 import { Api } from './api.js';
 import { type FunctionName, type FunctionSpec, functionSpecs, reportQueueSettings, webhookQueueSettings } from './catalog.js';
+import { apiCors } from './cors.js';
 import { Evidence } from './evidence.js';
 import { Functions } from './functions.js';
 import { DashboardHosting } from './hosting.js';
@@ -100,7 +101,7 @@ export class MeterlineStack extends Stack {
     // Any origin may call the API from a browser: every call carries its key or session token in the Authorization
     // header (no cookies), so CORS guards nothing here, while naming the dashboard's origin would make the API and the
     // distribution (whose CSP names the API) depend on each other.
-    this.api = new Api(this, 'Api', { stage, functions, allowedOrigins: ['*'] });
+    this.api = new Api(this, 'Api', { stage, functions, allowedOrigins: [...apiCors.allowOrigins] });
     this.hosting = new DashboardHosting(this, 'Dashboard', { stage, apiUrl: this.api.url });
     const hosting = this.hosting;
     // Where sign-in links point: a stage variable, since the functions' environment would close a dependency cycle.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import type { AuthorizerResult } from '../functions/authorizer/authorizer.js';
+import type { ApiCors } from '../infra/cors.js';
 import { type Handler, LOCAL_ACCOUNT, lambdaContext } from './lambda.js';
 
 export interface Route {
@@ -19,6 +20,8 @@ export interface GatewayOptions {
   authorizerCacheTtlMs: number;
   /** Requests no route claims, for local-only endpoints. */
   fallback?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
+  /** The API's CORS configuration, answered as API Gateway answers it. */
+  cors: ApiCors;
 }
 
 /** HTTP API payload limit. */
@@ -51,6 +54,19 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
   };
 
   const server = createServer(async (req, res) => {
+    // As API Gateway with a CORS configuration: a preflight is answered without a route, and every answer to a request
+    // with an Origin names the origins allowed (its own 401 and 403 included).
+    const origin = req.headers.origin;
+    const allowed = origin === undefined ? undefined : allowedOrigin(o.cors, origin);
+    if (allowed !== undefined) res.setHeader('access-control-allow-origin', allowed);
+    if (req.method === 'OPTIONS' && allowed !== undefined && req.headers['access-control-request-method'] !== undefined) {
+      res.writeHead(204, {
+        'access-control-allow-methods': o.cors.allowMethods.join(','),
+        'access-control-allow-headers': o.cors.allowHeaders.join(','),
+        'access-control-max-age': String(o.cors.maxAgeSeconds),
+      });
+      return res.end();
+    }
     try {
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
@@ -138,6 +154,11 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
     server.once('error', reject);
     server.listen(o.port, '127.0.0.1', () => resolve(server));
   });
+}
+
+function allowedOrigin(cors: ApiCors, origin: string): string | undefined {
+  const origins: readonly string[] = cors.allowOrigins;
+  return origins.includes('*') ? '*' : origins.includes(origin) ? origin : undefined;
 }
 
 /** The event a Lambda function URL builds (payload 2.0, no authorizer). */

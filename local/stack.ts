@@ -13,6 +13,7 @@ import {
   usageQueueSettings,
   webhookQueueSettings,
 } from '../infra/catalog.js';
+import { apiCors } from '../infra/cors.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import type { ScheduledInvocation } from '../shared/platform/schedule.js';
 import { DynamoStripeStore } from '../shared/stripe/adapters/stripe-store.js';
@@ -200,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       routes,
       authorizer: await load('authorizer'),
       authorizerCacheTtlMs: options.authorizerCacheTtlMs ?? 0,
+      cors: apiCors,
       // Function URLs live at /_url/<function>/..., POST /_local/schedules/<function> runs a schedule now, and
       // GET / serves the dashboard (CloudFront's part in AWS), with config.json pointing it at this same origin.
       fallback: async (req, res, body) => {

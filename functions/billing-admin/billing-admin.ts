@@ -13,8 +13,7 @@ import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
-import { requireAdmin } from '../../shared/tenancy/access.js';
-import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
+import { requireAdmin, requireAdminTenant } from '../../shared/tenancy/access.js';
 
 export interface BillingAdminDependencies {
   store: ReissueStore &
@@ -57,12 +56,7 @@ export const statusRequest = z.strictObject({
 
 /** Plans, subscriptions, quotas, invoice statuses and billing pauses, for admin keys only. */
 export function createBillingAdminApi(deps: BillingAdminDependencies) {
-  const tenantOf = async (event: HttpEvent) => {
-    requireAdmin(event);
-    const tenantId = parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId');
-    if (!(await deps.tenantExists(tenantId))) throw new ClientError('NOT_FOUND', `tenant ${tenantId} does not exist`, 'tenantId');
-    return tenantId;
-  };
+  const tenantOf = (event: HttpEvent) => requireAdminTenant(event, event.pathParameters?.tenantId, deps.tenantExists);
   const planOf = async (planId: string) => {
     const plan = await deps.store.getPlan(planId);
     if (!plan) throw new ClientError('NOT_FOUND', `plan ${planId} does not exist`, 'planId');

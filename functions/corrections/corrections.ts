@@ -3,8 +3,7 @@ import { type Correction, type CorrectionRequest, correctedEvent, correctionRequ
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput } from '../../shared/platform/http.js';
-import { requireAdmin, requireTenant } from '../../shared/tenancy/access.js';
-import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
+import { requireAdminTenant, requireTenant } from '../../shared/tenancy/access.js';
 
 export interface CorrectionsDependencies {
   meters(tenantId: string): Promise<Meter[]>;
@@ -14,6 +13,7 @@ export interface CorrectionsDependencies {
     eventId: string,
     decide: (entry: UsageEvent) => Correction,
   ): Promise<{ correction: Correction; duplicate: boolean }>;
+  tenantExists(tenantId: string): Promise<boolean>;
   now(): number;
 }
 
@@ -27,9 +27,7 @@ const ADMIN_ROUTE = 'POST /v1/admin/tenants/{tenantId}/events/{id}/corrections';
 export function createCorrectionsApi(deps: CorrectionsDependencies) {
   return httpApi(async (event: HttpEvent) => {
     const admin = event.routeKey === ADMIN_ROUTE;
-    const tenantId = admin
-      ? (requireAdmin(event), parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId'))
-      : requireTenant(event);
+    const tenantId = admin ? await requireAdminTenant(event, event.pathParameters?.tenantId, deps.tenantExists) : requireTenant(event);
     const eventId = event.pathParameters?.id ?? '';
     const request: CorrectionRequest = parseInput(correctionRequestSchema, jsonBody(event));
     const meters = await deps.meters(tenantId);

@@ -8,5 +8,6 @@ const store = correctionStore();
 export const handler = createCorrectionsApi({
   meters: (tenantId) => directory.listMeters(tenantId),
   apply: (tenantId, correctionId, eventId, decide) => store.apply(tenantId, correctionId, eventId, decide),
+  tenantExists: async (tenantId) => (await directory.getTenant(tenantId)) !== undefined,
   now: Date.now,
 });

@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { instantRange, instantText, MAX_INSTANT, MIN_INSTANT } from '../../shared/kernel/instants.js';
 import { parseJson } from '../../shared/kernel/json.js';
+import { toIso } from '../../shared/kernel/periods.js';
 import { countersOf } from '../../shared/metering/aggregation.js';
 import type { LedgerEntry, Page, QuarantineQuery, RejectedEvent, RejectionQuery } from '../../shared/metering/ports.js';
 import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
@@ -13,8 +15,8 @@ export interface EventsDependencies {
 }
 
 export const listQuery = z.object({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: z.optional(instantText),
+  to: z.optional(instantText),
   cursor: z.string().max(2048).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
@@ -23,10 +25,8 @@ export const eventsQuery = listQuery.extend({ status: z.enum(['rejected', 'quara
 
 /** A query's receipt-time range as the stores key it (ISO 8601 UTC); open ends take everything. */
 export function range(q: { from?: string; to?: string }): { from: string; to: string } {
-  const from = q.from ? new Date(q.from).toISOString() : '0';
-  const to = q.to ? new Date(q.to).toISOString() : '~';
-  if (from > to) throw new ClientError('INVALID_REQUEST', '`from` must not be after `to`', 'from');
-  return { from, to };
+  const { from, to } = instantRange(q, { from: MIN_INSTANT, to: MAX_INSTANT });
+  return { from: toIso(from), to: toIso(to) };
 }
 
 /** Methods of the catch-all routes that answer unknown paths; OPTIONS stays with API Gateway's CORS preflight. */

@@ -14,11 +14,13 @@ const queue = usageQueue();
 const rejections = rejectionStore();
 
 export const handler = createIngest({
-  meters: cachedMeters((tenantId) => directory.listMeters(tenantId), 60_000),
+  // A changed meter reaches this container within a second; a new one at once (shared/metering/meters.ts).
+  meters: cachedMeters((tenantId) => directory.listMeters(tenantId), 1_000),
   tenantExists: cachedTenantExists((tenantId) => directory.getTenant(tenantId), 60_000),
   existing: (tenantId, ids) => store.existing(tenantId, ids),
   enqueue: (events) => queue.send(events),
   recordRejections: (batch) => rejections.record(batch),
+  keptEvents: (q) => rejections.keptEvents(q),
   graceHours: settings().graceHours,
   invoiced: invoicedCheck(dynamo(), tableName('billing')),
   now: Date.now,

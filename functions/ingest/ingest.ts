@@ -8,18 +8,21 @@ import {
   eventsOf,
   MAX_EVENTS_PER_REQUEST,
   MAX_REQUEST_BYTES,
+  meterNamed,
   type UsageEvent,
   validateEvent,
 } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { RejectionBatch, SendOutcome } from '../../shared/metering/ports.js';
-import { type HttpEvent, type HttpResult, header, httpApi, json, parseInput, rawBody } from '../../shared/platform/http.js';
+import { type HttpEvent, type HttpResult, header, httpApi, json, rawBody } from '../../shared/platform/http.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
-import { actsFor, authorize, type Caller } from '../../shared/tenancy/access.js';
+import { actsFor, authorize, type Caller, requireAdminTenant } from '../../shared/tenancy/access.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
+import { REPLAY_ROUTE, type ReplayDependencies, replayRejections } from './replay.js';
 
-export interface IngestDependencies {
-  meters(tenantId: string): Promise<ReadonlyMap<string, Meter>>;
+export interface IngestDependencies extends ReplayDependencies {
+  /** The tenant's meters; `named` are the meters the request names, re-read when the definitions lack one; `fresh` reads now. */
+  meters(tenantId: string, named?: Iterable<string>, fresh?: boolean): Promise<ReadonlyMap<string, Meter>>;
   /** Whether the tenant exists (service keys name any tenant). */
   tenantExists(tenantId: string): Promise<boolean>;
   /** Payload hashes of those of these ids already in the ledger; best effort, the consumer has the final word. */
@@ -70,7 +73,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function createIngest(deps: IngestDependencies) {
   return httpApi(async (event) => {
     if (event.routeKey === OPENMETER_ROUTE) return openMeterAnswer(() => ingest(event, deps, true));
-    const { status, body } = await ingest(event, deps, false);
+    const { status, body } =
+      event.routeKey === REPLAY_ROUTE ? await replayRejections(event, deps, ingestItems) : await ingest(event, deps, false);
     return json(status, body, status === 503 ? { 'retry-after': '1' } : {});
   });
 }
@@ -114,17 +118,28 @@ async function ingest(
   // The tenant every event belongs to: a tenant key's own, or the one an admin imports for; service keys name it per event.
   const own =
     event.routeKey === IMPORT_ROUTE
-      ? parseInput(tenantIdSchema, event.pathParameters?.tenantId, 'tenantId')
+      ? await requireAdminTenant(event, event.pathParameters?.tenantId, deps.tenantExists)
       : caller.role === 'tenant'
         ? caller.tenantId
         : undefined;
   const items = readEvents(event).map((item) => (openMeter ? withCloudEventDefaults(item) : item));
+  return ingestItems(event, deps, { caller, own, items, openMeter });
+}
+
+/** Events of a request (or of a replay), from validation to the answer: the one path every accepted event takes. */
+export async function ingestItems(
+  event: HttpEvent,
+  deps: IngestDependencies,
+  { caller, own, items, openMeter }: { caller: Caller; own: string | undefined; items: unknown[]; openMeter: boolean },
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const now = deps.now();
   const oldestOpen = await oldestOpenFor(deps, event, own, now);
   const tenantsFound = await existingTenants(items, caller, deps, openMeter);
   const routed = items.map((item, index) => routeToTenant(item, index, caller, own, tenantsFound, openMeter));
   const tenants = [...new Set(routed.flatMap((r) => ('tenantId' in r ? [r.tenantId] : [])))];
-  const meters = new Map(await Promise.all(tenants.map(async (t) => [t, await deps.meters(t)] as const)));
+  const namedMeters = (t: string) =>
+    routed.flatMap((r) => ('tenantId' in r && r.tenantId === t ? [meterNamed(r.item)] : [])).filter((m) => m !== undefined);
+  const meters = new Map(await Promise.all(tenants.map(async (t) => [t, await deps.meters(t, namedMeters(t))] as const)));
   const checked = routed.map((r): EventResult & { tenantId?: string } =>
     'rejected' in r
       ? r.rejected
@@ -170,7 +185,11 @@ async function ingest(
   }
 
   // Recorded while SQS takes the accepted events, so the record costs the request no time of its own.
-  const recorded = recordRejections(deps, event, checked, results, now);
+  const sent = (i: number) => {
+    const r = routed[i]!;
+    return 'item' in r ? JSON.stringify(r.item) : undefined;
+  };
+  const recorded = recordRejections(deps, event, checked, results, sent, now);
   const { failed } = toSend.length > 0 ? await deps.enqueue(toSend) : { failed: [] };
   await recorded;
   const notDurable = new Set(failed.map((e) => eventKey(e.tenantId, e.id)));
@@ -207,6 +226,7 @@ async function recordRejections(
   event: HttpEvent,
   checked: readonly (EventResult & { tenantId?: string })[],
   results: readonly Result[],
+  sent: (index: number) => string | undefined,
   now: number,
 ): Promise<void> {
   const byTenant = new Map<string, RejectionBatch['rejections']>();
@@ -214,7 +234,12 @@ async function recordRejections(
     const tenantId = checked[i]!.tenantId;
     if (r.status !== 'rejected' || tenantId === undefined) continue;
     const { index, id, code, field, message } = r;
-    byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), { index, id, code: code!, field, message: message! }]);
+    // An event refused for its meter is kept as sent, to be replayed once the meter exists.
+    const kept = code === 'UNKNOWN_METER' ? sent(i) : undefined;
+    byTenant.set(tenantId, [
+      ...(byTenant.get(tenantId) ?? []),
+      { index, id, code: code!, field, message: message!, ...(kept !== undefined ? { event: kept } : {}) },
+    ]);
   }
   await Promise.all(
     [...byTenant].map(async ([tenantId, rejections]) => {

@@ -22,6 +22,7 @@ import { statusRequest } from '../billing-admin/billing-admin.js';
 import { billingIssuesQuery } from '../console/console.js';
 import { eventsQuery } from '../events/events.js';
 import { eventOutcomeSchema, ingestResponseSchema } from '../ingest/ingest.js';
+import { replayRequestSchema } from '../ingest/replay.js';
 import { adminListQuery } from '../quarantine/quarantine.js';
 import { recomputeRequestSchema } from '../recompute/recompute.js';
 import { usageQuery } from '../usage/usage.js';
@@ -96,6 +97,12 @@ export const operations: Record<string, Operation> = {
   'GET /v1/events/{id}': { summary: 'One event: its status, payload and the counters it moved' },
   'GET /v1/admin/quarantine': { summary: 'Quarantined events of every tenant, or of one', query: adminListQuery },
   'POST /v1/admin/tenants/{tenantId}/events/{id}/replay': { summary: 'Fold a quarantined event once its cause is fixed' },
+  'POST /v1/admin/tenants/{tenantId}/rejections/replay': {
+    summary: "Replay a tenant's events refused as UNKNOWN_METER, once the meter exists (idempotent by event id)",
+    body: replayRequestSchema,
+    response: 'IngestResponse',
+    status: 202,
+  },
   'POST /v1/admin/tenants/{tenantId}/recompute': {
     summary: "Start a job that rebuilds the tenant's counters from the ledger, reports drifts and repairs them on request",
     body: recomputeRequestSchema,

@@ -3,15 +3,16 @@ import { ClientError } from '../../shared/kernel/errors.js';
 import type { LedgerEntry, Page, QuarantineQuery, ReplayOutcome } from '../../shared/metering/ports.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { logger } from '../../shared/platform/observability.js';
-import { requireAdmin } from '../../shared/tenancy/access.js';
+import { requireAdmin, requireAdminTenant } from '../../shared/tenancy/access.js';
 import { eventView, listQuery, range } from '../events/events.js';
 
 export interface QuarantineDependencies {
   quarantined(q: QuarantineQuery): Promise<Page<LedgerEntry>>;
   replay(tenantId: string, id: string): Promise<ReplayOutcome>;
+  tenantExists(tenantId: string): Promise<boolean>;
 }
 
-export const adminListQuery = listQuery.extend({ tenantId: z.string().min(1).max(63).optional() });
+export const adminListQuery = listQuery.extend({ tenantId: z.string().optional() });
 
 /** Operators: quarantined events across tenants, and their replay once the cause is fixed. */
 export function createQuarantineApi(deps: QuarantineDependencies) {
@@ -20,10 +21,11 @@ export function createQuarantineApi(deps: QuarantineDependencies) {
       'GET /v1/admin/quarantine': async (event) => {
         requireAdmin(event);
         const q = parseInput(adminListQuery, event.queryStringParameters ?? {});
+        const tenantId = q.tenantId === undefined ? undefined : await requireAdminTenant(event, q.tenantId, deps.tenantExists);
         const r = await deps.quarantined({
           ...range(q),
           limit: q.limit,
-          ...(q.tenantId ? { tenantId: q.tenantId } : {}),
+          ...(tenantId ? { tenantId } : {}),
           ...(q.cursor ? { cursor: q.cursor } : {}),
         });
         return json(200, {
@@ -33,8 +35,7 @@ export function createQuarantineApi(deps: QuarantineDependencies) {
       },
 
       'POST /v1/admin/tenants/{tenantId}/events/{id}/replay': async (event) => {
-        requireAdmin(event);
-        const tenantId = event.pathParameters?.tenantId ?? '';
+        const tenantId = await requireAdminTenant(event, event.pathParameters?.tenantId, deps.tenantExists);
         const id = event.pathParameters?.id ?? '';
         const outcome = await deps.replay(tenantId, id);
         logger.info('quarantined event replayed', { tenantId, eventId: id, outcome });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { instantText } from '../../shared/kernel/instants.js';
 import { toIso } from '../../shared/kernel/periods.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { RecomputeJobs } from '../../shared/metering/ports.js';
@@ -21,8 +22,8 @@ export interface RecomputeApiDependencies {
 export const recomputeRequestSchema = z
   .strictObject({
     meter: z.string().min(1).max(63).optional(),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
+    from: z.optional(instantText),
+    to: z.optional(instantText),
     repair: z.boolean().default(false),
   })
   .refine((r) => !r.from || !r.to || Date.parse(r.from) < Date.parse(r.to), { message: 'from must be before to', path: ['to'] });

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { instantRange, instantText } from '../../shared/kernel/instants.js';
 import {
   calendarMonth,
   type Granularity,
@@ -29,8 +30,8 @@ const MAX_BUCKETS = 1_000;
 export const usageQuery = z.object({
   meter: z.string().min(1),
   granularity: z.enum(granularities).default('day'),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: z.optional(instantText),
+  to: z.optional(instantText),
   /** One of the meter's group-by properties: the answer adds a series per value of it. */
   groupBy: z.string().min(1).optional(),
   /** With `groupBy`: only this value's series. */
@@ -74,9 +75,7 @@ export function createUsageApi(deps: UsageDependencies) {
         if (!meter) throw new ClientError('NOT_FOUND', `meter "${q.meter}" is not defined for this tenant`, 'meter');
 
         const now = deps.now();
-        const to = q.to ? Date.parse(q.to) : now;
-        const from = q.from ? Date.parse(q.from) : calendarMonth(now).start;
-        if (from >= to) throw new ClientError('INVALID_REQUEST', '`from` must be before `to`', 'from');
+        const { from, to } = instantRange(q, { from: calendarMonth(now).start, to: now });
         if (q.group !== undefined && q.groupBy === undefined) throw new ClientError('INVALID_REQUEST', '`group` needs `groupBy`', 'group');
         const first = periodStart(q.granularity, from);
         const buckets: number[] = [];

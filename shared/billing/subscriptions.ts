@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
+import { instantText } from '../kernel/instants.js';
 import { numberField } from '../kernel/json-fields.js';
 import { type Currency, decimalString } from '../kernel/money.js';
 import { type Period, periodStart } from '../kernel/periods.js';
@@ -63,10 +64,10 @@ const DAY = 86_400_000;
 export const subscriptionRequestSchema = z.strictObject({
   planId: planIdSchema.optional(),
   /** When the subscription starts (created only); truncated to the UTC day. Default: today. */
-  startAt: z.iso.datetime({ offset: true }).optional(),
+  startAt: z.optional(instantText),
   trialDays: numberField(z.number().int().min(1).max(365)).optional(),
   /** When a plan change takes effect. Default: now. */
-  effectiveAt: z.iso.datetime({ offset: true }).optional(),
+  effectiveAt: z.optional(instantText),
   cancelAtPeriodEnd: z.boolean().optional(),
   taxRate: decimalString.refine((v) => new Dec(v).lessThan(1), 'must be a fraction below 1, such as "0.2" for 20%').optional(),
 });

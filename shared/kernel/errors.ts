@@ -8,6 +8,8 @@ export const errorStatus = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  /** A correction that would leave the event as it is counted. */
+  NO_CHANGE: 409,
   INVALID_JSON: 400,
   INVALID_REQUEST: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -50,10 +52,16 @@ export interface Issue {
   field?: string;
 }
 
-/** Turns the first zod issue into a message and a dotted field path ("events.3.timestamp"). */
-export function firstIssue(error: { issues: ReadonlyArray<{ message: string; path: ReadonlyArray<PropertyKey> }> }): Issue {
+/**
+ * Turns the first zod issue into a message and a dotted field path ("events.3.timestamp"). A key a strict schema
+ * does not know is the field itself ("vaule"), not the object holding it.
+ */
+export function firstIssue(error: {
+  issues: ReadonlyArray<{ message: string; path: ReadonlyArray<PropertyKey>; code?: string; keys?: readonly string[] }>;
+}): Issue {
   const issue = error.issues[0];
   if (!issue) return { message: 'invalid input' };
-  const field = issue.path.map(String).join('.');
+  const unknownKey = issue.code === 'unrecognized_keys' && issue.keys?.[0] !== undefined ? [issue.keys[0]] : [];
+  const field = [...issue.path, ...unknownKey].map(String).join('.');
   return field ? { message: issue.message, field } : { message: issue.message };
 }

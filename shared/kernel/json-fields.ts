@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Dec } from './decimal.js';
+import { parseDecimal } from './decimal.js';
 import { type ExactNumber, exactNumberSchema, isExactNumber } from './json.js';
 
 // Classic zod, for the admin and billing bodies that use these fields; json.ts itself stays on the request path's zod/mini.
@@ -36,7 +36,7 @@ export function numberField<T extends z.ZodNumber>(number: T) {
   return z.preprocess((v, ctx) => {
     if (!isExactNumber(v)) return v;
     const n = Number(v.rawJSON);
-    if (Number.isFinite(n) && new Dec(v.rawJSON).eq(n)) return n;
+    if (Number.isFinite(n) && parseDecimal(v.rawJSON)?.eq(n)) return n;
     ctx.addIssue({ code: 'custom', message: `${v.rawJSON.slice(0, 40)} is not exactly representable here; send a smaller number` });
     return z.NEVER;
   }, number);
@@ -47,7 +47,7 @@ const MAX_EXPANDED_EXPONENT = 100;
 
 function plainDecimal(text: string): string {
   if (/^\d+(\.\d+)?$/.test(text)) return text;
-  const d = new Dec(text);
-  if (Math.abs(d.e) > MAX_EXPANDED_EXPONENT) return text;
+  const d = parseDecimal(text);
+  if (d === undefined || Math.abs(d.e) > MAX_EXPANDED_EXPONENT) return text;
   return d.isZero() ? '0' : d.toFixed();
 }

@@ -1,4 +1,4 @@
-import { Dec } from './decimal.js';
+import { Dec, parseDecimal } from './decimal.js';
 import * as z from './zod-mini.js';
 
 /**
@@ -112,7 +112,7 @@ export function depthOf(value: unknown, limit: number): number {
  * payload hash is taken over. Only for values whose depth is already bounded.
  */
 export function canonicalJson(value: unknown): string {
-  if (isExactNumber(value)) return new Dec(value.rawJSON).toString();
+  if (isExactNumber(value)) return parseDecimal(value.rawJSON)?.toString() ?? value.rawJSON;
   if (typeof value === 'number') return new Dec(value).toString();
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {

@@ -1,6 +1,6 @@
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
-import { parseJson } from '../kernel/json.js';
+import { canonicalJson, parseJson } from '../kernel/json.js';
 import * as z from '../kernel/zod-mini.js';
 import { type CounterDelta, counterKey, countersOf } from './aggregation.js';
 import { eventValueSchema, type UsageEvent, validateEvent } from './events.js';
@@ -64,7 +64,10 @@ export function correctedEvent(before: UsageEvent, meter: Meter, request: Correc
     timestamp: before.timestamp,
     ...(before.subject !== undefined ? { subject: before.subject } : {}),
     ...(properties !== undefined ? { properties } : {}),
-    ...(meter.valueProperty === undefined && meter.aggregation !== 'COUNT' ? { value: request.value ?? before.value } : {}),
+    // A COUNT meter's event has no value of its own; one sent is checked as ingest checks it (1 or nothing).
+    ...(meter.valueProperty === undefined && (meter.aggregation !== 'COUNT' || request.value !== undefined)
+      ? { value: request.value ?? before.value }
+      : {}),
   };
   if (meter.valueProperty !== undefined && request.value !== undefined)
     raw.properties = { ...properties, [meter.valueProperty]: request.value };
@@ -77,7 +80,17 @@ export function correctedEvent(before: UsageEvent, meter: Meter, request: Correc
   });
   if (checked.status === 'rejected')
     throw new ClientError('INVALID_REQUEST', checked.message, checked.field === 'value' ? 'value' : checked.field);
-  return { ...checked.event, timestamp: before.timestamp, receivedAt: before.receivedAt };
+  const after = { ...checked.event, timestamp: before.timestamp, receivedAt: before.receivedAt };
+  if (countedAlike(before, after)) {
+    throw new ClientError('NO_CHANGE', `event ${before.id} is already counted with this value and these properties; nothing to correct`);
+  }
+  return after;
+}
+
+/** Two versions of an event that move the same counters by the same amounts and say the same thing. */
+function countedAlike(a: UsageEvent, b: UsageEvent): boolean {
+  const props = (e: UsageEvent) => (e.properties === undefined ? '' : canonicalJson(parseJson(e.properties)));
+  return a.value === b.value && a.groupKey === b.groupKey && props(a) === props(b);
 }
 
 /**

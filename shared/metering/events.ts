@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Dec, MAX_FRACTION_DIGITS, MAX_VALUE } from '../kernel/decimal.js';
+import { MAX_FRACTION_DIGITS, MAX_VALUE, parseDecimal } from '../kernel/decimal.js';
 import type { EventRejectionCode } from '../kernel/errors.js';
 import { firstIssue } from '../kernel/errors.js';
+import { instantText } from '../kernel/instants.js';
 import { canonicalJson, depthOf, type ExactNumber, exactNumberSchema, isExactNumber, isWellFormed } from '../kernel/json.js';
 import * as z from '../kernel/zod-mini.js';
 import type { Aggregation, Meter } from './meters.js';
@@ -61,7 +62,7 @@ export const eventValueSchema = z.union([exactNumberSchema, z.string().check(z.m
 export const nativeEventSchema = z.strictObject({
   id: eventId,
   meter: z.string().check(z.minLength(1), z.maxLength(63)),
-  timestamp: z.iso.datetime({ offset: true }),
+  timestamp: instantText,
   value: z.optional(eventValueSchema),
   subject: z.optional(wellFormed(256)),
   properties: z.optional(jsonObject),
@@ -73,7 +74,7 @@ export const cloudEventSchema = z.looseObject({
   id: eventId,
   source: z.string().check(z.minLength(1), z.maxLength(256)),
   type: z.string().check(z.minLength(1), z.maxLength(63)),
-  time: z.optional(z.iso.datetime({ offset: true })),
+  time: z.optional(instantText),
   subject: z.optional(wellFormed(256)),
   data: z.optional(jsonObject),
 });
@@ -101,6 +102,13 @@ export interface ValidationContext {
 
 export function isCloudEvent(item: unknown): boolean {
   return typeof item === 'object' && item !== null && 'specversion' in item;
+}
+
+/** The meter an event names before it is validated (native `meter`, CloudEvents `type`), if it names one. */
+export function meterNamed(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const name = isCloudEvent(item) ? (item as { type?: unknown }).type : (item as { meter?: unknown }).meter;
+  return typeof name === 'string' ? name : undefined;
 }
 
 /**
@@ -188,7 +196,7 @@ function payloadHash(e: RawEvent): string {
 /** A quantity in one spelling ("5", "5.0" and 5e0 are one value); anything else as it was sent. */
 function quantityText(v: ExactNumber | string): string {
   const text = isExactNumber(v) ? v.rawJSON : v.trim();
-  return decimalText.test(text) ? new Dec(text).toString() : text;
+  return parseDecimal(text)?.toString() ?? text;
 }
 
 type Parsed =
@@ -247,7 +255,7 @@ function resolveValue(meter: Meter, e: RawEvent, defaultField: string, explicitV
     return { ok: false, message: `meter "${meter.key}" needs a value in ${field}`, field };
   }
   if (meter.aggregation === 'UNIQUE_COUNT') {
-    const distinct = scalarText(raw);
+    const distinct = distinctText(raw);
     if (distinct === undefined || distinct.length === 0 || Buffer.byteLength(distinct) > MAX_DISTINCT_VALUE_BYTES) {
       return { ok: false, message: `a distinct value must be a string or number of 1 to ${MAX_DISTINCT_VALUE_BYTES} bytes`, field };
     }
@@ -256,15 +264,13 @@ function resolveValue(meter: Meter, e: RawEvent, defaultField: string, explicitV
   return parseQuantity(raw, field);
 }
 
-const decimalText = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
 /** Accepts an exact JSON number or a decimal string, read from its text: never through a binary float. */
 export function parseQuantity(raw: unknown, field: string): Resolved {
   const text = isExactNumber(raw) ? raw.rawJSON : typeof raw === 'string' ? raw.trim() : undefined;
-  if (text === undefined || !decimalText.test(text)) {
-    return { ok: false, message: 'value must be a finite number or a decimal string', field };
+  const d = text === undefined ? undefined : parseDecimal(text);
+  if (d === undefined) {
+    return { ok: false, message: 'value must be a finite number or a decimal string within range', field };
   }
-  const d = new Dec(text);
   if (d.isNegative() && !d.isZero()) return { ok: false, message: 'value must not be negative', field };
   if (d.greaterThan(MAX_VALUE)) return { ok: false, message: `value must not exceed ${MAX_VALUE.toFixed()}`, field };
   if (d.decimalPlaces() > MAX_FRACTION_DIGITS) {
@@ -273,13 +279,18 @@ export function parseQuantity(raw: unknown, field: string): Resolved {
   return { ok: true, value: d.abs().toFixed() };
 }
 
-/** A string as it is, a number in its shortest exact decimal spelling (1.50 and 15e-1 are "1.5"), a boolean as text. */
-function scalarText(v: unknown): string | undefined {
+/**
+ * A distinct value: a string as it is, or a number in its shortest exact decimal spelling (1.50 and 15e-1 are
+ * "1.5"). Anything else (a boolean, an object, a number out of range) is not one.
+ */
+function distinctText(v: unknown): string | undefined {
   if (typeof v === 'string') return isWellFormed(v) ? v : undefined;
-  if (isExactNumber(v)) return new Dec(v.rawJSON).toString();
-  if (typeof v === 'boolean') return String(v);
+  if (isExactNumber(v)) return parseDecimal(v.rawJSON)?.toString();
   return undefined;
 }
+
+/** A group-by value: what a distinct value may be, or a boolean as text. */
+const groupText = (v: unknown): string | undefined => (typeof v === 'boolean' ? String(v) : distinctText(v));
 
 function ownProperty(props: Record<string, unknown> | undefined, name: string): unknown {
   return props !== undefined && Object.hasOwn(props, name) ? props[name] : undefined;
@@ -289,7 +300,7 @@ function groupKey(meter: Meter, props: Record<string, unknown> | undefined, prop
   const parts: string[] = [];
   for (const dim of meter.groupBy) {
     const v = ownProperty(props, dim);
-    const text = v === undefined || v === null ? '' : scalarText(v);
+    const text = v === undefined || v === null ? '' : groupText(v);
     if (text === undefined || Buffer.byteLength(text) > MAX_GROUP_VALUE_BYTES) {
       const field = `${propertiesField}.${dim}`;
       return {

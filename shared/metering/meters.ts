@@ -33,17 +33,38 @@ export type Meter = z.infer<typeof meterSchema>;
 export const meterDefinitionSchema = z.omit(meterSchema, { key: true });
 
 /**
- * Meter definitions by tenant, cached in memory: ingest reads them on every request and they change
- * rarely. A changed meter reaches every warm function within `ttlMs`.
+ * Meter definitions by tenant, cached in memory for ingest, which reads them on every request. Each container
+ * re-reads a tenant's definitions once they are `ttlMs` old, so a changed meter reaches every warm function within
+ * that time; and at once when a request names a meter the cached definitions lack (one defined a moment ago). A name
+ * a read found missing is not read for again within `ttlMs` (the negative cache), so a flood of one typo costs one
+ * read a second, and the names of one request share one read. `fresh` reads them now (an admin's replay).
  */
 export function cachedMeters(load: (tenantId: string) => Promise<Meter[]>, ttlMs: number, now: () => number = Date.now) {
-  const cache = new Map<string, { at: number; meters: Promise<ReadonlyMap<string, Meter>> }>();
-  return (tenantId: string): Promise<ReadonlyMap<string, Meter>> => {
+  type Entry = { at: number; meters: Promise<ReadonlyMap<string, Meter>> };
+  const cache = new Map<string, Entry>();
+  const missing = new Map<string, number>();
+  const read = (tenantId: string): Entry => {
+    const entry: Entry = { at: now(), meters: load(tenantId).then((list) => new Map(list.map((m) => [m.key, m]))) };
+    cache.set(tenantId, entry);
+    entry.meters.catch(() => cache.get(tenantId) === entry && cache.delete(tenantId));
+    return entry;
+  };
+  const key = (tenantId: string, name: string) => `${tenantId}\u0000${name}`;
+  const recentlyMissing = (tenantId: string, name: string) =>
+    now() - (missing.get(key(tenantId, name)) ?? Number.NEGATIVE_INFINITY) < ttlMs;
+  return async (tenantId: string, named: Iterable<string> = [], fresh = false): Promise<ReadonlyMap<string, Meter>> => {
     const hit = cache.get(tenantId);
-    if (hit && now() - hit.at < ttlMs) return hit.meters;
-    const meters = load(tenantId).then((list) => new Map(list.map((m) => [m.key, m])));
-    cache.set(tenantId, { at: now(), meters });
-    meters.catch(() => cache.delete(tenantId));
+    let entry = !fresh && hit && now() - hit.at < ttlMs ? hit : read(tenantId);
+    let meters = await entry.meters;
+    const unknown = [...new Set(named)].filter((name) => !meters.has(name));
+    if (entry === hit && unknown.some((name) => !recentlyMissing(tenantId, name))) {
+      // The request's names share one re-read, and join one another request started meanwhile.
+      const current = cache.get(tenantId);
+      entry = current && current !== hit ? current : read(tenantId);
+      meters = await entry.meters;
+    }
+    if (missing.size > 10_000) for (const [k, at] of missing) if (now() - at >= ttlMs) missing.delete(k);
+    for (const name of unknown) if (!meters.has(name)) missing.set(key(tenantId, name), entry.at);
     return meters;
   };
 }

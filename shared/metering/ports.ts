@@ -101,6 +101,8 @@ export interface Rejection {
   code: string;
   field?: string;
   message: string;
+  /** The event as sent (JSON), kept when the rejection can be replayed once its cause is fixed (UNKNOWN_METER). */
+  event?: string;
 }
 
 /** The rejections of one request (or one consumer batch, for ids found re-used there). */
@@ -124,11 +126,20 @@ export interface RejectionQuery {
   cursor?: string;
 }
 
+export interface KeptEventsQuery {
+  tenantId: string;
+  code: string;
+  from: string;
+  to: string;
+}
+
 /** Rejected events, kept as long as the ledger keeps events. */
 export interface RejectionStore {
   record(batch: RejectionBatch): Promise<void>;
   /** Rejected events received in [from, to], newest request first. */
   list(q: RejectionQuery): Promise<Page<RejectedEvent>>;
+  /** The events as sent of the rejections of one code received in [from, to], oldest first. */
+  keptEvents(q: KeptEventsQuery): Promise<string[]>;
 }
 
 /** The queue between ingest and the consumer. */

@@ -161,3 +161,21 @@ export function requireTenant(event: AuthorizedRequest): string {
 export function requireAdmin(event: AuthorizedRequest): void {
   if (authorize(event).role !== 'admin') throw new ClientError('FORBIDDEN', 'this route needs an admin API key');
 }
+
+/**
+ * The tenant an admin route works on (`{tenantId}` in its path, or a query parameter): checked for an admin key, then
+ * 400 when it is not a tenant id and 404 NOT_FOUND when no such tenant exists, so no admin route acts on, or answers
+ * for, a tenant that is not there.
+ */
+export async function requireAdminTenant(
+  event: AuthorizedRequest,
+  tenantId: string | undefined,
+  exists: (tenantId: string) => Promise<boolean>,
+  field = 'tenantId',
+): Promise<string> {
+  requireAdmin(event);
+  const parsed = tenantIdSchema.safeParse(tenantId);
+  if (!parsed.success) throw new ClientError('INVALID_REQUEST', 'a tenant id is 2-63 lowercase letters, digits or dashes', field);
+  if (!(await exists(parsed.data))) throw new ClientError('NOT_FOUND', `tenant "${parsed.data}" does not exist`, field);
+  return parsed.data;
+}

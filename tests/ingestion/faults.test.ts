@@ -85,6 +85,7 @@ describe('ingest when SQS cannot make events durable', () => {
       tenantExists: async () => true,
       existing: async () => new Map(),
       recordRejections: async () => undefined,
+      keptEvents: async () => [],
       enqueue: (events) => queue.send(events),
       graceHours: 72,
       invoiced: async () => false,

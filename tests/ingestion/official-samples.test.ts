@@ -19,6 +19,7 @@ const httpHandlers = {
     tenantExists: async () => true,
     existing: async () => new Map(),
     recordRejections: async () => undefined,
+    keptEvents: async () => [],
     enqueue: async () => ({ failed: [], calls: 0 }),
     graceHours: 72,
     invoiced: async () => false,

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { createStripeWebhook, type StripeWebhookDependencies } from '../../functions/stripe-webhook/stripe-webhook.js';
@@ -198,5 +199,37 @@ describe('Stripe webhook', () => {
     };
     expect(await w.deliver(subscriptionEvent('evt_throttled', now(), 'active'))).toMatchObject({ statusCode: 500 });
     expect(w.alerts).toEqual([]);
+  });
+
+  it('refuses a valid signature stamped beyond the tolerance in the future, as in the past (stripe-node checks only the past)', async () => {
+    const w = webhook();
+    const event = subscriptionEvent('evt_future', now(), 'active');
+    expect(await w.deliver(event, { timestamp: now() + 3600 })).toMatchObject({ statusCode: 400 });
+    expect(await w.deliver(event, { timestamp: now() + 10 * 365 * 86_400 })).toMatchObject({ statusCode: 400 });
+    expect(await w.deliver(event, { timestamp: now() + 60 })).toMatchObject({ statusCode: 200 });
+  });
+
+  it('answers a signed null, array, number or string body 200 and raises an UNPROCESSABLE_WEBHOOK issue', async () => {
+    for (const body of [null, [], [subscriptionEvent('evt_in_array', now(), 'active')], 5, 'evt', {}, { id: 5, type: 'x' }]) {
+      const w = webhook();
+      const res = await w.deliver(body);
+      expect(res, JSON.stringify(body)).toMatchObject({ statusCode: 200 });
+      expect(w.alerts.map((a) => a.kind)).toEqual(['UNPROCESSABLE_WEBHOOK']);
+    }
+  });
+
+  it('answers any JSON body with a valid signature 2xx or 4xx, never 5xx (property)', async () => {
+    const w = webhook();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.jsonValue(), fc.record({ id: fc.jsonValue(), type: fc.jsonValue(), data: fc.jsonValue() })),
+        async (body) => {
+          const res = await w.deliver(body);
+          expect(res.statusCode).toBeGreaterThanOrEqual(200);
+          expect(res.statusCode).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -1,4 +1,5 @@
-import { ClientError } from '../../kernel/errors.js';
+import * as z from '../../kernel/zod-mini.js';
+import { cursorCodec, keyString } from '../../platform/dynamo/cursor.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { WebhookStore } from '../ports.js';
@@ -80,7 +81,8 @@ export class DynamoWebhookStore implements WebhookStore {
     cursor?: string,
   ): Promise<{ deliveries: Delivery[]; cursor?: string }> {
     const gsi1pk = `ENDPOINT#${tenantId}#${endpointId}`;
-    const start = cursor === undefined ? undefined : decodeCursor(cursor, gsi1pk);
+    const cursors = cursorCodec(`deliveries#${gsi1pk}`, deliveryPosition);
+    const start = cursor === undefined ? undefined : await cursors.decode(cursor);
     const r = await this.db.query({
       TableName: this.table,
       IndexName: 'gsi1',
@@ -90,7 +92,7 @@ export class DynamoWebhookStore implements WebhookStore {
       Limit: limit,
       ...(start ? { ExclusiveStartKey: start } : {}),
     });
-    const next = r.LastEvaluatedKey ? Buffer.from(JSON.stringify(r.LastEvaluatedKey)).toString('base64url') : undefined;
+    const next = r.LastEvaluatedKey ? await cursors.encode(r.LastEvaluatedKey as z.infer<typeof deliveryPosition>) : undefined;
     return { deliveries: (r.Items ?? []).map(toDelivery), ...(next ? { cursor: next } : {}) };
   }
 
@@ -140,13 +142,5 @@ function strip(item: Record<string, any>): Record<string, any> {
 
 const toDelivery = (item: Record<string, any>) => strip(item) as Delivery;
 
-/** A cursor is the page's last key; one that is not, or that belongs to another endpoint, is refused. */
-function decodeCursor(cursor: string, gsi1pk: string): Record<string, unknown> {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (key.gsi1pk === gsi1pk) return key;
-  } catch {
-    // answered below
-  }
-  throw new ClientError('INVALID_REQUEST', 'cursor is not one this listing returned', 'cursor');
-}
+/** A page position of an endpoint's deliveries (gsi1): its start key. */
+const deliveryPosition = z.strictObject({ pk: keyString, sk: keyString, gsi1pk: keyString, gsi1sk: keyString });

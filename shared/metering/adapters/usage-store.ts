@@ -3,6 +3,8 @@ import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { chunk, mapLimit } from '../../kernel/batching.js';
 import type { Granularity } from '../../kernel/periods.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
+import * as z from '../../kernel/zod-mini.js';
+import { cursorCodec, keyString } from '../../platform/dynamo/cursor.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import {
   cancellationReasons,
@@ -13,7 +15,7 @@ import {
   isRetryableReason,
   refusalReason,
 } from '../../platform/dynamo/errors.js';
-import { decodeCursor, encodeCursor, queryAll } from '../../platform/dynamo/query.js';
+import { queryAll } from '../../platform/dynamo/query.js';
 import {
   beatenKey,
   type CounterDelta,
@@ -50,6 +52,14 @@ export interface UsageStoreOptions {
 
 /** Quarantined events carry the sparse index key: operators list them across tenants, tenants their own. */
 const QUARANTINED = 'quarantined';
+
+/**
+ * A page position of the quarantine index (gsi1): its start key, bound to the query's tenant (or every tenant) and
+ * range, as a start key outside the query's key condition is one DynamoDB refuses.
+ */
+const quarantineKey = z.strictObject({ pk: keyString, gsi1pk: z.literal(QUARANTINED), gsi1sk: keyString });
+type QuarantineKey = z.infer<typeof quarantineKey>;
+const quarantineCursors = (q: QuarantineQuery) => cursorCodec(`quarantine#${q.tenantId ?? ''}#${q.from}#${q.to}`, quarantineKey);
 /** The claim of a ledger entry a replay counted: no queue message folds it again. */
 export const REPLAYED = 'replay';
 
@@ -448,6 +458,7 @@ export class DynamoUsageStore implements UsageStore {
 
   /** Quarantined events by receipt time, newest first. */
   async quarantined(q: QuarantineQuery): Promise<Page<LedgerEntry>> {
+    const cursors = quarantineCursors(q);
     const prefix = q.tenantId === undefined ? '' : `${q.tenantId}#`;
     const r = await this.db.query({
       TableName: this.options.eventsTable,
@@ -457,9 +468,12 @@ export class DynamoUsageStore implements UsageStore {
       ExpressionAttributeValues: { ':q': QUARANTINED, ':from': `${prefix}${q.from}`, ':to': `${prefix}${q.to}\uffff` },
       ScanIndexForward: false,
       Limit: q.limit,
-      ...(q.cursor ? { ExclusiveStartKey: decodeCursor(q.cursor) } : {}),
+      ...(q.cursor ? { ExclusiveStartKey: await cursors.decode(q.cursor) } : {}),
     });
-    return { items: (r.Items ?? []).map(toEntry), ...(r.LastEvaluatedKey ? { cursor: encodeCursor(r.LastEvaluatedKey) } : {}) };
+    return {
+      items: (r.Items ?? []).map(toEntry),
+      ...(r.LastEvaluatedKey ? { cursor: await cursors.encode(r.LastEvaluatedKey as QuarantineKey) } : {}),
+    };
   }
 
   /**

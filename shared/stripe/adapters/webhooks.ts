@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import {
   type InvoiceState,
@@ -46,12 +47,20 @@ export class StripeWebhookAdapter implements NotificationSource {
       // The library's message says which check failed (no signature for the payload, timestamp outside the tolerance).
       throw new SignatureRejected(error instanceof Error ? error.message : 'invalid signature');
     }
+    // stripe-node bounds a signature's age only: one stamped in the future would pass for ever.
+    if (signedAt(signature) - Math.floor(Date.now() / 1000) > this.toleranceSeconds) {
+      throw new SignatureRejected('Timestamp outside the tolerance zone (in the future)');
+    }
+    const fields: { id?: unknown; type?: unknown } = typeof event === 'object' && event !== null ? event : {};
+    const eventId =
+      typeof fields.id === 'string' ? fields.id : `unidentified-${createHash('sha256').update(rawBody).digest('hex').slice(0, 16)}`;
+    const type = typeof fields.type === 'string' ? fields.type : 'untyped';
     try {
+      if (Array.isArray(event) || eventId !== fields.id || type !== fields.type)
+        throw new Error('an event is an object with an id and a type');
       return notificationOf(event);
     } catch (error) {
-      // Signed by Stripe, yet not the shape its type promises (an empty object, no data): no redelivery changes that.
-      const eventId = typeof event.id === 'string' ? event.id : 'unidentified';
-      const type = typeof event.type === 'string' ? event.type : 'untyped';
+      // Signed by Stripe, yet not the shape its type promises (null, an empty object, no data): no redelivery changes that.
       throw new UnprocessableNotification(`the ${type} event cannot be read: ${(error as Error).message}`, { eventId, type });
     }
   }
@@ -140,6 +149,16 @@ async function refusedForGood<T>(call: Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+/** The signature's timestamp (`t=`), read as stripe-node reads it: the last one. */
+function signedAt(header: string): number {
+  let at = Number.NaN;
+  for (const item of header.split(',')) {
+    const [key, value] = item.split('=');
+    if (key === 't') at = Number.parseInt(value ?? '', 10);
+  }
+  return at;
 }
 
 function isThinEvent(rawBody: Buffer): boolean {
