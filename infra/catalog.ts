@@ -68,7 +68,7 @@ export const functionCatalog = {
     // The last route is OpenMeter's ingest contract, for OpenMeter clients pointed at Meterline.
     routes: ['POST /v1/events', 'POST /v1/admin/tenants/{tenantId}/events', 'POST /api/v1/events'],
     sendsToUsageQueue: true,
-    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'write' },
+    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'write', rateLimits: 'write' },
   },
   consumer: {
     entry: 'functions/consumer/handler.ts',
@@ -93,7 +93,7 @@ export const functionCatalog = {
       'DELETE /{proxy+}',
       'PATCH /{proxy+}',
     ],
-    tables: { events: 'read', rejections: 'read' },
+    tables: { events: 'read', rejections: 'read', rateLimits: 'write' },
   },
   quarantine: {
     entry: 'functions/quarantine/handler.ts',
@@ -124,7 +124,7 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 10,
     routes: ['GET /v1/meters', 'GET /v1/usage', 'GET /v1/usage/current'],
-    tables: { tenants: 'read', counters: 'read' },
+    tables: { tenants: 'read', counters: 'read', rateLimits: 'write' },
   },
   admin: {
     entry: 'functions/admin/handler.ts',
@@ -145,8 +145,10 @@ export const functionCatalog = {
       'GET /v1/admin/service-keys',
       'POST /v1/admin/service-keys',
       'DELETE /v1/admin/service-keys/{keyId}',
+      'PUT /v1/admin/tenants/{tenantId}/rate-limits',
     ],
-    tables: { tenants: 'readwrite' },
+    // rateLimits: the limits an admin sets per tenant.
+    tables: { tenants: 'readwrite', rateLimits: 'readwrite' },
   },
   corrections: {
     entry: 'functions/corrections/handler.ts',
@@ -180,6 +182,7 @@ export const functionCatalog = {
       tenants: { access: 'readwrite', deletes: true, partitions: { table: ['TENANT#*'] } },
       billing: 'read',
       webhooks: { access: 'readwrite', deletes: true },
+      rateLimits: 'write',
     },
   },
   'alert-evaluator': {
@@ -230,7 +233,7 @@ export const functionCatalog = {
       'GET /v1/quotas',
       'GET /v1/quotas/{meter}',
     ],
-    tables: { tenants: 'read', counters: 'read', billing: 'read' },
+    tables: { tenants: 'read', counters: 'read', billing: 'read', rateLimits: 'write' },
   },
   'billing-admin': {
     entry: 'functions/billing-admin/handler.ts',

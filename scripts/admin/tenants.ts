@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { call } from './client.js';
-import { type Command, need, type Option, tenantOption, text } from './command.js';
+import { type Command, need, type Option, tenantOption, text, UsageError } from './command.js';
 
 const enc = encodeURIComponent;
 const keyOption: Record<string, Option> = { key: { type: 'string', description: 'key id', required: true, value: '<keyId>' } };
@@ -35,6 +35,25 @@ export const tenantCommands: Command[] = [
     summary: 'show one tenant',
     options: tenantOption,
     run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}`),
+  },
+  {
+    name: 'tenants rate-limits',
+    summary: "set a tenant's rate limits, requests per second ('default' goes back to the default); shown by tenants show",
+    options: {
+      ...tenantOption,
+      ingest: { type: 'string', description: 'POST /v1/events requests per second', value: '<n>|default' },
+      read: { type: 'string', description: 'GET requests per second', value: '<n>|default' },
+    },
+    run: (f, t) => {
+      const limit = (name: string) => {
+        const value = text(f, name);
+        if (value === undefined) return {};
+        if (value === 'default') return { [name]: null };
+        if (!/^\d+$/.test(value)) throw new UsageError(`--${name} takes a whole number of requests per second, or "default"`);
+        return { [name]: Number(value) };
+      };
+      return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/rate-limits`, { ...limit('ingest'), ...limit('read') });
+    },
   },
   {
     name: 'meters list',
