@@ -97,12 +97,13 @@ export class Api extends Construct {
     }
 
     // The rate-limited tenant routes get the lower per-route throttle, as settings of the stage (no resource of their
-    // own); a setting must name a route that exists, so the stage follows the routes.
+    // own), spelt as CloudFormation spells them since the property is plain JSON; a setting must name a route that
+    // exists, so the stage follows the routes.
     const { rateLimit, burstLimit } = props.stage.tenantRouteThrottle;
     const limited = Object.values(functionSpecs).flatMap((spec) => (spec.routes ?? []).filter((route) => bucketOf(route)));
     const cfnStage = this.stage.node.defaultChild as CfnStage;
     cfnStage.routeSettings = Object.fromEntries(
-      limited.map((route) => [route, { throttlingRateLimit: rateLimit, throttlingBurstLimit: burstLimit }]),
+      limited.map((route) => [route, { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit }]),
     );
     for (const route of added) cfnStage.node.addDependency(route);
   }
