@@ -162,6 +162,7 @@ async function endToEnd() {
       puts.length = 0;
       localUnits = 0;
       dynamoMeter.meters.clear();
+      dynamoMeter.byTable.clear();
       sqsMeter.meters.clear();
       consumerRuns.invocations = 0;
       consumerRuns.busyMs = 0;
