@@ -38,9 +38,12 @@ export interface PathUsage {
   /** SQS requests as billed (64 KB chunks), and whether the queue is FIFO. */
   sqsBilledRequests: number;
   fifo: boolean;
-  /** DynamoDB write and read units by AWS's rules. */
+  /** DynamoDB write and read units by AWS's rules (the rate limiter's apart, below). */
   writeUnits: number;
   readUnits: number;
+  /** The per-tenant rate limit's own units: its conditional writes (a refused one is billed too) and reads. */
+  rateLimitWriteUnits: number;
+  rateLimitReadUnits: number;
   /** Bytes the ledger keeps per counted event, and for how long. */
   ledgerItemBytes: number;
   retentionDays: number;
@@ -62,6 +65,9 @@ export function costPerMillionEvents(u: PathUsage, p = priceTable): Record<strin
     'SQS $': perMillion((u.sqsBilledRequests / 1e6) * (u.fifo ? p.sqsFifoPerMillion : p.sqsStandardPerMillion)),
     'DynamoDB writes $': perMillion((u.writeUnits / 1e6) * p.dynamoWritePerMillionUnits),
     'DynamoDB reads $': perMillion((u.readUnits / 1e6) * p.dynamoReadPerMillionUnits),
+    'rate limit $': perMillion(
+      (u.rateLimitWriteUnits / 1e6) * p.dynamoWritePerMillionUnits + (u.rateLimitReadUnits / 1e6) * p.dynamoReadPerMillionUnits,
+    ),
     'ledger storage $': perMillion(storageGbMonths * p.dynamoStoragePerGbMonth),
   };
   const total = Object.values(lines).reduce((a, b) => a + b, 0);

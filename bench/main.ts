@@ -164,6 +164,7 @@ async function endToEnd() {
       puts.length = 0;
       localUnits = 0;
       dynamoMeter.meters.clear();
+      dynamoMeter.byTable.clear();
       sqsMeter.meters.clear();
       consumerRuns.invocations = 0;
       consumerRuns.busyMs = 0;
@@ -218,10 +219,19 @@ async function endToEnd() {
       ];
       const sum = (meters: Map<string, { chunks64k: number; readUnits: number }>, f: 'chunks64k' | 'readUnits') =>
         [...meters.values()].reduce((n, m) => n + m[f], 0);
+      // The rate limiter's calls on its own table: every call is a conditional UpdateItem of a small item (one write
+      // unit, billed whether or not its condition holds), and it reads nothing.
+      const limiter = [...dynamoMeter.byTable].filter(([key]) => key.startsWith(`${stack.env.RATE_LIMITS_TABLE} `));
+      const limiterWrites = limiter.reduce((n, [key, m]) => n + (key.endsWith(' UpdateItem') ? m.calls : 0), 0);
+      const limiterReads = limiter.reduce((n, [, m]) => n + m.readUnits, 0);
+      const posts = bodies.length + retried;
       costs.push({
         workload: `${shape}, ${size}/request`,
         'WCU/event (AWS rules)': awsUnits / total,
-        'RCU/event': (sum(dynamoMeter.meters, 'readUnits') / total).toPrecision(3),
+        'RCU/event': ((sum(dynamoMeter.meters, 'readUnits') - limiterReads) / total).toPrecision(3),
+        'rate limit WCU/request': (limiterWrites / posts).toPrecision(3),
+        'rate limit RCU/request': (limiterReads / posts).toPrecision(3),
+        'rate limit WCU/event': (limiterWrites / total).toPrecision(3),
         'SQS requests/event (billed)': (sum(sqsMeter.meters, 'chunks64k') / total).toPrecision(3),
         ...Object.fromEntries(lambdas.map((l) => [`${l.name} µGB-s/event`, ((l.busyMs / 1000) * (l.memoryMb / 1024) * 1e6) / total])),
         'WCU/event (DynamoDB Local)': localUnits / total,
@@ -244,14 +254,16 @@ async function endToEnd() {
         workload: `${shape}, ${size}/request`,
         ...costPerMillionEvents({
           events: total,
-          apiRequests: bodies.length + retried,
+          apiRequests: posts,
           apiRequestBytes: bodies.reduce((n, b) => n + Buffer.byteLength(b), 0),
           lambdas,
           // The emulator's idle long polls are billed too, as Lambda's pollers' empty receives are.
           sqsBilledRequests: sum(sqsMeter.meters, 'chunks64k'),
           fifo: stack.env.USAGE_QUEUE_URL?.endsWith('.fifo') ?? false,
           writeUnits: awsUnits,
-          readUnits: sum(dynamoMeter.meters, 'readUnits'),
+          readUnits: sum(dynamoMeter.meters, 'readUnits') - limiterReads,
+          rateLimitWriteUnits: limiterWrites,
+          rateLimitReadUnits: limiterReads,
           ledgerItemBytes,
           retentionDays: LEDGER_RETENTION_DAYS,
         }),

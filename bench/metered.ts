@@ -15,9 +15,13 @@ export interface ActionMeter {
  * so the benchmark bills what the handlers really sent without touching them or their clients. Answers
  * that name the emulator's address (SQS queue URLs, which the SDK calls directly) name the proxy instead.
  */
-export async function meteredProxy(target: string): Promise<{ endpoint: string; meters: Map<string, ActionMeter>; stop(): Promise<void> }> {
+export async function meteredProxy(
+  target: string,
+): Promise<{ endpoint: string; meters: Map<string, ActionMeter>; byTable: Map<string, ActionMeter>; stop(): Promise<void> }> {
   const upstream = new URL(target);
   const meters = new Map<string, ActionMeter>();
+  /** The same per DynamoDB table and action (`<table> <action>`), for what one table's users cost. */
+  const byTable = new Map<string, ActionMeter>();
   const port = await freePort();
   const advertised = `127.0.0.1:${port}`;
   const server = createServer((req, res) => {
@@ -33,12 +37,15 @@ export async function meteredProxy(target: string): Promise<{ endpoint: string; 
           answer.on('end', () => {
             const received = Buffer.from(Buffer.concat(back).toString('latin1').replaceAll(upstream.host, advertised), 'latin1');
             const action = String(req.headers['x-amz-target'] ?? 'other').replace(/^.*\./, '');
-            const m = meters.get(action) ?? { calls: 0, chunks64k: 0, readUnits: 0 };
-            m.calls += 1;
-            // SQS bills each 64 KB chunk of a request's payload, sent or received, as one request.
-            m.chunks64k += Math.max(1, Math.ceil(Math.max(sent.length, received.length) / 65_536));
-            m.readUnits += readUnits(action, sent, received);
-            meters.set(action, m);
+            const table = tableOf(sent);
+            for (const [map, key] of [[meters, action], ...(table ? [[byTable, `${table} ${action}`] as const] : [])] as const) {
+              const m = map.get(key) ?? { calls: 0, chunks64k: 0, readUnits: 0 };
+              m.calls += 1;
+              // SQS bills each 64 KB chunk of a request's payload, sent or received, as one request.
+              m.chunks64k += Math.max(1, Math.ceil(Math.max(sent.length, received.length) / 65_536));
+              m.readUnits += readUnits(action, sent, received);
+              map.set(key, m);
+            }
             const { 'transfer-encoding': _chunked, ...headers } = answer.headers;
             res.writeHead(answer.statusCode ?? 502, { ...headers, 'content-length': String(received.length) });
             res.end(received);
@@ -53,6 +60,7 @@ export async function meteredProxy(target: string): Promise<{ endpoint: string; 
   return {
     endpoint: `http://${advertised}`,
     meters,
+    byTable,
     stop: () => new Promise<void>((ok) => (server.closeAllConnections(), server.close(() => ok()))),
   };
 }
@@ -68,4 +76,14 @@ function readUnits(action: string, sent: Buffer, received: Buffer): number {
   }
   // A GetItem or Query is billed on the bytes it returns, in 4 KB units (at least one).
   return Math.max(1, Math.ceil(received.length / 4096)) * (input.ConsistentRead ? 1 : 0.5);
+}
+
+/** The table a single-table DynamoDB call names (batch and transaction calls name theirs inside). */
+function tableOf(sent: Buffer): string | undefined {
+  try {
+    const name = (JSON.parse(sent.toString() || '{}') as { TableName?: unknown }).TableName;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,11 +1,20 @@
 import { Duration } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  type HttpRoute,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { bucketOf } from '../shared/tenancy/rate-limits.js';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
 import { apiCors } from './cors.js';
 import { pascal } from './names.js';
@@ -78,6 +87,7 @@ export class Api extends Construct {
       resultsCacheTtl: Duration.seconds(300),
     });
 
+    const added: HttpRoute[] = [];
     for (const [name, spec] of Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]) {
       if (!spec.routes?.length) continue;
       // One invoke permission per function for the whole API, not one per route: 81 routes would make 81 resources of
@@ -87,9 +97,20 @@ export class Api extends Construct {
       });
       for (const route of spec.routes) {
         const [method, path] = parseRoute(route);
-        this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+        added.push(...this.httpApi.addRoutes({ path, methods: [method], integration, authorizer }));
       }
     }
+
+    // The rate-limited tenant routes get the lower per-route throttle, as settings of the stage (no resource of their
+    // own), spelt as CloudFormation spells them since the property is plain JSON; a setting must name a route that
+    // exists, so the stage follows the routes.
+    const { rateLimit, burstLimit } = props.stage.tenantRouteThrottle;
+    const limited = Object.values(functionSpecs).flatMap((spec) => (spec.routes ?? []).filter((route) => bucketOf(route)));
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = Object.fromEntries(
+      limited.map((route) => [route, { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit }]),
+    );
+    for (const route of added) cfnStage.node.addDependency(route);
   }
 
   get url(): string {

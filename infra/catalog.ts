@@ -79,7 +79,7 @@ export const functionCatalog = {
       'POST /v1/admin/tenants/{tenantId}/rejections/replay',
     ],
     sendsToUsageQueue: true,
-    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'readwrite' },
+    tables: { tenants: 'read', events: 'read', billing: 'read', rejections: 'readwrite', rateLimits: 'write' },
   },
   consumer: {
     entry: 'functions/consumer/handler.ts',
@@ -104,7 +104,7 @@ export const functionCatalog = {
       'DELETE /{proxy+}',
       'PATCH /{proxy+}',
     ],
-    tables: { events: { access: 'read', index: true }, rejections: 'read' },
+    tables: { events: { access: 'read', index: true }, rejections: 'read', rateLimits: 'write' },
     // Its listings hand out signed cursors.
     secrets: ['cursor'],
   },
@@ -144,7 +144,7 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 10,
     routes: ['GET /v1/meters', 'GET /v1/usage', 'GET /v1/usage/current'],
-    tables: { tenants: 'read', counters: 'read' },
+    tables: { tenants: 'read', counters: 'read', rateLimits: 'write' },
   },
   admin: {
     entry: 'functions/admin/handler.ts',
@@ -165,8 +165,10 @@ export const functionCatalog = {
       'GET /v1/admin/service-keys',
       'POST /v1/admin/service-keys',
       'DELETE /v1/admin/service-keys/{keyId}',
+      'PUT /v1/admin/tenants/{tenantId}/rate-limits',
     ],
-    tables: { tenants: { access: 'readwrite', index: true } },
+    // rateLimits: the limits an admin sets per tenant.
+    tables: { tenants: { access: 'readwrite', index: true }, rateLimits: 'readwrite' },
   },
   corrections: {
     entry: 'functions/corrections/handler.ts',
@@ -200,6 +202,7 @@ export const functionCatalog = {
       tenants: { access: 'readwrite', deletes: true, partitions: { table: ['TENANT#*'] } },
       billing: 'read',
       webhooks: { access: 'readwrite', deletes: true, index: true },
+      rateLimits: 'write',
     },
     // Its deliveries listing hands out signed cursors.
     secrets: ['cursor'],
@@ -255,7 +258,7 @@ export const functionCatalog = {
       'GET /v1/entitlements/{feature}',
       'GET /v1/credits',
     ],
-    tables: { tenants: 'read', counters: 'read', billing: { access: 'read', index: true } },
+    tables: { tenants: 'read', counters: 'read', billing: { access: 'read', index: true }, rateLimits: 'write' },
   },
   'billing-admin': {
     entry: 'functions/billing-admin/handler.ts',

@@ -10,8 +10,13 @@ export interface StageConfig {
   dataRemovalPolicy: RemovalPolicy;
   deletionProtection: boolean;
   logRetention: RetentionDays;
-  /** Default-stage HTTP API throttling, requests per second (steady) and burst. */
+  /** Default-stage HTTP API throttling, requests per second (steady) and burst, each route on its own. */
   apiThrottle: { rateLimit: number; burstLimit: number };
+  /**
+   * The tenant ingest and read routes' throttle (the routes shared/tenancy/rate-limits.ts counts), below apiThrottle:
+   * a flood on one of them takes a bounded share of the account's API Gateway rate, and the admin routes keep theirs.
+   */
+  tenantRouteThrottle: { rateLimit: number; burstLimit: number };
   /** Alarms notify an SNS topic with a subscriber from configuration; dev alarms only show on the dashboard. */
   alarmTopic: boolean;
   /**
@@ -43,6 +48,7 @@ const stages: Record<StageConfig['name'], StageConfig> = {
     deletionProtection: false,
     logRetention: RetentionDays.TWO_WEEKS,
     apiThrottle: { rateLimit: 50, burstLimit: 100 },
+    tenantRouteThrottle: { rateLimit: 25, burstLimit: 50 },
     alarmTopic: false,
     // Nothing reserved: dev accounts are often new, with a concurrency quota below the 100 Lambda keeps unreserved;
     // the consumer is still capped by its event source mapping and the API by its throttle.
@@ -58,6 +64,8 @@ const stages: Record<StageConfig['name'], StageConfig> = {
     // Well under the account's 10,000 rps so one runaway client cannot starve the rest of the account;
     // ingest takes up to 1,000 events per request, so this admits far more events per second than any tenant sends.
     apiThrottle: { rateLimit: 2000, burstLimit: 4000 },
+    // Ten of the account's 10,000 requests a second per flooded route; each tenant is held far lower by its own limit.
+    tenantRouteThrottle: { rateLimit: 1000, burstLimit: 2000 },
     alarmTopic: true,
     // docs/operations.md gives the total and the account quota it needs (a test holds the two together).
     reservedConcurrency: {

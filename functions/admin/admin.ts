@@ -4,12 +4,14 @@ import { meterDefinitionSchema, meterKeySchema } from '../../shared/metering/met
 import { type HttpEvent, httpApi, json, jsonBody, parseInput as parse, routes } from '../../shared/platform/http.js';
 import { requireAdmin } from '../../shared/tenancy/access.js';
 import { issueApiKey, type KeyOwner } from '../../shared/tenancy/api-keys.js';
-import type { TenantDirectory } from '../../shared/tenancy/ports.js';
-import { newTenantSchema } from '../../shared/tenancy/requests.js';
+import type { RateLimitStore, TenantDirectory } from '../../shared/tenancy/ports.js';
+import { effectiveRateLimits } from '../../shared/tenancy/rate-limits.js';
+import { newTenantSchema, rateLimitSettingsSchema } from '../../shared/tenancy/requests.js';
 import { tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
 
 export interface AdminDependencies {
   directory: TenantDirectory;
+  rateLimits: Pick<RateLimitStore, 'limits' | 'setLimits'>;
   /** Epoch milliseconds. */
   now(): number;
   newTenantId(): string;
@@ -23,7 +25,7 @@ export const serviceKeyRequest = z.strictObject({ name: keyName, tenants: z.arra
 const issued = 'store the token now: it is shown once and kept only as a hash';
 
 /** Tenants, meters and keys, for admin keys only. */
-export function createAdminApi({ directory, now, newTenantId }: AdminDependencies) {
+export function createAdminApi({ directory, rateLimits, now, newTenantId }: AdminDependencies) {
   const tenantOf = async (event: HttpEvent) => {
     requireAdmin(event);
     const id = event.pathParameters?.tenantId ?? '';
@@ -54,7 +56,14 @@ export function createAdminApi({ directory, now, newTenantId }: AdminDependencie
       },
       'GET /v1/admin/tenants/{tenantId}': async (event) => {
         const tenant = await tenantOf(event);
-        return json(200, { ...tenant, meters: await directory.listMeters(tenant.id) });
+        const [meters, limits] = await Promise.all([directory.listMeters(tenant.id), rateLimits.limits(tenant.id)]);
+        return json(200, { ...tenant, meters, rateLimits: effectiveRateLimits(limits) });
+      },
+      // Takes effect with the tenant's next request: the limit is read by the same write that counts the request.
+      'PUT /v1/admin/tenants/{tenantId}/rate-limits': async (event) => {
+        const tenant = await tenantOf(event);
+        await rateLimits.setLimits(tenant.id, parse(rateLimitSettingsSchema, jsonBody(event)));
+        return json(200, { rateLimits: effectiveRateLimits(await rateLimits.limits(tenant.id)) });
       },
       'GET /v1/admin/tenants/{tenantId}/meters': async (event) => {
         const tenant = await tenantOf(event);

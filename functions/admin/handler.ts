@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { tenantDirectory } from '../../shared/composition/tenancy.js';
+import { rateLimitStore, tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createAdminApi } from './admin.js';
 
 export const handler = createAdminApi({
   directory: tenantDirectory(),
+  rateLimits: rateLimitStore(),
   now: Date.now,
   newTenantId: () => `tn-${randomBytes(6).toString('hex')}`,
 });

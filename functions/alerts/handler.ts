@@ -2,7 +2,8 @@ import { checkEndpointUrl } from '../../shared/alerts/adapters/webhook-sender.js
 import { quotaPeriod } from '../../shared/billing/quotas.js';
 import { alertStore, allowLoopbackWebhooks, deliveryQueue, webhookStore } from '../../shared/composition/alerts.js';
 import { billingStore } from '../../shared/composition/billing.js';
-import { tenantDirectory } from '../../shared/composition/tenancy.js';
+import { rateLimiter, tenantDirectory } from '../../shared/composition/tenancy.js';
+import { checkedBy } from '../../shared/platform/http.js';
 import { createAlertsApi } from './alerts.js';
 
 const directory = tenantDirectory();
@@ -17,4 +18,4 @@ export const handler = createAlertsApi({
   checkUrl: (url) => checkEndpointUrl(url, allowLoopback),
   queue: deliveryQueue(),
   now: Date.now,
-});
+}).use(checkedBy(rateLimiter()));

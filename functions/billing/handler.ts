@@ -1,6 +1,7 @@
 import { billingReads, billingStore } from '../../shared/composition/billing.js';
 import { meterReader } from '../../shared/composition/metering.js';
-import { tenantDirectory } from '../../shared/composition/tenancy.js';
+import { rateLimiter, tenantDirectory } from '../../shared/composition/tenancy.js';
+import { checkedBy } from '../../shared/platform/http.js';
 import { createBillingApi } from './billing.js';
 
 const store = billingStore();
@@ -14,4 +15,4 @@ export const handler = createBillingApi({
   quotaReads: { quantity: reads.quantity, level: (tenantId, meter, instant) => reader.level(tenantId, meter, instant) },
   tenantName: async (tenantId) => (await directory.getTenant(tenantId))?.name,
   now: Date.now,
-});
+}).use(checkedBy(rateLimiter()));

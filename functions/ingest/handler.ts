@@ -1,10 +1,11 @@
 import { invoicedCheck } from '../../shared/billing/adapters/invoiced.js';
 import { dynamo } from '../../shared/composition/clients.js';
 import { rejectionStore, usageQueue, usageStore } from '../../shared/composition/metering.js';
-import { tenantDirectory } from '../../shared/composition/tenancy.js';
+import { rateLimiter, tenantDirectory } from '../../shared/composition/tenancy.js';
 import { cachedMeters } from '../../shared/metering/meters.js';
 import { settings } from '../../shared/platform/config.js';
 import { tableName } from '../../shared/platform/dynamo/tables.js';
+import { checkedBy } from '../../shared/platform/http.js';
 import { cachedTenantExists } from '../../shared/tenancy/tenants.js';
 import { createIngest } from './ingest.js';
 
@@ -24,4 +25,4 @@ export const handler = createIngest({
   graceHours: settings().graceHours,
   invoiced: invoicedCheck(dynamo(), tableName('billing')),
   now: Date.now,
-});
+}).use(checkedBy(rateLimiter()));

@@ -13,7 +13,7 @@ import { correctionRequestSchema } from '../../shared/metering/corrections.js';
 import { cloudEventSchema, nativeEventSchema } from '../../shared/metering/events.js';
 import { meterDefinitionSchema } from '../../shared/metering/meters.js';
 import { type RouteKind, routeKind } from '../../shared/tenancy/access.js';
-import { newSessionSchema, newTenantSchema } from '../../shared/tenancy/requests.js';
+import { newSessionSchema, newTenantSchema, rateLimitSettingsSchema } from '../../shared/tenancy/requests.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import { keyRequest, serviceKeyRequest, tenantKeyRequest } from '../admin/admin.js';
 import { deliveriesQuery } from '../alerts/alerts.js';
@@ -162,7 +162,11 @@ export const operations: Record<string, Operation> = {
   'GET /v1/openapi.json': { summary: 'This document' },
   'POST /v1/admin/tenants': { summary: 'Create a tenant', body: newTenantSchema, status: 201 },
   'GET /v1/admin/tenants': { summary: 'List tenants' },
-  'GET /v1/admin/tenants/{tenantId}': { summary: 'A tenant and its meters' },
+  'GET /v1/admin/tenants/{tenantId}': { summary: 'A tenant, its meters and its rate limits' },
+  'PUT /v1/admin/tenants/{tenantId}/rate-limits': {
+    summary: "Set a tenant's rate limits, requests per second per bucket (null: the default)",
+    body: rateLimitSettingsSchema,
+  },
   'GET /v1/admin/tenants/{tenantId}/meters': { summary: "A tenant's meters" },
   'PUT /v1/admin/tenants/{tenantId}/meters/{meter}': { summary: 'Define a meter', body: meterDefinitionSchema },
   'GET /v1/admin/tenants/{tenantId}/api-keys': { summary: "A tenant's API keys" },

@@ -1,5 +1,6 @@
 import { usageStore } from '../../shared/composition/metering.js';
-import { tenantDirectory } from '../../shared/composition/tenancy.js';
+import { rateLimiter, tenantDirectory } from '../../shared/composition/tenancy.js';
+import { checkedBy } from '../../shared/platform/http.js';
 import { createUsageApi } from './usage.js';
 
 const directory = tenantDirectory();
@@ -10,4 +11,4 @@ export const handler = createUsageApi({
   series: (tenantId, meter, granularity, from, to, groupKey) => store.series(tenantId, meter, granularity, from, to, groupKey),
   groupKeys: (tenantId, meter, fromMonth, toMonth) => store.groupKeys(tenantId, meter, fromMonth, toMonth),
   now: Date.now,
-});
+}).use(checkedBy(rateLimiter()));

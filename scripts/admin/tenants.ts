@@ -40,6 +40,25 @@ export const tenantCommands: Command[] = [
     run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}`),
   },
   {
+    name: 'tenants rate-limits',
+    summary: "set a tenant's rate limits, requests per second ('default' goes back to the default); shown by tenants show",
+    options: {
+      ...tenantOption,
+      ingest: { type: 'string', description: 'POST /v1/events requests per second', value: '<n>|default' },
+      read: { type: 'string', description: 'GET requests per second', value: '<n>|default' },
+    },
+    run: (f, t) => {
+      const limit = (name: string) => {
+        const value = text(f, name);
+        if (value === undefined) return {};
+        if (value === 'default') return { [name]: null };
+        if (!/^\d+$/.test(value)) throw new UsageError(`--${name} takes a whole number of requests per second, or "default"`);
+        return { [name]: Number(value) };
+      };
+      return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/rate-limits`, { ...limit('ingest'), ...limit('read') });
+    },
+  },
+  {
     name: 'meters list',
     summary: "list a tenant's meters",
     options: tenantOption,

@@ -55,13 +55,43 @@ export function httpApi(route: (event: HttpEvent, context: Context) => Promise<H
         checkPathParameters(event);
         return await route(event, context);
       } catch (error) {
-        if (error instanceof ClientError) {
-          return json(error.status, { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) });
-        }
+        if (error instanceof ClientError) return errorAnswer(error);
         logger.error('unhandled error', { error: error as Error, routeKey: event.routeKey });
         return json(500, { code: 'INTERNAL', message: 'internal error', requestId: context.awsRequestId });
       }
     });
+}
+
+function errorAnswer(error: ClientError, headers: Record<string, string> = {}): HttpResult {
+  return json(error.status, { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) }, headers);
+}
+
+/** What a request check answers: headers for the answer, and a refusal when the route must not run. */
+export interface CheckVerdict {
+  headers: Record<string, string>;
+  refusal?: ClientError;
+}
+
+/**
+ * Runs `check` before the route (the per-tenant rate limit, shared/tenancy/rate-limits.ts): a refusal is answered
+ * in the error contract without running the route, and the check's headers go on every answer either way.
+ */
+export function checkedBy(
+  check: (event: HttpEvent) => Promise<CheckVerdict | undefined>,
+): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Context, { checkHeaders?: Record<string, string> }> {
+  return {
+    before: async (request) => {
+      const verdict = await check(request.event);
+      if (!verdict) return undefined;
+      if (verdict.refusal) return errorAnswer(verdict.refusal, verdict.headers);
+      request.internal.checkHeaders = verdict.headers;
+      return undefined;
+    },
+    after: async (request) => {
+      const headers = request.internal.checkHeaders;
+      if (headers && request.response) request.response.headers = { ...request.response.headers, ...headers };
+    },
+  };
 }
 
 /** Dispatches on API Gateway's route key ("GET /v1/usage"); unknown routes get 404. */

@@ -1,5 +1,6 @@
 import type { Meter } from '../metering/meters.js';
 import type { ApiKeyRecord, ApiKeySummary, KeyOwner } from './api-keys.js';
+import type { RateLimitBucket, Take } from './rate-limits.js';
 import type { DashboardSession } from './sessions.js';
 import type { Tenant } from './tenants.js';
 
@@ -24,4 +25,17 @@ export interface SessionStore {
   getSession(sessionId: string): Promise<DashboardSession | undefined>;
   /** False when no such session exists or it belongs to another tenant than `tenantId` (when given). */
   revokeSession(sessionId: string, at: string, tenantId?: string): Promise<boolean>;
+}
+
+/** Request counts per subject and bucket, and the limits an admin set per tenant (./adapters/rate-limit-store.ts). */
+export interface RateLimitStore {
+  /**
+   * Counts one request in the window starting at `window` (epoch seconds) unless the window is full: one conditional
+   * write. The subject's own limit when an admin set one, else `defaultLimit`.
+   */
+  take(subject: string, bucket: RateLimitBucket, window: number, defaultLimit: number): Promise<Take>;
+  /** The limits set for a tenant; a bucket without one is at its default. */
+  limits(tenantId: string): Promise<Partial<Record<RateLimitBucket, number>>>;
+  /** Sets (a number) or clears (`null`) a tenant's limit per bucket; buckets left out keep theirs. */
+  setLimits(tenantId: string, limits: Partial<Record<RateLimitBucket, number | null>>): Promise<void>;
 }

@@ -21,6 +21,7 @@ import { secretArnEnv } from '../../infra/secrets.js';
 import { consumerMaxConcurrency, stageConfig } from '../../infra/stage.js';
 import { type TableName, tables } from '../../shared/platform/dynamo/tables.js';
 import { generateApiKey } from '../../shared/tenancy/api-keys.js';
+import { bucketOf } from '../../shared/tenancy/rate-limits.js';
 import { alarmEmail, buildApp, resources, type Synthesized, synth } from './synth.js';
 
 const specs = Object.entries(functionSpecs) as [FunctionName, FunctionSpec][];
@@ -360,6 +361,22 @@ describe('functions', () => {
 });
 
 describe('HTTP API', () => {
+  it('gives the rate-limited tenant routes a lower throttle than the admin routes, as settings of the stage', () => {
+    for (const [s, stage] of [
+      [dev, stageConfig('dev')],
+      [prod, stageConfig('prod')],
+    ] as const) {
+      const [apiStage] = Object.values(resources(s.template, 'AWS::ApiGatewayV2::Stage'));
+      const { DefaultRouteSettings, RouteSettings } = apiStage!.Properties as Record<string, any>;
+      expect(DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: stage.apiThrottle.rateLimit });
+      const limited = Object.values(functionSpecs).flatMap((spec) => (spec.routes ?? []).filter((route) => bucketOf(route)));
+      expect(Object.keys(RouteSettings).sort()).toEqual(limited.sort());
+      for (const setting of Object.values(RouteSettings) as Record<string, number>[])
+        expect(setting.ThrottlingRateLimit).toBeLessThan(stage.apiThrottle.rateLimit);
+      expect(Object.keys(RouteSettings).some((route) => route.includes('/v1/admin'))).toBe(false);
+    }
+  });
+
   it('routes every catalog route through the API-key authorizer', () => {
     const routes = specs.flatMap(([, s]) => s.routes ?? []);
     prod.template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length);

@@ -6,12 +6,12 @@ import { createConsumer } from '../../functions/consumer/consumer.js';
 import { createIngest } from '../../functions/ingest/ingest.js';
 import { createUsageApi } from '../../functions/usage/usage.js';
 import { lambdaContext } from '../../local/lambda.js';
-import type { TenantDirectory } from '../../shared/tenancy/ports.js';
+import type { RateLimitStore, TenantDirectory } from '../../shared/tenancy/ports.js';
 import { officialSample } from '../support/events.js';
 
 /** Every handler takes AWS's own sample events and answers them with a 4xx or a batch failure, never a crash. */
 const httpSamples = ['apigw-v2-request-no-authorizer.json', 'apigw-v2-request-lambda-authorizer.json', 'apigw-v2-request-iam.json'];
-const nothing = new Proxy({}, { get: () => async () => undefined }) as TenantDirectory;
+const nothing = new Proxy({}, { get: () => async () => undefined }) as TenantDirectory & RateLimitStore;
 
 const httpHandlers = {
   ingest: createIngest({
@@ -26,7 +26,7 @@ const httpHandlers = {
     now: Date.now,
   }),
   usage: createUsageApi({ meters: async () => [], series: async () => [], groupKeys: async () => [], now: Date.now }),
-  admin: createAdminApi({ directory: nothing, now: Date.now, newTenantId: () => 't' }),
+  admin: createAdminApi({ directory: nothing, rateLimits: nothing, now: Date.now, newTenantId: () => 't' }),
 };
 
 describe('official sample events', () => {

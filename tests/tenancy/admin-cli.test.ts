@@ -103,6 +103,16 @@ describe('admin CLI', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
+  it("sets a tenant's rate limits, back to the default with 'default', and refuses a value that is not a count", async () => {
+    const set = await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--ingest', '300', '--json');
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout).rateLimits).toMatchObject({ ingest: { limit: 300, source: 'tenant' }, read: { source: 'default' } });
+    const reset = await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--ingest', 'default', '--json');
+    expect(JSON.parse(reset.stdout).rateLimits.ingest).toMatchObject({ limit: 100, source: 'default' });
+    expect((await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--read', 'lots')).code).toBe(2);
+    expect((await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--read', '100000')).code).toBe(1);
+  }, 60_000);
+
   it('follows a recompute job to its end, drawing progress on stderr', async () => {
     const job = admin('recompute', 'start', '--tenant', 'cli-labs', '--repair');
     // The worker runs every minute; run it now rather than wait.

@@ -256,7 +256,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A tenant and its meters
+         * A tenant, its meters and its rate limits
          * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminTenantsTenantId"];
@@ -435,6 +435,26 @@ export interface paths {
          * @description Allowed for admin keys.
          */
         delete: operations["deleteV1AdminServiceKeysKeyId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/rate-limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a tenant's rate limits, requests per second per bucket (null: the default)
+         * @description Allowed for admin keys.
+         */
+        put: operations["putV1AdminTenantsTenantIdRateLimits"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2441,6 +2461,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putV1AdminTenantsTenantIdRateLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    ingest?: number | null;
+                    read?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description The error contract */
             "4XX": {

@@ -35,6 +35,12 @@ export const tables = {
   billing: { env: 'BILLING_TABLE', sortKey: true, ttl: false, gsi1: true },
   /** Tenants' webhook endpoints and the delivery log (deliveries expire after 30 days; the index lists them per endpoint). */
   webhooks: { env: 'WEBHOOKS_TABLE', sortKey: true, ttl: true, gsi1: true },
+  /**
+   * Per-tenant rate limits (shared/tenancy/rate-limits.ts): one item per tenant (or service key) and bucket, holding
+   * the current window's count and the limit an admin set. Its own table, so a function that counts requests is
+   * granted nothing on the tenants table's keys, and its writes are billed apart.
+   */
+  rateLimits: { env: 'RATE_LIMITS_TABLE', sortKey: true, ttl: false, gsi1: false },
 } satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof tables;
