@@ -46,6 +46,8 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
   ensureJava();
   const dir = ensureDynamoDbLocal();
   const port = options.port ?? (await freePort());
+  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  // One SQLite file, shared-local-instance.db, whatever credentials and region the clients use.
   const storage = options.dbPath ? ['-dbPath', options.dbPath, '-sharedDb'] : ['-inMemory'];
   const child = spawn(
     'java',
@@ -61,11 +63,16 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
     {
       cwd: dir,
       stdio: ['ignore', 'ignore', 'pipe'],
+      // Its own process group: a Ctrl-C in the terminal reaches this process, which still needs the database to drain
+      // the usage queue, and not the JVM; it is stopped last, or when this process exits.
+      detached: true,
     },
   );
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const exited = new Promise<void>((done) => child.once('exit', () => (process.off('exit', kill), done())));
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => {

@@ -19,6 +19,11 @@ export interface GatewayOptions {
   authorizerCacheTtlMs: number;
   /** Requests no route claims, for local-only endpoints. */
   fallback?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
+  /**
+   * While it answers a number of seconds the gateway is shutting down: API requests get 503 with that Retry-After,
+   * as API Gateway answers while a function cannot be reached; function URLs (Stripe's webhooks) still answer.
+   */
+  refuseFor?: () => number | undefined;
 }
 
 /** HTTP API payload limit. */
@@ -51,6 +56,12 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
   };
 
   const server = createServer(async (req, res) => {
+    const retryAfter = o.refuseFor?.();
+    if (retryAfter !== undefined && !req.url?.startsWith('/_url/')) {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': String(retryAfter), connection: 'close' });
+      res.end(JSON.stringify({ code: 'SHUTTING_DOWN', message: `the local stack is stopping; try again in ${retryAfter} s` }));
+      return;
+    }
     try {
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
