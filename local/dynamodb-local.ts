@@ -49,9 +49,15 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
   // One SQLite file, shared-local-instance.db, whatever credentials and region the clients use.
   const storage = options.dbPath ? ['-dbPath', options.dbPath, '-sharedDb'] : ['-inMemory'];
+  // Started with SIGINT ignored, which the JVM leaves ignored: a Ctrl-C in the terminal reaches the whole process group,
+  // and this process still needs the database to drain the usage queue. It is stopped last, or when this process exits.
   const child = spawn(
-    'java',
+    'sh',
     [
+      '-c',
+      'trap "" INT; exec "$@"',
+      'sh',
+      'java',
       '-Xmx1g',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       '-jar',
@@ -63,9 +69,6 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
     {
       cwd: dir,
       stdio: ['ignore', 'ignore', 'pipe'],
-      // Its own process group: a Ctrl-C in the terminal reaches this process, which still needs the database to drain
-      // the usage queue, and not the JVM; it is stopped last, or when this process exits.
-      detached: true,
     },
   );
   const kill = () => child.kill('SIGKILL');
