@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
@@ -7,6 +7,7 @@ import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directo
 import { demoEvents, demoStart, postEvents } from './demo-usage.js';
 import { DEMO_TENANT, type DemoSeed, reissueDemoKeys, seedDemo } from './seed.js';
 import { type LocalStack, startLocalStack, type Unfinished } from './stack.js';
+import { localStateDir, localStateFile } from './state-dir.js';
 
 /**
  * `npm start`: the whole system on localhost with a demo tenant. Its data stays in the state directory (.meterline/,
@@ -20,8 +21,8 @@ if (unknownArg) {
   process.exit(2);
 }
 const port = Number(process.env.PORT ?? 3000);
-const stateDir = resolve(process.env.METERLINE_STATE_DIR ?? join(import.meta.dirname, '..', '.meterline'));
-const stateFile = join(stateDir, 'local.json');
+const stateDir = localStateDir();
+const stateFile = localStateFile();
 
 let stack: LocalStack | undefined;
 /** When the first stop signal came. A Ctrl-C reaches this process twice (from the terminal, and forwarded by npm). */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type FunctionName, functionSpecs } from '../infra/catalog.js';
 import { lambdaContext } from '../local/lambda.js';
+import { localStateFile } from '../local/state-dir.js';
 
 /**
  * `npm run invoke -- <function> <event.json>`: runs one handler once, in this process, against the
@@ -14,7 +15,7 @@ if (!name || !(name in functionSpecs) || !file) {
   console.error(`usage: npm run invoke -- <${Object.keys(functionSpecs).join('|')}> <events/sample.json>`);
   process.exit(2);
 }
-const stateFile = resolve(root, '.meterline', 'local.json');
+const stateFile = localStateFile();
 if (!existsSync(stateFile)) {
   console.error('no local stack: run `npm start` in another terminal first');
   process.exit(1);

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { localStateFile } from '../../local/state-dir.js';
 
 /** Where the admin CLI sends requests: flags, then environment, then the state `npm start` leaves. */
 export interface Target {
@@ -8,7 +8,7 @@ export interface Target {
 }
 
 export function target(flags: { url?: string; adminKey?: string }): Target {
-  const state = resolve(import.meta.dirname, '..', '..', '.meterline', 'local.json');
+  const state = localStateFile();
   const local = existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as Partial<Target>) : {};
   const apiUrl = flags.url ?? process.env.METERLINE_API_URL ?? local.apiUrl;
   const adminKey = flags.adminKey ?? process.env.METERLINE_ADMIN_KEY ?? local.adminKey;
