@@ -1,4 +1,7 @@
 import './quiet.js';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient, type PutItemCommandInput, type TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
@@ -284,6 +287,62 @@ async function endToEnd() {
     dollars,
   );
   printTable('Event -> visible: POST of one event until GET /v1/events/{id} shows it counted (sequential clients)', [visible]);
+  await storageCompared();
+}
+
+/**
+ * The write path as `npm start` runs it (DynamoDB Local on -dbPath, SQLite files under .meterline/) beside the in-memory
+ * DynamoDB Local the tests use: the same 10,000 events, 1,000 a request from 4 clients, posted and counted.
+ */
+async function storageCompared() {
+  const rows = [];
+  for (const storage of ['in memory', 'on disk (-dbPath)'] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'meterline-bench-'));
+    const dynamo = await startDynamoDbLocal(storage === 'in memory' ? {} : { dbPath: dir });
+    const stack = await startLocalStack({ dynamoEndpoint: dynamo.endpoint, visibilityTimeoutSeconds: 600, consumerConcurrency: 4 });
+    try {
+      const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
+      await directory.createTenant({ id: 'bench', name: 'Bench', createdAt: new Date().toISOString() });
+      for (const m of meters) await directory.putMeter('bench', m);
+      const { token } = await issueApiKey(directory, { tenantId: 'bench' }, 'bench', Date.now());
+      const total = 10_000;
+      const bodies = Array.from({ length: total / 1000 }, () => JSON.stringify(events(1000, 'mixed meters')));
+      const samples: number[] = [];
+      const start = performance.now();
+      await mapLimit(bodies, 4, async (body) => {
+        const t = performance.now();
+        for (let attempt = 1; ; attempt++) {
+          const res = await fetch(`${stack.apiUrl}/v1/events`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body,
+          });
+          if (res.status === 202) break;
+          if (res.status < 500 || attempt === 5) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+          await sleep(backoffDelay(attempt, 200, 5_000));
+        }
+        samples.push(performance.now() - t);
+      });
+      const accepted = performance.now();
+      await stack.drained(600_000);
+      const { p50, p99 } = latencies(samples);
+      const bytes = storage === 'in memory' ? 0 : statSync(join(dir, 'shared-local-instance.db')).size;
+      rows.push({
+        storage,
+        events: total,
+        'ingest events/s': Math.round(total / ((accepted - start) / 1000)),
+        'end-to-end events/s': Math.round(total / ((performance.now() - start) / 1000)),
+        'POST p50 ms': p50,
+        'POST p99 ms': p99,
+        'database bytes/event': storage === 'in memory' ? '-' : Math.round(bytes / total),
+      });
+    } finally {
+      await stack.stop();
+      await dynamo.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  printTable('The write path on DynamoDB Local in memory (tests) and on disk (npm start)', rows);
 }
 
 const LEDGER_RETENTION_DAYS = 40;
@@ -312,8 +371,9 @@ async function eventToVisible(apiUrl: string, token: string, count = 200) {
   return { events: count, 'visible p50 ms': p50, 'visible p99 ms': p99, 'max ms': Math.max(...samples) };
 }
 
-// `npm run bench -- ingest` (or e2e, bundles) runs one section; no argument runs them all.
-const sections = { ingest: ingestInProcess, e2e: endToEnd, bundles, integration, capacity };
+// `npm run bench -- ingest` (or e2e, bundles) runs one section; no argument runs them all. e2e ends with the
+// in-memory/on-disk comparison, which `e2e-storage` runs alone.
+const sections = { ingest: ingestInProcess, e2e: endToEnd, 'e2e-storage': storageCompared, bundles, integration, capacity };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
 if (wanted.length) for (const name of wanted) await sections[name]();
@@ -321,9 +381,10 @@ else {
   // Each section in a process of its own: a section's local stack loads the function modules, whose clients keep the
   // endpoints of that stack, and those are gone once it stops; the next section's stack would reach for them.
   const { spawnSync } = await import('node:child_process');
-  const failed = Object.keys(sections).filter(
-    (name) => spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit' }).status !== 0,
-  );
+  // e2e-storage only on demand: it runs the end-to-end section twice, in memory and on disk.
+  const failed = Object.keys(sections)
+    .filter((name) => name !== 'e2e-storage')
+    .filter((name) => spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit' }).status !== 0);
   if (failed.length) {
     console.error(`sections failed: ${failed.join(', ')}`);
     process.exitCode = 1;

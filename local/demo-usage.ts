@@ -16,9 +16,11 @@ export function demoStart(now: number): number {
  * A realistic month so far for the demo tenant, as its product would have sent it: orders, invoices and
  * API calls following a working-hours curve and quieter weekends, AI jobs of three types, a storage gauge
  * read every six hours as it grows, and the distinct users active each day. Seeded, so every start
- * shows the same shape; timestamps run from `demoStart(now)` to now.
+ * shows the same shape; timestamps run from `demoStart(now)` to now. `postedAt`, the `now` of an earlier call
+ * whose events were posted, leaves out the hours that call covered: a later start tops the month up with
+ * new ids only.
  */
-export function demoEvents(now = Date.now(), seed = 7): Record<string, unknown>[] {
+export function demoEvents(now = Date.now(), seed = 7, postedAt = Number.NEGATIVE_INFINITY): Record<string, unknown>[] {
   let state = seed;
   const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const start = demoStart(now);
@@ -28,6 +30,9 @@ export function demoEvents(now = Date.now(), seed = 7): Record<string, unknown>[
   let storage = 38.5;
 
   for (let hour = start; hour < now - HOUR; hour += HOUR) {
+    // The same draws either way, so an hour's events do not depend on whether earlier hours were posted.
+    const covered = hour < postedAt - HOUR;
+    const before = events.length;
     const d = new Date(hour);
     const weekend = d.getUTCDay() === 0 || d.getUTCDay() === 6;
     const h = d.getUTCHours();
@@ -53,6 +58,7 @@ export function demoEvents(now = Date.now(), seed = 7): Record<string, unknown>[
         events.push({ id: `demo-seats-${hour}-${user}`, meter: 'seats', timestamp: at(hour + 600_000), properties: { user_id: user } });
       }
     }
+    if (covered) events.length = before;
   }
   return events;
 }

@@ -46,10 +46,18 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
   ensureJava();
   const dir = ensureDynamoDbLocal();
   const port = options.port ?? (await freePort());
+  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  // One SQLite file, shared-local-instance.db, whatever credentials and region the clients use.
   const storage = options.dbPath ? ['-dbPath', options.dbPath, '-sharedDb'] : ['-inMemory'];
+  // Started with SIGINT ignored, which the JVM leaves ignored: a Ctrl-C in the terminal reaches the whole process group,
+  // and this process still needs the database to drain the usage queue. It is stopped last, or when this process exits.
   const child = spawn(
-    'java',
+    'sh',
     [
+      '-c',
+      'trap "" INT; exec "$@"',
+      'sh',
+      'java',
       '-Xmx1g',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       '-jar',
@@ -63,9 +71,11 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const exited = new Promise<void>((done) => child.once('exit', () => (process.off('exit', kill), done())));
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => {

@@ -22,6 +22,11 @@ export interface GatewayOptions {
   fallback?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
   /** The API's CORS configuration, answered as API Gateway answers it. */
   cors: ApiCors;
+  /**
+   * While it answers a number of seconds the gateway is shutting down: API requests get 503 with that Retry-After,
+   * as API Gateway answers while a function cannot be reached; function URLs (Stripe's webhooks) still answer.
+   */
+  refuseFor?: () => number | undefined;
 }
 
 /** HTTP API payload limit. */
@@ -66,6 +71,12 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
         'access-control-max-age': String(o.cors.maxAgeSeconds),
       });
       return res.end();
+    }
+    const retryAfter = o.refuseFor?.();
+    if (retryAfter !== undefined && !req.url?.startsWith('/_url/')) {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': String(retryAfter), connection: 'close' });
+      res.end(JSON.stringify({ code: 'SHUTTING_DOWN', message: `the local stack is stopping; try again in ${retryAfter} s` }));
+      return;
     }
     try {
       const body = await readBody(req);

@@ -14,12 +14,15 @@ export interface Schedule {
  */
 export function startScheduler(schedules: Schedule[], onError: (name: string, error: unknown) => void) {
   const timers = new Map<string, NodeJS.Timeout>();
+  const inFlight = new Map<Promise<unknown>, string>();
   let running = true;
 
   const run = async (name: string, due = new Date()) => {
     const s = schedules.find((x) => x.name === name);
     if (!s) throw new Error(`no schedule named ${name}`);
-    return s.handler({ source: 'meterline.schedule', schedule: name, time: due.toISOString() }, lambdaContext(name, s.timeoutSeconds));
+    const job = s.handler({ source: 'meterline.schedule', schedule: name, time: due.toISOString() }, lambdaContext(name, s.timeoutSeconds));
+    inFlight.set(job, name);
+    return job.finally(() => inFlight.delete(job));
   };
 
   const arm = (s: Schedule) => {
@@ -40,9 +43,13 @@ export function startScheduler(schedules: Schedule[], onError: (name: string, er
 
   return {
     run,
-    stop() {
+    /** The names of the jobs running now. */
+    running: () => [...inFlight.values()],
+    /** Arms no more runs and resolves when the running ones have ended (each job resumes from its own state if cut short). */
+    async stop() {
       running = false;
       for (const t of timers.values()) clearTimeout(t);
+      await Promise.allSettled(inFlight.keys());
     },
   };
 }

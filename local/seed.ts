@@ -6,6 +6,11 @@ import { seedMeters } from '../shared/metering/seed-meters.js';
 import { issueApiKey } from '../shared/tenancy/api-keys.js';
 import type { TenantDirectory } from '../shared/tenancy/ports.js';
 
+export const DEMO_TENANT = 'demo';
+const ADMIN_KEY_NAME = 'local admin';
+const DEMO_KEY_NAME = 'demo';
+const DEMO_PLAN = 'base-199';
+
 export interface DemoSeed {
   adminKey: string;
   tenantId: string;
@@ -19,12 +24,12 @@ export interface DemoSeed {
  * example seller and customer details for its invoices, and a hard limit on orders for the dashboard's bar.
  */
 export async function seedDemo(directory: TenantDirectory, billing: DynamoBillingStore, now = Date.now()): Promise<DemoSeed> {
-  const admin = await issueApiKey(directory, { admin: true }, 'local admin', now);
-  const tenantId = 'demo';
+  const admin = await issueApiKey(directory, { admin: true }, ADMIN_KEY_NAME, now);
+  const tenantId = DEMO_TENANT;
   await directory.createTenant({ id: tenantId, name: 'Optical Labs Inc. (demo)', createdAt: new Date(now).toISOString() });
   for (const meter of seedMeters) await directory.putMeter(tenantId, meter);
-  const tenant = await issueApiKey(directory, { tenantId }, 'demo', now);
-  const plan = seedPlans.find((p) => p.id === 'base-199')!;
+  const tenant = await issueApiKey(directory, { tenantId }, DEMO_KEY_NAME, now);
+  const plan = seedPlans.find((p) => p.id === DEMO_PLAN)!;
   await billing.putSubscription(
     newSubscription({
       tenantId,
@@ -50,4 +55,23 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
   });
   await billing.putQuota(tenantId, { meter: 'orders', limit: '2500', updatedAt: new Date(now).toISOString() });
   return { adminKey: admin.token, tenantId, tenantKey: tenant.token, planId: plan.id };
+}
+
+/**
+ * New demo keys for a stored demo tenant whose keys were lost (the file that held them was deleted, or they were
+ * revoked): the keys `seedDemo` made are revoked, so no token of an earlier start works, and new ones issued.
+ */
+export async function reissueDemoKeys(directory: TenantDirectory, now = Date.now()): Promise<DemoSeed> {
+  const at = new Date(now).toISOString();
+  for (const [owner, name] of [
+    [{ admin: true }, ADMIN_KEY_NAME],
+    [{ tenantId: DEMO_TENANT }, DEMO_KEY_NAME],
+  ] as const) {
+    for (const key of await directory.listApiKeys(owner)) {
+      if (key.name === name && !key.revokedAt) await directory.revokeApiKey(owner, key.keyId, at);
+    }
+  }
+  const admin = await issueApiKey(directory, { admin: true }, ADMIN_KEY_NAME, now);
+  const tenant = await issueApiKey(directory, { tenantId: DEMO_TENANT }, DEMO_KEY_NAME, now);
+  return { adminKey: admin.token, tenantId: DEMO_TENANT, tenantKey: tenant.token, planId: DEMO_PLAN };
 }

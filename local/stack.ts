@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import { resolve } from 'node:path';
+import type { Server, ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -58,6 +58,19 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /** The local Stripe emulator's options; it runs unless STRIPE_SECRET_KEY holds a real Stripe key. */
   stripe?: StripeEmulatorOptions;
+  /** Where DynamoDB Local (when started here) and the Stripe emulator keep their data across starts; in memory when absent. */
+  stateDir?: string;
+}
+
+/** What stopping now would cut short. */
+export interface Unfinished {
+  requests: number;
+  jobs: string[];
+  /** Messages on the usage queue: visible, being consumed or delayed. */
+  usageMessages: number;
+  reportMessages: number;
+  /** Webhook deliveries waiting on the queue (retries are delayed messages). */
+  webhookMessages: number;
 }
 
 export interface LocalStack {
@@ -84,6 +97,13 @@ export interface LocalStack {
   runReport(due?: Date, timeoutMs?: number): Promise<ReportRun>;
   /** Resolves when the usage queue holds no visible or in-flight message. */
   drained(timeoutMs?: number): Promise<void>;
+  /**
+   * A graceful stop's first half: the gateway answers API requests 503 with Retry-After, the requests already in finish,
+   * no schedule fires again and the running jobs end, the consumer empties the usage queue and the report workers
+   * theirs, and webhook deliveries due now are made. What is left after `timeoutMs` stays; `stop()` follows.
+   */
+  quiesce(timeoutMs?: number): Promise<Unfinished>;
+  unfinished(): Promise<Unfinished>;
   stop(): Promise<void>;
   /** The Stripe emulator the functions talk to (absent when they talk to Stripe). */
   stripe?: StripeEmulator;
@@ -111,7 +131,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The AWS calls the functions make, held against the permission record when the stack stops.
   recordAwsCalls();
   try {
-    const dynamoEndpoint: string = options.dynamoEndpoint ?? (await startDynamoDbLocal().then((d) => (stops.push(d.stop), d.endpoint)));
+    const dbPath = options.stateDir && join(options.stateDir, 'dynamodb');
+    const dynamoEndpoint: string =
+      options.dynamoEndpoint ?? (await startDynamoDbLocal({ dbPath }).then((d) => (stops.push(d.stop), d.endpoint)));
     const sqsEndpoint: string = options.sqsEndpoint ?? (await startSqsLocal().then((s) => (stops.push(s.stop), s.endpoint)));
     const prefix = options.prefix ?? `meterline-${randomBytes(3).toString('hex')}`;
 
@@ -133,7 +155,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const queues = await createQueues(sqs, prefix, visibility, options.reportVisibilityTimeoutSeconds);
     const eventBus = await startEventBridge([LOCAL_EVENT_BUS]);
     stops.push(eventBus.stop);
-    const stripe = usesRealStripe() ? undefined : await startStripeEmulator(options.stripe).then((s) => (stops.push(s.stop), s));
+    const stripe = usesRealStripe()
+      ? undefined
+      : await startStripeEmulator({
+          ...(options.stateDir ? { statePath: join(options.stateDir, 'stripe.json') } : {}),
+          ...options.stripe,
+        }).then((s) => (stops.push(s.stop), s));
     const stripeEnv: Record<string, string> = stripe
       ? { STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET }
       : {};
@@ -193,11 +220,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
     }
     const scheduler = startScheduler(schedules, (name, error) => console.error(`schedule ${name} failed`, error));
-    stops.push(async () => scheduler.stop());
+    stops.push(() => scheduler.stop());
 
     const dashboard = await buildDashboard();
+    let refusing = false;
     const server: Server = await startGateway({
       port,
+      refuseFor: () => (refusing ? 5 : undefined),
       routes,
       authorizer: await load('authorizer'),
       authorizerCacheTtlMs: options.authorizerCacheTtlMs ?? 0,
@@ -231,13 +260,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }
         const job = /^\/_local\/schedules\/([\w-]+)$/.exec(url.pathname);
         if (job && req.method === 'POST' && schedules.some((x) => x.name === job[1])) {
-          const result = await scheduler.run(job[1]!);
+          // ?time= runs it as if that instant had come (an invoice for this month, say), as tests do with runSchedule.
+          const time = url.searchParams.get('time');
+          const due = time === null ? new Date() : new Date(time);
+          if (Number.isNaN(due.getTime())) {
+            res.writeHead(400, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ code: 'VALIDATION_ERROR', message: 'time must be an ISO 8601 instant', field: 'time' }));
+            return true;
+          }
+          const result = await scheduler.run(job[1]!, due);
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify(result ?? null));
           return true;
         }
         return false;
       },
+    });
+    let requests = 0;
+    server.on('request', (_req, res: ServerResponse) => {
+      requests += 1;
+      res.once('close', () => (requests -= 1));
     });
     stops.push(
       () =>
@@ -299,14 +341,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
     };
 
-    const depth = async () => {
+    const depth = async (QueueUrl = queues.usageQueueUrl) => {
       const a = await sqs.send(
         new GetQueueAttributesCommand({
-          QueueUrl: queues.usageQueueUrl,
+          QueueUrl,
           AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
         }),
       );
       return Object.values(a.Attributes ?? {}).reduce((sum, v) => sum + Number(v), 0);
+    };
+    const unfinished = async (): Promise<Unfinished> => ({
+      requests,
+      jobs: scheduler.running(),
+      usageMessages: await depth(),
+      reportMessages: await depth(queues.reportQueueUrl),
+      webhookMessages: await depth(queues.webhookQueueUrl),
+    });
+    const webhooksDueNow = async () => {
+      const a = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queues.webhookQueueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return Object.values(a.Attributes ?? {}).reduce((sum, v) => sum + Number(v), 0);
+    };
+    const quiesce = async (timeoutMs = 120_000): Promise<Unfinished> => {
+      refusing = true;
+      const deadline = Date.now() + timeoutMs;
+      const until = async (done: () => Promise<boolean>) => {
+        while (Date.now() < deadline && !(await done())) await new Promise((r) => setTimeout(r, 100));
+      };
+      await until(async () => requests === 0);
+      const timeUp = new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref());
+      await Promise.race([scheduler.stop(), timeUp]);
+      // Jobs and requests add messages; the queues are emptied after them.
+      await until(async () => (await depth()) === 0 && (await depth(queues.reportQueueUrl)) === 0 && (await webhooksDueNow()) === 0);
+      return unfinished();
     };
 
     if (stripe && urlHandlers.has('stripe-webhook'))
@@ -326,6 +397,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs,
       queues,
       consumer,
+      quiesce,
+      unfinished,
       drained: async (timeoutMs = 60_000) => {
         const deadline = Date.now() + timeoutMs;
         while ((await depth()) > 0) {

@@ -1,9 +1,16 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Where `npm start` keeps its data between starts: .meterline/ in the checkout, or METERLINE_STATE_DIR. */
+export const localStateDir = (): string => resolve(process.env.METERLINE_STATE_DIR ?? join(import.meta.dirname, '..', '.meterline'));
+
+/** The file `npm run admin` and `npm run invoke` read to find the running `npm start`. */
+export const localStateFile = (): string => join(localStateDir(), 'local.json');
 
 /**
- * What `npm start` leaves for the tools beside it: `.meterline/local.json` (read by `npm run admin` and
- * `npm run invoke`) and `.meterline/env`, the same as shell exports for a terminal (`source .meterline/env`).
+ * What `npm start` leaves for the tools beside it and for its next start: `local.json` (the demo keys' tokens, whose
+ * hashes alone are stored, the API's address and the functions' environment) and `env`, the same as shell exports for a
+ * terminal (`source .meterline/env`).
  */
 export interface LocalState {
   apiUrl: string;
@@ -13,18 +20,22 @@ export interface LocalState {
   planId: string;
   /** The functions' environment: tables, queues, and the local endpoints of DynamoDB, SQS and Stripe. */
   env: Record<string, string>;
+  /** When the demo usage was last posted: the next start posts the hours since. */
+  demoUsageAt?: number;
+  links?: { dashboard: string; console: string; expiresAt: string };
 }
 
-const dir = resolve(import.meta.dirname, '..', '.meterline');
-export const localStateFile = resolve(dir, 'local.json');
-
 export function readLocalState(): LocalState | undefined {
-  return existsSync(localStateFile) ? (JSON.parse(readFileSync(localStateFile, 'utf8')) as LocalState) : undefined;
+  const file = localStateFile();
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LocalState) : undefined;
 }
 
 export function writeLocalState(state: LocalState): void {
+  const dir = localStateDir();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(localStateFile, JSON.stringify(state, null, 2));
+  // Through a new file and a rename, so a Ctrl-C mid-write never leaves half a file for the next start.
+  writeFileSync(`${localStateFile()}.tmp`, JSON.stringify(state, null, 2));
+  renameSync(`${localStateFile()}.tmp`, localStateFile());
   const exports = {
     METERLINE_API_URL: state.apiUrl,
     METERLINE_API_KEY: state.tenantKey,
@@ -32,7 +43,7 @@ export function writeLocalState(state: LocalState): void {
     METERLINE_TENANT: state.tenantId,
   };
   writeFileSync(
-    resolve(dir, 'env'),
+    join(dir, 'env'),
     `# Written by npm start: the demo tenant's API and keys, for a terminal (source .meterline/env)\n${Object.entries(exports)
       .map(([name, value]) => `export ${name}='${value}'`)
       .join('\n')}\n`,

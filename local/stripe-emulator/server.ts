@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Stripe from 'stripe';
 import { Dec } from '../../shared/kernel/decimal.js';
@@ -22,6 +23,12 @@ export interface StripeEmulatorOptions {
   /** Delay before each answer: makes concurrent calls overlap, as they do against the real API. */
   latencyMs?: number;
   now?: () => number;
+  /**
+   * A JSON file holding the emulator's objects (customers, meters, prices, subscriptions, invoices, meter events,
+   * events, idempotency keys): read at start when it exists, rewritten before each write call is answered, so
+   * what Stripe acknowledged survives a restart. In memory only when absent.
+   */
+  statePath?: string;
 }
 
 export interface RateLimit {
@@ -184,7 +191,28 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   const hanging = new Set<ServerResponse>();
   let rateLimit = options.rateLimit;
   let webhook: { url: string; secret: string } | undefined;
+  /** Webhook deliveries on their way: stopping waits for them, as the receiver is still up. */
+  const deliveries = new Set<Promise<void>>();
   const buckets = { meterEvents: { tokens: 0, at: 0 }, other: { tokens: 0, at: 0 } };
+
+  const stored = { customers, meters, products, prices, subscriptions, invoices, portalSessions, thinEvents, idempotency };
+  if (options.statePath && existsSync(options.statePath)) {
+    const state = JSON.parse(readFileSync(options.statePath, 'utf8')) as Record<string, [string, never][]> & {
+      meterEvents: StripeObject[];
+      events: StripeObject[];
+    };
+    for (const [name, map] of Object.entries(stored)) for (const [id, value] of state[name] ?? []) map.set(id, value);
+    meterEvents.push(...state.meterEvents);
+    for (const e of meterEvents) identifiers.add(e.identifier);
+    events.push(...state.events);
+  }
+  /** Written whole to a new file and renamed over the old one: a crash leaves the last state or the one before, never half of one. */
+  const persist = () => {
+    if (!options.statePath) return;
+    const state = { ...Object.fromEntries(Object.entries(stored).map(([name, map]) => [name, [...map]])), meterEvents, events };
+    writeFileSync(`${options.statePath}.tmp`, JSON.stringify(state));
+    renameSync(`${options.statePath}.tmp`, options.statePath);
+  };
 
   const invalid = (message: string, param?: string, code?: string) =>
     new StripeHttpError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
@@ -207,10 +235,13 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       type,
     });
     events.push(event);
-    if (webhook)
-      void send(webhook.url, JSON.stringify(event), webhook.secret).catch((error) =>
-        console.error('stripe emulator: webhook delivery failed', error),
-      );
+    if (webhook) {
+      const delivery = send(webhook.url, JSON.stringify(event), webhook.secret)
+        .then(() => undefined)
+        .catch((error) => console.error('stripe emulator: webhook delivery failed', error))
+        .finally(() => deliveries.delete(delivery));
+      deliveries.add(delivery);
+    }
   };
 
   const send = async (url: string, payload: string, secret: string, timestamp = seconds()): Promise<WebhookDelivery> => {
@@ -752,6 +783,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
           out = error(e.status, e.body);
         }
         if (idempotencyKey) idempotency.set(idempotencyKey, { fingerprint, status, body: out });
+        if (method !== 'GET') persist();
       }
       if (fault?.kind === 'hang-after-processing') {
         log(0);
@@ -897,6 +929,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         status_transitions: { ...invoice.status_transitions, finalized_at: seconds() },
       });
       emit('invoice.finalized', invoice, { status: 'draft' });
+      persist();
       return structuredClone(invoice);
     },
     meterErrorReport(meterId, e) {
@@ -925,9 +958,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
           validation_end: created,
         },
       });
+      persist();
       return notification;
     },
     stop: async () => {
+      await Promise.all(deliveries);
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));

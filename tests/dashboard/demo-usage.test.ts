@@ -19,4 +19,27 @@ describe("npm start's demo usage", () => {
       { numRuns: 40 },
     );
   });
+
+  it('tops up a later start with the hours since the last one: never an id twice, and the month whole', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2028, 11, 31) }),
+        fc.integer({ min: 0, max: 40 * DAY }),
+        (first, gap) => {
+          const second = first + gap;
+          const earlier = demoEvents(first).map((e) => e.id);
+          const topUp = demoEvents(second, 7, first).map((e) => e.id);
+          expect(new Set([...earlier, ...topUp]).size).toBe(earlier.length + topUp.length);
+          // Within one month, once it is past its first days, both starts draw the same events for an hour.
+          if (demoStart(first) === demoStart(second))
+            expect([...earlier, ...topUp].sort()).toEqual(
+              demoEvents(second)
+                .map((e) => e.id)
+                .sort(),
+            );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });

@@ -39,7 +39,7 @@ let start: ChildProcess;
 beforeAll(async () => {
   // Keep what a developer's own `npm start` wrote; it is put back afterwards.
   if (existsSync(meterlineDir)) for (const f of readdirSync(meterlineDir)) saved.set(f, readFileSync(join(meterlineDir, f), 'utf8'));
-  rmSync(localStateFile, { force: true });
+  rmSync(localStateFile(), { force: true });
   start = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, PORT: String(await freePort()) }, detached: true });
   let printed = '';
   start.stdout!.on('data', (chunk: Buffer) => (printed += chunk));
