@@ -178,18 +178,7 @@ async function endToEnd() {
       const start = performance.now();
       await mapLimit(bodies, 4, async (body) => {
         const t = performance.now();
-        // As the API asks of every client: a 5xx means not durable yet, so the same events (same ids) go again.
-        for (let attempt = 1; ; attempt++) {
-          const res = await fetch(`${stack.apiUrl}/v1/events`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body,
-          });
-          if (res.status === 202) break;
-          if (res.status < 500 || attempt === 5) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-          retried += 1;
-          await sleep(backoffDelay(attempt, 200, 5_000));
-        }
+        retried += await postUntilDurable(stack.apiUrl, token, body);
         samples.push(performance.now() - t);
       });
       const accepted = performance.now();
@@ -311,16 +300,7 @@ async function storageCompared() {
       const start = performance.now();
       await mapLimit(bodies, 4, async (body) => {
         const t = performance.now();
-        for (let attempt = 1; ; attempt++) {
-          const res = await fetch(`${stack.apiUrl}/v1/events`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body,
-          });
-          if (res.status === 202) break;
-          if (res.status < 500 || attempt === 5) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-          await sleep(backoffDelay(attempt, 200, 5_000));
-        }
+        await postUntilDurable(stack.apiUrl, token, body);
         samples.push(performance.now() - t);
       });
       const accepted = performance.now();
@@ -388,5 +368,22 @@ else {
   if (failed.length) {
     console.error(`sections failed: ${failed.join(', ')}`);
     process.exitCode = 1;
+  }
+}
+
+/**
+ * Posts one body of events as the API asks of every client: a 5xx means not durable yet, so the same events (same ids)
+ * go again, at most five times. Answers how many times it retried.
+ */
+async function postUntilDurable(apiUrl: string, token: string, body: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${apiUrl}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
+    if (res.status === 202) return attempt - 1;
+    if (res.status < 500 || attempt === 5) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+    await sleep(backoffDelay(attempt, 200, 5_000));
   }
 }
