@@ -41,6 +41,8 @@ describe('Stripe secrets', () => {
       webhookSecret: 'whsec_local',
     });
     expect(await loadStripeSecrets({ STRIPE_SECRET_KEY: 'sk_local' })).toEqual({ secretKey: 'sk_local' });
-    await expect(loadStripeSecrets({})).rejects.toThrow(/set STRIPE_SECRET_ARN, STRIPE_WEBHOOK_SECRET_ARN or STRIPE_PORTAL_SECRET_ARN, or STRIPE_SECRET_KEY/);
+    await expect(loadStripeSecrets({})).rejects.toThrow(
+      /set STRIPE_SECRET_ARN, STRIPE_WEBHOOK_SECRET_ARN or STRIPE_PORTAL_SECRET_ARN, or STRIPE_SECRET_KEY/,
+    );
   });
 });
