@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { httpDocuments } from '../../shared/platform/dynamo/http-documents.js';
 import { DynamoRateLimitStore } from '../../shared/tenancy/adapters/rate-limit-store.js';
 import type { RateLimitStore } from '../../shared/tenancy/ports.js';
@@ -16,6 +16,7 @@ import {
   WINDOW_SECONDS,
   windowStart,
 } from '../../shared/tenancy/rate-limits.js';
+import { emulatorEndpoints } from '../support/stack.js';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -166,16 +167,17 @@ describe('the limiter', () => {
 });
 
 describe('the DynamoDB store', () => {
+  const { dynamoEndpoint } = emulatorEndpoints();
   const client = new DynamoDBClient({
     region: 'us-east-1',
-    endpoint: inject('dynamoEndpoint'),
+    endpoint: dynamoEndpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const db = httpDocuments({
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
   });
   const storeOf = async () => {
     const TableName = `rate-limits-${randomBytes(3).toString('hex')}`;
