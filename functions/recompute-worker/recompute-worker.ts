@@ -1,7 +1,8 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { type RecomputeJob, type RecomputeRunDependencies, runRecompute } from '../../shared/metering/recompute-job.js';
 import { lambdaHandler } from '../../shared/platform/lambda.js';
-import { logger } from '../../shared/platform/observability.js';
+import { logger, metrics } from '../../shared/platform/observability.js';
 import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
 /** Longer than a run may last (the function's timeout), so a live run never loses its job to the next. */
@@ -28,6 +29,7 @@ export function createRecomputeWorker(deps: RecomputeRunDependencies) {
       logger.info('recompute job', { jobId: done.jobId, tenantId: done.tenantId, status: done.status, ...done.progress });
       run.jobs.push({ jobId: done.jobId, tenantId: done.tenantId, status: done.status, progress: done.progress });
     }
+    metrics.addMetric('RecomputeJobsRun', MetricUnit.Count, run.jobs.length);
     return run;
   });
 }

@@ -44,7 +44,7 @@ beforeAll(async () => {
   let printed = '';
   start.stdout!.on('data', (chunk: Buffer) => (printed += chunk));
   start.stderr!.on('data', (chunk: Buffer) => (printed += chunk));
-  for (let waited = 0; !printed.includes('Ctrl-C stops everything.'); waited += 500) {
+  for (let waited = 0; !printed.includes('Ctrl-C stops everything'); waited += 500) {
     if (start.exitCode !== null || waited > 400_000) throw new Error(`npm start did not come up:\n${printed}`);
     await new Promise((r) => setTimeout(r, 500));
   }
