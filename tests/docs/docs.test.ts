@@ -1,11 +1,10 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../local/net.js';
 import { readLocalState } from '../../local/state.js';
+import { type NpmStart, npmStart } from '../support/npm-start.js';
 import { allBlocks, blocks, hasShape, PLANTED, plantWrongFlag, ROOT, where } from './markdown.js';
 
 /**
@@ -35,28 +34,19 @@ const npmRefusedFlag = (r: Run) => /Unknown cli config/.test(r.stderr);
 const meterlineDir = resolve(ROOT, '.meterline');
 /** A developer's own `npm start` data, moved aside whole while the docs run on a fresh one, and put back afterwards. */
 const setAside = resolve(ROOT, '.meterline.set-aside-by-docs-test');
-let start: ChildProcess;
+let start: NpmStart | undefined;
 
 beforeAll(async () => {
   // The quick start is a first start: a developer's own data (tables, keys, Stripe state) waits beside it meanwhile.
   if (existsSync(meterlineDir)) renameSync(meterlineDir, setAside);
-  start = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, PORT: String(await freePort()) }, detached: true });
-  let printed = '';
-  start.stdout!.on('data', (chunk: Buffer) => (printed += chunk));
-  start.stderr!.on('data', (chunk: Buffer) => (printed += chunk));
-  for (let waited = 0; !printed.includes('Ctrl-C stops everything'); waited += 500) {
-    if (start.exitCode !== null || waited > 400_000) throw new Error(`npm start did not come up:\n${printed}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  start = await npmStart(meterlineDir);
+  const printed = start.output();
   // The README's first step shows this much of it.
   expect(hasShape(printed, '…Meterline is up at http://127.0.0.1:…dashboard (demo tenant):  http://127.0.0.1:…/#session=mds_…')).toBe(true);
 }, 420_000);
 
 afterAll(async () => {
-  if (start?.exitCode === null) {
-    process.kill(-start.pid!, 'SIGINT');
-    await once(start, 'exit');
-  }
+  await start?.interrupt();
   rmSync(meterlineDir, { recursive: true, force: true });
   if (existsSync(setAside)) renameSync(setAside, meterlineDir);
 }, 60_000);

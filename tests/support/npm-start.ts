@@ -14,6 +14,8 @@ export interface NpmStart {
   /** Sends SIGINT to its process group, as Ctrl-C in a terminal does, and resolves when it has exited (npm exits by the signal). */
   interrupt(): Promise<void>;
   kill(): void;
+  /** Whether it printed its whole banner. */
+  ready(): boolean;
 }
 
 /**
@@ -21,6 +23,19 @@ export interface NpmStart {
  * terminal's Ctrl-C does), a free port and `stateDir` for its data. Resolves once it says it is up.
  */
 export async function npmStart(stateDir: string, args: string[] = [], timeoutMs = 300_000): Promise<NpmStart> {
+  // A free port can be taken by another test's emulator before npm start binds it: then it says so, and a new one is tried.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOnce(stateDir, args, timeoutMs);
+    if (started.output().includes('is taken') && attempt < 3) continue;
+    if (!started.ready()) {
+      started.kill();
+      throw new Error(`npm start did not come up:\n${started.output()}`);
+    }
+    return started;
+  }
+}
+
+async function startOnce(stateDir: string, args: string[], timeoutMs: number) {
   const port = await freePort();
   const child: ChildProcess = spawn('npm', ['start', ...(args.length ? ['--', ...args] : [])], {
     cwd: ROOT,
@@ -39,13 +54,10 @@ export async function npmStart(stateDir: string, args: string[] = [], timeoutMs 
       // already gone
     }
   };
-  const ready = () => output.includes('Meterline is up at');
+  // The banner's last line: the whole banner (links, keys) is printed by then.
+  const ready = () => output.includes('Ctrl-C stops everything');
   const deadline = Date.now() + timeoutMs;
   while (!ready() && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (!ready()) {
-    kill();
-    throw new Error(`npm start did not come up:\n${output}`);
-  }
   return {
     apiUrl: `http://127.0.0.1:${port}`,
     output: () => output,
@@ -55,6 +67,7 @@ export async function npmStart(stateDir: string, args: string[] = [], timeoutMs 
       return exited;
     },
     kill,
+    ready,
   };
 }
 
