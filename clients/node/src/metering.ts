@@ -122,23 +122,8 @@ export class Metering<Req> {
     const quantity = units(q.quantity ? q.quantity(request) : 1);
     const entry = this.cached(tenant, meter);
     const check = await entry.check;
-    if (!check.ok) {
-      if (this.o.failOpen ?? true) {
-        this.counters.failedOpen += 1;
-        this.warn('quota check failed; letting the request through (failOpen)', check.error);
-        return { tenant };
-      }
-      this.counters.failedClosed += 1;
-      this.warn('quota check failed; refusing the request (failOpen: false)', check.error);
-      return {
-        tenant,
-        refusal: {
-          statusCode: 503,
-          headers: { 'retry-after': '1' },
-          body: { code: 'QUOTA_UNAVAILABLE', message: 'the usage quota cannot be checked right now' },
-        },
-      };
-    }
+    if (!check.ok)
+      return this.unavailable(tenant, 'quota', check.error, 'QUOTA_UNAVAILABLE', 'the usage quota cannot be checked right now');
     if (!check.status) return { tenant };
     const limit = units(check.status.limit);
     const used = units(check.status.usage) + entry.consumed;
@@ -150,6 +135,18 @@ export class Metering<Req> {
     return { tenant, refusal: quotaRefusal(check.status, limit, used) };
   }
 
+  /** A check that could not be made: the request passes (failOpen, the default) or is refused 503 with `code`. */
+  private unavailable(tenant: string, what: string, error: Error, code: string, message: string): { tenant: string; refusal?: Refusal } {
+    if (this.o.failOpen ?? true) {
+      this.counters.failedOpen += 1;
+      this.warn(`${what} check failed; letting the request through (failOpen)`, error);
+      return { tenant };
+    }
+    this.counters.failedClosed += 1;
+    this.warn(`${what} check failed; refusing the request (failOpen: false)`, error);
+    return { tenant, refusal: { statusCode: 503, headers: { 'retry-after': '1' }, body: { code, message } } };
+  }
+
   /**
    * Before a handler that needs `feature`: a 403 refusal (code FEATURE_NOT_INCLUDED) unless the tenant's
    * plan includes it now. A request without a tenant has no plan, so it is refused too.
@@ -158,23 +155,14 @@ export class Metering<Req> {
     const tenant = await this.o.tenant(request);
     if (tenant === undefined) return { refusal: featureRefusal(feature) };
     const check = await this.cachedFeature(tenant, feature);
-    if (!check.ok) {
-      if (this.o.failOpen ?? true) {
-        this.counters.failedOpen += 1;
-        this.warn('entitlement check failed; letting the request through (failOpen)', check.error);
-        return { tenant };
-      }
-      this.counters.failedClosed += 1;
-      this.warn('entitlement check failed; refusing the request (failOpen: false)', check.error);
-      return {
+    if (!check.ok)
+      return this.unavailable(
         tenant,
-        refusal: {
-          statusCode: 503,
-          headers: { 'retry-after': '1' },
-          body: { code: 'ENTITLEMENT_UNAVAILABLE', message: `the ${feature} entitlement cannot be checked right now` },
-        },
-      };
-    }
+        'entitlement',
+        check.error,
+        'ENTITLEMENT_UNAVAILABLE',
+        `the ${feature} entitlement cannot be checked right now`,
+      );
     if (check.entitlement.hasAccess) return { tenant };
     this.counters.featureRefused += 1;
     return { tenant, refusal: featureRefusal(feature, check.entitlement) };
