@@ -7,13 +7,14 @@ import { mapLimit } from '../../shared/kernel/batching.js';
 import { sumMoney } from '../../shared/kernel/money.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { type BillingIssue, billingIssueKinds } from '../../shared/stripe/mirror.js';
-import { requireAdmin } from '../../shared/tenancy/access.js';
+import { requireAdmin, requireAdminTenant } from '../../shared/tenancy/access.js';
 import { type Tenant, tenantIdSchema } from '../../shared/tenancy/tenants.js';
 
 export const billingIssuesQuery = z.strictObject({ tenantId: z.optional(tenantIdSchema), kind: z.enum(billingIssueKinds).optional() });
 
 export interface ConsoleDependencies {
   listTenants(): Promise<Tenant[]>;
+  tenantExists(tenantId: string): Promise<boolean>;
   getSubscription(tenantId: string): Promise<Subscription | undefined>;
   listInvoices(tenantId: string, limit?: number): Promise<{ invoices: Invoice[] }>;
   /** Billing issues Stripe sync raised for the tenant (reconciliation mismatches among them); without one, those of no tenant. */
@@ -35,7 +36,9 @@ export function createConsoleApi(deps: ConsoleDependencies) {
       'GET /v1/admin/billing-issues': async (event) => {
         requireAdmin(event);
         const q = parseInput(billingIssuesQuery, event.queryStringParameters ?? {});
-        const owners = q.tenantId ? [q.tenantId] : [undefined, ...(await deps.listTenants()).map((t) => t.id)];
+        const owners = q.tenantId
+          ? [await requireAdminTenant(event, q.tenantId, deps.tenantExists)]
+          : [undefined, ...(await deps.listTenants()).map((t) => t.id)];
         const issues = (await mapLimit(owners, 8, (tenantId) => deps.billingIssues(tenantId)))
           .flat()
           .filter((i) => !q.kind || i.kind === q.kind)

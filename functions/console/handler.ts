@@ -9,6 +9,7 @@ const stripe = stripeStore();
 
 export const handler = createConsoleApi({
   listTenants: () => directory.listTenants(),
+  tenantExists: async (tenantId) => (await directory.getTenant(tenantId)) !== undefined,
   getSubscription: (tenantId) => billing.getSubscription(tenantId),
   listInvoices: (tenantId, limit) => billing.listInvoices(tenantId, limit),
   billingIssues: (tenantId) => stripe.issues(tenantId),

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionSpecs } from '../../infra/catalog.js';
 import type { LocalStack } from '../../local/stack.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
@@ -173,24 +174,32 @@ describe('client mistakes on the local stack', () => {
     expect(one).toMatchObject({ status: 409, body: { code: 'NO_CHANGE' } });
   });
 
-  it('answers 404 NOT_FOUND for an unknown tenant on the admin routes, and 400 for a malformed one', async () => {
-    const now = new Date().toISOString();
-    const routes: [string, string, unknown?][] = [
-      ['POST', '/v1/admin/tenants/nobody/events', { id: 'e1', meter: 'orders', timestamp: now }],
-      ['POST', '/v1/admin/tenants/nobody/events/e1/replay'],
-      ['POST', '/v1/admin/tenants/nobody/events/e1/corrections', { correctionId: 'c', action: 'void' }],
-      ['POST', '/v1/admin/tenants/nobody/recompute', {}],
-      ['GET', '/v1/admin/tenants/nobody'],
-      ['GET', '/v1/admin/tenants/nobody/subscription'],
-      ['GET', '/v1/admin/quarantine?tenantId=nobody'],
-    ];
-    for (const [method, path, body] of routes) {
-      expect(await api(stack, method, path, admin, body), `${method} ${path}`).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+  it('answers 404 NOT_FOUND for an unknown tenant on every admin route that names one, and 400 for a malformed one', async () => {
+    // Every catalog route with {tenantId} in its path, whatever its body: the tenant is checked before anything else.
+    const routes: [string, string][] = Object.values(functionSpecs)
+      .flatMap((spec) => spec.routes ?? [])
+      .filter((route) => route.includes('/v1/admin/tenants/{tenantId}'))
+      .map((route) => {
+        const [method, path] = route.split(' ');
+        return [method!, path!.replace('{tenantId}', 'nobody').replace(/\{[a-zA-Z]+\}/g, 'x1')];
+      });
+    expect(routes.length).toBeGreaterThan(25);
+    routes.push(['GET', '/v1/admin/quarantine?tenantId=nobody'], ['GET', '/v1/admin/billing-issues?tenantId=nobody']);
+    for (const [method, path] of routes) {
+      expect(
+        await api(stack, method, path, admin, method === 'GET' || method === 'DELETE' ? undefined : {}),
+        `${method} ${path}`,
+      ).toMatchObject({
+        status: 404,
+        body: { code: 'NOT_FOUND', field: 'tenantId' },
+      });
     }
-    expect(await api(stack, 'GET', '/v1/admin/quarantine?tenantId=Bad%2FId', admin)).toMatchObject({
-      status: 400,
-      body: { code: 'INVALID_REQUEST', field: 'tenantId' },
-    });
+    for (const path of ['/v1/admin/quarantine?tenantId=Bad%2FId', '/v1/admin/billing-issues?tenantId=Bad%2FId']) {
+      expect(await api(stack, 'GET', path, admin), path).toMatchObject({
+        status: 400,
+        body: { code: 'INVALID_REQUEST', field: 'tenantId' },
+      });
+    }
   });
 
   it('answers CORS as API Gateway is configured to: any origin, and preflights without a route', async () => {
