@@ -32,9 +32,20 @@ export function plural(unit: string, value: string): string {
   return `${unit}s`;
 }
 
-export function withUnit(value: string | null | undefined, unit: string): string {
+/**
+ * A quantity as a person reads it at a glance: two decimals, or three significant digits where two decimals would show
+ * nothing ("42.13", "6.89", "0.000123"). Invoices and tables keep every digit; cards that sum up use this.
+ */
+const readableFormat = new Intl.NumberFormat('en-US', {
+  maximumFractionDigits: 2,
+  maximumSignificantDigits: 3,
+  roundingPriority: 'morePrecision',
+});
+
+export function withUnit(value: string | null | undefined, unit: string, format: 'exact' | 'readable' = 'exact'): string {
   if (value === null || value === undefined) return '—';
-  return `${quantity(value)} ${plural(unit, value)}`;
+  const shown = format === 'exact' ? quantity(value) : readableFormat.format(value as unknown as number);
+  return `${shown} ${plural(unit, value)}`;
 }
 
 export function day(iso: string): string {

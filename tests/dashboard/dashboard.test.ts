@@ -120,7 +120,14 @@ describe('tenant dashboard', () => {
     }
     expect(await page.locator('article[data-meter="orders"] [data-testid=quantity]').textContent()).toBe('12 orders');
     expect(await page.locator('article[data-meter="orders"] [data-testid=cost]').textContent()).toBe('$1.20 so far');
-    expect(await page.locator('article[data-meter="storage_gb"] [data-testid=quantity]').textContent()).toMatch(/GB-months$/);
+    // A gauge shows what is stored now and what is billed so far, each rounded as a person reads it.
+    const storage = page.locator('article[data-meter="storage_gb"]');
+    const level = (await api(stack, 'GET', '/v1/usage/current', keys.a)).body.meters.find(
+      (m: { meter: string }) => m.meter === 'storage_gb',
+    );
+    expect(await storage.getByTestId('level').getAttribute('data-value')).toBe(level.value);
+    expect(await storage.getByTestId('level').textContent()).toBe('45.5 GB now');
+    expect(await storage.getByTestId('quantity').textContent()).toMatch(/^(\d+(\.\d{1,2})?|0\.0*\d{1,3}) GB-months billed so far$/);
     expect(await page.getByTestId('projected').textContent()).toMatch(/^\$[\d,]+\.\d\d$/);
     const projectedShown = await page.getByTestId('projected').getAttribute('data-value');
     expectBetween(projectedShown, (await api(stack, 'GET', '/v1/analytics', keys.a)).body.projectedCost, projectedBefore);

@@ -68,12 +68,27 @@ export function Overview() {
             const price = pricing.data?.plan.prices[meter.key];
             const hard = quotas.data?.quotas.find((q) => q.meter === meter.key);
             const t = trend(line?.quantityTrendPercent ?? null);
+            // A gauge (storage held, seats) is read as its level now; what it bills is its level over time (GB-months).
+            const gauge = meter.aggregation === 'LATEST';
             return (
               <article class="card" data-meter={meter.key} aria-labelledby={`card-${meter.key}`}>
                 <h2 id={`card-${meter.key}`}>{meter.name}</h2>
-                <p class="quantity" data-testid="quantity" data-value={line?.quantity ?? unbilled?.value ?? '0'}>
-                  {withUnit(line?.quantity ?? unbilled?.value ?? '0', line?.unit ?? meter.unit)}
-                </p>
+                {gauge ? (
+                  <>
+                    <p class="quantity" data-testid="level" data-value={unbilled?.value ?? '0'}>
+                      {withUnit(unbilled?.value ?? '0', meter.unit, 'readable')} now
+                    </p>
+                    {line && (
+                      <p class="billed" data-testid="quantity" data-value={line.quantity}>
+                        {withUnit(line.quantity, line.unit, 'readable')} billed so far
+                      </p>
+                    )}
+                  </>
+                ) : (
+                  <p class="quantity" data-testid="quantity" data-value={line?.quantity ?? unbilled?.value ?? '0'}>
+                    {withUnit(line?.quantity ?? unbilled?.value ?? '0', line?.unit ?? meter.unit)}
+                  </p>
+                )}
                 {line ? (
                   <p class="cost" data-testid="cost" data-value={line.cost}>
                     {money(line.cost, a!.currency)} so far
