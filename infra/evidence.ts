@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { CfnTable, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
   Bucket,
@@ -11,8 +12,21 @@ import {
   StorageClass,
 } from 'aws-cdk-lib/aws-s3';
 import { ContextAttribute, Schedule, ScheduleExpression, type ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
-import { Universal } from 'aws-cdk-lib/aws-scheduler-targets';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { CallAwsService } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
 import { deadLetterQueue } from './schedules.js';
@@ -36,13 +50,14 @@ export const ledgerExportSchedule = 'cron(0 3 1 * ? *)';
 /**
  * Usage evidence beyond the ledger's TTL: a monthly full export of the ledger (DynamoDB export to S3, which needs
  * point-in-time recovery, on for every table) into a bucket that keeps it as long as an invoice can be disputed
- * and, in prod, locks it (Object Lock, compliance mode) so nobody can delete or overwrite it before then. Scheduler
- * calls DynamoDB's ExportTableToPointInTime itself: no function to run or patch.
+ * and, in prod, locks it (Object Lock, compliance mode) so nobody can delete or overwrite it before then.
  */
 export class Evidence extends Construct {
   readonly bucket: Bucket;
-  /** Exports Scheduler could not start after its retries (PITR off, permissions, throttling): each holds its input. */
+  /** Runs Scheduler could not start after its retries: each holds its input. */
   readonly failureQueue: Queue;
+  /** Starts the export and follows it to COMPLETED or FAILED; a failed or timed-out execution is a missed export. */
+  readonly workflow: StateMachine;
 
   constructor(scope: Construct, id: string, props: EvidenceProps) {
     super(scope, id);
@@ -72,40 +87,85 @@ export class Evidence extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const role = new Role(this, 'ExportRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account, 'aws:SourceArn': props.group.scheduleGroupArn } },
-      }),
+    // A Step Functions workflow starts the export and follows it to the end (exports run minutes to hours), so an export
+    // that starts and then fails is a failed execution with an alarm on it, not a line in `list-exports` nobody reads.
+    // It calls DynamoDB itself (AWS SDK integrations): no function to run or patch.
+    const exportJob = new CallAwsService(this, 'StartExport', {
+      service: 'dynamodb',
+      action: 'exportTableToPointInTime',
+      parameters: {
+        TableArn: props.ledger.tableArn,
+        S3Bucket: this.bucket.bucketName,
+        S3Prefix: 'ledger',
+        ExportFormat: 'DYNAMODB_JSON',
+        ExportType: 'FULL_EXPORT',
+        // One export per scheduled run, however often Scheduler retries the start or an operator re-runs it.
+        'ClientToken.$': "States.Format('ledger-{}', $.scheduledTime)",
+      },
+      iamResources: [props.ledger.tableArn],
+      // What DynamoDB needs to write the export under the caller's identity.
+      additionalIamStatements: [
+        new PolicyStatement({
+          actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:AbortMultipartUpload'],
+          resources: [this.bucket.arnForObjects('ledger/*')],
+        }),
+      ],
+      resultSelector: { 'exportArn.$': '$.ExportDescription.ExportArn' },
     });
-    acknowledge(role, {
+    const describe = new CallAwsService(this, 'DescribeExport', {
+      service: 'dynamodb',
+      action: 'describeExport',
+      parameters: { 'ExportArn.$': '$.exportArn' },
+      iamResources: [`${props.ledger.tableArn}/export/*`],
+      resultSelector: {
+        'exportArn.$': '$.ExportDescription.ExportArn',
+        'status.$': '$.ExportDescription.ExportStatus',
+        'failure.$': "States.Format('{}: {}', $.ExportDescription.FailureCode, $.ExportDescription.FailureMessage)",
+      },
+    });
+    for (const task of [exportJob, describe])
+      task.addRetry({ errors: ['States.TaskFailed'], interval: Duration.minutes(1), maxAttempts: 5, backoffRate: 2 });
+    const wait = new Wait(this, 'WhileExporting', { time: WaitTime.duration(Duration.minutes(15)) });
+    const definition = exportJob
+      .next(wait)
+      .next(describe)
+      .next(
+        new Choice(this, 'Finished?')
+          .when(Condition.stringEquals('$.status', 'COMPLETED'), new Succeed(this, 'Exported'))
+          .when(
+            Condition.stringEquals('$.status', 'FAILED'),
+            new Fail(this, 'ExportFailed', { error: 'ExportFailed', causePath: '$.failure' }),
+          )
+          .otherwise(wait),
+      );
+    this.workflow = new StateMachine(this, 'Workflow', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(definition),
+      // A full export of a large ledger takes hours; a day means it is stuck.
+      timeout: Duration.days(1),
+      tracingEnabled: true,
+      logs: {
+        destination: new LogGroup(this, 'WorkflowLogs', {
+          retention: props.stage.logRetention,
+          removalPolicy: props.stage.dataRemovalPolicy,
+        }),
+        level: LogLevel.ALL,
+      },
+    });
+    acknowledge(this.workflow, {
       [`AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/ledger/*]`]:
-        'DynamoDB writes each export under the ledger/ prefix with names it generates; the role can write nowhere else.',
+        'DynamoDB writes each export under the ledger/ prefix with names it generates; the workflow can write nowhere else.',
+      [`AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.ledger.node.defaultChild as CfnTable)}.Arn>/export/*]`]:
+        'Export ARNs are generated by DynamoDB under the ledger table; the workflow can only describe the ledger’s exports.',
+      'AwsSolutions-IAM5[Resource::*]':
+        'Step Functions’ X-Ray and log delivery actions take no resource-level permissions (CDK’s generated statements).',
     });
     new Schedule(this, 'LedgerExport', {
       scheduleGroup: props.group,
       description: 'Meterline ledger export to S3 (usage evidence)',
       schedule: ScheduleExpression.expression(ledgerExportSchedule),
-      target: new Universal({
-        service: 'dynamodb',
-        action: 'exportTableToPointInTime',
-        role,
-        input: ScheduleTargetInput.fromObject({
-          TableArn: props.ledger.tableArn,
-          S3Bucket: this.bucket.bucketName,
-          S3Prefix: 'ledger',
-          ExportFormat: 'DYNAMODB_JSON',
-          ExportType: 'FULL_EXPORT',
-          // The same execution's retries start one export, not several.
-          ClientToken: ContextAttribute.executionId,
-        }),
-        policyStatements: [
-          new PolicyStatement({ actions: ['dynamodb:ExportTableToPointInTime'], resources: [props.ledger.tableArn] }),
-          // What DynamoDB needs to write the export under the caller's identity.
-          new PolicyStatement({
-            actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:AbortMultipartUpload'],
-            resources: [this.bucket.arnForObjects('ledger/*')],
-          }),
-        ],
+      target: new StepFunctionsStartExecution(this.workflow, {
+        input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
         retryAttempts: 3,
         maxEventAge: Duration.hours(6),
         // Its own queue, so that its alarm names the export rather than some job.

@@ -17,6 +17,7 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { TableName } from '../shared/platform/dynamo/tables.js';
 import { type FunctionName, type FunctionSpec, functionSpecs } from './catalog.js';
@@ -38,8 +39,10 @@ export interface ObservabilityProps {
   /** Deliveries whose worker kept failing: those tenants were never notified. */
   webhookDeadLetterQueue: Queue;
   scheduleDeadLetterQueue: Queue;
-  /** Monthly ledger exports Scheduler could not start (infra/evidence.ts). */
+  /** Monthly ledger export runs Scheduler could not start (infra/evidence.ts). */
   ledgerExportFailureQueue: Queue;
+  /** The workflow that starts each ledger export and follows it to the end. */
+  ledgerExportWorkflow: StateMachine;
   jobs: Job[];
   apiStage: HttpStage;
   /** Subscribed to the alarm topic where the stage has one (infra/alarm-email.ts). */
@@ -217,10 +220,21 @@ export class Observability extends Construct {
       metric: deadLetters(props.scheduleDeadLetterQueue),
       threshold: 1,
     });
+    const exports = props.ledgerExportWorkflow;
     this.alarm('LedgerExportFailed', {
-      description: 'The monthly ledger export could not be started: usage evidence for the month is missing.',
+      description: 'The monthly ledger export did not complete (not started, failed, timed out or aborted): usage evidence is missing.',
       runbook: runbooks.ledgerExport,
-      metric: deadLetters(props.ledgerExportFailureQueue),
+      metric: new MathExpression({
+        expression: 'FILL(unstarted, 0) + FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+        usingMetrics: {
+          unstarted: deadLetters(props.ledgerExportFailureQueue).with({ period: fiveMinutes }),
+          failed: exports.metricFailed({ statistic: 'Sum', period: fiveMinutes }),
+          timedOut: exports.metricTimedOut({ statistic: 'Sum', period: fiveMinutes }),
+          aborted: exports.metricAborted({ statistic: 'Sum', period: fiveMinutes }),
+        },
+        period: fiveMinutes,
+        label: 'ledger exports missed',
+      }),
       threshold: 1,
     });
     for (const job of props.jobs) {

@@ -128,6 +128,7 @@ export class MeterlineStack extends Stack {
       webhookDeadLetterQueue: this.webhookQueue.deadLetterQueue,
       scheduleDeadLetterQueue: schedules.deadLetterQueue,
       ledgerExportFailureQueue: this.evidence.failureQueue,
+      ledgerExportWorkflow: this.evidence.workflow,
       jobs: schedules.jobs,
       apiStage: this.api.stage,
       alarmEmail: stage.alarmTopic ? alarmSubscriber(this, stage.name, props.alarmEmail) : undefined,
@@ -166,6 +167,7 @@ export class MeterlineStack extends Stack {
     }
     new CfnOutput(this, 'LedgerExportBucketName', { value: this.evidence.bucket.bucketName });
     new CfnOutput(this, 'LedgerExportFailureQueueUrl', { value: this.evidence.failureQueue.queueUrl });
+    new CfnOutput(this, 'LedgerExportWorkflowArn', { value: this.evidence.workflow.stateMachineArn });
     for (const [name, secret] of Object.entries(secrets.byName)) {
       new CfnOutput(this, `${pascal(name)}SecretName`, { value: secret.secretName });
     }

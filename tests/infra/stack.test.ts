@@ -525,13 +525,20 @@ describe('usage evidence', () => {
     const schedule = Object.values(resources(prod.template, 'AWS::Scheduler::Schedule')).find(
       (x) => x.Properties!.ScheduleExpression === ledgerExportSchedule,
     )!;
-    expect(JSON.stringify(schedule.Properties!.Target.Arn)).toContain(':scheduler:::aws-sdk:dynamodb:exportTableToPointInTime');
-    // The input names the table and bucket by reference, so it is a join of strings and tokens.
-    const input = JSON.stringify(schedule.Properties!.Target.Input);
-    for (const field of ['"ExportType\\":\\"FULL_EXPORT', '"S3Prefix\\":\\"ledger', '"ClientToken\\":\\"<aws.scheduler.execution-id>'])
-      expect(input).toContain(field);
-    expect(input).toContain(logicalId(prod, prod.stack.tables.byName.events));
-    expect(input).toContain(logicalId(prod, prod.stack.evidence.bucket));
+    expect(schedule.Properties!.Target.Arn).toEqual({ Ref: logicalId(prod, prod.stack.evidence.workflow) });
+    // The workflow starts one export per scheduled run (its client token) and follows it to COMPLETED or FAILED.
+    const workflow = JSON.stringify(
+      resources(prod.template, 'AWS::StepFunctions::StateMachine')[logicalId(prod, prod.stack.evidence.workflow)],
+    );
+    for (const field of ['dynamodb:exportTableToPointInTime', 'dynamodb:describeExport', 'FULL_EXPORT', 'ClientToken.$', 'ExportFailed'])
+      expect(workflow).toContain(field);
+    expect(workflow).toContain(logicalId(prod, prod.stack.tables.byName.events));
+    expect(workflow).toContain(logicalId(prod, prod.stack.evidence.bucket));
+    // Its alarm counts runs that never started, failed, timed out or were aborted.
+    const alarm = alarms(prod).find((x) => String(x.Properties!.AlarmDescription).startsWith('The monthly ledger export'))!;
+    const watched = JSON.stringify(alarm.Properties!.Metrics);
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ApproximateNumberOfMessagesVisible'])
+      expect(watched).toContain(metric);
     // An export needs point-in-time recovery on the ledger, and monthly exports must be closer together than its TTL.
     const ledger = resources(prod.template, 'AWS::DynamoDB::Table')[logicalId(prod, prod.stack.tables.byName.events)]!;
     expect(ledger.Properties!.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -759,16 +766,14 @@ describe('resource budget', () => {
 });
 
 describe('ledger export alarm', () => {
-  it('sends an export Scheduler could not start to its own queue, which alarms', () => {
+  it('counts a run Scheduler could not start (its own queue) in the export alarm, which notifies', () => {
     const queue = prod.stack.evidence.failureQueue;
     const schedule = Object.values(resources(prod.template, 'AWS::Scheduler::Schedule')).find(
       (x) => x.Properties!.ScheduleExpression === ledgerExportSchedule,
     )!;
     expect(schedule.Properties!.Target.DeadLetterConfig.Arn).toEqual(getAtt(logicalId(prod, queue)));
-    const alarm = alarmsOn(prod, 'ApproximateNumberOfMessagesVisible', 'AWS/SQS').find(
-      (a) => JSON.stringify(a.Properties!.Dimensions[0].Value) === JSON.stringify({ 'Fn::GetAtt': [logicalId(prod, queue), 'QueueName'] }),
-    );
-    expect(alarm?.Properties).toMatchObject({ Threshold: 1, AlarmActions: [expect.anything()] });
-    expect(alarm!.Properties!.AlarmDescription).toContain('ledger export');
+    const alarm = alarms(prod).find((a) => String(a.Properties!.AlarmDescription).startsWith('The monthly ledger export'))!;
+    expect(alarm.Properties).toMatchObject({ Threshold: 1, AlarmActions: [expect.anything()] });
+    expect(JSON.stringify(alarm.Properties!.Metrics)).toContain(JSON.stringify({ 'Fn::GetAtt': [logicalId(prod, queue), 'QueueName'] }));
   });
 });
