@@ -1,11 +1,12 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, NestedStack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   type CfnStage,
   CorsHttpMethod,
   HttpApi,
   HttpMethod,
-  type HttpRoute,
+  HttpRoute,
+  HttpRouteKey,
   HttpStage,
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -52,6 +53,8 @@ const accessLogFormat = AccessLogFormat.custom(
 export class Api extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
+  /** The routes with their integrations, invoke permissions and authorizer: a nested stack with its own 500 resources. */
+  readonly routes: NestedStack;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -87,17 +90,27 @@ export class Api extends Construct {
       resultsCacheTtl: Duration.seconds(300),
     });
 
+    // Each route is a resource and the catalog has about ninety, so they live in a nested stack of their own (with the
+    // integrations, permissions and authorizer they bind), which leaves the main stack room for features.
+    this.routes = new NestedStack(this, 'Routes', { description: `Meterline ${props.stage.name} API routes` });
     const added: HttpRoute[] = [];
     for (const [name, spec] of Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]) {
       if (!spec.routes?.length) continue;
-      // One invoke permission per function for the whole API, not one per route: 81 routes would make 81 resources of
-      // the stack's 500. The function still answers only the routes integrated with it.
+      // One invoke permission per function for the whole API, not one per route. The function still answers only the
+      // routes integrated with it.
       const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, props.functions[name], {
         scopePermissionToRoute: false,
       });
       for (const route of spec.routes) {
         const [method, path] = parseRoute(route);
-        added.push(...this.httpApi.addRoutes({ path, methods: [method], integration, authorizer }));
+        added.push(
+          new HttpRoute(this.routes, `${method}${path}`, {
+            httpApi: this.httpApi,
+            routeKey: HttpRouteKey.with(path, method),
+            integration,
+            authorizer,
+          }),
+        );
       }
     }
 

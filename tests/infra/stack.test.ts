@@ -56,7 +56,7 @@ function statements(s: Synthesized) {
  * passes for it, so that alarms and the dashboard compare with the parent's logical ids.
  */
 function fromParent<T>(s: Synthesized, value: T): T {
-  const [nested] = Object.values(resources(s.template, 'AWS::CloudFormation::Stack'));
+  const nested = resources(s.template, 'AWS::CloudFormation::Stack')[s.stack.getLogicalId(s.stack.monitoring.nestedStackResource!)];
   const passed = nested!.Properties!.Parameters as Record<string, unknown>;
   return JSON.parse(JSON.stringify(value), (_, v) => (v && typeof v.Ref === 'string' && v.Ref in passed ? passed[v.Ref] : v));
 }
@@ -379,9 +379,9 @@ describe('HTTP API', () => {
 
   it('routes every catalog route through the API-key authorizer', () => {
     const routes = specs.flatMap(([, s]) => s.routes ?? []);
-    prod.template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length);
+    prod.routes.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length);
     for (const route of routes) {
-      prod.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      prod.routes.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: route,
         AuthorizationType: 'CUSTOM',
         AuthorizerId: Match.anyValue(),
@@ -747,6 +747,7 @@ describe('resource budget', () => {
       for (const [name, template] of [
         [s.stack.stackName, s.template],
         [`${s.stack.stackName} monitoring`, s.monitoring],
+        [`${s.stack.stackName} routes`, s.routes],
       ] as const) {
         const count = Object.keys(template.toJSON().Resources).length;
         console.info(`${name}: ${count} resources of ${budget}`);
@@ -757,9 +758,10 @@ describe('resource budget', () => {
 
   it('grants API Gateway one invoke permission per route function, not one per route', () => {
     const routed = specs.filter(([, spec]) => spec.routes?.length);
-    const fromApi = Object.values(resources(prod.template, 'AWS::Lambda::Permission')).filter(
-      (p) => p.Properties!.Principal === 'apigateway.amazonaws.com',
-    );
+    // The route functions' sit beside their routes; the authorizer's beside the API, which binds it.
+    const fromApi = [prod.routes, prod.template]
+      .flatMap((t) => Object.values(resources(t, 'AWS::Lambda::Permission')))
+      .filter((p) => p.Properties!.Principal === 'apigateway.amazonaws.com');
     // The route functions' and the authorizer's.
     expect(fromApi).toHaveLength(routed.length + 1);
   });

@@ -11,6 +11,8 @@ export interface Synthesized {
   template: Template;
   /** The nested stack of alarms and the dashboard. */
   monitoring: Template;
+  /** The nested stack of API routes, their integrations and invoke permissions, and the authorizer. */
+  routes: Template;
 }
 
 /** cdk.json's own context, as `cdk synth` passes it to the app. */
@@ -36,7 +38,13 @@ export function buildApp(
 /** Synthesizes (running the cdk-nag AwsSolutions and Serverless checks, which throw on any unacknowledged finding) and returns the templates. */
 export function synth(stage: 'dev' | 'prod', context: Record<string, unknown> = {}): Synthesized {
   const { app, stack } = buildApp(stage, context);
-  return { app, stack, template: Template.fromStack(stack), monitoring: Template.fromStack(stack.monitoring) };
+  return {
+    app,
+    stack,
+    template: Template.fromStack(stack),
+    monitoring: Template.fromStack(stack.monitoring),
+    routes: Template.fromStack(stack.api.routes),
+  };
 }
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
