@@ -25,6 +25,7 @@ import { issueApiKey } from '../shared/tenancy/api-keys.js';
 import { bundles } from './bundles.js';
 import { capacity } from './capacity.js';
 import { costPerMillionEvents, priceTable } from './cost.js';
+import { flood } from './flood.js';
 import { integration } from './integration.js';
 import { meteredProxy } from './metered.js';
 import { latencies, printTable } from './report.js';
@@ -353,7 +354,7 @@ async function eventToVisible(apiUrl: string, token: string, count = 200) {
 
 // `npm run bench -- ingest` (or e2e, bundles) runs one section; no argument runs them all. e2e ends with the
 // in-memory/on-disk comparison, which `e2e-storage` runs alone.
-const sections = { ingest: ingestInProcess, e2e: endToEnd, 'e2e-storage': storageCompared, bundles, integration, capacity };
+const sections = { ingest: ingestInProcess, e2e: endToEnd, 'e2e-storage': storageCompared, bundles, integration, capacity, flood };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
 if (wanted.length) for (const name of wanted) await sections[name]();

@@ -165,6 +165,7 @@ export const functionCatalog = {
       'GET /v1/admin/service-keys',
       'POST /v1/admin/service-keys',
       'DELETE /v1/admin/service-keys/{keyId}',
+      'PUT /v1/admin/service-keys/{keyId}/rate-limits',
       'PUT /v1/admin/tenants/{tenantId}/rate-limits',
     ],
     // rateLimits: the limits an admin sets per tenant.

@@ -5,7 +5,7 @@ import { type HttpEvent, httpApi, json, jsonBody, parseInput as parse, routes } 
 import { requireAdmin } from '../../shared/tenancy/access.js';
 import { issueApiKey, type KeyOwner } from '../../shared/tenancy/api-keys.js';
 import type { RateLimitStore, TenantDirectory } from '../../shared/tenancy/ports.js';
-import { effectiveRateLimits } from '../../shared/tenancy/rate-limits.js';
+import { effectiveRateLimits, serviceKeySubject, tenantSubject } from '../../shared/tenancy/rate-limits.js';
 import { newTenantSchema, rateLimitSettingsSchema } from '../../shared/tenancy/requests.js';
 import { tenantIdSchema, tenantScopeSchema } from '../../shared/tenancy/tenants.js';
 
@@ -56,14 +56,14 @@ export function createAdminApi({ directory, rateLimits, now, newTenantId }: Admi
       },
       'GET /v1/admin/tenants/{tenantId}': async (event) => {
         const tenant = await tenantOf(event);
-        const [meters, limits] = await Promise.all([directory.listMeters(tenant.id), rateLimits.limits(tenant.id)]);
+        const [meters, limits] = await Promise.all([directory.listMeters(tenant.id), rateLimits.limits(tenantSubject(tenant.id))]);
         return json(200, { ...tenant, meters, rateLimits: effectiveRateLimits(limits) });
       },
       // Takes effect with the tenant's next request: the limit is read by the same write that counts the request.
       'PUT /v1/admin/tenants/{tenantId}/rate-limits': async (event) => {
-        const tenant = await tenantOf(event);
-        await rateLimits.setLimits(tenant.id, parse(rateLimitSettingsSchema, jsonBody(event)));
-        return json(200, { rateLimits: effectiveRateLimits(await rateLimits.limits(tenant.id)) });
+        const subject = tenantSubject((await tenantOf(event)).id);
+        await rateLimits.setLimits(subject, parse(rateLimitSettingsSchema, jsonBody(event)));
+        return json(200, { rateLimits: effectiveRateLimits(await rateLimits.limits(subject)) });
       },
       'GET /v1/admin/tenants/{tenantId}/meters': async (event) => {
         const tenant = await tenantOf(event);
@@ -131,6 +131,16 @@ export function createAdminApi({ directory, rateLimits, now, newTenantId }: Admi
       'DELETE /v1/admin/service-keys/{keyId}': async (event) => {
         requireAdmin(event);
         return revoke({ service: true }, event);
+      },
+      // A service key is counted as a subject of its own, since it posts for many tenants.
+      'PUT /v1/admin/service-keys/{keyId}/rate-limits': async (event) => {
+        requireAdmin(event);
+        const keyId = event.pathParameters?.keyId ?? '';
+        const key = await directory.getApiKey(keyId);
+        if (key?.role !== 'service' || key.revokedAt) throw new ClientError('NOT_FOUND', `service key "${keyId}" does not exist`, 'keyId');
+        const subject = serviceKeySubject(keyId);
+        await rateLimits.setLimits(subject, parse(rateLimitSettingsSchema, jsonBody(event)));
+        return json(200, { keyId, rateLimits: effectiveRateLimits(await rateLimits.limits(subject)) });
       },
     }),
   );

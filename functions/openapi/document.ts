@@ -186,6 +186,10 @@ export const operations: Record<string, Operation> = {
     status: 201,
   },
   'DELETE /v1/admin/service-keys/{keyId}': { summary: 'Revoke a service key', status: 204 },
+  'PUT /v1/admin/service-keys/{keyId}/rate-limits': {
+    summary: "Set a service key's rate limits, requests per second per bucket (null: the default)",
+    body: rateLimitSettingsSchema,
+  },
   'GET /v1/admin/plans': { summary: 'Plans' },
   'GET /v1/admin/plans/{planId}': { summary: 'One plan' },
   'PUT /v1/admin/plans/{planId}': { summary: 'Create or replace a plan', body: planDefinitionSchema },

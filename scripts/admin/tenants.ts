@@ -1,10 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { call } from './client.js';
-import { type Command, need, type Option, tenantOption, text, UsageError } from './command.js';
+import { type Command, need, type Option, tenantOption, text, UsageError, type Values } from './command.js';
 
 const enc = encodeURIComponent;
 const keyOption: Record<string, Option> = { key: { type: 'string', description: 'key id', required: true, value: '<keyId>' } };
+const rateLimitOptions: Record<string, Option> = {
+  ingest: { type: 'string', description: 'POST /v1/events requests per second', value: '<n>|default' },
+  read: { type: 'string', description: 'GET requests per second', value: '<n>|default' },
+};
+/** `--ingest 300 --read default` as the rate-limits body: a number sets a bucket, `default` clears it, absent keeps it. */
+function rateLimitSettings(f: Values): Record<string, number | null> {
+  const settings: Record<string, number | null> = {};
+  for (const name of ['ingest', 'read']) {
+    const value = text(f, name);
+    if (value === undefined) continue;
+    if (value !== 'default' && !/^\d+$/.test(value))
+      throw new UsageError(`--${name} takes a whole number of requests per second, or "default"`);
+    settings[name] = value === 'default' ? null : Number(value);
+  }
+  return settings;
+}
 const nameOption = (fallback: string): Record<string, Option> => ({
   name: { type: 'string', description: `a name to recognise it by (default "${fallback}")`, value: '<name>' },
 });
@@ -42,21 +58,8 @@ export const tenantCommands: Command[] = [
   {
     name: 'tenants rate-limits',
     summary: "set a tenant's rate limits, requests per second ('default' goes back to the default); shown by tenants show",
-    options: {
-      ...tenantOption,
-      ingest: { type: 'string', description: 'POST /v1/events requests per second', value: '<n>|default' },
-      read: { type: 'string', description: 'GET requests per second', value: '<n>|default' },
-    },
-    run: (f, t) => {
-      const limit = (name: string) => {
-        const value = text(f, name);
-        if (value === undefined) return {};
-        if (value === 'default') return { [name]: null };
-        if (!/^\d+$/.test(value)) throw new UsageError(`--${name} takes a whole number of requests per second, or "default"`);
-        return { [name]: Number(value) };
-      };
-      return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/rate-limits`, { ...limit('ingest'), ...limit('read') });
-    },
+    options: { ...tenantOption, ...rateLimitOptions },
+    run: (f, t) => call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/rate-limits`, rateLimitSettings(f)),
   },
   {
     name: 'meters list',
@@ -141,6 +144,12 @@ export const tenantCommands: Command[] = [
     },
   },
   { name: 'service-keys list', summary: 'list service keys', options: {}, run: (_f, t) => call(t(), 'GET', '/v1/admin/service-keys') },
+  {
+    name: 'service-keys rate-limits',
+    summary: "set a service key's rate limits, requests per second ('default' goes back to the default)",
+    options: { ...keyOption, ...rateLimitOptions },
+    run: (f, t) => call(t(), 'PUT', `/v1/admin/service-keys/${enc(need(f, 'key'))}/rate-limits`, rateLimitSettings(f)),
+  },
   {
     name: 'service-keys revoke',
     summary: 'revoke a service key',

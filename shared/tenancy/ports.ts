@@ -27,15 +27,18 @@ export interface SessionStore {
   revokeSession(sessionId: string, at: string, tenantId?: string): Promise<boolean>;
 }
 
-/** Request counts per subject and bucket, and the limits an admin set per tenant (./adapters/rate-limit-store.ts). */
+/**
+ * Request counts per subject (a tenant, or a service key: `tenantSubject`, `serviceKeySubject`) and bucket, and the
+ * limits an admin set per subject (./adapters/rate-limit-store.ts).
+ */
 export interface RateLimitStore {
   /**
    * Counts one request in the window starting at `window` (epoch seconds) unless the window is full: one conditional
    * write. The subject's own limit when an admin set one, else `defaultLimit`.
    */
   take(subject: string, bucket: RateLimitBucket, window: number, defaultLimit: number): Promise<Take>;
-  /** The limits set for a tenant; a bucket without one is at its default. */
-  limits(tenantId: string): Promise<Partial<Record<RateLimitBucket, number>>>;
-  /** Sets (a number) or clears (`null`) a tenant's limit per bucket; buckets left out keep theirs. */
-  setLimits(tenantId: string, limits: Partial<Record<RateLimitBucket, number | null>>): Promise<void>;
+  /** The limits set for a subject; a bucket without one is at its default. */
+  limits(subject: string): Promise<Partial<Record<RateLimitBucket, number>>>;
+  /** Sets (a number) or clears (`null`) a subject's limit per bucket; buckets left out keep theirs. */
+  setLimits(subject: string, limits: Partial<Record<RateLimitBucket, number | null>>): Promise<void>;
 }

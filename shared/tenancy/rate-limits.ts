@@ -31,9 +31,9 @@ export function effectiveRateLimits(set: Partial<Record<RateLimitBucket, number>
   return Object.fromEntries(
     RATE_LIMIT_BUCKETS.map((b) => [
       b,
-      { limit: set[b] ?? DEFAULT_RATE_LIMITS[b], windowSeconds: WINDOW_SECONDS, source: set[b] === undefined ? 'default' : 'tenant' },
+      { limit: set[b] ?? DEFAULT_RATE_LIMITS[b], windowSeconds: WINDOW_SECONDS, source: set[b] === undefined ? 'default' : 'admin' },
     ]),
-  ) as Record<RateLimitBucket, { limit: number; windowSeconds: number; source: 'default' | 'tenant' }>;
+  ) as Record<RateLimitBucket, { limit: number; windowSeconds: number; source: 'default' | 'admin' }>;
 }
 
 /** The bucket a route's requests count against, from its kind (access.ts); undefined when it is not limited. */
@@ -50,11 +50,12 @@ export function bucketOf(routeKey: string): RateLimitBucket | undefined {
 export function subjectOf(event: AuthorizedRequest): string | undefined {
   const ctx = event.requestContext?.authorizer?.lambda;
   if (ctx?.role === 'tenant' && typeof ctx.tenantId === 'string') return tenantSubject(ctx.tenantId);
-  if (ctx?.role === 'service' && typeof ctx.keyId === 'string') return `SERVICEKEY#${ctx.keyId}`;
+  if (ctx?.role === 'service' && typeof ctx.keyId === 'string') return serviceKeySubject(ctx.keyId);
   return undefined;
 }
 
 export const tenantSubject = (tenantId: string) => `TENANT#${tenantId}`;
+export const serviceKeySubject = (keyId: string) => `SERVICEKEY#${keyId}`;
 
 /** The window `nowMs` falls in, as its start in epoch seconds (a multiple of the window's length). */
 export function windowStart(nowMs: number, windowSeconds = WINDOW_SECONDS): number {

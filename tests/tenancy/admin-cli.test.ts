@@ -106,7 +106,7 @@ describe('admin CLI', () => {
   it("sets a tenant's rate limits, back to the default with 'default', and refuses a value that is not a count", async () => {
     const set = await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--ingest', '300', '--json');
     expect(set.code).toBe(0);
-    expect(JSON.parse(set.stdout).rateLimits).toMatchObject({ ingest: { limit: 300, source: 'tenant' }, read: { source: 'default' } });
+    expect(JSON.parse(set.stdout).rateLimits).toMatchObject({ ingest: { limit: 300, source: 'admin' }, read: { source: 'default' } });
     const reset = await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--ingest', 'default', '--json');
     expect(JSON.parse(reset.stdout).rateLimits.ingest).toMatchObject({ limit: 100, source: 'default' });
     expect((await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--read', 'lots')).code).toBe(2);

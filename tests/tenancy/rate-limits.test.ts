@@ -214,14 +214,14 @@ describe('the DynamoDB store', () => {
 
   it("takes an admin's limit from the next request on, and goes back to the default when it is cleared", async () => {
     const store = await storeOf();
-    await store.setLimits('t', { ingest: 3 });
-    expect(await store.limits('t')).toEqual({ ingest: 3 });
+    await store.setLimits('TENANT#t', { ingest: 3 });
+    expect(await store.limits('TENANT#t')).toEqual({ ingest: 3 });
     expect(allowed(await burst(store, 8, 2_000))).toBe(3);
-    await store.setLimits('t', { ingest: 5 });
+    await store.setLimits('TENANT#t', { ingest: 5 });
     // The same window: two more fit under the raised limit.
     expect(allowed(await burst(store, 8, 2_000))).toBe(2);
-    await store.setLimits('t', { ingest: null });
-    expect(await store.limits('t')).toEqual({});
+    await store.setLimits('TENANT#t', { ingest: null });
+    expect(await store.limits('TENANT#t')).toEqual({});
     expect(allowed(await burst(store, 12, 2_001))).toBe(10);
   });
 });

@@ -2,7 +2,7 @@ import type { Documents } from '../../platform/dynamo/documents.js';
 import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { RateLimitStore } from '../ports.js';
-import { RATE_LIMIT_BUCKETS, type RateLimitBucket, type Take, tenantSubject } from '../rate-limits.js';
+import { RATE_LIMIT_BUCKETS, type RateLimitBucket, type Take } from '../rate-limits.js';
 
 /** DynamoDB's answers for a partition written faster than it takes: the counter of a subject in a flood. */
 const THROTTLED = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException']);
@@ -67,11 +67,11 @@ export class DynamoRateLimitStore implements RateLimitStore {
     throw new Error(`rate limit of ${subject} ${bucket}: the window kept moving under three rounds of writes`);
   }
 
-  async limits(tenantId: string): Promise<Partial<Record<RateLimitBucket, number>>> {
+  async limits(subject: string): Promise<Partial<Record<RateLimitBucket, number>>> {
     const items = await queryAll(this.db, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': tenantSubject(tenantId) },
+      ExpressionAttributeValues: { ':pk': subject },
     });
     const set: Partial<Record<RateLimitBucket, number>> = {};
     for (const item of items) {
@@ -81,12 +81,12 @@ export class DynamoRateLimitStore implements RateLimitStore {
     return set;
   }
 
-  async setLimits(tenantId: string, limits: Partial<Record<RateLimitBucket, number | null>>): Promise<void> {
+  async setLimits(subject: string, limits: Partial<Record<RateLimitBucket, number | null>>): Promise<void> {
     for (const [bucket, limit] of Object.entries(limits)) {
       if (limit === undefined) continue;
       await this.db.update({
         TableName: this.table,
-        Key: { pk: tenantSubject(tenantId), sk: bucket },
+        Key: { pk: subject, sk: bucket },
         UpdateExpression: limit === null ? 'REMOVE #limit' : 'SET #limit = :limit',
         ExpressionAttributeNames: { '#limit': 'limit' },
         ...(limit === null ? {} : { ExpressionAttributeValues: { ':limit': limit } }),
