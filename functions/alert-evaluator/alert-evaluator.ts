@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AlertStore } from '../../shared/alerts/ports.js';
-import { type Alert, crossedRules, firingEvent, quotaFiringId, reachedQuotas } from '../../shared/alerts/rules.js';
+import { type Alert, crossedRules, firingEvent, quotaFiringId, reachedQuotas, type ThresholdAlert } from '../../shared/alerts/rules.js';
 import { periodSnapshot, type SnapshotReads } from '../../shared/alerts/snapshot.js';
 import type { Quota } from '../../shared/billing/quotas.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
@@ -65,7 +65,7 @@ async function evaluateTenant(
   const recorded = new Map((await deps.alerts.firings(tenantId, period)).map((f) => [f.alertId, f]));
   const crossings = [
     ...crossedRules(alerts, snapshot).map((c) => ({
-      alert: c.alert as Alert | undefined,
+      alert: c.alert as ThresholdAlert | undefined,
       id: c.alert.id,
       value: c.value,
       threshold: c.threshold,
