@@ -83,9 +83,9 @@ export interface ExpectedRange {
 /** Reads a counter's value ("0" when nothing was counted) of a window kind by its period key. */
 export type WindowValues = (window: AnomalyWindow, key: string) => string;
 
-/** The days a judgement reads, oldest first: back far enough for the month-end analogues two months earlier. */
+/** The days a judgement reads: back far enough for the month-end analogues two months earlier and their four weeks. */
 export function dayRange(start: number): { from: string; to: string } {
-  return { from: periodKey('day', start - 70 * DAY), to: periodKey('day', start) };
+  return { from: periodKey('day', start - 92 * DAY), to: periodKey('day', start) };
 }
 
 /** The baseline of the window starting at `start`, from counters (hour keys of `baselineKeys`, days of `dayRange`). */

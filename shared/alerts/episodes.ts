@@ -42,6 +42,9 @@ export interface Episode {
   points: EpisodePoint[];
 }
 
+/** An episode as the tenant's history keeps it: with the rule, meter and window it belongs to. */
+export type EpisodeRecord = Episode & Pick<Watch, 'alertId' | 'meter' | 'window'>;
+
 export interface Watch {
   alertId: string;
   meter: string;
@@ -58,7 +61,7 @@ export interface Watch {
 
 const MAX_POINTS = 48;
 const iso = (t: number) => new Date(t).toISOString();
-const isOpen = (w: Watch) => Boolean(w.episode && !w.episode.resolvedAt);
+export const isOpen = (w: Watch) => Boolean(w.episode && !w.episode.resolvedAt);
 const addPoint = (e: Episode, p: EpisodePoint): Episode => ({ ...e, points: [...e.points, p].slice(-MAX_POINTS) });
 
 export function newWatch(alertId: string, meter: string, window: WatchWindow): Watch {

@@ -282,6 +282,8 @@ describe('alert evaluator', () => {
         recordFiring: async (tenantId, f) =>
           firings.has(`${tenantId}:${f.alertId}`) ? false : (firings.set(`${tenantId}:${f.alertId}`, f), true),
         markNotified: async (tenantId, f, at) => void firings.set(`${tenantId}:${f.alertId}`, { ...f, notifiedAt: at }),
+        watches: async () => [],
+        saveWatch: async () => true,
       },
       reads: {
         billing: {
@@ -293,6 +295,7 @@ describe('alert evaluator', () => {
         subscription: async () => undefined,
         quotas: async () => [],
       },
+      counters: { values: async () => [] },
       publish: async (n) => {
         if (busDown && n.tenantId === 't1') throw new Error('bus down');
         sent.push(n);
