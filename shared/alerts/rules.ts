@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { Dec } from '../kernel/decimal.js';
-import { decimalField } from '../kernel/json-fields.js';
+import { decimalField, numberField } from '../kernel/json-fields.js';
 import { decimalString } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
@@ -50,12 +50,15 @@ export const alertConditionSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('silence'),
     meter: z.optional(meterKeySchema),
-    afterMinutes: z
-      .number()
-      .int()
-      .min(MIN_GAP_MINUTES)
-      .max(7 * 24 * 60)
-      .optional(),
+    afterMinutes: z.optional(
+      numberField(
+        z
+          .number()
+          .int()
+          .min(MIN_GAP_MINUTES)
+          .max(7 * 24 * 60),
+      ),
+    ),
     name,
   }),
   z.strictObject({
