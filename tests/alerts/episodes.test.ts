@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AlertEvaluatorDependencies, createAlertEvaluator } from '../../functions/alert-evaluator/alert-evaluator.js';
 import { lambdaContext } from '../../local/lambda.js';
 import type { EpisodeRecord, Watch } from '../../shared/alerts/episodes.js';
 import type { Alert, AlertDefinition } from '../../shared/alerts/rules.js';
+import { arrived, expectedGap, MAX_GAP_MINUTES, MIN_GAP_MINUTES } from '../../shared/alerts/silence.js';
 import { type DomainEvent, domainEventSchema } from '../../shared/events/domain-events.js';
 import { type Granularity, periodKey } from '../../shared/kernel/periods.js';
 
@@ -220,5 +222,38 @@ describe('silence rules in the evaluator', () => {
         { alertId: 'quiet', since: '2026-10-23T18:00:00.000Z', expectedGapMinutes: 60, learned: false },
       ],
     ]);
+  });
+});
+
+describe('the expected gap', () => {
+  const weeks = fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 4, maxLength: 4 });
+
+  it('is learned only for an hour with events in 3 of the last 4 weeks, between 15 minutes and 3 hours, shorter for busier hours', () => {
+    fc.assert(
+      fc.property(weeks, weeks, (current, previous) => {
+        const gap = expectedGap(undefined, { current, previous });
+        if (current.filter((n) => n > 0).length < 3) return expect(gap).toBeUndefined();
+        expect(gap!.learned).toBe(true);
+        expect(gap!.minutes).toBeGreaterThanOrEqual(MIN_GAP_MINUTES);
+        expect(gap!.minutes).toBeLessThanOrEqual(MAX_GAP_MINUTES);
+        const busier = expectedGap(undefined, { current: current.map((n) => n * 2), previous })!;
+        expect(busier.minutes).toBeLessThanOrEqual(gap!.minutes);
+      }),
+    );
+  });
+
+  it('is the configured one at any hour, history or not', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 15, max: 10_080 }), weeks, (minutes, current) => {
+        expect(expectedGap(minutes, { current, previous: current })).toEqual({ minutes, learned: false });
+      }),
+    );
+  });
+
+  it('sees events arrive when the month count changes, or a new month counts any', () => {
+    expect(arrived({ month: '2026-10', events: 5 }, { month: '2026-10', events: 5 })).toBe(false);
+    expect(arrived({ month: '2026-10', events: 5 }, { month: '2026-10', events: 6 })).toBe(true);
+    expect(arrived({ month: '2026-10', events: 5 }, { month: '2026-11', events: 0 })).toBe(false);
+    expect(arrived({ month: '2026-10', events: 5 }, { month: '2026-11', events: 1 })).toBe(true);
   });
 });
