@@ -90,6 +90,10 @@ export function createAlertsApi(deps: AlertsDependencies) {
         const id = parseInput(alertIdSchema, event.pathParameters?.alertId, 'alertId');
         const alert = (await deps.alerts.listAlerts(tenantId)).find((a) => a.id === id);
         if (!alert) throw new ClientError('NOT_FOUND', `alert "${id}" does not exist`, 'alertId');
+        if (!isThresholdRule(alert)) {
+          const episodes = (await deps.alerts.episodes(tenantId, RECENT_EPISODES)).filter((e) => e.alertId === id);
+          return json(200, { ...view(alert), episodes: episodes.map(({ alertId: _a, ...e }) => e) });
+        }
         const firings = (await deps.alerts.firings(tenantId))
           .filter((f) => f.alertId === id)
           .sort((a, b) => b.period.localeCompare(a.period));

@@ -113,7 +113,9 @@ export const operations: Record<string, Operation> = {
   'GET /v1/usage': { summary: 'A usage series of one meter', query: usageQuery },
   'GET /v1/usage/current': { summary: "Per meter, this month's value and event count" },
   'GET /v1/alerts': { summary: "Alert rules with this billing period's firing, or (anomaly and silence rules) their newest episodes" },
-  'GET /v1/alerts/{alertId}': { summary: 'One alert rule and its firings, newest period first' },
+  'GET /v1/alerts/{alertId}': {
+    summary: 'One alert rule and its firings, newest period first (anomaly and silence rules: its newest episodes)',
+  },
   'PUT /v1/alerts/{alertId}': {
     summary: 'Create or replace an alert rule (quantity, percent of a quota, spend, anomaly or silence)',
     body: alertConditionSchema,

@@ -131,6 +131,7 @@ describe('usage alerts on the local stack', () => {
         { meter: 'orders', window: 'silence', start: at(0).toISOString(), expectedGapMinutes: 15, resolvedAt: at(26).toISOString() },
       ],
     });
+    expect((await api(stack, 'GET', '/v1/alerts/orders-stopped', key)).body.episodes).toEqual(rule.episodes);
     // Too little history for the anomaly rule: it judged windows and opened nothing.
     expect(listed.body.alerts.find((a: { id: string }) => a.id === 'odd-orders')).toMatchObject({ episodes: [] });
   });

@@ -548,7 +548,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One alert rule and its firings, newest period first
+         * One alert rule and its firings, newest period first (anomaly and silence rules: its newest episodes)
          * @description Allowed for tenant and read-only keys.
          */
         get: operations["getV1AlertsAlertId"];
