@@ -17,7 +17,7 @@ import {
   retryDelaySeconds,
 } from '../../shared/alerts/webhooks.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
-import { api, createTenant, startTestStack } from '../support/stack.js';
+import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 describe('usage alerts on the local stack', () => {
   let stack: LocalStack;
@@ -119,6 +119,10 @@ describe('usage alerts on the local stack', () => {
     expect(announced()).toEqual([]);
     expect(await stack.runSchedule('alert-evaluator', at(16))).toMatchObject({ episodes: 1, notified: 1 });
     expect(await stack.runSchedule('alert-evaluator', at(21))).toMatchObject({ episodes: 0, notified: 0 });
+    const adminKey = await createAdminKey(stack);
+    expect((await api(stack, 'GET', '/v1/admin/console', adminKey)).body.silentTenants).toEqual([
+      { tenantId: 'acme', alertId: 'orders-stopped', meter: 'orders', since: at(0).toISOString(), expectedGapMinutes: 15 },
+    ]);
     await post(['s2']);
     expect(await stack.runSchedule('alert-evaluator', at(26))).toMatchObject({ episodes: 0, notified: 1 });
     expect(await stack.runSchedule('alert-evaluator', at(31))).toMatchObject({ episodes: 0, notified: 0 });
@@ -132,6 +136,9 @@ describe('usage alerts on the local stack', () => {
       ],
     });
     expect((await api(stack, 'GET', '/v1/alerts/orders-stopped', key)).body.episodes).toEqual(rule.episodes);
+    // Resumed, and a deleted rule's watches go with it (an open silence of a deleted rule is no one's).
+    expect((await api(stack, 'DELETE', '/v1/alerts/orders-stopped', key)).status).toBe(204);
+    expect((await api(stack, 'GET', '/v1/admin/console', adminKey)).body.silentTenants).toEqual([]);
     // Too little history for the anomaly rule: it judged windows and opened nothing.
     expect(listed.body.alerts.find((a: { id: string }) => a.id === 'odd-orders')).toMatchObject({ episodes: [] });
   });

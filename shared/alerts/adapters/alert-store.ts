@@ -41,13 +41,16 @@ export class DynamoAlertStore implements AlertStore {
     return (await this.query(tenantId, 'ALERT#')).map(({ pk: _pk, sk: _sk, ...alert }) => ({ kind: 'quantity', ...alert }) as Alert);
   }
 
-  /** False when the tenant has no such alert. */
+  /** False when the tenant has no such alert. Its watches go with it (an open silence of a deleted rule is no one's); its episodes stay as history. */
   async deleteAlert(tenantId: string, alertId: string): Promise<boolean> {
     const r = await this.db.delete({
       TableName: this.table,
       Key: { pk: tenantPk(tenantId), sk: `ALERT#${alertId}` },
       ReturnValues: 'ALL_OLD',
     });
+    for (const w of await this.query(tenantId, `WATCH#${alertId}#`)) {
+      await this.db.delete({ TableName: this.table, Key: { pk: w.pk, sk: w.sk } });
+    }
     return r.Attributes !== undefined;
   }
 
