@@ -38,7 +38,8 @@ try {
   const db = documentClient(client);
   const store = new DynamoBillingStore(db, env.BILLING_TABLE!);
   const directory = new DynamoTenantDirectory(db, env.TENANTS_TABLE!);
-  const reader = meterQuantities(new DynamoCounterReader(db, env.COUNTERS_TABLE!));
+  const counters = new DynamoCounterReader(db, env.COUNTERS_TABLE!);
+  const reader = meterQuantities(counters);
 
   const month = Date.UTC(2026, 9, 1);
   const ids = Array.from({ length: tenants }, (_, i) => `tenant-${String(i).padStart(5, '0')}`);
@@ -136,6 +137,7 @@ try {
       subscription: (tenantId) => store.getSubscription(tenantId),
       quotas: (tenantId) => store.listQuotas(tenantId),
     },
+    counters,
     // The bus and webhooks are not part of this measure; recording each firing and marking it notified is.
     publish: async () => void (published += 1),
     now: Date.now,

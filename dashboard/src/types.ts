@@ -81,15 +81,37 @@ export interface Pricing {
 }
 
 /** An alert rule (`kind` says what it watches) and its firing in the current period, if any. */
+/** An anomaly or silence episode: out of range (or silent) from `start` until `resolvedAt`. */
+export interface Episode {
+  meter: string;
+  window: 'hour' | 'day' | 'silence';
+  start: string;
+  direction?: 'spike' | 'drop';
+  observed?: string;
+  expected?: string;
+  low?: string;
+  high?: string;
+  expectedGapMinutes?: number;
+  learned?: boolean;
+  firedAt: string;
+  resolvedAt?: string;
+  points: { at: string; value: string; low?: string; high?: string }[];
+}
+
 export type Alert = {
   id: string;
   name?: string;
   createdAt: string;
-  firing: { value: string; threshold: string; firedAt: string } | null;
+  /** Threshold rules: this period's firing. */
+  firing?: { value: string; threshold: string; firedAt: string } | null;
+  /** Anomaly and silence rules: the newest episodes. */
+  episodes?: Episode[];
 } & (
   | { kind: 'quantity'; meter: string; threshold: string }
   | { kind: 'percent'; meter: string; of: 'included' | 'quota'; percent: string }
   | { kind: 'spend'; basis: 'current' | 'projected'; amount: string }
+  | { kind: 'anomaly'; meter?: string; sensitivity: 'low' | 'medium' | 'high' }
+  | { kind: 'silence'; meter?: string; afterMinutes?: number }
 );
 
 export interface Whoami {

@@ -1,7 +1,16 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EpisodeRule } from '../../shared/alerts/episodes.js';
 import type { AlertStore } from '../../shared/alerts/ports.js';
-import { type Alert, crossedRules, firingEvent, quotaFiringId, reachedQuotas } from '../../shared/alerts/rules.js';
+import {
+  crossedRules,
+  firingEvent,
+  isThresholdRule,
+  quotaFiringId,
+  reachedQuotas,
+  type ThresholdAlert,
+} from '../../shared/alerts/rules.js';
 import { periodSnapshot, type SnapshotReads } from '../../shared/alerts/snapshot.js';
+import { type WatchDependencies, watchTenant } from '../../shared/alerts/watching.js';
 import type { Quota } from '../../shared/billing/quotas.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
@@ -11,8 +20,9 @@ import type { ScheduledInvocation } from '../../shared/platform/schedule.js';
 
 export interface AlertEvaluatorDependencies {
   tenantIds(): Promise<string[]>;
-  alerts: Pick<AlertStore, 'listAlerts' | 'firings' | 'recordFiring' | 'markNotified'>;
+  alerts: Pick<AlertStore, 'listAlerts' | 'firings' | 'recordFiring' | 'markNotified' | 'watches' | 'saveWatch'>;
   reads: SnapshotReads;
+  counters: WatchDependencies['counters'];
   publish(event: DomainEvent): Promise<void>;
   /** Epoch milliseconds. */
   now(): number;
@@ -21,6 +31,8 @@ export interface AlertEvaluatorDependencies {
 export interface AlertRun {
   tenants: number;
   fired: number;
+  /** Anomaly and silence episodes opened. */
+  episodes: number;
   notified: number;
   failedTenants: string[];
 }
@@ -29,24 +41,39 @@ export interface AlertRun {
  * The scheduled alert evaluator: for every tenant with rules or hard quotas, compares the billing
  * period's values (as of the run's due time) with the thresholds. A crossing is recorded once per rule
  * and period, then published; a publication that failed is retried on the next run, so subscribers may
- * see one twice (they drop it by its id), never zero. One failing tenant spares the rest.
+ * see one twice (they drop it by its id), never zero. Anomaly and silence rules advance their episodes
+ * (shared/alerts/watching.ts) the same way. One failing tenant spares the rest.
  */
 export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
   return lambdaHandler<ScheduledInvocation, AlertRun>().handler(async (invocation) => {
     const now = Date.parse(invocation.time);
-    const run: AlertRun = { tenants: 0, fired: 0, notified: 0, failedTenants: [] };
+    const run: AlertRun = { tenants: 0, fired: 0, episodes: 0, notified: 0, failedTenants: [] };
     await mapLimit(await deps.tenantIds(), 8, async (tenantId) => {
       try {
         const [alerts, quotas] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.reads.quotas(tenantId)]);
         if (alerts.length === 0 && quotas.length === 0) return;
         run.tenants += 1;
-        await evaluateTenant(deps, run, tenantId, alerts, quotas, now);
+        const thresholds = alerts.filter(isThresholdRule);
+        if (thresholds.length > 0 || quotas.length > 0) await evaluateTenant(deps, run, tenantId, thresholds, quotas, now);
+        const watched = await watchTenant(
+          {
+            alerts: deps.alerts,
+            counters: deps.counters,
+            meters: async (id) => (await deps.reads.billing.meters(id)).map((m) => m.key),
+            publish: deps.publish,
+          },
+          tenantId,
+          alerts.filter((a): a is EpisodeRule => !isThresholdRule(a)),
+          now,
+        );
+        run.episodes += watched.opened;
+        run.notified += watched.notified;
       } catch (error) {
         logger.error('alert evaluation failed for a tenant', { tenantId, error: error as Error });
         run.failedTenants.push(tenantId);
       }
     });
-    metrics.addMetric('AlertsFired', MetricUnit.Count, run.fired);
+    metrics.addMetric('AlertsFired', MetricUnit.Count, run.fired + run.episodes);
     metrics.addMetric('AlertEvaluationFailures', MetricUnit.Count, run.failedTenants.length);
     return run;
   });
@@ -56,7 +83,7 @@ async function evaluateTenant(
   deps: AlertEvaluatorDependencies,
   run: AlertRun,
   tenantId: string,
-  alerts: Alert[],
+  alerts: ThresholdAlert[],
   quotas: Quota[],
   now: number,
 ) {
@@ -65,7 +92,7 @@ async function evaluateTenant(
   const recorded = new Map((await deps.alerts.firings(tenantId, period)).map((f) => [f.alertId, f]));
   const crossings = [
     ...crossedRules(alerts, snapshot).map((c) => ({
-      alert: c.alert as Alert | undefined,
+      alert: c.alert as ThresholdAlert | undefined,
       id: c.alert.id,
       value: c.value,
       threshold: c.threshold,

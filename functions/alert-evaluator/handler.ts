@@ -1,6 +1,6 @@
 import { alertStore, eventPublisher } from '../../shared/composition/alerts.js';
 import { billingReads, billingStore } from '../../shared/composition/billing.js';
-import { meterReader } from '../../shared/composition/metering.js';
+import { counterReader, meterReader } from '../../shared/composition/metering.js';
 import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createAlertEvaluator } from './alert-evaluator.js';
 
@@ -19,6 +19,7 @@ export const handler = createAlertEvaluator({
     subscription: (tenantId) => billing.getSubscription(tenantId),
     quotas: (tenantId) => billing.listQuotas(tenantId),
   },
+  counters: counterReader(),
   publish: (event) => publisher.publish(event),
   now: Date.now,
 });

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { AlertStore, DeliveryQueue, WebhookStore } from '../../shared/alerts/ports.js';
-import { type Alert, alertDefinitionSchema, alertIdSchema } from '../../shared/alerts/rules.js';
+import { type Alert, alertDefinitionSchema, alertIdSchema, isThresholdRule } from '../../shared/alerts/rules.js';
 import {
   endpointDefinitionSchema,
   endpointIdSchema,
@@ -21,7 +21,7 @@ export interface AlertsDependencies {
   meters(tenantId: string): Promise<Meter[]>;
   /** The tenant's billing period holding `now` (the subscription's; the calendar month without one). */
   period(tenantId: string, now: number): Promise<Period>;
-  alerts: Pick<AlertStore, 'putAlert' | 'listAlerts' | 'deleteAlert' | 'firings'>;
+  alerts: Pick<AlertStore, 'putAlert' | 'listAlerts' | 'deleteAlert' | 'firings' | 'episodes'>;
   webhooks: Pick<
     WebhookStore,
     'putEndpoint' | 'getEndpoint' | 'listEndpoints' | 'deleteEndpoint' | 'listDeliveries' | 'getDelivery' | 'reopenDelivery'
@@ -32,6 +32,9 @@ export interface AlertsDependencies {
   /** Epoch milliseconds. */
   now(): number;
 }
+
+/** The newest episodes read for the rules list: enough for each rule's recent ones on one page. */
+const RECENT_EPISODES = 50;
 
 /** Endpoints a tenant may register: enough for every environment and team, few enough that fan-out stays cheap. */
 const MAX_ENDPOINTS = 20;
@@ -65,11 +68,20 @@ export function createAlertsApi(deps: AlertsDependencies) {
       'GET /v1/alerts': async (event) => {
         const tenantId = requireTenant(event);
         const period = await deps.period(tenantId, deps.now());
-        const [alerts, firings] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.alerts.firings(tenantId, iso(period.start))]);
+        const [alerts, firings, episodes] = await Promise.all([
+          deps.alerts.listAlerts(tenantId),
+          deps.alerts.firings(tenantId, iso(period.start)),
+          deps.alerts.episodes(tenantId, RECENT_EPISODES),
+        ]);
         const byAlert = new Map(firings.map((f) => [f.alertId, f]));
+        // Anomaly and silence rules fire in episodes, not once per period: their newest episodes instead.
+        const shown = (a: Alert) =>
+          isThresholdRule(a)
+            ? { firing: byAlert.get(a.id) ?? null }
+            : { episodes: episodes.filter((e) => e.alertId === a.id).map(({ alertId: _a, ...e }) => e) };
         return json(200, {
           period: { start: iso(period.start), end: iso(period.end) },
-          alerts: alerts.map((a) => ({ ...view(a), firing: byAlert.get(a.id) ?? null })),
+          alerts: alerts.map((a) => ({ ...view(a), ...shown(a) })),
           quotaFirings: firings.filter((f) => f.alertId.startsWith('quota:')),
         });
       },
@@ -78,6 +90,10 @@ export function createAlertsApi(deps: AlertsDependencies) {
         const id = parseInput(alertIdSchema, event.pathParameters?.alertId, 'alertId');
         const alert = (await deps.alerts.listAlerts(tenantId)).find((a) => a.id === id);
         if (!alert) throw new ClientError('NOT_FOUND', `alert "${id}" does not exist`, 'alertId');
+        if (!isThresholdRule(alert)) {
+          const episodes = (await deps.alerts.episodes(tenantId, RECENT_EPISODES)).filter((e) => e.alertId === id);
+          return json(200, { ...view(alert), episodes: episodes.map(({ alertId: _a, ...e }) => e) });
+        }
         const firings = (await deps.alerts.firings(tenantId))
           .filter((f) => f.alertId === id)
           .sort((a, b) => b.period.localeCompare(a.period));
@@ -87,7 +103,11 @@ export function createAlertsApi(deps: AlertsDependencies) {
         const tenantId = requireTenant(event);
         const id = parseInput(alertIdSchema, event.pathParameters?.alertId, 'alertId');
         const definition = parseInput(alertDefinitionSchema, jsonBody(event));
-        if (definition.kind !== 'spend' && !(await deps.meters(tenantId)).some((m) => m.key === definition.meter)) {
+        if (
+          'meter' in definition &&
+          definition.meter !== undefined &&
+          !(await deps.meters(tenantId)).some((m) => m.key === definition.meter)
+        ) {
           throw new ClientError('NOT_FOUND', `meter "${definition.meter}" is not defined for this tenant`, 'meter');
         }
         const existing = (await deps.alerts.listAlerts(tenantId)).find((a) => a.id === id);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isOpen, type Watch } from '../../shared/alerts/episodes.js';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
 import { type Invoice, invoiceStatuses } from '../../shared/billing/invoices.js';
 import type { BillingReads } from '../../shared/billing/ports.js';
@@ -19,6 +20,8 @@ export interface ConsoleDependencies {
   listInvoices(tenantId: string, limit?: number): Promise<{ invoices: Invoice[] }>;
   /** Billing issues Stripe sync raised for the tenant (reconciliation mismatches among them); without one, those of no tenant. */
   billingIssues(tenantId?: string): Promise<BillingIssue[]>;
+  /** What the tenant's anomaly and silence rules have seen: its open silences among them. */
+  watches(tenantId: string): Promise<Watch[]>;
   reads: BillingReads;
   now(): number;
 }
@@ -51,10 +54,11 @@ export function createConsoleApi(deps: ConsoleDependencies) {
         const now = deps.now();
         const tenants = await deps.listTenants();
         const rows = await mapLimit(tenants, 8, async (tenant) => {
-          const [sub, { invoices }, issues] = await Promise.all([
+          const [sub, { invoices }, issues, watches] = await Promise.all([
             deps.getSubscription(tenant.id),
             deps.listInvoices(tenant.id, 100),
             deps.billingIssues(tenant.id),
+            deps.watches(tenant.id),
           ]);
           const live = sub && !hasEnded(sub, now) && now >= Date.parse(sub.startedAt) ? sub : undefined;
           const analytics = live ? await usageAnalytics(deps.reads, live.tenantId, live, periodAt(live, now), now) : undefined;
@@ -63,6 +67,7 @@ export function createConsoleApi(deps: ConsoleDependencies) {
             tenant,
             invoices,
             mismatches: issues.filter((a) => a.kind === 'RECONCILIATION_MISMATCH'),
+            silent: watches.filter((w) => w.window === 'silence' && isOpen(w)),
             summary: {
               id: tenant.id,
               name: tenant.name,
@@ -102,6 +107,16 @@ export function createConsoleApi(deps: ConsoleDependencies) {
               const matching = allInvoices.filter((i) => i.status === s);
               return [s, { count: matching.length, totals: byCurrency(matching.map((i) => ({ currency: i.currency, amount: i.total }))) }];
             }),
+          ),
+          // Tenants whose usage stopped (an open silence of a silence rule): each event since may be unbilled revenue.
+          silentTenants: rows.flatMap((r) =>
+            r.silent.map((w) => ({
+              tenantId: r.tenant.id,
+              alertId: w.alertId,
+              meter: w.meter,
+              since: w.episode!.start,
+              expectedGapMinutes: w.episode!.expectedGapMinutes,
+            })),
           ),
           reconciliationMismatches: rows.flatMap((r) =>
             r.mismatches.map((a) => ({ tenantId: r.tenant.id, id: a.id, subject: a.subject, raisedAt: a.raisedAt })),

@@ -112,10 +112,12 @@ export const operations: Record<string, Operation> = {
   'GET /v1/meters': { summary: "The tenant's meters" },
   'GET /v1/usage': { summary: 'A usage series of one meter', query: usageQuery },
   'GET /v1/usage/current': { summary: "Per meter, this month's value and event count" },
-  'GET /v1/alerts': { summary: 'Alert rules and their firing in the current billing period' },
-  'GET /v1/alerts/{alertId}': { summary: 'One alert rule and its firings, newest period first' },
+  'GET /v1/alerts': { summary: "Alert rules with this billing period's firing, or (anomaly and silence rules) their newest episodes" },
+  'GET /v1/alerts/{alertId}': {
+    summary: 'One alert rule and its firings, newest period first (anomaly and silence rules: its newest episodes)',
+  },
   'PUT /v1/alerts/{alertId}': {
-    summary: 'Create or replace an alert rule (quantity, percent of a quota, or spend)',
+    summary: 'Create or replace an alert rule (quantity, percent of a quota, spend, anomaly or silence)',
     body: alertConditionSchema,
   },
   'DELETE /v1/alerts/{alertId}': { summary: 'Delete an alert rule', status: 204 },

@@ -1,4 +1,5 @@
 import type { DomainEvent } from '../events/domain-events.js';
+import type { EpisodeRecord, Watch } from './episodes.js';
 import type { Alert, AlertFiring } from './rules.js';
 import type { Delivery, DeliveryAttempt, DeliveryMessage, WebhookEndpoint } from './webhooks.js';
 
@@ -15,6 +16,12 @@ export interface AlertStore {
   /** Records a firing once per alert and period; false when it was already recorded. */
   recordFiring(tenantId: string, firing: AlertFiring): Promise<boolean>;
   markNotified(tenantId: string, firing: AlertFiring, at: string): Promise<void>;
+  /** What the tenant's anomaly and silence rules have seen (./episodes.ts). */
+  watches(tenantId: string): Promise<Watch[]>;
+  /** Writes a watch whose `version` is one above the stored one's (or 1 for a new one); false when another run's write came first. */
+  saveWatch(tenantId: string, watch: Watch): Promise<boolean>;
+  /** The tenant's newest episodes, newest first. */
+  episodes(tenantId: string, limit: number): Promise<EpisodeRecord[]>;
 }
 
 /** Tenant webhook endpoints and the delivery log; ./adapters/webhook-store.ts implements it. */

@@ -1,10 +1,12 @@
 import * as z from 'zod';
 import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { Dec } from '../kernel/decimal.js';
-import { decimalField } from '../kernel/json-fields.js';
+import { decimalField, numberField } from '../kernel/json-fields.js';
 import { decimalString } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
+import { sensitivities } from './anomaly.js';
+import { MIN_GAP_MINUTES } from './silence.js';
 
 /**
  * Alert rules: a tenant asks to hear when something crosses a threshold within the billing period (the
@@ -16,7 +18,9 @@ import { meterKeySchema } from '../metering/meters.js';
  * - `spend`: the period's cost so far (`basis: "current"`) or its projected end-of-period cost
  *   (`basis: "projected"`) reaches an amount in the plan's currency.
  *
- * Each rule fires at most once per period and again in the next one. The evaluator records the firing
+ * Each of these fires at most once per period and again in the next one. Two more kinds watch usage's
+ * shape rather than its total, in episodes that open and resolve (./episodes.ts): `anomaly` (./anomaly.ts)
+ * and `silence` (./silence.ts). The evaluator records the firing
  * (with the value that crossed) before it notifies, and notifies again only if that notification is not
  * known to have gone out. Independently of rules, a hard quota that is reached is announced once per
  * period as `quota.exceeded`.
@@ -35,6 +39,28 @@ const name = z.string().min(1).max(100).optional();
 export const alertConditionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('quantity'), meter: meterKeySchema, threshold: positiveDecimal, name }),
   z.strictObject({ kind: z.literal('percent'), meter: meterKeySchema, of: z.enum(['included', 'quota']), percent: positiveDecimal, name }),
+  /** Without `meter`, every meter of the tenant, each judged on its own. */
+  z.strictObject({
+    kind: z.literal('anomaly'),
+    meter: z.optional(meterKeySchema),
+    sensitivity: z.enum(sensitivities).default('medium'),
+    name,
+  }),
+  /** Without `meter`, the tenant's meters together; without `afterMinutes`, the gap is learned from history. */
+  z.strictObject({
+    kind: z.literal('silence'),
+    meter: z.optional(meterKeySchema),
+    afterMinutes: z.optional(
+      numberField(
+        z
+          .number()
+          .int()
+          .min(MIN_GAP_MINUTES)
+          .max(7 * 24 * 60),
+      ),
+    ),
+    name,
+  }),
   z.strictObject({
     kind: z.literal('spend'),
     basis: z.enum(['current', 'projected']),
@@ -87,21 +113,25 @@ export interface PeriodSnapshot {
   spend?: { currency: string; current: string; projected: string };
 }
 
+/** The rules that fire once per billing period when a value reaches a threshold. */
+export type ThresholdAlert = Extract<Alert, { kind: 'quantity' | 'percent' | 'spend' }>;
+export const isThresholdRule = (a: Alert): a is ThresholdAlert => a.kind !== 'anomaly' && a.kind !== 'silence';
+
 export interface Crossing {
-  alert: Alert;
+  alert: ThresholdAlert;
   value: string;
   threshold: string;
 }
 
 /** The rules whose threshold the snapshot reaches, with the value that reached it and the resolved threshold. */
 export function crossedRules(alerts: readonly Alert[], s: PeriodSnapshot): Crossing[] {
-  return alerts.flatMap((alert): Crossing[] => {
+  return alerts.filter(isThresholdRule).flatMap((alert): Crossing[] => {
     const measured = measure(alert, s);
     return measured && new Dec(measured.value).greaterThanOrEqualTo(measured.threshold) ? [{ alert, ...measured }] : [];
   });
 }
 
-function measure(alert: Alert, s: PeriodSnapshot): { value: string; threshold: string } | undefined {
+function measure(alert: ThresholdAlert, s: PeriodSnapshot): { value: string; threshold: string } | undefined {
   switch (alert.kind) {
     case 'quantity': {
       const value = s.usage.get(alert.meter);
@@ -154,7 +184,7 @@ export function defaultAlerts(tenantId: string, included: ReadonlyMap<string, st
  */
 export function firingEvent(
   tenantId: string,
-  alert: Alert | undefined,
+  alert: ThresholdAlert | undefined,
   firing: AlertFiring,
   period: Period,
   currency: string | undefined,

@@ -29,9 +29,9 @@ export async function periodSnapshot(
   const period = quotaPeriod(sub, now);
   const active = sub && now >= Date.parse(sub.startedAt) && !hasEnded(sub, now) ? sub : undefined;
   const meters = new Map((await reads.billing.meters(tenantId)).map((m) => [m.key, m]));
-  const usageOf = [...new Set([...alerts.flatMap((a) => (a.kind === 'spend' ? [] : [a.meter])), ...quotas.map((q) => q.meter)])].filter(
-    (m) => meters.has(m),
-  );
+  const usageOf = [
+    ...new Set([...alerts.flatMap((a) => (a.kind === 'quantity' || a.kind === 'percent' ? [a.meter] : [])), ...quotas.map((q) => q.meter)]),
+  ].filter((m) => meters.has(m));
   const billableOf = [...new Set(alerts.flatMap((a) => (a.kind === 'percent' && a.of === 'included' ? [a.meter] : [])))].filter((m) =>
     meters.has(m),
   );

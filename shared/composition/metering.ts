@@ -29,5 +29,8 @@ export const rejectionStore = () => new DynamoRejectionStore(dynamo(), tableName
 
 export const usageQueue = () => new SqsUsageQueue(sendMessageBatch(), required('USAGE_QUEUE_URL'));
 
+/** Meter totals as the counters hold them. */
+export const counterReader = () => new DynamoCounterReader(dynamo(), tableName('counters'));
+
 /** Billed quantities and gauge levels, read from the counters. */
-export const meterReader = () => meterQuantities(new DynamoCounterReader(dynamo(), tableName('counters')));
+export const meterReader = () => meterQuantities(counterReader());

@@ -38,6 +38,44 @@ export const domainEventSchemas = {
     currency: z.string(),
     period,
   }),
+  /**
+   * A meter's latest complete hour or day lay outside the range its own history expects (an anomaly rule),
+   * announced once per episode: the first window out of range starts it, the first one back in range ends it.
+   */
+  'usage.anomaly_detected': z.strictObject({
+    alertId: z.string(),
+    name: z.string().optional(),
+    meter: z.string(),
+    window: z.enum(['hour', 'day']),
+    /** The window judged: `[start, end)`. */
+    period,
+    direction: z.enum(['spike', 'drop']),
+    observed: decimal,
+    /** The baseline's centre and the range the observed value was expected in. */
+    expected: decimal,
+    low: decimal,
+    high: decimal,
+    sensitivity: z.enum(['low', 'medium', 'high']),
+  }),
+  /** A meter (or, without `meter`, every meter of the tenant) reported nothing for longer than its expected gap. */
+  'usage.silent': z.strictObject({
+    alertId: z.string(),
+    name: z.string().optional(),
+    meter: z.string().optional(),
+    /** When events were last seen (the episode's start). */
+    since: instant,
+    expectedGapMinutes: z.number().int(),
+    /** Whether the gap was learned from history or configured on the rule. */
+    learned: z.boolean(),
+  }),
+  /** Events arrived again after a `usage.silent` (same rule, meter and `since`). */
+  'usage.resumed': z.strictObject({
+    alertId: z.string(),
+    name: z.string().optional(),
+    meter: z.string().optional(),
+    since: instant,
+    resumedAt: instant,
+  }),
   'invoice.issued': z.strictObject({
     invoiceId: z.string(),
     number: z.string(),

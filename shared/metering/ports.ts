@@ -152,8 +152,14 @@ export interface UsageQueue {
  * inclusive, as in `UsageStore.series`.
  */
 export interface CounterReads {
-  /** Counter values of the meter total over `from`..`to`. */
-  values(tenantId: string, meter: string, granularity: Granularity, from: string, to: string): Promise<{ period: string; value: string }[]>;
+  /** Counter values (and how many events each counted) of the meter total over `from`..`to`; periods without a counter are absent. */
+  values(
+    tenantId: string,
+    meter: string,
+    granularity: Granularity,
+    from: string,
+    to: string,
+  ): Promise<{ period: string; value: string; events: number }[]>;
   /** The newest hourly reading before `instant`: a gauge's level when a period opens. */
   levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined>;
   /** Distinct values of a UNIQUE_COUNT meter over the period's days, from the per-day markers. */

@@ -17,7 +17,7 @@ import {
   retryDelaySeconds,
 } from '../../shared/alerts/webhooks.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
-import { api, createTenant, startTestStack } from '../support/stack.js';
+import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 describe('usage alerts on the local stack', () => {
   let stack: LocalStack;
@@ -87,6 +87,60 @@ describe('usage alerts on the local stack', () => {
     expect(await api(stack, 'PUT', '/v1/alerts/x', key, { kind: 'weird' })).toMatchObject({ status: 400, body: { field: 'kind' } });
     expect(await api(stack, 'DELETE', '/v1/alerts/missing', key)).toMatchObject({ status: 404 });
     expect(await api(stack, 'GET', '/v1/alerts/missing', key)).toMatchObject({ status: 404, body: { field: 'alertId' } });
+    expect(await api(stack, 'PUT', '/v1/alerts/x', key, { kind: 'anomaly', sensitivity: 'extreme' })).toMatchObject({
+      status: 400,
+      body: { field: 'sensitivity' },
+    });
+    expect(await api(stack, 'PUT', '/v1/alerts/x', key, { kind: 'silence', afterMinutes: 5 })).toMatchObject({
+      status: 400,
+      body: { field: 'afterMinutes' },
+    });
+    expect(await api(stack, 'PUT', '/v1/alerts/x', key, { kind: 'anomaly', meter: 'nope' })).toMatchObject({
+      status: 404,
+      body: { field: 'meter' },
+    });
+  });
+
+  it('announces a silence once and its end once, and lists the episode with the rule', async () => {
+    expect(await api(stack, 'PUT', '/v1/alerts/orders-stopped', key, { kind: 'silence', meter: 'orders', afterMinutes: 15 })).toMatchObject(
+      { status: 201 },
+    );
+    expect(await api(stack, 'PUT', '/v1/alerts/odd-orders', key, { kind: 'anomaly', meter: 'orders' })).toMatchObject({
+      status: 201,
+      body: { sensitivity: 'medium' },
+    });
+    const t0 = Date.now();
+    const at = (minutes: number) => new Date(t0 + minutes * 60_000);
+    const announced = () =>
+      stack.eventBus.events.filter((e) => e.detailType.startsWith('usage.silent') || e.detailType === 'usage.resumed');
+    await post(['s1']);
+    await stack.runSchedule('alert-evaluator', at(0)); // the first reading starts the clock
+    await stack.runSchedule('alert-evaluator', at(10));
+    expect(announced()).toEqual([]);
+    expect(await stack.runSchedule('alert-evaluator', at(16))).toMatchObject({ episodes: 1, notified: 1 });
+    expect(await stack.runSchedule('alert-evaluator', at(21))).toMatchObject({ episodes: 0, notified: 0 });
+    const adminKey = await createAdminKey(stack);
+    expect((await api(stack, 'GET', '/v1/admin/console', adminKey)).body.silentTenants).toEqual([
+      { tenantId: 'acme', alertId: 'orders-stopped', meter: 'orders', since: at(0).toISOString(), expectedGapMinutes: 15 },
+    ]);
+    await post(['s2']);
+    expect(await stack.runSchedule('alert-evaluator', at(26))).toMatchObject({ episodes: 0, notified: 1 });
+    expect(await stack.runSchedule('alert-evaluator', at(31))).toMatchObject({ episodes: 0, notified: 0 });
+    expect(announced().map((e) => e.detailType)).toEqual(['usage.silent', 'usage.resumed']);
+    const listed = await api(stack, 'GET', '/v1/alerts', key);
+    const rule = listed.body.alerts.find((a: { id: string }) => a.id === 'orders-stopped');
+    expect(rule).toMatchObject({
+      kind: 'silence',
+      episodes: [
+        { meter: 'orders', window: 'silence', start: at(0).toISOString(), expectedGapMinutes: 15, resolvedAt: at(26).toISOString() },
+      ],
+    });
+    expect((await api(stack, 'GET', '/v1/alerts/orders-stopped', key)).body.episodes).toEqual(rule.episodes);
+    // Resumed, and a deleted rule's watches go with it (an open silence of a deleted rule is no one's).
+    expect((await api(stack, 'DELETE', '/v1/alerts/orders-stopped', key)).status).toBe(204);
+    expect((await api(stack, 'GET', '/v1/admin/console', adminKey)).body.silentTenants).toEqual([]);
+    // Too little history for the anomaly rule: it judged windows and opened nothing.
+    expect(listed.body.alerts.find((a: { id: string }) => a.id === 'odd-orders')).toMatchObject({ episodes: [] });
   });
 });
 
@@ -282,6 +336,8 @@ describe('alert evaluator', () => {
         recordFiring: async (tenantId, f) =>
           firings.has(`${tenantId}:${f.alertId}`) ? false : (firings.set(`${tenantId}:${f.alertId}`, f), true),
         markNotified: async (tenantId, f, at) => void firings.set(`${tenantId}:${f.alertId}`, { ...f, notifiedAt: at }),
+        watches: async () => [],
+        saveWatch: async () => true,
       },
       reads: {
         billing: {
@@ -293,6 +349,7 @@ describe('alert evaluator', () => {
         subscription: async () => undefined,
         quotas: async () => [],
       },
+      counters: { values: async () => [] },
       publish: async (n) => {
         if (busDown && n.tenantId === 't1') throw new Error('bus down');
         sent.push(n);

@@ -6,6 +6,7 @@ import type { LocalStack } from '../../local/stack.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 import { launchChromium } from './browser.js';
+import { writeHistory } from './history.js';
 
 /**
  * The dashboard in real headless Chromium against a local stack: usage posted through the ingest API,
@@ -187,6 +188,50 @@ describe('tenant dashboard', () => {
     await page.locator('li[data-alert]', { hasText: 'Many orders' }).waitFor({ state: 'detached' });
     expect(await mine()).toEqual([]);
     await page.close();
+  });
+
+  it('creates an anomaly alert and shows its episode with the expected range against the actual; the console lists a silent tenant', async () => {
+    // A tenant of its own, with five weeks of history: 10 orders in the same hour each week, one a day besides, then 100 in that hour.
+    const keyC = await createTenant(stack, 'tenant-c');
+    const HOUR = 3_600_000;
+    const spikeHour = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+    const at = (t: number, n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({ id: `${tag}-${t}-${i}`, meter: 'orders', timestamp: new Date(t + i * 1000).toISOString() }));
+    await writeHistory(stack, 'tenant-c', [
+      ...Array.from({ length: 5 }, (_, w) => at(spikeHour - (w + 1) * 7 * 24 * HOUR, 10, 'week')).flat(),
+      ...Array.from({ length: 36 }, (_, d) => at(spikeHour - (d + 1) * 24 * HOUR + 30 * 60_000, 1, 'day')).flat(),
+      ...at(spikeHour, 100, 'spike'),
+    ]);
+    const { page } = await signIn(keyC);
+    await page.goto(`${stack.apiUrl}/#/alerts`);
+    const form = page.getByRole('form', { name: 'New alert' });
+    await form.getByLabel('Name').fill('Odd orders');
+    await form.getByLabel('When').selectOption('anomaly');
+    await form.getByLabel('Meter').selectOption('orders');
+    await form.getByLabel('Sensitivity').selectOption('high');
+    await form.getByRole('button', { name: 'Create alert' }).click();
+    await page.locator('li[data-alert]', { hasText: 'Odd orders' }).waitFor();
+    expect((await api(stack, 'GET', '/v1/alerts', keyC)).body.alerts).toMatchObject([
+      { kind: 'anomaly', meter: 'orders', sensitivity: 'high' },
+    ]);
+    expect((await api(stack, 'PUT', '/v1/alerts/stopped', keyC, { kind: 'silence', afterMinutes: 15 })).status).toBe(201);
+
+    const due = spikeHour + HOUR + 6 * 60_000;
+    await stack.runSchedule('alert-evaluator', new Date(due));
+    await stack.runSchedule('alert-evaluator', new Date(due + 16 * 60_000));
+    await page.reload();
+    const episode = page.locator(`li[data-episode="${new Date(spikeHour).toISOString()}"]`);
+    await episode.waitFor();
+    expect(await episode.textContent()).toContain('spike in the hour');
+    expect(await episode.textContent()).toContain('100 orders');
+    expect(await episode.getByRole('img').getAttribute('aria-label')).toMatch(/100 orders \(expected [\d.]+–[\d.]+\)/);
+    expect(await page.locator('li[data-alert="stopped"]').textContent()).toContain('silent since');
+    await page.close();
+
+    const operator = await signIn(adminKey);
+    await operator.page.getByRole('heading', { name: 'Operator console' }).waitFor();
+    expect(await operator.page.locator('li[data-silent="tenant-c"]').textContent()).toContain('has reported nothing since');
+    await operator.page.close();
   });
 
   it('opens an invoice and downloads its PDF', async () => {

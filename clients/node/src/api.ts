@@ -548,7 +548,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Alert rules and their firing in the current billing period
+         * Alert rules with this billing period's firing, or (anomaly and silence rules) their newest episodes
          * @description Allowed for tenant and read-only keys.
          */
         get: operations["getV1Alerts"];
@@ -568,12 +568,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One alert rule and its firings, newest period first
+         * One alert rule and its firings, newest period first (anomaly and silence rules: its newest episodes)
          * @description Allowed for tenant and read-only keys.
          */
         get: operations["getV1AlertsAlertId"];
         /**
-         * Create or replace an alert rule (quantity, percent of a quota, or spend)
+         * Create or replace an alert rule (quantity, percent of a quota, spend, anomaly or silence)
          * @description Allowed for tenant keys and dashboard sessions.
          */
         put: operations["putV1AlertsAlertId"];
@@ -2816,6 +2816,22 @@ export interface operations {
                     name?: string;
                 } | {
                     /** @constant */
+                    kind: "anomaly";
+                    meter?: string;
+                    /**
+                     * @default medium
+                     * @enum {string}
+                     */
+                    sensitivity?: "low" | "medium" | "high";
+                    name?: string;
+                } | {
+                    /** @constant */
+                    kind: "silence";
+                    meter?: string;
+                    afterMinutes?: number;
+                    name?: string;
+                } | {
+                    /** @constant */
                     kind: "spend";
                     /** @enum {string} */
                     basis: "current" | "projected";
@@ -2915,7 +2931,7 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
                     description?: string;
                 };
             };
@@ -2986,7 +3002,7 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
                     description?: string;
                 };
             };

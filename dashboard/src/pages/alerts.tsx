@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { send } from '../api.js';
 import { dateTime, money, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
-import type { Alert, Meter, Pricing } from '../types.js';
+import type { Alert, Episode, Meter, Pricing } from '../types.js';
 import { Empty, ErrorBox, Load, Page } from '../ui.js';
 
 /** An alert's id, from its name: lowercase words joined by dashes, as the API accepts. */
@@ -20,7 +20,10 @@ const kinds: [Kind, string][] = [
   ['quantity', 'Usage reaches a quantity'],
   ['percent', 'Usage reaches a share of a quota'],
   ['spend', 'Cost reaches an amount'],
+  ['anomaly', 'Usage leaves its usual range'],
+  ['silence', 'Usage stops'],
 ];
+const watchesShape = (kind: Kind) => kind === 'anomaly' || kind === 'silence';
 
 interface FormState {
   kind: Kind;
@@ -31,18 +34,23 @@ interface FormState {
   percent: string;
   basis: 'current' | 'projected';
   amount: string;
+  sensitivity: 'low' | 'medium' | 'high';
+  /** Silence: minutes without events before it fires; blank learns the gap from history. */
+  afterMinutes: string;
 }
 
 function initial(meters: Meter[], alert?: Alert): FormState {
   return {
     kind: alert?.kind ?? 'quantity',
     name: alert?.name ?? '',
-    meter: alert && alert.kind !== 'spend' ? alert.meter : (meters[0]?.key ?? ''),
+    meter: alert && alert.kind !== 'spend' ? (alert.meter ?? '') : (meters[0]?.key ?? ''),
     threshold: alert?.kind === 'quantity' ? alert.threshold : '',
     of: alert?.kind === 'percent' ? alert.of : 'included',
     percent: alert?.kind === 'percent' ? alert.percent : '80',
     basis: alert?.kind === 'spend' ? alert.basis : 'current',
     amount: alert?.kind === 'spend' ? alert.amount : '',
+    sensitivity: alert?.kind === 'anomaly' ? alert.sensitivity : 'medium',
+    afterMinutes: alert?.kind === 'silence' && alert.afterMinutes !== undefined ? String(alert.afterMinutes) : '',
   };
 }
 
@@ -51,6 +59,10 @@ function definition(f: FormState) {
   const name = f.name ? { name: f.name } : {};
   if (f.kind === 'quantity') return { kind: f.kind, meter: f.meter, threshold: f.threshold.trim(), ...name };
   if (f.kind === 'percent') return { kind: f.kind, meter: f.meter, of: f.of, percent: f.percent.trim(), ...name };
+  // An empty meter watches every meter of the tenant.
+  const meter = f.meter ? { meter: f.meter } : {};
+  if (f.kind === 'anomaly') return { kind: f.kind, ...meter, sensitivity: f.sensitivity, ...name };
+  if (f.kind === 'silence') return { kind: f.kind, ...meter, ...(f.afterMinutes ? { afterMinutes: Number(f.afterMinutes) } : {}), ...name };
   return { kind: f.kind, basis: f.basis, amount: f.amount.trim(), ...name };
 }
 
@@ -63,7 +75,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
     e.preventDefault();
     setBusy(true);
     try {
-      const id = alert?.id ?? idFor(form.name || (form.kind === 'spend' ? 'spend' : form.meter));
+      const id = alert?.id ?? idFor(form.name || (form.kind === 'spend' ? 'spend' : form.meter || form.kind));
       await send('PUT', `/v1/alerts/${id}`, definition(form));
       done();
     } catch (err) {
@@ -88,7 +100,11 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
         id={`${prefix}-kind`}
         value={form.kind}
         disabled={Boolean(alert)}
-        onChange={(e) => set({ kind: e.currentTarget.value as Kind })}
+        onChange={(e) => {
+          const kind = e.currentTarget.value as Kind;
+          // Threshold rules need a meter; anomaly and silence rules start out watching all of them.
+          set({ kind, meter: watchesShape(kind) ? '' : form.meter || (meters[0]?.key ?? '') });
+        }}
       >
         {kinds.map(([k, label]) => (
           <option value={k}>{label}</option>
@@ -103,10 +119,38 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
             disabled={Boolean(alert)}
             onChange={(e) => set({ meter: e.currentTarget.value })}
           >
+            {watchesShape(form.kind) && <option value="">All meters</option>}
             {meters.map((m) => (
               <option value={m.key}>{m.name}</option>
             ))}
           </select>
+        </>
+      )}
+      {form.kind === 'anomaly' && (
+        <>
+          <label for={`${prefix}-sensitivity`}>Sensitivity</label>
+          <select
+            id={`${prefix}-sensitivity`}
+            value={form.sensitivity}
+            onChange={(e) => set({ sensitivity: e.currentTarget.value as FormState['sensitivity'] })}
+          >
+            <option value="low">low: only large departures</option>
+            <option value="medium">medium</option>
+            <option value="high">high: smaller departures too</option>
+          </select>
+        </>
+      )}
+      {form.kind === 'silence' && (
+        <>
+          <label for={`${prefix}-after`}>Silent for (minutes)</label>
+          <input
+            id={`${prefix}-after`}
+            inputMode="numeric"
+            pattern="\d+"
+            placeholder="learned from history"
+            value={form.afterMinutes}
+            onInput={(e) => set({ afterMinutes: e.currentTarget.value })}
+          />
         </>
       )}
       {form.kind === 'quantity' &&
@@ -153,7 +197,70 @@ function condition(alert: Alert, meterName: (key: string) => string, unitOf: (ke
     const of = alert.of === 'included' ? "the plan's included quantity" : 'the hard quota';
     return `${meterName(alert.meter)} reaches ${alert.percent}% of ${of}`;
   }
-  return `${alert.basis === 'current' ? 'Cost so far' : 'Projected cost'} reaches ${money(alert.amount, currency)}`;
+  if (alert.kind === 'spend')
+    return `${alert.basis === 'current' ? 'Cost so far' : 'Projected cost'} reaches ${money(alert.amount, currency)}`;
+  const watched = alert.meter ? meterName(alert.meter) : 'Any meter';
+  if (alert.kind === 'anomaly') return `${watched} leaves its usual range (${alert.sensitivity} sensitivity)`;
+  const gap = alert.afterMinutes === undefined ? 'longer than its history says is normal' : `${alert.afterMinutes} minutes`;
+  return `${alert.meter ? meterName(alert.meter) : 'All meters together'} report nothing for ${gap}`;
+}
+
+/** A small chart of an episode: the expected range as a band, the observed values as a line over it. */
+function EpisodeChart({ episode, unit }: { episode: Episode; unit: string }) {
+  const points = episode.points.filter((p) => p.low !== undefined && p.high !== undefined);
+  if (points.length === 0) return null;
+  const W = 240;
+  const H = 60;
+  const top = Math.max(...points.flatMap((p) => [Number(p.value), Number(p.high)]), 1);
+  const x = (i: number) => (points.length === 1 ? W / 2 : (i / (points.length - 1)) * (W - 8) + 4);
+  const y = (v: string | undefined) => H - 4 - (Number(v) / top) * (H - 8);
+  const band = [...points.map((p, i) => `${x(i)},${y(p.high)}`), ...points.map((p, i) => `${x(i)},${y(p.low)}`).reverse()].join(' ');
+  const line = points.map((p, i) => `${x(i)},${y(p.value)}`).join(' ');
+  const label = points.map((p) => `${dateTime(p.at)}: ${withUnit(p.value, unit)} (expected ${p.low}–${p.high})`).join('; ');
+  return (
+    <svg class="episode-chart" viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={label}>
+      <polygon points={band} class="expected" />
+      <polyline points={line} class="observed" />
+      {points.map((p, i) => (
+        <circle cx={x(i)} cy={y(p.value)} r={2.5} class="observed" />
+      ))}
+    </svg>
+  );
+}
+
+function Episodes({
+  episodes,
+  unitOf,
+  meterName,
+}: {
+  episodes: Episode[];
+  unitOf: (key: string) => string;
+  meterName: (key: string) => string;
+}) {
+  if (episodes.length === 0) return <p class="muted">No episodes yet.</p>;
+  return (
+    <ul class="episodes">
+      {episodes.slice(0, 5).map((e) => (
+        <li data-episode={e.start}>
+          {e.window === 'silence' ? (
+            <p>
+              {e.meter === '*' ? 'All meters' : meterName(e.meter)} silent since {dateTime(e.start)} (expected every {e.expectedGapMinutes}{' '}
+              minutes{e.learned ? ', learned' : ''}){e.resolvedAt ? `; resumed ${dateTime(e.resolvedAt)}` : '; still silent'}
+            </p>
+          ) : (
+            <>
+              <p>
+                {meterName(e.meter)}: {e.direction} in the {e.window} from {dateTime(e.start)},{' '}
+                {withUnit(e.observed ?? '0', unitOf(e.meter))} where {e.low}–{e.high} was expected
+                {e.resolvedAt ? `; back in range ${dateTime(e.resolvedAt)}` : '; still out of range'}
+              </p>
+              <EpisodeChart episode={e} unit={unitOf(e.meter)} />
+            </>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function Alerts() {
@@ -176,8 +283,9 @@ export function Alerts() {
   return (
     <Page title="Alerts">
       <p class="muted">
-        An alert fires once per billing period when usage or cost reaches its threshold; your product hears of it through Meterline's
-        webhooks and events.
+        A threshold alert fires once per billing period when usage or cost reaches its level; an anomaly or silence alert fires once per
+        episode, when usage leaves the range its own history expects or stops. Your product hears of it through Meterline's webhooks and
+        events.
       </p>
       {error && <ErrorBox error={error} />}
       <Load state={meters} what="meters">
@@ -187,7 +295,7 @@ export function Alerts() {
               const meterName = (key: string) => list.find((m) => m.key === key)?.name ?? key;
               const unitOf = (key: string) => list.find((m) => m.key === key)?.unit ?? 'unit';
               const fired = (alert: Alert, value: string) =>
-                alert.kind === 'spend' ? money(value, currency) : withUnit(value, unitOf(alert.meter));
+                alert.kind === 'spend' ? money(value, currency) : withUnit(value, unitOf(alert.meter ?? ''));
               return (
                 <>
                   {a.alerts.length === 0 ? (
@@ -209,11 +317,15 @@ export function Alerts() {
                             <>
                               <h2>{alert.name ?? alert.id}</h2>
                               <p>{condition(alert, meterName, unitOf, currency)}</p>
-                              <p class="muted">
-                                {alert.firing
-                                  ? `Fired ${dateTime(alert.firing.firedAt)} at ${fired(alert, alert.firing.value)}`
-                                  : 'Not fired this period'}
-                              </p>
+                              {alert.episodes ? (
+                                <Episodes episodes={alert.episodes} unitOf={unitOf} meterName={meterName} />
+                              ) : (
+                                <p class="muted">
+                                  {alert.firing
+                                    ? `Fired ${dateTime(alert.firing.firedAt)} at ${fired(alert, alert.firing.value)}`
+                                    : 'Not fired this period'}
+                                </p>
+                              )}
                               <div class="actions">
                                 <button type="button" onClick={() => setEditing(alert.id)}>
                                   Edit

@@ -21,6 +21,7 @@ interface ConsoleView {
   projectedRevenue: Record<string, string>;
   invoicesByStatus: Record<string, { count: number; totals: Record<string, string> }>;
   reconciliationMismatches: { tenantId: string; id: string; subject: string; raisedAt: string }[];
+  silentTenants: { tenantId: string; alertId: string; meter: string; since: string; expectedGapMinutes: number }[];
 }
 
 interface Quarantined {
@@ -117,6 +118,21 @@ export function Console() {
                     {c.reconciliationMismatches.map((m) => (
                       <li>
                         <strong>{m.tenantId}</strong>: {m.subject} ({dateTime(m.raisedAt)})
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </article>
+              <article class="card" data-testid="silent-tenants">
+                <h2>Silent tenants</h2>
+                {c.silentTenants.length === 0 ? (
+                  <p class="muted">None: every tenant with a silence rule is reporting.</p>
+                ) : (
+                  <ul>
+                    {c.silentTenants.map((s) => (
+                      <li data-silent={s.tenantId}>
+                        <strong>{s.tenantId}</strong>: {s.meter === '*' ? 'no meter' : s.meter} has reported nothing since{' '}
+                        {dateTime(s.since)} (expected every {s.expectedGapMinutes} minutes)
                       </li>
                     ))}
                   </ul>

@@ -1,10 +1,14 @@
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
+import type { EpisodeRecord, Watch } from '../episodes.js';
 import type { AlertStore } from '../ports.js';
 import type { Alert, AlertFiring } from '../rules.js';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const firingSk = (period: string, alertId: string) => `FIRED#${period}#${alertId}`;
+const watchSk = (w: Watch) => `WATCH#${w.alertId}#${w.meter}#${w.window}`;
+/** Episodes sort by their start, so the newest come first in a backwards query. */
+const episodeSk = (w: Watch) => `EPISODE#${w.episode!.start}#${w.alertId}#${w.meter}#${w.window}`;
 
 /** Alert rules and their firings, beside the tenant's other configuration in the tenants table. */
 export class DynamoAlertStore implements AlertStore {
@@ -37,13 +41,16 @@ export class DynamoAlertStore implements AlertStore {
     return (await this.query(tenantId, 'ALERT#')).map(({ pk: _pk, sk: _sk, ...alert }) => ({ kind: 'quantity', ...alert }) as Alert);
   }
 
-  /** False when the tenant has no such alert. */
+  /** False when the tenant has no such alert. Its watches go with it (an open silence of a deleted rule is no one's); its episodes stay as history. */
   async deleteAlert(tenantId: string, alertId: string): Promise<boolean> {
     const r = await this.db.delete({
       TableName: this.table,
       Key: { pk: tenantPk(tenantId), sk: `ALERT#${alertId}` },
       ReturnValues: 'ALL_OLD',
     });
+    for (const w of await this.query(tenantId, `WATCH#${alertId}#`)) {
+      await this.db.delete({ TableName: this.table, Key: { pk: w.pk, sk: w.sk } });
+    }
     return r.Attributes !== undefined;
   }
 
@@ -75,6 +82,48 @@ export class DynamoAlertStore implements AlertStore {
       UpdateExpression: 'SET notifiedAt = :at',
       ExpressionAttributeValues: { ':at': at },
     });
+  }
+
+  async watches(tenantId: string): Promise<Watch[]> {
+    return (await this.query(tenantId, 'WATCH#')).map(({ pk: _pk, sk: _sk, ...w }) => w as Watch);
+  }
+
+  /**
+   * Writes the watch if the stored one is still the version it was made from (a concurrent run's write wins
+   * otherwise), then its episode's copy in the tenant's episode history.
+   */
+  async saveWatch(tenantId: string, watch: Watch): Promise<boolean> {
+    try {
+      await this.db.put({
+        TableName: this.table,
+        Item: { pk: tenantPk(tenantId), sk: watchSk(watch), ...watch },
+        ...(watch.version === 1
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: 'version = :previous', ExpressionAttributeValues: { ':previous': watch.version - 1 } }),
+      });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+    if (watch.episode) {
+      const { episode, alertId, meter, window } = watch;
+      await this.db.put({
+        TableName: this.table,
+        Item: { pk: tenantPk(tenantId), sk: episodeSk(watch), alertId, meter, window, ...episode },
+      });
+    }
+    return true;
+  }
+
+  async episodes(tenantId: string, limit: number): Promise<EpisodeRecord[]> {
+    const r = await this.db.query({
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'EPISODE#' },
+      ScanIndexForward: false,
+      Limit: limit,
+    });
+    return (r.Items ?? []).map(({ pk: _pk, sk: _sk, ...e }) => e as EpisodeRecord);
   }
 
   private query(tenantId: string, prefix: string): Promise<Record<string, any>[]> {

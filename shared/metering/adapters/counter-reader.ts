@@ -17,7 +17,7 @@ export class DynamoCounterReader implements CounterReads {
     granularity: Granularity,
     from: string,
     to: string,
-  ): Promise<{ period: string; value: string }[]> {
+  ): Promise<{ period: string; value: string; events: number }[]> {
     const items = await queryAll(this.db, {
       TableName: this.countersTable,
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
@@ -26,10 +26,10 @@ export class DynamoCounterReader implements CounterReads {
         ':from': counterSort({ tenantId, meter, granularity, groupKey: '', period: from }),
         ':to': counterSort({ tenantId, meter, granularity, groupKey: '', period: to }),
       },
-      ProjectionExpression: '#period, #value',
-      ExpressionAttributeNames: { '#period': 'period', '#value': 'value' },
+      ProjectionExpression: '#period, #value, #events',
+      ExpressionAttributeNames: { '#period': 'period', '#value': 'value', '#events': 'events' },
     });
-    return items.map((r) => ({ period: String(r.period), value: String(r.value ?? 0) }));
+    return items.map((r) => ({ period: String(r.period), value: String(r.value ?? 0), events: Number(r.events ?? 0) }));
   }
 
   async levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined> {
