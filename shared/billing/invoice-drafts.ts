@@ -53,7 +53,7 @@ export interface CreditsToApply {
  * The draft for `period`, in this order: base fees per plan segment, usage under the plan in force at
  * the end, adjustments for late usage in the periods `previous` (the tenant's last invoice) billed; then
  * prepaid credits (unit grants before their meter is priced, money grants on what is then due); then the
- * plan's minimum commitment true-up; tax last, on the subtotal. `asOf` below the period's end prices it as
+ * minimum commitment true-up (the subscription's own, else its plan's); tax last, on the subtotal. `asOf` below the period's end prices it as
  * if it closed then (the upcoming invoice).
  */
 export async function draftInvoice(
@@ -102,7 +102,8 @@ export async function draftInvoice(
     });
   }
   const settled = [...priced, ...(credit?.lines ?? [])];
-  const commitment = plan.commitment && !period.trial ? commitmentTrueUp(plan.commitment, settled, plan.currency) : undefined;
+  const minimum = sub.commitment ?? plan.commitment;
+  const commitment = minimum && !period.trial ? commitmentTrueUp(minimum, settled, plan.currency) : undefined;
   const lines = [...settled, ...(commitment?.line ? [commitment.line] : [])];
   const own: BilledPeriod = {
     periodStart: new Date(period.start).toISOString(),

@@ -1457,7 +1457,17 @@ export interface components {
             remaining: string;
             allowed: boolean;
             /** @enum {string} */
+            reason?: "QUOTA_EXCEEDED" | "BALANCE_EXHAUSTED";
+            /** @enum {string} */
             source?: "plan" | "override";
+            prepaid?: {
+                currency: string;
+                balance: string;
+                overdraft: string;
+                owed: string;
+                available: string;
+                exhausted: boolean;
+            };
             requested?: string;
             period: {
                 start: string;
@@ -1477,6 +1487,16 @@ export interface components {
             remaining?: string;
             resetsAt?: string;
             override?: boolean;
+            /** @enum {string} */
+            reason?: "NOT_INCLUDED" | "LIMIT_REACHED" | "BALANCE_EXHAUSTED";
+            prepaid?: {
+                currency: string;
+                balance: string;
+                overdraft: string;
+                owed: string;
+                available: string;
+                exhausted: boolean;
+            };
         };
         Entitlements: {
             planId?: string;
@@ -1497,6 +1517,16 @@ export interface components {
                 remaining?: string;
                 resetsAt?: string;
                 override?: boolean;
+                /** @enum {string} */
+                reason?: "NOT_INCLUDED" | "LIMIT_REACHED" | "BALANCE_EXHAUSTED";
+                prepaid?: {
+                    currency: string;
+                    balance: string;
+                    overdraft: string;
+                    owed: string;
+                    available: string;
+                    exhausted: boolean;
+                };
             }[];
         };
     };
@@ -3665,6 +3695,13 @@ export interface operations {
                     effectiveAt?: string;
                     cancelAtPeriodEnd?: boolean;
                     taxRate?: string | number;
+                    prepaid?: {
+                        overdraft: string | number;
+                    } | null;
+                    commitment?: {
+                        minimum: string | number;
+                        creditsCount: boolean;
+                    } | null;
                 };
             };
         };
