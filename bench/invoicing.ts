@@ -135,6 +135,7 @@ try {
       quotaReads: { quantity: reader.quantity.bind(reader), level: reader.level.bind(reader) },
       subscription: (tenantId) => store.getSubscription(tenantId),
       quotas: (tenantId) => store.listQuotas(tenantId),
+      credits: (tenantId) => store.credits(tenantId),
     },
     // The bus and webhooks are not part of this measure; recording each firing and marking it notified is.
     publish: async () => void (published += 1),

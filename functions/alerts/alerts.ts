@@ -87,7 +87,7 @@ export function createAlertsApi(deps: AlertsDependencies) {
         const tenantId = requireTenant(event);
         const id = parseInput(alertIdSchema, event.pathParameters?.alertId, 'alertId');
         const definition = parseInput(alertDefinitionSchema, jsonBody(event));
-        if (definition.kind !== 'spend' && !(await deps.meters(tenantId)).some((m) => m.key === definition.meter)) {
+        if ('meter' in definition && !(await deps.meters(tenantId)).some((m) => m.key === definition.meter)) {
           throw new ClientError('NOT_FOUND', `meter "${definition.meter}" is not defined for this tenant`, 'meter');
         }
         const existing = (await deps.alerts.listAlerts(tenantId)).find((a) => a.id === id);

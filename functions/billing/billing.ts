@@ -1,9 +1,8 @@
 import * as z from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
-import { liveBalance } from '../../shared/billing/credits.js';
 import { effectiveQuotas, entitlement, featureKeySchema, notIncluded } from '../../shared/billing/entitlements.js';
 import { invoiceDocument } from '../../shared/billing/invoice-document.js';
-import { draftInvoice, periodSpend, requirePlan } from '../../shared/billing/invoice-drafts.js';
+import { draftInvoice, liveCredits, periodSpend, requirePlan } from '../../shared/billing/invoice-drafts.js';
 import { invoiceSummary } from '../../shared/billing/invoices.js';
 import { unsetSeller } from '../../shared/billing/parties.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
@@ -74,21 +73,12 @@ export function createBillingApi(deps: BillingApiDependencies) {
    * What the tenant has now: the plan in force at this instant (none outside the subscription's life), so a
    * plan change switches features and quotas at the moment it takes effect; the quota period; its own quotas.
    */
-  /** The tenant's credits as they stand now (`liveBalance`), from the open period's draft, which it returns too. */
-  const liveCredits = async (sub: Subscription, now: number) => {
-    const ledger = await deps.store.credits(sub.tenantId);
-    const open = isLive(sub, now) ? periodAt(sub, now) : undefined;
-    const draft = open
-      ? await draftInvoice(deps.reads, sub, open, [], now, { ...ledger, ref: new Date(open.start).toISOString() })
-      : undefined;
-    const { grants, balance } = liveBalance(ledger.grants, ledger.entries, draft?.creditEntries ?? [], now, sub.currency);
-    return { open, draft, grants, balance };
-  };
+  const liveCreditsOf = async (sub: Subscription, now: number) => liveCredits(deps.reads, sub, await deps.store.credits(sub.tenantId), now);
 
   /** A prepaid tenant's standing (./prepaid.ts); undefined for a tenant not on prepaid terms. */
   const standingOf = async (sub: Subscription | undefined, now: number) => {
     if (!sub?.prepaid) return undefined;
-    const { draft, balance } = await liveCredits(sub, now);
+    const { draft, balance } = await liveCreditsOf(sub, now);
     return creditStanding(sub.prepaid, balance, draft?.lines ?? [], sub.currency);
   };
 
@@ -191,7 +181,7 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const tenantId = requireTenant(event);
         const now = deps.now();
         const sub = await subscriptionOf(tenantId);
-        const { open, draft, grants, balance } = await liveCredits(sub, now);
+        const { open, draft, grants, balance } = await liveCreditsOf(sub, now);
         let growth = new Dec(0);
         if (open && grants.length > 0) {
           const spend = await periodSpend(deps.reads, sub, open, now);

@@ -5,6 +5,7 @@ import { decimalField } from '../kernel/json-fields.js';
 import { decimalString } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
+import { balanceCrossing, balanceEvent, balanceRuleSchema } from './balance-rules.js';
 
 /**
  * Alert rules: a tenant asks to hear when something crosses a threshold within the billing period (the
@@ -14,7 +15,8 @@ import { meterKeySchema } from '../metering/meters.js';
  * - `percent`: a meter's value reaches a percentage of the plan's included quota (`of: "included"`) or of
  *   the tenant's hard quota (`of: "quota"`);
  * - `spend`: the period's cost so far (`basis: "current"`) or its projected end-of-period cost
- *   (`basis: "projected"`) reaches an amount in the plan's currency.
+ *   (`basis: "projected"`) reaches an amount in the plan's currency;
+ * - `balance`: the tenant's prepaid credit balance falls to an amount or below (./balance-rules.ts).
  *
  * Each rule fires at most once per period and again in the next one. The evaluator records the firing
  * (with the value that crossed) before it notifies, and notifies again only if that notification is not
@@ -41,6 +43,7 @@ export const alertConditionSchema = z.discriminatedUnion('kind', [
     amount: decimalString.refine((v) => new Dec(v).greaterThan(0), 'must be greater than zero'),
     name,
   }),
+  balanceRuleSchema,
 ]);
 
 /** A rule without `kind` is a quantity rule: `{ meter, threshold }` is the shortest way to say it. */
@@ -85,6 +88,8 @@ export interface PeriodSnapshot {
   quotas: ReadonlyMap<string, string>;
   /** The period's cost before tax, when the tenant has a subscription. */
   spend?: { currency: string; current: string; projected: string };
+  /** The prepaid credit balance now, when a balance rule asks for it and the tenant has a subscription. */
+  balance?: { currency: string; value: string };
 }
 
 export interface Crossing {
@@ -96,6 +101,7 @@ export interface Crossing {
 /** The rules whose threshold the snapshot reaches, with the value that reached it and the resolved threshold. */
 export function crossedRules(alerts: readonly Alert[], s: PeriodSnapshot): Crossing[] {
   return alerts.flatMap((alert): Crossing[] => {
+    if (alert.kind === 'balance') return balanceCrossing(alert, s.balance);
     const measured = measure(alert, s);
     return measured && new Dec(measured.value).greaterThanOrEqualTo(measured.threshold) ? [{ alert, ...measured }] : [];
   });
@@ -116,6 +122,8 @@ function measure(alert: Alert, s: PeriodSnapshot): { value: string; threshold: s
     }
     case 'spend':
       return s.spend ? { value: alert.basis === 'current' ? s.spend.current : s.spend.projected, threshold: alert.amount } : undefined;
+    case 'balance':
+      return undefined;
   }
 }
 
@@ -166,6 +174,7 @@ export function firingEvent(
     const meter = firing.alertId.slice('quota:'.length);
     return domainEvent('quota.exceeded', tenantId, key, { meter, limit: firing.threshold, value: firing.value, period: p }, firing.firedAt);
   }
+  if (alert.kind === 'balance') return balanceEvent(tenantId, alert, firing, p, key, currency);
   if (alert.kind === 'spend') {
     const data = {
       alertId: alert.id,

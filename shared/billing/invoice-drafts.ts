@@ -2,12 +2,12 @@ import { Dec } from '../kernel/decimal.js';
 import type { Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
 import { commitmentTrueUp } from './commitments.js';
-import { applyCredits, boundaries, type CreditGrant, type LedgerEntry } from './credits.js';
+import { applyCredits, boundaries, type CreditGrant, type LedgerEntry, liveBalance } from './credits.js';
 import { ADJUSTABLE_PERIODS, type InvoiceDraft } from './invoices.js';
 import type { Plan } from './plans.js';
 import type { BillingReads } from './ports.js';
 import { adjustmentLines, type BilledPeriod, baseFeeLines, type MeterLabel, totals, usageLines } from './pricing.js';
-import { type BillingPeriod, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
+import { type BillingPeriod, hasEnded, periodAt, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
 import { billedUnit } from './units.js';
 
 /*
@@ -186,6 +186,21 @@ export async function periodSpend(
   );
   const base = draft.lines.filter((l) => l.kind === 'base');
   return { currency: draft.currency, current: draft.subtotal, projected: totals([...base, ...projected], '0', plan.currency).subtotal };
+}
+
+/**
+ * The tenant's credits as they stand at `now` (credits.ts `liveBalance`), from the open period's draft up to
+ * `now`, which it returns too (no open period outside the subscription's life: the ledger alone).
+ */
+export async function liveCredits(
+  reads: BillingReads,
+  sub: Subscription,
+  ledger: { grants: readonly CreditGrant[]; entries: readonly LedgerEntry[] },
+  now: number,
+) {
+  const open = now >= Date.parse(sub.startedAt) && !hasEnded(sub, now) ? periodAt(sub, now) : undefined;
+  const draft = open ? await draftInvoice(reads, sub, open, [], now, { ...ledger, ref: new Date(open.start).toISOString() }) : undefined;
+  return { open, draft, ...liveBalance(ledger.grants, ledger.entries, draft?.creditEntries ?? [], now, sub.currency) };
 }
 
 /** Change from `before` to `after` in percent, one decimal (half-up); null when there was nothing before. */

@@ -292,6 +292,7 @@ describe('alert evaluator', () => {
         quotaReads: { quantity: async () => '1500', level: async () => '0' },
         subscription: async () => undefined,
         quotas: async () => [],
+        credits: async () => ({ grants: [], entries: [] }),
       },
       publish: async (n) => {
         if (busDown && n.tenantId === 't1') throw new Error('bus down');
