@@ -69,10 +69,7 @@ export function createBillingApi(deps: BillingApiDependencies) {
     return periodAt(sub, now);
   };
 
-  /**
-   * What the tenant has now: the plan in force at this instant (none outside the subscription's life), so a
-   * plan change switches features and quotas at the moment it takes effect; the quota period; its own quotas.
-   */
+  /** The tenant's credits as they stand now, with the open period's draft (invoice-drafts.ts `liveCredits`). */
   const liveCreditsOf = async (sub: Subscription, now: number) => liveCredits(deps.reads, sub, await deps.store.credits(sub.tenantId), now);
 
   /** A prepaid tenant's standing (./prepaid.ts); undefined for a tenant not on prepaid terms. */
@@ -82,6 +79,10 @@ export function createBillingApi(deps: BillingApiDependencies) {
     return creditStanding(sub.prepaid, balance, draft?.lines ?? [], sub.currency);
   };
 
+  /**
+   * What the tenant has now: the plan in force at this instant (none outside the subscription's life), so a
+   * plan change switches features and quotas at the moment it takes effect; the quota period; its own quotas.
+   */
   const inForce = async (tenantId: string) => {
     const now = deps.now();
     const [sub, overrides, meters] = await Promise.all([
@@ -105,7 +106,6 @@ export function createBillingApi(deps: BillingApiDependencies) {
     return { sub, now, plan, quotas, overrides, period, usageOf, when };
   };
 
-  /** The tenant's quotas (all, or the one on `meter`) with their usage in the current period. */
   /**
    * The tenant's quotas (all, or the one on `meter`) with their usage in the current period. A prepaid
    * tenant's answers carry its standing, and a meter its plan prices answers without a quota too: the
