@@ -22,7 +22,8 @@ const CEILING_MS = 10;
 
 /**
  * What the metering middleware adds to a request (a middy handler in process, the quota checked from its
- * cache, the event handed to the client's buffer), with Meterline answering and unreachable; and how many
+ * cache, the event handed to the client's buffer), with Meterline answering (for a prepaid tenant too, whose
+ * credit standing rides in the same cached answer) and unreachable; and how many
  * events one core of the client batches and serializes per second.
  */
 export async function integration() {
@@ -39,12 +40,27 @@ export async function integration() {
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
       body: '{"limit":"1000000000"}',
     });
+    // A tenant on prepaid-only terms: its quota checks carry its credit standing, priced from its open period.
+    await directory.createTenant({ id: 'bench-prepaid', name: 'bench-prepaid', createdAt: new Date().toISOString() });
+    for (const meter of seedMeters) await directory.putMeter('bench-prepaid', meter);
+    const adminCall = (path: string, body: object) =>
+      fetch(`${stack.apiUrl}${path}`, {
+        method: path.endsWith('subscription') ? 'PUT' : 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await adminCall('/v1/admin/tenants/bench-prepaid/subscription', { planId: 'base-199', prepaid: { overdraft: '0' } });
+    await adminCall('/v1/admin/tenants/bench-prepaid/credits', { amount: '1000000000', source: 'manual' });
     const service = (await issueApiKey(directory, { service: true }, 'bench', Date.now())).token;
 
     const requests = 5_000;
-    const event = { ...httpEvent({ routeKey: 'GET /things/{id}' }), headers: { 'x-tenant': 'bench' } };
+    const eventOf = (tenant: string) => ({ ...httpEvent({ routeKey: 'GET /things/{id}' }), headers: { 'x-tenant': tenant } });
     const work = async (): Promise<Result> => ({ statusCode: 200, body: 'ok' });
-    const time = async (handler: (e: Event, c: ReturnType<typeof lambdaContext>) => Promise<Result>, n = requests) => {
+    const time = async (
+      handler: (e: Event, c: ReturnType<typeof lambdaContext>) => Promise<Result>,
+      n = requests,
+      event: Event = eventOf('bench'),
+    ) => {
       for (let i = 0; i < 200; i++) await handler(event, lambdaContext('product'));
       const samples: number[] = [];
       for (let i = 0; i < n; i++) {
@@ -74,6 +90,10 @@ export async function integration() {
     const rows = [
       { case: 'middy handler, no metering', ...bare },
       { case: 'metered, Meterline answering', ...(await time(metered(answering, false))) },
+      {
+        case: 'metered, prepaid tenant (balance in the quota answer)',
+        ...(await time(metered(answering, false), requests, eventOf('bench-prepaid'))),
+      },
       { case: 'metered, Meterline unreachable', ...(await time(metered(unreachable, false))) },
       { case: 'metered + flush per invocation (Lambda), answering', ...(await time(metered(answering, true), 200)) },
     ];

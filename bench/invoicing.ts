@@ -136,6 +136,7 @@ try {
       quotaReads: { quantity: reader.quantity.bind(reader), level: reader.level.bind(reader) },
       subscription: (tenantId) => store.getSubscription(tenantId),
       quotas: (tenantId) => store.listQuotas(tenantId),
+      credits: (tenantId) => store.credits(tenantId),
     },
     counters,
     // The bus and webhooks are not part of this measure; recording each firing and marking it notified is.

@@ -1,5 +1,6 @@
 import type { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
-import { seedPlans } from '../shared/billing/plans.js';
+import { type GrantRequest, newGrant } from '../shared/billing/credits.js';
+import { type Plan, seedPlans } from '../shared/billing/plans.js';
 import { newSubscription } from '../shared/billing/subscriptions.js';
 import { calendarMonth } from '../shared/kernel/periods.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
@@ -9,7 +10,7 @@ import type { TenantDirectory } from '../shared/tenancy/ports.js';
 export const DEMO_TENANT = 'demo';
 const ADMIN_KEY_NAME = 'local admin';
 const DEMO_KEY_NAME = 'demo';
-const DEMO_PLAN = 'base-199';
+const DEMO_PLAN = 'demo';
 
 export interface DemoSeed {
   adminKey: string;
@@ -20,8 +21,10 @@ export interface DemoSeed {
 
 /**
  * An admin key and a demo tenant with the seed documents' meters, one API key, and a subscription to
- * seed 1's $199 plan that started this month, so that `GET /v1/invoices/upcoming` prices the demo's usage;
- * example seller and customer details for its invoices, and a hard limit on orders for the dashboard's bar.
+ * seed 1's $199 plan (with features) that started this month, so that `GET /v1/invoices/upcoming` prices the demo's usage;
+ * example seller and customer details for its invoices, a hard limit on orders for the dashboard's bar, and
+ * prepaid credits from the month's start (a $500 purchase, a monthly allowance of 10,000 API calls) so that its
+ * upcoming invoice and `GET /v1/credits` show them burning down.
  */
 export async function seedDemo(directory: TenantDirectory, billing: DynamoBillingStore, now = Date.now()): Promise<DemoSeed> {
   const admin = await issueApiKey(directory, { admin: true }, ADMIN_KEY_NAME, now);
@@ -29,7 +32,19 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
   await directory.createTenant({ id: tenantId, name: 'Optical Labs Inc. (demo)', createdAt: new Date(now).toISOString() });
   for (const meter of seedMeters) await directory.putMeter(tenantId, meter);
   const tenant = await issueApiKey(directory, { tenantId }, DEMO_KEY_NAME, now);
-  const plan = seedPlans.find((p) => p.id === DEMO_PLAN)!;
+  // Seed 1's $199 plan, with features of each kind for the dashboard's Plan page to show.
+  const plan: Plan = {
+    ...seedPlans.find((p) => p.id === 'base-199')!,
+    id: DEMO_PLAN,
+    name: 'Growth (demo)',
+    features: {
+      sso: { kind: 'boolean', value: true },
+      dedicated_support: { kind: 'boolean', value: false },
+      users: { kind: 'static', value: '10' },
+      ai_jobs_per_month: { kind: 'metered', meter: 'ai_jobs', limit: 'unlimited' },
+    },
+  };
+  await billing.putPlan(plan);
   await billing.putSubscription(
     newSubscription({
       tenantId,
@@ -54,6 +69,18 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
     taxId: 'US-EIN 12-3456789',
   });
   await billing.putQuota(tenantId, { meter: 'orders', limit: '2500', updatedAt: new Date(now).toISOString() });
+  const from = new Date(calendarMonth(now).start).toISOString();
+  const grants: [string, GrantRequest][] = [
+    ['g_demo_purchase', { amount: '500.00', source: 'purchased', effectiveAt: from, description: 'Prepaid usage' }],
+    [
+      'g_demo_allowance',
+      { amount: '10000', meter: 'api_calls', source: 'promotional', effectiveAt: from, recurrence: 'monthly', priority: 10 },
+    ],
+  ];
+  for (const [id, req] of grants) {
+    const { grant, entry } = newGrant(tenantId, req, { id, now, currency: plan.currency });
+    await billing.putCreditGrant(grant, entry);
+  }
   return { adminKey: admin.token, tenantId, tenantKey: tenant.token, planId: plan.id };
 }
 

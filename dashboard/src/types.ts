@@ -67,6 +67,43 @@ export interface QuotaStatus {
   remaining: string;
 }
 
+/** One feature of the plan as the tenant has it (GET /v1/entitlements). */
+export interface Entitlement {
+  feature: string;
+  kind: 'boolean' | 'static' | 'metered';
+  hasAccess: boolean;
+  value?: boolean | string;
+  meter?: string;
+  usage?: string;
+  limit?: string;
+  remaining?: string;
+  resetsAt?: string;
+  override?: boolean;
+  reason?: 'NOT_INCLUDED' | 'LIMIT_REACHED' | 'BALANCE_EXHAUSTED';
+}
+
+/** The tenant's prepaid credits now (GET /v1/credits). */
+export interface Credits {
+  currency: string;
+  balance: string;
+  projectedBalance?: string;
+  periodEnd?: string;
+  units: Record<string, string>;
+  grants: {
+    id: string;
+    currency?: string;
+    meter?: string;
+    amount: string;
+    remaining: string;
+    source: string;
+    status: string;
+    expiresAt?: string;
+    recurrence?: string;
+    description?: string;
+  }[];
+  prepaid?: { available: string; overdraft: string; owed: string; exhausted: boolean };
+}
+
 export type Price =
   | { model: 'free' }
   | { model: 'perUnit'; unitPrice: string }

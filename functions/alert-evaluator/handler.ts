@@ -18,6 +18,7 @@ export const handler = createAlertEvaluator({
     quotaReads: { quantity: reads.quantity, level: (tenantId, meter, instant) => reader.level(tenantId, meter, instant) },
     subscription: (tenantId) => billing.getSubscription(tenantId),
     quotas: (tenantId) => billing.listQuotas(tenantId),
+    credits: (tenantId) => billing.credits(tenantId),
   },
   counters: counterReader(),
   publish: (event) => publisher.publish(event),

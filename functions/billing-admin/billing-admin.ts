@@ -147,6 +147,8 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
             startAt: req.startAt ? Date.parse(req.startAt) : now,
             ...(req.trialDays ? { trialDays: req.trialDays } : {}),
             ...(req.taxRate ? { taxRate: req.taxRate } : {}),
+            ...(req.prepaid ? { prepaid: req.prepaid } : {}),
+            ...(req.commitment ? { commitment: req.commitment } : {}),
             now,
           });
         } else {

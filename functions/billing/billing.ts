@@ -1,17 +1,17 @@
 import * as z from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
-import { grantBalance } from '../../shared/billing/credits.js';
 import { effectiveQuotas, entitlement, featureKeySchema, notIncluded } from '../../shared/billing/entitlements.js';
 import { invoiceDocument } from '../../shared/billing/invoice-document.js';
-import { draftInvoice, periodSpend, requirePlan } from '../../shared/billing/invoice-drafts.js';
+import { draftInvoice, liveCredits, periodSpend, requirePlan } from '../../shared/billing/invoice-drafts.js';
 import { invoiceSummary } from '../../shared/billing/invoices.js';
 import { unsetSeller } from '../../shared/billing/parties.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
-import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage } from '../../shared/billing/quotas.js';
+import { creditStanding } from '../../shared/billing/prepaid.js';
+import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage, uncapped, withStanding } from '../../shared/billing/quotas.js';
 import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
-import { decimalString, roundMoney, sumMoney } from '../../shared/kernel/money.js';
+import { decimalString, roundMoney } from '../../shared/kernel/money.js';
 import { type HttpEvent, httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
 import { renderInvoicePdf } from './pdf.js';
@@ -61,11 +61,22 @@ export function createBillingApi(deps: BillingApiDependencies) {
     ]);
     return invoiceDocument(invoice, seller ?? unsetSeller, customer ?? { name: name ?? invoice.tenantId, address: [] });
   };
+  const isLive = (sub: Subscription, now: number) => now >= Date.parse(sub.startedAt) && !hasEnded(sub, now);
   /** The period running now; NOT_FOUND once the subscription has ended. */
   const currentPeriod = (sub: Subscription, now: number) => {
     if (hasEnded(sub, now)) throw new ClientError('NOT_FOUND', `the subscription ended at ${sub.cancelAt}`);
     if (now < Date.parse(sub.startedAt)) throw new ClientError('NOT_FOUND', `the subscription starts at ${sub.startedAt}`);
     return periodAt(sub, now);
+  };
+
+  /** The tenant's credits as they stand now, with the open period's draft (invoice-drafts.ts `liveCredits`). */
+  const liveCreditsOf = async (sub: Subscription, now: number) => liveCredits(deps.reads, sub, await deps.store.credits(sub.tenantId), now);
+
+  /** A prepaid tenant's standing (./prepaid.ts); undefined for a tenant not on prepaid terms. */
+  const standingOf = async (sub: Subscription | undefined, now: number) => {
+    if (!sub?.prepaid) return undefined;
+    const { draft, balance } = await liveCreditsOf(sub, now);
+    return creditStanding(sub.prepaid, balance, draft?.lines ?? [], sub.currency);
   };
 
   /**
@@ -79,7 +90,7 @@ export function createBillingApi(deps: BillingApiDependencies) {
       deps.store.listQuotas(tenantId),
       deps.reads.meters(tenantId),
     ]);
-    const live = sub && now >= Date.parse(sub.startedAt) && !hasEnded(sub, now);
+    const live = sub && isLive(sub, now);
     const plan = live ? await requirePlan(deps.reads, planIdAt(sub, now)) : undefined;
     const since = live ? sub.plans.filter((c) => Date.parse(c.at) <= now).at(-1)!.at : '';
     const quotas = effectiveQuotas(plan?.features, overrides, since);
@@ -92,29 +103,45 @@ export function createBillingApi(deps: BillingApiDependencies) {
       period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() },
       asOf: new Date(now).toISOString(),
     };
-    return { plan, quotas, overrides, period, usageOf, when };
+    return { sub, now, plan, quotas, overrides, period, usageOf, when };
   };
 
-  /** The tenant's quotas (all, or the one on `meter`) with their usage in the current period. */
+  /**
+   * The tenant's quotas (all, or the one on `meter`) with their usage in the current period. A prepaid
+   * tenant's answers carry its standing, and a meter its plan prices answers without a quota too: the
+   * balance caps it.
+   */
   const quotasOf = async (tenantId: string, meter?: string, requested?: string) => {
-    const { quotas, usageOf, when } = await inForce(tenantId);
+    const { sub, now, plan, quotas, usageOf, when } = await inForce(tenantId);
+    const standing = await standingOf(sub, now);
     const chosen = quotas.filter((q) => !meter || q.meter === meter);
-    if (meter && chosen.length === 0) throw new ClientError('NOT_FOUND', `there is no quota on meter "${meter}"`, 'meter');
-    const statuses = await Promise.all(chosen.map(async (q) => quotaStatus(q, await usageOf(q.meter), requested)));
-    return { ...when, statuses };
+    if (meter && chosen.length === 0 && !(standing && plan?.prices[meter]))
+      throw new ClientError('NOT_FOUND', `there is no quota on meter "${meter}"`, 'meter');
+    const statuses = await Promise.all(
+      chosen.length === 0 && meter
+        ? [usageOf(meter).then((usage) => uncapped(meter, usage))]
+        : chosen.map(async (q) => quotaStatus(q, await usageOf(q.meter), requested)),
+    );
+    return { ...when, statuses: standing ? statuses.map((s) => withStanding(s, standing)) : statuses, standing };
   };
 
   /** The plan's features as the tenant has them now (all, or `feature` alone). */
   const entitlementsOf = async (tenantId: string, feature?: string) => {
-    const { plan, overrides, period, usageOf, when } = await inForce(tenantId);
+    const { sub, now, plan, overrides, period, usageOf, when } = await inForce(tenantId);
     const features = Object.entries(plan?.features ?? {})
       .filter(([key]) => !feature || key === feature)
       .sort(([a], [b]) => a.localeCompare(b));
+    const standing = features.some(([, def]) => def.kind === 'metered') ? await standingOf(sub, now) : undefined;
     const entitlements = await Promise.all(
       features.map(async ([key, def]) => {
         if (def.kind !== 'metered') return entitlement(key, def);
         const override = overrides.find((q) => q.meter === def.meter);
-        return entitlement(key, def, { usage: await usageOf(def.meter), period, ...(override ? { override } : {}) });
+        return entitlement(key, def, {
+          usage: await usageOf(def.meter),
+          period,
+          ...(override ? { override } : {}),
+          ...(standing ? { standing } : {}),
+        });
       }),
     );
     return { ...(plan ? { planId: plan.id } : {}), ...when, entitlements };
@@ -123,15 +150,15 @@ export function createBillingApi(deps: BillingApiDependencies) {
   return httpApi(
     routes({
       'GET /v1/quotas': async (event) => {
-        const { statuses, ...when } = await quotasOf(requireTenant(event));
-        return json(200, { ...when, quotas: statuses });
+        const { statuses, standing, ...when } = await quotasOf(requireTenant(event));
+        return json(200, { ...when, ...(standing ? { prepaid: standing } : {}), quotas: statuses });
       },
 
       /** The check a product service makes before it acts: `allowed` says whether `quantity` more fits. */
       'GET /v1/quotas/{meter}': async (event) => {
         const tenantId = requireTenant(event);
         const { quantity } = parseInput(quotaQuery, event.queryStringParameters ?? {});
-        const { statuses, ...when } = await quotasOf(tenantId, event.pathParameters?.meter ?? '', quantity);
+        const { statuses, standing: _standing, ...when } = await quotasOf(tenantId, event.pathParameters?.meter ?? '', quantity);
         return json(200, { ...when, ...statuses[0]!, ...(quantity ? { requested: quantity } : {}) });
       },
 
@@ -146,31 +173,20 @@ export function createBillingApi(deps: BillingApiDependencies) {
       },
 
       /**
-       * Each grant with what is left of it now: the ledger, plus what the open period's usage so far burns
-       * (the upcoming invoice's run, not written). The money balance projected at period end takes off what
-       * the period's spend will grow by at the current run rate (`periodSpend`).
+       * Each grant with what is left of it now (`liveCredits`). The money balance projected at period end
+       * takes off what the period's spend will grow by at the current run rate (`periodSpend`); a prepaid
+       * tenant's answer carries its standing.
        */
       'GET /v1/credits': async (event) => {
         const tenantId = requireTenant(event);
         const now = deps.now();
-        const [sub, ledger] = await Promise.all([deps.store.getSubscription(tenantId), deps.store.credits(tenantId)]);
-        if (!sub) throw new ClientError('NOT_FOUND', 'this tenant has no subscription');
-        const open = now >= Date.parse(sub.startedAt) && !hasEnded(sub, now) ? periodAt(sub, now) : undefined;
-        let entries = ledger.entries;
+        const sub = await subscriptionOf(tenantId);
+        const { open, draft, grants, balance } = await liveCreditsOf(sub, now);
         let growth = new Dec(0);
-        if (open && ledger.grants.length > 0) {
-          const ref = new Date(open.start).toISOString();
-          const draft = await draftInvoice(deps.reads, sub, open, [], now, { ...ledger, ref });
-          // Resets and expiries still to come are not the balance yet; burns for usage so far are.
-          entries = [...entries, ...(draft.creditEntries ?? []).filter((e) => e.kind === 'burn' || Date.parse(e.at) <= now)];
+        if (open && grants.length > 0) {
           const spend = await periodSpend(deps.reads, sub, open, now);
           growth = Dec.max(new Dec(spend.projected).minus(spend.current), 0);
         }
-        const grants = ledger.grants.map((g) => grantBalance(g, entries, now));
-        const balance = sumMoney(
-          grants.filter((g) => g.currency && g.status === 'active').map((g) => g.remaining),
-          sub.currency,
-        );
         const units: Record<string, string> = {};
         for (const g of grants)
           if (g.meter && g.status === 'active') units[g.meter] = new Dec(units[g.meter] ?? 0).plus(g.remaining).toFixed();
@@ -185,6 +201,7 @@ export function createBillingApi(deps: BillingApiDependencies) {
             : {}),
           units,
           grants,
+          ...(sub.prepaid ? { prepaid: creditStanding(sub.prepaid, balance, draft?.lines ?? [], sub.currency) } : {}),
           asOf: new Date(now).toISOString(),
         });
       },

@@ -11,7 +11,7 @@ const invoiceOption: Record<string, Option> = {
 const pauseScope: Record<string, Option> = { tenant: { type: 'string', description: 'one tenant (default: every tenant)', value: '<id>' } };
 const pausePath = (tenant: string | undefined) => (tenant ? `/v1/admin/tenants/${enc(tenant)}/billing/pause` : '/v1/admin/billing/pause');
 
-/** Plans, subscriptions, quotas, invoices and billing pauses over the billing admin API. */
+/** Plans, subscriptions, credits, quotas, invoices and billing pauses over the billing admin API. */
 export const billingCommands: Command[] = [
   { name: 'plans list', summary: 'list plans (stored and seeds)', options: {}, run: (_f, t) => call(t(), 'GET', '/v1/admin/plans') },
   {
@@ -51,15 +51,21 @@ export const billingCommands: Command[] = [
       'effective-at': { type: 'string', description: 'when a plan change takes effect (default now)', value: 'ISO 8601' },
       'cancel-at-period-end': { type: 'string', description: 'cancel (true) or revoke a cancellation (false)', value: 'true|false' },
       'tax-rate': { type: 'string', description: 'tax rate as a decimal', value: '0.2' },
+      'prepaid-overdraft': {
+        type: 'string',
+        description: 'prepaid-only terms with this overdraft; "none" lifts them (docs/billing.md)',
+        value: '25.00|none',
+      },
     },
     run: (f, t) => {
-      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate] = [
+      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate, overdraft] = [
         'plan',
         'start-at',
         'trial-days',
         'effective-at',
         'cancel-at-period-end',
         'tax-rate',
+        'prepaid-overdraft',
       ].map((name) => text(f, name));
       return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/subscription`, {
         ...(plan ? { planId: plan } : {}),
@@ -68,8 +74,51 @@ export const billingCommands: Command[] = [
         ...(effectiveAt ? { effectiveAt } : {}),
         ...(cancel !== undefined ? { cancelAtPeriodEnd: cancel !== 'false' } : {}),
         ...(taxRate ? { taxRate } : {}),
+        ...(overdraft ? { prepaid: overdraft === 'none' ? null : { overdraft } } : {}),
       });
     },
+  },
+  {
+    name: 'credits list',
+    summary: "list a tenant's credit grants with what is left of each, and its credit ledger",
+    options: tenantOption,
+    run: (f, t) => call(t(), 'GET', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/credits`),
+  },
+  {
+    name: 'credits grant',
+    summary: 'grant prepaid credits: an amount in the plan currency, or units of one meter (docs/billing.md)',
+    options: {
+      ...tenantOption,
+      amount: { type: 'string', description: 'the amount, a decimal', required: true, value: '500.00' },
+      source: { type: 'string', description: 'where the credits come from', required: true, value: 'purchased|promotional|manual' },
+      meter: { type: 'string', description: 'a grant of units of this meter instead of money', value: '<key>' },
+      priority: { type: 'string', description: 'lower burns first (0-100, default 50)', value: '<n>' },
+      'effective-at': { type: 'string', description: 'when it takes effect (default now)', value: 'ISO 8601' },
+      'expires-at': { type: 'string', description: 'when what is left of it expires', value: 'ISO 8601' },
+      monthly: { type: 'boolean', description: 'a monthly allowance: granted again each month, the rest expiring' },
+      description: { type: 'string', description: 'shown with the grant', value: '"..."' },
+    },
+    run: (f, t) => {
+      const [meter, priority, effectiveAt, expiresAt, description] = ['meter', 'priority', 'effective-at', 'expires-at', 'description'].map(
+        (name) => text(f, name),
+      );
+      return call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/credits`, {
+        amount: need(f, 'amount'),
+        source: need(f, 'source'),
+        ...(meter ? { meter } : {}),
+        ...(priority ? { priority: Number(priority) } : {}),
+        ...(effectiveAt ? { effectiveAt } : {}),
+        ...(expiresAt ? { expiresAt } : {}),
+        ...(f.monthly ? { recurrence: 'monthly' } : {}),
+        ...(description ? { description } : {}),
+      });
+    },
+  },
+  {
+    name: 'credits void',
+    summary: 'void a grant: what is left of it leaves the balance',
+    options: { ...tenantOption, grant: { type: 'string', description: 'grant id', required: true, value: '<id>' } },
+    run: (f, t) => call(t(), 'POST', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/credits/${enc(need(f, 'grant'))}/void`),
   },
   {
     name: 'quotas list',

@@ -6,6 +6,7 @@ import { decimalString } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
 import { sensitivities } from './anomaly.js';
+import { balanceCrossing, balanceEvent, balanceRuleSchema } from './balance-rules.js';
 import { MIN_GAP_MINUTES } from './silence.js';
 
 /**
@@ -16,7 +17,8 @@ import { MIN_GAP_MINUTES } from './silence.js';
  * - `percent`: a meter's value reaches a percentage of the plan's included quota (`of: "included"`) or of
  *   the tenant's hard quota (`of: "quota"`);
  * - `spend`: the period's cost so far (`basis: "current"`) or its projected end-of-period cost
- *   (`basis: "projected"`) reaches an amount in the plan's currency.
+ *   (`basis: "projected"`) reaches an amount in the plan's currency;
+ * - `balance`: the tenant's prepaid credit balance falls to an amount or below (./balance-rules.ts).
  *
  * Each of these fires at most once per period and again in the next one. Two more kinds watch usage's
  * shape rather than its total, in episodes that open and resolve (./episodes.ts): `anomaly` (./anomaly.ts)
@@ -67,6 +69,7 @@ export const alertConditionSchema = z.discriminatedUnion('kind', [
     amount: decimalString.refine((v) => new Dec(v).greaterThan(0), 'must be greater than zero'),
     name,
   }),
+  balanceRuleSchema,
 ]);
 
 /** A rule without `kind` is a quantity rule: `{ meter, threshold }` is the shortest way to say it. */
@@ -111,10 +114,12 @@ export interface PeriodSnapshot {
   quotas: ReadonlyMap<string, string>;
   /** The period's cost before tax, when the tenant has a subscription. */
   spend?: { currency: string; current: string; projected: string };
+  /** The prepaid credit balance now, when a balance rule asks for it and the tenant has a subscription. */
+  balance?: { currency: string; value: string };
 }
 
 /** The rules that fire once per billing period when a value reaches a threshold. */
-export type ThresholdAlert = Extract<Alert, { kind: 'quantity' | 'percent' | 'spend' }>;
+export type ThresholdAlert = Extract<Alert, { kind: 'quantity' | 'percent' | 'spend' | 'balance' }>;
 export const isThresholdRule = (a: Alert): a is ThresholdAlert => a.kind !== 'anomaly' && a.kind !== 'silence';
 
 export interface Crossing {
@@ -126,6 +131,7 @@ export interface Crossing {
 /** The rules whose threshold the snapshot reaches, with the value that reached it and the resolved threshold. */
 export function crossedRules(alerts: readonly Alert[], s: PeriodSnapshot): Crossing[] {
   return alerts.filter(isThresholdRule).flatMap((alert): Crossing[] => {
+    if (alert.kind === 'balance') return balanceCrossing(alert, s.balance);
     const measured = measure(alert, s);
     return measured && new Dec(measured.value).greaterThanOrEqualTo(measured.threshold) ? [{ alert, ...measured }] : [];
   });
@@ -146,6 +152,8 @@ function measure(alert: ThresholdAlert, s: PeriodSnapshot): { value: string; thr
     }
     case 'spend':
       return s.spend ? { value: alert.basis === 'current' ? s.spend.current : s.spend.projected, threshold: alert.amount } : undefined;
+    case 'balance':
+      return undefined;
   }
 }
 
@@ -196,6 +204,7 @@ export function firingEvent(
     const meter = firing.alertId.slice('quota:'.length);
     return domainEvent('quota.exceeded', tenantId, key, { meter, limit: firing.threshold, value: firing.value, period: p }, firing.firedAt);
   }
+  if (alert.kind === 'balance') return balanceEvent(tenantId, alert, firing, p, key, currency);
   if (alert.kind === 'spend') {
     const data = {
       alertId: alert.id,

@@ -1,9 +1,10 @@
-import { periodSpend } from '../billing/invoice-drafts.js';
+import type { CreditGrant, LedgerEntry } from '../billing/credits.js';
+import { liveCredits, periodSpend } from '../billing/invoice-drafts.js';
 import { includedQuotas } from '../billing/plans.js';
 import type { BillingReads } from '../billing/ports.js';
 import { type Quota, type QuotaReads, quotaPeriod, quotaUsage } from '../billing/quotas.js';
 import { hasEnded, periodAt, type Subscription, usagePlanId } from '../billing/subscriptions.js';
-import type { Alert, PeriodSnapshot } from './rules.js';
+import { type Alert, isThresholdRule, type PeriodSnapshot } from './rules.js';
 
 /** What the evaluator reads about a tenant: its subscription and plan, hard quotas, meters and quantities. */
 export interface SnapshotReads {
@@ -11,12 +12,15 @@ export interface SnapshotReads {
   quotaReads: QuotaReads;
   subscription(tenantId: string): Promise<Subscription | undefined>;
   quotas(tenantId: string): Promise<Quota[]>;
+  /** The tenant's credit grants and ledger, for balance rules. */
+  credits(tenantId: string): Promise<{ grants: CreditGrant[]; entries: LedgerEntry[] }>;
 }
 
 /**
  * The values a tenant's rules and quotas are compared against at `now`, over its billing period. Only
  * what the rules need is read: a meter's usage when a rule or quota names it, billable quantities and the
- * plan's included quotas for `included` rules, the period's cost for spend rules.
+ * plan's included quotas for `included` rules, the period's cost for spend rules, the credit balance for
+ * balance rules.
  */
 export async function periodSnapshot(
   reads: SnapshotReads,
@@ -30,7 +34,7 @@ export async function periodSnapshot(
   const active = sub && now >= Date.parse(sub.startedAt) && !hasEnded(sub, now) ? sub : undefined;
   const meters = new Map((await reads.billing.meters(tenantId)).map((m) => [m.key, m]));
   const usageOf = [
-    ...new Set([...alerts.flatMap((a) => (a.kind === 'quantity' || a.kind === 'percent' ? [a.meter] : [])), ...quotas.map((q) => q.meter)]),
+    ...new Set([...alerts.flatMap((a) => (isThresholdRule(a) && 'meter' in a ? [a.meter] : [])), ...quotas.map((q) => q.meter)]),
   ].filter((m) => meters.has(m));
   const billableOf = [...new Set(alerts.flatMap((a) => (a.kind === 'percent' && a.of === 'included' ? [a.meter] : [])))].filter((m) =>
     meters.has(m),
@@ -46,5 +50,18 @@ export async function periodSnapshot(
   const included = plan ? includedQuotas(plan) : new Map<string, string>();
   const wantsSpend = alerts.some((a) => a.kind === 'spend');
   const spend = active && wantsSpend ? await periodSpend(reads.billing, active, periodAt(active, now), now) : undefined;
-  return { period, usage, billable, included, quotas: new Map(quotas.map((q) => [q.meter, q.limit])), ...(spend ? { spend } : {}) };
+  const wantsBalance = alerts.some((a) => a.kind === 'balance');
+  const balance =
+    sub && wantsBalance
+      ? { currency: sub.currency, value: (await liveCredits(reads.billing, sub, await reads.credits(tenantId), now)).balance }
+      : undefined;
+  return {
+    period,
+    usage,
+    billable,
+    included,
+    quotas: new Map(quotas.map((q) => [q.meter, q.limit])),
+    ...(spend ? { spend } : {}),
+    ...(balance ? { balance } : {}),
+  };
 }

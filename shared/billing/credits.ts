@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
 import { numberField } from '../kernel/json-fields.js';
-import { type Currency, decimalString, minorUnits, roundMoney } from '../kernel/money.js';
+import { type Currency, decimalString, minorUnits, roundMoney, sumMoney } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
 import type { InvoiceLine } from './pricing.js';
@@ -347,4 +347,25 @@ export function grantBalance(grant: CreditGrant, entries: readonly LedgerEntry[]
           ? 'used'
           : 'active';
   return { ...grant, remaining: left.toFixed(), status };
+}
+
+/**
+ * The tenant's grants as they stand at `now`, between invoices: the ledger plus what the open period's usage
+ * so far burns (`running`: the entries of the open period's draft run, not written). Resets and expiries
+ * still to come are not the balance yet. `balance` sums the active money grants in `currency`.
+ */
+export function liveBalance(
+  grants: readonly CreditGrant[],
+  entries: readonly LedgerEntry[],
+  running: readonly LedgerEntry[],
+  now: number,
+  currency: Currency,
+) {
+  const live = [...entries, ...running.filter((e) => e.kind === 'burn' || Date.parse(e.at) <= now)];
+  const standing = grants.map((g) => grantBalance(g, live, now));
+  const balance = sumMoney(
+    standing.filter((g) => g.currency === currency && g.status === 'active').map((g) => g.remaining),
+    currency,
+  );
+  return { grants: standing, balance };
 }

@@ -3,6 +3,7 @@ import { Dec } from '../kernel/decimal.js';
 import { decimalString } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
+import { BALANCE_EXHAUSTED, type CreditStanding, creditStandingSchema } from './prepaid.js';
 import type { Quota } from './quotas.js';
 
 /**
@@ -77,35 +78,54 @@ export const entitlementSchema = z.object({
   resetsAt: z.string().optional(),
   /** True when an admin's quota for this tenant replaces the plan's limit. */
   override: z.boolean().optional(),
+  /**
+   * Why `hasAccess` is false: the plan lacks the feature, a metered feature's limit is reached for the
+   * period, or a prepaid tenant's balance is used up (metered features only: using them costs money).
+   */
+  reason: z.enum(['NOT_INCLUDED', 'LIMIT_REACHED', BALANCE_EXHAUSTED]).optional(),
+  /** A prepaid tenant's standing, on its metered features. */
+  prepaid: creditStandingSchema.optional(),
 });
 export type Entitlement = z.infer<typeof entitlementSchema>;
 
 /** A feature absent from the plan. */
-export const notIncluded = (feature: string): Entitlement => ({ feature, kind: 'boolean', hasAccess: false, value: false });
+export const notIncluded = (feature: string): Entitlement => ({
+  feature,
+  kind: 'boolean',
+  hasAccess: false,
+  value: false,
+  reason: 'NOT_INCLUDED',
+});
 
 /**
  * One feature as the tenant has it now. A metered feature has access while usage is below its limit;
  * `usage` is the meter's value this period (absent when the tenant has no such meter: it counts as 0).
  */
-export function entitlement(feature: string, def: Feature, metered?: { usage: string; period: Period; override?: Quota }): Entitlement {
-  if (def.kind === 'boolean') return { feature, kind: def.kind, hasAccess: def.value, value: def.value };
+export function entitlement(
+  feature: string,
+  def: Feature,
+  metered?: { usage: string; period: Period; override?: Quota; standing?: CreditStanding },
+): Entitlement {
+  if (def.kind === 'boolean')
+    return { feature, kind: def.kind, hasAccess: def.value, value: def.value, ...(def.value ? {} : { reason: 'NOT_INCLUDED' }) };
   if (def.kind === 'static') return { feature, kind: def.kind, hasAccess: true, value: def.value };
   const usage = metered?.usage ?? '0';
   const limit = metered?.override?.limit ?? def.limit;
   const resetsAt = metered ? { resetsAt: new Date(metered.period.end).toISOString() } : {};
   const override = metered?.override ? { override: true } : {};
-  if (limit === 'unlimited')
-    return { feature, kind: def.kind, hasAccess: true, meter: def.meter, usage, limit, remaining: 'unlimited', ...resetsAt };
-  const used = new Dec(usage);
+  const withinLimit = limit === 'unlimited' || new Dec(usage).lessThan(limit);
+  const broke = metered?.standing?.exhausted === true;
   return {
     feature,
     kind: def.kind,
-    hasAccess: used.lessThan(limit),
+    hasAccess: withinLimit && !broke,
     meter: def.meter,
     usage,
     limit,
-    remaining: Dec.max(new Dec(limit).minus(used), 0).toFixed(),
+    remaining: limit === 'unlimited' ? 'unlimited' : Dec.max(new Dec(limit).minus(usage), 0).toFixed(),
     ...resetsAt,
     ...override,
+    ...(broke ? { reason: BALANCE_EXHAUSTED } : withinLimit ? {} : { reason: 'LIMIT_REACHED' as const }),
+    ...(metered?.standing ? { prepaid: metered.standing } : {}),
   };
 }

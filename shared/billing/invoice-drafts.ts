@@ -2,12 +2,12 @@ import { Dec } from '../kernel/decimal.js';
 import type { Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
 import { commitmentTrueUp } from './commitments.js';
-import { applyCredits, boundaries, type CreditGrant, type LedgerEntry } from './credits.js';
+import { applyCredits, boundaries, type CreditGrant, type LedgerEntry, liveBalance } from './credits.js';
 import { ADJUSTABLE_PERIODS, type InvoiceDraft } from './invoices.js';
 import type { Plan } from './plans.js';
 import type { BillingReads } from './ports.js';
 import { adjustmentLines, type BilledPeriod, baseFeeLines, type MeterLabel, totals, usageLines } from './pricing.js';
-import { type BillingPeriod, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
+import { type BillingPeriod, hasEnded, periodAt, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
 import { billedUnit } from './units.js';
 
 /*
@@ -53,7 +53,7 @@ export interface CreditsToApply {
  * The draft for `period`, in this order: base fees per plan segment, usage under the plan in force at
  * the end, adjustments for late usage in the periods `previous` (the tenant's last invoice) billed; then
  * prepaid credits (unit grants before their meter is priced, money grants on what is then due); then the
- * plan's minimum commitment true-up; tax last, on the subtotal. `asOf` below the period's end prices it as
+ * minimum commitment true-up (the subscription's own, else its plan's); tax last, on the subtotal. `asOf` below the period's end prices it as
  * if it closed then (the upcoming invoice).
  */
 export async function draftInvoice(
@@ -102,7 +102,8 @@ export async function draftInvoice(
     });
   }
   const settled = [...priced, ...(credit?.lines ?? [])];
-  const commitment = plan.commitment && !period.trial ? commitmentTrueUp(plan.commitment, settled, plan.currency) : undefined;
+  const minimum = sub.commitment ?? plan.commitment;
+  const commitment = minimum && !period.trial ? commitmentTrueUp(minimum, settled, plan.currency) : undefined;
   const lines = [...settled, ...(commitment?.line ? [commitment.line] : [])];
   const own: BilledPeriod = {
     periodStart: new Date(period.start).toISOString(),
@@ -185,6 +186,21 @@ export async function periodSpend(
   );
   const base = draft.lines.filter((l) => l.kind === 'base');
   return { currency: draft.currency, current: draft.subtotal, projected: totals([...base, ...projected], '0', plan.currency).subtotal };
+}
+
+/**
+ * The tenant's credits as they stand at `now` (credits.ts `liveBalance`), from the open period's draft up to
+ * `now`, which it returns too (no open period outside the subscription's life: the ledger alone).
+ */
+export async function liveCredits(
+  reads: BillingReads,
+  sub: Subscription,
+  ledger: { grants: readonly CreditGrant[]; entries: readonly LedgerEntry[] },
+  now: number,
+) {
+  const open = now >= Date.parse(sub.startedAt) && !hasEnded(sub, now) ? periodAt(sub, now) : undefined;
+  const draft = open ? await draftInvoice(reads, sub, open, [], now, { ...ledger, ref: new Date(open.start).toISOString() }) : undefined;
+  return { open, draft, ...liveBalance(ledger.grants, ledger.entries, draft?.creditEntries ?? [], now, sub.currency) };
 }
 
 /** Change from `before` to `after` in percent, one decimal (half-up); null when there was nothing before. */

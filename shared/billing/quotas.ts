@@ -3,6 +3,7 @@ import { Dec } from '../kernel/decimal.js';
 import { decimalString } from '../kernel/money.js';
 import { calendarMonth, type Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
+import { BALANCE_EXHAUSTED, type CreditStanding, creditStandingSchema } from './prepaid.js';
 import { hasEnded, periodAt, type Subscription } from './subscriptions.js';
 
 /**
@@ -42,15 +43,23 @@ export function quotaUsage(reads: QuotaReads, tenantId: string, meter: Meter, pe
   return meter.aggregation === 'LATEST' ? reads.level(tenantId, meter, now) : reads.quantity(tenantId, meter, period, now);
 }
 
+/** Why a check says no: the quota is used up for the period, or a prepaid tenant's credits are (./prepaid.ts). */
+export const refusalReasons = ['QUOTA_EXCEEDED', BALANCE_EXHAUSTED] as const;
+
 export const quotaStatusSchema = z.object({
   meter: z.string(),
+  /** A decimal string, or `unlimited` for a prepaid tenant's meter that only its balance caps. */
   limit: z.string(),
   usage: z.string(),
   remaining: z.string(),
-  /** Whether `requested` more units still fit: usage + requested ≤ limit. */
+  /** Whether `requested` more units still fit (usage + requested ≤ limit) and a prepaid tenant's balance is not used up. */
   allowed: z.boolean(),
+  /** Set when `allowed` is false; BALANCE_EXHAUSTED wins when both hold, since waiting for the reset would not help. */
+  reason: z.enum(refusalReasons).optional(),
   /** Where the limit comes from: the plan's metered feature, or an admin's quota for this tenant (which wins). */
   source: z.enum(['plan', 'override']).optional(),
+  /** A prepaid tenant's standing, checked on every quota check. */
+  prepaid: creditStandingSchema.optional(),
 });
 export type QuotaStatus = z.infer<typeof quotaStatusSchema>;
 
@@ -67,5 +76,28 @@ export function quotaStatus(quota: Quota & { source?: QuotaStatus['source'] }, u
   const used = new Dec(usage);
   const allowed = new Dec(requested).isZero() ? used.lessThan(limit) : used.plus(requested).lessThanOrEqualTo(limit);
   const source = quota.source ? { source: quota.source } : {};
-  return { meter: quota.meter, limit: quota.limit, usage, remaining: Dec.max(limit.minus(used), 0).toFixed(), allowed, ...source };
+  return {
+    meter: quota.meter,
+    limit: quota.limit,
+    usage,
+    remaining: Dec.max(limit.minus(used), 0).toFixed(),
+    allowed,
+    ...(allowed ? {} : { reason: 'QUOTA_EXCEEDED' as const }),
+    ...source,
+  };
+}
+
+/** A prepaid tenant's meter without a quota: only the balance caps it. */
+export const uncapped = (meter: string, usage: string): QuotaStatus => ({
+  meter,
+  limit: 'unlimited',
+  usage,
+  remaining: 'unlimited',
+  allowed: true,
+});
+
+/** A quota answer with a prepaid tenant's standing: refused with BALANCE_EXHAUSTED once nothing is available. */
+export function withStanding(status: QuotaStatus, standing: CreditStanding): QuotaStatus {
+  if (!standing.exhausted) return { ...status, prepaid: standing };
+  return { ...status, allowed: false, reason: BALANCE_EXHAUSTED, prepaid: standing };
 }

@@ -5,7 +5,9 @@ import { instantText } from '../kernel/instants.js';
 import { numberField } from '../kernel/json-fields.js';
 import { type Currency, decimalString } from '../kernel/money.js';
 import { type Period, periodStart } from '../kernel/periods.js';
+import { type Commitment, commitmentSchema } from './commitments.js';
 import { type Interval, intervalMonths, planIdSchema } from './plans.js';
+import { type PrepaidTerms, prepaidTermsSchema } from './prepaid.js';
 
 /**
  * A tenant's subscription: which plan it is on, when, and how its time is cut into billing periods.
@@ -19,6 +21,8 @@ import { type Interval, intervalMonths, planIdSchema } from './plans.js';
  *   fee is prorated by time. Usage of the whole period is priced by the plan in force when the period
  *   ends, with that plan's full quotas (an upgrade gets the bigger quota for the whole period).
  * - Cancel at period end fixes `cancelAt` to the end of the current period; no period starts after it.
+ * - `prepaid` puts the tenant on prepaid-only terms (./prepaid.ts); `commitment` is a minimum spend of its own,
+ *   which replaces the plan's (./commitments.ts). Both apply as they stand when a check or an invoice is made.
  * - `history` keeps every change, who asked for it and when; nothing is ever removed from it.
  */
 export interface PlanChange {
@@ -26,7 +30,14 @@ export interface PlanChange {
   planId: string;
 }
 
-export type SubscriptionAction = 'created' | 'plan_changed' | 'cancel_scheduled' | 'cancel_revoked' | 'tax_rate_changed';
+export type SubscriptionAction =
+  | 'created'
+  | 'plan_changed'
+  | 'cancel_scheduled'
+  | 'cancel_revoked'
+  | 'tax_rate_changed'
+  | 'prepaid_terms_changed'
+  | 'commitment_changed';
 
 export interface SubscriptionEvent {
   at: string;
@@ -35,6 +46,9 @@ export interface SubscriptionEvent {
   effectiveAt?: string;
   taxRate?: string;
   cancelAt?: string;
+  /** The terms or commitment set; absent when they were removed. */
+  prepaid?: PrepaidTerms;
+  commitment?: Commitment;
 }
 
 export interface Subscription {
@@ -50,6 +64,10 @@ export interface Subscription {
   cancelAt?: string;
   /** Fraction of the subtotal charged as tax, "0" unless set. */
   taxRate: string;
+  /** Prepaid-only terms: the tenant is stopped when its credits and overdraft are used up. */
+  prepaid?: PrepaidTerms;
+  /** A minimum spend per period for this tenant, in place of its plan's. */
+  commitment?: Commitment;
   history: SubscriptionEvent[];
   /** Optimistic concurrency: every write expects the version it read. */
   version: number;
@@ -70,6 +88,10 @@ export const subscriptionRequestSchema = z.strictObject({
   effectiveAt: z.optional(instantText),
   cancelAtPeriodEnd: z.boolean().optional(),
   taxRate: decimalString.refine((v) => new Dec(v).lessThan(1), 'must be a fraction below 1, such as "0.2" for 20%').optional(),
+  /** Prepaid-only terms with an allowed overdraft; null removes them. */
+  prepaid: z.union([prepaidTermsSchema, z.null()]).optional(),
+  /** The tenant's own minimum commitment, in place of its plan's; null removes it. */
+  commitment: z.union([commitmentSchema, z.null()]).optional(),
 });
 export type SubscriptionRequest = z.infer<typeof subscriptionRequestSchema>;
 
@@ -83,6 +105,8 @@ export function newSubscription(o: {
   startAt: number;
   trialDays?: number;
   taxRate?: string;
+  prepaid?: PrepaidTerms;
+  commitment?: Commitment;
   now: number;
 }): Subscription {
   const startedAt = periodStart('day', o.startAt);
@@ -96,8 +120,18 @@ export function newSubscription(o: {
     anchor: iso(trialEnd ?? startedAt),
     plans: [{ at: iso(startedAt), planId: o.planId }],
     taxRate: o.taxRate ?? '0',
+    ...(o.prepaid ? { prepaid: o.prepaid } : {}),
+    ...(o.commitment ? { commitment: o.commitment } : {}),
     history: [
-      { at: iso(o.now), action: 'created', planId: o.planId, effectiveAt: iso(startedAt), ...(o.taxRate ? { taxRate: o.taxRate } : {}) },
+      {
+        at: iso(o.now),
+        action: 'created',
+        planId: o.planId,
+        effectiveAt: iso(startedAt),
+        ...(o.taxRate ? { taxRate: o.taxRate } : {}),
+        ...(o.prepaid ? { prepaid: o.prepaid } : {}),
+        ...(o.commitment ? { commitment: o.commitment } : {}),
+      },
     ],
     version: 0,
   };
@@ -224,5 +258,26 @@ export function changeSubscription(
     next.taxRate = req.taxRate;
     next.history.push({ at: now, action: 'tax_rate_changed', taxRate: req.taxRate });
   }
+  if (req.prepaid !== undefined && !sameTerms(req.prepaid, sub.prepaid)) {
+    if (req.prepaid) next.prepaid = req.prepaid;
+    else delete next.prepaid;
+    next.history.push({ at: now, action: 'prepaid_terms_changed', ...(req.prepaid ? { prepaid: req.prepaid } : {}) });
+  }
+  if (req.commitment !== undefined && !sameTerms(req.commitment, sub.commitment)) {
+    if (req.commitment) next.commitment = req.commitment;
+    else delete next.commitment;
+    next.history.push({ at: now, action: 'commitment_changed', ...(req.commitment ? { commitment: req.commitment } : {}) });
+  }
   return next;
+}
+
+/** Whether two sets of terms say the same; their strings are all decimals, compared as numbers. */
+function sameTerms(a: PrepaidTerms | Commitment | null | undefined, b: PrepaidTerms | Commitment | undefined): boolean {
+  const key = (t: object | null | undefined) =>
+    JSON.stringify(
+      Object.entries(t ?? {})
+        .map(([k, v]) => [k, typeof v === 'string' ? new Dec(v).toFixed() : v])
+        .sort(),
+    );
+  return key(a) === key(b);
 }

@@ -76,6 +76,15 @@ export const domainEventSchemas = {
     since: instant,
     resumedAt: instant,
   }),
+  /** The prepaid credit balance fell to a balance rule's amount or under it. */
+  'credits.balance_low': z.strictObject({
+    alertId: z.string(),
+    name: z.string().optional(),
+    threshold: decimal,
+    value: decimal,
+    currency: z.string(),
+    period,
+  }),
   'invoice.issued': z.strictObject({
     invoiceId: z.string(),
     number: z.string(),

@@ -348,6 +348,7 @@ describe('alert evaluator', () => {
         quotaReads: { quantity: async () => '1500', level: async () => '0' },
         subscription: async () => undefined,
         quotas: async () => [],
+        credits: async () => ({ grants: [], entries: [] }),
       },
       counters: { values: async () => [] },
       publish: async (n) => {

@@ -57,6 +57,7 @@ function world(rules: (AlertDefinition & { id: string })[]) {
         meters: async () => [{ key: 'api_calls', name: 'API calls', unit: 'call', aggregation: 'SUM', groupBy: [] }],
         quantity: async () => '0',
       },
+      credits: async () => ({ grants: [], entries: [] }),
       quotaReads: { quantity: async () => '0', level: async () => '0' },
       subscription: async () => undefined,
       quotas: async () => [],

@@ -1,89 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CreditGrant,
-  type GrantRequest,
-  grantBalance,
-  type LedgerEntry,
-  newGrant,
-  remaining,
-  reverseRun,
-  voidGrant,
-} from '../../shared/billing/credits.js';
-import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
+import { grantBalance, remaining, reverseRun, voidGrant } from '../../shared/billing/credits.js';
 import { invoiceChanges } from '../../shared/billing/invoices.js';
-import { type Plan, seedPlans } from '../../shared/billing/plans.js';
-import type { BillingReads } from '../../shared/billing/ports.js';
-import { newSubscription, periodAt } from '../../shared/billing/subscriptions.js';
-import { seedMeters } from '../../shared/metering/seed-meters.js';
+import { seedPlans } from '../../shared/billing/plans.js';
+import { periodAt } from '../../shared/billing/subscriptions.js';
+import { APRIL, jobsPlan, MARCH, summary, t, type Use, world } from './credit-world.js';
 
 /**
  * Hand-computed scenarios of prepaid credits and minimum commitments, through the same draftInvoice the
- * invoice job closes periods with. Usage is a list of (meter, instant, quantity); the fake reads count it
- * up to the instant asked for, as the counters do.
+ * invoice job closes periods with (./credit-world.ts).
  */
-const t = (s: string) => Date.parse(s);
-const MARCH = { start: t('2026-03-01T00:00:00Z'), end: t('2026-04-01T00:00:00Z'), trial: false };
-const APRIL = { start: t('2026-04-01T00:00:00Z'), end: t('2026-05-01T00:00:00Z'), trial: false };
-
-/** AI jobs at $2.00 each, no base fee: every amount below is 2 × the jobs. */
-const jobsPlan: Plan = {
-  id: 'jobs',
-  name: 'Jobs',
-  currency: 'USD',
-  interval: 'month',
-  baseFee: '0',
-  prices: { ai_jobs: { model: 'perUnit', unitPrice: '2.00' } },
-};
-
-type Use = { meter: string; at: string; quantity: number };
-
-function world(plans: Plan[], usage: Use[], taxRate = '0') {
-  const reads: BillingReads = {
-    plan: async (id) => plans.find((p) => p.id === id),
-    meters: async () => seedMeters,
-    quantity: async (_tenant, meter, period, asOf) =>
-      String(
-        usage
-          .filter((u) => u.meter === meter.key && t(u.at) >= period.start && t(u.at) < Math.min(asOf, period.end))
-          .reduce((s, u) => s + u.quantity, 0),
-      ),
-  };
-  const sub = {
-    ...newSubscription({
-      tenantId: 'acme',
-      planId: plans[0]!.id,
-      interval: 'month',
-      currency: 'USD',
-      startAt: MARCH.start,
-      now: MARCH.start,
-    }),
-    taxRate,
-  };
-  const grants: CreditGrant[] = [];
-  const ledger: LedgerEntry[] = [];
-  const grant = (id: string, req: GrantRequest, now = MARCH.start) => {
-    const { grant, entry } = newGrant('acme', req, { id, now, currency: 'USD' });
-    grants.push(grant);
-    ledger.push(entry);
-    return grant;
-  };
-  /** Closes a period: the draft, its credit entries written to the ledger. */
-  const close = async (period: typeof MARCH, ref = new Date(period.start).toISOString()) => {
-    const draft = await draftInvoice(reads, sub, period, [], period.end, { grants, entries: ledger, ref });
-    ledger.push(...(draft.creditEntries ?? []));
-    return draft;
-  };
-  const entriesOf = (grantId: string) =>
-    ledger.filter((e) => e.grantId === grantId).map((e) => `${e.kind} ${e.amount} ${e.at.slice(0, 10)}`);
-  return { reads, sub, grants, ledger, grant, close, entriesOf };
-}
-
-/** The lines as "kind amount [quantity]", leaving out the jobs plan's $0 base fee. */
-const summary = (lines: { kind: string; description: string; amount: string; quantity: string }[]) =>
-  lines
-    .filter((l) => l.kind !== 'base' || l.amount !== '0.00')
-    .map((l) => `${l.kind} ${l.amount}${l.kind === 'credit' ? ` ${l.quantity}` : ''}`);
-
 describe('prepaid credits on invoices, hand-computed', () => {
   it('$500 purchased and $50 promotional expiring mid-April: soonest expiry burns first, the usage before the expiry pays from it, the rest expires', async () => {
     const w = world(
@@ -182,6 +107,18 @@ describe('prepaid credits on invoices, hand-computed', () => {
     const march = await w.close(MARCH);
     expect(summary(march.lines)).toEqual(['usage 1500.00']);
     expect(march.commitment).toMatchObject({ spend: '1500.00', trueUp: '0.00' });
+  });
+
+  it("a subscription's own commitment replaces its plan's: $1,000 without credits counting, over $900 of usage and $300 of credits", async () => {
+    const usage = [{ meter: 'ai_jobs', at: '2026-03-10T00:00:00Z', quantity: 450 }]; // $900
+    const w = world([{ ...jobsPlan, commitment: { minimum: '2000', creditsCount: true } }], usage);
+    w.sub.commitment = { minimum: '1000', creditsCount: false };
+    w.grant('g_300', { amount: '300', source: 'purchased' });
+    const march = await w.close(MARCH);
+    // $900 − $300 of credits = $600 spent of the $1,000: +$400; the plan's $2,000 does not apply.
+    expect(summary(march.lines)).toEqual(['usage 900.00', 'credit -300.00 1', 'commitment 400.00']);
+    expect(march.subtotal).toBe('1000.00');
+    expect(march.commitment).toEqual({ minimum: '1000.00', creditsCount: false, spend: '600.00', trueUp: '400.00' });
   });
 
   it('a reissue re-derives its credit lines: the first run reversed, the grants burned again on the corrected usage', async () => {

@@ -254,6 +254,47 @@ describe('tenant dashboard', () => {
     await page.close();
   });
 
+  it('shows on the Plan page what the plan includes, what is used, and the prepaid credit balance, as the API answers them', async () => {
+    const features = {
+      ...plan,
+      name: 'Dashboard features',
+      baseFee: '0',
+      prices: { ai_jobs: { model: 'perUnit', unitPrice: '2.00' } },
+      features: {
+        sso: { kind: 'boolean', value: true },
+        advanced_reporting: { kind: 'boolean', value: false },
+        users: { kind: 'static', value: '3' },
+        jobs_per_month: { kind: 'metered', meter: 'ai_jobs', limit: '100' },
+      },
+    };
+    expect((await api(stack, 'PUT', '/v1/admin/plans/dash-features', adminKey, features)).status).toBe(200);
+    const key = await createTenant(stack, 'tenant-c');
+    const startAt = new Date(monthStart()).toISOString();
+    const sub = { planId: 'dash-features', startAt, prepaid: { overdraft: '10' } };
+    expect((await api(stack, 'PUT', '/v1/admin/tenants/tenant-c/subscription', adminKey, sub)).status).toBe(201);
+    const grant = { amount: '50.00', source: 'purchased', effectiveAt: startAt, description: 'Starter pack' };
+    expect((await api(stack, 'POST', '/v1/admin/tenants/tenant-c/credits', adminKey, grant)).status).toBe(201);
+    // 5 jobs at $2.00: $10.00 of the $50.00 burned.
+    const jobs = Array.from({ length: 5 }, (_, i) => ({ id: `cj-${i}`, meter: 'ai_jobs', timestamp: recently(i) }));
+    expect((await api(stack, 'POST', '/v1/events', key, jobs)).status).toBe(202);
+    await stack.drained();
+    expect((await api(stack, 'GET', '/v1/credits', key)).body).toMatchObject({ balance: '40.00', prepaid: { available: '50.00' } });
+
+    const { page } = await signIn(key);
+    await page.goto(`${stack.apiUrl}/#/plan`);
+    const row = (feature: string) => page.locator(`[data-testid=entitlements] tr[data-feature="${feature}"]`);
+    await row('sso').waitFor();
+    expect(await row('sso').textContent()).toBe('SsoYes–');
+    expect(await row('advanced_reporting').textContent()).toBe('Advanced reportingNo–');
+    expect(await row('users').textContent()).toBe('Users3–');
+    expect(await row('jobs_per_month').textContent()).toBe('Jobs per month100 jobs per period5 jobs · 95 jobs left');
+    const balance = page.getByTestId('credit-balance');
+    expect(await balance.locator('.quantity').textContent()).toBe('$40.00');
+    expect(await balance.textContent()).toContain('Prepaid terms: $50.00 available, overdraft of $10.00 included');
+    expect(await page.getByTestId('credit-grants').locator('tbody tr').first().textContent()).toBe('Starter pack$40.00$50.00no expiry');
+    await page.close();
+  });
+
   it('opens the Stripe customer portal from "Manage plan / payment methods"', async () => {
     await stack.runReport();
     const { page } = await signIn(keys.a);

@@ -35,7 +35,7 @@ describe.skipIf(!enabled)('dashboard screenshots', () => {
     const stored = (await billing.getSubscription('demo'))!;
     const earlier = newSubscription({
       tenantId: 'demo',
-      planId: 'base-199',
+      planId: seed.planId,
       interval: 'month',
       currency: 'USD',
       startAt: lastMonth,
@@ -60,7 +60,7 @@ describe.skipIf(!enabled)('dashboard screenshots', () => {
     ['desktop', { width: 1280, height: 900 }],
     ['phone', { width: 390, height: 844 }],
   ] as const) {
-    it(`photographs the overview, usage and invoice pages at ${device} width`, async () => {
+    it(`photographs the overview, usage, invoice and plan pages at ${device} width`, async () => {
       const chrome = await launchChromium(viewport);
       try {
         const page = await chrome.context.newPage();
@@ -74,6 +74,9 @@ describe.skipIf(!enabled)('dashboard screenshots', () => {
         await page.goto(`${stack.apiUrl}/#/invoices/${invoiceId}`);
         await page.getByTestId('invoice-total').waitFor();
         await page.screenshot({ path: resolve(OUT, `invoice-${device}.png`), fullPage: true });
+        await page.goto(`${stack.apiUrl}/#/plan`);
+        await page.getByTestId('credit-balance').waitFor();
+        await page.screenshot({ path: resolve(OUT, `plan-${device}.png`), fullPage: true });
         expect(invoiceId).toMatch(/^INV-/);
       } finally {
         await chrome.close();

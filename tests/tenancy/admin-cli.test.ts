@@ -113,6 +113,37 @@ describe('admin CLI', () => {
     expect((await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--read', '100000')).code).toBe(1);
   }, 60_000);
 
+  it('grants, lists and voids credits, and puts a subscription on prepaid terms and off them', async () => {
+    expect(await admin('tenants', 'create', '--name', 'Credit Labs', '--tenant', 'credit-labs', '--seed-meters', '--json')).toMatchObject({
+      code: 0,
+    });
+    const sub = await admin('subscription', 'set', '--tenant', 'credit-labs', '--plan', 'base-199', '--prepaid-overdraft', '25', '--json');
+    expect(JSON.parse(sub.stdout)).toMatchObject({ prepaid: { overdraft: '25' } });
+    const grant = await admin(
+      'credits',
+      'grant',
+      '--tenant',
+      'credit-labs',
+      '--amount',
+      '500.00',
+      '--source',
+      'purchased',
+      '--priority',
+      '10',
+      '--monthly',
+      '--json',
+    );
+    expect(grant.code).toBe(0);
+    const granted = JSON.parse(grant.stdout);
+    expect(granted).toMatchObject({ amount: '500', priority: 10, recurrence: 'monthly', remaining: '500', status: 'active' });
+    expect((await admin('credits', 'grant', '--tenant', 'credit-labs', '--amount', '5', '--source', 'gift')).code).toBe(1);
+    expect((await admin('credits', 'void', '--tenant', 'credit-labs', '--grant', granted.id, '--json')).code).toBe(0);
+    const list = JSON.parse((await admin('credits', 'list', '--tenant', 'credit-labs', '--json')).stdout);
+    expect(list.entries.map((e: { kind: string; amount: string }) => `${e.kind} ${e.amount}`).sort()).toEqual(['grant 500', 'void -500']);
+    const off = await admin('subscription', 'set', '--tenant', 'credit-labs', '--prepaid-overdraft', 'none', '--json');
+    expect(JSON.parse(off.stdout).prepaid).toBeUndefined();
+  }, 120_000);
+
   it('follows a recompute job to its end, drawing progress on stderr', async () => {
     const job = admin('recompute', 'start', '--tenant', 'cli-labs', '--repair');
     // The worker runs every minute; run it now rather than wait.

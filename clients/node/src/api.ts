@@ -1477,7 +1477,17 @@ export interface components {
             remaining: string;
             allowed: boolean;
             /** @enum {string} */
+            reason?: "QUOTA_EXCEEDED" | "BALANCE_EXHAUSTED";
+            /** @enum {string} */
             source?: "plan" | "override";
+            prepaid?: {
+                currency: string;
+                balance: string;
+                overdraft: string;
+                owed: string;
+                available: string;
+                exhausted: boolean;
+            };
             requested?: string;
             period: {
                 start: string;
@@ -1497,6 +1507,16 @@ export interface components {
             remaining?: string;
             resetsAt?: string;
             override?: boolean;
+            /** @enum {string} */
+            reason?: "NOT_INCLUDED" | "LIMIT_REACHED" | "BALANCE_EXHAUSTED";
+            prepaid?: {
+                currency: string;
+                balance: string;
+                overdraft: string;
+                owed: string;
+                available: string;
+                exhausted: boolean;
+            };
         };
         Entitlements: {
             planId?: string;
@@ -1517,6 +1537,16 @@ export interface components {
                 remaining?: string;
                 resetsAt?: string;
                 override?: boolean;
+                /** @enum {string} */
+                reason?: "NOT_INCLUDED" | "LIMIT_REACHED" | "BALANCE_EXHAUSTED";
+                prepaid?: {
+                    currency: string;
+                    balance: string;
+                    overdraft: string;
+                    owed: string;
+                    available: string;
+                    exhausted: boolean;
+                };
             }[];
         };
     };
@@ -2837,6 +2867,11 @@ export interface operations {
                     basis: "current" | "projected";
                     amount: string | number;
                     name?: string;
+                } | {
+                    /** @constant */
+                    kind: "balance";
+                    below: string | number;
+                    name?: string;
                 };
             };
         };
@@ -2931,7 +2966,7 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
                     description?: string;
                 };
             };
@@ -3002,7 +3037,7 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
                     description?: string;
                 };
             };
@@ -3739,6 +3774,13 @@ export interface operations {
                     effectiveAt?: string;
                     cancelAtPeriodEnd?: boolean;
                     taxRate?: string | number;
+                    prepaid?: {
+                        overdraft: string | number;
+                    } | null;
+                    commitment?: {
+                        minimum: string | number;
+                        creditsCount: boolean;
+                    } | null;
                 };
             };
         };

@@ -12,8 +12,9 @@ export {
 } from './metering.js';
 
 /**
- * Express middleware: checks the hard quota before the route runs (answering 429, or 503 when failing
- * closed) and records one usage event when the response has been sent, with its status and route template.
+ * Express middleware: checks the hard quota before the route runs (answering 429, 402 for a prepaid tenant out
+ * of credits, or 503 when failing closed) and records one usage event when the response has been sent, with its
+ * status and route template.
  * `requireFeature('sso')` is a route's own gate: 403 FEATURE_NOT_INCLUDED unless the tenant's plan has it.
  */
 export function meterline(

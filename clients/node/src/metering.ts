@@ -61,7 +61,7 @@ export interface EntitlementOptions {
 
 /** An answer the middleware gives instead of running the handler. */
 export interface Refusal {
-  statusCode: 403 | 429 | 503;
+  statusCode: 402 | 403 | 429 | 503;
   headers: Record<string, string>;
   body: Record<string, unknown>;
 }
@@ -71,6 +71,8 @@ export interface MeteringStats {
   metered: number;
   /** Requests answered 429 for being over quota. */
   refused: number;
+  /** Requests answered 402 because a prepaid tenant's credits (and overdraft) are used up. */
+  balanceRefused: number;
   /** Requests answered 403 for a feature the tenant's plan lacks. */
   featureRefused: number;
   /** Quota checks Meterline could not answer, by outcome. */
@@ -93,6 +95,7 @@ export class Metering<Req> {
   private readonly counters: MeteringStats = {
     metered: 0,
     refused: 0,
+    balanceRefused: 0,
     featureRefused: 0,
     failedOpen: 0,
     failedClosed: 0,
@@ -125,6 +128,12 @@ export class Metering<Req> {
     if (!check.ok)
       return this.unavailable(tenant, 'quota', check.error, 'QUOTA_UNAVAILABLE', 'the usage quota cannot be checked right now');
     if (!check.status) return { tenant };
+    // The balance is priced by Meterline: the cached answer says whether any is left, until the next check.
+    if (check.status.reason === 'BALANCE_EXHAUSTED' && check.status.prepaid) {
+      this.counters.balanceRefused += 1;
+      return { tenant, refusal: balanceRefusal(check.status.prepaid) };
+    }
+    if (check.status.limit === 'unlimited') return { tenant };
     const limit = units(check.status.limit);
     const used = units(check.status.usage) + entry.consumed;
     if (used + quantity <= limit) {
@@ -164,6 +173,10 @@ export class Metering<Req> {
         `the ${feature} entitlement cannot be checked right now`,
       );
     if (check.entitlement.hasAccess) return { tenant };
+    if (check.entitlement.reason === 'BALANCE_EXHAUSTED' && check.entitlement.prepaid) {
+      this.counters.balanceRefused += 1;
+      return { tenant, refusal: balanceRefusal(check.entitlement.prepaid) };
+    }
     this.counters.featureRefused += 1;
     return { tenant, refusal: featureRefusal(feature, check.entitlement) };
   }
@@ -254,6 +267,28 @@ function featureRefusal(feature: string, entitlement?: Entitlement): Refusal {
         : `this plan does not include ${feature}`,
       feature,
       ...(metered ? { limit: entitlement.limit, usage: entitlement.usage, resetsAt: entitlement.resetsAt } : {}),
+    },
+  };
+}
+
+type Standing = NonNullable<QuotaStatus['prepaid']>;
+
+/**
+ * 402 Payment Required, not 429: waiting does not help a prepaid tenant whose credits are used up (HTTP
+ * clients retry a 429 after its Retry-After), buying credits does. So there is no Retry-After.
+ */
+function balanceRefusal(standing: Standing): Refusal {
+  return {
+    statusCode: 402,
+    headers: {
+      'x-credit-balance': standing.balance,
+      'x-credit-available': standing.available,
+      'x-credit-currency': standing.currency,
+    },
+    body: {
+      code: 'BALANCE_EXHAUSTED',
+      message: `the prepaid credit balance is used up (${standing.available} ${standing.currency} available, overdraft included)`,
+      ...standing,
     },
   };
 }

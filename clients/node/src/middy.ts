@@ -35,8 +35,9 @@ const answer = <R>(refusal: Refusal): R =>
   }) as R;
 
 /**
- * middy middleware: checks the hard quota before the handler (answering 429 or, failing closed, 503
- * without running it) and records one usage event per handled invocation, errors included.
+ * middy middleware: checks the hard quota before the handler (answering 429, 402 for a prepaid tenant out of
+ * credits, or, failing closed, 503 without running it) and records one usage event per handled invocation,
+ * errors included.
  * `requireFeature('sso')` is a handler's own gate: 403 FEATURE_NOT_INCLUDED unless the tenant's plan has it.
  */
 export function meterline<E extends HttpLikeEvent, R>(

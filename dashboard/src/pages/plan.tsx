@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { send } from '../api.js';
 import { day, lastDay, money, plural, quantity, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
-import type { Meter, Price, Pricing, QuotaStatus } from '../types.js';
+import type { Credits, Entitlement, Meter, Price, Pricing, QuotaStatus } from '../types.js';
 import { ErrorBox, Load, Page } from '../ui.js';
 import { QuotaBar } from './overview.js';
 
@@ -31,8 +31,124 @@ function rate(price: Price, unit: string, currency: string): string {
   }
 }
 
+/** Words for a feature key: `advanced_reporting` → "Advanced reporting". */
+const featureName = (key: string) => key.charAt(0).toUpperCase() + key.slice(1).replaceAll('_', ' ');
+
+/** What the plan includes: booleans as included or not, values as they are, metered features with their use. */
+function Includes({ entitlements, unitOf }: { entitlements: Entitlement[]; unitOf: (meter: string) => Meter | undefined }) {
+  if (entitlements.length === 0) return <p class="muted">This plan lists no features beside its rates.</p>;
+  return (
+    <div class="table-scroll">
+      <table class="list" data-testid="entitlements">
+        <thead>
+          <tr>
+            <th scope="col">Feature</th>
+            <th scope="col">Included</th>
+            <th scope="col">Used this period</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entitlements.map((e) => {
+            const unit = (e.meter && unitOf(e.meter)?.unit) ?? 'unit';
+            return (
+              <tr data-feature={e.feature}>
+                <th scope="row">{featureName(e.feature)}</th>
+                <td>
+                  {e.kind === 'boolean'
+                    ? e.hasAccess
+                      ? 'Yes'
+                      : 'No'
+                    : e.kind === 'static'
+                      ? e.value === 'unlimited'
+                        ? 'Unlimited'
+                        : String(e.value)
+                      : e.limit === 'unlimited'
+                        ? 'Unlimited'
+                        : `${withUnit(e.limit, unit)} per period${e.override ? ' (set for your account)' : ''}`}
+                </td>
+                <td>
+                  {e.kind === 'metered' ? (
+                    <>
+                      {withUnit(e.usage, unit)}
+                      {e.limit !== 'unlimited' && <span class="muted"> · {withUnit(e.remaining, unit)} left</span>}
+                      {e.reason === 'BALANCE_EXHAUSTED' && <span class="muted"> · stopped: prepaid credits used up</span>}
+                    </>
+                  ) : (
+                    <span class="muted">–</span>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The credit balance now and at the period's end, and each grant with what is left of it. */
+function CreditBalance({ credits, unitOf }: { credits: Credits; unitOf: (meter: string) => Meter | undefined }) {
+  const live = credits.grants.filter((g) => g.status === 'active' || g.status === 'pending');
+  return (
+    <>
+      <article class="card" data-testid="credit-balance">
+        <h3>Balance</h3>
+        <p class="quantity">{money(credits.balance, credits.currency)}</p>
+        {credits.projectedBalance !== undefined && credits.periodEnd && (
+          <p class="muted">
+            {money(credits.projectedBalance, credits.currency)} expected at the end of the period ({lastDay(credits.periodEnd)}) at the
+            current rate
+          </p>
+        )}
+        {credits.prepaid && (
+          <p class={credits.prepaid.exhausted ? 'error' : 'muted'}>
+            Prepaid terms: {money(credits.prepaid.available, credits.currency)} available, overdraft of{' '}
+            {money(credits.prepaid.overdraft, credits.currency)} included
+            {credits.prepaid.exhausted ? '. Metered use is stopped until credits are added.' : ''}
+          </p>
+        )}
+      </article>
+      {live.length > 0 && (
+        <div class="table-scroll">
+          <table class="list" data-testid="credit-grants">
+            <thead>
+              <tr>
+                <th scope="col">Grant</th>
+                <th scope="col">Left</th>
+                <th scope="col">Of</th>
+                <th scope="col">Until</th>
+              </tr>
+            </thead>
+            <tbody>
+              {live.map((g) => {
+                const amount = (v: string) => (g.meter ? withUnit(v, unitOf(g.meter)?.unit ?? 'unit') : money(v, credits.currency));
+                return (
+                  <tr>
+                    <th scope="row">
+                      {g.description ?? featureName(g.source)}
+                      {g.meter ? ` (${unitOf(g.meter)?.name ?? g.meter})` : ''}
+                    </th>
+                    <td>{amount(g.remaining)}</td>
+                    <td>
+                      {amount(g.amount)}
+                      {g.recurrence === 'monthly' ? ' a month' : ''}
+                    </td>
+                    <td>{g.expiresAt ? day(g.expiresAt) : g.recurrence === 'monthly' ? 'renews monthly' : 'no expiry'}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
 export function Plan() {
   const pricing = useApi<Pricing>('/v1/pricing');
+  const entitlements = useApi<{ entitlements: Entitlement[] }>('/v1/entitlements');
+  const credits = useApi<Credits>('/v1/credits');
   const meters = useApi<{ meters: Meter[] }>('/v1/meters');
   const quotas = useApi<{ quotas: QuotaStatus[] }>('/v1/quotas');
   const [portal, setPortal] = useState<{ busy: boolean; error?: Error }>({ busy: false });
@@ -97,6 +213,20 @@ export function Plan() {
                   </tbody>
                 </table>
               </div>
+              <h2>What your plan includes</h2>
+              <Load state={entitlements} what="your plan's features">
+                {(e) => <Includes entitlements={e.entitlements} unitOf={unitOf} />}
+              </Load>
+              <h2>Prepaid credits</h2>
+              <Load state={credits} what="your credits">
+                {(c) =>
+                  c.grants.length > 0 ? (
+                    <CreditBalance credits={c} unitOf={unitOf} />
+                  ) : (
+                    <p class="muted">No prepaid credits on this account.</p>
+                  )
+                }
+              </Load>
               <h2>Limits</h2>
               {quotas.data?.quotas.length ? (
                 quotas.data.quotas.map((q) => (
