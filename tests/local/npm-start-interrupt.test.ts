@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, type NpmStart, npmStart } from '../support/npm-start.js';
-import { eventually } from '../support/stack.js';
+import { eventually } from '../support/eventually.js';
 
 type Outcome = 'accepted' | 'refused' | 'unanswered';
 

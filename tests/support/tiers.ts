@@ -2,22 +2,27 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /**
- * The suite's three tiers, chosen by what a test file imports, so a new file lands in its tier without a list or a
- * naming rule: a file that imports `tests/dashboard/browser.ts` drives Chromium (`browser`), one that imports
- * `tests/support/stack.ts` runs on DynamoDB Local and the SQS emulator (`stack`), any other runs alone (`unit`).
+ * The suite's tiers, chosen by what a test file imports, so a new file lands in its tier without a list or a naming
+ * rule: a file that imports `tests/dashboard/browser.ts` drives Chromium (`browser`), one that imports
+ * `tests/support/stack.ts` runs on DynamoDB Local and the SQS emulator (`stack`), one that imports
+ * `tests/support/npm-start.ts` runs the real `npm start` as a process (`npm-start`), one that imports
+ * `tests/infra/synth.ts` or `tests/infra/cdk-cli.ts` synthesizes the CDK app (`infra`), any other runs alone in seconds (`unit`).
  * Imports are followed through the helpers under tests/, so a helper that starts a stack carries its importers along.
  */
-export type Tier = 'unit' | 'stack' | 'browser';
+export type Tier = 'unit' | 'infra' | 'npm-start' | 'stack' | 'browser';
 
 const MARKERS: [Tier, string][] = [
   ['browser', 'tests/dashboard/browser.ts'],
   ['stack', 'tests/support/stack.ts'],
+  ['npm-start', 'tests/support/npm-start.ts'],
+  ['infra', 'tests/infra/synth.ts'],
+  ['infra', 'tests/infra/cdk-cli.ts'],
 ];
 
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
 
 export function testTiers(root: string): Record<Tier, string[]> {
-  const tiers: Record<Tier, string[]> = { unit: [], stack: [], browser: [] };
+  const tiers: Record<Tier, string[]> = { unit: [], infra: [], 'npm-start': [], stack: [], browser: [] };
   const files = readdirSync(join(root, 'tests'), { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.test.ts'))
     .map((file) => `tests/${file.split(sep).join('/')}`)
