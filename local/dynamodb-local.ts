@@ -59,6 +59,8 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
       'sh',
       'java',
       '-Xmx1g',
+      '-XX:TieredStopAtLevel=1',
+      '-XX:+UseSerialGC',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       '-jar',
       join(dir, 'DynamoDBLocal.jar'),
