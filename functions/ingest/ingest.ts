@@ -5,6 +5,7 @@ import { oldestOpenInstant } from '../../shared/kernel/periods.js';
 import * as z from '../../shared/kernel/zod-mini.js';
 import {
   type EventResult,
+  eventKey,
   eventsOf,
   MAX_EVENTS_PER_REQUEST,
   MAX_REQUEST_BYTES,
@@ -157,7 +158,7 @@ export async function ingestItems(
         logger.warn('duplicate lookup failed; the consumer will deduplicate', { error: error as Error });
         return new Map<string, string>();
       });
-      for (const [id, hash] of found) known.set(eventKey(t, id), hash);
+      for (const [id, hash] of found) known.set(eventKey({ tenantId: t, id }), hash);
     }),
   );
   const seen = new Map<string, string>();
@@ -170,7 +171,7 @@ export async function ingestItems(
       results.push({ index: r.index, id: r.id, ...tenant, status: 'rejected', code: r.code, message: r.message, field: r.field });
       continue;
     }
-    const key = eventKey(r.event.tenantId, r.id);
+    const key = eventKey(r.event);
     const earlier = seen.get(key) ?? known.get(key);
     if (earlier === undefined) {
       seen.set(key, r.event.payloadHash);
@@ -192,10 +193,10 @@ export async function ingestItems(
   const recorded = recordRejections(deps, event, checked, results, sent, now);
   const { failed } = toSend.length > 0 ? await deps.enqueue(toSend) : { failed: [] };
   await recorded;
-  const notDurable = new Set(failed.map((e) => eventKey(e.tenantId, e.id)));
+  const notDurable = new Set(failed.map(eventKey));
   for (const [i, r] of results.entries()) {
     const c = checked[i]!;
-    if (r.status === 'accepted' && c.status === 'valid' && notDurable.has(eventKey(c.event.tenantId, c.id))) {
+    if (r.status === 'accepted' && c.status === 'valid' && notDurable.has(eventKey(c.event))) {
       Object.assign(r, { status: 'failed', code: 'NOT_DURABLE', message: 'the event could not be queued; retry it with the same id' });
     }
   }
@@ -281,8 +282,6 @@ function withCloudEventDefaults(item: unknown): unknown {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
   return { specversion: '1.0', source: 'openmeter-api', ...item };
 }
-
-const eventKey = (tenantId: string, id: string) => `${tenantId}\u0000${id}`;
 
 type Routed = { index: number; tenantId: string; item: unknown } | { rejected: EventResult & { status: 'rejected' } };
 
