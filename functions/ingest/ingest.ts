@@ -1,24 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ClientError, type EventRejectionCode } from '../../shared/kernel/errors.js';
-import { JsonSyntaxError, parseJson } from '../../shared/kernel/json.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';
 import * as z from '../../shared/kernel/zod-mini.js';
-import {
-  type EventResult,
-  eventKey,
-  eventsOf,
-  MAX_EVENTS_PER_REQUEST,
-  MAX_REQUEST_BYTES,
-  meterNamed,
-  type UsageEvent,
-  validateEvent,
-} from '../../shared/metering/events.js';
+import { type EventResult, eventKey, meterNamed, type UsageEvent, validateEvent } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { RejectionBatch, SendOutcome } from '../../shared/metering/ports.js';
-import { type HttpEvent, type HttpResult, header, httpApi, json, rawBody } from '../../shared/platform/http.js';
+import { type HttpEvent, type HttpResult, httpApi, json } from '../../shared/platform/http.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { actsFor, authorize, type Caller, requireAdminTenant } from '../../shared/tenancy/access.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
+import { readEvents } from './body.js';
 import { REPLAY_ROUTE, type ReplayDependencies, replayRejections } from './replay.js';
 
 export interface IngestDependencies extends ReplayDependencies {
@@ -61,9 +52,6 @@ export const ingestResponseSchema = z.object({
   failed: z.int(),
   results: z.array(eventOutcomeSchema),
 });
-
-const CONTENT_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * POST /v1/events (and the admin's import route): validates each event, answers for each, and accepts only what
@@ -339,88 +327,4 @@ async function existingTenants(items: unknown[], caller: Caller, deps: IngestDep
   }
   const found = await Promise.all([...names].map(async (t) => ((await deps.tenantExists(t)) ? [t] : [])));
   return new Set(found.flat());
-}
-
-function readEvents(event: HttpEvent): unknown[] {
-  const [mediaType, ...params] = (header(event, 'content-type') ?? 'application/json').split(';').map((p) => p.trim().toLowerCase());
-  const charset = params
-    .find((p) => p.startsWith('charset='))
-    ?.slice('charset='.length)
-    .replace(/"/g, '');
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `charset ${charset} is not supported; send UTF-8`);
-  }
-  const binaryMode = header(event, 'ce-specversion') !== undefined;
-  if (binaryMode ? !/^application\/([\w.-]+\+)?json$/.test(mediaType!) : !CONTENT_TYPES.has(mediaType!)) {
-    const expected = binaryMode
-      ? 'CloudEvents binary mode needs JSON data (application/json)'
-      : 'use application/json or application/cloudevents(-batch)+json';
-    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `content type ${mediaType} is not supported; ${expected}`);
-  }
-  const text = decode(event);
-  let parsed: unknown;
-  try {
-    parsed = binaryMode && text.trim() === '' ? undefined : parseJson(text);
-  } catch (error) {
-    if (!(error instanceof JsonSyntaxError)) throw error;
-    throw new ClientError('INVALID_JSON', 'the request body is not valid JSON');
-  }
-  if (binaryMode) return [fromBinaryMode(event, parsed)];
-  if (mediaType === 'application/cloudevents-batch+json' && !Array.isArray(parsed)) {
-    throw new ClientError('INVALID_REQUEST', 'a CloudEvents batch must be a JSON array');
-  }
-  const items = eventsOf(parsed);
-  if (!items) throw new ClientError('INVALID_REQUEST', 'send an event object, an array of events, or { "events": [...] }');
-  if (items.length === 0) throw new ClientError('INVALID_REQUEST', 'the batch holds no events', 'events');
-  if (items.length > MAX_EVENTS_PER_REQUEST) {
-    throw new ClientError('BATCH_TOO_LARGE', `the batch holds ${items.length} events; the limit is ${MAX_EVENTS_PER_REQUEST}`, 'events');
-  }
-  return items;
-}
-
-/** The body as text: gunzipped when the client compressed it, and strictly UTF-8 (a mangled id is worse than a 400). */
-function decode(event: HttpEvent): string {
-  let body = rawBody(event);
-  const tooLarge = (size: string) => new ClientError('PAYLOAD_TOO_LARGE', `the body is ${size}; the limit is ${MAX_REQUEST_BYTES} bytes`);
-  if (body.length > MAX_REQUEST_BYTES) throw tooLarge(`${body.length} bytes`);
-  const encoding = (header(event, 'content-encoding') ?? 'identity').trim().toLowerCase();
-  if (encoding === 'gzip') {
-    try {
-      // zlib loads with the first compressed body (~4 ms that a cold start of plain JSON need not pay).
-      body = process.getBuiltinModule('node:zlib').gunzipSync(body, { maxOutputLength: MAX_REQUEST_BYTES });
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('larger once decompressed');
-      throw new ClientError('INVALID_REQUEST', 'the body is not valid gzip (Content-Encoding: gzip)');
-    }
-  } else if (encoding !== 'identity') {
-    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `content encoding ${encoding} is not supported; send gzip or an uncompressed body`);
-  }
-  try {
-    return utf8.decode(body);
-  } catch {
-    throw new ClientError('INVALID_JSON', 'the request body is not valid UTF-8');
-  }
-}
-
-/**
- * A CloudEvent in binary mode: its attributes are `ce-*` headers and the body is its `data`. It becomes the
- * structured event it stands for, so both modes take one path.
- */
-function fromBinaryMode(event: HttpEvent, data: unknown): Record<string, unknown> {
-  const structured: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    const key = name.toLowerCase();
-    if (key.startsWith('ce-') && value !== undefined) structured[key.slice(3)] = percentDecoded(value);
-  }
-  if (data !== undefined) structured.data = data;
-  return structured;
-}
-
-/** Header values of CloudEvents attributes are percent-encoded beyond printable ASCII. */
-function percentDecoded(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
