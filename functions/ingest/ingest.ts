@@ -5,11 +5,12 @@ import * as z from '../../shared/kernel/zod-mini.js';
 import { type EventResult, eventKey, meterNamed, type UsageEvent, validateEvent } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { RejectionBatch, SendOutcome } from '../../shared/metering/ports.js';
-import { type HttpEvent, type HttpResult, httpApi, json } from '../../shared/platform/http.js';
+import { type HttpEvent, httpApi, json } from '../../shared/platform/http.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { actsFor, authorize, type Caller, requireAdminTenant } from '../../shared/tenancy/access.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import { readEvents } from './body.js';
+import { OPENMETER_ROUTE, openMeterAnswer, withCloudEventDefaults } from './openmeter.js';
 import { REPLAY_ROUTE, type ReplayDependencies, replayRejections } from './replay.js';
 
 export interface IngestDependencies extends ReplayDependencies {
@@ -66,36 +67,6 @@ export function createIngest(deps: IngestDependencies) {
       event.routeKey === REPLAY_ROUTE ? await replayRejections(event, deps, ingestItems) : await ingest(event, deps, false);
     return json(status, body, status === 503 ? { 'retry-after': '1' } : {});
   });
-}
-
-/**
- * OpenMeter's ingest contract (`POST /api/v1/events`, CloudEvents; 204 when every event is taken; RFC 7807
- * problems otherwise), so an OpenMeter client works with a base URL and a Meterline key. A request with
- * rejected events is answered 400 with each event's outcome in `results`; the accepted ones are counted,
- * and re-sending the batch is safe. With a service key an event's tenant is its `tenant` extension or,
- * as in OpenMeter where the subject is the customer, its `subject`.
- */
-const OPENMETER_ROUTE = 'POST /api/v1/events';
-
-async function openMeterAnswer(run: () => Promise<{ status: number; body: Record<string, unknown> }>): Promise<HttpResult> {
-  const problem = (
-    status: number,
-    title: string,
-    detail: string,
-    extra: Record<string, unknown> = {},
-    headers: Record<string, string> = {},
-  ) => json(status, { type: 'about:blank', title, status, detail, ...extra }, { 'content-type': 'application/problem+json', ...headers });
-  try {
-    const { status, body } = await run();
-    const { code: _code, message: _message, ...outcome } = body;
-    if (status === 503) return problem(503, 'Service Unavailable', String(body.message), outcome, { 'retry-after': '1' });
-    if ((body.rejected as number) > 0)
-      return problem(400, 'Bad Request', `${body.rejected} of the events were rejected; the others were accepted`, outcome);
-    return { statusCode: 204 };
-  } catch (error) {
-    if (!(error instanceof ClientError)) throw error;
-    return problem(error.status, error.code, error.message, { code: error.code, ...(error.field ? { field: error.field } : {}) });
-  }
 }
 
 async function ingest(
@@ -263,12 +234,6 @@ async function oldestOpenFor(deps: IngestDependencies, event: HttpEvent, tenantI
     );
   }
   return Number.NEGATIVE_INFINITY;
-}
-
-/** OpenMeter's clients may leave out `specversion` and `source`, which its API defaults. */
-function withCloudEventDefaults(item: unknown): unknown {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
-  return { specversion: '1.0', source: 'openmeter-api', ...item };
 }
 
 type Routed = { index: number; tenantId: string; item: unknown } | { rejected: EventResult & { status: 'rejected' } };
