@@ -38,10 +38,12 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/**/*.test.ts'],
-          exclude: [...tiers.stack, ...tiers.browser],
+          exclude: [...tiers.infra, ...tiers['npm-start'], ...tiers.stack, ...tiers.browser],
           setupFiles: ['tests/support/unit-tier.ts'],
         },
       },
+      { extends: true, test: { name: 'infra', include: tiers.infra } },
+      { extends: true, test: { name: 'npm-start', include: tiers['npm-start'] } },
       { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators } },
       { extends: true, test: { name: 'browser', include: tiers.browser, globalSetup: emulators } },
     ],

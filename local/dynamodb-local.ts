@@ -59,6 +59,10 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
       'sh',
       'java',
       '-Xmx1g',
+      // The client compiler alone and one collector thread: a local database's JVM then spends about half the CPU it
+      // would on compiling and collecting, on a machine whose cores the functions and tests need too.
+      '-XX:TieredStopAtLevel=1',
+      '-XX:+UseSerialGC',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       '-jar',
       join(dir, 'DynamoDBLocal.jar'),

@@ -3,53 +3,61 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@
 import { type FunctionSpec, functionSpecs, reportQueueSettings, usageQueueSettings, webhookQueueSettings } from '../infra/catalog.js';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 
-/** Creates every table under `prefix` (keeping those that exist, so a stack restarts on its data) and returns the environment that names them. */
+type TableEntry = [TableName, (typeof tables)[TableName]];
+
+/** The environment that names every table under `prefix` (what the functions read), before the tables exist. */
+export function tableEnv(prefix: string): Record<string, string> {
+  return Object.fromEntries((Object.entries(tables) as TableEntry[]).map(([name, def]) => [def.env, `${prefix}-${name}`]));
+}
+
+/**
+ * Creates every table under `prefix`, all at once (keeping those that exist, so a stack restarts on its data), and
+ * returns the environment that names them.
+ */
 export async function createTables(client: DynamoDBClient, prefix: string): Promise<Record<string, string>> {
-  const env: Record<string, string> = {};
-  for (const [name, def] of Object.entries(tables) as [TableName, (typeof tables)[TableName]][]) {
-    const TableName = `${prefix}-${name}`;
-    const attributes = [{ AttributeName: 'pk', AttributeType: 'S' as const }];
-    if (def.sortKey) attributes.push({ AttributeName: 'sk', AttributeType: 'S' });
-    if (def.gsi1) attributes.push({ AttributeName: 'gsi1pk', AttributeType: 'S' }, { AttributeName: 'gsi1sk', AttributeType: 'S' });
-    const created = await client
-      .send(
-        new CreateTableCommand({
-          TableName,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: attributes,
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            ...(def.sortKey ? [{ AttributeName: 'sk', KeyType: 'RANGE' as const }] : []),
-          ],
-          ...(def.gsi1
-            ? {
-                GlobalSecondaryIndexes: [
-                  {
-                    IndexName: 'gsi1',
-                    KeySchema: [
-                      { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-                      { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-                    ],
-                    Projection: { ProjectionType: 'ALL' },
-                  },
-                ],
-              }
-            : {}),
-        }),
-      )
-      .then(
-        () => true,
-        (error: Error) => {
-          if (error.name === 'ResourceInUseException') return false;
-          throw error;
-        },
-      );
-    if (created && def.ttl) {
-      await client.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
-    }
-    env[def.env] = TableName;
+  await Promise.all((Object.entries(tables) as TableEntry[]).map(([name, def]) => createTable(client, `${prefix}-${name}`, def)));
+  return tableEnv(prefix);
+}
+
+async function createTable(client: DynamoDBClient, tableName: string, def: (typeof tables)[TableName]): Promise<void> {
+  const attributes = [{ AttributeName: 'pk', AttributeType: 'S' as const }];
+  if (def.sortKey) attributes.push({ AttributeName: 'sk', AttributeType: 'S' });
+  if (def.gsi1) attributes.push({ AttributeName: 'gsi1pk', AttributeType: 'S' }, { AttributeName: 'gsi1sk', AttributeType: 'S' });
+  const created = await client
+    .send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: attributes,
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, ...(def.sortKey ? [{ AttributeName: 'sk', KeyType: 'RANGE' as const }] : [])],
+        ...(def.gsi1
+          ? {
+              GlobalSecondaryIndexes: [
+                {
+                  IndexName: 'gsi1',
+                  KeySchema: [
+                    { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+                    { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+                  ],
+                  Projection: { ProjectionType: 'ALL' },
+                },
+              ],
+            }
+          : {}),
+      }),
+    )
+    .then(
+      () => true,
+      (error: Error) => {
+        if (error.name === 'ResourceInUseException') return false;
+        throw error;
+      },
+    );
+  if (created && def.ttl) {
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }),
+    );
   }
-  return env;
 }
 
 export interface Queues {
@@ -89,7 +97,6 @@ export async function createQueues(
     );
     return [queue.QueueUrl!, dlq.QueueUrl!] as const;
   };
-  const [usageQueueUrl, usageDlqUrl] = await create('usage', usageQueueSettings.maxReceiveCount);
   // As in AWS (six worker timeouts): a delivery or a slice still being worked is never handed to a second worker.
   const longestTimeout = (consumes: (spec: FunctionSpec) => boolean | undefined) =>
     Math.max(
@@ -97,15 +104,14 @@ export async function createQueues(
         .filter(consumes)
         .map((s) => s.timeoutSeconds),
     );
-  const [webhookQueueUrl, webhookDlqUrl] = await create(
-    'webhooks',
-    webhookQueueSettings.maxReceiveCount,
-    longestTimeout((s) => s.consumesWebhookQueue) * 6,
-  );
-  const [reportQueueUrl, reportDlqUrl] = await create(
-    'reports',
-    reportQueueSettings.maxReceiveCount,
-    reportVisibilityTimeoutSeconds ?? longestTimeout((s) => s.consumesReportQueue) * 6,
-  );
+  const [[usageQueueUrl, usageDlqUrl], [webhookQueueUrl, webhookDlqUrl], [reportQueueUrl, reportDlqUrl]] = await Promise.all([
+    create('usage', usageQueueSettings.maxReceiveCount),
+    create('webhooks', webhookQueueSettings.maxReceiveCount, longestTimeout((s) => s.consumesWebhookQueue) * 6),
+    create(
+      'reports',
+      reportQueueSettings.maxReceiveCount,
+      reportVisibilityTimeoutSeconds ?? longestTimeout((s) => s.consumesReportQueue) * 6,
+    ),
+  ]);
   return { usageQueueUrl, usageDlqUrl, webhookQueueUrl, webhookDlqUrl, reportQueueUrl, reportDlqUrl };
 }

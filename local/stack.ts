@@ -26,7 +26,7 @@ import { type EventBridgeEmulator, startEventBridge } from './eventbridge.js';
 import { functionUrlEvent, type Route, startGateway } from './gateway.js';
 import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
 import { freePort } from './net.js';
-import { createQueues, createTables, type Queues } from './resources.js';
+import { createQueues, createTables, type Queues, tableEnv } from './resources.js';
 import { type Schedule, startScheduler } from './scheduler.js';
 import { startSqsLocal } from './sqs-local.js';
 import {
@@ -131,11 +131,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The AWS calls the functions make, held against the permission record when the stack stops.
   recordAwsCalls();
   try {
-    const dbPath = options.stateDir && join(options.stateDir, 'dynamodb');
-    const dynamoEndpoint: string =
-      options.dynamoEndpoint ?? (await startDynamoDbLocal({ dbPath }).then((d) => (stops.push(d.stop), d.endpoint)));
+    // The JVM of DynamoDB Local takes seconds to come up: it starts first, on a port chosen now, and everything that
+    // needs no table (the other emulators, the functions' modules, the dashboard bundle) is made ready meanwhile.
+    let dynamoEndpoint = options.dynamoEndpoint;
+    let dynamoStarted: Promise<unknown> = Promise.resolve();
+    if (!dynamoEndpoint) {
+      const dynamoPort = await freePort();
+      const starting = startDynamoDbLocal({ port: dynamoPort, dbPath: options.stateDir && join(options.stateDir, 'dynamodb') });
+      stops.push(async () => (await starting.catch(() => undefined))?.stop());
+      dynamoStarted = starting;
+      dynamoStarted.catch(() => undefined); // awaited below, after the work done meanwhile
+      dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+    }
     const sqsEndpoint: string = options.sqsEndpoint ?? (await startSqsLocal().then((s) => (stops.push(s.stop), s.endpoint)));
     const prefix = options.prefix ?? `meterline-${randomBytes(3).toString('hex')}`;
+    const dashboardBuilt = buildDashboard();
+    dashboardBuilt.catch(() => undefined); // awaited below
 
     const base = {
       AWS_REGION: LOCAL_REGION,
@@ -169,7 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The dashboard is served by the gateway itself (see the fallback), so sign-in links point here.
     const env = {
       ...base,
-      ...(await createTables(dynamo, prefix)),
+      ...tableEnv(prefix),
       USAGE_QUEUE_URL: queues.usageQueueUrl,
       DASHBOARD_URL: apiUrl,
       WEBHOOK_QUEUE_URL: queues.webhookQueueUrl,
@@ -219,10 +230,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           handler: await load<ScheduledInvocation, unknown>(name),
         });
     }
+    // Nothing runs before the tables exist: no schedule, request or message.
+    await dynamoStarted;
+    await createTables(dynamo, prefix);
+
     const scheduler = startScheduler(schedules, (name, error) => console.error(`schedule ${name} failed`, error));
     stops.push(() => scheduler.stop());
 
-    const dashboard = await buildDashboard();
+    const dashboard = await dashboardBuilt;
     let refusing = false;
     const server: Server = await startGateway({
       port,

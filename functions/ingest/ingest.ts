@@ -1,23 +1,16 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ClientError, type EventRejectionCode } from '../../shared/kernel/errors.js';
-import { JsonSyntaxError, parseJson } from '../../shared/kernel/json.js';
 import { oldestOpenInstant } from '../../shared/kernel/periods.js';
 import * as z from '../../shared/kernel/zod-mini.js';
-import {
-  type EventResult,
-  eventsOf,
-  MAX_EVENTS_PER_REQUEST,
-  MAX_REQUEST_BYTES,
-  meterNamed,
-  type UsageEvent,
-  validateEvent,
-} from '../../shared/metering/events.js';
+import { type EventResult, eventKey, meterNamed, type UsageEvent, validateEvent } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { RejectionBatch, SendOutcome } from '../../shared/metering/ports.js';
-import { type HttpEvent, type HttpResult, header, httpApi, json, rawBody } from '../../shared/platform/http.js';
+import { type HttpEvent, httpApi, json } from '../../shared/platform/http.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 import { actsFor, authorize, type Caller, requireAdminTenant } from '../../shared/tenancy/access.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
+import { readEvents } from './body.js';
+import { OPENMETER_ROUTE, openMeterAnswer, withCloudEventDefaults } from './openmeter.js';
 import { REPLAY_ROUTE, type ReplayDependencies, replayRejections } from './replay.js';
 
 export interface IngestDependencies extends ReplayDependencies {
@@ -61,9 +54,6 @@ export const ingestResponseSchema = z.object({
   results: z.array(eventOutcomeSchema),
 });
 
-const CONTENT_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * POST /v1/events (and the admin's import route): validates each event, answers for each, and accepts only what
  * SQS has made durable.
@@ -77,36 +67,6 @@ export function createIngest(deps: IngestDependencies) {
       event.routeKey === REPLAY_ROUTE ? await replayRejections(event, deps, ingestItems) : await ingest(event, deps, false);
     return json(status, body, status === 503 ? { 'retry-after': '1' } : {});
   });
-}
-
-/**
- * OpenMeter's ingest contract (`POST /api/v1/events`, CloudEvents; 204 when every event is taken; RFC 7807
- * problems otherwise), so an OpenMeter client works with a base URL and a Meterline key. A request with
- * rejected events is answered 400 with each event's outcome in `results`; the accepted ones are counted,
- * and re-sending the batch is safe. With a service key an event's tenant is its `tenant` extension or,
- * as in OpenMeter where the subject is the customer, its `subject`.
- */
-const OPENMETER_ROUTE = 'POST /api/v1/events';
-
-async function openMeterAnswer(run: () => Promise<{ status: number; body: Record<string, unknown> }>): Promise<HttpResult> {
-  const problem = (
-    status: number,
-    title: string,
-    detail: string,
-    extra: Record<string, unknown> = {},
-    headers: Record<string, string> = {},
-  ) => json(status, { type: 'about:blank', title, status, detail, ...extra }, { 'content-type': 'application/problem+json', ...headers });
-  try {
-    const { status, body } = await run();
-    const { code: _code, message: _message, ...outcome } = body;
-    if (status === 503) return problem(503, 'Service Unavailable', String(body.message), outcome, { 'retry-after': '1' });
-    if ((body.rejected as number) > 0)
-      return problem(400, 'Bad Request', `${body.rejected} of the events were rejected; the others were accepted`, outcome);
-    return { statusCode: 204 };
-  } catch (error) {
-    if (!(error instanceof ClientError)) throw error;
-    return problem(error.status, error.code, error.message, { code: error.code, ...(error.field ? { field: error.field } : {}) });
-  }
 }
 
 async function ingest(
@@ -157,7 +117,7 @@ export async function ingestItems(
         logger.warn('duplicate lookup failed; the consumer will deduplicate', { error: error as Error });
         return new Map<string, string>();
       });
-      for (const [id, hash] of found) known.set(eventKey(t, id), hash);
+      for (const [id, hash] of found) known.set(eventKey({ tenantId: t, id }), hash);
     }),
   );
   const seen = new Map<string, string>();
@@ -170,7 +130,7 @@ export async function ingestItems(
       results.push({ index: r.index, id: r.id, ...tenant, status: 'rejected', code: r.code, message: r.message, field: r.field });
       continue;
     }
-    const key = eventKey(r.event.tenantId, r.id);
+    const key = eventKey(r.event);
     const earlier = seen.get(key) ?? known.get(key);
     if (earlier === undefined) {
       seen.set(key, r.event.payloadHash);
@@ -192,10 +152,10 @@ export async function ingestItems(
   const recorded = recordRejections(deps, event, checked, results, sent, now);
   const { failed } = toSend.length > 0 ? await deps.enqueue(toSend) : { failed: [] };
   await recorded;
-  const notDurable = new Set(failed.map((e) => eventKey(e.tenantId, e.id)));
+  const notDurable = new Set(failed.map(eventKey));
   for (const [i, r] of results.entries()) {
     const c = checked[i]!;
-    if (r.status === 'accepted' && c.status === 'valid' && notDurable.has(eventKey(c.event.tenantId, c.id))) {
+    if (r.status === 'accepted' && c.status === 'valid' && notDurable.has(eventKey(c.event))) {
       Object.assign(r, { status: 'failed', code: 'NOT_DURABLE', message: 'the event could not be queued; retry it with the same id' });
     }
   }
@@ -276,14 +236,6 @@ async function oldestOpenFor(deps: IngestDependencies, event: HttpEvent, tenantI
   return Number.NEGATIVE_INFINITY;
 }
 
-/** OpenMeter's clients may leave out `specversion` and `source`, which its API defaults. */
-function withCloudEventDefaults(item: unknown): unknown {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
-  return { specversion: '1.0', source: 'openmeter-api', ...item };
-}
-
-const eventKey = (tenantId: string, id: string) => `${tenantId}\u0000${id}`;
-
 type Routed = { index: number; tenantId: string; item: unknown } | { rejected: EventResult & { status: 'rejected' } };
 
 /**
@@ -340,88 +292,4 @@ async function existingTenants(items: unknown[], caller: Caller, deps: IngestDep
   }
   const found = await Promise.all([...names].map(async (t) => ((await deps.tenantExists(t)) ? [t] : [])));
   return new Set(found.flat());
-}
-
-function readEvents(event: HttpEvent): unknown[] {
-  const [mediaType, ...params] = (header(event, 'content-type') ?? 'application/json').split(';').map((p) => p.trim().toLowerCase());
-  const charset = params
-    .find((p) => p.startsWith('charset='))
-    ?.slice('charset='.length)
-    .replace(/"/g, '');
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `charset ${charset} is not supported; send UTF-8`);
-  }
-  const binaryMode = header(event, 'ce-specversion') !== undefined;
-  if (binaryMode ? !/^application\/([\w.-]+\+)?json$/.test(mediaType!) : !CONTENT_TYPES.has(mediaType!)) {
-    const expected = binaryMode
-      ? 'CloudEvents binary mode needs JSON data (application/json)'
-      : 'use application/json or application/cloudevents(-batch)+json';
-    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `content type ${mediaType} is not supported; ${expected}`);
-  }
-  const text = decode(event);
-  let parsed: unknown;
-  try {
-    parsed = binaryMode && text.trim() === '' ? undefined : parseJson(text);
-  } catch (error) {
-    if (!(error instanceof JsonSyntaxError)) throw error;
-    throw new ClientError('INVALID_JSON', 'the request body is not valid JSON');
-  }
-  if (binaryMode) return [fromBinaryMode(event, parsed)];
-  if (mediaType === 'application/cloudevents-batch+json' && !Array.isArray(parsed)) {
-    throw new ClientError('INVALID_REQUEST', 'a CloudEvents batch must be a JSON array');
-  }
-  const items = eventsOf(parsed);
-  if (!items) throw new ClientError('INVALID_REQUEST', 'send an event object, an array of events, or { "events": [...] }');
-  if (items.length === 0) throw new ClientError('INVALID_REQUEST', 'the batch holds no events', 'events');
-  if (items.length > MAX_EVENTS_PER_REQUEST) {
-    throw new ClientError('BATCH_TOO_LARGE', `the batch holds ${items.length} events; the limit is ${MAX_EVENTS_PER_REQUEST}`, 'events');
-  }
-  return items;
-}
-
-/** The body as text: gunzipped when the client compressed it, and strictly UTF-8 (a mangled id is worse than a 400). */
-function decode(event: HttpEvent): string {
-  let body = rawBody(event);
-  const tooLarge = (size: string) => new ClientError('PAYLOAD_TOO_LARGE', `the body is ${size}; the limit is ${MAX_REQUEST_BYTES} bytes`);
-  if (body.length > MAX_REQUEST_BYTES) throw tooLarge(`${body.length} bytes`);
-  const encoding = (header(event, 'content-encoding') ?? 'identity').trim().toLowerCase();
-  if (encoding === 'gzip') {
-    try {
-      // zlib loads with the first compressed body (~4 ms that a cold start of plain JSON need not pay).
-      body = process.getBuiltinModule('node:zlib').gunzipSync(body, { maxOutputLength: MAX_REQUEST_BYTES });
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('larger once decompressed');
-      throw new ClientError('INVALID_REQUEST', 'the body is not valid gzip (Content-Encoding: gzip)');
-    }
-  } else if (encoding !== 'identity') {
-    throw new ClientError('UNSUPPORTED_MEDIA_TYPE', `content encoding ${encoding} is not supported; send gzip or an uncompressed body`);
-  }
-  try {
-    return utf8.decode(body);
-  } catch {
-    throw new ClientError('INVALID_JSON', 'the request body is not valid UTF-8');
-  }
-}
-
-/**
- * A CloudEvent in binary mode: its attributes are `ce-*` headers and the body is its `data`. It becomes the
- * structured event it stands for, so both modes take one path.
- */
-function fromBinaryMode(event: HttpEvent, data: unknown): Record<string, unknown> {
-  const structured: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    const key = name.toLowerCase();
-    if (key.startsWith('ce-') && value !== undefined) structured[key.slice(3)] = percentDecoded(value);
-  }
-  if (data !== undefined) structured.data = data;
-  return structured;
-}
-
-/** Header values of CloudEvents attributes are percent-encoded beyond printable ASCII. */
-function percentDecoded(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }

@@ -1,7 +1,7 @@
 import { Dec } from '../kernel/decimal.js';
 import { isWellFormed } from '../kernel/json.js';
 import { type Granularity, granularities, periodKey } from '../kernel/periods.js';
-import type { UsageEvent } from './events.js';
+import { eventKey, type UsageEvent } from './events.js';
 import type { Aggregation } from './meters.js';
 
 /**
@@ -58,7 +58,6 @@ export const emptyFacts = (): Facts => ({ seenMarkers: new Set(), beaten: new Se
 /** DynamoDB allows 100 items in one transaction. */
 export const MAX_ITEMS_PER_PLAN = 100;
 
-export const eventKey = (e: { tenantId: string; id: string }): string => `${e.tenantId}#${e.id}`;
 export const counterPartition = (c: { tenantId: string; meter: string }): string => `${c.tenantId}#${c.meter}`;
 export const counterSort = (c: CounterRef): string => `${c.granularity}#${c.groupKey}#${c.period}`;
 export const counterKey = (c: CounterRef): string => `${counterPartition(c)}|${counterSort(c)}`;

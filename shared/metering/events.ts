@@ -48,6 +48,12 @@ export interface UsageEvent {
   receivedAt: string;
 }
 
+/**
+ * One key per event: its tenant and its id (a tenant id holds no `#`). The ledger's partition key, and the key that
+ * finds a duplicate among a request's events.
+ */
+export const eventKey = (e: { tenantId: string; id: string }): string => `${e.tenantId}#${e.id}`;
+
 const jsonObject = z.custom<Record<string, unknown>>(
   (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v),
   'expected an object',

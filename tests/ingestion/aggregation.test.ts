@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   beatenKey,
   emptyFacts,
-  eventKey,
   foldUnits,
   halves,
   MAX_ITEMS_PER_PLAN,
@@ -11,7 +10,7 @@ import {
   planFold,
   writesOf,
 } from '../../shared/metering/aggregation.js';
-import type { UsageEvent } from '../../shared/metering/events.js';
+import { eventKey, type UsageEvent } from '../../shared/metering/events.js';
 import type { Aggregation } from '../../shared/metering/meters.js';
 
 const event = (id: string, aggregation: Aggregation, value: string, timestamp = '2026-11-23T10:15:00.000Z', groupKey = ''): UsageEvent => ({

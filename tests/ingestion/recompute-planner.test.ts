@@ -1,17 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Dec } from '../../shared/kernel/decimal.js';
-import {
-  beatenKey,
-  type CounterRef,
-  counterKey,
-  emptyFacts,
-  eventKey,
-  foldUnits,
-  markerKey,
-  planFold,
-} from '../../shared/metering/aggregation.js';
-import type { UsageEvent } from '../../shared/metering/events.js';
+import { beatenKey, type CounterRef, counterKey, emptyFacts, foldUnits, markerKey, planFold } from '../../shared/metering/aggregation.js';
+import { eventKey, type UsageEvent } from '../../shared/metering/events.js';
 import type { Aggregation } from '../../shared/metering/meters.js';
 import type { LedgerEntry } from '../../shared/metering/ports.js';
 import {

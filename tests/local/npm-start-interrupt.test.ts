@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { call, type NpmStart, npmStart } from '../support/npm-start.js';
-import { eventually } from '../support/stack.js';
 
 type Outcome = 'accepted' | 'refused' | 'unanswered';
 
@@ -43,11 +44,17 @@ describe('Ctrl-C while events stream in', () => {
         throw error;
       }
     };
+    // A refused poster waits the Retry-After it was given, as a client does, or until the process is gone: a client that
+    // asked again at once would only pile up refused batches to send again after the restart.
+    const gone = new AbortController();
     const poster = async () => {
       while (!stopped) {
         const n = next++;
         const events = Array.from({ length: 25 }, (_, i) => ({ id: `s-${n}-${i}`, meter: 'orders', timestamp: new Date().toISOString() }));
-        batches.set(n, { events, ...(await post(first.apiUrl, events)) });
+        const answer = await post(first.apiUrl, events);
+        batches.set(n, { events, ...answer });
+        if (answer.outcome === 'refused')
+          await sleep(Number(answer.retryAfter) * 1000, undefined, { signal: gone.signal }).catch(() => undefined);
       }
     };
     const posters = [poster(), poster()];
@@ -57,6 +64,7 @@ describe('Ctrl-C while events stream in', () => {
     );
     await first.interrupt();
     stopped = true;
+    gone.abort();
     await Promise.all(posters);
     expect(first.output()).toContain('nothing left unfinished');
 

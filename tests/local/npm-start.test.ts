@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { call, type NpmStart, npmStart } from '../support/npm-start.js';
-import { eventually } from '../support/stack.js';
 
 const HOUR = 3_600_000;
 const GRACE = 72 * HOUR;

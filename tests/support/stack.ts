@@ -5,6 +5,8 @@ import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
 import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 
+export { eventually } from './eventually.js';
+
 /**
  * The run's DynamoDB Local and SQS emulator. Importing this file is what puts a test file in the stack tier (see
  * tiers.ts); a file that reaches the emulators another way runs in the unit tier, where they are not started.
@@ -61,14 +63,4 @@ export async function api(
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** Polls `read` until `done` holds (webhook deliveries and the consumer are asynchronous); about 15 s at most, for a loaded machine. */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached');
 }

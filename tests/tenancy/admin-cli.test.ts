@@ -146,9 +146,14 @@ describe('admin CLI', () => {
 
   it('follows a recompute job to its end, drawing progress on stderr', async () => {
     const job = admin('recompute', 'start', '--tenant', 'cli-labs', '--repair');
-    // The worker runs every minute; run it now rather than wait.
-    await new Promise((done) => setTimeout(done, 3_000));
-    await stack.runSchedule('recompute-worker');
+    // The worker runs every minute; here it runs until the CLI has seen the job end, so it finds the job as soon as the
+    // CLI has started it, however long the CLI takes to come up.
+    let followed = false;
+    void job.then(() => (followed = true));
+    while (!followed) {
+      await stack.runSchedule('recompute-worker');
+      await new Promise((done) => setTimeout(done, 200));
+    }
     const { code, stdout, stderr } = await job;
     expect(code).toBe(0);
     expect(stdout).toMatch(/status\s+succeeded/);

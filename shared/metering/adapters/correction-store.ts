@@ -1,9 +1,9 @@
 import { ClientError } from '../../kernel/errors.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
-import { eventKey } from '../aggregation.js';
 import { type Correction, correctionDeltas } from '../corrections.js';
 import type { UsageEvent } from '../events.js';
+import { eventKey } from '../events.js';
 import { counterUpdate } from './usage-store.js';
 
 /** A correction's record in the ledger table: its id taken is what makes a retried correction a duplicate. */

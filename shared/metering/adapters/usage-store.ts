@@ -22,7 +22,6 @@ import {
   counterPartition,
   counterSort,
   emptyFacts,
-  eventKey,
   type Facts,
   type FoldUnit,
   foldUnits,
@@ -34,7 +33,7 @@ import {
   unfoldableReason,
   writesOf,
 } from '../aggregation.js';
-import type { UsageEvent } from '../events.js';
+import { eventKey, type UsageEvent } from '../events.js';
 import type { CommitOutcome, CounterRow, LedgerEntry, Page, QuarantineQuery, ReplayOutcome, UsageMessage, UsageStore } from '../ports.js';
 
 export interface UsageStoreOptions {
