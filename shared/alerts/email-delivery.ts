@@ -159,7 +159,7 @@ async function compose(ports: EmailPorts, email: Email): Promise<OutgoingMail> {
 
 /** Writes the verification email for a recipient and queues it; the id is per request, so asking again sends again. */
 export async function requestVerification(
-  ports: Pick<EmailPorts, 'store' | 'queue' | 'now'>,
+  ports: { store: Pick<EmailStore, 'createEmail'>; queue: EmailQueue; now(): number },
   tenantId: string,
   address: string,
 ): Promise<Email> {

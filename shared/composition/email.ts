@@ -6,13 +6,8 @@ import { SesSender } from '../alerts/adapters/ses-sender.js';
 import { SmtpSender } from '../alerts/adapters/smtp-sender.js';
 import type { MailSender } from '../alerts/ports.js';
 import { required } from '../platform/config.js';
-import { tableName } from '../platform/dynamo/tables.js';
-import { dynamo, sqs } from './clients.js';
 
-/** The email half of the alerts context, apart so that functions that never mail do not bundle the SES client or nodemailer. */
-export const emailStore = () => new DynamoEmailStore(dynamo(), tableName('webhooks'));
-
-export const emailQueue = () => new SqsDeliveryQueue(sqs(), required('EMAIL_QUEUE_URL'));
+/** Sending mail, apart from ./alerts.ts so that functions that never send do not bundle the SES client or nodemailer. */
 
 /** SMTP when SMTP_URL is set (the local capturing server), else SES with the stack's configuration set. */
 export const mailSender = (): MailSender =>
