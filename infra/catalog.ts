@@ -254,8 +254,8 @@ export const functionCatalog = {
     consumesEmailQueue: true,
     tables: {
       tenants: { access: 'read', partitions: { table: ['TENANT#*'] } },
-      billing: 'read',
-      webhooks: { access: 'readwrite', index: true },
+      billing: { access: 'read', index: true },
+      webhooks: 'readwrite',
     },
     secrets: ['email-links'],
   },
