@@ -2,10 +2,15 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CapturedMail } from '../../local/mailbox.js';
+import { DEMO_CONTACTS, seedDemo, seedDemoMail } from '../../local/seed.js';
 import type { LocalStack } from '../../local/stack.js';
+import { DynamoAlertStore } from '../../shared/alerts/adapters/alert-store.js';
+import { DynamoEmailStore } from '../../shared/alerts/adapters/email-store.js';
 import { EventBridgeBus } from '../../shared/alerts/adapters/event-bus.js';
+import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
 import { type DomainEvent, domainEvent } from '../../shared/events/domain-events.js';
-import { api, createAdminKey, createTenant, eventually, startTestStack } from '../support/stack.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { api, createAdminKey, createTenant, directoryOf, eventually, startTestStack } from '../support/stack.js';
 
 /** Every kind of mail, read back at the SMTP level from the local capturing server: headers, both parts, attachments. */
 describe('email on the local stack', () => {
@@ -232,5 +237,35 @@ describe('email on the local stack', () => {
     expect(answer.status).toBe(200);
     const recipients = (await api(stack, 'GET', '/v1/email/recipients', key)).body.recipients;
     expect(recipients.find((r: { address: string }) => r.address === tech)).toMatchObject({ categories: [] });
+  });
+});
+
+describe("the demo tenant's mail, as npm start seeds it", () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(() => stack?.stop());
+
+  it('mails the technical contact when orders cross 80% of the quota', async () => {
+    const db = documentClient(stack.dynamo);
+    const seed = await seedDemo(directoryOf(stack), new DynamoBillingStore(db, stack.env.BILLING_TABLE!));
+    await seedDemoMail(new DynamoAlertStore(db, stack.env.TENANTS_TABLE!), new DynamoEmailStore(db, stack.env.WEBHOOKS_TABLE!));
+    const orders = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ id: `o-${from + i}`, meter: 'orders', timestamp: new Date().toISOString() }));
+    for (const batch of [orders(0, 1000), orders(1000, 999)]) await api(stack, 'POST', '/v1/events', seed.tenantKey, batch);
+    await stack.drained();
+    await stack.runSchedule('alert-evaluator');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(stack.mailbox.messages.filter((m) => m.headers['x-meterline-event-type'] === 'usage.threshold_crossed')).toHaveLength(0);
+    await api(stack, 'POST', '/v1/events', seed.tenantKey, orders(1999, 1));
+    await stack.drained();
+    await stack.runSchedule('alert-evaluator');
+    const [mail] = await eventually(
+      async () => stack.mailbox.messages.filter((m) => m.envelopeTo.includes(DEMO_CONTACTS.technical)),
+      (m) => m.length === 1,
+    );
+    expect(mail!.subject).toBe('Optical Labs Inc. (demo): orders reached 80% of its quota');
+    expect(mail!.text).toMatch(/Threshold:\s+2000/);
   });
 });
