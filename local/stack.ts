@@ -104,7 +104,7 @@ export interface LocalStack {
   /**
    * A graceful stop's first half: the gateway answers API requests 503 with Retry-After, the requests already in finish,
    * no schedule fires again and the running jobs end, the consumer empties the usage queue and the report workers
-   * theirs, and webhook deliveries due now are made. What is left after `timeoutMs` stays; `stop()` follows.
+   * theirs, and webhook deliveries and emails due now are made. What is left after `timeoutMs` stays; `stop()` follows.
    */
   quiesce(timeoutMs?: number): Promise<Unfinished>;
   unfinished(): Promise<Unfinished>;
@@ -391,10 +391,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       reportMessages: await depth(queues.reportQueueUrl),
       webhookMessages: await depth(queues.webhookQueueUrl),
     });
-    const webhooksDueNow = async () => {
+    /** Messages due now on a worker queue (a delayed retry is not: it waits for the next start). */
+    const dueNow = async (QueueUrl: string) => {
       const a = await sqs.send(
         new GetQueueAttributesCommand({
-          QueueUrl: queues.webhookQueueUrl,
+          QueueUrl,
           AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
         }),
       );
@@ -410,7 +411,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const timeUp = new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref());
       await Promise.race([scheduler.stop(), timeUp]);
       // Jobs and requests add messages; the queues are emptied after them.
-      await until(async () => (await depth()) === 0 && (await depth(queues.reportQueueUrl)) === 0 && (await webhooksDueNow()) === 0);
+      await until(
+        async () =>
+          (await depth()) === 0 &&
+          (await depth(queues.reportQueueUrl)) === 0 &&
+          (await dueNow(queues.webhookQueueUrl)) === 0 &&
+          (await dueNow(queues.emailQueueUrl)) === 0,
+      );
       return unfinished();
     };
 
