@@ -57,6 +57,13 @@ export interface FunctionSpec {
   sendsToReportQueue?: boolean;
   /** Consumes the report queue, at most `reportQueueSettings.maxConcurrency` at once. */
   consumesReportQueue?: boolean;
+  /** Sends to the email queue (EMAIL_QUEUE_URL): an email to attempt, such as a recipient's verification. */
+  sendsToEmailQueue?: boolean;
+  /**
+   * Consumes the email queue, which the event buses fill (every Meterline domain event, SES's bounces and complaints),
+   * and sends to it (retries); sends mail through SES and reads the `email-links` secret.
+   */
+  consumesEmailQueue?: boolean;
 }
 
 export const functionCatalog = {
@@ -195,9 +202,16 @@ export const functionCatalog = {
       'POST /v1/webhooks/{endpointId}/rotate-secret',
       'GET /v1/webhooks/{endpointId}/deliveries',
       'POST /v1/webhooks/{endpointId}/deliveries/{deliveryId}/replay',
+      'GET /v1/email/recipients',
+      'POST /v1/email/recipients',
+      'PUT /v1/email/recipients/{address}',
+      'DELETE /v1/email/recipients/{address}',
+      'POST /v1/email/recipients/{address}/verify',
+      'GET /v1/email/messages',
     ],
-    // Replaying a delivery puts it back on the webhook queue.
+    // Replaying a delivery puts it back on the webhook queue; a new recipient's verification mail goes on the email queue.
     sendsToWebhookQueue: true,
+    sendsToEmailQueue: true,
     // Alerts and meters live in the tenant's partition; API keys in their own, out of reach.
     tables: {
       tenants: { access: 'readwrite', deletes: true, partitions: { table: ['TENANT#*'] } },
@@ -229,6 +243,32 @@ export const functionCatalog = {
     timeoutSeconds: 120,
     consumesWebhookQueue: true,
     tables: { webhooks: 'readwrite' },
+  },
+  // Mails every domain event the bus carries to its recipients (shared/alerts/email-delivery.ts), and suppresses the
+  // addresses SES reports bounced or complained: the tenant's name and, for an issued invoice, the invoice and the
+  // parties for its PDF; recipients, the email log and the suppression list in the webhooks table.
+  'email-delivery': {
+    entry: 'functions/email-delivery/handler.ts',
+    memoryMb: 512,
+    // Ten messages, each a few recipients of a few seconds of SES or SMTP at most, and an invoice PDF.
+    timeoutSeconds: 120,
+    consumesEmailQueue: true,
+    tables: {
+      tenants: { access: 'read', partitions: { table: ['TENANT#*'] } },
+      billing: { access: 'read', index: true },
+      webhooks: 'readwrite',
+    },
+    secrets: ['email-links'],
+  },
+  // The links in mails, without a login: a recipient's verification, its preferences, one-click unsubscribe (RFC 8058).
+  // Each request carries a link signed by the email worker.
+  'email-links': {
+    entry: 'functions/email-links/handler.ts',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    functionUrl: true,
+    tables: { webhooks: 'readwrite' },
+    secrets: ['email-links'],
   },
   invoicing: {
     entry: 'functions/invoicing/handler.ts',
@@ -415,6 +455,19 @@ export const reportQueueSettings = {
   maxBatchingWindowSeconds: 0,
   maxConcurrency: REPORT_WORKERS,
 } as const;
+
+/**
+ * Email queue settings: the webhook queue's shape (a message per attempt, retries as delayed messages), at most a few
+ * batches at once so the account's SES sending rate (1 per second in the sandbox) is not overrun by a burst.
+ */
+export const emailQueueSettings = {
+  maxReceiveCount: 5,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 0,
+  maxConcurrency: 2,
+} as const;
+
+export const sendsToEmailQueue = (spec: FunctionSpec): boolean => Boolean(spec.sendsToEmailQueue || spec.consumesEmailQueue);
 
 export const sendsToWebhookQueue = (spec: FunctionSpec): boolean =>
   Boolean(spec.sendsToWebhookQueue || spec.publishesEvents || spec.consumesWebhookQueue);

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -12,10 +12,12 @@ import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 import { architecture, functionCode, runtime } from './bundling.js';
 import {
   type Access,
+  emailQueueSettings,
   type FunctionName,
   type FunctionSpec,
   functionSpecs,
   reportQueueSettings,
+  sendsToEmailQueue,
   sendsToWebhookQueue,
   type TableGrant,
   tableGrant,
@@ -59,6 +61,9 @@ export interface FunctionsProps {
   usageQueue: Queue;
   webhookQueue: Queue;
   reportQueue: Queue;
+  emailQueue: Queue;
+  /** The SES configuration set the email worker sends with. */
+  emailConfigurationSet: string;
   secrets: Record<string, Secret>;
   eventBus: IEventBus;
 }
@@ -114,7 +119,7 @@ export class Functions extends Construct {
       'Serverless-LambdaDLQ': spec.schedule
         ? 'Invoked asynchronously by Scheduler only; a failed run goes to its on-failure destination (infra/schedules.ts), which keeps the error beside the input, unlike a DLQ.'
         : 'Never invoked asynchronously (API Gateway, the function URL and the SQS event source wait for the answer), so a DLQ would never receive anything.',
-      ...(spec.consumesUsageQueue || spec.consumesWebhookQueue || spec.consumesReportQueue
+      ...(spec.consumesUsageQueue || spec.consumesWebhookQueue || spec.consumesReportQueue || spec.consumesEmailQueue
         ? {
             'Serverless-LambdaEventSourceMappingDestination':
               'On-failure destinations are for stream sources; an SQS source redrives what keeps failing to its queue’s own dead-letter queue.',
@@ -162,6 +167,36 @@ export class Functions extends Construct {
         }),
       );
     }
+    if (sendsToEmailQueue(spec)) sendsTo(role, props.emailQueue);
+    if (spec.consumesEmailQueue) {
+      fn.addEventSource(
+        new SqsEventSource(props.emailQueue, {
+          reportBatchItemFailures: true,
+          batchSize: emailQueueSettings.batchSize,
+          maxBatchingWindow: Duration.seconds(emailQueueSettings.maxBatchingWindowSeconds),
+          maxConcurrency: emailQueueSettings.maxConcurrency,
+        }),
+      );
+      // Raw sends through the stack's configuration set, from any verified identity of the account (the From address
+      // is the operator's setting); ses:SendRawEmail is the action SES v2's SendEmail with raw content is authorized as.
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+          resources: [
+            Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
+            Stack.of(this).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.emailConfigurationSet }),
+          ],
+        }),
+      );
+      const stack = Stack.of(this);
+      // cdk-nag names the finding by the ARN as synthesized: pseudo parameters where the environment is not known.
+      const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+      const identities = `arn:${shown(stack.partition, 'Partition')}:ses:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:identity/*`;
+      acknowledge(role, {
+        [`AwsSolutions-IAM5[Resource::${identities}]`]:
+          'The From address is a stack parameter naming an address or a domain verified in SES, so its identity ARN is not known at synthesis; SES itself refuses any identity the account has not verified, and the configuration set is named.',
+      });
+    }
     // GetSecretValue alone: CDK's grantRead adds DescribeSecret, which the code never calls.
     for (const secret of spec.secrets ?? [])
       role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.secrets[secret]!.secretArn] }));
@@ -179,6 +214,8 @@ export class Functions extends Construct {
       ...(spec.sendsToUsageQueue ? { USAGE_QUEUE_URL: props.usageQueue.queueUrl } : {}),
       ...(sendsToWebhookQueue(spec) ? { WEBHOOK_QUEUE_URL: props.webhookQueue.queueUrl } : {}),
       ...(spec.sendsToReportQueue ? { REPORT_QUEUE_URL: props.reportQueue.queueUrl } : {}),
+      ...(sendsToEmailQueue(spec) ? { EMAIL_QUEUE_URL: props.emailQueue.queueUrl } : {}),
+      ...(spec.consumesEmailQueue ? { SES_CONFIGURATION_SET: props.emailConfigurationSet } : {}),
       ...(spec.publishesEvents ? { EVENT_BUS_NAME: props.eventBus.eventBusName } : {}),
       ...Object.fromEntries((spec.secrets ?? []).map((secret) => [secretArnEnv(secret), props.secrets[secret]!.secretArn])),
       STAGE: props.stage.name,

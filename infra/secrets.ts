@@ -10,6 +10,8 @@ const describedSecrets: Record<string, string> = {
   'stripe-webhook':
     'Stripe webhook signing secret and a restricted read-only key, JSON: {"webhookSecret": "whsec_...", "secretKey": "rk_live_..."}',
   'stripe-portal': 'Stripe restricted key that can only create customer portal sessions, JSON: {"secretKey": "rk_live_..."}',
+  'email-links':
+    'The key that signs the links in mails (verification, preferences, unsubscribe): the random value CloudFormation generates; a new value voids the links in mails already sent',
   cursor: 'The key that signs pagination cursors: the random value CloudFormation generates; a new value voids the cursors handed out',
 };
 

@@ -8,6 +8,7 @@ import { alarmSubscriber } from './alarm-email.js';
 import { Api } from './api.js';
 import { type FunctionName, type FunctionSpec, functionSpecs, reportQueueSettings, webhookQueueSettings } from './catalog.js';
 import { apiCors } from './cors.js';
+import { Email } from './email.js';
 import { Evidence } from './evidence.js';
 import { Functions } from './functions.js';
 import { DashboardHosting } from './hosting.js';
@@ -33,6 +34,7 @@ export class MeterlineStack extends Stack {
   readonly usageQueue: UsageQueue;
   readonly webhookQueue: WorkerQueue;
   readonly reportQueue: WorkerQueue;
+  readonly email: Email;
   readonly functions: Functions;
   readonly api: Api;
   readonly monitoring: NestedStack;
@@ -88,12 +90,22 @@ export class MeterlineStack extends Stack {
         'The example target is a queue in this stack with SQS-managed encryption; delivery to it fails only if the queue is deleted.',
     });
 
+    const emailTimeout = Math.max(...specs.filter(([, spec]) => spec.consumesEmailQueue).map(([, spec]) => spec.timeoutSeconds));
+    this.email = new Email(this, 'Email', {
+      stageName: stage.name,
+      eventBus,
+      consumerTimeout: Duration.seconds(emailTimeout),
+      removalPolicy: stage.dataRemovalPolicy,
+    });
+
     this.functions = new Functions(this, 'Functions', {
       stage,
       tables: this.tables.byName,
       usageQueue: this.usageQueue.queue,
       webhookQueue: this.webhookQueue.queue,
       reportQueue: this.reportQueue.queue,
+      emailQueue: this.email.queue.queue,
+      emailConfigurationSet: this.email.configurationSetName,
       secrets: secrets.byName,
       eventBus,
     });
@@ -134,12 +146,24 @@ export class MeterlineStack extends Stack {
       alarmEmail: stage.alarmTopic ? alarmSubscriber(this, stage.name, props.alarmEmail) : undefined,
     });
 
+    const urls: Partial<Record<FunctionName, string>> = {};
     for (const [name, spec] of specs) {
       if (!spec.functionUrl) continue;
-      // No IAM auth: the caller (Stripe) cannot sign AWS requests. The function authenticates every request
-      // itself, by the webhook signature, before acting on it.
+      // No IAM auth: the callers (Stripe, a mail recipient's browser) cannot sign AWS requests. The function
+      // authenticates every request itself, by the webhook's or the link's signature, before acting on it.
       const url = functions[name].addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+      urls[name] = url.url;
       new CfnOutput(this, `${pascal(name)}Url`, { value: url.url, description: `Function URL of ${name}` });
+    }
+    // The email worker's settings that name other resources: links point at the links function and the dashboard
+    // (neither depends on the worker, so no cycle).
+    for (const [name, spec] of specs) {
+      if (!spec.consumesEmailQueue) continue;
+      functions[name]
+        .addEnvironment('EMAIL_FROM', this.email.from)
+        .addEnvironment('OPERATOR_EMAILS', this.email.operators)
+        .addEnvironment('EMAIL_LINKS_URL', urls['email-links']!)
+        .addEnvironment('DASHBOARD_URL', hosting.origin);
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
@@ -157,6 +181,9 @@ export class MeterlineStack extends Stack {
     new CfnOutput(this, 'WebhookDeadLetterQueueUrl', { value: this.webhookQueue.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ReportQueueUrl', { value: this.reportQueue.queue.queueUrl });
     new CfnOutput(this, 'ReportDeadLetterQueueUrl', { value: this.reportQueue.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'EmailQueueUrl', { value: this.email.queue.queue.queueUrl });
+    new CfnOutput(this, 'EmailDeadLetterQueueUrl', { value: this.email.queue.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'EmailConfigurationSetName', { value: this.email.configurationSetName });
     new CfnOutput(this, 'NotificationEventsQueueUrl', { value: notificationEvents.queueUrl });
     new CfnOutput(this, 'ScheduleDeadLetterQueueUrl', { value: schedules.deadLetterQueue.queueUrl });
     for (const job of schedules.jobs) {

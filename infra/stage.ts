@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { REPORT_WORKERS } from '../shared/stripe/report-slices.js';
-import { type FunctionName, webhookQueueSettings } from './catalog.js';
+import { emailQueueSettings, type FunctionName, webhookQueueSettings } from './catalog.js';
 
 /** What differs between a throwaway development stack and production, chosen by `-c stage=dev|prod`. */
 export interface StageConfig {
@@ -70,6 +70,9 @@ const stages: Record<StageConfig['name'], StageConfig> = {
     // docs/operations.md gives the total and the account quota it needs (a test holds the two together).
     reservedConcurrency: {
       consumer: consumerMaxConcurrency,
+      // As many as the email queue's mapping runs at once; the links function answers people clicking in mail.
+      'email-delivery': emailQueueSettings.maxConcurrency,
+      'email-links': 5,
       // Stripe retries a throttled (429) delivery with backoff; ten at a time is far above its delivery rate to one endpoint.
       'stripe-webhook': 10,
       // One run at a time: a retry or a late run waits (Lambda retries throttled asynchronous invocations) rather than

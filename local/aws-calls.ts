@@ -245,7 +245,7 @@ function tableResource(name: string): string {
 /** A local queue (`<stack prefix>-<queue>[-dlq]`, local/resources.ts) by its name in the stack. */
 function queueResource(url: unknown): string {
   const name = String(url).split('/').at(-1)!;
-  const queue = /-(usage|webhooks|reports)(-dlq)?$/.exec(name);
+  const queue = /-(usage|webhooks|reports|emails)(-dlq)?$/.exec(name);
   return queue ? `queue/${queue[1]}${queue[2] ?? ''}` : `queue/?${name}`;
 }
 

@@ -27,9 +27,10 @@ const MAX_REQUEST_BYTES = 256 * 1024;
  * A local EventBridge for `PutEvents` over the AWS JSON 1.1 protocol the real client speaks: it knows
  * only the buses it was given, applies AWS's entry-count and size limits (size computed as AWS documents:
  * 14 bytes for Time, UTF-8 bytes of Source, DetailType, Detail and each Resource), refuses a Detail that is
- * not a JSON object per entry (as AWS does, with an error code in that entry), and records what it accepts.
+ * not a JSON object per entry (as AWS does, with an error code in that entry), and records what it accepts;
+ * `onEvent` plays the bus's rules, handed each accepted event.
  */
-export async function startEventBridge(buses: readonly string[]): Promise<EventBridgeEmulator> {
+export async function startEventBridge(buses: readonly string[], onEvent?: (event: BusEvent) => void): Promise<EventBridgeEmulator> {
   const events: BusEvent[] = [];
   const port = await freePort();
   const answer = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
@@ -85,14 +86,16 @@ export async function startEventBridge(buses: readonly string[]): Promise<EventB
         if (detail === null || typeof detail !== 'object' || Array.isArray(detail))
           return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
         const id = randomUUID();
-        events.push({
+        const accepted = {
           id,
           bus,
           source: e.Source,
           detailType: e.DetailType,
           detail,
           time: new Date(e.Time !== undefined ? e.Time * 1000 : Date.now()).toISOString(),
-        });
+        };
+        events.push(accepted);
+        onEvent?.(accepted);
         return { EventId: id };
       });
       answer(res, 200, { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results });

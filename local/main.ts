@@ -1,11 +1,13 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DynamoAlertStore } from '../shared/alerts/adapters/alert-store.js';
+import { DynamoEmailStore } from '../shared/alerts/adapters/email-store.js';
 import { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import { demoEvents, demoStart, postEvents } from './demo-usage.js';
-import { DEMO_TENANT, type DemoSeed, reissueDemoKeys, seedDemo } from './seed.js';
+import { DEMO_TENANT, type DemoSeed, reissueDemoKeys, seedDemo, seedDemoMail } from './seed.js';
 import { type LocalStack, startLocalStack, type Unfinished } from './stack.js';
 import { localStateDir, localStateFile, readLocalState, writeLocalState } from './state.js';
 
@@ -82,6 +84,7 @@ let seed: DemoSeed;
 let keysNote = '';
 if (!stored) {
   seed = await seedDemo(directory, new DynamoBillingStore(db, stack.env.BILLING_TABLE!));
+  await seedDemoMail(new DynamoAlertStore(db, stack.env.TENANTS_TABLE!), new DynamoEmailStore(db, stack.env.WEBHOOKS_TABLE!));
 } else if (saved && (await keysWork(saved))) {
   seed = { adminKey: saved.adminKey, tenantKey: saved.tenantKey, tenantId: saved.tenantId, planId: saved.planId };
 } else {

@@ -1,6 +1,13 @@
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type FunctionSpec, functionSpecs, reportQueueSettings, usageQueueSettings, webhookQueueSettings } from '../infra/catalog.js';
+import {
+  emailQueueSettings,
+  type FunctionSpec,
+  functionSpecs,
+  reportQueueSettings,
+  usageQueueSettings,
+  webhookQueueSettings,
+} from '../infra/catalog.js';
 import { type TableName, tables } from '../shared/platform/dynamo/tables.js';
 
 type TableEntry = [TableName, (typeof tables)[TableName]];
@@ -67,10 +74,12 @@ export interface Queues {
   webhookDlqUrl: string;
   reportQueueUrl: string;
   reportDlqUrl: string;
+  emailQueueUrl: string;
+  emailDlqUrl: string;
 }
 
 /**
- * The usage, webhook delivery and report queues and their DLQs, with the same redrive policies as in AWS
+ * The usage, webhook delivery, report and email queues and their DLQs, with the same redrive policies as in AWS
  * (`visibilityTimeoutSeconds`: the usage queue's; `reportVisibilityTimeoutSeconds`: the report queue's, six worker
  * timeouts as in AWS unless a test needs a crashed slice back sooner).
  */
@@ -104,14 +113,16 @@ export async function createQueues(
         .filter(consumes)
         .map((s) => s.timeoutSeconds),
     );
-  const [[usageQueueUrl, usageDlqUrl], [webhookQueueUrl, webhookDlqUrl], [reportQueueUrl, reportDlqUrl]] = await Promise.all([
-    create('usage', usageQueueSettings.maxReceiveCount),
-    create('webhooks', webhookQueueSettings.maxReceiveCount, longestTimeout((s) => s.consumesWebhookQueue) * 6),
-    create(
-      'reports',
-      reportQueueSettings.maxReceiveCount,
-      reportVisibilityTimeoutSeconds ?? longestTimeout((s) => s.consumesReportQueue) * 6,
-    ),
-  ]);
-  return { usageQueueUrl, usageDlqUrl, webhookQueueUrl, webhookDlqUrl, reportQueueUrl, reportDlqUrl };
+  const [[usageQueueUrl, usageDlqUrl], [webhookQueueUrl, webhookDlqUrl], [reportQueueUrl, reportDlqUrl], [emailQueueUrl, emailDlqUrl]] =
+    await Promise.all([
+      create('usage', usageQueueSettings.maxReceiveCount),
+      create('webhooks', webhookQueueSettings.maxReceiveCount, longestTimeout((s) => s.consumesWebhookQueue) * 6),
+      create(
+        'reports',
+        reportQueueSettings.maxReceiveCount,
+        reportVisibilityTimeoutSeconds ?? longestTimeout((s) => s.consumesReportQueue) * 6,
+      ),
+      create('emails', emailQueueSettings.maxReceiveCount, longestTimeout((s) => s.consumesEmailQueue) * 6),
+    ]);
+  return { usageQueueUrl, usageDlqUrl, webhookQueueUrl, webhookDlqUrl, reportQueueUrl, reportDlqUrl, emailQueueUrl, emailDlqUrl };
 }

@@ -1,3 +1,4 @@
+import type { AlertStore, EmailStore } from '../shared/alerts/ports.js';
 import type { DynamoBillingStore } from '../shared/billing/adapters/billing-store.js';
 import { type GrantRequest, newGrant } from '../shared/billing/credits.js';
 import { type Plan, seedPlans } from '../shared/billing/plans.js';
@@ -101,4 +102,35 @@ export async function reissueDemoKeys(directory: TenantDirectory, now = Date.now
   const admin = await issueApiKey(directory, { admin: true }, ADMIN_KEY_NAME, now);
   const tenant = await issueApiKey(directory, { tenantId: DEMO_TENANT }, DEMO_KEY_NAME, now);
   return { adminKey: admin.token, tenantId: DEMO_TENANT, tenantKey: tenant.token, planId: DEMO_PLAN };
+}
+
+/** The demo tenant's contacts, verified so that its mail arrives in the local mailbox at once. */
+export const DEMO_CONTACTS = { technical: 'tech@optical-labs.example', billing: 'billing@optical-labs.example' } as const;
+
+/**
+ * The demo tenant's mail: a rule at 80% of its orders quota (2,000 of 2,500, above the month the demo posts), and a
+ * verified technical and billing contact, so crossing the rule or issuing an invoice puts a mail in the local mailbox.
+ */
+export async function seedDemoMail(alerts: Pick<AlertStore, 'putAlert'>, email: Pick<EmailStore, 'putRecipient'>, now = Date.now()) {
+  const at = new Date(now).toISOString();
+  await alerts.putAlert({
+    id: 'orders-quota-80',
+    tenantId: DEMO_TENANT,
+    kind: 'percent',
+    meter: 'orders',
+    of: 'quota',
+    percent: '80',
+    name: 'Orders at 80% of the quota',
+    createdAt: at,
+  });
+  for (const role of ['technical', 'billing'] as const) {
+    await email.putRecipient({
+      tenantId: DEMO_TENANT,
+      address: DEMO_CONTACTS[role],
+      role,
+      categories: role === 'technical' ? ['usage'] : ['billing'],
+      createdAt: at,
+      verifiedAt: at,
+    });
+  }
 }

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Server, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { buildDashboard } from '../dashboard/build.js';
 import {
+  emailQueueSettings,
   type FunctionName,
   type FunctionSpec,
   functionSpecs,
@@ -25,6 +26,7 @@ import { type EventSourceMapping, startEventSourceMapping } from './event-source
 import { type EventBridgeEmulator, startEventBridge } from './eventbridge.js';
 import { functionUrlEvent, type Route, startGateway } from './gateway.js';
 import { type Handler, LOCAL_REGION, lambdaContext } from './lambda.js';
+import { type Mailbox, mailboxAnswer, startMailbox } from './mailbox.js';
 import { freePort } from './net.js';
 import { createQueues, createTables, type Queues, tableEnv } from './resources.js';
 import { type Schedule, startScheduler } from './scheduler.js';
@@ -82,6 +84,8 @@ export interface LocalStack {
   consumer: EventSourceMapping;
   /** The local `meterline` event bus: every event put on it. */
   eventBus: EventBridgeEmulator;
+  /** The local SMTP server the email worker sends to: every message it took (SES's part in AWS). */
+  mailbox: Mailbox;
   /** Base URL of each function URL, by function name. */
   functionUrls: Record<string, string>;
   /** How many times a function has been invoked (what Lambda's Invocations metric counts). */
@@ -100,7 +104,7 @@ export interface LocalStack {
   /**
    * A graceful stop's first half: the gateway answers API requests 503 with Retry-After, the requests already in finish,
    * no schedule fires again and the running jobs end, the consumer empties the usage queue and the report workers
-   * theirs, and webhook deliveries due now are made. What is left after `timeoutMs` stays; `stop()` follows.
+   * theirs, and webhook deliveries and emails due now are made. What is left after `timeoutMs` stays; `stop()` follows.
    */
   quiesce(timeoutMs?: number): Promise<Unfinished>;
   unfinished(): Promise<Unfinished>;
@@ -164,8 +168,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const visibility = options.visibilityTimeoutSeconds ?? 5;
     const queues = await createQueues(sqs, prefix, visibility, options.reportVisibilityTimeoutSeconds);
-    const eventBus = await startEventBridge([LOCAL_EVENT_BUS]);
+    // The bus's rule that feeds the email worker (infra/email.ts): every event onto the email queue, as EventBridge wraps it.
+    const eventBus = await startEventBridge([LOCAL_EVENT_BUS], (e) => {
+      const envelope = {
+        version: '0',
+        id: e.id,
+        'detail-type': e.detailType,
+        source: e.source,
+        time: e.time,
+        region: LOCAL_REGION,
+        detail: e.detail,
+      };
+      sqs
+        .send(new SendMessageCommand({ QueueUrl: queues.emailQueueUrl, MessageBody: JSON.stringify(envelope) }))
+        .catch((error) => console.error('the email rule could not queue an event', error));
+    });
     stops.push(eventBus.stop);
+    const mailbox = await startMailbox();
+    stops.push(mailbox.stop);
     const stripe = usesRealStripe()
       ? undefined
       : await startStripeEmulator({
@@ -185,6 +205,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       DASHBOARD_URL: apiUrl,
       WEBHOOK_QUEUE_URL: queues.webhookQueueUrl,
       REPORT_QUEUE_URL: queues.reportQueueUrl,
+      EMAIL_QUEUE_URL: queues.emailQueueUrl,
+      // Mail goes to the local capturing SMTP server instead of SES; its links to the local links function.
+      SMTP_URL: mailbox.url,
+      EMAIL_FROM: 'Meterline <mail@meterline.localhost>',
+      EMAIL_LINKS_URL: `${apiUrl}/_url/email-links`,
+      OPERATOR_EMAILS: 'operator@meterline.localhost',
       EVENT_BUS_NAME: LOCAL_EVENT_BUS,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBus.endpoint,
       // Local receivers listen on 127.0.0.1; in AWS this is never set and loopback is refused like every private address.
@@ -246,7 +272,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       authorizer: await load('authorizer'),
       authorizerCacheTtlMs: options.authorizerCacheTtlMs ?? 0,
       cors: apiCors,
-      // Function URLs live at /_url/<function>/..., POST /_local/schedules/<function> runs a schedule now, and
+      // Function URLs live at /_url/<function>/..., POST /_local/schedules/<function> runs a schedule now, GET
+      // /_local/mailbox lists the mail the local SMTP server took (the console's Mailbox page), and
       // GET / serves the dashboard (CloudFront's part in AWS), with config.json pointing it at this same origin.
       fallback: async (req, res, body) => {
         const url = new URL(req.url ?? '/', apiUrl);
@@ -261,6 +288,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             res.end(file.body);
             return true;
           }
+        }
+        const mail = req.method === 'GET' ? mailboxAnswer(mailbox, url.pathname) : undefined;
+        if (mail) {
+          res.writeHead(mail.status, { 'content-type': mail.type, 'cache-control': 'no-store' });
+          res.end(mail.body);
+          return true;
         }
         const fn = /^\/_url\/([\w-]+)(\/.*)?$/.exec(url.pathname);
         const route = fn ? urlHandlers.get(fn[1]!) : undefined;
@@ -325,6 +358,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const workerQueues: { url: string; consumes: (spec: FunctionSpec) => boolean | undefined; settings: WorkerQueueSettings }[] = [
       { url: queues.webhookQueueUrl, consumes: (s) => s.consumesWebhookQueue, settings: { ...webhookQueueSettings, maxConcurrency: 1 } },
       { url: queues.reportQueueUrl, consumes: (s) => s.consumesReportQueue, settings: reportQueueSettings },
+      { url: queues.emailQueueUrl, consumes: (s) => s.consumesEmailQueue, settings: { ...emailQueueSettings, maxConcurrency: 1 } },
     ];
     for (const { url, consumes, settings } of workerQueues) {
       const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
@@ -372,10 +406,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       reportMessages: await depth(queues.reportQueueUrl),
       webhookMessages: await depth(queues.webhookQueueUrl),
     });
-    const webhooksDueNow = async () => {
+    /** Messages due now on a worker queue (a delayed retry is not: it waits for the next start). */
+    const dueNow = async (QueueUrl: string) => {
       const a = await sqs.send(
         new GetQueueAttributesCommand({
-          QueueUrl: queues.webhookQueueUrl,
+          QueueUrl,
           AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
         }),
       );
@@ -391,7 +426,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const timeUp = new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref());
       await Promise.race([scheduler.stop(), timeUp]);
       // Jobs and requests add messages; the queues are emptied after them.
-      await until(async () => (await depth()) === 0 && (await depth(queues.reportQueueUrl)) === 0 && (await webhooksDueNow()) === 0);
+      await until(
+        async () =>
+          (await depth()) === 0 &&
+          (await depth(queues.reportQueueUrl)) === 0 &&
+          (await dueNow(queues.webhookQueueUrl)) === 0 &&
+          (await dueNow(queues.emailQueueUrl)) === 0,
+      );
       return unfinished();
     };
 
@@ -403,6 +444,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env,
       stripe,
       eventBus,
+      mailbox,
       functionUrls: Object.fromEntries([...urlHandlers.keys()].map((name) => [name, `${apiUrl}/_url/${name}`])),
       invocations: (name) => invocations.get(name) ?? 0,
       busyMs: (name) => busy.get(name) ?? 0,

@@ -6,6 +6,7 @@ import { useApi, useRoute } from './hooks.js';
 import { Alerts } from './pages/alerts.js';
 import { Console } from './pages/console.js';
 import { InvoiceDetail, Invoices } from './pages/invoices.js';
+import { Mailbox } from './pages/mailbox.js';
 import { Overview } from './pages/overview.js';
 import { Plan } from './pages/plan.js';
 import { Usage } from './pages/usage.js';
@@ -34,7 +35,7 @@ function App() {
   const route = useRoute();
   const [signedOut, setSignedOut] = useState(false);
   useEffect(() => {
-    if (me.data?.role === 'admin' && route[0] !== 'console') location.hash = '#/console';
+    if (me.data?.role === 'admin' && route[0] !== 'console' && route[0] !== 'mailbox') location.hash = '#/console';
   }, [me.data, route[0]]);
 
   if (signedOut) return <SignedOut />;
@@ -54,7 +55,12 @@ function App() {
     setSignedOut(true);
   };
   const admin = me.data.role === 'admin';
-  const pages = admin ? ([['console', 'Console']] as const) : tenantPages;
+  const pages = admin
+    ? ([
+        ['console', 'Console'],
+        ['mailbox', 'Mailbox'],
+      ] as const)
+    : tenantPages;
   const current = route[0] ?? '';
   return (
     <>
@@ -81,7 +87,9 @@ function App() {
         </div>
       </header>
       <main id="main">
-        {admin ? (
+        {admin && current === 'mailbox' ? (
+          <Mailbox id={route[1]} />
+        ) : admin ? (
           <Console />
         ) : current === 'usage' ? (
           <Usage />

@@ -1,5 +1,14 @@
 import * as z from 'zod';
-import type { AlertStore, DeliveryQueue, WebhookStore } from '../../shared/alerts/ports.js';
+import {
+  defaultCategories,
+  emailAddressSchema,
+  MAX_RECIPIENTS,
+  type Recipient,
+  recipientInputSchema,
+  recipientUpdateSchema,
+} from '../../shared/alerts/email.js';
+import { requestVerification } from '../../shared/alerts/email-delivery.js';
+import type { AlertStore, DeliveryQueue, EmailQueue, EmailStore, WebhookStore } from '../../shared/alerts/ports.js';
 import { type Alert, alertDefinitionSchema, alertIdSchema, isThresholdRule } from '../../shared/alerts/rules.js';
 import {
   endpointDefinitionSchema,
@@ -29,6 +38,10 @@ export interface AlertsDependencies {
   /** Why a URL may not receive webhooks (private address, no https in AWS), or undefined. */
   checkUrl(url: string): Promise<string | undefined>;
   queue: DeliveryQueue;
+  email: {
+    store: Pick<EmailStore, 'listRecipients' | 'getRecipient' | 'putRecipient' | 'deleteRecipient' | 'createEmail' | 'listEmails'>;
+    queue: EmailQueue;
+  };
   /** Epoch milliseconds. */
   now(): number;
 }
@@ -38,6 +51,8 @@ const RECENT_EPISODES = 50;
 
 /** Endpoints a tenant may register: enough for every environment and team, few enough that fan-out stays cheap. */
 const MAX_ENDPOINTS = 20;
+
+export const emailMessagesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 
 export const deliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -62,6 +77,16 @@ export function createAlertsApi(deps: AlertsDependencies) {
     if (refused) throw new ClientError('INVALID_REQUEST', `this URL cannot receive webhooks: ${refused}`, 'url');
     return definition;
   };
+
+  const recipientView = ({ tenantId: _t, ...r }: Recipient) => ({ ...r, verified: r.verifiedAt !== undefined });
+  const recipientOf = async (event: HttpEvent) => {
+    const tenantId = requireTenant(event);
+    const address = parseInput(emailAddressSchema, decodeURIComponent(event.pathParameters?.address ?? ''), 'address');
+    const recipient = await deps.email.store.getRecipient(tenantId, address);
+    if (!recipient) throw new ClientError('NOT_FOUND', `${address} is not one of this tenant's email recipients`, 'address');
+    return recipient;
+  };
+  const verify = (r: Recipient) => requestVerification({ ...deps.email, now: deps.now }, r.tenantId, r.address);
 
   return httpApi(
     routes({
@@ -183,6 +208,61 @@ export function createAlertsApi(deps: AlertsDependencies) {
         await deps.queue.send({ tenantId: endpoint.tenantId, deliveryId: id, dueAt: now, seriesStart: now }, 0);
         const { tenantId: _t, ...shown } = reopened;
         return json(202, { ...shown, payload: JSON.parse(shown.payload) });
+      },
+
+      /** A new recipient receives nothing until it follows the link in the verification mail sent now. */
+      'POST /v1/email/recipients': async (event) => {
+        const tenantId = requireTenant(event);
+        const input = parseInput(recipientInputSchema, jsonBody(event));
+        const existing = await deps.email.store.listRecipients(tenantId);
+        if (existing.some((r) => r.address === input.address))
+          throw new ClientError('CONFLICT', `${input.address} is already a recipient; PUT changes it`, 'address');
+        if (existing.length >= MAX_RECIPIENTS)
+          throw new ClientError('CONFLICT', `a tenant may name at most ${MAX_RECIPIENTS} email recipients`);
+        const recipient: Recipient = {
+          tenantId,
+          address: input.address,
+          role: input.role,
+          categories: input.categories ?? defaultCategories[input.role],
+          createdAt: new Date(deps.now()).toISOString(),
+        };
+        await deps.email.store.putRecipient(recipient);
+        await verify(recipient);
+        return json(201, recipientView(recipient));
+      },
+      'GET /v1/email/recipients': async (event) =>
+        json(200, { recipients: (await deps.email.store.listRecipients(requireTenant(event))).map(recipientView) }),
+      /** Changes what a recipient receives (and its role); its address and verification stay. */
+      'PUT /v1/email/recipients/{address}': async (event) => {
+        const recipient = await recipientOf(event);
+        const update = parseInput(recipientUpdateSchema, jsonBody(event));
+        const updated: Recipient = { ...recipient, ...update };
+        await deps.email.store.putRecipient(updated);
+        return json(200, recipientView(updated));
+      },
+      'DELETE /v1/email/recipients/{address}': async (event) => {
+        const recipient = await recipientOf(event);
+        await deps.email.store.deleteRecipient(recipient.tenantId, recipient.address);
+        return { statusCode: 204 };
+      },
+      /** Sends the verification mail again (the last one may have expired or gone astray). */
+      'POST /v1/email/recipients/{address}/verify': async (event) => {
+        const recipient = await recipientOf(event);
+        if (recipient.verifiedAt) throw new ClientError('CONFLICT', `${recipient.address} is verified already`, 'address');
+        await verify(recipient);
+        return json(202, recipientView(recipient));
+      },
+      /** The email log: every message to the tenant's recipients, newest first, with its attempts. */
+      'GET /v1/email/messages': async (event) => {
+        const tenantId = requireTenant(event);
+        const q = parseInput(emailMessagesQuery, event.queryStringParameters ?? {});
+        const emails = await deps.email.store.listEmails(tenantId, q.limit);
+        return json(200, {
+          messages: emails.map(({ tenantId: _t, subject, ...e }) => ({
+            ...e,
+            about: subject.kind === 'event' ? { eventId: subject.event.id, eventType: subject.event.type } : { verification: true },
+          })),
+        });
       },
     }),
   );

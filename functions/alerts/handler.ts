@@ -1,6 +1,6 @@
 import { checkEndpointUrl } from '../../shared/alerts/adapters/webhook-sender.js';
 import { quotaPeriod } from '../../shared/billing/quotas.js';
-import { alertStore, allowLoopbackWebhooks, deliveryQueue, webhookStore } from '../../shared/composition/alerts.js';
+import { alertStore, allowLoopbackWebhooks, deliveryQueue, emailQueue, emailStore, webhookStore } from '../../shared/composition/alerts.js';
 import { billingStore } from '../../shared/composition/billing.js';
 import { rateLimiter, tenantDirectory } from '../../shared/composition/tenancy.js';
 import { checkedBy } from '../../shared/platform/http.js';
@@ -17,5 +17,6 @@ export const handler = createAlertsApi({
   webhooks: webhookStore(),
   checkUrl: (url) => checkEndpointUrl(url, allowLoopback),
   queue: deliveryQueue(),
+  email: { store: emailStore(), queue: emailQueue() },
   now: Date.now,
 }).use(checkedBy(rateLimiter()));

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { recipientInputSchema, recipientUpdateSchema } from '../../shared/alerts/email.js';
 import { alertConditionSchema } from '../../shared/alerts/rules.js';
 import { endpointDefinitionSchema, rotationSchema } from '../../shared/alerts/webhooks.js';
 import { grantRequestSchema } from '../../shared/billing/credits.js';
@@ -16,7 +17,7 @@ import { type RouteKind, routeKind } from '../../shared/tenancy/access.js';
 import { newSessionSchema, newTenantSchema, rateLimitSettingsSchema } from '../../shared/tenancy/requests.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import { keyRequest, serviceKeyRequest, tenantKeyRequest } from '../admin/admin.js';
-import { deliveriesQuery } from '../alerts/alerts.js';
+import { deliveriesQuery, emailMessagesQuery } from '../alerts/alerts.js';
 import { listQuery, quotaQuery } from '../billing/billing.js';
 import { statusRequest } from '../billing-admin/billing-admin.js';
 import { billingIssuesQuery } from '../console/console.js';
@@ -136,6 +137,20 @@ export const operations: Record<string, Operation> = {
   },
   'GET /v1/webhooks/{endpointId}/deliveries': { summary: "An endpoint's delivery log, newest first", query: deliveriesQuery },
   'POST /v1/webhooks/{endpointId}/deliveries/{deliveryId}/replay': { summary: 'Deliver an event to the endpoint again', status: 202 },
+  'GET /v1/email/recipients': { summary: "The tenant's email recipients, verified or not" },
+  'POST /v1/email/recipients': {
+    summary:
+      'Name an email recipient (billing or technical contact, or an extra address); it receives mail once it follows the verification link sent now',
+    body: recipientInputSchema,
+    status: 201,
+  },
+  'PUT /v1/email/recipients/{address}': {
+    summary: 'Change what a recipient receives (its categories) or its role',
+    body: recipientUpdateSchema,
+  },
+  'DELETE /v1/email/recipients/{address}': { summary: 'Remove an email recipient', status: 204 },
+  'POST /v1/email/recipients/{address}/verify': { summary: 'Send the verification mail again', status: 202 },
+  'GET /v1/email/messages': { summary: 'The email log, newest first: each message with its attempts', query: emailMessagesQuery },
   'GET /v1/invoices': { summary: 'Invoices, newest first', query: listQuery },
   'GET /v1/invoices/upcoming': { summary: "The current period's draft invoice" },
   'GET /v1/invoices/{id}': { summary: 'One invoice' },

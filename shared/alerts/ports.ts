@@ -1,4 +1,5 @@
 import type { DomainEvent } from '../events/domain-events.js';
+import type { Email, EmailAttempt, EmailStatus, EmailWork, Recipient } from './email.js';
 import type { EpisodeRecord, Watch } from './episodes.js';
 import type { Alert, AlertFiring } from './rules.js';
 import type { Delivery, DeliveryAttempt, DeliveryMessage, WebhookEndpoint } from './webhooks.js';
@@ -58,4 +59,52 @@ export interface DeliveryQueue {
 /** The event bus (./adapters/event-bus.ts). */
 export interface EventBus {
   put(event: DomainEvent): Promise<void>;
+}
+
+/** A tenant's email recipients, the email log and the suppression list; ./adapters/email-store.ts implements it. */
+export interface EmailStore {
+  listRecipients(tenantId: string): Promise<Recipient[]>;
+  getRecipient(tenantId: string, address: string): Promise<Recipient | undefined>;
+  putRecipient(recipient: Recipient): Promise<void>;
+  deleteRecipient(tenantId: string, address: string): Promise<boolean>;
+  /** Writes the email unless one with its id exists (the idempotency key); returns the stored one. */
+  createEmail(email: Email): Promise<Email>;
+  getEmail(tenantId: string, id: string): Promise<Email | undefined>;
+  /** A tenant's emails, newest first. */
+  listEmails(tenantId: string, limit: number): Promise<Email[]>;
+  /**
+   * Takes a pending email for one attempt until `leaseUntil` (epoch ms): false when it is not pending or another
+   * worker holds it, so two copies of one queue message never both send.
+   */
+  claimEmail(tenantId: string, id: string, now: number, leaseUntil: number): Promise<boolean>;
+  recordEmailAttempt(
+    tenantId: string,
+    id: string,
+    attempt: EmailAttempt,
+    outcome: { status: EmailStatus; nextAttemptAt?: string },
+  ): Promise<void>;
+  /** Stops all sending to an address (a hard bounce or a complaint). */
+  suppress(address: string, reason: string, at: string): Promise<void>;
+  suppressed(address: string): Promise<{ reason: string; at: string } | undefined>;
+}
+
+/** One message as the sender hands it on: addressed, both parts, attachments and extra headers. */
+export interface OutgoingMail {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  headers: Record<string, string>;
+  attachments: { filename: string; contentType: string; content: Buffer }[];
+}
+
+/** Sends one message: Amazon SES (./adapters/ses-sender.ts) or SMTP (./adapters/smtp-sender.ts). Answers the service's message id. */
+export interface MailSender {
+  send(mail: OutgoingMail): Promise<string>;
+}
+
+/** The email queue (./adapters/delivery-queue.ts): an email attempt due later, `delaySeconds` at most 900. */
+export interface EmailQueue {
+  send(message: EmailWork, delaySeconds: number): Promise<void>;
 }

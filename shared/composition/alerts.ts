@@ -1,6 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoAlertStore } from '../alerts/adapters/alert-store.js';
 import { SqsDeliveryQueue } from '../alerts/adapters/delivery-queue.js';
+import { DynamoEmailStore } from '../alerts/adapters/email-store.js';
 import { EventBridgeBus } from '../alerts/adapters/event-bus.js';
 import { DynamoWebhookStore } from '../alerts/adapters/webhook-store.js';
 import { notificationPublisher } from '../alerts/notifications.js';
@@ -14,6 +15,11 @@ export const alertStore = () => new DynamoAlertStore(dynamo(), tableName('tenant
 export const webhookStore = () => new DynamoWebhookStore(dynamo(), tableName('webhooks'));
 
 export const deliveryQueue = () => new SqsDeliveryQueue(sqs(), required('WEBHOOK_QUEUE_URL'));
+
+/** Email recipients, the email log and the suppression list, beside the webhooks. */
+export const emailStore = () => new DynamoEmailStore(dynamo(), tableName('webhooks'));
+
+export const emailQueue = () => new SqsDeliveryQueue(sqs(), required('EMAIL_QUEUE_URL'));
 
 /** Local runs only (the local stack sets it): webhook receivers on 127.0.0.1 may be registered and called. */
 export const allowLoopbackWebhooks = () => process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';

@@ -106,6 +106,17 @@ export const domainEventSchemas = {
     stripeInvoiceId: z.string().optional(),
     hostedInvoiceUrl: z.string().optional(),
   }),
+  /**
+   * Stripe could not collect an invoice's payment (each failed attempt, by Stripe's event id). Amounts are in the
+   * currency's major unit; `number` is Meterline's invoice for the same period, when it was issued.
+   */
+  'invoice.payment_failed': z.strictObject({
+    stripeInvoiceId: z.string(),
+    number: z.string().optional(),
+    currency: z.string(),
+    total: decimal,
+    hostedInvoiceUrl: z.string().optional(),
+  }),
   /** A usage event the consumer could not fold was set aside with its reason (GET /v1/events/{id} shows it). */
   'event.quarantined': z.strictObject({ eventId: z.string(), meter: z.string(), reason: z.string(), receivedAt: instant }),
   /** A finalized Stripe invoice bills usage that differs from Meterline's for the same period. */

@@ -72,12 +72,15 @@ export function ordering(storedCreated: number | undefined, incomingCreated: num
 
 /** Meterline's own usage lines for a billing period, as reconciliation needs them. Amounts in major units. */
 export interface MeterlineInvoice {
+  /** Its number, as the tenant's mail names it. */
+  number?: string;
   currency: string;
   lines: { meter: string; quantity: string; amount: string }[];
 }
 
 /** Meterline's invoice as reconciliation compares it: the period's usage lines (neither the base fee nor late adjustments for earlier periods). */
 export const meterlineInvoice = (invoice: Invoice): MeterlineInvoice => ({
+  number: invoice.number,
   currency: invoice.currency,
   lines: invoice.lines
     .filter((l) => l.kind === 'usage' && l.meter)

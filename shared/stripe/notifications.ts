@@ -1,5 +1,7 @@
 import { type DomainEvent, domainEvent } from '../events/domain-events.js';
+import { Dec } from '../kernel/decimal.js';
 import type { Log } from '../kernel/log.js';
+import { minorPerMajor } from '../kernel/money.js';
 import type { Meter } from '../metering/meters.js';
 import { type InvoiceState, ordering, type ProviderNotification, reconcile } from './mirror.js';
 import type { MeterlineInvoiceLookup, MirrorStore, NotificationSource } from './ports.js';
@@ -24,7 +26,7 @@ export interface NotificationOutcome {
 
 /**
  * Acting on a verified Stripe webhook: mirror the subscription or invoice it carries, reconcile a
- * finalized invoice against Meterline's own, raise a billing issue for a failed payment or a meter error
+ * finalized invoice against Meterline's own, raise a billing issue for a failed payment (and announce it) or a meter error
  * report. Events may arrive in any order, so a mirrored object only moves to a newer event's state
  * (same second: fetched from Stripe). Throws when a write fails, so the caller answers 500 and
  * Stripe delivers the event again.
@@ -73,8 +75,22 @@ export async function actOnNotification(
       details: { invoiceId: invoice.id, total: invoice.total, currency: invoice.currency },
       raisedAt: new Date(deps.now()).toISOString(),
     });
+    const own = await deps.invoices.invoiceForPeriod(tenantId, invoice.periodStart * 1000);
+    await deps.publish(paymentFailed(tenantId, n.eventId, invoice, own?.number, new Date(deps.now()).toISOString()));
   }
   return outcome;
+}
+
+/** One failed collection attempt, announced under Stripe's event id: a redelivered webhook announces it again under the same id. */
+function paymentFailed(tenantId: string, eventId: string, invoice: InvoiceState, number: string | undefined, at: string): DomainEvent {
+  const data = {
+    stripeInvoiceId: invoice.id,
+    ...(number ? { number } : {}),
+    currency: invoice.currency.toUpperCase(),
+    total: new Dec(invoice.total).div(minorPerMajor(invoice.currency)).toFixed(),
+    ...(invoice.hostedInvoiceUrl ? { hostedInvoiceUrl: invoice.hostedInvoiceUrl } : {}),
+  };
+  return domainEvent('invoice.payment_failed', tenantId, eventId, data, at);
 }
 
 /** Stripe finalized an invoice: the usage it bills must equal Meterline's for the period (./mirror.ts). False on a mismatch, which raises a billing issue. */

@@ -17,7 +17,7 @@ import { tenantIdSchema } from './tenants.js';
  * | `any-key`     | GET /v1/openapi.json                                 | yes        | yes           | yes         | yes       |
  *
  * Dashboard sessions (sessions.ts) are callers of their own: a tenant session may do what a read-only key
- * may, plus `dashboard` (its alerts, the billing portal); a console session (an operator's) may call the
+ * may, plus `dashboard` (its alerts, its email recipients, the billing portal); a console session (an operator's) may call the
  * admin routes that only read (`admin-read`) and open tenant sessions. `session-mint` is for tenant and
  * admin keys and console sessions; `session` (who am I) for every key and session but service keys;
  * `session-end` (revoke, sign out) for tenant and admin keys and the sessions themselves.
@@ -48,6 +48,10 @@ const namedRoutes: Record<string, RouteKind> = {
   'PUT /v1/alerts/{alertId}': 'dashboard',
   'DELETE /v1/alerts/{alertId}': 'dashboard',
   'POST /v1/billing/portal-sessions': 'dashboard',
+  'POST /v1/email/recipients': 'dashboard',
+  'PUT /v1/email/recipients/{address}': 'dashboard',
+  'DELETE /v1/email/recipients/{address}': 'dashboard',
+  'POST /v1/email/recipients/{address}/verify': 'dashboard',
   'POST /v1/dashboard/sessions': 'session-mint',
   'GET /v1/dashboard/session': 'session',
   'DELETE /v1/dashboard/sessions/{sessionId}': 'session-end',

@@ -87,6 +87,7 @@ function resourceNames(stack: MeterlineStack): Map<string, string> {
     [stack.usageQueue, 'usage'],
     [stack.webhookQueue, 'webhooks'],
     [stack.reportQueue, 'reports'],
+    [stack.email.queue, 'emails'],
   ] as const) {
     add(queue.queue, `queue/${name}`);
     add(queue.deadLetterQueue, `queue/${name}-dlq`);

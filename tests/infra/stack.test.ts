@@ -5,6 +5,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../../functions/authorizer/authorizer.js';
 import {
+  emailQueueSettings,
   type FunctionName,
   type FunctionSpec,
   functionSpecs,
@@ -129,9 +130,22 @@ describe('usage queue', () => {
     const consumers = specs.filter(([, s]) => s.consumesUsageQueue);
     const deliverers = specs.filter(([, s]) => s.consumesWebhookQueue);
     const reporters = specs.filter(([, s]) => s.consumesReportQueue);
+    const mailers = specs.filter(([, s]) => s.consumesEmailQueue);
     expect(consumers.length).toBeGreaterThan(0);
     expect(reporters.length).toBeGreaterThan(0);
-    prod.template.resourceCountIs('AWS::Lambda::EventSourceMapping', consumers.length + deliverers.length + reporters.length);
+    prod.template.resourceCountIs(
+      'AWS::Lambda::EventSourceMapping',
+      consumers.length + deliverers.length + reporters.length + mailers.length,
+    );
+    for (const [name] of mailers) {
+      prod.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(prod, prod.stack.functions.byName[name]) },
+        EventSourceArn: getAtt(logicalId(prod, prod.stack.email.queue.queue)),
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: emailQueueSettings.batchSize,
+        ScalingConfig: { MaximumConcurrency: emailQueueSettings.maxConcurrency },
+      });
+    }
     for (const [name] of reporters) {
       prod.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: logicalId(prod, prod.stack.functions.byName[name]) },
@@ -255,7 +269,7 @@ describe('functions', () => {
       const sendsSlices = own.some((s) => s.actions.includes('sqs:SendMessage') && JSON.stringify(s.resources).includes(reportQueue));
       expect(sendsSlices, `${name} sends report slices`).toBe(Boolean(spec.sendsToReportQueue));
       expect(actions.includes('sqs:ReceiveMessage'), `${name} consumes`).toBe(
-        Boolean(spec.consumesUsageQueue || spec.consumesWebhookQueue || spec.consumesReportQueue),
+        Boolean(spec.consumesUsageQueue || spec.consumesWebhookQueue || spec.consumesReportQueue || spec.consumesEmailQueue),
       );
       expect(actions.includes('secretsmanager:GetSecretValue'), `${name} reads secrets`).toBe(Boolean(spec.secrets?.length));
       expect(actions.includes('events:PutEvents'), `${name} publishes`).toBe(Boolean(spec.publishesEvents));
@@ -321,7 +335,13 @@ describe('functions', () => {
     const reserved = stageConfig('prod').reservedConcurrency;
     const protectedFunctions = specs
       .filter(
-        ([, spec]) => spec.consumesUsageQueue || spec.consumesReportQueue || spec.consumesWebhookQueue || spec.functionUrl || spec.schedule,
+        ([, spec]) =>
+          spec.consumesUsageQueue ||
+          spec.consumesReportQueue ||
+          spec.consumesWebhookQueue ||
+          spec.consumesEmailQueue ||
+          spec.functionUrl ||
+          spec.schedule,
       )
       .map(([name]) => name);
     expect(Object.keys(reserved).sort()).toEqual(protectedFunctions.sort());

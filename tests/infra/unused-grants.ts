@@ -19,7 +19,7 @@ export interface UnusedGrant {
 const levels = (level: 'read' | 'write') =>
   `A table grant is an access level (infra/catalog.ts), each a fixed set of actions (infra/functions.ts), so that a store's next ${level} needs no new grant; acknowledged only where the function's code ${level}s that table.`;
 
-const consumers: FunctionName[] = ['consumer', 'webhook-delivery', 'usage-report-worker'];
+const consumers: FunctionName[] = ['consumer', 'webhook-delivery', 'usage-report-worker', 'email-delivery'];
 
 export const unusedGrants: UnusedGrant[] = [
   {
@@ -30,7 +30,7 @@ export const unusedGrants: UnusedGrant[] = [
   {
     functions: consumers,
     actions: ['sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'],
-    resources: ['queue/usage', 'queue/webhooks', 'queue/reports'],
+    resources: ['queue/usage', 'queue/webhooks', 'queue/reports', 'queue/emails'],
     reason:
       "The SQS event source mapping's grant (CDK's SqsEventSource): Lambda's poller uses the function's role, and the local poller plays only its receives and deletes.",
   },
@@ -53,6 +53,27 @@ export const unusedGrants: UnusedGrant[] = [
     resources: ['secret/cursor'],
     reason:
       'shared/platform/dynamo/cursor.ts reads the cursor-signing key from Secrets Manager in AWS; a local process has no Secrets Manager and signs with a random key of its own.',
+  },
+  {
+    functions: ['email-delivery', 'email-links'],
+    actions: ['secretsmanager:GetSecretValue'],
+    resources: ['secret/email-links'],
+    reason:
+      'shared/composition/email.ts reads the key that signs mail links from Secrets Manager in AWS; a local process has no Secrets Manager and signs with a random key of its own.',
+  },
+  {
+    functions: ['email-delivery'],
+    actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+    resources: ['arn:*:ses:*'],
+    reason:
+      'shared/alerts/adapters/ses-sender.ts sends through SES in AWS; the local stack sends the same messages over SMTP to its capturing server (local/mailbox.ts), which the SMTP-level test reads.',
+  },
+  {
+    functions: ['email-delivery'],
+    actions: ['sqs:SendMessage'],
+    resources: ['queue/emails'],
+    reason:
+      'An email whose send failed is retried as a delayed message on its queue; the suite sends to an SMTP server that takes every message.',
   },
   {
     actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],

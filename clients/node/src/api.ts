@@ -700,6 +700,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/email/recipients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's email recipients, verified or not
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1EmailRecipients"];
+        put?: never;
+        /**
+         * Name an email recipient (billing or technical contact, or an extra address); it receives mail once it follows the verification link sent now
+         * @description Allowed for tenant keys and dashboard sessions.
+         */
+        post: operations["postV1EmailRecipients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email/recipients/{address}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change what a recipient receives (its categories) or its role
+         * @description Allowed for tenant keys and dashboard sessions.
+         */
+        put: operations["putV1EmailRecipientsAddress"];
+        post?: never;
+        /**
+         * Remove an email recipient
+         * @description Allowed for tenant keys and dashboard sessions.
+         */
+        delete: operations["deleteV1EmailRecipientsAddress"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email/recipients/{address}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the verification mail again
+         * @description Allowed for tenant keys and dashboard sessions.
+         */
+        post: operations["postV1EmailRecipientsAddressVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The email log, newest first: each message with its attempts
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1EmailMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/invoices": {
         parameters: {
             query?: never;
@@ -2966,7 +3054,7 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "invoice.payment_failed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
                     description?: string;
                 };
             };
@@ -3037,7 +3125,7 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "invoice.payment_failed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
                     description?: string;
                 };
             };
@@ -3177,6 +3265,203 @@ export interface operations {
         responses: {
             /** @description OK */
             202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1EmailRecipients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1EmailRecipients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    address: string;
+                    /** @enum {string} */
+                    role: "billing" | "technical" | "extra";
+                    categories?: ("billing" | "usage")[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putV1EmailRecipientsAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    role?: "billing" | "technical" | "extra";
+                    categories: ("billing" | "usage")[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteV1EmailRecipientsAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1EmailRecipientsAddressVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1EmailMessages: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -33,7 +33,10 @@ export const tables = {
   stripe: { env: 'STRIPE_TABLE', sortKey: true, ttl: true, gsi1: false },
   /** Plans, subscriptions, invoices (one per tenant × period: the period's closing marker) and invoice-number counters. */
   billing: { env: 'BILLING_TABLE', sortKey: true, ttl: false, gsi1: true },
-  /** Tenants' webhook endpoints and the delivery log (deliveries expire after 30 days; the index lists them per endpoint). */
+  /**
+   * Tenants' webhook endpoints and the delivery log (deliveries expire after 30 days; the index lists them per endpoint),
+   * their email recipients and the email log (30 days too; the index lists a tenant's), and the email suppression list.
+   */
   webhooks: { env: 'WEBHOOKS_TABLE', sortKey: true, ttl: true, gsi1: true },
   /**
    * Per-tenant rate limits (shared/tenancy/rate-limits.ts): one item per tenant (or service key) and bucket, holding
