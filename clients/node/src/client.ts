@@ -64,8 +64,18 @@ export interface MeterlineOptions {
   onRejected?: (rejections: Rejection[]) => void;
   /** Events given up (buffer full, retries exhausted, client closed). Without a handler they are logged. */
   onDropped?: (events: NativeEvent[], reason: DropReason, error?: Error) => void;
+  /** The ids of events settled: accepted, duplicate, rejected or dropped, so nothing more will be done with them. */
+  onSettled?: (ids: string[]) => void;
   logger?: Logger;
   fetch?: typeof fetch;
+  /**
+   * The Meterline Lambda extension's local address (`METERLINE_EXTENSION_URL`, which its CDK construct sets, when
+   * absent; `null` never uses one). Batches are handed to it over localhost and it sends them on; when it cannot be
+   * reached, they go to Meterline directly as without it.
+   */
+  extensionUrl?: string | null;
+  /** A hand-over to the extension slower than this goes to Meterline directly instead. Default 1,000 ms. */
+  extensionTimeoutMs?: number;
 }
 
 /** Counters since the client was made: `tracked` = `accepted` + `duplicates` + `rejected` + `dropped` + `pending`. */
@@ -101,8 +111,10 @@ const consoleLogger: Logger = {
  * and every event ends accepted, duplicate, rejected (reported) or dropped (reported): none vanishes.
  */
 export class Meterline {
-  private readonly o: Required<Omit<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped'>> &
-    Pick<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped'>;
+  private readonly o: Required<Omit<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped' | 'onSettled' | 'extensionUrl'>> &
+    Pick<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped' | 'onSettled'>;
+  /** Where batches are handed over first: the Lambda extension beside this function, when there is one. */
+  private readonly extensionUrl: string | undefined;
   private buffer: Pending[] = [];
   private bufferBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -134,9 +146,12 @@ export class Meterline {
       maxBackoffMs: 10_000,
       logger: consoleLogger,
       fetch: globalThis.fetch.bind(globalThis),
+      extensionTimeoutMs: 1000,
       ...options,
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
     };
+    const extension = options.extensionUrl === undefined ? process.env.METERLINE_EXTENSION_URL : options.extensionUrl;
+    this.extensionUrl = extension ? extension.replace(/\/+$/, '') : undefined;
     this.o.maxBatchEvents = Math.min(Math.max(1, this.o.maxBatchEvents), MAX_EVENTS);
   }
 
@@ -169,6 +184,11 @@ export class Meterline {
       this.cutBatches(true);
       await Promise.race(this.sending);
     }
+  }
+
+  /** Resolves once the batches in flight now (and those their completion sends on) are settled; cuts none itself. */
+  async settled(): Promise<void> {
+    while (this.sending.size > 0) await Promise.race(this.sending);
   }
 
   /** Flushes and stops: later `track()` calls are reported as dropped (`closed`). */
@@ -300,28 +320,44 @@ export class Meterline {
     if (remaining.length > 0) this.drop(remaining, 'retries-exhausted', lastError);
   }
 
-  /** Posts events; returns those to try again (a 503's NOT_DURABLE ones), or throws for the whole request. */
+  /**
+   * Posts events (to the extension when there is one, which answers as Meterline does once it holds them); returns
+   * those to try again (a 503's NOT_DURABLE ones), or throws for the whole request.
+   */
   private async post(events: NativeEvent[]): Promise<NativeEvent[]> {
     this.counters.requests += 1;
-    const res = await this.o.fetch(`${this.o.baseUrl}/v1/events`, {
+    const body = JSON.stringify(events);
+    const headers = { authorization: `Bearer ${this.o.apiKey}`, 'content-type': 'application/json' };
+    let res: Response | undefined;
+    if (this.extensionUrl) {
+      // An extension that is gone (crashed, not installed in this environment) costs one refused connection, and the
+      // batch goes to Meterline directly with the same ids: whichever copy arrives second is a duplicate.
+      res = await this.o
+        .fetch(`${this.extensionUrl}/v1/events`, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.o.extensionTimeoutMs) })
+        .catch(() => undefined);
+    }
+    res ??= await this.o.fetch(`${this.o.baseUrl}/v1/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.o.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify(events),
+      headers,
+      body,
       signal: AbortSignal.timeout(this.o.requestTimeoutMs),
     });
-    const body = (await res.json().catch(() => undefined)) as (IngestResponse & ErrorBody) | undefined;
-    if (res.status !== 202 && !(res.status === 503 && Array.isArray(body?.results))) {
-      throw new MeterlineError(res.status, body, res.headers.get('retry-after'));
+    const answer = (await res.json().catch(() => undefined)) as (IngestResponse & ErrorBody) | undefined;
+    if (res.status !== 202 && !(res.status === 503 && Array.isArray(answer?.results))) {
+      throw new MeterlineError(res.status, answer, res.headers.get('retry-after'));
     }
     const retry: NativeEvent[] = [];
     const rejected: Rejection[] = [];
-    for (const r of body!.results as EventOutcome[]) {
+    const durable: string[] = [];
+    for (const r of answer!.results as EventOutcome[]) {
       const event = events[r.index]!;
       if (r.status === 'accepted') this.settle(1, 'accepted');
       else if (r.status === 'duplicate') this.settle(1, 'duplicates');
       else if (r.status === 'failed') retry.push(event);
       else rejected.push({ event, code: r.code ?? 'REJECTED', message: r.message ?? 'rejected', ...(r.field ? { field: r.field } : {}) });
+      if (r.status === 'accepted' || r.status === 'duplicate') durable.push(event.id);
     }
+    if (durable.length) this.o.onSettled?.(durable);
     if (rejected.length) this.reject(rejected);
     return retry;
   }
@@ -341,6 +377,7 @@ export class Meterline {
 
   private reject(rejections: Rejection[]): void {
     this.settle(rejections.length, 'rejected');
+    this.o.onSettled?.(rejections.map((r) => r.event.id));
     if (this.o.onRejected) this.o.onRejected(rejections);
     else this.o.logger.warn('events rejected', { count: rejections.length, first: rejections[0] });
   }
@@ -349,6 +386,7 @@ export class Meterline {
     // Events dropped at the door were never held.
     if (reason === 'retries-exhausted') this.settle(events.length, 'dropped');
     else this.counters.dropped += events.length;
+    this.o.onSettled?.(events.map((e) => e.id));
     if (this.o.onDropped) this.o.onDropped(events, reason, error);
     else this.o.logger.error('events dropped', { count: events.length, reason, ...(error ? { error: error.message } : {}) });
   }
