@@ -356,15 +356,16 @@ async function eventToVisible(apiUrl: string, token: string, count = 200) {
 const sections = { ingest: ingestInProcess, e2e: endToEnd, 'e2e-storage': storageCompared, bundles, integration, capacity };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
-if (wanted.length) for (const name of wanted) await sections[name]();
+if (wanted.length === 1) await sections[wanted[0]!]();
 else {
   // Each section in a process of its own: a section's local stack loads the function modules, whose clients keep the
   // endpoints of that stack, and those are gone once it stops; the next section's stack would reach for them.
   const { spawnSync } = await import('node:child_process');
   // e2e-storage only on demand: it runs the end-to-end section twice, in memory and on disk.
-  const failed = Object.keys(sections)
-    .filter((name) => name !== 'e2e-storage')
-    .filter((name) => spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit' }).status !== 0);
+  const names = wanted.length ? wanted : Object.keys(sections).filter((name) => name !== 'e2e-storage');
+  const failed = names.filter(
+    (name) => spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit' }).status !== 0,
+  );
   if (failed.length) {
     console.error(`sections failed: ${failed.join(', ')}`);
     process.exitCode = 1;
