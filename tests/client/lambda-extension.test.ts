@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import middy from '@middy/core';
@@ -50,15 +51,20 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
   async function productFunction(
     tenant: string,
     apiUrl: string,
-    { flushIntervalMs = 50, inside }: { flushIntervalMs?: number; inside?: (extensionUrl: string) => Promise<void> } = {},
+    o: {
+      flushIntervalMs?: number;
+      inside?: (extensionAddress: string) => Promise<void>;
+      client?: (extensionAddress: string) => Meterline;
+    } = {},
   ) {
-    const extensionUrl = `http://127.0.0.1:${await freePort()}`;
+    const { flushIntervalMs = 50, inside } = o;
+    const extensionAddress = `127.0.0.1:${await freePort()}`;
     const journalDir = mkdtempSync(join(tmpdir(), 'meterline-journal-'));
-    const client = new Meterline({ apiKey: service, baseUrl: stack.apiUrl, extensionUrl });
+    const client = o.client?.(extensionAddress) ?? new Meterline({ apiKey: service, baseUrl: stack.apiUrl, extensionAddress });
     const handler = middy<Event, Result>()
       .use(meterline<Event, Result>({ client, meter: 'api_calls', tenant: () => tenant }))
       .handler(async () => {
-        await inside?.(extensionUrl);
+        await inside?.(extensionAddress);
         return { statusCode: 200, body: 'ok' };
       });
     const env = await startLambdaEnvironment({
@@ -66,7 +72,7 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
       env: {
         METERLINE_API_URL: apiUrl,
         METERLINE_API_KEY: service,
-        METERLINE_EXTENSION_URL: extensionUrl,
+        METERLINE_EXTENSION_ADDRESS: extensionAddress,
         METERLINE_EXTENSION_DIR: journalDir,
         // By default batches leave 50 ms after their first event, so a batch is in flight at the next invocation.
         METERLINE_FLUSH_INTERVAL_MS: String(flushIntervalMs),
@@ -95,7 +101,7 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
     const { env, client } = await productFunction('ext-shutdown', stack.apiUrl, { flushIntervalMs: 60_000 });
     await invokeTimes(env, 20);
     // Every event went to the extension (none to Meterline directly); the function holds none.
-    expect(client.stats()).toMatchObject({ tracked: 20, accepted: 20, pending: 0, requests: 20 });
+    expect(client.stats()).toMatchObject({ tracked: 20, accepted: 20, pending: 0, requests: 0 });
 
     await stack.drained();
     expect(await usage(stack, key)).toBe(0);
@@ -153,9 +159,9 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
     expect(await usage(stack, key)).toBe(15);
   });
 
-  it('when no extension answers, the client sends to Meterline directly with the same ids', async () => {
+  it('when no extension listens, the client sends to Meterline directly with the same ids', async () => {
     const key = await createTenant(stack, 'ext-absent');
-    const client = new Meterline({ apiKey: service, baseUrl: stack.apiUrl, extensionUrl: `http://127.0.0.1:${await freePort()}` });
+    const client = new Meterline({ apiKey: service, baseUrl: stack.apiUrl, extensionAddress: `127.0.0.1:${await freePort()}` });
     for (let i = 0; i < 3; i++) client.track({ meter: 'api_calls', tenant: 'ext-absent' });
     await client.flush();
     expect(client.stats()).toMatchObject({ accepted: 3, dropped: 0 });
@@ -163,26 +169,56 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
     expect(await usage(stack, key)).toBe(3);
   });
 
-  it('refuses a hand-over under another key or without ids, with a stable code and the field', async () => {
-    const answers: { status: number; body: unknown }[] = [];
-    const inside = async (extensionUrl: string) => {
-      for (const [key, body] of [
-        ['another-key', [{ id: 'a', meter: 'api_calls' }]],
-        [service, [{ meter: 'api_calls' }]],
-      ] as const) {
-        const res = await fetch(`${extensionUrl}/v1/events`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
+  it('refuses a client under another key, and a batch without ids, with a stable code and the field', async () => {
+    const answers: unknown[] = [];
+    /** One connection: the lines written, and the extension's answers until it has answered `expected` of them or closed. */
+    const converse = (address: string, lines: unknown[], expected: number) =>
+      new Promise<void>((resolve) => {
+        const [host, port] = address.split(':');
+        const socket = connect({ host: host!, port: Number(port) });
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => {
+          text += chunk;
+          const complete = text.split('\n').filter(Boolean);
+          if (complete.length >= expected) {
+            answers.push(...complete.map((l) => JSON.parse(l)));
+            socket.destroy();
+            resolve();
+          }
         });
-        answers.push({ status: res.status, body: await res.json() });
-      }
+        socket.on('close', () => resolve());
+        for (const line of lines) socket.write(`${JSON.stringify(line)}\n`);
+      });
+    const inside = async (address: string) => {
+      await converse(address, [{ authorization: 'Bearer another-key' }, { seq: 1, events: [{ id: 'a', meter: 'api_calls' }] }], 1);
+      await converse(address, [{ authorization: `Bearer ${service}` }, { seq: 2, events: [{ meter: 'api_calls' }] }], 1);
     };
     const { env } = await productFunction('ext-key', stack.apiUrl, { inside });
     await invokeTimes(env, 1);
     expect(answers).toEqual([
-      { status: 403, body: expect.objectContaining({ code: 'EXTENSION_KEY_MISMATCH', field: 'authorization' }) },
-      { status: 400, body: expect.objectContaining({ code: 'INVALID_EVENTS', field: '0.id' }) },
+      expect.objectContaining({ code: 'EXTENSION_KEY_MISMATCH', field: 'authorization' }),
+      expect.objectContaining({ seq: 2, code: 'INVALID_EVENTS', field: 'events.0.id' }),
     ]);
+  });
+
+  it('a client under another key is told so once and sends to Meterline directly', async () => {
+    const key = await createTenant(stack, 'ext-other-key');
+    const other = (await issueApiKey(directoryOf(stack), { service: true }, 'other product', Date.now())).token;
+    const warnings: unknown[] = [];
+    const { env } = await productFunction('ext-other-key', stack.apiUrl, {
+      client: (extensionAddress) =>
+        new Meterline({
+          apiKey: other,
+          baseUrl: stack.apiUrl,
+          extensionAddress,
+          logger: { warn: (m, d) => warnings.push({ m, ...d }), error: () => undefined },
+        }),
+    });
+    await invokeTimes(env, 3);
+    expect(warnings).toEqual([expect.objectContaining({ code: 'EXTENSION_KEY_MISMATCH' })]);
+    await env.shutdown();
+    await stack.drained();
+    expect(await usage(stack, key)).toBe(3);
   });
 });

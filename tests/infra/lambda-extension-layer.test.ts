@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { addMeterlineExtension } from '../../clients/lambda-extension/src/cdk.js';
-import { DEFAULT_EXTENSION_URL } from '../../clients/lambda-extension/src/extension.js';
+import { DEFAULT_EXTENSION_ADDRESS } from '../../clients/lambda-extension/src/extension.js';
 
 describe('addMeterlineExtension', () => {
   it('adds one layer per stack, for arm64 and x86_64, and tells the client where the extension listens', () => {
@@ -31,7 +31,7 @@ describe('addMeterlineExtension', () => {
     expect(functions).toHaveLength(2);
     for (const fn of functions) {
       expect(fn.Properties.Layers).toHaveLength(1);
-      expect(fn.Properties.Environment.Variables).toMatchObject({ METERLINE_EXTENSION_URL: DEFAULT_EXTENSION_URL });
+      expect(fn.Properties.Environment.Variables).toMatchObject({ METERLINE_EXTENSION_ADDRESS: DEFAULT_EXTENSION_ADDRESS });
     }
   });
 });

@@ -1,7 +1,7 @@
 import { AssetHashType, DockerImage, Stack } from 'aws-cdk-lib';
 import { Architecture, Code, type Function as LambdaFunction, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { DEFAULT_EXTENSION_URL } from './extension.js';
+import { DEFAULT_EXTENSION_ADDRESS } from './extension.js';
 import { buildLayer } from './layer.js';
 
 /**
@@ -49,5 +49,5 @@ export class MeterlineExtensionLayer extends Construct {
  */
 export function addMeterlineExtension(fn: LambdaFunction): void {
   fn.addLayers(MeterlineExtensionLayer.of(fn).layer);
-  fn.addEnvironment('METERLINE_EXTENSION_URL', DEFAULT_EXTENSION_URL);
+  fn.addEnvironment('METERLINE_EXTENSION_ADDRESS', DEFAULT_EXTENSION_ADDRESS);
 }

@@ -1,20 +1,22 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import { Meterline, type TrackEvent } from '../../node/src/client.js';
+import { splitAddress } from '../../node/src/extension-link.js';
 import { Journal, type NativeEvent } from './journal.js';
 
 /** The extension's name: Lambda requires it to be the file name under /opt/extensions/. */
 export const EXTENSION_NAME = 'meterline';
-/** Where the extension listens unless METERLINE_EXTENSION_URL names another port; the CDK construct sets it. */
-export const DEFAULT_EXTENSION_URL = 'http://127.0.0.1:4791';
+/** Where the extension listens unless METERLINE_EXTENSION_ADDRESS names another; the CDK helper sets it. */
+export const DEFAULT_EXTENSION_ADDRESS = '127.0.0.1:4791';
 
 export interface ExtensionConfig {
   /** host:port of the Extensions API (AWS_LAMBDA_RUNTIME_API). */
   runtimeApi: string;
   apiUrl: string;
   apiKey: string;
-  extensionUrl: string;
+  /** host:port of the local socket the function's client hands its batches to. */
+  extensionAddress: string;
   /** Where the journal of events not yet settled lives. */
   journalDir: string;
   /** The client's batching: a batch goes out at this age of its first event, or full. Default 1,000 ms. */
@@ -25,15 +27,20 @@ export interface ExtensionConfig {
 }
 
 const SHUTDOWN_MARGIN_MS = 100;
+/** At SHUTDOWN, time for the sockets' unread hand-overs to be read before the last flush. */
+const HAND_OVER_GRACE_MS = 20;
 /** The API's limit per request. */
 const MAX_EVENTS = 1000;
 /** Events held at most (buffered and in flight); a hand-over past it is answered 503 and stays with the function. */
 const MAX_HELD = 10_000;
 
-const handOver = z
-  .array(z.object({ id: z.string().min(1).max(256) }).passthrough())
-  .min(1)
-  .max(MAX_EVENTS);
+const batch = z.object({
+  seq: z.number().int(),
+  events: z
+    .array(z.object({ id: z.string().min(1).max(256) }).passthrough())
+    .min(1)
+    .max(MAX_EVENTS),
+});
 
 /**
  * The Meterline Lambda extension: a process beside the function that takes its usage events over localhost and sends
@@ -49,7 +56,7 @@ export async function runExtension(config: ExtensionConfig): Promise<void> {
     apiKey: config.apiKey,
     baseUrl: config.apiUrl,
     // The extension sends to Meterline itself, never to an extension.
-    extensionUrl: null,
+    extensionAddress: null,
     flushIntervalMs: config.flushIntervalMs ?? 1000,
     maxBufferedEvents: MAX_HELD,
     onSettled: (ids) => journal.done(ids),
@@ -60,7 +67,7 @@ export async function runExtension(config: ExtensionConfig): Promise<void> {
   for (const event of replayed) client.track(event as TrackEvent);
   if (replayed.length) log('sending events a previous process held', { count: replayed.length });
 
-  const server = await listen(config.extensionUrl, (req, res) => receive(req, res, config.apiKey, journal, client));
+  const server = await listen(config.extensionAddress, (socket) => serve(socket, config.apiKey, journal, client));
   const api = `http://${config.runtimeApi}/2020-01-01/extension`;
   const registered = await fetch(`${api}/register`, {
     method: 'POST',
@@ -75,8 +82,10 @@ export async function runExtension(config: ExtensionConfig): Promise<void> {
     if (!res.ok) throw new Error(`event/next answered ${res.status}`);
     const event = (await res.json()) as { eventType: 'INVOKE' | 'SHUTDOWN'; deadlineMs: number };
     if (event.eventType === 'SHUTDOWN') {
-      // Everything held goes now; what the deadline cuts off stays in the journal (lost with the environment).
-      await within(client.shutdown(), event.deadlineMs - Date.now() - SHUTDOWN_MARGIN_MS);
+      // Hand-overs written before the freeze are read first; then everything held goes, until the deadline. What it
+      // cuts off stays in the journal, lost with the environment.
+      await new Promise((resolve) => setTimeout(resolve, HAND_OVER_GRACE_MS));
+      await within(client.flush(), event.deadlineMs - Date.now() - SHUTDOWN_MARGIN_MS);
       server.close();
       if (journal.size) log('shut down with events unsent', { count: journal.size });
       return;
@@ -87,48 +96,58 @@ export async function runExtension(config: ExtensionConfig): Promise<void> {
   }
 }
 
-/** POST /v1/events from the function: journaled, then buffered, then answered as Meterline answers an accepted batch. */
-async function receive(req: IncomingMessage, res: ServerResponse, apiKey: string, journal: Journal, client: Meterline): Promise<void> {
-  const reply = (status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  if (req.method !== 'POST' || req.url !== '/v1/events')
-    return reply(404, { code: 'NOT_FOUND', message: 'the extension takes POST /v1/events only' });
-  // The extension sends under its own key; it takes events only from a function that holds that same key.
-  if (!sameSecret(req.headers.authorization ?? '', `Bearer ${apiKey}`))
-    return reply(403, {
-      code: 'EXTENSION_KEY_MISMATCH',
-      message: 'the function sends with another API key than the Meterline extension (METERLINE_API_KEY)',
-      field: 'authorization',
-    });
-  let parsed: NativeEvent[];
-  try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const result = handOver.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      return reply(400, { code: 'INVALID_EVENTS', message: issue.message, field: issue.path.join('.') || 'body' });
+/**
+ * One function client's socket: lines of JSON, the first `{"authorization":"Bearer …"}`, then `{"seq":n,"events":[…]}`
+ * per batch, each journaled, then buffered, then answered `{"seq":n,"status":"accepted"}`, or with a refusal's code.
+ */
+function serve(socket: Socket, apiKey: string, journal: Journal, client: Meterline): void {
+  socket.setEncoding('utf8');
+  socket.setNoDelay(true);
+  let text = '';
+  let authorized = false;
+  const answer = (body: Record<string, unknown>) => socket.write(`${JSON.stringify(body)}\n`);
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: string) => {
+    text += chunk;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n')) {
+      const line = text.slice(0, end);
+      text = text.slice(end + 1);
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        answer({ code: 'INVALID_JSON', message: 'a line is not JSON', field: 'body' });
+        return void socket.end();
+      }
+      if (!authorized) {
+        // The extension sends under its own key; it takes events only from a function that holds that same key.
+        authorized = sameSecret(String((message as { authorization?: unknown }).authorization ?? ''), `Bearer ${apiKey}`);
+        if (authorized) continue;
+        answer({
+          code: 'EXTENSION_KEY_MISMATCH',
+          message: 'the function sends with another API key than the Meterline extension (METERLINE_API_KEY)',
+          field: 'authorization',
+        });
+        return void socket.end();
+      }
+      answer(take(message, journal, client));
     }
-    parsed = result.data as NativeEvent[];
-  } catch {
-    return reply(400, { code: 'INVALID_JSON', message: 'the body is not JSON', field: 'body' });
-  }
-  const room = MAX_HELD - client.stats().pending;
-  if (parsed.length > room) {
-    res.setHeader('retry-after', '1');
-    return reply(503, { code: 'EXTENSION_FULL', message: 'the extension holds as many events as it may; try again shortly' });
-  }
-  journal.add(parsed);
-  for (const event of parsed) client.track(event as TrackEvent);
-  reply(202, {
-    accepted: parsed.length,
-    duplicates: 0,
-    rejected: 0,
-    failed: 0,
-    results: parsed.map((e, index) => ({ index, id: e.id, status: 'accepted' })),
   });
+}
+
+function take(message: unknown, journal: Journal, client: Meterline): Record<string, unknown> {
+  const seq = (message as { seq?: unknown }).seq;
+  const parsed = batch.safeParse(message);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { seq, code: 'INVALID_EVENTS', message: issue.message, field: issue.path.join('.') };
+  }
+  const events = parsed.data.events as NativeEvent[];
+  if (events.length > MAX_HELD - client.stats().pending)
+    return { seq, code: 'EXTENSION_FULL', message: 'the extension holds as many events as it may' };
+  journal.add(events);
+  for (const event of events) client.track(event as TrackEvent);
+  return { seq, status: 'accepted' };
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -136,16 +155,12 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-function listen(url: string, handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<Server> {
-  const { hostname, port } = new URL(url);
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  });
+function listen(address: string, serve: (socket: Socket) => void): Promise<Server> {
+  const [host, port] = splitAddress(address);
+  const server = createServer(serve);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(port), hostname, () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }
 

@@ -1,4 +1,5 @@
 import type { components } from './api.js';
+import { ExtensionLink } from './extension-link.js';
 import { uuidv7 } from './ids.js';
 
 type NativeEvent = components['schemas']['NativeEvent'];
@@ -69,13 +70,11 @@ export interface MeterlineOptions {
   logger?: Logger;
   fetch?: typeof fetch;
   /**
-   * The Meterline Lambda extension's local address (`METERLINE_EXTENSION_URL`, which its CDK construct sets, when
-   * absent; `null` never uses one). Batches are handed to it over localhost and it sends them on; when it cannot be
-   * reached, they go to Meterline directly as without it.
+   * The Meterline Lambda extension's local address, host:port (`METERLINE_EXTENSION_ADDRESS`, which its CDK helper
+   * sets, when absent; `null` never uses one). Batches are handed to it over a local socket and it sends them on;
+   * when it cannot take them, they go to Meterline directly as without it.
    */
-  extensionUrl?: string | null;
-  /** A hand-over to the extension slower than this goes to Meterline directly instead. Default 1,000 ms. */
-  extensionTimeoutMs?: number;
+  extensionAddress?: string | null;
 }
 
 /** Counters since the client was made: `tracked` = `accepted` + `duplicates` + `rejected` + `dropped` + `pending`. */
@@ -111,10 +110,12 @@ const consoleLogger: Logger = {
  * and every event ends accepted, duplicate, rejected (reported) or dropped (reported): none vanishes.
  */
 export class Meterline {
-  private readonly o: Required<Omit<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped' | 'onSettled' | 'extensionUrl'>> &
+  private readonly o: Required<Omit<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped' | 'onSettled' | 'extensionAddress'>> &
     Pick<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped' | 'onSettled'>;
   /** Where batches are handed over first: the Lambda extension beside this function, when there is one. */
-  private readonly extensionUrl: string | undefined;
+  private readonly link: ExtensionLink | undefined;
+  /** Hand-overs not yet written to the extension's socket: what release() waits for. */
+  private readonly writing = new Set<Promise<boolean>>();
   private buffer: Pending[] = [];
   private bufferBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -146,12 +147,11 @@ export class Meterline {
       maxBackoffMs: 10_000,
       logger: consoleLogger,
       fetch: globalThis.fetch.bind(globalThis),
-      extensionTimeoutMs: 1000,
       ...options,
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
     };
-    const extension = options.extensionUrl === undefined ? process.env.METERLINE_EXTENSION_URL : options.extensionUrl;
-    this.extensionUrl = extension ? extension.replace(/\/+$/, '') : undefined;
+    const extension = options.extensionAddress === undefined ? process.env.METERLINE_EXTENSION_ADDRESS : options.extensionAddress;
+    if (extension) this.link = new ExtensionLink(extension, `Bearer ${this.o.apiKey}`, (m, d) => this.o.logger.warn(m, d));
     this.o.maxBatchEvents = Math.min(Math.max(1, this.o.maxBatchEvents), MAX_EVENTS);
   }
 
@@ -189,6 +189,18 @@ export class Meterline {
   /** Resolves once the batches in flight now (and those their completion sends on) are settled; cuts none itself. */
   async settled(): Promise<void> {
     while (this.sending.size > 0) await Promise.race(this.sending);
+  }
+
+  /**
+   * Hands everything buffered on and resolves once it is out of this process's keeping: written to the Lambda
+   * extension's socket (which keeps it while the environment is frozen), or, without an extension or when it cannot
+   * take them, settled as by flush(). The middy middleware calls it before each answer.
+   */
+  async release(): Promise<void> {
+    if (!this.link?.usable) return this.flush();
+    this.cutBatches(true);
+    const written = await Promise.all(this.writing);
+    if (written.includes(false) || this.buffer.length > 0) await this.flush();
   }
 
   /** Flushes and stops: later `track()` calls are reported as dropped (`closed`). */
@@ -266,7 +278,8 @@ export class Meterline {
 
   /** Cuts full batches (and, when `all`, the rest) and sends them within the concurrency limit. */
   private cutBatches(all: boolean): void {
-    while (this.buffer.length > 0 && this.inFlight < this.o.concurrency) {
+    // Hand-overs to the extension are local writes: the concurrency limit is for requests to Meterline.
+    while (this.buffer.length > 0 && (this.inFlight < this.o.concurrency || this.link?.usable)) {
       let count = 0;
       let bytes = 2;
       while (
@@ -295,8 +308,27 @@ export class Meterline {
     }
   }
 
-  /** One batch until every event in it is settled; only the events not yet made durable are re-sent. */
+  /**
+   * One batch until every event in it is settled: handed to the extension when there is one, else (or when it cannot
+   * take them) posted to Meterline, where only the events not yet made durable are re-sent.
+   */
   private async send(events: NativeEvent[]): Promise<void> {
+    if (this.link?.usable) {
+      const { written, answered } = this.link.handOver(events);
+      this.writing.add(written);
+      void written.finally(() => this.writing.delete(written));
+      const outcome = await answered;
+      if (outcome.status === 'accepted') {
+        this.settle(events.length, 'accepted');
+        this.o.onSettled?.(events.map((e) => e.id));
+        return;
+      }
+      if (outcome.status === 'refused') {
+        const { code, message, field } = outcome;
+        this.reject(events.map((event) => ({ event, code, message, ...(field ? { field } : {}) })));
+        return;
+      }
+    }
     let remaining = events;
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < this.o.maxAttempts && remaining.length > 0; attempt++) {
@@ -320,26 +352,13 @@ export class Meterline {
     if (remaining.length > 0) this.drop(remaining, 'retries-exhausted', lastError);
   }
 
-  /**
-   * Posts events (to the extension when there is one, which answers as Meterline does once it holds them); returns
-   * those to try again (a 503's NOT_DURABLE ones), or throws for the whole request.
-   */
+  /** Posts events; returns those to try again (a 503's NOT_DURABLE ones), or throws for the whole request. */
   private async post(events: NativeEvent[]): Promise<NativeEvent[]> {
     this.counters.requests += 1;
-    const body = JSON.stringify(events);
-    const headers = { authorization: `Bearer ${this.o.apiKey}`, 'content-type': 'application/json' };
-    let res: Response | undefined;
-    if (this.extensionUrl) {
-      // An extension that is gone (crashed, not installed in this environment) costs one refused connection, and the
-      // batch goes to Meterline directly with the same ids: whichever copy arrives second is a duplicate.
-      res = await this.o
-        .fetch(`${this.extensionUrl}/v1/events`, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.o.extensionTimeoutMs) })
-        .catch(() => undefined);
-    }
-    res ??= await this.o.fetch(`${this.o.baseUrl}/v1/events`, {
+    const res = await this.o.fetch(`${this.o.baseUrl}/v1/events`, {
       method: 'POST',
-      headers,
-      body,
+      headers: { authorization: `Bearer ${this.o.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(events),
       signal: AbortSignal.timeout(this.o.requestTimeoutMs),
     });
     const answer = (await res.json().catch(() => undefined)) as (IngestResponse & ErrorBody) | undefined;
