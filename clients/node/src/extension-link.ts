@@ -44,7 +44,11 @@ export class ExtensionLink {
     const socket = this.open();
     const seq = ++this.seq;
     const answered = new Promise<HandOverOutcome>((resolve) => this.waiting.set(seq, resolve));
-    const written = new Promise<boolean>((resolve) => socket.write(`${JSON.stringify({ seq, events })}\n`, (error) => resolve(!error)));
+    let done: (ok: boolean) => void = () => undefined;
+    const callback = new Promise<boolean>((resolve) => (done = resolve));
+    socket.write(`${JSON.stringify({ seq, events })}\n`, (error) => done(!error));
+    // On a connected socket a small write reaches the kernel at once: nothing left to wait for, not even an event loop turn.
+    const written = !socket.connecting && socket.writableLength === 0 ? Promise.resolve(true) : callback;
     return { written, answered };
   }
 
