@@ -31,7 +31,7 @@ const SHUTDOWN_MARGIN_MS = 100;
 const HAND_OVER_GRACE_MS = 20;
 /** The API's limit per request. */
 const MAX_EVENTS = 1000;
-/** Events held at most (buffered and in flight); a hand-over past it is answered 503 and stays with the function. */
+/** Events held at most (buffered and in flight); a batch past it is answered EXTENSION_FULL and goes to Meterline directly. */
 const MAX_HELD = 10_000;
 
 const batch = z.object({
