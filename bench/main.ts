@@ -328,6 +328,26 @@ async function storageCompared() {
 
 const LEDGER_RETENTION_DAYS = 40;
 
+/** Event -> visible alone, on a local stack that does nothing else (`npm run bench -- visible`; e2e measures it after its load). */
+async function visibleOnIdleStack() {
+  const dynamo = await startDynamoDbLocal();
+  const sqs = await startSqsLocal();
+  const stack = await startLocalStack({ dynamoEndpoint: dynamo.endpoint, sqsEndpoint: sqs.endpoint });
+  try {
+    const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
+    await directory.createTenant({ id: 'bench', name: 'Bench', createdAt: new Date().toISOString() });
+    for (const m of meters) await directory.putMeter('bench', m);
+    const { token } = await issueApiKey(directory, { tenantId: 'bench' }, 'bench', Date.now());
+    printTable('Event -> visible on an idle local stack: POST of one event until GET /v1/events/{id} shows it counted', [
+      await eventToVisible(stack.apiUrl, token),
+    ]);
+  } finally {
+    await stack.stop();
+    await sqs.stop();
+    await dynamo.stop();
+  }
+}
+
 /**
  * How long an accepted event takes to show as counted in the usage API: one event per POST, then
  * GET /v1/events/{id} every 20 ms until it answers `counted`. Four clients at a time, one event each.
@@ -354,18 +374,28 @@ async function eventToVisible(apiUrl: string, token: string, count = 200) {
 
 // `npm run bench -- ingest` (or e2e, bundles) runs one section; no argument runs them all. e2e ends with the
 // in-memory/on-disk comparison, which `e2e-storage` runs alone.
-const sections = { ingest: ingestInProcess, e2e: endToEnd, 'e2e-storage': storageCompared, bundles, integration, capacity, flood };
+const sections = {
+  ingest: ingestInProcess,
+  e2e: endToEnd,
+  'e2e-storage': storageCompared,
+  visible: visibleOnIdleStack,
+  bundles,
+  integration,
+  capacity,
+  flood,
+};
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
-if (wanted.length) for (const name of wanted) await sections[name]();
+if (wanted.length === 1) await sections[wanted[0]!]();
 else {
   // Each section in a process of its own: a section's local stack loads the function modules, whose clients keep the
   // endpoints of that stack, and those are gone once it stops; the next section's stack would reach for them.
   const { spawnSync } = await import('node:child_process');
-  // e2e-storage only on demand: it runs the end-to-end section twice, in memory and on disk.
-  const failed = Object.keys(sections)
-    .filter((name) => name !== 'e2e-storage')
-    .filter((name) => spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit' }).status !== 0);
+  // e2e-storage only on demand: it runs the end-to-end section twice, in memory and on disk; visible is part of e2e.
+  const names = wanted.length ? wanted : Object.keys(sections).filter((name) => name !== 'e2e-storage' && name !== 'visible');
+  const failed = names.filter(
+    (name) => spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit' }).status !== 0,
+  );
   if (failed.length) {
     console.error(`sections failed: ${failed.join(', ')}`);
     process.exitCode = 1;

@@ -75,7 +75,10 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
     while (running) {
       let messages: Message[];
       try {
-        messages = await receive(o.batchSize, 1);
+        // SQS answers a long poll as soon as it has messages; the emulator only once it has as many as were asked for.
+        // So the long poll asks for one, and what else is there is taken at once, as one SQS receive would return it.
+        messages = await receive(1, 1);
+        if (messages.length > 0 && o.batchSize > 1) messages.push(...(await receive(o.batchSize - 1, 0)));
         const deadline = Date.now() + o.maxBatchingWindowMs;
         while (running && messages.length > 0 && messages.length < o.batchSize && Date.now() < deadline) {
           const more = await receive(o.batchSize - messages.length, 0);

@@ -1,4 +1,5 @@
 import type { components } from './api.js';
+import { ExtensionLink } from './extension-link.js';
 import { uuidv7 } from './ids.js';
 
 type NativeEvent = components['schemas']['NativeEvent'];
@@ -64,8 +65,16 @@ export interface MeterlineOptions {
   onRejected?: (rejections: Rejection[]) => void;
   /** Events given up (buffer full, retries exhausted, client closed). Without a handler they are logged. */
   onDropped?: (events: NativeEvent[], reason: DropReason, error?: Error) => void;
+  /** The ids of events settled: accepted, duplicate, rejected or dropped, so nothing more will be done with them. */
+  onSettled?: (ids: string[]) => void;
   logger?: Logger;
   fetch?: typeof fetch;
+  /**
+   * The Meterline Lambda extension's local address, host:port (`METERLINE_EXTENSION_ADDRESS`, which its CDK helper
+   * sets, when absent; `null` never uses one). Batches are handed to it over a local socket and it sends them on;
+   * when it cannot take them, they go to Meterline directly as without it.
+   */
+  extensionAddress?: string | null;
 }
 
 /** Counters since the client was made: `tracked` = `accepted` + `duplicates` + `rejected` + `dropped` + `pending`. */
@@ -101,8 +110,12 @@ const consoleLogger: Logger = {
  * and every event ends accepted, duplicate, rejected (reported) or dropped (reported): none vanishes.
  */
 export class Meterline {
-  private readonly o: Required<Omit<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped'>> &
-    Pick<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped'>;
+  private readonly o: Required<Omit<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped' | 'onSettled' | 'extensionAddress'>> &
+    Pick<MeterlineOptions, 'tenant' | 'onRejected' | 'onDropped' | 'onSettled'>;
+  /** Where batches are handed over first: the Lambda extension beside this function, when there is one. */
+  private readonly link: ExtensionLink | undefined;
+  /** Hand-overs not yet written to the extension's socket: what release() waits for. */
+  private readonly writing = new Set<Promise<boolean>>();
   private buffer: Pending[] = [];
   private bufferBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -137,6 +150,8 @@ export class Meterline {
       ...options,
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
     };
+    const extension = options.extensionAddress === undefined ? process.env.METERLINE_EXTENSION_ADDRESS : options.extensionAddress;
+    if (extension) this.link = new ExtensionLink(extension, `Bearer ${this.o.apiKey}`, (m, d) => this.o.logger.warn(m, d));
     this.o.maxBatchEvents = Math.min(Math.max(1, this.o.maxBatchEvents), MAX_EVENTS);
   }
 
@@ -169,6 +184,23 @@ export class Meterline {
       this.cutBatches(true);
       await Promise.race(this.sending);
     }
+  }
+
+  /** Resolves once the batches in flight now (and those their completion sends on) are settled; cuts none itself. */
+  async settled(): Promise<void> {
+    while (this.sending.size > 0) await Promise.race(this.sending);
+  }
+
+  /**
+   * Hands everything buffered on and resolves once it is out of this process's keeping: written to the Lambda
+   * extension's socket (which keeps it while the environment is frozen), or, without an extension or when it cannot
+   * take them, settled as by flush(). The middy middleware calls it before each answer.
+   */
+  async release(): Promise<void> {
+    if (!this.link?.usable) return this.flush();
+    this.cutBatches(true);
+    const written = await Promise.all(this.writing);
+    if (written.includes(false) || this.buffer.length > 0) await this.flush();
   }
 
   /** Flushes and stops: later `track()` calls are reported as dropped (`closed`). */
@@ -246,7 +278,8 @@ export class Meterline {
 
   /** Cuts full batches (and, when `all`, the rest) and sends them within the concurrency limit. */
   private cutBatches(all: boolean): void {
-    while (this.buffer.length > 0 && this.inFlight < this.o.concurrency) {
+    // Hand-overs to the extension are local writes: the concurrency limit is for requests to Meterline.
+    while (this.buffer.length > 0 && (this.inFlight < this.o.concurrency || this.link?.usable)) {
       let count = 0;
       let bytes = 2;
       while (
@@ -275,8 +308,27 @@ export class Meterline {
     }
   }
 
-  /** One batch until every event in it is settled; only the events not yet made durable are re-sent. */
+  /**
+   * One batch until every event in it is settled: handed to the extension when there is one, else (or when it cannot
+   * take them) posted to Meterline, where only the events not yet made durable are re-sent.
+   */
   private async send(events: NativeEvent[]): Promise<void> {
+    if (this.link?.usable) {
+      const { written, answered } = this.link.handOver(events);
+      this.writing.add(written);
+      void written.finally(() => this.writing.delete(written));
+      const outcome = await answered;
+      if (outcome.status === 'accepted') {
+        this.settle(events.length, 'accepted');
+        this.o.onSettled?.(events.map((e) => e.id));
+        return;
+      }
+      if (outcome.status === 'refused') {
+        const { code, message, field } = outcome;
+        this.reject(events.map((event) => ({ event, code, message, ...(field ? { field } : {}) })));
+        return;
+      }
+    }
     let remaining = events;
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < this.o.maxAttempts && remaining.length > 0; attempt++) {
@@ -309,19 +361,22 @@ export class Meterline {
       body: JSON.stringify(events),
       signal: AbortSignal.timeout(this.o.requestTimeoutMs),
     });
-    const body = (await res.json().catch(() => undefined)) as (IngestResponse & ErrorBody) | undefined;
-    if (res.status !== 202 && !(res.status === 503 && Array.isArray(body?.results))) {
-      throw new MeterlineError(res.status, body, res.headers.get('retry-after'));
+    const answer = (await res.json().catch(() => undefined)) as (IngestResponse & ErrorBody) | undefined;
+    if (res.status !== 202 && !(res.status === 503 && Array.isArray(answer?.results))) {
+      throw new MeterlineError(res.status, answer, res.headers.get('retry-after'));
     }
     const retry: NativeEvent[] = [];
     const rejected: Rejection[] = [];
-    for (const r of body!.results as EventOutcome[]) {
+    const durable: string[] = [];
+    for (const r of answer!.results as EventOutcome[]) {
       const event = events[r.index]!;
       if (r.status === 'accepted') this.settle(1, 'accepted');
       else if (r.status === 'duplicate') this.settle(1, 'duplicates');
       else if (r.status === 'failed') retry.push(event);
       else rejected.push({ event, code: r.code ?? 'REJECTED', message: r.message ?? 'rejected', ...(r.field ? { field: r.field } : {}) });
+      if (r.status === 'accepted' || r.status === 'duplicate') durable.push(event.id);
     }
+    if (durable.length) this.o.onSettled?.(durable);
     if (rejected.length) this.reject(rejected);
     return retry;
   }
@@ -341,6 +396,7 @@ export class Meterline {
 
   private reject(rejections: Rejection[]): void {
     this.settle(rejections.length, 'rejected');
+    this.o.onSettled?.(rejections.map((r) => r.event.id));
     if (this.o.onRejected) this.o.onRejected(rejections);
     else this.o.logger.warn('events rejected', { count: rejections.length, first: rejections[0] });
   }
@@ -349,6 +405,7 @@ export class Meterline {
     // Events dropped at the door were never held.
     if (reason === 'retries-exhausted') this.settle(events.length, 'dropped');
     else this.counters.dropped += events.length;
+    this.o.onSettled?.(events.map((e) => e.id));
     if (this.o.onDropped) this.o.onDropped(events, reason, error);
     else this.o.logger.error('events dropped', { count: events.length, reason, ...(error ? { error: error.message } : {}) });
   }

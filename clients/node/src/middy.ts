@@ -21,8 +21,9 @@ export interface HttpLikeEvent {
 
 export interface MiddyMeteringOptions<E> extends MeteringOptions<E> {
   /**
-   * Flush the client before the handler's answer is returned (default true): Lambda freezes the
-   * environment between invocations, so events left in the buffer would wait for the next one.
+   * Hand the invocation's events on before the handler's answer is returned (default true): Lambda freezes the
+   * environment between invocations, so events left in the buffer would wait for the next one. With the Meterline
+   * extension that is a write to its local socket; without it, a flush to Meterline.
    */
   flush?: boolean;
 }
@@ -60,7 +61,7 @@ export function meterline<E extends HttpLikeEvent, R>(
         durationMs: performance.now() - state.at,
       });
     }
-    if (options.flush ?? true) await options.client.flush();
+    if (options.flush ?? true) await options.client.release();
   };
 
   return {
