@@ -210,6 +210,7 @@ const day = (iso: string) => iso.slice(0, 10);
 /** A period as people read it: its first and last day (`end` is exclusive). */
 const periodText = (p: { start: string; end: string }) => `${day(p.start)} to ${day(new Date(Date.parse(p.end) - 1).toISOString())}`;
 
+// biome-ignore lint/suspicious/noExplicitAny: the data was validated against its event's schema; each template reads the fields its kind has.
 type Data = Record<string, any>;
 const templates: Record<string, (data: Data, ctx: MessageContext) => Message> = {
   'usage.threshold_crossed': (d, ctx) => ({

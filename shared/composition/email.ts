@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SqsDeliveryQueue } from '../alerts/adapters/delivery-queue.js';
-import { DynamoEmailStore } from '../alerts/adapters/email-store.js';
 import { SesSender } from '../alerts/adapters/ses-sender.js';
 import { SmtpSender } from '../alerts/adapters/smtp-sender.js';
 import type { MailSender } from '../alerts/ports.js';
 import { required } from '../platform/config.js';
 
-/** Sending mail, apart from ./alerts.ts so that functions that never send do not bundle the SES client or nodemailer. */
+// Sending mail, apart from ./alerts.ts so that functions that never send do not bundle the SES client or nodemailer.
 
 /** SMTP when SMTP_URL is set (the local capturing server), else SES with the stack's configuration set. */
 export const mailSender = (): MailSender =>
