@@ -175,7 +175,9 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 10,
     routes: ['POST /v1/events/{id}/corrections', 'POST /v1/admin/tenants/{tenantId}/events/{id}/corrections'],
-    tables: { tenants: 'read', events: 'readwrite', counters: 'write' },
+    // usage.corrected, to the tenants that stream their usage.
+    publishesEvents: true,
+    tables: { tenants: 'read', events: 'readwrite', counters: 'write', webhooks: 'readwrite' },
   },
   alerts: {
     entry: 'functions/alerts/handler.ts',

@@ -2857,7 +2857,8 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "usage.recorded" | "usage.corrected" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    meters?: string[];
                     description?: string;
                 };
             };
@@ -2928,7 +2929,8 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "invoice.issued" | "invoice.status_changed" | "event.quarantined" | "usage.recorded" | "usage.corrected" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    meters?: string[];
                     description?: string;
                 };
             };
