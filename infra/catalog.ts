@@ -57,6 +57,8 @@ export interface FunctionSpec {
   sendsToReportQueue?: boolean;
   /** Consumes the report queue, at most `reportQueueSettings.maxConcurrency` at once. */
   consumesReportQueue?: boolean;
+  /** Writes the Parquet export's bucket (EXPORT_BUCKET): its files under usage/ and its progress under state/. */
+  writesExport?: boolean;
 }
 
 export const functionCatalog = {
@@ -359,6 +361,16 @@ export const functionCatalog = {
       webhooks: 'readwrite',
     },
     secrets: ['stripe'],
+  },
+  // The Parquet export (docs/usage-export.md): daily, after the day's last folds settled; it scans the ledger twice
+  // (what changed, then those partitions whole) and holds the partitions it writes in memory.
+  'usage-export': {
+    entry: 'functions/usage-export/handler.ts',
+    memoryMb: 3008,
+    timeoutSeconds: 900,
+    schedule: 'cron(30 0 * * ? *)',
+    writesExport: true,
+    tables: { events: { access: 'read', scans: true } },
   },
   'stripe-webhook': {
     entry: 'functions/stripe-webhook/handler.ts',
