@@ -5,8 +5,7 @@ import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { exportColumns, partitionColumns } from '../shared/metering/adapters/parquet.js';
-import { EXPORT_PREFIX, EXPORT_STATE_KEY } from '../shared/metering/usage-export.js';
+import { EXPORT_PREFIX, EXPORT_STATE_KEY, exportColumns, partitionColumns } from '../shared/metering/usage-export.js';
 import { acknowledge } from './nag.js';
 import type { StageConfig } from './stage.js';
 

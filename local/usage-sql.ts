@@ -1,8 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { exportColumns, partitionColumns } from '../shared/metering/adapters/parquet.js';
-import { EXPORT_PREFIX } from '../shared/metering/usage-export.js';
+import { EXPORT_PREFIX, exportColumns, partitionColumns } from '../shared/metering/usage-export.js';
 
 /** A column's SQL type as DuckDB names it: the Glue table's types (Hive names) in DuckDB's spelling. */
 export const duckType = (sql: string) =>

@@ -1,3 +1,4 @@
+import { MAX_FRACTION_DIGITS } from '../kernel/decimal.js';
 import type { LedgerEntry } from './ports.js';
 
 /**
@@ -18,6 +19,32 @@ export const EXPORT_PREFIX = 'usage/';
 export const EXPORT_STATE_KEY = 'state/export.json';
 /** Rows per file: about 50-100 MB of Parquet, within one Lambda's memory and a good size for Athena's readers. */
 export const ROWS_PER_FILE = 1_000_000;
+
+/** The value column's decimal type: events carry at most 18 integer and 12 fraction digits. */
+export const VALUE_PRECISION = 38;
+export const VALUE_SCALE = MAX_FRACTION_DIGITS;
+
+/** The files' columns and their SQL types, in order: the Glue table declares the same (infra/usage-export.ts) and the local view (local/usage-sql.ts). */
+export const exportColumns = [
+  { name: 'event_id', sql: 'string', required: true },
+  { name: 'meter', sql: 'string', required: true },
+  { name: 'aggregation', sql: 'string', required: true },
+  { name: 'value', sql: `decimal(${VALUE_PRECISION},${VALUE_SCALE})`, required: false },
+  { name: 'distinct_value', sql: 'string', required: false },
+  { name: 'event_time', sql: 'timestamp', required: true },
+  { name: 'subject', sql: 'string', required: false },
+  { name: 'group_key', sql: 'string', required: true },
+  { name: 'properties', sql: 'string', required: false },
+  { name: 'received_at', sql: 'timestamp', required: true },
+  { name: 'counted_at', sql: 'timestamp', required: true },
+  { name: 'corrected_at', sql: 'timestamp', required: false },
+] as const;
+
+/** The partition columns, from the path: `usage/tenant=<tenant>/day=<YYYY-MM-DD>/`. */
+export const partitionColumns = [
+  { name: 'tenant', sql: 'string' },
+  { name: 'day', sql: 'string' },
+] as const;
 
 /** One row of the export: the project's names, in snake case as SQL spells them. */
 export interface ExportRow {

@@ -1,6 +1,6 @@
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { Dec, MAX_FRACTION_DIGITS } from '../../kernel/decimal.js';
-import type { ExportRow } from '../usage-export.js';
+import { Dec } from '../../kernel/decimal.js';
+import { type ExportRow, exportColumns, VALUE_PRECISION, VALUE_SCALE } from '../usage-export.js';
 
 /**
  * The export's Parquet files, written with hyparquet-writer: pure JavaScript with one dependency of its own, so
@@ -9,31 +9,6 @@ import type { ExportRow } from '../usage-export.js';
  * float: events carry at most 12 fraction digits and 18 integer digits. The partition columns (`tenant`, `day`)
  * are the files' path, as Athena and DuckDB read Hive-style partitions.
  */
-export const VALUE_PRECISION = 38;
-export const VALUE_SCALE = MAX_FRACTION_DIGITS;
-
-/** The files' columns and their SQL types, in order: the Glue table declares the same (infra/usage-export.ts). */
-export const exportColumns = [
-  { name: 'event_id', sql: 'string', required: true },
-  { name: 'meter', sql: 'string', required: true },
-  { name: 'aggregation', sql: 'string', required: true },
-  { name: 'value', sql: `decimal(${VALUE_PRECISION},${VALUE_SCALE})`, required: false },
-  { name: 'distinct_value', sql: 'string', required: false },
-  { name: 'event_time', sql: 'timestamp', required: true },
-  { name: 'subject', sql: 'string', required: false },
-  { name: 'group_key', sql: 'string', required: true },
-  { name: 'properties', sql: 'string', required: false },
-  { name: 'received_at', sql: 'timestamp', required: true },
-  { name: 'counted_at', sql: 'timestamp', required: true },
-  { name: 'corrected_at', sql: 'timestamp', required: false },
-] as const;
-
-/** The partition columns, from the path: `usage/tenant=<tenant>/day=<YYYY-MM-DD>/`. */
-export const partitionColumns = [
-  { name: 'tenant', sql: 'string' },
-  { name: 'day', sql: 'string' },
-] as const;
-
 type Column = (typeof exportColumns)[number];
 const SCALE = new Dec(10).pow(VALUE_SCALE);
 
