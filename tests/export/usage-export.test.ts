@@ -150,4 +150,25 @@ describe('the Parquet export on the local stack', () => {
     expect(await sql(`SELECT count(*)::VARCHAR AS n FROM usage WHERE tenant = 'alpha' AND event_id = 'o-1'`)).toEqual([{ n: '0' }]);
     await compareWithCounters();
   });
+
+  it('answers the same totals as GET /v1/usage/current for what the API took this month', async () => {
+    const key = await createTenant(stack, 'gamma', meters);
+    const now = new Date().toISOString();
+    const events = [
+      ...Array.from({ length: 25 }, (_, i) => ({ id: `g-o-${i}`, meter: 'orders', timestamp: now })),
+      ...Array.from({ length: 10 }, (_, i) => ({ id: `g-t-${i}`, meter: 'tokens', timestamp: now, properties: { tokens: `${i}.125` } })),
+    ];
+    expect((await api(stack, 'POST', '/v1/events', key, events)).status).toBe(202);
+    await stack.drained();
+    await new Promise((r) => setTimeout(r, 1500));
+    await run(0);
+    const rows = await sql(
+      "SELECT meter, count(*)::VARCHAR AS events, sum(value)::VARCHAR AS total FROM usage WHERE tenant = 'gamma' GROUP BY meter ORDER BY meter",
+    );
+    const current = (await api(stack, 'GET', '/v1/usage/current', key)).body as {
+      meters: { meter: string; value: string; events: number }[];
+    };
+    const counted = current.meters.filter((m) => m.events > 0).sort((a, b) => a.meter.localeCompare(b.meter));
+    expect(rows).toEqual(counted.map((m) => ({ meter: m.meter, events: String(m.events), total: new Dec(m.value).toFixed(12) })));
+  });
 });
