@@ -102,7 +102,10 @@ export async function integration() {
       },
       { case: 'metered, Meterline unreachable', ...(await time(metered(unreachable, false))) },
       { case: 'metered + flush per invocation (Lambda), answering', ...(await time(metered(answering, true), 200)) },
-      { case: 'metered + Meterline extension (Lambda), answering', ...(await withExtension(stack.apiUrl, service, metered, eventOf('bench'))) },
+      {
+        case: 'metered + Meterline extension (Lambda), answering',
+        ...(await withExtension(stack.apiUrl, service, metered, eventOf('bench'))),
+      },
     ];
     await answering.shutdown();
     await unreachable.shutdown();

@@ -133,6 +133,7 @@ async function endToEnd() {
         },
         recordRejections: async () => undefined,
         publish: async () => undefined,
+        streams: async () => false,
         now: Date.now,
       });
       return async (event: SQSEvent, context) => {

@@ -64,6 +64,8 @@ export interface FunctionSpec {
    * and sends to it (retries); sends mail through SES and reads the `email-links` secret.
    */
   consumesEmailQueue?: boolean;
+  /** Writes the Parquet export's bucket (EXPORT_BUCKET): its files under usage/ and its progress under state/. */
+  writesExport?: boolean;
 }
 
 export const functionCatalog = {
@@ -183,7 +185,9 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 10,
     routes: ['POST /v1/events/{id}/corrections', 'POST /v1/admin/tenants/{tenantId}/events/{id}/corrections'],
-    tables: { tenants: 'read', events: 'readwrite', counters: 'write' },
+    // usage.corrected, to the tenants that stream their usage.
+    publishesEvents: true,
+    tables: { tenants: 'read', events: 'readwrite', counters: 'write', webhooks: 'readwrite' },
   },
   alerts: {
     entry: 'functions/alerts/handler.ts',
@@ -398,6 +402,16 @@ export const functionCatalog = {
       webhooks: 'readwrite',
     },
     secrets: ['stripe'],
+  },
+  // The Parquet export (docs/usage-export.md): daily, after the day's last folds settled; it scans the ledger twice
+  // (what changed, then those partitions whole) and holds the partitions it writes in memory.
+  'usage-export': {
+    entry: 'functions/usage-export/handler.ts',
+    memoryMb: 3008,
+    timeoutSeconds: 900,
+    schedule: 'cron(30 0 * * ? *)',
+    writesExport: true,
+    tables: { events: { access: 'read', scans: true } },
   },
   'stripe-webhook': {
     entry: 'functions/stripe-webhook/handler.ts',

@@ -19,6 +19,7 @@ import { Schedules } from './schedules.js';
 import { Secrets } from './secrets.js';
 import type { StageConfig } from './stage.js';
 import { Tables } from './tables.js';
+import { UsageExport } from './usage-export.js';
 import { secureQueue, UsageQueue } from './usage-queue.js';
 import { WorkerQueue } from './worker-queue.js';
 
@@ -41,6 +42,7 @@ export class MeterlineStack extends Stack {
   readonly observability: Observability;
   readonly schedules: Schedules;
   readonly evidence: Evidence;
+  readonly usageExport: UsageExport;
   readonly hosting: DashboardHosting;
 
   constructor(scope: Construct, id: string, props: MeterlineStackProps) {
@@ -126,6 +128,8 @@ export class MeterlineStack extends Stack {
       group: schedules.group,
       logBucket: hosting.logBucket,
     });
+    this.usageExport = new UsageExport(this, 'UsageExport', { stage, logBucket: hosting.logBucket });
+    for (const [name, spec] of specs) if (spec.writesExport) this.usageExport.grantWriter(functions[name]);
     // Alarms and the dashboard in a nested stack of their own: they grow with every function, table and queue, and
     // the stack's own resources stay well inside CloudFormation's 500 per stack.
     this.monitoring = new NestedStack(this, 'Monitoring', { description: `Meterline ${stage.name} alarms and dashboard` });
@@ -193,6 +197,9 @@ export class MeterlineStack extends Stack {
       });
     }
     new CfnOutput(this, 'LedgerExportBucketName', { value: this.evidence.bucket.bucketName });
+    new CfnOutput(this, 'UsageExportBucketName', { value: this.usageExport.bucket.bucketName });
+    new CfnOutput(this, 'UsageQueryWorkGroup', { value: this.usageExport.workGroup.ref, description: 'Athena workgroup' });
+    new CfnOutput(this, 'UsageQueryDatabase', { value: this.usageExport.databaseName, description: 'Glue database' });
     new CfnOutput(this, 'LedgerExportFailureQueueUrl', { value: this.evidence.failureQueue.queueUrl });
     new CfnOutput(this, 'LedgerExportWorkflowArn', { value: this.evidence.workflow.stateMachineArn });
     for (const [name, secret] of Object.entries(secrets.byName)) {

@@ -33,6 +33,10 @@ export interface StageConfig {
   evidenceRetentionDays: number;
   /** S3 Object Lock (compliance mode) on the evidence bucket: nobody, root included, can delete an export early. */
   evidenceObjectLock: boolean;
+  /** Days the Parquet usage export keeps a file (docs/usage-export.md): years, where the ledger keeps 40 days. */
+  exportRetentionDays: number;
+  /** Athena's per-query scan limit in the usage workgroup: a query that would read more is cancelled (and billed up to it). */
+  exportQueryScanLimitBytes: number;
 }
 
 /**
@@ -55,6 +59,9 @@ const stages: Record<StageConfig['name'], StageConfig> = {
     reservedConcurrency: {},
     evidenceRetentionDays: 30,
     evidenceObjectLock: false,
+    exportRetentionDays: 30,
+    // 1 GB: about half a cent a query at Athena's $5 per TB.
+    exportQueryScanLimitBytes: 1_000_000_000,
   },
   prod: {
     name: 'prod',
@@ -86,10 +93,16 @@ const stages: Record<StageConfig['name'], StageConfig> = {
       'alert-evaluator': 1,
       // Each recompute job scans the whole ledger: two at a time at most, so jobs never crowd the table.
       'recompute-worker': 2,
+      // One export at a time: a late run waits rather than writing the same partitions beside another.
+      'usage-export': 1,
     },
     // Two years: card networks accept disputes for up to 540 days after a charge, and invoices are paid in arrears.
     evidenceRetentionDays: 730,
     evidenceObjectLock: true,
+    // Seven years, the usual span for billing records; an operator sets their own here.
+    exportRetentionDays: 2555,
+    // 100 GB: at most $0.50 a query.
+    exportQueryScanLimitBytes: 100_000_000_000,
   },
 };
 

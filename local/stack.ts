@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import type { Server, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -215,6 +217,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBus.endpoint,
       // Local receivers listen on 127.0.0.1; in AWS this is never set and loopback is refused like every private address.
       WEBHOOK_ALLOW_LOOPBACK: 'true',
+      // The Parquet export (S3 in AWS) in the state directory, where `npm run admin -- usage sql` reads it; a run
+      // exports up to its own time (no settling minutes), so what was just counted is there.
+      EXPORT_DIR: join(options.stateDir ?? mkdtempSync(join(tmpdir(), 'meterline-')), 'export'),
+      EXPORT_SETTLE_SECONDS: '0',
       ...stripeEnv,
       ...options.env,
     };

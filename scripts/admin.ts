@@ -7,13 +7,21 @@ import { eventCommands } from './admin/events.js';
 import { recomputeCommands } from './admin/recompute.js';
 import { render } from './admin/render.js';
 import { tenantCommands } from './admin/tenants.js';
+import { usageSqlCommand } from './admin/usage.js';
 
 /**
  * `npm run admin -- <command> [--option value]`: the admin API from a terminal, parsed by Node's `util.parseArgs`.
  * Every command but `bootstrap` goes through the HTTP API with an admin key. Answers print as tables; `--json`
  * prints them as the API gave them.
  */
-const commands: Command[] = [bootstrapCommand, ...tenantCommands, ...billingCommands, ...eventCommands, ...recomputeCommands];
+const commands: Command[] = [
+  bootstrapCommand,
+  ...tenantCommands,
+  ...billingCommands,
+  ...eventCommands,
+  ...recomputeCommands,
+  usageSqlCommand,
+];
 
 const globalOptions: Record<string, Option> = {
   url: { type: 'string', description: 'API base URL (default: METERLINE_API_URL, or the one `npm start` wrote)', value: '<url>' },
@@ -52,7 +60,9 @@ function help(c: Command): string {
 
 const argv = process.argv.slice(2);
 const words = argv.slice(0, argv.findIndex((a) => a.startsWith('-')) === -1 ? argv.length : argv.findIndex((a) => a.startsWith('-')));
-const command = commands.find((c) => c.name === words.join(' '));
+// A command that takes a positional argument is named by the words before it.
+const command =
+  commands.find((c) => c.name === words.join(' ')) ?? commands.find((c) => c.positional && words.join(' ').startsWith(`${c.name} `));
 if (!command) {
   const asked = words.length > 0;
   (asked ? console.error : console.log)(`${asked ? `unknown command "${words.join(' ')}"\n\n` : ''}${overview()}`);
@@ -62,7 +72,10 @@ if (!command) {
 let values: Values;
 try {
   const options = Object.fromEntries(Object.entries({ ...command.options, ...globalOptions }).map(([k, o]) => [k, { type: o.type }]));
-  values = parseArgs({ args: argv.slice(words.length), options, strict: true, allowPositionals: false }).values as Values;
+  const named = command.name.split(' ').length;
+  const parsed = parseArgs({ args: argv.slice(named), options, strict: true, allowPositionals: Boolean(command.positional) });
+  values = parsed.values as Values;
+  if (command.positional && parsed.positionals.length > 0) values[command.positional] = parsed.positionals.join(' ');
 } catch (error) {
   console.error(`error: ${(error as Error).message}\n\n${help(command)}`);
   process.exit(2);

@@ -4,13 +4,16 @@ import { type DomainEvent, domainEvent } from '../../shared/events/domain-events
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { CommitOutcome, RejectionBatch, UsageMessage } from '../../shared/metering/ports.js';
 import { parseMessage } from '../../shared/metering/queue-messages.js';
+import { usageRecordedBatches } from '../../shared/metering/usage-stream.js';
 import { lambdaHandler } from '../../shared/platform/lambda.js';
 import { logger, metrics } from '../../shared/platform/observability.js';
 
 export interface ConsumerDependencies {
   commit(messages: UsageMessage[]): Promise<CommitOutcome>;
-  /** Announces each quarantined event to its tenant (`event.quarantined`). */
+  /** Announces each quarantined event to its tenant (`event.quarantined`), and counted usage to the tenants that stream it. */
   publish(event: DomainEvent): Promise<void>;
+  /** Whether the tenant takes `usage.recorded` for the meter (an endpoint subscribes to it). */
+  streams(tenantId: string, meter: string): Promise<boolean>;
   /** Ids found re-used with another payload are told to the tenant as rejections. */
   recordRejections(batch: RejectionBatch): Promise<void>;
   now(): number;
@@ -28,6 +31,7 @@ export function createConsumer(deps: ConsumerDependencies) {
   return lambdaHandler<SQSEvent, SQSBatchResponse>().handler(async (event) => {
     const failures = new Set<string>();
     const source = new Map<UsageEvent, string>();
+    const redelivered = new Set<string>();
     const messages: UsageMessage[] = [];
     for (const record of event.Records ?? []) {
       const message = parseMessage(record.body, record.messageId);
@@ -40,6 +44,7 @@ export function createConsumer(deps: ConsumerDependencies) {
         continue;
       }
       messages.push(message);
+      if (Number(record.attributes?.ApproximateReceiveCount ?? 1) > 1) redelivered.add(record.messageId);
       for (const e of message.events) source.set(e, record.messageId);
     }
 
@@ -68,9 +73,57 @@ export function createConsumer(deps: ConsumerDependencies) {
         );
     }
     await recordReuse(deps, outcome.reused, now);
+    // Announced per message, once the message settled, so that a redelivery (or a receive overlapping another)
+    // announces the same events in the same batches, under the same ids. A redelivered message's duplicates are
+    // announced too: the receive that counted them may have failed to.
+    const counted = new Set(outcome.counted);
+    const duplicate = new Set(outcome.duplicates);
+    const settled = messages.filter((m) => !failures.has(source.get(m.events[0]!)!));
+    const announce = settled.map((m) => m.events.filter((e) => counted.has(e) || (duplicate.has(e) && redelivered.has(source.get(e)!))));
+    for (const e of await streamUsage(deps, announce, now)) failures.add(source.get(e)!);
 
     return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
   });
+}
+
+/**
+ * Announces counted events as `usage.recorded` batches to the tenants that stream them, after they were counted.
+ * Answers the events whose batch could not be published: their messages are delivered again, find them
+ * duplicates, and announce them again under the same batch id.
+ */
+async function streamUsage(deps: ConsumerDependencies, messages: UsageEvent[][], now: number): Promise<UsageEvent[]> {
+  const streamed: UsageEvent[][] = [];
+  const unannounced: UsageEvent[] = [];
+  const answers = new Map<string, Promise<boolean>>();
+  for (const events of messages) {
+    const mine: UsageEvent[] = [];
+    for (const e of events) {
+      const key = `${e.tenantId}\n${e.meter}`;
+      if (!answers.has(key)) answers.set(key, deps.streams(e.tenantId, e.meter));
+      const on = await answers.get(key)!.catch((error: unknown) => {
+        logger.error('usage stream subscriptions could not be read', { tenantId: e.tenantId, error: error as Error });
+        return undefined;
+      });
+      if (on === undefined) unannounced.push(e);
+      else if (on) mine.push(e);
+    }
+    if (mine.length > 0) streamed.push(mine);
+  }
+  const byId = new Map(streamed.flat().map((e) => [`${e.tenantId}\n${e.id}`, e]));
+  let announced = 0;
+  for (const batch of streamed.flatMap((events) => usageRecordedBatches(events, new Date(now).toISOString()))) {
+    await deps.publish(batch).then(
+      () => {
+        announced += batch.data.events.length;
+      },
+      (error: unknown) => {
+        logger.error('usage batch could not be announced', { tenantId: batch.tenantId, batchId: batch.id, error: error as Error });
+        for (const r of batch.data.events) unannounced.push(byId.get(`${batch.tenantId}\n${r.eventId}`)!);
+      },
+    );
+  }
+  if (announced > 0) metrics.addMetric('UsageStreamed', MetricUnit.Count, announced);
+  return unannounced;
 }
 
 /** Ids re-sent with another payload while the first was still in flight: ingest could not tell, so the record does. */

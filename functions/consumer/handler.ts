@@ -1,4 +1,5 @@
-import { eventPublisher } from '../../shared/composition/alerts.js';
+import { usageStreamSubscriptions } from '../../shared/alerts/notifications.js';
+import { eventPublisher, webhookStore } from '../../shared/composition/alerts.js';
 import { rejectionStore, usageStore } from '../../shared/composition/metering.js';
 import { createConsumer } from './consumer.js';
 
@@ -10,5 +11,6 @@ export const handler = createConsumer({
   commit: (messages) => store.commit(messages),
   recordRejections: (batch) => rejections.record(batch),
   publish: (event) => publisher.publish(event),
+  streams: usageStreamSubscriptions(webhookStore(), 60_000),
   now: Date.now,
 });

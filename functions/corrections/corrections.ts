@@ -1,7 +1,9 @@
+import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type Correction, type CorrectionRequest, correctedEvent, correctionRequestSchema } from '../../shared/metering/corrections.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
+import { usageCorrected } from '../../shared/metering/usage-stream.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput } from '../../shared/platform/http.js';
 import { requireAdminTenant, requireTenant } from '../../shared/tenancy/access.js';
 
@@ -14,6 +16,9 @@ export interface CorrectionsDependencies {
     decide: (entry: UsageEvent) => Correction,
   ): Promise<{ correction: Correction; duplicate: boolean }>;
   tenantExists(tenantId: string): Promise<boolean>;
+  /** Whether the tenant takes the usage stream for the meter, and the publisher that announces `usage.corrected`. */
+  streams(tenantId: string, meter: string): Promise<boolean>;
+  publish(event: DomainEvent): Promise<void>;
   now(): number;
 }
 
@@ -49,6 +54,8 @@ export function createCorrectionsApi(deps: CorrectionsDependencies) {
         ...(after ? { after } : {}),
       };
     });
+    // Announced again on a repeated correction id (same event id), so a retry after a failed announcement delivers it.
+    if (await deps.streams(tenantId, correction.before.meter)) await deps.publish(usageCorrected(correction));
     return json(duplicate ? 200 : 201, correction);
   });
 }

@@ -17,6 +17,8 @@ export interface Command {
   name: string;
   summary: string;
   options: Record<string, Option>;
+  /** The option the words after the command's name fill (`usage sql "SELECT ..."`). */
+  positional?: string;
   /** Longer help, printed under the options. */
   notes?: string;
   run(values: Values, target: () => Target): Promise<unknown>;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DomainEventPublisher } from '../events/domain-events.js';
+import type { DomainEvent, DomainEventPublisher, DomainEventType } from '../events/domain-events.js';
 import type { DeliveryQueue, EventBus, WebhookStore } from './ports.js';
 import {
   type DeliveryAttempt,
@@ -8,6 +8,7 @@ import {
   queueDelaySeconds,
   retryDelaySeconds,
   signatureHeader,
+  type WebhookEndpoint,
 } from './webhooks.js';
 
 /**
@@ -27,13 +28,41 @@ export interface NotificationPorts {
 export const deliveryIdOf = (eventId: string, endpointId: string) =>
   `wd_${createHash('sha256').update(`${eventId}\n${endpointId}`).digest('hex').slice(0, 32)}`;
 
+const meterOf = (event: DomainEvent): string | undefined =>
+  'meter' in event.data && typeof event.data.meter === 'string' ? event.data.meter : undefined;
+
+/** Whether an endpoint takes events of `type` (about `meter`, for the types that name one). */
+export function subscribes(endpoint: Pick<WebhookEndpoint, 'eventTypes' | 'meters'>, type: DomainEventType, meter?: string): boolean {
+  return endpoint.eventTypes.includes(type) && (meter === undefined || endpoint.meters === undefined || endpoint.meters.includes(meter));
+}
+
+/**
+ * Whether a tenant takes `usage.recorded` for a meter: one of its endpoints subscribes. The answer is remembered
+ * for `ttlMs`, so a tenant without the stream costs the consumer one read of its endpoints per container and
+ * interval, and a new subscription takes effect within it.
+ */
+export function usageStreamSubscriptions(
+  endpoints: Pick<WebhookStore, 'listEndpoints'>,
+  ttlMs: number,
+  now: () => number = Date.now,
+): (tenantId: string, meter: string) => Promise<boolean> {
+  const cache = new Map<string, { at: number; endpoints: WebhookEndpoint[] }>();
+  return async (tenantId, meter) => {
+    let hit = cache.get(tenantId);
+    if (!hit || now() - hit.at >= ttlMs) {
+      const subscribed = (await endpoints.listEndpoints(tenantId)).filter((e) => e.eventTypes.includes('usage.recorded'));
+      hit = { at: now(), endpoints: subscribed };
+      cache.set(tenantId, hit);
+    }
+    return hit.endpoints.some((e) => subscribes(e, 'usage.recorded', meter));
+  };
+}
+
 export function notificationPublisher(ports: NotificationPorts): DomainEventPublisher {
   return {
     async publish(event) {
       await ports.bus.put(event);
-      const endpoints = (await ports.endpoints.listEndpoints(event.tenantId)).filter((e) =>
-        (e.eventTypes as string[]).includes(event.type),
-      );
+      const endpoints = (await ports.endpoints.listEndpoints(event.tenantId)).filter((e) => subscribes(e, event.type, meterOf(event)));
       for (const endpoint of endpoints) {
         const now = new Date(ports.now()).toISOString();
         const stored = await ports.deliveries.createDelivery({

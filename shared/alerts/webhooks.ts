@@ -27,6 +27,8 @@ export const endpointIdSchema = z.string().regex(/^we_[a-f0-9]{24}$/, 'must be a
 export const endpointDefinitionSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).max(2048),
   eventTypes: z.array(z.enum(domainEventTypes)).min(1).max(domainEventTypes.length),
+  /** Only the events about these meters (of the types that name one, `usage.recorded` among them); absent: every meter. */
+  meters: z.array(z.string().min(1).max(64)).min(1).max(100).optional(),
   description: z.string().max(200).optional(),
 });
 export type EndpointDefinition = z.infer<typeof endpointDefinitionSchema>;

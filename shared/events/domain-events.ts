@@ -10,6 +10,15 @@ import * as z from 'zod';
 const instant = z.iso.datetime();
 const decimal = z.string();
 const period = z.strictObject({ start: instant, end: instant });
+/** One usage event as the stream carries it: the value exact as a decimal string, the properties as sent. */
+const recordedUsage = z.strictObject({
+  eventId: z.string(),
+  timestamp: instant,
+  value: decimal,
+  subject: z.string().optional(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+  receivedAt: instant,
+});
 
 export const domainEventSchemas = {
   /** A quantity or percentage rule crossed its threshold in the billing period. */
@@ -119,6 +128,21 @@ export const domainEventSchemas = {
   }),
   /** A usage event the consumer could not fold was set aside with its reason (GET /v1/events/{id} shows it). */
   'event.quarantined': z.strictObject({ eventId: z.string(), meter: z.string(), reason: z.string(), receivedAt: instant }),
+  /**
+   * Counted usage events of one meter, in a batch (the stream a tenant turns on by subscribing an endpoint to it).
+   * Each event's `eventId` is its stable id: a subscriber drops an event it already has by it.
+   */
+  'usage.recorded': z.strictObject({ meter: z.string(), events: z.array(recordedUsage) }),
+  /** A counted event was corrected (`replace`, with the version now counted in `after`) or voided. */
+  'usage.corrected': z.strictObject({
+    eventId: z.string(),
+    meter: z.string(),
+    correctionId: z.string(),
+    action: z.enum(['replace', 'void']),
+    before: recordedUsage,
+    after: recordedUsage.optional(),
+    correctedAt: instant,
+  }),
   /** A finalized Stripe invoice bills usage that differs from Meterline's for the same period. */
   'reconciliation.mismatch': z.strictObject({
     stripeInvoiceId: z.string(),

@@ -116,4 +116,12 @@ export const unusedGrants: UnusedGrant[] = [
     resources: ['table/webhooks'],
     reason: 'DELETE /v1/webhooks/{endpointId} deletes the endpoint; no test removes an endpoint.',
   },
+  {
+    functions: ['usage-export'],
+    actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+    resources: ['table/events'],
+    besideUse: ['dynamodb:Scan'],
+    reason:
+      'A scan is granted on top of the read level (infra/catalog.ts `scans`), which brings its key reads; the export only scans the ledger.',
+  },
 ];

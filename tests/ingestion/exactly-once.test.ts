@@ -214,6 +214,7 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
           commit: (events) => store.commit(events),
           recordRejections: async () => undefined,
           publish: async () => undefined,
+          streams: async () => false,
           now: Date.now,
         });
         return async (event: SQSEvent, context) => {

@@ -59,6 +59,7 @@ describe('official sample events', () => {
       commit: async () => ({ counted: [], duplicates: [], reused: [], quarantined: [], failed: [], writeUnits: 0 }),
       recordRejections: async () => undefined,
       publish: async () => undefined,
+      streams: async () => false,
       now: Date.now,
     });
     const res = await consumer(officialSample<SQSEvent>('sqs-event.json'), lambdaContext('consumer'));

@@ -70,6 +70,7 @@ describe('poison events and odd edges', () => {
           commit: (events) => store.commit(events),
           recordRejections: (b) => rejections.record(b),
           publish: async (e) => void announced.push(e),
+          streams: async () => false,
           now: Date.now,
         });
       },

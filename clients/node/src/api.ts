@@ -3054,7 +3054,8 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "invoice.payment_failed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "invoice.payment_failed" | "event.quarantined" | "usage.recorded" | "usage.corrected" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    meters?: string[];
                     description?: string;
                 };
             };
@@ -3125,7 +3126,8 @@ export interface operations {
                 "application/json": {
                     /** Format: uri */
                     url: string;
-                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "invoice.payment_failed" | "event.quarantined" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    eventTypes: ("usage.threshold_crossed" | "quota.exceeded" | "spend.threshold_crossed" | "usage.anomaly_detected" | "usage.silent" | "usage.resumed" | "credits.balance_low" | "invoice.issued" | "invoice.status_changed" | "invoice.payment_failed" | "event.quarantined" | "usage.recorded" | "usage.corrected" | "reconciliation.mismatch" | "stripe.report_failed")[];
+                    meters?: string[];
                     description?: string;
                 };
             };

@@ -1,0 +1,50 @@
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { Dec } from '../../kernel/decimal.js';
+import { type ExportRow, exportColumns, VALUE_PRECISION, VALUE_SCALE } from '../usage-export.js';
+
+/**
+ * The export's Parquet files, written with hyparquet-writer: pure JavaScript with one dependency of its own, so
+ * the export function stays a small bundle (DuckDB, which also writes Parquet, is a native module of tens of MB and
+ * serves only the local SQL). `value` is a DECIMAL(38,12) written from its exact unscaled integer, never through a
+ * float: events carry at most 12 fraction digits and 18 integer digits. The partition columns (`tenant`, `day`)
+ * are the files' path, as Athena and DuckDB read Hive-style partitions.
+ */
+type Column = (typeof exportColumns)[number];
+const SCALE = new Dec(10).pow(VALUE_SCALE);
+
+function element(c: Column) {
+  const repetition_type = c.required ? ('REQUIRED' as const) : ('OPTIONAL' as const);
+  if (c.sql === 'string') return { name: c.name, type: 'BYTE_ARRAY' as const, converted_type: 'UTF8' as const, repetition_type };
+  if (c.sql === 'timestamp')
+    return {
+      name: c.name,
+      type: 'INT64' as const,
+      converted_type: 'TIMESTAMP_MILLIS' as const,
+      logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: true, unit: 'MILLIS' as const },
+      repetition_type,
+    };
+  return {
+    name: c.name,
+    type: 'FIXED_LEN_BYTE_ARRAY' as const,
+    type_length: 16,
+    converted_type: 'DECIMAL' as const,
+    precision: VALUE_PRECISION,
+    scale: VALUE_SCALE,
+    repetition_type,
+  };
+}
+
+function cell(c: Column, v: string | undefined): unknown {
+  if (v === undefined) return null;
+  if (c.sql === 'timestamp') return new Date(v);
+  if (c.sql.startsWith('decimal')) return BigInt(new Dec(v).times(SCALE).toFixed(0));
+  return v;
+}
+
+export function encodeParquet(rows: readonly ExportRow[]): Uint8Array {
+  const schema = [{ name: 'root', num_children: exportColumns.length }, ...exportColumns.map(element)];
+  const columnData = exportColumns.map((c) => ({ name: c.name, data: rows.map((r) => cell(c, r[c.name])) }));
+  return new Uint8Array(
+    parquetWriteBuffer({ columnData, schema, rowGroupSize: 100_000, createdBy: 'meterline' } as Parameters<typeof parquetWriteBuffer>[0]),
+  );
+}
