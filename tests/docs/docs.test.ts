@@ -101,7 +101,10 @@ describe('every sample event in events/', () => {
       expect(result.code, result.stderr).toBe(0);
       // Logs may come first; the handler's answer is the last JSON document printed.
       const answer = JSON.parse(result.stdout.slice(result.stdout.lastIndexOf('\n{\n') + 1));
-      if ('statusCode' in answer) expect(answer.statusCode, answer.body).toBeLessThan(400);
+      // A mail link's token is signed with a key each installation makes, so no sample can carry a valid one: the
+      // email-links sample is a link Meterline did not sign, and its answer is the refusal page.
+      if ('statusCode' in answer && fn === 'email-links') expect(answer.body).toContain('This link does not work');
+      else if ('statusCode' in answer) expect(answer.statusCode, answer.body).toBeLessThan(400);
       if ('batchItemFailures' in answer) expect(answer.batchItemFailures).toEqual([]);
       if ('isAuthorized' in answer) expect(answer.isAuthorized).toBe(true);
       if ('failedTenants' in answer) expect(answer.failedTenants).toEqual([]);

@@ -16,7 +16,15 @@ const routes = Object.values(functionSpecs).flatMap((spec) => spec.routes ?? [])
  * reads like a read-only key and also manages alerts and opens the billing portal; an operator's reads
  * the admin routes and opens tenant sessions; both sign themselves out.
  */
-const dashboardWrites = ['PUT /v1/alerts/{alertId}', 'DELETE /v1/alerts/{alertId}', 'POST /v1/billing/portal-sessions'];
+const dashboardWrites = [
+  'PUT /v1/alerts/{alertId}',
+  'DELETE /v1/alerts/{alertId}',
+  'POST /v1/billing/portal-sessions',
+  'POST /v1/email/recipients',
+  'PUT /v1/email/recipients/{address}',
+  'DELETE /v1/email/recipients/{address}',
+  'POST /v1/email/recipients/{address}/verify',
+];
 const sessionRoutes = {
   mint: 'POST /v1/dashboard/sessions',
   whoami: 'GET /v1/dashboard/session',
