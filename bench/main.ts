@@ -294,42 +294,40 @@ async function storageCompared() {
 
 async function storageRun(storage: 'in memory' | 'on disk (-dbPath)') {
   const rows = [];
-  {
-    const dir = mkdtempSync(join(tmpdir(), 'meterline-bench-'));
-    const dynamo = await startDynamoDbLocal(storage === 'in memory' ? {} : { dbPath: dir });
-    const stack = await startLocalStack({ dynamoEndpoint: dynamo.endpoint, visibilityTimeoutSeconds: 600, consumerConcurrency: 4 });
-    try {
-      const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
-      await directory.createTenant({ id: 'bench', name: 'Bench', createdAt: new Date().toISOString() });
-      for (const m of meters) await directory.putMeter('bench', m);
-      const { token } = await issueApiKey(directory, { tenantId: 'bench' }, 'bench', Date.now());
-      const total = 10_000;
-      const bodies = Array.from({ length: total / 1000 }, () => JSON.stringify(events(1000, 'mixed meters')));
-      const samples: number[] = [];
-      const start = performance.now();
-      await mapLimit(bodies, 4, async (body) => {
-        const t = performance.now();
-        await postUntilDurable(stack.apiUrl, token, body);
-        samples.push(performance.now() - t);
-      });
-      const accepted = performance.now();
-      await stack.drained(600_000);
-      const { p50, p99 } = latencies(samples);
-      const bytes = storage === 'in memory' ? 0 : statSync(join(dir, 'shared-local-instance.db')).size;
-      rows.push({
-        storage,
-        events: total,
-        'ingest events/s': Math.round(total / ((accepted - start) / 1000)),
-        'end-to-end events/s': Math.round(total / ((performance.now() - start) / 1000)),
-        'POST p50 ms': p50,
-        'POST p99 ms': p99,
-        'database bytes/event': storage === 'in memory' ? '-' : Math.round(bytes / total),
-      });
-    } finally {
-      await stack.stop();
-      await dynamo.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+  const dir = mkdtempSync(join(tmpdir(), 'meterline-bench-'));
+  const dynamo = await startDynamoDbLocal(storage === 'in memory' ? {} : { dbPath: dir });
+  const stack = await startLocalStack({ dynamoEndpoint: dynamo.endpoint, visibilityTimeoutSeconds: 600, consumerConcurrency: 4 });
+  try {
+    const directory = new DynamoTenantDirectory(documentClient(stack.dynamo), stack.env.TENANTS_TABLE!);
+    await directory.createTenant({ id: 'bench', name: 'Bench', createdAt: new Date().toISOString() });
+    for (const m of meters) await directory.putMeter('bench', m);
+    const { token } = await issueApiKey(directory, { tenantId: 'bench' }, 'bench', Date.now());
+    const total = 10_000;
+    const bodies = Array.from({ length: total / 1000 }, () => JSON.stringify(events(1000, 'mixed meters')));
+    const samples: number[] = [];
+    const start = performance.now();
+    await mapLimit(bodies, 4, async (body) => {
+      const t = performance.now();
+      await postUntilDurable(stack.apiUrl, token, body);
+      samples.push(performance.now() - t);
+    });
+    const accepted = performance.now();
+    await stack.drained(600_000);
+    const { p50, p99 } = latencies(samples);
+    const bytes = storage === 'in memory' ? 0 : statSync(join(dir, 'shared-local-instance.db')).size;
+    rows.push({
+      storage,
+      events: total,
+      'ingest events/s': Math.round(total / ((accepted - start) / 1000)),
+      'end-to-end events/s': Math.round(total / ((performance.now() - start) / 1000)),
+      'POST p50 ms': p50,
+      'POST p99 ms': p99,
+      'database bytes/event': storage === 'in memory' ? '-' : Math.round(bytes / total),
+    });
+  } finally {
+    await stack.stop();
+    await dynamo.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
   printTable(`The write path on DynamoDB Local ${storage === 'in memory' ? 'in memory (tests)' : 'on disk (npm start)'}`, rows);
 }

@@ -117,7 +117,6 @@ export interface Pricing {
   currentPeriod?: { start: string; end: string; trial: boolean };
 }
 
-/** An alert rule (`kind` says what it watches) and its firing in the current period, if any. */
 /** An anomaly or silence episode: out of range (or silent) from `start` until `resolvedAt`. */
 export interface Episode {
   meter: string;
@@ -135,6 +134,7 @@ export interface Episode {
   points: { at: string; value: string; low?: string; high?: string }[];
 }
 
+/** An alert rule (`kind` says what it watches) and its firing in the current period, if any. */
 export type Alert = {
   id: string;
   name?: string;
