@@ -76,8 +76,13 @@ describe('a meter defined a moment ago, on the local stack', () => {
     await api(stack, 'PUT', '/v1/admin/tenants/fresh/meters/gpu', admin, { name: 'GPU', unit: 'second', aggregation: 'SUM' });
     const first = await replay({ meter: 'gpu' });
     expect(first).toMatchObject({ status: 202, body: { meter: 'gpu', accepted: 2, duplicates: 1, rejected: 0, failed: 0 } });
-    // Replayed again at once, before the consumer ran, the events go to the queue again and the ledger counts each once.
-    expect(await replay({ meter: 'gpu' })).toMatchObject({ status: 202, body: { accepted: 2, duplicates: 1 } });
+    // Replayed again at once, the events go to the queue again if the consumer has not counted them yet (the queue has no
+    // batching window, so it may have): either way the ledger counts each once.
+    const again = await replay({ meter: 'gpu' });
+    expect(again.status).toBe(202);
+    expect([again.body.accepted, again.body.duplicates]).toSatisfy(
+      ([accepted, duplicates]: number[]) => accepted + duplicates === 3 && accepted <= 2,
+    );
     await stack.drained();
     expect(await replay({ meter: 'gpu' })).toMatchObject({ status: 202, body: { accepted: 0, duplicates: 3 } });
     await stack.drained();
