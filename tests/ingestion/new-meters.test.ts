@@ -80,9 +80,8 @@ describe('a meter defined a moment ago, on the local stack', () => {
     // batching window, so it may have): either way the ledger counts each once.
     const again = await replay({ meter: 'gpu' });
     expect(again.status).toBe(202);
-    expect([again.body.accepted, again.body.duplicates]).toSatisfy(
-      ([accepted, duplicates]: number[]) => accepted + duplicates === 3 && accepted <= 2,
-    );
+    expect(again.body.accepted + again.body.duplicates).toBe(3);
+    expect([0, 1, 2]).toContain(again.body.accepted);
     await stack.drained();
     expect(await replay({ meter: 'gpu' })).toMatchObject({ status: 202, body: { accepted: 0, duplicates: 3 } });
     await stack.drained();
