@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { cdkSynth } from './cdk-cli.js';
 
 describe('cdk synth as an operator runs it', () => {
-  const cases = (['prod', 'dev'] as const).flatMap((stage) => [undefined, 'eu-west-1'].map((region) => ({ stage, region })));
+  // Each stage once and each way of resolving the region once: a finding that names the region is the same for both
+  // stages, and the in-process nag test checks every stage with every region.
+  const cases = [
+    { stage: 'prod', region: undefined },
+    { stage: 'dev', region: 'eu-west-1' },
+  ] as const;
 
   it('exits 0 with no finding for both stages, with no region configured and with one set', async () => {
     // Concurrently: each run (bundling every function, cdk-nag, CloudFormation's template checks) is about 20 s of
-    // mostly single-threaded work, so the four overlap on a machine with cores to spare; a busy one takes minutes.
+    // mostly single-threaded work, so the two overlap on a machine with cores to spare.
     const results = await Promise.all(cases.map(({ stage, region }) => cdkSynth(stage, region)));
     for (const [i, { output, violations, template }] of results.entries()) {
       const label = `${cases[i]!.stage}, region ${cases[i]!.region ?? 'none'}`;
