@@ -1,27 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { buildLayer } from '../clients/lambda-extension/src/layer.js';
 import { Meterline } from '../clients/node/src/index.js';
-import { meterline } from '../clients/node/src/middy.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
-import { httpEvent } from '../local/http-event.js';
-import { lambdaContext } from '../local/lambda.js';
-import { startLambdaEnvironment } from '../local/lambda-environment.js';
-import { freePort } from '../local/net.js';
 import { startSqsLocal } from '../local/sqs-local.js';
 import { startLocalStack } from '../local/stack.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
 import { issueApiKey } from '../shared/tenancy/api-keys.js';
-import { latencies, printTable } from './report.js';
-
-type Event = APIGatewayProxyEventV2;
-type Result = APIGatewayProxyStructuredResultV2;
+import { printTable } from './report.js';
 
 /** Seed 2's ceiling for what usage tracking may add to a request. */
 const CEILING_MS = 10;
@@ -59,58 +47,12 @@ export async function integration() {
     await adminCall('/v1/admin/tenants/bench-prepaid/credits', { amount: '1000000000', source: 'manual' });
     const service = (await issueApiKey(directory, { service: true }, 'bench', Date.now())).token;
 
-    const requests = 5_000;
-    const eventOf = (tenant: string) => ({ ...httpEvent({ routeKey: 'GET /things/{id}' }), headers: { 'x-tenant': tenant } });
-    const work = async (): Promise<Result> => ({ statusCode: 200, body: 'ok' });
-    const time = async (
-      handler: (e: Event, c: ReturnType<typeof lambdaContext>) => Promise<Result>,
-      n = requests,
-      event: Event = eventOf('bench'),
-    ) => {
-      for (let i = 0; i < 200; i++) await handler(event, lambdaContext('product'));
-      const samples: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const t = performance.now();
-        await handler(event, lambdaContext('product'));
-        samples.push((performance.now() - t) * 1000);
-      }
-      return latencies(samples);
-    };
-    const metered = (client: Meterline, flush: boolean) =>
-      middy<Event, Result>()
-        .use(
-          meterline<Event, Result>({
-            client,
-            meter: 'api_calls',
-            tenant: (e) => e.headers['x-tenant'],
-            quota: {},
-            flush,
-            logger: { warn: () => undefined, error: () => undefined },
-          }),
-        )
-        .handler(work);
-
-    const bare = await time(middy<Event, Result>().handler(work));
-    const answering = new Meterline({ apiKey: service, baseUrl: stack.apiUrl });
-    const unreachable = new Meterline({ apiKey: service, baseUrl: 'http://127.0.0.1:9', maxAttempts: 1, onDropped: () => undefined });
-    const rows = [
-      { case: 'middy handler, no metering', ...bare },
-      { case: 'metered, Meterline answering', ...(await time(metered(answering, false))) },
-      {
-        case: 'metered, prepaid tenant (balance in the quota answer)',
-        ...(await time(metered(answering, false), requests, eventOf('bench-prepaid'))),
-      },
-      { case: 'metered, Meterline unreachable', ...(await time(metered(unreachable, false))) },
-      { case: 'metered + flush per invocation (Lambda), answering', ...(await time(metered(answering, true), 200)) },
-      {
-        case: 'metered + Meterline extension (Lambda), answering',
-        ...(await withExtension(stack.apiUrl, service, metered, eventOf('bench'))),
-      },
-    ];
-    await answering.shutdown();
-    await unreachable.shutdown();
+    // The product's function runs in a process of its own, as in Lambda: this one hosts Meterline (its API, consumer
+    // and their garbage), which would otherwise share the function's event loop and heap.
+    const rows = await productFunction(stack.apiUrl, service);
+    const bare = rows[0]!;
     printTable(
-      `Metering middleware per request (in process, quota checked from its cache; seed 2's ceiling: ${CEILING_MS} ms = ${CEILING_MS * 1000} µs)`,
+      `Metering middleware per request (in the product function's own process, quota checked from its cache; seed 2's ceiling: ${CEILING_MS} ms = ${CEILING_MS * 1000} µs)`,
       rows.map((r) => ({
         case: r.case,
         'p50 µs': Math.round(r.p50),
@@ -149,50 +91,15 @@ export async function integration() {
   }
 }
 
-/**
- * The middleware as a Lambda function runs it with the Meterline extension: the layer's executable started by the local
- * Lambda environment (frozen between invocations), the client writing each invocation's event to its local socket
- * before the answer. Timed inside the handler, as the other rows; the environment's own overhead is not in it.
- */
-async function withExtension(
-  apiUrl: string,
-  apiKey: string,
-  metered: (client: Meterline, flush: boolean) => (e: Event, c: ReturnType<typeof lambdaContext>) => Promise<Result>,
-  event: Event,
-  n = 2_000,
-) {
-  const layer = buildLayer(mkdtempSync(join(tmpdir(), 'meterline-layer-')));
-  const journalDir = mkdtempSync(join(tmpdir(), 'meterline-journal-'));
-  const extensionAddress = `127.0.0.1:${await freePort()}`;
-  const handler = metered(new Meterline({ apiKey, baseUrl: apiUrl, extensionAddress }), true);
-  const samples: number[] = [];
-  const env = await startLambdaEnvironment({
-    functionName: 'product',
-    env: {
-      METERLINE_API_URL: apiUrl,
-      METERLINE_API_KEY: apiKey,
-      METERLINE_EXTENSION_ADDRESS: extensionAddress,
-      METERLINE_EXTENSION_DIR: journalDir,
-    },
-    extensions: [{ name: 'meterline', command: join(layer, 'extensions', 'meterline') }],
-    handler: async (e, context) => {
-      const t = performance.now();
-      const result = await handler(e as Event, context);
-      samples.push((performance.now() - t) * 1000);
-      return result;
-    },
+/** Runs bench/product-function.ts in a child process against Meterline at `apiUrl`; its rows, printed as JSON. */
+async function productFunction(apiUrl: string, apiKey: string): Promise<{ case: string; p50: number; p99: number }[]> {
+  const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, 'product-function.ts')], {
+    env: { ...process.env, METERLINE_API_URL: apiUrl, METERLINE_API_KEY: apiKey },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  try {
-    for (let i = 0; i < 200 + n; i++) {
-      const out = await env.invoke(event);
-      if (out.error) throw new Error(`invocation failed: ${out.error.errorType} ${out.error.errorMessage}`);
-    }
-    const { exited } = await env.shutdown();
-    if (!exited.includes('meterline')) throw new Error('the extension did not finish within the Shutdown phase');
-  } finally {
-    await env.stop();
-    rmSync(layer, { recursive: true, force: true });
-    rmSync(journalDir, { recursive: true, force: true });
-  }
-  return latencies(samples.slice(200));
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  if (code !== 0) throw new Error(`the product function's process exited ${code}`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { case: string; p50: number; p99: number }[];
 }
