@@ -29,6 +29,7 @@ import { flood } from './flood.js';
 import { integration } from './integration.js';
 import { meteredProxy } from './metered.js';
 import { latencies, printTable } from './report.js';
+import { restart } from './restart.js';
 import { transactionWriteUnits, writeUnits } from './write-units.js';
 
 /**
@@ -458,6 +459,7 @@ const sections = {
   visible: visibleOnIdleStack,
   bundles,
   integration,
+  restart,
   capacity,
   flood,
 };
@@ -468,8 +470,8 @@ else {
   // Each section in a process of its own: a section's local stack loads the function modules, whose clients keep the
   // endpoints of that stack, and those are gone once it stops; the next section's stack would reach for them.
   const { spawnSync } = await import('node:child_process');
-  // On demand only: e2e-storage posts the same load twice, in memory and on disk; visible is part of e2e.
-  const names = wanted.length ? wanted : Object.keys(sections).filter((name) => !name.startsWith('e2e-storage') && name !== 'visible');
+  // On demand only: e2e-storage posts the same load twice, in memory and on disk; restart runs npm start twice.
+  const names = wanted.length ? wanted : Object.keys(sections).filter((name) => !name.startsWith('e2e-storage') && name !== 'restart');
   const failed = names.filter(
     (name) => spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit' }).status !== 0,
   );
