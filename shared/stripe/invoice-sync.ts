@@ -17,9 +17,10 @@ export interface InvoiceSyncOutcome {
    * `draft`: Stripe's invoice for the period took the items. `finalized`: it was already finalized, and any
    * difference is a `CREDIT_NOTE_NEEDED` billing issue. `no-provider-invoice`: Stripe has no invoice for the
    * period (no Stripe subscription, or not made yet), raised as the same issue when there was something to
-   * send. `no-customer`: the tenant is not on Stripe.
+   * send. `no-customer`: the tenant is not on Stripe. `nothing`: no such lines, and no reissue whose predecessor's
+   * lines might have to come off.
    */
-  target: 'draft' | 'finalized' | 'no-provider-invoice' | 'no-customer';
+  target: 'draft' | 'finalized' | 'no-provider-invoice' | 'no-customer' | 'nothing';
   created: number;
   removed: number;
   differences: number;
@@ -34,10 +35,11 @@ export interface InvoiceSyncOutcome {
  * credit note), never sent onto another period's invoice.
  */
 export async function sendInvoiceItems(deps: InvoiceSyncDependencies, invoice: Invoice): Promise<InvoiceSyncOutcome> {
-  const outcome: InvoiceSyncOutcome = { target: 'no-customer', created: 0, removed: 0, differences: 0 };
+  const outcome: InvoiceSyncOutcome = { target: 'nothing', created: 0, removed: 0, differences: 0 };
   const wanted = providerInvoiceItems(invoice);
+  if (wanted.length === 0 && !invoice.replaces) return outcome;
   const customerId = await deps.customerOf(invoice.tenantId);
-  if (!customerId) return outcome;
+  if (!customerId) return { ...outcome, target: 'no-customer' };
   const period = { start: Date.parse(invoice.periodStart) / 1000, end: Date.parse(invoice.periodEnd) / 1000 };
   const provider = await deps.writer.periodInvoice(customerId, period.start);
   if (provider?.status === 'draft') {
