@@ -5,7 +5,7 @@ import type { Invoice } from '../../shared/billing/invoices.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
-import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
+import { api, createAdminKey, createTenant, eventually, startTestStack } from '../support/stack.js';
 
 /**
  * The invoice job on the local stack puts the credit and true-up lines of the invoices it issues on Stripe's draft
@@ -107,6 +107,17 @@ describe("credit and true-up lines on Stripe's invoice, from the invoice job", (
         }),
       }),
     ]);
+
+    // Stripe finalizes held-co's draft: the webhook reconciles it with Meterline's invoice and finds nothing. Its total
+    // equals Meterline's here because the base fee Stripe bills in advance is the same each month: $199 − $50 + $101.
+    const open = await stripe.invoices.finalizeInvoice(draft.id);
+    expect(open.total).toBe(25000);
+    const finalizedEvent = stack.stripe!.events().find((e) => e.type === 'invoice.finalized' && e.data.object.id === draft.id)!;
+    await eventually(
+      () => store.seenEvent(finalizedEvent.id),
+      (seen) => seen,
+    );
+    expect((await store.issues('held-co')).filter((i) => i.kind === 'RECONCILIATION_MISMATCH')).toEqual([]);
 
     // The next run closes nothing and sends nothing.
     expect(await stack.runSchedule('invoicing')).toMatchObject({ issued: 0 });
