@@ -82,6 +82,40 @@ describe('credit and true-up lines as Stripe invoice items (pure)', () => {
     expect(itemDifferences(wanted, placed)).toEqual([{ line: 'commitment', provider: 20000, meterline: 30000 }]);
   });
 
+  it('sends nothing without lines to send, for a tenant not on Stripe, or where Stripe has no invoice for the period (an issue then)', async () => {
+    const w = world([jobsPlan], [{ meter: 'ai_jobs', at: '2026-03-10T00:00:00Z', quantity: 10 }]);
+    const plain = issued(await w.close(MARCH), 'INV-9');
+    const credited = issued(await world([jobsPlan], []).close(MARCH), 'INV-10');
+    const withCredit = {
+      ...credited,
+      lines: [...credited.lines, { kind: 'credit' as const, description: 'Prepaid', quantity: '1', amount: '-5.00', grantId: 'g_5' }],
+    };
+    const calls: string[] = [];
+    const raised: BillingIssue[] = [];
+    const deps = (customer: string | undefined) => ({
+      writer: {
+        periodInvoice: async () => void calls.push('periodInvoice'),
+        createInvoiceItem: async () => void calls.push('create'),
+        deleteInvoiceItem: async () => void calls.push('delete'),
+      },
+      customerOf: async () => customer,
+      raiseIssue: async (i: BillingIssue) => void raised.push(i),
+      now: () => t('2026-04-04T00:05:00Z'),
+    });
+    expect(await sendInvoiceItems(deps('cus_1'), plain)).toMatchObject({ target: 'nothing' });
+    expect(await sendInvoiceItems(deps(undefined), withCredit)).toMatchObject({ target: 'no-customer' });
+    expect(calls).toEqual([]);
+    expect(await sendInvoiceItems(deps('cus_1'), withCredit)).toMatchObject({ target: 'no-provider-invoice', differences: 1 });
+    expect(calls).toEqual(['periodInvoice']);
+    expect(raised).toMatchObject([
+      {
+        id: 'credit-note-needed:INV-10',
+        kind: 'CREDIT_NOTE_NEEDED',
+        details: { stripeInvoiceId: null, differences: [{ line: 'credit:g_5', stripe: '0', meterline: '-5' }] },
+      },
+    ]);
+  });
+
   it('property: applying the plan to any draft leaves exactly the wanted items, and a second plan is empty', () => {
     const lines = fc.constantFrom('credit:g_1', 'credit:g_2', 'credit:g_3', 'commitment');
     const invoices = fc.constantFrom('INV-1', 'INV-2', 'INV-3');
