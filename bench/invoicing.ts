@@ -93,6 +93,8 @@ try {
     // The event bus and webhooks are not part of this measure (publish does nothing); marking invoices announced is.
     publish: async () => undefined,
     providerInvoice: async () => undefined,
+    // The bench's tenants are not on Stripe.
+    sendProviderItems: async () => undefined,
     graceHours: 72,
     concurrency: Number(process.env.CONCURRENCY ?? 16),
   };

@@ -281,8 +281,16 @@ export const functionCatalog = {
     timeoutSeconds: 900,
     schedule: 'cron(5 * * * ? *)',
     publishesEvents: true,
-    // stripe: the mirrored Stripe invoice a new invoice starts out following.
-    tables: { tenants: 'read', counters: 'read', billing: { access: 'readwrite', index: true }, webhooks: 'readwrite', stripe: 'read' },
+    // stripe: the mirrored Stripe invoice a new invoice starts out following, the tenant's Stripe customer, and the
+    // billing issue raised when credit and true-up lines missed Stripe's draft; the secret key adds them to the draft.
+    tables: {
+      tenants: 'read',
+      counters: 'read',
+      billing: { access: 'readwrite', index: true },
+      webhooks: 'readwrite',
+      stripe: 'readwrite',
+    },
+    secrets: ['stripe'],
   },
   billing: {
     entry: 'functions/billing/handler.ts',

@@ -26,6 +26,11 @@ export interface InvoicingDependencies {
   >;
   /** Stripe's invoice for the same customer and period, when Stripe has settled it before Meterline issued its own. */
   providerInvoice(invoice: Invoice): Promise<ProviderInvoice | undefined>;
+  /**
+   * Puts the invoice's credit and true-up lines on Stripe's invoice for the period (shared/stripe/invoice-sync.ts);
+   * idempotent, so an invoice settled again sends nothing twice.
+   */
+  sendProviderItems(invoice: Invoice): Promise<void>;
   /** Announces an issued invoice (`invoice.issued` on the event bus and to the tenant's webhooks). */
   publish(event: DomainEvent): Promise<void>;
   reads: BillingReads;
@@ -78,6 +83,8 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
       // Stripe usually collects before Meterline's grace window ends: the new invoice starts out following it.
       const provider = await deps.providerInvoice(invoice);
       if (provider) await followProviderInvoice(deps.store, deps.publish, invoice, provider, new Date().toISOString());
+      // A replacement (a reissue) is issued unannounced too, so it reaches Stripe here as well.
+      await deps.sendProviderItems(invoice);
       await deps.store.markAnnounced(invoice, new Date().toISOString());
       run.announced += 1;
     } catch (error) {

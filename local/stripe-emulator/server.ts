@@ -78,10 +78,13 @@ export interface StripeEmulator {
   /** POSTs `payload` to `url` with a Stripe-Signature made from `secret` (at `timestamp`, seconds). */
   sendWebhook(url: string, payload: string, secret: string, timestamp?: number): Promise<WebhookDelivery>;
   /**
-   * Closes the subscription's current period as Stripe's billing does: an invoice with one line per
-   * metered price, quantities aggregated from the meter events in the period; emits invoice.created
-   * and invoice.finalized and returns the invoice.
+   * Closes the subscription's period as Stripe's billing does: a draft invoice with one line per
+   * metered price, quantities aggregated from the meter events in the period, and the customer's pending
+   * invoice items; emits invoice.created and returns the draft, which takes invoice items until it is
+   * finalized (`POST /v1/invoices/<id>/finalize`, or `finalizeInvoice`).
    */
+  createInvoice(subscriptionId: string, period: { start: number; end: number }): Promise<StripeObject>;
+  /** `createInvoice`, then finalized at once (invoice.created, invoice.finalized); returns the open invoice. */
   finalizeInvoice(subscriptionId: string, period: { start: number; end: number }): Promise<StripeObject>;
   /** Raises a meter error report (a thin v2 event) and returns the notification Stripe would POST. */
   meterErrorReport(meterId: string, error: { code: string; message: string; identifier: string }): StripeObject;
@@ -179,6 +182,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   const prices = new Map<string, StripeObject>();
   const subscriptions = new Map<string, StripeObject>();
   const invoices = new Map<string, StripeObject>();
+  const invoiceItems = new Map<string, StripeObject>();
   const portalSessions = new Map<string, StripeObject>();
   const meterEvents: StripeObject[] = [];
   const identifiers = new Set<string>();
@@ -195,7 +199,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   const deliveries = new Set<Promise<void>>();
   const buckets = { meterEvents: { tokens: 0, at: 0 }, other: { tokens: 0, at: 0 } };
 
-  const stored = { customers, meters, products, prices, subscriptions, invoices, portalSessions, thinEvents, idempotency };
+  const stored = { customers, meters, products, prices, subscriptions, invoices, invoiceItems, portalSessions, thinEvents, idempotency };
   if (options.statePath && existsSync(options.statePath)) {
     const state = JSON.parse(readFileSync(options.statePath, 'utf8')) as Record<string, [string, never][]> & {
       meterEvents: StripeObject[];
@@ -278,6 +282,70 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       current_period_end: period.end,
     };
   };
+
+  /** An invoice item as a line of its invoice (Stripe shows the item's metadata on the line). */
+  const itemLine = (item: StripeObject) => {
+    const template = fixture('invoice', {}).lines.data[0] as StripeObject;
+    return {
+      ...template,
+      id: stripeId('il'),
+      invoice: item.invoice,
+      amount: item.amount,
+      subtotal: item.amount,
+      currency: item.currency,
+      description: item.description,
+      discountable: item.discountable,
+      metadata: item.metadata,
+      period: item.period,
+      quantity: 1,
+      quantity_decimal: '1',
+      subscription: item.parent?.subscription_details?.subscription ?? null,
+      parent: {
+        type: 'invoice_item_details',
+        invoice_item_details: {
+          invoice_item: item.id,
+          proration: false,
+          proration_details: { credited_items: null },
+          subscription: item.parent?.subscription_details?.subscription ?? null,
+        },
+        subscription_item_details: null,
+      },
+      pricing: { type: 'price_details', price_details: null, unit_amount_decimal: String(item.amount) },
+    };
+  };
+  /** A draft's totals after its lines changed. A negative total is owed nothing (Stripe credits the difference to the customer's balance). */
+  const retotal = (invoice: StripeObject) => {
+    const total = (invoice.lines.data as StripeObject[]).reduce((sum, l) => sum + l.amount, 0);
+    Object.assign(invoice, {
+      subtotal: total,
+      subtotal_excluding_tax: total,
+      total,
+      total_excluding_tax: total,
+      amount_due: Math.max(total, 0),
+      amount_remaining: Math.max(total, 0),
+    });
+  };
+  /** Moves an invoice item onto a draft invoice as a line. */
+  const attach = (item: StripeObject, invoice: StripeObject) => {
+    item.invoice = invoice.id;
+    invoice.lines.data.push(itemLine(item));
+    retotal(invoice);
+  };
+  const finalize = (invoice: StripeObject, idempotencyKey?: string) => {
+    if (invoice.status !== 'draft')
+      throw invalid("This invoice is already finalized, you can't re-finalize a non-draft invoice.", undefined, 'invoice_not_editable');
+    refreshUsage(invoice);
+    // Finalizing gives the invoice its number and the page where the customer pays it.
+    Object.assign(invoice, {
+      status: 'open',
+      number: `MTL-${invoices.size}`,
+      hosted_invoice_url: `https://invoice.stripe.com/i/acct_meterline_local/test_${invoice.id}`,
+      status_transitions: { ...invoice.status_transitions, finalized_at: seconds() },
+    });
+    emit('invoice.finalized', invoice, { status: 'draft' }, idempotencyKey);
+    return invoice;
+  };
+  const newestFirst = (objects: Iterable<StripeObject>) => [...objects].reverse().sort((a, b) => b.created - a.created);
 
   const routes: [string, RegExp, Handler][] = [
     [
@@ -588,6 +656,128 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     ],
     ['GET', /^\/v1\/subscriptions\/(\w+)$/, ({ path }) => [200, found(subscriptions, 'subscription', path.split('/')[3]!)]],
     ['GET', /^\/v1\/invoices\/(\w+)$/, ({ path }) => [200, found(invoices, 'invoice', path.split('/')[3]!)]],
+    [
+      'GET',
+      /^\/v1\/invoices$/,
+      ({ query }) => {
+        const [customer, subscription, status] = ['customer', 'subscription', 'status'].map((k) => query.get(k));
+        const matching = newestFirst(invoices.values()).filter(
+          (i) =>
+            (!customer || i.customer === customer) &&
+            (!subscription || i.subscription === subscription) &&
+            (!status || i.status === status),
+        );
+        return [200, list(matching, '/v1/invoices')];
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/invoices\/(\w+)\/lines$/,
+      ({ path }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        return [200, list(invoice.lines.data, `/v1/invoices/${invoice.id}/lines`)];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)\/finalize$/,
+      ({ path, idempotencyKey }) => [200, finalize(found(invoices, 'invoice', path.split('/')[3]!), idempotencyKey)],
+    ],
+    // Invoice items: a one-off amount (negative for a credit) on a draft invoice, or pending until the
+    // customer's next invoice. Only drafts take or give up items; an invoice holds at most 250.
+    [
+      'POST',
+      /^\/v1\/invoiceitems$/,
+      ({ form }) => {
+        const customerId = text(form, 'customer');
+        if (!customerId) throw invalid('Missing required param: customer.', 'customer');
+        if (!customers.has(customerId))
+          throw new StripeHttpError(400, {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            message: `No such customer: '${customerId}'`,
+            param: 'customer',
+          });
+        const amount = text(form, 'amount');
+        if (amount === undefined) throw invalid('Missing required param: amount.', 'amount');
+        if (!/^-?\d+$/.test(amount)) throw invalid(`Invalid integer: ${amount}`, 'amount');
+        const invoiceId = text(form, 'invoice');
+        const invoice = invoiceId === undefined ? undefined : invoices.get(invoiceId);
+        if (invoiceId !== undefined && !invoice)
+          throw new StripeHttpError(400, {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            message: `No such invoice: '${invoiceId}'`,
+            param: 'invoice',
+          });
+        if (invoice && invoice.status !== 'draft')
+          throw invalid('You can only add invoice items to draft invoices.', 'invoice', 'invoice_not_editable');
+        if (invoice && invoice.customer !== customerId)
+          throw invalid(`The invoice ${invoice.id} does not belong to the customer ${customerId}.`, 'invoice');
+        if (invoice && invoice.lines.data.length >= 250) throw invalid('An invoice can hold at most 250 invoice items.', 'invoice');
+        const currency = (text(form, 'currency') ?? invoice?.currency ?? 'usd').toLowerCase();
+        if (invoice && currency !== invoice.currency)
+          throw invalid(`The currency of the invoice item (${currency}) must match the invoice's (${invoice.currency}).`, 'currency');
+        const subscription = text(form, 'subscription');
+        if (subscription) found(subscriptions, 'subscription', subscription);
+        const period = record(form, 'period');
+        const item = fixture('invoiceitem', {
+          id: stripeId('ii'),
+          customer: customerId,
+          date: seconds(),
+          amount: Number(amount),
+          net_amount: Number(amount),
+          currency,
+          description: text(form, 'description') ?? null,
+          // Stripe's default: negative items are not discountable.
+          discountable: text(form, 'discountable') ? text(form, 'discountable') === 'true' : Number(amount) >= 0,
+          invoice: null,
+          metadata: record(form, 'metadata'),
+          period: {
+            start: Number(text(period, 'start') ?? seconds()),
+            end: Number(text(period, 'end') ?? seconds()),
+          },
+          quantity: 1,
+          quantity_decimal: '1',
+          parent: subscription ? { type: 'subscription_details', subscription_details: { subscription } } : null,
+          pricing: { type: 'price_details', unit_amount_decimal: amount },
+        });
+        invoiceItems.set(item.id, item);
+        if (invoice) attach(item, invoice);
+        return [200, item];
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/invoiceitems$/,
+      ({ query }) => {
+        const [invoice, customer, pending] = ['invoice', 'customer', 'pending'].map((k) => query.get(k));
+        const matching = newestFirst(invoiceItems.values()).filter(
+          (i) =>
+            (!invoice || i.invoice === invoice) &&
+            (!customer || i.customer === customer) &&
+            (pending === null || (i.invoice === null) === (pending === 'true')),
+        );
+        return [200, list(matching, '/v1/invoiceitems')];
+      },
+    ],
+    ['GET', /^\/v1\/invoiceitems\/(\w+)$/, ({ path }) => [200, found(invoiceItems, 'invoiceitem', path.split('/')[3]!)]],
+    [
+      'DELETE',
+      /^\/v1\/invoiceitems\/(\w+)$/,
+      ({ path }) => {
+        const item = found(invoiceItems, 'invoiceitem', path.split('/')[3]!);
+        const invoice = item.invoice ? invoices.get(item.invoice) : undefined;
+        if (invoice && invoice.status !== 'draft')
+          throw invalid('You can only delete invoice items that are pending or on a draft invoice.', undefined, 'invoice_not_editable');
+        if (invoice) {
+          invoice.lines.data = invoice.lines.data.filter((l: StripeObject) => l.parent?.invoice_item_details?.invoice_item !== item.id);
+          retotal(invoice);
+        }
+        invoiceItems.delete(item.id);
+        return [200, { id: item.id, object: 'invoiceitem', deleted: true }];
+      },
+    ],
     // Invoice actions as Stripe answers them: pay only an open (or uncollectible) invoice, void an open or
     // uncollectible one, mark an open one uncollectible. Stripe's test payment method pm_card_chargeDeclined
     // makes a payment fail: a 402 card_error, invoice.payment_failed, and the invoice stays open.
@@ -838,7 +1028,34 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     }
   };
 
-  return {
+  /** What a subscription item bills for a period: metered ones the period's aggregated usage, licensed ones their quantity. */
+  const itemCharge = (item: StripeObject, customerId: string, period: { start: number; end: number }) => {
+    const quantity = item.price.recurring?.meter
+      ? aggregate(found(meters, 'billing.meter', item.price.recurring.meter), customerId, period)
+      : new Dec(item.quantity ?? 1);
+    const amount = priceAmount(item.price, quantity).toDecimalPlaces(0).toNumber();
+    return {
+      amount,
+      subtotal: amount,
+      quantity: quantity.toNumber(),
+      quantity_decimal: quantity.toString(),
+      description: `${quantity} × ${item.price.id}`,
+    };
+  };
+  /** At finalization a cycle invoice's metered lines take the latest usage of its period (late meter events included). */
+  const refreshUsage = (invoice: StripeObject) => {
+    const subscription = invoice.subscription ? subscriptions.get(invoice.subscription) : undefined;
+    if (!subscription || invoice.billing_reason !== 'subscription_cycle') return;
+    const period = { start: invoice.period_start, end: invoice.period_end };
+    for (const line of invoice.lines.data as StripeObject[]) {
+      const itemId = line.parent?.subscription_item_details?.subscription_item;
+      const item = (subscription.items.data as StripeObject[]).find((i) => i.id === itemId);
+      if (item?.price.recurring?.meter) Object.assign(line, itemCharge(item, subscription.customer, period));
+    }
+    retotal(invoice);
+  };
+
+  const emulator: StripeEmulator = {
     url: `http://127.0.0.1:${port}`,
     host: '127.0.0.1',
     port,
@@ -851,7 +1068,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     setRateLimit: (limit) => (rateLimit = limit),
     setWebhook: (endpoint) => (webhook = endpoint),
     sendWebhook: send,
-    async finalizeInvoice(subscriptionId, period) {
+    async createInvoice(subscriptionId, period) {
       const subscription = found(subscriptions, 'subscription', subscriptionId);
       const id = stripeId('in');
       const template = fixture('invoice', {}).lines.data[0] as StripeObject;
@@ -859,20 +1076,12 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       const next = { start: period.end, end: period.end + (period.end - period.start) };
       const lines = (subscription.items.data as StripeObject[]).map((item) => {
         const metered = Boolean(item.price.recurring?.meter);
-        const quantity = metered
-          ? aggregate(found(meters, 'billing.meter', item.price.recurring.meter), subscription.customer, period)
-          : new Dec(item.quantity ?? 1);
-        const amount = priceAmount(item.price, quantity).toDecimalPlaces(0).toNumber();
         const linePeriod = metered ? period : next;
         return {
           ...template,
           id: stripeId('il'),
           invoice: id,
-          amount,
-          subtotal: amount,
-          quantity: quantity.toNumber(),
-          quantity_decimal: quantity.toString(),
-          description: `${quantity} × ${item.price.id}`,
+          ...itemCharge(item, subscription.customer, period),
           period: { start: linePeriod.start, end: linePeriod.end },
           subscription: subscriptionId,
           parent: {
@@ -920,15 +1129,15 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         from_invoice: null,
       });
       invoices.set(id, invoice);
+      // The customer's pending invoice items go on its next invoice.
+      for (const item of invoiceItems.values()) if (item.customer === subscription.customer && item.invoice === null) attach(item, invoice);
       emit('invoice.created', invoice);
-      // Finalizing gives the invoice its number and the page where the customer pays it.
-      Object.assign(invoice, {
-        status: 'open',
-        number: `MTL-${invoices.size}`,
-        hosted_invoice_url: `https://invoice.stripe.com/i/acct_meterline_local/test_${id}`,
-        status_transitions: { ...invoice.status_transitions, finalized_at: seconds() },
-      });
-      emit('invoice.finalized', invoice, { status: 'draft' });
+      persist();
+      return structuredClone(invoice);
+    },
+    async finalizeInvoice(subscriptionId, period) {
+      const draft = await emulator.createInvoice(subscriptionId, period);
+      const invoice = finalize(invoices.get(draft.id)!);
       persist();
       return structuredClone(invoice);
     },
@@ -968,6 +1177,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       await new Promise<void>((done) => server.close(() => done()));
     },
   };
+  return emulator;
 }
 
 /** The page a portal session's URL opens: who it is for and the way back, as Stripe's portal offers. */

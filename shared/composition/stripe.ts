@@ -1,9 +1,12 @@
+import type { Invoice } from '../billing/invoices.js';
 import { tableName } from '../platform/dynamo/tables.js';
 import { StripeBillingPortal } from '../stripe/adapters/billing-portal.js';
 import { stripeFromEnvironment, stripePace } from '../stripe/adapters/environment.js';
+import { StripeInvoiceItems } from '../stripe/adapters/invoice-items.js';
 import { DynamoStripeStore } from '../stripe/adapters/stripe-store.js';
 import { StripeUsageReporter } from '../stripe/adapters/usage-reporter.js';
 import { StripeWebhookAdapter } from '../stripe/adapters/webhooks.js';
+import { sendInvoiceItems } from '../stripe/invoice-sync.js';
 import { workerPace } from '../stripe/report-slices.js';
 import type { UsageReportDependencies } from '../stripe/usage-report.js';
 import { eventPublisher } from './alerts.js';
@@ -43,5 +46,13 @@ export function usageReportDependencies(): Omit<UsageReportDependencies, 'log'> 
 }
 
 export const stripeWebhooks = () => new StripeWebhookAdapter(stripe());
+
+/** The invoice job's step that puts an issued invoice's credit and true-up lines on Stripe's draft for the period. */
+export function invoiceItemSync() {
+  const store = stripeStore();
+  const writer = new StripeInvoiceItems(async () => (await stripe()()).stripe);
+  return (invoice: Invoice) =>
+    sendInvoiceItems({ writer, customerOf: (t) => store.customerOf(t), raiseIssue: (i) => store.raiseIssue(i), now: Date.now }, invoice);
+}
 
 export const billingPortal = () => new StripeBillingPortal(async () => (await stripe()()).stripe);

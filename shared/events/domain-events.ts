@@ -151,6 +151,8 @@ export const domainEventSchemas = {
       z.strictObject({
         kind: z.string(),
         meter: z.string().optional(),
+        /** A credit or true-up line (`INVOICE_ITEM`): `credit:<grant>` or `commitment`. */
+        line: z.string().optional(),
         /** What Stripe's invoice says, and what Meterline's says. */
         stripe: z.string().optional(),
         meterline: z.string().optional(),

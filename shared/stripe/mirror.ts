@@ -2,6 +2,7 @@ import type { Invoice } from '../billing/invoices.js';
 import { Dec } from '../kernel/decimal.js';
 import { minorPerMajor } from '../kernel/money.js';
 import type { Meter } from '../metering/meters.js';
+import { itemLineKey } from './invoice-items.js';
 import { meterReporting, scaledQuantity } from './meter-reporting.js';
 
 /**
@@ -25,6 +26,8 @@ export interface InvoiceLineState {
   quantity: string;
   /** Minor currency units (cents). */
   amount: number;
+  /** An invoice item Meterline added: the line of its own invoice it carries (./invoice-items.ts `itemLineKey`). */
+  meterlineLine?: string;
 }
 
 export interface InvoiceState {
@@ -76,15 +79,23 @@ export interface MeterlineInvoice {
   number?: string;
   currency: string;
   lines: { meter: string; quantity: string; amount: string }[];
+  /** Its credit and true-up lines, which reach Stripe as invoice items (./invoice-items.ts). */
+  items?: { line: string; amount: string }[];
 }
 
-/** Meterline's invoice as reconciliation compares it: the period's usage lines (neither the base fee nor late adjustments for earlier periods). */
+/**
+ * Meterline's invoice as reconciliation compares it: the period's usage lines (neither the base fee nor late
+ * adjustments for earlier periods), and its credit and true-up lines.
+ */
 export const meterlineInvoice = (invoice: Invoice): MeterlineInvoice => ({
   number: invoice.number,
   currency: invoice.currency,
   lines: invoice.lines
     .filter((l) => l.kind === 'usage' && l.meter)
     .map((l) => ({ meter: l.meter!, quantity: l.quantity, amount: l.amount })),
+  items: invoice.lines
+    .filter((l) => (l.kind === 'credit' || l.kind === 'commitment') && !new Dec(l.amount).isZero())
+    .map((l) => ({ line: itemLineKey(l), amount: l.amount })),
 });
 
 /** A provider invoice line, with the provider meter its price is tied to. */
@@ -93,8 +104,10 @@ export interface ProviderLine extends InvoiceLineState {
 }
 
 export interface Mismatch {
-  kind: 'MISSING_OWN_INVOICE' | 'QUANTITY' | 'AMOUNT' | 'USAGE_TOTAL' | 'CURRENCY' | 'UNKNOWN_LINE';
+  kind: 'MISSING_OWN_INVOICE' | 'QUANTITY' | 'AMOUNT' | 'USAGE_TOTAL' | 'CURRENCY' | 'UNKNOWN_LINE' | 'INVOICE_ITEM';
   meter?: string;
+  /** INVOICE_ITEM: the credit or true-up line (`credit:<grant>`, `commitment`). */
+  line?: string;
   provider?: string;
   meterline?: string;
 }
@@ -110,8 +123,10 @@ function toMinorUnits(amount: string, currency: string): Dec {
 
 /**
  * Compares the usage a finalized provider invoice bills with Meterline's for the same period: each
- * metered line's quantity (in the provider's scaled units) and amount, and their sum. Amounts are
- * compared in minor units, since the provider rounds each line to a cent.
+ * metered line's quantity (in the provider's scaled units) and amount, and their sum; and each credit and
+ * true-up line of Meterline's with the invoice items carrying it (missing, a different amount, or an item
+ * of a line Meterline's invoice no longer has: `INVOICE_ITEM`). Amounts are compared in minor units, since
+ * the provider rounds each line to a cent.
  *
  * Licensed lines (the base fee) are left out: Stripe bills them in advance, for the period that starts
  * as this one ends, and prorates plan changes by the second; Meterline bills the base fee in arrears.
@@ -124,7 +139,8 @@ export function reconcile(
   meters: readonly Meter[],
 ): Mismatch[] {
   const metered = provider.lines.filter((l) => l.eventName);
-  if (metered.length === 0) return [];
+  const carried = provider.lines.filter((l) => l.meterlineLine);
+  if (metered.length === 0 && carried.length === 0) return [];
   const providerUsage = metered.reduce((sum, l) => sum + l.amount, 0);
   if (!meterline) return [{ kind: 'MISSING_OWN_INVOICE', provider: fromMinorUnits(providerUsage, provider.currency).toFixed() }];
   const mismatches: Mismatch[] = [];
@@ -167,11 +183,33 @@ export function reconcile(
       meterline: fromMinorUnits(ownUsage.toNumber(), provider.currency).toFixed(),
     });
   }
+  const own = new Map((meterline.items ?? []).map((i) => [i.line, toMinorUnits(i.amount, provider.currency).toNumber()]));
+  const theirs = new Map<string, number>();
+  for (const l of carried) theirs.set(l.meterlineLine!, (theirs.get(l.meterlineLine!) ?? 0) + l.amount);
+  for (const line of [...new Set([...own.keys(), ...theirs.keys()])].sort()) {
+    const [p, m] = [theirs.get(line) ?? 0, own.get(line) ?? 0];
+    if (p !== m)
+      mismatches.push({
+        kind: 'INVOICE_ITEM',
+        line,
+        provider: fromMinorUnits(p, provider.currency).toFixed(),
+        meterline: fromMinorUnits(m, provider.currency).toFixed(),
+      });
+  }
   return mismatches;
 }
 
-/** A problem a human must look at: a reconciliation mismatch or a provider meter error report. */
-export const billingIssueKinds = ['RECONCILIATION_MISMATCH', 'METER_ERROR_REPORT', 'PAYMENT_FAILED', 'UNPROCESSABLE_WEBHOOK'] as const;
+/**
+ * A problem a human must look at: a reconciliation mismatch, a provider meter error report, a failed payment, a
+ * webhook that can never be acted on, or credit and true-up lines that missed Stripe's draft (./invoice-sync.ts).
+ */
+export const billingIssueKinds = [
+  'RECONCILIATION_MISMATCH',
+  'METER_ERROR_REPORT',
+  'PAYMENT_FAILED',
+  'UNPROCESSABLE_WEBHOOK',
+  'CREDIT_NOTE_NEEDED',
+] as const;
 
 export interface BillingIssue {
   id: string;

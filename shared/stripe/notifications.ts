@@ -123,9 +123,10 @@ async function reconcileInvoice(deps: NotificationDependencies, tenantId: string
       {
         stripeInvoiceId: invoice.id,
         period,
-        mismatches: mismatches.map(({ kind, meter, provider, meterline }) => ({
+        mismatches: mismatches.map(({ kind, meter, line, provider, meterline }) => ({
           kind,
           ...(meter !== undefined ? { meter } : {}),
+          ...(line !== undefined ? { line } : {}),
           ...(provider !== undefined ? { stripe: provider } : {}),
           ...(meterline !== undefined ? { meterline } : {}),
         })),

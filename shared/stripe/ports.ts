@@ -1,3 +1,4 @@
+import type { PlacedItem, ProviderInvoiceItem } from './invoice-items.js';
 import type { MeterEventDraft, MeterReporting, PendingEvent, ReportRecord, TenantReport } from './meter-reporting.js';
 import type {
   BillingIssue,
@@ -100,4 +101,21 @@ export interface MeterlineInvoiceLookup {
     periodStart: number,
     provider: { id: string; status: string; hostedInvoiceUrl: string | null },
   ): Promise<void>;
+}
+
+/** The provider's invoices as the credit and true-up lines reach them (./invoice-sync.ts). */
+export interface InvoiceItemWriter {
+  /**
+   * The customer's provider invoice for the billing period starting at `periodStart` (seconds), with its
+   * status and the Meterline items on it; undefined when the provider has none.
+   */
+  periodInvoice(customerId: string, periodStart: number): Promise<{ id: string; status: string; items: PlacedItem[] } | undefined>;
+  /** Adds the item to the draft invoice, under its Idempotency-Key. `period` in seconds. */
+  createInvoiceItem(
+    customerId: string,
+    invoiceId: string,
+    item: ProviderInvoiceItem,
+    period: { start: number; end: number },
+  ): Promise<void>;
+  deleteInvoiceItem(itemId: string): Promise<void>;
 }

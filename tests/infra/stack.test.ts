@@ -325,6 +325,8 @@ describe('functions', () => {
     expect(readable('stripe-webhook')).toEqual([secretArn('stripe-webhook')]);
     expect(readable('billing-portal')).toEqual([secretArn('stripe-portal')]);
     expect(readable('usage-report-worker')).toEqual([secretArn('stripe')]);
+    // The invoice job adds credit and true-up lines to Stripe's draft invoices.
+    expect(readable('invoicing')).toEqual([secretArn('stripe')]);
     // The report's planner only lists tenants and queues their slices: no Stripe.
     expect(readable('usage-report')).toEqual([]);
     for (const [name, spec] of specs)

@@ -52,3 +52,31 @@ describe('invoice reconciliation', () => {
     expect(reconcile(first, undefined, seedMeters)).toEqual([]);
   });
 });
+
+describe('reconciliation of credit and true-up lines', () => {
+  const withItems: MeterlineInvoice = {
+    ...ours,
+    items: [
+      { line: 'credit:g_500', amount: '-500.00' },
+      { line: 'commitment', amount: '200.00' },
+    ],
+  };
+  const item = (meterlineLine: string, amount: number) => ({ priceId: null, eventName: null, quantity: '1', amount, meterlineLine });
+
+  it('finds nothing when each line reached Stripe as an invoice item of the same amount', () => {
+    const invoice = stripe(3, 75);
+    expect(
+      reconcile({ ...invoice, lines: [...invoice.lines, item('credit:g_500', -50000), item('commitment', 20000)] }, withItems, seedMeters),
+    ).toEqual([]);
+  });
+
+  it('flags a credit Stripe did not take, a true-up of another amount, and an item of a line Meterline no longer has', () => {
+    const invoice = stripe(3, 75);
+    const lines = [...invoice.lines, item('commitment', 25000), item('credit:g_old', -1000)];
+    expect(reconcile({ ...invoice, lines }, withItems, seedMeters)).toEqual([
+      { kind: 'INVOICE_ITEM', line: 'commitment', provider: '250', meterline: '200' },
+      { kind: 'INVOICE_ITEM', line: 'credit:g_500', provider: '0', meterline: '-500' },
+      { kind: 'INVOICE_ITEM', line: 'credit:g_old', provider: '-10', meterline: '0' },
+    ]);
+  });
+});

@@ -4894,7 +4894,7 @@ export interface operations {
         parameters: {
             query?: {
                 tenantId?: string;
-                kind?: "RECONCILIATION_MISMATCH" | "METER_ERROR_REPORT" | "PAYMENT_FAILED" | "UNPROCESSABLE_WEBHOOK";
+                kind?: "RECONCILIATION_MISMATCH" | "METER_ERROR_REPORT" | "PAYMENT_FAILED" | "UNPROCESSABLE_WEBHOOK" | "CREDIT_NOTE_NEEDED";
             };
             header?: never;
             path?: never;

@@ -13,6 +13,7 @@ import {
 } from '../mirror.js';
 import type { NotificationSource } from '../ports.js';
 import type { StripeAccess } from './environment.js';
+import { METERLINE_LINE } from './invoice-items.js';
 import { isRetryable, withStripeRetry } from './retry.js';
 
 /** Stripe's default, kept explicit: a signature older than five minutes is a replay. */
@@ -194,6 +195,7 @@ function lineState(line: Stripe.InvoiceLineItem): InvoiceState['lines'][number] 
     priceId: idOf(line.pricing?.price_details?.price),
     quantity: String(line.quantity_decimal ?? line.quantity ?? 0),
     amount: line.amount,
+    ...(line.metadata?.[METERLINE_LINE] ? { meterlineLine: line.metadata[METERLINE_LINE] } : {}),
   };
 }
 
