@@ -1,11 +1,21 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Stripe from 'stripe';
-import { Dec } from '../../shared/kernel/decimal.js';
 import { freePort } from '../net.js';
+import { billingOf } from './billing.js';
+import { found, StripeHttpError } from './errors.js';
 import { fixture, list, type StripeObject, stripeId } from './fixtures.js';
-import { type Form, parseForm, record, text } from './form.js';
+import { parseForm, record, text } from './form.js';
+import { portalPage } from './portal.js';
+import type { Emulation, Route } from './routes.js';
+import { catalogRoutes } from './routes-catalog.js';
+import { customerRoutes } from './routes-customers.js';
+import { invoiceRoutes } from './routes-invoices.js';
+import { meterRoutes } from './routes-meters.js';
+import { subscriptionRoutes } from './routes-subscriptions.js';
+import { StripeStore } from './store.js';
+
+export { StripeHttpError } from './errors.js';
 
 /**
  * A Stripe-compatible API on localhost for the calls Meterline makes, so tests and `npm start` run the
@@ -91,23 +101,6 @@ export interface StripeEmulator {
   stop(): Promise<void>;
 }
 
-type Handler = (req: {
-  method: string;
-  path: string;
-  form: Form;
-  query: URLSearchParams;
-  idempotencyKey?: string;
-}) => [number, StripeObject];
-
-export class StripeHttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: { type: string; message: string; code?: string; param?: string },
-  ) {
-    super(body.message);
-  }
-}
-
 const LOCAL_API_KEY = 'sk_test_meterline_local';
 export const LOCAL_WEBHOOK_SECRET = 'whsec_meterline_local';
 
@@ -116,79 +109,14 @@ export function usesRealStripe(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.STRIPE_SECRET_KEY !== undefined && env.STRIPE_SECRET_KEY !== LOCAL_API_KEY;
 }
 
-const WINDOW_PAST_S = 35 * 86_400;
-
-const wholeOrNull = (decimal: string) => (new Dec(decimal).isInteger() ? Number(decimal) : null);
-
-/**
- * `billing_cycle_anchor_config`: the next occurrence after `after` of that day of the month (the last
- * day of shorter months) and, for yearly prices, of that month, at the given UTC time. Seconds.
- */
-function nextAnchor(config: Form, after: number): number {
-  const field = (key: string) => Number(text(config, key) ?? 0);
-  const from = new Date(after * 1000);
-  for (let m = 0; m <= 24; m++) {
-    const [year, month] = [from.getUTCFullYear(), from.getUTCMonth() + m];
-    const day = Math.min(field('day_of_month'), new Date(Date.UTC(year, month + 1, 0)).getUTCDate());
-    const at = Date.UTC(year, month, day, field('hour'), field('minute'), field('second')) / 1000;
-    if (at > after && (!text(config, 'month') || new Date(at * 1000).getUTCMonth() + 1 === field('month'))) return at;
-  }
-  throw new StripeHttpError(400, {
-    type: 'invalid_request_error',
-    message: 'Invalid billing_cycle_anchor_config.',
-    param: 'billing_cycle_anchor_config',
-  });
-}
-
-/** A metered price's amount for a period's quantity, unrounded: per unit (with transform_quantity) or by tiers. */
-export function priceAmount(price: StripeObject, quantity: Dec): Dec {
-  if (price.billing_scheme !== 'tiered') {
-    const t = price.transform_quantity;
-    const units = t ? quantity.div(t.divide_by)[t.round === 'up' ? 'ceil' : 'floor']() : quantity;
-    return units.times(price.unit_amount_decimal);
-  }
-  if (quantity.isZero()) return new Dec(0);
-  const tierOf = (t: StripeObject) => ({
-    upTo: t.up_to === null ? undefined : new Dec(t.up_to),
-    unit: new Dec(t.unit_amount_decimal),
-    flat: new Dec(t.flat_amount_decimal),
-  });
-  const tiers = (price.tiers as StripeObject[]).map(tierOf);
-  if (price.tiers_mode === 'volume') {
-    const tier = tiers.find((t) => !t.upTo || quantity.lessThanOrEqualTo(t.upTo))!;
-    return quantity.times(tier.unit).plus(tier.flat);
-  }
-  let lower = new Dec(0);
-  let amount = new Dec(0);
-  for (const tier of tiers) {
-    const inTier = Dec.min(quantity, tier.upTo ?? quantity).minus(lower);
-    if (inTier.greaterThan(0)) amount = amount.plus(inTier.times(tier.unit)).plus(tier.flat);
-    if (!tier.upTo || quantity.lessThanOrEqualTo(tier.upTo)) break;
-    lower = tier.upTo;
-  }
-  return amount;
-}
-
-const WINDOW_FUTURE_S = 300;
-
 export async function startStripeEmulator(options: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
   const now = options.now ?? Date.now;
   const seconds = () => Math.floor(now() / 1000);
   const apiKey = options.apiKey ?? LOCAL_API_KEY;
 
-  const customers = new Map<string, StripeObject>();
-  const meters = new Map<string, StripeObject>();
-  const products = new Map<string, StripeObject>();
-  const prices = new Map<string, StripeObject>();
-  const subscriptions = new Map<string, StripeObject>();
-  const invoices = new Map<string, StripeObject>();
-  const invoiceItems = new Map<string, StripeObject>();
-  const portalSessions = new Map<string, StripeObject>();
-  const meterEvents: StripeObject[] = [];
-  const identifiers = new Set<string>();
-  const events: StripeObject[] = [];
-  const thinEvents = new Map<string, StripeObject>();
-  const idempotency = new Map<string, { fingerprint: string; status: number; body: StripeObject }>();
+  const store = new StripeStore(options.statePath);
+  const { customers, meters, subscriptions, invoices, invoiceItems, portalSessions, thinEvents, idempotency, meterEvents, events } = store;
+  const persist = () => store.persist();
   const calls: StripeCall[] = [];
   const faults: Fault[] = [];
   const inFlight = new Set<string>();
@@ -198,35 +126,6 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   /** Webhook deliveries on their way: stopping waits for them, as the receiver is still up. */
   const deliveries = new Set<Promise<void>>();
   const buckets = { meterEvents: { tokens: 0, at: 0 }, other: { tokens: 0, at: 0 } };
-
-  const stored = { customers, meters, products, prices, subscriptions, invoices, invoiceItems, portalSessions, thinEvents, idempotency };
-  if (options.statePath && existsSync(options.statePath)) {
-    const state = JSON.parse(readFileSync(options.statePath, 'utf8')) as Record<string, [string, never][]> & {
-      meterEvents: StripeObject[];
-      events: StripeObject[];
-    };
-    for (const [name, map] of Object.entries(stored)) for (const [id, value] of state[name] ?? []) map.set(id, value);
-    meterEvents.push(...state.meterEvents);
-    for (const e of meterEvents) identifiers.add(e.identifier);
-    events.push(...state.events);
-  }
-  /** Written whole to a new file and renamed over the old one: a crash leaves the last state or the one before, never half of one. */
-  const persist = () => {
-    if (!options.statePath) return;
-    const state = { ...Object.fromEntries(Object.entries(stored).map(([name, map]) => [name, [...map]])), meterEvents, events };
-    writeFileSync(`${options.statePath}.tmp`, JSON.stringify(state));
-    renameSync(`${options.statePath}.tmp`, options.statePath);
-  };
-
-  const invalid = (message: string, param?: string, code?: string) =>
-    new StripeHttpError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
-  const missing = (type: string, id: string) =>
-    new StripeHttpError(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${type}: '${id}'`, param: 'id' });
-  const found = <T>(map: Map<string, T>, type: string, id: string): T => {
-    const value = map.get(id);
-    if (!value) throw missing(type, id);
-    return value;
-  };
 
   const emit = (type: string, object: StripeObject, previous?: StripeObject, idempotencyKey?: string) => {
     const event = fixture('event', {
@@ -258,597 +157,15 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     return { status: res.status, body: await res.text() };
   };
 
-  const monthPeriod = (at: number) => {
-    const d = new Date(at * 1000);
-    return {
-      start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000,
-      end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000,
-    };
-  };
-
-  const subscriptionItem = (subscriptionId: string, price: StripeObject, period: { start: number; end: number }, quantity?: string) => {
-    const item = fixture('subscription', {}).items.data[0] as StripeObject;
-    // Metered items have no quantity: usage comes from the meter.
-    return {
-      ...item,
-      id: stripeId('si'),
-      created: seconds(),
-      metadata: {},
-      price,
-      quantity: price.recurring?.usage_type === 'metered' ? undefined : Number(quantity ?? 1),
-      plan: { ...item.plan, id: price.id, meter: price.recurring?.meter ?? null, usage_type: price.recurring?.usage_type ?? 'licensed' },
-      subscription: subscriptionId,
-      current_period_start: period.start,
-      current_period_end: period.end,
-    };
-  };
-
-  /** An invoice item as a line of its invoice (Stripe shows the item's metadata on the line). */
-  const itemLine = (item: StripeObject) => {
-    const template = fixture('invoice', {}).lines.data[0] as StripeObject;
-    return {
-      ...template,
-      id: stripeId('il'),
-      invoice: item.invoice,
-      amount: item.amount,
-      subtotal: item.amount,
-      currency: item.currency,
-      description: item.description,
-      discountable: item.discountable,
-      metadata: item.metadata,
-      period: item.period,
-      quantity: 1,
-      quantity_decimal: '1',
-      subscription: item.parent?.subscription_details?.subscription ?? null,
-      parent: {
-        type: 'invoice_item_details',
-        invoice_item_details: {
-          invoice_item: item.id,
-          proration: false,
-          proration_details: { credited_items: null },
-          subscription: item.parent?.subscription_details?.subscription ?? null,
-        },
-        subscription_item_details: null,
-      },
-      pricing: { type: 'price_details', price_details: null, unit_amount_decimal: String(item.amount) },
-    };
-  };
-  /** A draft's totals after its lines changed. A negative total is owed nothing (Stripe credits the difference to the customer's balance). */
-  const retotal = (invoice: StripeObject) => {
-    const total = (invoice.lines.data as StripeObject[]).reduce((sum, l) => sum + l.amount, 0);
-    Object.assign(invoice, {
-      subtotal: total,
-      subtotal_excluding_tax: total,
-      total,
-      total_excluding_tax: total,
-      amount_due: Math.max(total, 0),
-      amount_remaining: Math.max(total, 0),
-    });
-  };
-  /** Moves an invoice item onto a draft invoice as a line. */
-  const attach = (item: StripeObject, invoice: StripeObject) => {
-    item.invoice = invoice.id;
-    invoice.lines.data.push(itemLine(item));
-    retotal(invoice);
-  };
-  const finalize = (invoice: StripeObject, idempotencyKey?: string) => {
-    if (invoice.status !== 'draft')
-      throw invalid("This invoice is already finalized, you can't re-finalize a non-draft invoice.", undefined, 'invoice_not_editable');
-    refreshUsage(invoice);
-    // Finalizing gives the invoice its number and the page where the customer pays it.
-    Object.assign(invoice, {
-      status: 'open',
-      number: `MTL-${invoices.size}`,
-      hosted_invoice_url: `https://invoice.stripe.com/i/acct_meterline_local/test_${invoice.id}`,
-      status_transitions: { ...invoice.status_transitions, finalized_at: seconds() },
-    });
-    emit('invoice.finalized', invoice, { status: 'draft' }, idempotencyKey);
-    return invoice;
-  };
-  const newestFirst = (objects: Iterable<StripeObject>) => [...objects].reverse().sort((a, b) => b.created - a.created);
-
-  const routes: [string, RegExp, Handler][] = [
-    [
-      'POST',
-      /^\/v1\/customers$/,
-      ({ form }) => {
-        const customer = fixture('customer', {
-          id: stripeId('cus'),
-          created: seconds(),
-          discount: null,
-          name: text(form, 'name') ?? null,
-          email: text(form, 'email') ?? null,
-          metadata: record(form, 'metadata'),
-        });
-        customers.set(customer.id, customer);
-        return [200, customer];
-      },
-    ],
-    // The customer portal: a session's URL opens a page standing in for Stripe's hosted portal.
-    [
-      'POST',
-      /^\/v1\/billing_portal\/sessions$/,
-      ({ form }) => {
-        const customer = text(form, 'customer');
-        if (!customer) throw invalid('Missing required param: customer.', 'customer');
-        found(customers, 'customer', customer);
-        const secret = randomBytes(24).toString('base64url');
-        const session = fixture('billing_portal.session', {
-          id: stripeId('bps'),
-          created: seconds(),
-          customer,
-          configuration: 'bpc_meterline_local',
-          flow: null,
-          locale: text(form, 'locale') ?? null,
-          return_url: text(form, 'return_url') ?? null,
-          url: `http://127.0.0.1:${port}/p/session/${secret}`,
-        });
-        portalSessions.set(secret, session);
-        return [200, session];
-      },
-    ],
-    ['GET', /^\/v1\/customers\/([\w]+)$/, ({ path }) => [200, found(customers, 'customer', path.split('/')[3]!)]],
-    [
-      'GET',
-      /^\/v1\/billing\/meters$/,
-      ({ query }) => {
-        const status = query.get('status');
-        return [
-          200,
-          list(
-            [...meters.values()].filter((m) => !status || m.status === status),
-            '/v1/billing/meters',
-          ),
-        ];
-      },
-    ],
-    [
-      'POST',
-      /^\/v1\/billing\/meters$/,
-      ({ form }) => {
-        const eventName = text(form, 'event_name');
-        const formula = text(record(form, 'default_aggregation'), 'formula');
-        if (!eventName) throw invalid('Missing required param: event_name.', 'event_name');
-        if (!formula || !['sum', 'count', 'last'].includes(formula))
-          throw invalid('Invalid default_aggregation[formula].', 'default_aggregation[formula]');
-        if ([...meters.values()].some((m) => m.event_name === eventName && m.status === 'active')) {
-          throw invalid(`A meter with event_name ${eventName} already exists.`, 'event_name');
-        }
-        const mapping = record(form, 'customer_mapping');
-        const value = record(form, 'value_settings');
-        const meter = fixture('billing.meter', {
-          id: stripeId('mtr'),
-          created: seconds(),
-          updated: seconds(),
-          display_name: text(form, 'display_name') ?? eventName,
-          event_name: eventName,
-          default_aggregation: { formula },
-          customer_mapping: { event_payload_key: text(mapping, 'event_payload_key') ?? 'stripe_customer_id', type: 'by_id' },
-          value_settings: { event_payload_key: text(value, 'event_payload_key') ?? 'value' },
-          event_time_window: text(form, 'event_time_window') ?? null,
-        });
-        meters.set(meter.id, meter);
-        return [200, meter];
-      },
-    ],
-    ['GET', /^\/v1\/billing\/meters\/(\w+)$/, ({ path }) => [200, found(meters, 'billing.meter', path.split('/')[4]!)]],
-    [
-      'POST',
-      /^\/v1\/billing\/meter_events$/,
-      ({ form }) => {
-        const eventName = text(form, 'event_name');
-        const payload = record(form, 'payload') as Record<string, string>;
-        if (!eventName) throw invalid('Missing required param: event_name.', 'event_name');
-        const identifier = text(form, 'identifier') ?? stripeId('mev');
-        if (identifiers.has(identifier)) throw invalid(`An event already exists with identifier ${identifier}.`, 'identifier');
-        const timestamp = Number(text(form, 'timestamp') ?? seconds());
-        if (timestamp < seconds() - WINDOW_PAST_S)
-          throw invalid('Timestamp must be within the past 35 calendar days.', 'timestamp', 'timestamp_too_far_in_past');
-        if (timestamp > seconds() + WINDOW_FUTURE_S)
-          throw invalid('Timestamp must not be more than 5 minutes in the future.', 'timestamp', 'timestamp_in_future');
-        const event = fixture('billing.meter_event', { created: seconds(), event_name: eventName, identifier, payload, timestamp });
-        identifiers.add(identifier);
-        meterEvents.push(event);
-        return [200, event];
-      },
-    ],
-    [
-      'POST',
-      /^\/v1\/products$/,
-      ({ form }) => {
-        const id = text(form, 'id') ?? stripeId('prod');
-        if (products.has(id)) throw invalid(`Product already exists.`, 'id', 'resource_already_exists');
-        const product = fixture('product', {
-          id,
-          created: seconds(),
-          updated: seconds(),
-          name: text(form, 'name') ?? 'product',
-          description: null,
-          default_price: null,
-          package_dimensions: null,
-          type: 'service',
-          metadata: record(form, 'metadata'),
-        });
-        products.set(product.id, product);
-        return [200, product];
-      },
-    ],
-    ['GET', /^\/v1\/products\/([\w-]+)$/, ({ path }) => [200, found(products, 'product', path.split('/')[3]!)]],
-    [
-      'GET',
-      /^\/v1\/prices$/,
-      ({ query }) => {
-        const filter = parseForm(query.toString());
-        const lookupKeys = Array.isArray(filter.lookup_keys) ? filter.lookup_keys : [];
-        const active = text(filter, 'active');
-        const matching = [...prices.values()].filter(
-          (p) => (lookupKeys.length === 0 || lookupKeys.includes(p.lookup_key)) && (active === undefined || String(p.active) === active),
-        );
-        return [200, list(matching, '/v1/prices')];
-      },
-    ],
-    [
-      'POST',
-      /^\/v1\/prices$/,
-      ({ form }) => {
-        const recurring = record(form, 'recurring');
-        const product = found(products, 'product', text(form, 'product') ?? '');
-        const meter = text(recurring, 'meter');
-        if (meter) found(meters, 'billing.meter', meter);
-        const lookupKey = text(form, 'lookup_key') ?? null;
-        const holder = lookupKey === null ? undefined : [...prices.values()].find((p) => p.lookup_key === lookupKey);
-        if (holder && text(form, 'transfer_lookup_key') !== 'true') {
-          throw invalid(`A price (\`${holder.id}\`) already uses that lookup key.`, 'lookup_key');
-        }
-        if (holder) holder.lookup_key = null;
-        const tiered = text(form, 'billing_scheme') === 'tiered';
-        const tiers = (Array.isArray(form.tiers) ? form.tiers : []).map((t) => {
-          const upTo = text(t, 'up_to');
-          const unit = text(t, 'unit_amount_decimal') ?? text(t, 'unit_amount') ?? '0';
-          const flat = text(t, 'flat_amount_decimal') ?? text(t, 'flat_amount') ?? '0';
-          return {
-            up_to: upTo === 'inf' || upTo === undefined ? null : Number(upTo),
-            unit_amount: wholeOrNull(unit),
-            unit_amount_decimal: unit,
-            flat_amount: wholeOrNull(flat),
-            flat_amount_decimal: flat,
-          };
-        });
-        if (tiered && (tiers.length === 0 || tiers.at(-1)!.up_to !== null))
-          throw invalid('Tiers must end with a tier whose up_to is inf.', 'tiers');
-        const transform = record(form, 'transform_quantity');
-        const unitAmountDecimal = tiered ? null : (text(form, 'unit_amount_decimal') ?? text(form, 'unit_amount') ?? '0');
-        const price = fixture('price', {
-          id: stripeId('price'),
-          created: seconds(),
-          currency: text(form, 'currency') ?? 'usd',
-          product: product.id,
-          lookup_key: lookupKey,
-          nickname: text(form, 'nickname') ?? null,
-          metadata: record(form, 'metadata'),
-          billing_scheme: tiered ? 'tiered' : 'per_unit',
-          tiers_mode: tiered ? (text(form, 'tiers_mode') ?? null) : null,
-          // Stripe leaves tiers out unless expanded; the emulator always shows them (it keeps no expansion state).
-          ...(tiered ? { tiers } : {}),
-          recurring: {
-            interval: text(recurring, 'interval') ?? 'month',
-            interval_count: 1,
-            meter: meter ?? null,
-            usage_type: text(recurring, 'usage_type') ?? 'licensed',
-            trial_period_days: null,
-          },
-          transform_quantity: text(transform, 'divide_by')
-            ? { divide_by: Number(text(transform, 'divide_by')), round: text(transform, 'round') ?? 'down' }
-            : null,
-          unit_amount: unitAmountDecimal === null ? null : wholeOrNull(unitAmountDecimal),
-          unit_amount_decimal: unitAmountDecimal,
-        });
-        prices.set(price.id, price);
-        return [200, price];
-      },
-    ],
-    ['GET', /^\/v1\/prices\/(\w+)$/, ({ path }) => [200, found(prices, 'price', path.split('/')[3]!)]],
-    [
-      'POST',
-      /^\/v1\/subscriptions$/,
-      ({ form, idempotencyKey }) => {
-        const customer = found(customers, 'customer', text(form, 'customer') ?? '');
-        const items = (Array.isArray(form.items) ? form.items : []).map((i) => ({
-          price: found(prices, 'price', text(i, 'price') ?? ''),
-          quantity: text(i, 'quantity'),
-        }));
-        if (items.length === 0) throw invalid('Missing required param: items.', 'items');
-        const id = stripeId('sub');
-        // Stripe takes only a future anchor (or trial end); a backdated start bills from that date.
-        const config = form.billing_cycle_anchor_config === undefined ? undefined : record(form, 'billing_cycle_anchor_config');
-        const anchor = config ? String(nextAnchor(config, seconds())) : text(form, 'billing_cycle_anchor');
-        const trialEnd = text(form, 'trial_end');
-        if (anchor && Number(anchor) < seconds()) throw invalid('billing_cycle_anchor cannot be in the past.', 'billing_cycle_anchor');
-        if (trialEnd && Number(trialEnd) <= seconds())
-          throw invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', 'trial_end');
-        const backdate = text(form, 'backdate_start_date');
-        const start = Number(backdate ?? seconds());
-        // Without an anchor the emulator bills calendar months (what the older tests finalize against).
-        const period = {
-          start: backdate ? start : monthPeriod(seconds()).start,
-          end: Number(trialEnd ?? anchor ?? monthPeriod(seconds()).end),
-        };
-        const end = period.end;
-        const subscription = fixture('subscription', {
-          id,
-          customer: customer.id,
-          created: seconds(),
-          start_date: start,
-          billing_cycle_anchor: end,
-          billing_cycle_anchor_config: config
-            ? Object.fromEntries(
-                ['day_of_month', 'month', 'hour', 'minute', 'second'].map((k) => [
-                  k,
-                  text(config, k) === undefined ? null : Number(text(config, k)),
-                ]),
-              )
-            : null,
-          status: trialEnd ? 'trialing' : 'active',
-          cancel_at: text(form, 'cancel_at_period_end') === 'true' ? end : null,
-          cancel_at_period_end: text(form, 'cancel_at_period_end') === 'true',
-          canceled_at: null,
-          ended_at: null,
-          latest_invoice: null,
-          trial_end: trialEnd ? Number(trialEnd) : null,
-          trial_start: trialEnd ? start : null,
-          metadata: record(form, 'metadata'),
-          items: list(
-            items.map((i) => subscriptionItem(id, i.price, period, i.quantity)),
-            `/v1/subscription_items?subscription=${id}`,
-          ),
-        });
-        subscriptions.set(id, subscription);
-        emit('customer.subscription.created', subscription, undefined, idempotencyKey);
-        return [200, subscription];
-      },
-    ],
-    [
-      'POST',
-      /^\/v1\/subscriptions\/(\w+)$/,
-      ({ path, form, idempotencyKey }) => {
-        const subscription = found(subscriptions, 'subscription', path.split('/')[3]!);
-        const previous: StripeObject = {};
-        const cancelAtPeriodEnd = text(form, 'cancel_at_period_end');
-        if (cancelAtPeriodEnd !== undefined) {
-          previous.cancel_at_period_end = subscription.cancel_at_period_end;
-          subscription.cancel_at_period_end = cancelAtPeriodEnd === 'true';
-          subscription.cancel_at = subscription.cancel_at_period_end ? (subscription.items.data[0]?.current_period_end ?? null) : null;
-        }
-        if (Array.isArray(form.items)) {
-          previous.items = structuredClone(subscription.items);
-          const period = {
-            start: subscription.items.data[0]?.current_period_start ?? seconds(),
-            end: subscription.items.data[0]?.current_period_end ?? monthPeriod(seconds()).end,
-          };
-          for (const change of form.items) {
-            const itemId = text(change, 'id');
-            if (itemId && text(change, 'deleted') === 'true') {
-              found(new Map(subscription.items.data.map((i: StripeObject) => [i.id, i])), 'subscription_item', itemId);
-              subscription.items.data = subscription.items.data.filter((i: StripeObject) => i.id !== itemId);
-            } else if (!itemId)
-              subscription.items.data.push(
-                subscriptionItem(subscription.id, found(prices, 'price', text(change, 'price') ?? ''), period, text(change, 'quantity')),
-              );
-          }
-        }
-        if (form.metadata) {
-          previous.metadata = subscription.metadata;
-          subscription.metadata = { ...subscription.metadata, ...record(form, 'metadata') };
-        }
-        emit('customer.subscription.updated', subscription, previous, idempotencyKey);
-        return [200, subscription];
-      },
-    ],
-    [
-      'DELETE',
-      /^\/v1\/subscriptions\/(\w+)$/,
-      ({ path, idempotencyKey }) => {
-        const subscription = found(subscriptions, 'subscription', path.split('/')[3]!);
-        Object.assign(subscription, { status: 'canceled', canceled_at: seconds(), ended_at: seconds() });
-        emit('customer.subscription.deleted', subscription, undefined, idempotencyKey);
-        return [200, subscription];
-      },
-    ],
-    ['GET', /^\/v1\/subscriptions\/(\w+)$/, ({ path }) => [200, found(subscriptions, 'subscription', path.split('/')[3]!)]],
-    ['GET', /^\/v1\/invoices\/(\w+)$/, ({ path }) => [200, found(invoices, 'invoice', path.split('/')[3]!)]],
-    [
-      'GET',
-      /^\/v1\/invoices$/,
-      ({ query }) => {
-        const [customer, subscription, status] = ['customer', 'subscription', 'status'].map((k) => query.get(k));
-        const matching = newestFirst(invoices.values()).filter(
-          (i) =>
-            (!customer || i.customer === customer) &&
-            (!subscription || i.subscription === subscription) &&
-            (!status || i.status === status),
-        );
-        return [200, list(matching, '/v1/invoices')];
-      },
-    ],
-    [
-      'GET',
-      /^\/v1\/invoices\/(\w+)\/lines$/,
-      ({ path }) => {
-        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
-        return [200, list(invoice.lines.data, `/v1/invoices/${invoice.id}/lines`)];
-      },
-    ],
-    [
-      'POST',
-      /^\/v1\/invoices\/(\w+)\/finalize$/,
-      ({ path, idempotencyKey }) => [200, finalize(found(invoices, 'invoice', path.split('/')[3]!), idempotencyKey)],
-    ],
-    // Invoice items: a one-off amount (negative for a credit) on a draft invoice, or pending until the
-    // customer's next invoice. Only drafts take or give up items; an invoice holds at most 250.
-    [
-      'POST',
-      /^\/v1\/invoiceitems$/,
-      ({ form }) => {
-        const customerId = text(form, 'customer');
-        if (!customerId) throw invalid('Missing required param: customer.', 'customer');
-        if (!customers.has(customerId))
-          throw new StripeHttpError(400, {
-            type: 'invalid_request_error',
-            code: 'resource_missing',
-            message: `No such customer: '${customerId}'`,
-            param: 'customer',
-          });
-        const amount = text(form, 'amount');
-        if (amount === undefined) throw invalid('Missing required param: amount.', 'amount');
-        if (!/^-?\d+$/.test(amount)) throw invalid(`Invalid integer: ${amount}`, 'amount');
-        const invoiceId = text(form, 'invoice');
-        const invoice = invoiceId === undefined ? undefined : invoices.get(invoiceId);
-        if (invoiceId !== undefined && !invoice)
-          throw new StripeHttpError(400, {
-            type: 'invalid_request_error',
-            code: 'resource_missing',
-            message: `No such invoice: '${invoiceId}'`,
-            param: 'invoice',
-          });
-        if (invoice && invoice.status !== 'draft')
-          throw invalid('You can only add invoice items to draft invoices.', 'invoice', 'invoice_not_editable');
-        if (invoice && invoice.customer !== customerId)
-          throw invalid(`The invoice ${invoice.id} does not belong to the customer ${customerId}.`, 'invoice');
-        if (invoice && invoice.lines.data.length >= 250) throw invalid('An invoice can hold at most 250 invoice items.', 'invoice');
-        const currency = (text(form, 'currency') ?? invoice?.currency ?? 'usd').toLowerCase();
-        if (invoice && currency !== invoice.currency)
-          throw invalid(`The currency of the invoice item (${currency}) must match the invoice's (${invoice.currency}).`, 'currency');
-        const subscription = text(form, 'subscription');
-        if (subscription) found(subscriptions, 'subscription', subscription);
-        const period = record(form, 'period');
-        const item = fixture('invoiceitem', {
-          id: stripeId('ii'),
-          customer: customerId,
-          date: seconds(),
-          amount: Number(amount),
-          net_amount: Number(amount),
-          currency,
-          description: text(form, 'description') ?? null,
-          // Stripe's default: negative items are not discountable.
-          discountable: text(form, 'discountable') ? text(form, 'discountable') === 'true' : Number(amount) >= 0,
-          invoice: null,
-          metadata: record(form, 'metadata'),
-          period: {
-            start: Number(text(period, 'start') ?? seconds()),
-            end: Number(text(period, 'end') ?? seconds()),
-          },
-          quantity: 1,
-          quantity_decimal: '1',
-          parent: subscription ? { type: 'subscription_details', subscription_details: { subscription } } : null,
-          pricing: { type: 'price_details', unit_amount_decimal: amount },
-        });
-        invoiceItems.set(item.id, item);
-        if (invoice) attach(item, invoice);
-        return [200, item];
-      },
-    ],
-    [
-      'GET',
-      /^\/v1\/invoiceitems$/,
-      ({ query }) => {
-        const [invoice, customer, pending] = ['invoice', 'customer', 'pending'].map((k) => query.get(k));
-        const matching = newestFirst(invoiceItems.values()).filter(
-          (i) =>
-            (!invoice || i.invoice === invoice) &&
-            (!customer || i.customer === customer) &&
-            (pending === null || (i.invoice === null) === (pending === 'true')),
-        );
-        return [200, list(matching, '/v1/invoiceitems')];
-      },
-    ],
-    ['GET', /^\/v1\/invoiceitems\/(\w+)$/, ({ path }) => [200, found(invoiceItems, 'invoiceitem', path.split('/')[3]!)]],
-    [
-      'DELETE',
-      /^\/v1\/invoiceitems\/(\w+)$/,
-      ({ path }) => {
-        const item = found(invoiceItems, 'invoiceitem', path.split('/')[3]!);
-        const invoice = item.invoice ? invoices.get(item.invoice) : undefined;
-        if (invoice && invoice.status !== 'draft')
-          throw invalid('You can only delete invoice items that are pending or on a draft invoice.', undefined, 'invoice_not_editable');
-        if (invoice) {
-          invoice.lines.data = invoice.lines.data.filter((l: StripeObject) => l.parent?.invoice_item_details?.invoice_item !== item.id);
-          retotal(invoice);
-        }
-        invoiceItems.delete(item.id);
-        return [200, { id: item.id, object: 'invoiceitem', deleted: true }];
-      },
-    ],
-    // Invoice actions as Stripe answers them: pay only an open (or uncollectible) invoice, void an open or
-    // uncollectible one, mark an open one uncollectible. Stripe's test payment method pm_card_chargeDeclined
-    // makes a payment fail: a 402 card_error, invoice.payment_failed, and the invoice stays open.
-    [
-      'POST',
-      /^\/v1\/invoices\/(\w+)\/pay$/,
-      ({ path, form, idempotencyKey }) => {
-        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
-        if (invoice.status === 'paid') throw invalid('Invoice is already paid', undefined, 'invoice_already_paid');
-        if (invoice.status !== 'open' && invoice.status !== 'uncollectible')
-          throw invalid(
-            `You can only pay an invoice that is open or uncollectible; this one is ${invoice.status}.`,
-            undefined,
-            'invoice_not_editable',
-          );
-        invoice.attempt_count += 1;
-        invoice.attempted = true;
-        if (text(form, 'payment_method') === 'pm_card_chargeDeclined') {
-          emit('invoice.payment_failed', invoice, { attempt_count: invoice.attempt_count - 1 }, idempotencyKey);
-          throw new StripeHttpError(402, { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' });
-        }
-        const previous = { status: invoice.status, amount_paid: invoice.amount_paid, amount_remaining: invoice.amount_remaining };
-        Object.assign(invoice, {
-          status: 'paid',
-          paid: true,
-          amount_paid: invoice.amount_due,
-          amount_remaining: 0,
-          status_transitions: { ...invoice.status_transitions, paid_at: seconds() },
-        });
-        emit('invoice.paid', invoice, previous, idempotencyKey);
-        emit('invoice.payment_succeeded', invoice, previous, idempotencyKey);
-        return [200, invoice];
-      },
-    ],
-    [
-      'POST',
-      /^\/v1\/invoices\/(\w+)\/void$/,
-      ({ path, idempotencyKey }) => {
-        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
-        if (invoice.status !== 'open' && invoice.status !== 'uncollectible')
-          throw invalid(
-            `You can only void an open or uncollectible invoice; this one is ${invoice.status}.`,
-            undefined,
-            'invoice_not_editable',
-          );
-        const previous = { status: invoice.status };
-        Object.assign(invoice, { status: 'void', status_transitions: { ...invoice.status_transitions, voided_at: seconds() } });
-        emit('invoice.voided', invoice, previous, idempotencyKey);
-        return [200, invoice];
-      },
-    ],
-    [
-      'POST',
-      /^\/v1\/invoices\/(\w+)\/mark_uncollectible$/,
-      ({ path, idempotencyKey }) => {
-        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
-        if (invoice.status !== 'open')
-          throw invalid(
-            `You can only mark an open invoice uncollectible; this one is ${invoice.status}.`,
-            undefined,
-            'invoice_not_editable',
-          );
-        Object.assign(invoice, {
-          status: 'uncollectible',
-          status_transitions: { ...invoice.status_transitions, marked_uncollectible_at: seconds() },
-        });
-        emit('invoice.marked_uncollectible', invoice, { status: 'open' }, idempotencyKey);
-        return [200, invoice];
-      },
-    ],
-    ['GET', /^\/v2\/core\/events\/(\w+)$/, ({ path }) => [200, found(thinEvents, 'event', path.split('/')[4]!)]],
+  const port = options.port ?? (await freePort());
+  const billing = billingOf(store, seconds, emit);
+  const emulation: Emulation = { store, seconds, emit, billing, port };
+  const routes: Route[] = [
+    ...customerRoutes(emulation),
+    ...meterRoutes(emulation),
+    ...catalogRoutes(emulation),
+    ...subscriptionRoutes(emulation),
+    ...invoiceRoutes(emulation),
   ];
 
   const take = (bucket: { tokens: number; at: number }, perSecond: number) => {
@@ -997,63 +314,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       });
     });
   });
-  const port = options.port ?? (await freePort());
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
     server.listen(port, '127.0.0.1', () => done());
   });
-
-  const aggregate = (meter: StripeObject, customerId: string, period: { start: number; end: number }) => {
-    const values = meterEvents
-      .filter(
-        (e) =>
-          e.event_name === meter.event_name &&
-          e.payload[meter.customer_mapping.event_payload_key] === customerId &&
-          e.timestamp >= period.start &&
-          e.timestamp < period.end,
-      )
-      .sort((a, b) => a.timestamp - b.timestamp);
-    const numbers = values.map((e) => new Dec(e.payload[meter.value_settings.event_payload_key] ?? '0'));
-    switch (meter.default_aggregation.formula) {
-      case 'count':
-        return new Dec(values.length);
-      case 'last':
-        return numbers.at(-1) ?? new Dec(0);
-      default:
-        // Negative quantities correct earlier ones; a period that sums below zero bills 0 (Stripe's meters guide).
-        return Dec.max(
-          numbers.reduce((a, b) => a.plus(b), new Dec(0)),
-          0,
-        );
-    }
-  };
-
-  /** What a subscription item bills for a period: metered ones the period's aggregated usage, licensed ones their quantity. */
-  const itemCharge = (item: StripeObject, customerId: string, period: { start: number; end: number }) => {
-    const quantity = item.price.recurring?.meter
-      ? aggregate(found(meters, 'billing.meter', item.price.recurring.meter), customerId, period)
-      : new Dec(item.quantity ?? 1);
-    const amount = priceAmount(item.price, quantity).toDecimalPlaces(0).toNumber();
-    return {
-      amount,
-      subtotal: amount,
-      quantity: quantity.toNumber(),
-      quantity_decimal: quantity.toString(),
-      description: `${quantity} × ${item.price.id}`,
-    };
-  };
-  /** At finalization a cycle invoice's metered lines take the latest usage of its period (late meter events included). */
-  const refreshUsage = (invoice: StripeObject) => {
-    const subscription = invoice.subscription ? subscriptions.get(invoice.subscription) : undefined;
-    if (!subscription || invoice.billing_reason !== 'subscription_cycle') return;
-    const period = { start: invoice.period_start, end: invoice.period_end };
-    for (const line of invoice.lines.data as StripeObject[]) {
-      const itemId = line.parent?.subscription_item_details?.subscription_item;
-      const item = (subscription.items.data as StripeObject[]).find((i) => i.id === itemId);
-      if (item?.price.recurring?.meter) Object.assign(line, itemCharge(item, subscription.customer, period));
-    }
-    retotal(invoice);
-  };
 
   const emulator: StripeEmulator = {
     url: `http://127.0.0.1:${port}`,
@@ -1081,7 +345,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
           ...template,
           id: stripeId('il'),
           invoice: id,
-          ...itemCharge(item, subscription.customer, period),
+          ...billing.itemCharge(item, subscription.customer, period),
           period: { start: linePeriod.start, end: linePeriod.end },
           subscription: subscriptionId,
           parent: {
@@ -1130,14 +394,15 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       });
       invoices.set(id, invoice);
       // The customer's pending invoice items go on its next invoice.
-      for (const item of invoiceItems.values()) if (item.customer === subscription.customer && item.invoice === null) attach(item, invoice);
+      for (const item of invoiceItems.values())
+        if (item.customer === subscription.customer && item.invoice === null) billing.attach(item, invoice);
       emit('invoice.created', invoice);
       persist();
       return structuredClone(invoice);
     },
     async finalizeInvoice(subscriptionId, period) {
       const draft = await emulator.createInvoice(subscriptionId, period);
-      const invoice = finalize(invoices.get(draft.id)!);
+      const invoice = billing.finalize(invoices.get(draft.id)!);
       persist();
       return structuredClone(invoice);
     },
@@ -1178,21 +443,4 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     },
   };
   return emulator;
-}
-
-/** The page a portal session's URL opens: who it is for and the way back, as Stripe's portal offers. */
-function portalPage(res: ServerResponse, session: StripeObject | undefined, customers: ReadonlyMap<string, StripeObject>): void {
-  const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  if (!session) {
-    res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><title>Session expired</title><p>This customer portal session is not valid.</p>');
-    return;
-  }
-  const customer = customers.get(session.customer);
-  const back = session.return_url ? `<p><a id="return" href="${esc(session.return_url)}">Return to Meterline</a></p>` : '';
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Customer portal</title></head><body>
-<h1>Customer portal (local Stripe emulator)</h1>
-<p>Manage the plan and payment methods of <strong>${esc(String(customer?.name ?? session.customer))}</strong> (${esc(session.customer)}).</p>
-${back}</body></html>`);
 }

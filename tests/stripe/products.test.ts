@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { priceAmount } from '../../local/stripe-emulator/server.js';
+import { priceAmount } from '../../local/stripe-emulator/billing.js';
 import { type Plan, type Price, seedPlans } from '../../shared/billing/plans.js';
 import { charge } from '../../shared/billing/pricing.js';
 import { changeSubscription, newSubscription } from '../../shared/billing/subscriptions.js';

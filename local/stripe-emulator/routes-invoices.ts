@@ -1,0 +1,206 @@
+import { found, invalid, StripeHttpError } from './errors.js';
+import { fixture, list, type StripeObject, stripeId } from './fixtures.js';
+import { record, text } from './form.js';
+import type { Emulation, Route } from './routes.js';
+
+/** Invoices, their lines and actions (finalize, pay, void, mark uncollectible), and invoice items. */
+export function invoiceRoutes(x: Emulation): Route[] {
+  const { customers, invoices, invoiceItems, subscriptions } = x.store;
+  const { seconds, emit } = x;
+  const { newestFirst, finalize, attach, retotal } = x.billing;
+  return [
+    ['GET', /^\/v1\/invoices\/(\w+)$/, ({ path }) => [200, found(invoices, 'invoice', path.split('/')[3]!)]],
+    [
+      'GET',
+      /^\/v1\/invoices$/,
+      ({ query }) => {
+        const [customer, subscription, status] = ['customer', 'subscription', 'status'].map((k) => query.get(k));
+        const matching = newestFirst(invoices.values()).filter(
+          (i) =>
+            (!customer || i.customer === customer) &&
+            (!subscription || i.subscription === subscription) &&
+            (!status || i.status === status),
+        );
+        return [200, list(matching, '/v1/invoices')];
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/invoices\/(\w+)\/lines$/,
+      ({ path }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        return [200, list(invoice.lines.data, `/v1/invoices/${invoice.id}/lines`)];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)\/finalize$/,
+      ({ path, idempotencyKey }) => [200, finalize(found(invoices, 'invoice', path.split('/')[3]!), idempotencyKey)],
+    ],
+    // Invoice items: a one-off amount (negative for a credit) on a draft invoice, or pending until the
+    // customer's next invoice. Only drafts take or give up items; an invoice holds at most 250.
+    [
+      'POST',
+      /^\/v1\/invoiceitems$/,
+      ({ form }) => {
+        const customerId = text(form, 'customer');
+        if (!customerId) throw invalid('Missing required param: customer.', 'customer');
+        if (!customers.has(customerId))
+          throw new StripeHttpError(400, {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            message: `No such customer: '${customerId}'`,
+            param: 'customer',
+          });
+        const amount = text(form, 'amount');
+        if (amount === undefined) throw invalid('Missing required param: amount.', 'amount');
+        if (!/^-?\d+$/.test(amount)) throw invalid(`Invalid integer: ${amount}`, 'amount');
+        const invoiceId = text(form, 'invoice');
+        const invoice = invoiceId === undefined ? undefined : invoices.get(invoiceId);
+        if (invoiceId !== undefined && !invoice)
+          throw new StripeHttpError(400, {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            message: `No such invoice: '${invoiceId}'`,
+            param: 'invoice',
+          });
+        if (invoice && invoice.status !== 'draft')
+          throw invalid('You can only add invoice items to draft invoices.', 'invoice', 'invoice_not_editable');
+        if (invoice && invoice.customer !== customerId)
+          throw invalid(`The invoice ${invoice.id} does not belong to the customer ${customerId}.`, 'invoice');
+        if (invoice && invoice.lines.data.length >= 250) throw invalid('An invoice can hold at most 250 invoice items.', 'invoice');
+        const currency = (text(form, 'currency') ?? invoice?.currency ?? 'usd').toLowerCase();
+        if (invoice && currency !== invoice.currency)
+          throw invalid(`The currency of the invoice item (${currency}) must match the invoice's (${invoice.currency}).`, 'currency');
+        const subscription = text(form, 'subscription');
+        if (subscription) found(subscriptions, 'subscription', subscription);
+        const period = record(form, 'period');
+        const item = fixture('invoiceitem', {
+          id: stripeId('ii'),
+          customer: customerId,
+          date: seconds(),
+          amount: Number(amount),
+          net_amount: Number(amount),
+          currency,
+          description: text(form, 'description') ?? null,
+          // Stripe's default: negative items are not discountable.
+          discountable: text(form, 'discountable') ? text(form, 'discountable') === 'true' : Number(amount) >= 0,
+          invoice: null,
+          metadata: record(form, 'metadata'),
+          period: {
+            start: Number(text(period, 'start') ?? seconds()),
+            end: Number(text(period, 'end') ?? seconds()),
+          },
+          quantity: 1,
+          quantity_decimal: '1',
+          parent: subscription ? { type: 'subscription_details', subscription_details: { subscription } } : null,
+          pricing: { type: 'price_details', unit_amount_decimal: amount },
+        });
+        invoiceItems.set(item.id, item);
+        if (invoice) attach(item, invoice);
+        return [200, item];
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/invoiceitems$/,
+      ({ query }) => {
+        const [invoice, customer, pending] = ['invoice', 'customer', 'pending'].map((k) => query.get(k));
+        const matching = newestFirst(invoiceItems.values()).filter(
+          (i) =>
+            (!invoice || i.invoice === invoice) &&
+            (!customer || i.customer === customer) &&
+            (pending === null || (i.invoice === null) === (pending === 'true')),
+        );
+        return [200, list(matching, '/v1/invoiceitems')];
+      },
+    ],
+    ['GET', /^\/v1\/invoiceitems\/(\w+)$/, ({ path }) => [200, found(invoiceItems, 'invoiceitem', path.split('/')[3]!)]],
+    [
+      'DELETE',
+      /^\/v1\/invoiceitems\/(\w+)$/,
+      ({ path }) => {
+        const item = found(invoiceItems, 'invoiceitem', path.split('/')[3]!);
+        const invoice = item.invoice ? invoices.get(item.invoice) : undefined;
+        if (invoice && invoice.status !== 'draft')
+          throw invalid('You can only delete invoice items that are pending or on a draft invoice.', undefined, 'invoice_not_editable');
+        if (invoice) {
+          invoice.lines.data = invoice.lines.data.filter((l: StripeObject) => l.parent?.invoice_item_details?.invoice_item !== item.id);
+          retotal(invoice);
+        }
+        invoiceItems.delete(item.id);
+        return [200, { id: item.id, object: 'invoiceitem', deleted: true }];
+      },
+    ],
+    // Invoice actions as Stripe answers them: pay only an open (or uncollectible) invoice, void an open or
+    // uncollectible one, mark an open one uncollectible. Stripe's test payment method pm_card_chargeDeclined
+    // makes a payment fail: a 402 card_error, invoice.payment_failed, and the invoice stays open.
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)\/pay$/,
+      ({ path, form, idempotencyKey }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        if (invoice.status === 'paid') throw invalid('Invoice is already paid', undefined, 'invoice_already_paid');
+        if (invoice.status !== 'open' && invoice.status !== 'uncollectible')
+          throw invalid(
+            `You can only pay an invoice that is open or uncollectible; this one is ${invoice.status}.`,
+            undefined,
+            'invoice_not_editable',
+          );
+        invoice.attempt_count += 1;
+        invoice.attempted = true;
+        if (text(form, 'payment_method') === 'pm_card_chargeDeclined') {
+          emit('invoice.payment_failed', invoice, { attempt_count: invoice.attempt_count - 1 }, idempotencyKey);
+          throw new StripeHttpError(402, { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' });
+        }
+        const previous = { status: invoice.status, amount_paid: invoice.amount_paid, amount_remaining: invoice.amount_remaining };
+        Object.assign(invoice, {
+          status: 'paid',
+          paid: true,
+          amount_paid: invoice.amount_due,
+          amount_remaining: 0,
+          status_transitions: { ...invoice.status_transitions, paid_at: seconds() },
+        });
+        emit('invoice.paid', invoice, previous, idempotencyKey);
+        emit('invoice.payment_succeeded', invoice, previous, idempotencyKey);
+        return [200, invoice];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)\/void$/,
+      ({ path, idempotencyKey }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        if (invoice.status !== 'open' && invoice.status !== 'uncollectible')
+          throw invalid(
+            `You can only void an open or uncollectible invoice; this one is ${invoice.status}.`,
+            undefined,
+            'invoice_not_editable',
+          );
+        const previous = { status: invoice.status };
+        Object.assign(invoice, { status: 'void', status_transitions: { ...invoice.status_transitions, voided_at: seconds() } });
+        emit('invoice.voided', invoice, previous, idempotencyKey);
+        return [200, invoice];
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)\/mark_uncollectible$/,
+      ({ path, idempotencyKey }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        if (invoice.status !== 'open')
+          throw invalid(
+            `You can only mark an open invoice uncollectible; this one is ${invoice.status}.`,
+            undefined,
+            'invoice_not_editable',
+          );
+        Object.assign(invoice, {
+          status: 'uncollectible',
+          status_transitions: { ...invoice.status_transitions, marked_uncollectible_at: seconds() },
+        });
+        emit('invoice.marked_uncollectible', invoice, { status: 'open' }, idempotencyKey);
+        return [200, invoice];
+      },
+    ],
+  ];
+}
