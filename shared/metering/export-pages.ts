@@ -69,12 +69,15 @@ function firstNotBefore(keys: { time: string; id: string }[], key: { time: strin
   return lo;
 }
 
-/** Where reading `file` starts: after the position, and not before `from`. */
-async function startRow(key: string, file: ExportFile, q: ExportPageQuery): Promise<number> {
+/**
+ * Where reading `file` starts: after the position, and not before `from`. Where the row before the position is
+ * still the position's, the rows from there on come along (one decode for the check and the page).
+ */
+async function startRow(key: string, file: ExportFile, q: ExportPageQuery): Promise<{ start: number; rows?: ExportRow[] }> {
   const after = q.after;
   if (after && key === after.file && after.row > 0) {
-    const [previous] = await file.rows(after.row - 1, after.row);
-    if (previous && previous.event_id === after.id && previous.event_time === after.time) return after.row;
+    const [previous, ...rows] = await file.rows(after.row - 1, Math.min(file.rowCount, after.row + q.limit));
+    if (previous && previous.event_id === after.id && previous.event_time === after.time) return { start: after.row, rows };
   }
   let keys: { time: string; id: string }[] | undefined;
   let start = 0;
@@ -87,7 +90,7 @@ async function startRow(key: string, file: ExportFile, q: ExportPageQuery): Prom
     keys ??= await file.keys();
     start = Math.max(start, firstNotBefore(keys, { time: q.from, id: '' }));
   }
-  return start;
+  return { start };
 }
 
 export async function readExportPage(ports: ExportPagePorts, q: ExportPageQuery): Promise<ExportPage> {
@@ -105,9 +108,12 @@ export async function readExportPage(ports: ExportPagePorts, q: ExportPageQuery)
   for (const key of keys) {
     const file = await ports.open(key);
     if (!file) continue;
-    let row = await startRow(key, file, q);
+    const first = await startRow(key, file, q);
+    let row = first.start;
+    let prefetched = first.rows;
     while (row < file.rowCount) {
-      const rows = await file.rows(row, Math.min(file.rowCount, row + q.limit - page.rows.length));
+      const rows = prefetched ?? (await file.rows(row, Math.min(file.rowCount, row + q.limit - page.rows.length)));
+      prefetched = undefined;
       if (rows.length === 0) break;
       for (const r of rows) {
         if (r.event_time >= q.to) return page;
