@@ -11,6 +11,10 @@
  * - DynamoDB on demand, Standard table class: $0.625 per million write request units, $0.125 per million read
  *   request units; storage $0.25 per GB-month after the first 25 GB, each item counted with 100 bytes of
  *   overhead (https://aws.amazon.com/dynamodb/pricing/).
+ * - EventBridge custom events: $1.00 per million, each 64 KB chunk of an entry one event
+ *   (https://aws.amazon.com/eventbridge/pricing/).
+ * - S3 Standard: $0.023 per GB-month (first 50 TB), $0.005 per 1,000 PUT or LIST requests, $0.0004 per 1,000 GETs
+ *   (https://aws.amazon.com/s3/pricing/).
  */
 export const priceTable = {
   readOn: '2026-11-30',
@@ -25,6 +29,10 @@ export const priceTable = {
   dynamoReadPerMillionUnits: 0.125,
   dynamoStoragePerGbMonth: 0.25,
   dynamoItemOverheadBytes: 100,
+  eventBridgePerMillionChunks: 1.0,
+  s3StandardPerGbMonth: 0.023,
+  s3PutPerThousand: 0.005,
+  s3GetPerThousand: 0.0004,
 } as const;
 
 /** What one workload measurably used on the local stack, per the whole run. */

@@ -25,6 +25,7 @@ import { issueApiKey } from '../shared/tenancy/api-keys.js';
 import { bundles } from './bundles.js';
 import { capacity } from './capacity.js';
 import { costPerMillionEvents, priceTable } from './cost.js';
+import { usageExportBench } from './export.js';
 import { flood } from './flood.js';
 import { integration } from './integration.js';
 import { meteredProxy } from './metered.js';
@@ -462,6 +463,7 @@ const sections = {
   restart,
   capacity,
   flood,
+  export: usageExportBench,
 };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);

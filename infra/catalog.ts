@@ -66,6 +66,8 @@ export interface FunctionSpec {
   consumesEmailQueue?: boolean;
   /** Writes the Parquet export's bucket (EXPORT_BUCKET): its files under usage/ and its progress under state/. */
   writesExport?: boolean;
+  /** Reads the Parquet export's bucket (EXPORT_BUCKET): lists and gets its files under usage/ and its progress. */
+  readsExport?: boolean;
 }
 
 export const functionCatalog = {
@@ -420,6 +422,18 @@ export const functionCatalog = {
     schedule: 'cron(30 0 * * ? *)',
     writesExport: true,
     tables: { events: { access: 'read', scans: true } },
+  },
+  // A tenant's own events, read back from the Parquet export a page per request (docs/usage-export.md).
+  'usage-export-api': {
+    entry: 'functions/usage-export-api/handler.ts',
+    // A page reads one tenant × day file whole (up to a million rows, ~50 MB) and decodes only the rows it returns.
+    memoryMb: 1024,
+    timeoutSeconds: 29,
+    routes: ['GET /v1/usage/export'],
+    readsExport: true,
+    tables: { rateLimits: 'write' },
+    // Its pages hand out signed cursors.
+    secrets: ['cursor'],
   },
   'stripe-webhook': {
     entry: 'functions/stripe-webhook/handler.ts',

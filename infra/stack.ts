@@ -130,6 +130,7 @@ export class MeterlineStack extends Stack {
     });
     this.usageExport = new UsageExport(this, 'UsageExport', { stage, logBucket: hosting.logBucket });
     for (const [name, spec] of specs) if (spec.writesExport) this.usageExport.grantWriter(functions[name]);
+    for (const [name, spec] of specs) if (spec.readsExport) this.usageExport.grantReader(functions[name]);
     // Alarms and the dashboard in a nested stack of their own: they grow with every function, table and queue, and
     // the stack's own resources stay well inside CloudFormation's 500 per stack.
     this.monitoring = new NestedStack(this, 'Monitoring', { description: `Meterline ${stage.name} alarms and dashboard` });

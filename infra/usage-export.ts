@@ -124,6 +124,33 @@ export class UsageExport extends Construct {
   }
 
   /**
+   * What the export's API reads, and nothing else: its files and its progress, got and listed. A function serving
+   * every tenant cannot be confined to one tenant's prefix by IAM; the route takes the tenant from the caller's key.
+   */
+  grantReader(fn: LambdaFunction): void {
+    fn.addEnvironment('EXPORT_BUCKET', this.bucket.bucketName);
+    const policy = new ManagedPolicy(this, `${fn.node.id}Reader`, {
+      roles: [fn.role!],
+      statements: [
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [this.bucket.arnForObjects(`${EXPORT_PREFIX}*`), this.bucket.arnForObjects(EXPORT_STATE_KEY)],
+        }),
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${EXPORT_PREFIX}*`] } },
+        }),
+      ],
+    });
+    const bucket = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
+    acknowledge(policy, {
+      [`AwsSolutions-IAM5[Resource::<${bucket}.Arn>/${EXPORT_PREFIX}*]`]:
+        "The export's API reads the files of the caller's tenant, one file set per tenant and day under usage/; the role reaches nothing else in the bucket.",
+    });
+  }
+
+  /**
    * What the export function does to the bucket, and nothing else: its files and its progress, read, written and
    * deleted. A managed policy here, beside the bucket, attached to the function's role.
    */

@@ -27,6 +27,7 @@ import { replayRequestSchema } from '../ingest/replay.js';
 import { adminListQuery } from '../quarantine/quarantine.js';
 import { recomputeRequestSchema } from '../recompute/recompute.js';
 import { usageQuery } from '../usage/usage.js';
+import { exportQuery } from '../usage-export-api/export-api.js';
 
 /** An event as a service key posts it: the native shape naming its tenant (ingest takes `tenant` off before validating). */
 const serviceEventSchema = extend(nativeEventSchema, { tenant: z.optional(tenantIdSchema) });
@@ -113,6 +114,10 @@ export const operations: Record<string, Operation> = {
   'GET /v1/meters': { summary: "The tenant's meters" },
   'GET /v1/usage': { summary: 'A usage series of one meter', query: usageQuery },
   'GET /v1/usage/current': { summary: "Per meter, this month's value and event count" },
+  'GET /v1/usage/export': {
+    summary: "The tenant's counted events from the Parquet export, as NDJSON or CSV; the next page's cursor in Meterline-Next-Cursor",
+    query: exportQuery,
+  },
   'GET /v1/alerts': { summary: "Alert rules with this billing period's firing, or (anomaly and silence rules) their newest episodes" },
   'GET /v1/alerts/{alertId}': {
     summary: 'One alert rule and its firings, newest period first (anomaly and silence rules: its newest episodes)',

@@ -70,7 +70,8 @@ export interface ExportRow {
 export interface ExportFiles {
   put(key: string, body: Uint8Array): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
-  list(prefix: string): Promise<string[]>;
+  /** Keys under `prefix` in lexicographic order, those after `startAfter` only when it is given. */
+  list(prefix: string, startAfter?: string): Promise<string[]>;
   delete(keys: string[]): Promise<void>;
 }
 

@@ -48,7 +48,7 @@ export const unusedGrants: UnusedGrant[] = [
       'shared/stripe/adapters/secrets.ts reads the Stripe keys from Secrets Manager in AWS; local runs have no Secrets Manager and read them from the environment.',
   },
   {
-    functions: ['events', 'quarantine', 'alerts'],
+    functions: ['events', 'quarantine', 'alerts', 'usage-export-api'],
     actions: ['secretsmanager:GetSecretValue'],
     resources: ['secret/cursor'],
     reason:

@@ -41,6 +41,7 @@ describe('client mistakes on the local stack', () => {
     { path: `/v1/webhooks/${endpointId}/deliveries`, token: key },
     { path: '/v1/admin/quarantine', token: admin },
     { path: '/v1/admin/quarantine?tenantId=mistakes', token: admin },
+    { path: '/v1/usage/export?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z', token: key },
   ];
 
   it('refuses forged cursors on every paginated route with 400 INVALID_REQUEST naming the cursor', async () => {
@@ -135,6 +136,9 @@ describe('client mistakes on the local stack', () => {
         const events = await api(stack, 'GET', `/v1/events?${new URLSearchParams({ status: 'rejected', from, to })}`, key);
         if (events.status >= 400) clientError(events);
         else expect(events.status).toBe(200);
+        const exported = await api(stack, 'GET', `/v1/usage/export?${new URLSearchParams({ from, to })}`, key);
+        if (exported.status >= 400) clientError(exported);
+        else expect(exported.status).toBe(200);
       }),
       { numRuns: 80 },
     );

@@ -1500,6 +1500,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's counted events from the Parquet export, as NDJSON or CSV; the next page's cursor in Meterline-Next-Cursor
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1UsageExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4895,6 +4915,41 @@ export interface operations {
             query?: {
                 tenantId?: string;
                 kind?: "RECONCILIATION_MISMATCH" | "METER_ERROR_REPORT" | "PAYMENT_FAILED" | "UNPROCESSABLE_WEBHOOK" | "CREDIT_NOTE_NEEDED";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1UsageExport: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+                format?: "ndjson" | "csv";
+                cursor?: string;
+                limit?: number;
             };
             header?: never;
             path?: never;

@@ -10,7 +10,7 @@ const endpointKey = (tenantId: string, id: string) => ({ pk: tenantPk(tenantId),
 const deliveryKey = (tenantId: string, id: string) => ({ pk: tenantPk(tenantId), sk: `DELIVERY#${id}` });
 
 /** How long the delivery log keeps a delivery. */
-const DELIVERY_RETENTION_DAYS = 30;
+export const DELIVERY_RETENTION_DAYS = 30;
 
 /**
  * Webhook endpoints and the delivery log, in the `webhooks` table. A delivery's key is its id (derived

@@ -25,11 +25,13 @@ export class S3ExportFiles implements ExportFiles {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
+  async list(prefix: string, startAfter?: string): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const r = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, StartAfter: startAfter }),
+      );
       for (const o of r.Contents ?? []) keys.push(o.Key!);
       token = r.NextContinuationToken;
     } while (token);
@@ -60,9 +62,13 @@ export class DirectoryExportFiles implements ExportFiles {
     return readFile(join(this.root, key)).catch(() => undefined);
   }
 
-  async list(prefix: string): Promise<string[]> {
+  async list(prefix: string, startAfter = ''): Promise<string[]> {
     const entries = await readdir(join(this.root, prefix), { recursive: true, withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isFile()).map((e) => relative(this.root, join(e.parentPath, e.name)).split('\\').join('/'));
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => relative(this.root, join(e.parentPath, e.name)).split('\\').join('/'))
+      .filter((key) => key > startAfter)
+      .sort();
   }
 
   async delete(keys: string[]): Promise<void> {

@@ -1,5 +1,7 @@
+import { type FileMetaData, parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { Dec } from '../../kernel/decimal.js';
+import type { ExportFile } from '../export-pages.js';
 import { type ExportRow, exportColumns, VALUE_PRECISION, VALUE_SCALE } from '../usage-export.js';
 
 /**
@@ -41,10 +43,65 @@ function cell(c: Column, v: string | undefined): unknown {
   return v;
 }
 
+/**
+ * Data pages of 64 KiB (hyparquet-writer's default is 1 MiB) with an offset index: a reader of a few rows
+ * (GET /v1/usage/export) decodes only the pages holding them, a quarter of the time of a whole row group in the
+ * export bench, for files about 5% larger.
+ */
+const PAGE_BYTES = 64 * 1024;
+
 export function encodeParquet(rows: readonly ExportRow[]): Uint8Array {
   const schema = [{ name: 'root', num_children: exportColumns.length }, ...exportColumns.map(element)];
   const columnData = exportColumns.map((c) => ({ name: c.name, data: rows.map((r) => cell(c, r[c.name])) }));
   return new Uint8Array(
-    parquetWriteBuffer({ columnData, schema, rowGroupSize: 100_000, createdBy: 'meterline' } as Parameters<typeof parquetWriteBuffer>[0]),
+    parquetWriteBuffer({ columnData, schema, rowGroupSize: 100_000, pageSize: PAGE_BYTES, createdBy: 'meterline' } as Parameters<
+      typeof parquetWriteBuffer
+    >[0]),
   );
+}
+
+/** A 16-byte big-endian two's-complement integer. */
+function unscaled(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return bytes[0]! & 0x80 ? n - (1n << BigInt(bytes.length * 8)) : n;
+}
+
+function text(v: unknown): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return new Dec(unscaled(v).toString()).div(SCALE).toFixed();
+  return String(v);
+}
+
+/**
+ * One of the export's files, read with hyparquet (the writer's own reader, pure JavaScript), a row range at a time:
+ * only the row groups holding the range are decoded. hyparquet turns a DECIMAL into a float, so the value column's
+ * decimal annotation is taken off the schema it reads with: it hands over the 16 bytes, read here exactly.
+ */
+export function parquetFile(bytes: Uint8Array, partition: { tenant: string; day: string }): ExportFile {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const metadata: FileMetaData = parquetMetadata(file);
+  metadata.schema = metadata.schema.map((e) =>
+    e.name === 'value' ? { ...e, converted_type: undefined, logical_type: undefined, scale: undefined, precision: undefined } : e,
+  );
+  const read = (columns: string[] | undefined, rowStart: number, rowEnd: number) =>
+    parquetReadObjects({ file, metadata, rowStart, rowEnd, useOffsetIndex: true, ...(columns ? { columns } : {}) });
+  return {
+    rowCount: Number(metadata.num_rows),
+    async rows(start, end) {
+      return (await read(undefined, start, end)).map((r) => {
+        const row: Record<string, string> = { ...partition };
+        for (const c of exportColumns) {
+          const v = text(r[c.name]);
+          if (v !== undefined) row[c.name] = v;
+        }
+        return row as unknown as ExportRow;
+      });
+    },
+    async keys() {
+      const rows = await read(['event_time', 'event_id'], 0, Number(metadata.num_rows));
+      return rows.map((r) => ({ time: (r.event_time as Date).toISOString(), id: r.event_id as string }));
+    },
+  };
 }
