@@ -102,6 +102,9 @@ describe('progressive billing on the local stack', () => {
       ],
     });
 
+    const page = await fetch(`${stack.apiUrl}/v1/invoices/${second.id}/html`, { headers: { authorization: `Bearer ${key}` } });
+    expect(await page.text()).toContain('progressive invoice: $100.00 reached');
+
     const run = (await stack.runSchedule('invoicing', new Date(monthStart(1) + 73 * HOUR))) as InvoicingRun;
     expect(run).toMatchObject({ issued: 1, failedTenants: [] });
     const final: Invoice = (await api(stack, 'GET', '/v1/invoices', key)).body.invoices[0];
