@@ -102,6 +102,11 @@ describe('progressive billing on the local stack', () => {
       ],
     });
 
+    // An admin moves a progressive invoice along its own status machine; the period's other invoices stay as they are.
+    const paid = await api(stack, 'POST', `/v1/admin/tenants/surge/invoices/${first.id}/status`, admin, { status: 'paid' });
+    expect(paid).toMatchObject({ status: 200, body: { id: first.id, status: 'paid' } });
+    expect((await api(stack, 'GET', `/v1/invoices/${second.id}`, key)).body.status).toBe('open');
+
     const page = await fetch(`${stack.apiUrl}/v1/invoices/${second.id}/html`, { headers: { authorization: `Bearer ${key}` } });
     expect(await page.text()).toContain('progressive invoice: $100.00 reached');
 
