@@ -141,6 +141,7 @@ try {
       credits: (tenantId) => store.credits(tenantId),
     },
     counters,
+    invoices: store,
     // The bus and webhooks are not part of this measure; recording each firing and marking it notified is.
     publish: async () => void (published += 1),
     now: Date.now,

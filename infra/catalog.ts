@@ -238,7 +238,11 @@ export const functionCatalog = {
     tables: {
       tenants: { access: 'readwrite', partitions: { table: ['TENANT#*'], gsi1: ['TENANTS'] } },
       counters: 'read',
-      billing: 'read',
+      // Progressive billing: issues invoices (the tenant's partition) and takes their numbers (the year's counter).
+      billing: {
+        access: 'readwrite',
+        partitions: { table: ['PLAN#*', 'TENANT#*', 'BILLING-PAUSES', 'INVOICE-NUMBER#*'], writes: ['TENANT#*', 'INVOICE-NUMBER#*'] },
+      },
       webhooks: 'readwrite',
     },
   },

@@ -11,6 +11,10 @@ import {
 } from '../../shared/alerts/rules.js';
 import { periodSnapshot, type SnapshotReads } from '../../shared/alerts/snapshot.js';
 import { type WatchDependencies, watchTenant } from '../../shared/alerts/watching.js';
+import { invoiceIssued } from '../../shared/billing/invoices.js';
+import { billingPaused } from '../../shared/billing/pauses.js';
+import type { BillingStore, ProgressiveStore } from '../../shared/billing/ports.js';
+import { checkThresholds } from '../../shared/billing/progressive.js';
 import type { Quota } from '../../shared/billing/quotas.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
@@ -23,6 +27,8 @@ export interface AlertEvaluatorDependencies {
   alerts: Pick<AlertStore, 'listAlerts' | 'firings' | 'recordFiring' | 'markNotified' | 'watches' | 'saveWatch'>;
   reads: SnapshotReads;
   counters: WatchDependencies['counters'];
+  /** Progressive billing: the invoices a threshold crossing issues, announced as `invoice.issued`. */
+  invoices: ProgressiveStore & Pick<BillingStore, 'markAnnounced' | 'listPauses'>;
   publish(event: DomainEvent): Promise<void>;
   /** Epoch milliseconds. */
   now(): number;
@@ -34,6 +40,8 @@ export interface AlertRun {
   /** Anomaly and silence episodes opened. */
   episodes: number;
   notified: number;
+  /** Progressive invoices issued for a threshold crossing. */
+  progressiveInvoices: number;
   failedTenants: string[];
 }
 
@@ -42,14 +50,18 @@ export interface AlertRun {
  * period's values (as of the run's due time) with the thresholds. A crossing is recorded once per rule
  * and period, then published; a publication that failed is retried on the next run, so subscribers may
  * see one twice (they drop it by its id), never zero. Anomaly and silence rules advance their episodes
- * (shared/alerts/watching.ts) the same way. One failing tenant spares the rest.
+ * (shared/alerts/watching.ts) the same way. Every subscribed tenant's open period is checked against its
+ * progressive billing thresholds too (shared/billing/progressive.ts), unless its billing is paused: a
+ * crossing issues an invoice at once, announced like the invoice job's. One failing tenant spares the rest.
  */
 export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
   return lambdaHandler<ScheduledInvocation, AlertRun>().handler(async (invocation) => {
     const now = Date.parse(invocation.time);
-    const run: AlertRun = { tenants: 0, fired: 0, episodes: 0, notified: 0, failedTenants: [] };
+    const run: AlertRun = { tenants: 0, fired: 0, episodes: 0, notified: 0, progressiveInvoices: 0, failedTenants: [] };
+    const pauses = await deps.invoices.listPauses();
     await mapLimit(await deps.tenantIds(), 8, async (tenantId) => {
       try {
+        if (!billingPaused(pauses, tenantId)) await invoiceThresholds(deps, run, tenantId, now);
         const [alerts, quotas] = await Promise.all([deps.alerts.listAlerts(tenantId), deps.reads.quotas(tenantId)]);
         if (alerts.length === 0 && quotas.length === 0) return;
         run.tenants += 1;
@@ -75,8 +87,21 @@ export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
     });
     metrics.addMetric('AlertsFired', MetricUnit.Count, run.fired + run.episodes);
     metrics.addMetric('AlertEvaluationFailures', MetricUnit.Count, run.failedTenants.length);
+    metrics.addMetric('ProgressiveInvoicesIssued', MetricUnit.Count, run.progressiveInvoices);
     return run;
   });
+}
+
+/** Issues the progressive invoice a threshold crossing calls for, and announces it (and any whose announcement failed). */
+async function invoiceThresholds(deps: AlertEvaluatorDependencies, run: AlertRun, tenantId: string, now: number) {
+  const sub = await deps.reads.subscription(tenantId);
+  if (!sub) return;
+  const check = await checkThresholds(deps.invoices, deps.reads.billing, sub, now);
+  if (check.issued) run.progressiveInvoices += 1;
+  for (const invoice of [...check.unannounced, ...(check.issued ? [check.issued] : [])]) {
+    await deps.publish(invoiceIssued(invoice));
+    await deps.invoices.markAnnounced(invoice, new Date(deps.now()).toISOString());
+  }
 }
 
 async function evaluateTenant(

@@ -21,6 +21,7 @@ export const handler = createAlertEvaluator({
     credits: (tenantId) => billing.credits(tenantId),
   },
   counters: counterReader(),
+  invoices: billing,
   publish: (event) => publisher.publish(event),
   now: Date.now,
 });

@@ -149,6 +149,7 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
             ...(req.taxRate ? { taxRate: req.taxRate } : {}),
             ...(req.prepaid ? { prepaid: req.prepaid } : {}),
             ...(req.commitment ? { commitment: req.commitment } : {}),
+            ...(req.thresholds ? { thresholds: req.thresholds } : {}),
             now,
           });
         } else {

@@ -7,6 +7,7 @@ import { invoiceSummary } from '../../shared/billing/invoices.js';
 import { unsetSeller } from '../../shared/billing/parties.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { creditStanding } from '../../shared/billing/prepaid.js';
+import { deductEarlier } from '../../shared/billing/progressive.js';
 import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage, uncapped, withStanding } from '../../shared/billing/quotas.js';
 import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
@@ -20,7 +21,15 @@ import { renderInvoiceHtml } from './render.js';
 export interface BillingApiDependencies {
   store: Pick<
     BillingStore,
-    'getSubscription' | 'latestInvoice' | 'listInvoices' | 'getInvoice' | 'listQuotas' | 'getSeller' | 'getCustomer' | 'credits'
+    | 'getSubscription'
+    | 'latestInvoice'
+    | 'listInvoices'
+    | 'getInvoice'
+    | 'listQuotas'
+    | 'getSeller'
+    | 'getCustomer'
+    | 'credits'
+    | 'progressiveInvoices'
   >;
   /** The tenant's name, for invoices of a tenant without billing details. */
   tenantName(tenantId: string): Promise<string | undefined>;
@@ -219,7 +228,8 @@ export function createBillingApi(deps: BillingApiDependencies) {
         const now = deps.now();
         const period = currentPeriod(sub, now);
         const latest = await deps.store.latestInvoice(tenantId);
-        const draft = await draftInvoice(deps.reads, sub, period, latest?.billed ?? [], now);
+        const priced = await draftInvoice(deps.reads, sub, period, latest?.billed ?? [], now);
+        const draft = deductEarlier(priced, await deps.store.progressiveInvoices(tenantId, new Date(period.start).toISOString()));
         const { billed: _billed, ...shown } = draft;
         return json(200, { ...shown, status: 'draft', asOf: new Date(now).toISOString() });
       },

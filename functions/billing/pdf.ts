@@ -30,7 +30,7 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
   const facts: [string, string][] = [
     ['Issued', doc.issued],
     ['Due', doc.due],
-    ['Period', `${doc.periodFrom} to ${doc.periodTo}${doc.trial ? ' (trial)' : ''}`],
+    ['Period', `${doc.periodFrom} to ${doc.periodTo}${doc.trial ? ' (trial)' : ''}${doc.progressive ? ` (${doc.progressive})` : ''}`],
     ['Currency', doc.currency],
   ];
   facts.forEach(([label, value], i) => {

@@ -36,7 +36,7 @@ tr.adjustment td{background:#fff8e1}small{color:#555;display:block}
 <div><h2>From</h2>${party(doc.seller)}</div>
 <div><h2>Bill to</h2>${party(doc.customer)}</div>
 <dl><dt>Issued</dt><dd>${esc(doc.issued)}</dd><dt>Due</dt><dd>${esc(doc.due)}</dd>
-<dt>Period</dt><dd>${esc(doc.periodFrom)} to ${esc(doc.periodTo)}${doc.trial ? ' (trial)' : ''}</dd><dt>Currency</dt><dd>${esc(doc.currency)}</dd></dl>
+<dt>Period</dt><dd>${esc(doc.periodFrom)} to ${esc(doc.periodTo)}${doc.trial ? ' (trial)' : ''}${doc.progressive ? ` (${esc(doc.progressive)})` : ''}</dd><dt>Currency</dt><dd>${esc(doc.currency)}</dd></dl>
 </div>
 <table><thead><tr><th>Description</th><th class="num">Quantity</th><th>Price</th><th class="num">Amount</th></tr></thead>
 <tbody>

@@ -4,6 +4,7 @@ import { type Invoice, invoiceIssued, type ProviderInvoice } from '../../shared/
 import { billingPaused } from '../../shared/billing/pauses.js';
 import { followProviderInvoice } from '../../shared/billing/payments.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
+import { deductEarlier } from '../../shared/billing/progressive.js';
 import { closablePeriods } from '../../shared/billing/subscriptions.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
@@ -23,6 +24,7 @@ export interface InvoicingDependencies {
     | 'setInvoiceStatus'
     | 'credits'
     | 'appendCreditEntries'
+    | 'progressiveInvoices'
   >;
   /** Stripe's invoice for the same customer and period, when Stripe has settled it before Meterline issued its own. */
   providerInvoice(invoice: Invoice): Promise<ProviderInvoice | undefined>;
@@ -110,8 +112,11 @@ export async function runInvoicing(deps: InvoicingDependencies, time: number): P
           if (round === 0 && latest && !latest.announcedAt) await settle(latest);
           const [period] = closablePeriods(sub, latest ? Date.parse(latest.periodEnd) : undefined, time, graceMs);
           if (!period) return undefined;
-          const credits = { ...(await deps.store.credits(sub.tenantId)), ref: new Date(period.start).toISOString() };
-          return { sub, draft: await draftInvoice(reads, sub, period, latest?.billed ?? [], period.end, credits) };
+          const periodStart = new Date(period.start).toISOString();
+          const credits = { ...(await deps.store.credits(sub.tenantId)), ref: periodStart };
+          const draft = await draftInvoice(reads, sub, period, latest?.billed ?? [], period.end, credits);
+          // What the period's progressive invoices already billed comes off the final one.
+          return { sub, draft: deductEarlier(draft, await deps.store.progressiveInvoices(sub.tenantId, periodStart)) };
         } catch (error) {
           logger.error('pricing a period failed', { tenantId: sub.tenantId, error: error as Error });
           run.failedTenants.push(sub.tenantId);

@@ -56,9 +56,15 @@ export const billingCommands: Command[] = [
         description: 'prepaid-only terms with this overdraft; "none" lifts them (docs/billing.md)',
         value: '25.00|none',
       },
+      threshold: {
+        type: 'string',
+        description: 'progressive billing: invoice when the period reaches this amount; "none" falls back to the plan\'s (docs/billing.md)',
+        value: '1000.00|none',
+      },
+      'threshold-every': { type: 'string', description: 'with --threshold: invoice again every further amount', value: '1000.00' },
     },
     run: (f, t) => {
-      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate, overdraft] = [
+      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate, overdraft, threshold, every] = [
         'plan',
         'start-at',
         'trial-days',
@@ -66,6 +72,8 @@ export const billingCommands: Command[] = [
         'cancel-at-period-end',
         'tax-rate',
         'prepaid-overdraft',
+        'threshold',
+        'threshold-every',
       ].map((name) => text(f, name));
       return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/subscription`, {
         ...(plan ? { planId: plan } : {}),
@@ -75,6 +83,7 @@ export const billingCommands: Command[] = [
         ...(cancel !== undefined ? { cancelAtPeriodEnd: cancel !== 'false' } : {}),
         ...(taxRate ? { taxRate } : {}),
         ...(overdraft ? { prepaid: overdraft === 'none' ? null : { overdraft } } : {}),
+        ...(threshold || every ? { thresholds: threshold === 'none' ? null : { amount: threshold, ...(every ? { every } : {}) } } : {}),
       });
     },
   },

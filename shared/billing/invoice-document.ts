@@ -21,6 +21,8 @@ export interface InvoiceDocument {
   periodFrom: string;
   periodTo: string;
   trial: boolean;
+  /** A progressive invoice: which threshold issued it, before the period ended (./progressive.ts). */
+  progressive?: string;
   lines: { description: string; details: string[]; quantity: string; rate: string; amount: string; adjustment: boolean }[];
   subtotal: string;
   taxLabel: string;
@@ -46,6 +48,9 @@ export function invoiceDocument(invoice: Invoice, seller: Seller, customer: Part
     periodFrom: day(invoice.periodStart),
     periodTo: day(new Date(Date.parse(invoice.periodEnd) - 1).toISOString()),
     trial: invoice.trial,
+    ...(invoice.progressive
+      ? { progressive: `progressive invoice: ${money(invoice.progressive.threshold)} reached, usage to ${day(invoice.issuedAt)}` }
+      : {}),
     lines: invoice.lines.map((line) => {
       const details: string[] = [];
       if (line.kind === 'base' && line.from && line.to && line.quantity !== '1') details.push(`${day(line.from)} to ${day(line.to)}`);

@@ -4,6 +4,7 @@ import { type Currency, subtractMoney } from '../kernel/money.js';
 import type { CommitmentOutcome } from './commitments.js';
 import type { LedgerEntry } from './credits.js';
 import type { BilledPeriod, InvoiceLine, Totals } from './pricing.js';
+import type { ProgressiveMark } from './progressive.js';
 
 /**
  * Invoices. A `draft` is priced but not numbered (the upcoming invoice is one); the invoice job
@@ -76,6 +77,8 @@ export interface InvoiceDraft extends Totals {
   creditEntries?: LedgerEntry[];
   /** The plan's minimum commitment and how the invoice measured up to it. */
   commitment?: CommitmentOutcome;
+  /** A progressive invoice: the threshold whose crossing issued it, before its period ended (./progressive.ts). */
+  progressive?: ProgressiveMark;
 }
 
 export interface Invoice extends InvoiceDraft {

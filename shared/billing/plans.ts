@@ -4,6 +4,7 @@ import { currencySchema, decimalString } from '../kernel/money.js';
 import { meterKeySchema } from '../metering/meters.js';
 import { commitmentSchema } from './commitments.js';
 import { featuresSchema } from './entitlements.js';
+import { thresholdsSchema } from './thresholds.js';
 
 /**
  * Plans are data: a currency, a base fee per period and, per meter, one price model. Every price is a
@@ -76,6 +77,8 @@ export const planDefinitionSchema = z.strictObject({
   features: featuresSchema.optional(),
   /** A minimum spend per period, trued up on the invoice (./commitments.ts). */
   commitment: commitmentSchema.optional(),
+  /** Progressive billing: invoice early when the period's amount due crosses these (./progressive.ts). */
+  thresholds: thresholdsSchema.optional(),
 });
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;
 

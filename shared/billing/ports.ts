@@ -58,6 +58,14 @@ export interface BillingStore {
    * changed meanwhile (another reissue or a status move): nothing is written.
    */
   reissueInvoice(original: Invoice, draft: InvoiceDraft, at: string): Promise<Invoice | undefined>;
+  /** The progressive invoices of the tenant's period starting at `periodStart` (ISO 8601), by threshold (./progressive.ts). */
+  progressiveInvoices(tenantId: string, periodStart: string): Promise<Invoice[]>;
+  /**
+   * Numbers and writes a progressive `draft` as an `open` invoice, keyed by tenant × period × its threshold's
+   * index, if its period still has exactly `earlier` progressive invoices and no final invoice; undefined
+   * otherwise (another run issued one first, or the period closed): nothing is written and no number used.
+   */
+  issueProgressive(draft: InvoiceDraft, earlier: number, issuedAt: string): Promise<Invoice | undefined>;
   listQuotas(tenantId: string): Promise<Quota[]>;
   putQuota(tenantId: string, quota: Quota): Promise<void>;
   deleteQuota(tenantId: string, meter: string): Promise<boolean>;
@@ -88,6 +96,10 @@ export interface ReissueStore {
   latestInvoice(tenantId: string): Promise<Invoice | undefined>;
   invoiceForPeriod(tenantId: string, periodStart: string): Promise<Invoice | undefined>;
   reissueInvoice(original: Invoice, draft: InvoiceDraft, at: string): Promise<Invoice | undefined>;
+  progressiveInvoices(tenantId: string, periodStart: string): Promise<Invoice[]>;
   credits(tenantId: string): Promise<{ grants: CreditGrant[]; entries: LedgerEntry[] }>;
   appendCreditEntries(entries: readonly LedgerEntry[]): Promise<void>;
 }
+
+/** What checking a tenant's thresholds reads and writes (./progressive.ts). */
+export type ProgressiveStore = Pick<BillingStore, 'progressiveInvoices' | 'issueProgressive' | 'credits'>;

@@ -27,8 +27,11 @@ export interface Charge {
   amount: Dec;
 }
 
-/** `credit`: prepaid credits applied (./credits.ts); `commitment`: the true-up to a minimum spend (./commitments.ts). */
-export type LineKind = 'base' | 'usage' | 'adjustment' | 'credit' | 'commitment';
+/**
+ * `credit`: prepaid credits applied (./credits.ts); `commitment`: the true-up to a minimum spend (./commitments.ts);
+ * `progressive`: what an earlier invoice of the period already billed, taken off (./progressive.ts).
+ */
+export type LineKind = 'base' | 'usage' | 'adjustment' | 'credit' | 'commitment' | 'progressive';
 
 export interface InvoiceLine {
   kind: LineKind;

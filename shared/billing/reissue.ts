@@ -3,6 +3,7 @@ import { reverseRun } from './credits.js';
 import { draftInvoice } from './invoice-drafts.js';
 import { type Invoice, reissuableStatuses } from './invoices.js';
 import type { BillingReads, ReissueStore } from './ports.js';
+import { deductEarlier } from './progressive.js';
 import { periodAt } from './subscriptions.js';
 
 /**
@@ -54,7 +55,9 @@ export async function reissueInvoice(
   const ledger = await store.credits(tenantId);
   const known = new Set(ledger.entries.map((e) => e.id));
   const entries = [...ledger.entries, ...ran.filter((e) => !known.has(e.id)), ...reversal];
-  const draft = await draftInvoice(reads, sub, period, previous?.billed ?? [], period.end, { grants: ledger.grants, entries, ref });
+  const priced = await draftInvoice(reads, sub, period, previous?.billed ?? [], period.end, { grants: ledger.grants, entries, ref });
+  // The period's progressive invoices as they stand now (a voided one is no longer deducted).
+  const draft = deductEarlier(priced, await store.progressiveInvoices(tenantId, original.periodStart));
   draft.creditEntries = [...reversal, ...(draft.creditEntries ?? [])];
   const replacement = await store.reissueInvoice(original, draft, new Date(now).toISOString());
   if (!replacement) throw new ClientError('CONFLICT', `invoice ${id} changed meanwhile; read it and try again`, 'id');

@@ -8,6 +8,7 @@ import { type Period, periodStart } from '../kernel/periods.js';
 import { type Commitment, commitmentSchema } from './commitments.js';
 import { type Interval, intervalMonths, planIdSchema } from './plans.js';
 import { type PrepaidTerms, prepaidTermsSchema } from './prepaid.js';
+import { type Thresholds, thresholdsSchema } from './thresholds.js';
 
 /**
  * A tenant's subscription: which plan it is on, when, and how its time is cut into billing periods.
@@ -22,7 +23,8 @@ import { type PrepaidTerms, prepaidTermsSchema } from './prepaid.js';
  *   ends, with that plan's full quotas (an upgrade gets the bigger quota for the whole period).
  * - Cancel at period end fixes `cancelAt` to the end of the current period; no period starts after it.
  * - `prepaid` puts the tenant on prepaid-only terms (./prepaid.ts); `commitment` is a minimum spend of its own,
- *   which replaces the plan's (./commitments.ts). Both apply as they stand when a check or an invoice is made.
+ *   which replaces the plan's (./commitments.ts); so do `thresholds`, for progressive billing (./progressive.ts).
+ *   They apply as they stand when a check or an invoice is made.
  * - `history` keeps every change, who asked for it and when; nothing is ever removed from it.
  */
 export interface PlanChange {
@@ -37,7 +39,8 @@ export type SubscriptionAction =
   | 'cancel_revoked'
   | 'tax_rate_changed'
   | 'prepaid_terms_changed'
-  | 'commitment_changed';
+  | 'commitment_changed'
+  | 'thresholds_changed';
 
 export interface SubscriptionEvent {
   at: string;
@@ -46,9 +49,10 @@ export interface SubscriptionEvent {
   effectiveAt?: string;
   taxRate?: string;
   cancelAt?: string;
-  /** The terms or commitment set; absent when they were removed. */
+  /** The terms, commitment or thresholds set; absent when they were removed. */
   prepaid?: PrepaidTerms;
   commitment?: Commitment;
+  thresholds?: Thresholds;
 }
 
 export interface Subscription {
@@ -68,6 +72,8 @@ export interface Subscription {
   prepaid?: PrepaidTerms;
   /** A minimum spend per period for this tenant, in place of its plan's. */
   commitment?: Commitment;
+  /** Progressive billing thresholds for this tenant, in place of its plan's. */
+  thresholds?: Thresholds;
   history: SubscriptionEvent[];
   /** Optimistic concurrency: every write expects the version it read. */
   version: number;
@@ -92,6 +98,8 @@ export const subscriptionRequestSchema = z.strictObject({
   prepaid: z.union([prepaidTermsSchema, z.null()]).optional(),
   /** The tenant's own minimum commitment, in place of its plan's; null removes it. */
   commitment: z.union([commitmentSchema, z.null()]).optional(),
+  /** The tenant's own progressive billing thresholds, in place of its plan's; null removes them. */
+  thresholds: thresholdsSchema.nullable().optional(),
 });
 export type SubscriptionRequest = z.infer<typeof subscriptionRequestSchema>;
 
@@ -107,6 +115,7 @@ export function newSubscription(o: {
   taxRate?: string;
   prepaid?: PrepaidTerms;
   commitment?: Commitment;
+  thresholds?: Thresholds;
   now: number;
 }): Subscription {
   const startedAt = periodStart('day', o.startAt);
@@ -122,6 +131,7 @@ export function newSubscription(o: {
     taxRate: o.taxRate ?? '0',
     ...(o.prepaid ? { prepaid: o.prepaid } : {}),
     ...(o.commitment ? { commitment: o.commitment } : {}),
+    ...(o.thresholds ? { thresholds: o.thresholds } : {}),
     history: [
       {
         at: iso(o.now),
@@ -131,6 +141,7 @@ export function newSubscription(o: {
         ...(o.taxRate ? { taxRate: o.taxRate } : {}),
         ...(o.prepaid ? { prepaid: o.prepaid } : {}),
         ...(o.commitment ? { commitment: o.commitment } : {}),
+        ...(o.thresholds ? { thresholds: o.thresholds } : {}),
       },
     ],
     version: 0,
@@ -268,11 +279,19 @@ export function changeSubscription(
     else delete next.commitment;
     next.history.push({ at: now, action: 'commitment_changed', ...(req.commitment ? { commitment: req.commitment } : {}) });
   }
+  if (req.thresholds !== undefined && !sameTerms(req.thresholds, sub.thresholds)) {
+    if (req.thresholds) next.thresholds = req.thresholds;
+    else delete next.thresholds;
+    next.history.push({ at: now, action: 'thresholds_changed', ...(req.thresholds ? { thresholds: req.thresholds } : {}) });
+  }
   return next;
 }
 
 /** Whether two sets of terms say the same; their strings are all decimals, compared as numbers. */
-function sameTerms(a: PrepaidTerms | Commitment | null | undefined, b: PrepaidTerms | Commitment | undefined): boolean {
+function sameTerms(
+  a: PrepaidTerms | Commitment | Thresholds | null | undefined,
+  b: PrepaidTerms | Commitment | Thresholds | undefined,
+): boolean {
   const key = (t: object | null | undefined) =>
     JSON.stringify(
       Object.entries(t ?? {})

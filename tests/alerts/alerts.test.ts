@@ -351,6 +351,13 @@ describe('alert evaluator', () => {
         credits: async () => ({ grants: [], entries: [] }),
       },
       counters: { values: async () => [] },
+      invoices: {
+        progressiveInvoices: async () => [],
+        issueProgressive: async () => undefined,
+        credits: async () => ({ grants: [], entries: [] }),
+        markAnnounced: async () => {},
+        listPauses: async () => [],
+      },
       publish: async (n) => {
         if (busDown && n.tenantId === 't1') throw new Error('bus down');
         sent.push(n);

@@ -73,6 +73,13 @@ function world(rules: (AlertDefinition & { id: string })[]) {
         return rows.sort((a, b) => a.period.localeCompare(b.period));
       },
     },
+    invoices: {
+      progressiveInvoices: async () => [],
+      issueProgressive: async () => undefined,
+      credits: async () => ({ grants: [], entries: [] }),
+      markAnnounced: async () => {},
+      listPauses: async () => [],
+    },
     publish: async (event) => {
       if (busDown) throw new Error('bus down');
       sent.push(domainEventSchema.parse(event) as DomainEvent);

@@ -111,6 +111,7 @@ describe('a mid-period plan upgrade switches entitlements at the moment it takes
       getSeller: async () => undefined,
       getCustomer: async () => undefined,
       credits: async () => ({ grants: [], entries: [] }),
+      progressiveInvoices: async () => [],
     },
     tenantName: async () => 'Acme',
     reads: {

@@ -144,6 +144,21 @@ describe('admin CLI', () => {
     expect(JSON.parse(off.stdout).prepaid).toBeUndefined();
   }, 120_000);
 
+  it("sets a subscription's progressive billing thresholds, refuses one below 1, and removes them with 'none'", async () => {
+    expect(await admin('tenants', 'create', '--name', 'Surge Labs', '--tenant', 'surge-labs', '--seed-meters', '--json')).toMatchObject({
+      code: 0,
+    });
+    const set = (...args: string[]) => admin('subscription', 'set', '--tenant', 'surge-labs', ...args, '--json');
+    const on = await set('--plan', 'base-199', '--threshold', '1000.00', '--threshold-every', '500.00');
+    expect(JSON.parse(on.stdout)).toMatchObject({ thresholds: { amount: '1000.00', every: '500.00' } });
+    const refused = await set('--threshold', '0.50');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('thresholds.amount');
+    const off = await set('--threshold', 'none');
+    expect(JSON.parse(off.stdout).thresholds).toBeUndefined();
+    expect(JSON.parse(off.stdout).history.map((h: { action: string }) => h.action)).toEqual(['created', 'thresholds_changed']);
+  }, 120_000);
+
   it('follows a recompute job to its end, drawing progress on stderr', async () => {
     const job = admin('recompute', 'start', '--tenant', 'cli-labs', '--repair');
     // The worker runs every minute; here it runs until the CLI has seen the job end, so it finds the job as soon as the

@@ -36,6 +36,22 @@ const replacedKey = (tenantId: string, periodStart: string, number: string) => (
   sk: `REPLACED#${periodStart}#${number}`,
 });
 
+/**
+ * Progressive invoices sit beside the `INVOICE#` range (which holds one invoice per closed period), one per
+ * period × threshold index; the period's `PROGRESSIVE-COUNT#<period start>` item (outside that range) counts
+ * them, so that two runs can never both issue the period's next one from the same reading.
+ */
+const progressiveKey = (tenantId: string, periodStart: string, index: number) => ({
+  pk: tenantPk(tenantId),
+  sk: `PROGRESSIVE#${periodStart}#${String(index).padStart(6, '0')}`,
+});
+const progressCountKey = (tenantId: string, periodStart: string) => ({ pk: tenantPk(tenantId), sk: `PROGRESSIVE-COUNT#${periodStart}` });
+/** Where an invoice is stored: its progressive threshold's item, or its period's. */
+const keyOf = (invoice: Invoice) =>
+  invoice.progressive
+    ? progressiveKey(invoice.tenantId, invoice.periodStart, invoice.progressive.index)
+    : invoiceKey(invoice.tenantId, invoice.periodStart);
+
 /** Invoices written in one transaction with their counter: 1 + 25 items stays far below DynamoDB's 100 items and 4 MB. */
 const INVOICES_PER_TRANSACTION = 25;
 
@@ -140,9 +156,28 @@ export class DynamoBillingStore implements BillingStore {
     return item ? toInvoice(item) : undefined;
   }
 
-  /** The tenant's invoices, newest period first; `cursor` continues a previous page. */
-  listInvoices(tenantId: string, limit = 50, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }> {
-    return this.invoicePage(tenantId, limit, cursor, false);
+  /**
+   * The tenant's invoices, newest period first; `cursor` continues a previous page. `limit` counts periods:
+   * the progressive invoices of the page's periods (and, on the first page, of the open period) come with
+   * them, newest first within a period, read in one more query over their range.
+   */
+  async listInvoices(tenantId: string, limit = 50, cursor?: string): Promise<{ invoices: Invoice[]; cursor?: string }> {
+    const page = await this.invoicePage(tenantId, limit, cursor, false);
+    const from = page.cursor ? page.invoices.at(-1)!.periodStart : '';
+    const progressive = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': tenantPk(tenantId),
+        ':from': `PROGRESSIVE#${from}#`,
+        // Below the cursor's period: that period and the newer ones were on earlier pages.
+        ':to': cursor ? `PROGRESSIVE#${cursor}` : 'PROGRESSIVE#~',
+      },
+    });
+    const invoices = [...page.invoices, ...progressive.map(toInvoice)].sort(
+      (a, b) => b.periodStart.localeCompare(a.periodStart) || b.issuedAt.localeCompare(a.issuedAt),
+    );
+    return { invoices, ...(page.cursor ? { cursor: page.cursor } : {}) };
   }
 
   private async invoicePage(
@@ -287,6 +322,79 @@ export class DynamoBillingStore implements BillingStore {
     }
   }
 
+  /** The progressive invoices of a period, by threshold index (a consistent read: issuing relies on it). */
+  async progressiveInvoices(tenantId: string, periodStart: string): Promise<Invoice[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': `PROGRESSIVE#${new Date(periodStart).toISOString()}#` },
+      ConsistentRead: true,
+    });
+    return items.map(toInvoice);
+  }
+
+  /**
+   * One transaction: the year's counter, the period's count of progressive invoices moving from `earlier`
+   * (so of two runs that read the same invoices only one issues), the invoice under its threshold's key (so a
+   * threshold is invoiced once), and a check that the period has no final invoice yet.
+   */
+  async issueProgressive(draft: InvoiceDraft, earlier: number, issuedAt: string): Promise<Invoice | undefined> {
+    if (!draft.progressive) throw new Error('issueProgressive takes a progressive draft');
+    const year = new Date(issuedAt).getUTCFullYear();
+    for (let attempt = 1; ; attempt++) {
+      const last = await this.lastNumber(year);
+      const number = invoiceNumber(year, last + 1);
+      const invoice: Invoice = {
+        ...draft,
+        id: number,
+        number,
+        status: 'open',
+        issuedAt,
+        statusHistory: [{ status: 'open', at: issuedAt }],
+      };
+      try {
+        await this.db.transactWrite({
+          TransactItems: [
+            this.claimNumbers(year, last, 1),
+            {
+              Update: {
+                TableName: this.table,
+                Key: progressCountKey(draft.tenantId, draft.periodStart),
+                UpdateExpression: 'SET #count = :next',
+                ConditionExpression: earlier === 0 ? 'attribute_not_exists(pk)' : '#count = :earlier',
+                ExpressionAttributeNames: { '#count': 'count' },
+                ExpressionAttributeValues: { ':next': earlier + 1, ...(earlier === 0 ? {} : { ':earlier': earlier }) },
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...keyOf(invoice), gsi1pk: `INVOICE#${number}`, gsi1sk: invoice.tenantId, ...invoice },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: invoiceKey(draft.tenantId, draft.periodStart),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        });
+        return invoice;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
+        const retryable = reasons
+          ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code))
+          : isRetryableError(error);
+        if (!retryable || attempt >= this.maxAttempts) throw error;
+        await sleep(backoffDelay(Math.min(attempt, 6), 5, 200));
+      }
+    }
+  }
+
   /** Moves an invoice along its status machine; CONFLICT if the move is not allowed (re-checked if it moved meanwhile). */
   async setInvoiceStatus(tenantId: string, id: string, status: InvoiceStatus, at: string): Promise<Invoice | undefined> {
     let invoice = await this.getInvoice(tenantId, id);
@@ -296,7 +404,7 @@ export class DynamoBillingStore implements BillingStore {
       try {
         const r = await this.db.update({
           TableName: this.table,
-          Key: invoiceKey(tenantId, invoice.periodStart),
+          Key: keyOf(invoice),
           UpdateExpression: 'SET #status = :to, statusHistory = list_append(statusHistory, :entry)',
           ConditionExpression: '#status = :from',
           ExpressionAttributeNames: { '#status': 'status' },
@@ -306,7 +414,8 @@ export class DynamoBillingStore implements BillingStore {
         return toInvoice(r.Attributes!);
       } catch (error) {
         if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-        invoice = (await this.invoiceForPeriod(tenantId, invoice.periodStart))!;
+        const r = await this.db.get({ TableName: this.table, Key: keyOf(invoice), ConsistentRead: true });
+        invoice = toInvoice(r.Item!);
       }
     }
   }
@@ -314,7 +423,7 @@ export class DynamoBillingStore implements BillingStore {
   async linkProviderInvoice(invoice: Invoice, provider: ProviderInvoice): Promise<Invoice> {
     const r = await this.db.update({
       TableName: this.table,
-      Key: invoiceKey(invoice.tenantId, invoice.periodStart),
+      Key: keyOf(invoice),
       UpdateExpression: `SET stripeInvoiceId = :id${provider.hostedInvoiceUrl ? ', hostedInvoiceUrl = :url' : ''}`,
       ExpressionAttributeValues: { ':id': provider.id, ...(provider.hostedInvoiceUrl ? { ':url': provider.hostedInvoiceUrl } : {}) },
       ReturnValues: 'ALL_NEW',
@@ -325,7 +434,7 @@ export class DynamoBillingStore implements BillingStore {
   async markAnnounced(invoice: Invoice, at: string): Promise<void> {
     await this.db.update({
       TableName: this.table,
-      Key: invoiceKey(invoice.tenantId, invoice.periodStart),
+      Key: keyOf(invoice),
       UpdateExpression: 'SET announcedAt = :at',
       ExpressionAttributeValues: { ':at': at },
     });
