@@ -6,6 +6,7 @@ import { grantRequestSchema } from '../../shared/billing/credits.js';
 import { entitlementSchema } from '../../shared/billing/entitlements.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
+import { migrationRequestSchema, versionRequestSchema } from '../../shared/billing/plan-versions.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
 import { quotaCheckSchema, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
@@ -207,9 +208,22 @@ export const operations: Record<string, Operation> = {
     summary: "Set a service key's rate limits, requests per second per bucket (null: the default)",
     body: rateLimitSettingsSchema,
   },
-  'GET /v1/admin/plans': { summary: 'Plans' },
-  'GET /v1/admin/plans/{planId}': { summary: 'One plan' },
-  'PUT /v1/admin/plans/{planId}': { summary: 'Create or replace a plan', body: planDefinitionSchema },
+  'GET /v1/admin/plans': { summary: 'Plans, each at its version in effect' },
+  'GET /v1/admin/plans/{planId}': { summary: 'One plan at its version in effect' },
+  'PUT /v1/admin/plans/{planId}': {
+    summary: 'Create a plan, or publish a changed definition as its next version, in effect now',
+    body: planDefinitionSchema,
+  },
+  'GET /v1/admin/plans/{planId}/versions': { summary: "A plan's versions, first to latest" },
+  'POST /v1/admin/plans/{planId}/versions': {
+    summary: 'Publish the next version of a plan (subscriptions stay on theirs until migrated)',
+    body: versionRequestSchema,
+    status: 201,
+  },
+  'POST /v1/admin/plans/{planId}/migrations': {
+    summary: "Move subscriptions to a plan's version at their next period boundary or at an instant",
+    body: migrationRequestSchema,
+  },
   'GET /v1/admin/tenants/{tenantId}/subscription': { summary: "A tenant's subscription" },
   'PUT /v1/admin/tenants/{tenantId}/subscription': { summary: 'Subscribe, change or cancel', body: subscriptionRequestSchema },
   'GET /v1/admin/tenants/{tenantId}/quotas': { summary: "A tenant's hard quotas" },

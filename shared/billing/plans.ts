@@ -79,8 +79,34 @@ export const planDefinitionSchema = z.strictObject({
 });
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;
 
-export const planSchema = planDefinitionSchema.extend({ id: planIdSchema });
+/**
+ * A plan is a series of immutable versions (./plan-versions.ts): `version` is absent on a plan's first version
+ * (as on every plan stored before versions existed), `effectiveAt` is when a later version took effect.
+ */
+export const planSchema = planDefinitionSchema.extend({
+  id: planIdSchema,
+  version: z.number().int().min(2).optional(),
+  effectiveAt: z.string().optional(),
+});
 export type Plan = z.infer<typeof planSchema>;
+
+/** A plan's version number: 1 for the first. */
+export const versionOf = (plan: Pick<Plan, 'version'>): number => plan.version ?? 1;
+
+/**
+ * What a subscription names to be on one version of a plan: the plan id for its first version, `<id>@<n>` for
+ * the n-th. The first version keeps the bare id so that subscriptions, invoices and Stripe links written before
+ * versions existed name it unchanged.
+ */
+export const planRef = (planId: string, version: number): string => (version === 1 ? planId : `${planId}@${version}`);
+
+export function parsePlanRef(ref: string): { planId: string; version: number } {
+  const at = ref.lastIndexOf('@');
+  return at < 0 ? { planId: ref, version: 1 } : { planId: ref.slice(0, at), version: Number(ref.slice(at + 1)) };
+}
+
+/** The reference to this very version. */
+export const refOf = (plan: Pick<Plan, 'id' | 'version'>): string => planRef(plan.id, versionOf(plan));
 
 /** The plan's included quota per meter, where it is a number (an unlimited quota has no percentage). */
 export function includedQuotas(plan: Plan): Map<string, string> {

@@ -1036,7 +1036,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Plans
+         * Plans, each at its version in effect
          * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminPlans"];
@@ -1056,16 +1056,60 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One plan
+         * One plan at its version in effect
          * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminPlansPlanId"];
         /**
-         * Create or replace a plan
+         * Create a plan, or publish a changed definition as its next version, in effect now
          * @description Allowed for admin keys.
          */
         put: operations["putV1AdminPlansPlanId"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/plans/{planId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A plan's versions, first to latest
+         * @description Allowed for admin keys and console sessions.
+         */
+        get: operations["getV1AdminPlansPlanIdVersions"];
+        put?: never;
+        /**
+         * Publish the next version of a plan (subscriptions stay on theirs until migrated)
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminPlansPlanIdVersions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/plans/{planId}/migrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move subscriptions to a plan's version at their next period boundary or at an instant
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminPlansPlanIdMigrations"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3986,6 +4030,180 @@ export interface operations {
                         minimum: string | number;
                         creditsCount: boolean;
                     };
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminPlansPlanIdVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                planId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminPlansPlanIdVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                planId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @enum {string} */
+                    currency: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
+                    /** @enum {string} */
+                    interval: "month" | "year";
+                    baseFee: string | number;
+                    prices: {
+                        [key: string]: {
+                            /** @constant */
+                            model: "free";
+                        } | {
+                            /** @constant */
+                            model: "perUnit";
+                            unitPrice: string | number;
+                        } | {
+                            /** @constant */
+                            model: "package";
+                            packageSize: string | number;
+                            packagePrice: string | number;
+                            /** @enum {string} */
+                            rounding: "up" | "prorated";
+                        } | {
+                            /** @constant */
+                            model: "graduated";
+                            tiers: {
+                                upTo: (string | number) | null;
+                                unitPrice: string | number;
+                                flatFee?: string | number;
+                            }[];
+                        } | {
+                            /** @constant */
+                            model: "volume";
+                            tiers: {
+                                upTo: (string | number) | null;
+                                unitPrice: string | number;
+                                flatFee?: string | number;
+                            }[];
+                        } | {
+                            /** @constant */
+                            model: "quota";
+                            included: "unlimited" | (string | number);
+                            unitPrice: string | number;
+                        };
+                    };
+                    features?: {
+                        [key: string]: {
+                            /** @constant */
+                            kind: "boolean";
+                            value: boolean;
+                        } | {
+                            /** @constant */
+                            kind: "static";
+                            value: string;
+                        } | {
+                            /** @constant */
+                            kind: "metered";
+                            meter: string;
+                            limit: "unlimited" | (string | number);
+                        };
+                    };
+                    commitment?: {
+                        minimum: string | number;
+                        creditsCount: boolean;
+                    };
+                    /** Format: date-time */
+                    effectiveAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminPlansPlanIdMigrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                planId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    version?: number;
+                    tenants?: string[];
+                    fromVersions?: number[];
+                    /** @default next_period */
+                    at?: "next_period" | string;
                 };
             };
         };
