@@ -18,6 +18,7 @@ import { type Plan, planDefinitionSchema, planIdSchema, refOf, versionOf } from 
 import type { BillingReads, BillingStore, ReissueStore } from '../../shared/billing/ports.js';
 import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { reissueInvoice } from '../../shared/billing/reissue.js';
+import { CANDIDATE_ID, simulate, simulationRequestSchema } from '../../shared/billing/simulations.js';
 import {
   changeSubscription,
   hasEnded,
@@ -223,6 +224,25 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         const seen = new Set([...migrated, ...skipped].map((m) => m.tenantId));
         for (const tenantId of req.tenants ?? []) if (!seen.has(tenantId)) skipped.push({ tenantId, reason: 'no subscription' });
         return json(200, { plan: target.id, version: versionOf(target), migrated, skipped });
+      },
+
+      /** A tenant's last invoiced periods re-priced on a candidate plan, beside what was invoiced (shared/billing/simulations.ts). */
+      'POST /v1/admin/simulations': async (event) => {
+        requireAdmin(event);
+        const req = parseInput(simulationRequestSchema, jsonBody(event));
+        const tenantId = await requireAdminTenant(event, req.tenantId, deps.tenantExists);
+        const sub = await deps.store.getSubscription(tenantId);
+        if (!sub) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no subscription`, 'tenantId');
+        let candidate: Plan;
+        if (req.definition) candidate = { id: CANDIDATE_ID, ...req.definition };
+        else {
+          const versions = await versionsOf(req.planId!);
+          const chosen = req.version === undefined ? versionAt(versions, deps.now()) : versions.find((v) => versionOf(v) === req.version);
+          if (!chosen) throw new ClientError('NOT_FOUND', `plan ${req.planId} has no version ${req.version}`, 'version');
+          candidate = chosen;
+        }
+        const { invoices } = await deps.store.listInvoices(tenantId, req.periods);
+        return json(200, await simulate(deps.reads, sub, candidate, invoices));
       },
 
       'GET /v1/admin/tenants/{tenantId}/subscription': async (event) => {

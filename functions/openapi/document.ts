@@ -9,6 +9,7 @@ import { pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { migrationRequestSchema, versionRequestSchema } from '../../shared/billing/plan-versions.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
 import { quotaCheckSchema, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
+import { pricingSimulationQuery, simulationRequestSchema } from '../../shared/billing/simulations.js';
 import { subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { extend } from '../../shared/kernel/zod-mini.js';
 import { correctionRequestSchema } from '../../shared/metering/corrections.js';
@@ -158,6 +159,11 @@ export const operations: Record<string, Operation> = {
   'GET /v1/invoices/{id}/html': { summary: 'One invoice, printable HTML' },
   'GET /v1/analytics': { summary: 'Usage cost so far, trends and projection for the period' },
   'GET /v1/pricing': { summary: "The tenant's plan and current period" },
+  'GET /v1/pricing/plans': { summary: 'The public plans, each at its version in effect' },
+  'GET /v1/pricing/simulate': {
+    summary: "The tenant's last invoiced periods re-priced on a public plan, beside what was invoiced",
+    query: pricingSimulationQuery,
+  },
   'GET /v1/quotas': { summary: "The tenant's hard quotas and their usage" },
   'GET /v1/quotas/{meter}': {
     summary: 'Whether `quantity` more fits the hard quota (service keys name ?tenant=)',
@@ -219,6 +225,10 @@ export const operations: Record<string, Operation> = {
     summary: 'Publish the next version of a plan (subscriptions stay on theirs until migrated)',
     body: versionRequestSchema,
     status: 201,
+  },
+  'POST /v1/admin/simulations': {
+    summary: "A tenant's last invoiced periods re-priced on a candidate plan (a version or a definition), line by line",
+    body: simulationRequestSchema,
   },
   'POST /v1/admin/plans/{planId}/migrations': {
     summary: "Move subscriptions to a plan's version at their next period boundary or at an instant",

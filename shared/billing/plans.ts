@@ -76,6 +76,8 @@ export const planDefinitionSchema = z.strictObject({
   features: featuresSchema.optional(),
   /** A minimum spend per period, trued up on the invoice (./commitments.ts). */
   commitment: commitmentSchema.optional(),
+  /** Listed to every tenant (`GET /v1/pricing/plans`), who may price its own past usage on it (./simulations.ts). */
+  public: z.boolean().optional(),
 });
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;
 
@@ -125,7 +127,8 @@ export const intervalMonths = (interval: Interval): number => (interval === 'yea
  * GB-month, API calls $0.01 per 1,000). Seed 2: three tiers with included quotas and overage rates in
  * cents (estimates 500 = $5.00 each); Enterprise's 999999 sentinels are modelled as truly unlimited.
  * Seed 2's features are the plans' features as it lists them: its `*_per_month` limits are metered
- * features on the meter they name, `users` a static value. A stored plan with the same id overrides its seed.
+ * features on the meter they name, `users` a static value. All four are public: the seeds' published prices. A stored plan
+ * with the same id overrides its seed.
  */
 export const seedPlans: Plan[] = [
   {
@@ -133,6 +136,7 @@ export const seedPlans: Plan[] = [
     name: 'Usage-based',
     currency: 'USD',
     interval: 'month',
+    public: true,
     baseFee: '199.00',
     prices: {
       orders: { model: 'perUnit', unitPrice: '0.10' },
@@ -147,6 +151,7 @@ export const seedPlans: Plan[] = [
     name: 'Starter',
     currency: 'USD',
     interval: 'month',
+    public: true,
     baseFee: '299.00',
     prices: {
       estimates: { model: 'quota', included: '50', unitPrice: '5.00' },
@@ -164,6 +169,7 @@ export const seedPlans: Plan[] = [
     name: 'Professional',
     currency: 'USD',
     interval: 'month',
+    public: true,
     baseFee: '999.00',
     prices: {
       estimates: { model: 'quota', included: '200', unitPrice: '4.00' },
@@ -182,6 +188,7 @@ export const seedPlans: Plan[] = [
     name: 'Enterprise',
     currency: 'USD',
     interval: 'month',
+    public: true,
     baseFee: '2999.00',
     prices: {
       estimates: { model: 'quota', included: 'unlimited', unitPrice: '0' },

@@ -127,5 +127,15 @@ describe('billing admin API', () => {
     });
     expect((await api(stack, 'GET', '/v1/invoices/upcoming', key)).body).toMatchObject({ planId: 'versioned', planVersion: 2 });
     expect(await api(stack, 'POST', '/v1/admin/plans/versioned/migrations', tenant, {})).toMatchObject({ status: 403 });
+    // Nothing invoiced yet: nothing to re-price.
+    const simulation = await api(stack, 'POST', '/v1/admin/simulations', admin, {
+      tenantId: 'versioned-co',
+      planId: 'versioned',
+      version: 1,
+    });
+    expect(simulation).toMatchObject({
+      status: 200,
+      body: { candidate: { planId: 'versioned', version: 1 }, periods: [], difference: '0.00' },
+    });
   });
 });

@@ -111,6 +111,8 @@ describe('a mid-period plan upgrade switches entitlements at the moment it takes
       getSeller: async () => undefined,
       getCustomer: async () => undefined,
       credits: async () => ({ grants: [], entries: [] }),
+      listPlans: async () => seedPlans,
+      planVersions: async (id) => seedPlans.filter((p) => p.id === id),
     },
     tenantName: async () => 'Acme',
     reads: {
