@@ -60,6 +60,8 @@ export const CANDIDATE_ID = 'candidate';
 
 export interface SimulatedAmount {
   quantity?: string;
+  /** Usage under a quota: the quota included ("unlimited" or a quantity). */
+  included?: string;
   amount: string;
 }
 
@@ -129,6 +131,7 @@ function compare(invoice: Invoice, simulated: readonly InvoiceLine[]): Simulated
       ? undefined
       : {
           ...(lines[0]!.kind === 'usage' ? { quantity: lines[0]!.quantity } : {}),
+          ...(lines[0]!.included !== undefined ? { included: lines[0]!.included } : {}),
           amount: sumMoney(
             lines.map((l) => l.amount),
             currency,
