@@ -31,6 +31,7 @@ import { integration } from './integration.js';
 import { meteredProxy } from './metered.js';
 import { latencies, printTable } from './report.js';
 import { restart } from './restart.js';
+import { simulation } from './simulation.js';
 import { transactionWriteUnits, writeUnits } from './write-units.js';
 
 /**
@@ -464,6 +465,7 @@ const sections = {
   capacity,
   flood,
   export: usageExportBench,
+  simulation,
 };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);

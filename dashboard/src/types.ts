@@ -117,6 +117,31 @@ export interface Pricing {
   currentPeriod?: { start: string; end: string; trial: boolean };
 }
 
+/** A side of a simulated line: what was invoiced, or what the candidate plan would have charged. */
+export interface SimulatedAmount {
+  quantity?: string;
+  amount: string;
+}
+
+/** The tenant's invoiced periods re-priced on another plan (GET /v1/pricing/simulate). */
+export interface Simulation {
+  currency: string;
+  candidate: { planId: string; version?: number; name: string };
+  periods: {
+    periodStart: string;
+    periodEnd: string;
+    invoiceId: string;
+    lines: { kind: string; meter?: string; description: string; issued: SimulatedAmount; simulated: SimulatedAmount; difference: string }[];
+    notRepriced: { description: string; amount: string }[];
+    issued: string;
+    simulated: string;
+    difference: string;
+  }[];
+  issued: string;
+  simulated: string;
+  difference: string;
+}
+
 /** An anomaly or silence episode: out of range (or silent) from `start` until `resolvedAt`. */
 export interface Episode {
   meter: string;

@@ -4,11 +4,29 @@ import { grantBalance, grantRequestSchema, newGrant, voidGrant } from '../../sha
 import { invoiceStatusChanged, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
-import { type Plan, planDefinitionSchema, planIdSchema } from '../../shared/billing/plans.js';
+import {
+  isMigrated,
+  migrationInstant,
+  migrationRequestSchema,
+  nextVersion,
+  refFor,
+  sameDefinition,
+  versionAt,
+  versionRequestSchema,
+} from '../../shared/billing/plan-versions.js';
+import { type Plan, planDefinitionSchema, planIdSchema, refOf, versionOf } from '../../shared/billing/plans.js';
 import type { BillingReads, BillingStore, ReissueStore } from '../../shared/billing/ports.js';
 import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { reissueInvoice } from '../../shared/billing/reissue.js';
-import { changeSubscription, newSubscription, type Subscription, subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
+import { CANDIDATE_ID, simulate, simulationRequestSchema } from '../../shared/billing/simulations.js';
+import {
+  changeSubscription,
+  hasEnded,
+  newSubscription,
+  planIdAt,
+  type Subscription,
+  subscriptionRequestSchema,
+} from '../../shared/billing/subscriptions.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
@@ -21,8 +39,10 @@ export interface BillingAdminDependencies {
       BillingStore,
       | 'getPlan'
       | 'listPlans'
-      | 'putPlan'
+      | 'planVersions'
+      | 'publishPlan'
       | 'getSubscription'
+      | 'subscriptionPages'
       | 'putSubscription'
       | 'latestInvoice'
       | 'listInvoices'
@@ -57,10 +77,24 @@ export const statusRequest = z.strictObject({
 /** Plans, subscriptions, quotas, invoice statuses and billing pauses, for admin keys only. */
 export function createBillingAdminApi(deps: BillingAdminDependencies) {
   const tenantOf = (event: HttpEvent) => requireAdminTenant(event, event.pathParameters?.tenantId, deps.tenantExists);
-  const planOf = async (planId: string) => {
-    const plan = await deps.store.getPlan(planId);
-    if (!plan) throw new ClientError('NOT_FOUND', `plan ${planId} does not exist`, 'planId');
-    return plan;
+  /** Every version of the plan, first to latest. */
+  const versionsOf = async (planId: string) => {
+    const versions = await deps.store.planVersions(planId);
+    if (versions.length === 0) throw new ClientError('NOT_FOUND', `plan ${planId} does not exist`, 'planId');
+    return versions;
+  };
+  const planOf = async (event: HttpEvent) => parseInput(planIdSchema, event.pathParameters?.planId, 'planId');
+  /** Publishes the next version; a concurrent publish of the same number is a conflict to retry. */
+  const publish = async (versions: Plan[], req: z.infer<typeof versionRequestSchema>) => {
+    const { effectiveAt, ...definition } = req;
+    const now = deps.now();
+    const version = nextVersion(versions, definition, effectiveAt ? Date.parse(effectiveAt) : now, now);
+    if (!(await deps.store.publishPlan(version)))
+      throw new ClientError(
+        'CONFLICT',
+        `version ${versionOf(version)} of plan ${version.id} was published meanwhile; read it and try again`,
+      );
+    return version;
   };
 
   const pause = async (scope: string, event: HttpEvent) => {
@@ -98,22 +132,117 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
       'PUT /v1/admin/tenants/{tenantId}/billing/pause': async (event) => pause(await tenantOf(event), event),
       'DELETE /v1/admin/tenants/{tenantId}/billing/pause': async (event) => resume(await tenantOf(event)),
 
+      /** Each plan as new subscriptions take it now: its version in effect. */
       'GET /v1/admin/plans': async (event) => {
         requireAdmin(event);
-        return json(200, { plans: await deps.store.listPlans() });
+        const now = deps.now();
+        const plans = await Promise.all(
+          (await deps.store.listPlans()).map(async (p) => versionAt(await deps.store.planVersions(p.id), now)),
+        );
+        return json(200, { plans });
       },
 
       'GET /v1/admin/plans/{planId}': async (event) => {
         requireAdmin(event);
-        return json(200, await planOf(parseInput(planIdSchema, event.pathParameters?.planId, 'planId')));
+        return json(200, versionAt(await versionsOf(await planOf(event)), deps.now()));
       },
 
+      /**
+       * Creates a plan (its first version); on an existing plan, publishes its definition as the next version in
+       * effect now, or answers the latest version when the definition is the same (a repeated PUT publishes nothing).
+       */
       'PUT /v1/admin/plans/{planId}': async (event) => {
         requireAdmin(event);
-        const id = parseInput(planIdSchema, event.pathParameters?.planId, 'planId');
-        const plan: Plan = { id, ...parseInput(planDefinitionSchema, jsonBody(event)) };
-        await deps.store.putPlan(plan);
+        const id = await planOf(event);
+        const definition = parseInput(planDefinitionSchema, jsonBody(event));
+        const versions = await deps.store.planVersions(id);
+        if (versions.length > 0) {
+          const latest = versions.at(-1)!;
+          return sameDefinition(latest, definition) ? json(200, latest) : json(200, await publish(versions, definition));
+        }
+        const plan: Plan = { id, ...definition };
+        if (!(await deps.store.publishPlan(plan)))
+          throw new ClientError('CONFLICT', `plan ${id} was created meanwhile; read it and try again`);
         return json(200, plan);
+      },
+
+      'GET /v1/admin/plans/{planId}/versions': async (event) => {
+        requireAdmin(event);
+        const versions = await versionsOf(await planOf(event));
+        return json(200, { current: versionOf(versionAt(versions, deps.now())), versions });
+      },
+
+      'POST /v1/admin/plans/{planId}/versions': async (event) => {
+        requireAdmin(event);
+        const versions = await versionsOf(await planOf(event));
+        return json(201, await publish(versions, parseInput(versionRequestSchema, jsonBody(event))));
+      },
+
+      /**
+       * Moves the chosen subscriptions to a version, each by a plan change at its next period boundary (or the instant
+       * given), prorated as every plan change is. A subscription the change cannot apply to is listed as skipped.
+       */
+      'POST /v1/admin/plans/{planId}/migrations': async (event) => {
+        requireAdmin(event);
+        const versions = await versionsOf(await planOf(event));
+        const req = parseInput(migrationRequestSchema, jsonBody(event));
+        const target = req.version === undefined ? versions.at(-1)! : versions.find((v) => versionOf(v) === req.version);
+        if (!target) throw new ClientError('NOT_FOUND', `plan ${versions[0]!.id} has no version ${req.version}`, 'version');
+        const now = deps.now();
+        const migrated: { tenantId: string; from: string; to: string; effectiveAt: string }[] = [];
+        const skipped: { tenantId: string; reason: string }[] = [];
+        for await (const page of deps.store.subscriptionPages()) {
+          for (const sub of page) {
+            const listed = req.tenants?.includes(sub.tenantId);
+            if (req.tenants && !listed) continue;
+            const at = hasEnded(sub, now) ? undefined : migrationInstant(sub, target, req.at, now);
+            if (at === undefined || !isMigrated(sub, target, req, at)) {
+              if (listed)
+                skipped.push({ tenantId: sub.tenantId, reason: `not on another version of plan ${target.id} that the request chooses` });
+              continue;
+            }
+            const latest = await deps.store.latestInvoice(sub.tenantId);
+            try {
+              const next = changeSubscription(
+                sub,
+                { planId: refOf(target), effectiveAt: new Date(at).toISOString() },
+                { now, notBefore: latest ? Date.parse(latest.periodEnd) : Date.parse(sub.startedAt), plan: target },
+              );
+              if (!(await deps.store.putSubscription(next))) throw new ClientError('CONFLICT', 'the subscription changed meanwhile');
+              migrated.push({
+                tenantId: sub.tenantId,
+                from: planIdAt(sub, at),
+                to: refOf(target),
+                effectiveAt: new Date(at).toISOString(),
+              });
+            } catch (error) {
+              if (!(error instanceof ClientError)) throw error;
+              skipped.push({ tenantId: sub.tenantId, reason: error.message });
+            }
+          }
+        }
+        const seen = new Set([...migrated, ...skipped].map((m) => m.tenantId));
+        for (const tenantId of req.tenants ?? []) if (!seen.has(tenantId)) skipped.push({ tenantId, reason: 'no subscription' });
+        return json(200, { plan: target.id, version: versionOf(target), migrated, skipped });
+      },
+
+      /** A tenant's last invoiced periods re-priced on a candidate plan, beside what was invoiced (shared/billing/simulations.ts). */
+      'POST /v1/admin/simulations': async (event) => {
+        requireAdmin(event);
+        const req = parseInput(simulationRequestSchema, jsonBody(event));
+        const tenantId = await requireAdminTenant(event, req.tenantId, deps.tenantExists);
+        const sub = await deps.store.getSubscription(tenantId);
+        if (!sub) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no subscription`, 'tenantId');
+        let candidate: Plan;
+        if (req.definition) candidate = { id: CANDIDATE_ID, ...req.definition };
+        else {
+          const versions = await versionsOf(req.planId!);
+          const chosen = req.version === undefined ? versionAt(versions, deps.now()) : versions.find((v) => versionOf(v) === req.version);
+          if (!chosen) throw new ClientError('NOT_FOUND', `plan ${req.planId} has no version ${req.version}`, 'version');
+          candidate = chosen;
+        }
+        const { invoices } = await deps.store.listInvoices(tenantId, req.periods);
+        return json(200, await simulate(deps.reads, sub, candidate, invoices));
       },
 
       'GET /v1/admin/tenants/{tenantId}/subscription': async (event) => {
@@ -138,13 +267,14 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
               'effectiveAt and cancelAtPeriodEnd apply to an existing subscription',
               req.effectiveAt ? 'effectiveAt' : 'cancelAtPeriodEnd',
             );
-          const plan = await planOf(req.planId);
+          const start = req.startAt ? Date.parse(req.startAt) : now;
+          const plan = versionAt(await versionsOf(req.planId), start);
           next = newSubscription({
             tenantId,
-            planId: plan.id,
+            planId: refOf(plan),
             interval: plan.interval,
             currency: plan.currency,
-            startAt: req.startAt ? Date.parse(req.startAt) : now,
+            startAt: start,
             ...(req.trialDays ? { trialDays: req.trialDays } : {}),
             ...(req.taxRate ? { taxRate: req.taxRate } : {}),
             ...(req.prepaid ? { prepaid: req.prepaid } : {}),
@@ -153,17 +283,26 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
             now,
           });
         } else {
-          const plan = req.planId ? await planOf(req.planId) : undefined;
+          const at = req.effectiveAt ? Date.parse(req.effectiveAt) : now;
+          const ref = req.planId ? refFor(current, await versionsOf(req.planId), at) : undefined;
+          const plan = ref ? await deps.store.getPlan(ref) : undefined;
           const latest = await deps.store.latestInvoice(tenantId);
-          next = changeSubscription(current, req, {
-            now,
-            notBefore: latest ? Date.parse(latest.periodEnd) : Date.parse(current.startedAt),
-            ...(plan ? { plan } : {}),
-          });
+          next = changeSubscription(
+            current,
+            { ...req, ...(ref ? { planId: ref } : {}) },
+            {
+              now,
+              notBefore: latest ? Date.parse(latest.periodEnd) : Date.parse(current.startedAt),
+              ...(plan ? { plan } : {}),
+            },
+          );
         }
         if (!(await deps.store.putSubscription(next)))
           throw new ClientError('CONFLICT', 'the subscription changed meanwhile; read it and try again');
-        if (!current) await deps.defaultAlerts(tenantId, await planOf(next.plans[0]!.planId));
+        if (!current) {
+          const plan = await deps.store.getPlan(next.plans[0]!.planId);
+          if (plan) await deps.defaultAlerts(tenantId, plan);
+        }
         return json(current ? 200 : 201, { ...next, version: next.version + 1 });
       },
 

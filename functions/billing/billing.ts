@@ -5,10 +5,12 @@ import { invoiceDocument } from '../../shared/billing/invoice-document.js';
 import { draftInvoice, liveCredits, periodSpend, requirePlan } from '../../shared/billing/invoice-drafts.js';
 import { invoiceSummary } from '../../shared/billing/invoices.js';
 import { unsetSeller } from '../../shared/billing/parties.js';
+import { versionAt } from '../../shared/billing/plan-versions.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { creditStanding } from '../../shared/billing/prepaid.js';
 import { deductEarlier } from '../../shared/billing/progressive.js';
 import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage, uncapped, withStanding } from '../../shared/billing/quotas.js';
+import { pricingSimulationQuery, simulate } from '../../shared/billing/simulations.js';
 import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
@@ -30,6 +32,8 @@ export interface BillingApiDependencies {
     | 'getCustomer'
     | 'credits'
     | 'progressiveInvoices'
+    | 'listPlans'
+    | 'planVersions'
   >;
   /** The tenant's name, for invoices of a tenant without billing details. */
   tenantName(tenantId: string): Promise<string | undefined>;
@@ -52,6 +56,11 @@ export function createBillingApi(deps: BillingApiDependencies) {
     const sub = await deps.store.getSubscription(tenantId);
     if (!sub) throw new ClientError('NOT_FOUND', 'this tenant has no subscription');
     return sub;
+  };
+  const publicPlans = async () => {
+    const now = deps.now();
+    const current = await Promise.all((await deps.store.listPlans()).map(async (p) => versionAt(await deps.store.planVersions(p.id), now)));
+    return current.filter((p) => p.public);
   };
   const invoiceOf = async (event: HttpEvent) => {
     const tenantId = requireTenant(event);
@@ -281,6 +290,24 @@ export function createBillingApi(deps: BillingApiDependencies) {
               }
             : {}),
         });
+      },
+
+      /** The public plans, each at its version in effect: what a tenant may simulate its usage on. */
+      'GET /v1/pricing/plans': async (event) => {
+        requireTenant(event);
+        return json(200, { plans: await publicPlans() });
+      },
+
+      /** "What would I have paid on Professional?": the caller's last invoiced periods re-priced on a public plan. */
+      'GET /v1/pricing/simulate': async (event) => {
+        const tenantId = requireTenant(event);
+        const q = parseInput(pricingSimulationQuery, event.queryStringParameters ?? {});
+        const versions = await deps.store.planVersions(q.plan);
+        const plan = versions.length > 0 ? versionAt(versions, deps.now()) : undefined;
+        if (!plan?.public) throw new ClientError('NOT_FOUND', `${q.plan} is not a public plan`, 'plan');
+        const sub = await subscriptionOf(tenantId);
+        const { invoices } = await deps.store.listInvoices(tenantId, q.periods);
+        return json(200, await simulate(deps.reads, sub, plan, invoices));
       },
 
       'GET /v1/analytics': async (event) => {

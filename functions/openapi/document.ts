@@ -6,8 +6,10 @@ import { grantRequestSchema } from '../../shared/billing/credits.js';
 import { entitlementSchema } from '../../shared/billing/entitlements.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
+import { migrationRequestSchema, versionRequestSchema } from '../../shared/billing/plan-versions.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
 import { quotaCheckSchema, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
+import { pricingSimulationQuery, simulationRequestSchema } from '../../shared/billing/simulations.js';
 import { subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { extend } from '../../shared/kernel/zod-mini.js';
 import { correctionRequestSchema } from '../../shared/metering/corrections.js';
@@ -162,6 +164,11 @@ export const operations: Record<string, Operation> = {
   'GET /v1/invoices/{id}/html': { summary: 'One invoice, printable HTML' },
   'GET /v1/analytics': { summary: 'Usage cost so far, trends and projection for the period' },
   'GET /v1/pricing': { summary: "The tenant's plan and current period" },
+  'GET /v1/pricing/plans': { summary: 'The public plans, each at its version in effect' },
+  'GET /v1/pricing/simulate': {
+    summary: "The tenant's last invoiced periods re-priced on a public plan, beside what was invoiced",
+    query: pricingSimulationQuery,
+  },
   'GET /v1/quotas': { summary: "The tenant's hard quotas and their usage" },
   'GET /v1/quotas/{meter}': {
     summary: 'Whether `quantity` more fits the hard quota (service keys name ?tenant=)',
@@ -212,9 +219,26 @@ export const operations: Record<string, Operation> = {
     summary: "Set a service key's rate limits, requests per second per bucket (null: the default)",
     body: rateLimitSettingsSchema,
   },
-  'GET /v1/admin/plans': { summary: 'Plans' },
-  'GET /v1/admin/plans/{planId}': { summary: 'One plan' },
-  'PUT /v1/admin/plans/{planId}': { summary: 'Create or replace a plan', body: planDefinitionSchema },
+  'GET /v1/admin/plans': { summary: 'Plans, each at its version in effect' },
+  'GET /v1/admin/plans/{planId}': { summary: 'One plan at its version in effect' },
+  'PUT /v1/admin/plans/{planId}': {
+    summary: 'Create a plan, or publish a changed definition as its next version, in effect now',
+    body: planDefinitionSchema,
+  },
+  'GET /v1/admin/plans/{planId}/versions': { summary: "A plan's versions, first to latest" },
+  'POST /v1/admin/plans/{planId}/versions': {
+    summary: 'Publish the next version of a plan (subscriptions stay on theirs until migrated)',
+    body: versionRequestSchema,
+    status: 201,
+  },
+  'POST /v1/admin/simulations': {
+    summary: "A tenant's last invoiced periods re-priced on a candidate plan (a version or a definition), line by line",
+    body: simulationRequestSchema,
+  },
+  'POST /v1/admin/plans/{planId}/migrations': {
+    summary: "Move subscriptions to a plan's version at their next period boundary or at an instant",
+    body: migrationRequestSchema,
+  },
   'GET /v1/admin/tenants/{tenantId}/subscription': { summary: "A tenant's subscription" },
   'PUT /v1/admin/tenants/{tenantId}/subscription': { summary: 'Subscribe, change or cancel', body: subscriptionRequestSchema },
   'GET /v1/admin/tenants/{tenantId}/quotas': { summary: "A tenant's hard quotas" },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { call } from './client.js';
 import { type Command, need, type Option, tenantOption, text } from './command.js';
+import { table } from './render.js';
 
 const enc = encodeURIComponent;
 const planOption: Record<string, Option> = { plan: { type: 'string', description: 'plan id', required: true, value: '<id>' } };
@@ -33,6 +34,109 @@ export const billingCommands: Command[] = [
       },
     },
     run: (f, t) => call(t(), 'PUT', `/v1/admin/plans/${enc(need(f, 'plan'))}`, JSON.parse(readFileSync(need(f, 'file'), 'utf8'))),
+  },
+  {
+    name: 'plans versions',
+    summary: "list a plan's versions, first to latest, and which is in effect (docs/pricing-changes.md)",
+    options: planOption,
+    run: (f, t) => call(t(), 'GET', `/v1/admin/plans/${enc(need(f, 'plan'))}/versions`),
+    render: (result) => {
+      const { current, versions } = result as { current: number; versions: Record<string, unknown>[] };
+      return table(
+        versions.map((v) => ({
+          version: v.version ?? 1,
+          effectiveAt: v.effectiveAt ?? '(created)',
+          name: v.name,
+          baseFee: `${v.baseFee} ${v.currency}`,
+          meters: Object.keys(v.prices as object).join(' '),
+          current: (v.version ?? 1) === current ? '*' : '',
+        })),
+      );
+    },
+  },
+  {
+    name: 'plans publish',
+    summary: 'publish the next version of a plan; subscriptions stay on theirs until migrated (docs/pricing-changes.md)',
+    options: {
+      ...planOption,
+      file: {
+        type: 'string',
+        description: 'the whole definition: name, currency, interval, baseFee, prices',
+        required: true,
+        value: 'plan.json',
+      },
+      'effective-at': { type: 'string', description: 'when it takes effect (default now)', value: 'ISO 8601' },
+    },
+    run: (f, t) => {
+      const effectiveAt = text(f, 'effective-at');
+      const definition = JSON.parse(readFileSync(need(f, 'file'), 'utf8'));
+      return call(t(), 'POST', `/v1/admin/plans/${enc(need(f, 'plan'))}/versions`, {
+        ...definition,
+        ...(effectiveAt ? { effectiveAt } : {}),
+      });
+    },
+  },
+  {
+    name: 'subscriptions migrate',
+    summary: "move subscriptions to a plan's version at their next period boundary or at an instant (docs/pricing-changes.md)",
+    options: {
+      ...planOption,
+      version: { type: 'string', description: 'the version to move to (default the latest)', value: '<n>' },
+      tenants: { type: 'string', description: 'only these tenants (default every subscription on the plan)', value: 'a,b,c' },
+      'from-versions': { type: 'string', description: 'only subscriptions on these versions', value: '1,2' },
+      at: { type: 'string', description: 'next_period (default) or one instant for all', value: 'next_period|ISO 8601' },
+    },
+    run: (f, t) => {
+      const [version, tenants, from, at] = ['version', 'tenants', 'from-versions', 'at'].map((name) => text(f, name));
+      const list = (v: string) => v.split(',').map((x) => x.trim());
+      return call(t(), 'POST', `/v1/admin/plans/${enc(need(f, 'plan'))}/migrations`, {
+        ...(version ? { version: Number(version) } : {}),
+        ...(tenants ? { tenants: list(tenants) } : {}),
+        ...(from ? { fromVersions: list(from).map(Number) } : {}),
+        ...(at ? { at } : {}),
+      });
+    },
+  },
+  {
+    name: 'simulate',
+    summary: "re-price a tenant's last invoiced periods on a plan version or a definition, beside its invoices (docs/pricing-changes.md)",
+    options: {
+      ...tenantOption,
+      plan: { type: 'string', description: 'a plan id (or --file)', value: '<id>' },
+      version: { type: 'string', description: "the plan's version (default the one in effect)", value: '<n>' },
+      file: { type: 'string', description: 'a whole plan definition to try instead of a stored plan', value: 'plan.json' },
+      periods: { type: 'string', description: 'how many invoiced periods (1-12, default 3)', value: '<n>' },
+    },
+    run: (f, t) => {
+      const [plan, version, file, periods] = ['plan', 'version', 'file', 'periods'].map((name) => text(f, name));
+      return call(t(), 'POST', '/v1/admin/simulations', {
+        tenantId: need(f, 'tenant'),
+        ...(plan ? { planId: plan } : {}),
+        ...(version ? { version: Number(version) } : {}),
+        ...(file ? { definition: JSON.parse(readFileSync(file, 'utf8')) } : {}),
+        ...(periods ? { periods: Number(periods) } : {}),
+      });
+    },
+    render: (result) => {
+      const sim = result as {
+        candidate: { planId: string; version?: number; name: string };
+        currency: string;
+        periods: { periodStart: string; periodEnd: string; invoiceId: string; issued: string; simulated: string; difference: string }[];
+        issued: string;
+        simulated: string;
+        difference: string;
+      };
+      const on = `${sim.candidate.name} (${sim.candidate.planId}${sim.candidate.version ? ` v${sim.candidate.version}` : ''})`;
+      const rows = sim.periods.map((p) => ({
+        period: `${p.periodStart.slice(0, 10)}..${p.periodEnd.slice(0, 10)}`,
+        invoice: p.invoiceId,
+        issued: p.issued,
+        simulated: p.simulated,
+        difference: p.difference,
+      }));
+      const total = { period: 'total', invoice: '', issued: sim.issued, simulated: sim.simulated, difference: sim.difference };
+      return `on ${on}, ${sim.currency}, before tax; --json for the lines\n${table(sim.periods.length ? [...rows, total] : [])}`;
+    },
   },
   {
     name: 'subscription show',

@@ -4,7 +4,7 @@ import type { Meter } from '../metering/meters.js';
 import { commitmentTrueUp } from './commitments.js';
 import { applyCredits, boundaries, type CreditGrant, type LedgerEntry, liveBalance } from './credits.js';
 import { ADJUSTABLE_PERIODS, type InvoiceDraft } from './invoices.js';
-import type { Plan } from './plans.js';
+import { type Plan, versionOf } from './plans.js';
 import type { BillingReads } from './ports.js';
 import { adjustmentLines, type BilledPeriod, baseFeeLines, type MeterLabel, totals, usageLines } from './pricing.js';
 import { type BillingPeriod, hasEnded, periodAt, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
@@ -119,6 +119,7 @@ export async function draftInvoice(
     periodEnd: own.periodEnd,
     trial: period.trial,
     planId: plan.id,
+    planVersion: versionOf(plan),
     lines,
     ...totals(lines, sub.taxRate, plan.currency),
     billed: [own, ...adjustments.map((a) => a.billed)].slice(0, ADJUSTABLE_PERIODS),

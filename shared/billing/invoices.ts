@@ -67,6 +67,8 @@ export interface InvoiceDraft extends Totals {
   trial: boolean;
   /** The plan that priced the period's usage (the one in force at its end). */
   planId: string;
+  /** The version of that plan (./plan-versions.ts); absent on invoices issued before plans had versions: the first. */
+  planVersion?: number;
   lines: InvoiceLine[];
   /**
    * What has been billed for this period and the one before it, late adjustments included: the next
@@ -109,7 +111,8 @@ export interface InvoiceChanges {
 /** Statuses an invoice may be reissued from: it is voided by the reissue (a paid invoice needs a refund first). */
 export const reissuableStatuses: readonly InvoiceStatus[] = ['open', 'uncollectible', 'void'];
 
-const lineKey = (l: InvoiceLine) => `${l.kind}:${l.grantId ?? l.meter ?? l.planId ?? l.description}`;
+const lineKey = (l: InvoiceLine) =>
+  `${l.kind}:${l.grantId ?? l.meter ?? l.planId ?? l.description}${l.planVersion ? `@${l.planVersion}` : ''}`;
 
 /** The line-by-line difference between an invoice and its replacement; unchanged lines are left out. */
 export function invoiceChanges(

@@ -79,11 +79,39 @@ export const planDefinitionSchema = z.strictObject({
   commitment: commitmentSchema.optional(),
   /** Progressive billing: invoice early when the period's amount due crosses these (./progressive.ts). */
   thresholds: thresholdsSchema.optional(),
+  /** Listed to every tenant (`GET /v1/pricing/plans`), who may price its own past usage on it (./simulations.ts). */
+  public: z.boolean().optional(),
 });
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;
 
-export const planSchema = planDefinitionSchema.extend({ id: planIdSchema });
+/**
+ * A plan is a series of immutable versions (./plan-versions.ts): `version` is absent on a plan's first version
+ * (as on every plan stored before versions existed), `effectiveAt` is when a later version took effect.
+ */
+export const planSchema = planDefinitionSchema.extend({
+  id: planIdSchema,
+  version: z.number().int().min(2).optional(),
+  effectiveAt: z.string().optional(),
+});
 export type Plan = z.infer<typeof planSchema>;
+
+/** A plan's version number: 1 for the first. */
+export const versionOf = (plan: Pick<Plan, 'version'>): number => plan.version ?? 1;
+
+/**
+ * What a subscription names to be on one version of a plan: the plan id for its first version, `<id>@<n>` for
+ * the n-th. The first version keeps the bare id so that subscriptions, invoices and Stripe links written before
+ * versions existed name it unchanged.
+ */
+export const planRef = (planId: string, version: number): string => (version === 1 ? planId : `${planId}@${version}`);
+
+export function parsePlanRef(ref: string): { planId: string; version: number } {
+  const at = ref.lastIndexOf('@');
+  return at < 0 ? { planId: ref, version: 1 } : { planId: ref.slice(0, at), version: Number(ref.slice(at + 1)) };
+}
+
+/** The reference to this very version. */
+export const refOf = (plan: Pick<Plan, 'id' | 'version'>): string => planRef(plan.id, versionOf(plan));
 
 /** The plan's included quota per meter, where it is a number (an unlimited quota has no percentage). */
 export function includedQuotas(plan: Plan): Map<string, string> {
@@ -102,7 +130,8 @@ export const intervalMonths = (interval: Interval): number => (interval === 'yea
  * GB-month, API calls $0.01 per 1,000). Seed 2: three tiers with included quotas and overage rates in
  * cents (estimates 500 = $5.00 each); Enterprise's 999999 sentinels are modelled as truly unlimited.
  * Seed 2's features are the plans' features as it lists them: its `*_per_month` limits are metered
- * features on the meter they name, `users` a static value. A stored plan with the same id overrides its seed.
+ * features on the meter they name, `users` a static value. All four are public: the seeds' published prices. A stored plan
+ * with the same id overrides its seed.
  */
 export const seedPlans: Plan[] = [
   {
@@ -110,6 +139,7 @@ export const seedPlans: Plan[] = [
     name: 'Usage-based',
     currency: 'USD',
     interval: 'month',
+    public: true,
     baseFee: '199.00',
     prices: {
       orders: { model: 'perUnit', unitPrice: '0.10' },
@@ -124,6 +154,7 @@ export const seedPlans: Plan[] = [
     name: 'Starter',
     currency: 'USD',
     interval: 'month',
+    public: true,
     baseFee: '299.00',
     prices: {
       estimates: { model: 'quota', included: '50', unitPrice: '5.00' },
@@ -141,6 +172,7 @@ export const seedPlans: Plan[] = [
     name: 'Professional',
     currency: 'USD',
     interval: 'month',
+    public: true,
     baseFee: '999.00',
     prices: {
       estimates: { model: 'quota', included: '200', unitPrice: '4.00' },
@@ -159,6 +191,7 @@ export const seedPlans: Plan[] = [
     name: 'Enterprise',
     currency: 'USD',
     interval: 'month',
+    public: true,
     baseFee: '2999.00',
     prices: {
       estimates: { model: 'quota', included: 'unlimited', unitPrice: '0' },

@@ -10,7 +10,8 @@ import type { Subscription } from './subscriptions.js';
 
 /** What pricing reads: plans, the tenant's meters and each meter's billed quantity over a period. */
 export interface BillingReads {
-  plan(planId: string): Promise<Plan | undefined>;
+  /** The plan version a subscription names (plans.ts `planRef`). */
+  plan(ref: string): Promise<Plan | undefined>;
   meters(tenantId: string): Promise<Meter[]>;
   /** The meter's billable quantity over `period`, counting readings up to `asOf` (shared/metering/period-usage.ts). */
   quantity(tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string>;
@@ -27,9 +28,16 @@ export interface IssueOutcome {
  * the DynamoDB adapter (./adapters/billing-store.ts) implements all of it.
  */
 export interface BillingStore {
-  getPlan(planId: string): Promise<Plan | undefined>;
+  /** The version a plan reference (`planRef`) names. */
+  getPlan(ref: string): Promise<Plan | undefined>;
+  /** Each plan's first version. */
   listPlans(): Promise<Plan[]>;
+  /** Writes a plan's first version whatever is there (seeding). */
   putPlan(plan: Plan): Promise<void>;
+  /** Every version of the plan, first to latest. */
+  planVersions(planId: string): Promise<Plan[]>;
+  /** Writes a new version of a plan; false when that version exists already. */
+  publishPlan(plan: Plan): Promise<boolean>;
   getSubscription(tenantId: string): Promise<Subscription | undefined>;
   /** Writes `sub` if the stored one still has `sub.version` (or none exists, for version 0); false otherwise. */
   putSubscription(sub: Subscription): Promise<boolean>;

@@ -48,6 +48,8 @@ export interface InvoiceLine {
   price?: Price;
   tiers?: TierUse[];
   planId?: string;
+  /** Base lines of a plan's later version (./plan-versions.ts): which one. */
+  planVersion?: number;
   /** Credit lines: the grant burned. */
   grantId?: string;
   /** Base lines and adjustments: the stretch of time they charge for (ISO 8601). */
@@ -169,6 +171,7 @@ export function baseFeeLines(segments: readonly PlanSegment[], period: Period, t
       kind: 'base',
       description,
       planId: plan.id,
+      ...(plan.version ? { planVersion: plan.version } : {}),
       quantity: whole ? '1' : fraction.toSignificantDigits(12).toFixed(),
       from: new Date(start).toISOString(),
       to: new Date(end).toISOString(),

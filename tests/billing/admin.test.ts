@@ -97,4 +97,45 @@ describe('billing admin API', () => {
       billable: '0',
     });
   });
+
+  it('publishes a plan version the existing subscription keeps off until a migration moves it', async () => {
+    const key = await createTenant(stack, 'versioned-co');
+    const v1 = {
+      name: 'Versioned',
+      currency: 'USD',
+      interval: 'month',
+      baseFee: '10.00',
+      prices: { orders: { model: 'perUnit', unitPrice: '0.10' } },
+    };
+    expect(await api(stack, 'PUT', '/v1/admin/plans/versioned', admin, v1)).toMatchObject({ status: 200, body: { id: 'versioned' } });
+    expect(await api(stack, 'PUT', '/v1/admin/tenants/versioned-co/subscription', admin, { planId: 'versioned' })).toMatchObject({
+      status: 201,
+    });
+    const v2 = await api(stack, 'POST', '/v1/admin/plans/versioned/versions', admin, { ...v1, baseFee: '20.00' });
+    expect(v2).toMatchObject({ status: 201, body: { id: 'versioned', version: 2, baseFee: '20.00' } });
+    expect((await api(stack, 'GET', '/v1/admin/plans/versioned/versions', admin)).body).toMatchObject({
+      current: 2,
+      versions: [{ baseFee: '10.00' }, { version: 2, baseFee: '20.00' }],
+    });
+    expect((await api(stack, 'GET', '/v1/invoices/upcoming', key)).body).toMatchObject({ planId: 'versioned', planVersion: 1 });
+
+    const at = new Date(Date.now() + 1000).toISOString();
+    const moved = await api(stack, 'POST', '/v1/admin/plans/versioned/migrations', admin, { tenants: ['versioned-co'], at });
+    expect(moved).toMatchObject({
+      status: 200,
+      body: { migrated: [{ tenantId: 'versioned-co', from: 'versioned', to: 'versioned@2' }], skipped: [] },
+    });
+    expect((await api(stack, 'GET', '/v1/invoices/upcoming', key)).body).toMatchObject({ planId: 'versioned', planVersion: 2 });
+    expect(await api(stack, 'POST', '/v1/admin/plans/versioned/migrations', tenant, {})).toMatchObject({ status: 403 });
+    // Nothing invoiced yet: nothing to re-price.
+    const simulation = await api(stack, 'POST', '/v1/admin/simulations', admin, {
+      tenantId: 'versioned-co',
+      planId: 'versioned',
+      version: 1,
+    });
+    expect(simulation).toMatchObject({
+      status: 200,
+      body: { candidate: { planId: 'versioned', version: 1 }, periods: [], difference: '0.00' },
+    });
+  });
 });

@@ -112,6 +112,8 @@ describe('a mid-period plan upgrade switches entitlements at the moment it takes
       getCustomer: async () => undefined,
       credits: async () => ({ grants: [], entries: [] }),
       progressiveInvoices: async () => [],
+      listPlans: async () => seedPlans,
+      planVersions: async (id) => seedPlans.filter((p) => p.id === id),
     },
     tenantName: async () => 'Acme',
     reads: {

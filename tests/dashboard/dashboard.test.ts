@@ -295,6 +295,17 @@ describe('tenant dashboard', () => {
     await page.close();
   });
 
+  it('shows on the Plan page what the last invoiced period would have cost on another public plan, as the API answers it', async () => {
+    const sim = (await api(stack, 'GET', '/v1/pricing/simulate?plan=professional', keys.a)).body;
+    // Last month: the $49.00 base fee and no usage, against Professional's $999.00.
+    expect(sim).toMatchObject({ issued: '49.00', simulated: '999.00', difference: '950.00' });
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/plan`);
+    await page.getByTestId('simulate-plan').selectOption('professional');
+    await expect.poll(() => page.getByTestId('simulation-difference').textContent()).toBe('$950.00');
+    await page.close();
+  });
+
   it('opens the Stripe customer portal from "Manage plan / payment methods"', async () => {
     await stack.runReport();
     const { page } = await signIn(keys.a);

@@ -1,13 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { priceAmount } from '../../local/stripe-emulator/billing.js';
-import { type Plan, type Price, seedPlans } from '../../shared/billing/plans.js';
+import { type Plan, type Price, refOf, seedPlans } from '../../shared/billing/plans.js';
 import { charge } from '../../shared/billing/pricing.js';
 import { changeSubscription, newSubscription } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { scaledQuantity } from '../../shared/stripe/meter-reporting.js';
-import { PriceNotRepresentable, planPriceSpecs, type StripePriceSpec, subscriptionSpec } from '../../shared/stripe/products.js';
+import {
+  mirroredPlanId,
+  PriceNotRepresentable,
+  planPriceSpecs,
+  type StripePriceSpec,
+  subscriptionSpec,
+} from '../../shared/stripe/products.js';
 
 const seed = (id: string): Plan => seedPlans.find((p) => p.id === id)!;
 const meter = (key: string, aggregation: Meter['aggregation']): Meter => ({ key, name: key, unit: 'unit', aggregation, groupBy: [] });
@@ -293,5 +299,30 @@ describe('a Meterline subscription as a Stripe subscription', () => {
     expect(subscriptionSpec(cancelled, prices, start + 2 * DAY)).toMatchObject({ cancelAtPeriodEnd: true });
     expect(subscriptionSpec(cancelled, prices, Date.parse(cancelled.cancelAt!))).toBeUndefined();
     expect(subscriptionSpec(sub, prices, start - 1)).toBeUndefined();
+  });
+
+  it('follows plan versions: a grandfathered subscription keeps its prices, a migrated one moves to the version at its boundary', () => {
+    const sub = newSubscription({ tenantId: 't1', planId: 'starter', interval: 'month', currency: 'USD', startAt: start, now: start });
+    const v2: Plan = {
+      ...seed('starter'),
+      version: 2,
+      effectiveAt: '2026-02-10T00:00:00.000Z',
+      prices: { ...seed('starter').prices, seats: { model: 'quota', included: '3', unitPrice: '9.00' } },
+    };
+    const boundary = Date.UTC(2026, 2, 31);
+    const migrated = changeSubscription(
+      sub,
+      { planId: refOf(v2), effectiveAt: new Date(boundary).toISOString() },
+      { now: Date.UTC(2026, 1, 10), notBefore: start, plan: v2 },
+    );
+    expect([mirroredPlanId(sub, boundary), mirroredPlanId(migrated, boundary - 1), mirroredPlanId(migrated, boundary)]).toEqual([
+      'starter',
+      'starter',
+      'starter@2',
+    ]);
+    // Only the changed price gets a new key: the others stay the Stripe prices the subscription already has.
+    const keys = planPriceSpecs(v2, seedMeters).map((p) => p.lookupKey);
+    expect(keys.map((k, i) => k === prices[i]!.lookupKey)).toEqual([true, true, true, false]);
+    expect(subscriptionSpec(migrated, planPriceSpecs(v2, seedMeters), boundary)).toMatchObject({ planId: 'starter@2', lookupKeys: keys });
   });
 });

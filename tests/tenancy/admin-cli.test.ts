@@ -175,4 +175,49 @@ describe('admin CLI', () => {
     expect(stdout).toContain('drifts (0)');
     expect(stderr).toContain('recompute succeeded · done');
   }, 120_000);
+
+  it('publishes and lists plan versions, migrates subscriptions and simulates a tenant, as tables and --json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meterline-cli-versions-'));
+    try {
+      const file = join(dir, 'plan.json');
+      const definition = {
+        name: 'CLI plan',
+        currency: 'USD',
+        interval: 'month',
+        baseFee: '10.00',
+        prices: { orders: { model: 'perUnit', unitPrice: '0.10' } },
+      };
+      writeFileSync(file, JSON.stringify(definition));
+      expect(await admin('plans', 'put', '--plan', 'cli-plan', '--file', file, '--json')).toMatchObject({ code: 0 });
+      expect(
+        await admin('tenants', 'create', '--name', 'Version Labs', '--tenant', 'version-labs', '--seed-meters', '--json'),
+      ).toMatchObject({ code: 0 });
+      expect(await admin('subscription', 'set', '--tenant', 'version-labs', '--plan', 'cli-plan', '--json')).toMatchObject({ code: 0 });
+
+      writeFileSync(file, JSON.stringify({ ...definition, baseFee: '12.00' }));
+      const published = JSON.parse((await admin('plans', 'publish', '--plan', 'cli-plan', '--file', file, '--json')).stdout);
+      expect(published).toMatchObject({ id: 'cli-plan', version: 2, baseFee: '12.00' });
+      const versions = await admin('plans', 'versions', '--plan', 'cli-plan');
+      expect(versions.stdout).toMatch(/^version\s+effectiveAt\s+name\s+baseFee\s+meters\s+current/m);
+      expect(versions.stdout).toMatch(/^2\s+\S+\s+CLI plan\s+12.00 USD\s+orders\s+\*$/m);
+
+      const migrated = JSON.parse(
+        (await admin('subscriptions', 'migrate', '--plan', 'cli-plan', '--tenants', 'version-labs,nobody-here', '--json')).stdout,
+      );
+      expect(migrated).toMatchObject({
+        version: 2,
+        migrated: [{ tenantId: 'version-labs', from: 'cli-plan', to: 'cli-plan@2' }],
+        skipped: [{ tenantId: 'nobody-here', reason: 'no subscription' }],
+      });
+
+      const simulated = await admin('simulate', '--tenant', 'version-labs', '--plan', 'cli-plan', '--version', '2');
+      expect(simulated).toMatchObject({ code: 0 });
+      expect(simulated.stdout).toContain('on CLI plan (cli-plan v2), USD, before tax');
+      const both = await admin('simulate', '--tenant', 'version-labs', '--plan', 'cli-plan', '--file', file);
+      expect(both.code).not.toBe(0);
+      expect(both.stderr).toContain('400 INVALID_REQUEST');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

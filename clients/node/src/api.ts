@@ -928,6 +928,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/pricing/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public plans, each at its version in effect
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1PricingPlans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pricing/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's last invoiced periods re-priced on a public plan, beside what was invoiced
+         * @description Allowed for tenant and read-only keys.
+         */
+        get: operations["getV1PricingSimulate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/quotas": {
         parameters: {
             query?: never;
@@ -1036,7 +1076,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Plans
+         * Plans, each at its version in effect
          * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminPlans"];
@@ -1056,16 +1096,60 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One plan
+         * One plan at its version in effect
          * @description Allowed for admin keys and console sessions.
          */
         get: operations["getV1AdminPlansPlanId"];
         /**
-         * Create or replace a plan
+         * Create a plan, or publish a changed definition as its next version, in effect now
          * @description Allowed for admin keys.
          */
         put: operations["putV1AdminPlansPlanId"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/plans/{planId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A plan's versions, first to latest
+         * @description Allowed for admin keys and console sessions.
+         */
+        get: operations["getV1AdminPlansPlanIdVersions"];
+        put?: never;
+        /**
+         * Publish the next version of a plan (subscriptions stay on theirs until migrated)
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminPlansPlanIdVersions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/plans/{planId}/migrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move subscriptions to a plan's version at their next period boundary or at an instant
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminPlansPlanIdMigrations"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1263,6 +1347,26 @@ export interface paths {
          * @description Allowed for admin keys.
          */
         delete: operations["deleteV1AdminBillingPause"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/simulations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A tenant's last invoiced periods re-priced on a candidate plan (a version or a definition), line by line
+         * @description Allowed for admin keys.
+         */
+        post: operations["postV1AdminSimulations"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -3714,6 +3818,67 @@ export interface operations {
             };
         };
     };
+    getV1PricingPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1PricingSimulate: {
+        parameters: {
+            query: {
+                plan: string;
+                periods?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1Quotas: {
         parameters: {
             query?: never;
@@ -4006,6 +4171,182 @@ export interface operations {
                         minimum: string | number;
                         creditsCount: boolean;
                     };
+                    public?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminPlansPlanIdVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                planId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminPlansPlanIdVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                planId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @enum {string} */
+                    currency: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
+                    /** @enum {string} */
+                    interval: "month" | "year";
+                    baseFee: string | number;
+                    prices: {
+                        [key: string]: {
+                            /** @constant */
+                            model: "free";
+                        } | {
+                            /** @constant */
+                            model: "perUnit";
+                            unitPrice: string | number;
+                        } | {
+                            /** @constant */
+                            model: "package";
+                            packageSize: string | number;
+                            packagePrice: string | number;
+                            /** @enum {string} */
+                            rounding: "up" | "prorated";
+                        } | {
+                            /** @constant */
+                            model: "graduated";
+                            tiers: {
+                                upTo: (string | number) | null;
+                                unitPrice: string | number;
+                                flatFee?: string | number;
+                            }[];
+                        } | {
+                            /** @constant */
+                            model: "volume";
+                            tiers: {
+                                upTo: (string | number) | null;
+                                unitPrice: string | number;
+                                flatFee?: string | number;
+                            }[];
+                        } | {
+                            /** @constant */
+                            model: "quota";
+                            included: "unlimited" | (string | number);
+                            unitPrice: string | number;
+                        };
+                    };
+                    features?: {
+                        [key: string]: {
+                            /** @constant */
+                            kind: "boolean";
+                            value: boolean;
+                        } | {
+                            /** @constant */
+                            kind: "static";
+                            value: string;
+                        } | {
+                            /** @constant */
+                            kind: "metered";
+                            meter: string;
+                            limit: "unlimited" | (string | number);
+                        };
+                    };
+                    commitment?: {
+                        minimum: string | number;
+                        creditsCount: boolean;
+                    };
+                    public?: boolean;
+                    /** Format: date-time */
+                    effectiveAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminPlansPlanIdMigrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                planId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    version?: number;
+                    tenants?: string[];
+                    fromVersions?: number[];
+                    /** @default next_period */
+                    at?: "next_period" | string;
                 };
             };
         };
@@ -4464,6 +4805,111 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AdminSimulations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    tenantId: string;
+                    periods?: number;
+                    planId?: string;
+                    version?: number;
+                    definition?: {
+                        name: string;
+                        /** @enum {string} */
+                        currency: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
+                        /** @enum {string} */
+                        interval: "month" | "year";
+                        baseFee: string | number;
+                        prices: {
+                            [key: string]: {
+                                /** @constant */
+                                model: "free";
+                            } | {
+                                /** @constant */
+                                model: "perUnit";
+                                unitPrice: string | number;
+                            } | {
+                                /** @constant */
+                                model: "package";
+                                packageSize: string | number;
+                                packagePrice: string | number;
+                                /** @enum {string} */
+                                rounding: "up" | "prorated";
+                            } | {
+                                /** @constant */
+                                model: "graduated";
+                                tiers: {
+                                    upTo: (string | number) | null;
+                                    unitPrice: string | number;
+                                    flatFee?: string | number;
+                                }[];
+                            } | {
+                                /** @constant */
+                                model: "volume";
+                                tiers: {
+                                    upTo: (string | number) | null;
+                                    unitPrice: string | number;
+                                    flatFee?: string | number;
+                                }[];
+                            } | {
+                                /** @constant */
+                                model: "quota";
+                                included: "unlimited" | (string | number);
+                                unitPrice: string | number;
+                            };
+                        };
+                        features?: {
+                            [key: string]: {
+                                /** @constant */
+                                kind: "boolean";
+                                value: boolean;
+                            } | {
+                                /** @constant */
+                                kind: "static";
+                                value: string;
+                            } | {
+                                /** @constant */
+                                kind: "metered";
+                                meter: string;
+                                limit: "unlimited" | (string | number);
+                            };
+                        };
+                        commitment?: {
+                            minimum: string | number;
+                            creditsCount: boolean;
+                        };
+                        public?: boolean;
+                    };
+                };
+            };
+        };
         responses: {
             /** @description OK */
             200: {

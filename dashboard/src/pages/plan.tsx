@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { send } from '../api.js';
 import { day, lastDay, money, plural, quantity, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
-import type { Credits, Entitlement, Meter, Price, Pricing, QuotaStatus } from '../types.js';
+import type { Credits, Entitlement, Meter, Price, Pricing, QuotaStatus, Simulation } from '../types.js';
 import { ErrorBox, Load, Page } from '../ui.js';
 import { QuotaBar } from './overview.js';
 
@@ -145,6 +145,71 @@ function CreditBalance({ credits, unitOf }: { credits: Credits; unitOf: (meter: 
   );
 }
 
+/** "What would I have paid on Professional?": the last invoiced periods re-priced on a public plan, beside the invoices. */
+function WhatIf({ current }: { current: string }) {
+  const plans = useApi<{ plans: { id: string; name: string }[] }>('/v1/pricing/plans');
+  const others = plans.data?.plans.filter((p) => p.id !== current) ?? [];
+  const [chosen, setChosen] = useState<string | undefined>(undefined);
+  const plan = chosen ?? others[0]?.id;
+  const sim = useApi<Simulation>(plan ? `/v1/pricing/simulate?plan=${encodeURIComponent(plan)}` : undefined);
+  if (plans.error) return <ErrorBox error={plans.error} retry={plans.reload} />;
+  if (others.length === 0) return <p class="muted">No other public plan to compare with.</p>;
+  return (
+    <>
+      <label>
+        Compare with{' '}
+        <select data-testid="simulate-plan" value={plan} onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}>
+          {others.map((p) => (
+            <option value={p.id}>{p.name}</option>
+          ))}
+        </select>
+      </label>
+      <Load state={sim} what="the comparison">
+        {(s) =>
+          s.periods.length === 0 ? (
+            <p class="muted">No invoiced period yet to compare.</p>
+          ) : (
+            <div class="table-scroll">
+              <table class="list" data-testid="simulation">
+                <thead>
+                  <tr>
+                    <th scope="col">Period</th>
+                    <th scope="col">Invoiced</th>
+                    <th scope="col">On {s.candidate.name}</th>
+                    <th scope="col">Difference</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {s.periods.map((p) => (
+                    <tr>
+                      <th scope="row">
+                        {day(p.periodStart)} – {lastDay(p.periodEnd)}
+                      </th>
+                      <td>{money(p.issued, s.currency)}</td>
+                      <td>{money(p.simulated, s.currency)}</td>
+                      <td>{money(p.difference, s.currency)}</td>
+                    </tr>
+                  ))}
+                  <tr>
+                    <th scope="row">Total</th>
+                    <td>{money(s.issued, s.currency)}</td>
+                    <td>{money(s.simulated, s.currency)}</td>
+                    <td data-testid="simulation-difference">{money(s.difference, s.currency)}</td>
+                  </tr>
+                </tbody>
+              </table>
+              <p class="muted">
+                Base fees, usage and minimums before tax, re-priced from your recorded usage; credits and late adjustments left as they
+                were.
+              </p>
+            </div>
+          )
+        }
+      </Load>
+    </>
+  );
+}
+
 export function Plan() {
   const pricing = useApi<Pricing>('/v1/pricing');
   const entitlements = useApi<{ entitlements: Entitlement[] }>('/v1/entitlements');
@@ -227,6 +292,8 @@ export function Plan() {
                   )
                 }
               </Load>
+              <h2>What would I have paid on another plan?</h2>
+              <WhatIf current={p.plan.id} />
               <h2>Limits</h2>
               {quotas.data?.quotas.length ? (
                 quotas.data.quotas.map((q) => (

@@ -15,13 +15,16 @@ import {
 } from '../invoices.js';
 import type { Party, Seller } from '../parties.js';
 import type { BillingPause } from '../pauses.js';
-import { type Plan, seedPlans } from '../plans.js';
+import { type Plan, parsePlanRef, seedPlans, versionOf } from '../plans.js';
 import type { BillingStore, IssueOutcome } from '../ports.js';
 import type { Quota } from '../quotas.js';
 import type { Subscription } from '../subscriptions.js';
 import { INVOICE_PREFIX, invoiceKey, tenantPk } from './invoiced.js';
 
 const planKey = (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' });
+/** A plan's first version is its `PLAN` item (as before versions existed); later ones sit beside it. */
+const planVersionKey = (planId: string, version: number) =>
+  version === 1 ? planKey(planId) : { pk: `PLAN#${planId}`, sk: `VERSION#${String(version).padStart(6, '0')}` };
 const subscriptionKey = (tenantId: string) => ({ pk: tenantPk(tenantId), sk: 'SUBSCRIPTION' });
 const quotaKey = (tenantId: string, meter: string) => ({ pk: tenantPk(tenantId), sk: `QUOTA#${meter}` });
 const grantKey = (tenantId: string, id: string) => ({ pk: tenantPk(tenantId), sk: `CREDIT-GRANT#${id}` });
@@ -73,10 +76,41 @@ export class DynamoBillingStore implements BillingStore {
     private readonly maxAttempts = 50,
   ) {}
 
-  /** A stored plan, or the seed plan of that id. */
-  async getPlan(planId: string): Promise<Plan | undefined> {
-    const r = await this.db.get({ TableName: this.table, Key: planKey(planId) });
-    return r.Item ? toPlan(r.Item) : seedPlans.find((p) => p.id === planId);
+  /** The version a plan reference names (plans.ts `planRef`): stored, or the seed plan of that id for a first version. */
+  async getPlan(ref: string): Promise<Plan | undefined> {
+    const { planId, version } = parsePlanRef(ref);
+    const r = await this.db.get({ TableName: this.table, Key: planVersionKey(planId, version) });
+    return r.Item ? toPlan(r.Item) : version === 1 ? seedPlans.find((p) => p.id === planId) : undefined;
+  }
+
+  /** Every version of the plan, first to latest (one partition); none when the plan does not exist. */
+  async planVersions(planId: string): Promise<Plan[]> {
+    const stored = (
+      await queryAll(this.db, {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `PLAN#${planId}` },
+        ConsistentRead: true,
+      })
+    ).map(toPlan);
+    const seed = stored.some((p) => versionOf(p) === 1) ? [] : seedPlans.filter((p) => p.id === planId);
+    return [...seed, ...stored].sort((a, b) => versionOf(a) - versionOf(b));
+  }
+
+  /** Writes a new version (a first version is listed among the plans); false when that version exists already. */
+  async publishPlan(plan: Plan): Promise<boolean> {
+    const first = versionOf(plan) === 1;
+    try {
+      await this.db.put({
+        TableName: this.table,
+        Item: { ...planVersionKey(plan.id, versionOf(plan)), ...(first ? { gsi1pk: 'PLANS', gsi1sk: plan.id } : {}), ...plan },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
   }
 
   async listPlans(): Promise<Plan[]> {
