@@ -124,16 +124,14 @@ export interface DayQuantity extends Period {
 }
 
 /**
- * Each day's quantity of a meter, for days that tile a stretch of time (a zone's local days, `calendarDays` in
- * kernel/zones.ts): what `billedQuantity` makes of the day alone. SUM, COUNT and MAX read the buckets of all days
- * at once, run by run; UNIQUE_COUNT and LATEST, which do not fold across buckets, go day by day.
+ * Each day's total (SUM, COUNT; MAX: its peak) and events, for days that tile a stretch of time (a zone's local days,
+ * `calendarDays` in kernel/zones.ts), from the buckets of all days read at once, run by run.
  */
-export async function dayQuantities(
-  reads: CounterReads,
+export async function dayTotals(
+  values: CounterReads['values'],
   tenantId: string,
-  meter: Meter,
+  meter: Pick<Meter, 'key' | 'aggregation'>,
   days: readonly (Period & { day: string })[],
-  asOf: number,
 ): Promise<DayQuantity[]> {
   const dayOf = new Map<string, number>();
   const buckets = days.flatMap((d, i) =>
@@ -142,26 +140,31 @@ export async function dayQuantities(
       return tile;
     }),
   );
-  const out = days.map((d) => ({ ...d, value: new Dec(0), events: 0 }));
+  const out = days.map((d) => ({ day: d.day, start: d.start, end: d.end, value: new Dec(0), events: 0 }));
   for (const r of rangesOf(buckets)) {
-    for (const row of await reads.values(tenantId, meter.key, r.granularity, r.from, r.to)) {
+    for (const row of await values(tenantId, meter.key, r.granularity, r.from, r.to)) {
       const day = out[dayOf.get(`${r.granularity}@${periodKeyStart(r.granularity, row.period)}`)!]!;
       day.events += row.events;
       day.value = meter.aggregation === 'MAX' ? Dec.max(day.value, row.value) : day.value.plus(row.value);
     }
   }
-  return Promise.all(
-    out.map(async (d) => ({
-      day: d.day,
-      start: d.start,
-      end: d.end,
-      events: d.events,
-      value:
-        meter.aggregation === 'UNIQUE_COUNT' || meter.aggregation === 'LATEST'
-          ? await billedQuantity(reads, tenantId, meter, d, asOf)
-          : d.value.toFixed(),
-    })),
-  );
+  return out.map((d) => ({ ...d, value: d.value.toFixed() }));
+}
+
+/**
+ * Each day's quantity of a meter: what `billedQuantity` makes of the day alone. UNIQUE_COUNT and LATEST, which do
+ * not fold across buckets, go day by day.
+ */
+export async function dayQuantities(
+  reads: CounterReads,
+  tenantId: string,
+  meter: Meter,
+  days: readonly (Period & { day: string })[],
+  asOf: number,
+): Promise<DayQuantity[]> {
+  const totals = await dayTotals((...a) => reads.values(...a), tenantId, meter, days);
+  if (meter.aggregation !== 'UNIQUE_COUNT' && meter.aggregation !== 'LATEST') return totals;
+  return Promise.all(totals.map(async (d) => ({ ...d, value: await billedQuantity(reads, tenantId, meter, d, asOf) })));
 }
 
 /** Billed quantities and gauge levels over the counters. */

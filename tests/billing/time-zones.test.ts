@@ -12,7 +12,8 @@ import {
 import { Dec } from '../../shared/kernel/decimal.js';
 import type { Period } from '../../shared/kernel/periods.js';
 import { calendarDays, isTimeZone, localMonth, offsetMinutes } from '../../shared/kernel/zones.js';
-import { billedQuantity, dayQuantities } from '../../shared/metering/period-usage.js';
+import { billedQuantity, dayQuantities, dayTotals } from '../../shared/metering/period-usage.js';
+import { planMeterReport, reportDays, reportingPeriod } from '../../shared/stripe/meter-reporting.js';
 import { billingReads, counterReads, gpuHours, meters, TENANT, type Use, usageEvents } from './time-zone-world.js';
 
 /*
@@ -39,6 +40,23 @@ async function days(uses: Use[], sub: Subscription, key: string, period: Period)
   const { counters } = world(uses);
   const list = await dayQuantities(counters, TENANT, meter(key), calendarDays(sub.timeZones, period), period.end);
   return list.filter((d) => d.events > 0 || key === 'storage_gb').map((d) => [d.day, d.value]);
+}
+
+/** What the daily Stripe report sends for the orders meter at `now`: [local day, quantity, the event's timestamp]. */
+async function stripeDays(uses: Use[], sub: Subscription, now: string) {
+  const { counters } = world(uses);
+  const days = reportDays(sub.timeZones, t(now));
+  const spans = new Map(days.map((d) => [d.day, d]));
+  const totals = (await dayTotals(counters.values, TENANT, meter('orders'), days)).filter((d) => d.events > 0);
+  const steps = planMeterReport({
+    tenantId: TENANT,
+    meter: meter('orders'),
+    days: totals.map((d) => ({ day: d.day, span: d, value: d.value, period: reportingPeriod(sub, d.start) })),
+    records: new Map(),
+    now: t(now),
+    dayStart: (day) => spans.get(day)!.start,
+  });
+  return steps.map((s) => (s.kind === 'send' ? [s.day, s.event.value, iso(s.event.timestamp * 1000)] : [s.day, s.kind]));
 }
 
 const lineOf = (lines: { meter?: string; quantity?: string; amount: string; kind: string }[], key: string) =>
@@ -84,6 +102,15 @@ describe('Sydney: April 2026 gains an hour (AEDT +11 to AEST +10 on Apr 5)', () 
     expect(draft.total).toBe('249.43');
   });
 
+  it('reports each local day to Stripe stamped at its middle (11:30 AEST on the 25-hour Apr 5)', async () => {
+    expect(await stripeDays(uses, sub, '2026-04-07T00:00:00Z')).toEqual([
+      ['2026-03-31', '1', '2026-03-31T01:00:00.000Z'],
+      ['2026-04-04', '1', '2026-04-04T01:00:00.000Z'],
+      ['2026-04-05', '2', '2026-04-05T01:30:00.000Z'],
+      ['2026-04-06', '1', '2026-04-06T02:00:00.000Z'],
+    ]);
+  });
+
   it('resets quotas at May 1 00:00 AEST', () => {
     expect(iso(quotaPeriod(sub, t('2026-04-10T00:00:00Z')).end)).toBe('2026-04-30T14:00:00.000Z');
   });
@@ -124,6 +151,14 @@ describe('New York: March 2026 loses an hour (EST -5 to EDT -4 on Mar 8)', () =>
     expect(lineOf(draft.lines, 'orders')).toMatchObject({ quantity: '5', amount: '0.50' });
     expect(lineOf(draft.lines, 'storage_gb')).toMatchObject({ quantity: '51.682369', amount: '51.68' });
     expect(draft.total).toBe('251.18');
+  });
+
+  it('reports each local day to Stripe stamped at its middle (12:30 EDT on the 23-hour Mar 8)', async () => {
+    expect(await stripeDays(uses, sub, '2026-03-10T12:00:00Z')).toEqual([
+      ['2026-03-07', '1', '2026-03-07T17:00:00.000Z'],
+      ['2026-03-08', '2', '2026-03-08T16:30:00.000Z'],
+      ['2026-03-09', '1', '2026-03-09T16:00:00.000Z'],
+    ]);
   });
 
   it('resets quotas at Apr 1 00:00 EDT', () => {
@@ -177,6 +212,13 @@ describe('Kolkata: +05:30, a day starts at 18:30 UTC, inside a UTC hour', () => 
     expect(draft.total).toBe('214.23');
   });
 
+  it('reports each local day to Stripe stamped at its noon, 06:30 UTC', async () => {
+    expect(await stripeDays(uses, sub, '2026-04-12T00:00:00Z')).toEqual([
+      ['2026-04-10', '1', '2026-04-10T06:30:00.000Z'],
+      ['2026-04-11', '1', '2026-04-11T06:30:00.000Z'],
+    ]);
+  });
+
   it('resets quotas at May 1 00:00 IST', () => {
     expect(iso(quotaPeriod(sub, t('2026-04-10T00:00:00Z')).end)).toBe('2026-04-30T18:30:00.000Z');
   });
@@ -212,6 +254,14 @@ describe('Kathmandu: +05:45, a day starts at 18:15 UTC', () => {
     const draft = await draftInvoice(reads, sub, april, []);
     expect(lineOf(draft.lines, 'orders')).toMatchObject({ quantity: '4', amount: '0.40' });
     expect(draft.total).toBe('199.40');
+  });
+
+  it('reports each local day to Stripe stamped at its noon, 06:15 UTC', async () => {
+    expect(await stripeDays(uses, sub, '2026-04-12T00:00:00Z')).toEqual([
+      ['2026-03-31', '1', '2026-03-31T06:15:00.000Z'],
+      ['2026-04-10', '1', '2026-04-10T06:15:00.000Z'],
+      ['2026-04-11', '2', '2026-04-11T06:15:00.000Z'],
+    ]);
   });
 
   it('resets quotas at May 1 00:00 NPT', () => {
