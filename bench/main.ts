@@ -29,6 +29,7 @@ import { flood } from './flood.js';
 import { integration } from './integration.js';
 import { meteredProxy } from './metered.js';
 import { latencies, printTable } from './report.js';
+import { timeZoneCost } from './time-zones.js';
 import { transactionWriteUnits, writeUnits } from './write-units.js';
 
 /**
@@ -390,6 +391,7 @@ const sections = {
   integration,
   capacity,
   flood,
+  zones: async () => timeZoneCost(),
 };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
