@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { invoiceDocument } from '../../shared/billing/invoice-document.js';
 import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
+import { unsetSeller } from '../../shared/billing/parties.js';
 import { quotaPeriod } from '../../shared/billing/quotas.js';
 import {
   changeSubscription,
@@ -100,6 +102,26 @@ describe('Sydney: April 2026 gains an hour (AEDT +11 to AEST +10 on Apr 5)', () 
     expect(lineOf(draft.lines, 'orders')).toMatchObject({ quantity: '5', amount: '0.50' });
     expect(lineOf(draft.lines, 'storage_gb')).toMatchObject({ quantity: '49.930652', amount: '49.93' });
     expect(draft.total).toBe('249.43');
+  });
+
+  it('dates the invoice in Sydney: Apr 1 to Apr 30, issued May 1 and due May 15 there', async () => {
+    const { reads } = world(uses);
+    const draft = await draftInvoice(reads, sub, april, []);
+    expect(draft.timeZone).toBe('Australia/Sydney');
+    const invoice = {
+      ...draft,
+      id: 'INV-1',
+      number: 'INV-1',
+      status: 'open' as const,
+      issuedAt: '2026-04-30T15:00:00.000Z',
+      statusHistory: [],
+    };
+    expect(invoiceDocument(invoice, unsetSeller, { name: 'Lab', address: [] })).toMatchObject({
+      periodFrom: '2026-04-01',
+      periodTo: '2026-04-30',
+      issued: '2026-05-01',
+      due: '2026-05-15',
+    });
   });
 
   it('reports each local day to Stripe stamped at its middle (11:30 AEST on the 25-hour Apr 5)', async () => {
