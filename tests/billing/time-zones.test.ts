@@ -16,6 +16,7 @@ import type { Period } from '../../shared/kernel/periods.js';
 import { calendarDays, isTimeZone, localMonth, offsetMinutes } from '../../shared/kernel/zones.js';
 import { billedQuantity, dayQuantities, dayTotals } from '../../shared/metering/period-usage.js';
 import { planMeterReport, reportDays, reportingPeriod } from '../../shared/stripe/meter-reporting.js';
+import { subscriptionSpec } from '../../shared/stripe/products.js';
 import { billingReads, counterReads, gpuHours, meters, TENANT, type Use, usageEvents } from './time-zone-world.js';
 
 /*
@@ -133,6 +134,10 @@ describe('Sydney: April 2026 gains an hour (AEDT +11 to AEST +10 on Apr 5)', () 
     ]);
   });
 
+  it('anchors the Stripe subscription at the UTC time of local midnight on the 1st: the 31st (clamped), 13:00 UTC', () => {
+    expect(subscriptionSpec(sub, [], t('2026-04-10T00:00:00Z'))?.anchorConfig).toEqual({ dayOfMonth: 31, hour: 13, minute: 0 });
+  });
+
   it('resets quotas at May 1 00:00 AEST', () => {
     expect(iso(quotaPeriod(sub, t('2026-04-10T00:00:00Z')).end)).toBe('2026-04-30T14:00:00.000Z');
   });
@@ -181,6 +186,10 @@ describe('New York: March 2026 loses an hour (EST -5 to EDT -4 on Mar 8)', () =>
       ['2026-03-08', '2', '2026-03-08T16:30:00.000Z'],
       ['2026-03-09', '1', '2026-03-09T16:00:00.000Z'],
     ]);
+  });
+
+  it('anchors the Stripe subscription on the 1st at 05:00 UTC (EST when it was created)', () => {
+    expect(subscriptionSpec(sub, [], t('2026-03-10T00:00:00Z'))?.anchorConfig).toEqual({ dayOfMonth: 1, hour: 5, minute: 0 });
   });
 
   it('resets quotas at Apr 1 00:00 EDT', () => {
@@ -239,6 +248,10 @@ describe('Kolkata: +05:30, a day starts at 18:30 UTC, inside a UTC hour', () => 
       ['2026-04-10', '1', '2026-04-10T06:30:00.000Z'],
       ['2026-04-11', '1', '2026-04-11T06:30:00.000Z'],
     ]);
+  });
+
+  it('anchors the Stripe subscription at 18:30 UTC', () => {
+    expect(subscriptionSpec(sub, [], t('2026-04-10T00:00:00Z'))?.anchorConfig).toEqual({ dayOfMonth: 31, hour: 18, minute: 30 });
   });
 
   it('resets quotas at May 1 00:00 IST', () => {
