@@ -100,11 +100,8 @@ export function startOfDate(timeZone: string, date: LocalDate): number {
 
 export const startOfDay = (timeZone: string, instant: number): number => startOfDate(timeZone, localDate(timeZone, instant));
 
-export const startOfMonth = (timeZone: string, instant: number): number =>
-  startOfDate(timeZone, { ...localDate(timeZone, instant), day: 1 });
-
 /** The local day holding `instant`: 23, 24 or 25 hours (or what a zone's change makes of it). */
-export function localDay(timeZone: string, instant: number): Period {
+function localDay(timeZone: string, instant: number): Period {
   const date = localDate(timeZone, instant);
   return { start: startOfDate(timeZone, date), end: startOfDate(timeZone, addDays(date, 1)) };
 }
@@ -116,23 +113,11 @@ export function localMonth(timeZone: string, instant: number): Period {
 }
 
 /** "2026-03-08": the key of a local day, as UTC day keys are written. */
-export function dateKey(date: LocalDate): string {
+function dateKey(date: LocalDate): string {
   return `${String(date.year).padStart(4, '0')}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
 }
 
 export const localDayKey = (timeZone: string, instant: number): string => dateKey(localDate(timeZone, instant));
-
-/** The local days that overlap `period`, each cut to it, in order. */
-export function localDays(timeZone: string, period: Period): (Period & { day: string })[] {
-  const days: (Period & { day: string })[] = [];
-  for (let at = period.start; at < period.end; ) {
-    const day = localDay(timeZone, at);
-    const end = Math.min(day.end, period.end);
-    days.push({ day: localDayKey(timeZone, at), start: at, end });
-    at = end;
-  }
-  return days;
-}
 
 /**
  * Which zone a tenant's calendar follows from when: `from` is an ISO instant, the first entry's is the epoch. A change
