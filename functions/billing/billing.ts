@@ -8,7 +8,7 @@ import { unsetSeller } from '../../shared/billing/parties.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
 import { creditStanding } from '../../shared/billing/prepaid.js';
 import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage, uncapped, withStanding } from '../../shared/billing/quotas.js';
-import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
+import { hasEnded, periodAt, planIdAt, type Subscription, timeZoneAt } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { decimalString, roundMoney } from '../../shared/kernel/money.js';
@@ -260,6 +260,7 @@ export function createBillingApi(deps: BillingApiDependencies) {
             ...(sub.trialEnd ? { trialEnd: sub.trialEnd } : {}),
             ...(sub.cancelAt ? { cancelAt: sub.cancelAt } : {}),
             taxRate: sub.taxRate,
+            timeZone: timeZoneAt(sub, now),
           },
           ...(period
             ? {

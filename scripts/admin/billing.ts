@@ -51,6 +51,11 @@ export const billingCommands: Command[] = [
       'effective-at': { type: 'string', description: 'when a plan change takes effect (default now)', value: 'ISO 8601' },
       'cancel-at-period-end': { type: 'string', description: 'cancel (true) or revoke a cancellation (false)', value: 'true|false' },
       'tax-rate': { type: 'string', description: 'tax rate as a decimal', value: '0.2' },
+      'time-zone': {
+        type: 'string',
+        description: 'the IANA zone its periods and days follow (default UTC); a change applies from the next period',
+        value: 'Australia/Sydney',
+      },
       'prepaid-overdraft': {
         type: 'string',
         description: 'prepaid-only terms with this overdraft; "none" lifts them (docs/billing.md)',
@@ -58,13 +63,14 @@ export const billingCommands: Command[] = [
       },
     },
     run: (f, t) => {
-      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate, overdraft] = [
+      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate, timeZone, overdraft] = [
         'plan',
         'start-at',
         'trial-days',
         'effective-at',
         'cancel-at-period-end',
         'tax-rate',
+        'time-zone',
         'prepaid-overdraft',
       ].map((name) => text(f, name));
       return call(t(), 'PUT', `/v1/admin/tenants/${enc(need(f, 'tenant'))}/subscription`, {
@@ -74,6 +80,7 @@ export const billingCommands: Command[] = [
         ...(effectiveAt ? { effectiveAt } : {}),
         ...(cancel !== undefined ? { cancelAtPeriodEnd: cancel !== 'false' } : {}),
         ...(taxRate ? { taxRate } : {}),
+        ...(timeZone ? { timeZone } : {}),
         ...(overdraft ? { prepaid: overdraft === 'none' ? null : { overdraft } } : {}),
       });
     },
