@@ -6,7 +6,7 @@
  * months, days, hours and quarter-hours that tile them (`tiles`). Every zone's offset today is a whole number of
  * quarter-hours (+05:30 Kolkata, +05:45 Kathmandu), so every zone's day is such a tiling.
  */
-export const granularities = ['quarter', 'hour', 'day', 'month'] as const;
+export const granularities = ['hour', 'day', 'month', 'quarter'] as const;
 export type Granularity = (typeof granularities)[number];
 
 const QUARTER = 900_000;
