@@ -32,6 +32,7 @@ import { meteredProxy } from './metered.js';
 import { latencies, printTable } from './report.js';
 import { restart } from './restart.js';
 import { simulation } from './simulation.js';
+import { timeZoneCost } from './time-zones.js';
 import { transactionWriteUnits, writeUnits } from './write-units.js';
 
 /**
@@ -466,6 +467,7 @@ const sections = {
   flood,
   export: usageExportBench,
   simulation,
+  zones: async () => timeZoneCost(),
 };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);

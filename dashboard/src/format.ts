@@ -48,8 +48,9 @@ export function withUnit(value: string | null | undefined, unit: string, format:
   return `${shown} ${plural(unit, value)}`;
 }
 
-export function day(iso: string): string {
-  return new Date(iso).toLocaleDateString('en-US', { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric' });
+/** The date of an instant in a time zone: the tenant's subscription zone where the page knows it, else UTC. */
+export function day(iso: string, timeZone = 'UTC'): string {
+  return new Date(iso).toLocaleDateString('en-US', { timeZone, year: 'numeric', month: 'short', day: 'numeric' });
 }
 
 export function dateTime(iso: string): string {
@@ -57,8 +58,8 @@ export function dateTime(iso: string): string {
 }
 
 /** The last day a period covers (its end is exclusive). */
-export function lastDay(endIso: string): string {
-  return day(new Date(Date.parse(endIso) - 1).toISOString());
+export function lastDay(endIso: string, timeZone = 'UTC'): string {
+  return day(new Date(Date.parse(endIso) - 1).toISOString(), timeZone);
 }
 
 export function trend(percent: string | null): { text: string; direction: 'up' | 'down' | 'flat' | 'none' } {

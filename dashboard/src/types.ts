@@ -113,7 +113,8 @@ export type Price =
 
 export interface Pricing {
   plan: { id: string; name: string; currency: string; interval: string; baseFee: string; prices: Record<string, Price> };
-  subscription: { startedAt: string; taxRate: string; cancelAt?: string; trialEnd?: string };
+  /** `timeZone`: the IANA zone its periods and days follow now. */
+  subscription: { startedAt: string; taxRate: string; timeZone: string; cancelAt?: string; trialEnd?: string };
   currentPeriod?: { start: string; end: string; trial: boolean };
 }
 

@@ -252,7 +252,7 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         return json(200, sub);
       },
 
-      /** Creates the subscription, or changes its plan, cancellation or tax rate; every change lands in its history. */
+      /** Creates the subscription, or changes its plan, cancellation, tax rate or time zone; every change lands in its history. */
       'PUT /v1/admin/tenants/{tenantId}/subscription': async (event) => {
         const tenantId = await tenantOf(event);
         const req = parseInput(subscriptionRequestSchema, jsonBody(event));
@@ -280,6 +280,7 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
             ...(req.prepaid ? { prepaid: req.prepaid } : {}),
             ...(req.commitment ? { commitment: req.commitment } : {}),
             ...(req.thresholds ? { thresholds: req.thresholds } : {}),
+            ...(req.timeZone ? { timeZone: req.timeZone } : {}),
             now,
           });
         } else {

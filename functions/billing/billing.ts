@@ -11,7 +11,7 @@ import { creditStanding } from '../../shared/billing/prepaid.js';
 import { deductEarlier } from '../../shared/billing/progressive.js';
 import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage, uncapped, withStanding } from '../../shared/billing/quotas.js';
 import { pricingSimulationQuery, simulate } from '../../shared/billing/simulations.js';
-import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
+import { hasEnded, periodAt, planIdAt, type Subscription, timeZoneAt } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { decimalString, roundMoney } from '../../shared/kernel/money.js';
@@ -279,6 +279,7 @@ export function createBillingApi(deps: BillingApiDependencies) {
             ...(sub.trialEnd ? { trialEnd: sub.trialEnd } : {}),
             ...(sub.cancelAt ? { cancelAt: sub.cancelAt } : {}),
             taxRate: sub.taxRate,
+            timeZone: timeZoneAt(sub, now),
           },
           ...(period
             ? {

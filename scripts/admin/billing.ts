@@ -155,6 +155,11 @@ export const billingCommands: Command[] = [
       'effective-at': { type: 'string', description: 'when a plan change takes effect (default now)', value: 'ISO 8601' },
       'cancel-at-period-end': { type: 'string', description: 'cancel (true) or revoke a cancellation (false)', value: 'true|false' },
       'tax-rate': { type: 'string', description: 'tax rate as a decimal', value: '0.2' },
+      'time-zone': {
+        type: 'string',
+        description: 'the IANA zone its periods and days follow (default UTC); a change applies from the next period',
+        value: 'Australia/Sydney',
+      },
       'prepaid-overdraft': {
         type: 'string',
         description: 'prepaid-only terms with this overdraft; "none" lifts them (docs/billing.md)',
@@ -168,13 +173,14 @@ export const billingCommands: Command[] = [
       'threshold-every': { type: 'string', description: 'with --threshold: invoice again every further amount', value: '1000.00' },
     },
     run: (f, t) => {
-      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate, overdraft, threshold, every] = [
+      const [plan, startAt, trialDays, effectiveAt, cancel, taxRate, timeZone, overdraft, threshold, every] = [
         'plan',
         'start-at',
         'trial-days',
         'effective-at',
         'cancel-at-period-end',
         'tax-rate',
+        'time-zone',
         'prepaid-overdraft',
         'threshold',
         'threshold-every',
@@ -186,6 +192,7 @@ export const billingCommands: Command[] = [
         ...(effectiveAt ? { effectiveAt } : {}),
         ...(cancel !== undefined ? { cancelAtPeriodEnd: cancel !== 'false' } : {}),
         ...(taxRate ? { taxRate } : {}),
+        ...(timeZone ? { timeZone } : {}),
         ...(overdraft ? { prepaid: overdraft === 'none' ? null : { overdraft } } : {}),
         ...(threshold || every ? { thresholds: threshold === 'none' ? null : { amount: threshold, ...(every ? { every } : {}) } } : {}),
       });

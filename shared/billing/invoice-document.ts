@@ -1,5 +1,6 @@
 import { Dec } from '../kernel/decimal.js';
 import { formatMoney } from '../kernel/money.js';
+import { localDayKey, UTC } from '../kernel/zones.js';
 import type { Invoice } from './invoices.js';
 import { dueDate, type Party, type Seller } from './parties.js';
 import { groupDigits, lineQuantityText, quantityWithUnit, rateText, unitMoney } from './units.js';
@@ -14,7 +15,7 @@ export interface InvoiceDocument {
   currency: string;
   seller: Seller;
   customer: Party;
-  /** Dates as YYYY-MM-DD (UTC). */
+  /** Dates as YYYY-MM-DD, in the invoice's time zone (UTC unless it has one). */
   issued: string;
   due: string;
   /** The first and the last day billed (the period's end is exclusive). */
@@ -33,9 +34,8 @@ export interface InvoiceDocument {
   paymentInstructions?: string;
 }
 
-const day = (iso: string) => iso.slice(0, 10);
-
 export function invoiceDocument(invoice: Invoice, seller: Seller, customer: Party, paymentUrl?: string): InvoiceDocument {
+  const day = (iso: string) => localDayKey(invoice.timeZone ?? UTC, Date.parse(iso));
   const money = (amount: string) => formatMoney(amount, invoice.currency);
   return {
     number: invoice.number,

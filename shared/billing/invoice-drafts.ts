@@ -1,5 +1,6 @@
 import { Dec } from '../kernel/decimal.js';
 import type { Period } from '../kernel/periods.js';
+import { UTC } from '../kernel/zones.js';
 import type { Meter } from '../metering/meters.js';
 import { commitmentTrueUp } from './commitments.js';
 import { applyCredits, boundaries, type CreditGrant, type LedgerEntry, liveBalance } from './credits.js';
@@ -7,7 +8,7 @@ import { ADJUSTABLE_PERIODS, type InvoiceDraft } from './invoices.js';
 import { type Plan, versionOf } from './plans.js';
 import type { BillingReads } from './ports.js';
 import { adjustmentLines, type BilledPeriod, baseFeeLines, type MeterLabel, totals, usageLines } from './pricing.js';
-import { type BillingPeriod, hasEnded, periodAt, planSegments, type Subscription, usagePlanId } from './subscriptions.js';
+import { type BillingPeriod, hasEnded, periodAt, planSegments, type Subscription, timeZoneAt, usagePlanId } from './subscriptions.js';
 import { billedUnit } from './units.js';
 
 /*
@@ -112,11 +113,13 @@ export async function draftInvoice(
     plan,
     quantities: used,
   };
+  const timeZone = timeZoneAt(sub, period.end - 1);
   return {
     tenantId: sub.tenantId,
     currency: plan.currency,
     periodStart: own.periodStart,
     periodEnd: own.periodEnd,
+    ...(timeZone !== UTC ? { timeZone } : {}),
     trial: period.trial,
     planId: plan.id,
     planVersion: versionOf(plan),

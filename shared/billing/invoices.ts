@@ -64,6 +64,8 @@ export interface InvoiceDraft extends Totals {
   currency: Currency;
   periodStart: string;
   periodEnd: string;
+  /** The time zone the period closed in: its dates, and the invoice's, are that zone's (absent: UTC). */
+  timeZone?: string;
   trial: boolean;
   /** The plan that priced the period's usage (the one in force at its end). */
   planId: string;

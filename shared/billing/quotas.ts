@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { decimalString } from '../kernel/money.js';
-import { calendarMonth, type Period } from '../kernel/periods.js';
+import type { Period } from '../kernel/periods.js';
+import { localMonth } from '../kernel/zones.js';
 import type { Meter } from '../metering/meters.js';
 import { BALANCE_EXHAUSTED, type CreditStanding, creditStandingSchema } from './prepaid.js';
-import { hasEnded, periodAt, type Subscription } from './subscriptions.js';
+import { hasEnded, periodAt, type Subscription, timeZoneAt } from './subscriptions.js';
 
 /**
  * Hard quotas: a plan's metered feature (./entitlements.ts) or an admin's quota for one tenant caps
@@ -33,9 +34,9 @@ export interface QuotaReads {
   level(tenantId: string, meter: Meter, instant: number): Promise<string>;
 }
 
-/** The period quotas count in: the subscription's current billing period, else the calendar month. */
+/** The period quotas count in, and reset at the end of: the subscription's current billing period, else its zone's calendar month. */
 export function quotaPeriod(sub: Subscription | undefined, now: number): Period {
-  if (!sub || now < Date.parse(sub.startedAt) || hasEnded(sub, now)) return calendarMonth(now);
+  if (!sub || now < Date.parse(sub.startedAt) || hasEnded(sub, now)) return localMonth(timeZoneAt(sub, now), now);
   return periodAt(sub, now);
 }
 

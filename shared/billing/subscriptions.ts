@@ -4,7 +4,8 @@ import { ClientError } from '../kernel/errors.js';
 import { instantText } from '../kernel/instants.js';
 import { numberField } from '../kernel/json-fields.js';
 import { type Currency, decimalString } from '../kernel/money.js';
-import { type Period, periodStart } from '../kernel/periods.js';
+import type { Period } from '../kernel/periods.js';
+import { addDays, addMonths, isTimeZone, localDate, startOfDate, startOfDay, UTC, type ZoneChange, zoneAt } from '../kernel/zones.js';
 import { type Commitment, commitmentSchema } from './commitments.js';
 import { type Interval, intervalMonths, planIdSchema } from './plans.js';
 import { type PrepaidTerms, prepaidTermsSchema } from './prepaid.js';
@@ -13,10 +14,14 @@ import { type Thresholds, thresholdsSchema } from './thresholds.js';
 /**
  * A tenant's subscription: which plan it is on, when, and how its time is cut into billing periods.
  *
- * - Periods are whole UTC days. They start on the anchor's day of the month, every 1 (monthly) or 12
- *   (yearly) months, counted from the anchor itself so a short month never shifts the day: a Jan 31
- *   anchor gives Jan 31, Feb 28 (29 in leap years), Mar 31, Apr 30...; a Feb 29 yearly anchor gives
- *   Feb 28 in common years and Feb 29 again in leap years.
+ * - Periods are whole local days of the subscription's time zone (`timeZones`, UTC unless set; a day of 23
+ *   or 25 hours across DST is one day). They start at local midnight of the anchor's date, every 1
+ *   (monthly) or 12 (yearly) months, counted from the anchor itself so a short month never shifts the day:
+ *   a Jan 31 anchor gives Jan 31, Feb 28 (29 in leap years), Mar 31, Apr 30...; a Feb 29 yearly anchor
+ *   gives Feb 28 in common years and Feb 29 again in leap years.
+ * - A time zone change takes effect at the end of the current period, so no period already cut (nor its
+ *   invoice) moves. The period it opens runs from there to the new zone's midnight of the next anchor date:
+ *   from Feb 15 00:00 UTC to Mar 15 00:00 in Sydney (Mar 14 13:00 UTC), then Sydney's months.
  * - A trial is its own period, [startedAt, trialEnd), priced at zero; periods anchor on its end.
  * - A plan change takes effect at an instant and is kept in `plans`; within a period each plan's base
  *   fee is prorated by time. Usage of the whole period is priced by the plan in force when the period
@@ -40,7 +45,8 @@ export type SubscriptionAction =
   | 'tax_rate_changed'
   | 'prepaid_terms_changed'
   | 'commitment_changed'
-  | 'thresholds_changed';
+  | 'thresholds_changed'
+  | 'time_zone_changed';
 
 export interface SubscriptionEvent {
   at: string;
@@ -53,6 +59,7 @@ export interface SubscriptionEvent {
   prepaid?: PrepaidTerms;
   commitment?: Commitment;
   thresholds?: Thresholds;
+  timeZone?: string;
 }
 
 export interface Subscription {
@@ -74,6 +81,8 @@ export interface Subscription {
   commitment?: Commitment;
   /** Progressive billing thresholds for this tenant, in place of its plan's. */
   thresholds?: Thresholds;
+  /** The zones its periods are cut in and from when (kernel/zones.ts); absent means UTC. */
+  timeZones?: ZoneChange[];
   history: SubscriptionEvent[];
   /** Optimistic concurrency: every write expects the version it read. */
   version: number;
@@ -83,12 +92,15 @@ export interface BillingPeriod extends Period {
   trial: boolean;
 }
 
-const DAY = 86_400_000;
-
 export const subscriptionRequestSchema = z.strictObject({
   planId: planIdSchema.optional(),
-  /** When the subscription starts (created only); truncated to the UTC day. Default: today. */
+  /** When the subscription starts (created only); truncated to its local day. Default: today. */
   startAt: z.optional(instantText),
+  /**
+   * The IANA time zone its periods, days and invoice dates follow (`Australia/Sydney`, `Asia/Kolkata`). Default UTC.
+   * A change takes effect at the end of the current period.
+   */
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone name such as "Europe/Paris" or "UTC"').optional(),
   trialDays: numberField(z.number().int().min(1).max(365)).optional(),
   /** When a plan change takes effect. Default: now. */
   effectiveAt: z.optional(instantText),
@@ -116,10 +128,12 @@ export function newSubscription(o: {
   prepaid?: PrepaidTerms;
   commitment?: Commitment;
   thresholds?: Thresholds;
+  timeZone?: string;
   now: number;
 }): Subscription {
-  const startedAt = periodStart('day', o.startAt);
-  const trialEnd = o.trialDays ? startedAt + o.trialDays * DAY : undefined;
+  const timeZone = o.timeZone ?? UTC;
+  const startedAt = startOfDay(timeZone, o.startAt);
+  const trialEnd = o.trialDays ? startOfDate(timeZone, addDays(localDate(timeZone, startedAt), o.trialDays)) : undefined;
   return {
     tenantId: o.tenantId,
     interval: o.interval,
@@ -132,6 +146,7 @@ export function newSubscription(o: {
     ...(o.prepaid ? { prepaid: o.prepaid } : {}),
     ...(o.commitment ? { commitment: o.commitment } : {}),
     ...(o.thresholds ? { thresholds: o.thresholds } : {}),
+    ...(timeZone !== UTC ? { timeZones: [{ from: iso(0), timeZone }] } : {}),
     history: [
       {
         at: iso(o.now),
@@ -142,6 +157,7 @@ export function newSubscription(o: {
         ...(o.prepaid ? { prepaid: o.prepaid } : {}),
         ...(o.commitment ? { commitment: o.commitment } : {}),
         ...(o.thresholds ? { thresholds: o.thresholds } : {}),
+        ...(timeZone !== UTC ? { timeZone } : {}),
       },
     ],
     version: 0,
@@ -157,20 +173,38 @@ export function shiftMonths(anchor: number, months: number): number {
   return Date.UTC(y, m, Math.min(d.getUTCDate(), daysInTarget));
 }
 
-/** The billing period holding `instant` (at or after the start of the subscription). */
+/**
+ * The billing period holding `instant` (at or after the start of the subscription). The anchor's date is read in
+ * the zone it was cut in; each period's ends are that date's local midnights in the zone in force (see above).
+ */
 export function periodAt(sub: Subscription, instant: number): BillingPeriod {
   const started = Date.parse(sub.startedAt);
   const anchor = Date.parse(sub.anchor);
   if (instant < started) throw new RangeError(`${iso(instant)} is before the subscription started`);
   if (instant < anchor) return { start: started, end: anchor, trial: true };
   const step = intervalMonths(sub.interval);
-  const a = new Date(anchor);
-  const t = new Date(instant);
-  let k = Math.floor(((t.getUTCFullYear() - a.getUTCFullYear()) * 12 + t.getUTCMonth() - a.getUTCMonth()) / step);
-  while (shiftMonths(anchor, (k + 1) * step) <= instant) k++;
-  while (shiftMonths(anchor, k * step) > instant) k--;
-  return { start: shiftMonths(anchor, k * step), end: shiftMonths(anchor, (k + 1) * step), trial: false };
+  const anchorDate = localDate(zoneAt(sub.timeZones, started).timeZone, anchor);
+  const boundary = (timeZone: string, k: number) => startOfDate(timeZone, addMonths(anchorDate, k * step));
+  const index = (timeZone: string, at: number) => {
+    const d = localDate(timeZone, at);
+    let k = Math.floor(((d.year - anchorDate.year) * 12 + d.month - anchorDate.month) / step);
+    while (boundary(timeZone, k + 1) <= at) k++;
+    while (boundary(timeZone, k) > at) k--;
+    return k;
+  };
+  const zone = zoneAt(sub.timeZones, instant);
+  const k = index(zone.timeZone, instant);
+  const from = Date.parse(zone.from);
+  if (from > anchor) {
+    // The zone changed at `from`, the old zone's boundary j: the period it opens ends at the new zone's boundary j + 1.
+    const j = index(zoneAt(sub.timeZones, from - 1).timeZone, from);
+    if (k <= j) return { start: from, end: boundary(zone.timeZone, j + 1), trial: false };
+  }
+  return { start: boundary(zone.timeZone, k), end: boundary(zone.timeZone, k + 1), trial: false };
 }
+
+/** The zone `sub`'s days and periods follow at `instant`. */
+export const timeZoneAt = (sub: Subscription | undefined, instant: number): string => zoneAt(sub?.timeZones, instant).timeZone;
 
 export function planIdAt(sub: Subscription, instant: number): string {
   let current = sub.plans[0]!.planId;
@@ -273,6 +307,15 @@ export function changeSubscription(
     if (req.prepaid) next.prepaid = req.prepaid;
     else delete next.prepaid;
     next.history.push({ at: now, action: 'prepaid_terms_changed', ...(req.prepaid ? { prepaid: req.prepaid } : {}) });
+  }
+  if (req.timeZone !== undefined && req.timeZone !== timeZoneAt(sub, Number.POSITIVE_INFINITY)) {
+    // From the end of the current period (or the start, for one not started yet); a second change before then replaces the first.
+    const at = o.now < Date.parse(sub.startedAt) ? Date.parse(sub.startedAt) : periodAt(sub, o.now).end;
+    next.timeZones = [
+      ...(sub.timeZones ?? [{ from: iso(0), timeZone: UTC }]).filter((c) => Date.parse(c.from) < at),
+      { from: iso(at), timeZone: req.timeZone },
+    ];
+    next.history.push({ at: now, action: 'time_zone_changed', timeZone: req.timeZone, effectiveAt: iso(at) });
   }
   if (req.commitment !== undefined && !sameTerms(req.commitment, sub.commitment)) {
     if (req.commitment) next.commitment = req.commitment;

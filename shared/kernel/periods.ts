@@ -1,16 +1,23 @@
 /**
- * UTC calendar arithmetic for counters and billing periods. Instants are epoch milliseconds;
- * period keys are ISO prefixes ("2026-11-23T09", "2026-11-23", "2026-11") that sort as strings.
+ * UTC calendar arithmetic for counters. Instants are epoch milliseconds; period keys are ISO prefixes
+ * ("2026-11-23T09:15", "2026-11-23T09", "2026-11-23", "2026-11") that sort as strings.
+ *
+ * Counters are kept in UTC buckets only; a tenant's local days and months (./zones.ts) are read as the UTC
+ * months, days, hours and quarter-hours that tile them (`tiles`). Every zone's offset today is a whole number of
+ * quarter-hours (+05:30 Kolkata, +05:45 Kathmandu), so every zone's day is such a tiling.
  */
-export const granularities = ['hour', 'day', 'month'] as const;
+export const granularities = ['hour', 'day', 'month', 'quarter'] as const;
 export type Granularity = (typeof granularities)[number];
 
+const QUARTER = 900_000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 export function periodStart(granularity: Granularity, instant: number): number {
   const d = new Date(instant);
   switch (granularity) {
+    case 'quarter':
+      return instant - (((instant % QUARTER) + QUARTER) % QUARTER);
     case 'hour':
       return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours());
     case 'day':
@@ -22,6 +29,8 @@ export function periodStart(granularity: Granularity, instant: number): number {
 
 export function nextPeriodStart(granularity: Granularity, start: number): number {
   switch (granularity) {
+    case 'quarter':
+      return start + QUARTER;
     case 'hour':
       return start + HOUR;
     case 'day':
@@ -33,14 +42,14 @@ export function nextPeriodStart(granularity: Granularity, start: number): number
   }
 }
 
-const keyLength: Record<Granularity, number> = { hour: 13, day: 10, month: 7 };
+export const keyLength: Record<Granularity, number> = { quarter: 16, hour: 13, day: 10, month: 7 };
 
 export function periodKey(granularity: Granularity, instant: number): string {
   return new Date(periodStart(granularity, instant)).toISOString().slice(0, keyLength[granularity]);
 }
 
 export function periodKeyStart(granularity: Granularity, key: string): number {
-  const iso = { hour: `${key}:00:00Z`, day: `${key}T00:00:00Z`, month: `${key}-01T00:00:00Z` }[granularity];
+  const iso = { quarter: `${key}:00Z`, hour: `${key}:00:00Z`, day: `${key}T00:00:00Z`, month: `${key}-01T00:00:00Z` }[granularity];
   return Date.parse(iso);
 }
 
@@ -49,10 +58,35 @@ export interface Period {
   end: number;
 }
 
-/** The calendar month holding `instant`: the billing period until a subscription says otherwise. */
+/** The UTC calendar month holding `instant` (a tenant's own month is `localMonth` in ./zones.ts). */
 export function calendarMonth(instant: number): Period {
   const start = periodStart('month', instant);
   return { start, end: nextPeriodStart('month', start) };
+}
+
+/** One UTC counter bucket. */
+export interface Tile {
+  granularity: Granularity;
+  start: number;
+}
+
+/**
+ * The UTC buckets that tile `period`, largest first where they fit: whole months, then days, hours and quarter-hours
+ * at the edges. A local day in Sydney is 24 hours (23 or 25 across DST); in Kolkata 2 quarters, 23 hours, 2 quarters.
+ * Throws for a period whose ends are not on a quarter-hour.
+ */
+export function tiles(period: Period): Tile[] {
+  if (period.start % QUARTER !== 0 || period.end % QUARTER !== 0) {
+    throw new RangeError(`${toIso(period.start)}..${toIso(period.end)} does not start and end on a quarter-hour`);
+  }
+  const out: Tile[] = [];
+  for (let at = period.start; at < period.end; ) {
+    const granularity =
+      (['month', 'day', 'hour'] as const).find((g) => periodStart(g, at) === at && nextPeriodStart(g, at) <= period.end) ?? 'quarter';
+    out.push({ granularity, start: at });
+    at = nextPeriodStart(granularity, at);
+  }
+  return out;
 }
 
 /**

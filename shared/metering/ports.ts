@@ -1,6 +1,7 @@
 import type { Granularity, Period } from '../kernel/periods.js';
 import type { UsageEvent } from './events.js';
 import type { Meter } from './meters.js';
+import type { CounterRange } from './period-usage.js';
 import type { Drift, LiveCounter, RecomputeScope, Repair } from './recompute.js';
 import type { RecomputeJob } from './recompute-job.js';
 
@@ -160,10 +161,10 @@ export interface CounterReads {
     from: string,
     to: string,
   ): Promise<{ period: string; value: string; events: number }[]>;
-  /** The newest hourly reading before `instant`: a gauge's level when a period opens. */
+  /** The newest reading before `instant` (hourly, or by quarter-hour within `instant`'s hour): a gauge's level when a period opens. */
   levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined>;
-  /** Distinct values of a UNIQUE_COUNT meter over the period's days, from the per-day markers. */
-  distinctDayValues(tenantId: string, meter: string, period: Period): Promise<number>;
+  /** Distinct values of a UNIQUE_COUNT meter over the counter ranges, from the markers of their buckets. */
+  distinctValues(tenantId: string, meter: string, ranges: readonly CounterRange[]): Promise<number>;
 }
 
 /** A meter's billed quantity over a period and a gauge's level, as billing and quotas read them. */

@@ -1,18 +1,23 @@
 import { createHash } from 'node:crypto';
-import { periodAt, type Subscription } from '../billing/subscriptions.js';
+import { periodAt, type Subscription, timeZoneAt } from '../billing/subscriptions.js';
 import { Dec } from '../kernel/decimal.js';
-import { nextPeriodStart, type Period, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
+import { type Period, periodKeyStart } from '../kernel/periods.js';
+import { calendarDays, localMonth, startOfDay, type ZoneChange, zoneAt } from '../kernel/zones.js';
 import type { Aggregation, Meter } from '../metering/meters.js';
 import { GAUGE_DECIMALS } from '../metering/period-usage.js';
 
 /**
  * Daily usage reporting to a billing provider's meters (Stripe billing meters), as pure planning:
- * which tenant × meter × UTC day gets which meter event. The report run (./usage-report.ts) executes the
+ * which tenant × meter × day gets which meter event. Days are the tenant's local days (its subscription's
+ * time zone, kernel/zones.ts; UTC days without one). The report run (./usage-report.ts) executes the
  * plan through ./ports.ts; nothing here knows Stripe's SDK or DynamoDB.
  *
- * One event per tenant × meter × day carries that day's quantity, stamped inside the day (noon UTC,
- * plus one second per correction so a correction sorts after what it corrects) and identified
- * deterministically, so a rerun sends the same identifier and can never count twice.
+ * One event per tenant × meter × day carries that day's quantity, stamped at the middle of the local day
+ * (noon, or 11:30 / 12:30 on a day of 23 or 25 hours; plus one second per correction so a correction sorts
+ * after what it corrects) and identified deterministically, so a rerun sends the same identifier and can
+ * never count twice. Stripe bills a meter event in the subscription period its timestamp falls in, and keeps
+ * a monthly anchor at one UTC time of day, so its boundaries may sit an hour off local midnight across DST;
+ * half a day from either end, the stamp falls in the same period on both sides.
  *
  * Whatever the provider folds over the tenant's billing period must equal Meterline's billed quantity
  * for that period (shared/metering/period-usage.ts), so that reconciliation compares like with like.
@@ -64,10 +69,10 @@ export function meterReporting(meter: Pick<Meter, 'key' | 'name' | 'aggregation'
 /**
  * The billing period a usage instant falls in, as the report needs it: the subscription's period
  * (shared/billing/subscriptions.ts); without a subscription, the calendar month; before the subscription
- * started, the calendar month cut at its start.
+ * started, the calendar month of its zone cut at its start.
  */
 export function reportingPeriod(subscription: Subscription | undefined, instant: number): Period {
-  const month = { start: periodStart('month', instant), end: nextPeriodStart('month', instant) };
+  const month = localMonth(timeZoneAt(subscription, instant), instant);
   const started = subscription ? Date.parse(subscription.startedAt) : Infinity;
   if (!subscription || instant < started) return { start: month.start, end: Math.min(month.end, started) };
   const { start, end } = periodAt(subscription, instant);
@@ -95,9 +100,9 @@ export function reportIdentifier(tenantId: string, meter: string, day: string, s
   return id.length <= MAX_IDENTIFIER ? id : `mtl:${createHash('sha256').update(id).digest('hex')}`;
 }
 
-/** Seconds since the epoch: noon UTC of `day`, one second later per correction. */
-export function reportTimestamp(day: string, sequence: number): number {
-  return periodKeyStart('day', day) / 1000 + 43_200 + sequence;
+/** Seconds since the epoch: the middle of the local day, one second later per correction. */
+export function reportTimestamp(day: Period, sequence: number): number {
+  return Math.floor((day.start + day.end) / 2_000) + sequence;
 }
 
 /**
@@ -119,7 +124,9 @@ export function withinProviderWindow(timestamp: number, now: number): boolean {
 
 /** What one completed day brings to a meter's provider meter. */
 export interface DayValue {
+  /** The local day's key ("2026-04-05") and its instants. */
   day: string;
+  span: Period;
   /**
    * A decimal string. SUM, COUNT: the day's own quantity. MAX, UNIQUE_COUNT, LATEST (`periodToDate`):
    * Meterline's billed quantity of the day's billing period through the end of the day (LATEST: the
@@ -180,6 +187,8 @@ export interface MeterReportInput {
   /** The meter's records by day, from the start of the earliest period in `days` on. */
   records: ReadonlyMap<string, ReportRecord>;
   now: number;
+  /** The tenant's calendar: each day key's first instant (the start of the UTC day unless given). */
+  dayStart?: (day: string) => number;
 }
 
 /**
@@ -208,10 +217,11 @@ export function planMeterReport(input: MeterReportInput): ReportStep[] {
   // What each day carries at the provider, updated as this plan sends.
   const carried = new Map<string, Dec>();
   for (const r of input.records.values()) if (r.reported) carried.set(r.day, new Dec(r.reported.value));
+  const dayStart = input.dayStart ?? ((day: string) => periodKeyStart('day', day));
   const carriedBefore = (d: DayValue) => {
     let sum = new Dec(0);
     for (const [day, value] of carried) {
-      const at = periodKeyStart('day', day);
+      const at = dayStart(day);
       if (at >= d.period.start && day < d.day) sum = sum.plus(value);
     }
     return sum;
@@ -236,7 +246,7 @@ export function planMeterReport(input: MeterReportInput): ReportStep[] {
       continue;
     }
     const sequence = reported ? reported.sequence + 1 : 0;
-    const timestamp = reportTimestamp(d.day, sequence);
+    const timestamp = reportTimestamp(d.span, sequence);
     if (new Dec(quantity).isNegative() && invoicedByProvider(d.period, input.now)) {
       const message = `usage for ${d.day} fell by ${new Dec(quantity).negated()} after Stripe invoiced its period: needs a credit`;
       steps.push({ kind: 'flag', day: d.day, code: 'NEGATIVE_CORRECTION', target, message });
@@ -268,10 +278,11 @@ export function planMeterReport(input: MeterReportInput): ReportStep[] {
   return steps;
 }
 
-/** The completed UTC days the job looks at when it runs at `now`: the lookback up to yesterday. */
-export function reportDays(now: number): { from: string; to: string } {
-  const today = periodKeyStart('day', periodKey('day', now));
-  return { from: periodKey('day', today - LOOKBACK_DAYS * 86_400_000), to: periodKey('day', today - 86_400_000) };
+/** The completed local days the job looks at when it runs at `now`: the lookback up to yesterday, in the tenant's calendar. */
+export function reportDays(timeZones: readonly ZoneChange[] | undefined, now: number): (Period & { day: string })[] {
+  const today = startOfDay(zoneAt(timeZones, now).timeZone, now);
+  const from = startOfDay(zoneAt(timeZones, today - LOOKBACK_DAYS * 86_400_000).timeZone, today - LOOKBACK_DAYS * 86_400_000);
+  return calendarDays(timeZones, { start: from, end: today });
 }
 
 /** A provider refusal that retrying cannot fix (window, validation). */

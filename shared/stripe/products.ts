@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Interval, Plan, Price, Tier } from '../billing/plans.js';
-import { hasEnded, periodAt, planIdAt, type Subscription } from '../billing/subscriptions.js';
+import { hasEnded, periodAt, planIdAt, type Subscription, timeZoneAt } from '../billing/subscriptions.js';
 import { Dec } from '../kernel/decimal.js';
 import { minorPerMajor } from '../kernel/money.js';
+import { localDate, startOfDate } from '../kernel/zones.js';
 import type { Meter } from '../metering/meters.js';
 import { meterReporting } from './meter-reporting.js';
 
@@ -178,12 +179,15 @@ export interface StripeSubscriptionSpec {
   /** Seconds. The current Meterline period's start: Stripe bills the period from there. */
   backdateStartDate: number;
   /**
-   * Meterline's anchor as Stripe's `billing_cycle_anchor_config` (UTC midnight; the month only for yearly
-   * plans). A day, not a timestamp: Stripe keeps a 31st anchor at the end of shorter months and returns
-   * to the 31st, as Meterline does, whereas a timestamp anchor on Feb 28 would move the cycle to the 28th.
-   * Absent during a trial, whose end anchors Stripe's cycle as it anchors Meterline's.
+   * Meterline's anchor as Stripe's `billing_cycle_anchor_config`: the UTC day and time of the anchor date's
+   * local midnight in the subscription's zone now (00:00 UTC for UTC; the month only for yearly plans). A day,
+   * not a timestamp: Stripe keeps a 31st anchor at the end of shorter months and returns to the 31st, as
+   * Meterline does, whereas a timestamp anchor on Feb 28 would move the cycle to the 28th. Stripe keeps one UTC
+   * time all year, so across DST its boundary sits an hour off Meterline's local midnight (the daily report's
+   * mid-day stamps fall in the same period on both sides). Absent during a trial, whose end anchors Stripe's
+   * cycle as it anchors Meterline's.
    */
-  anchorConfig?: { dayOfMonth: number; month?: number };
+  anchorConfig?: { dayOfMonth: number; month?: number; hour?: number; minute?: number };
   /** Seconds: Meterline's trial end, while the trial runs. */
   trialEnd?: number;
   /** Meterline's cancellation always falls at a period end. */
@@ -210,14 +214,22 @@ export function subscriptionSpec(sub: Subscription, prices: readonly StripePrice
     planId,
     lookupKeys: prices.map((p) => p.lookupKey),
     backdateStartDate: seconds(period.start),
-    ...(period.trial ? { trialEnd: seconds(period.end) } : { anchorConfig: anchorConfig(sub) }),
+    ...(period.trial ? { trialEnd: seconds(period.end) } : { anchorConfig: anchorConfig(sub, now) }),
     cancelAtPeriodEnd: sub.cancelAt !== undefined,
   };
 }
 
-function anchorConfig(sub: Subscription): { dayOfMonth: number; month?: number } {
-  const anchor = new Date(sub.anchor);
-  return { dayOfMonth: anchor.getUTCDate(), ...(sub.interval === 'year' ? { month: anchor.getUTCMonth() + 1 } : {}) };
+function anchorConfig(sub: Subscription, now: number): NonNullable<StripeSubscriptionSpec['anchorConfig']> {
+  const date = localDate(timeZoneAt(sub, Date.parse(sub.startedAt)), Date.parse(sub.anchor));
+  const midnight = new Date(startOfDate(timeZoneAt(sub, now), date));
+  // East of UTC, the 1st's midnight is the previous month's last day in UTC: Stripe's 31st, clamped as months need.
+  const dayOfMonth = midnight.getUTCMonth() + 1 === date.month ? midnight.getUTCDate() : 31;
+  const [hour, minute] = [midnight.getUTCHours(), midnight.getUTCMinutes()];
+  return {
+    dayOfMonth,
+    ...(sub.interval === 'year' ? { month: midnight.getUTCMonth() + 1 } : {}),
+    ...(hour || minute ? { hour, minute } : {}),
+  };
 }
 
 /** What the `stripe` table keeps of a tenant's Stripe subscription, to see what changed since. */

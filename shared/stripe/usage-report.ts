@@ -5,9 +5,11 @@ import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { mapLimit } from '../kernel/batching.js';
 import { Dec } from '../kernel/decimal.js';
 import type { Log } from '../kernel/log.js';
-import { type Period, periodKey, periodKeyStart } from '../kernel/periods.js';
+import { type Period, periodKeyStart } from '../kernel/periods.js';
+import { calendarDays } from '../kernel/zones.js';
 import type { Meter } from '../metering/meters.js';
-import type { UsageStore } from '../metering/ports.js';
+import { dayTotals } from '../metering/period-usage.js';
+import type { CounterReads, UsageStore } from '../metering/ports.js';
 import type { TenantDirectory } from '../tenancy/ports.js';
 import type { Tenant } from '../tenancy/tenants.js';
 import {
@@ -91,8 +93,8 @@ export function summarizeRun(results: readonly ReportSummary[]): ReportSummary {
 }
 
 /**
- * The daily report of one slice of tenants (./report-slices.ts): for each tenant × meter × completed UTC
- * day in Stripe's window, brings Stripe's meter in line with Meterline's day counters, one meter event
+ * The daily report of one slice of tenants (./report-slices.ts): for each tenant × meter × completed local
+ * day (the tenant's zone) in Stripe's window, brings Stripe's meter in line with Meterline's day counters, one meter event
  * per day plus a delta event per later change (planned by ./meter-reporting.ts). Each event is written
  * down (pending) before it is sent and becomes the day's record after, so a crash in between resends the
  * same identifier, which Stripe refuses as a duplicate; a slice delivered again, or overlapping another,
@@ -101,7 +103,6 @@ export function summarizeRun(results: readonly ReportSummary[]): ReportSummary {
  */
 export async function reportSlice(deps: UsageReportDependencies, slice: ReportSlice): Promise<ReportSummary> {
   const now = Date.parse(slice.scheduledAt);
-  const days = reportDays(now);
   const runAt = slice.scheduledAt;
   const summary: ReportSummary = { tenants: 0, sent: 0, skipped: 0, failed: 0, paused: 0, errors: [] };
   const pauses = await deps.billing.pauses();
@@ -127,9 +128,13 @@ export async function reportSlice(deps: UsageReportDependencies, slice: ReportSl
           fail({ code: codeOf(error), message: `Stripe subscription: ${messageOf(error)}` }),
         );
       }
-      const periodOf = (day: string) => reportingPeriod(subscription, periodKeyStart('day', day));
-      // From the start of the period the window opens in: a gauge's share depends on what the period's earlier days carry.
-      const records = await deps.store.reportRecords(tenant.id, periodKey('day', periodOf(days.from).start));
+      const days = reportDays(subscription?.timeZones, now);
+      // Every day from the start of the period the window opens in: a gauge's share depends on what the period's earlier days carry.
+      const first = reportingPeriod(subscription, days[0]!.start);
+      const known = new Map(calendarDays(subscription?.timeZones, { start: first.start, end: days.at(-1)!.end }).map((d) => [d.day, d]));
+      const dayOf = (day: string): Period => known.get(day) ?? { start: periodKeyStart('day', day), end: periodKeyStart('day', day) + DAY };
+      const periodOf = (day: string) => reportingPeriod(subscription, dayOf(day).start);
+      const records = await deps.store.reportRecords(tenant.id, known.keys().next().value!);
       // Meters in parallel, each meter's days in order: never two calls at once for one customer × meter.
       await Promise.all(
         meters.map(async (meter) => {
@@ -140,6 +145,7 @@ export async function reportSlice(deps: UsageReportDependencies, slice: ReportSl
               meter,
               records: records.get(meter.key) ?? new Map(),
               days,
+              dayOf,
               periodOf,
               now,
               report,
@@ -217,7 +223,9 @@ interface MeterRun {
   customerId: string;
   meter: Meter;
   records: Map<string, ReportRecord>;
-  days: { from: string; to: string };
+  /** The completed local days in the window, oldest first. */
+  days: (Period & { day: string })[];
+  dayOf(day: string): Period;
   periodOf(day: string): Period;
   now: number;
   report: TenantReport;
@@ -236,15 +244,16 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
     }
   }
 
-  const usage = (await deps.usage.series(tenantId, meter.key, 'day', run.days.from, run.days.to)).filter((u) => u.events > 0);
+  const series: CounterReads['values'] = (...a) => deps.usage.series(...a);
+  const usage = (await dayTotals(series, tenantId, meter, run.days)).filter((u) => u.events > 0);
   const days = periodToDate(meter.aggregation)
     ? await periodToDateDays(
         deps,
         run,
-        usage.map((u) => u.period),
+        usage.map((u) => u.day),
       )
-    : usage.map((u) => ({ day: u.period, value: u.value, period: run.periodOf(u.period) }));
-  const steps = planMeterReport({ tenantId, meter, days, records, now: run.now });
+    : usage.map((u) => ({ day: u.day, span: run.dayOf(u.day), value: u.value, period: run.periodOf(u.day) }));
+  const steps = planMeterReport({ tenantId, meter, days, records, now: run.now, dayStart: (day) => run.dayOf(day).start });
   for (const step of steps) {
     switch (step.kind) {
       case 'skip':
@@ -283,7 +292,7 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
 async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, daysWithEvents: string[]): Promise<DayValue[]> {
   const billing = deps.billing;
   const gauge = run.meter.aggregation === 'LATEST';
-  const candidates = gauge ? everyDay(run.days.from, run.days.to) : daysWithEvents;
+  const candidates = gauge ? run.days.map((d) => d.day) : daysWithEvents;
   const byPeriod = new Map<number, { period: Period; days: string[] }>();
   for (const day of candidates) {
     const period = run.periodOf(day);
@@ -292,7 +301,7 @@ async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, da
     byPeriod.set(period.start, group);
   }
   const billedOn = (period: Period, day: string) => {
-    const end = periodKeyStart('day', day) + DAY;
+    const end = run.dayOf(day).end;
     // Unit-months divide by the hours of the whole period; a peak or a distinct count is the period's so far.
     return billing.quantity(run.tenantId, run.meter, gauge ? period : { start: period.start, end }, end);
   };
@@ -302,7 +311,7 @@ async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, da
     const latestValue = await billedOn(period, latest);
     // Unit-months only grow through a period: nothing at its latest day means nothing on any day before.
     const inPeriod = [...run.records.values()].some(
-      (r) => r.reported && periodKeyStart('day', r.day) >= period.start && periodKeyStart('day', r.day) < period.end,
+      (r) => r.reported && run.dayOf(r.day).start >= period.start && run.dayOf(r.day).start < period.end,
     );
     if (gauge && new Dec(latestValue).isZero() && !inPeriod) continue;
     const values: DayValue[] = [];
@@ -310,17 +319,11 @@ async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, da
       const value = day === latest ? latestValue : await billedOn(period, day);
       // A day with no unit-months yet has none before it either: nothing earlier to report.
       if (gauge && day !== latest && new Dec(value).isZero()) break;
-      values.unshift({ day, period, value });
+      values.unshift({ day, span: run.dayOf(day), period, value });
     }
     out.push(...values);
   }
   return out;
-}
-
-function everyDay(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let at = periodKeyStart('day', from); at <= periodKeyStart('day', to); at += DAY) days.push(periodKey('day', at));
-  return days;
 }
 
 async function send(deps: UsageReportDependencies, run: MeterRun, day: string, event: PendingEvent): Promise<void> {

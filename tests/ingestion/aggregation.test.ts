@@ -26,7 +26,7 @@ const event = (id: string, aggregation: Aggregation, value: string, timestamp = 
 });
 
 describe('planFold', () => {
-  it('folds a batch into hour, day and month counters for the total and the group', () => {
+  it('folds a batch into quarter-hour, hour, day and month counters for the total and the group', () => {
     const plan = planFold(
       [event('a', 'SUM', '1.5', undefined, 'model=large'), event('b', 'SUM', '2.25', undefined, 'model=large')],
       emptyFacts(),
@@ -39,7 +39,7 @@ describe('planFold', () => {
         ['hour', 'model=large', '2026-11-23T10', '3.75', 2],
       ]),
     );
-    expect(plan!.counters).toHaveLength(6);
+    expect(plan!.counters).toHaveLength(8);
   });
 
   it('keeps the largest MAX and the newest LATEST candidate, and drops beaten ones', () => {
@@ -58,7 +58,7 @@ describe('planFold', () => {
     const events = [event('a', 'UNIQUE_COUNT', 'alice'), event('b', 'UNIQUE_COUNT', 'alice'), event('c', 'UNIQUE_COUNT', 'bob')];
     const plan = planFold(events, emptyFacts());
     expect(plan!.counters.every((c) => c.add === '2' && c.events === 3)).toBe(true);
-    expect(plan!.markers).toHaveLength(6);
+    expect(plan!.markers).toHaveLength(8);
     const facts = emptyFacts();
     for (const m of plan!.markers.filter((m) => m.value === 'alice')) facts.seenMarkers.add(markerKey(m));
     const again = planFold(events, facts);

@@ -127,8 +127,8 @@ describe('DynamoUsageStore under DynamoDB faults', () => {
     ddb.on(TransactWriteCommand).callsFake((input: { TransactItems: unknown[] }) => {
       transactions += 1;
       if (transactions === 1) throw named('ThrottlingException');
-      // The unit's receipt and the orders counters (hour, day, month).
-      expect(input.TransactItems).toHaveLength(4);
+      // The unit's receipt and the orders counters (hour, day, month, quarter-hour).
+      expect(input.TransactItems).toHaveLength(5);
       return { ConsumedCapacity: [{ CapacityUnits: 8 }] };
     });
     const outcome = await store().commit(message('a'));

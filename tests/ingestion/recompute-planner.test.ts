@@ -208,17 +208,11 @@ describe('recompute planner', () => {
     const { counters } = fold([e('a', '2'), e('b', '3')]);
     const expected = rebuild([e('a', '2'), e('b', '3'), e('c', '4')], new Set(['c']));
     expect(compareCounters(expected, counters, counters, new Set(), aggregationOf).drifts).toEqual([]);
-    const hour = [...counters.keys()].find((k) => k.includes('hour'))!;
+    const key = (g: string) => [...counters.keys()].find((k) => k.includes(`|${g}#`))!;
     const moved = new Map(counters);
-    moved.set(hour, { ...counters.get(hour)!, events: 3, value: '9' });
-    const r = compareCounters(
-      rebuild([e('a', '2')]),
-      counters,
-      moved,
-      new Set([[...counters.keys()].find((k) => k.includes('day'))!]),
-      aggregationOf,
-    );
-    expect(r.changing.map((c) => c.granularity).sort()).toEqual(['day', 'hour']);
+    for (const g of ['hour', 'quarter']) moved.set(key(g), { ...counters.get(key(g))!, events: 3, value: '9' });
+    const r = compareCounters(rebuild([e('a', '2')]), counters, moved, new Set([key('day')]), aggregationOf);
+    expect(r.changing.map((c) => c.granularity).sort()).toEqual(['day', 'hour', 'quarter']);
     expect(r.drifts.map((d) => d.ref.granularity)).toEqual(['month']);
   });
 

@@ -23,7 +23,8 @@ const peak = { key: 'peak_gb', name: 'Peak', aggregation: 'MAX' as const };
 const seats = { key: 'seats', name: 'Seats', aggregation: 'UNIQUE_COUNT' as const };
 const november = { start: Date.parse('2026-11-01T00:00:00Z'), end: Date.parse('2026-12-01T00:00:00Z') };
 const october = { start: Date.parse('2026-10-01T00:00:00Z'), end: Date.parse('2026-11-01T00:00:00Z') };
-const day = (d: string, value: string, period: Period = november): DayValue => ({ day: d, value, period });
+const utcDay = (d: string): Period => ({ start: Date.parse(`${d}T00:00:00Z`), end: Date.parse(`${d}T00:00:00Z`) + DAY });
+const day = (d: string, value: string, period: Period = november): DayValue => ({ day: d, span: utcDay(d), value, period });
 const reported = (d: string, value: string, sequence = 0): [string, ReportRecord] => [d, { day: d, reported: { value, sequence } }];
 
 describe('report planning', () => {
@@ -161,7 +162,8 @@ describe('report planning', () => {
     expect(withinProviderWindow(now / 1000 - 35 * 86_400 + 7_200, now)).toBe(true);
     expect(withinProviderWindow(now / 1000 - 35 * 86_400 + 60, now)).toBe(false);
     expect(withinProviderWindow(now / 1000 + 301, now)).toBe(false);
-    expect(reportDays(now)).toEqual({ from: '2026-10-09', to: '2026-11-22' });
+    const days = reportDays(undefined, now);
+    expect([days[0]!.day, days.at(-1)!.day, days.length]).toEqual(['2026-10-09', '2026-11-22', 45]);
   });
 
   it('hashes identifiers longer than Stripe accepts, deterministically', () => {
@@ -211,7 +213,7 @@ function reportGauge(period: Period, before: string | undefined, readings: Map<s
     const steps = planMeterReport({
       tenantId: 'acme',
       meter: storage,
-      days: [{ day: d, value: unitMonths(before, hourly(), period, end), period }],
+      days: [{ day: d, span: utcDay(d), value: unitMonths(before, hourly(), period, end), period }],
       records,
       now: end + 3_600_000,
     });

@@ -113,6 +113,18 @@ describe('admin CLI', () => {
     expect((await admin('tenants', 'rate-limits', '--tenant', 'cli-labs', '--read', '100000')).code).toBe(1);
   }, 60_000);
 
+  it("sets a subscription's time zone from the next period, and refuses an offset", async () => {
+    expect(await admin('tenants', 'create', '--name', 'Zone Labs', '--tenant', 'zone-labs', '--json')).toMatchObject({ code: 0 });
+    expect(await admin('subscription', 'set', '--tenant', 'zone-labs', '--plan', 'base-199', '--json')).toMatchObject({ code: 0 });
+    const zoned = JSON.parse(
+      (await admin('subscription', 'set', '--tenant', 'zone-labs', '--time-zone', 'Asia/Kathmandu', '--json')).stdout,
+    );
+    // From the end of the current period: the period already cut keeps its UTC days.
+    expect(zoned.timeZones.at(-1)).toEqual({ from: zoned.history.at(-1).effectiveAt, timeZone: 'Asia/Kathmandu' });
+    const refused = await admin('subscription', 'set', '--tenant', 'zone-labs', '--time-zone', '+05:45');
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('timeZone')]);
+  }, 120_000);
+
   it('grants, lists and voids credits, and puts a subscription on prepaid terms and off them', async () => {
     expect(await admin('tenants', 'create', '--name', 'Credit Labs', '--tenant', 'credit-labs', '--seed-meters', '--json')).toMatchObject({
       code: 0,

@@ -2271,7 +2271,7 @@ export interface operations {
         parameters: {
             query: {
                 meter: string;
-                granularity?: "hour" | "day" | "month";
+                granularity?: "hour" | "day" | "month" | "quarter";
                 from?: string;
                 to?: string;
                 groupBy?: string;
@@ -4171,6 +4171,10 @@ export interface operations {
                         minimum: string | number;
                         creditsCount: boolean;
                     };
+                    thresholds?: {
+                        amount: string | number;
+                        every?: string | number;
+                    };
                     public?: boolean;
                 };
             };
@@ -4303,6 +4307,10 @@ export interface operations {
                         minimum: string | number;
                         creditsCount: boolean;
                     };
+                    thresholds?: {
+                        amount: string | number;
+                        every?: string | number;
+                    };
                     public?: boolean;
                     /** Format: date-time */
                     effectiveAt?: string;
@@ -4417,6 +4425,7 @@ export interface operations {
                     planId?: string;
                     /** Format: date-time */
                     startAt?: string;
+                    timeZone?: string;
                     trialDays?: number;
                     /** Format: date-time */
                     effectiveAt?: string;
@@ -4428,6 +4437,10 @@ export interface operations {
                     commitment?: {
                         minimum: string | number;
                         creditsCount: boolean;
+                    } | null;
+                    thresholds?: {
+                        amount: string | number;
+                        every?: string | number;
                     } | null;
                 };
             };
@@ -4904,6 +4917,10 @@ export interface operations {
                         commitment?: {
                             minimum: string | number;
                             creditsCount: boolean;
+                        };
+                        thresholds?: {
+                            amount: string | number;
+                            every?: string | number;
                         };
                         public?: boolean;
                     };

@@ -248,15 +248,17 @@ export function Plan() {
                   {money(p.plan.baseFee, p.plan.currency)} per {p.plan.interval}
                 </p>
                 <p class="muted">
-                  Since {day(p.subscription.startedAt)}
+                  Since {day(p.subscription.startedAt, p.subscription.timeZone)}
                   {p.currentPeriod && (
                     <>
                       {' '}
-                      · current period {day(p.currentPeriod.start)} – {lastDay(p.currentPeriod.end)}
+                      · current period {day(p.currentPeriod.start, p.subscription.timeZone)} –{' '}
+                      {lastDay(p.currentPeriod.end, p.subscription.timeZone)}
                       {p.currentPeriod.trial ? ' (trial)' : ''}
                     </>
                   )}
-                  {p.subscription.cancelAt && <> · ends {day(p.subscription.cancelAt)}</>}
+                  {p.subscription.cancelAt && <> · ends {day(p.subscription.cancelAt, p.subscription.timeZone)}</>} · time zone{' '}
+                  {p.subscription.timeZone}
                 </p>
               </article>
               <h2>Rates</h2>

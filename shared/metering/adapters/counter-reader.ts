@@ -1,7 +1,8 @@
-import { type Granularity, type Period, periodKey } from '../../kernel/periods.js';
+import { type Granularity, periodKey, periodStart } from '../../kernel/periods.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import { counterPartition, counterSort } from '../aggregation.js';
+import type { CounterRange } from '../period-usage.js';
 import type { CounterReads } from '../ports.js';
 
 /** Reads meter totals (group "") from the counters table; what they add up to is billing's rule (../period-usage.ts). */
@@ -33,32 +34,38 @@ export class DynamoCounterReader implements CounterReads {
   }
 
   async levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined> {
-    const items = await this.db.query({
-      TableName: this.countersTable,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: {
-        ':pk': counterPartition({ tenantId, meter }),
-        ':from': 'hour##',
-        ':to': counterSort({ tenantId, meter, granularity: 'hour', groupKey: '', period: periodKey('hour', instant - 1) }),
-      },
-      ScanIndexForward: false,
-      Limit: 1,
-    });
-    const item = items.Items?.[0];
-    return item ? String(item.value) : undefined;
+    const newest = async (granularity: Granularity, from: number, before: number) => {
+      if (before <= from) return undefined;
+      const sort = (at: number) => counterSort({ tenantId, meter, granularity, groupKey: '', period: periodKey(granularity, at) });
+      const items = await this.db.query({
+        TableName: this.countersTable,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': counterPartition({ tenantId, meter }), ':from': sort(from), ':to': sort(before - 1) },
+        ScanIndexForward: false,
+        Limit: 1,
+      });
+      const item = items.Items?.[0];
+      return item ? String(item.value) : undefined;
+    };
+    // Readings of whole hours before `instant`, unless a quarter-hour of its own hour before it holds a newer one.
+    const hour = periodStart('hour', instant);
+    return (await newest('quarter', hour, instant)) ?? (await newest('hour', 0, hour));
   }
 
-  async distinctDayValues(tenantId: string, meter: string, period: Period): Promise<number> {
-    const from = counterSort({ tenantId, meter, granularity: 'day', groupKey: '', period: periodKey('day', period.start) });
-    const to = counterSort({ tenantId, meter, granularity: 'day', groupKey: '', period: periodKey('day', period.end - 1) });
-    const markers = await queryAll(this.db, {
-      TableName: this.countersTable,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: { ':pk': counterPartition({ tenantId, meter }), ':from': `unique#${from}#`, ':to': `unique#${to}#\uffff` },
-      ProjectionExpression: 'sk',
-    });
-    // The marker's sort key ends in "#<value>" after the fixed-length day key.
-    const prefix = `unique#${from}#`.length;
-    return new Set(markers.map((m) => String(m.sk).slice(prefix))).size;
+  async distinctValues(tenantId: string, meter: string, ranges: readonly CounterRange[]): Promise<number> {
+    const values = new Set<string>();
+    for (const r of ranges) {
+      const sort = (period: string) => `unique#${counterSort({ tenantId, meter, granularity: r.granularity, groupKey: '', period })}#`;
+      const markers = await queryAll(this.db, {
+        TableName: this.countersTable,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': counterPartition({ tenantId, meter }), ':from': sort(r.from), ':to': `${sort(r.to)}\uffff` },
+        ProjectionExpression: 'sk',
+      });
+      // The marker's sort key ends in "#<value>" after the fixed-length period key.
+      const prefix = sort(r.from).length;
+      for (const m of markers) values.add(String(m.sk).slice(prefix));
+    }
+    return values.size;
   }
 }

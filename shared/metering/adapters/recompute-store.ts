@@ -2,7 +2,7 @@ import type { BatchGetCommandOutput, ScanCommandOutput } from '@aws-sdk/lib-dyna
 import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { chunk } from '../../kernel/batching.js';
 import { Dec } from '../../kernel/decimal.js';
-import type { Granularity } from '../../kernel/periods.js';
+import { type Granularity, keyLength } from '../../kernel/periods.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
@@ -12,7 +12,6 @@ import type { LedgerEntry, LedgerPage, LedgerScan, RecomputeStore } from '../por
 import { type CounterState, type Drift, inScope, type LiveCounter, type RecomputeScope, type Repair } from '../recompute.js';
 import { counterUpdate, REPLAYED, receiptKey } from './usage-store.js';
 
-const periodLength: Record<Granularity, number> = { hour: 13, day: 10, month: 7 };
 /** Marker writes per transaction, leaving room for the counter's own update (DynamoDB allows 100 items). */
 const MARKERS_PER_WRITE = 99;
 const MAX_REPAIR_ATTEMPTS = 10;
@@ -288,7 +287,7 @@ function parseMarker(tenantId: string, meter: string, sk: string): { ref: Counte
   const rest = sk.slice('unique#'.length);
   const g = rest.indexOf('#');
   const granularity = rest.slice(0, g) as Granularity;
-  const length = periodLength[granularity];
+  const length = keyLength[granularity];
   if (length === undefined) return undefined;
   const afterGranularity = rest.slice(g + 1);
   const groupEnd = afterGranularity.indexOf('#');

@@ -70,8 +70,8 @@ export class StripeProductSync {
                   billing_cycle_anchor_config: {
                     day_of_month: spec.anchorConfig.dayOfMonth,
                     ...(spec.anchorConfig.month ? { month: spec.anchorConfig.month } : {}),
-                    hour: 0,
-                    minute: 0,
+                    hour: spec.anchorConfig.hour ?? 0,
+                    minute: spec.anchorConfig.minute ?? 0,
                     second: 0,
                   },
                 }
