@@ -3,6 +3,7 @@ import { eventPublisher } from '../../shared/composition/alerts.js';
 import { billingStore } from '../../shared/composition/billing.js';
 import { stripeStore, stripeWebhooks } from '../../shared/composition/stripe.js';
 import { tenantDirectory } from '../../shared/composition/tenancy.js';
+import { settings } from '../../shared/platform/config.js';
 import { meterlineInvoice } from '../../shared/stripe/mirror.js';
 import { createStripeWebhook } from './stripe-webhook.js';
 
@@ -28,4 +29,5 @@ export const handler = createStripeWebhook({
   },
   publish: (event) => publisher.publish(event),
   now: Date.now,
+  graceHours: settings().graceHours,
 });

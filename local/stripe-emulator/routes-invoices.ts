@@ -37,6 +37,28 @@ export function invoiceRoutes(x: Emulation): Route[] {
       /^\/v1\/invoices\/(\w+)\/finalize$/,
       ({ path, idempotencyKey }) => [200, finalize(found(invoices, 'invoice', path.split('/')[3]!), idempotencyKey)],
     ],
+    // Only a draft's finalization time can be set, to a moment to come (Stripe allows up to five years ahead).
+    [
+      'POST',
+      /^\/v1\/invoices\/(\w+)$/,
+      ({ path, form }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        if (invoice.status !== 'draft')
+          throw invalid(
+            'You can only update the finalization time of a draft invoice.',
+            'automatically_finalizes_at',
+            'invoice_not_editable',
+          );
+        const at = text(form, 'automatically_finalizes_at');
+        if (at !== undefined) {
+          if (!/^\d+$/.test(at)) throw invalid(`Invalid integer: ${at}`, 'automatically_finalizes_at');
+          if (Number(at) <= seconds() || Number(at) > seconds() + 5 * 365 * 86_400)
+            throw invalid('automatically_finalizes_at must be in the future and within 5 years.', 'automatically_finalizes_at');
+          invoice.automatically_finalizes_at = Number(at);
+        }
+        return [200, invoice];
+      },
+    ],
     // Invoice items: a one-off amount (negative for a credit) on a draft invoice, or pending until the
     // customer's next invoice. Only drafts take or give up items; an invoice holds at most 250.
     [

@@ -15,8 +15,13 @@ export interface NotificationDependencies {
   publish(event: DomainEvent): Promise<void>;
   /** Epoch milliseconds. */
   now(): number;
+  /** Hours after a period ends during which Meterline still counts late events for it (GRACE_PERIOD_HOURS). */
+  graceHours: number;
   log: Log;
 }
+
+/** After the grace window, the hourly invoice job's next run issues the invoice and sends its lines; one more as slack. */
+const DRAFT_HOLD_MARGIN_HOURS = 2;
 
 /** What the caller counts: reconciliations that found differences, meter error reports received. */
 export interface NotificationOutcome {
@@ -64,6 +69,14 @@ export async function actOnNotification(
       status: invoice.status,
       hostedInvoiceUrl: invoice.hostedInvoiceUrl,
     });
+  }
+  // Stripe finalizes a period's draft an hour after making it; Meterline counts late events for the period for its
+  // grace window and then adds the invoice's credit and true-up lines to that draft (invoice-sync.ts). So the draft
+  // waits for both: Stripe's invoice then bills the late usage too, and takes the lines.
+  if (n.type === 'invoice.created' && invoice.status === 'draft' && invoice.periodEnd > invoice.periodStart) {
+    const until = invoice.periodEnd + (deps.graceHours + DRAFT_HOLD_MARGIN_HOURS) * 3600;
+    if (until * 1000 > deps.now() && !(await deps.provider.holdDraft(invoice.id, until)))
+      deps.log.warn('Stripe invoice finalized before Meterline could hold it', { tenantId, invoiceId: invoice.id });
   }
   if (n.type === 'invoice.finalized' && !(await reconcileInvoice(deps, tenantId, invoice))) outcome.reconciliationMismatches = 1;
   if (n.type === 'invoice.payment_failed') {

@@ -74,6 +74,11 @@ export interface NotificationSource {
   invoiceLines(invoiceId: string): Promise<InvoiceLineState[]>;
   eventNameOfPrice(priceId: string): Promise<string | null>;
   meterErrorReport(eventId: string): Promise<MeterErrorReport>;
+  /**
+   * Keeps a draft invoice from finalizing before `until` (seconds): Stripe's `automatically_finalizes_at`. False when
+   * Stripe refuses because the invoice is no longer a draft.
+   */
+  holdDraft(invoiceId: string, until: number): Promise<boolean>;
 }
 
 /** Where the webhook keeps what it mirrored: handled event ids, subscriptions, invoices and billing issues. */

@@ -232,6 +232,23 @@ describe('Stripe invoice items through the emulator and the real stripe-node cli
     ).toMatchObject({ status: 400, message: 'Invalid integer: 1.5', param: 'amount' });
   });
 
+  it("holds a draft until Meterline's lines can reach it (automatically_finalizes_at); an open invoice refuses", async () => {
+    clock = t('2026-04-01T01:00:00Z');
+    const provider = new StripeWebhookAdapter(async () => ({ stripe, secrets: { secretKey: emulator.apiKey } }));
+    const held = await stripe.customers.create({ name: 'Held' });
+    const sub = await stripe.subscriptions.create({ customer: held.id, items: [{ price: (await stripe.prices.list()).data[0]!.id }] });
+    const draft = await emulator.createInvoice(sub.id, { start: MARCH.start / 1000, end: MARCH.end / 1000 });
+    const until = MARCH.end / 1000 + 74 * 3600;
+    expect(await provider.holdDraft(draft.id, until)).toBe(true);
+    expect((await stripe.invoices.retrieve(draft.id)).automatically_finalizes_at).toBe(until);
+    expect(await refusal(stripe.invoices.update(draft.id, { automatically_finalizes_at: clock / 1000 - 60 }))).toMatchObject({
+      status: 400,
+      param: 'automatically_finalizes_at',
+    });
+    await stripe.invoices.finalizeInvoice(draft.id);
+    expect(await provider.holdDraft(draft.id, until)).toBe(false);
+  });
+
   it('$500 purchased grant, 400 AI jobs and a $1,000 minimum: Stripe collects Meterline’s $500.00 to the cent, once', async () => {
     // Usage: 400 jobs on March 10, reported to Stripe's meter as the daily report does.
     clock = t('2026-03-31T12:00:00Z');

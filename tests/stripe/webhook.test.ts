@@ -3,6 +3,7 @@ import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { createStripeWebhook, type StripeWebhookDependencies } from '../../functions/stripe-webhook/stripe-webhook.js';
 import { lambdaContext } from '../../local/lambda.js';
+import { fixture } from '../../local/stripe-emulator/fixtures.js';
 import type { HttpEvent, HttpResult } from '../../shared/platform/http.js';
 import { stripeClient } from '../../shared/stripe/adapters/client.js';
 import { StripeWebhookAdapter } from '../../shared/stripe/adapters/webhooks.js';
@@ -51,6 +52,7 @@ function webhook(
   const handled = new Set<string>();
   const subscriptions = new Map<string, Mirrored<SubscriptionState>>();
   const alerts: BillingIssue[] = [];
+  const held: { id: string; until: number }[] = [];
   let writes = 0;
   const deps: StripeWebhookDependencies = {
     verify: (raw, signature) => adapter.verify(raw, signature),
@@ -59,6 +61,7 @@ function webhook(
       invoiceLines: async () => [],
       eventNameOfPrice: async () => null,
       meterErrorReport: async () => ({ meterId: null, summary: '', errors: [] }),
+      holdDraft: async (id, until) => held.push({ id, until }) > 0,
     },
     store: {
       seenEvent: async (id) => handled.has(id),
@@ -80,6 +83,7 @@ function webhook(
     invoices: { invoiceForPeriod: async () => undefined, followProviderInvoice: async () => undefined },
     publish: async () => undefined,
     now: Date.now,
+    graceHours: 72,
   };
   const handler = createStripeWebhook(deps);
   const invoke = (event: HttpEvent) => handler(event, lambdaContext('stripe-webhook')) as Promise<HttpResult>;
@@ -102,7 +106,7 @@ function webhook(
       isBase64Encoded: o.base64 ?? false,
     });
   };
-  return { invoke, deliver, sample, subscriptions, alerts, deps, writes: () => writes };
+  return { invoke, deliver, sample, subscriptions, alerts, held, deps, writes: () => writes };
 }
 
 describe('Stripe webhook', () => {
@@ -148,6 +152,26 @@ describe('Stripe webhook', () => {
     expect(w.subscriptions.get('sub_1')).toMatchObject({ eventId: 'evt_3', state: { status: 'canceled' } });
     await w.deliver(subscriptionEvent('evt_4', t + 2, 'active'));
     expect(w.subscriptions.get('sub_1')).toMatchObject({ eventId: 'evt_4', state: { status: 'fetched' } });
+  });
+
+  it("holds a period's draft until Meterline's grace window has passed and the invoice job has run", async () => {
+    const w = webhook();
+    const periodEnd = now() - 3600;
+    const invoiceEvent = (id: string, object: object) => ({
+      id,
+      object: 'event',
+      created: now(),
+      type: 'invoice.created',
+      data: {
+        object: fixture('invoice', { id: 'in_1', customer: 'cus_1', lines: { object: 'list', data: [], has_more: false }, ...object }),
+      },
+    });
+    const cycle = { status: 'draft', period_start: periodEnd - 30 * 86_400, period_end: periodEnd };
+    expect(await w.deliver(invoiceEvent('evt_draft', cycle))).toMatchObject({ statusCode: 200 });
+    // A first invoice (period start = end) and a period whose grace has long passed are left to Stripe's own timing.
+    await w.deliver(invoiceEvent('evt_first', { ...cycle, period_start: periodEnd }));
+    await w.deliver(invoiceEvent('evt_old', { ...cycle, period_end: periodEnd - 80 * 3600 }));
+    expect(w.held).toEqual([{ id: 'in_1', until: periodEnd + (72 + 2) * 3600 }]);
   });
 
   it('acknowledges event types it does not handle with 200 and no effect', async () => {

@@ -94,6 +94,17 @@ export class StripeWebhookAdapter implements NotificationSource {
     return name;
   }
 
+  async holdDraft(invoiceId: string, until: number): Promise<boolean> {
+    const { stripe } = await this.access();
+    try {
+      await withStripeRetry(() => stripe.invoices.update(invoiceId, { automatically_finalizes_at: until }));
+      return true;
+    } catch (error) {
+      if (error instanceof Stripe.errors.StripeInvalidRequestError && !isRetryable(error)) return false;
+      throw error;
+    }
+  }
+
   async meterErrorReport(eventId: string): Promise<MeterErrorReport> {
     const { stripe } = await this.access();
     const event = (await refusedForGood(
