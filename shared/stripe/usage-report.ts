@@ -6,7 +6,7 @@ import { mapLimit } from '../kernel/batching.js';
 import { Dec } from '../kernel/decimal.js';
 import type { Log } from '../kernel/log.js';
 import { type Period, periodKey, periodKeyStart } from '../kernel/periods.js';
-import type { Meter } from '../metering/meters.js';
+import { isGauge, type Meter } from '../metering/meters.js';
 import type { UsageStore } from '../metering/ports.js';
 import type { TenantDirectory } from '../tenancy/ports.js';
 import type { Tenant } from '../tenancy/tenants.js';
@@ -282,7 +282,7 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
  */
 async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, daysWithEvents: string[]): Promise<DayValue[]> {
   const billing = deps.billing;
-  const gauge = run.meter.aggregation === 'LATEST';
+  const gauge = isGauge(run.meter.aggregation);
   const candidates = gauge ? everyDay(run.days.from, run.days.to) : daysWithEvents;
   const byPeriod = new Map<number, { period: Period; days: string[] }>();
   for (const day of candidates) {
