@@ -102,6 +102,28 @@ export function timeWeighted(groups: readonly GaugeReadings[], period: Period, a
   return integral.div(unitMs).toDecimalPlaces(GAUGE_DECIMALS, Dec.ROUND_HALF_UP).toFixed();
 }
 
+/**
+ * `timeWeighted` of each of `buckets` (consecutive periods, in order), from one read of readings that covers them
+ * all: a bucket's level carried in is the last reading before it, from the read or from before it.
+ */
+export function timeWeightedSeries(groups: readonly GaugeReadings[], buckets: readonly Period[], asOf: number, per: TimeUnit): string[] {
+  const sorted = groups.map((g) => ({
+    before: g.before,
+    readings: [...g.readings].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+  }));
+  return buckets.map((bucket) => {
+    if (asOf <= bucket.start) return '0';
+    const around = sorted.map((g) => {
+      const first = g.readings.findIndex((r) => Date.parse(r.at) >= bucket.start);
+      const start = first === -1 ? g.readings.length : first;
+      const end = g.readings.findIndex((r) => Date.parse(r.at) >= bucket.end);
+      const before = start > 0 ? g.readings[start - 1] : g.before;
+      return { groupKey: '', ...(before ? { before } : {}), readings: g.readings.slice(start, end === -1 ? undefined : end) };
+    });
+    return timeWeighted(around, bucket, asOf, per);
+  });
+}
+
 /** The mean of events whose values add up to `sum`, as billed: rounded half-up to 6 decimals, 0 without events. */
 export function average(sum: Dec, events: number): string {
   return events === 0 ? '0' : sum.div(events).toDecimalPlaces(GAUGE_DECIMALS, Dec.ROUND_HALF_UP).toFixed();
