@@ -26,6 +26,7 @@ import { bundles } from './bundles.js';
 import { capacity } from './capacity.js';
 import { costPerMillionEvents, priceTable } from './cost.js';
 import { flood } from './flood.js';
+import { gauges } from './gauges.js';
 import { integration } from './integration.js';
 import { meteredProxy } from './metered.js';
 import { latencies, printTable } from './report.js';
@@ -390,6 +391,7 @@ const sections = {
   integration,
   capacity,
   flood,
+  gauges,
 };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);
