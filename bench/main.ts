@@ -27,6 +27,7 @@ import { capacity } from './capacity.js';
 import { costPerMillionEvents, priceTable } from './cost.js';
 import { usageExportBench } from './export.js';
 import { flood } from './flood.js';
+import { gauges } from './gauges.js';
 import { integration } from './integration.js';
 import { meteredProxy } from './metered.js';
 import { latencies, printTable } from './report.js';
@@ -468,6 +469,7 @@ const sections = {
   export: usageExportBench,
   simulation,
   zones: async () => timeZoneCost(),
+  gauges,
 };
 const wanted = process.argv.slice(2).filter((a) => a in sections) as (keyof typeof sections)[];
 console.log(`Meterline benchmark, ${new Date().toISOString()}, node ${process.version}, ${process.arch}`);

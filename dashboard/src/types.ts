@@ -5,6 +5,8 @@ export interface Meter {
   unit: string;
   aggregation: string;
   groupBy: string[];
+  /** TIME_WEIGHTED meters: the unit of time their quantity is in (GB-hours). */
+  per?: string;
 }
 
 export interface Analytics {

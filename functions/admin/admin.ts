@@ -79,11 +79,12 @@ export function createAdminApi({ directory, rateLimits, now, newTenantId }: Admi
           existing &&
           (existing.aggregation !== meter.aggregation ||
             existing.valueProperty !== meter.valueProperty ||
+            existing.per !== meter.per ||
             existing.groupBy.join() !== meter.groupBy.join())
         ) {
           throw new ClientError(
             'CONFLICT',
-            `meter "${key}" exists; its aggregation, valueProperty and groupBy cannot change (create a new meter)`,
+            `meter "${key}" exists; its aggregation, per, valueProperty and groupBy cannot change (create a new meter)`,
             'aggregation',
           );
         }

@@ -13,7 +13,8 @@ import {
   toIso,
 } from '../../shared/kernel/periods.js';
 import type { Meter } from '../../shared/metering/meters.js';
-import type { CounterRow } from '../../shared/metering/ports.js';
+import { average, timeWeighted, timeWeightedSeries } from '../../shared/metering/period-usage.js';
+import type { CounterRow, GaugeReadings } from '../../shared/metering/ports.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { requireTenant } from '../../shared/tenancy/access.js';
 
@@ -21,6 +22,8 @@ export interface UsageDependencies {
   meters(tenantId: string): Promise<Meter[]>;
   series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey?: string): Promise<CounterRow[]>;
   groupKeys(tenantId: string, meter: string, fromMonth: string, toMonth: string): Promise<string[]>;
+  /** A TIME_WEIGHTED meter's readings per group (shared/metering/ports.ts `CounterReads.readings`). */
+  readings(tenantId: string, meter: string, from: number, to: number): Promise<GaugeReadings[]>;
   now(): number;
 }
 
@@ -55,12 +58,19 @@ export function createUsageApi(deps: UsageDependencies) {
         const usage = await Promise.all(
           meters.map(async (m) => {
             const [row] = await deps.series(tenantId, m.key, 'month', key, key);
+            const now = deps.now();
+            const value =
+              m.aggregation === 'AVG'
+                ? average(new Dec(row?.value ?? 0), row?.events ?? 0)
+                : m.aggregation === 'TIME_WEIGHTED'
+                  ? timeWeighted(await deps.readings(tenantId, m.key, period.start, Math.min(now, period.end)), period, now, m.per!)
+                  : (row?.value ?? '0');
             return {
               meter: m.key,
               name: m.name,
               unit: m.unit,
               aggregation: m.aggregation,
-              value: row?.value ?? '0',
+              value,
               events: row?.events ?? 0,
             };
           }),
@@ -90,23 +100,33 @@ export function createUsageApi(deps: UsageDependencies) {
           }
         }
         const range = [periodKey(q.granularity, first), periodKey(q.granularity, to - 1)] as const;
-        const additive = meter.aggregation !== 'MAX' && meter.aggregation !== 'LATEST';
-        const seriesOf = (rows: CounterRow[]) => {
+        const additive = meter.aggregation === 'SUM' || meter.aggregation === 'COUNT' || meter.aggregation === 'UNIQUE_COUNT';
+        const periods = buckets.map((start) => ({ start, end: nextPeriodStart(q.granularity, start) }));
+        // A TIME_WEIGHTED bucket is its integral, from the readings (one read for the whole range); its counters count events.
+        const readings =
+          meter.aggregation === 'TIME_WEIGHTED' ? await deps.readings(tenantId, meter.key, first, periods.at(-1)!.end) : undefined;
+        const seriesOf = (rows: CounterRow[], groupKeys?: readonly string[]) => {
           const byPeriod = new Map(rows.map((r) => [periodKeyStart(q.granularity, r.period), r]));
-          return buckets.map((start) => {
-            const row = byPeriod.get(start);
-            return {
-              periodStart: toIso(start),
-              periodEnd: toIso(nextPeriodStart(q.granularity, start)),
-              value: row?.value ?? (additive ? '0' : null),
-              events: row?.events ?? 0,
-            };
+          const integrals =
+            readings &&
+            timeWeightedSeries(groupKeys ? readings.filter((g) => groupKeys.includes(g.groupKey)) : readings, periods, now, meter.per!);
+          return periods.map((p, i) => {
+            const row = byPeriod.get(p.start);
+            const value = integrals
+              ? integrals[i]!
+              : meter.aggregation === 'AVG'
+                ? row && row.events > 0
+                  ? average(new Dec(row.value), row.events)
+                  : null
+                : (row?.value ?? (additive ? '0' : null));
+            return { periodStart: toIso(p.start), periodEnd: toIso(p.end), value, events: row?.events ?? 0 };
           });
         };
         const data = seriesOf(await deps.series(tenantId, meter.key, q.granularity, ...range));
         const answer = {
           meter: meter.key,
-          unit: meter.unit,
+          // A TIME_WEIGHTED bucket is in unit-`per`s (GB-hours), `month` meaning the bucket's own length: its mean level.
+          unit: meter.aggregation === 'TIME_WEIGHTED' && meter.per !== 'month' ? `${meter.unit}-${meter.per}` : meter.unit,
           aggregation: meter.aggregation,
           granularity: q.granularity,
           from: toIso(from),
@@ -120,7 +140,12 @@ export function createUsageApi(deps: UsageDependencies) {
           (groupKey) => deps.series(tenantId, meter.key, q.granularity, ...range, groupKey),
           () => deps.groupKeys(tenantId, meter.key, periodKey('month', first), periodKey('month', to - 1)),
         );
-        return json(200, { ...answer, data, groupBy: q.groupBy, groups: groups.map((g) => ({ value: g.value, data: seriesOf(g.rows) })) });
+        return json(200, {
+          ...answer,
+          data,
+          groupBy: q.groupBy,
+          groups: groups.map((g) => ({ value: g.value, data: seriesOf(g.rows, g.groupKeys) })),
+        });
       },
     }),
   );
@@ -128,8 +153,10 @@ export function createUsageApi(deps: UsageDependencies) {
 
 /**
  * The counters of each value of one group-by property. A meter grouped by several properties keeps a
- * counter per combination, so the combinations sharing a value are added up: exact for SUM and COUNT;
- * for other aggregations the parts do not add, so only a meter grouped by that property alone answers.
+ * counter per combination, so the combinations sharing a value are added up: exact for SUM and COUNT, for AVG
+ * (sums and event counts add, the mean is taken after) and TIME_WEIGHTED (integrals add: the caller integrates
+ * the value's group keys); for other aggregations the parts do not add, so only a meter grouped by that property
+ * alone answers.
  */
 async function groupSeries(
   meter: Meter,
@@ -145,7 +172,7 @@ async function groupSeries(
       'groupBy',
     );
   }
-  const summable = meter.aggregation === 'SUM' || meter.aggregation === 'COUNT';
+  const summable = ['SUM', 'COUNT', 'AVG', 'TIME_WEIGHTED'].includes(meter.aggregation);
   if (meter.groupBy.length > 1 && !summable) {
     throw new ClientError(
       'INVALID_REQUEST',
@@ -161,13 +188,13 @@ async function groupSeries(
   return Promise.all(
     [...byValue].map(async ([value, groupKeys]) => {
       const parts = await Promise.all(groupKeys.map(series));
-      if (parts.length === 1) return { value, rows: parts[0]! };
+      if (parts.length === 1) return { value, groupKeys, rows: parts[0]! };
       const sums = new Map<string, { value: Dec; events: number }>();
       for (const row of parts.flat()) {
         const sum = sums.get(row.period) ?? { value: new Dec(0), events: 0 };
         sums.set(row.period, { value: sum.value.plus(row.value), events: sum.events + row.events });
       }
-      return { value, rows: [...sums].map(([period, sum]) => ({ period, value: sum.value.toFixed(), events: sum.events })) };
+      return { value, groupKeys, rows: [...sums].map(([period, sum]) => ({ period, value: sum.value.toFixed(), events: sum.events })) };
     }),
   );
 }

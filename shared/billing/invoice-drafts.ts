@@ -1,7 +1,7 @@
 import { Dec } from '../kernel/decimal.js';
 import type { Period } from '../kernel/periods.js';
 import { UTC } from '../kernel/zones.js';
-import type { Meter } from '../metering/meters.js';
+import { isGauge, type Meter } from '../metering/meters.js';
 import { commitmentTrueUp } from './commitments.js';
 import { applyCredits, boundaries, type CreditGrant, type LedgerEntry, liveBalance } from './credits.js';
 import { ADJUSTABLE_PERIODS, type InvoiceDraft } from './invoices.js';
@@ -35,7 +35,7 @@ export async function quantities(
 }
 
 export const labelsOf = (meters: ReadonlyMap<string, Meter>): Record<string, MeterLabel> =>
-  Object.fromEntries([...meters.values()].map((m) => [m.key, { name: m.name, unit: billedUnit(m.unit, m.aggregation) }]));
+  Object.fromEntries([...meters.values()].map((m) => [m.key, { name: m.name, unit: billedUnit(m) }]));
 
 export async function requirePlan(reads: BillingReads, planId: string): Promise<Plan> {
   const plan = await reads.plan(planId);
@@ -133,9 +133,9 @@ export async function draftInvoice(
 
 /**
  * The quantity a meter will reach by the period's end at its current run rate: additive meters
- * (SUM, COUNT) scale by period length ÷ time elapsed; gauges (LATEST) carry their last reading to the
- * end (read with `asOf` at the end instead); peaks and distinct counts (MAX, UNIQUE_COUNT) stay as
- * they are, since they do not grow with time.
+ * (SUM, COUNT) scale by period length ÷ time elapsed; gauges (LATEST, TIME_WEIGHTED) carry their last
+ * reading to the end (read with `asOf` at the end instead); extremes, means and distinct counts (MAX, MIN,
+ * AVG, UNIQUE_COUNT) stay as they are, since they do not grow with time.
  */
 export function projectQuantity(meter: Meter | undefined, quantity: string, period: Period, now: number): string {
   if (!meter || (meter.aggregation !== 'SUM' && meter.aggregation !== 'COUNT')) return quantity;
@@ -162,7 +162,7 @@ export async function projectedQuantities(
   return Object.fromEntries(
     Object.keys(plan.prices).map((k) => [
       k,
-      meters.get(k)?.aggregation === 'LATEST' ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, period, now),
+      isGauge(meters.get(k)?.aggregation ?? 'SUM') ? carried[k]! : projectQuantity(meters.get(k), soFar[k]!, period, now),
     ]),
   );
 }

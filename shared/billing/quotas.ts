@@ -15,8 +15,9 @@ import { hasEnded, periodAt, type Subscription, timeZoneAt } from './subscriptio
  * exact.
  *
  * What is capped is the meter's value for the period as a person reads it: the total for SUM and
- * COUNT, the peak for MAX, the distinct count for UNIQUE_COUNT, and the current level for LATEST
- * (a storage cap is on GB held now, not on GB-months).
+ * COUNT, the peak for MAX, the low for MIN, the mean for AVG, the distinct count for UNIQUE_COUNT, the current
+ * level for LATEST (a storage cap is on GB held now, not on GB-months), and the integral so far for
+ * TIME_WEIGHTED (a cap on GPU-minutes used this period).
  */
 export const quotaDefinitionSchema = z.strictObject({ limit: decimalString });
 

@@ -1,17 +1,20 @@
 import { Dec } from '../kernel/decimal.js';
 import { type Currency, formatMoney } from '../kernel/money.js';
-import type { Aggregation } from '../metering/meters.js';
+import type { Meter } from '../metering/meters.js';
 import type { InvoiceLine } from './pricing.js';
 
 /**
  * Quantities and prices as people read them on an invoice: "300 jobs", "1 order", "12,500 calls",
  * "$0.01 per 1,000 calls, partial packages prorated", and storage billed as "GB-months", which is
- * what a LATEST meter's quantity is (the readings held over the period, see period-usage.ts).
+ * what a LATEST meter's quantity is (the readings held over the period, see period-usage.ts), or as
+ * "GB-hours", "seat-days", "GPU-minutes": a TIME_WEIGHTED meter's integral per its `per`.
  */
 
-/** The unit a meter's billed quantity is in: a gauge is billed per unit held for a month. */
-export function billedUnit(unit: string, aggregation: Aggregation): string {
-  return aggregation === 'LATEST' ? `${unit}-month` : unit;
+/** The unit a meter's billed quantity is in: a gauge is billed per unit held for a unit of time. */
+export function billedUnit(meter: Pick<Meter, 'unit' | 'aggregation' | 'per'>): string {
+  if (meter.aggregation === 'LATEST') return `${meter.unit}-month`;
+  if (meter.aggregation === 'TIME_WEIGHTED') return `${meter.unit}-${meter.per}`;
+  return meter.unit;
 }
 
 /** English plural of a unit; abbreviations (GB, kWh) do not change. */

@@ -19,7 +19,7 @@ export interface CounterRef {
   groupKey: string;
 }
 
-/** The newest or largest value a plan wants stored; `at` and `id` order LATEST candidates. */
+/** The newest, largest or smallest value a plan wants stored; `at` and `id` order LATEST candidates. */
 export interface Candidate {
   value: string;
   at: string;
@@ -30,10 +30,24 @@ export interface CounterDelta extends CounterRef {
   aggregation: Aggregation;
   /** Events folded into this counter by the plan. */
   events: number;
-  /** Amount to add: SUM of values, COUNT of events, UNIQUE_COUNT of distinct values not seen before. */
+  /** Amount to add: SUM and AVG of values, COUNT of events, UNIQUE_COUNT of distinct values not seen before. */
   add?: string;
-  /** MAX and LATEST: the value to store unless the stored one already wins. */
+  /** MAX, MIN and LATEST: the value to store unless the stored one already wins. */
   candidate?: Candidate;
+}
+
+/**
+ * One reading of a TIME_WEIGHTED meter, kept as an item of its own beside the counters (under its group, '' when
+ * the meter has none): the period's integral needs each reading's neighbours, which no counter update can know, so
+ * the readings are kept as a set (a put is idempotent and order-free) and integrated when read (./period-usage.ts).
+ */
+export interface ReadingRef {
+  tenantId: string;
+  meter: string;
+  groupKey: string;
+  at: string;
+  id: string;
+  value: string;
 }
 
 export interface MarkerRef extends CounterRef {
@@ -44,6 +58,7 @@ export interface FoldPlan {
   events: UsageEvent[];
   counters: CounterDelta[];
   markers: MarkerRef[];
+  readings: ReadingRef[];
 }
 
 export interface Facts {
@@ -63,6 +78,27 @@ export const counterSort = (c: CounterRef): string => `${c.granularity}#${c.grou
 export const counterKey = (c: CounterRef): string => `${counterPartition(c)}|${counterSort(c)}`;
 export const markerSort = (m: MarkerRef): string => `unique#${counterSort(m)}#${m.value}`;
 export const markerKey = (m: MarkerRef): string => `${counterPartition(m)}|${markerSort(m)}`;
+/** Readings sort by group, then instant: `readingPrefix(group) + <ISO instant>` bounds a stretch of time. */
+export const readingPrefix = (groupKey: string): string => `reading#${groupKey}#`;
+export const readingSort = (r: Pick<ReadingRef, 'groupKey' | 'at' | 'id'>): string => `${readingPrefix(r.groupKey)}${r.at}#${r.id}`;
+export const readingKey = (r: ReadingRef): string => `${counterPartition(r)}|${readingSort(r)}`;
+/** A reading as the counters table keeps it. */
+export const readingItem = (r: ReadingRef) => ({
+  pk: counterPartition(r),
+  sk: readingSort(r),
+  groupKey: r.groupKey,
+  at: r.at,
+  id: r.id,
+  value: r.value,
+});
+export const readingOf = (e: UsageEvent): ReadingRef => ({
+  tenantId: e.tenantId,
+  meter: e.meter,
+  groupKey: e.groupKey,
+  at: e.timestamp,
+  id: e.id,
+  value: e.value,
+});
 export const beatenKey = (c: CounterRef, candidate: Candidate): string =>
   `${counterKey(c)}|${candidate.value}|${candidate.at}|${candidate.id}`;
 
@@ -99,6 +135,10 @@ export function unfoldableReason(e: UsageEvent): string | undefined {
     const sort = e.aggregation === 'UNIQUE_COUNT' ? markerSort({ ...ref, value: e.value }) : counterSort(ref);
     const bytes = Buffer.byteLength(sort);
     if (bytes > MAX_SORT_KEY_BYTES) return `the ${ref.granularity} counter key is ${bytes} bytes; DynamoDB allows ${MAX_SORT_KEY_BYTES}`;
+  }
+  if (e.aggregation === 'TIME_WEIGHTED') {
+    const bytes = Buffer.byteLength(readingSort(readingOf(e)));
+    if (bytes > MAX_SORT_KEY_BYTES) return `the reading's key is ${bytes} bytes; DynamoDB allows ${MAX_SORT_KEY_BYTES}`;
   }
   return undefined;
 }
@@ -153,9 +193,9 @@ export function halves(unit: FoldUnit): [FoldUnit, FoldUnit] {
   ];
 }
 
-/** The counters and markers an event could write, leaving out markers `facts` knows are seen. */
+/** The counters, markers and readings an event could write, leaving out markers `facts` knows are seen. */
 export function writesOf(e: UsageEvent, facts: Facts = emptyFacts()): string[] {
-  const keys: string[] = [];
+  const keys: string[] = e.aggregation === 'TIME_WEIGHTED' ? [readingKey(readingOf(e))] : [];
   for (const ref of countersOf(e)) {
     keys.push(counterKey(ref));
     if (e.aggregation === 'UNIQUE_COUNT') {
@@ -166,15 +206,20 @@ export function writesOf(e: UsageEvent, facts: Facts = emptyFacts()): string[] {
   return keys;
 }
 
-/** The counter deltas and new distinct-value markers of `events`, leaving out what `facts` says is done. */
+/**
+ * The counter deltas, new distinct-value markers and readings of `events`, leaving out what `facts` says is done.
+ * A TIME_WEIGHTED counter only counts its events; its quantity comes from the readings.
+ */
 export function planFold(events: readonly UsageEvent[], facts: Facts): FoldPlan {
   const counters = new Map<
     string,
     { ref: CounterRef; aggregation: Aggregation; events: number; add: InstanceType<typeof Dec>; candidate?: Candidate }
   >();
   const markers = new Map<string, MarkerRef>();
+  const readings = new Map<string, ReadingRef>();
 
   for (const e of events) {
+    if (e.aggregation === 'TIME_WEIGHTED') readings.set(readingKey(readingOf(e)), readingOf(e));
     for (const ref of countersOf(e)) {
       const key = counterKey(ref);
       let c = counters.get(key);
@@ -185,6 +230,7 @@ export function planFold(events: readonly UsageEvent[], facts: Facts): FoldPlan 
       c.events += 1;
       switch (e.aggregation) {
         case 'SUM':
+        case 'AVG':
           c.add = c.add.plus(e.value);
           break;
         case 'COUNT':
@@ -193,8 +239,13 @@ export function planFold(events: readonly UsageEvent[], facts: Facts): FoldPlan 
         case 'MAX':
           if (!c.candidate || new Dec(e.value).greaterThan(c.candidate.value)) c.candidate = { value: e.value, at: e.timestamp, id: e.id };
           break;
+        case 'MIN':
+          if (!c.candidate || new Dec(e.value).lessThan(c.candidate.value)) c.candidate = { value: e.value, at: e.timestamp, id: e.id };
+          break;
         case 'LATEST':
           if (!c.candidate || newer(e, c.candidate)) c.candidate = { value: e.value, at: e.timestamp, id: e.id };
+          break;
+        case 'TIME_WEIGHTED':
           break;
         case 'UNIQUE_COUNT': {
           const marker: MarkerRef = { ...ref, value: e.value };
@@ -212,15 +263,18 @@ export function planFold(events: readonly UsageEvent[], facts: Facts): FoldPlan 
   const deltas: CounterDelta[] = [];
   for (const c of counters.values()) {
     const delta: CounterDelta = { ...c.ref, aggregation: c.aggregation, events: c.events };
-    if (c.aggregation === 'MAX' || c.aggregation === 'LATEST') {
+    if (keepsCandidate(c.aggregation)) {
       if (c.candidate && !facts.beaten.has(beatenKey(c.ref, c.candidate))) delta.candidate = c.candidate;
-    } else {
+    } else if (c.aggregation !== 'TIME_WEIGHTED') {
       delta.add = c.add.toFixed();
     }
     deltas.push(delta);
   }
-  return { events: [...events], counters: deltas, markers: [...markers.values()] };
+  return { events: [...events], counters: deltas, markers: [...markers.values()], readings: [...readings.values()] };
 }
+
+/** Aggregations whose counter stores one event's value, conditionally, instead of adding. */
+export const keepsCandidate = (a: Aggregation): boolean => a === 'MAX' || a === 'MIN' || a === 'LATEST';
 
 function newer(e: UsageEvent, c: Candidate): boolean {
   return e.timestamp > c.at || (e.timestamp === c.at && e.id > c.id);

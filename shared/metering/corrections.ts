@@ -2,18 +2,31 @@ import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
 import { canonicalJson, parseJson } from '../kernel/json.js';
 import * as z from '../kernel/zod-mini.js';
-import { type CounterDelta, counterKey, countersOf } from './aggregation.js';
+import { type CounterDelta, counterKey, countersOf, type ReadingRef, readingOf, readingSort } from './aggregation.js';
 import { eventValueSchema, type UsageEvent, validateEvent } from './events.js';
-import type { Meter } from './meters.js';
+import type { Aggregation, Meter } from './meters.js';
 
 /**
  * Corrections: a tenant or an admin voids a counted event or replaces its value or properties. The ledger entry
  * takes the new version, the correction record keeps both versions, and the counters move by the exact
  * difference, all in one atomic write that is idempotent by the correction id.
  *
- * Only additive meters (SUM, COUNT) can be corrected by a difference: a MAX, a LATEST reading or a distinct count
- * cannot be taken back without reading the other events of its counters, so those are refused.
+ * Additive meters (SUM, COUNT, AVG: its counters keep a sum and a count) are corrected by a difference, and
+ * TIME_WEIGHTED readings by replacing or deleting the reading's own item (the period is integrated when read). A
+ * MAX, MIN, a LATEST reading or a distinct count cannot be taken back without reading the other events of its
+ * counters, so those are refused.
  */
+const correctable: readonly Aggregation[] = ['SUM', 'COUNT', 'AVG', 'TIME_WEIGHTED'];
+
+function refuseUncorrectable(aggregation: Aggregation): void {
+  if (!correctable.includes(aggregation)) {
+    throw new ClientError(
+      'CONFLICT',
+      `events of ${aggregation} meters cannot be corrected; only SUM, COUNT, AVG and TIME_WEIGHTED events can`,
+      'meter',
+    );
+  }
+}
 const correctionId = z.string().check(z.minLength(1), z.maxLength(128));
 const reason = z.optional(z.string().check(z.minLength(1), z.maxLength(500)));
 
@@ -47,13 +60,7 @@ export interface Correction {
 /** The corrected event, validated exactly as ingest validates an event (value, value property, group-by). */
 export function correctedEvent(before: UsageEvent, meter: Meter, request: CorrectionRequest, now: number): UsageEvent | undefined {
   if (request.action === 'void') return undefined;
-  if (meter.aggregation !== 'SUM' && meter.aggregation !== 'COUNT') {
-    throw new ClientError(
-      'CONFLICT',
-      `events of ${meter.aggregation} meters cannot be corrected by a difference; only SUM and COUNT events can`,
-      'meter',
-    );
-  }
+  refuseUncorrectable(meter.aggregation);
   if (request.value === undefined && request.properties === undefined)
     throw new ClientError('INVALID_REQUEST', 'replace needs a value or properties', 'value');
   const properties =
@@ -99,13 +106,7 @@ function countedAlike(a: UsageEvent, b: UsageEvent): boolean {
  * both touch gets the net difference. Counters left unchanged are left out.
  */
 export function correctionDeltas(before: UsageEvent, after: UsageEvent | undefined): CounterDelta[] {
-  if (before.aggregation !== 'SUM' && before.aggregation !== 'COUNT') {
-    throw new ClientError(
-      'CONFLICT',
-      `events of ${before.aggregation} meters cannot be corrected by a difference; only SUM and COUNT events can`,
-      'meter',
-    );
-  }
+  refuseUncorrectable(before.aggregation);
   const deltas = new Map<string, { delta: CounterDelta; add: Dec }>();
   const apply = (e: UsageEvent, sign: 1 | -1) => {
     for (const ref of countersOf(e)) {
@@ -118,5 +119,18 @@ export function correctionDeltas(before: UsageEvent, after: UsageEvent | undefin
   };
   apply(before, -1);
   if (after) apply(after, 1);
-  return [...deltas.values()].filter((d) => d.delta.events !== 0 || !d.add.isZero()).map((d) => ({ ...d.delta, add: d.add.toFixed() }));
+  // A TIME_WEIGHTED counter counts events only; its readings move by `correctionReadings`.
+  const counted = before.aggregation === 'TIME_WEIGHTED';
+  return [...deltas.values()]
+    .filter((d) => d.delta.events !== 0 || (!counted && !d.add.isZero()))
+    .map((d) => (counted ? d.delta : { ...d.delta, add: d.add.toFixed() }));
+}
+
+/** A TIME_WEIGHTED correction's reading writes: the new version put, the old one deleted unless the put replaces it. */
+export function correctionReadings(before: UsageEvent, after: UsageEvent | undefined): { put?: ReadingRef; remove?: ReadingRef } {
+  if (before.aggregation !== 'TIME_WEIGHTED') return {};
+  const old = readingOf(before);
+  if (!after) return { remove: old };
+  const next = readingOf(after);
+  return readingSort(next) === readingSort(old) ? { put: next } : { put: next, remove: old };
 }

@@ -2,18 +2,28 @@ import * as z from '../kernel/zod-mini.js';
 
 /**
  * How a meter folds its events into one number per period.
- * SUM and COUNT add up, MAX keeps the largest value, LATEST keeps the value of the event with the
- * newest timestamp (gauges such as storage), UNIQUE_COUNT counts distinct values (seats, active users).
+ * SUM and COUNT add up, MAX and MIN keep the largest and smallest value, AVG is the mean of the values (its
+ * counters keep the sum and the count; the division is made when the period is read), LATEST keeps the value of
+ * the event with the newest timestamp (gauges such as storage, billed in unit-months sampled hourly),
+ * TIME_WEIGHTED integrates a gauge held from each reading until the next, exactly, per the meter's `per` unit
+ * of time (GB-hours, seat-days, GPU-minutes), UNIQUE_COUNT counts distinct values (seats, active users).
  */
-export const aggregations = ['SUM', 'COUNT', 'MAX', 'LATEST', 'UNIQUE_COUNT'] as const;
+export const aggregations = ['SUM', 'COUNT', 'MAX', 'MIN', 'AVG', 'LATEST', 'TIME_WEIGHTED', 'UNIQUE_COUNT'] as const;
 export type Aggregation = (typeof aggregations)[number];
+
+/** Gauges: held from each reading until the next, billed over time (LATEST in unit-months, TIME_WEIGHTED per `per`). */
+export const isGauge = (a: Aggregation): boolean => a === 'LATEST' || a === 'TIME_WEIGHTED';
+
+/** The unit of time a TIME_WEIGHTED meter's quantity is expressed in: `hour` makes GB-hours of a GB gauge. */
+export const timeUnits = ['minute', 'hour', 'day', 'month'] as const;
+export type TimeUnit = (typeof timeUnits)[number];
 
 const identifier = /^[a-z][a-z0-9_]{0,62}$/;
 const propertyName = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 
 export const meterKeySchema = z.string().check(z.regex(identifier, 'must be lower_snake_case, 1-63 characters'));
 
-export const meterSchema = z.object({
+const meterFields = z.object({
   key: meterKeySchema,
   name: z.string().check(z.minLength(1), z.maxLength(200)),
   unit: z.string().check(z.minLength(1), z.maxLength(40)),
@@ -25,12 +35,25 @@ export const meterSchema = z.object({
   valueProperty: z.optional(z.string().check(z.regex(propertyName))),
   /** Properties whose values split the meter's counters into groups (region, model, ...). */
   groupBy: z._default(z.array(z.string().check(z.regex(propertyName))).check(z.maxLength(3)), []),
+  /**
+   * TIME_WEIGHTED only, and required there: the unit of time its integral is expressed in. `month` is the
+   * billing period's own length, so `per: 'month'` is the time-weighted average over the period (unit-months).
+   */
+  per: z.optional(z.enum(timeUnits)),
 });
+
+/** `per` belongs to TIME_WEIGHTED meters, which cannot do without it. */
+const perMatchesAggregation = z.refine<{ aggregation: Aggregation; per?: TimeUnit | undefined }>(
+  (m) => (m.aggregation === 'TIME_WEIGHTED') === (m.per !== undefined),
+  { message: "per ('minute', 'hour', 'day' or 'month') is required for a TIME_WEIGHTED meter and allowed for no other", path: ['per'] },
+);
+
+export const meterSchema = meterFields.check(perMatchesAggregation);
 
 export type Meter = z.infer<typeof meterSchema>;
 
 /** Input of the admin API: the key comes from the path. */
-export const meterDefinitionSchema = z.omit(meterSchema, { key: true });
+export const meterDefinitionSchema = z.omit(meterFields, { key: true }).check(perMatchesAggregation);
 
 /**
  * Meter definitions by tenant, cached in memory for ingest, which reads them on every request. Each container

@@ -10,14 +10,17 @@ import {
   type Tile,
   tiles,
 } from '../kernel/periods.js';
-import type { Meter } from './meters.js';
-import type { CounterReads, MeterQuantities } from './ports.js';
+import type { Meter, TimeUnit } from './meters.js';
+import type { CounterReads, GaugeReadings, MeterQuantities } from './ports.js';
 
 /**
  * How a billing period's quantity comes out of the UTC counters. A period is any stretch on quarter-hours (a tenant's
  * local month, in any zone): it is read as the UTC buckets that tile it (`tiles` in kernel/periods.ts).
  *
- * - SUM and COUNT add the counters that tile the period; MAX takes the largest of them.
+ * - SUM and COUNT add the counters that tile the period; MAX and MIN take the largest and smallest of them (MIN over
+ *   the counters that counted an event: a period without one is 0).
+ * - AVG adds the same counters' sums and event counts and divides once, here: the mean over every event of the
+ *   period, exact, shown (and priced) rounded half-up to 6 decimals, as gauges are.
  * - UNIQUE_COUNT counts distinct values over the period: the month counter when the period is exactly
  *   a UTC calendar month, otherwise the distinct values of the markers of the buckets that tile it.
  * - LATEST meters are gauges (storage): priced in unit-months, the time-weighted average of their readings. Each
@@ -26,6 +29,12 @@ import type { CounterReads, MeterQuantities } from './ports.js';
  *   none). The readings over the cells up to `asOf`, weighted by their length in hours, are divided by the hours
  *   of the whole period (721 for a month that gains an hour to DST), and rounded half-up to 6 decimals: 45 GB all
  *   month = 45 GB-months; 100 GB for the last 10 days of a 30-day month = 33.333333 GB-months.
+ * - TIME_WEIGHTED meters integrate the gauge exactly: each reading holds from its instant until the next one
+ *   (the last reading before the period carried in, 0 if none), to the millisecond, up to `asOf`; the integral
+ *   is expressed per the meter's `per` (a minute, an hour, a day, or the period's whole length for `month`) and
+ *   rounded half-up to 6 decimals. A grouped meter's total is the sum of its groups' integrals (seats per region
+ *   add up). LATEST is the same measure sampled hourly, per month: TIME_WEIGHTED with `per: 'month'` equals it
+ *   whenever readings fall on the hour, and is exact when they do not.
  */
 export interface CounterRange {
   granularity: Granularity;
@@ -94,17 +103,86 @@ export function unitMonths(
   return sum.div(hours).toDecimalPlaces(GAUGE_DECIMALS, Dec.ROUND_HALF_UP).toFixed();
 }
 
+const timeUnitMs: Record<Exclude<TimeUnit, 'month'>, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/**
+ * The integral of each group's gauge over `period` up to `asOf`, summed, in `per` units of time. Readings may come
+ * in any order: ties of one instant are broken by id (the greater holds), as LATEST breaks them.
+ */
+export function timeWeighted(groups: readonly GaugeReadings[], period: Period, asOf: number, per: TimeUnit): string {
+  const until = Math.min(asOf, period.end);
+  let integral = new Dec(0);
+  for (const g of groups) {
+    const readings = g.readings
+      .map((r) => ({ ...r, instant: Date.parse(r.at) }))
+      .filter((r) => r.instant >= period.start && r.instant < until)
+      .sort((a, b) => a.instant - b.instant || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let level = new Dec(g.before?.value ?? 0);
+    let from = period.start;
+    for (const r of readings) {
+      integral = integral.plus(level.times(r.instant - from));
+      from = r.instant;
+      level = new Dec(r.value);
+    }
+    if (until > from) integral = integral.plus(level.times(until - from));
+  }
+  const unitMs = per === 'month' ? period.end - period.start : timeUnitMs[per];
+  return integral.div(unitMs).toDecimalPlaces(GAUGE_DECIMALS, Dec.ROUND_HALF_UP).toFixed();
+}
+
+/**
+ * `timeWeighted` of each of `buckets` (consecutive periods, in order), from one read of readings that covers them
+ * all: a bucket's level carried in is the last reading before it, from the read or from before it.
+ */
+export function timeWeightedSeries(groups: readonly GaugeReadings[], buckets: readonly Period[], asOf: number, per: TimeUnit): string[] {
+  const sorted = groups.map((g) => ({
+    before: g.before,
+    readings: [...g.readings].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+  }));
+  return buckets.map((bucket) => {
+    if (asOf <= bucket.start) return '0';
+    const around = sorted.map((g) => {
+      const first = g.readings.findIndex((r) => Date.parse(r.at) >= bucket.start);
+      const start = first === -1 ? g.readings.length : first;
+      const end = g.readings.findIndex((r) => Date.parse(r.at) >= bucket.end);
+      const before = start > 0 ? g.readings[start - 1] : g.before;
+      return { groupKey: '', ...(before ? { before } : {}), readings: g.readings.slice(start, end === -1 ? undefined : end) };
+    });
+    return timeWeighted(around, bucket, asOf, per);
+  });
+}
+
+/** The mean of events whose values add up to `sum`, as billed: rounded half-up to 6 decimals, 0 without events. */
+export function average(sum: Dec, events: number): string {
+  return events === 0 ? '0' : sum.div(events).toDecimalPlaces(GAUGE_DECIMALS, Dec.ROUND_HALF_UP).toFixed();
+}
+
 /** The billed quantity of one meter over `period`, by the rules above. Only meter totals are read: prices apply to a meter as a whole. */
 export async function billedQuantity(reads: CounterReads, tenantId: string, meter: Meter, period: Period, asOf: number): Promise<string> {
   const read = async (ranges: CounterRange[]) =>
     (await Promise.all(ranges.map((r) => reads.values(tenantId, meter.key, r.granularity, r.from, r.to)))).flat();
-  const counterValues = async () => (await read(counterRanges(period))).map((r) => new Dec(r.value));
+  const counterRows = () => read(counterRanges(period));
+  const counterValues = async () => (await counterRows()).map((r) => new Dec(r.value));
   switch (meter.aggregation) {
     case 'SUM':
     case 'COUNT':
       return (await counterValues()).reduce((sum, v) => sum.plus(v), new Dec(0)).toFixed();
     case 'MAX':
       return (await counterValues()).reduce((max, v) => Dec.max(max, v), new Dec(0)).toFixed();
+    case 'MIN': {
+      const counted = (await counterRows()).filter((r) => r.events > 0).map((r) => new Dec(r.value));
+      return counted.length === 0 ? '0' : Dec.min(...counted).toFixed();
+    }
+    case 'AVG': {
+      const rows = await counterRows();
+      return average(
+        rows.reduce((sum, r) => sum.plus(r.value), new Dec(0)),
+        rows.reduce((n, r) => n + r.events, 0),
+      );
+    }
+    case 'TIME_WEIGHTED':
+      if (asOf <= period.start) return '0';
+      return timeWeighted(await reads.readings(tenantId, meter.key, period.start, Math.min(asOf, period.end)), period, asOf, meter.per!);
     case 'UNIQUE_COUNT':
       return isCalendarMonth(period)
         ? ((await counterValues())[0]?.toFixed() ?? '0')
@@ -171,7 +249,13 @@ export async function dayQuantities(
 export function meterQuantities(reads: CounterReads): MeterQuantities {
   return {
     quantity: (tenantId, meter, period, asOf) => billedQuantity(reads, tenantId, meter, period, asOf),
-    level: async (tenantId, meter, instant) =>
-      (await reads.levelBefore(tenantId, meter.key, nextPeriodStart('hour', periodStart('hour', instant)))) ?? '0',
+    level: async (tenantId, meter, instant) => {
+      if (meter.aggregation === 'TIME_WEIGHTED') {
+        // The sum of each group's newest reading at or before the instant.
+        const groups = await reads.readings(tenantId, meter.key, instant + 1, instant + 1);
+        return groups.reduce((sum, g) => sum.plus(g.before?.value ?? 0), new Dec(0)).toFixed();
+      }
+      return (await reads.levelBefore(tenantId, meter.key, nextPeriodStart('hour', periodStart('hour', instant)))) ?? '0';
+    },
   };
 }

@@ -165,6 +165,22 @@ export interface CounterReads {
   levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined>;
   /** Distinct values of a UNIQUE_COUNT meter over the counter ranges, from the markers of their buckets. */
   distinctValues(tenantId: string, meter: string, ranges: readonly CounterRange[]): Promise<number>;
+  /** A TIME_WEIGHTED meter's readings, per group: the newest before `from`, and every one at or after `from` and before `to`. */
+  readings(tenantId: string, meter: string, from: number, to: number): Promise<GaugeReadings[]>;
+}
+
+/** One reading of a TIME_WEIGHTED meter. */
+export interface Reading {
+  at: string;
+  id: string;
+  value: string;
+}
+
+/** One group's readings around a stretch of time (the group '' when the meter has no group-by). */
+export interface GaugeReadings {
+  groupKey: string;
+  before?: Reading;
+  readings: Reading[];
 }
 
 /** A meter's billed quantity over a period and a gauge's level, as billing and quotas read them. */

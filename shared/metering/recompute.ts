@@ -1,6 +1,6 @@
 import { Dec } from '../kernel/decimal.js';
-import { nextPeriodStart, periodKeyStart, periodStart } from '../kernel/periods.js';
-import { type Candidate, type CounterRef, counterKey, countersOf } from './aggregation.js';
+import { nextPeriodStart, periodKey, periodKeyStart, periodStart } from '../kernel/periods.js';
+import { type Candidate, type CounterRef, counterKey, countersOf, type ReadingRef, readingOf } from './aggregation.js';
 import type { UsageEvent } from './events.js';
 import type { Aggregation } from './meters.js';
 import type { LedgerEntry } from './ports.js';
@@ -78,9 +78,34 @@ export interface CounterState {
   /** LATEST: which reading the value is. */
   latestAt?: string;
   latestId?: string;
-  /** UNIQUE_COUNT: the distinct values with a marker. */
+  /**
+   * UNIQUE_COUNT: the distinct values with a marker. TIME_WEIGHTED: the readings of the hour counter of their
+   * own group, each as `readingMarker` spells it (the readings are its set of items, as markers are).
+   */
   markers?: string[];
 }
+
+/** A TIME_WEIGHTED reading as a recompute compares it: `<ISO instant>#<value>#<id>` (the instant has a fixed length). */
+export const readingMarker = (r: Pick<ReadingRef, 'at' | 'id' | 'value'>): string => `${r.at}#${r.value}#${r.id}`;
+
+export function parseReadingMarker(ref: CounterRef, marker: string): ReadingRef {
+  const at = marker.slice(0, 24);
+  const rest = marker.slice(25);
+  const cut = rest.indexOf('#');
+  return { tenantId: ref.tenantId, meter: ref.meter, groupKey: ref.groupKey, at, value: rest.slice(0, cut), id: rest.slice(cut + 1) };
+}
+
+/** The counter a TIME_WEIGHTED reading belongs to in a recompute: the hour counter of its group. */
+export const readingCounter = (r: ReadingRef): CounterRef => ({
+  tenantId: r.tenantId,
+  meter: r.meter,
+  granularity: 'hour',
+  period: periodKey('hour', Date.parse(r.at)),
+  groupKey: r.groupKey,
+});
+
+/** Aggregations whose counters carry a set of items (markers or readings) a recompute compares one by one. */
+const carriesMarkers = (a: Aggregation) => a === 'UNIQUE_COUNT' || a === 'TIME_WEIGHTED';
 
 export interface LiveCounter extends CounterState {
   ref: CounterRef;
@@ -96,8 +121,10 @@ interface Accumulator {
   aggregation: Aggregation;
   events: number;
   sum: Dec;
+  /** MAX or MIN: the value kept. */
   max?: string;
   latest?: Candidate;
+  /** UNIQUE_COUNT: the distinct values; TIME_WEIGHTED: the hour's readings of the counter's own group. */
   distinct?: Set<string>;
 }
 
@@ -122,6 +149,10 @@ export class CounterRebuild {
       }
       c.events += 1;
       fold(c, entry);
+      if (entry.aggregation === 'TIME_WEIGHTED' && counterKey(readingCounter(readingOf(entry))) === key) {
+        c.distinct ??= new Set();
+        c.distinct.add(readingMarker(readingOf(entry)));
+      }
     }
     return counted;
   }
@@ -136,6 +167,7 @@ export class CounterRebuild {
 function fold(c: Accumulator, e: UsageEvent): void {
   switch (e.aggregation) {
     case 'SUM':
+    case 'AVG':
       c.sum = c.sum.plus(e.value);
       break;
     case 'COUNT':
@@ -143,6 +175,11 @@ function fold(c: Accumulator, e: UsageEvent): void {
       break;
     case 'MAX':
       if (c.max === undefined || new Dec(e.value).greaterThan(c.max)) c.max = e.value;
+      break;
+    case 'MIN':
+      if (c.max === undefined || new Dec(e.value).lessThan(c.max)) c.max = e.value;
+      break;
+    case 'TIME_WEIGHTED':
       break;
     case 'LATEST':
       if (!c.latest || e.timestamp > c.latest.at || (e.timestamp === c.latest.at && e.id > c.latest.id))
@@ -159,9 +196,13 @@ function stateOf(c: Accumulator): CounterState {
   switch (c.aggregation) {
     case 'SUM':
     case 'COUNT':
+    case 'AVG':
       return { value: c.sum.toFixed(), events: c.events };
     case 'MAX':
+    case 'MIN':
       return { value: c.max!, events: c.events };
+    case 'TIME_WEIGHTED':
+      return { events: c.events, markers: [...(c.distinct ?? [])].sort() };
     case 'LATEST':
       return { value: c.latest!.value, events: c.events, latestAt: c.latest!.at, latestId: c.latest!.id };
     case 'UNIQUE_COUNT':
@@ -216,8 +257,8 @@ export function compareCounters(
     const aggregation = expected.get(key)?.aggregation ?? aggregationOf(ref.meter);
     if (!aggregation) continue;
     result.compared += 1;
-    const want: CounterState = stateOnly(expected.get(key)) ?? { events: 0, ...(aggregation === 'UNIQUE_COUNT' ? { markers: [] } : {}) };
-    const have: CounterState = stateOnly(first) ?? { events: 0, ...(aggregation === 'UNIQUE_COUNT' ? { markers: [] } : {}) };
+    const want: CounterState = stateOnly(expected.get(key)) ?? { events: 0, ...(carriesMarkers(aggregation) ? { markers: [] } : {}) };
+    const have: CounterState = stateOnly(first) ?? { events: 0, ...(carriesMarkers(aggregation) ? { markers: [] } : {}) };
     const drift = differs(aggregation, want, have);
     if (drift) result.drifts.push({ ref, aggregation, expected: want, actual: have, ...drift });
   }
@@ -247,10 +288,10 @@ function differs(
   want: CounterState,
   have: CounterState,
 ): { missingMarkers?: string[]; extraMarkers?: string[] } | undefined {
-  const additive = aggregation === 'SUM' || aggregation === 'COUNT' || aggregation === 'UNIQUE_COUNT';
+  const additive = aggregation !== 'MAX' && aggregation !== 'MIN' && aggregation !== 'LATEST';
   const value = additive ? sameValue(want.value ?? '0', have.value ?? '0') : sameValue(want.value, have.value);
   const latest = aggregation !== 'LATEST' || (want.latestAt === have.latestAt && want.latestId === have.latestId);
-  if (aggregation === 'UNIQUE_COUNT') {
+  if (carriesMarkers(aggregation)) {
     const wanted = new Set(want.markers ?? []);
     const held = new Set(have.markers ?? []);
     const missingMarkers = [...wanted].filter((m) => !held.has(m));
@@ -264,13 +305,13 @@ function differs(
 /**
  * How to repair a drift without losing what folds concurrently. Every repair is conditional on the counter still
  * holding the state it was compared in (`guard`).
- * - `add` (SUM, COUNT, UNIQUE_COUNT): add the difference to the value and the event count. A fold that lands first
+ * - `add` (SUM, COUNT, AVG, UNIQUE_COUNT, TIME_WEIGHTED): add the difference to the value and the event count. A fold that lands first
  *   adds what the ledger also gained, so the difference stays the same: retried against the new state. With marker
- *   changes (UNIQUE_COUNT) the difference is no longer known after a fold (a missing marker lets a repeated value
+ *   or reading changes (UNIQUE_COUNT, TIME_WEIGHTED) the difference is no longer known after a fold (a missing marker lets a repeated value
  *   count again), so a conflict is reported instead.
- * - `set` (MAX, LATEST): store the rebuilt value and add the event count's difference. After a conflict the events
- *   folded meanwhile are unknown (a smaller MAX or an older reading leaves no trace but the count): reported.
- * - `remove` (MAX, LATEST): the ledger holds no event for the counter.
+ * - `set` (MAX, MIN, LATEST): store the rebuilt value and add the event count's difference. After a conflict the
+ *   events folded meanwhile are unknown (a smaller MAX or an older reading leaves no trace but the count): reported.
+ * - `remove` (MAX, MIN, LATEST): the ledger holds no event for the counter.
  */
 export type Repair =
   | { kind: 'add'; value: string; events: number; putMarkers: string[]; removeMarkers: string[] }
@@ -282,7 +323,9 @@ export function repairOf(drift: Drift): Repair {
   switch (drift.aggregation) {
     case 'SUM':
     case 'COUNT':
+    case 'AVG':
     case 'UNIQUE_COUNT':
+    case 'TIME_WEIGHTED':
       return {
         kind: 'add',
         value: new Dec(want.value ?? '0').minus(have.value ?? '0').toFixed(),
@@ -291,6 +334,7 @@ export function repairOf(drift: Drift): Repair {
         removeMarkers: drift.extraMarkers ?? [],
       };
     case 'MAX':
+    case 'MIN':
     case 'LATEST':
       if (want.value === undefined) return { kind: 'remove' };
       return {

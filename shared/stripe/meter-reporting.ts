@@ -3,7 +3,7 @@ import { periodAt, type Subscription, timeZoneAt } from '../billing/subscription
 import { Dec } from '../kernel/decimal.js';
 import { type Period, periodKeyStart } from '../kernel/periods.js';
 import { calendarDays, localMonth, startOfDay, type ZoneChange, zoneAt } from '../kernel/zones.js';
-import type { Aggregation, Meter } from '../metering/meters.js';
+import { type Aggregation, isGauge, type Meter } from '../metering/meters.js';
 import { GAUGE_DECIMALS } from '../metering/period-usage.js';
 
 /**
@@ -32,20 +32,29 @@ export interface MeterReporting {
   displayName: string;
   formula: MeterFormula;
   /**
-   * Provider meter values must be whole numbers. SUM and MAX are reported in thousandths of their unit,
+   * Provider meter values must be whole numbers. SUM, MAX and MIN are reported in thousandths of their unit,
    * LATEST in millionths of a unit-month (micro-GB-months: shared/metering/period-usage.ts rounds unit-months to 6
-   * decimals, so the period's total is whole), both rounded half up; counts (COUNT, UNIQUE_COUNT) as
-   * they are. Prices on scaled meters are set per scaled unit (unit_amount_decimal = price ÷ scale).
+   * decimals, so the period's total is whole), TIME_WEIGHTED and AVG in millionths too (rounded to 6 decimals
+   * alike), all rounded half up; counts (COUNT, UNIQUE_COUNT) as they are. Prices on scaled meters are set per scaled unit (unit_amount_decimal = price ÷ scale).
    */
   scale: number;
 }
 
-const scales: Record<Aggregation, number> = { COUNT: 1, UNIQUE_COUNT: 1, SUM: 1000, MAX: 1000, LATEST: 10 ** GAUGE_DECIMALS };
+const scales: Record<Aggregation, number> = {
+  COUNT: 1,
+  UNIQUE_COUNT: 1,
+  SUM: 1000,
+  MAX: 1000,
+  MIN: 1000,
+  AVG: 10 ** GAUGE_DECIMALS,
+  LATEST: 10 ** GAUGE_DECIMALS,
+  TIME_WEIGHTED: 10 ** GAUGE_DECIMALS,
+};
 
 /**
  * True for meters whose billed quantity is not the sum of per-day quantities, so each day is valued
- * period-to-date: MAX (the period's peak), UNIQUE_COUNT (distinct values over the period) and LATEST
- * (unit-months, a time-weighted average over the whole period).
+ * period-to-date: MAX and MIN (the period's extremes), AVG (the mean of the period's events), UNIQUE_COUNT
+ * (distinct values over the period) and the gauges (LATEST's unit-months, TIME_WEIGHTED's integral).
  */
 export const periodToDate = (aggregation: Aggregation): boolean => aggregation !== 'SUM' && aggregation !== 'COUNT';
 
@@ -54,14 +63,22 @@ export const periodToDate = (aggregation: Aggregation): boolean => aggregation !
  * in unit-months, which add up too once each day carries its share of the period's total ('sum', a
  * meter of its own: `_unit_months`, since a gauge's level and its unit-months are different
  * quantities). MAX and UNIQUE_COUNT do not add up (a period's distinct users are not the sum of each
- * day's), so each day carries the period-to-date value and the provider keeps the last one ('last').
+ * day's), so each day carries the period-to-date value and the provider keeps the last one ('last'); so do MIN
+ * and AVG (a mean of means is not the mean). TIME_WEIGHTED integrals add up like LATEST's unit-months: each
+ * day carries its share of the period's integral ('sum', a meter named by the unit of time: `_time_weighted_hours`).
  */
-export function meterReporting(meter: Pick<Meter, 'key' | 'name' | 'aggregation'>): MeterReporting {
-  const measure = meter.aggregation === 'LATEST' ? 'unit_months' : meter.aggregation.toLowerCase();
+export function meterReporting(meter: Pick<Meter, 'key' | 'name' | 'aggregation'> & Partial<Pick<Meter, 'per'>>): MeterReporting {
+  const measure =
+    meter.aggregation === 'LATEST'
+      ? 'unit_months'
+      : meter.aggregation === 'TIME_WEIGHTED'
+        ? `time_weighted_${meter.per ?? 'month'}s`
+        : meter.aggregation.toLowerCase();
+  const last: readonly Aggregation[] = ['MAX', 'MIN', 'AVG', 'UNIQUE_COUNT'];
   return {
     eventName: `meterline_${meter.key}_${measure}`,
-    displayName: `${meter.name} (${meter.key}, ${measure.replace('_', '-')})`,
-    formula: meter.aggregation === 'MAX' || meter.aggregation === 'UNIQUE_COUNT' ? 'last' : 'sum',
+    displayName: `${meter.name} (${meter.key}, ${measure.replaceAll('_', '-')})`,
+    formula: last.includes(meter.aggregation) ? 'last' : 'sum',
     scale: scales[meter.aggregation],
   };
 }
@@ -178,7 +195,7 @@ export type ReportStep =
 
 export interface MeterReportInput {
   tenantId: string;
-  meter: Pick<Meter, 'key' | 'name' | 'aggregation'>;
+  meter: Pick<Meter, 'key' | 'name' | 'aggregation'> & Partial<Pick<Meter, 'per'>>;
   /**
    * Completed days, oldest first. Period-to-date meters need only the days never reported and each
    * period's latest day: an earlier day that was reported is skipped whatever its value.
@@ -210,7 +227,7 @@ export interface MeterReportInput {
 export function planMeterReport(input: MeterReportInput): ReportStep[] {
   const reporting = meterReporting(input.meter);
   const byPeriod = periodToDate(input.meter.aggregation);
-  const shares = input.meter.aggregation === 'LATEST';
+  const shares = isGauge(input.meter.aggregation);
   const steps: ReportStep[] = [];
   const latestOfPeriod = new Map<number, string>();
   for (const d of input.days) latestOfPeriod.set(d.period.start, d.day);

@@ -7,7 +7,7 @@ import { Dec } from '../kernel/decimal.js';
 import type { Log } from '../kernel/log.js';
 import { type Period, periodKeyStart } from '../kernel/periods.js';
 import { calendarDays } from '../kernel/zones.js';
-import type { Meter } from '../metering/meters.js';
+import { isGauge, type Meter } from '../metering/meters.js';
 import { dayTotals } from '../metering/period-usage.js';
 import type { CounterReads, UsageStore } from '../metering/ports.js';
 import type { TenantDirectory } from '../tenancy/ports.js';
@@ -291,7 +291,7 @@ async function reportMeter(deps: UsageReportDependencies, run: MeterRun): Promis
  */
 async function periodToDateDays(deps: UsageReportDependencies, run: MeterRun, daysWithEvents: string[]): Promise<DayValue[]> {
   const billing = deps.billing;
-  const gauge = run.meter.aggregation === 'LATEST';
+  const gauge = isGauge(run.meter.aggregation);
   const candidates = gauge ? run.days.map((d) => d.day) : daysWithEvents;
   const byPeriod = new Map<number, { period: Period; days: string[] }>();
   for (const day of candidates) {

@@ -68,6 +68,8 @@ export function counterReads(events: readonly UsageEvent[]): CounterReads {
   };
   return {
     values,
+    // The zone scenarios have no TIME_WEIGHTED meter.
+    readings: async () => [],
     levelBefore: async (_tenant, meter, instant) => {
       const hour = instant - (instant % 3_600_000);
       return (await newest(meter, 'quarter', hour, instant)) ?? (await newest(meter, 'hour', 0, hour));

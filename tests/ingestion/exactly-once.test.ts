@@ -26,6 +26,7 @@ const meters: Meter[] = [
   { key: 'peak', name: 'Peak', unit: 'rps', aggregation: 'MAX', groupBy: [] },
   { key: 'storage_gb', name: 'Storage', unit: 'GB', aggregation: 'LATEST', groupBy: [] },
   { key: 'seats', name: 'Seats', unit: 'user', aggregation: 'UNIQUE_COUNT', valueProperty: 'user_id', groupBy: [] },
+  { key: 'gpus', name: 'GPUs', unit: 'GPU', aggregation: 'TIME_WEIGHTED', per: 'minute', groupBy: ['pool'] },
 ];
 
 interface Posted {
@@ -44,7 +45,7 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.le
 function newEvent(n: number, now: number): Posted {
   const timestamp = new Date(now - Math.floor(random() * 3 * 3_600_000)).toISOString();
   const id = `evt-${n}`;
-  switch (n % 5) {
+  switch (n % 6) {
     case 0:
       return { id, meter: 'orders', timestamp };
     case 1:
@@ -58,8 +59,10 @@ function newEvent(n: number, now: number): Posted {
       return { id, meter: 'peak', timestamp, value: Math.floor(random() * 100_000) / 100 };
     case 3:
       return { id, meter: 'storage_gb', timestamp, value: Math.floor(random() * 10_000) / 10 };
-    default:
+    case 4:
       return { id, meter: 'seats', timestamp, properties: { user_id: `user-${Math.floor(random() * 60)}` } };
+    default:
+      return { id, meter: 'gpus', timestamp, value: Math.floor(random() * 64) / 4, properties: { pool: pick(['a', 'b']) } };
   }
 }
 
@@ -78,7 +81,8 @@ function groundTruth(events: Posted[]): Truth {
   const truth: Truth = new Map();
   for (const e of events) {
     const meter = meters.find((m) => m.key === e.meter)!;
-    const groups = meter.groupBy.length ? ['', `model=${e.properties!.model}`] : [''];
+    const by = meter.groupBy[0];
+    const groups = by ? ['', `${by}=${e.properties![by]}`] : [''];
     for (const group of groups) {
       for (const g of granularities) {
         const key = `${e.meter}|${group}|${g}|${periodKey(g, Date.parse(e.timestamp))}`;
@@ -112,6 +116,24 @@ function groundTruth(events: Posted[]): Truth {
     }
   }
   return truth;
+}
+
+/**
+ * A TIME_WEIGHTED meter's truth over [start, end), in GPU-minutes: per pool, the step function of its readings (the
+ * newest by time, then id, holds) sampled at every instant where it changes, computed without production code.
+ */
+function gaugeTruth(events: Posted[], start: number, end: number): InstanceType<typeof Dec> {
+  let total = new Dec(0);
+  for (const pool of ['a', 'b']) {
+    const readings = events
+      .filter((e) => e.meter === 'gpus' && e.properties!.pool === pool)
+      .map((e) => ({ at: Date.parse(e.timestamp), id: e.id, value: String(e.value) }))
+      .sort((x, y) => x.at - y.at || (x.id < y.id ? -1 : 1));
+    const levelAt = (instant: number) => readings.filter((r) => r.at <= instant).at(-1)?.value ?? '0';
+    const changes = [start, ...readings.map((r) => r.at).filter((at) => at > start && at < end), end];
+    for (let i = 0; i + 1 < changes.length; i++) total = total.plus(new Dec(levelAt(changes[i]!)).times(changes[i + 1]! - changes[i]!));
+  }
+  return total.div(60_000).toDecimalPlaces(6, Dec.ROUND_HALF_UP);
 }
 
 const isPoison = (id: string) => id.startsWith('poison-');
@@ -264,6 +286,16 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
       expect(rejected[0].code).toBe(code);
       expect(res.body.accepted + res.body.duplicates).toBe(99);
     }
+    // Each pool's gauge falls to 0 at the end, so nothing it holds afterwards depends on when it is read.
+    const ends = ['a', 'b'].map((pool) => ({
+      id: `gpus-end-${pool}`,
+      meter: 'gpus',
+      timestamp: new Date(now).toISOString(),
+      value: 0,
+      properties: { pool },
+    }));
+    sent.push(...ends);
+    expect((await api(stack, 'POST', '/v1/events', key, ends)).status).toBe(202);
     // A client that lost five responses sends those batches again.
     for (let i = 0; i < 5; i++) {
       const res = await api(stack, 'POST', '/v1/events', key, batches[i * 17]!);
@@ -292,7 +324,7 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
       for (const g of ['hour', 'day', 'month'] as Granularity[]) {
         const res = await api(stack, 'GET', `/v1/usage?meter=${meter.key}&granularity=${g}&from=${from}&to=${to}`, key);
         expect(res.status).toBe(200);
-        for (const bucket of res.body.data as { periodStart: string; value: string | null; events: number }[]) {
+        for (const bucket of res.body.data as { periodStart: string; periodEnd: string; value: string | null; events: number }[]) {
           const t = truth.get(`${meter.key}||${g}|${periodKey(g, Date.parse(bucket.periodStart))}`);
           expect({ meter: meter.key, g, at: bucket.periodStart, events: bucket.events }).toEqual({
             meter: meter.key,
@@ -300,7 +332,11 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
             at: bucket.periodStart,
             events: t?.events ?? 0,
           });
-          if (t) {
+          if (meter.aggregation === 'TIME_WEIGHTED') {
+            const want = gaugeTruth(sent, Date.parse(bucket.periodStart), Date.parse(bucket.periodEnd));
+            expect(new Dec(bucket.value!).eq(want), `${meter.key} ${g} ${bucket.periodStart}: ${bucket.value} vs ${want}`).toBe(true);
+            compared += 1;
+          } else if (t) {
             expect(new Dec(bucket.value!).eq(t.value), `${meter.key} ${g} ${bucket.periodStart}: ${bucket.value} vs ${t.value}`).toBe(true);
             compared += 1;
           }

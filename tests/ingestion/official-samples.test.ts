@@ -25,7 +25,13 @@ const httpHandlers = {
     invoiced: async () => false,
     now: Date.now,
   }),
-  usage: createUsageApi({ meters: async () => [], series: async () => [], groupKeys: async () => [], now: Date.now }),
+  usage: createUsageApi({
+    meters: async () => [],
+    series: async () => [],
+    groupKeys: async () => [],
+    readings: async () => [],
+    now: Date.now,
+  }),
   admin: createAdminApi({ directory: nothing, rateLimits: nothing, now: Date.now, newTenantId: () => 't' }),
 };
 

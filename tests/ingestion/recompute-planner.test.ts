@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Dec } from '../../shared/kernel/decimal.js';
-import { beatenKey, type CounterRef, counterKey, emptyFacts, foldUnits, markerKey, planFold } from '../../shared/metering/aggregation.js';
+import {
+  beatenKey,
+  type CounterRef,
+  counterKey,
+  emptyFacts,
+  foldUnits,
+  markerKey,
+  planFold,
+  readingKey,
+} from '../../shared/metering/aggregation.js';
 import { eventKey, type UsageEvent } from '../../shared/metering/events.js';
 import type { Aggregation } from '../../shared/metering/meters.js';
 import type { LedgerEntry } from '../../shared/metering/ports.js';
@@ -11,17 +20,28 @@ import {
   type Drift,
   type LiveCounter,
   type RecomputeScope,
+  readingCounter,
+  readingMarker,
   recomputeScope,
   repairOf,
 } from '../../shared/metering/recompute.js';
 
-const meters: Record<string, Aggregation> = { s: 'SUM', c: 'COUNT', m: 'MAX', l: 'LATEST', u: 'UNIQUE_COUNT' };
+const meters: Record<string, Aggregation> = {
+  s: 'SUM',
+  c: 'COUNT',
+  m: 'MAX',
+  n: 'MIN',
+  a: 'AVG',
+  l: 'LATEST',
+  w: 'TIME_WEIGHTED',
+  u: 'UNIQUE_COUNT',
+};
 const scope: RecomputeScope = { tenantId: 't', from: Date.parse('2026-11-01T00:00:00Z'), to: Date.parse('2026-12-01T00:00:00Z') };
 
 const eventArb = fc
   .record({
     id: fc.integer({ min: 0, max: 60 }),
-    meter: fc.constantFrom('s', 'c', 'm', 'l', 'u'),
+    meter: fc.constantFrom(...Object.keys(meters)),
     day: fc.integer({ min: 1, max: 3 }),
     hour: fc.integer({ min: 0, max: 2 }),
     minute: fc.integer({ min: 0, max: 59 }),
@@ -52,6 +72,7 @@ const eventArb = fc
 function fold(events: readonly UsageEvent[]) {
   const ledger = new Map<string, UsageEvent>();
   const markers = new Set<string>();
+  const readings = new Map<string, string>();
   const counters = new Map<string, LiveCounter>();
   const facts = emptyFacts();
   const claimed: UsageEvent[] = [];
@@ -72,7 +93,9 @@ function fold(events: readonly UsageEvent[]) {
       const beaten =
         d.aggregation === 'MAX'
           ? !new Dec(stored.value).lessThan(d.candidate.value)
-          : !(stored.latestAt! < d.candidate.at || (stored.latestAt === d.candidate.at && stored.latestId! < d.candidate.id));
+          : d.aggregation === 'MIN'
+            ? !new Dec(stored.value).greaterThan(d.candidate.value)
+            : !(stored.latestAt! < d.candidate.at || (stored.latestAt === d.candidate.at && stored.latestId! < d.candidate.id));
       if (beaten) facts.beaten.add(beatenKey(d, d.candidate)), (failed = true);
     }
     if (failed) {
@@ -80,6 +103,12 @@ function fold(events: readonly UsageEvent[]) {
       continue;
     }
     for (const m of plan.markers) markers.add(markerKey(m));
+    for (const r of plan.readings) readings.set(readingKey(r), counterKey(readingCounter(r)));
+    for (const r of plan.readings) {
+      const c = counters.get(counterKey(readingCounter(r))) ?? { ref: readingCounter(r), events: 0 };
+      c.markers = [...(c.markers ?? []), readingMarker(r)];
+      counters.set(counterKey(readingCounter(r)), c);
+    }
     for (const d of plan.counters) {
       const c = counters.get(counterKey(d)) ?? { ref: refOf(d), events: 0 };
       c.events += d.events;
@@ -140,7 +169,7 @@ function applyRepair(counters: Map<string, LiveCounter>, drift: Drift) {
         ...c,
         value: new Dec(c.value ?? 0).plus(repair.value).toFixed(),
         events: c.events + repair.events,
-        ...(drift.aggregation === 'UNIQUE_COUNT' ? { markers: [...markers].sort() } : {}),
+        ...(drift.aggregation === 'UNIQUE_COUNT' || drift.aggregation === 'TIME_WEIGHTED' ? { markers: [...markers].sort() } : {}),
       });
     }
   }

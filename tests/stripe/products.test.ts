@@ -45,7 +45,9 @@ const stripeAmount = (spec: StripePriceSpec, scaled: Dec): Dec =>
 /** Stripe's amount in cents (one rounding) equals Meterline's line in cents for each quantity. */
 function expectSameAmounts(price: Price, m: Meter, quantities: string[]) {
   const spec = planOf(price, m);
-  const scale = { COUNT: 1, UNIQUE_COUNT: 1, SUM: 1000, MAX: 1000, LATEST: 1_000_000 }[m.aggregation];
+  const scale = { COUNT: 1, UNIQUE_COUNT: 1, SUM: 1000, MAX: 1000, MIN: 1000, AVG: 1_000_000, LATEST: 1_000_000, TIME_WEIGHTED: 1_000_000 }[
+    m.aggregation
+  ];
   for (const q of quantities) {
     const meterline = charge(price, new Dec(q)).amount.times(100).toDecimalPlaces(0, Dec.ROUND_HALF_UP);
     const stripe = stripeAmount(spec, new Dec(scaledQuantity(q, scale))).toDecimalPlaces(0, Dec.ROUND_HALF_UP);

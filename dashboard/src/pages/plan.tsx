@@ -239,7 +239,12 @@ export function Plan() {
       <Load state={pricing} what="your plan">
         {(p) => {
           const unitOf = (key: string) => meters.data?.meters.find((m) => m.key === key);
-          const billedUnit = (m: Meter | undefined) => (m?.aggregation === 'LATEST' ? `${m.unit}-month` : (m?.unit ?? 'unit'));
+          const billedUnit = (m: Meter | undefined) =>
+            m?.aggregation === 'LATEST'
+              ? `${m.unit}-month`
+              : m?.aggregation === 'TIME_WEIGHTED'
+                ? `${m.unit}-${m.per}`
+                : (m?.unit ?? 'unit');
           return (
             <>
               <article class="card">

@@ -23,9 +23,14 @@ const DAY = 86_400_000;
 /** The API answers at most 1,000 buckets: about 41 days of hours. */
 const MAX_HOURS = 1_000;
 
-/** Adds the buckets of an additive meter; MAX and LATEST do not add up over time. */
-function total(data: Bucket[], aggregation: string): string | undefined {
-  if (aggregation !== 'SUM' && aggregation !== 'COUNT') return undefined;
+/**
+ * Adds the buckets of an additive meter: sums, counts, and time-weighted integrals (GB-hours add up; a `per: month`
+ * meter's buckets are mean levels, which do not). Extremes, means and levels do not add up over time.
+ */
+function total(data: Bucket[], meter: Meter): string | undefined {
+  const additive =
+    meter.aggregation === 'SUM' || meter.aggregation === 'COUNT' || (meter.aggregation === 'TIME_WEIGHTED' && meter.per !== 'month');
+  if (!additive) return undefined;
   return data.reduce((sum, b) => add(sum, b.value ?? '0'), '0');
 }
 
@@ -47,7 +52,7 @@ function MeterChart({ meter, from, to, granularity }: { meter: Meter; from: stri
       <h2>{meter.name}</h2>
       <Load state={state} what={`${meter.name} usage`}>
         {(u) => {
-          const sum = total(u.data, u.aggregation);
+          const sum = total(u.data, meter);
           return (
             <>
               {sum !== undefined && <p class="muted">{withUnit(sum, u.unit)} in this range</p>}
@@ -73,7 +78,7 @@ function MeterChart({ meter, from, to, granularity }: { meter: Meter; from: stri
                           {u.groups.map((g) => (
                             <tr>
                               <th scope="row">{g.value || '(none)'}</th>
-                              <td class="num">{withUnit(total(g.data, u.aggregation) ?? g.data.at(-1)?.value ?? null, u.unit)}</td>
+                              <td class="num">{withUnit(total(g.data, meter) ?? g.data.at(-1)?.value ?? null, u.unit)}</td>
                             </tr>
                           ))}
                         </tbody>

@@ -1,7 +1,8 @@
 import { ClientError } from '../../kernel/errors.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
-import { type Correction, correctionDeltas } from '../corrections.js';
+import { counterPartition, readingItem, readingSort } from '../aggregation.js';
+import { type Correction, correctionDeltas, correctionReadings } from '../corrections.js';
 import type { UsageEvent } from '../events.js';
 import { eventKey } from '../events.js';
 import { counterUpdate } from './usage-store.js';
@@ -62,6 +63,7 @@ export class DynamoCorrectionStore {
       const correction = decide(entry);
       const revision = entry.revision ?? 0;
       const { after } = correction;
+      const readings = correctionReadings(correction.before, after);
       try {
         await this.db.transactWrite({
           TransactItems: [
@@ -98,6 +100,17 @@ export class DynamoCorrectionStore {
             ...correctionDeltas(correction.before, after).map((delta) => ({
               Update: { TableName: this.tables.countersTable, ...counterUpdate(delta) },
             })),
+            ...(readings.put ? [{ Put: { TableName: this.tables.countersTable, Item: readingItem(readings.put) } }] : []),
+            ...(readings.remove
+              ? [
+                  {
+                    Delete: {
+                      TableName: this.tables.countersTable,
+                      Key: { pk: counterPartition(readings.remove), sk: readingSort(readings.remove) },
+                    },
+                  },
+                ]
+              : []),
           ],
         });
         return { correction, duplicate: false };

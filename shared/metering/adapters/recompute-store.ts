@@ -1,4 +1,4 @@
-import type { BatchGetCommandOutput, ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommandOutput, ScanCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { chunk } from '../../kernel/batching.js';
 import { Dec } from '../../kernel/decimal.js';
@@ -6,10 +6,29 @@ import { type Granularity, keyLength } from '../../kernel/periods.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
-import { type CounterRef, counterKey, counterPartition, counterSort, markerSort } from '../aggregation.js';
+import {
+  type CounterRef,
+  counterKey,
+  counterPartition,
+  counterSort,
+  markerSort,
+  type ReadingRef,
+  readingItem,
+  readingSort,
+} from '../aggregation.js';
 import type { UsageEvent } from '../events.js';
 import type { LedgerEntry, LedgerPage, LedgerScan, RecomputeStore } from '../ports.js';
-import { type CounterState, type Drift, inScope, type LiveCounter, type RecomputeScope, type Repair } from '../recompute.js';
+import {
+  type CounterState,
+  type Drift,
+  inScope,
+  type LiveCounter,
+  parseReadingMarker,
+  type RecomputeScope,
+  type Repair,
+  readingCounter,
+  readingMarker,
+} from '../recompute.js';
 import { counterUpdate, REPLAYED, receiptKey } from './usage-store.js';
 
 /** Marker writes per transaction, leaving room for the counter's own update (DynamoDB allows 100 items). */
@@ -31,8 +50,9 @@ export class DynamoRecomputeStore implements RecomputeStore {
   async counters(scope: RecomputeScope, meters: readonly string[]): Promise<Map<string, LiveCounter>> {
     const out = new Map<string, LiveCounter>();
     for (const meter of meters) {
-      // Counter items sort before markers ("day#", "hour#", "month#" < "unique#"), so a counter is always read before
-      // its markers: a fold landing between the two changes the counter's second reading and the counter is left out.
+      // Counter items sort before markers and readings ("day#", "hour#", "month#" < "reading#" < "unique#"), so a
+      // counter is always read before its markers: a fold landing between the two changes the counter's second
+      // reading and the counter is left out.
       const items = await queryAll(this.db, {
         TableName: this.tables.countersTable,
         KeyConditionExpression: 'pk = :pk',
@@ -41,6 +61,24 @@ export class DynamoRecomputeStore implements RecomputeStore {
       });
       for (const item of items) {
         const sk = String(item.sk);
+        if (sk.startsWith('reading#')) {
+          const reading = {
+            tenantId: scope.tenantId,
+            meter,
+            groupKey: String(item.groupKey),
+            at: String(item.at),
+            id: String(item.id),
+            value: String(item.value),
+          };
+          const ref = readingCounter(reading);
+          if (!inScope(scope, ref)) continue;
+          const key = counterKey(ref);
+          const counter = out.get(key) ?? { ref, events: 0 };
+          counter.markers ??= [];
+          counter.markers.push(readingMarker(reading));
+          out.set(key, counter);
+          continue;
+        }
         if (sk.startsWith('unique#')) {
           const marker = parseMarker(scope.tenantId, meter, sk);
           if (!marker || !inScope(scope, marker.ref)) continue;
@@ -215,22 +253,39 @@ export class DynamoRecomputeStore implements RecomputeStore {
         return;
       }
       case 'add': {
-        const markerWrites = [
-          ...repair.putMarkers.map((value) => ({
-            Put: {
-              TableName: this.tables.countersTable,
-              Item: { pk: key.pk, sk: markerSort({ ...ref, value }) },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          })),
-          ...repair.removeMarkers.map((value) => ({
-            Delete: {
-              TableName: this.tables.countersTable,
-              Key: { pk: key.pk, sk: markerSort({ ...ref, value }) },
-              ConditionExpression: 'attribute_exists(pk)',
-            },
-          })),
-        ];
+        const readings = drift.aggregation === 'TIME_WEIGHTED';
+        const asReading = (marker: string): ReadingRef => parseReadingMarker(ref, marker);
+        const replaced = new Set(repair.putMarkers.map((m) => readingSort(asReading(m))));
+        const markerWrites: NonNullable<TransactWriteCommandInput['TransactItems']> = readings
+          ? [
+              // A reading whose value changed is one item: the put replaces it.
+              ...repair.putMarkers.map((m) => ({ Put: { TableName: this.tables.countersTable, Item: readingItem(asReading(m)) } })),
+              ...repair.removeMarkers
+                .filter((m) => !replaced.has(readingSort(asReading(m))))
+                .map((m) => ({
+                  Delete: {
+                    TableName: this.tables.countersTable,
+                    Key: { pk: key.pk, sk: readingSort(asReading(m)) },
+                    ConditionExpression: 'attribute_exists(pk)',
+                  },
+                })),
+            ]
+          : [
+              ...repair.putMarkers.map((value) => ({
+                Put: {
+                  TableName: this.tables.countersTable,
+                  Item: { pk: key.pk, sk: markerSort({ ...ref, value }) },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              })),
+              ...repair.removeMarkers.map((value) => ({
+                Delete: {
+                  TableName: this.tables.countersTable,
+                  Key: { pk: key.pk, sk: markerSort({ ...ref, value }) },
+                  ConditionExpression: 'attribute_exists(pk)',
+                },
+              })),
+            ];
         // The difference goes with the first marker writes; later slices only check the counter is as left.
         let state = have;
         const slices = markerWrites.length === 0 ? [[]] : chunk(markerWrites, MARKERS_PER_WRITE);

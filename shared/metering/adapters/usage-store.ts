@@ -30,6 +30,8 @@ import {
   type MarkerRef,
   markerSort,
   planFold,
+  type ReadingRef,
+  readingItem,
   unfoldableReason,
   writesOf,
 } from '../aggregation.js';
@@ -80,7 +82,11 @@ interface Fold {
   replay?: boolean;
 }
 
-type Item = { kind: 'guard'; fold: Fold } | { kind: 'marker'; marker: MarkerRef } | { kind: 'counter'; delta: CounterDelta };
+type Item =
+  | { kind: 'guard'; fold: Fold }
+  | { kind: 'marker'; marker: MarkerRef }
+  | { kind: 'reading'; reading: ReadingRef }
+  | { kind: 'counter'; delta: CounterDelta };
 
 /**
  * Writes usage into DynamoDB exactly once, in two steps per queue message. First each event's ledger
@@ -251,6 +257,7 @@ export class DynamoUsageStore implements UsageStore {
       const items: Item[] = [
         ...current.map((fold): Item => ({ kind: 'guard', fold })),
         ...plan.markers.map((marker): Item => ({ kind: 'marker', marker })),
+        ...plan.readings.map((reading): Item => ({ kind: 'reading', reading })),
         ...plan.counters.map((delta): Item => ({ kind: 'counter', delta })),
       ];
       try {
@@ -444,6 +451,9 @@ export class DynamoUsageStore implements UsageStore {
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         };
+      case 'reading':
+        // Unconditional: the same reading put twice is the same item.
+        return { Put: { TableName: countersTable, Item: readingItem(item.reading) } };
       case 'counter':
         return { Update: { TableName: countersTable, ...counterUpdate(item.delta) } };
     }
@@ -644,6 +654,8 @@ export function counterUpdate(d: CounterDelta) {
     values[':v'] = NumberValue.from(d.candidate.value);
     if (d.aggregation === 'MAX') {
       condition = 'attribute_not_exists(#value) OR #value < :v';
+    } else if (d.aggregation === 'MIN') {
+      condition = 'attribute_not_exists(#value) OR #value > :v';
     } else {
       set.push('latestAt = :at', 'latestId = :id');
       values[':at'] = d.candidate.at;

@@ -22,7 +22,10 @@ export const tables = {
   events: { env: 'EVENTS_TABLE', sortKey: false, ttl: true, gsi1: true },
   /** Rejected events by tenant and receipt time, one compact item per ingest request, kept as long as the ledger. */
   rejections: { env: 'REJECTIONS_TABLE', sortKey: true, ttl: true, gsi1: false },
-  /** Per tenant × meter × hour/day/month counters, and the distinct-value markers of UNIQUE_COUNT meters. */
+  /**
+   * Per tenant × meter × hour/day/month counters, the distinct-value markers of UNIQUE_COUNT meters, and the readings
+   * of TIME_WEIGHTED meters (one item each).
+   */
   counters: { env: 'COUNTERS_TABLE', sortKey: true, ttl: false, gsi1: false },
   /** Tenants, their meters and API keys, and dashboard sessions (TTL: a session is deleted once it expires). */
   tenants: { env: 'TENANTS_TABLE', sortKey: true, ttl: true, gsi1: true },

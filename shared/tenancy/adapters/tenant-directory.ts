@@ -71,13 +71,14 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :meter)',
       ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':meter': 'METER#' },
     });
-    return items.map(({ key, name, unit, aggregation, valueProperty, groupBy }) => ({
+    return items.map(({ key, name, unit, aggregation, valueProperty, groupBy, per }) => ({
       key,
       name,
       unit,
       aggregation,
       groupBy: groupBy ?? [],
       ...(valueProperty ? { valueProperty } : {}),
+      ...(per ? { per } : {}),
     })) as Meter[];
   }
 
