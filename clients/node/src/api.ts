@@ -2475,10 +2475,12 @@ export interface operations {
                     name: string;
                     unit: string;
                     /** @enum {string} */
-                    aggregation: "SUM" | "COUNT" | "MAX" | "LATEST" | "UNIQUE_COUNT";
+                    aggregation: "SUM" | "COUNT" | "MAX" | "MIN" | "AVG" | "LATEST" | "TIME_WEIGHTED" | "UNIQUE_COUNT";
                     valueProperty?: string;
                     /** @default [] */
                     groupBy?: string[];
+                    /** @enum {string} */
+                    per?: "minute" | "hour" | "day" | "month";
                 };
             };
         };
