@@ -3,7 +3,7 @@ import { cdkSynth } from './cdk-cli.js';
 
 describe('cdk synth as an operator runs it', () => {
   // Each stage once and each way of resolving the region once: a finding that names the region is the same for both
-  // stages, and the in-process nag test checks every stage with every region.
+  // stages, and the in-process nag test checks both stages and prod in a third region.
   const cases = [
     { stage: 'prod', region: undefined },
     { stage: 'dev', region: 'eu-west-1' },
