@@ -189,7 +189,7 @@ export const functionCatalog = {
     routes: ['POST /v1/events/{id}/corrections', 'POST /v1/admin/tenants/{tenantId}/events/{id}/corrections'],
     // usage.corrected, to the tenants that stream their usage.
     publishesEvents: true,
-    tables: { tenants: 'read', events: 'readwrite', counters: 'write', webhooks: 'readwrite' },
+    tables: { tenants: 'read', events: 'readwrite', counters: { access: 'write', deletes: true }, webhooks: 'readwrite' },
   },
   alerts: {
     entry: 'functions/alerts/handler.ts',
