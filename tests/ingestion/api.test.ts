@@ -107,7 +107,7 @@ describe('HTTP API on the local stack', () => {
         status: 400,
         body: { code: 'INVALID_REQUEST', field: 'meter' },
       });
-      expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/x', admin, { ...meter, aggregation: 'AVG' })).toMatchObject({
+      expect(await api(stack, 'PUT', '/v1/admin/tenants/optical-labs/meters/x', admin, { ...meter, aggregation: 'MEDIAN' })).toMatchObject({
         status: 400,
         body: { field: 'aggregation' },
       });
