@@ -28,7 +28,7 @@ describe('the OpenAPI document', () => {
     expect(
       doc.paths['/v1/admin/tenants/{tenantId}/meters/{meter}']!.put.requestBody.content['application/json'].schema.properties.aggregation
         .enum,
-    ).toEqual(['SUM', 'COUNT', 'MAX', 'LATEST', 'UNIQUE_COUNT']);
+    ).toEqual(['SUM', 'COUNT', 'MAX', 'MIN', 'AVG', 'LATEST', 'TIME_WEIGHTED', 'UNIQUE_COUNT']);
     expect(doc.paths['/v1/usage']!.get.parameters.map((p: { name: string }) => p.name)).toEqual([
       'meter',
       'granularity',
