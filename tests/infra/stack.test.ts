@@ -280,9 +280,10 @@ describe('functions', () => {
     const deleters = specs
       .filter(([, spec]) => Object.values(spec.tables).some((grant) => tableGrant(grant).deletes))
       .map(([name]) => name);
-    // Alerts delete alert rules (DELETE /v1/alerts/{id}), billing-admin deletes quotas, the recompute worker's repairs
-    // delete counters and markers the ledger has no event for; nothing else deletes an item.
-    expect(deleters.sort()).toEqual(['alerts', 'billing-admin', 'recompute-worker']);
+    // Alerts delete alert rules (DELETE /v1/alerts/{id}), billing-admin deletes quotas, corrections delete a voided or
+    // replaced TIME_WEIGHTED reading, the recompute worker's repairs delete counters and markers the ledger has no event
+    // for; nothing else deletes an item.
+    expect(deleters.sort()).toEqual(['alerts', 'billing-admin', 'corrections', 'recompute-worker']);
     for (const [name] of specs) {
       const role = logicalId(prod, prod.stack.functions.byName[name].role!);
       const actions = statements(prod)
