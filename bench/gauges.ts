@@ -1,4 +1,4 @@
-import { DynamoDBClient, type PutItemCommandInput, type TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import type { PutItemCommandInput, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '../local/stack.js';
 import { chunk } from '../shared/kernel/batching.js';
 import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
@@ -6,7 +6,7 @@ import type { UsageEvent } from '../shared/metering/events.js';
 import type { Aggregation } from '../shared/metering/meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { printTable } from './report.js';
-import { transactionWriteUnits, writeUnits } from './write-units.js';
+import { recordingWrites, transactionWriteUnits, writeUnits } from './write-units.js';
 
 /**
  * `npm run bench -- gauges`: write units per event of each aggregation as the consumer's store folds it, by AWS's rules
@@ -23,15 +23,7 @@ export async function gauges() {
   const transactions: TransactWriteItemsCommandInput[] = [];
   const puts: PutItemCommandInput[] = [];
   // The stack sets the endpoint in the environment, as the consumer's own client finds it.
-  const client = new DynamoDBClient({});
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'TransactWriteItemsCommand') transactions.push(args.input as TransactWriteItemsCommandInput);
-      if (context.commandName === 'PutItemCommand') puts.push(args.input as PutItemCommandInput);
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordWrites' },
-  );
+  const client = recordingWrites(transactions, puts);
   const recording = new DynamoUsageStore(documentClient(client), {
     eventsTable: stack.env.EVENTS_TABLE!,
     countersTable: stack.env.COUNTERS_TABLE!,

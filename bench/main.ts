@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient, type PutItemCommandInput, type TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import type { PutItemCommandInput, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { createConsumer } from '../functions/consumer/consumer.js';
 import { createIngest } from '../functions/ingest/ingest.js';
@@ -34,7 +34,7 @@ import { latencies, printTable } from './report.js';
 import { restart } from './restart.js';
 import { simulation } from './simulation.js';
 import { timeZoneCost } from './time-zones.js';
-import { transactionWriteUnits, writeUnits } from './write-units.js';
+import { recordingWrites, transactionWriteUnits, writeUnits } from './write-units.js';
 
 /**
  * `npm run bench`: the figures the ingestion spine is judged by, printed as tables so runs compare
@@ -116,15 +116,7 @@ async function endToEnd() {
     visibilityTimeoutSeconds: 600,
     consumerConcurrency: 4,
     consumer: () => {
-      const client = new DynamoDBClient({});
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === 'TransactWriteItemsCommand') transactions.push(args.input as TransactWriteItemsCommandInput);
-          if (context.commandName === 'PutItemCommand') puts.push(args.input as PutItemCommandInput);
-          return next(args);
-        },
-        { step: 'initialize', name: 'recordWrites' },
-      );
+      const client = recordingWrites(transactions, puts);
       const store = new DynamoUsageStore(documentClient(client), {
         eventsTable: process.env.EVENTS_TABLE!,
         countersTable: process.env.COUNTERS_TABLE!,

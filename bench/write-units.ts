@@ -1,4 +1,9 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DynamoDBClient,
+  type PutItemCommandInput,
+  type TransactWriteItemsCommandInput,
+} from '@aws-sdk/client-dynamodb';
 
 /**
  * Write units by AWS's published rules: a standard write (PutItem, UpdateItem, a failed conditional put
@@ -34,4 +39,18 @@ function valueSize(v: AttributeValue): number {
   if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
   if (v.SS) return v.SS.reduce((s, x) => s + Buffer.byteLength(x), 0);
   return 0;
+}
+
+/** A DynamoDB client (endpoint from the environment) that keeps each transaction and put it sends, to be sized as above. */
+export function recordingWrites(transactions: TransactWriteItemsCommandInput[], puts: PutItemCommandInput[]): DynamoDBClient {
+  const client = new DynamoDBClient({});
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'TransactWriteItemsCommand') transactions.push(args.input as TransactWriteItemsCommandInput);
+      if (context.commandName === 'PutItemCommand') puts.push(args.input as PutItemCommandInput);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordWrites' },
+  );
+  return client;
 }
