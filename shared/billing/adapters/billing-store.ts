@@ -345,15 +345,25 @@ export class DynamoBillingStore implements BillingStore {
         });
         return replacement;
       } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
-        const retryable = reasons
-          ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code))
-          : isRetryableError(error);
-        if (!retryable || attempt >= this.maxAttempts) throw error;
-        await sleep(backoffDelay(Math.min(attempt, 6), 5, 200));
+        if ((await this.afterNumberedWrite(error, attempt)) === 'lost') return undefined;
       }
     }
+  }
+
+  /**
+   * After a transaction that takes the year's next invoice number (its first item) failed: 'lost' when one of its
+   * other conditions failed (the invoice is there already); 'again', after a backoff, when the number moved meanwhile
+   * or DynamoDB asks to retry; otherwise (or once attempts run out) it throws the error.
+   */
+  private async afterNumberedWrite(error: unknown, attempt: number): Promise<'lost' | 'again'> {
+    const reasons = cancellationReasons(error);
+    if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) return 'lost';
+    const retryable = reasons
+      ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code))
+      : isRetryableError(error);
+    if (!retryable || attempt >= this.maxAttempts) throw error;
+    await sleep(backoffDelay(Math.min(attempt, 6), 5, 200));
+    return 'again';
   }
 
   /** The progressive invoices of a period, by threshold index (a consistent read: issuing relies on it). */
@@ -418,13 +428,7 @@ export class DynamoBillingStore implements BillingStore {
         });
         return invoice;
       } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
-        const retryable = reasons
-          ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code))
-          : isRetryableError(error);
-        if (!retryable || attempt >= this.maxAttempts) throw error;
-        await sleep(backoffDelay(Math.min(attempt, 6), 5, 200));
+        if ((await this.afterNumberedWrite(error, attempt)) === 'lost') return undefined;
       }
     }
   }
