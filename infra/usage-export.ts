@@ -128,43 +128,48 @@ export class UsageExport extends Construct {
    * every tenant cannot be confined to one tenant's prefix by IAM; the route takes the tenant from the caller's key.
    */
   grantReader(fn: LambdaFunction): void {
-    fn.addEnvironment('EXPORT_BUCKET', this.bucket.bucketName);
-    const policy = new ManagedPolicy(this, `${fn.node.id}Reader`, {
-      roles: [fn.role!],
-      statements: [
+    this.grant(
+      fn,
+      'Reader',
+      [
         new PolicyStatement({
           actions: ['s3:GetObject'],
           resources: [this.bucket.arnForObjects(`${EXPORT_PREFIX}*`), this.bucket.arnForObjects(EXPORT_STATE_KEY)],
         }),
-        new PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [this.bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${EXPORT_PREFIX}*`] } },
-        }),
       ],
-    });
-    const bucket = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
-    acknowledge(policy, {
-      [`AwsSolutions-IAM5[Resource::<${bucket}.Arn>/${EXPORT_PREFIX}*]`]:
-        "The export's API reads the files of the caller's tenant, one file set per tenant and day under usage/; the role reaches nothing else in the bucket.",
-    });
+      "The export's API reads the files of the caller's tenant, one file set per tenant and day under usage/; the role reaches nothing else in the bucket.",
+    );
   }
 
   /**
    * What the export function does to the bucket, and nothing else: its files and its progress, read, written and
-   * deleted. A managed policy here, beside the bucket, attached to the function's role.
+   * deleted (listing a partition's files finds those a smaller partition no longer has).
    */
   grantWriter(fn: LambdaFunction): void {
-    fn.addEnvironment('EXPORT_BUCKET', this.bucket.bucketName);
-    const policy = new ManagedPolicy(this, `${fn.node.id}Writer`, {
-      roles: [fn.role!],
-      statements: [
+    this.grant(
+      fn,
+      'Writer',
+      [
         new PolicyStatement({
           actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
           resources: [this.bucket.arnForObjects(`${EXPORT_PREFIX}*`)],
         }),
         new PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [this.bucket.arnForObjects(EXPORT_STATE_KEY)] }),
-        // Listing a partition's files (to delete those a smaller partition no longer has): under usage/ only.
+      ],
+      'The export writes one file set per tenant and day under usage/, named by tenant and day; the role reaches nothing else in the bucket.',
+    );
+  }
+
+  /**
+   * A managed policy here, beside the bucket, attached to the function's role: `objects`, and listing under usage/
+   * only; cdk-nag's finding on the usage/ wildcard is acknowledged with `why`.
+   */
+  private grant(fn: LambdaFunction, role: 'Reader' | 'Writer', objects: PolicyStatement[], why: string): void {
+    fn.addEnvironment('EXPORT_BUCKET', this.bucket.bucketName);
+    const policy = new ManagedPolicy(this, `${fn.node.id}${role}`, {
+      roles: [fn.role!],
+      statements: [
+        ...objects,
         new PolicyStatement({
           actions: ['s3:ListBucket'],
           resources: [this.bucket.bucketArn],
@@ -173,9 +178,6 @@ export class UsageExport extends Construct {
       ],
     });
     const bucket = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
-    acknowledge(policy, {
-      [`AwsSolutions-IAM5[Resource::<${bucket}.Arn>/${EXPORT_PREFIX}*]`]:
-        'The export writes one file set per tenant and day under usage/, named by tenant and day; the role reaches nothing else in the bucket.',
-    });
+    acknowledge(policy, { [`AwsSolutions-IAM5[Resource::<${bucket}.Arn>/${EXPORT_PREFIX}*]`]: why });
   }
 }
