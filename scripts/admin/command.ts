@@ -11,6 +11,18 @@ export interface Option {
 
 export type Values = Record<string, string | boolean | undefined>;
 
+/** Where a command writes: the process's streams from a terminal, strings in a test. */
+export interface Output {
+  write(text: string): unknown;
+  /** A terminal redraws progress in place; anything else gets a line per step. */
+  isTTY?: boolean;
+}
+
+export interface Io {
+  stdout: Output;
+  stderr: Output;
+}
+
 /** One `npm run admin -- <words...> [--option value]` command. */
 export interface Command {
   /** e.g. "tenants create" */
@@ -21,7 +33,7 @@ export interface Command {
   positional?: string;
   /** Longer help, printed under the options. */
   notes?: string;
-  run(values: Values, target: () => Target): Promise<unknown>;
+  run(values: Values, target: () => Target, io: Io): Promise<unknown>;
   /** How people read the result; the generic table when absent, JSON with --json. */
   render?(result: unknown): string;
 }

@@ -25,18 +25,18 @@ export const eventCommands: Command[] = [
     notes:
       'Progress goes to stderr. A state file <file>.import-state.json lets the same command resume where it stopped; once a\n' +
       'file is imported completely, the same command sends nothing more (it says so) until --restart.',
-    run: async (f, t) => {
+    run: async (f, t, io) => {
       const target = t();
       const tenantId = need(f, 'tenant');
       // An unknown tenant is a 404 here, rather than every event rejected as of an unknown meter.
       await call(target, 'GET', `/v1/admin/tenants/${enc(tenantId)}`);
       const stop = new AbortController();
       const interrupt = () => {
-        process.stderr.write('\nstopping after the batches in flight; run the same command again to resume\n');
+        io.stderr.write('\nstopping after the batches in flight; run the same command again to resume\n');
         stop.abort();
       };
       process.once('SIGINT', interrupt);
-      const bar = progressBar('importing');
+      const bar = progressBar('importing', io.stderr);
       try {
         const summary = await importEvents({
           target,
@@ -49,10 +49,10 @@ export const eventCommands: Command[] = [
         });
         bar.end();
         if (summary.resumedFrom === summary.lines && summary.lines > 0)
-          process.stderr.write(
+          io.stderr.write(
             `${summary.file} was imported completely before (${statePath(summary.file)}): nothing sent; --restart sends it again\n`,
           );
-        else if (summary.resumedFrom > 0) process.stderr.write(`resumed after line ${summary.resumedFrom} of ${summary.lines}\n`);
+        else if (summary.resumedFrom > 0) io.stderr.write(`resumed after line ${summary.resumedFrom} of ${summary.lines}\n`);
         return { ...summary, stateFile: statePath(summary.file) };
       } finally {
         process.off('SIGINT', interrupt);

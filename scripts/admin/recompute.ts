@@ -1,14 +1,14 @@
 import type { RecomputeJob } from '../../shared/metering/recompute-job.js';
 import { call, type Target } from './client.js';
-import { type Command, need, tenantOption, text } from './command.js';
+import { type Command, need, type Output, tenantOption, text } from './command.js';
 import { activityLine } from './progress.js';
 import { render, table } from './render.js';
 
 const enc = encodeURIComponent;
 
-/** Follows a job until it ends, drawing its progress on stderr. */
-async function follow(target: Target, jobId: string): Promise<RecomputeJob> {
-  const line = activityLine();
+/** Follows a job until it ends, drawing its progress on `out`. */
+async function follow(target: Target, jobId: string, out: Output): Promise<RecomputeJob> {
+  const line = activityLine(out);
   try {
     for (;;) {
       const job = (await call(target, 'GET', `/v1/admin/recompute/${enc(jobId)}`)) as RecomputeJob;
@@ -80,7 +80,7 @@ export const recomputeCommands: Command[] = [
       'no-wait': { type: 'boolean', description: 'print the queued job and return instead of following it' },
     },
     notes: 'The worker picks the job up within a minute; progress is drawn on stderr until it ends (docs/fixing-the-past.md).',
-    run: async (f, t) => {
+    run: async (f, t, io) => {
       const target = t();
       const meter = text(f, 'meter');
       const from = text(f, 'from');
@@ -91,7 +91,7 @@ export const recomputeCommands: Command[] = [
         ...(to ? { to } : {}),
         repair: Boolean(f.repair),
       })) as RecomputeJob;
-      return f['no-wait'] ? job : follow(target, job.jobId);
+      return f['no-wait'] ? job : follow(target, job.jobId, io.stderr);
     },
     render: renderJob,
   },
@@ -102,7 +102,7 @@ export const recomputeCommands: Command[] = [
       job: { type: 'string', description: 'job id', required: true, value: '<jobId>' },
       wait: { type: 'boolean', description: 'follow it until it ends' },
     },
-    run: (f, t) => (f.wait ? follow(t(), need(f, 'job')) : call(t(), 'GET', `/v1/admin/recompute/${enc(need(f, 'job'))}`)),
+    run: (f, t, io) => (f.wait ? follow(t(), need(f, 'job'), io.stderr) : call(t(), 'GET', `/v1/admin/recompute/${enc(need(f, 'job'))}`)),
     render: renderJob,
   },
 ];

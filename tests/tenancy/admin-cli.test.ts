@@ -5,9 +5,14 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
+import { runAdmin } from '../../scripts/admin/cli.js';
 import { createAdminKey, startTestStack } from '../support/stack.js';
 
-/** The admin CLI as an operator runs it, against the local stack: parsing, help, tables, --json, exit codes, progress. */
+/**
+ * The admin CLI as an operator runs it, against the local stack: parsing, help, tables, --json, exit codes, progress.
+ * Commands run through `runAdmin`, everything scripts/admin.ts does but start a process; the first test runs the
+ * script itself, as `npm run admin` does, for what the process adds (the exit code, the streams).
+ */
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 
@@ -15,6 +20,12 @@ describe('admin CLI', () => {
   let stack: LocalStack;
   let env: NodeJS.ProcessEnv;
   const admin = async (...args: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runAdmin(args, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+    return { code, stdout, stderr };
+  };
+  const adminProcess = async (...args: string[]) => {
     try {
       const r = await run(resolve(ROOT, 'node_modules/.bin/tsx'), ['scripts/admin.ts', ...args], { cwd: ROOT, env });
       return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -27,11 +38,14 @@ describe('admin CLI', () => {
   beforeAll(async () => {
     stack = await startTestStack();
     env = { ...process.env, METERLINE_API_URL: stack.apiUrl, METERLINE_ADMIN_KEY: await createAdminKey(stack) };
+    // What the operator's shell exports, for the commands run in this process too.
+    process.env.METERLINE_API_URL = env.METERLINE_API_URL;
+    process.env.METERLINE_ADMIN_KEY = env.METERLINE_ADMIN_KEY;
   });
   afterAll(() => stack?.stop());
 
-  it('lists its commands, and helps with each', async () => {
-    const list = await admin();
+  it('lists its commands, and helps with each, as a process with its exit codes', async () => {
+    const list = await adminProcess();
     expect(list.code).toBe(0);
     for (const name of ['tenants create', 'events import', 'recompute start', 'recompute status', 'billing pause'])
       expect(list.stdout).toContain(name);
@@ -39,7 +53,10 @@ describe('admin CLI', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: npm run admin -- recompute start --tenant <id>');
     expect(help.stdout).toMatch(/--repair\s+repair the drifts found/);
-  }, 60_000);
+    expect(await adminProcess('tenants', 'explode')).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command') });
+    const failed = await adminProcess('tenants', 'show', '--tenant', 'nobody-here');
+    expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining('404 NOT_FOUND') });
+  }, 120_000);
 
   it('refuses unknown commands, unknown options and missing values with its usage and exit code 2', async () => {
     expect((await admin('tenants', 'explode')).code).toBe(2);
