@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit';
 import type { InvoiceDocument } from '../../shared/billing/invoice-document.js';
 import type { Party } from '../../shared/billing/parties.js';
 
@@ -6,7 +5,10 @@ import type { Party } from '../../shared/billing/parties.js';
  * The invoice as a PDF (A4, PDFKit's built-in Helvetica, so nothing is read from disk): the same
  * document the printable page shows, laid out for a finance team's records.
  */
-export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
+export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
+  // Loaded on the first PDF rather than at a cold start: PDFKit and its font code are the largest part of the billing
+  // and email functions, and most of their invocations draw no PDF.
+  const { default: PDFDocument } = await import('pdfkit');
   const pdf = new PDFDocument({
     size: 'A4',
     margin: 50,
