@@ -5,7 +5,8 @@ export interface Schedule {
   name: string;
   expression: string;
   timeoutSeconds: number;
-  handler: Handler<ScheduledInvocation, unknown>;
+  /** The function, loaded at its first run as Lambda loads it at a cold start, outside the run's timeout. */
+  handler: () => Promise<Handler<ScheduledInvocation, unknown>>;
 }
 
 /**
@@ -20,7 +21,8 @@ export function startScheduler(schedules: Schedule[], onError: (name: string, er
   const run = async (name: string, due = new Date()) => {
     const s = schedules.find((x) => x.name === name);
     if (!s) throw new Error(`no schedule named ${name}`);
-    const job = s.handler({ source: 'meterline.schedule', schedule: name, time: due.toISOString() }, lambdaContext(name, s.timeoutSeconds));
+    const event: ScheduledInvocation = { source: 'meterline.schedule', schedule: name, time: due.toISOString() };
+    const job = s.handler().then((handler) => handler(event, lambdaContext(name, s.timeoutSeconds)));
     inFlight.set(job, name);
     return job.finally(() => inFlight.delete(job));
   };

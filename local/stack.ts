@@ -127,6 +127,12 @@ interface WorkerQueueSettings {
 /** The local stand-in for the stack's `meterline-<stage>` bus. */
 const LOCAL_EVENT_BUS = 'meterline-local';
 
+/** `f`'s promise, made at the first call and shared by every later one. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= f());
+}
+
 /**
  * The whole system on this machine: DynamoDB Local, the SQS emulator, and the real handlers behind a
  * local API Gateway, SQS event source mapping and (later) schedules. Handlers are the modules Lambda runs;
@@ -259,7 +265,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           name,
           expression: spec.schedule,
           timeoutSeconds: spec.timeoutSeconds,
-          handler: await load<ScheduledInvocation, unknown>(name),
+          // Most runs of the stack never fire most schedules: their modules (PDFs, Parquet, Stripe) load on demand.
+          handler: once(() => load<ScheduledInvocation, unknown>(name)),
         });
     }
     // Nothing runs before the tables exist: no schedule, request or message.
