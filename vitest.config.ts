@@ -42,7 +42,9 @@ export default defineConfig({
           setupFiles: ['tests/support/unit-tier.ts'],
         },
       },
-      { extends: true, test: { name: 'infra', include: tiers.infra } },
+      // The infra files share their worker processes: aws-cdk-lib loads once in each, and each stage is synthesized
+      // once for the files a process runs (tests/infra/synth.ts).
+      { extends: true, test: { name: 'infra', include: tiers.infra, isolate: false } },
       { extends: true, test: { name: 'npm-start', include: tiers['npm-start'] } },
       { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators } },
       { extends: true, test: { name: 'browser', include: tiers.browser, globalSetup: emulators } },

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,21 @@ const run = promisify(execFile);
 function operatorEnv(region: string | undefined): NodeJS.ProcessEnv {
   const { AWS_REGION, AWS_DEFAULT_REGION, CDK_DEFAULT_REGION, ...env } = process.env;
   return region ? { ...env, AWS_REGION: region } : env;
+}
+
+interface Template {
+  Resources: Record<string, { Type: string; Properties?: { Description?: string }; Metadata?: Record<string, string> }>;
+}
+
+/** What each function of the template deploys: the files of its asset directory, by the function's description. */
+async function functionBundles(out: string, template: Template): Promise<Map<string, string[]>> {
+  const bundles = new Map<string, string[]>();
+  for (const resource of Object.values(template.Resources)) {
+    const asset = resource.Metadata?.['aws:asset:path'];
+    if (resource.Type !== 'AWS::Lambda::Function' || !asset) continue;
+    bundles.set(resource.Properties?.Description ?? asset, await readdir(join(out, asset), { recursive: true }));
+  }
+  return bundles;
 }
 
 /**
@@ -32,8 +47,13 @@ export async function cdkSynth(stage: 'dev' | 'prod', region: string | undefined
     const report = JSON.parse(await readFile(join(out, 'validation-report.json'), 'utf8')) as {
       pluginReports: { violations?: unknown[] }[];
     };
-    const template = JSON.parse(await readFile(join(out, `Meterline-${stage}.template.json`), 'utf8')) as { Resources: object };
-    return { output: `${stdout}\n${stderr}`, violations: report.pluginReports.flatMap((r) => r.violations ?? []), template };
+    const template = JSON.parse(await readFile(join(out, `Meterline-${stage}.template.json`), 'utf8')) as Template;
+    return {
+      output: `${stdout}\n${stderr}`,
+      violations: report.pluginReports.flatMap((r) => r.violations ?? []),
+      template,
+      bundles: await functionBundles(out, template),
+    };
   } finally {
     await rm(out, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { functionSpecs } from '../../infra/catalog.js';
 import { cdkSynth } from './cdk-cli.js';
 
 describe('cdk synth as an operator runs it', () => {
@@ -18,6 +19,11 @@ describe('cdk synth as an operator runs it', () => {
       expect(violations, label).toEqual([]);
       expect(output, label).not.toMatch(/^\s*(ERROR|WARN(ING)?)\b|\[Warning at /m);
       expect(Object.keys(template.Resources).length, label).toBeGreaterThan(0);
+      // Every catalog function is bundled with the deployment settings (tests/infra/bundling.test.ts checks what).
+      for (const spec of Object.values(functionSpecs)) {
+        const files = [...results[i]!.bundles].find(([description]) => description.endsWith(`(${spec.entry})`))?.[1];
+        expect(files, `${label}: ${spec.entry}`).toEqual(expect.arrayContaining(['index.mjs', 'index.mjs.map']));
+      }
     }
   }, 1_200_000);
 });

@@ -35,16 +35,27 @@ export function buildApp(
   return createApp(new App({ context: { ...cdkJsonContext, stage, 'aws:cdk:bundling-stacks': [], ...context } }), env);
 }
 
-/** Synthesizes (running the cdk-nag AwsSolutions and Serverless checks, which throw on any unacknowledged finding) and returns the templates. */
+const synthesized = new Map<string, Synthesized>();
+
+/**
+ * Synthesizes (running the cdk-nag AwsSolutions and Serverless checks, which throw on any unacknowledged finding) and
+ * returns the templates. A stage with cdk.json's context alone is synthesized once per process and shared: the infra
+ * files share their processes (vitest.config.ts), and none of them changes what it reads.
+ */
 export function synth(stage: 'dev' | 'prod', context: Record<string, unknown> = {}): Synthesized {
+  const shared = Object.keys(context).length === 0;
+  const kept = shared ? synthesized.get(stage) : undefined;
+  if (kept) return kept;
   const { app, stack } = buildApp(stage, context);
-  return {
+  const result = {
     app,
     stack,
     template: Template.fromStack(stack),
     monitoring: Template.fromStack(stack.monitoring),
     routes: Template.fromStack(stack.api.routes),
   };
+  if (shared) synthesized.set(stage, result);
+  return result;
 }
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
