@@ -51,6 +51,8 @@ export interface Invoice {
   periodStart: string;
   periodEnd: string;
   issuedAt: string;
+  /** The zone whose days the period is made of; absent: UTC. */
+  timeZone?: string;
   total: string;
   subtotal: string;
   tax: string;
@@ -58,7 +60,10 @@ export interface Invoice {
   lines: InvoiceLine[];
 }
 
-export type InvoiceSummary = Pick<Invoice, 'id' | 'number' | 'status' | 'currency' | 'periodStart' | 'periodEnd' | 'issuedAt' | 'total'>;
+export type InvoiceSummary = Pick<
+  Invoice,
+  'id' | 'number' | 'status' | 'currency' | 'periodStart' | 'periodEnd' | 'issuedAt' | 'timeZone' | 'total'
+>;
 
 export type Upcoming = Omit<Invoice, 'id' | 'number' | 'issuedAt'> & { asOf: string };
 
