@@ -29,6 +29,8 @@ export interface Analytics {
 
 export interface CurrentUsage {
   period: { start: string; end: string };
+  /** The tenant's zone, whose local month `period` is. */
+  timeZone: string;
   meters: { meter: string; name: string; unit: string; value: string }[];
 }
 
@@ -180,6 +182,8 @@ export type Alert = {
   | { kind: 'quantity'; meter: string; threshold: string }
   | { kind: 'percent'; meter: string; of: 'included' | 'quota'; percent: string }
   | { kind: 'spend'; basis: 'current' | 'projected'; amount: string }
+  /** The prepaid credit balance falls to `below` or under, in the plan's currency. */
+  | { kind: 'balance'; below: string }
   | { kind: 'anomaly'; meter?: string; sensitivity: 'low' | 'medium' | 'high' }
   | { kind: 'silence'; meter?: string; afterMinutes?: number }
 );

@@ -223,6 +223,28 @@ describe('tenant dashboard', () => {
     await page.close();
   });
 
+  it('shows a credit balance rule made through the API and edits its amount', async () => {
+    const put = await api(stack, 'PUT', '/v1/alerts/low-credit', keys.a, { kind: 'balance', below: '100.00', name: 'Low credit' });
+    expect(put.status).toBeLessThan(300);
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/alerts`);
+    const item = page.locator('li[data-alert="low-credit"]');
+    expect(await item.locator('p').first().textContent()).toBe('Prepaid credit falls to $100.00 or less');
+    // Exactly: "Delete Low credit" holds "edit" too.
+    await item.getByRole('button', { name: 'Edit', exact: true }).click();
+    expect(await item.getByLabel('Credit left').inputValue()).toBe('100.00');
+    await item.getByLabel('Credit left').fill('20');
+    await item.getByRole('button', { name: 'Save' }).click();
+    await item.getByText('Prepaid credit falls to $20.00 or less').waitFor();
+    expect((await api(stack, 'GET', '/v1/alerts/low-credit', keys.a)).body).toMatchObject({
+      kind: 'balance',
+      below: '20',
+      name: 'Low credit',
+    });
+    expect((await api(stack, 'DELETE', '/v1/alerts/low-credit', keys.a)).status).toBe(204);
+    await page.close();
+  });
+
   it('creates an anomaly alert and shows its episode with the expected range against the actual; the console lists a silent tenant', async () => {
     // A tenant of its own, with five weeks of history: 10 orders in the same hour each week, one a day besides, then 100 in that hour.
     const keyC = await createTenant(stack, 'tenant-c');
