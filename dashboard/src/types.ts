@@ -28,9 +28,8 @@ export interface Analytics {
 }
 
 export interface CurrentUsage {
-  period: { start: string; end: string };
-  /** The tenant's zone, whose local month `period` is. */
-  timeZone: string;
+  /** The tenant's local month, in its zone (`timeZone`). */
+  period: { start: string; end: string; timeZone: string };
   meters: { meter: string; name: string; unit: string; value: string }[];
 }
 

@@ -145,7 +145,7 @@ export function createUsageApi(deps: UsageDependencies) {
             };
           }),
         );
-        return json(200, { period: { start: toIso(period.start), end: toIso(period.end) }, timeZone, meters: usage });
+        return json(200, { period: { start: toIso(period.start), end: toIso(period.end), timeZone }, meters: usage });
       },
 
       'GET /v1/usage': async (event) => {
