@@ -57,19 +57,22 @@ export const usageQuery = z.object({
 
 /**
  * The buckets of a series over [from, to): days and months are the tenant's local ones (a day of 23 or 25 hours across
- * DST), hours and quarter-hours UTC's. The range is first counted in UTC buckets, which a zone's differ from by one.
+ * DST), hours and quarter-hours UTC's. The range is counted in UTC buckets first, so a huge one is refused before its
+ * local days are worked out.
  */
 function bucketsOf(granularity: Granularity, timeZones: readonly ZoneChange[] | undefined, from: number, to: number): Period[] {
+  const tooMany = (count: number) => {
+    if (count <= MAX_BUCKETS) return;
+    throw new ClientError(
+      'INVALID_REQUEST',
+      `the range spans more than ${MAX_BUCKETS} ${granularity}s; use a coarser granularity`,
+      'granularity',
+    );
+  };
   const utc: Period[] = [];
   for (let at = periodStart(granularity, from); at < to; at = nextPeriodStart(granularity, at)) {
     utc.push({ start: at, end: nextPeriodStart(granularity, at) });
-    if (utc.length > MAX_BUCKETS) {
-      throw new ClientError(
-        'INVALID_REQUEST',
-        `the range spans more than ${MAX_BUCKETS} ${granularity}s; use a coarser granularity`,
-        'granularity',
-      );
-    }
+    tooMany(utc.length);
   }
   if (granularity !== 'day' && granularity !== 'month') return utc;
   const zone = (at: number) => zoneAt(timeZones, at).timeZone;
@@ -77,28 +80,39 @@ function bucketsOf(granularity: Granularity, timeZones: readonly ZoneChange[] | 
     granularity === 'day'
       ? { start: startOfDay(zone(from), from), end: startOfDate(zone(to - 1), addDays(localDate(zone(to - 1), to - 1), 1)) }
       : { start: localMonth(zone(from), from).start, end: localMonth(zone(to - 1), to - 1).end };
-  return calendarPeriods(timeZones, span, granularity).map(({ start, end }) => ({ start, end }));
+  const local = calendarPeriods(timeZones, span, granularity).map(({ start, end }) => ({ start, end }));
+  tooMany(local.length);
+  return local;
 }
 
 /** Tenant-scoped reads: the tenant always comes from the caller's key, never from the request. */
 export function createUsageApi(deps: UsageDependencies) {
+  /** A TIME_WEIGHTED meter's readings over `periods` (consecutive), every group's, in one read; other meters have none. */
+  const readingsOf = async (tenantId: string, meter: Meter, periods: readonly Period[]) =>
+    meter.aggregation === 'TIME_WEIGHTED' ? deps.readings(tenantId, meter.key, periods[0]!.start, periods.at(-1)!.end) : [];
+
   /**
    * A meter's value in each of `periods` (consecutive), for the meter total or for the group keys of one group-by
-   * value, whose counters add (see `groupSeries`). Each period is read as the UTC counters that tile it.
+   * value, whose counters add (see `groupSeries`). Each period is read as the UTC counters that tile it; a
+   * TIME_WEIGHTED bucket is the integral of `readings` (`readingsOf`), its counters counting events.
    */
-  async function seriesOf(tenantId: string, meter: Meter, periods: readonly Period[], now: number, groupKeys?: readonly string[]) {
+  async function seriesOf(
+    tenantId: string,
+    meter: Meter,
+    periods: readonly Period[],
+    now: number,
+    readings: readonly GaugeReadings[],
+    groupKeys?: readonly string[],
+  ) {
     const read = async (granularity: Granularity, from: string, to: string) => {
       const parts = await Promise.all((groupKeys ?? ['']).map((k) => deps.series(tenantId, meter.key, granularity, from, to, k)));
       return parts.length === 1 ? parts[0]! : addRows(parts.flat());
     };
     const counters = await bucketCounters(read, meter.aggregation, periods);
-    // A TIME_WEIGHTED bucket is its integral, from the readings (one read for the whole range); its counters count events.
     const integrals =
       meter.aggregation === 'TIME_WEIGHTED' &&
       timeWeightedSeries(
-        (await deps.readings(tenantId, meter.key, periods[0]!.start, periods.at(-1)!.end)).filter(
-          (g) => !groupKeys || groupKeys.includes(g.groupKey),
-        ),
+        readings.filter((g) => !groupKeys || groupKeys.includes(g.groupKey)),
         periods,
         now,
         meter.per!,
@@ -134,7 +148,7 @@ export function createUsageApi(deps: UsageDependencies) {
         const meters = await deps.meters(tenantId);
         const usage = await Promise.all(
           meters.map(async (m) => {
-            const [bucket] = await seriesOf(tenantId, m, [period], now);
+            const [bucket] = await seriesOf(tenantId, m, [period], now, await readingsOf(tenantId, m, [period]));
             return {
               meter: m.key,
               name: m.name,
@@ -170,7 +184,8 @@ export function createUsageApi(deps: UsageDependencies) {
           from: toIso(from),
           to: toIso(to),
         };
-        const data = await seriesOf(tenantId, meter, periods, now);
+        const readings = await readingsOf(tenantId, meter, periods);
+        const data = await seriesOf(tenantId, meter, periods, now, readings);
         if (q.groupBy === undefined) return json(200, { ...answer, data });
         const groups = await groupSeries(meter, q.groupBy, q.group, () =>
           deps.groupKeys(tenantId, meter.key, periodKey('month', periods[0]!.start), periodKey('month', periods.at(-1)!.end - 1)),
@@ -180,7 +195,7 @@ export function createUsageApi(deps: UsageDependencies) {
           data,
           groupBy: q.groupBy,
           groups: await Promise.all(
-            groups.map(async (g) => ({ value: g.value, data: await seriesOf(tenantId, meter, periods, now, g.groupKeys) })),
+            groups.map(async (g) => ({ value: g.value, data: await seriesOf(tenantId, meter, periods, now, readings, g.groupKeys) })),
           ),
         });
       },

@@ -3,6 +3,8 @@ import { createUsageApi } from '../../functions/usage/usage.js';
 import { httpEvent } from '../../local/http-event.js';
 import { lambdaContext } from '../../local/lambda.js';
 import type { ZoneChange } from '../../shared/kernel/zones.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import type { Reading } from '../../shared/metering/ports.js';
 import { counterReads, meters, TENANT, type Use, usageEvents } from './time-zone-world.js';
 
 /*
@@ -12,15 +14,24 @@ import { counterReads, meters, TENANT, type Use, usageEvents } from './time-zone
 
 const t = (s: string) => Date.parse(s);
 
-function api(timeZone: string, uses: Use[], now: string) {
+/** A TIME_WEIGHTED gauge the API integrates from its readings (`readings` below), per hour. */
+const gpus: Meter = { key: 'gpus', name: 'GPUs', unit: 'GPU', aggregation: 'TIME_WEIGHTED', per: 'hour', groupBy: [] };
+
+function api(timeZone: string, uses: Use[], now: string, readings: Reading[] = []) {
   const counters = counterReads(usageEvents(uses));
   const timeZones: ZoneChange[] = [{ from: new Date(0).toISOString(), timeZone }];
   const handler = createUsageApi({
-    meters: async () => meters,
+    meters: async () => [...meters, gpus],
     // The world folds the meter totals only (group ""), which is all these series read.
     series: async (tenantId, meter, granularity, from, to) => counters.values(tenantId, meter, granularity, from, to),
     groupKeys: async () => [],
-    readings: async () => [],
+    readings: async (_tenant, _meter, from) => [
+      {
+        groupKey: '',
+        readings: readings.filter((r) => Date.parse(r.at) >= from),
+        before: readings.filter((r) => Date.parse(r.at) < from).at(-1),
+      },
+    ],
     distinctValues: (tenantId, meter, ranges) => counters.distinctValues(tenantId, meter, ranges),
     timeZones: async () => timeZones,
     now: () => t(now),
@@ -121,6 +132,25 @@ describe('a Kathmandu tenant (+05:45): days start at 18:15 UTC', () => {
     expect(buckets(series)).toEqual([
       ['2026-04-08T18:15:00.000Z', '2026-04-09T18:15:00.000Z', '1'],
       ['2026-04-09T18:15:00.000Z', '2026-04-10T18:15:00.000Z', '2'],
+    ]);
+  });
+
+  it('integrates a gauge over each local day: 2 GPUs from Apr 10 00:00 to 12:00 NPT are 24 GPU-hours of Apr 10', async () => {
+    const readings: Reading[] = [
+      { at: '2026-04-09T18:15:00.000Z', id: 'r1', value: '2' }, // Apr 10 00:00 NPT
+      { at: '2026-04-10T06:15:00.000Z', id: 'r2', value: '0' }, // Apr 10 12:00 NPT
+    ];
+    const gauge = api('Asia/Kathmandu', [], '2026-04-12T00:00:00Z', readings);
+    const series = await gauge('GET /v1/usage', {
+      meter: 'gpus',
+      granularity: 'day',
+      from: '2026-04-09T00:00:00+05:45',
+      to: '2026-04-11T00:00:00+05:45',
+    });
+    expect(series.unit).toBe('GPU-hour');
+    expect(buckets(series)).toEqual([
+      ['2026-04-08T18:15:00.000Z', '2026-04-09T18:15:00.000Z', '0'],
+      ['2026-04-09T18:15:00.000Z', '2026-04-10T18:15:00.000Z', '24'],
     ]);
   });
 
