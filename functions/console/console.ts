@@ -76,7 +76,7 @@ export function createConsoleApi(deps: ConsoleDependencies) {
                 ? {
                     currency: analytics.currency,
                     period: analytics.period,
-                    timeZone: timeZoneAt(live!, now),
+                    timeZone: timeZoneAt(live, now),
                     usageCost: analytics.usageCost,
                     baseFee: analytics.baseFee,
                     projectedCost: analytics.projectedCost,
