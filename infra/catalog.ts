@@ -155,7 +155,8 @@ export const functionCatalog = {
     memoryMb: 512,
     timeoutSeconds: 10,
     routes: ['GET /v1/meters', 'GET /v1/usage', 'GET /v1/usage/current'],
-    tables: { tenants: 'read', counters: 'read', rateLimits: 'write' },
+    // billing: the subscription, whose time zone a series' days and months follow.
+    tables: { tenants: 'read', counters: 'read', billing: 'read', rateLimits: 'write' },
   },
   admin: {
     entry: 'functions/admin/handler.ts',

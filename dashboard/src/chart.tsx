@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { bucketLabel } from './format.js';
 
 export interface Series {
   label: string;
@@ -9,8 +10,25 @@ export interface Series {
 
 const COLORS = ['#0b57d0', '#b3261e', '#146c2e', '#7d5260', '#8a5a00', '#006a6a', '#5b3fb3', '#3d5a80'];
 
-/** A uPlot time chart sized to its container. */
-export function Chart({ times, series, unit, title }: { times: number[]; series: Series[]; unit: string; title: string }) {
+/**
+ * A uPlot time chart sized to its container, its axis and legend on the tenant's clock (`timeZone`): a bucket is
+ * labelled by the local day (or hour) it is.
+ */
+export function Chart({
+  times,
+  series,
+  unit,
+  title,
+  timeZone,
+  granularity,
+}: {
+  times: number[];
+  series: Series[];
+  unit: string;
+  title: string;
+  timeZone: string;
+  granularity: string;
+}) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -20,8 +38,9 @@ export function Chart({ times, series, unit, title }: { times: number[]; series:
       {
         width: width(),
         height: 240,
+        tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), timeZone),
         series: [
-          {},
+          { value: (_u: uPlot, seconds: number | null) => (seconds === null ? '—' : bucketLabel(seconds * 1000, granularity, timeZone)) },
           ...series.map((s, i) => ({
             label: s.label,
             stroke: COLORS[i % COLORS.length]!,
@@ -42,6 +61,6 @@ export function Chart({ times, series, unit, title }: { times: number[]; series:
       resize.disconnect();
       plot.destroy();
     };
-  }, [times, series, unit]);
+  }, [times, series, unit, timeZone, granularity]);
   return <div class="chart" ref={box} role="img" aria-label={title} />;
 }

@@ -53,6 +53,41 @@ export function day(iso: string, timeZone = 'UTC'): string {
   return new Date(iso).toLocaleDateString('en-US', { timeZone, year: 'numeric', month: 'short', day: 'numeric' });
 }
 
+/** A usage bucket's label in the tenant's zone: its local date, or its date and hour for an hourly bucket. */
+export function bucketLabel(ms: number, granularity: string, timeZone: string): string {
+  const date = { timeZone, month: 'short', day: 'numeric' } as const;
+  return granularity === 'hour'
+    ? new Date(ms).toLocaleString('en-US', { ...date, hour: 'numeric', hourCycle: 'h23', minute: '2-digit' })
+    : new Date(ms).toLocaleDateString('en-US', { ...date, year: 'numeric' });
+}
+
+/**
+ * The first instant of a calendar date ("2026-04-05") in `timeZone`: the date's UTC midnight moved by the zone's
+ * offset there, read twice so an offset that changes that night is the one in force at local midnight.
+ */
+export function zoneMidnight(date: string, timeZone: string): number {
+  const wall = Date.parse(`${date}T00:00:00Z`);
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+  });
+  const offset = (at: number) => {
+    const parts: Record<string, number> = {};
+    for (const p of format.formatToParts(at)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+    return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!) - (at - (at % 60_000));
+  };
+  const guess = wall - offset(wall);
+  return wall - offset(guess);
+}
+
+/** Today's date ("2026-04-05") in `timeZone`. */
+export const zoneToday = (timeZone: string): string => new Date().toLocaleDateString('en-CA', { timeZone });
+
 export function dateTime(iso: string): string {
   return `${new Date(iso).toLocaleString('en-US', { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' })} UTC`;
 }

@@ -28,7 +28,8 @@ export interface Analytics {
 }
 
 export interface CurrentUsage {
-  period: { start: string; end: string };
+  /** The tenant's local month, in its zone (`timeZone`). */
+  period: { start: string; end: string; timeZone: string };
   meters: { meter: string; name: string; unit: string; value: string }[];
 }
 
@@ -51,6 +52,8 @@ export interface Invoice {
   periodStart: string;
   periodEnd: string;
   issuedAt: string;
+  /** The zone whose days the period is made of; absent: UTC. */
+  timeZone?: string;
   total: string;
   subtotal: string;
   tax: string;
@@ -58,7 +61,10 @@ export interface Invoice {
   lines: InvoiceLine[];
 }
 
-export type InvoiceSummary = Pick<Invoice, 'id' | 'number' | 'status' | 'currency' | 'periodStart' | 'periodEnd' | 'issuedAt' | 'total'>;
+export type InvoiceSummary = Pick<
+  Invoice,
+  'id' | 'number' | 'status' | 'currency' | 'periodStart' | 'periodEnd' | 'issuedAt' | 'timeZone' | 'total'
+>;
 
 export type Upcoming = Omit<Invoice, 'id' | 'number' | 'issuedAt'> & { asOf: string };
 
@@ -175,6 +181,8 @@ export type Alert = {
   | { kind: 'quantity'; meter: string; threshold: string }
   | { kind: 'percent'; meter: string; of: 'included' | 'quota'; percent: string }
   | { kind: 'spend'; basis: 'current' | 'projected'; amount: string }
+  /** The prepaid credit balance falls to `below` or under, in the plan's currency. */
+  | { kind: 'balance'; below: string }
   | { kind: 'anomaly'; meter?: string; sensitivity: 'low' | 'medium' | 'high' }
   | { kind: 'silence'; meter?: string; afterMinutes?: number }
 );

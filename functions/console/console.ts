@@ -3,7 +3,7 @@ import { isOpen, type Watch } from '../../shared/alerts/episodes.js';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
 import { type Invoice, invoiceStatuses } from '../../shared/billing/invoices.js';
 import type { BillingReads } from '../../shared/billing/ports.js';
-import { hasEnded, periodAt, planIdAt, type Subscription } from '../../shared/billing/subscriptions.js';
+import { hasEnded, periodAt, planIdAt, type Subscription, timeZoneAt } from '../../shared/billing/subscriptions.js';
 import { mapLimit } from '../../shared/kernel/batching.js';
 import { sumMoney } from '../../shared/kernel/money.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
@@ -76,6 +76,7 @@ export function createConsoleApi(deps: ConsoleDependencies) {
                 ? {
                     currency: analytics.currency,
                     period: analytics.period,
+                    timeZone: timeZoneAt(live, now),
                     usageCost: analytics.usageCost,
                     baseFee: analytics.baseFee,
                     projectedCost: analytics.projectedCost,

@@ -184,6 +184,7 @@ export function invoiceSummary(i: Invoice) {
     periodStart: i.periodStart,
     periodEnd: i.periodEnd,
     issuedAt: i.issuedAt,
+    ...(i.timeZone ? { timeZone: i.timeZone } : {}),
     total: i.total,
   };
 }

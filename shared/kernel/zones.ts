@@ -128,25 +128,37 @@ export interface ZoneChange {
   timeZone: string;
 }
 
+/** A day or a month of a zone's calendar, by its key ("2026-03-08", "2026-03"). */
+export type CalendarUnit = 'day' | 'month';
+
 /**
- * The days of `period` on a calendar whose zone changes (`changes`): each zone's local days, cut where a change takes
- * effect. A day the old zone already named keeps its key and runs on to the new zone's next midnight (UTC to New
- * York at Feb 15 00:00 UTC: "02-14" lasts 29 hours), so a key is never two days.
+ * The days (or months) of `period` on a calendar whose zone changes (`changes`): each zone's local days, cut where a
+ * change takes effect. A day the old zone already named keeps its key and runs on to the new zone's next midnight (UTC
+ * to New York at Feb 15 00:00 UTC: "02-14" lasts 29 hours), so a key is never two days; a month likewise.
  */
-export function calendarDays(changes: readonly ZoneChange[] | undefined, period: Period): (Period & { day: string })[] {
-  const days: (Period & { day: string })[] = [];
+export function calendarPeriods(
+  changes: readonly ZoneChange[] | undefined,
+  period: Period,
+  unit: CalendarUnit,
+): (Period & { key: string })[] {
+  const periods: (Period & { key: string })[] = [];
   for (let at = period.start; at < period.end; ) {
     const zone = zoneAt(changes, at);
     const next = (changes ?? []).map((c) => Date.parse(c.from)).find((from) => from > at) ?? Number.POSITIVE_INFINITY;
-    const end = Math.min(localDay(zone.timeZone, at).end, next, period.end);
-    const day = localDayKey(zone.timeZone, at);
-    const last = days.at(-1);
-    if (last && last.day === day) last.end = end;
-    else days.push({ day, start: at, end });
+    const local = unit === 'day' ? localDay(zone.timeZone, at) : localMonth(zone.timeZone, at);
+    const end = Math.min(local.end, next, period.end);
+    const key = localDayKey(zone.timeZone, at).slice(0, unit === 'day' ? 10 : 7);
+    const last = periods.at(-1);
+    if (last && last.key === key) last.end = end;
+    else periods.push({ key, start: at, end });
     at = end;
   }
-  return days;
+  return periods;
 }
+
+/** `calendarPeriods` by day, each named by its `day` key. */
+export const calendarDays = (changes: readonly ZoneChange[] | undefined, period: Period): (Period & { day: string })[] =>
+  calendarPeriods(changes, period, 'day').map(({ key, ...p }) => ({ ...p, day: key }));
 
 /** The zone in force at `instant`: UTC when nothing was ever set. */
 export function zoneAt(changes: readonly ZoneChange[] | undefined, instant: number): ZoneChange {

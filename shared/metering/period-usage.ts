@@ -1,3 +1,4 @@
+import { mapLimit } from '../kernel/batching.js';
 import { Dec } from '../kernel/decimal.js';
 import {
   type Granularity,
@@ -10,7 +11,7 @@ import {
   type Tile,
   tiles,
 } from '../kernel/periods.js';
-import type { Meter, TimeUnit } from './meters.js';
+import type { Aggregation, Meter, TimeUnit } from './meters.js';
 import type { CounterReads, GaugeReadings, MeterQuantities } from './ports.js';
 
 /**
@@ -201,9 +202,59 @@ export interface DayQuantity extends Period {
   events: number;
 }
 
+/** What the counters that tile one bucket hold together: their value by the aggregation, and the events they counted. */
+export interface BucketCounter {
+  value: string;
+  events: number;
+}
+
+/**
+ * The counters of consecutive buckets of any zone (a local day or month: `calendarPeriods` in kernel/zones.ts), each
+ * from the UTC counters that tile it, all read at once run by run. SUM, COUNT and AVG add (AVG's mean is the caller's
+ * to take), MAX and MIN take the extremes of the counters that counted an event, LATEST the newest, and TIME_WEIGHTED
+ * counts events only (its value is the integral of its readings). UNIQUE_COUNT's counters do not add: a bucket of
+ * more than one counter is the caller's to read from its markers. A bucket without a counter is `undefined`.
+ */
+export async function bucketCounters(
+  read: (granularity: Granularity, from: string, to: string) => Promise<{ period: string; value: string; events: number }[]>,
+  aggregation: Aggregation,
+  buckets: readonly Period[],
+): Promise<(BucketCounter | undefined)[]> {
+  const bucketOf = new Map<string, number>();
+  const all = buckets.flatMap((b, i) =>
+    tiles(b).map((tile) => {
+      bucketOf.set(`${tile.granularity}@${tile.start}`, i);
+      return tile;
+    }),
+  );
+  const ranges = rangesOf(all);
+  const rows = await mapLimit(ranges, 8, (r) => read(r.granularity, r.from, r.to));
+  const combine = (held: Dec, value: Dec) =>
+    aggregation === 'MAX'
+      ? Dec.max(held, value)
+      : aggregation === 'MIN'
+        ? Dec.min(held, value)
+        : aggregation === 'LATEST'
+          ? value
+          : held.plus(value);
+  const out: ({ value?: Dec; events: number } | undefined)[] = buckets.map(() => undefined);
+  // Ranges run in time order and each one's rows ascend, so a bucket's last row is its newest.
+  ranges.forEach((r, n) => {
+    for (const row of rows[n]!) {
+      const i = bucketOf.get(`${r.granularity}@${periodKeyStart(r.granularity, row.period)}`)!;
+      const held = out[i] ?? { events: 0 };
+      out[i] = held;
+      held.events += row.events;
+      if (aggregation === 'MIN' && row.events === 0) continue;
+      held.value = held.value ? combine(held.value, new Dec(row.value)) : new Dec(row.value);
+    }
+  });
+  return out.map((b) => b && { value: b.value?.toFixed() ?? '0', events: b.events });
+}
+
 /**
  * Each day's total (SUM, COUNT; MAX: its peak) and events, for days that tile a stretch of time (a zone's local days,
- * `calendarDays` in kernel/zones.ts), from the buckets of all days read at once, run by run.
+ * `calendarDays` in kernel/zones.ts).
  */
 export async function dayTotals(
   values: CounterReads['values'],
@@ -211,22 +262,14 @@ export async function dayTotals(
   meter: Pick<Meter, 'key' | 'aggregation'>,
   days: readonly (Period & { day: string })[],
 ): Promise<DayQuantity[]> {
-  const dayOf = new Map<string, number>();
-  const buckets = days.flatMap((d, i) =>
-    tiles(d).map((tile) => {
-      dayOf.set(`${tile.granularity}@${tile.start}`, i);
-      return tile;
-    }),
-  );
-  const out = days.map((d) => ({ day: d.day, start: d.start, end: d.end, value: new Dec(0), events: 0 }));
-  for (const r of rangesOf(buckets)) {
-    for (const row of await values(tenantId, meter.key, r.granularity, r.from, r.to)) {
-      const day = out[dayOf.get(`${r.granularity}@${periodKeyStart(r.granularity, row.period)}`)!]!;
-      day.events += row.events;
-      day.value = meter.aggregation === 'MAX' ? Dec.max(day.value, row.value) : day.value.plus(row.value);
-    }
-  }
-  return out.map((d) => ({ ...d, value: d.value.toFixed() }));
+  const counters = await bucketCounters((g, from, to) => values(tenantId, meter.key, g, from, to), meter.aggregation, days);
+  return days.map((d, i) => ({
+    day: d.day,
+    start: d.start,
+    end: d.end,
+    value: counters[i]?.value ?? '0',
+    events: counters[i]?.events ?? 0,
+  }));
 }
 
 /**

@@ -163,8 +163,8 @@ export interface CounterReads {
   ): Promise<{ period: string; value: string; events: number }[]>;
   /** The newest reading before `instant` (hourly, or by quarter-hour within `instant`'s hour): a gauge's level when a period opens. */
   levelBefore(tenantId: string, meter: string, instant: number): Promise<string | undefined>;
-  /** Distinct values of a UNIQUE_COUNT meter over the counter ranges, from the markers of their buckets. */
-  distinctValues(tenantId: string, meter: string, ranges: readonly CounterRange[]): Promise<number>;
+  /** Distinct values of a UNIQUE_COUNT meter (or of one group, `groupKey`) over the counter ranges, from the markers of their buckets. */
+  distinctValues(tenantId: string, meter: string, ranges: readonly CounterRange[], groupKey?: string): Promise<number>;
   /** A TIME_WEIGHTED meter's readings, per group: the newest before `from`, and every one at or after `from` and before `to`. */
   readings(tenantId: string, meter: string, from: number, to: number): Promise<GaugeReadings[]>;
 }

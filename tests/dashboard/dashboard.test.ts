@@ -162,6 +162,39 @@ describe('tenant dashboard', () => {
     await page.close();
   });
 
+  it("labels the chart's days by the tenant's time zone and says which zone", async () => {
+    // A zone whose date differs from UTC's right now, so a label in UTC would show another day.
+    const timeZone = new Date().getUTCHours() < 11 ? 'Pacific/Pago_Pago' : 'Pacific/Kiritimati';
+    const key = await createTenant(stack, 'tenant-zone');
+    const sub = await api(stack, 'PUT', '/v1/admin/tenants/tenant-zone/subscription', adminKey, {
+      planId: 'dash-test',
+      startAt: new Date().toISOString(),
+      timeZone,
+    });
+    expect(sub.status).toBe(201);
+    const localDay = (ms: number) =>
+      new Date(ms).toLocaleDateString('en-US', { timeZone, year: 'numeric', month: 'short', day: 'numeric' });
+    expect(localDay(Date.now())).not.toBe(
+      new Date().toLocaleDateString('en-US', { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric' }),
+    );
+
+    const { page } = await signIn(key);
+    await page.goto(`${stack.apiUrl}/#/usage`);
+    const orders = page.locator('article[data-meter="orders"]');
+    await orders.locator('canvas').first().waitFor();
+    expect(await orders.locator('p.zone').textContent()).toBe(`Days as in ${timeZone}`);
+    // The legend names the bucket under the cursor: the first of the last 30 local days, and today there.
+    const legendDay = async (x: 'first' | 'last') => {
+      const over = orders.locator('.u-over').first();
+      const box = (await over.boundingBox())!;
+      await over.hover({ position: { x: x === 'first' ? 1 : box.width - 1, y: box.height / 2 } });
+      return orders.locator('.u-legend tr.u-series').first().locator('td.u-value').textContent();
+    };
+    expect(await legendDay('first')).toBe(localDay(Date.now() - 29 * 86_400_000));
+    expect(await legendDay('last')).toBe(localDay(Date.now()));
+    await page.close();
+  });
+
   it('creates, edits and deletes an alert', async () => {
     const { page } = await signIn(keys.a);
     await page.goto(`${stack.apiUrl}/#/alerts`);
@@ -187,6 +220,28 @@ describe('tenant dashboard', () => {
     await page.getByRole('button', { name: 'Delete Many orders' }).click();
     await page.locator('li[data-alert]', { hasText: 'Many orders' }).waitFor({ state: 'detached' });
     expect(await mine()).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a credit balance rule made through the API and edits its amount', async () => {
+    const put = await api(stack, 'PUT', '/v1/alerts/low-credit', keys.a, { kind: 'balance', below: '100.00', name: 'Low credit' });
+    expect(put.status).toBeLessThan(300);
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/alerts`);
+    const item = page.locator('li[data-alert="low-credit"]');
+    expect(await item.locator('p').first().textContent()).toBe('Prepaid credit falls to $100.00 or less');
+    // Exactly: "Delete Low credit" holds "edit" too.
+    await item.getByRole('button', { name: 'Edit', exact: true }).click();
+    expect(await item.getByLabel('Credit left').inputValue()).toBe('100.00');
+    await item.getByLabel('Credit left').fill('20');
+    await item.getByRole('button', { name: 'Save' }).click();
+    await item.getByText('Prepaid credit falls to $20.00 or less').waitFor();
+    expect((await api(stack, 'GET', '/v1/alerts/low-credit', keys.a)).body).toMatchObject({
+      kind: 'balance',
+      below: '20',
+      name: 'Low credit',
+    });
+    expect((await api(stack, 'DELETE', '/v1/alerts/low-credit', keys.a)).status).toBe(204);
     await page.close();
   });
 

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { add, compare, percentOf } from '../../dashboard/src/decimal.js';
-import { dateTime, day, lastDay, money, plural, quantity, trend, withUnit } from '../../dashboard/src/format.js';
+import { bucketLabel, dateTime, day, lastDay, money, plural, quantity, trend, withUnit, zoneMidnight } from '../../dashboard/src/format.js';
 import { Dec } from '../../shared/kernel/decimal.js';
+import { startOfDate } from '../../shared/kernel/zones.js';
 
 /** The API's decimal strings: up to 15 whole digits and 12 fractional ones, either sign. */
 const decimalString = fc
@@ -85,6 +86,21 @@ describe("the dashboard's formats", () => {
     expect(day('2026-03-01T23:30:00Z')).toBe('Mar 1, 2026');
     expect(dateTime('2026-03-01T23:30:00Z')).toBe('Mar 1, 2026, 11:30 PM UTC');
     expect(lastDay('2026-04-01T00:00:00Z')).toBe('Mar 31, 2026');
+  });
+
+  it("labels a bucket by the tenant's local day, and finds a local midnight as the kernel's calendar does", () => {
+    // Sydney's Apr 5 2026 (25 hours) starts at 13:00 UTC the day before; Kathmandu's days at 18:15 UTC.
+    expect(bucketLabel(Date.parse('2026-04-04T13:00:00Z'), 'day', 'Australia/Sydney')).toBe('Apr 5, 2026');
+    expect(bucketLabel(Date.parse('2026-04-09T18:15:00Z'), 'day', 'Asia/Kathmandu')).toBe('Apr 10, 2026');
+    expect(bucketLabel(Date.parse('2026-04-09T18:15:00Z'), 'hour', 'Asia/Kathmandu')).toBe('Apr 10, 00:00');
+    const zones = ['Australia/Sydney', 'Asia/Kolkata', 'Asia/Kathmandu', 'America/New_York', 'Europe/London', 'UTC'];
+    fc.assert(
+      fc.property(fc.constantFrom(...zones), fc.integer({ min: 0, max: 3 * 366 }), (timeZone, days) => {
+        const at = new Date(Date.UTC(2025, 0, 1 + days));
+        const date = { year: at.getUTCFullYear(), month: at.getUTCMonth() + 1, day: at.getUTCDate() };
+        expect(zoneMidnight(at.toISOString().slice(0, 10), timeZone)).toBe(startOfDate(timeZone, date));
+      }),
+    );
   });
 
   it('words a trend up, down, flat or absent', () => {

@@ -30,6 +30,8 @@ const httpHandlers = {
     series: async () => [],
     groupKeys: async () => [],
     readings: async () => [],
+    distinctValues: async () => 0,
+    timeZones: async () => undefined,
     now: Date.now,
   }),
   admin: createAdminApi({ directory: nothing, rateLimits: nothing, now: Date.now, newTenantId: () => 't' }),

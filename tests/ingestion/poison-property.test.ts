@@ -3,12 +3,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { Dec } from '../../shared/kernel/decimal.js';
+import { calendarMonth } from '../../shared/kernel/periods.js';
 import type { Meter } from '../../shared/metering/meters.js';
+import { average, timeWeighted } from '../../shared/metering/period-usage.js';
+import type { Reading } from '../../shared/metering/ports.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
  * Arbitrary property shapes, names, depths, sizes and numeric forms, posted among plain events through the
- * local stack. Whatever arrives, every plain event is counted exactly once, every event is answered rejected
+ * local stack, to meters of every way of folding a value (SUM, AVG, MIN, TIME_WEIGHTED) and of counting. Whatever arrives, every plain event is counted exactly once, every event is answered rejected
  * with a code or is counted or quarantined with a reason, nothing reaches the DLQ and nothing answers 5xx.
  */
 const meters: Meter[] = [
@@ -16,7 +19,12 @@ const meters: Meter[] = [
   { key: 'odd_count', name: 'Odd count', unit: 'event', aggregation: 'COUNT', groupBy: [] },
   { key: 'odd_sum', name: 'Odd sum', unit: 'unit', aggregation: 'SUM', groupBy: [] },
   { key: 'odd_group', name: 'Odd group', unit: 'event', aggregation: 'COUNT', groupBy: ['g'] },
+  { key: 'odd_avg', name: 'Odd mean', unit: 'unit', aggregation: 'AVG', groupBy: [] },
+  { key: 'odd_min', name: 'Odd minimum', unit: 'unit', aggregation: 'MIN', groupBy: [] },
+  { key: 'odd_gauge', name: 'Odd gauge', unit: 'unit', aggregation: 'TIME_WEIGHTED', per: 'hour', groupBy: [] },
 ];
+/** The meters whose events carry a value (the others count events). */
+const valued = new Set(['odd_sum', 'odd_avg', 'odd_min', 'odd_gauge']);
 
 const raw = JSON as unknown as { rawJSON(text: string): unknown };
 
@@ -85,7 +93,7 @@ const generated: fc.Arbitrary<Generated> = fc.oneof(
   fc.record(
     {
       kind: fc.constant('odd' as const),
-      meter: fc.constantFrom('odd_count', 'odd_sum', 'odd_group'),
+      meter: fc.constantFrom('odd_count', 'odd_sum', 'odd_group', 'odd_avg', 'odd_min', 'odd_gauge'),
       value: fc.oneof(number, fc.constantFrom('1', ' 2.5 ', 'abc', '', '-1', '1e-13')),
       properties,
     },
@@ -103,7 +111,7 @@ describe('poison-proof folding, property-based, through the local stack', () => 
   afterAll(() => stack?.stop());
 
   it('counts every good event once and answers every other with a code, a count or a quarantine reason', async () => {
-    const accepted: { id: string; meter: string; value?: unknown; kind: Generated['kind'] }[] = [];
+    const accepted: { id: string; meter: string; timestamp: string; value?: unknown; kind: Generated['kind'] }[] = [];
     let plainSent = 0;
     let run = 0;
     const codes = new Map<string, number>();
@@ -140,7 +148,7 @@ describe('poison-proof folding, property-based, through the local stack', () => 
           } else {
             expect(r.status).toBe('accepted');
             const e = events[r.index]!;
-            accepted.push({ id: e.id, meter: e.meter, value: 'value' in e ? e.value : undefined, kind: g.kind });
+            accepted.push({ id: e.id, meter: e.meter, timestamp, value: 'value' in e ? e.value : undefined, kind: g.kind });
           }
         }
       }),
@@ -149,6 +157,8 @@ describe('poison-proof folding, property-based, through the local stack', () => 
     await stack.drained(120_000);
 
     const truth = new Map<string, Dec>(meters.map((m) => [m.key, new Dec(0)]));
+    const values = new Map<string, Dec[]>();
+    const readings: Reading[] = [];
     let quarantined = 0;
     for (const e of accepted) {
       const found = await api(stack, 'GET', `/v1/events/${encodeURIComponent(e.id)}`, key);
@@ -160,14 +170,26 @@ describe('poison-proof folding, property-based, through the local stack', () => 
         continue;
       }
       expect(found.body.status).toBe('counted');
-      const add =
-        e.meter === 'odd_sum'
-          ? new Dec(typeof e.value === 'string' ? e.value.trim() : (e.value as { rawJSON: string }).rawJSON)
-          : new Dec(1);
+      const add = valued.has(e.meter)
+        ? new Dec(typeof e.value === 'string' ? e.value.trim() : (e.value as { rawJSON: string }).rawJSON)
+        : new Dec(1);
       truth.set(e.meter, truth.get(e.meter)!.plus(add));
+      values.set(e.meter, [...(values.get(e.meter) ?? []), add]);
+      if (e.meter === 'odd_gauge') readings.push({ at: e.timestamp, id: e.id, value: add.toFixed() });
     }
+    // The mean and the minimum of what was counted, as billed (0 without an event).
+    truth.set('odd_avg', new Dec(average(truth.get('odd_avg')!, values.get('odd_avg')?.length ?? 0)));
+    truth.set('odd_min', values.has('odd_min') ? Dec.min(...values.get('odd_min')!) : new Dec(0));
+    // The gauge's integral runs up to the instant the API answers, which lies between these two.
+    const before = Date.now();
     const usage = (await api(stack, 'GET', '/v1/usage/current', key)).body.meters as { meter: string; value: string }[];
-    for (const m of meters) {
+    const after = Date.now();
+    const integral = (asOf: number) => new Dec(timeWeighted([{ groupKey: '', readings }], calendarMonth(before), asOf, 'hour'));
+    const gauge = new Dec(usage.find((u) => u.meter === 'odd_gauge')!.value);
+    const [low, high] = [integral(before), integral(after)].sort((a, b) => a.cmp(b));
+    expect(gauge.gte(low!) && gauge.lte(high!), `${low} ≤ ${gauge} ≤ ${high}`).toBe(true);
+    expect(readings.length).toBeGreaterThan(0);
+    for (const m of meters.filter((m) => m.key !== 'odd_gauge')) {
       expect({ meter: m.key, value: new Dec(usage.find((u) => u.meter === m.key)!.value).toFixed() }).toEqual({
         meter: m.key,
         value: truth.get(m.key)!.toFixed(),

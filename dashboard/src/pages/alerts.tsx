@@ -20,10 +20,13 @@ const kinds: [Kind, string][] = [
   ['quantity', 'Usage reaches a quantity'],
   ['percent', 'Usage reaches a share of a quota'],
   ['spend', 'Cost reaches an amount'],
+  ['balance', 'Prepaid credit falls to an amount'],
   ['anomaly', 'Usage leaves its usual range'],
   ['silence', 'Usage stops'],
 ];
 const watchesShape = (kind: Kind) => kind === 'anomaly' || kind === 'silence';
+/** Rules on money, which watch no meter. */
+const moneyRule = (kind: Kind) => kind === 'spend' || kind === 'balance';
 
 interface FormState {
   kind: Kind;
@@ -34,6 +37,8 @@ interface FormState {
   percent: string;
   basis: 'current' | 'projected';
   amount: string;
+  /** Balance: the credit left at which it fires. */
+  below: string;
   sensitivity: 'low' | 'medium' | 'high';
   /** Silence: minutes without events before it fires; blank learns the gap from history. */
   afterMinutes: string;
@@ -43,12 +48,13 @@ function initial(meters: Meter[], alert?: Alert): FormState {
   return {
     kind: alert?.kind ?? 'quantity',
     name: alert?.name ?? '',
-    meter: alert && alert.kind !== 'spend' ? (alert.meter ?? '') : (meters[0]?.key ?? ''),
+    meter: alert && alert.kind !== 'spend' && alert.kind !== 'balance' ? (alert.meter ?? '') : (meters[0]?.key ?? ''),
     threshold: alert?.kind === 'quantity' ? alert.threshold : '',
     of: alert?.kind === 'percent' ? alert.of : 'included',
     percent: alert?.kind === 'percent' ? alert.percent : '80',
     basis: alert?.kind === 'spend' ? alert.basis : 'current',
     amount: alert?.kind === 'spend' ? alert.amount : '',
+    below: alert?.kind === 'balance' ? alert.below : '',
     sensitivity: alert?.kind === 'anomaly' ? alert.sensitivity : 'medium',
     afterMinutes: alert?.kind === 'silence' && alert.afterMinutes !== undefined ? String(alert.afterMinutes) : '',
   };
@@ -59,6 +65,7 @@ function definition(f: FormState) {
   const name = f.name ? { name: f.name } : {};
   if (f.kind === 'quantity') return { kind: f.kind, meter: f.meter, threshold: f.threshold.trim(), ...name };
   if (f.kind === 'percent') return { kind: f.kind, meter: f.meter, of: f.of, percent: f.percent.trim(), ...name };
+  if (f.kind === 'balance') return { kind: f.kind, below: f.below.trim(), ...name };
   // An empty meter watches every meter of the tenant.
   const meter = f.meter ? { meter: f.meter } : {};
   if (f.kind === 'anomaly') return { kind: f.kind, ...meter, sensitivity: f.sensitivity, ...name };
@@ -75,7 +82,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
     e.preventDefault();
     setBusy(true);
     try {
-      const id = alert?.id ?? idFor(form.name || (form.kind === 'spend' ? 'spend' : form.meter || form.kind));
+      const id = alert?.id ?? idFor(form.name || (moneyRule(form.kind) ? form.kind : form.meter || form.kind));
       await send('PUT', `/v1/alerts/${id}`, definition(form));
       done();
     } catch (err) {
@@ -110,7 +117,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
           <option value={k}>{label}</option>
         ))}
       </select>
-      {form.kind !== 'spend' && (
+      {!moneyRule(form.kind) && (
         <>
           <label for={`${prefix}-meter`}>Meter</label>
           <select
@@ -175,6 +182,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
           </select>
         </>
       )}
+      {form.kind === 'balance' && decimal(`${prefix}-below`, 'Credit left', form.below, (below) => set({ below }))}
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>
           {alert ? 'Save' : 'Create alert'}
@@ -199,6 +207,7 @@ function condition(alert: Alert, meterName: (key: string) => string, unitOf: (ke
   }
   if (alert.kind === 'spend')
     return `${alert.basis === 'current' ? 'Cost so far' : 'Projected cost'} reaches ${money(alert.amount, currency)}`;
+  if (alert.kind === 'balance') return `Prepaid credit falls to ${money(alert.below, currency)} or less`;
   const watched = alert.meter ? meterName(alert.meter) : 'Any meter';
   if (alert.kind === 'anomaly') return `${watched} leaves its usual range (${alert.sensitivity} sensitivity)`;
   const gap = alert.afterMinutes === undefined ? 'longer than its history says is normal' : `${alert.afterMinutes} minutes`;
@@ -295,7 +304,7 @@ export function Alerts() {
               const meterName = (key: string) => list.find((m) => m.key === key)?.name ?? key;
               const unitOf = (key: string) => list.find((m) => m.key === key)?.unit ?? 'unit';
               const fired = (alert: Alert, value: string) =>
-                alert.kind === 'spend' ? money(value, currency) : withUnit(value, unitOf(alert.meter ?? ''));
+                moneyRule(alert.kind) ? money(value, currency) : withUnit(value, unitOf('meter' in alert ? (alert.meter ?? '') : ''));
               return (
                 <>
                   {a.alerts.length === 0 ? (

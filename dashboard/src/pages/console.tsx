@@ -12,6 +12,8 @@ interface ConsoleView {
     plan: { id: string; name: string } | null;
     currency?: string;
     period?: { start: string; end: string };
+    /** The zone whose days the period is made of. */
+    timeZone?: string;
     usageCost?: string;
     projectedCost?: string;
     meters?: { meter: string; unit: string; quantity: string }[];
@@ -170,7 +172,11 @@ export function Console() {
                           <small class="muted">{t.id}</small>
                         </th>
                         <td>{t.plan?.name ?? 'no plan'}</td>
-                        <td>{t.period ? `${day(t.period.start)} – ${lastDay(t.period.end)}` : '—'}</td>
+                        <td>
+                          {t.period
+                            ? `${day(t.period.start, t.timeZone)} – ${lastDay(t.period.end, t.timeZone)} (${t.timeZone ?? 'UTC'})`
+                            : '—'}
+                        </td>
                         <td>
                           {t.meters?.length ? (
                             <ul class="plain">

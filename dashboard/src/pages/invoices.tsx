@@ -30,7 +30,7 @@ export function Invoices() {
                   <tr>
                     <td>Upcoming</td>
                     <td>
-                      {day(upcoming.data.periodStart)} – {lastDay(upcoming.data.periodEnd)}
+                      {day(upcoming.data.periodStart, upcoming.data.timeZone)} – {lastDay(upcoming.data.periodEnd, upcoming.data.timeZone)}
                     </td>
                     <td>at period end</td>
                     <td>
@@ -45,9 +45,9 @@ export function Invoices() {
                       <a href={`#/invoices/${encodeURIComponent(i.id)}`}>{i.number}</a>
                     </td>
                     <td>
-                      {day(i.periodStart)} – {lastDay(i.periodEnd)}
+                      {day(i.periodStart, i.timeZone)} – {lastDay(i.periodEnd, i.timeZone)}
                     </td>
-                    <td>{day(i.issuedAt)}</td>
+                    <td>{day(i.issuedAt, i.timeZone)}</td>
                     <td>
                       <Status status={i.status} />
                     </td>
@@ -113,7 +113,8 @@ export function InvoiceDetail({ id }: { id: string }) {
             </dd>
             <dt>Period</dt>
             <dd>
-              {day(i.periodStart)} – {lastDay(i.periodEnd)}
+              {day(i.periodStart, i.timeZone)} – {lastDay(i.periodEnd, i.timeZone)}
+              {i.timeZone && <span class="muted"> (days as in {i.timeZone})</span>}
             </dd>
             <dt>Issued</dt>
             <dd>{dateTime(i.issuedAt)}</dd>

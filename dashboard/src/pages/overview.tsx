@@ -53,7 +53,8 @@ export function Overview() {
   return (
     <Page title="Overview">
       <p class="period">
-        Billing period <strong>{day(period.start)}</strong> to <strong>{lastDay(period.end)}</strong> · {daysLeft}{' '}
+        Billing period <strong>{day(period.start, current.data.period.timeZone)}</strong> to{' '}
+        <strong>{lastDay(period.end, current.data.period.timeZone)}</strong> ({current.data.period.timeZone}) · {daysLeft}{' '}
         {daysLeft === 1 ? 'day' : 'days'} left
         {a && <> · as of {new Date(a.asOf).toLocaleTimeString('en-US', { timeZone: 'UTC', timeStyle: 'short' })} UTC</>}
       </p>

@@ -1,9 +1,9 @@
 import { useMemo, useState } from 'preact/hooks';
 import { Chart } from '../chart.js';
 import { add } from '../decimal.js';
-import { withUnit } from '../format.js';
+import { withUnit, zoneMidnight, zoneToday } from '../format.js';
 import { useApi } from '../hooks.js';
-import type { Meter } from '../types.js';
+import type { Meter, Pricing } from '../types.js';
 import { Empty, Load, Page } from '../ui.js';
 
 interface Bucket {
@@ -13,6 +13,8 @@ interface Bucket {
 
 interface UsageSeries {
   unit: string;
+  /** The tenant's zone, whose local days (and months) the buckets are. */
+  timeZone: string;
   aggregation: string;
   data: Bucket[];
   groupBy?: string;
@@ -56,7 +58,17 @@ function MeterChart({ meter, from, to, granularity }: { meter: Meter; from: stri
           return (
             <>
               {sum !== undefined && <p class="muted">{withUnit(sum, u.unit)} in this range</p>}
-              <Chart times={times} series={main} unit={u.unit} title={`${meter.name} per ${granularity}`} />
+              <Chart
+                times={times}
+                series={main}
+                unit={u.unit}
+                title={`${meter.name} per ${granularity}`}
+                timeZone={u.timeZone}
+                granularity={granularity}
+              />
+              <p class="muted zone">
+                {granularity === 'day' ? 'Days' : 'Hours'} as in {u.timeZone}
+              </p>
               {u.groups && (
                 <>
                   <h3>By {u.groupBy}</h3>
@@ -64,7 +76,14 @@ function MeterChart({ meter, from, to, granularity }: { meter: Meter; from: stri
                     <Empty>No grouped usage in this range.</Empty>
                   ) : (
                     <>
-                      <Chart times={times} series={groups} unit={u.unit} title={`${meter.name} per ${granularity} by ${u.groupBy}`} />
+                      <Chart
+                        times={times}
+                        series={groups}
+                        unit={u.unit}
+                        title={`${meter.name} per ${granularity} by ${u.groupBy}`}
+                        timeZone={u.timeZone}
+                        granularity={granularity}
+                      />
                       <table class="groups">
                         <thead>
                           <tr>
@@ -97,16 +116,26 @@ function MeterChart({ meter, from, to, granularity }: { meter: Meter; from: stri
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/**
+ * A range of the tenant's local days: the API starts a range at the local midnight before `from`, so the last N days
+ * are sent as instants; custom dates are turned into local midnights of the subscription's zone.
+ */
 export function Usage() {
   const meters = useApi<{ meters: Meter[] }>('/v1/meters');
+  const pricing = useApi<Pricing>('/v1/pricing');
+  const timeZone = pricing.data?.subscription.timeZone ?? 'UTC';
   const [range, setRange] = useState<'7' | '30' | '90' | 'custom'>('30');
   const [granularity, setGranularity] = useState<'hour' | 'day'>('day');
-  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
-  const [custom, setCustom] = useState({ from: isoDay(today - 29 * DAY), to: isoDay(today) });
+  const today = Date.parse(`${zoneToday(timeZone)}T00:00:00Z`);
+  const [custom, setCustom] = useState<{ from?: string; to?: string }>({});
+  const customFrom = custom.from ?? isoDay(today - 29 * DAY);
+  const customTo = custom.to ?? isoDay(today);
   const [selected, setSelected] = useState('all');
 
-  const fromMs = range === 'custom' ? Date.parse(`${custom.from}T00:00:00Z`) : today - (Number(range) - 1) * DAY;
-  const toMs = range === 'custom' ? Date.parse(`${custom.to}T00:00:00Z`) + DAY : Math.min(today + DAY, Date.now() + 60_000);
+  // To the minute, so that a render within it asks for the same series.
+  const now = Math.floor(Date.now() / 60_000) * 60_000;
+  const fromMs = range === 'custom' ? zoneMidnight(customFrom, timeZone) : now - (Number(range) - 1) * DAY;
+  const toMs = range === 'custom' ? zoneMidnight(isoDay(Date.parse(`${customTo}T00:00:00Z`) + DAY), timeZone) : now + 60_000;
   const hoursTooMany = (toMs - fromMs) / 3_600_000 > MAX_HOURS;
   const shownGranularity = hoursTooMany ? 'day' : granularity;
   const valid = Number.isFinite(fromMs) && Number.isFinite(toMs) && fromMs < toMs;
@@ -130,18 +159,18 @@ export function Usage() {
                 From{' '}
                 <input
                   type="date"
-                  value={custom.from}
-                  max={custom.to}
-                  onChange={(e) => setCustom({ ...custom, from: e.currentTarget.value })}
+                  value={customFrom}
+                  max={customTo}
+                  onChange={(e) => setCustom({ from: e.currentTarget.value, to: customTo })}
                 />
               </label>
               <label>
                 To{' '}
                 <input
                   type="date"
-                  value={custom.to}
-                  min={custom.from}
-                  onChange={(e) => setCustom({ ...custom, to: e.currentTarget.value })}
+                  value={customTo}
+                  min={customFrom}
+                  onChange={(e) => setCustom({ from: customFrom, to: e.currentTarget.value })}
                 />
               </label>
             </span>

@@ -53,10 +53,10 @@ export class DynamoCounterReader implements CounterReads {
     return (await newest('quarter', hour, instant)) ?? (await newest('hour', 0, hour));
   }
 
-  async distinctValues(tenantId: string, meter: string, ranges: readonly CounterRange[]): Promise<number> {
+  async distinctValues(tenantId: string, meter: string, ranges: readonly CounterRange[], groupKey = ''): Promise<number> {
     const values = new Set<string>();
     for (const r of ranges) {
-      const sort = (period: string) => `unique#${counterSort({ tenantId, meter, granularity: r.granularity, groupKey: '', period })}#`;
+      const sort = (period: string) => `unique#${counterSort({ tenantId, meter, granularity: r.granularity, groupKey, period })}#`;
       const markers = await queryAll(this.db, {
         TableName: this.countersTable,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
