@@ -6,8 +6,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
  * rule: a file that imports `tests/dashboard/browser.ts` drives Chromium (`browser`), one that imports
  * `tests/support/stack.ts` runs on DynamoDB Local and the SQS emulator (`stack`), one that imports
  * `tests/support/npm-start.ts` runs the real `npm start` as a process (`npm-start`), one that imports
- * `tests/infra/synth.ts` or `tests/infra/cdk-cli.ts` synthesizes the CDK app, and one that imports
- * `infra/bundling.ts` bundles the functions as a deploy does (`infra`), any other runs alone in seconds (`unit`).
+ * `tests/infra/synth.ts` or `tests/infra/cdk-cli.ts` or aws-cdk-lib itself synthesizes the CDK app, and one that
+ * imports `infra/bundling.ts` bundles the functions as a deploy does (`infra`), any other runs alone in seconds (`unit`).
  * Imports are followed through the helpers under tests/, so a helper that starts a stack carries its importers along.
  */
 export type Tier = 'unit' | 'infra' | 'npm-start' | 'stack' | 'browser';
@@ -33,9 +33,15 @@ export function testTiers(root: string): Record<Tier, string[]> {
   return tiers;
 }
 
+/** A test file, or a helper of it under tests/, that builds CDK constructs itself synthesizes: infra. */
+const CDK = /\bfrom\s*['"]aws-cdk-lib[/'"]/;
+
 export function tierOf(root: string, file: string): Tier {
   const reached = testFilesReached(root, file);
-  return MARKERS.find(([, marker]) => reached.has(marker))?.[0] ?? 'unit';
+  const marked = MARKERS.find(([, marker]) => reached.has(marker))?.[0];
+  if (marked) return marked;
+  const synthesizes = [...reached].some((f) => f.startsWith('tests/') && CDK.test(readFileSync(join(root, f), 'utf8')));
+  return synthesizes ? 'infra' : 'unit';
 }
 
 /**
