@@ -46,10 +46,13 @@ export async function integration() {
     await adminCall('/v1/admin/tenants/bench-prepaid/subscription', { planId: 'base-199', prepaid: { overdraft: '0' } });
     await adminCall('/v1/admin/tenants/bench-prepaid/credits', { amount: '1000000000', source: 'manual' });
     const service = (await issueApiKey(directory, { service: true }, 'bench', Date.now())).token;
+    const readKeys: Record<string, string> = {};
+    for (const tenantId of ['bench', 'bench-prepaid'])
+      readKeys[tenantId] = (await issueApiKey(directory, { tenantId }, 'bench reads', Date.now())).token;
 
     // The product's function runs in a process of its own, as in Lambda: this one hosts Meterline (its API, consumer
     // and their garbage), which would otherwise share the function's event loop and heap.
-    const rows = await productFunction(stack.apiUrl, service);
+    const rows = await productFunction(stack.apiUrl, service, readKeys);
     const bare = rows[0]!;
     printTable(
       `Metering middleware per request (in the product function's own process, quota checked from its cache; seed 2's ceiling: ${CEILING_MS} ms = ${CEILING_MS * 1000} µs)`,
@@ -58,6 +61,7 @@ export async function integration() {
         'p50 µs': Math.round(r.p50),
         'p99 µs': Math.round(r.p99),
         'p50 overhead µs': Math.round(r.p50 - bare.p50),
+        'preempted samples': `${r.preempted} of ${r.samples}`,
       })),
     );
 
@@ -91,15 +95,18 @@ export async function integration() {
   }
 }
 
+/** A row of the product function's: its times, and how many samples the kernel took the CPU from (another process ran). */
+type Row = { case: string; p50: number; p99: number; preempted: number; samples: number };
+
 /** Runs bench/product-function.ts in a child process against Meterline at `apiUrl`; its rows, printed as JSON. */
-async function productFunction(apiUrl: string, apiKey: string): Promise<{ case: string; p50: number; p99: number }[]> {
+async function productFunction(apiUrl: string, apiKey: string, readKeys: Record<string, string>): Promise<Row[]> {
   const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, 'product-function.ts')], {
-    env: { ...process.env, METERLINE_API_URL: apiUrl, METERLINE_API_KEY: apiKey },
+    env: { ...process.env, METERLINE_API_URL: apiUrl, METERLINE_API_KEY: apiKey, METERLINE_READ_KEYS: JSON.stringify(readKeys) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((done) => child.once('exit', done));
   if (code !== 0) throw new Error(`the product function's process exited ${code}`);
-  return JSON.parse(out.trim().split('\n').at(-1)!) as { case: string; p50: number; p99: number }[];
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Row[];
 }

@@ -38,6 +38,8 @@ export interface LambdaEnvironment {
   crash(name: string): Promise<void>;
   /** Whether an extension's process is alive and registered. */
   running(name: string): boolean;
+  /** The process id of an extension's running process. */
+  pid(name: string): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -301,6 +303,7 @@ export async function startLambdaEnvironment(o: LambdaEnvironmentOptions): Promi
       await until(() => victims.every((e) => e.exited), Date.now() + 5_000);
     },
     running: (name) => extensions.some((e) => e.spec.name === name && !e.exited && e.id !== undefined),
+    pid: (name) => extensions.find((e) => e.spec.name === name && !e.exited)?.process.pid,
     async stop() {
       running = false;
       await kill();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DropReason, Meterline, type Rejection, uuidv7 } from '../../clients/node/src/index.js';
+import { type DropReason, Meterline, type Rejection } from '../../clients/node/src/index.js';
 import type { LocalStack } from '../../local/stack.js';
 import { type Fault, startFaultProxy } from '../support/faults.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
@@ -9,15 +9,6 @@ const count = async (stack: LocalStack, key: string, meter: string) =>
 
 /** Fast retries, short timeouts: the faults below would otherwise take minutes. */
 const quick = { minBackoffMs: 10, maxBackoffMs: 300, requestTimeoutMs: 1_000, maxAttempts: 60, flushIntervalMs: 20 };
-
-describe('UUIDv7 ids', () => {
-  it('are version 7, unique, and sort in creation order', () => {
-    const ids = Array.from({ length: 5000 }, () => uuidv7());
-    expect(new Set(ids).size).toBe(ids.length);
-    expect([...ids].sort()).toEqual(ids);
-    expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  });
-});
 
 describe('the client against the local stack with injected faults', () => {
   let stack: LocalStack;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -111,6 +111,13 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
     expect(shutdown.ms).toBeLessThan(2_000);
     await stack.drained();
     expect(await usage(stack, key)).toBe(20);
+  });
+
+  it('runs at the lowest priority, so a hand-over never preempts the handler that wrote it', async () => {
+    await createTenant(stack, 'ext-priority');
+    const { env } = await productFunction('ext-priority', stack.apiUrl);
+    await invokeTimes(env, 1);
+    expect(getPriority(env.pid('meterline'))).toBe(19);
   });
 
   it('killed mid-batch and restarted, it sends again what it journaled: every event counted once', async () => {
