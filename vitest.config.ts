@@ -22,14 +22,16 @@ export default defineConfig({
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', TZ: 'UTC' },
     reporters: ['default', './tests/support/slowest-files.ts'],
     // On in `npm test` (--coverage): what the tests run of the product's code, generated code aside. The thresholds
-    // sit just under the figures reached (docs/testing.md), below the 90% of lines and 85% of branches aimed at.
+    // sit just under the figures reached (docs/testing.md); branches are still below the 85% aimed at.
     coverage: {
-      provider: 'v8',
+      // V8's, plus the dashboard's pages in Chromium and the Lambda extension's process (docs/testing.md).
+      provider: 'custom',
+      customProviderModule: 'tests/support/coverage-provider.ts',
       include: ['shared/**/*.ts', 'functions/**/*.ts', 'clients/**/*.ts', 'dashboard/**/*.{ts,tsx}'],
       exclude: ['clients/node/src/api.ts', 'tests/**'],
       reporter: ['text-summary', 'json-summary'],
       reportOnFailure: true,
-      thresholds: { lines: 87.5, branches: 74.5 },
+      thresholds: { lines: 92, branches: 80 },
     },
     // Tiers by what a file imports (tests/support/tiers.ts); only the stack and browser tiers start the emulators.
     projects: [

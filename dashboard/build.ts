@@ -19,7 +19,8 @@ const options = {
   target: ['chrome120', 'firefox120', 'safari17'],
   jsx: 'automatic',
   jsxImportSource: 'preact',
-  outdir: 'out',
+  // Never written (write: false); a debug build's source map names the sources relative to it.
+  outdir: resolve(ROOT, 'out'),
   legalComments: 'none',
   logLevel: 'silent',
 } as const satisfies BuildOptions;
@@ -37,8 +38,15 @@ function files(outputs: OutputFile[]): DashboardFiles {
   return result;
 }
 
-export async function buildDashboard(): Promise<DashboardFiles> {
-  return files((await build(options)).outputFiles);
+/** Where the bundle's source map places it: its sources are `../src/...` from here. */
+export const DASHBOARD_BUNDLE = resolve(ROOT, 'out', 'app.js');
+
+/**
+ * `debug`: not minified, with an inline source map, as the local stack serves it: the browser's developer tools show
+ * the TypeScript sources, and the browser tests' coverage maps Chromium's counts back to them.
+ */
+export async function buildDashboard(o: { debug?: boolean } = {}): Promise<DashboardFiles> {
+  return files((await build(o.debug ? { ...options, minify: false, sourcemap: 'inline' } : options)).outputFiles);
 }
 
 /** Writes the bundle into `dir` (CDK's asset bundling is synchronous). The stack adds config.json. */

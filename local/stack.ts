@@ -157,7 +157,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const sqsEndpoint: string = options.sqsEndpoint ?? (await startSqsLocal().then((s) => (stops.push(s.stop), s.endpoint)));
     const prefix = options.prefix ?? `meterline-${randomBytes(3).toString('hex')}`;
-    const dashboardBuilt = buildDashboard();
+    const dashboardBuilt = buildDashboard({ debug: true });
     dashboardBuilt.catch(() => undefined); // awaited below
 
     const base = {

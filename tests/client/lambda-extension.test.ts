@@ -15,6 +15,7 @@ import { type LambdaEnvironment, startLambdaEnvironment } from '../../local/lamb
 import { freePort } from '../../local/net.js';
 import type { LocalStack } from '../../local/stack.js';
 import { issueApiKey } from '../../shared/tenancy/api-keys.js';
+import { EXTERNAL_COVERAGE_DIR, recordNodeCoverage } from '../support/external-coverage.js';
 import { api, createTenant, directoryOf, eventually, startTestStack } from '../support/stack.js';
 
 type Event = APIGatewayProxyEventV2;
@@ -32,17 +33,23 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
   let stack: LocalStack;
   let service: string;
   let layer: string;
+  // When the run measures coverage, the extension's processes write theirs here (NODE_V8_COVERAGE) as they exit.
+  const v8Coverage = EXTERNAL_COVERAGE_DIR && mkdtempSync(join(tmpdir(), 'meterline-extension-coverage-'));
   const cleanup: (() => Promise<void> | void)[] = [];
 
   beforeAll(async () => {
     stack = await startTestStack();
     service = (await issueApiKey(directoryOf(stack), { service: true }, 'product', Date.now())).token;
-    layer = buildLayer(mkdtempSync(join(tmpdir(), 'meterline-layer-')));
+    layer = buildLayer(mkdtempSync(join(tmpdir(), 'meterline-layer-')), { debug: Boolean(v8Coverage) });
   });
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
   afterAll(async () => {
+    if (v8Coverage) {
+      recordNodeCoverage(v8Coverage);
+      rmSync(v8Coverage, { recursive: true, force: true });
+    }
     rmSync(layer, { recursive: true, force: true });
     await stack?.stop();
   });
@@ -76,6 +83,7 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
         METERLINE_EXTENSION_DIR: journalDir,
         // By default batches leave 50 ms after their first event, so a batch is in flight at the next invocation.
         METERLINE_FLUSH_INTERVAL_MS: String(flushIntervalMs),
+        ...(v8Coverage ? { NODE_V8_COVERAGE: v8Coverage } : {}),
       },
       extensions: [{ name: 'meterline', command: join(layer, 'extensions', 'meterline') }],
       handler: (event) => handler(event as Event, {} as never),

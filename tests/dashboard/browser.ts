@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { DASHBOARD_BUNDLE } from '../../dashboard/build.js';
+import { EXTERNAL_COVERAGE_DIR, type ExternalScript, recordExternalCoverage } from '../support/external-coverage.js';
 
 /** Debian's chromium, which `.ci/run` installs; playwright-core never downloads a browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -31,11 +34,46 @@ export async function launchChromium(
       '--disable-sync',
     ],
   });
+  const coverage = EXTERNAL_COVERAGE_DIR ? measureDashboard(context) : undefined;
   return {
     context,
     close: async () => {
+      await coverage?.();
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Counts what the dashboard's bundle runs in every tab of `context` for the run's coverage (tests/support/
+ * external-coverage.ts). Chromium's counts go when a tab closes, so a tab hands them over first, in its `close`; the
+ * returned function takes them from the tabs still open.
+ */
+function measureDashboard(context: BrowserContext): () => Promise<void> {
+  const bundle = pathToFileURL(DASHBOARD_BUNDLE).href;
+  const open = new Set<() => Promise<void>>();
+  const measure = (page: Page) => {
+    const started = page.coverage.startJSCoverage({ resetOnNavigation: false });
+    const take = async () => {
+      open.delete(take);
+      await started;
+      const scripts: ExternalScript[] = [];
+      for (const { url, source, functions } of await page.coverage.stopJSCoverage())
+        if (source && new URL(url).pathname === '/app.js') scripts.push({ url: bundle, source, functions });
+      recordExternalCoverage(scripts);
+    };
+    open.add(take);
+    page.once('close', () => open.delete(take));
+    const close = page.close.bind(page);
+    page.close = async (options) => {
+      if (open.has(take)) await take();
+      return close(options);
+    };
+  };
+  context.on('page', measure);
+  return async () => {
+    context.off('page', measure);
+    await Promise.all([...open].map((take) => take().catch(() => undefined)));
   };
 }
