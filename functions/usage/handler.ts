@@ -1,16 +1,15 @@
-import { counterReader, usageStore } from '../../shared/composition/metering.js';
+import { counterReader } from '../../shared/composition/metering.js';
 import { rateLimiter, tenantDirectory } from '../../shared/composition/tenancy.js';
 import { checkedBy } from '../../shared/platform/http.js';
 import { createUsageApi } from './usage.js';
 
 const directory = tenantDirectory();
-const store = usageStore();
 const reader = counterReader();
 
 export const handler = createUsageApi({
   meters: (tenantId) => directory.listMeters(tenantId),
-  series: (tenantId, meter, granularity, from, to, groupKey) => store.series(tenantId, meter, granularity, from, to, groupKey),
-  groupKeys: (tenantId, meter, fromMonth, toMonth) => store.groupKeys(tenantId, meter, fromMonth, toMonth),
+  series: (tenantId, meter, granularity, from, to, groupKey) => reader.series(tenantId, meter, granularity, from, to, groupKey),
+  groupKeys: (tenantId, meter, fromMonth, toMonth) => reader.groupKeys(tenantId, meter, fromMonth, toMonth),
   readings: (tenantId, meter, from, to) => reader.readings(tenantId, meter, from, to),
   now: Date.now,
 }).use(checkedBy(rateLimiter()));
