@@ -15,7 +15,9 @@ function idFor(name: string): string {
   return `${slug || 'alert'}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-type Kind = Alert['kind'];
+/** The rules the form edits; a balance rule (prepaid credits) is set through the API and shown here. */
+type FormAlert = Exclude<Alert, { kind: 'balance' }>;
+type Kind = FormAlert['kind'];
 const kinds: [Kind, string][] = [
   ['quantity', 'Usage reaches a quantity'],
   ['percent', 'Usage reaches a share of a quota'],
@@ -39,7 +41,7 @@ interface FormState {
   afterMinutes: string;
 }
 
-function initial(meters: Meter[], alert?: Alert): FormState {
+function initial(meters: Meter[], alert?: FormAlert): FormState {
   return {
     kind: alert?.kind ?? 'quantity',
     name: alert?.name ?? '',
@@ -66,7 +68,7 @@ function definition(f: FormState) {
   return { kind: f.kind, basis: f.basis, amount: f.amount.trim(), ...name };
 }
 
-function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; done: () => void }) {
+function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: FormAlert; done: () => void }) {
   const [form, setForm] = useState(initial(meters, alert));
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
@@ -199,6 +201,7 @@ function condition(alert: Alert, meterName: (key: string) => string, unitOf: (ke
   }
   if (alert.kind === 'spend')
     return `${alert.basis === 'current' ? 'Cost so far' : 'Projected cost'} reaches ${money(alert.amount, currency)}`;
+  if (alert.kind === 'balance') return `The credit balance falls to ${money(alert.below, currency)}`;
   const watched = alert.meter ? meterName(alert.meter) : 'Any meter';
   if (alert.kind === 'anomaly') return `${watched} leaves its usual range (${alert.sensitivity} sensitivity)`;
   const gap = alert.afterMinutes === undefined ? 'longer than its history says is normal' : `${alert.afterMinutes} minutes`;
@@ -295,7 +298,7 @@ export function Alerts() {
               const meterName = (key: string) => list.find((m) => m.key === key)?.name ?? key;
               const unitOf = (key: string) => list.find((m) => m.key === key)?.unit ?? 'unit';
               const fired = (alert: Alert, value: string) =>
-                alert.kind === 'spend' ? money(value, currency) : withUnit(value, unitOf(alert.meter ?? ''));
+                alert.kind === 'spend' || alert.kind === 'balance' ? money(value, currency) : withUnit(value, unitOf(alert.meter ?? ''));
               return (
                 <>
                   {a.alerts.length === 0 ? (
@@ -304,7 +307,7 @@ export function Alerts() {
                     <ul class="alerts">
                       {a.alerts.map((alert) => (
                         <li class="card" data-alert={alert.id}>
-                          {editing === alert.id ? (
+                          {editing === alert.id && alert.kind !== 'balance' ? (
                             <AlertForm
                               meters={list}
                               alert={alert}
@@ -327,9 +330,11 @@ export function Alerts() {
                                 </p>
                               )}
                               <div class="actions">
-                                <button type="button" onClick={() => setEditing(alert.id)}>
-                                  Edit
-                                </button>
+                                {alert.kind !== 'balance' && (
+                                  <button type="button" onClick={() => setEditing(alert.id)}>
+                                    Edit
+                                  </button>
+                                )}
                                 <button
                                   type="button"
                                   class="danger"

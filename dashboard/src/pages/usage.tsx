@@ -3,21 +3,10 @@ import { Chart } from '../chart.js';
 import { add } from '../decimal.js';
 import { withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
-import type { Meter } from '../types.js';
+import type { Meter, UsageSeries } from '../types.js';
 import { Empty, Load, Page } from '../ui.js';
 
-interface Bucket {
-  periodStart: string;
-  value: string | null;
-}
-
-interface UsageSeries {
-  unit: string;
-  aggregation: string;
-  data: Bucket[];
-  groupBy?: string;
-  groups?: { value: string; data: Bucket[] }[];
-}
+type Bucket = UsageSeries['data'][number];
 
 const DAY = 86_400_000;
 /** The API answers at most 1,000 buckets: about 41 days of hours. */
