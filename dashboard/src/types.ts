@@ -29,3 +29,4 @@ export type Upcoming = Schemas['UpcomingInvoice'];
 export type Alerts = Schemas['Alerts'];
 export type Alert = Alerts['alerts'][number];
 export type Episode = NonNullable<Alert['episodes']>[number];
+export type ConsoleView = Schemas['Console'];

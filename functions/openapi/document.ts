@@ -32,7 +32,7 @@ import {
   quotasSchema,
 } from '../billing/billing.js';
 import { statusRequest } from '../billing-admin/billing-admin.js';
-import { billingIssuesQuery } from '../console/console.js';
+import { billingIssuesQuery, consoleSchema } from '../console/console.js';
 import { whoamiSchema } from '../dashboard-sessions/dashboard-sessions.js';
 import { eventsQuery } from '../events/events.js';
 import { eventOutcomeSchema, ingestResponseSchema } from '../ingest/ingest.js';
@@ -83,6 +83,7 @@ export const responses = {
   UpcomingInvoice: upcomingInvoiceSchema,
   Alerts: alertsSchema,
   Whoami: whoamiSchema,
+  Console: consoleSchema,
 };
 
 interface Operation {
@@ -301,7 +302,10 @@ export const operations: Record<string, Operation> = {
     summary: 'Billing issues for a person to look at: reconciliation mismatches, meter error reports, failed payments',
     query: billingIssuesQuery,
   },
-  'GET /v1/admin/console': { summary: "Every tenant's plan, projected revenue, usage, invoices by status and open mismatches" },
+  'GET /v1/admin/console': {
+    summary: "Every tenant's plan, projected revenue, usage, invoices by status and open mismatches",
+    response: 'Console',
+  },
   'POST /v1/dashboard/sessions': {
     summary: 'Mint a short-lived dashboard session (answers a sign-in URL)',
     body: newSessionSchema,

@@ -2593,6 +2593,87 @@ export interface components {
             sessionId?: string;
             expiresAt?: string;
         };
+        Console: {
+            asOf: string;
+            tenants: {
+                id: string;
+                name: string;
+                plan: {
+                    id: string;
+                    name: string;
+                } | null;
+                currency?: string;
+                period?: {
+                    start: string;
+                    end: string;
+                };
+                usageCost?: string;
+                baseFee?: string;
+                projectedCost?: string;
+                meters?: {
+                    meter: string;
+                    unit?: string;
+                    quantity: string;
+                    cost: string;
+                }[];
+                invoices: {
+                    draft: number;
+                    open: number;
+                    paid: number;
+                    void: number;
+                    uncollectible: number;
+                };
+                reconciliationMismatches: number;
+            }[];
+            projectedRevenue: {
+                [key: string]: string;
+            };
+            invoicesByStatus: {
+                draft: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+                open: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+                paid: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+                void: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+                uncollectible: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+            };
+            silentTenants: {
+                tenantId: string;
+                alertId: string;
+                meter: string;
+                since: string;
+                expectedGapMinutes?: number;
+            }[];
+            reconciliationMismatches: {
+                tenantId: string;
+                id: string;
+                subject: string;
+                raisedAt: string;
+            }[];
+        };
     };
     responses: never;
     parameters: never;
@@ -6193,7 +6274,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Console"];
                 };
             };
             /** @description The error contract */

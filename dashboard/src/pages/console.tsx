@@ -2,27 +2,8 @@ import { useState } from 'preact/hooks';
 import { send } from '../api.js';
 import { dateTime, day, lastDay, money, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
+import type { ConsoleView } from '../types.js';
 import { Empty, ErrorBox, Load, Page } from '../ui.js';
-
-interface ConsoleView {
-  asOf: string;
-  tenants: {
-    id: string;
-    name: string;
-    plan: { id: string; name: string } | null;
-    currency?: string;
-    period?: { start: string; end: string };
-    usageCost?: string;
-    projectedCost?: string;
-    meters?: { meter: string; unit: string; quantity: string }[];
-    invoices: Record<string, number>;
-    reconciliationMismatches: number;
-  }[];
-  projectedRevenue: Record<string, string>;
-  invoicesByStatus: Record<string, { count: number; totals: Record<string, string> }>;
-  reconciliationMismatches: { tenantId: string; id: string; subject: string; raisedAt: string }[];
-  silentTenants: { tenantId: string; alertId: string; meter: string; since: string; expectedGapMinutes: number }[];
-}
 
 interface Quarantined {
   events: { tenantId: string; id: string; meter: string; quarantine?: { reason: string; at: string } }[];
@@ -176,7 +157,7 @@ export function Console() {
                             <ul class="plain">
                               {t.meters.map((m) => (
                                 <li>
-                                  {m.meter}: {withUnit(m.quantity, m.unit)}
+                                  {m.meter}: {withUnit(m.quantity, m.unit ?? m.meter)}
                                 </li>
                               ))}
                             </ul>
