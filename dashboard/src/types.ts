@@ -30,3 +30,4 @@ export type Alerts = Schemas['Alerts'];
 export type Alert = Alerts['alerts'][number];
 export type Episode = NonNullable<Alert['episodes']>[number];
 export type ConsoleView = Schemas['Console'];
+export type QuarantinedList = Schemas['QuarantinedList'];

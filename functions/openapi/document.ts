@@ -37,7 +37,7 @@ import { whoamiSchema } from '../dashboard-sessions/dashboard-sessions.js';
 import { eventsQuery } from '../events/events.js';
 import { eventOutcomeSchema, ingestResponseSchema } from '../ingest/ingest.js';
 import { replayRequestSchema } from '../ingest/replay.js';
-import { adminListQuery } from '../quarantine/quarantine.js';
+import { adminListQuery, quarantinedListSchema } from '../quarantine/quarantine.js';
 import { recomputeRequestSchema } from '../recompute/recompute.js';
 import { currentUsageSchema, metersSchema, usageQuery, usageSeriesSchema } from '../usage/usage.js';
 import { exportQuery } from '../usage-export-api/export-api.js';
@@ -84,6 +84,7 @@ export const responses = {
   Alerts: alertsSchema,
   Whoami: whoamiSchema,
   Console: consoleSchema,
+  QuarantinedList: quarantinedListSchema,
 };
 
 interface Operation {
@@ -129,7 +130,11 @@ export const operations: Record<string, Operation> = {
   },
   'GET /v1/events': { summary: 'Rejected or quarantined events, newest first', query: eventsQuery },
   'GET /v1/events/{id}': { summary: 'One event: its status, payload and the counters it moved' },
-  'GET /v1/admin/quarantine': { summary: 'Quarantined events of every tenant, or of one', query: adminListQuery },
+  'GET /v1/admin/quarantine': {
+    summary: 'Quarantined events of every tenant, or of one',
+    query: adminListQuery,
+    response: 'QuarantinedList',
+  },
   'POST /v1/admin/tenants/{tenantId}/events/{id}/replay': { summary: 'Fold a quarantined event once its cause is fixed' },
   'POST /v1/admin/tenants/{tenantId}/rejections/replay': {
     summary: "Replay a tenant's events refused as UNKNOWN_METER, once the meter exists (idempotent by event id)",

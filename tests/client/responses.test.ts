@@ -110,6 +110,7 @@ describe('the answers of the documented routes', () => {
       'GET /v1/alerts': '/v1/alerts',
       'GET /v1/dashboard/session': '/v1/dashboard/session',
       'GET /v1/admin/console': '/v1/admin/console',
+      'GET /v1/admin/quarantine': '/v1/admin/quarantine?limit=20',
     };
   };
 

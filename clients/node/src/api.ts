@@ -2674,6 +2674,33 @@ export interface components {
                 raisedAt: string;
             }[];
         };
+        QuarantinedList: {
+            events: {
+                id: string;
+                /** @enum {string} */
+                status: "counted" | "quarantined" | "voided";
+                meter: string;
+                timestamp: string;
+                value: string;
+                subject?: string;
+                properties?: unknown;
+                receivedAt: string;
+                countedAt?: string;
+                correctedAt?: string;
+                quarantine?: {
+                    reason?: string;
+                    at?: string;
+                };
+                counters: {
+                    meter: string;
+                    granularity: string;
+                    period: string;
+                    group: string;
+                }[];
+                tenantId: string;
+            }[];
+            cursor?: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -3031,7 +3058,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["QuarantinedList"];
                 };
             };
             /** @description The error contract */
