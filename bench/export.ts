@@ -3,7 +3,7 @@ import { functionSpecs } from '../infra/catalog.js';
 import { startLocalStack } from '../local/stack.js';
 import { DELIVERY_RETENTION_DAYS } from '../shared/alerts/adapters/webhook-store.js';
 import { encodeParquet, parquetFile } from '../shared/metering/adapters/parquet.js';
-import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
+import { DynamoUsageWriter } from '../shared/metering/adapters/usage-writer.js';
 import type { UsageEvent } from '../shared/metering/events.js';
 import { packMessages } from '../shared/metering/queue-messages.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
@@ -142,7 +142,7 @@ export async function usageExportBench() {
       await directory.createTenant({ id: `tenant-${t}`, name: `tenant-${t}`, createdAt: new Date().toISOString() });
       for (const m of meters) await directory.putMeter(`tenant-${t}`, m);
     }
-    const store = new DynamoUsageStore(db, {
+    const store = new DynamoUsageWriter(db, {
       eventsTable: tableName('events', stack.env),
       countersTable: tableName('counters', stack.env),
       ledgerRetentionDays: LEDGER_RETENTION_DAYS,

@@ -1,7 +1,7 @@
 import type { PutItemCommandInput, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '../local/stack.js';
 import { chunk } from '../shared/kernel/batching.js';
-import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
+import { DynamoUsageWriter } from '../shared/metering/adapters/usage-writer.js';
 import type { UsageEvent } from '../shared/metering/events.js';
 import type { Aggregation } from '../shared/metering/meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
@@ -24,7 +24,7 @@ export async function gauges() {
   const puts: PutItemCommandInput[] = [];
   // The stack sets the endpoint in the environment, as the consumer's own client finds it.
   const client = recordingWrites(transactions, puts);
-  const recording = new DynamoUsageStore(documentClient(client), {
+  const recording = new DynamoUsageWriter(documentClient(client), {
     eventsTable: stack.env.EVENTS_TABLE!,
     countersTable: stack.env.COUNTERS_TABLE!,
     ledgerRetentionDays: 40,

@@ -7,7 +7,7 @@ import { functionSpecs, usageQueueSettings } from '../infra/catalog.js';
 import { startLocalStack } from '../local/stack.js';
 import { importEvents } from '../scripts/admin/import.js';
 import { granularities, periodKey } from '../shared/kernel/periods.js';
-import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
+import { DynamoCounterReader } from '../shared/metering/adapters/counter-reader.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
 import { documentClient } from '../shared/platform/dynamo/client.js';
 import { DynamoTenantDirectory } from '../shared/tenancy/adapters/tenant-directory.js';
@@ -79,11 +79,7 @@ try {
   });
   await stack.drained(1_800_000);
   const counted = (performance.now() - start) / 1000 + Number(rows[0]!.seconds);
-  const store = new DynamoUsageStore(documentClient(stack.dynamo), {
-    eventsTable: stack.env.EVENTS_TABLE!,
-    countersTable: stack.env.COUNTERS_TABLE!,
-    ledgerRetentionDays: 40,
-  });
+  const store = new DynamoCounterReader(documentClient(stack.dynamo), stack.env.COUNTERS_TABLE!);
   // Ground truth from the file itself: every hour, day and month counter of the meter, its value and its event count.
   const expected = new Map<string, number>();
   for (const line of lines) {

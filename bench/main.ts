@@ -15,7 +15,7 @@ import { startSqsLocal } from '../local/sqs-local.js';
 import { startLocalStack } from '../local/stack.js';
 import { mapLimit } from '../shared/kernel/batching.js';
 import { backoffDelay, sleep } from '../shared/kernel/retry.js';
-import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
+import { DynamoUsageWriter } from '../shared/metering/adapters/usage-writer.js';
 import type { Meter } from '../shared/metering/meters.js';
 import { packMessages } from '../shared/metering/queue-messages.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
@@ -117,7 +117,7 @@ async function endToEnd() {
     consumerConcurrency: 4,
     consumer: () => {
       const client = recordingWrites(transactions, puts);
-      const store = new DynamoUsageStore(documentClient(client), {
+      const store = new DynamoUsageWriter(documentClient(client), {
         eventsTable: process.env.EVENTS_TABLE!,
         countersTable: process.env.COUNTERS_TABLE!,
         ledgerRetentionDays: LEDGER_RETENTION_DAYS,

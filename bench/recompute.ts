@@ -4,7 +4,7 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '../local/stack.js';
 import { chunk } from '../shared/kernel/batching.js';
 import { periodKey } from '../shared/kernel/periods.js';
-import { DynamoUsageStore } from '../shared/metering/adapters/usage-store.js';
+import { DynamoUsageWriter } from '../shared/metering/adapters/usage-writer.js';
 import type { UsageEvent } from '../shared/metering/events.js';
 import type { RecomputeJob } from '../shared/metering/recompute-job.js';
 import { seedMeters } from '../shared/metering/seed-meters.js';
@@ -27,7 +27,7 @@ try {
   await directory.createTenant({ id: 'bench', name: 'Bench', createdAt: new Date().toISOString() });
   for (const m of seedMeters) await directory.putMeter('bench', m);
   const admin = (await issueApiKey(directory, { admin: true }, 'bench', Date.now())).token;
-  const store = new DynamoUsageStore(db, {
+  const store = new DynamoUsageWriter(db, {
     eventsTable: stack.env.EVENTS_TABLE!,
     countersTable: stack.env.COUNTERS_TABLE!,
     ledgerRetentionDays: 40,

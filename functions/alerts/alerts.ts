@@ -8,8 +8,16 @@ import {
   recipientUpdateSchema,
 } from '../../shared/alerts/email.js';
 import { requestVerification } from '../../shared/alerts/email-delivery.js';
+import { episodeSchema } from '../../shared/alerts/episodes.js';
 import type { AlertStore, DeliveryQueue, EmailQueue, EmailStore, WebhookStore } from '../../shared/alerts/ports.js';
-import { type Alert, alertDefinitionSchema, alertIdSchema, isThresholdRule } from '../../shared/alerts/rules.js';
+import {
+  type Alert,
+  alertConditionSchema,
+  alertDefinitionSchema,
+  alertFiringSchema,
+  alertIdSchema,
+  isThresholdRule,
+} from '../../shared/alerts/rules.js';
 import {
   endpointDefinitionSchema,
   endpointIdSchema,
@@ -48,6 +56,31 @@ export interface AlertsDependencies {
 
 /** The newest episodes read for the rules list: enough for each rule's recent ones on one page. */
 const RECENT_EPISODES = 50;
+
+/** What an answer adds to a rule: threshold rules this period's firing, anomaly and silence rules their newest episodes. */
+const shownFields = {
+  id: z.string(),
+  createdAt: z.string(),
+  firing: alertFiringSchema.nullable().optional(),
+  episodes: z.array(episodeSchema.extend({ meter: z.string(), window: z.string() })).optional(),
+};
+const [quantity, percent, anomaly, silence, spend, balance] = alertConditionSchema.options;
+
+/** GET /v1/alerts: the rules with this billing period's firings; hard quotas' firings beside them. */
+export const alertsSchema = z.object({
+  period: z.object({ start: z.string(), end: z.string() }),
+  alerts: z.array(
+    z.discriminatedUnion('kind', [
+      quantity.strip().extend(shownFields),
+      percent.strip().extend(shownFields),
+      anomaly.strip().extend(shownFields),
+      silence.strip().extend(shownFields),
+      spend.strip().extend(shownFields),
+      balance.strip().extend(shownFields),
+    ]),
+  ),
+  quotaFirings: z.array(alertFiringSchema),
+});
 
 /** Endpoints a tenant may register: enough for every environment and team, few enough that fan-out stays cheap. */
 const MAX_ENDPOINTS = 20;

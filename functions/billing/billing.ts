@@ -1,15 +1,25 @@
 import * as z from 'zod';
 import { usageAnalytics } from '../../shared/billing/analytics.js';
+import { grantStandingSchema } from '../../shared/billing/credits.js';
 import { effectiveQuotas, entitlement, featureKeySchema, notIncluded } from '../../shared/billing/entitlements.js';
 import { invoiceDocument } from '../../shared/billing/invoice-document.js';
 import { draftInvoice, liveCredits, periodSpend, requirePlan } from '../../shared/billing/invoice-drafts.js';
-import { invoiceSummary } from '../../shared/billing/invoices.js';
+import { invoiceSummary, invoiceSummarySchema } from '../../shared/billing/invoices.js';
 import { unsetSeller } from '../../shared/billing/parties.js';
 import { versionAt } from '../../shared/billing/plan-versions.js';
+import { planSchema } from '../../shared/billing/plans.js';
 import type { BillingReads, BillingStore } from '../../shared/billing/ports.js';
-import { creditStanding } from '../../shared/billing/prepaid.js';
+import { creditStanding, creditStandingSchema } from '../../shared/billing/prepaid.js';
 import { deductEarlier } from '../../shared/billing/progressive.js';
-import { type QuotaReads, quotaPeriod, quotaStatus, quotaUsage, uncapped, withStanding } from '../../shared/billing/quotas.js';
+import {
+  type QuotaReads,
+  quotaPeriod,
+  quotaStatus,
+  quotaStatusSchema,
+  quotaUsage,
+  uncapped,
+  withStanding,
+} from '../../shared/billing/quotas.js';
 import { pricingSimulationQuery, simulate } from '../../shared/billing/simulations.js';
 import { hasEnded, periodAt, planIdAt, type Subscription, timeZoneAt } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
@@ -49,6 +59,51 @@ export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.iso.datetime().optional(),
 });
+
+const spanSchema = z.object({ start: z.string(), end: z.string() });
+
+/** GET /v1/quotas: the tenant's quotas with their usage this period. */
+export const quotasSchema = z.object({
+  period: spanSchema,
+  asOf: z.string(),
+  prepaid: creditStandingSchema.optional(),
+  quotas: z.array(quotaStatusSchema),
+});
+
+/** GET /v1/credits: each grant with what is left of it now, and the money balance now and projected at period end. */
+export const creditsSchema = z.object({
+  currency: z.string(),
+  balance: z.string(),
+  periodEnd: z.string().optional(),
+  projectedBalance: z.string().optional(),
+  /** Per meter, what is left of its active unit grants. */
+  units: z.record(z.string(), z.string()),
+  grants: z.array(grantStandingSchema),
+  prepaid: creditStandingSchema.optional(),
+  asOf: z.string(),
+});
+
+/** GET /v1/invoices: newest first, a page at a time. */
+export const invoiceListSchema = z.object({ invoices: z.array(invoiceSummarySchema), cursor: z.string().optional() });
+
+/** GET /v1/pricing: the plan in force, the subscription's terms and the period running now (none outside the subscription). */
+export const pricingSchema = z.object({
+  plan: planSchema,
+  subscription: z.object({
+    startedAt: z.string(),
+    anchor: z.string(),
+    interval: z.string(),
+    trialEnd: z.string().optional(),
+    cancelAt: z.string().optional(),
+    taxRate: z.string(),
+    /** The IANA zone its periods and days follow now. */
+    timeZone: z.string(),
+  }),
+  currentPeriod: spanSchema.extend({ trial: z.boolean() }).optional(),
+});
+
+/** GET /v1/pricing/plans: the public plans, each at its version in effect. */
+export const publicPlansSchema = z.object({ plans: z.array(planSchema) });
 
 /** Tenant-scoped billing reads: the tenant always comes from the caller's key. */
 export function createBillingApi(deps: BillingApiDependencies) {

@@ -13,6 +13,50 @@ import { type Tenant, tenantIdSchema } from '../../shared/tenancy/tenants.js';
 
 export const billingIssuesQuery = z.strictObject({ tenantId: z.optional(tenantIdSchema), kind: z.enum(billingIssueKinds).optional() });
 
+const countsByStatus = z.object(
+  Object.fromEntries(invoiceStatuses.map((s) => [s, z.int()])) as Record<(typeof invoiceStatuses)[number], z.ZodInt>,
+);
+
+/** GET /v1/admin/console: every tenant's plan, this period's cost and projection, its invoices; what needs a person. */
+export const consoleSchema = z.object({
+  asOf: z.string(),
+  tenants: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      plan: z.object({ id: z.string(), name: z.string() }).nullable(),
+      currency: z.string().optional(),
+      period: z.object({ start: z.string(), end: z.string() }).optional(),
+      /** The zone whose days the period is made of. */
+      timeZone: z.string().optional(),
+      usageCost: z.string().optional(),
+      baseFee: z.string().optional(),
+      projectedCost: z.string().optional(),
+      meters: z.array(z.object({ meter: z.string(), unit: z.string().optional(), quantity: z.string(), cost: z.string() })).optional(),
+      invoices: countsByStatus,
+      reconciliationMismatches: z.int(),
+    }),
+  ),
+  /** Per currency. */
+  projectedRevenue: z.record(z.string(), z.string()),
+  invoicesByStatus: z.object(
+    Object.fromEntries(invoiceStatuses.map((s) => [s, z.object({ count: z.int(), totals: z.record(z.string(), z.string()) })])) as Record<
+      (typeof invoiceStatuses)[number],
+      z.ZodObject<{ count: z.ZodInt; totals: z.ZodRecord<z.ZodString, z.ZodString> }>
+    >,
+  ),
+  silentTenants: z.array(
+    z.object({
+      tenantId: z.string(),
+      alertId: z.string(),
+      meter: z.string(),
+      since: z.string(),
+      expectedGapMinutes: z.number().optional(),
+    }),
+  ),
+  reconciliationMismatches: z.array(z.object({ tenantId: z.string(), id: z.string(), subject: z.string(), raisedAt: z.string() })),
+});
+
 export interface ConsoleDependencies {
   listTenants(): Promise<Tenant[]>;
   tenantExists(tenantId: string): Promise<boolean>;

@@ -1,14 +1,14 @@
 import { usageStreamSubscriptions } from '../../shared/alerts/notifications.js';
 import { eventPublisher, webhookStore } from '../../shared/composition/alerts.js';
-import { rejectionStore, usageStore } from '../../shared/composition/metering.js';
+import { rejectionStore, usageWriter } from '../../shared/composition/metering.js';
 import { createConsumer } from './consumer.js';
 
-const store = usageStore();
+const writer = usageWriter();
 const rejections = rejectionStore();
 const publisher = eventPublisher();
 
 export const handler = createConsumer({
-  commit: (messages) => store.commit(messages),
+  commit: (messages) => writer.commit(messages),
   recordRejections: (batch) => rejections.record(batch),
   publish: (event) => publisher.publish(event),
   streams: usageStreamSubscriptions(webhookStore(), 60_000),

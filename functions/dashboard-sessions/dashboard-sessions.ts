@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
 import { authorize } from '../../shared/tenancy/access.js';
@@ -5,6 +6,14 @@ import type { SessionStore } from '../../shared/tenancy/ports.js';
 import { newSessionSchema } from '../../shared/tenancy/requests.js';
 import { newSession, signInUrl } from '../../shared/tenancy/sessions.js';
 import type { Tenant } from '../../shared/tenancy/tenants.js';
+
+/** GET /v1/dashboard/session: who the dashboard is signed in as (a session names itself and its expiry). */
+export const whoamiSchema = z.object({
+  role: z.enum(['tenant', 'admin']),
+  tenant: z.object({ id: z.string(), name: z.string() }).optional(),
+  sessionId: z.string().optional(),
+  expiresAt: z.string().optional(),
+});
 
 export interface DashboardSessionsDependencies {
   sessions: SessionStore;

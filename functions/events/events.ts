@@ -78,7 +78,24 @@ export function createEventsApi(deps: EventsDependencies) {
 }
 
 /** An event as the API shows it: its payload (numbers exactly as sent), its status and the counters it moved. */
-export function eventView(e: LedgerEntry) {
+/** One event of the ledger as the API shows it: its status, payload and the counters it moved. */
+export const eventViewSchema = z.object({
+  id: z.string(),
+  status: z.enum(['counted', 'quarantined', 'voided']),
+  meter: z.string(),
+  timestamp: z.string(),
+  value: z.string(),
+  subject: z.string().optional(),
+  /** Numbers exactly as sent. */
+  properties: z.unknown().optional(),
+  receivedAt: z.string(),
+  countedAt: z.string().optional(),
+  correctedAt: z.string().optional(),
+  quarantine: z.object({ reason: z.string().optional(), at: z.string().optional() }).optional(),
+  counters: z.array(z.object({ meter: z.string(), granularity: z.string(), period: z.string(), group: z.string() })),
+});
+
+export function eventView(e: LedgerEntry): z.infer<typeof eventViewSchema> {
   return {
     id: e.id,
     status: e.voidedAt ? 'voided' : e.status,

@@ -1,6 +1,6 @@
 import { invoicedCheck } from '../../shared/billing/adapters/invoiced.js';
 import { dynamo } from '../../shared/composition/clients.js';
-import { rejectionStore, usageQueue, usageStore } from '../../shared/composition/metering.js';
+import { ledgerReader, rejectionStore, usageQueue } from '../../shared/composition/metering.js';
 import { rateLimiter, tenantDirectory } from '../../shared/composition/tenancy.js';
 import { cachedMeters } from '../../shared/metering/meters.js';
 import { settings } from '../../shared/platform/config.js';
@@ -10,7 +10,7 @@ import { cachedTenantExists } from '../../shared/tenancy/tenants.js';
 import { createIngest } from './ingest.js';
 
 const directory = tenantDirectory();
-const store = usageStore();
+const ledger = ledgerReader();
 const queue = usageQueue();
 const rejections = rejectionStore();
 
@@ -18,7 +18,7 @@ export const handler = createIngest({
   // A changed meter reaches this container within a second; a new one at once (shared/metering/meters.ts).
   meters: cachedMeters((tenantId) => directory.listMeters(tenantId), 1_000),
   tenantExists: cachedTenantExists((tenantId) => directory.getTenant(tenantId), 60_000),
-  existing: (tenantId, ids) => store.existing(tenantId, ids),
+  existing: (tenantId, ids) => ledger.existing(tenantId, ids),
   enqueue: (events) => queue.send(events),
   recordRejections: (batch) => rejections.record(batch),
   keptEvents: (q) => rejections.keptEvents(q),

@@ -2,14 +2,16 @@ import * as z from 'zod';
 import { recipientInputSchema, recipientUpdateSchema } from '../../shared/alerts/email.js';
 import { alertConditionSchema } from '../../shared/alerts/rules.js';
 import { endpointDefinitionSchema, rotationSchema } from '../../shared/alerts/webhooks.js';
+import { analyticsSchema } from '../../shared/billing/analytics.js';
 import { grantRequestSchema } from '../../shared/billing/credits.js';
 import { entitlementSchema } from '../../shared/billing/entitlements.js';
+import { invoiceSchema, upcomingInvoiceSchema } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { migrationRequestSchema, versionRequestSchema } from '../../shared/billing/plan-versions.js';
 import { planDefinitionSchema } from '../../shared/billing/plans.js';
 import { quotaCheckSchema, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
-import { pricingSimulationQuery, simulationRequestSchema } from '../../shared/billing/simulations.js';
+import { pricingSimulationQuery, simulationRequestSchema, simulationSchema } from '../../shared/billing/simulations.js';
 import { subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
 import { extend } from '../../shared/kernel/zod-mini.js';
 import { correctionRequestSchema } from '../../shared/metering/corrections.js';
@@ -19,16 +21,25 @@ import { type RouteKind, routeKind } from '../../shared/tenancy/access.js';
 import { newSessionSchema, newTenantSchema, rateLimitSettingsSchema } from '../../shared/tenancy/requests.js';
 import { tenantIdSchema } from '../../shared/tenancy/tenants.js';
 import { keyRequest, serviceKeyRequest, tenantKeyRequest } from '../admin/admin.js';
-import { deliveriesQuery, emailMessagesQuery } from '../alerts/alerts.js';
-import { listQuery, quotaQuery } from '../billing/billing.js';
+import { alertsSchema, deliveriesQuery, emailMessagesQuery } from '../alerts/alerts.js';
+import {
+  creditsSchema,
+  invoiceListSchema,
+  listQuery,
+  pricingSchema,
+  publicPlansSchema,
+  quotaQuery,
+  quotasSchema,
+} from '../billing/billing.js';
 import { statusRequest } from '../billing-admin/billing-admin.js';
-import { billingIssuesQuery } from '../console/console.js';
+import { billingIssuesQuery, consoleSchema } from '../console/console.js';
+import { whoamiSchema } from '../dashboard-sessions/dashboard-sessions.js';
 import { eventsQuery } from '../events/events.js';
 import { eventOutcomeSchema, ingestResponseSchema } from '../ingest/ingest.js';
 import { replayRequestSchema } from '../ingest/replay.js';
-import { adminListQuery } from '../quarantine/quarantine.js';
+import { adminListQuery, quarantinedListSchema } from '../quarantine/quarantine.js';
 import { recomputeRequestSchema } from '../recompute/recompute.js';
-import { usageQuery } from '../usage/usage.js';
+import { currentUsageSchema, metersSchema, usageQuery, usageSeriesSchema } from '../usage/usage.js';
 import { exportQuery } from '../usage-export-api/export-api.js';
 
 /** An event as a service key posts it: the native shape naming its tenant (ingest takes `tenant` off before validating). */
@@ -40,10 +51,14 @@ const ingestBody = z.union([
   z.object({ events: z.array(z.unknown()) }),
 ]);
 
-/** Schemas clients refer to by name (and the Node client's types are generated from). */
-const named = {
+/** Request schemas clients refer to by name (and the Node client's types are generated from). */
+const requests = {
   NativeEvent: serviceEventSchema,
   CloudEvent: cloudEventSchema,
+};
+
+/** The answers' schemas, by name: each route that answers JSON a client reads names its own. */
+export const responses = {
   EventOutcome: eventOutcomeSchema,
   IngestResponse: ingestResponseSchema,
   QuotaCheck: quotaCheckSchema,
@@ -54,13 +69,29 @@ const named = {
     asOf: z.string(),
     entitlements: z.array(entitlementSchema),
   }),
+  Meters: metersSchema,
+  CurrentUsage: currentUsageSchema,
+  UsageSeries: usageSeriesSchema,
+  Analytics: analyticsSchema,
+  Pricing: pricingSchema,
+  PublicPlans: publicPlansSchema,
+  Simulation: simulationSchema,
+  Quotas: quotasSchema,
+  Credits: creditsSchema,
+  InvoiceList: invoiceListSchema,
+  Invoice: invoiceSchema,
+  UpcomingInvoice: upcomingInvoiceSchema,
+  Alerts: alertsSchema,
+  Whoami: whoamiSchema,
+  Console: consoleSchema,
+  QuarantinedList: quarantinedListSchema,
 };
 
 interface Operation {
   summary: string;
   body?: z.core.$ZodType;
   query?: z.ZodObject;
-  response?: keyof typeof named;
+  response?: keyof typeof responses;
   /** Status of success; 200 when absent. */
   status?: number;
 }
@@ -99,7 +130,11 @@ export const operations: Record<string, Operation> = {
   },
   'GET /v1/events': { summary: 'Rejected or quarantined events, newest first', query: eventsQuery },
   'GET /v1/events/{id}': { summary: 'One event: its status, payload and the counters it moved' },
-  'GET /v1/admin/quarantine': { summary: 'Quarantined events of every tenant, or of one', query: adminListQuery },
+  'GET /v1/admin/quarantine': {
+    summary: 'Quarantined events of every tenant, or of one',
+    query: adminListQuery,
+    response: 'QuarantinedList',
+  },
   'POST /v1/admin/tenants/{tenantId}/events/{id}/replay': { summary: 'Fold a quarantined event once its cause is fixed' },
   'POST /v1/admin/tenants/{tenantId}/rejections/replay': {
     summary: "Replay a tenant's events refused as UNKNOWN_METER, once the meter exists (idempotent by event id)",
@@ -113,14 +148,17 @@ export const operations: Record<string, Operation> = {
     status: 202,
   },
   'GET /v1/admin/recompute/{jobId}': { summary: "A recompute job's progress, drifts and repairs" },
-  'GET /v1/meters': { summary: "The tenant's meters" },
-  'GET /v1/usage': { summary: 'A usage series of one meter', query: usageQuery },
-  'GET /v1/usage/current': { summary: "Per meter, this month's value and event count" },
+  'GET /v1/meters': { summary: "The tenant's meters", response: 'Meters' },
+  'GET /v1/usage': { summary: 'A usage series of one meter', query: usageQuery, response: 'UsageSeries' },
+  'GET /v1/usage/current': { summary: "Per meter, this month's value and event count", response: 'CurrentUsage' },
   'GET /v1/usage/export': {
     summary: "The tenant's counted events from the Parquet export, as NDJSON or CSV; the next page's cursor in Meterline-Next-Cursor",
     query: exportQuery,
   },
-  'GET /v1/alerts': { summary: "Alert rules with this billing period's firing, or (anomaly and silence rules) their newest episodes" },
+  'GET /v1/alerts': {
+    summary: "Alert rules with this billing period's firing, or (anomaly and silence rules) their newest episodes",
+    response: 'Alerts',
+  },
   'GET /v1/alerts/{alertId}': {
     summary: 'One alert rule and its firings, newest period first (anomaly and silence rules: its newest episodes)',
   },
@@ -158,18 +196,19 @@ export const operations: Record<string, Operation> = {
   'DELETE /v1/email/recipients/{address}': { summary: 'Remove an email recipient', status: 204 },
   'POST /v1/email/recipients/{address}/verify': { summary: 'Send the verification mail again', status: 202 },
   'GET /v1/email/messages': { summary: 'The email log, newest first: each message with its attempts', query: emailMessagesQuery },
-  'GET /v1/invoices': { summary: 'Invoices, newest first', query: listQuery },
-  'GET /v1/invoices/upcoming': { summary: "The current period's draft invoice" },
-  'GET /v1/invoices/{id}': { summary: 'One invoice' },
+  'GET /v1/invoices': { summary: 'Invoices, newest first', query: listQuery, response: 'InvoiceList' },
+  'GET /v1/invoices/upcoming': { summary: "The current period's draft invoice", response: 'UpcomingInvoice' },
+  'GET /v1/invoices/{id}': { summary: 'One invoice', response: 'Invoice' },
   'GET /v1/invoices/{id}/html': { summary: 'One invoice, printable HTML' },
-  'GET /v1/analytics': { summary: 'Usage cost so far, trends and projection for the period' },
-  'GET /v1/pricing': { summary: "The tenant's plan and current period" },
-  'GET /v1/pricing/plans': { summary: 'The public plans, each at its version in effect' },
+  'GET /v1/analytics': { summary: 'Usage cost so far, trends and projection for the period', response: 'Analytics' },
+  'GET /v1/pricing': { summary: "The tenant's plan and current period", response: 'Pricing' },
+  'GET /v1/pricing/plans': { summary: 'The public plans, each at its version in effect', response: 'PublicPlans' },
   'GET /v1/pricing/simulate': {
     summary: "The tenant's last invoiced periods re-priced on a public plan, beside what was invoiced",
     query: pricingSimulationQuery,
+    response: 'Simulation',
   },
-  'GET /v1/quotas': { summary: "The tenant's hard quotas and their usage" },
+  'GET /v1/quotas': { summary: "The tenant's hard quotas and their usage", response: 'Quotas' },
   'GET /v1/quotas/{meter}': {
     summary: 'Whether `quantity` more fits the hard quota (service keys name ?tenant=)',
     query: quotaQuery.extend({ tenant: z.optional(tenantIdSchema) }),
@@ -187,6 +226,7 @@ export const operations: Record<string, Operation> = {
   },
   'GET /v1/credits': {
     summary: "The tenant's credit grants with what is left of each now, and its balance now and projected at period end",
+    response: 'Credits',
   },
   'GET /v1/openapi.json': { summary: 'This document' },
   'POST /v1/admin/tenants': { summary: 'Create a tenant', body: newTenantSchema, status: 201 },
@@ -267,13 +307,16 @@ export const operations: Record<string, Operation> = {
     summary: 'Billing issues for a person to look at: reconciliation mismatches, meter error reports, failed payments',
     query: billingIssuesQuery,
   },
-  'GET /v1/admin/console': { summary: "Every tenant's plan, projected revenue, usage, invoices by status and open mismatches" },
+  'GET /v1/admin/console': {
+    summary: "Every tenant's plan, projected revenue, usage, invoices by status and open mismatches",
+    response: 'Console',
+  },
   'POST /v1/dashboard/sessions': {
     summary: 'Mint a short-lived dashboard session (answers a sign-in URL)',
     body: newSessionSchema,
     status: 201,
   },
-  'GET /v1/dashboard/session': { summary: 'The calling dashboard session' },
+  'GET /v1/dashboard/session': { summary: 'The calling dashboard session', response: 'Whoami' },
   'DELETE /v1/dashboard/sessions/{sessionId}': { summary: 'Revoke a dashboard session', status: 204 },
   'POST /v1/billing/portal-sessions': { summary: 'Open a Stripe customer portal session', status: 201 },
 };
@@ -284,6 +327,28 @@ const jsonSchema = (schema: z.core.$ZodType) => {
     unknown
   >;
   return rest;
+};
+
+/**
+ * An answer's JSON Schema: what the handler sends (zod's output), open to fields a client does not know, so that
+ * an answer may grow without breaking a client.
+ */
+const responseSchema = (schema: z.core.$ZodType) => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io: 'output',
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  }) as Record<string, unknown>;
+  return open(rest) as Record<string, unknown>;
+};
+const open = (node: unknown): unknown => {
+  if (Array.isArray(node)) return node.map(open);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !(key === 'additionalProperties' && value === false))
+      .map(([key, value]) => [key, open(value)]),
+  );
 };
 
 const errorSchema = {
@@ -361,7 +426,11 @@ export function openApiDocument(routeKeys: string[]): Record<string, unknown> {
     security: [{ apiKey: [] }],
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A Meterline API key: mtl_<key id>_<secret>' } },
-      schemas: { Error: errorSchema, ...Object.fromEntries(Object.entries(named).map(([name, schema]) => [name, jsonSchema(schema)])) },
+      schemas: {
+        Error: errorSchema,
+        ...Object.fromEntries(Object.entries(requests).map(([name, schema]) => [name, jsonSchema(schema)])),
+        ...Object.fromEntries(Object.entries(responses).map(([name, schema]) => [name, responseSchema(schema)])),
+      },
     },
     paths,
   };

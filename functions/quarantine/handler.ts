@@ -1,12 +1,13 @@
-import { usageStore } from '../../shared/composition/metering.js';
+import { ledgerReader, quarantineReplay } from '../../shared/composition/metering.js';
 import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createQuarantineApi } from './quarantine.js';
 
-const store = usageStore();
+const ledger = ledgerReader();
+const replays = quarantineReplay();
 const directory = tenantDirectory();
 
 export const handler = createQuarantineApi({
-  quarantined: (q) => store.quarantined(q),
-  replay: (tenantId, id) => store.replay(tenantId, id),
+  quarantined: (q) => ledger.quarantined(q),
+  replay: (tenantId, id) => replays.replay(tenantId, id),
   tenantExists: async (tenantId) => (await directory.getTenant(tenantId)) !== undefined,
 });

@@ -4,7 +4,13 @@ import type { LedgerEntry, Page, QuarantineQuery, ReplayOutcome } from '../../sh
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
 import { logger } from '../../shared/platform/observability.js';
 import { requireAdmin, requireAdminTenant } from '../../shared/tenancy/access.js';
-import { eventView, listQuery, range } from '../events/events.js';
+import { eventView, eventViewSchema, listQuery, range } from '../events/events.js';
+
+/** GET /v1/admin/quarantine: quarantined events of every tenant (or one), newest first, a page at a time. */
+export const quarantinedListSchema = z.object({
+  events: z.array(eventViewSchema.extend({ tenantId: z.string() })),
+  cursor: z.string().optional(),
+});
 
 export interface QuarantineDependencies {
   quarantined(q: QuarantineQuery): Promise<Page<LedgerEntry>>;

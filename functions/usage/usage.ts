@@ -22,7 +22,7 @@ import {
   type ZoneChange,
   zoneAt,
 } from '../../shared/kernel/zones.js';
-import type { Meter } from '../../shared/metering/meters.js';
+import { aggregations, type Meter, meterSchema } from '../../shared/metering/meters.js';
 import { average, bucketCounters, type CounterRange, counterRanges, timeWeightedSeries } from '../../shared/metering/period-usage.js';
 import type { CounterRow, GaugeReadings } from '../../shared/metering/ports.js';
 import { httpApi, json, parseInput, routes } from '../../shared/platform/http.js';
@@ -84,6 +84,44 @@ function bucketsOf(granularity: Granularity, timeZones: readonly ZoneChange[] | 
   tooMany(local.length);
   return local;
 }
+
+/** GET /v1/meters. */
+export const metersSchema = z.object({ meters: z.array(meterSchema) });
+
+const spanSchema = z.object({ start: z.string(), end: z.string() });
+
+/** GET /v1/usage/current: per meter, the tenant's local month's value and event count. */
+export const currentUsageSchema = z.object({
+  period: spanSchema.extend({ timeZone: z.string() }),
+  meters: z.array(
+    z.object({
+      meter: z.string(),
+      name: z.string(),
+      unit: z.string(),
+      aggregation: z.enum(aggregations),
+      value: z.string(),
+      events: z.int(),
+    }),
+  ),
+});
+
+/** One bucket of a series: `value` is null where a non-additive meter has no counter (or an AVG no event). */
+const bucketSchema = z.object({ periodStart: z.string(), periodEnd: z.string(), value: z.string().nullable(), events: z.int() });
+
+/** GET /v1/usage: a meter's series over a range, and with `groupBy` one series per value of the property. */
+export const usageSeriesSchema = z.object({
+  meter: z.string(),
+  unit: z.string(),
+  aggregation: z.enum(aggregations),
+  granularity: z.enum(granularities),
+  /** The zone whose local days and months `day` and `month` buckets are. */
+  timeZone: z.string(),
+  from: z.string(),
+  to: z.string(),
+  data: z.array(bucketSchema),
+  groupBy: z.string().optional(),
+  groups: z.array(z.object({ value: z.string(), data: z.array(bucketSchema) })).optional(),
+});
 
 /** Tenant-scoped reads: the tenant always comes from the caller's key, never from the request. */
 export function createUsageApi(deps: UsageDependencies) {

@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { nextPeriodStart } from '../kernel/periods.js';
 import { type AnomalyWindow, type ExpectedRange, judge } from './anomaly.js';
@@ -16,31 +17,33 @@ export type WatchWindow = AnomalyWindow | 'silence';
 /** `meter` is `*` for a silence rule over all of the tenant's meters. */
 export const ALL_METERS = '*';
 
-export interface EpisodePoint {
+export const episodePointSchema = z.object({
   /** The window's start (anomaly) or the run's time (silence). */
-  at: string;
-  value: string;
-  low?: string;
-  high?: string;
-}
+  at: z.string(),
+  value: z.string(),
+  low: z.string().optional(),
+  high: z.string().optional(),
+});
+export type EpisodePoint = z.infer<typeof episodePointSchema>;
 
-export interface Episode {
+export const episodeSchema = z.object({
   /** Anomaly: the first window out of range's start. Silence: when events were last seen. */
-  start: string;
-  direction?: 'spike' | 'drop';
-  observed?: string;
-  expected?: string;
-  low?: string;
-  high?: string;
-  expectedGapMinutes?: number;
-  learned?: boolean;
-  firedAt: string;
-  notifiedAt?: string;
-  resolvedAt?: string;
-  resolvedNotifiedAt?: string;
+  start: z.string(),
+  direction: z.enum(['spike', 'drop']).optional(),
+  observed: z.string().optional(),
+  expected: z.string().optional(),
+  low: z.string().optional(),
+  high: z.string().optional(),
+  expectedGapMinutes: z.number().optional(),
+  learned: z.boolean().optional(),
+  firedAt: z.string(),
+  notifiedAt: z.string().optional(),
+  resolvedAt: z.string().optional(),
+  resolvedNotifiedAt: z.string().optional(),
   /** The judged windows (anomaly) from the start to the resolution, at most MAX_POINTS: what the dashboard draws. */
-  points: EpisodePoint[];
-}
+  points: z.array(episodePointSchema),
+});
+export type Episode = z.infer<typeof episodeSchema>;
 
 /** An episode as the tenant's history keeps it: with the rule, meter and window it belongs to. */
 export type EpisodeRecord = Episode & Pick<Watch, 'alertId' | 'meter' | 'window'>;

@@ -86,17 +86,18 @@ export type Alert = AlertDefinition & {
 };
 
 /** A period in which a rule crossed its threshold. `notifiedAt` is unset until the notification went out. */
-export interface AlertFiring {
-  alertId: string;
+export const alertFiringSchema = z.object({
+  alertId: z.string(),
   /** The period's start (ISO 8601): firings are per billing period. */
-  period: string;
+  period: z.string(),
   /** The value that crossed: a quantity in the meter's unit, or an amount in the plan's currency. */
-  value: string;
+  value: z.string(),
   /** The threshold it crossed, in the same unit (a percent rule's percentage resolved against the quota). */
-  threshold: string;
-  firedAt: string;
-  notifiedAt?: string;
-}
+  threshold: z.string(),
+  firedAt: z.string(),
+  notifiedAt: z.string().optional(),
+});
+export type AlertFiring = z.infer<typeof alertFiringSchema>;
 
 /** Firings of hard quotas are kept beside the rules' under this id prefix (a rule id cannot contain ':'). */
 export const quotaFiringId = (meter: string) => `quota:${meter}`;

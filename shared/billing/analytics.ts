@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { sumMoney } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { labelsOf, projectedQuantities, quantities, requirePlan, trendPercent } from './invoice-drafts.js';
@@ -8,13 +9,50 @@ import { type BillingPeriod, periodAt, planSegments, type Subscription, usagePla
 const iso = (t: number) => new Date(t).toISOString();
 const span = (p: Period) => ({ start: iso(p.start), end: iso(p.end) });
 
+const spanSchema = z.object({ start: z.string(), end: z.string() });
+
+/** The tenant's cost so far in a billing period, as GET /v1/analytics answers it. */
+export const analyticsSchema = z.object({
+  currency: z.string(),
+  asOf: z.string(),
+  period: spanSchema,
+  previousPeriod: spanSchema.optional(),
+  meters: z.array(
+    z.object({
+      meter: z.string(),
+      unit: z.string().optional(),
+      quantity: z.string(),
+      cost: z.string(),
+      previousQuantity: z.string().nullable(),
+      previousCost: z.string().nullable(),
+      quantityTrendPercent: z.string().nullable(),
+      costTrendPercent: z.string().nullable(),
+      projectedQuantity: z.string(),
+      projectedCost: z.string(),
+    }),
+  ),
+  usageCost: z.string(),
+  previousUsageCost: z.string().nullable(),
+  usageCostTrendPercent: z.string().nullable(),
+  baseFee: z.string(),
+  /** Before tax: base fees plus usage at the current run rate. */
+  projectedCost: z.string(),
+});
+export type Analytics = z.infer<typeof analyticsSchema>;
+
 /**
  * The tenant's cost so far in the `current` billing period, per meter and in total, each next to the
  * previous period's and projected to the period's end at the current run rate (a gauge: at its
  * current level). Usage is priced as the invoice would price it (./invoice-drafts.ts). The tenant's analytics
  * route and the operator console both show it.
  */
-export async function usageAnalytics(reads: BillingReads, tenantId: string, sub: Subscription, current: BillingPeriod, now: number) {
+export async function usageAnalytics(
+  reads: BillingReads,
+  tenantId: string,
+  sub: Subscription,
+  current: BillingPeriod,
+  now: number,
+): Promise<Analytics> {
   const previous = current.start > Date.parse(sub.startedAt) ? periodAt(sub, current.start - 1) : undefined;
   const meters = new Map((await reads.meters(tenantId)).map((m) => [m.key, m]));
   const labels = labelsOf(meters);
@@ -63,7 +101,8 @@ export async function usageAnalytics(reads: BillingReads, tenantId: string, sub:
     meters: lines.map((line, i) => {
       const before = last?.lines.find((l) => l.meter === line.meter);
       return {
-        meter: line.meter,
+        // Usage lines always name their meter.
+        meter: line.meter!,
         unit: line.unit,
         quantity: line.quantity,
         cost: line.amount,
@@ -82,7 +121,6 @@ export async function usageAnalytics(reads: BillingReads, tenantId: string, sub:
       base.map((l) => l.amount),
       plan.currency,
     ),
-    /** Before tax: base fees plus usage at the current run rate. */
     projectedCost: sumMoney([projectedUsage, ...base.map((l) => l.amount)], plan.currency),
   };
 }

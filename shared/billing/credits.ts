@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { ClientError } from '../kernel/errors.js';
 import { numberField } from '../kernel/json-fields.js';
-import { type Currency, decimalString, minorUnits, roundMoney, sumMoney } from '../kernel/money.js';
+import { type Currency, currencySchema, decimalString, minorUnits, roundMoney, sumMoney } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
 import { meterKeySchema } from '../metering/meters.js';
 import type { InvoiceLine } from './pricing.js';
@@ -49,21 +49,22 @@ export const grantRequestSchema = z
   });
 export type GrantRequest = z.infer<typeof grantRequestSchema>;
 
-export interface CreditGrant {
-  id: string;
-  tenantId: string;
+export const creditGrantSchema = z.object({
+  id: z.string(),
+  tenantId: z.string(),
   /** Money grants: the currency; unit grants have `meter` instead. */
-  currency?: Currency;
-  meter?: string;
-  amount: string;
-  priority: number;
-  effectiveAt: string;
-  expiresAt?: string;
-  recurrence?: 'monthly';
-  source: CreditSource;
-  description?: string;
-  createdAt: string;
-}
+  currency: currencySchema.optional(),
+  meter: z.string().optional(),
+  amount: z.string(),
+  priority: z.number(),
+  effectiveAt: z.string(),
+  expiresAt: z.string().optional(),
+  recurrence: z.literal('monthly').optional(),
+  source: z.enum(creditSources),
+  description: z.string().optional(),
+  createdAt: z.string(),
+});
+export type CreditGrant = z.infer<typeof creditGrantSchema>;
 
 export type EntryKind = 'grant' | 'burn' | 'expiry' | 'void' | 'adjustment';
 
@@ -332,10 +333,15 @@ export function reverseRun(entries: readonly LedgerEntry[], ref: string, newRef:
     }));
 }
 
-export type GrantStatus = 'pending' | 'active' | 'expired' | 'void' | 'used';
+export const grantStatuses = ['pending', 'active', 'expired', 'void', 'used'] as const;
+export type GrantStatus = (typeof grantStatuses)[number];
+
+/** A grant with what is left of it at some instant. */
+export const grantStandingSchema = creditGrantSchema.extend({ remaining: z.string(), status: z.enum(grantStatuses) });
+export type GrantStanding = z.infer<typeof grantStandingSchema>;
 
 /** A grant as a tenant reads it, with what is left of it on the ledger. */
-export function grantBalance(grant: CreditGrant, entries: readonly LedgerEntry[], now: number) {
+export function grantBalance(grant: CreditGrant, entries: readonly LedgerEntry[], now: number): GrantStanding {
   const left = remaining(grant.id, entries);
   const status: GrantStatus = isVoided(grant.id, entries)
     ? 'void'

@@ -1,9 +1,10 @@
+import * as z from 'zod';
 import { type DomainEvent, domainEvent } from '../events/domain-events.js';
 import { ClientError } from '../kernel/errors.js';
 import { type Currency, subtractMoney } from '../kernel/money.js';
 import type { CommitmentOutcome } from './commitments.js';
 import type { LedgerEntry } from './credits.js';
-import type { BilledPeriod, InvoiceLine, Totals } from './pricing.js';
+import { type BilledPeriod, type InvoiceLine, invoiceLineSchema, type Totals } from './pricing.js';
 import type { ProgressiveMark } from './progressive.js';
 
 /**
@@ -104,11 +105,59 @@ export interface Invoice extends InvoiceDraft {
   hostedInvoiceUrl?: string;
 }
 
+/**
+ * An invoice as the API answers it (a draft, the upcoming invoice, adds `asOf`). Open: the stored invoice carries
+ * more (what was billed, its credit entries), which clients do not read.
+ */
+const shownDraftSchema = z.object({
+  tenantId: z.string(),
+  currency: z.string(),
+  periodStart: z.string(),
+  periodEnd: z.string(),
+  timeZone: z.string().optional(),
+  trial: z.boolean(),
+  planId: z.string(),
+  planVersion: z.int().optional(),
+  lines: z.array(invoiceLineSchema),
+  subtotal: z.string(),
+  taxRate: z.string(),
+  tax: z.string(),
+  total: z.string(),
+});
+
+export const upcomingInvoiceSchema = shownDraftSchema.extend({ status: z.literal('draft'), asOf: z.string() });
+
+const changeSchema = z.object({ before: z.string(), after: z.string(), difference: z.string() });
+
 /** What a reissue changed, line by line (lines are matched by kind and meter, plan or description). */
-export interface InvoiceChanges {
-  lines: { description: string; before: string; after: string; difference: string }[];
-  total: { before: string; after: string; difference: string };
-}
+export const invoiceChangesSchema = z.object({ lines: z.array(changeSchema.extend({ description: z.string() })), total: changeSchema });
+export type InvoiceChanges = z.infer<typeof invoiceChangesSchema>;
+
+export const invoiceSchema = shownDraftSchema.extend({
+  id: z.string(),
+  number: z.string(),
+  status: z.enum(invoiceStatuses),
+  issuedAt: z.string(),
+  statusHistory: z.array(z.object({ status: z.enum(invoiceStatuses), at: z.string() })),
+  replaces: z.object({ id: z.string(), changes: invoiceChangesSchema }).optional(),
+  replacedBy: z.string().optional(),
+  stripeInvoiceId: z.string().optional(),
+  hostedInvoiceUrl: z.string().optional(),
+});
+
+/** An invoice in a list: what tells it from the others. */
+export const invoiceSummarySchema = invoiceSchema.pick({
+  id: true,
+  number: true,
+  status: true,
+  currency: true,
+  periodStart: true,
+  periodEnd: true,
+  issuedAt: true,
+  timeZone: true,
+  total: true,
+});
+export type InvoiceSummary = z.infer<typeof invoiceSummarySchema>;
 
 /** Statuses an invoice may be reissued from: it is voided by the reissue (a paid invoice needs a refund first). */
 export const reissuableStatuses: readonly InvoiceStatus[] = ['open', 'uncollectible', 'void'];
@@ -175,7 +224,7 @@ export function invoiceStatusChanged(i: Invoice, from: InvoiceStatus, source: 'a
 }
 
 /** What a tenant sees in a list. */
-export function invoiceSummary(i: Invoice) {
+export function invoiceSummary(i: Invoice): InvoiceSummary {
   return {
     id: i.id,
     number: i.number,

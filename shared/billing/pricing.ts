@@ -1,7 +1,8 @@
+import * as z from 'zod';
 import { Dec } from '../kernel/decimal.js';
 import { type Currency, roundMoney, subtractMoney, sumMoney } from '../kernel/money.js';
 import type { Period } from '../kernel/periods.js';
-import type { Plan, Price, Tier } from './plans.js';
+import { type Plan, type Price, priceSchema, type Tier } from './plans.js';
 
 /**
  * Turns a period's usage into invoice lines. Pure and deterministic: the same plan and quantities
@@ -10,13 +11,14 @@ import type { Plan, Price, Tier } from './plans.js';
  */
 
 /** How much of a quantity fell in one tier, and what it cost before rounding. */
-export interface TierUse {
-  upTo: string | null;
-  quantity: string;
-  unitPrice: string;
-  flatFee: string;
-  amount: string;
-}
+export const tierUseSchema = z.object({
+  upTo: z.string().nullable(),
+  quantity: z.string(),
+  unitPrice: z.string(),
+  flatFee: z.string(),
+  amount: z.string(),
+});
+export type TierUse = z.infer<typeof tierUseSchema>;
 
 export interface Charge {
   /** The quantity that costs money: above the quota for `quota`, all of it otherwise. */
@@ -31,31 +33,33 @@ export interface Charge {
  * `credit`: prepaid credits applied (./credits.ts); `commitment`: the true-up to a minimum spend (./commitments.ts);
  * `progressive`: what an earlier invoice of the period already billed, taken off (./progressive.ts).
  */
-export type LineKind = 'base' | 'usage' | 'adjustment' | 'credit' | 'commitment' | 'progressive';
+export const lineKinds = ['base', 'usage', 'adjustment', 'credit', 'commitment', 'progressive'] as const;
+export type LineKind = (typeof lineKinds)[number];
 
-export interface InvoiceLine {
-  kind: LineKind;
-  description: string;
+export const invoiceLineSchema = z.object({
+  kind: z.enum(lineKinds),
+  description: z.string(),
   /** Fixed-point in the currency's minor unit; the line's one rounding. */
-  amount: string;
-  meter?: string;
-  unit?: string;
+  amount: z.string(),
+  meter: z.string().optional(),
+  unit: z.string().optional(),
   /** Usage: the period's quantity. Base: the fraction of the period the plan was in force. */
-  quantity: string;
-  included?: string;
-  billable?: string;
+  quantity: z.string(),
+  included: z.string().optional(),
+  billable: z.string().optional(),
   /** The price model applied, as it was when the line was priced. */
-  price?: Price;
-  tiers?: TierUse[];
-  planId?: string;
+  price: priceSchema.optional(),
+  tiers: z.array(tierUseSchema).optional(),
+  planId: z.string().optional(),
   /** Base lines of a plan's later version (./plan-versions.ts): which one. */
-  planVersion?: number;
+  planVersion: z.int().optional(),
   /** Credit lines: the grant burned. */
-  grantId?: string;
+  grantId: z.string().optional(),
   /** Base lines and adjustments: the stretch of time they charge for (ISO 8601). */
-  from?: string;
-  to?: string;
-}
+  from: z.string().optional(),
+  to: z.string().optional(),
+});
+export type InvoiceLine = z.infer<typeof invoiceLineSchema>;
 
 const ZERO = new Dec(0);
 

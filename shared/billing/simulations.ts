@@ -58,47 +58,52 @@ export const pricingSimulationQuery = z.object({
 /** An inline definition's id on the simulation's lines. */
 export const CANDIDATE_ID = 'candidate';
 
-export interface SimulatedAmount {
-  quantity?: string;
+export const simulatedAmountSchema = z.object({
+  quantity: z.string().optional(),
   /** Usage under a quota: the quota included ("unlimited" or a quantity). */
-  included?: string;
-  amount: string;
-}
+  included: z.string().optional(),
+  amount: z.string(),
+});
+export type SimulatedAmount = z.infer<typeof simulatedAmountSchema>;
 
-export interface SimulationLine {
-  kind: 'base' | 'usage' | 'commitment';
-  meter?: string;
-  description: string;
-  issued: SimulatedAmount;
-  simulated: SimulatedAmount;
+export const simulationLineSchema = z.object({
+  kind: z.enum(['base', 'usage', 'commitment']),
+  meter: z.string().optional(),
+  description: z.string(),
+  issued: simulatedAmountSchema,
+  simulated: simulatedAmountSchema,
   /** simulated − issued. */
-  difference: string;
-}
+  difference: z.string(),
+});
+export type SimulationLine = z.infer<typeof simulationLineSchema>;
 
-export interface SimulatedPeriod {
-  periodStart: string;
-  periodEnd: string;
-  invoiceId: string;
+export const simulatedPeriodSchema = z.object({
+  periodStart: z.string(),
+  periodEnd: z.string(),
+  invoiceId: z.string(),
   /** The plan and version that priced the issued invoice. */
-  issuedPlan: { planId: string; version: number };
-  lines: SimulationLine[];
+  issuedPlan: z.object({ planId: z.string(), version: z.int() }),
+  lines: z.array(simulationLineSchema),
   /** Lines of the issued invoice a re-pricing of the period leaves as they are: adjustments, credits. */
-  notRepriced: { description: string; amount: string }[];
-  issued: string;
-  simulated: string;
-  difference: string;
-}
+  notRepriced: z.array(z.object({ description: z.string(), amount: z.string() })),
+  issued: z.string(),
+  simulated: z.string(),
+  difference: z.string(),
+});
+export type SimulatedPeriod = z.infer<typeof simulatedPeriodSchema>;
 
-export interface Simulation {
-  tenantId: string;
-  currency: string;
-  candidate: { planId: string; version?: number; name: string };
-  periods: SimulatedPeriod[];
+/** A tenant's invoiced periods re-priced on a candidate plan (GET /v1/pricing/simulate, POST /v1/admin/simulations). */
+export const simulationSchema = z.object({
+  tenantId: z.string(),
+  currency: z.string(),
+  candidate: z.object({ planId: z.string(), version: z.int().optional(), name: z.string() }),
+  periods: z.array(simulatedPeriodSchema),
   /** Sums over the periods. */
-  issued: string;
-  simulated: string;
-  difference: string;
-}
+  issued: z.string(),
+  simulated: z.string(),
+  difference: z.string(),
+});
+export type Simulation = z.infer<typeof simulationSchema>;
 
 /** A reference no stored plan can have (plan ids are lowercase letters, digits and dashes): the candidate's, in a hypothetical subscription. */
 const CANDIDATE_REF = '#candidate';

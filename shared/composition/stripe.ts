@@ -12,7 +12,7 @@ import type { UsageReportDependencies } from '../stripe/usage-report.js';
 import { eventPublisher } from './alerts.js';
 import { billingStore } from './billing.js';
 import { dynamo } from './clients.js';
-import { meterReader, usageStore } from './metering.js';
+import { counterReader, meterReader } from './metering.js';
 import { tenantDirectory } from './tenancy.js';
 
 /** The Stripe half of the composition root, apart so that functions that never call Stripe do not bundle it. */
@@ -32,7 +32,7 @@ export function usageReportDependencies(): Omit<UsageReportDependencies, 'log'> 
   const publisher = eventPublisher();
   return {
     tenants: tenantDirectory(),
-    usage: usageStore(),
+    usage: counterReader(),
     billing: {
       subscription: (tenantId) => billing.getSubscription(tenantId),
       plan: (planId) => billing.getPlan(planId),

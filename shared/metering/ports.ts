@@ -74,19 +74,33 @@ export interface UsageMessage {
   events: UsageEvent[];
 }
 
-/** The ledger and the counters: events folded in exactly once, counters read back. */
-export interface UsageStore {
+/** The exactly-once writer: each event of a batch of queue messages claimed in the ledger and folded into its counters once. */
+export interface UsageWriter {
   commit(messages: readonly UsageMessage[]): Promise<CommitOutcome>;
+}
+
+/** The ledger as the API and ingest read it. */
+export interface LedgerReads {
   /** The payload hashes of those of `ids` already in the ledger (eventually consistent: the consumer makes the final call). */
   existing(tenantId: string, ids: readonly string[]): Promise<Map<string, string>>;
   /** One event of the ledger, read strongly. */
   get(tenantId: string, id: string): Promise<LedgerEntry | undefined>;
   /** Quarantined events by receipt time, newest first. */
   quarantined(q: QuarantineQuery): Promise<Page<LedgerEntry>>;
-  /** Folds a quarantined event once its cause is fixed, exactly once however often it is asked. */
+}
+
+/** A quarantined event counted once its cause is fixed. */
+export interface QuarantineReplay {
+  /** Folds a quarantined event, exactly once however often it is asked. */
   replay(tenantId: string, id: string): Promise<ReplayOutcome>;
+}
+
+/** A meter's counters as the usage API shows them: any group's series, and which groups there are. */
+export interface CounterSeries {
   /** Counter values of one meter for periods `from`..`to` (inclusive period keys). */
   series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey?: string): Promise<CounterRow[]>;
+  /** The group keys (never the meter total's '') a meter has counters for in months `fromMonth`..`toMonth`. */
+  groupKeys(tenantId: string, meter: string, fromMonth: string, toMonth: string): Promise<string[]>;
 }
 
 export interface SendOutcome {
@@ -150,7 +164,7 @@ export interface UsageQueue {
 
 /**
  * The meter totals (group "") a billed quantity is computed from (./period-usage.ts). Period keys are
- * inclusive, as in `UsageStore.series`.
+ * inclusive, as in `CounterSeries.series`.
  */
 export interface CounterReads {
   /** Counter values (and how many events each counted) of the meter total over `from`..`to`; periods without a counter are absent. */

@@ -9,7 +9,7 @@ import { type Period, periodKeyStart } from '../kernel/periods.js';
 import { calendarDays } from '../kernel/zones.js';
 import { isGauge, type Meter } from '../metering/meters.js';
 import { dayTotals } from '../metering/period-usage.js';
-import type { CounterReads, UsageStore } from '../metering/ports.js';
+import type { CounterReads, CounterSeries } from '../metering/ports.js';
 import type { TenantDirectory } from '../tenancy/ports.js';
 import type { Tenant } from '../tenancy/tenants.js';
 import {
@@ -32,7 +32,7 @@ const DAY = 86_400_000;
 
 export interface UsageReportDependencies {
   tenants: Pick<TenantDirectory, 'getTenant' | 'listMeters'>;
-  usage: Pick<UsageStore, 'series'>;
+  usage: Pick<CounterSeries, 'series'>;
   /**
    * The billing side: the tenant's subscription (its billing periods) and a meter's billed quantity
    * over a period (shared/metering/period-usage.ts): MAX, UNIQUE_COUNT and LATEST meters are reported

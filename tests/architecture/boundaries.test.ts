@@ -108,15 +108,15 @@ describe('architecture boundaries', () => {
     const planted: Import[] = [
       { from: 'shared/billing/pricing.ts', to: '@aws-sdk/lib-dynamodb' },
       { from: 'shared/stripe/products.ts', to: 'stripe' },
-      { from: 'shared/metering/events.ts', to: 'shared/metering/adapters/usage-store.ts' },
+      { from: 'shared/metering/events.ts', to: 'shared/metering/adapters/usage-writer.ts' },
       { from: 'shared/alerts/rules.ts', to: 'shared/platform/observability.ts' },
-      { from: 'functions/usage/usage.ts', to: 'shared/metering/adapters/usage-store.ts' },
+      { from: 'functions/usage/usage.ts', to: 'shared/metering/adapters/usage-writer.ts' },
       { from: 'functions/usage/usage.ts', to: 'shared/composition/metering.ts' },
       { from: 'shared/kernel/money.ts', to: 'shared/billing/plans.ts' },
       { from: 'shared/platform/http.ts', to: 'shared/tenancy/access.ts' },
       { from: 'shared/stripe/adapters/stripe-store.ts', to: 'shared/billing/adapters/billing-store.ts' },
       { from: 'shared/billing/invoices.ts', to: 'shared/alerts/rules.ts' },
-      { from: 'shared/metering/adapters/usage-store.ts', to: 'shared/billing/plans.ts' },
+      { from: 'shared/metering/adapters/usage-writer.ts', to: 'shared/billing/plans.ts' },
     ];
     for (const i of planted) expect(violations([i]), `${i.from} → ${i.to}`).not.toEqual([]);
     expect(violations([{ from: 'shared/billing/invoices.ts', to: 'shared/alerts/rules.ts' }])).toEqual([
@@ -124,9 +124,9 @@ describe('architecture boundaries', () => {
     ]);
     expect(
       violations([
-        { from: 'functions/usage/handler.ts', to: 'shared/metering/adapters/usage-store.ts' },
-        { from: 'shared/composition/metering.ts', to: 'shared/metering/adapters/usage-store.ts' },
-        { from: 'shared/metering/adapters/usage-queue.ts', to: 'shared/metering/adapters/usage-store.ts' },
+        { from: 'functions/usage/handler.ts', to: 'shared/metering/adapters/usage-writer.ts' },
+        { from: 'shared/composition/metering.ts', to: 'shared/metering/adapters/usage-writer.ts' },
+        { from: 'shared/metering/adapters/usage-queue.ts', to: 'shared/metering/adapters/usage-writer.ts' },
         { from: 'tests/support/stack.ts', to: 'shared/composition/metering.ts' },
         { from: 'shared/billing/pricing.ts', to: 'shared/kernel/money.ts' },
         { from: 'shared/stripe/products.ts', to: 'shared/billing/plans.ts' },

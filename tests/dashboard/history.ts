@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LocalStack } from '../../local/stack.js';
 import { chunk } from '../../shared/kernel/batching.js';
-import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import { DynamoUsageWriter } from '../../shared/metering/adapters/usage-writer.js';
 import { type UsageEvent, validateEvent } from '../../shared/metering/events.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { directoryOf } from '../support/stack.js';
@@ -19,7 +19,7 @@ export async function writeHistory(stack: LocalStack, tenantId: string, raw: rea
     if (r.status !== 'valid') throw new Error(`history event ${i}: ${r.message}`);
     return r.event;
   });
-  const store = new DynamoUsageStore(documentClient(stack.dynamo), {
+  const store = new DynamoUsageWriter(documentClient(stack.dynamo), {
     eventsTable: stack.env.EVENTS_TABLE!,
     countersTable: stack.env.COUNTERS_TABLE!,
     ledgerRetentionDays: 40,

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { queryUsage } from '../../local/usage-sql.js';
 import { Dec } from '../../shared/kernel/decimal.js';
-import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import { DynamoCounterReader } from '../../shared/metering/adapters/counter-reader.js';
+import { DynamoUsageWriter } from '../../shared/metering/adapters/usage-writer.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
@@ -66,7 +67,7 @@ function snapshot(dir: string): Record<string, string> {
 
 describe('the Parquet export on the local stack', () => {
   let stack: LocalStack;
-  let store: DynamoUsageStore;
+  let counters: DynamoCounterReader;
   let alphaKey: string;
   let dir: string;
   // The ledger stamps events with the clock when it counts them; runs are due after that.
@@ -78,14 +79,15 @@ describe('the Parquet export on the local stack', () => {
     dir = stack.env.EXPORT_DIR!;
     alphaKey = await createTenant(stack, 'alpha', meters);
     await createTenant(stack, 'beta', meters);
-    store = new DynamoUsageStore(documentClient(stack.dynamo), {
+    const writer = new DynamoUsageWriter(documentClient(stack.dynamo), {
       eventsTable: stack.env.EVENTS_TABLE!,
       countersTable: stack.env.COUNTERS_TABLE!,
       ledgerRetentionDays: 40,
     });
+    counters = new DynamoCounterReader(documentClient(stack.dynamo), stack.env.COUNTERS_TABLE!);
     const events = [...generatedMonth('alpha', 12), ...generatedMonth('beta', 5)];
     for (let i = 0; i < events.length; i += 100) {
-      const outcome = await store.commit([{ id: `m-${i}`, events: events.slice(i, i + 100) }]);
+      const outcome = await writer.commit([{ id: `m-${i}`, events: events.slice(i, i + 100) }]);
       expect(outcome.failed).toEqual([]);
     }
   }, 300_000);
@@ -100,7 +102,7 @@ describe('the Parquet export on the local stack', () => {
     const fromCounters: Record<string, unknown>[] = [];
     for (const tenant of ['alpha', 'beta'])
       for (const meter of ['orders', 'tokens'])
-        for (const c of await store.series(tenant, meter, 'day', '2026-11-01', '2026-11-30'))
+        for (const c of await counters.series(tenant, meter, 'day', '2026-11-01', '2026-11-30'))
           fromCounters.push({ tenant, meter, day: c.period, events: String(c.events), total: new Dec(c.value).toFixed(12) });
     expect(rows).toEqual(fromCounters);
     return rows.length;

@@ -6,7 +6,7 @@ import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.
 import { Dec } from '../../shared/kernel/decimal.js';
 import { periodKey } from '../../shared/kernel/periods.js';
 import { DynamoCorrectionStore } from '../../shared/metering/adapters/correction-store.js';
-import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import { DynamoCounterReader } from '../../shared/metering/adapters/counter-reader.js';
 import { correctedEvent } from '../../shared/metering/corrections.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
@@ -25,7 +25,7 @@ describe('corrections', () => {
   let stack: LocalStack;
   let admin: string;
   let key: string;
-  let usage: DynamoUsageStore;
+  let counters: DynamoCounterReader;
   /** Ground truth: each event's current value and model, by id. */
   const truth = new Map<string, { at: number; value: string; model: string }>();
   const invoicing = (closing: number) =>
@@ -37,19 +37,19 @@ describe('corrections', () => {
       const m = periodKey('month', month);
       const inMonth = [...truth.values()].filter((e) => periodKey('month', e.at) === m);
       const total = inMonth.reduce((s, e) => s.plus(e.value), new Dec(0));
-      const [row] = await usage.series('fix', 'tokens', 'month', m, m);
+      const [row] = await counters.series('fix', 'tokens', 'month', m, m);
       expect({ month: m, value: new Dec(row?.value ?? 0).toFixed(), events: row?.events ?? 0 }).toEqual({
         month: m,
         value: total.toFixed(),
         events: inMonth.length,
       });
       for (const model of ['a', 'b']) {
-        const [g] = await usage.series('fix', 'tokens', 'month', m, m, `model=${model}`);
+        const [g] = await counters.series('fix', 'tokens', 'month', m, m, `model=${model}`);
         const want = inMonth.filter((e) => e.model === model).reduce((s, e) => s.plus(e.value), new Dec(0));
         expect(new Dec(g?.value ?? 0).toFixed()).toBe(want.toFixed());
       }
       // Hour counters too: every hour of the month sums to the same truth.
-      const hours = await usage.series('fix', 'tokens', 'hour', `${m}-01T00`, `${m}-31T23`);
+      const hours = await counters.series('fix', 'tokens', 'hour', `${m}-01T00`, `${m}-31T23`);
       expect(hours.reduce((s, h) => s.plus(h.value), new Dec(0)).toFixed()).toBe(total.toFixed());
     }
   };
@@ -59,11 +59,7 @@ describe('corrections', () => {
     stack.stripe?.setWebhook(undefined);
     admin = await createAdminKey(stack);
     key = await createTenant(stack, 'fix', [tokens]);
-    usage = new DynamoUsageStore(documentClient(stack.dynamo), {
-      eventsTable: stack.env.EVENTS_TABLE!,
-      countersTable: stack.env.COUNTERS_TABLE!,
-      ledgerRetentionDays: 40,
-    });
+    counters = new DynamoCounterReader(documentClient(stack.dynamo), stack.env.COUNTERS_TABLE!);
     const billing = new DynamoBillingStore(documentClient(stack.dynamo), stack.env.BILLING_TABLE!);
     await billing.putPlan({
       id: 'per-token',

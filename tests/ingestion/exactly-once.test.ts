@@ -7,7 +7,9 @@ import { createConsumer } from '../../functions/consumer/consumer.js';
 import type { LocalStack } from '../../local/stack.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { type Granularity, granularities, periodKey } from '../../shared/kernel/periods.js';
-import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import { DynamoCounterReader } from '../../shared/metering/adapters/counter-reader.js';
+import { DynamoLedgerReader } from '../../shared/metering/adapters/ledger-reader.js';
+import { DynamoUsageWriter } from '../../shared/metering/adapters/usage-writer.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { refuseEventWrites } from '../support/faults.js';
@@ -241,7 +243,7 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
           { step: 'initialize', name: 'injectFaults' },
         );
         refuseEventWrites(client, isPoison);
-        const store = new DynamoUsageStore(documentClient(client), {
+        const store = new DynamoUsageWriter(documentClient(client), {
           eventsTable: process.env.EVENTS_TABLE!,
           countersTable: process.env.COUNTERS_TABLE!,
           ledgerRetentionDays: 40,
@@ -366,15 +368,11 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
     }
     expect(compared).toBeGreaterThan(20);
 
-    // Group counters, read straight from the store.
-    const store = new DynamoUsageStore(documentClient(stack.dynamo), {
-      eventsTable: stack.env.EVENTS_TABLE!,
-      countersTable: stack.env.COUNTERS_TABLE!,
-      ledgerRetentionDays: 40,
-    });
+    // Group counters, read straight from the table.
+    const counters = new DynamoCounterReader(documentClient(stack.dynamo), stack.env.COUNTERS_TABLE!);
     for (const model of ['small', 'large']) {
       for (const month of new Set(sent.map((e) => periodKey('month', Date.parse(e.timestamp))))) {
-        const [row] = await store.series('acme', 'tokens', 'month', month, month, `model=${model}`);
+        const [row] = await counters.series('acme', 'tokens', 'month', month, month, `model=${model}`);
         const t = truth.get(`tokens|model=${model}|month|${month}`);
         expect(new Dec(row?.value ?? 0).eq(t?.value ?? 0)).toBe(true);
       }
@@ -401,8 +399,9 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
     // Each poison event was set aside once, with its reason, and nothing else was.
     expect([...quarantineWrites.keys()].sort()).toEqual(poison.map((e) => e.id).sort());
     expect([...quarantineWrites.values()].every((writes) => writes === 1)).toBe(true);
+    const ledger = new DynamoLedgerReader(documentClient(stack.dynamo), stack.env.EVENTS_TABLE!);
     for (const e of poison) {
-      expect(await store.get('acme', e.id)).toMatchObject({ status: 'quarantined', quarantineReason: expect.stringMatching(/refused/) });
+      expect(await ledger.get('acme', e.id)).toMatchObject({ status: 'quarantined', quarantineReason: expect.stringMatching(/refused/) });
     }
 
     // Nothing in the DLQ but the message nobody can read.

@@ -7,7 +7,7 @@ import { createIngest } from '../../functions/ingest/ingest.js';
 import { httpEvent } from '../../local/http-event.js';
 import { lambdaContext } from '../../local/lambda.js';
 import { SqsUsageQueue } from '../../shared/metering/adapters/usage-queue.js';
-import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import { DynamoUsageWriter } from '../../shared/metering/adapters/usage-writer.js';
 import type { UsageEvent } from '../../shared/metering/events.js';
 import { packMessages, parseMessage } from '../../shared/metering/queue-messages.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
@@ -103,11 +103,11 @@ describe('ingest when SQS cannot make events durable', () => {
   });
 });
 
-describe('DynamoUsageStore under DynamoDB faults', () => {
+describe('DynamoUsageWriter under DynamoDB faults', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
   beforeEach(() => ddb.reset());
   const store = () =>
-    new DynamoUsageStore(documentClient(new DynamoDBClient({})), {
+    new DynamoUsageWriter(documentClient(new DynamoDBClient({})), {
       eventsTable: 'events',
       countersTable: 'counters',
       ledgerRetentionDays: 40,

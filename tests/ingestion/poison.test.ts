@@ -8,7 +8,7 @@ import type { LocalStack } from '../../local/stack.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { DynamoRejectionStore } from '../../shared/metering/adapters/rejection-store.js';
-import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import { DynamoUsageWriter } from '../../shared/metering/adapters/usage-writer.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
@@ -60,7 +60,7 @@ describe('poison events and odd edges', () => {
         refuseEventWrites(client, (id) => refusing.on && id.startsWith('refused-'));
         refuseFolds(client, (amount) => refusing.on && amount.endsWith('.77'));
         const db = documentClient(client);
-        const store = new DynamoUsageStore(db, {
+        const store = new DynamoUsageWriter(db, {
           eventsTable: process.env.EVENTS_TABLE!,
           countersTable: process.env.COUNTERS_TABLE!,
           ledgerRetentionDays: 40,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { periodKey } from '../../shared/kernel/periods.js';
-import { DynamoUsageStore } from '../../shared/metering/adapters/usage-store.js';
+import { DynamoCounterReader } from '../../shared/metering/adapters/counter-reader.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { RecomputeJob } from '../../shared/metering/recompute-job.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
@@ -25,7 +25,7 @@ describe('recompute', () => {
   let stack: LocalStack;
   let admin: string;
   let key: string;
-  let usage: DynamoUsageStore;
+  let counters: DynamoCounterReader;
   // Noon yesterday: the seeded events (two hours of them) stay inside one day.
   const yesterday = Math.floor((Date.now() - DAY) / DAY) * DAY + DAY / 2;
   const day = periodKey('day', yesterday);
@@ -59,11 +59,7 @@ describe('recompute', () => {
     stack.stripe?.setWebhook(undefined);
     admin = await createAdminKey(stack);
     key = await createTenant(stack, 'acme', meters);
-    usage = new DynamoUsageStore(documentClient(stack.dynamo), {
-      eventsTable: stack.env.EVENTS_TABLE!,
-      countersTable: stack.env.COUNTERS_TABLE!,
-      ledgerRetentionDays: 40,
-    });
+    counters = new DynamoCounterReader(documentClient(stack.dynamo), stack.env.COUNTERS_TABLE!);
     const events: object[] = [];
     for (let i = 0; i < 120; i++) {
       const value = new Dec(i % 9).plus('0.25');
@@ -153,10 +149,10 @@ describe('recompute', () => {
     expect(after.progress.countersChanging).toBe(0);
 
     // Nothing folded meanwhile was lost: the day and month hold the seeded events and every concurrent one.
-    const [seeded] = await usage.series('acme', 'tokens', 'day', day, day);
+    const [seeded] = await counters.series('acme', 'tokens', 'day', day, day);
     expect(new Dec(seeded!.value).toFixed()).toBe(tokensTruth.toFixed());
     const today = periodKey('day', Date.now());
-    const [live] = await usage.series('acme', 'tokens', 'day', today, today);
+    const [live] = await counters.series('acme', 'tokens', 'day', today, today);
     const expectedToday = new Dec(concurrent).times('1.5').plus(today === day ? tokensTruth : 0);
     expect(new Dec(live?.value ?? 0).toFixed()).toBe(expectedToday.toFixed());
     expect(concurrent).toBeGreaterThan(0);

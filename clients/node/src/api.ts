@@ -1761,6 +1761,950 @@ export interface components {
                 };
             }[];
         };
+        Meters: {
+            meters: {
+                key: string;
+                name: string;
+                unit: string;
+                /** @enum {string} */
+                aggregation: "SUM" | "COUNT" | "MAX" | "MIN" | "AVG" | "LATEST" | "TIME_WEIGHTED" | "UNIQUE_COUNT";
+                valueProperty?: string;
+                /** @default [] */
+                groupBy: string[];
+                /** @enum {string} */
+                per?: "minute" | "hour" | "day" | "month";
+            }[];
+        };
+        CurrentUsage: {
+            period: {
+                start: string;
+                end: string;
+                timeZone: string;
+            };
+            meters: {
+                meter: string;
+                name: string;
+                unit: string;
+                /** @enum {string} */
+                aggregation: "SUM" | "COUNT" | "MAX" | "MIN" | "AVG" | "LATEST" | "TIME_WEIGHTED" | "UNIQUE_COUNT";
+                value: string;
+                events: number;
+            }[];
+        };
+        UsageSeries: {
+            meter: string;
+            unit: string;
+            /** @enum {string} */
+            aggregation: "SUM" | "COUNT" | "MAX" | "MIN" | "AVG" | "LATEST" | "TIME_WEIGHTED" | "UNIQUE_COUNT";
+            /** @enum {string} */
+            granularity: "hour" | "day" | "month" | "quarter";
+            timeZone: string;
+            from: string;
+            to: string;
+            data: {
+                periodStart: string;
+                periodEnd: string;
+                value: string | null;
+                events: number;
+            }[];
+            groupBy?: string;
+            groups?: {
+                value: string;
+                data: {
+                    periodStart: string;
+                    periodEnd: string;
+                    value: string | null;
+                    events: number;
+                }[];
+            }[];
+        };
+        Analytics: {
+            currency: string;
+            asOf: string;
+            period: {
+                start: string;
+                end: string;
+            };
+            previousPeriod?: {
+                start: string;
+                end: string;
+            };
+            meters: {
+                meter: string;
+                unit?: string;
+                quantity: string;
+                cost: string;
+                previousQuantity: string | null;
+                previousCost: string | null;
+                quantityTrendPercent: string | null;
+                costTrendPercent: string | null;
+                projectedQuantity: string;
+                projectedCost: string;
+            }[];
+            usageCost: string;
+            previousUsageCost: string | null;
+            usageCostTrendPercent: string | null;
+            baseFee: string;
+            projectedCost: string;
+        };
+        Pricing: {
+            plan: {
+                name: string;
+                /** @enum {string} */
+                currency: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
+                /** @enum {string} */
+                interval: "month" | "year";
+                baseFee: string;
+                prices: {
+                    [key: string]: {
+                        /** @constant */
+                        model: "free";
+                    } | {
+                        /** @constant */
+                        model: "perUnit";
+                        unitPrice: string;
+                    } | {
+                        /** @constant */
+                        model: "package";
+                        packageSize: string;
+                        packagePrice: string;
+                        /** @enum {string} */
+                        rounding: "up" | "prorated";
+                    } | {
+                        /** @constant */
+                        model: "graduated";
+                        tiers: {
+                            upTo: (string) | null;
+                            unitPrice: string;
+                            /** @default 0 */
+                            flatFee: string;
+                        }[];
+                    } | {
+                        /** @constant */
+                        model: "volume";
+                        tiers: {
+                            upTo: (string) | null;
+                            unitPrice: string;
+                            /** @default 0 */
+                            flatFee: string;
+                        }[];
+                    } | {
+                        /** @constant */
+                        model: "quota";
+                        included: "unlimited" | (string);
+                        unitPrice: string;
+                    };
+                };
+                features?: {
+                    [key: string]: {
+                        /** @constant */
+                        kind: "boolean";
+                        value: boolean;
+                    } | {
+                        /** @constant */
+                        kind: "static";
+                        value: string;
+                    } | {
+                        /** @constant */
+                        kind: "metered";
+                        meter: string;
+                        limit: "unlimited" | (string);
+                    };
+                };
+                commitment?: {
+                    minimum: string;
+                    creditsCount: boolean;
+                };
+                thresholds?: {
+                    amount: string;
+                    every?: string;
+                };
+                public?: boolean;
+                id: string;
+                version?: number;
+                effectiveAt?: string;
+            };
+            subscription: {
+                startedAt: string;
+                anchor: string;
+                interval: string;
+                trialEnd?: string;
+                cancelAt?: string;
+                taxRate: string;
+                timeZone: string;
+            };
+            currentPeriod?: {
+                start: string;
+                end: string;
+                trial: boolean;
+            };
+        };
+        PublicPlans: {
+            plans: {
+                name: string;
+                /** @enum {string} */
+                currency: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
+                /** @enum {string} */
+                interval: "month" | "year";
+                baseFee: string;
+                prices: {
+                    [key: string]: {
+                        /** @constant */
+                        model: "free";
+                    } | {
+                        /** @constant */
+                        model: "perUnit";
+                        unitPrice: string;
+                    } | {
+                        /** @constant */
+                        model: "package";
+                        packageSize: string;
+                        packagePrice: string;
+                        /** @enum {string} */
+                        rounding: "up" | "prorated";
+                    } | {
+                        /** @constant */
+                        model: "graduated";
+                        tiers: {
+                            upTo: (string) | null;
+                            unitPrice: string;
+                            /** @default 0 */
+                            flatFee: string;
+                        }[];
+                    } | {
+                        /** @constant */
+                        model: "volume";
+                        tiers: {
+                            upTo: (string) | null;
+                            unitPrice: string;
+                            /** @default 0 */
+                            flatFee: string;
+                        }[];
+                    } | {
+                        /** @constant */
+                        model: "quota";
+                        included: "unlimited" | (string);
+                        unitPrice: string;
+                    };
+                };
+                features?: {
+                    [key: string]: {
+                        /** @constant */
+                        kind: "boolean";
+                        value: boolean;
+                    } | {
+                        /** @constant */
+                        kind: "static";
+                        value: string;
+                    } | {
+                        /** @constant */
+                        kind: "metered";
+                        meter: string;
+                        limit: "unlimited" | (string);
+                    };
+                };
+                commitment?: {
+                    minimum: string;
+                    creditsCount: boolean;
+                };
+                thresholds?: {
+                    amount: string;
+                    every?: string;
+                };
+                public?: boolean;
+                id: string;
+                version?: number;
+                effectiveAt?: string;
+            }[];
+        };
+        Simulation: {
+            tenantId: string;
+            currency: string;
+            candidate: {
+                planId: string;
+                version?: number;
+                name: string;
+            };
+            periods: {
+                periodStart: string;
+                periodEnd: string;
+                invoiceId: string;
+                issuedPlan: {
+                    planId: string;
+                    version: number;
+                };
+                lines: {
+                    /** @enum {string} */
+                    kind: "base" | "usage" | "commitment";
+                    meter?: string;
+                    description: string;
+                    issued: {
+                        quantity?: string;
+                        included?: string;
+                        amount: string;
+                    };
+                    simulated: {
+                        quantity?: string;
+                        included?: string;
+                        amount: string;
+                    };
+                    difference: string;
+                }[];
+                notRepriced: {
+                    description: string;
+                    amount: string;
+                }[];
+                issued: string;
+                simulated: string;
+                difference: string;
+            }[];
+            issued: string;
+            simulated: string;
+            difference: string;
+        };
+        Quotas: {
+            period: {
+                start: string;
+                end: string;
+            };
+            asOf: string;
+            prepaid?: {
+                currency: string;
+                balance: string;
+                overdraft: string;
+                owed: string;
+                available: string;
+                exhausted: boolean;
+            };
+            quotas: {
+                meter: string;
+                limit: string;
+                usage: string;
+                remaining: string;
+                allowed: boolean;
+                /** @enum {string} */
+                reason?: "QUOTA_EXCEEDED" | "BALANCE_EXHAUSTED";
+                /** @enum {string} */
+                source?: "plan" | "override";
+                prepaid?: {
+                    currency: string;
+                    balance: string;
+                    overdraft: string;
+                    owed: string;
+                    available: string;
+                    exhausted: boolean;
+                };
+            }[];
+        };
+        Credits: {
+            currency: string;
+            balance: string;
+            periodEnd?: string;
+            projectedBalance?: string;
+            units: {
+                [key: string]: string;
+            };
+            grants: {
+                id: string;
+                tenantId: string;
+                /** @enum {string} */
+                currency?: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
+                meter?: string;
+                amount: string;
+                priority: number;
+                effectiveAt: string;
+                expiresAt?: string;
+                /** @constant */
+                recurrence?: "monthly";
+                /** @enum {string} */
+                source: "purchased" | "promotional" | "manual";
+                description?: string;
+                createdAt: string;
+                remaining: string;
+                /** @enum {string} */
+                status: "pending" | "active" | "expired" | "void" | "used";
+            }[];
+            prepaid?: {
+                currency: string;
+                balance: string;
+                overdraft: string;
+                owed: string;
+                available: string;
+                exhausted: boolean;
+            };
+            asOf: string;
+        };
+        InvoiceList: {
+            invoices: {
+                id: string;
+                number: string;
+                /** @enum {string} */
+                status: "draft" | "open" | "paid" | "void" | "uncollectible";
+                currency: string;
+                periodStart: string;
+                periodEnd: string;
+                issuedAt: string;
+                timeZone?: string;
+                total: string;
+            }[];
+            cursor?: string;
+        };
+        Invoice: {
+            tenantId: string;
+            currency: string;
+            periodStart: string;
+            periodEnd: string;
+            timeZone?: string;
+            trial: boolean;
+            planId: string;
+            planVersion?: number;
+            lines: {
+                /** @enum {string} */
+                kind: "base" | "usage" | "adjustment" | "credit" | "commitment" | "progressive";
+                description: string;
+                amount: string;
+                meter?: string;
+                unit?: string;
+                quantity: string;
+                included?: string;
+                billable?: string;
+                price?: {
+                    /** @constant */
+                    model: "free";
+                } | {
+                    /** @constant */
+                    model: "perUnit";
+                    unitPrice: string;
+                } | {
+                    /** @constant */
+                    model: "package";
+                    packageSize: string;
+                    packagePrice: string;
+                    /** @enum {string} */
+                    rounding: "up" | "prorated";
+                } | {
+                    /** @constant */
+                    model: "graduated";
+                    tiers: {
+                        upTo: (string) | null;
+                        unitPrice: string;
+                        /** @default 0 */
+                        flatFee: string;
+                    }[];
+                } | {
+                    /** @constant */
+                    model: "volume";
+                    tiers: {
+                        upTo: (string) | null;
+                        unitPrice: string;
+                        /** @default 0 */
+                        flatFee: string;
+                    }[];
+                } | {
+                    /** @constant */
+                    model: "quota";
+                    included: "unlimited" | (string);
+                    unitPrice: string;
+                };
+                tiers?: {
+                    upTo: string | null;
+                    quantity: string;
+                    unitPrice: string;
+                    flatFee: string;
+                    amount: string;
+                }[];
+                planId?: string;
+                planVersion?: number;
+                grantId?: string;
+                from?: string;
+                to?: string;
+            }[];
+            subtotal: string;
+            taxRate: string;
+            tax: string;
+            total: string;
+            id: string;
+            number: string;
+            /** @enum {string} */
+            status: "draft" | "open" | "paid" | "void" | "uncollectible";
+            issuedAt: string;
+            statusHistory: {
+                /** @enum {string} */
+                status: "draft" | "open" | "paid" | "void" | "uncollectible";
+                at: string;
+            }[];
+            replaces?: {
+                id: string;
+                changes: {
+                    lines: {
+                        before: string;
+                        after: string;
+                        difference: string;
+                        description: string;
+                    }[];
+                    total: {
+                        before: string;
+                        after: string;
+                        difference: string;
+                    };
+                };
+            };
+            replacedBy?: string;
+            stripeInvoiceId?: string;
+            hostedInvoiceUrl?: string;
+        };
+        UpcomingInvoice: {
+            tenantId: string;
+            currency: string;
+            periodStart: string;
+            periodEnd: string;
+            timeZone?: string;
+            trial: boolean;
+            planId: string;
+            planVersion?: number;
+            lines: {
+                /** @enum {string} */
+                kind: "base" | "usage" | "adjustment" | "credit" | "commitment" | "progressive";
+                description: string;
+                amount: string;
+                meter?: string;
+                unit?: string;
+                quantity: string;
+                included?: string;
+                billable?: string;
+                price?: {
+                    /** @constant */
+                    model: "free";
+                } | {
+                    /** @constant */
+                    model: "perUnit";
+                    unitPrice: string;
+                } | {
+                    /** @constant */
+                    model: "package";
+                    packageSize: string;
+                    packagePrice: string;
+                    /** @enum {string} */
+                    rounding: "up" | "prorated";
+                } | {
+                    /** @constant */
+                    model: "graduated";
+                    tiers: {
+                        upTo: (string) | null;
+                        unitPrice: string;
+                        /** @default 0 */
+                        flatFee: string;
+                    }[];
+                } | {
+                    /** @constant */
+                    model: "volume";
+                    tiers: {
+                        upTo: (string) | null;
+                        unitPrice: string;
+                        /** @default 0 */
+                        flatFee: string;
+                    }[];
+                } | {
+                    /** @constant */
+                    model: "quota";
+                    included: "unlimited" | (string);
+                    unitPrice: string;
+                };
+                tiers?: {
+                    upTo: string | null;
+                    quantity: string;
+                    unitPrice: string;
+                    flatFee: string;
+                    amount: string;
+                }[];
+                planId?: string;
+                planVersion?: number;
+                grantId?: string;
+                from?: string;
+                to?: string;
+            }[];
+            subtotal: string;
+            taxRate: string;
+            tax: string;
+            total: string;
+            /** @constant */
+            status: "draft";
+            asOf: string;
+        };
+        Alerts: {
+            period: {
+                start: string;
+                end: string;
+            };
+            alerts: ({
+                /** @constant */
+                kind: "quantity";
+                meter: string;
+                threshold: string;
+                name?: string;
+                id: string;
+                createdAt: string;
+                firing?: {
+                    alertId: string;
+                    period: string;
+                    value: string;
+                    threshold: string;
+                    firedAt: string;
+                    notifiedAt?: string;
+                } | null;
+                episodes?: {
+                    start: string;
+                    /** @enum {string} */
+                    direction?: "spike" | "drop";
+                    observed?: string;
+                    expected?: string;
+                    low?: string;
+                    high?: string;
+                    expectedGapMinutes?: number;
+                    learned?: boolean;
+                    firedAt: string;
+                    notifiedAt?: string;
+                    resolvedAt?: string;
+                    resolvedNotifiedAt?: string;
+                    points: {
+                        at: string;
+                        value: string;
+                        low?: string;
+                        high?: string;
+                    }[];
+                    meter: string;
+                    window: string;
+                }[];
+            } | {
+                /** @constant */
+                kind: "percent";
+                meter: string;
+                /** @enum {string} */
+                of: "included" | "quota";
+                percent: string;
+                name?: string;
+                id: string;
+                createdAt: string;
+                firing?: {
+                    alertId: string;
+                    period: string;
+                    value: string;
+                    threshold: string;
+                    firedAt: string;
+                    notifiedAt?: string;
+                } | null;
+                episodes?: {
+                    start: string;
+                    /** @enum {string} */
+                    direction?: "spike" | "drop";
+                    observed?: string;
+                    expected?: string;
+                    low?: string;
+                    high?: string;
+                    expectedGapMinutes?: number;
+                    learned?: boolean;
+                    firedAt: string;
+                    notifiedAt?: string;
+                    resolvedAt?: string;
+                    resolvedNotifiedAt?: string;
+                    points: {
+                        at: string;
+                        value: string;
+                        low?: string;
+                        high?: string;
+                    }[];
+                    meter: string;
+                    window: string;
+                }[];
+            } | {
+                /** @constant */
+                kind: "anomaly";
+                meter?: string;
+                /**
+                 * @default medium
+                 * @enum {string}
+                 */
+                sensitivity: "low" | "medium" | "high";
+                name?: string;
+                id: string;
+                createdAt: string;
+                firing?: {
+                    alertId: string;
+                    period: string;
+                    value: string;
+                    threshold: string;
+                    firedAt: string;
+                    notifiedAt?: string;
+                } | null;
+                episodes?: {
+                    start: string;
+                    /** @enum {string} */
+                    direction?: "spike" | "drop";
+                    observed?: string;
+                    expected?: string;
+                    low?: string;
+                    high?: string;
+                    expectedGapMinutes?: number;
+                    learned?: boolean;
+                    firedAt: string;
+                    notifiedAt?: string;
+                    resolvedAt?: string;
+                    resolvedNotifiedAt?: string;
+                    points: {
+                        at: string;
+                        value: string;
+                        low?: string;
+                        high?: string;
+                    }[];
+                    meter: string;
+                    window: string;
+                }[];
+            } | {
+                /** @constant */
+                kind: "silence";
+                meter?: string;
+                afterMinutes?: number;
+                name?: string;
+                id: string;
+                createdAt: string;
+                firing?: {
+                    alertId: string;
+                    period: string;
+                    value: string;
+                    threshold: string;
+                    firedAt: string;
+                    notifiedAt?: string;
+                } | null;
+                episodes?: {
+                    start: string;
+                    /** @enum {string} */
+                    direction?: "spike" | "drop";
+                    observed?: string;
+                    expected?: string;
+                    low?: string;
+                    high?: string;
+                    expectedGapMinutes?: number;
+                    learned?: boolean;
+                    firedAt: string;
+                    notifiedAt?: string;
+                    resolvedAt?: string;
+                    resolvedNotifiedAt?: string;
+                    points: {
+                        at: string;
+                        value: string;
+                        low?: string;
+                        high?: string;
+                    }[];
+                    meter: string;
+                    window: string;
+                }[];
+            } | {
+                /** @constant */
+                kind: "spend";
+                /** @enum {string} */
+                basis: "current" | "projected";
+                amount: string;
+                name?: string;
+                id: string;
+                createdAt: string;
+                firing?: {
+                    alertId: string;
+                    period: string;
+                    value: string;
+                    threshold: string;
+                    firedAt: string;
+                    notifiedAt?: string;
+                } | null;
+                episodes?: {
+                    start: string;
+                    /** @enum {string} */
+                    direction?: "spike" | "drop";
+                    observed?: string;
+                    expected?: string;
+                    low?: string;
+                    high?: string;
+                    expectedGapMinutes?: number;
+                    learned?: boolean;
+                    firedAt: string;
+                    notifiedAt?: string;
+                    resolvedAt?: string;
+                    resolvedNotifiedAt?: string;
+                    points: {
+                        at: string;
+                        value: string;
+                        low?: string;
+                        high?: string;
+                    }[];
+                    meter: string;
+                    window: string;
+                }[];
+            } | {
+                /** @constant */
+                kind: "balance";
+                below: string;
+                name?: string;
+                id: string;
+                createdAt: string;
+                firing?: {
+                    alertId: string;
+                    period: string;
+                    value: string;
+                    threshold: string;
+                    firedAt: string;
+                    notifiedAt?: string;
+                } | null;
+                episodes?: {
+                    start: string;
+                    /** @enum {string} */
+                    direction?: "spike" | "drop";
+                    observed?: string;
+                    expected?: string;
+                    low?: string;
+                    high?: string;
+                    expectedGapMinutes?: number;
+                    learned?: boolean;
+                    firedAt: string;
+                    notifiedAt?: string;
+                    resolvedAt?: string;
+                    resolvedNotifiedAt?: string;
+                    points: {
+                        at: string;
+                        value: string;
+                        low?: string;
+                        high?: string;
+                    }[];
+                    meter: string;
+                    window: string;
+                }[];
+            })[];
+            quotaFirings: {
+                alertId: string;
+                period: string;
+                value: string;
+                threshold: string;
+                firedAt: string;
+                notifiedAt?: string;
+            }[];
+        };
+        Whoami: {
+            /** @enum {string} */
+            role: "tenant" | "admin";
+            tenant?: {
+                id: string;
+                name: string;
+            };
+            sessionId?: string;
+            expiresAt?: string;
+        };
+        Console: {
+            asOf: string;
+            tenants: {
+                id: string;
+                name: string;
+                plan: {
+                    id: string;
+                    name: string;
+                } | null;
+                currency?: string;
+                period?: {
+                    start: string;
+                    end: string;
+                };
+                timeZone?: string;
+                usageCost?: string;
+                baseFee?: string;
+                projectedCost?: string;
+                meters?: {
+                    meter: string;
+                    unit?: string;
+                    quantity: string;
+                    cost: string;
+                }[];
+                invoices: {
+                    draft: number;
+                    open: number;
+                    paid: number;
+                    void: number;
+                    uncollectible: number;
+                };
+                reconciliationMismatches: number;
+            }[];
+            projectedRevenue: {
+                [key: string]: string;
+            };
+            invoicesByStatus: {
+                draft: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+                open: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+                paid: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+                void: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+                uncollectible: {
+                    count: number;
+                    totals: {
+                        [key: string]: string;
+                    };
+                };
+            };
+            silentTenants: {
+                tenantId: string;
+                alertId: string;
+                meter: string;
+                since: string;
+                expectedGapMinutes?: number;
+            }[];
+            reconciliationMismatches: {
+                tenantId: string;
+                id: string;
+                subject: string;
+                raisedAt: string;
+            }[];
+        };
+        QuarantinedList: {
+            events: {
+                id: string;
+                /** @enum {string} */
+                status: "counted" | "quarantined" | "voided";
+                meter: string;
+                timestamp: string;
+                value: string;
+                subject?: string;
+                properties?: unknown;
+                receivedAt: string;
+                countedAt?: string;
+                correctedAt?: string;
+                quarantine?: {
+                    reason?: string;
+                    at?: string;
+                };
+                counters: {
+                    meter: string;
+                    granularity: string;
+                    period: string;
+                    group: string;
+                }[];
+                tenantId: string;
+            }[];
+            cursor?: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -2118,7 +3062,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["QuarantinedList"];
                 };
             };
             /** @description The error contract */
@@ -2253,7 +3197,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Meters"];
                 };
             };
             /** @description The error contract */
@@ -2289,7 +3233,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UsageSeries"];
                 };
             };
             /** @description The error contract */
@@ -2318,7 +3262,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CurrentUsage"];
                 };
             };
             /** @description The error contract */
@@ -2988,7 +3932,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Alerts"];
                 };
             };
             /** @description The error contract */
@@ -3626,7 +4570,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["InvoiceList"];
                 };
             };
             /** @description The error contract */
@@ -3655,7 +4599,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UpcomingInvoice"];
                 };
             };
             /** @description The error contract */
@@ -3686,7 +4630,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Invoice"];
                 };
             };
             /** @description The error contract */
@@ -3777,7 +4721,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Analytics"];
                 };
             };
             /** @description The error contract */
@@ -3806,7 +4750,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Pricing"];
                 };
             };
             /** @description The error contract */
@@ -3835,7 +4779,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PublicPlans"];
                 };
             };
             /** @description The error contract */
@@ -3867,7 +4811,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Simulation"];
                 };
             };
             /** @description The error contract */
@@ -3896,7 +4840,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Quotas"];
                 };
             };
             /** @description The error contract */
@@ -4023,7 +4967,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Credits"];
                 };
             };
             /** @description The error contract */
@@ -5274,7 +6218,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Whoami"];
                 };
             };
             /** @description The error contract */
@@ -5361,7 +6305,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Console"];
                 };
             };
             /** @description The error contract */

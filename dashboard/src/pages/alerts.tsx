@@ -313,7 +313,7 @@ export function Alerts() {
                     <ul class="alerts">
                       {a.alerts.map((alert) => (
                         <li class="card" data-alert={alert.id}>
-                          {editing === alert.id ? (
+                          {editing === alert.id && alert.kind !== 'balance' ? (
                             <AlertForm
                               meters={list}
                               alert={alert}
@@ -336,9 +336,11 @@ export function Alerts() {
                                 </p>
                               )}
                               <div class="actions">
-                                <button type="button" onClick={() => setEditing(alert.id)}>
-                                  Edit
-                                </button>
+                                {alert.kind !== 'balance' && (
+                                  <button type="button" onClick={() => setEditing(alert.id)}>
+                                    Edit
+                                  </button>
+                                )}
                                 <button
                                   type="button"
                                   class="danger"

@@ -2,38 +2,12 @@ import { useState } from 'preact/hooks';
 import { send } from '../api.js';
 import { dateTime, day, lastDay, money, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
+import type { ConsoleView, QuarantinedList } from '../types.js';
 import { Empty, ErrorBox, Load, Page } from '../ui.js';
-
-interface ConsoleView {
-  asOf: string;
-  tenants: {
-    id: string;
-    name: string;
-    plan: { id: string; name: string } | null;
-    currency?: string;
-    period?: { start: string; end: string };
-    /** The zone whose days the period is made of. */
-    timeZone?: string;
-    usageCost?: string;
-    projectedCost?: string;
-    meters?: { meter: string; unit: string; quantity: string }[];
-    invoices: Record<string, number>;
-    reconciliationMismatches: number;
-  }[];
-  projectedRevenue: Record<string, string>;
-  invoicesByStatus: Record<string, { count: number; totals: Record<string, string> }>;
-  reconciliationMismatches: { tenantId: string; id: string; subject: string; raisedAt: string }[];
-  silentTenants: { tenantId: string; alertId: string; meter: string; since: string; expectedGapMinutes: number }[];
-}
-
-interface Quarantined {
-  events: { tenantId: string; id: string; meter: string; quarantine?: { reason: string; at: string } }[];
-  cursor?: string;
-}
 
 /** The newest events the consumer set aside (GET /v1/admin/quarantine), each to replay once its cause is fixed. */
 function QuarantineCard() {
-  const state = useApi<Quarantined>('/v1/admin/quarantine?limit=20');
+  const state = useApi<QuarantinedList>('/v1/admin/quarantine?limit=20');
   return (
     <article class="card" data-testid="quarantine">
       <h2>Quarantined events</h2>
@@ -46,7 +20,7 @@ function QuarantineCard() {
               {q.events.map((e) => (
                 <li>
                   <strong>{e.tenantId}</strong>: {e.id} ({e.meter}) {e.quarantine?.reason}
-                  {e.quarantine ? ` (${dateTime(e.quarantine.at)})` : ''}
+                  {e.quarantine?.at ? ` (${dateTime(e.quarantine.at)})` : ''}
                 </li>
               ))}
               {q.cursor && <li class="muted">and more: npm run admin -- quarantine list</li>}
@@ -182,7 +156,7 @@ export function Console() {
                             <ul class="plain">
                               {t.meters.map((m) => (
                                 <li>
-                                  {m.meter}: {withUnit(m.quantity, m.unit)}
+                                  {m.meter}: {withUnit(m.quantity, m.unit ?? m.meter)}
                                 </li>
                               ))}
                             </ul>

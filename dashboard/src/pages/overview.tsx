@@ -81,7 +81,7 @@ export function Overview() {
                     </p>
                     {line && (
                       <p class="billed" data-testid="quantity" data-value={line.quantity}>
-                        {withUnit(line.quantity, line.unit, 'readable')} billed so far
+                        {withUnit(line.quantity, line.unit ?? meter.unit, 'readable')} billed so far
                       </p>
                     )}
                   </>
@@ -99,7 +99,7 @@ export function Overview() {
                 )}
                 {line && <p class={`trend trend-${t.direction}`}>{t.text}</p>}
                 {price?.model === 'quota' && price.included !== 'unlimited' && line && (
-                  <QuotaBar label="Included in plan" usage={line.quantity} limit={price.included} unit={line.unit} />
+                  <QuotaBar label="Included in plan" usage={line.quantity} limit={price.included} unit={line.unit ?? meter.unit} />
                 )}
                 {hard && <QuotaBar label="Hard limit" usage={hard.usage} limit={hard.limit} unit={meter.unit} />}
               </article>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { send } from '../api.js';
 import { day, lastDay, money, plural, quantity, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
-import type { Credits, Entitlement, Meter, Price, Pricing, QuotaStatus, Simulation } from '../types.js';
+import type { Credits, Entitlement, Meter, Price, Pricing, PublicPlans, QuotaStatus, Simulation } from '../types.js';
 import { ErrorBox, Load, Page } from '../ui.js';
 import { QuotaBar } from './overview.js';
 
@@ -147,7 +147,7 @@ function CreditBalance({ credits, unitOf }: { credits: Credits; unitOf: (meter: 
 
 /** "What would I have paid on Professional?": the last invoiced periods re-priced on a public plan, beside the invoices. */
 function WhatIf({ current }: { current: string }) {
-  const plans = useApi<{ plans: { id: string; name: string }[] }>('/v1/pricing/plans');
+  const plans = useApi<PublicPlans>('/v1/pricing/plans');
   const others = plans.data?.plans.filter((p) => p.id !== current) ?? [];
   const [chosen, setChosen] = useState<string | undefined>(undefined);
   const plan = chosen ?? others[0]?.id;

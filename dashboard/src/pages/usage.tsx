@@ -3,23 +3,10 @@ import { Chart } from '../chart.js';
 import { add } from '../decimal.js';
 import { withUnit, zoneMidnight, zoneToday } from '../format.js';
 import { useApi } from '../hooks.js';
-import type { Meter, Pricing } from '../types.js';
+import type { Meter, Pricing, UsageSeries } from '../types.js';
 import { Empty, Load, Page } from '../ui.js';
 
-interface Bucket {
-  periodStart: string;
-  value: string | null;
-}
-
-interface UsageSeries {
-  unit: string;
-  /** The tenant's zone, whose local days (and months) the buckets are. */
-  timeZone: string;
-  aggregation: string;
-  data: Bucket[];
-  groupBy?: string;
-  groups?: { value: string; data: Bucket[] }[];
-}
+type Bucket = UsageSeries['data'][number];
 
 const DAY = 86_400_000;
 /** The API answers at most 1,000 buckets: about 41 days of hours. */

@@ -5,7 +5,7 @@ import { counterPartition, readingItem, readingSort } from '../aggregation.js';
 import { type Correction, correctionDeltas, correctionReadings } from '../corrections.js';
 import type { UsageEvent } from '../events.js';
 import { eventKey } from '../events.js';
-import { counterUpdate } from './usage-store.js';
+import { counterUpdate } from './table-items.js';
 
 /** A correction's record in the ledger table: its id taken is what makes a retried correction a duplicate. */
 const correctionKey = (tenantId: string, correctionId: string) => ({ pk: `correction#${tenantId}#${correctionId}` });

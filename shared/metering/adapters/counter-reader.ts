@@ -4,10 +4,13 @@ import type { Documents } from '../../platform/dynamo/documents.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import { counterPartition, counterSort, readingPrefix } from '../aggregation.js';
 import type { CounterRange } from '../period-usage.js';
-import type { CounterReads, GaugeReadings, Reading } from '../ports.js';
+import type { CounterReads, CounterRow, CounterSeries, GaugeReadings, Reading } from '../ports.js';
 
-/** Reads meter totals (group "") from the counters table; what they add up to is billing's rule (../period-usage.ts). */
-export class DynamoCounterReader implements CounterReads {
+/**
+ * Reads the counters table: meter totals (group "") for billed quantities, whose sum is billing's rule
+ * (../period-usage.ts), and any group's series for the usage API.
+ */
+export class DynamoCounterReader implements CounterReads, CounterSeries {
   constructor(
     private readonly db: Documents,
     private readonly countersTable: string,
@@ -108,5 +111,37 @@ export class DynamoCounterReader implements CounterReads {
       const last = own(before.Items)[0];
       return { groupKey, ...(last ? { before: reading(last) } : {}), readings: own(within).map(reading) };
     });
+  }
+
+  async series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey = ''): Promise<CounterRow[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.countersTable,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': counterPartition({ tenantId, meter }),
+        ':from': counterSort({ tenantId, meter, granularity, groupKey, period: from }),
+        ':to': counterSort({ tenantId, meter, granularity, groupKey, period: to }),
+      },
+    });
+    return items.map((item) => ({ period: String(item.period), value: String(item.value ?? 0), events: Number(item.events ?? 0) }));
+  }
+
+  async groupKeys(tenantId: string, meter: string, fromMonth: string, toMonth: string): Promise<string[]> {
+    // Month counters are few (one per group and month), so filtering them by period is cheap.
+    const items = await queryAll(this.db, {
+      TableName: this.countersTable,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      FilterExpression: '#period BETWEEN :fromMonth AND :toMonth',
+      ProjectionExpression: 'groupKey',
+      ExpressionAttributeNames: { '#period': 'period' },
+      ExpressionAttributeValues: {
+        ':pk': counterPartition({ tenantId, meter }),
+        ':from': 'month##\uffff',
+        ':to': 'month#\uffff',
+        ':fromMonth': fromMonth,
+        ':toMonth': toMonth,
+      },
+    });
+    return [...new Set(items.map((item) => String(item.groupKey)))].filter((g) => g !== '').sort();
   }
 }

@@ -29,7 +29,7 @@ import {
   readingCounter,
   readingMarker,
 } from '../recompute.js';
-import { counterUpdate, REPLAYED, receiptKey } from './usage-store.js';
+import { counterUpdate, REPLAYED, receiptKey } from './table-items.js';
 
 /** Marker writes per transaction, leaving room for the counter's own update (DynamoDB allows 100 items). */
 const MARKERS_PER_WRITE = 99;

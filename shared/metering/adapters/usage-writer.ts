@@ -1,10 +1,6 @@
-import type { BatchGetCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
-import { chunk, mapLimit } from '../../kernel/batching.js';
-import type { Granularity } from '../../kernel/periods.js';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { mapLimit } from '../../kernel/batching.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
-import * as z from '../../kernel/zod-mini.js';
-import { cursorCodec, keyString } from '../../platform/dynamo/cursor.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import {
   cancellationReasons,
@@ -15,12 +11,10 @@ import {
   isRetryableReason,
   refusalReason,
 } from '../../platform/dynamo/errors.js';
-import { queryAll } from '../../platform/dynamo/query.js';
 import {
   beatenKey,
   type CounterDelta,
   counterPartition,
-  counterSort,
   emptyFacts,
   type Facts,
   type FoldUnit,
@@ -36,9 +30,10 @@ import {
   writesOf,
 } from '../aggregation.js';
 import { eventKey, type UsageEvent } from '../events.js';
-import type { CommitOutcome, CounterRow, LedgerEntry, Page, QuarantineQuery, ReplayOutcome, UsageMessage, UsageStore } from '../ports.js';
+import type { CommitOutcome, UsageMessage, UsageWriter } from '../ports.js';
+import { counterUpdate, expiresAt, ledgerItem, QUARANTINED, quarantinedItem, REPLAYED, receiptKey } from './table-items.js';
 
-export interface UsageStoreOptions {
+export interface UsageWriterOptions {
   eventsTable: string;
   countersTable: string;
   /** How long the ledger keeps an event, and so how long a re-sent id is recognised. */
@@ -50,19 +45,6 @@ export interface UsageStoreOptions {
   claimConcurrency?: number;
   now?: () => number;
 }
-
-/** Quarantined events carry the sparse index key: operators list them across tenants, tenants their own. */
-const QUARANTINED = 'quarantined';
-
-/**
- * A page position of the quarantine index (gsi1): its start key, bound to the query's tenant (or every tenant) and
- * range, as a start key outside the query's key condition is one DynamoDB refuses.
- */
-const quarantineKey = z.strictObject({ pk: keyString, gsi1pk: z.literal(QUARANTINED), gsi1sk: keyString });
-type QuarantineKey = z.infer<typeof quarantineKey>;
-const quarantineCursors = (q: QuarantineQuery) => cursorCodec(`quarantine#${q.tenantId ?? ''}#${q.from}#${q.to}`, quarantineKey);
-/** The claim of a ledger entry a replay counted: no queue message folds it again. */
-export const REPLAYED = 'replay';
 
 /** Who holds a ledger entry, as its claim found it; undefined when the claim could not be made. */
 interface Claim {
@@ -96,7 +78,7 @@ type Item =
  * after a claim leaves an entry that names this message: its redelivery recognises it as its own and folds
  * it, unless the unit's receipt says it is folded already; an entry naming another message is a duplicate.
  */
-export class DynamoUsageStore implements UsageStore {
+export class DynamoUsageWriter implements UsageWriter {
   private readonly maxAttempts: number;
   private readonly concurrency: number;
   private readonly claimConcurrency: number;
@@ -104,7 +86,7 @@ export class DynamoUsageStore implements UsageStore {
 
   constructor(
     private readonly db: Documents,
-    private readonly options: UsageStoreOptions,
+    private readonly options: UsageWriterOptions,
   ) {
     this.maxAttempts = options.maxAttempts ?? 6;
     this.concurrency = options.concurrency ?? 8;
@@ -195,13 +177,30 @@ export class DynamoUsageStore implements UsageStore {
   }
 
   /**
+   * Counts a quarantined event once its cause is fixed: its ledger entry turns from quarantined to counted in the
+   * same transaction as the counters, so a replay repeated or raced counts the event once.
+   */
+  async foldQuarantined(event: UsageEvent): Promise<CommitOutcome> {
+    const outcome: CommitOutcome = { counted: [], duplicates: [], reused: [], quarantined: [], failed: [], writeUnits: 0 };
+    const reason = unfoldableReason(event);
+    if (reason) outcome.quarantined.push({ event, reason });
+    else
+      await this.fold(
+        [{ unit: { receipt: REPLAYED, events: [event] }, mine: [event], claimant: REPLAYED, replay: true }],
+        emptyFacts(),
+        outcome,
+      );
+    return outcome;
+  }
+
+  /**
    * Claims an event's ledger entry for `claimant` (quarantined with `reason` when no write could ever take
    * it), or reads who holds it. DynamoDB refusing the entry for its data quarantines it instead.
    */
   private async claim(e: UsageEvent, claimant: string, reason: string | undefined, outcome: CommitOutcome): Promise<Claim | undefined> {
     const now = this.now();
     const item = reason
-      ? this.quarantinedItem(e, reason, now)
+      ? quarantinedItem(e, reason, now, this.options.ledgerRetentionDays)
       : { ...ledgerItem(e), status: 'counted', countedAt: new Date(now).toISOString(), expiresAt: this.expiresAt(e, now) };
     for (let attempt = 1; ; attempt++) {
       try {
@@ -358,7 +357,7 @@ export class DynamoUsageStore implements UsageStore {
   /** Turns a claimed entry DynamoDB will not fold into a quarantined one: nothing is counted, the id stays taken. */
   private async quarantineClaimed(f: Fold, reason: string, outcome: CommitOutcome): Promise<void> {
     const e = f.mine[0]!;
-    const q = this.quarantinedItem(e, reason, this.now());
+    const q = quarantinedItem(e, reason, this.now(), this.options.ledgerRetentionDays);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.db.update({
@@ -392,21 +391,8 @@ export class DynamoUsageStore implements UsageStore {
     }
   }
 
-  private quarantinedItem(e: UsageEvent, reason: string, now: number) {
-    return {
-      ...ledgerItem(e),
-      status: QUARANTINED,
-      quarantinedAt: new Date(now).toISOString(),
-      quarantineReason: reason.slice(0, 1024),
-      gsi1pk: QUARANTINED,
-      gsi1sk: `${e.tenantId}#${e.receivedAt}#${e.id}`,
-      expiresAt: this.expiresAt(e, now),
-    };
-  }
-
-  /** Ledger entries and receipts live as long as a re-sent id or a redelivered message must be recognised. */
   private expiresAt(e: UsageEvent | undefined, now: number): number {
-    return Math.floor(Math.max(e ? Date.parse(e.timestamp) : now, now) / 1000) + this.options.ledgerRetentionDays * 86_400;
+    return expiresAt(e, now, this.options.ledgerRetentionDays);
   }
 
   /** The TransactWriteItems entry for one item of a fold. */
@@ -458,147 +444,9 @@ export class DynamoUsageStore implements UsageStore {
         return { Update: { TableName: countersTable, ...counterUpdate(item.delta) } };
     }
   }
-
-  /** One event of the ledger, read strongly. */
-  async get(tenantId: string, id: string): Promise<LedgerEntry | undefined> {
-    const r = await this.db.get({ TableName: this.options.eventsTable, Key: { pk: eventKey({ tenantId, id }) }, ConsistentRead: true });
-    return r.Item ? toEntry(r.Item) : undefined;
-  }
-
-  /** Quarantined events by receipt time, newest first. */
-  async quarantined(q: QuarantineQuery): Promise<Page<LedgerEntry>> {
-    const cursors = quarantineCursors(q);
-    const prefix = q.tenantId === undefined ? '' : `${q.tenantId}#`;
-    const r = await this.db.query({
-      TableName: this.options.eventsTable,
-      IndexName: 'gsi1',
-      KeyConditionExpression: q.tenantId === undefined ? 'gsi1pk = :q' : 'gsi1pk = :q AND gsi1sk BETWEEN :from AND :to',
-      ...(q.tenantId === undefined ? { FilterExpression: 'receivedAt BETWEEN :from AND :to' } : {}),
-      ExpressionAttributeValues: { ':q': QUARANTINED, ':from': `${prefix}${q.from}`, ':to': `${prefix}${q.to}\uffff` },
-      ScanIndexForward: false,
-      Limit: q.limit,
-      ...(q.cursor ? { ExclusiveStartKey: await cursors.decode(q.cursor) } : {}),
-    });
-    return {
-      items: (r.Items ?? []).map(toEntry),
-      ...(r.LastEvaluatedKey ? { cursor: await cursors.encode(r.LastEvaluatedKey as QuarantineKey) } : {}),
-    };
-  }
-
-  /**
-   * Folds a quarantined event once its cause is fixed: the ledger entry turns from quarantined to counted
-   * in the same transaction as the counters, so a replay repeated or raced counts the event once.
-   */
-  async replay(tenantId: string, id: string): Promise<ReplayOutcome> {
-    const entry = await this.get(tenantId, id);
-    if (!entry || entry.status !== QUARANTINED) return { status: 'not-quarantined' };
-    const { status: _status, countedAt: _countedAt, quarantinedAt: _at, quarantineReason: _reason, ...event } = entry;
-    const outcome: CommitOutcome = { counted: [], duplicates: [], reused: [], quarantined: [], failed: [], writeUnits: 0 };
-    const reason = unfoldableReason(event);
-    if (reason) outcome.quarantined.push({ event, reason });
-    else
-      await this.fold(
-        [{ unit: { receipt: REPLAYED, events: [event] }, mine: [event], claimant: REPLAYED, replay: true }],
-        emptyFacts(),
-        outcome,
-      );
-    const still = outcome.quarantined[0];
-    if (still) {
-      await this.db.update({
-        TableName: this.options.eventsTable,
-        Key: { pk: eventKey(event) },
-        UpdateExpression: 'SET quarantineReason = :reason, replayFailedAt = :at',
-        ConditionExpression: '#status = :q',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':reason': still.reason.slice(0, 1024),
-          ':at': new Date(this.now()).toISOString(),
-          ':q': QUARANTINED,
-        },
-      });
-      return { status: 'quarantined', reason: still.reason };
-    }
-    if (outcome.counted.length > 0) return { status: 'counted' };
-    if (outcome.duplicates.length > 0) return { status: 'duplicate' };
-    return { status: 'failed' };
-  }
-
-  /**
-   * The payload hashes of those of `ids` already in the ledger (eventually consistent: the consumer makes
-   * the final call).
-   */
-  async existing(tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
-    await mapLimit(chunk([...new Set(ids)], 100), 4, async (batch) => {
-      let keys: Record<string, unknown>[] | undefined = batch.map((id) => ({ pk: eventKey({ tenantId, id }) }));
-      for (let attempt = 0; keys && keys.length > 0 && attempt < 3; attempt++) {
-        if (attempt > 0) await sleep(backoffDelay(attempt, 25, 200));
-        const result: BatchGetCommandOutput = await this.db.batchGet({
-          RequestItems: { [this.options.eventsTable]: { Keys: keys, ProjectionExpression: 'id, payloadHash' } },
-        });
-        for (const item of result.Responses?.[this.options.eventsTable] ?? []) found.set(String(item.id), String(item.payloadHash ?? ''));
-        keys = result.UnprocessedKeys?.[this.options.eventsTable]?.Keys;
-      }
-    });
-    return found;
-  }
-
-  async series(tenantId: string, meter: string, granularity: Granularity, from: string, to: string, groupKey = ''): Promise<CounterRow[]> {
-    const items = await queryAll(this.db, {
-      TableName: this.options.countersTable,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: {
-        ':pk': counterPartition({ tenantId, meter }),
-        ':from': counterSort({ tenantId, meter, granularity, groupKey, period: from }),
-        ':to': counterSort({ tenantId, meter, granularity, groupKey, period: to }),
-      },
-    });
-    return items.map((item) => ({ period: String(item.period), value: String(item.value ?? 0), events: Number(item.events ?? 0) }));
-  }
-
-  /** The group keys (never the meter total's '') a meter has counters for in months `fromMonth`..`toMonth`. */
-  async groupKeys(tenantId: string, meter: string, fromMonth: string, toMonth: string): Promise<string[]> {
-    // Month counters are few (one per group and month), so filtering them by period is cheap.
-    const items = await queryAll(this.db, {
-      TableName: this.options.countersTable,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      FilterExpression: '#period BETWEEN :fromMonth AND :toMonth',
-      ProjectionExpression: 'groupKey',
-      ExpressionAttributeNames: { '#period': 'period' },
-      ExpressionAttributeValues: {
-        ':pk': counterPartition({ tenantId, meter }),
-        ':from': 'month##\uffff',
-        ':to': 'month#\uffff',
-        ':fromMonth': fromMonth,
-        ':toMonth': toMonth,
-      },
-    });
-    return [...new Set(items.map((item) => String(item.groupKey)))].filter((g) => g !== '').sort();
-  }
 }
 
 type TransactWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
-/** A fold unit's receipt in the events table: no tenant id starts with '#', so it meets no ledger entry. */
-export const receiptKey = (receipt: string) => `#fold#${receipt}`;
-
-/** An event's fields as the ledger keeps them. */
-function ledgerItem(e: UsageEvent): Record<string, unknown> {
-  return { pk: eventKey(e), ...e };
-}
-
-function toEntry(item: Record<string, unknown>): LedgerEntry {
-  const {
-    pk: _pk,
-    expiresAt: _expiresAt,
-    gsi1pk: _gsi1pk,
-    gsi1sk: _gsi1sk,
-    replayFailedAt: _replayFailedAt,
-    claimedBy: _claimedBy,
-    ...entry
-  } = item;
-  return { status: 'counted', ...entry } as LedgerEntry;
-}
 
 function halvesOf(f: Fold): Fold[] {
   return halves(f.unit).map((unit) => ({ ...f, unit, mine: f.mine.filter((e) => unit.events.includes(e)) }));
@@ -628,46 +476,4 @@ function packFolds(folds: readonly Fold[], facts: Facts): Fold[][] {
 function learn(item: Item, facts: Facts): void {
   if (item.kind === 'marker') facts.seenMarkers.add(`${counterPartition(item.marker)}|${markerSort(item.marker)}`);
   else if (item.kind === 'counter' && item.delta.candidate) facts.beaten.add(beatenKey(item.delta, item.delta.candidate));
-}
-
-/** The update that folds one counter delta (used by corrections too). */
-export function counterUpdate(d: CounterDelta) {
-  const names: Record<string, string> = { '#events': 'events', '#period': 'period' };
-  const values: Record<string, unknown> = {
-    ':n': d.events,
-    ':tenantId': d.tenantId,
-    ':meter': d.meter,
-    ':granularity': d.granularity,
-    ':period': d.period,
-    ':groupKey': d.groupKey,
-  };
-  const set = ['tenantId = :tenantId', 'meter = :meter', 'granularity = :granularity', '#period = :period', 'groupKey = :groupKey'];
-  const add = ['#events :n'];
-  let condition: string | undefined;
-  if (d.add !== undefined) {
-    names['#value'] = 'value';
-    add.push('#value :add');
-    values[':add'] = NumberValue.from(d.add);
-  } else if (d.candidate) {
-    names['#value'] = 'value';
-    set.push('#value = :v');
-    values[':v'] = NumberValue.from(d.candidate.value);
-    if (d.aggregation === 'MAX') {
-      condition = 'attribute_not_exists(#value) OR #value < :v';
-    } else if (d.aggregation === 'MIN') {
-      condition = 'attribute_not_exists(#value) OR #value > :v';
-    } else {
-      set.push('latestAt = :at', 'latestId = :id');
-      values[':at'] = d.candidate.at;
-      values[':id'] = d.candidate.id;
-      condition = 'attribute_not_exists(latestAt) OR latestAt < :at OR (latestAt = :at AND latestId < :id)';
-    }
-  }
-  return {
-    Key: { pk: counterPartition(d), sk: counterSort(d) },
-    UpdateExpression: `SET ${set.join(', ')} ADD ${add.join(', ')}`,
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-    ...(condition ? { ConditionExpression: condition } : {}),
-  };
 }
