@@ -1,4 +1,5 @@
 import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
+import { CounterPrefetch } from '../metering/adapters/counter-prefetch.js';
 import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
 import { DynamoRecomputeJobs } from '../metering/adapters/recompute-jobs.js';
 import { DynamoRecomputeStore } from '../metering/adapters/recompute-store.js';
@@ -31,6 +32,9 @@ export const usageQueue = () => new SqsUsageQueue(sendMessageBatch(), required('
 
 /** Meter totals as the counters hold them. */
 export const counterReader = () => new DynamoCounterReader(dynamo(), tableName('counters'));
+
+/** Meter totals of many tenants read ahead in batches, the rest as `counterReader` reads it. */
+export const counterPrefetch = () => new CounterPrefetch(dynamo(), tableName('counters'), counterReader());
 
 /** Billed quantities and gauge levels, read from the counters. */
 export const meterReader = () => meterQuantities(counterReader());
