@@ -346,6 +346,8 @@ export const functionCatalog = {
       'GET /v1/admin/billing/pauses',
       'PUT /v1/admin/billing/pause',
       'POST /v1/admin/simulations',
+      'GET /v1/admin/simulations/{jobId}',
+      'GET /v1/admin/simulations/{jobId}/csv',
       'DELETE /v1/admin/billing/pause',
       'PUT /v1/admin/tenants/{tenantId}/billing/pause',
       'DELETE /v1/admin/tenants/{tenantId}/billing/pause',
@@ -363,6 +365,23 @@ export const functionCatalog = {
       counters: 'read',
       billing: { access: 'readwrite', deletes: true, index: true },
       webhooks: 'readwrite',
+    },
+  },
+  // Runs fleet price simulations outside the request that starts them, as recompute-worker runs recompute jobs: every
+  // subscription's invoices, meters and counters are read a page at a time, and the outcomes written a page per item.
+  'simulation-worker': {
+    entry: 'functions/simulation-worker/handler.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 900,
+    schedule: 'rate(1 minute)',
+    tables: {
+      tenants: { access: 'read', partitions: { table: ['TENANT#*'] } },
+      counters: 'read',
+      billing: {
+        access: 'readwrite',
+        index: true,
+        partitions: { table: ['PLAN#*', 'TENANT#*', 'SIMULATION#*'], gsi1: ['SUBSCRIPTIONS', 'SIMULATION-JOBS'], writes: ['SIMULATION#*'] },
+      },
     },
   },
   openapi: {

@@ -93,6 +93,8 @@ const stages: Record<StageConfig['name'], StageConfig> = {
       'alert-evaluator': 1,
       // Each recompute job scans the whole ledger: two at a time at most, so jobs never crowd the table.
       'recompute-worker': 2,
+      // One fleet simulation run at a time: its jobs take turns, each resumed where the last run left it.
+      'simulation-worker': 1,
       // One export at a time: a late run waits rather than writing the same partitions beside another.
       'usage-export': 1,
     },

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { grantBalance, grantRequestSchema, newGrant, voidGrant } from '../../shared/billing/credits.js';
+import type { FleetSimulationJob } from '../../shared/billing/fleet-simulation-job.js';
+import { FLEET_CSV_HEADER, fleetCsvRows } from '../../shared/billing/fleet-simulations.js';
 import { invoiceStatusChanged, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
 import { ALL_TENANTS, type BillingPause, pauseRequestSchema } from '../../shared/billing/pauses.js';
@@ -15,7 +17,7 @@ import {
   versionRequestSchema,
 } from '../../shared/billing/plan-versions.js';
 import { type Plan, planDefinitionSchema, planIdSchema, refOf, versionOf } from '../../shared/billing/plans.js';
-import type { BillingReads, BillingStore, ReissueStore } from '../../shared/billing/ports.js';
+import type { BillingReads, BillingStore, FleetSimulationJobs, ReissueStore } from '../../shared/billing/ports.js';
 import { type Quota, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { reissueInvoice } from '../../shared/billing/reissue.js';
 import { CANDIDATE_ID, simulate, simulationRequestSchema } from '../../shared/billing/simulations.js';
@@ -30,7 +32,7 @@ import {
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
-import { type HttpEvent, httpApi, json, jsonBody, parseInput, routes } from '../../shared/platform/http.js';
+import { type HttpEvent, httpApi, json, jsonBody, parseInput, query, routes } from '../../shared/platform/http.js';
 import { requireAdmin, requireAdminTenant } from '../../shared/tenancy/access.js';
 
 export interface BillingAdminDependencies {
@@ -59,8 +61,11 @@ export interface BillingAdminDependencies {
       | 'putCustomer'
       | 'putCreditGrant'
     >;
-  /** What pricing reads, for reissued invoices. */
+  /** What pricing reads, for reissued invoices and simulations. */
   reads: BillingReads;
+  /** Fleet simulations, run by the simulation worker. */
+  simulations: Pick<FleetSimulationJobs, 'create' | 'get' | 'pages'>;
+  newId(): string;
   tenantExists(tenantId: string): Promise<boolean>;
   /** Announces invoice status changes (`invoice.status_changed`). */
   publish(event: DomainEvent): Promise<void>;
@@ -69,6 +74,21 @@ export interface BillingAdminDependencies {
   meters(tenantId: string): Promise<Meter[]>;
   now(): number;
 }
+
+/** Pages of a fleet simulation per CSV part: 4,000 tenants, under Lambda's 6 MB response at 12 periods each. */
+export const CSV_PAGES_PER_PART = 40;
+
+/** The job as the status route shows it: the claim's bookkeeping stays inside. */
+function simulationView(job: FleetSimulationJob) {
+  const { owner: _owner, leaseUntil: _leaseUntil, after: _after, ...view } = job;
+  return job.status === 'succeeded' ? { ...view, csvParts: csvParts(job) } : view;
+}
+
+const csvParts = (job: FleetSimulationJob) => Math.max(1, Math.ceil(job.progress.pages / CSV_PAGES_PER_PART));
+
+const jobIdSchema = z.uuid();
+
+export const csvPartQuery = z.coerce.number().int().min(1).default(1);
 
 export const statusRequest = z.strictObject({
   status: z.enum(invoiceStatuses.filter((s) => s !== 'draft') as ['open', 'paid', 'void', 'uncollectible']),
@@ -84,6 +104,12 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
     return versions;
   };
   const planOf = async (event: HttpEvent) => parseInput(planIdSchema, event.pathParameters?.planId, 'planId');
+  const simulationOf = async (event: HttpEvent) => {
+    const jobId = parseInput(jobIdSchema, event.pathParameters?.jobId, 'jobId');
+    const job = await deps.simulations.get(jobId);
+    if (!job) throw new ClientError('NOT_FOUND', `no fleet simulation "${jobId}"`, 'jobId');
+    return job;
+  };
   /** Publishes the next version; a concurrent publish of the same number is a conflict to retry. */
   const publish = async (versions: Plan[], req: z.infer<typeof versionRequestSchema>) => {
     const { effectiveAt, ...definition } = req;
@@ -226,13 +252,13 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
         return json(200, { plan: target.id, version: versionOf(target), migrated, skipped });
       },
 
-      /** A tenant's last invoiced periods re-priced on a candidate plan, beside what was invoiced (shared/billing/simulations.ts). */
+      /**
+       * A tenant's last invoiced periods re-priced on a candidate plan, beside what was invoiced, answered at once
+       * (shared/billing/simulations.ts); without a tenant, the whole fleet's as a job, answered 202.
+       */
       'POST /v1/admin/simulations': async (event) => {
         requireAdmin(event);
         const req = parseInput(simulationRequestSchema, jsonBody(event));
-        const tenantId = await requireAdminTenant(event, req.tenantId, deps.tenantExists);
-        const sub = await deps.store.getSubscription(tenantId);
-        if (!sub) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no subscription`, 'tenantId');
         let candidate: Plan;
         if (req.definition) candidate = { id: CANDIDATE_ID, ...req.definition };
         else {
@@ -241,8 +267,50 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
           if (!chosen) throw new ClientError('NOT_FOUND', `plan ${req.planId} has no version ${req.version}`, 'version');
           candidate = chosen;
         }
+        if (req.tenantId === undefined) {
+          const job: FleetSimulationJob = {
+            jobId: deps.newId(),
+            status: 'queued',
+            candidate,
+            periods: req.periods,
+            createdAt: new Date(deps.now()).toISOString(),
+            attempts: 0,
+            progress: { subscriptions: 0, pages: 0, tenants: 0, skipped: 0 },
+          };
+          await deps.simulations.create(job);
+          return json(202, simulationView(job));
+        }
+        const tenantId = await requireAdminTenant(event, req.tenantId, deps.tenantExists);
+        const sub = await deps.store.getSubscription(tenantId);
+        if (!sub) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no subscription`, 'tenantId');
         const { invoices } = await deps.store.listInvoices(tenantId, req.periods);
         return json(200, await simulate(deps.reads, sub, candidate, invoices));
+      },
+
+      /** A fleet simulation's status and progress, and when done its summary and how many CSV parts it has. */
+      'GET /v1/admin/simulations/{jobId}': async (event) => {
+        requireAdmin(event);
+        return json(200, simulationView(await simulationOf(event)));
+      },
+
+      /** One part of a finished fleet simulation's CSV: a row per tenant and period, each part with the header row. */
+      'GET /v1/admin/simulations/{jobId}/csv': async (event) => {
+        requireAdmin(event);
+        const job = await simulationOf(event);
+        if (job.status !== 'succeeded')
+          throw new ClientError('CONFLICT', `simulation ${job.jobId} is ${job.status}: its CSV is there once it succeeded`, 'jobId');
+        const part = parseInput(csvPartQuery, query(event, 'part'), 'part');
+        const parts = csvParts(job);
+        if (part > parts) throw new ClientError('NOT_FOUND', `simulation ${job.jobId} has ${parts} CSV part(s)`, 'part');
+        let body = FLEET_CSV_HEADER;
+        for await (const page of deps.simulations.pages(job.jobId, (part - 1) * CSV_PAGES_PER_PART, CSV_PAGES_PER_PART))
+          body += fleetCsvRows(page.outcomes, job.candidate.currency);
+        const name = parts === 1 ? `simulation-${job.jobId}.csv` : `simulation-${job.jobId}-${part}-of-${parts}.csv`;
+        return {
+          statusCode: 200,
+          headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}"` },
+          body,
+        };
       },
 
       'GET /v1/admin/tenants/{tenantId}/subscription': async (event) => {

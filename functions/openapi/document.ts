@@ -31,7 +31,7 @@ import {
   quotaQuery,
   quotasSchema,
 } from '../billing/billing.js';
-import { statusRequest } from '../billing-admin/billing-admin.js';
+import { csvPartQuery, statusRequest } from '../billing-admin/billing-admin.js';
 import { billingIssuesQuery, consoleSchema } from '../console/console.js';
 import { whoamiSchema } from '../dashboard-sessions/dashboard-sessions.js';
 import { eventsQuery } from '../events/events.js';
@@ -272,8 +272,16 @@ export const operations: Record<string, Operation> = {
     status: 201,
   },
   'POST /v1/admin/simulations': {
-    summary: "A tenant's last invoiced periods re-priced on a candidate plan (a version or a definition), line by line",
+    summary:
+      "A tenant's last invoiced periods re-priced on a candidate plan (a version or a definition), line by line; without tenantId, every subscribed tenant's as a job (202)",
     body: simulationRequestSchema,
+  },
+  'GET /v1/admin/simulations/{jobId}': {
+    summary: "A fleet simulation's progress, and when done its revenue, distribution and largest changes",
+  },
+  'GET /v1/admin/simulations/{jobId}/csv': {
+    summary: "A part of a fleet simulation's CSV, a row per tenant and period (csvParts in the job says how many)",
+    query: z.object({ part: csvPartQuery }),
   },
   'POST /v1/admin/plans/{planId}/migrations': {
     summary: "Move subscriptions to a plan's version at their next period boundary or at an instant",

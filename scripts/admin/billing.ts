@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { call } from './client.js';
-import { type Command, need, type Option, tenantOption, text } from './command.js';
-import { table } from './render.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { FleetSimulationJob } from '../../shared/billing/fleet-simulation-job.js';
+import { call, type Target } from './client.js';
+import { type Command, need, type Option, type Output, tenantOption, text } from './command.js';
+import { activityLine } from './progress.js';
+import { render, table } from './render.js';
 
 const enc = encodeURIComponent;
 const planOption: Record<string, Option> = { plan: { type: 'string', description: 'plan id', required: true, value: '<id>' } };
@@ -99,44 +101,35 @@ export const billingCommands: Command[] = [
   },
   {
     name: 'simulate',
-    summary: "re-price a tenant's last invoiced periods on a plan version or a definition, beside its invoices (docs/pricing-changes.md)",
+    summary:
+      "re-price a tenant's last invoiced periods on a plan version or a definition, beside its invoices; without --tenant, the whole fleet's as a job (docs/pricing-changes.md)",
     options: {
-      ...tenantOption,
+      tenant: { type: 'string', description: 'one tenant (default: every subscribed tenant, as a job)', value: '<id>' },
       plan: { type: 'string', description: 'a plan id (or --file)', value: '<id>' },
       version: { type: 'string', description: "the plan's version (default the one in effect)", value: '<n>' },
       file: { type: 'string', description: 'a whole plan definition to try instead of a stored plan', value: 'plan.json' },
       periods: { type: 'string', description: 'how many invoiced periods (1-12, default 3)', value: '<n>' },
+      csv: { type: 'string', description: "the fleet's: write a row per tenant and period to this file", value: 'FILE' },
     },
-    run: (f, t) => {
-      const [plan, version, file, periods] = ['plan', 'version', 'file', 'periods'].map((name) => text(f, name));
-      return call(t(), 'POST', '/v1/admin/simulations', {
-        tenantId: need(f, 'tenant'),
+    notes: 'Without --tenant the worker picks the job up within a minute; progress is drawn on stderr until it ends.',
+    run: async (f, t, io) => {
+      const [tenant, plan, version, file, periods, csv] = ['tenant', 'plan', 'version', 'file', 'periods', 'csv'].map((name) =>
+        text(f, name),
+      );
+      const body = {
+        ...(tenant ? { tenantId: tenant } : {}),
         ...(plan ? { planId: plan } : {}),
         ...(version ? { version: Number(version) } : {}),
         ...(file ? { definition: JSON.parse(readFileSync(file, 'utf8')) } : {}),
         ...(periods ? { periods: Number(periods) } : {}),
-      });
-    },
-    render: (result) => {
-      const sim = result as {
-        candidate: { planId: string; version?: number; name: string };
-        currency: string;
-        periods: { periodStart: string; periodEnd: string; invoiceId: string; issued: string; simulated: string; difference: string }[];
-        issued: string;
-        simulated: string;
-        difference: string;
       };
-      const on = `${sim.candidate.name} (${sim.candidate.planId}${sim.candidate.version ? ` v${sim.candidate.version}` : ''})`;
-      const rows = sim.periods.map((p) => ({
-        period: `${p.periodStart.slice(0, 10)}..${p.periodEnd.slice(0, 10)}`,
-        invoice: p.invoiceId,
-        issued: p.issued,
-        simulated: p.simulated,
-        difference: p.difference,
-      }));
-      const total = { period: 'total', invoice: '', issued: sim.issued, simulated: sim.simulated, difference: sim.difference };
-      return `on ${on}, ${sim.currency}, before tax; --json for the lines\n${table(sim.periods.length ? [...rows, total] : [])}`;
+      if (tenant) return call(t(), 'POST', '/v1/admin/simulations', body);
+      const started = (await call(t(), 'POST', '/v1/admin/simulations', body)) as FleetJob;
+      const job = await followSimulation(t(), started.jobId, io.stderr);
+      if (csv && job.status === 'succeeded') writeFileSync(csv, await simulationCsv(t(), job));
+      return job;
     },
+    render: (result) => ('jobId' in (result as object) ? renderFleet(result as FleetJob) : renderTenant(result)),
   },
   {
     name: 'subscription show',
@@ -302,3 +295,85 @@ export const billingCommands: Command[] = [
     run: (f, t) => call(t(), 'DELETE', pausePath(text(f, 'tenant'))),
   },
 ];
+
+type FleetJob = FleetSimulationJob & { csvParts?: number };
+
+/** Follows a fleet simulation until it ends, drawing its progress on `out`. */
+async function followSimulation(target: Target, jobId: string, out: Output): Promise<FleetJob> {
+  const line = activityLine(out);
+  try {
+    for (;;) {
+      const job = (await call(target, 'GET', `/v1/admin/simulations/${enc(jobId)}`)) as FleetJob;
+      const p = job.progress;
+      line.update(
+        `simulation ${job.status} · ${p.tenants.toLocaleString('en-US')} of ${p.subscriptions.toLocaleString('en-US')} tenants priced · ${p.skipped} skipped`,
+      );
+      if (job.status === 'succeeded' || job.status === 'failed') return job;
+      await new Promise((done) => setTimeout(done, 1_000));
+    }
+  } finally {
+    line.end();
+  }
+}
+
+/** The CSV's parts joined under one header row. */
+async function simulationCsv(target: Target, job: FleetJob): Promise<string> {
+  let out = '';
+  for (let part = 1; part <= (job.csvParts ?? 1); part++) {
+    const res = await fetch(`${target.apiUrl}/v1/admin/simulations/${enc(job.jobId)}/csv?part=${part}`, {
+      headers: { authorization: `Bearer ${target.adminKey}` },
+    });
+    if (!res.ok) throw new Error(`${res.status}: ${await res.text()}`);
+    const text = await res.text();
+    out += part === 1 ? text : text.slice(text.indexOf('\r\n') + 2);
+  }
+  return out;
+}
+
+function renderTenant(result: unknown): string {
+  const sim = result as {
+    candidate: { planId: string; version?: number; name: string };
+    currency: string;
+    periods: { periodStart: string; periodEnd: string; invoiceId: string; issued: string; simulated: string; difference: string }[];
+    issued: string;
+    simulated: string;
+    difference: string;
+  };
+  const on = `${sim.candidate.name} (${sim.candidate.planId}${sim.candidate.version ? ` v${sim.candidate.version}` : ''})`;
+  const rows = sim.periods.map((p) => ({
+    period: `${p.periodStart.slice(0, 10)}..${p.periodEnd.slice(0, 10)}`,
+    invoice: p.invoiceId,
+    issued: p.issued,
+    simulated: p.simulated,
+    difference: p.difference,
+  }));
+  const total = { period: 'total', invoice: '', issued: sim.issued, simulated: sim.simulated, difference: sim.difference };
+  return `on ${on}, ${sim.currency}, before tax; --json for the lines\n${table(sim.periods.length ? [...rows, total] : [])}`;
+}
+
+/** The fleet's figures: revenue per period, how bills move, the largest changes. */
+function renderFleet(job: FleetJob): string {
+  const head = render({
+    jobId: job.jobId,
+    status: job.status,
+    candidate: job.candidate.name,
+    ...job.progress,
+    ...(job.error ? { error: job.error } : {}),
+  });
+  const r = job.result;
+  if (!r) return head;
+  const { more, less, same, percentiles } = r.distribution;
+  const changes = (title: string, list: typeof r.largestIncreases) =>
+    list.length
+      ? `\n${title}\n${table(list.map((x) => ({ tenant: x.tenantId, issued: x.issued, simulated: x.simulated, difference: x.difference, percent: x.percent ?? '' })))}`
+      : '';
+  return [
+    head,
+    `\nrevenue by period (${r.currency}, before tax)`,
+    table(r.revenue),
+    `\n${more} pay more, ${less} less, ${same} the same; change per tenant p10 ${percentiles.p10}, p25 ${percentiles.p25}, p50 ${percentiles.p50}, p75 ${percentiles.p75}, p90 ${percentiles.p90}`,
+    changes('largest increases', r.largestIncreases),
+    changes('largest decreases', r.largestDecreases),
+    `\n${r.crossingsTotal} alert thresholds crossed (--json lists the first ${r.crossings.length})`,
+  ].join('\n');
+}

@@ -57,7 +57,7 @@ export interface FleetSimulation {
   largestIncreases: TenantChange[];
   largestDecreases: TenantChange[];
   crossings: QuotaCrossing[];
-  /** Every tenant's change, in the order simulated (the CSV). */
+  /** Every tenant's change, in the order simulated. */
   changes: TenantChange[];
 }
 
@@ -70,7 +70,46 @@ function reached(side: SimulatedAmount): number {
   return Math.max(0, ...QUOTA_THRESHOLDS.filter((t) => percent.greaterThanOrEqualTo(t)));
 }
 
-/** Folds tenant simulations into the fleet's figures; `result` can be read at any point (a job's progress). */
+/** What the fleet keeps of one tenant's simulation: each period's totals and the thresholds it would cross. */
+export interface TenantOutcome {
+  tenantId: string;
+  periods: { periodStart: string; issued: string; simulated: string }[];
+  crossings: QuotaCrossing[];
+}
+
+export function outcomeOf(sim: Simulation): TenantOutcome {
+  const crossings: QuotaCrossing[] = [];
+  for (const p of sim.periods)
+    for (const line of p.lines) {
+      if (line.kind !== 'usage' || !line.meter) continue;
+      const threshold = reached(line.simulated);
+      if (threshold > reached(line.issued))
+        crossings.push({
+          tenantId: sim.tenantId,
+          meter: line.meter,
+          periodStart: p.periodStart,
+          quantity: line.simulated.quantity!,
+          included: line.simulated.included!,
+          threshold,
+        });
+    }
+  return {
+    tenantId: sim.tenantId,
+    periods: sim.periods.map((p) => ({ periodStart: p.periodStart, issued: p.issued, simulated: p.simulated })),
+    crossings,
+  };
+}
+
+/** A change from `issued` to `simulated`, in money and in percent of `issued` (one decimal; null when it is zero). */
+function changeOf(tenantId: string, issued: string, simulated: string, currency: Currency): TenantChange {
+  const difference = subtractMoney(simulated, issued, currency);
+  const percent = new Dec(issued).isZero()
+    ? null
+    : new Dec(difference).div(issued).times(100).toDecimalPlaces(1, Dec.ROUND_HALF_UP).toFixed(1);
+  return { tenantId, issued, simulated, difference, percent };
+}
+
+/** Folds tenants' outcomes into the fleet's figures, in any order and any number of steps (a job's pages). */
 export class FleetAccumulator {
   private readonly revenue = new Map<string, { tenants: number; issued: string[]; simulated: string[] }>();
   private readonly changes: TenantChange[] = [];
@@ -79,36 +118,30 @@ export class FleetAccumulator {
 
   constructor(private readonly currency: Currency) {}
 
-  skip(): void {
-    this.skipped++;
+  skip(count = 1): void {
+    this.skipped += count;
   }
 
-  add(sim: Simulation): void {
-    for (const p of sim.periods) {
+  add(outcome: TenantOutcome): void {
+    const c = this.currency;
+    for (const p of outcome.periods) {
       const key = p.periodStart.slice(0, 7);
       const r = this.revenue.get(key) ?? { tenants: 0, issued: [], simulated: [] };
       r.tenants++;
       r.issued.push(p.issued);
       r.simulated.push(p.simulated);
       this.revenue.set(key, r);
-      for (const line of p.lines) {
-        if (line.kind !== 'usage' || !line.meter) continue;
-        const threshold = reached(line.simulated);
-        if (threshold > reached(line.issued))
-          this.crossings.push({
-            tenantId: sim.tenantId,
-            meter: line.meter,
-            periodStart: p.periodStart,
-            quantity: line.simulated.quantity!,
-            included: line.simulated.included!,
-            threshold,
-          });
-      }
     }
-    const percent = new Dec(sim.issued).isZero()
-      ? null
-      : new Dec(sim.difference).div(sim.issued).times(100).toDecimalPlaces(1, Dec.ROUND_HALF_UP).toFixed(1);
-    this.changes.push({ tenantId: sim.tenantId, issued: sim.issued, simulated: sim.simulated, difference: sim.difference, percent });
+    this.crossings.push(...outcome.crossings);
+    const total = (pick: (p: TenantOutcome['periods'][number]) => string) => sumMoney(outcome.periods.map(pick), c);
+    this.changes.push(
+      changeOf(
+        outcome.tenantId,
+        total((p) => p.issued),
+        total((p) => p.simulated),
+        c,
+      ),
+    );
   }
 
   result(): FleetSimulation {
@@ -151,29 +184,44 @@ export interface FleetTenant {
   invoices: readonly Invoice[];
 }
 
-/** Every tenant of `tenants` re-priced on `candidate`; `progress` hears after each tenant. */
+/** One tenant re-priced on `candidate`; undefined when it cannot be (another currency or interval). */
+export async function simulateTenant(reads: BillingReads, candidate: Plan, tenant: FleetTenant): Promise<TenantOutcome | undefined> {
+  try {
+    return outcomeOf(await simulate(reads, tenant.sub, candidate, tenant.invoices));
+  } catch (error) {
+    if (!(error instanceof ClientError)) throw error;
+    return undefined;
+  }
+}
+
+/** Every tenant of `tenants` re-priced on `candidate`, in process. */
 export async function simulateFleet(
   reads: BillingReads,
   candidate: Plan,
   tenants: AsyncIterable<FleetTenant> | Iterable<FleetTenant>,
-  progress?: (done: number) => void,
 ): Promise<FleetSimulation> {
   const fleet = new FleetAccumulator(candidate.currency);
-  let done = 0;
-  for await (const { sub, invoices } of tenants) {
-    try {
-      fleet.add(await simulate(reads, sub, candidate, invoices));
-    } catch (error) {
-      if (!(error instanceof ClientError)) throw error;
-      fleet.skip();
-    }
-    progress?.(++done);
+  for await (const tenant of tenants) {
+    const outcome = await simulateTenant(reads, candidate, tenant);
+    if (outcome) fleet.add(outcome);
+    else fleet.skip();
   }
   return fleet.result();
 }
 
-/** The per-tenant changes as CSV (RFC 4180; tenant ids need no quoting: lowercase letters, digits and dashes). */
-export function fleetCsv(result: FleetSimulation): string {
-  const rows = result.changes.map((x) => [x.tenantId, x.issued, x.simulated, x.difference, x.percent ?? ''].join(','));
-  return `${['tenant_id', 'issued', 'simulated', 'difference', 'percent'].join(',')}\r\n${rows.map((r) => `${r}\r\n`).join('')}`;
+export const FLEET_CSV_HEADER = 'tenant_id,period_start,issued,simulated,difference,percent\r\n';
+
+/**
+ * The outcomes as CSV rows (RFC 4180), one per tenant and period, after FLEET_CSV_HEADER. Tenant ids and ISO instants
+ * need no quoting: lowercase letters, digits, dashes, colons and dots.
+ */
+export function fleetCsvRows(outcomes: readonly TenantOutcome[], currency: Currency): string {
+  return outcomes
+    .flatMap((o) =>
+      o.periods.map((p) => {
+        const x = changeOf(o.tenantId, p.issued, p.simulated, currency);
+        return `${[o.tenantId, p.periodStart, x.issued, x.simulated, x.difference, x.percent ?? ''].join(',')}\r\n`;
+      }),
+    )
+    .join('');
 }

@@ -1,6 +1,8 @@
 import type { Period } from '../kernel/periods.js';
 import type { Meter } from '../metering/meters.js';
 import type { CreditGrant, LedgerEntry } from './credits.js';
+import type { FleetSimulationJob, SimulationPage } from './fleet-simulation-job.js';
+import type { FleetTenant } from './fleet-simulations.js';
 import type { Invoice, InvoiceDraft, InvoiceStatus, ProviderInvoice } from './invoices.js';
 import type { Party, Seller } from './parties.js';
 import type { BillingPause } from './pauses.js';
@@ -111,3 +113,26 @@ export interface ReissueStore {
 
 /** What checking a tenant's thresholds reads and writes (./progressive.ts). */
 export type ProgressiveStore = Pick<BillingStore, 'progressiveInvoices' | 'issueProgressive' | 'credits'>;
+
+/** Fleet simulation jobs and their pages of outcomes (./fleet-simulation-job.ts). */
+export interface FleetSimulationJobs {
+  create(job: FleetSimulationJob): Promise<void>;
+  get(jobId: string): Promise<FleetSimulationJob | undefined>;
+  /** Claims the oldest job that is queued, or running under a lease that ended; the claim is `job.owner`'s. */
+  claim(now: number, leaseMs: number): Promise<FleetSimulationJob | undefined>;
+  /** Stores the job if the caller still owns it. */
+  save(job: FleetSimulationJob): Promise<boolean>;
+  /** Stores the page unless one of its number is there already; answers the page as stored. */
+  putPage(jobId: string, page: SimulationPage): Promise<SimulationPage>;
+  /** The job's pages in order, from `from` (a page number), at most `limit` of them. */
+  pages(jobId: string, from?: number, limit?: number): AsyncIterable<SimulationPage>;
+}
+
+/** What a job reads of the fleet, in batches. */
+export interface FleetReads {
+  countSubscriptions(): Promise<number>;
+  /** Up to `limit` subscriptions after tenant `after` in tenant order; `next` when more follow. */
+  subscriptionPage(after: string | undefined, limit: number): Promise<{ subscriptions: Subscription[]; next?: string }>;
+  /** The tenants' newest `periods` invoices, and pricing's reads with their counters for those periods read ahead. */
+  load(subscriptions: readonly Subscription[], periods: number): Promise<{ tenants: FleetTenant[]; reads: BillingReads }>;
+}

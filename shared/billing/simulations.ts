@@ -43,9 +43,12 @@ function oneCandidate(req: { planId?: string | undefined; version?: number | und
     ctx.addIssue({ code: 'custom', path: ['version'], message: 'version goes with planId' });
 }
 
-/** `POST /v1/admin/simulations`: one tenant's last `periods` invoiced periods on the candidate. */
+/**
+ * `POST /v1/admin/simulations`: one tenant's last `periods` invoiced periods on the candidate, answered at once; without
+ * `tenantId`, every subscribed tenant's, as a job (./fleet-simulation-job.ts).
+ */
 export const simulationRequestSchema = z
-  .strictObject({ tenantId: tenantIdSchema, periods: periodsField, ...candidateFields })
+  .strictObject({ tenantId: z.optional(tenantIdSchema), periods: periodsField, ...candidateFields })
   .superRefine(oneCandidate);
 export type SimulationRequest = z.infer<typeof simulationRequestSchema>;
 

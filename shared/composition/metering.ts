@@ -1,4 +1,5 @@
 import { DynamoCorrectionStore } from '../metering/adapters/correction-store.js';
+import { CounterPrefetch } from '../metering/adapters/counter-prefetch.js';
 import { DynamoCounterReader } from '../metering/adapters/counter-reader.js';
 import { DynamoLedgerReader } from '../metering/adapters/ledger-reader.js';
 import { DynamoQuarantineReplay } from '../metering/adapters/quarantine-replay.js';
@@ -38,6 +39,9 @@ export const usageQueue = () => new SqsUsageQueue(sendMessageBatch(), required('
 
 /** Meter totals and series as the counters hold them. */
 export const counterReader = () => new DynamoCounterReader(dynamo(), tableName('counters'));
+
+/** Meter totals of many tenants read ahead in batches, the rest as `counterReader` reads it. */
+export const counterPrefetch = () => new CounterPrefetch(dynamo(), tableName('counters'), counterReader());
 
 /** Billed quantities and gauge levels, read from the counters. */
 export const meterReader = () => meterQuantities(counterReader());

@@ -52,6 +52,8 @@ function world() {
     publish: async () => {},
     defaultAlerts: async () => {},
     meters: async () => seedMeters,
+    simulations: {} as never,
+    newId: () => 'unused',
     now: () => now,
   });
   const call = async (routeKey: string, path: Record<string, string>, body?: unknown) => {

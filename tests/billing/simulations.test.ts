@@ -132,6 +132,8 @@ describe('simulating one tenant', () => {
       publish: async () => {},
       defaultAlerts: async () => {},
       meters: async () => seedMeters,
+      simulations: {} as never,
+      newId: () => 'unused',
       now: () => t('2025-03-01T00:00:00Z'),
     });
     const post = async (body: unknown) => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -205,7 +205,7 @@ describe('admin CLI', () => {
     expect(stderr).toContain('recompute succeeded · done');
   }, 120_000);
 
-  it('publishes and lists plan versions, migrates subscriptions and simulates a tenant, as tables and --json', async () => {
+  it('publishes and lists plan versions, migrates subscriptions, simulates a tenant and the fleet, as tables, --json and --csv', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meterline-cli-versions-'));
     try {
       const file = join(dir, 'plan.json');
@@ -245,6 +245,22 @@ describe('admin CLI', () => {
       const both = await admin('simulate', '--tenant', 'version-labs', '--plan', 'cli-plan', '--file', file);
       expect(both.code).not.toBe(0);
       expect(both.stderr).toContain('400 INVALID_REQUEST');
+
+      // Without a tenant: the fleet, as a job the worker runs (here until the CLI has seen it end).
+      const csv = join(dir, 'fleet.csv');
+      const fleet = admin('simulate', '--plan', 'cli-plan', '--version', '2', '--csv', csv);
+      let followed = false;
+      void fleet.then(() => (followed = true));
+      while (!followed) {
+        await stack.runSchedule('simulation-worker');
+        await new Promise((done) => setTimeout(done, 200));
+      }
+      const { code, stdout, stderr } = await fleet;
+      expect(code).toBe(0);
+      expect(stderr).toMatch(/simulation succeeded · \d+ of \d+ tenants priced/);
+      expect(stdout).toMatch(/status\s+succeeded/);
+      expect(stdout).toContain('revenue by period');
+      expect(readFileSync(csv, 'utf8')).toMatch(/^tenant_id,period_start,issued,simulated,difference,percent\r\n/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

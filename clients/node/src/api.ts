@@ -1362,10 +1362,50 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * A tenant's last invoiced periods re-priced on a candidate plan (a version or a definition), line by line
+         * A tenant's last invoiced periods re-priced on a candidate plan (a version or a definition), line by line; without tenantId, every subscribed tenant's as a job (202)
          * @description Allowed for admin keys.
          */
         post: operations["postV1AdminSimulations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/simulations/{jobId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A fleet simulation's progress, and when done its revenue, distribution and largest changes
+         * @description Allowed for admin keys and console sessions.
+         */
+        get: operations["getV1AdminSimulationsJobId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/simulations/{jobId}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A part of a fleet simulation's CSV, a row per tenant and period (csvParts in the job says how many)
+         * @description Allowed for admin keys and console sessions.
+         */
+        get: operations["getV1AdminSimulationsJobIdCsv"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5795,7 +5835,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    tenantId: string;
+                    tenantId?: string;
                     periods?: number;
                     planId?: string;
                     version?: number;
@@ -5873,6 +5913,70 @@ export interface operations {
                 };
             };
         };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminSimulationsJobId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The error contract */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminSimulationsJobIdCsv: {
+        parameters: {
+            query?: {
+                part?: number;
+            };
+            header?: never;
+            path: {
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description OK */
             200: {

@@ -163,6 +163,38 @@ export class DynamoBillingStore implements BillingStore {
     for await (const items of pages) yield items.map((i) => strip(i) as Subscription);
   }
 
+  /** Up to `limit` subscriptions after tenant `after`, in tenant order (the index's sort key); `next` when more may follow. */
+  async subscriptionPage(after: string | undefined, limit: number): Promise<{ subscriptions: Subscription[]; next?: string }> {
+    const r = await this.db.query({
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'SUBSCRIPTIONS' },
+      Limit: limit,
+      ...(after ? { ExclusiveStartKey: { ...subscriptionKey(after), gsi1pk: 'SUBSCRIPTIONS', gsi1sk: after } } : {}),
+    });
+    const subscriptions = (r.Items ?? []).map((i) => strip(i) as Subscription);
+    return { subscriptions, ...(r.LastEvaluatedKey ? { next: String(r.LastEvaluatedKey.gsi1sk) } : {}) };
+  }
+
+  async countSubscriptions(): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.query({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'SUBSCRIPTIONS' },
+        Select: 'COUNT',
+        ExclusiveStartKey: startKey,
+      });
+      count += r.Count ?? 0;
+      startKey = r.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
   /** The tenant's invoice with the latest period (a consistent read: the invoice job and plan changes rely on it). */
   async latestInvoice(tenantId: string): Promise<Invoice | undefined> {
     return (await this.invoicePage(tenantId, 1, undefined, true)).invoices[0];
