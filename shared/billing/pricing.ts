@@ -52,6 +52,8 @@ export interface InvoiceLine {
   planVersion?: number;
   /** Credit lines: the grant burned. */
   grantId?: string;
+  /** Progressive lines: the earlier invoice of the period whose subtotal they take off. */
+  invoiceId?: string;
   /** Base lines and adjustments: the stretch of time they charge for (ISO 8601). */
   from?: string;
   to?: string;
