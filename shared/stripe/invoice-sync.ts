@@ -93,11 +93,13 @@ const CLOCK_SLACK_S = 3_600;
  * what Stripe already has (the invoice by its metadata, the item on it), so a re-run or a crash between calls
  * sends nothing twice, even past Stripe's 24 hours of keys. The period's final invoice then deducts it from
  * Stripe's cycle invoice as an "Already invoiced" item (`sendInvoiceItems`). Undefined when the tenant is not on
- * Stripe; the Stripe invoice's id otherwise.
+ * Stripe or the invoice was voided first; the Stripe invoice's id otherwise.
  */
 export async function sendProgressiveInvoice(deps: ProgressiveSyncDependencies, invoice: Invoice): Promise<string | undefined> {
   if (!invoice.progressive) throw new Error(`invoice ${invoice.id} is not a progressive invoice`);
   if (invoice.stripeInvoiceId) return invoice.stripeInvoiceId;
+  // Voided before it reached Stripe: the final invoice no longer deducts it, so Stripe must not charge it either.
+  if (invoice.status === 'void') return undefined;
   const customerId = await deps.customerOf(invoice.tenantId);
   if (!customerId) return undefined;
   const item = progressiveInvoiceItem(invoice);

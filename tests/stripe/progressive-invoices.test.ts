@@ -193,9 +193,10 @@ describe('progressive invoices through the emulator and the real stripe-node cli
     }
   });
 
-  it('sends nothing for a tenant without a Stripe customer', async () => {
+  it('sends nothing for a tenant without a Stripe customer, nor for an invoice voided before it reached Stripe', async () => {
     const before = emulator.calls().length;
     expect(await sendProgressiveInvoice(deps(), { ...progressive('INV-2026-000020', '60.00', 0), tenantId: 'offline' })).toBeUndefined();
+    expect(await sendProgressiveInvoice(deps(), { ...progressive('INV-2026-000021', '60.00', 0), status: 'void' })).toBeUndefined();
     expect(emulator.calls().length).toBe(before);
   });
 });
