@@ -142,6 +142,8 @@ try {
     },
     counters,
     invoices: store,
+    // No tenant of the bench is on Stripe.
+    sendToStripe: async () => undefined,
     // The bus and webhooks are not part of this measure; recording each firing and marking it notified is.
     publish: async () => void (published += 1),
     now: Date.now,

@@ -245,7 +245,10 @@ export const functionCatalog = {
         partitions: { table: ['PLAN#*', 'TENANT#*', 'BILLING-PAUSES', 'INVOICE-NUMBER#*'], writes: ['TENANT#*', 'INVOICE-NUMBER#*'] },
       },
       webhooks: 'readwrite',
+      // The tenant's Stripe customer; the secret key makes a progressive invoice a Stripe invoice.
+      stripe: 'read',
     },
+    secrets: ['stripe'],
   },
   'webhook-delivery': {
     entry: 'functions/webhook-delivery/handler.ts',

@@ -11,7 +11,7 @@ import {
 } from '../../shared/alerts/rules.js';
 import { periodSnapshot, type SnapshotReads } from '../../shared/alerts/snapshot.js';
 import { type WatchDependencies, watchTenant } from '../../shared/alerts/watching.js';
-import { invoiceIssued } from '../../shared/billing/invoices.js';
+import { type Invoice, invoiceIssued } from '../../shared/billing/invoices.js';
 import { billingPaused } from '../../shared/billing/pauses.js';
 import type { BillingStore, ProgressiveStore } from '../../shared/billing/ports.js';
 import { checkThresholds } from '../../shared/billing/progressive.js';
@@ -29,6 +29,8 @@ export interface AlertEvaluatorDependencies {
   counters: WatchDependencies['counters'];
   /** Progressive billing: the invoices a threshold crossing issues, announced as `invoice.issued`. */
   invoices: ProgressiveStore & Pick<BillingStore, 'markAnnounced' | 'listPauses'>;
+  /** Makes a progressive invoice a Stripe invoice for a tenant on Stripe (shared/stripe/invoice-sync.ts); idempotent. */
+  sendToStripe(invoice: Invoice): Promise<unknown>;
   publish(event: DomainEvent): Promise<void>;
   /** Epoch milliseconds. */
   now(): number;
@@ -52,7 +54,8 @@ export interface AlertRun {
  * see one twice (they drop it by its id), never zero. Anomaly and silence rules advance their episodes
  * (shared/alerts/watching.ts) the same way. Every subscribed tenant's open period is checked against its
  * progressive billing thresholds too (shared/billing/progressive.ts), unless its billing is paused: a
- * crossing issues an invoice at once, announced like the invoice job's. One failing tenant spares the rest.
+ * crossing issues an invoice at once, sent to Stripe for a tenant on Stripe, then announced like the invoice job's.
+ * One failing tenant spares the rest.
  */
 export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
   return lambdaHandler<ScheduledInvocation, AlertRun>().handler(async (invocation) => {
@@ -92,13 +95,17 @@ export function createAlertEvaluator(deps: AlertEvaluatorDependencies) {
   });
 }
 
-/** Issues the progressive invoice a threshold crossing calls for, and announces it (and any whose announcement failed). */
+/**
+ * Issues the progressive invoice a threshold crossing calls for, sends it to Stripe and announces it (and any whose
+ * sending or announcement failed: it stays unannounced until both are done, and sending again sends nothing twice).
+ */
 async function invoiceThresholds(deps: AlertEvaluatorDependencies, run: AlertRun, tenantId: string, now: number) {
   const sub = await deps.reads.subscription(tenantId);
   if (!sub) return;
   const check = await checkThresholds(deps.invoices, deps.reads.billing, sub, now);
   if (check.issued) run.progressiveInvoices += 1;
   for (const invoice of [...check.unannounced, ...(check.issued ? [check.issued] : [])]) {
+    await deps.sendToStripe(invoice);
     await deps.publish(invoiceIssued(invoice));
     await deps.invoices.markAnnounced(invoice, new Date(deps.now()).toISOString());
   }

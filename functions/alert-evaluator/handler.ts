@@ -1,6 +1,7 @@
 import { alertStore, eventPublisher } from '../../shared/composition/alerts.js';
 import { billingReads, billingStore } from '../../shared/composition/billing.js';
 import { counterReader, meterReader } from '../../shared/composition/metering.js';
+import { progressiveInvoiceSync } from '../../shared/composition/stripe.js';
 import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createAlertEvaluator } from './alert-evaluator.js';
 
@@ -22,6 +23,8 @@ export const handler = createAlertEvaluator({
   },
   counters: counterReader(),
   invoices: billing,
+  // The tenant's Stripe customer is a DynamoDB read; the Stripe client loads only for a tenant on Stripe.
+  sendToStripe: progressiveInvoiceSync(billing),
   publish: (event) => publisher.publish(event),
   now: Date.now,
 });

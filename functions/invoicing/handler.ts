@@ -22,7 +22,7 @@ export const handler = createInvoicingJob({
   sendProviderItems: async (invoice) => {
     const outcome = await sendItems(invoice);
     if (outcome.differences > 0)
-      logger.error("credit and true-up lines missed Stripe's draft invoice", { invoiceId: invoice.id, ...outcome });
+      logger.error("credit, true-up or already-invoiced lines missed Stripe's draft invoice", { invoiceId: invoice.id, ...outcome });
   },
   graceHours: settings().graceHours,
 });

@@ -32,10 +32,80 @@ export function invoiceRoutes(x: Emulation): Route[] {
         return [200, list(invoice.lines.data, `/v1/invoices/${invoice.id}/lines`)];
       },
     ],
+    // A one-off invoice: a draft on the customer, outside any subscription, that bills only the items put on it (and the
+    // customer's pending items with pending_invoice_items_behavior=include; exclude is the default since 2022-08-01).
+    [
+      'POST',
+      /^\/v1\/invoices$/,
+      ({ form, idempotencyKey }) => {
+        const customerId = text(form, 'customer');
+        if (!customerId) throw invalid('Missing required param: customer.', 'customer');
+        if (!customers.has(customerId))
+          throw new StripeHttpError(400, {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            message: `No such customer: '${customerId}'`,
+            param: 'customer',
+          });
+        const pending = text(form, 'pending_invoice_items_behavior') ?? 'exclude';
+        if (pending !== 'include' && pending !== 'exclude')
+          throw invalid(`Invalid pending_invoice_items_behavior: must be one of include or exclude`, 'pending_invoice_items_behavior');
+        const collection = text(form, 'collection_method') ?? 'charge_automatically';
+        if (collection !== 'charge_automatically' && collection !== 'send_invoice')
+          throw invalid('Invalid collection_method: must be one of charge_automatically or send_invoice', 'collection_method');
+        if (collection === 'send_invoice' && !text(form, 'days_until_due') && !text(form, 'due_date'))
+          throw invalid('Missing required param: days_until_due or due_date when collection_method is send_invoice.', 'days_until_due');
+        const autoAdvance = text(form, 'auto_advance');
+        if (autoAdvance !== undefined && autoAdvance !== 'true' && autoAdvance !== 'false')
+          throw invalid(`Invalid boolean: ${autoAdvance}`, 'auto_advance');
+        const id = stripeId('in');
+        const now = seconds();
+        const invoice = fixture('invoice', {
+          id,
+          customer: customerId,
+          created: now,
+          effective_at: null,
+          due_date: null,
+          next_payment_attempt: null,
+          webhooks_delivered_at: null,
+          billing_reason: 'manual',
+          collection_method: collection,
+          auto_advance: autoAdvance === 'true',
+          currency: (text(form, 'currency') ?? 'usd').toLowerCase(),
+          description: text(form, 'description') ?? null,
+          metadata: record(form, 'metadata'),
+          status: 'draft',
+          // A one-off invoice's period is the moment it was made.
+          period_start: now,
+          period_end: now,
+          subscription: null,
+          parent: null,
+          from_invoice: null,
+          last_finalization_error: null,
+          lines: list([], `/v1/invoices/${id}/lines`),
+          amount_paid: 0,
+          amount_overpaid: 0,
+        });
+        retotal(invoice);
+        invoices.set(id, invoice);
+        if (pending === 'include')
+          for (const item of invoiceItems.values()) if (item.customer === customerId && item.invoice === null) attach(item, invoice);
+        emit('invoice.created', invoice, undefined, idempotencyKey);
+        return [200, invoice];
+      },
+    ],
     [
       'POST',
       /^\/v1\/invoices\/(\w+)\/finalize$/,
-      ({ path, idempotencyKey }) => [200, finalize(found(invoices, 'invoice', path.split('/')[3]!), idempotencyKey)],
+      ({ path, form, idempotencyKey }) => {
+        const invoice = found(invoices, 'invoice', path.split('/')[3]!);
+        const autoAdvance = text(form, 'auto_advance');
+        if (autoAdvance !== undefined && autoAdvance !== 'true' && autoAdvance !== 'false')
+          throw invalid(`Invalid boolean: ${autoAdvance}`, 'auto_advance');
+        const finalized = finalize(invoice, idempotencyKey);
+        if (autoAdvance !== undefined) finalized.auto_advance = autoAdvance === 'true';
+        return [200, finalized];
+      },
     ],
     // Only a draft's finalization time can be set, to a moment to come (Stripe allows up to five years ahead).
     [

@@ -62,6 +62,8 @@ export interface StripeCall {
   method: string;
   path: string;
   status: number;
+  /** The Idempotency-Key header of a POST, if it had one. */
+  idempotencyKey?: string;
 }
 
 export interface WebhookDelivery {
@@ -81,6 +83,8 @@ export interface StripeEmulator {
   events(): StripeObject[];
   /** Every call answered (including the faults and 429s). */
   calls(): StripeCall[];
+  /** Forgets every idempotency key, as Stripe does once a key is 24 hours old: a repeated key then makes a new request. */
+  expireIdempotencyKeys(): void;
   inject(fault: Fault): void;
   setRateLimit(limit: RateLimit | undefined): void;
   /** Deliver every generated v1 event to this endpoint, signed with `secret`, as Stripe does. */
@@ -198,7 +202,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     const path = url.pathname;
-    const log = (status: number) => calls.push({ method, path, status });
+    const sentKey = method === 'POST' ? (req.headers['idempotency-key'] as string | undefined) : undefined;
+    const log = (status: number) => calls.push({ method, path, status, ...(sentKey ? { idempotencyKey: sentKey } : {}) });
 
     const portal = method === 'GET' ? /^\/p\/session\/([\w-]+)$/.exec(path) : null;
     if (portal) return portalPage(res, portalSessions.get(portal[1]!), customers);
@@ -328,6 +333,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     meterEvents: () => [...meterEvents],
     events: () => [...events],
     calls: () => [...calls],
+    expireIdempotencyKeys: () => {
+      idempotency.clear();
+      persist();
+    },
     inject: (fault) => faults.push({ ...fault }),
     setRateLimit: (limit) => (rateLimit = limit),
     setWebhook: (endpoint) => (webhook = endpoint),

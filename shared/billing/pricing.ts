@@ -55,6 +55,8 @@ export const invoiceLineSchema = z.object({
   planVersion: z.int().optional(),
   /** Credit lines: the grant burned. */
   grantId: z.string().optional(),
+  /** Progressive lines: the earlier invoice of the period whose subtotal they take off. */
+  invoiceId: z.string().optional(),
   /** Base lines and adjustments: the stretch of time they charge for (ISO 8601). */
   from: z.string().optional(),
   to: z.string().optional(),

@@ -54,6 +54,7 @@ export function deductEarlier(draft: InvoiceDraft, earlier: readonly Invoice[]):
   const money = (a: string) => formatMoney(a, draft.currency);
   const deductions: InvoiceLine[] = counted.map((i) => ({
     kind: 'progressive',
+    invoiceId: i.id,
     description: `Already invoiced: ${i.number} (threshold ${money(i.progressive!.threshold)} reached ${i.issuedAt.slice(0, 10)})`,
     quantity: '1',
     amount: subtractMoney('0', i.subtotal, draft.currency),

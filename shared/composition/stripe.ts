@@ -1,4 +1,4 @@
-import type { Invoice } from '../billing/invoices.js';
+import type { Invoice, ProviderInvoice } from '../billing/invoices.js';
 import { tableName } from '../platform/dynamo/tables.js';
 import { StripeBillingPortal } from '../stripe/adapters/billing-portal.js';
 import { stripeFromEnvironment, stripePace } from '../stripe/adapters/environment.js';
@@ -6,7 +6,7 @@ import { StripeInvoiceItems } from '../stripe/adapters/invoice-items.js';
 import { DynamoStripeStore } from '../stripe/adapters/stripe-store.js';
 import { StripeUsageReporter } from '../stripe/adapters/usage-reporter.js';
 import { StripeWebhookAdapter } from '../stripe/adapters/webhooks.js';
-import { sendInvoiceItems } from '../stripe/invoice-sync.js';
+import { sendInvoiceItems, sendProgressiveInvoice } from '../stripe/invoice-sync.js';
 import { workerPace } from '../stripe/report-slices.js';
 import type { UsageReportDependencies } from '../stripe/usage-report.js';
 import { eventPublisher } from './alerts.js';
@@ -47,12 +47,29 @@ export function usageReportDependencies(): Omit<UsageReportDependencies, 'log'> 
 
 export const stripeWebhooks = () => new StripeWebhookAdapter(stripe());
 
-/** The invoice job's step that puts an issued invoice's credit and true-up lines on Stripe's draft for the period. */
+const invoiceItems = () => new StripeInvoiceItems(async () => (await stripe()()).stripe);
+
+/** The invoice job's step that puts an issued invoice's credit, true-up and "Already invoiced" lines on Stripe's draft for the period. */
 export function invoiceItemSync() {
   const store = stripeStore();
-  const writer = new StripeInvoiceItems(async () => (await stripe()()).stripe);
+  const writer = invoiceItems();
   return (invoice: Invoice) =>
     sendInvoiceItems({ writer, customerOf: (t) => store.customerOf(t), raiseIssue: (i) => store.raiseIssue(i), now: Date.now }, invoice);
+}
+
+/** The alert evaluator's step that makes a progressive invoice a Stripe invoice, recorded beside it in `billing`. */
+export function progressiveInvoiceSync(billing: { linkProviderInvoice(invoice: Invoice, provider: ProviderInvoice): Promise<unknown> }) {
+  const store = stripeStore();
+  const writer = invoiceItems();
+  return (invoice: Invoice) =>
+    sendProgressiveInvoice(
+      {
+        writer,
+        customerOf: (t) => store.customerOf(t),
+        link: async (i, id) => void (await billing.linkProviderInvoice(i, { id, status: 'open', hostedInvoiceUrl: null })),
+      },
+      invoice,
+    );
 }
 
 export const billingPortal = () => new StripeBillingPortal(async () => (await stripe()()).stripe);

@@ -5,17 +5,25 @@ import { minorPerMajor } from '../kernel/money.js';
 
 /**
  * The lines of Meterline's invoice that Stripe's invoice for the same period cannot make by itself:
- * prepaid credits applied (negative) and the minimum commitment's true-up (positive). Stripe bills the
- * usage from its meters; these go on its draft invoice for the period as invoice items, one per line,
- * so what Stripe collects is what Meterline's invoice says. Pure: the workflow that sends them is
- * ./invoice-sync.ts.
+ * prepaid credits applied (negative), the minimum commitment's true-up (positive), and what the period's
+ * progressive invoices already billed (negative). Stripe bills the usage from its meters; these go on its
+ * draft invoice for the period as invoice items, one per line, so what Stripe collects is what Meterline's
+ * invoice says. A progressive invoice itself reaches Stripe as a one-off invoice of one item
+ * (`progressiveInvoiceItem`). Pure: the workflows that send them are ./invoice-sync.ts.
  */
 
 /** The line kinds that become invoice items. */
-const itemKinds: readonly InvoiceLine['kind'][] = ['credit', 'commitment'];
+const itemKinds: readonly InvoiceLine['kind'][] = ['credit', 'commitment', 'progressive'];
 
-/** What names a line on both sides: `credit:<grant>` or `commitment`. Kept in the item's metadata. */
-export const itemLineKey = (l: Pick<InvoiceLine, 'kind' | 'grantId'>) => (l.kind === 'credit' ? `credit:${l.grantId}` : l.kind);
+/**
+ * What names a line on both sides: `credit:<grant>`, `commitment`, or `progressive:<invoice>` (the progressive
+ * invoice it deducts). Kept in the item's metadata.
+ */
+export const itemLineKey = (l: Pick<InvoiceLine, 'kind' | 'grantId' | 'invoiceId'>) =>
+  l.kind === 'credit' ? `credit:${l.grantId}` : l.kind === 'progressive' ? `progressive:${l.invoiceId}` : l.kind;
+
+/** The lines of an invoice that reach Stripe as invoice items on its period's invoice. */
+export const itemLines = (lines: readonly InvoiceLine[]) => lines.filter((l) => itemKinds.includes(l.kind) && !new Dec(l.amount).isZero());
 
 export interface ProviderInvoiceItem {
   /** The Meterline invoice it comes from. */
@@ -46,16 +54,35 @@ export interface PlacedItem {
 export const inMinorUnits = (amount: string, currency: string): number => new Dec(amount).times(minorPerMajor(currency)).toNumber();
 
 export function providerInvoiceItems(invoice: Pick<Invoice, 'id' | 'currency' | 'lines'>): ProviderInvoiceItem[] {
-  return invoice.lines
-    .filter((l) => itemKinds.includes(l.kind) && !new Dec(l.amount).isZero())
-    .map((l) => ({
-      invoiceId: invoice.id,
-      line: itemLineKey(l),
-      amount: inMinorUnits(l.amount, invoice.currency),
-      currency: invoice.currency.toLowerCase(),
-      description: `${l.description} (Meterline invoice ${invoice.id})`,
-      idempotencyKey: `meterline-item-${invoice.id}-${itemLineKey(l)}`,
-    }));
+  return itemLines(invoice.lines).map((l) => ({
+    invoiceId: invoice.id,
+    line: itemLineKey(l),
+    amount: inMinorUnits(l.amount, invoice.currency),
+    currency: invoice.currency.toLowerCase(),
+    description: `${l.description} (Meterline invoice ${invoice.id})`,
+    idempotencyKey: `meterline-item-${invoice.id}-${itemLineKey(l)}`,
+  }));
+}
+
+/** The line key of the one item a progressive invoice's own Stripe invoice carries. */
+export const PROGRESSIVE_LINE = 'progressive';
+
+/**
+ * The one item of the Stripe invoice a progressive invoice becomes: its subtotal, the usage so far less what the
+ * period's earlier invoices billed. Its tax stays Meterline's, as on the period's invoice, whose items carry none;
+ * so the final invoice's "Already invoiced" item takes off exactly what this one charged.
+ */
+export function progressiveInvoiceItem(
+  invoice: Pick<Invoice, 'id' | 'number' | 'currency' | 'subtotal' | 'issuedAt'>,
+): ProviderInvoiceItem {
+  return {
+    invoiceId: invoice.id,
+    line: PROGRESSIVE_LINE,
+    amount: inMinorUnits(invoice.subtotal, invoice.currency),
+    currency: invoice.currency.toLowerCase(),
+    description: `Usage to ${invoice.issuedAt.slice(0, 10)} (Meterline progressive invoice ${invoice.number})`,
+    idempotencyKey: `meterline-item-${invoice.id}-${PROGRESSIVE_LINE}`,
+  };
 }
 
 export interface InvoiceItemPlan {

@@ -2,7 +2,7 @@ import type { Invoice } from '../billing/invoices.js';
 import { Dec } from '../kernel/decimal.js';
 import { minorPerMajor } from '../kernel/money.js';
 import type { Meter } from '../metering/meters.js';
-import { itemLineKey } from './invoice-items.js';
+import { itemLineKey, itemLines } from './invoice-items.js';
 import { meterReporting, scaledQuantity } from './meter-reporting.js';
 
 /**
@@ -93,9 +93,7 @@ export const meterlineInvoice = (invoice: Invoice): MeterlineInvoice => ({
   lines: invoice.lines
     .filter((l) => l.kind === 'usage' && l.meter)
     .map((l) => ({ meter: l.meter!, quantity: l.quantity, amount: l.amount })),
-  items: invoice.lines
-    .filter((l) => (l.kind === 'credit' || l.kind === 'commitment') && !new Dec(l.amount).isZero())
-    .map((l) => ({ line: itemLineKey(l), amount: l.amount })),
+  items: itemLines(invoice.lines).map((l) => ({ line: itemLineKey(l), amount: l.amount })),
 });
 
 /** A provider invoice line, with the provider meter its price is tied to. */

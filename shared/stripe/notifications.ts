@@ -61,14 +61,18 @@ export async function actOnNotification(
     return outcome;
   }
   const invoice = n.moreLines ? { ...n.invoice, lines: await deps.provider.invoiceLines(n.invoice.id) } : n.invoice;
+  // A one-off invoice (no subscription) is one Meterline made for a progressive invoice (invoice-sync.ts): it bills no
+  // period, so it is neither a period's invoice to follow nor one to reconcile; its amount is Meterline's by making.
+  const ofPeriod = invoice.subscriptionId !== null;
   if (ordering((await deps.store.invoice(tenantId, invoice.id))?.eventCreated, n.created) !== 'older') {
     await deps.store.putInvoice(tenantId, { state: invoice, eventId: n.eventId, eventCreated: n.created });
     // Meterline's invoice moves only forward along its status machine, so a late or repeated event changes nothing.
-    await deps.invoices.followProviderInvoice(tenantId, invoice.periodStart * 1000, {
-      id: invoice.id,
-      status: invoice.status,
-      hostedInvoiceUrl: invoice.hostedInvoiceUrl,
-    });
+    if (ofPeriod)
+      await deps.invoices.followProviderInvoice(tenantId, invoice.periodStart * 1000, {
+        id: invoice.id,
+        status: invoice.status,
+        hostedInvoiceUrl: invoice.hostedInvoiceUrl,
+      });
   }
   // Stripe finalizes a period's draft an hour after making it; Meterline counts late events for the period for its
   // grace window and then adds the invoice's credit and true-up lines to that draft (invoice-sync.ts). So the draft
@@ -78,7 +82,8 @@ export async function actOnNotification(
     if (until * 1000 > deps.now() && !(await deps.provider.holdDraft(invoice.id, until)))
       deps.log.warn('Stripe invoice finalized before Meterline could hold it', { tenantId, invoiceId: invoice.id });
   }
-  if (n.type === 'invoice.finalized' && !(await reconcileInvoice(deps, tenantId, invoice))) outcome.reconciliationMismatches = 1;
+  if (n.type === 'invoice.finalized' && ofPeriod && !(await reconcileInvoice(deps, tenantId, invoice)))
+    outcome.reconciliationMismatches = 1;
   if (n.type === 'invoice.payment_failed') {
     await deps.store.raiseIssue({
       id: `payment-failed:${invoice.id}`,

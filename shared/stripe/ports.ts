@@ -108,7 +108,7 @@ export interface MeterlineInvoiceLookup {
   ): Promise<void>;
 }
 
-/** The provider's invoices as the credit and true-up lines reach them (./invoice-sync.ts). */
+/** The provider's invoices as Meterline's invoice items reach them, and its own progressive invoices (./invoice-sync.ts). */
 export interface InvoiceItemWriter {
   /**
    * The customer's provider invoice for the billing period starting at `periodStart` (seconds), with its
@@ -123,4 +123,24 @@ export interface InvoiceItemWriter {
     period: { start: number; end: number },
   ): Promise<void>;
   deleteInvoiceItem(itemId: string): Promise<void>;
+  /**
+   * The customer's one-off provider invoice made for Meterline's invoice `invoiceId` (its metadata names it), created
+   * at `since` (seconds) or later, with its status and the Meterline items on it; undefined when there is none.
+   */
+  ownInvoice(
+    customerId: string,
+    invoiceId: string,
+    since: number,
+  ): Promise<{ id: string; status: string; items: PlacedItem[] } | undefined>;
+  /**
+   * Creates a draft one-off invoice for Meterline's invoice `invoiceId` that takes none of the customer's pending
+   * items, under `idempotencyKey`; its id.
+   */
+  createInvoice(
+    customerId: string,
+    invoice: { invoiceId: string; currency: string; description: string },
+    idempotencyKey: string,
+  ): Promise<string>;
+  /** Finalizes a draft so the provider collects it, under `idempotencyKey`. */
+  finalizeInvoice(id: string, idempotencyKey: string): Promise<void>;
 }

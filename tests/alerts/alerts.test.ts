@@ -358,6 +358,7 @@ describe('alert evaluator', () => {
         markAnnounced: async () => {},
         listPauses: async () => [],
       },
+      sendToStripe: async () => undefined,
       publish: async (n) => {
         if (busDown && n.tenantId === 't1') throw new Error('bus down');
         sent.push(n);

@@ -80,6 +80,7 @@ function world(rules: (AlertDefinition & { id: string })[]) {
       markAnnounced: async () => {},
       listPauses: async () => [],
     },
+    sendToStripe: async () => undefined,
     publish: async (event) => {
       if (busDown) throw new Error('bus down');
       sent.push(domainEventSchema.parse(event) as DomainEvent);

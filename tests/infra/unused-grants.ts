@@ -41,7 +41,7 @@ export const unusedGrants: UnusedGrant[] = [
       "A scheduled run that fails goes to its on-failure destination, which Lambda sends with the function's role (CDK's SqsDestination grants the three).",
   },
   {
-    functions: ['billing-portal', 'usage-report-worker', 'stripe-webhook', 'invoicing'],
+    functions: ['billing-portal', 'usage-report-worker', 'stripe-webhook', 'invoicing', 'alert-evaluator'],
     actions: ['secretsmanager:GetSecretValue'],
     resources: ['secret/*'],
     reason:

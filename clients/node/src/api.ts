@@ -2256,6 +2256,7 @@ export interface components {
                 planId?: string;
                 planVersion?: number;
                 grantId?: string;
+                invoiceId?: string;
                 from?: string;
                 to?: string;
             }[];
@@ -2360,6 +2361,7 @@ export interface components {
                 planId?: string;
                 planVersion?: number;
                 grantId?: string;
+                invoiceId?: string;
                 from?: string;
                 to?: string;
             }[];
