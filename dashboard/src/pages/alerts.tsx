@@ -313,7 +313,7 @@ export function Alerts() {
                     <ul class="alerts">
                       {a.alerts.map((alert) => (
                         <li class="card" data-alert={alert.id}>
-                          {editing === alert.id && alert.kind !== 'balance' ? (
+                          {editing === alert.id ? (
                             <AlertForm
                               meters={list}
                               alert={alert}
@@ -336,11 +336,9 @@ export function Alerts() {
                                 </p>
                               )}
                               <div class="actions">
-                                {alert.kind !== 'balance' && (
-                                  <button type="button" onClick={() => setEditing(alert.id)}>
-                                    Edit
-                                  </button>
-                                )}
+                                <button type="button" onClick={() => setEditing(alert.id)}>
+                                  Edit
+                                </button>
                                 <button
                                   type="button"
                                   class="danger"
