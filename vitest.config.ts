@@ -39,6 +39,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // Pure tests share their workers' module caches: each worker loads zod, decimal.js and the domain once rather
+          // than once per file, most of a unit file's time. They pass in any order (--sequence.shuffle.files).
+          isolate: false,
           include: ['tests/**/*.test.ts'],
           exclude: [...tiers.infra, ...tiers['npm-start'], ...tiers.stack, ...tiers.browser],
           setupFiles: ['tests/support/unit-tier.ts'],
