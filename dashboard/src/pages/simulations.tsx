@@ -10,6 +10,7 @@ import { ErrorBox, Load } from '../ui.js';
 const LATEST = 'meterline.simulation';
 /** How often a queued or running job is read again. */
 const POLL_MS = 2_000;
+const PERCENTILES = ['p10', 'p25', 'p50', 'p75', 'p90'] as const;
 
 function Changes({ title, changes, currency, testId }: { title: string; changes: TenantChange[]; currency: string; testId: string }) {
   return (
@@ -124,10 +125,10 @@ function Summary({ job, result }: { job: FleetSimulationJob; result: FleetSummar
         {result.skipped > 0 && ` (${result.skipped} left out: another currency or interval)`}.
       </p>
       <dl class="facts" data-testid="simulation-percentiles">
-        {Object.entries(distribution.percentiles).map(([p, v]) => (
+        {PERCENTILES.map((p) => (
           <>
-            <dt>{p}</dt>
-            <dd data-value={v}>{money(v, currency)}</dd>
+            <dt>{p} of the change</dt>
+            <dd data-value={distribution.percentiles[p]}>{money(distribution.percentiles[p], currency)}</dd>
           </>
         ))}
       </dl>
