@@ -103,6 +103,7 @@ export const fleetSimulationJobSchema = z.object({
   /** How many parts the CSV has (GET /v1/admin/simulations/{jobId}/csv?part=N), once the job succeeded. */
   csvParts: z.int().optional(),
 });
+export type FleetSimulationJobView = z.input<typeof fleetSimulationJobSchema>;
 
 /** One page of a job's outcomes, as stored. */
 export interface SimulationPage {
