@@ -60,3 +60,17 @@ export async function send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, b
 export async function blob(path: string): Promise<Blob> {
   return (await request('GET', path)).blob();
 }
+
+/** Fetches a document with the session's bearer token (a plain link could not carry it). */
+export async function openDocument(path: string, download?: string): Promise<void> {
+  const url = URL.createObjectURL(await blob(path));
+  const a = document.createElement('a');
+  a.href = url;
+  if (download) a.download = download;
+  else a.target = '_blank';
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -48,7 +48,16 @@ export function Chart({
             value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toLocaleString('en-US')} ${unit}`),
           })),
         ],
-        axes: [{}, { size: 60 }],
+        // Monthly points are few and far apart: the axis marks each one by its month rather than uPlot's day ticks.
+        axes: [
+          granularity === 'month'
+            ? {
+                splits: (u: uPlot) => [...(u.data[0] as number[])],
+                values: (_u: uPlot, splits: number[]) => splits.map((s) => bucketLabel(s * 1000, granularity, timeZone)),
+              }
+            : {},
+          { size: 60 },
+        ],
         scales: { x: { time: true } },
         legend: { live: true },
       },

@@ -53,9 +53,10 @@ export function day(iso: string, timeZone = 'UTC'): string {
   return new Date(iso).toLocaleDateString('en-US', { timeZone, year: 'numeric', month: 'short', day: 'numeric' });
 }
 
-/** A usage bucket's label in the tenant's zone: its local date, or its date and hour for an hourly bucket. */
+/** A bucket's label in the tenant's zone: its local date, its date and hour for an hourly bucket, its month for a monthly one. */
 export function bucketLabel(ms: number, granularity: string, timeZone: string): string {
   const date = { timeZone, month: 'short', day: 'numeric' } as const;
+  if (granularity === 'month') return new Date(ms).toLocaleDateString('en-US', { timeZone, month: 'short', year: 'numeric' });
   return granularity === 'hour'
     ? new Date(ms).toLocaleString('en-US', { ...date, hour: 'numeric', hourCycle: 'h23', minute: '2-digit' })
     : new Date(ms).toLocaleDateString('en-US', { ...date, year: 'numeric' });

@@ -31,3 +31,7 @@ export type Alert = Alerts['alerts'][number];
 export type Episode = NonNullable<Alert['episodes']>[number];
 export type ConsoleView = Schemas['Console'];
 export type QuarantinedList = Schemas['QuarantinedList'];
+export type Plans = Schemas['Plans'];
+export type FleetSimulationJob = Schemas['FleetSimulationJob'];
+export type FleetSummary = NonNullable<FleetSimulationJob['result']>;
+export type TenantChange = FleetSummary['largestIncreases'][number];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { grantBalance, grantRequestSchema, newGrant, voidGrant } from '../../shared/billing/credits.js';
-import type { FleetSimulationJob } from '../../shared/billing/fleet-simulation-job.js';
+import type { FleetSimulationJob, FleetSimulationJobView } from '../../shared/billing/fleet-simulation-job.js';
 import { FLEET_CSV_HEADER, fleetCsvRows } from '../../shared/billing/fleet-simulations.js';
 import { invoiceStatusChanged, invoiceStatuses, invoiceSummary } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema, unsetSeller } from '../../shared/billing/parties.js';
@@ -79,7 +79,7 @@ export interface BillingAdminDependencies {
 export const CSV_PAGES_PER_PART = 40;
 
 /** The job as the status route shows it: the claim's bookkeeping stays inside. */
-function simulationView(job: FleetSimulationJob) {
+function simulationView(job: FleetSimulationJob): FleetSimulationJobView {
   const { owner: _owner, leaseUntil: _leaseUntil, after: _after, ...view } = job;
   return job.status === 'succeeded' ? { ...view, csvParts: csvParts(job) } : view;
 }

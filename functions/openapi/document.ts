@@ -5,11 +5,12 @@ import { endpointDefinitionSchema, rotationSchema } from '../../shared/alerts/we
 import { analyticsSchema } from '../../shared/billing/analytics.js';
 import { grantRequestSchema } from '../../shared/billing/credits.js';
 import { entitlementSchema } from '../../shared/billing/entitlements.js';
+import { fleetSimulationJobSchema } from '../../shared/billing/fleet-simulation-job.js';
 import { invoiceSchema, upcomingInvoiceSchema } from '../../shared/billing/invoices.js';
 import { partySchema, sellerSchema } from '../../shared/billing/parties.js';
 import { pauseRequestSchema } from '../../shared/billing/pauses.js';
 import { migrationRequestSchema, versionRequestSchema } from '../../shared/billing/plan-versions.js';
-import { planDefinitionSchema } from '../../shared/billing/plans.js';
+import { planDefinitionSchema, planSchema } from '../../shared/billing/plans.js';
 import { quotaCheckSchema, quotaDefinitionSchema } from '../../shared/billing/quotas.js';
 import { pricingSimulationQuery, simulationRequestSchema, simulationSchema } from '../../shared/billing/simulations.js';
 import { subscriptionRequestSchema } from '../../shared/billing/subscriptions.js';
@@ -76,6 +77,8 @@ export const responses = {
   Pricing: pricingSchema,
   PublicPlans: publicPlansSchema,
   Simulation: simulationSchema,
+  FleetSimulationJob: fleetSimulationJobSchema,
+  Plans: z.object({ plans: z.array(planSchema) }),
   Quotas: quotasSchema,
   Credits: creditsSchema,
   InvoiceList: invoiceListSchema,
@@ -259,7 +262,7 @@ export const operations: Record<string, Operation> = {
     summary: "Set a service key's rate limits, requests per second per bucket (null: the default)",
     body: rateLimitSettingsSchema,
   },
-  'GET /v1/admin/plans': { summary: 'Plans, each at its version in effect' },
+  'GET /v1/admin/plans': { summary: 'Plans, each at its version in effect', response: 'Plans' },
   'GET /v1/admin/plans/{planId}': { summary: 'One plan at its version in effect' },
   'PUT /v1/admin/plans/{planId}': {
     summary: 'Create a plan, or publish a changed definition as its next version, in effect now',
@@ -278,6 +281,7 @@ export const operations: Record<string, Operation> = {
   },
   'GET /v1/admin/simulations/{jobId}': {
     summary: "A fleet simulation's progress, and when done its revenue, distribution and largest changes",
+    response: 'FleetSimulationJob',
   },
   'GET /v1/admin/simulations/{jobId}/csv': {
     summary: "A part of a fleet simulation's CSV, a row per tenant and period (csvParts in the job says how many)",

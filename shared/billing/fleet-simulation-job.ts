@@ -1,5 +1,6 @@
+import * as z from 'zod';
 import { FleetAccumulator, type FleetSimulation, type QuotaCrossing, simulateTenant, type TenantOutcome } from './fleet-simulations.js';
-import type { Plan } from './plans.js';
+import { type Plan, planSchema } from './plans.js';
 import type { FleetReads, FleetSimulationJobs } from './ports.js';
 
 /**
@@ -46,6 +47,63 @@ export interface FleetSimulationJob {
   result?: FleetSummary;
   error?: string;
 }
+
+const tenantChangeSchema = z.object({
+  tenantId: z.string(),
+  issued: z.string(),
+  simulated: z.string(),
+  difference: z.string(),
+  percent: z.string().nullable(),
+});
+
+/**
+ * The job as `POST /v1/admin/simulations` (without a tenant) and `GET /v1/admin/simulations/{jobId}` answer it: the
+ * claim's bookkeeping (owner, lease, where the next page starts) stays inside; `csvParts` once it succeeded.
+ */
+export const fleetSimulationJobSchema = z.object({
+  jobId: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  candidate: planSchema,
+  periods: z.int(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  attempts: z.int(),
+  progress: z.object({ subscriptions: z.int(), pages: z.int(), tenants: z.int(), skipped: z.int() }),
+  result: z
+    .object({
+      currency: z.string(),
+      tenants: z.int(),
+      skipped: z.int(),
+      revenue: z.array(
+        z.object({ period: z.string(), tenants: z.int(), issued: z.string(), simulated: z.string(), difference: z.string() }),
+      ),
+      distribution: z.object({
+        more: z.int(),
+        less: z.int(),
+        same: z.int(),
+        percentiles: z.object({ p10: z.string(), p25: z.string(), p50: z.string(), p75: z.string(), p90: z.string() }),
+      }),
+      largestIncreases: z.array(tenantChangeSchema),
+      largestDecreases: z.array(tenantChangeSchema),
+      crossings: z.array(
+        z.object({
+          tenantId: z.string(),
+          meter: z.string(),
+          periodStart: z.string(),
+          quantity: z.string(),
+          included: z.string(),
+          threshold: z.number(),
+        }),
+      ),
+      crossingsTotal: z.int(),
+    })
+    .optional(),
+  error: z.string().optional(),
+  /** How many parts the CSV has (GET /v1/admin/simulations/{jobId}/csv?part=N), once the job succeeded. */
+  csvParts: z.int().optional(),
+});
+export type FleetSimulationJobView = z.input<typeof fleetSimulationJobSchema>;
 
 /** One page of a job's outcomes, as stored. */
 export interface SimulationPage {

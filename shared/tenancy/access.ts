@@ -18,7 +18,8 @@ import { tenantIdSchema } from './tenants.js';
  *
  * Dashboard sessions (sessions.ts) are callers of their own: a tenant session may do what a read-only key
  * may, plus `dashboard` (its alerts, its email recipients, the billing portal); a console session (an operator's) may call the
- * admin routes that only read (`admin-read`) and open tenant sessions. `session-mint` is for tenant and
+ * admin routes that only read (`admin-read`, which takes in `POST /v1/admin/simulations`: a simulation changes nothing
+ * anyone is billed, and the console starts one) and open tenant sessions. `session-mint` is for tenant and
  * admin keys and console sessions; `session` (who am I) for every key and session but service keys;
  * `session-end` (revoke, sign out) for tenant and admin keys and the sessions themselves.
  *
@@ -55,6 +56,7 @@ const namedRoutes: Record<string, RouteKind> = {
   'POST /v1/dashboard/sessions': 'session-mint',
   'GET /v1/dashboard/session': 'session',
   'DELETE /v1/dashboard/sessions/{sessionId}': 'session-end',
+  'POST /v1/admin/simulations': 'admin-read',
 };
 
 export function routeKind(routeKey: string): RouteKind {

@@ -91,6 +91,9 @@ describe('the answers of the documented routes', () => {
     const invoices = await api(stack, 'GET', '/v1/invoices', key);
     const id = invoices.body.invoices[0]?.id;
     expect(id).toBeDefined();
+    const started = await api(stack, 'POST', '/v1/admin/simulations', admin, { planId: 'contract-pro', periods: 1 });
+    expect(started.status).toBe(202);
+    await stack.runSchedule('simulation-worker');
     return {
       'GET /v1/meters': '/v1/meters',
       'GET /v1/usage': '/v1/usage?meter=ai_jobs&granularity=hour&groupBy=job_type',
@@ -111,6 +114,8 @@ describe('the answers of the documented routes', () => {
       'GET /v1/dashboard/session': '/v1/dashboard/session',
       'GET /v1/admin/console': '/v1/admin/console',
       'GET /v1/admin/quarantine': '/v1/admin/quarantine?limit=20',
+      'GET /v1/admin/plans': '/v1/admin/plans',
+      'GET /v1/admin/simulations/{jobId}': `/v1/admin/simulations/${started.body.jobId}`,
     };
   };
 

@@ -394,6 +394,47 @@ describe('operator console', () => {
     await tenantTab.close();
     await page.close();
   });
+  it('starts a fleet price simulation, follows it to its result and shows its chart, totals and largest changes', async () => {
+    // Last month's invoices of tenant-a and tenant-b are each the $49.00 base fee (their usage came this month);
+    // on a $59.00 base fee each pays $10.00 (20.4%) more: $98.00 invoiced, $118.00 simulated.
+    const candidate = { ...plan, name: 'Dashboard test 2027', baseFee: '59.00' };
+    expect((await api(stack, 'PUT', '/v1/admin/plans/dash-candidate', adminKey, candidate)).status).toBe(200);
+    const { page } = await signIn(adminKey);
+    const card = page.getByTestId('simulations');
+    await card.getByRole('combobox', { name: 'Plan' }).selectOption('dash-candidate');
+    await card.getByRole('spinbutton', { name: 'Periods' }).fill('1');
+    await card.getByRole('button', { name: 'Simulate on every tenant' }).click();
+    await expect.poll(() => card.getByTestId('simulation-status').getAttribute('data-status')).toBe('queued');
+
+    await stack.runSchedule('simulation-worker');
+    await card.getByTestId('simulation-result').waitFor({ timeout: 10_000 });
+    const period = new Date(lastMonthStart()).toISOString().slice(0, 7);
+    const row = card.locator(`[data-testid=simulation-revenue] tr[data-period="${period}"]`);
+    expect(await row.locator('td[data-value]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-value')))).toEqual([
+      '98.00',
+      '118.00',
+      '20.00',
+    ]);
+    expect(await row.locator('td').first().textContent()).toBe('2');
+    expect(await card.getByRole('img', { name: 'Revenue per period, invoiced and simulated' }).locator('canvas').count()).toBe(1);
+    expect(await card.getByTestId('simulation-distribution').textContent()).toMatch(/^2 pay more, 0 pay less/);
+    const increases = card.getByTestId('simulation-increases');
+    for (const tenant of ['tenant-a', 'tenant-b'])
+      expect(await increases.locator(`tr[data-tenant="${tenant}"]`).textContent()).toBe(`${tenant}$49.00$59.00$10.00 (20.4%)`);
+    expect(await card.getByTestId('simulation-decreases').textContent()).toContain('None');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), card.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .trimEnd()
+      .split('\r\n');
+    expect(csv.slice(1).sort()).toEqual(
+      ['tenant-a', 'tenant-b'].map((t) => `${t},${new Date(lastMonthStart()).toISOString()},49.00,59.00,10.00,20.4`),
+    );
+    // The console opens the job it started last again.
+    await page.reload();
+    await card.getByTestId('simulation-result').waitFor();
+    await page.close();
+  });
 });
 
 describe('isolation and scope', () => {

@@ -93,6 +93,7 @@ describe("the dashboard's formats", () => {
     expect(bucketLabel(Date.parse('2026-04-04T13:00:00Z'), 'day', 'Australia/Sydney')).toBe('Apr 5, 2026');
     expect(bucketLabel(Date.parse('2026-04-09T18:15:00Z'), 'day', 'Asia/Kathmandu')).toBe('Apr 10, 2026');
     expect(bucketLabel(Date.parse('2026-04-09T18:15:00Z'), 'hour', 'Asia/Kathmandu')).toBe('Apr 10, 00:00');
+    expect(bucketLabel(Date.parse('2026-11-01T00:00:00Z'), 'month', 'UTC')).toBe('Nov 2026');
     const zones = ['Australia/Sydney', 'Asia/Kolkata', 'Asia/Kathmandu', 'America/New_York', 'Europe/London', 'UTC'];
     fc.assert(
       fc.property(fc.constantFrom(...zones), fc.integer({ min: 0, max: 3 * 366 }), (timeZone, days) => {

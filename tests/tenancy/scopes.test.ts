@@ -14,7 +14,7 @@ const routes = Object.values(functionSpecs).flatMap((spec) => spec.routes ?? [])
  * that forgets to ask is caught: service keys post usage and check quotas, read-only keys read,
  * admin keys administer, and every key may fetch the API description. Dashboard sessions: a tenant's
  * reads like a read-only key and also manages alerts and opens the billing portal; an operator's reads
- * the admin routes and opens tenant sessions; both sign themselves out.
+ * the admin routes and starts simulations (they change no bill) and opens tenant sessions; both sign themselves out.
  */
 const dashboardWrites = [
   'PUT /v1/alerts/{alertId}',
@@ -53,7 +53,7 @@ function expectedAllowed(kind: CallerKind, routeKey: string): boolean {
     case 'tenant-session':
       return (!admin && method === 'GET') || dashboardWrites.includes(routeKey) || routeKey === sessionRoutes.end;
     case 'console-session':
-      return (admin && method === 'GET') || Object.values(sessionRoutes).includes(routeKey);
+      return (admin && method === 'GET') || routeKey === 'POST /v1/admin/simulations' || Object.values(sessionRoutes).includes(routeKey);
   }
 }
 

@@ -1363,7 +1363,7 @@ export interface paths {
         put?: never;
         /**
          * A tenant's last invoiced periods re-priced on a candidate plan (a version or a definition), line by line; without tenantId, every subscribed tenant's as a job (202)
-         * @description Allowed for admin keys.
+         * @description Allowed for admin keys and console sessions.
          */
         post: operations["postV1AdminSimulations"];
         delete?: never;
@@ -2101,6 +2101,225 @@ export interface components {
             issued: string;
             simulated: string;
             difference: string;
+        };
+        FleetSimulationJob: {
+            jobId: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed";
+            candidate: {
+                name: string;
+                /** @enum {string} */
+                currency: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
+                /** @enum {string} */
+                interval: "month" | "year";
+                baseFee: string;
+                prices: {
+                    [key: string]: {
+                        /** @constant */
+                        model: "free";
+                    } | {
+                        /** @constant */
+                        model: "perUnit";
+                        unitPrice: string;
+                    } | {
+                        /** @constant */
+                        model: "package";
+                        packageSize: string;
+                        packagePrice: string;
+                        /** @enum {string} */
+                        rounding: "up" | "prorated";
+                    } | {
+                        /** @constant */
+                        model: "graduated";
+                        tiers: {
+                            upTo: (string) | null;
+                            unitPrice: string;
+                            /** @default 0 */
+                            flatFee: string;
+                        }[];
+                    } | {
+                        /** @constant */
+                        model: "volume";
+                        tiers: {
+                            upTo: (string) | null;
+                            unitPrice: string;
+                            /** @default 0 */
+                            flatFee: string;
+                        }[];
+                    } | {
+                        /** @constant */
+                        model: "quota";
+                        included: "unlimited" | (string);
+                        unitPrice: string;
+                    };
+                };
+                features?: {
+                    [key: string]: {
+                        /** @constant */
+                        kind: "boolean";
+                        value: boolean;
+                    } | {
+                        /** @constant */
+                        kind: "static";
+                        value: string;
+                    } | {
+                        /** @constant */
+                        kind: "metered";
+                        meter: string;
+                        limit: "unlimited" | (string);
+                    };
+                };
+                commitment?: {
+                    minimum: string;
+                    creditsCount: boolean;
+                };
+                thresholds?: {
+                    amount: string;
+                    every?: string;
+                };
+                public?: boolean;
+                id: string;
+                version?: number;
+                effectiveAt?: string;
+            };
+            periods: number;
+            createdAt: string;
+            startedAt?: string;
+            finishedAt?: string;
+            attempts: number;
+            progress: {
+                subscriptions: number;
+                pages: number;
+                tenants: number;
+                skipped: number;
+            };
+            result?: {
+                currency: string;
+                tenants: number;
+                skipped: number;
+                revenue: {
+                    period: string;
+                    tenants: number;
+                    issued: string;
+                    simulated: string;
+                    difference: string;
+                }[];
+                distribution: {
+                    more: number;
+                    less: number;
+                    same: number;
+                    percentiles: {
+                        p10: string;
+                        p25: string;
+                        p50: string;
+                        p75: string;
+                        p90: string;
+                    };
+                };
+                largestIncreases: {
+                    tenantId: string;
+                    issued: string;
+                    simulated: string;
+                    difference: string;
+                    percent: string | null;
+                }[];
+                largestDecreases: {
+                    tenantId: string;
+                    issued: string;
+                    simulated: string;
+                    difference: string;
+                    percent: string | null;
+                }[];
+                crossings: {
+                    tenantId: string;
+                    meter: string;
+                    periodStart: string;
+                    quantity: string;
+                    included: string;
+                    threshold: number;
+                }[];
+                crossingsTotal: number;
+            };
+            error?: string;
+            csvParts?: number;
+        };
+        Plans: {
+            plans: {
+                name: string;
+                /** @enum {string} */
+                currency: "USD" | "EUR" | "GBP" | "CAD" | "AUD" | "CHF" | "JPY";
+                /** @enum {string} */
+                interval: "month" | "year";
+                baseFee: string;
+                prices: {
+                    [key: string]: {
+                        /** @constant */
+                        model: "free";
+                    } | {
+                        /** @constant */
+                        model: "perUnit";
+                        unitPrice: string;
+                    } | {
+                        /** @constant */
+                        model: "package";
+                        packageSize: string;
+                        packagePrice: string;
+                        /** @enum {string} */
+                        rounding: "up" | "prorated";
+                    } | {
+                        /** @constant */
+                        model: "graduated";
+                        tiers: {
+                            upTo: (string) | null;
+                            unitPrice: string;
+                            /** @default 0 */
+                            flatFee: string;
+                        }[];
+                    } | {
+                        /** @constant */
+                        model: "volume";
+                        tiers: {
+                            upTo: (string) | null;
+                            unitPrice: string;
+                            /** @default 0 */
+                            flatFee: string;
+                        }[];
+                    } | {
+                        /** @constant */
+                        model: "quota";
+                        included: "unlimited" | (string);
+                        unitPrice: string;
+                    };
+                };
+                features?: {
+                    [key: string]: {
+                        /** @constant */
+                        kind: "boolean";
+                        value: boolean;
+                    } | {
+                        /** @constant */
+                        kind: "static";
+                        value: string;
+                    } | {
+                        /** @constant */
+                        kind: "metered";
+                        meter: string;
+                        limit: "unlimited" | (string);
+                    };
+                };
+                commitment?: {
+                    minimum: string;
+                    creditsCount: boolean;
+                };
+                thresholds?: {
+                    amount: string;
+                    every?: string;
+                };
+                public?: boolean;
+                id: string;
+                version?: number;
+                effectiveAt?: string;
+            }[];
         };
         Quotas: {
             period: {
@@ -5038,7 +5257,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Plans"];
                 };
             };
             /** @description The error contract */
@@ -5953,7 +6172,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["FleetSimulationJob"];
                 };
             };
             /** @description The error contract */

@@ -4,6 +4,7 @@ import { dateTime, day, lastDay, money, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
 import type { ConsoleView, QuarantinedList } from '../types.js';
 import { Empty, ErrorBox, Load, Page } from '../ui.js';
+import { SimulationsCard } from './simulations.js';
 
 /** The newest events the consumer set aside (GET /v1/admin/quarantine), each to replay once its cause is fixed. */
 function QuarantineCard() {
@@ -116,6 +117,7 @@ export function Console() {
               </article>
               <QuarantineCard />
             </div>
+            <SimulationsCard />
             <h2>Tenants</h2>
             {c.tenants.length === 0 ? (
               <Empty>No tenants yet.</Empty>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { blob } from '../api.js';
+import { openDocument } from '../api.js';
 import { dateTime, day, lastDay, money, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
 import type { Invoice, InvoiceSummary, Upcoming } from '../types.js';
@@ -62,20 +62,6 @@ export function Invoices() {
       </Load>
     </Page>
   );
-}
-
-/** Fetches a document with the session's bearer token (a plain link could not carry it). */
-async function openDocument(path: string, download?: string): Promise<void> {
-  const url = URL.createObjectURL(await blob(path));
-  const a = document.createElement('a');
-  a.href = url;
-  if (download) a.download = download;
-  else a.target = '_blank';
-  a.rel = 'noopener';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export function InvoiceDetail({ id }: { id: string }) {
