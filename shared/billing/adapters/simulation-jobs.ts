@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Documents } from '../../platform/dynamo/documents.js';
 import { errorName } from '../../platform/dynamo/errors.js';
+import { claimJob, saveOwnedJob } from '../../platform/dynamo/leased-jobs.js';
 import { queryPages } from '../../platform/dynamo/query.js';
 import type { FleetSimulationJob, SimulationPage } from '../fleet-simulation-job.js';
 import type { FleetSimulationJobs } from '../ports.js';
@@ -32,55 +32,12 @@ export class DynamoSimulationJobs implements FleetSimulationJobs {
   }
 
   async claim(now: number, leaseMs: number): Promise<FleetSimulationJob | undefined> {
-    const open = await this.db.query({
-      TableName: this.table,
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :open',
-      ExpressionAttributeValues: { ':open': OPEN_JOBS },
-      Limit: 50,
-    });
-    for (const candidate of open.Items ?? []) {
-      if (candidate.status === 'running' && Number(candidate.leaseUntil ?? 0) >= now) continue;
-      const owner = randomUUID();
-      try {
-        const r = await this.db.update({
-          TableName: this.table,
-          Key: { pk: candidate.pk, sk: candidate.sk },
-          UpdateExpression: 'SET #status = :running, #owner = :owner, leaseUntil = :until ADD attempts :one',
-          ConditionExpression: '#status = :queued OR (#status = :running AND leaseUntil < :now)',
-          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
-          ExpressionAttributeValues: {
-            ':running': 'running',
-            ':queued': 'queued',
-            ':owner': owner,
-            ':until': now + leaseMs,
-            ':now': now,
-            ':one': 1,
-          },
-          ReturnValues: 'ALL_NEW',
-        });
-        return { ...toJob(r.Attributes!), owner, leaseUntil: now + leaseMs };
-      } catch (error) {
-        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-      }
-    }
-    return undefined;
+    const claimed = await claimJob(this.db, { table: this.table, openJobs: OPEN_JOBS, key: (i) => ({ pk: i.pk, sk: i.sk }) }, now, leaseMs);
+    return claimed && { ...toJob(claimed.attributes), owner: claimed.owner, leaseUntil: claimed.leaseUntil };
   }
 
-  async save(job: FleetSimulationJob): Promise<boolean> {
-    try {
-      await this.db.put({
-        TableName: this.table,
-        Item: item(job),
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':owner': job.owner },
-      });
-      return true;
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+  save(job: FleetSimulationJob): Promise<boolean> {
+    return saveOwnedJob(this.db, this.table, item(job), job.owner);
   }
 
   async putPage(jobId: string, page: SimulationPage): Promise<SimulationPage> {

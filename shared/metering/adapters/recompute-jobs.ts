@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Documents } from '../../platform/dynamo/documents.js';
-import { errorName } from '../../platform/dynamo/errors.js';
+import { claimJob, saveOwnedJob } from '../../platform/dynamo/leased-jobs.js';
 import type { RecomputeJobs } from '../ports.js';
 import type { RecomputeJob } from '../recompute-job.js';
 
@@ -29,55 +28,12 @@ export class DynamoRecomputeJobs implements RecomputeJobs {
   }
 
   async claim(now: number, leaseMs: number): Promise<RecomputeJob | undefined> {
-    const open = await this.db.query({
-      TableName: this.eventsTable,
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :open',
-      ExpressionAttributeValues: { ':open': OPEN_JOBS },
-      Limit: 50,
-    });
-    for (const candidate of open.Items ?? []) {
-      if (candidate.status === 'running' && Number(candidate.leaseUntil ?? 0) >= now) continue;
-      const owner = randomUUID();
-      try {
-        const r = await this.db.update({
-          TableName: this.eventsTable,
-          Key: { pk: candidate.pk },
-          UpdateExpression: 'SET #status = :running, #owner = :owner, leaseUntil = :until ADD attempts :one',
-          ConditionExpression: '#status = :queued OR (#status = :running AND leaseUntil < :now)',
-          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
-          ExpressionAttributeValues: {
-            ':running': 'running',
-            ':queued': 'queued',
-            ':owner': owner,
-            ':until': now + leaseMs,
-            ':now': now,
-            ':one': 1,
-          },
-          ReturnValues: 'ALL_NEW',
-        });
-        return { ...toJob(r.Attributes!), owner, leaseUntil: now + leaseMs };
-      } catch (error) {
-        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-      }
-    }
-    return undefined;
+    const claimed = await claimJob(this.db, { table: this.eventsTable, openJobs: OPEN_JOBS, key: (i) => ({ pk: i.pk }) }, now, leaseMs);
+    return claimed && { ...toJob(claimed.attributes), owner: claimed.owner, leaseUntil: claimed.leaseUntil };
   }
 
-  async save(job: RecomputeJob): Promise<boolean> {
-    try {
-      await this.db.put({
-        TableName: this.eventsTable,
-        Item: this.item(job),
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':owner': job.owner },
-      });
-      return true;
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+  save(job: RecomputeJob): Promise<boolean> {
+    return saveOwnedJob(this.db, this.eventsTable, this.item(job), job.owner);
   }
 
   private item(job: RecomputeJob): Record<string, unknown> {
