@@ -1,7 +1,6 @@
 import { alertStore, eventPublisher } from '../../shared/composition/alerts.js';
 import { billingReads, billingStore } from '../../shared/composition/billing.js';
 import { counterReader, meterReader } from '../../shared/composition/metering.js';
-import { progressiveInvoiceSync } from '../../shared/composition/stripe.js';
 import { tenantDirectory } from '../../shared/composition/tenancy.js';
 import { createAlertEvaluator } from './alert-evaluator.js';
 
@@ -10,6 +9,13 @@ const billing = billingStore();
 const reads = billingReads(billing);
 const reader = meterReader();
 const publisher = eventPublisher();
+// The Stripe modules (the client and its composition) load at the first progressive invoice, not at every cold start:
+// most runs issue none.
+let toStripe: Promise<ReturnType<typeof import('../../shared/composition/stripe.js').progressiveInvoiceSync>> | undefined;
+const stripeSync = () => {
+  toStripe ??= import('../../shared/composition/stripe.js').then((m) => m.progressiveInvoiceSync(billing));
+  return toStripe;
+};
 
 export const handler = createAlertEvaluator({
   tenantIds: async () => (await directory.listTenants()).map((t) => t.id),
@@ -23,8 +29,7 @@ export const handler = createAlertEvaluator({
   },
   counters: counterReader(),
   invoices: billing,
-  // The tenant's Stripe customer is a DynamoDB read; the Stripe client loads only for a tenant on Stripe.
-  sendToStripe: progressiveInvoiceSync(billing),
+  sendToStripe: async (invoice) => (await stripeSync())(invoice),
   publish: (event) => publisher.publish(event),
   now: Date.now,
 });
