@@ -50,6 +50,9 @@ export interface EventSourceMapping {
  */
 export function startEventSourceMapping(o: EventSourceMappingOptions): EventSourceMapping {
   let running = true;
+  // Stopping ends a long poll at once rather than after its wait; what a receive cut short had taken is visible again
+  // after the visibility timeout, as after any receive whose batch was not deleted.
+  const stopped = new AbortController();
   const stats = { invocations: 0, records: 0, redelivered: 0, failedRecords: 0, receiveCalls: 0, deleteCalls: 0 };
 
   const receive = async (max: number, waitSeconds: number): Promise<Message[]> => {
@@ -66,6 +69,7 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
           AttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
+        { abortSignal: stopped.signal },
       ),
     );
     return r.Messages ?? [];
@@ -157,6 +161,7 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
     stats,
     stop: async () => {
       running = false;
+      stopped.abort();
       await Promise.all(pollers);
     },
   };
