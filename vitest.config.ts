@@ -51,7 +51,9 @@ export default defineConfig({
       // once for the files a process runs (tests/infra/synth.ts).
       { extends: true, test: { name: 'infra', include: tiers.infra, isolate: false } },
       { extends: true, test: { name: 'npm-start', include: tiers['npm-start'] } },
-      { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators } },
+      // Stack files share their worker processes too: each starts its own stack, whose functions load afresh
+      // (tests/support/stack.ts) while the npm packages under them load once per worker.
+      { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators, isolate: false } },
       { extends: true, test: { name: 'browser', include: tiers.browser, globalSetup: emulators } },
     ],
   },

@@ -134,6 +134,21 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
 }
 
 /**
+ * Sets the functions' environment in this process, as Lambda sets a container's, and has `stops` put back what was
+ * there: a later stack in the same process (a test worker runs several) sees none of this one's settings.
+ */
+function setEnvironment(values: Record<string, string>, stops: (() => Promise<void>)[]): void {
+  const before = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, values);
+  stops.push(async () => {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+}
+
+/**
  * The whole system on this machine: DynamoDB Local, the SQS emulator, and the real handlers behind a
  * local API Gateway, SQS event source mapping and (later) schedules. Handlers are the modules Lambda runs;
  * only their triggers are played here.
@@ -169,7 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
-    Object.assign(process.env, base);
+    setEnvironment(base, stops);
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const dynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamoEndpoint, credentials });
     const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: sqsEndpoint, credentials });
@@ -230,7 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...stripeEnv,
       ...options.env,
     };
-    Object.assign(process.env, env);
+    setEnvironment(env, stops);
 
     const invocations = new Map<FunctionName, number>();
     const busy = new Map<FunctionName, number>();

@@ -1,4 +1,4 @@
-import { inject } from 'vitest';
+import { inject, vi } from 'vitest';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
@@ -23,8 +23,13 @@ export function emulatorEndpoints(): { dynamoEndpoint: string; sqsEndpoint: stri
   return { dynamoEndpoint, sqsEndpoint };
 }
 
-/** A local stack on the run's shared emulators, with its own tables and queues. */
+/**
+ * A local stack on the run's shared emulators, with its own tables and queues. Its functions load afresh, as in a new
+ * container: the stack tier's files share worker processes (vitest.config.ts), and a function's module reads its
+ * stack's settings when it loads. What does not read them (npm packages) stays loaded from one stack to the next.
+ */
 export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  vi.resetModules();
   return startLocalStack({
     ...emulatorEndpoints(),
     visibilityTimeoutSeconds: 1,
