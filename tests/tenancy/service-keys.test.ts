@@ -137,8 +137,10 @@ describe('OpenMeter-compatible ingestion with @openmeter/sdk', () => {
 
   it('takes the SDK’s events with a base URL and a tenant key, counting a retried batch once', async () => {
     const openmeter = new OpenMeter({ baseUrl: stack.apiUrl, apiKey: key });
+    // Each event carries its time: the SDK stamps an event without one at each call, so a retry would be another payload
+    // under the same id, refused once the first is counted (ID_REUSED).
     const events = [
-      { id: 'om-1', type: 'api_calls', subject: 'customer-1', data: { route: '/hello' } },
+      { id: 'om-1', type: 'api_calls', subject: 'customer-1', time: new Date(), data: { route: '/hello' } },
       { id: 'om-2', type: 'ai_jobs', subject: 'customer-1', time: new Date(), data: { job_type: 'estimate', value: 2 } },
     ];
     await openmeter.events.ingest(events);
