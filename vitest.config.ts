@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import NpmStartFirst from './tests/support/sequencer.js';
 import { testTiers } from './tests/support/tiers.js';
 
 const tiers = testTiers(import.meta.dirname);
@@ -21,6 +22,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', TZ: 'UTC' },
     reporters: ['default', './tests/support/slowest-files.ts'],
+    sequence: { sequencer: NpmStartFirst },
     // On in `npm test` (--coverage): what the tests run of the product's code, generated code aside. The thresholds
     // sit just under the figures reached (docs/testing.md); branches are still below the 85% aimed at.
     coverage: {

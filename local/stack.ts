@@ -159,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   recordAwsCalls();
   try {
     // The JVM of DynamoDB Local takes seconds to come up: it starts first, on a port chosen now, and everything that
-    // needs no table (the other emulators, the functions' modules, the dashboard bundle) is made ready meanwhile.
+    // needs no table (the other emulators, the functions' modules) is made ready meanwhile.
     let dynamoEndpoint = options.dynamoEndpoint;
     let dynamoStarted: Promise<unknown> = Promise.resolve();
     if (!dynamoEndpoint) {
@@ -172,8 +172,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const sqsEndpoint: string = options.sqsEndpoint ?? (await startSqsLocal().then((s) => (stops.push(s.stop), s.endpoint)));
     const prefix = options.prefix ?? `meterline-${randomBytes(3).toString('hex')}`;
-    const dashboardBuilt = buildDashboard({ debug: true });
-    dashboardBuilt.catch(() => undefined); // awaited below
+    // Built at the first request for one of its files: most stacks of the test suite never serve a page.
+    const dashboard = once(() => buildDashboard({ debug: true }));
 
     const base = {
       AWS_REGION: LOCAL_REGION,
@@ -291,7 +291,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const scheduler = startScheduler(schedules, (name, error) => console.error(`schedule ${name} failed`, error));
     stops.push(() => scheduler.stop());
 
-    const dashboard = await dashboardBuilt;
     let refusing = false;
     const server: Server = await startGateway({
       port,
@@ -310,7 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           const file =
             name === 'config.json'
               ? { body: Buffer.from(JSON.stringify({ apiUrl: '' })), contentType: 'application/json' }
-              : dashboard.get(name);
+              : (await dashboard()).get(name);
           if (file) {
             res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-store' });
             res.end(file.body);

@@ -1,7 +1,5 @@
 import { join } from 'node:path';
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { localStateDir, readLocalState } from '../../local/state.js';
-import { queryUsage } from '../../local/usage-sql.js';
 import { type Command, need, text } from './command.js';
 import { table } from './render.js';
 
@@ -26,6 +24,8 @@ export const usageSqlCommand: Command = {
     if (!workgroup && local) {
       const res = await fetch(`${target().apiUrl}/_local/schedules/usage-export`, { method: 'POST' });
       if (!res.ok) throw new Error(`the local export did not run (${res.status}): is npm start running?`);
+      // DuckDB and the Athena client load only for this command: every other command starts without them.
+      const { queryUsage } = await import('../../local/usage-sql.js');
       return queryUsage(join(localStateDir(), 'export'), sql);
     }
     if (!workgroup)
@@ -36,6 +36,9 @@ export const usageSqlCommand: Command = {
 };
 
 async function athena(workgroup: string, sql: string): Promise<Record<string, string | undefined>[]> {
+  const { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } = await import(
+    '@aws-sdk/client-athena'
+  );
   const client = new AthenaClient({});
   const { QueryExecutionId } = await client.send(new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: workgroup }));
   for (;;) {
