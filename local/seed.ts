@@ -24,7 +24,7 @@ export interface DemoSeed {
  * An admin key and a demo tenant with the seed documents' meters, one API key, and a subscription to
  * seed 1's $199 plan (with features) that started this month, so that `GET /v1/invoices/upcoming` prices the demo's usage;
  * example seller and customer details for its invoices, a hard limit on orders for the dashboard's bar, and
- * prepaid credits from the month's start (a $500 purchase, a monthly allowance of 10,000 API calls) so that its
+ * prepaid credits from the month's start (a $500 purchase, a monthly allowance of 3,000 API calls) so that its
  * upcoming invoice and `GET /v1/credits` show them burning down.
  */
 export async function seedDemo(directory: TenantDirectory, billing: DynamoBillingStore, now = Date.now()): Promise<DemoSeed> {
@@ -75,7 +75,7 @@ export async function seedDemo(directory: TenantDirectory, billing: DynamoBillin
     ['g_demo_purchase', { amount: '500.00', source: 'purchased', effectiveAt: from, description: 'Prepaid usage' }],
     [
       'g_demo_allowance',
-      { amount: '10000', meter: 'api_calls', source: 'promotional', effectiveAt: from, recurrence: 'monthly', priority: 10 },
+      { amount: '3000', meter: 'api_calls', source: 'promotional', effectiveAt: from, recurrence: 'monthly', priority: 10 },
     ],
   ];
   for (const [id, req] of grants) {
