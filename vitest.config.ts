@@ -42,7 +42,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Pure tests share their workers' module caches: each worker loads zod, decimal.js and the domain once rather
-          // than once per file, most of a unit file's time. They pass in any order (--sequence.shuffle.files).
+          // than once per file, most of a unit file's time. They pass in any order (--sequence.shuffle).
           isolate: false,
           include: ['tests/**/*.test.ts'],
           exclude: [...tiers.infra, ...tiers['npm-start'], ...tiers.stack, ...tiers.browser],
