@@ -8,9 +8,8 @@ import { EXTERNAL_COVERAGE_VARIABLE, type ExternalScript } from './external-cove
 /**
  * The V8 provider, which also counts the scripts the tests recorded from outside vitest's workers
  * (tests/support/external-coverage.ts): each is mapped back to the repository's files through its inline source map,
- * as vitest maps its own. A file that ran in a worker keeps the worker's figures; one that ran only outside them (the
- * dashboard's pages, the Lambda extension) takes the outside figures instead of the zeros vitest gives a file no worker
- * loaded.
+ * as vitest maps its own. A file takes the figures of whichever ran more of its statements, the workers or the processes
+ * outside them (the dashboard's pages, the Lambda extension), rather than the zeros vitest gives a file no worker loaded.
  */
 /** istanbul-lib-coverage's map, as the V8 provider makes it (the library ships no types). */
 type CoverageMap = ReturnType<V8CoverageProvider['createCoverageMap']>;
@@ -28,9 +27,12 @@ export class ExternalCoverageProvider extends V8CoverageProvider {
   override async generateCoverage(context: ReportContext): Promise<CoverageMap> {
     const external = await this.externalCoverage();
     const map = await super.generateCoverage(context);
+    // The two are mapped from different builds of a file, whose statements need not line up one to one, so they are
+    // not added together: a file takes the figures of whichever ran more of it (a worker that only read one of the
+    // Lambda extension's constants does not hide the extension's own processes).
+    const ran = (m: CoverageMap, file: string) => Object.values<number>(m.fileCoverageFor(file).s).filter((hits) => hits > 0).length;
     for (const file of external.files()) {
-      const ran = map.data[file] && Object.values<number>(map.fileCoverageFor(file).s).some((hits) => hits > 0);
-      if (!ran) map.data[file] = external.fileCoverageFor(file);
+      if (!map.data[file] || ran(external, file) > ran(map, file)) map.data[file] = external.fileCoverageFor(file);
     }
     return map;
   }
