@@ -575,7 +575,7 @@ describe('when the API answers otherwise than hoped', () => {
     await bare.page.close();
   });
 
-  it('creates an alert of each kind, describes each in words, and says so when deleting one fails', async () => {
+  it('creates an alert of each kind, describes each in words, opens each to edit with its own values, says when one fired, and says so when deleting one fails', async () => {
     const { page } = await signIn(keys.b);
     await page.goto(`${stack.apiUrl}/#/alerts`);
     const form = page.getByRole('form', { name: 'New alert' });
@@ -621,6 +621,32 @@ describe('when the API answers otherwise than hoped', () => {
       'All meters together report nothing for 30 minutes',
       'No episodes yet.',
     ]);
+
+    // The edit form opens with the rule's own values.
+    const edit = async (name: string, fields: Record<string, string>) => {
+      // By its id: once editing, its name is in an input, no longer in its text.
+      const id = await page.locator('li[data-alert]', { hasText: name }).getAttribute('data-alert');
+      const item = page.locator(`li[data-alert="${id}"]`);
+      await item.getByRole('button', { name: 'Edit', exact: true }).click();
+      for (const [label, value] of Object.entries(fields)) expect(await item.getByLabel(label, { exact: true }).inputValue()).toBe(value);
+      await item.getByRole('button', { name: 'Cancel' }).click();
+    };
+    await edit('Near the quota', { Percent: '90', Of: 'quota' });
+    await edit('Big month', { Amount: '150', Cost: 'projected' });
+    await edit('Credit low', { 'Credit left': '10' });
+    await edit('Odd usage', { Sensitivity: 'low' });
+    await edit('Quiet', { 'Silent for (minutes)': '30' });
+
+    // A rule that fired says when, and at what.
+    await create('First order', 'quantity', async () => {
+      await form.getByLabel('Meter').selectOption('orders');
+      await form.getByLabel('Threshold this period').fill('1');
+    });
+    await stack.runSchedule('alert-evaluator');
+    await page.reload();
+    await expect
+      .poll(() => page.locator('li[data-alert]', { hasText: 'First order' }).locator('p').nth(1).textContent())
+      .toMatch(/^Fired .+ at 1 order$/);
 
     const undo = await answer(
       page,
@@ -769,7 +795,7 @@ describe('when the API answers otherwise than hoped', () => {
     await page.close();
   });
 
-  it("shows the operator a simulation's refused version under its field, a tenant dashboard that could not be opened, and the local mailbox", async () => {
+  it("shows the operator a simulation's refused version under its field, a running and a failed simulation, a tenant dashboard that could not be opened, and the local mailbox", async () => {
     const { page } = await signIn(adminKey);
     const card = page.getByTestId('simulations');
     const version = card.getByRole('spinbutton', { name: 'Version' });
@@ -778,6 +804,26 @@ describe('when the API answers otherwise than hoped', () => {
     await expect.poll(() => version.getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#simulation-version-error').textContent()).toContain('has no version 99');
     expect(await card.getByRole('alert').count()).toBe(0);
+
+    // The job started last, read while it runs and after it failed.
+    const jobId = await page.evaluate(() => localStorage.getItem('meterline.simulation'));
+    expect(jobId).toBeTruthy();
+    let reads = 0;
+    const undoJob = await answer(page, `/v1/admin/simulations/${jobId}`, async (route) => {
+      const { result: _, ...job } = await (await route.fetch()).json();
+      const state =
+        reads++ === 0
+          ? { ...job, status: 'running', progress: { ...job.progress, tenants: 1, subscriptions: 2 } }
+          : { ...job, status: 'failed', error: 'the plan dash-candidate was deleted while the job ran' };
+      await route.fulfill({ json: state });
+    });
+    await page.reload();
+    const status = card.getByTestId('simulation-status');
+    await expect.poll(() => status.textContent()).toMatch(/: running · 1 of 2 subscriptions priced$/);
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 10_000 }).toBe('failed');
+    expect(await card.locator('p.error').textContent()).toBe('the plan dash-candidate was deleted while the job ran');
+    expect(await card.getByTestId('simulation-result').count()).toBe(0);
+    await undoJob();
 
     const undo = await answer(page, '/v1/dashboard/sessions', internalError);
     await page
