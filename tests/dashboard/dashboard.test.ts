@@ -661,7 +661,7 @@ describe('when the API answers otherwise than hoped', () => {
     await page.close();
   });
 
-  it('shows every price model, unlimited features, unit and expiring credit grants and hard limits on the Plan page, each part failing on its own', async () => {
+  it('shows every price model, unlimited features, unit and expiring credit grants, hard limits and a trial that ends on the Plan page, each part failing on its own', async () => {
     const rates = {
       name: 'Dashboard rates',
       currency: 'USD',
@@ -696,9 +696,11 @@ describe('when the API answers otherwise than hoped', () => {
     expect((await api(stack, 'PUT', '/v1/admin/plans/dash-rates', adminKey, rates)).status).toBe(200);
     const key = await createTenant(stack, 'tenant-rates');
     const startAt = new Date(monthStart()).toISOString();
-    expect(
-      (await api(stack, 'PUT', '/v1/admin/tenants/tenant-rates/subscription', adminKey, { planId: 'dash-rates', startAt })).status,
-    ).toBe(201);
+    const subscription = '/v1/admin/tenants/tenant-rates/subscription';
+    expect(await api(stack, 'PUT', subscription, adminKey, { planId: 'dash-rates', startAt, trialDays: 60 })).toMatchObject({
+      status: 201,
+    });
+    expect(await api(stack, 'PUT', subscription, adminKey, { cancelAtPeriodEnd: true })).toMatchObject({ status: 200 });
     const grants = [
       { amount: '100', meter: 'ai_jobs', source: 'promotional', recurrence: 'monthly', effectiveAt: startAt },
       { amount: '25.00', source: 'manual', effectiveAt: startAt, expiresAt: new Date(monthStart() + 400 * 86_400_000).toISOString() },
@@ -711,6 +713,8 @@ describe('when the API answers otherwise than hoped', () => {
     await page.goto(`${stack.apiUrl}/#/plan`);
     const rateRows = page.locator('h2:text-is("Rates") + .table-scroll tbody tr');
     await rateRows.first().waitFor();
+    const terms = page.locator('article.card', { has: page.getByRole('heading', { name: 'Dashboard rates' }) }).locator('p.muted');
+    expect(await terms.textContent()).toMatch(/ \(trial\) · ends [A-Z][a-z]{2} \d{1,2}, \d{4} · time zone UTC$/);
     expect(await rateRows.allTextContents()).toEqual([
       'Invoices$5.00 per 1,000 invoices, each started package in full',
       'Storage$0.10 per GB-month',
