@@ -9,10 +9,15 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The request field the API refused, when it named one. */
+    readonly field?: string,
   ) {
     super(message);
   }
 }
+
+/** A tenant without a subscription is answered 404 by the plan's reads (pricing, analytics, the upcoming invoice). */
+export const noPlan = (error: Error | undefined) => error instanceof ApiError && error.status === 404;
 
 let base = '';
 
@@ -37,13 +42,16 @@ async function request(method: string, path: string, body?: unknown): Promise<Re
     method,
     headers: { authorization: `Bearer ${token() ?? ''}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  }).catch(() => {
+    // fetch rejects only when no answer came at all (offline, DNS, a dropped connection); its own text says little.
+    throw new ApiError(0, 'UNREACHABLE', 'The Meterline API could not be reached. Check the connection and try again.');
   });
   if (!res.ok) {
-    const error = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    const error = (await res.json().catch(() => ({}))) as { code?: string; message?: string; field?: string };
     // API Gateway itself answers an expired, revoked or unknown session (no error code of the API's).
     if (!error.code && (res.status === 401 || res.status === 403))
       throw new ApiError(res.status, 'SESSION_ENDED', 'This dashboard session has ended.');
-    throw new ApiError(res.status, error.code ?? String(res.status), error.message ?? res.statusText);
+    throw new ApiError(res.status, error.code ?? String(res.status), error.message ?? res.statusText, error.field);
   }
   return res;
 }

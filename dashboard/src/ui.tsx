@@ -31,6 +31,26 @@ export function ErrorBox({ error, retry }: { error: Error; retry?: () => void })
   );
 }
 
+/** The field an API refusal names, when `error` is one. */
+export const refusedField = (error: Error | undefined) => (error instanceof ApiError ? error.field : undefined);
+
+/**
+ * The API's refusal of one form field, shown under its input; the input points at it (`aria-describedby`) and is marked
+ * invalid, so a screen reader reads the reason with the field.
+ */
+export function fieldErrorProps(error: Error | undefined, field: string, id: string) {
+  return refusedField(error) === field ? { 'aria-invalid': true, 'aria-describedby': `${id}-error` } : {};
+}
+
+export function FieldError({ error, field, id }: { error: Error | undefined; field: string; id: string }) {
+  if (refusedField(error) !== field) return null;
+  return (
+    <p class="field-error" id={`${id}-error`}>
+      {error!.message}
+    </p>
+  );
+}
+
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }

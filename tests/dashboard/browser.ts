@@ -54,14 +54,17 @@ function measureDashboard(context: BrowserContext): () => Promise<void> {
   const bundle = pathToFileURL(DASHBOARD_BUNDLE).href;
   const open = new Set<() => Promise<void>>();
   const measure = (page: Page) => {
-    const started = page.coverage.startJSCoverage({ resetOnNavigation: false });
-    const take = async () => {
-      open.delete(take);
+    let started = page.coverage.startJSCoverage({ resetOnNavigation: false });
+    const record = async () => {
       await started;
       const scripts: ExternalScript[] = [];
       for (const { url, source, functions } of await page.coverage.stopJSCoverage())
         if (source && new URL(url).pathname === '/app.js') scripts.push({ url: bundle, source, functions });
       recordExternalCoverage(scripts);
+    };
+    const take = async () => {
+      open.delete(take);
+      await record();
     };
     open.add(take);
     page.once('close', () => open.delete(take));
@@ -69,6 +72,21 @@ function measureDashboard(context: BrowserContext): () => Promise<void> {
     page.close = async (options) => {
       if (open.has(take)) await take();
       return close(options);
+    };
+    // Loading the page again drops the counts of the scripts it replaces, whatever resetOnNavigation says: they go first.
+    const again = async () => {
+      await record();
+      started = page.coverage.startJSCoverage({ resetOnNavigation: false });
+    };
+    const reload = page.reload.bind(page);
+    page.reload = async (options) => {
+      if (open.has(take)) await again();
+      return reload(options);
+    };
+    const goto = page.goto.bind(page);
+    page.goto = async (url, options) => {
+      if (open.has(take)) await again();
+      return goto(url, options);
     };
   };
   context.on('page', measure);

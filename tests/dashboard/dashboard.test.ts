@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 import { readFileSync } from 'node:fs';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { Dec } from '../../shared/kernel/decimal.js';
-import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
+import { api, createAdminKey, createTenant, eventually, startTestStack } from '../support/stack.js';
 import { launchChromium } from './browser.js';
 import { writeHistory } from './history.js';
 
@@ -478,6 +478,380 @@ describe('isolation and scope', () => {
     await page.getByText('Open the dashboard with the sign-in link').waitFor();
     // The authorizer now refuses the token: API Gateway answers 403 before any function runs.
     expect((await api(stack, 'GET', '/v1/dashboard/session', token)).status).toBe(403);
+    await page.close();
+  });
+});
+
+/** Answers the page's requests to `pathname` with `handler` (any method, any query) until the returned function is called. */
+async function answer(page: Page, pathname: string, handler: (route: Route) => Promise<void>): Promise<() => Promise<void>> {
+  const match = (url: URL) => url.pathname === pathname;
+  await page.route(match, handler);
+  return () => page.unroute(match);
+}
+const refuse =
+  (status: number, body?: object) =>
+  (route: Route): Promise<void> =>
+    route.fulfill({ status, contentType: 'application/json', body: body ? JSON.stringify(body) : '' });
+const internalError = refuse(500, { code: 'INTERNAL', message: 'internal error' });
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+describe('when the API answers otherwise than hoped', () => {
+  it('says it is loading while an answer is slow, what went wrong with a retry when one fails or none comes, and when the session has ended', async () => {
+    const { page, token, sessionId } = await signIn(keys.a);
+    await page.getByTestId('projected').waitFor();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let undo = await answer(page, '/v1/usage/current', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.reload();
+    await page.getByRole('status').getByText('Loading your usage…').waitFor();
+    release();
+    await page.getByTestId('projected').waitFor();
+    await undo();
+
+    undo = await answer(page, '/v1/analytics', internalError);
+    await page.reload();
+    const alert = page.getByRole('alert');
+    await alert.getByText('Something went wrong.').waitFor();
+    expect(await alert.textContent()).toBe('Something went wrong. internal errorTry again');
+    await undo();
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await page.getByTestId('projected').waitFor();
+
+    undo = await answer(page, '/v1/usage/current', (route) => route.abort('internetdisconnected'));
+    await page.reload();
+    await alert.getByText('The Meterline API could not be reached. Check the connection and try again.').waitFor();
+    await undo();
+
+    expect((await api(stack, 'DELETE', `/v1/dashboard/sessions/${sessionId}`, token)).status).toBeLessThan(300);
+    await page.reload();
+    await alert.getByText('Your session has ended.').waitFor();
+    expect(await alert.textContent()).toContain('Ask your product for a new dashboard link.');
+    expect(await alert.getByRole('button').count()).toBe(0);
+    await page.close();
+
+    const visitor = await context.newPage();
+    await visitor.goto(stack.apiUrl);
+    await visitor.getByText('Open the dashboard with the sign-in link your product gives you.').waitFor();
+    await visitor.close();
+  });
+
+  it('tells a tenant without a plan, invoices, alerts or meters what it sees and what to do, and shows a refused alert field under the field', async () => {
+    const { page } = await signIn(await createTenant(stack, 'tenant-new'));
+    await page.getByText('This account has no plan yet: usage is shown without costs.').waitFor();
+    expect(await page.locator('article[data-meter="orders"] .cost').textContent()).toBe('Calendar month to date');
+    await page.goto(`${stack.apiUrl}/#/plan`);
+    await page.getByText('This account has no plan yet: its usage is recorded').waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.goto(`${stack.apiUrl}/#/invoices`);
+    await page.getByText('No invoices yet: the first is issued when the current period closes.').waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(0);
+
+    await page.goto(`${stack.apiUrl}/#/alerts`);
+    await page.getByText('No alerts yet. Create one below to hear when usage or cost reaches a level.').waitFor();
+    const form = page.getByRole('form', { name: 'New alert' });
+    const threshold = form.getByLabel('Threshold this period');
+    await form.getByLabel('Meter').selectOption('orders');
+    await threshold.fill('0');
+    await form.getByRole('button', { name: 'Create alert' }).click();
+    await expect.poll(() => threshold.getAttribute('aria-invalid')).toBe('true');
+    const reason = page.locator(`#${await threshold.getAttribute('aria-describedby')}`);
+    expect(await reason.textContent()).toContain('positive decimal');
+    expect(await form.getByRole('alert').count()).toBe(0);
+    await threshold.fill('5');
+    await form.getByRole('button', { name: 'Create alert' }).click();
+    await page.locator('li[data-alert]', { hasText: 'Orders reaches 5 orders' }).waitFor();
+    expect(await page.locator('li[data-alert]').textContent()).toContain('Not fired this period');
+    await page.close();
+
+    const bare = await signIn(await createTenant(stack, 'tenant-bare', []));
+    await bare.page.getByText('No meters are defined yet. Once your product sends usage, each meter gets a card here.').waitFor();
+    await bare.page.goto(`${stack.apiUrl}/#/usage`);
+    await bare.page.getByText('No meters are defined yet.', { exact: true }).waitFor();
+    await bare.page.close();
+  });
+
+  it('creates an alert of each kind, describes each in words, opens each to edit with its own values, says when one fired, and says so when deleting one fails', async () => {
+    const { page } = await signIn(keys.b);
+    await page.goto(`${stack.apiUrl}/#/alerts`);
+    const form = page.getByRole('form', { name: 'New alert' });
+    const create = async (name: string, kind: string, fill: () => Promise<unknown>) => {
+      await form.getByLabel('Name').fill(name);
+      await form.getByLabel('When').selectOption(kind);
+      await fill();
+      await form.getByRole('button', { name: 'Create alert' }).click();
+      const item = page.locator('li[data-alert]', { hasText: name });
+      await item.waitFor();
+      return item.locator('p').allTextContents();
+    };
+    expect(
+      await create('Near the quota', 'percent', async () => {
+        await form.getByLabel('Meter').selectOption('api_calls');
+        await form.getByLabel('Percent').fill('90');
+        await form.getByLabel('Of').selectOption('quota');
+      }),
+    ).toEqual(['API calls reaches 90% of the hard quota', 'Not fired this period']);
+    expect(
+      await create('Big month', 'spend', async () => {
+        await form.getByLabel('Amount').fill('150');
+        await form.getByLabel('Cost').selectOption('projected');
+      }),
+    ).toEqual(['Projected cost reaches $150.00', 'Not fired this period']);
+    expect(await create('Credit low', 'balance', () => form.getByLabel('Credit left').fill('10'))).toEqual([
+      'Prepaid credit falls to $10.00 or less',
+      'Not fired this period',
+    ]);
+    expect(await create('Odd usage', 'anomaly', () => form.getByLabel('Sensitivity').selectOption('low'))).toEqual([
+      'Any meter leaves its usual range (low sensitivity)',
+      'No episodes yet.',
+    ]);
+    // Shorter than the shortest gap the API watches: refused, with the reason under the field.
+    const after = form.getByLabel('Silent for (minutes)');
+    await form.getByLabel('Name').fill('Quiet');
+    await form.getByLabel('When').selectOption('silence');
+    await after.fill('5');
+    await form.getByRole('button', { name: 'Create alert' }).click();
+    await expect.poll(() => after.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator(`#${await after.getAttribute('aria-describedby')}`).textContent()).toMatch(/15/);
+    expect(await create('Quiet', 'silence', () => after.fill('30'))).toEqual([
+      'All meters together report nothing for 30 minutes',
+      'No episodes yet.',
+    ]);
+
+    // The edit form opens with the rule's own values.
+    const edit = async (name: string, fields: Record<string, string>) => {
+      // By its id: once editing, its name is in an input, no longer in its text.
+      const id = await page.locator('li[data-alert]', { hasText: name }).getAttribute('data-alert');
+      const item = page.locator(`li[data-alert="${id}"]`);
+      await item.getByRole('button', { name: 'Edit', exact: true }).click();
+      for (const [label, value] of Object.entries(fields)) expect(await item.getByLabel(label, { exact: true }).inputValue()).toBe(value);
+      await item.getByRole('button', { name: 'Cancel' }).click();
+    };
+    await edit('Near the quota', { Percent: '90', Of: 'quota' });
+    await edit('Big month', { Amount: '150', Cost: 'projected' });
+    await edit('Credit low', { 'Credit left': '10' });
+    await edit('Odd usage', { Sensitivity: 'low' });
+    await edit('Quiet', { 'Silent for (minutes)': '30' });
+
+    // A rule that fired says when, and at what.
+    await create('First order', 'quantity', async () => {
+      await form.getByLabel('Meter').selectOption('orders');
+      await form.getByLabel('Threshold this period').fill('1');
+    });
+    await stack.runSchedule('alert-evaluator');
+    await page.reload();
+    await expect
+      .poll(() => page.locator('li[data-alert]', { hasText: 'First order' }).locator('p').nth(1).textContent())
+      .toMatch(/^Fired .+ at 1 order$/);
+
+    const undo = await answer(
+      page,
+      `/v1/alerts/${await page.locator('li[data-alert]', { hasText: 'Big month' }).getAttribute('data-alert')}`,
+      (route) => (route.request().method() === 'DELETE' ? internalError(route) : route.continue()),
+    );
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete Big month' }).click();
+    await page.getByRole('alert').getByText('Something went wrong. internal error').waitFor();
+    expect(await page.locator('li[data-alert]', { hasText: 'Big month' }).count()).toBe(1);
+    await undo();
+    await page.close();
+  });
+
+  it('shows every price model, unlimited features, unit and expiring credit grants, hard limits and a trial that ends on the Plan page, each part failing on its own', async () => {
+    const rates = {
+      name: 'Dashboard rates',
+      currency: 'USD',
+      interval: 'month',
+      baseFee: '0',
+      prices: {
+        orders: { model: 'free' },
+        invoices: { model: 'package', packageSize: '1000', packagePrice: '5.00', rounding: 'up' },
+        estimates: { model: 'package', packageSize: '10', packagePrice: '1.00', rounding: 'prorated' },
+        api_calls: { model: 'quota', included: 'unlimited', unitPrice: '0' },
+        ai_jobs: {
+          model: 'graduated',
+          tiers: [
+            { upTo: '100', unitPrice: '0.50' },
+            { upTo: null, unitPrice: '0.25' },
+          ],
+        },
+        seats: {
+          model: 'volume',
+          tiers: [
+            { upTo: '10', unitPrice: '8.00' },
+            { upTo: null, unitPrice: '6.00' },
+          ],
+        },
+        storage_gb: { model: 'perUnit', unitPrice: '0.10' },
+      },
+      features: {
+        projects: { kind: 'static', value: 'unlimited' },
+        jobs: { kind: 'metered', meter: 'ai_jobs', limit: 'unlimited' },
+      },
+    };
+    expect((await api(stack, 'PUT', '/v1/admin/plans/dash-rates', adminKey, rates)).status).toBe(200);
+    const key = await createTenant(stack, 'tenant-rates');
+    const startAt = new Date(monthStart()).toISOString();
+    const subscription = '/v1/admin/tenants/tenant-rates/subscription';
+    expect(await api(stack, 'PUT', subscription, adminKey, { planId: 'dash-rates', startAt, trialDays: 60 })).toMatchObject({
+      status: 201,
+    });
+    expect(await api(stack, 'PUT', subscription, adminKey, { cancelAtPeriodEnd: true })).toMatchObject({ status: 200 });
+    const grants = [
+      { amount: '100', meter: 'ai_jobs', source: 'promotional', recurrence: 'monthly', effectiveAt: startAt },
+      { amount: '25.00', source: 'manual', effectiveAt: startAt, expiresAt: new Date(monthStart() + 400 * 86_400_000).toISOString() },
+    ];
+    for (const grant of grants)
+      expect((await api(stack, 'POST', '/v1/admin/tenants/tenant-rates/credits', adminKey, grant)).status).toBe(201);
+    expect((await api(stack, 'PUT', '/v1/admin/tenants/tenant-rates/quotas/orders', adminKey, { limit: '1000' })).status).toBeLessThan(300);
+
+    const { page } = await signIn(key);
+    await page.goto(`${stack.apiUrl}/#/plan`);
+    const rateRows = page.locator('h2:text-is("Rates") + .table-scroll tbody tr');
+    await rateRows.first().waitFor();
+    const terms = page.locator('article.card', { has: page.getByRole('heading', { name: 'Dashboard rates' }) }).locator('p.muted');
+    expect(await terms.textContent()).toMatch(/ \(trial\) · ends [A-Z][a-z]{2} \d{1,2}, \d{4} · time zone UTC$/);
+    expect(await rateRows.allTextContents()).toEqual([
+      'Invoices$5.00 per 1,000 invoices, each started package in full',
+      'Storage$0.10 per GB-month',
+      'AI jobsup to 100 jobs: $0.50 per job; beyond: $0.25 per job',
+      'Ordersfree',
+      'API callsincluded, unlimited',
+      'Active usersup to 10 users: $8.00 per user; beyond: $6.00 per user (all units at the reached tier)',
+      'Estimates$1.00 per 10 estimates, partial packages prorated',
+    ]);
+    await page.getByTestId('entitlements').waitFor();
+    expect(await page.getByTestId('entitlements').locator('tbody tr').allTextContents()).toEqual([
+      'JobsUnlimited0 jobs',
+      'ProjectsUnlimited–',
+    ]);
+    await page.getByTestId('credit-grants').waitFor();
+    const expiry = new Date(grants[1]!.expiresAt!).toLocaleDateString('en-US', { timeZone: 'UTC', dateStyle: 'medium' });
+    expect((await page.getByTestId('credit-grants').locator('tbody tr').allTextContents()).sort()).toEqual([
+      `Manual$25.00$25.00${expiry}`,
+      'Promotional (AI jobs)100 jobs100 jobs a monthrenews monthly',
+    ]);
+    expect(await page.getByTestId('credit-balance').textContent()).toContain('$25.00 expected at the end of the period');
+    expect(await page.locator('.quota').allTextContents()).toEqual(['Orders0 orders of 1,000 orders0% used']);
+    await page.getByText('No invoiced period yet to compare.').waitFor();
+
+    // Not linked to a Stripe customer yet: the portal is refused, and the page says why.
+    await page.getByRole('button', { name: 'Manage plan / payment methods' }).click();
+    await page.getByRole('alert').getByText('not linked to a Stripe customer yet').waitFor();
+
+    const undoFeatures = await answer(page, '/v1/entitlements', internalError);
+    const undoLimits = await answer(page, '/v1/quotas', refuse(503));
+    await page.reload();
+    await page.getByRole('alert').getByText('Something went wrong. Service Unavailable').waitFor();
+    await page.getByRole('alert').getByText('Something went wrong. internal error').waitFor();
+    expect(await page.getByText('No hard limits are set on this account.').count()).toBe(0);
+    await undoFeatures();
+    await undoLimits();
+    await page.close();
+  });
+
+  it('narrows the usage charts by range and meter, says when a range is empty or backwards, and retries a chart that failed', async () => {
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/usage`);
+    const jobs = page.locator('article[data-meter="ai_jobs"]');
+    await jobs.locator('canvas').first().waitFor();
+    await page.getByLabel('90 days').check();
+    expect(await page.getByLabel('hour', { exact: true }).isDisabled()).toBe(true);
+    await page.getByText('(hours up to 41 days)').waitFor();
+
+    await page.getByLabel('Custom').check();
+    const from = page.getByLabel('From', { exact: true });
+    const to = page.getByLabel('To', { exact: true });
+    await from.fill(isoDay(lastMonthStart()));
+    await to.fill(isoDay(monthStart() - 86_400_000));
+    await jobs.getByText('No grouped usage in this range.').waitFor();
+    await from.fill(isoDay(monthStart() + 86_400_000));
+    await page.getByText('Pick a start date before the end date.').waitFor();
+    expect(await page.locator('article[data-meter]').count()).toBe(0);
+
+    const undo = await answer(page, '/v1/usage', refuse(503));
+    await page.getByLabel('Meter').selectOption('orders');
+    await page.getByLabel('30 days').check();
+    const orders = page.locator('article[data-meter="orders"]');
+    await orders.getByRole('alert').getByText('Something went wrong. Service Unavailable').waitFor();
+    expect(await page.locator('article[data-meter]').count()).toBe(1);
+    await undo();
+    await orders.getByRole('button', { name: 'Try again' }).click();
+    await orders.locator('canvas').first().waitFor();
+    await page.close();
+  });
+
+  it('says so on the invoice page when its PDF cannot be fetched, and clears that once a document opens', async () => {
+    const [invoice] = (await api(stack, 'GET', '/v1/invoices', keys.a)).body.invoices;
+    const { page } = await signIn(keys.a);
+    await page.goto(`${stack.apiUrl}/#/invoices/${encodeURIComponent(invoice.id)}`);
+    const undo = await answer(page, `/v1/invoices/${invoice.id}/pdf`, internalError);
+    await page.getByRole('button', { name: 'Download PDF' }).click();
+    await page.getByRole('alert').getByText('Something went wrong. internal error').waitFor();
+    await undo();
+    const [printable] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Printable page' }).click()]);
+    await printable.close();
+    await page.getByRole('alert').waitFor({ state: 'detached' });
+    await page.close();
+  });
+
+  it("shows the operator a simulation's refused version under its field, a running and a failed simulation, a tenant dashboard that could not be opened, and the local mailbox", async () => {
+    const { page } = await signIn(adminKey);
+    const card = page.getByTestId('simulations');
+    const version = card.getByRole('spinbutton', { name: 'Version' });
+    await version.fill('99');
+    await card.getByRole('button', { name: 'Simulate on every tenant' }).click();
+    await expect.poll(() => version.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#simulation-version-error').textContent()).toContain('has no version 99');
+    expect(await card.getByRole('alert').count()).toBe(0);
+
+    // The job started last, read while it runs and after it failed.
+    const jobId = await page.evaluate(() => localStorage.getItem('meterline.simulation'));
+    expect(jobId).toBeTruthy();
+    let reads = 0;
+    const undoJob = await answer(page, `/v1/admin/simulations/${jobId}`, async (route) => {
+      const { result: _, ...job } = await (await route.fetch()).json();
+      const state =
+        reads++ === 0
+          ? { ...job, status: 'running', progress: { ...job.progress, tenants: 1, subscriptions: 2 } }
+          : { ...job, status: 'failed', error: 'the plan dash-candidate was deleted while the job ran' };
+      await route.fulfill({ json: state });
+    });
+    await page.reload();
+    const status = card.getByTestId('simulation-status');
+    await expect.poll(() => status.textContent()).toMatch(/: running · 1 of 2 subscriptions priced$/);
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 10_000 }).toBe('failed');
+    expect(await card.locator('p.error').textContent()).toBe('the plan dash-candidate was deleted while the job ran');
+    expect(await card.getByTestId('simulation-result').count()).toBe(0);
+    await undoJob();
+
+    const undo = await answer(page, '/v1/dashboard/sessions', internalError);
+    await page
+      .locator('tr[data-tenant="tenant-b"]')
+      .getByRole('button', { name: /Open .* dashboard/ })
+      .click();
+    await page.getByRole('alert').getByText('Something went wrong. internal error').waitFor();
+    await undo();
+
+    await page.getByRole('link', { name: 'Mailbox' }).click();
+    await page.getByRole('heading', { name: 'Mailbox' }).waitFor();
+    const address = 'ops@tenant-a.example';
+    expect((await api(stack, 'POST', '/v1/email/recipients', keys.a, { address, role: 'technical' })).status).toBe(201);
+    const [mail] = await eventually(
+      async () => stack.mailbox.messages.filter((m) => m.envelopeTo.includes(address)),
+      (m) => m.length === 1,
+    );
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('link', { name: mail!.subject }).click();
+    const message = page.getByRole('region', { name: 'Message' });
+    await message.getByRole('heading', { name: mail!.subject }).waitFor();
+    expect((await message.locator('dd').allTextContents()).slice(0, 2)).toEqual([mail!.from, address]);
+    expect(await page.locator('tr[aria-current="true"]').textContent()).toContain(mail!.subject);
+    expect(await message.locator('pre').first().textContent()).toBe(mail!.text);
     await page.close();
   });
 });

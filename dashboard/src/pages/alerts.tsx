@@ -3,7 +3,7 @@ import { send } from '../api.js';
 import { dateTime, money, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
 import type { Alert, Episode, Meter, Pricing } from '../types.js';
-import { Empty, ErrorBox, Load, Page } from '../ui.js';
+import { Empty, ErrorBox, FieldError, fieldErrorProps, Load, Page, refusedField } from '../ui.js';
 
 /** An alert's id, from its name: lowercase words joined by dashes, as the API accepts. */
 function idFor(name: string): string {
@@ -27,6 +27,15 @@ const kinds: [Kind, string][] = [
 const watchesShape = (kind: Kind) => kind === 'anomaly' || kind === 'silence';
 /** Rules on money, which watch no meter. */
 const moneyRule = (kind: Kind) => kind === 'spend' || kind === 'balance';
+/** The form's typed inputs of a kind, by the API's field names: a refusal naming one is shown under it. */
+const typedFields: Record<Kind, string[]> = {
+  quantity: ['name', 'threshold'],
+  percent: ['name', 'percent'],
+  spend: ['name', 'amount'],
+  balance: ['name', 'below'],
+  anomaly: ['name'],
+  silence: ['name', 'afterMinutes'],
+};
 
 interface FormState {
   kind: Kind;
@@ -81,6 +90,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
+    setError(undefined);
     try {
       const id = alert?.id ?? idFor(form.name || (moneyRule(form.kind) ? form.kind : form.meter || form.kind));
       await send('PUT', `/v1/alerts/${id}`, definition(form));
@@ -92,16 +102,33 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
     }
   };
   const prefix = alert ? `edit-${alert.id}` : 'new';
-  const decimal = (id: string, label: string, value: string, onInput: (v: string) => void) => (
+  const decimal = (field: string, label: string, value: string, onInput: (v: string) => void) => (
     <>
-      <label for={id}>{label}</label>
-      <input id={id} required inputMode="decimal" pattern="\d+(\.\d+)?" value={value} onInput={(e) => onInput(e.currentTarget.value)} />
+      <label for={`${prefix}-${field}`}>{label}</label>
+      <input
+        id={`${prefix}-${field}`}
+        required
+        inputMode="decimal"
+        pattern="\d+(\.\d+)?"
+        value={value}
+        onInput={(e) => onInput(e.currentTarget.value)}
+        {...fieldErrorProps(error, field, `${prefix}-${field}`)}
+      />
+      <FieldError error={error} field={field} id={`${prefix}-${field}`} />
     </>
   );
+  const shownAtField = typedFields[form.kind].includes(refusedField(error) ?? '');
   return (
     <form class="alert-form" onSubmit={submit} aria-label={alert ? `Edit ${alert.name ?? alert.id}` : 'New alert'}>
       <label for={`${prefix}-name`}>Name</label>
-      <input id={`${prefix}-name`} value={form.name} maxLength={100} onInput={(e) => set({ name: e.currentTarget.value })} />
+      <input
+        id={`${prefix}-name`}
+        value={form.name}
+        maxLength={100}
+        onInput={(e) => set({ name: e.currentTarget.value })}
+        {...fieldErrorProps(error, 'name', `${prefix}-name`)}
+      />
+      <FieldError error={error} field="name" id={`${prefix}-name`} />
       <label for={`${prefix}-kind`}>When</label>
       <select
         id={`${prefix}-kind`}
@@ -149,22 +176,23 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
       )}
       {form.kind === 'silence' && (
         <>
-          <label for={`${prefix}-after`}>Silent for (minutes)</label>
+          <label for={`${prefix}-afterMinutes`}>Silent for (minutes)</label>
           <input
-            id={`${prefix}-after`}
+            id={`${prefix}-afterMinutes`}
             inputMode="numeric"
             pattern="\d+"
             placeholder="learned from history"
             value={form.afterMinutes}
             onInput={(e) => set({ afterMinutes: e.currentTarget.value })}
+            {...fieldErrorProps(error, 'afterMinutes', `${prefix}-afterMinutes`)}
           />
+          <FieldError error={error} field="afterMinutes" id={`${prefix}-afterMinutes`} />
         </>
       )}
-      {form.kind === 'quantity' &&
-        decimal(`${prefix}-threshold`, 'Threshold this period', form.threshold, (threshold) => set({ threshold }))}
+      {form.kind === 'quantity' && decimal('threshold', 'Threshold this period', form.threshold, (threshold) => set({ threshold }))}
       {form.kind === 'percent' && (
         <>
-          {decimal(`${prefix}-percent`, 'Percent', form.percent, (percent) => set({ percent }))}
+          {decimal('percent', 'Percent', form.percent, (percent) => set({ percent }))}
           <label for={`${prefix}-of`}>Of</label>
           <select id={`${prefix}-of`} value={form.of} onChange={(e) => set({ of: e.currentTarget.value as FormState['of'] })}>
             <option value="included">the plan's included quantity</option>
@@ -174,7 +202,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
       )}
       {form.kind === 'spend' && (
         <>
-          {decimal(`${prefix}-amount`, 'Amount', form.amount, (amount) => set({ amount }))}
+          {decimal('amount', 'Amount', form.amount, (amount) => set({ amount }))}
           <label for={`${prefix}-basis`}>Cost</label>
           <select id={`${prefix}-basis`} value={form.basis} onChange={(e) => set({ basis: e.currentTarget.value as FormState['basis'] })}>
             <option value="current">so far this period</option>
@@ -182,7 +210,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
           </select>
         </>
       )}
-      {form.kind === 'balance' && decimal(`${prefix}-below`, 'Credit left', form.below, (below) => set({ below }))}
+      {form.kind === 'balance' && decimal('below', 'Credit left', form.below, (below) => set({ below }))}
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>
           {alert ? 'Save' : 'Create alert'}
@@ -193,7 +221,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
           </button>
         )}
       </div>
-      {error && <ErrorBox error={error} />}
+      {error && !shownAtField && <ErrorBox error={error} />}
     </form>
   );
 }

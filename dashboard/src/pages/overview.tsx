@@ -1,3 +1,4 @@
+import { noPlan } from '../api.js';
 import { compare, percentOf } from '../decimal.js';
 import { day, lastDay, money, trend, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
@@ -40,11 +41,12 @@ export function Overview() {
   const pricing = useApi<Pricing>('/v1/pricing');
   const quotas = useApi<{ quotas: QuotaStatus[] }>('/v1/quotas');
   const upcoming = useApi<Upcoming>('/v1/invoices/upcoming');
-  const noPlan = analytics.error && 'status' in analytics.error && analytics.error.status === 404;
+  const withoutPlan = noPlan(analytics.error);
 
   if (meters.error) return <ErrorBox error={meters.error} retry={meters.reload} />;
+  if (current.error) return <ErrorBox error={current.error} retry={current.reload} />;
   if (!meters.data || (!analytics.data && !analytics.error) || !current.data) return <Loading what="your usage" />;
-  if (analytics.error && !noPlan) return <ErrorBox error={analytics.error} retry={analytics.reload} />;
+  if (analytics.error && !withoutPlan) return <ErrorBox error={analytics.error} retry={analytics.reload} />;
 
   const a = analytics.data;
   const period = a?.period ?? current.data.period;
@@ -58,7 +60,7 @@ export function Overview() {
         {daysLeft === 1 ? 'day' : 'days'} left
         {a && <> · as of {new Date(a.asOf).toLocaleTimeString('en-US', { timeZone: 'UTC', timeStyle: 'short' })} UTC</>}
       </p>
-      {noPlan && <p class="note">This account has no plan yet: usage is shown without costs.</p>}
+      {withoutPlan && <p class="note">This account has no plan yet: usage is shown without costs.</p>}
       {meters.data.meters.length === 0 ? (
         <Empty>No meters are defined yet. Once your product sends usage, each meter gets a card here.</Empty>
       ) : (

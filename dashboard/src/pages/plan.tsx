@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { send } from '../api.js';
+import { noPlan, send } from '../api.js';
 import { day, lastDay, money, plural, quantity, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
 import type { Credits, Entitlement, Meter, Price, Pricing, PublicPlans, QuotaStatus, Simulation } from '../types.js';
@@ -236,88 +236,98 @@ export function Plan() {
       }
     >
       {portal.error && <ErrorBox error={portal.error} />}
-      <Load state={pricing} what="your plan">
-        {(p) => {
-          const unitOf = (key: string) => meters.data?.meters.find((m) => m.key === key);
-          const billedUnit = (m: Meter | undefined) =>
-            m?.aggregation === 'LATEST'
-              ? `${m.unit}-month`
-              : m?.aggregation === 'TIME_WEIGHTED'
-                ? `${m.unit}-${m.per}`
-                : (m?.unit ?? 'unit');
-          return (
-            <>
-              <article class="card">
-                <h2>{p.plan.name}</h2>
-                <p class="quantity">
-                  {money(p.plan.baseFee, p.plan.currency)} per {p.plan.interval}
-                </p>
-                <p class="muted">
-                  Since {day(p.subscription.startedAt, p.subscription.timeZone)}
-                  {p.currentPeriod && (
-                    <>
-                      {' '}
-                      · current period {day(p.currentPeriod.start, p.subscription.timeZone)} –{' '}
-                      {lastDay(p.currentPeriod.end, p.subscription.timeZone)}
-                      {p.currentPeriod.trial ? ' (trial)' : ''}
-                    </>
-                  )}
-                  {p.subscription.cancelAt && <> · ends {day(p.subscription.cancelAt, p.subscription.timeZone)}</>} · time zone{' '}
-                  {p.subscription.timeZone}
-                </p>
-              </article>
-              <h2>Rates</h2>
-              <div class="table-scroll">
-                <table class="list">
-                  <thead>
-                    <tr>
-                      <th scope="col">Meter</th>
-                      <th scope="col">Price</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {Object.entries(p.plan.prices).map(([key, price]) => (
+      {noPlan(pricing.error) ? (
+        <p class="note">
+          This account has no plan yet: its usage is recorded, and its rates, features and credits show here once it has one.
+        </p>
+      ) : (
+        <Load state={pricing} what="your plan">
+          {(p) => {
+            const unitOf = (key: string) => meters.data?.meters.find((m) => m.key === key);
+            const billedUnit = (m: Meter | undefined) =>
+              m?.aggregation === 'LATEST'
+                ? `${m.unit}-month`
+                : m?.aggregation === 'TIME_WEIGHTED'
+                  ? `${m.unit}-${m.per}`
+                  : (m?.unit ?? 'unit');
+            return (
+              <>
+                <article class="card">
+                  <h2>{p.plan.name}</h2>
+                  <p class="quantity">
+                    {money(p.plan.baseFee, p.plan.currency)} per {p.plan.interval}
+                  </p>
+                  <p class="muted">
+                    Since {day(p.subscription.startedAt, p.subscription.timeZone)}
+                    {p.currentPeriod && (
+                      <>
+                        {' '}
+                        · current period {day(p.currentPeriod.start, p.subscription.timeZone)} –{' '}
+                        {lastDay(p.currentPeriod.end, p.subscription.timeZone)}
+                        {p.currentPeriod.trial ? ' (trial)' : ''}
+                      </>
+                    )}
+                    {p.subscription.cancelAt && <> · ends {day(p.subscription.cancelAt, p.subscription.timeZone)}</>} · time zone{' '}
+                    {p.subscription.timeZone}
+                  </p>
+                </article>
+                <h2>Rates</h2>
+                <div class="table-scroll">
+                  <table class="list">
+                    <thead>
                       <tr>
-                        <th scope="row">{unitOf(key)?.name ?? key}</th>
-                        <td>{rate(price, billedUnit(unitOf(key)), p.plan.currency)}</td>
+                        <th scope="col">Meter</th>
+                        <th scope="col">Price</th>
                       </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <h2>What your plan includes</h2>
-              <Load state={entitlements} what="your plan's features">
-                {(e) => <Includes entitlements={e.entitlements} unitOf={unitOf} />}
-              </Load>
-              <h2>Prepaid credits</h2>
-              <Load state={credits} what="your credits">
-                {(c) =>
-                  c.grants.length > 0 ? (
-                    <CreditBalance credits={c} unitOf={unitOf} />
-                  ) : (
-                    <p class="muted">No prepaid credits on this account.</p>
-                  )
-                }
-              </Load>
-              <h2>What would I have paid on another plan?</h2>
-              <WhatIf current={p.plan.id} />
-              <h2>Limits</h2>
-              {quotas.data?.quotas.length ? (
-                quotas.data.quotas.map((q) => (
-                  <QuotaBar
-                    label={unitOf(q.meter)?.name ?? q.meter}
-                    usage={q.usage}
-                    limit={q.limit}
-                    unit={unitOf(q.meter)?.unit ?? 'unit'}
-                  />
-                ))
-              ) : (
-                <p class="muted">No hard limits are set on this account.</p>
-              )}
-            </>
-          );
-        }}
-      </Load>
+                    </thead>
+                    <tbody>
+                      {Object.entries(p.plan.prices).map(([key, price]) => (
+                        <tr>
+                          <th scope="row">{unitOf(key)?.name ?? key}</th>
+                          <td>{rate(price, billedUnit(unitOf(key)), p.plan.currency)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+                <h2>What your plan includes</h2>
+                <Load state={entitlements} what="your plan's features">
+                  {(e) => <Includes entitlements={e.entitlements} unitOf={unitOf} />}
+                </Load>
+                <h2>Prepaid credits</h2>
+                <Load state={credits} what="your credits">
+                  {(c) =>
+                    c.grants.length > 0 ? (
+                      <CreditBalance credits={c} unitOf={unitOf} />
+                    ) : (
+                      <p class="muted">No prepaid credits on this account.</p>
+                    )
+                  }
+                </Load>
+                <h2>What would I have paid on another plan?</h2>
+                <WhatIf current={p.plan.id} />
+                <h2>Limits</h2>
+                <Load state={quotas} what="your limits">
+                  {(q) =>
+                    q.quotas.length ? (
+                      q.quotas.map((quota) => (
+                        <QuotaBar
+                          label={unitOf(quota.meter)?.name ?? quota.meter}
+                          usage={quota.usage}
+                          limit={quota.limit}
+                          unit={unitOf(quota.meter)?.unit ?? 'unit'}
+                        />
+                      ))
+                    ) : (
+                      <p class="muted">No hard limits are set on this account.</p>
+                    )
+                  }
+                </Load>
+              </>
+            );
+          }}
+        </Load>
+      )}
     </Page>
   );
 }

@@ -4,7 +4,7 @@ import { Chart, type Series } from '../chart.js';
 import { dateTime, money } from '../format.js';
 import { useApi } from '../hooks.js';
 import type { FleetSimulationJob, FleetSummary, Plans, TenantChange } from '../types.js';
-import { ErrorBox, Load } from '../ui.js';
+import { ErrorBox, FieldError, fieldErrorProps, Load, refusedField } from '../ui.js';
 
 /** The job this browser started last, opened again when the console is. */
 const LATEST = 'meterline.simulation';
@@ -239,19 +239,29 @@ export function SimulationsCard() {
                 placeholder="in effect"
                 value={version}
                 onInput={(e) => setVersion(e.currentTarget.value)}
+                {...fieldErrorProps(error, 'version', 'simulation-version')}
               />
             </label>
+            <FieldError error={error} field="version" id="simulation-version" />
             <label>
               Periods
-              <input type="number" min="1" name="periods" value={periods} onInput={(e) => setPeriods(e.currentTarget.value)} />
+              <input
+                type="number"
+                min="1"
+                name="periods"
+                value={periods}
+                onInput={(e) => setPeriods(e.currentTarget.value)}
+                {...fieldErrorProps(error, 'periods', 'simulation-periods')}
+              />
             </label>
+            <FieldError error={error} field="periods" id="simulation-periods" />
             <button type="submit" class="primary">
               Simulate on every tenant
             </button>
           </form>
         )}
       </Load>
-      {error && <ErrorBox error={error} />}
+      {error && !['version', 'periods'].includes(refusedField(error) ?? '') && <ErrorBox error={error} />}
       {jobId ? <Job key={jobId} jobId={jobId} /> : <p class="muted">No simulation started from this browser yet.</p>}
     </article>
   );
