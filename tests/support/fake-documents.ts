@@ -49,16 +49,15 @@ export const throttled = () =>
 
 /**
  * A cancelled TransactWriteItems: one reason per item, in item order (`None` for an item that did not fail), as
- * DynamoDB lists them in `CancellationReasons` and in the message.
+ * DynamoDB lists them in `CancellationReasons` and in the message; a reason is a code, or a code with its message.
  */
-export function cancelled(...codes: string[]): Error {
+export function cancelled(...reasons: (string | { Code: string; Message?: string })[]): Error {
+  const list = reasons.map((r) =>
+    typeof r === 'string' ? (r === 'ConditionalCheckFailed' ? { Code: r, Message: 'The conditional request failed' } : { Code: r }) : r,
+  );
   return awsError(
     'TransactionCanceledException',
-    `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
-    {
-      CancellationReasons: codes.map((Code) =>
-        Code === 'None' ? { Code } : { Code, Message: Code === 'ConditionalCheckFailed' ? 'The conditional request failed' : Code },
-      ),
-    },
+    `Transaction cancelled, please refer cancellation reasons for specific reasons [${list.map((r) => r.Code).join(', ')}]`,
+    { CancellationReasons: list },
   );
 }
