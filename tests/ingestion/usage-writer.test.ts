@@ -162,7 +162,7 @@ describe('usage writer: claims', () => {
     expect(db.inputs('put').filter((p) => p.Item.id === 'e1')).toHaveLength(3);
   });
 
-  it("an entry whose claim names no message (written before claims did) is another's: a duplicate when the payload matches, a reuse when not", async () => {
+  it("a ledger entry naming no claimant is another message's: a duplicate when the payload matches, a reuse when not", async () => {
     const stored = { pk: { S: 't1#e1' }, status: { S: 'counted' }, payloadHash: { S: 'hash-e1' } };
     const db = ledger({ put: () => Promise.reject(Object.assign(conditionFailed(), { Item: stored })) });
     const outcome = await settle(new DynamoUsageWriter(db, options).commit([message('m1', event('e1'), event('e2'))]));
