@@ -53,6 +53,16 @@ describe('the webhook sender', () => {
     });
   });
 
+  it('a receiver whose host does not resolve, or that drops the connection, fails the delivery with the cause', async () => {
+    // .invalid never resolves (RFC 6761): the resolver answers at once.
+    await expect(webhookSender(false)('https://meterline-test.invalid/hook', '{}', {})).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    const dropping = createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    const url = `http://localhost:${(dropping.address() as AddressInfo).port}/hook`;
+    await expect(webhookSender(true)(url, '{}', {})).rejects.toThrow('socket hang up');
+    await new Promise<void>((resolve) => dropping.close(() => resolve()));
+  });
+
   it('answers a redirect as its status and does not follow it', async () => {
     const before = received.length;
     expect(await webhookSender(true)(`http://127.0.0.1:${port}/moved`, '{}', {})).toBe(302);
@@ -66,5 +76,6 @@ describe('an endpoint URL at registration', () => {
     expect(await checkEndpointUrl('https://127.0.0.1/hook', false)).toBe('127.0.0.1 is a private, loopback or link-local address');
     expect(await checkEndpointUrl('https://[::1]/hook', false)).toBe('::1 is a private, loopback or link-local address');
     expect(await checkEndpointUrl('http://localhost:3000/hook', true)).toBeUndefined();
+    expect(await checkEndpointUrl('https://meterline-test.invalid/hook', false)).toBe('its host meterline-test.invalid does not resolve');
   });
 });

@@ -1,13 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonClient } from '../../shared/platform/aws/json-client.js';
 import { signatureV4 } from '../../shared/platform/aws/signature.js';
 import { httpSendMessageBatch } from '../../shared/platform/aws/sqs.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
@@ -198,51 +195,6 @@ describe('the HTTP transport against DynamoDB Local, beside the SDK document cli
       },
     });
     expect(got.Responses?.[table]?.map((x) => x.i).sort()).toEqual([3, 7]);
-  });
-});
-
-describe('retries', () => {
-  /** A stand-in endpoint that answers from a script, one answer per request, and counts requests. */
-  async function scripted(answers: [number, object][]) {
-    let requests = 0;
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        const [status, body] = answers[Math.min(requests++, answers.length - 1)]!;
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
-      });
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const client = jsonClient(
-      { service: 'dynamodb', targetPrefix: 'DynamoDB_20120810', endpointId: 'DYNAMODB' },
-      { env: { ...local, AWS_ENDPOINT_URL_DYNAMODB: url } },
-    );
-    return { client, requests: () => requests, close: () => server.close() };
-  }
-  const throttled: [number, object] = [
-    400,
-    { __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'slow down' },
-  ];
-
-  it('retries throttling and 5xx, as the SDK standard mode does, up to three attempts', async () => {
-    const s = await scripted([throttled, [500, { __type: 'InternalServerError' }], [200, { Item: { pk: { S: 'x' } } }]]);
-    expect(await s.client.call('GetItem', '{}')).toEqual({ Item: { pk: { S: 'x' } } });
-    expect(s.requests()).toBe(3);
-    s.close();
-    const t = await scripted([throttled]);
-    const error = await t.client.call('GetItem', '{}').catch((e: Error) => e);
-    expect(error).toMatchObject({ name: 'ProvisionedThroughputExceededException', message: 'slow down' });
-    expect(t.requests()).toBe(3);
-    t.close();
-  });
-
-  it('does not retry what the caller got wrong', async () => {
-    const s = await scripted([[400, { __type: 'com.amazon.coral.validate#ValidationException', message: 'bad key' }]]);
-    const error = await s.client.call('GetItem', '{}').catch((e: Error) => e);
-    expect(error).toMatchObject({ name: 'ValidationException', message: 'bad key', $metadata: { httpStatusCode: 400 } });
-    expect(s.requests()).toBe(1);
-    s.close();
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Documents } from '../../platform/dynamo/documents.js';
+import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { EpisodeRecord, Watch } from '../episodes.js';
 import type { AlertStore } from '../ports.js';
@@ -31,7 +32,7 @@ export class DynamoAlertStore implements AlertStore {
       });
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
@@ -70,7 +71,7 @@ export class DynamoAlertStore implements AlertStore {
       });
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
@@ -102,7 +103,7 @@ export class DynamoAlertStore implements AlertStore {
           : { ConditionExpression: 'version = :previous', ExpressionAttributeValues: { ':previous': watch.version - 1 } }),
       });
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
     if (watch.episode) {

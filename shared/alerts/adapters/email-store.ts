@@ -1,4 +1,5 @@
 import type { Documents } from '../../platform/dynamo/documents.js';
+import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { Email, EmailAttempt, EmailStatus, Recipient } from '../email.js';
 import type { EmailStore } from '../ports.js';
@@ -11,7 +12,7 @@ const suppressionKey = (address: string) => ({ pk: `SUPPRESSED#${address}`, sk: 
 /** How long the email log keeps a message: as long as the webhook delivery log. */
 const EMAIL_RETENTION_DAYS = 30;
 
-const conditionFailed = (error: unknown) => error instanceof Error && error.name === 'ConditionalCheckFailedException';
+const conditionFailed = (error: unknown) => errorName(error) === 'ConditionalCheckFailedException';
 
 /**
  * Recipients, the email log and the suppression list, in the `webhooks` table beside the endpoints and their

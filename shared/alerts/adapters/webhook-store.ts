@@ -1,6 +1,7 @@
 import * as z from '../../kernel/zod-mini.js';
 import { cursorCodec, keyString } from '../../platform/dynamo/cursor.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
+import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { WebhookStore } from '../ports.js';
 import type { Delivery, DeliveryAttempt, WebhookEndpoint } from '../webhooks.js';
@@ -63,7 +64,7 @@ export class DynamoWebhookStore implements WebhookStore {
       });
       return delivery;
     } catch (error) {
-      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
       return (await this.getDelivery(delivery.tenantId, delivery.id))!;
     }
   }
@@ -129,7 +130,7 @@ export class DynamoWebhookStore implements WebhookStore {
       });
       return toDelivery(r.Attributes!);
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return undefined;
+      if (errorName(error) === 'ConditionalCheckFailedException') return undefined;
       throw error;
     }
   }

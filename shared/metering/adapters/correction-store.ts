@@ -1,6 +1,7 @@
 import { ClientError } from '../../kernel/errors.js';
 import { backoffDelay, sleep } from '../../kernel/retry.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
+import { cancellationReasons, isRetryableError, isRetryableReason } from '../../platform/dynamo/errors.js';
 import { counterPartition, readingItem, readingSort } from '../aggregation.js';
 import { type Correction, correctionDeltas, correctionReadings } from '../corrections.js';
 import type { UsageEvent } from '../events.js';
@@ -115,14 +116,11 @@ export class DynamoCorrectionStore {
         });
         return { correction, duplicate: false };
       } catch (error) {
-        const reasons =
-          error instanceof Error && error.name === 'TransactionCanceledException'
-            ? ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [])
-            : undefined;
+        const reasons = cancellationReasons(error);
         // The record taken: the same correction committed meanwhile. The entry moved: read it again and decide again.
         const retryable = reasons
-          ? reasons.some((r) => ['ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError'].includes(r.Code ?? ''))
-          : isThrottling(error);
+          ? reasons.some((r) => r.Code === 'ConditionalCheckFailed' || isRetryableReason(r.Code))
+          : isRetryableError(error);
         if (!retryable || attempt >= this.maxAttempts) throw error;
         if (reasons?.[0]?.Code !== 'ConditionalCheckFailed') await sleep(backoffDelay(attempt, 25, 1_000));
       }
@@ -135,9 +133,6 @@ export class DynamoCorrectionStore {
     return { correction: done, duplicate: true };
   }
 }
-
-const isThrottling = (error: unknown) =>
-  error instanceof Error && ['ThrottlingException', 'ProvisionedThroughputExceededException', 'InternalServerError'].includes(error.name);
 
 function stripCorrection(item: Record<string, unknown>): Record<string, unknown> {
   const { pk: _pk, expiresAt: _expires, ...rest } = item;

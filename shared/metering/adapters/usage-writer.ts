@@ -452,7 +452,7 @@ function halvesOf(f: Fold): Fold[] {
   return halves(f.unit).map((unit) => ({ ...f, unit, mine: f.mine.filter((e) => unit.events.includes(e)) }));
 }
 
-/** Packs one partition's folds into transactions of at most 100 writes: a receipt per fold and the counters they share. */
+/** Packs one partition's folds (one at least) into transactions of at most 100 writes: a receipt per fold and the counters they share. */
 function packFolds(folds: readonly Fold[], facts: Facts): Fold[][] {
   const batches: Fold[][] = [];
   let batch: Fold[] = [];
@@ -468,7 +468,7 @@ function packFolds(folds: readonly Fold[], facts: Facts): Fold[][] {
     batch.push(f);
     for (const k of needs) items.add(k);
   }
-  if (batch.length > 0) batches.push(batch);
+  batches.push(batch);
   return batches;
 }
 

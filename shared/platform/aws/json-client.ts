@@ -15,6 +15,8 @@ export interface JsonService {
 
 export interface JsonClientOptions {
   env?: NodeJS.ProcessEnv;
+  /** How the backoff between attempts is waited out: a timer, unless a test drives the retries without waiting. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A failure as the service named it: `name` is its error code (ConditionalCheckFailedException, ...), other fields as sent. */
@@ -43,6 +45,7 @@ const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIME
  */
 export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
   const env = options.env ?? process.env;
+  const pause = options.sleep ?? sleep;
   // Read on the first call, as the SDK does: a module may build its clients before its environment is complete.
   let target: { region: string; url: URL; agent: Agent; send: typeof request } | undefined;
   const resolve = () => {
@@ -103,7 +106,7 @@ export function jsonClient(spec: JsonService, options: JsonClientOptions = {}) {
           error = networkError(e);
         }
         if (!error.$retryable || attempt >= MAX_ATTEMPTS) throw error;
-        await sleep(backoffDelay(attempt, 100, 20_000));
+        await pause(backoffDelay(attempt, 100, 20_000));
       }
     },
   };

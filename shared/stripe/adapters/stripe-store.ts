@@ -1,5 +1,6 @@
 import { periodKeyStart } from '../../kernel/periods.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
+import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll } from '../../platform/dynamo/query.js';
 import type { PendingEvent, ReportRecord, TenantReport } from '../meter-reporting.js';
 import { type BillingIssue, type InvoiceState, invoiceProgress, type Mirrored, type SubscriptionState } from '../mirror.js';
@@ -12,8 +13,7 @@ const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const reportSk = (meter: string, day: string) => `REPORT#${meter}#${day}`;
 const reportRunPk = (runId: string) => `REPORT_RUN#${runId}`;
 const sliceSk = (slice: number) => `SLICE#${String(slice).padStart(8, '0')}`;
-const isConditionFailure = (error: unknown) =>
-  error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
+const isConditionFailure = (error: unknown) => errorName(error) === 'ConditionalCheckFailedException';
 
 /** Report records outlive Stripe's 35-day window and the job's lookback, then expire. */
 const REPORT_RETENTION_DAYS = 60;

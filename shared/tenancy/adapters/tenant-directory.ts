@@ -1,6 +1,7 @@
 import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Meter } from '../../metering/meters.js';
 import type { Documents } from '../../platform/dynamo/documents.js';
+import { errorName } from '../../platform/dynamo/errors.js';
 import { queryAll, queryPages } from '../../platform/dynamo/query.js';
 import { type ApiKeyRecord, type ApiKeySummary, type KeyOwner, ownerOf } from '../api-keys.js';
 import type { SessionStore, TenantDirectory } from '../ports.js';
@@ -33,7 +34,7 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
       });
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
@@ -128,7 +129,7 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
       });
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
@@ -161,7 +162,7 @@ export class DynamoTenantDirectory implements TenantDirectory, SessionStore {
       });
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
