@@ -19,8 +19,8 @@ export async function restart() {
     const firstSeconds = (performance.now() - t) / 1000;
     const { tenantKey } = first.saved();
     const month = demoEvents();
-    // About 9,000 to 10,000 events make the demo's whole month (docs/local.md).
-    const copies = Math.max(0, Math.ceil(9_500 / Math.max(1, month.length)) - 1);
+    // About 5,500 to 5,700 events make the demo's whole month (docs/local.md).
+    const copies = Math.max(0, Math.ceil(5_600 / Math.max(1, month.length)) - 1);
     let stored = month.length;
     for (let c = 1; c <= copies; c++) {
       stored += await postEvents(
