@@ -316,7 +316,7 @@ export function createBillingAdminApi(deps: BillingAdminDependencies) {
       'GET /v1/admin/tenants/{tenantId}/subscription': async (event) => {
         const tenantId = await tenantOf(event);
         const sub = await deps.store.getSubscription(tenantId);
-        if (!sub) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no subscription`);
+        if (!sub) throw new ClientError('NOT_FOUND', `tenant ${tenantId} has no subscription`, 'tenantId');
         return json(200, sub);
       },
 

@@ -38,10 +38,10 @@ export function createEmailLinks(deps: EmailLinksDependencies) {
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event) => {
-      const method = event.requestContext?.http?.method ?? 'GET';
-      const path = event.rawPath ?? '/';
+      const method = event.requestContext.http.method;
+      const path = event.rawPath;
       const form = method === 'POST' ? new URLSearchParams(rawBody(event).toString('utf8')) : new URLSearchParams();
-      const params = new URLSearchParams(event.rawQueryString ?? '');
+      const params = new URLSearchParams(event.rawQueryString);
       const token = params.get('token') ?? form.get('token') ?? '';
       const claims = async (purpose: LinkPurpose) => verifyLink(await deps.linkKey(), token, purpose, deps.now());
       const at = new Date(deps.now()).toISOString();

@@ -34,9 +34,9 @@ const CATCH_ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
 
 /** An unknown path: the key is checked as for any route there (a read-only key may not even probe a write), then 404. */
 async function unknownRoute(event: HttpEvent): Promise<never> {
-  const method = event.requestContext?.http?.method ?? '';
-  authorize({ ...event, routeKey: `${method} ${event.rawPath ?? ''}` });
-  throw new ClientError('NOT_FOUND', `no route for ${method} ${event.rawPath ?? ''}`);
+  const route = `${event.requestContext.http.method} ${event.rawPath}`;
+  authorize({ ...event, routeKey: route });
+  throw new ClientError('NOT_FOUND', `no route for ${route}`);
 }
 
 /** Tenant look-ups: one event by id, and the events that were rejected or quarantined; and the answer to unknown paths. */
@@ -52,6 +52,7 @@ export function createEventsApi(deps: EventsDependencies) {
           throw new ClientError(
             'NOT_FOUND',
             `no event "${id}" was counted or quarantined (an accepted event is counted within seconds; rejected ones are listed by GET /v1/events?status=rejected)`,
+            'id',
           );
         }
         return json(200, eventView(entry));

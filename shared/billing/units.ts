@@ -1,5 +1,5 @@
 import { Dec } from '../kernel/decimal.js';
-import { type Currency, formatMoney } from '../kernel/money.js';
+import { type Currency, formatMoney, minorUnits } from '../kernel/money.js';
 import type { Meter } from '../metering/meters.js';
 import type { InvoiceLine } from './pricing.js';
 
@@ -66,12 +66,17 @@ export function rateText(line: InvoiceLine, currency: Currency): string {
   }
 }
 
-/** Unit prices keep their sub-cent digits ("$0.0025"); whole-cent prices read as money ("$0.10"). */
+/**
+ * Unit prices keep their sub-cent digits ("$0.0025", "$1.999", "¥0.5"); whole-cent prices read as money ("$0.10").
+ * A price with more digits than the currency's minor unit is its whole part as money and every digit of its fraction:
+ * rounding it to money first would carry into the whole part ($1.999 is not $2.999).
+ */
 export function unitMoney(amount: string, currency: Currency): string {
-  const rounded = formatMoney(amount, currency);
-  const [, fraction = ''] = new Dec(amount).toFixed().split('.');
-  const minor = rounded.split('.')[1]?.length ?? 0;
-  return fraction.length <= minor ? rounded : `${rounded.replace(/\.\d+$/, '')}.${fraction}`;
+  const exact = new Dec(amount);
+  const [, fraction = ''] = exact.toFixed().split('.');
+  if (fraction.length <= minorUnits[currency]) return formatMoney(amount, currency);
+  const whole = formatMoney(exact.abs().trunc().toFixed(), currency).replace(/\.\d+$/, '');
+  return `${exact.isNegative() ? '-' : ''}${whole}.${fraction}`;
 }
 
 /** The quantity column of a line: usage in its unit, a base fee as the share of the period it covers. */

@@ -3,9 +3,10 @@ import { createBillingAdminApi } from '../../functions/billing-admin/billing-adm
 import { httpEvent } from '../../local/http-event.js';
 import { lambdaContext } from '../../local/lambda.js';
 import { draftInvoice } from '../../shared/billing/invoice-drafts.js';
+import { isMigrated, migrationInstant, nextVersion, refFor, sameDefinition } from '../../shared/billing/plan-versions.js';
 import { type Plan, type PlanDefinition, parsePlanRef, versionOf } from '../../shared/billing/plans.js';
 import type { BillingReads } from '../../shared/billing/ports.js';
-import { periodAt, type Subscription } from '../../shared/billing/subscriptions.js';
+import { newSubscription, periodAt, type Subscription } from '../../shared/billing/subscriptions.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 
 const t = (s: string) => Date.parse(s);
@@ -186,5 +187,99 @@ describe('plan versions', () => {
     expect((await migrate({})).body.migrated).toEqual([
       { tenantId: 't-a', from: 'orders', to: 'orders@2', effectiveAt: '2026-06-01T00:00:00.000Z' },
     ]);
+  });
+});
+
+describe('versions of a plan, by hand', () => {
+  const first: Plan = { id: 'orders', ...v1 };
+  const second: Plan = { id: 'orders', ...v2, version: 2, effectiveAt: '2026-04-01T00:00:00.000Z' };
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      const e = error as { code: string; field?: string };
+      return [e.code, e.field];
+    }
+    return undefined;
+  };
+
+  it('takes a definition with its keys in another order, tiers included, as the same: a repeated PUT publishes nothing', () => {
+    const tiered: PlanDefinition = {
+      ...v1,
+      prices: {
+        orders: {
+          model: 'graduated',
+          tiers: [
+            { upTo: '100', unitPrice: '0.10' },
+            { upTo: null, unitPrice: '0.05' },
+          ],
+        } as never,
+      },
+    };
+    const reordered = JSON.parse(
+      JSON.stringify({ prices: tiered.prices, interval: 'month', currency: 'USD', baseFee: '10.00', name: 'Orders' }),
+    );
+    expect(sameDefinition({ id: 'orders', ...tiered, version: 3 }, reordered)).toBe(true);
+    expect(sameDefinition({ id: 'orders', ...tiered }, { ...reordered, baseFee: '10.01' })).toBe(false);
+  });
+
+  it('refuses a version that changes currency or interval, takes effect in the past, or precedes the latest', () => {
+    const now = t('2026-03-10T00:00:00Z');
+    expect(refusal(() => nextVersion([first], { ...v2, currency: 'EUR' }, now, now))).toEqual(['CONFLICT', 'currency']);
+    expect(refusal(() => nextVersion([first], { ...v2, interval: 'year' }, now, now))).toEqual(['CONFLICT', 'interval']);
+    expect(refusal(() => nextVersion([first], v2, now - 1, now))).toEqual(['INVALID_REQUEST', 'effectiveAt']);
+    expect(refusal(() => nextVersion([first, second], v2, t('2026-03-20T00:00:00Z'), now))).toEqual(['CONFLICT', 'effectiveAt']);
+    expect(nextVersion([first, second], v1, t('2026-05-01T00:00:00Z'), now)).toMatchObject({
+      version: 3,
+      effectiveAt: '2026-05-01T00:00:00.000Z',
+    });
+  });
+
+  it("moves a subscription at the version's first instant when that is one of its period boundaries, else at the next", () => {
+    const sub = (startAt: string) =>
+      newSubscription({ tenantId: 'acme', planId: 'orders', interval: 'month', currency: 'USD', startAt: t(startAt), now: t(startAt) });
+    const now = t('2026-01-10T00:00:00Z');
+    // Periods start on the 1st: the version's first instant (April 1) is a boundary.
+    expect(new Date(migrationInstant(sub('2026-01-01T00:00:00Z'), second, 'next_period', now)).toISOString()).toBe(
+      '2026-04-01T00:00:00.000Z',
+    );
+    // Periods start on the 5th: the first boundary once April 1 has come is April 5.
+    expect(new Date(migrationInstant(sub('2026-01-05T00:00:00Z'), second, 'next_period', now)).toISOString()).toBe(
+      '2026-04-05T00:00:00.000Z',
+    );
+  });
+
+  it('moves only the subscriptions the request chooses, on another version of the plan, once they have started', () => {
+    const sub = newSubscription({
+      tenantId: 'acme',
+      planId: 'orders',
+      interval: 'month',
+      currency: 'USD',
+      startAt: t('2026-02-01T00:00:00Z'),
+      now: 0,
+    });
+    const at = t('2026-04-01T00:00:00Z');
+    const req = (o: object) => ({ at: 'next_period' as const, ...o });
+    expect(isMigrated(sub, second, req({}), at)).toBe(true);
+    expect(isMigrated(sub, second, req({ fromVersions: [1] }), at)).toBe(true);
+    expect(isMigrated(sub, second, req({ fromVersions: [2] }), at)).toBe(false);
+    expect(isMigrated(sub, second, req({ tenants: ['globex'] }), at)).toBe(false);
+    expect(isMigrated(sub, second, req({}), t('2026-01-15T00:00:00Z'))).toBe(false);
+    expect(isMigrated(sub, first, req({}), at)).toBe(false);
+  });
+
+  it('keeps the version a subscription is on when it names its plan again, and takes the version in effect otherwise', () => {
+    const onFirst = newSubscription({
+      tenantId: 'acme',
+      planId: 'orders',
+      interval: 'month',
+      currency: 'USD',
+      startAt: t('2026-02-01T00:00:00Z'),
+      now: 0,
+    });
+    expect(refFor(onFirst, [first, second], t('2026-05-01T00:00:00Z'))).toBe('orders');
+    const onOther = { ...onFirst, plans: [{ at: onFirst.startedAt, planId: 'growth' }] };
+    expect(refFor(onOther, [first, second], t('2026-05-01T00:00:00Z'))).toBe('orders@2');
+    expect(refFor(undefined, [first, second], t('2026-03-01T00:00:00Z'))).toBe('orders');
   });
 });

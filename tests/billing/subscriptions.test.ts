@@ -155,3 +155,119 @@ describe('plan changes', () => {
     expect(revoked.history.map((h) => h.action)).toEqual(['created', 'cancel_scheduled', 'cancel_revoked']);
   });
 });
+
+describe('terms changes', () => {
+  const start = sub('2024-02-01T00:00:00Z');
+  const at = (iso: string) => ({ now: t(iso), notBefore: 0 });
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      const e = error as ClientError;
+      return [e.code, e.field, e.message];
+    }
+    return undefined;
+  };
+
+  it('refuses startAt and trialDays on a started subscription, a plan change at or after its end, and any change once ended', () => {
+    expect(code(() => changeSubscription(start, { startAt: '2024-03-01T00:00:00Z' }, at('2024-02-10T00:00:00Z')))).toEqual([
+      'CONFLICT',
+      'startAt',
+      'the subscription has started; startAt and trialDays only apply when it is created',
+    ]);
+    expect(code(() => changeSubscription(start, { trialDays: 14 }, at('2024-02-10T00:00:00Z')))?.[1]).toBe('trialDays');
+    const cancelled = changeSubscription(start, { cancelAtPeriodEnd: true }, at('2024-02-10T00:00:00Z'));
+    expect(cancelled.cancelAt).toBe('2024-03-01T00:00:00.000Z');
+    expect(
+      code(() =>
+        changeSubscription(cancelled, { planId: 'professional', effectiveAt: '2024-03-01T00:00:00Z' }, at('2024-02-12T00:00:00Z')),
+      ),
+    ).toEqual(['CONFLICT', 'effectiveAt', 'the subscription ends at 2024-03-01T00:00:00.000Z']);
+    expect(code(() => changeSubscription(cancelled, { taxRate: '0.2' }, at('2024-03-01T00:00:00Z')))).toEqual([
+      'CONFLICT',
+      undefined,
+      'the subscription ended at 2024-03-01T00:00:00.000Z',
+    ]);
+  });
+
+  it('records a change of terms once, compares decimals by value, and removes terms given null', () => {
+    const terms = changeSubscription(
+      start,
+      { taxRate: '0.2', prepaid: { overdraft: '50' }, commitment: { minimum: '100', creditsCount: true }, thresholds: { amount: '500' } },
+      at('2024-02-10T00:00:00Z'),
+    );
+    expect(terms).toMatchObject({
+      taxRate: '0.2',
+      prepaid: { overdraft: '50' },
+      commitment: { minimum: '100' },
+      thresholds: { amount: '500' },
+    });
+    // The same terms written otherwise ("0.20", "50.00") change nothing and add no history.
+    const same = changeSubscription(
+      terms,
+      {
+        taxRate: '0.20',
+        prepaid: { overdraft: '50.00' },
+        commitment: { minimum: '100.0', creditsCount: true },
+        thresholds: { amount: '500' },
+      },
+      at('2024-02-11T00:00:00Z'),
+    );
+    expect(same.history).toEqual(terms.history);
+    const removed = changeSubscription(terms, { prepaid: null, commitment: null, thresholds: null }, at('2024-02-12T00:00:00Z'));
+    expect(removed.prepaid).toBeUndefined();
+    expect(removed.commitment).toBeUndefined();
+    expect(removed.thresholds).toBeUndefined();
+    expect(removed.history.slice(-3)).toEqual([
+      { at: '2024-02-12T00:00:00.000Z', action: 'prepaid_terms_changed' },
+      { at: '2024-02-12T00:00:00.000Z', action: 'commitment_changed' },
+      { at: '2024-02-12T00:00:00.000Z', action: 'thresholds_changed' },
+    ]);
+  });
+
+  it('moves to a new time zone at the end of the current period, or at the start of one not started yet', () => {
+    const moved = changeSubscription(start, { timeZone: 'Europe/Paris' }, at('2024-02-10T00:00:00Z'));
+    expect(moved.timeZones).toEqual([
+      { from: '1970-01-01T00:00:00.000Z', timeZone: 'UTC' },
+      { from: '2024-03-01T00:00:00.000Z', timeZone: 'Europe/Paris' },
+    ]);
+    // A second change before then replaces the first; the same zone again changes nothing.
+    const again = changeSubscription(moved, { timeZone: 'Asia/Tokyo' }, at('2024-02-20T00:00:00Z'));
+    expect(again.timeZones!.at(-1)).toEqual({ from: '2024-03-01T00:00:00.000Z', timeZone: 'Asia/Tokyo' });
+    expect(again.timeZones).toHaveLength(2);
+    expect(changeSubscription(again, { timeZone: 'Asia/Tokyo' }, at('2024-02-21T00:00:00Z')).history).toEqual(again.history);
+    const future = sub('2024-06-01T00:00:00Z');
+    const early = changeSubscription(future, { timeZone: 'Europe/Paris' }, at('2024-05-01T00:00:00Z'));
+    expect(early.timeZones!.at(-1)).toEqual({ from: '2024-06-01T00:00:00.000Z', timeZone: 'Europe/Paris' });
+  });
+
+  it('creates a subscription with its terms and zone in the subscription and its first history entry', () => {
+    const created = newSubscription({
+      tenantId: 'acme',
+      planId: 'starter',
+      interval: 'month',
+      currency: 'EUR',
+      startAt: t('2024-02-01T10:00:00Z'),
+      taxRate: '0.2',
+      prepaid: { overdraft: '10' },
+      commitment: { minimum: '100', creditsCount: false },
+      thresholds: { amount: '500', every: '250' },
+      timeZone: 'Europe/Paris',
+      now: t('2024-02-01T10:00:00Z'),
+    });
+    // Truncated to the local day: Feb 1 00:00 in Paris is Jan 31 23:00 UTC.
+    expect(created.startedAt).toBe('2024-01-31T23:00:00.000Z');
+    expect(created.timeZones).toEqual([{ from: '1970-01-01T00:00:00.000Z', timeZone: 'Europe/Paris' }]);
+    expect(created.history[0]).toEqual({
+      at: '2024-02-01T10:00:00.000Z',
+      action: 'created',
+      planId: 'starter',
+      effectiveAt: '2024-01-31T23:00:00.000Z',
+      taxRate: '0.2',
+      prepaid: { overdraft: '10' },
+      commitment: { minimum: '100', creditsCount: false },
+      thresholds: { amount: '500', every: '250' },
+      timeZone: 'Europe/Paris',
+    });
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type DropReason, Meterline, MeterlineError, type Rejection } from '../../clients/node/src/index.js';
+import { freePort } from '../../local/net.js';
 
 /**
  * The client against Meterline's answers, played by a fake `fetch`: each answer of the API's contract (and a network
@@ -129,6 +130,40 @@ describe('the client and the API’s answers', () => {
     expect(api.requests).toHaveLength(3);
     expect(dropped).toEqual([{ ids: [id], reason: 'retries-exhausted', error: 'boom' }]);
     expect(meterline.stats()).toMatchObject({ dropped: 1, pending: 0, retries: 2 });
+  });
+
+  it('drops an enqueue that was waiting for room as closed when the client shuts down meanwhile', async () => {
+    let answer!: () => void;
+    const fetch = (async (_url: string | URL | Request, init?: RequestInit) => {
+      await new Promise<void>((resolve) => (answer = resolve));
+      const events = JSON.parse(String(init!.body)) as unknown[];
+      return new Response(JSON.stringify(accepted(events.length).body), { status: 202 });
+    }) as typeof globalThis.fetch;
+    const { meterline, dropped } = client(fetch, { maxBufferedEvents: 1 });
+    const first = meterline.track({ meter: 'calls' });
+    const waiting = meterline.enqueue({ meter: 'calls' });
+    const stopped = meterline.shutdown();
+    await vi.waitFor(() => expect(answer).toBeDefined());
+    answer();
+    await stopped;
+    const second = await waiting;
+    expect(dropped).toEqual([{ ids: [second], reason: 'closed', error: undefined }]);
+    expect(second).not.toBe(first);
+    expect(meterline.stats()).toMatchObject({ tracked: 2, accepted: 1, dropped: 1, pending: 0 });
+  });
+
+  it('sends to Meterline directly when the extension METERLINE_EXTENSION_ADDRESS names does not listen', async () => {
+    vi.stubEnv('METERLINE_EXTENSION_ADDRESS', `127.0.0.1:${await freePort()}`);
+    try {
+      const api = fakeMeterline(accepted(1));
+      const { meterline, settled } = client(api.fetch, { extensionAddress: undefined });
+      const id = meterline.track({ meter: 'calls' });
+      await meterline.release();
+      expect(settled).toEqual([id]);
+      expect(api.requests).toHaveLength(1);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('logs what it rejects and drops when no handler is given: nothing is given up silently', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJson } from '../../shared/kernel/json.js';
-import { eventsOf, type ValidationContext, validateEvent as validateParsed } from '../../shared/metering/events.js';
+import { eventsOf, meterNamed, type ValidationContext, validateEvent as validateParsed } from '../../shared/metering/events.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
 
@@ -97,6 +97,78 @@ describe('validateEvent', () => {
     ['just a string', 'INVALID_EVENT', undefined],
   ])('rejects case %# (%$)', (item, code, field) => {
     expect(rejection(item)).toEqual({ code, field });
+  });
+});
+
+describe('group-by and distinct values', () => {
+  const tokens = (properties: unknown) => validateEvent({ id: 't', meter: 'tokens', timestamp: at, properties }, 0, ctx);
+
+  it('groups by a string, a number in its one spelling, or a boolean as text; a missing or null value is the empty group', () => {
+    const group = (model: unknown) => {
+      const r = tokens({ tokens: 1, model });
+      return r.status === 'valid' ? r.event.groupKey : r;
+    };
+    expect(group('large')).toBe('model=large');
+    expect(group(1.5)).toBe('model=1.5');
+    expect(
+      validateParsed(
+        parseJson('{"id":"t","meter":"tokens","timestamp":"2026-11-23T11:59:00Z","properties":{"tokens":1,"model":15e-1}}'),
+        0,
+        ctx,
+      ),
+    ).toMatchObject({
+      event: { groupKey: 'model=1.5' },
+    });
+    expect(group(true)).toBe('model=true');
+    expect(group(null)).toBe('model=');
+    expect(validateEvent({ id: 't', meter: 'ai_jobs', timestamp: at }, 0, ctx)).toMatchObject({ event: { groupKey: 'job_type=' } });
+  });
+
+  it('refuses a group-by value that is an object or longer than its limit, naming the property where it was sent', () => {
+    expect(rejection({ id: 't', meter: 'tokens', timestamp: at, properties: { tokens: 1, model: { name: 'x' } } })).toEqual({
+      code: 'INVALID_PROPERTIES',
+      field: 'properties.model',
+    });
+    expect(rejection({ id: 't', meter: 'tokens', timestamp: at, properties: { tokens: 1, model: 'm'.repeat(65) } })).toEqual({
+      code: 'INVALID_PROPERTIES',
+      field: 'properties.model',
+    });
+    expect(rejection({ specversion: '1.0', id: 'c', source: 's', type: 'tokens', data: { tokens: 1, model: ['a'] } })).toEqual({
+      code: 'INVALID_PROPERTIES',
+      field: 'data.model',
+    });
+  });
+
+  it('takes a distinct number in its one spelling, and refuses a string that is not well-formed Unicode', () => {
+    expect(
+      validateParsed(parseJson('{"id":"s","meter":"seats","timestamp":"2026-11-23T11:59:00Z","properties":{"user_id":7.50}}'), 0, ctx),
+    ).toMatchObject({
+      event: { value: '7.5' },
+    });
+    expect(rejection({ id: 's', meter: 'seats', timestamp: at, properties: { user_id: 'u\uD800' } })).toEqual({
+      code: 'INVALID_VALUE',
+      field: 'properties.user_id',
+    });
+  });
+
+  it('refuses a field other than the properties nested too deep as an invalid event, naming it', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 40; i++) deep = [deep];
+    expect(rejection({ id: 'd', meter: 'orders', timestamp: at, subject: deep })).toEqual({ code: 'INVALID_EVENT', field: 'subject' });
+    expect(rejection({ id: 'd', meter: 'orders', timestamp: at, properties: { deep } })).toEqual({
+      code: 'INVALID_PROPERTIES',
+      field: 'properties',
+    });
+  });
+});
+
+describe('meterNamed', () => {
+  it('reads the meter a native or CloudEvents event names before it is validated, and none of anything else', () => {
+    expect(meterNamed({ meter: 'orders' })).toBe('orders');
+    expect(meterNamed({ specversion: '1.0', type: 'seats' })).toBe('seats');
+    expect(meterNamed({ meter: 7 })).toBeUndefined();
+    expect(meterNamed('orders')).toBeUndefined();
+    expect(meterNamed(null)).toBeUndefined();
   });
 });
 
