@@ -25,7 +25,7 @@ export default defineConfig({
     // vitest keeps a configured sequencer even when asked to shuffle: a shuffled run (--sequence.shuffle.files) gets its own.
     sequence: process.argv.some((arg) => arg.startsWith('--sequence.shuffle')) ? {} : { sequencer: NpmStartFirst },
     // On in `npm test` (--coverage): what the tests run of the product's code, generated code aside. The thresholds
-    // sit just under the figures reached (docs/testing.md); branches are still below the 85% aimed at.
+    // sit a point under the figures reached (docs/testing.md), above the 90% of lines and 85% of branches aimed at.
     coverage: {
       // V8's, plus the dashboard's pages in Chromium and the Lambda extension's process (docs/testing.md).
       provider: 'custom',
@@ -34,7 +34,7 @@ export default defineConfig({
       exclude: ['clients/node/src/api.ts', 'tests/**'],
       reporter: ['text-summary', 'json-summary'],
       reportOnFailure: true,
-      thresholds: { lines: 92, branches: 80 },
+      thresholds: { lines: 96, branches: 86 },
     },
     // Tiers by what a file imports (tests/support/tiers.ts); only the stack and browser tiers start the emulators.
     projects: [
