@@ -1,6 +1,6 @@
 import { found, invalid, StripeHttpError } from './errors.js';
 import { fixture, list, type StripeObject, stripeId } from './fixtures.js';
-import { record, text } from './form.js';
+import { type Form, record, text } from './form.js';
 import type { Emulation, Route } from './routes.js';
 
 /** Invoices, their lines and actions (finalize, pay, void, mark uncollectible), and invoice items. */
@@ -8,6 +8,13 @@ export function invoiceRoutes(x: Emulation): Route[] {
   const { customers, invoices, invoiceItems, subscriptions } = x.store;
   const { seconds, emit } = x;
   const { newestFirst, finalize, attach, retotal } = x.billing;
+  /** The `customer` a create names: required, and one the emulator has (Stripe answers 400 on the param otherwise). */
+  const customerParam = (form: Form): string => {
+    const id = text(form, 'customer');
+    if (!id) throw invalid('Missing required param: customer.', 'customer');
+    if (!customers.has(id)) throw invalid(`No such customer: '${id}'`, 'customer', 'resource_missing');
+    return id;
+  };
   return [
     ['GET', /^\/v1\/invoices\/(\w+)$/, ({ path }) => [200, found(invoices, 'invoice', path.split('/')[3]!)]],
     [
@@ -38,15 +45,7 @@ export function invoiceRoutes(x: Emulation): Route[] {
       'POST',
       /^\/v1\/invoices$/,
       ({ form, idempotencyKey }) => {
-        const customerId = text(form, 'customer');
-        if (!customerId) throw invalid('Missing required param: customer.', 'customer');
-        if (!customers.has(customerId))
-          throw new StripeHttpError(400, {
-            type: 'invalid_request_error',
-            code: 'resource_missing',
-            message: `No such customer: '${customerId}'`,
-            param: 'customer',
-          });
+        const customerId = customerParam(form);
         const pending = text(form, 'pending_invoice_items_behavior') ?? 'exclude';
         if (pending !== 'include' && pending !== 'exclude')
           throw invalid(`Invalid pending_invoice_items_behavior: must be one of include or exclude`, 'pending_invoice_items_behavior');
@@ -135,27 +134,13 @@ export function invoiceRoutes(x: Emulation): Route[] {
       'POST',
       /^\/v1\/invoiceitems$/,
       ({ form }) => {
-        const customerId = text(form, 'customer');
-        if (!customerId) throw invalid('Missing required param: customer.', 'customer');
-        if (!customers.has(customerId))
-          throw new StripeHttpError(400, {
-            type: 'invalid_request_error',
-            code: 'resource_missing',
-            message: `No such customer: '${customerId}'`,
-            param: 'customer',
-          });
+        const customerId = customerParam(form);
         const amount = text(form, 'amount');
         if (amount === undefined) throw invalid('Missing required param: amount.', 'amount');
         if (!/^-?\d+$/.test(amount)) throw invalid(`Invalid integer: ${amount}`, 'amount');
         const invoiceId = text(form, 'invoice');
         const invoice = invoiceId === undefined ? undefined : invoices.get(invoiceId);
-        if (invoiceId !== undefined && !invoice)
-          throw new StripeHttpError(400, {
-            type: 'invalid_request_error',
-            code: 'resource_missing',
-            message: `No such invoice: '${invoiceId}'`,
-            param: 'invoice',
-          });
+        if (invoiceId !== undefined && !invoice) throw invalid(`No such invoice: '${invoiceId}'`, 'invoice', 'resource_missing');
         if (invoice && invoice.status !== 'draft')
           throw invalid('You can only add invoice items to draft invoices.', 'invoice', 'invoice_not_editable');
         if (invoice && invoice.customer !== customerId)
