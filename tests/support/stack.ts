@@ -26,15 +26,23 @@ export function emulatorEndpoints(): { dynamoEndpoint: string; sqsEndpoint: stri
 /**
  * A local stack on the run's shared emulators, with its own tables and queues. Its functions load afresh, as in a new
  * container: the stack tier's files share worker processes (vitest.config.ts), and a function's module reads its
- * stack's settings when it loads. What does not read them (npm packages) stays loaded from one stack to the next.
+ * stack's settings when it loads. Once it stops, the next file's imports load afresh too, rather than the modules this
+ * stack's functions loaded (whose memos, such as the Stripe client's, hold this stack's endpoints). What does not read
+ * them (npm packages) stays loaded from one stack to the next.
  */
-export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+export async function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   vi.resetModules();
-  return startLocalStack({
+  const stack = await startLocalStack({
     ...emulatorEndpoints(),
     visibilityTimeoutSeconds: 1,
     ...options,
   });
+  const stop = stack.stop;
+  stack.stop = async () => {
+    await stop();
+    vi.resetModules();
+  };
+  return stack;
 }
 
 export function directoryOf(stack: LocalStack): DynamoTenantDirectory {
