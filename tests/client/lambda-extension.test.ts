@@ -155,9 +155,11 @@ describe('Meterline Lambda extension in the local Lambda environment', () => {
     const { env, client } = await productFunction('ext-crash', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
 
     await invokeTimes(env, 10);
+    // The extension runs at the lowest priority: while the suite keeps both cores busy, its first send can take a while.
     await eventually(
       async () => held,
       (n) => n > 0,
+      1_200,
     );
     // Meterline has taken a batch the extension never heard back about; the extension dies before it does.
     await env.crash('meterline');
