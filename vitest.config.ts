@@ -1,10 +1,13 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { UNMEASURED_WORKERS } from './tests/support/coverage-provider.js';
 import NpmStartFirst from './tests/support/sequencer.js';
 import { testTiers } from './tests/support/tiers.js';
 
 const tiers = testTiers(import.meta.dirname);
 const emulators = ['tests/support/global-setup.ts'];
+// Tiers whose workers run no measured code of their own: coverage leaves them alone (tests/support/coverage-provider.ts).
+const unmeasured = { [UNMEASURED_WORKERS]: 'true' };
 
 export default defineConfig({
   // The client package's examples import it by name, as a product would; here the name means its source.
@@ -52,8 +55,8 @@ export default defineConfig({
       },
       // The infra files share their worker processes: aws-cdk-lib loads once in each, and each stage is synthesized
       // once for the files a process runs (tests/infra/synth.ts).
-      { extends: true, test: { name: 'infra', include: tiers.infra, isolate: false } },
-      { extends: true, test: { name: 'npm-start', include: tiers['npm-start'] } },
+      { extends: true, test: { name: 'infra', include: tiers.infra, isolate: false, env: unmeasured } },
+      { extends: true, test: { name: 'npm-start', include: tiers['npm-start'], env: unmeasured } },
       // Stack files share their worker processes too: each starts its own stack, whose functions load afresh
       // (tests/support/stack.ts) while the npm packages under them load once per worker.
       { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators, isolate: false } },

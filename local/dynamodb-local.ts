@@ -67,6 +67,8 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
       '-jar',
       join(dir, 'DynamoDBLocal.jar'),
       ...storage,
+      // Its usage reports to AWS are on by default; a developer's or CI's local database sends none.
+      '-disableTelemetry',
       '-port',
       String(port),
     ],
