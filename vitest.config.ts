@@ -6,7 +6,7 @@ import { testTiers } from './tests/support/tiers.js';
 
 const tiers = testTiers(import.meta.dirname);
 const emulators = ['tests/support/global-setup.ts'];
-// Tiers whose workers run no measured code of their own: coverage leaves them alone (tests/support/coverage-provider.ts).
+// Tiers whose workers run little of the measured code: coverage leaves them alone (tests/support/coverage-provider.ts).
 const unmeasured = { [UNMEASURED_WORKERS]: 'true' };
 
 export default defineConfig({
