@@ -32,7 +32,10 @@ export function ErrorBox({ error, retry }: { error: Error; retry?: () => void })
 }
 
 /** The field an API refusal names, when `error` is one. */
-export const refusedField = (error: Error | undefined) => (error instanceof ApiError ? error.field : undefined);
+const refusedField = (error: Error | undefined) => (error instanceof ApiError ? error.field : undefined);
+
+/** Whether an API refusal names one of a form's `fields`: the form shows it under that input rather than in a box. */
+export const refusesOneOf = (error: Error | undefined, fields: readonly string[]) => fields.includes(refusedField(error) ?? '');
 
 /**
  * The API's refusal of one form field, shown under its input; the input points at it (`aria-describedby`) and is marked

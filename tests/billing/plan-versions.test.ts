@@ -202,6 +202,9 @@ describe('versions of a plan, by hand', () => {
     }
     return undefined;
   };
+  /** A monthly subscription to the orders plan (its first version), starting at `startAt`. */
+  const ordersSubscription = (startAt: string, now = t(startAt)) =>
+    newSubscription({ tenantId: 'acme', planId: 'orders', interval: 'month', currency: 'USD', startAt: t(startAt), now });
 
   it('takes a definition with its keys in another order, tiers included, as the same: a repeated PUT publishes nothing', () => {
     const tiered: PlanDefinition = {
@@ -236,28 +239,19 @@ describe('versions of a plan, by hand', () => {
   });
 
   it("moves a subscription at the version's first instant when that is one of its period boundaries, else at the next", () => {
-    const sub = (startAt: string) =>
-      newSubscription({ tenantId: 'acme', planId: 'orders', interval: 'month', currency: 'USD', startAt: t(startAt), now: t(startAt) });
     const now = t('2026-01-10T00:00:00Z');
     // Periods start on the 1st: the version's first instant (April 1) is a boundary.
-    expect(new Date(migrationInstant(sub('2026-01-01T00:00:00Z'), second, 'next_period', now)).toISOString()).toBe(
+    expect(new Date(migrationInstant(ordersSubscription('2026-01-01T00:00:00Z'), second, 'next_period', now)).toISOString()).toBe(
       '2026-04-01T00:00:00.000Z',
     );
     // Periods start on the 5th: the first boundary once April 1 has come is April 5.
-    expect(new Date(migrationInstant(sub('2026-01-05T00:00:00Z'), second, 'next_period', now)).toISOString()).toBe(
+    expect(new Date(migrationInstant(ordersSubscription('2026-01-05T00:00:00Z'), second, 'next_period', now)).toISOString()).toBe(
       '2026-04-05T00:00:00.000Z',
     );
   });
 
   it('moves only the subscriptions the request chooses, on another version of the plan, once they have started', () => {
-    const sub = newSubscription({
-      tenantId: 'acme',
-      planId: 'orders',
-      interval: 'month',
-      currency: 'USD',
-      startAt: t('2026-02-01T00:00:00Z'),
-      now: 0,
-    });
+    const sub = ordersSubscription('2026-02-01T00:00:00Z', 0);
     const at = t('2026-04-01T00:00:00Z');
     const req = (o: object) => ({ at: 'next_period' as const, ...o });
     expect(isMigrated(sub, second, req({}), at)).toBe(true);
@@ -269,14 +263,7 @@ describe('versions of a plan, by hand', () => {
   });
 
   it('keeps the version a subscription is on when it names its plan again, and takes the version in effect otherwise', () => {
-    const onFirst = newSubscription({
-      tenantId: 'acme',
-      planId: 'orders',
-      interval: 'month',
-      currency: 'USD',
-      startAt: t('2026-02-01T00:00:00Z'),
-      now: 0,
-    });
+    const onFirst = ordersSubscription('2026-02-01T00:00:00Z', 0);
     expect(refFor(onFirst, [first, second], t('2026-05-01T00:00:00Z'))).toBe('orders');
     const onOther = { ...onFirst, plans: [{ at: onFirst.startedAt, planId: 'growth' }] };
     expect(refFor(onOther, [first, second], t('2026-05-01T00:00:00Z'))).toBe('orders@2');

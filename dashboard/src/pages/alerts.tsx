@@ -3,7 +3,7 @@ import { send } from '../api.js';
 import { dateTime, money, withUnit } from '../format.js';
 import { useApi } from '../hooks.js';
 import type { Alert, Episode, Meter, Pricing } from '../types.js';
-import { Empty, ErrorBox, FieldError, fieldErrorProps, Load, Page, refusedField } from '../ui.js';
+import { Empty, ErrorBox, FieldError, fieldErrorProps, Load, Page, refusesOneOf } from '../ui.js';
 
 /** An alert's id, from its name: lowercase words joined by dashes, as the API accepts. */
 function idFor(name: string): string {
@@ -117,7 +117,7 @@ function AlertForm({ meters, alert, done }: { meters: Meter[]; alert?: Alert; do
       <FieldError error={error} field={field} id={`${prefix}-${field}`} />
     </>
   );
-  const shownAtField = typedFields[form.kind].includes(refusedField(error) ?? '');
+  const shownAtField = refusesOneOf(error, typedFields[form.kind]);
   return (
     <form class="alert-form" onSubmit={submit} aria-label={alert ? `Edit ${alert.name ?? alert.id}` : 'New alert'}>
       <label for={`${prefix}-name`}>Name</label>

@@ -4,7 +4,7 @@ import { Chart, type Series } from '../chart.js';
 import { dateTime, money } from '../format.js';
 import { useApi } from '../hooks.js';
 import type { FleetSimulationJob, FleetSummary, Plans, TenantChange } from '../types.js';
-import { ErrorBox, FieldError, fieldErrorProps, Load, refusedField } from '../ui.js';
+import { ErrorBox, FieldError, fieldErrorProps, Load, refusesOneOf } from '../ui.js';
 
 /** The job this browser started last, opened again when the console is. */
 const LATEST = 'meterline.simulation';
@@ -261,7 +261,7 @@ export function SimulationsCard() {
           </form>
         )}
       </Load>
-      {error && !['version', 'periods'].includes(refusedField(error) ?? '') && <ErrorBox error={error} />}
+      {error && !refusesOneOf(error, ['version', 'periods']) && <ErrorBox error={error} />}
       {jobId ? <Job key={jobId} jobId={jobId} /> : <p class="muted">No simulation started from this browser yet.</p>}
     </article>
   );
