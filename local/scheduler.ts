@@ -11,9 +11,10 @@ export interface Schedule {
 
 /**
  * Plays EventBridge Scheduler: runs each function when its `rate(...)` or `cron(...)` expression (UTC)
- * falls due. `run(name)` fires one at once, as `aws scheduler` cannot but a developer wants to.
+ * falls due. `run(name)` fires one at once, as `aws scheduler` cannot but a developer wants to. Unless `onTime` is
+ * false: then only `run` fires them.
  */
-export function startScheduler(schedules: Schedule[], onError: (name: string, error: unknown) => void) {
+export function startScheduler(schedules: Schedule[], onError: (name: string, error: unknown) => void, onTime = true) {
   const timers = new Map<string, NodeJS.Timeout>();
   const inFlight = new Map<Promise<unknown>, string>();
   let running = true;
@@ -28,7 +29,7 @@ export function startScheduler(schedules: Schedule[], onError: (name: string, er
   };
 
   const arm = (s: Schedule) => {
-    if (!running) return;
+    if (!running || !onTime) return;
     const due = nextRun(s.expression, new Date());
     const timer = setTimeout(
       () => {

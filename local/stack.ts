@@ -62,6 +62,11 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /** The local Stripe emulator's options; it runs unless STRIPE_SECRET_KEY holds a real Stripe key. */
   stripe?: StripeEmulatorOptions;
+  /**
+   * Whether each schedule fires on its own when due, as EventBridge Scheduler does (the default). Tests turn it off and
+   * fire schedules with `runSchedule`, so that what a test sees never depends on the time of day it runs at.
+   */
+  schedulesOnTime?: boolean;
   /** Where DynamoDB Local (when started here) and the Stripe emulator keep their data across starts; in memory when absent. */
   stateDir?: string;
 }
@@ -288,7 +293,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await dynamoStarted;
     await createTables(dynamo, prefix);
 
-    const scheduler = startScheduler(schedules, (name, error) => console.error(`schedule ${name} failed`, error));
+    const scheduler = startScheduler(
+      schedules,
+      (name, error) => console.error(`schedule ${name} failed`, error),
+      options.schedulesOnTime ?? true,
+    );
     stops.push(() => scheduler.stop());
 
     let refusing = false;

@@ -141,7 +141,6 @@ describe('the Parquet export on the local stack', () => {
     });
     expect(replaced.status).toBe(201);
     expect((await api(stack, 'POST', '/v1/events/o-1/corrections', alphaKey, { correctionId: 'c-2', action: 'void' })).status).toBe(201);
-    await new Promise((r) => setTimeout(r, 2500));
     const outcome = await run(0);
     expect(outcome).toMatchObject({ partitions: 1 });
     expect(
@@ -162,7 +161,6 @@ describe('the Parquet export on the local stack', () => {
     ];
     expect((await api(stack, 'POST', '/v1/events', key, events)).status).toBe(202);
     await stack.drained();
-    await new Promise((r) => setTimeout(r, 1500));
     await run(0);
     const rows = await sql(
       "SELECT meter, count(*)::VARCHAR AS events, sum(value)::VARCHAR AS total FROM usage WHERE tenant = 'gamma' GROUP BY meter ORDER BY meter",
