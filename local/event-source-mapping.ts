@@ -81,7 +81,8 @@ export function startEventSourceMapping(o: EventSourceMappingOptions): EventSour
       try {
         // SQS answers a long poll as soon as it has messages; the emulator only once it has as many as were asked for.
         // So the long poll asks for one, and what else is there is taken at once, as one SQS receive would return it.
-        messages = await receive(1, 1);
+        // It waits the longest SQS allows, as Lambda's pollers do: an idle mapping then costs a call per 20 s, not per second.
+        messages = await receive(1, 20);
         if (messages.length > 0 && o.batchSize > 1) messages.push(...(await receive(o.batchSize - 1, 0)));
         const deadline = Date.now() + o.maxBatchingWindowMs;
         while (running && messages.length > 0 && messages.length < o.batchSize && Date.now() < deadline) {
