@@ -104,7 +104,7 @@ export class UsageExport extends Construct {
         },
       },
     });
-    table.addDependency(database);
+    table.addResourceDependency(database);
 
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: `meterline-${stage.name}`,

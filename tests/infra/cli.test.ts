@@ -17,7 +17,7 @@ describe('cdk synth as an operator runs it', () => {
     for (const [i, { output, violations, template }] of results.entries()) {
       const label = `${cases[i]!.stage}, region ${cases[i]!.region ?? 'none'}`;
       expect(violations, label).toEqual([]);
-      expect(output, label).not.toMatch(/^\s*(ERROR|WARN(ING)?)\b|\[Warning at /m);
+      expect(output, label).not.toMatch(/^\s*\[?(ERROR|WARN(ING)?)\b|\[Warning at /m);
       expect(Object.keys(template.Resources).length, label).toBeGreaterThan(0);
       // Every catalog function is bundled with the deployment settings (tests/infra/bundling.test.ts checks what).
       for (const spec of Object.values(functionSpecs)) {
