@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mergeScriptCovs, type ScriptCov } from '@bcoe/v8-coverage';
 import { V8CoverageProvider } from '@vitest/coverage-v8/dist/provider.js';
 import astV8ToIstanbul from 'ast-v8-to-istanbul';
 import { parseAstAsync, type ReportContext, type Vitest } from 'vitest/node';
@@ -46,19 +45,14 @@ export class ExternalCoverageProvider extends V8CoverageProvider {
     } catch {
       return map;
     }
-    // Every tab and process records the same few scripts again: their counts are added up per script first, as vitest
-    // adds up its workers', so each script is mapped back to the repository's files once rather than once per record.
-    const scripts = new Map<string, { url: string; source: string; runs: ScriptCov[] }>();
+    const asts = new Map<string, ReturnType<typeof parseAstAsync>>();
     for (const name of names) {
-      for (const { url, source, functions } of JSON.parse(readFileSync(join(this.externalDir, name), 'utf8')) as ExternalScript[]) {
-        const key = `${url}\n${source}`;
-        if (!scripts.has(key)) scripts.set(key, { url, source, runs: [] });
-        scripts.get(key)!.runs.push({ scriptId: '0', url, functions });
+      const scripts = JSON.parse(readFileSync(join(this.externalDir, name), 'utf8')) as ExternalScript[];
+      for (const { url, source, functions } of scripts) {
+        if (!asts.has(source)) asts.set(source, parseAstAsync(source));
+        const converted = await astV8ToIstanbul({ code: source, ast: asts.get(source)!, coverage: { url, functions } });
+        map.merge(converted);
       }
-    }
-    for (const { url, source, runs } of scripts.values()) {
-      const { functions } = mergeScriptCovs(runs)!;
-      map.merge(await astV8ToIstanbul({ code: source, ast: await parseAstAsync(source), coverage: { url, functions } }));
     }
     map.filter((file: string) => this.isIncluded(file));
     return map;
