@@ -29,7 +29,7 @@ export function startScheduler(schedules: Schedule[], onError: (name: string, er
   };
 
   const arm = (s: Schedule) => {
-    if (!running || !onTime) return;
+    if (!running) return;
     const due = nextRun(s.expression, new Date());
     const timer = setTimeout(
       () => {
@@ -42,7 +42,7 @@ export function startScheduler(schedules: Schedule[], onError: (name: string, er
     timer.unref();
     timers.set(s.name, timer);
   };
-  schedules.forEach(arm);
+  if (onTime) schedules.forEach(arm);
 
   return {
     run,

@@ -283,11 +283,7 @@ describe('npm start keeps what it was given, the days after', () => {
     for (const b of all.filter((x) => x.outcome !== 'accepted')) expect((await post(second.apiUrl, b.events)).outcome).toBe('accepted');
     const total = 7 + all.length * 25;
     // The consumer folds the batches sent again in its own time: up to two minutes on a loaded machine.
-    let final = await orders();
-    for (let i = 0; i < 240 && Number(final.value) < total; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      final = await orders();
-    }
+    const final = await eventually(orders, (o) => Number(o.value) >= total, 2_400);
     expect(final).toMatchObject({ value: String(total), events: total });
     await second.interrupt();
     running = undefined;
