@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { UNMEASURED_WORKERS } from './tests/support/coverage-provider.js';
-import NpmStartFirst from './tests/support/sequencer.js';
+import TiersInOrder from './tests/support/sequencer.js';
 import { testTiers } from './tests/support/tiers.js';
 
 const tiers = testTiers(import.meta.dirname);
@@ -19,14 +19,14 @@ export default defineConfig({
   },
   test: {
     pool: 'forks',
-    // Stack and browser files mostly wait on DynamoDB Local, queues and Chromium: more files than cores keep both busy.
-    maxWorkers: 3,
+    // Stack and browser files mostly wait on DynamoDB Local, queues and Chromium: more files than cores keep them busy.
+    maxWorkers: 4,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', TZ: 'UTC' },
     reporters: ['default', './tests/support/slowest-files.ts'],
     // vitest keeps a configured sequencer even when asked to shuffle: a shuffled run (--sequence.shuffle.files) gets its own.
-    sequence: process.argv.some((arg) => arg.startsWith('--sequence.shuffle')) ? {} : { sequencer: NpmStartFirst },
+    sequence: process.argv.some((arg) => arg.startsWith('--sequence.shuffle')) ? {} : { sequencer: TiersInOrder },
     // On in `npm test` (--coverage): what the tests run of the product's code, generated code aside. The thresholds
     // sit a point under the figures reached (docs/testing.md), above the 90% of lines and 85% of branches aimed at.
     coverage: {

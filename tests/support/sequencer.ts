@@ -1,15 +1,27 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * The run's order: the npm-start files first, then vitest's own (failed first, then longest first from the last run's
- * timings, larger files first without them). Each npm-start file runs real `npm start`s for two minutes and more, most
- * of it in its child processes: started last, one of them would be the whole run's tail on a fresh clone, which has no
- * timings yet.
+ * The run's order: tier by tier, the longest-running tiers first, and within a tier vitest's own order (failed first,
+ * then longest first from the last run's timings, larger files first without them).
+ * - The npm-start files run real `npm start`s for two minutes and more, most of it in child processes; the browser
+ *   file drives Chromium for over a minute; the infra files run `cdk synth` and aws-cdk-lib. Started late, any of them
+ *   would be the run's tail.
+ * - The unit files take a second or two each: last, they fill the cores while the longest files finish.
+ * A fresh clone has no timings, and ordering by size alone interleaved those tiers and took a sixth longer.
  */
-export default class NpmStartFirst extends BaseSequencer {
+const TIER_ORDER = ['npm-start', 'browser', 'infra', 'stack', 'unit'];
+
+/** `files` tier by tier, in the order above; the order they came in holds within a tier (the sort is stable). */
+export function byTier<T extends { project: { name: string } }>(files: T[]): T[] {
+  const rank = (file: T) => {
+    const i = TIER_ORDER.indexOf(file.project.name);
+    return i < 0 ? TIER_ORDER.length : i;
+  };
+  return [...files].sort((a, b) => rank(a) - rank(b));
+}
+
+export default class TiersInOrder extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
-    const first = (spec: TestSpecification) => spec.project.name === 'npm-start';
-    return [...sorted.filter(first), ...sorted.filter((spec) => !first(spec))];
+    return byTier(await super.sort(files));
   }
 }
