@@ -27,7 +27,7 @@ describe('admin CLI', () => {
   };
   const adminProcess = async (...args: string[]) => {
     try {
-      const r = await run(resolve(ROOT, 'node_modules/.bin/tsx'), ['scripts/admin.ts', ...args], { cwd: ROOT, env });
+      const r = await run(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], { cwd: ROOT, env });
       return { code: 0, stdout: r.stdout, stderr: r.stderr };
     } catch (error) {
       const e = error as { code: number; stdout: string; stderr: string };
