@@ -7,7 +7,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  *   file drives Chromium for over a minute; the infra files run `cdk synth` and aws-cdk-lib. Started late, any of them
  *   would be the run's tail.
  * - The unit files take a second or two each: last, they fill the cores while the longest files finish.
- * A fresh clone has no timings, and ordering by size alone interleaved those tiers and took a sixth longer.
+ * Without timings (a fresh clone, as CI runs), vitest's order is by size alone, which interleaves the tiers: a run then
+ * takes about a sixth longer.
  */
 const TIER_ORDER = ['npm-start', 'browser', 'infra', 'stack', 'unit'];
 
