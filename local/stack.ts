@@ -293,11 +293,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await dynamoStarted;
     await createTables(dynamo, prefix);
 
-    const scheduler = startScheduler(
-      schedules,
-      (name, error) => console.error(`schedule ${name} failed`, error),
-      options.schedulesOnTime ?? true,
-    );
+    const scheduler = startScheduler(schedules, (name, error) => console.error(`schedule ${name} failed`, error), options.schedulesOnTime);
     stops.push(() => scheduler.stop());
 
     let refusing = false;
