@@ -1,9 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { V8CoverageProvider } from '@vitest/coverage-v8/dist/provider.js';
-import astV8ToIstanbul from 'ast-v8-to-istanbul';
-import { parseAstAsync, type ReportContext, type Vitest } from 'vitest/node';
-import { EXTERNAL_COVERAGE_VARIABLE, type ExternalScript } from './external-coverage.js';
+import type { CoverageMap, CoverageMapData } from 'istanbul-lib-coverage';
+import type { ReportContext, Vitest } from 'vitest/node';
+import { EXTERNAL_COVERAGE_VARIABLE } from './external-coverage.js';
 
 /**
  * The V8 provider, which also counts the scripts the tests recorded from outside vitest's workers
@@ -11,9 +13,6 @@ import { EXTERNAL_COVERAGE_VARIABLE, type ExternalScript } from './external-cove
  * as vitest maps its own. A file takes the figures of whichever ran more of its statements, the workers or the processes
  * outside them (the dashboard's pages, the Lambda extension), rather than the zeros vitest gives a file no worker loaded.
  */
-/** istanbul-lib-coverage's map, as the V8 provider makes it (the library ships no types). */
-type CoverageMap = ReturnType<V8CoverageProvider['createCoverageMap']>;
-
 export class ExternalCoverageProvider extends V8CoverageProvider {
   private externalDir = '';
 
@@ -25,12 +24,14 @@ export class ExternalCoverageProvider extends V8CoverageProvider {
   }
 
   override async generateCoverage(context: ReportContext): Promise<CoverageMap> {
-    const external = await this.externalCoverage();
+    // Mapped in a thread of its own while vitest maps its workers' counts here: the run's last seconds have a core to spare.
+    const mapped = this.externalCoverage();
     const map = await super.generateCoverage(context);
+    const external = await mapped;
     // The two are mapped from different builds of a file, whose statements need not line up one to one, so they are
     // not added together: a file takes the figures of whichever ran more of it (a worker that only read one of the
     // Lambda extension's constants does not hide the extension's own processes).
-    const ran = (m: CoverageMap, file: string) => Object.values<number>(m.fileCoverageFor(file).s).filter((hits) => hits > 0).length;
+    const ran = (m: CoverageMap, file: string) => Object.values(m.fileCoverageFor(file).s).filter((hits) => hits > 0).length;
     for (const file of external.files()) {
       if (!map.data[file] || ran(external, file) > ran(map, file)) map.data[file] = external.fileCoverageFor(file);
     }
@@ -39,21 +40,10 @@ export class ExternalCoverageProvider extends V8CoverageProvider {
 
   private async externalCoverage(): Promise<CoverageMap> {
     const map = this.createCoverageMap();
-    let names: string[];
-    try {
-      names = readdirSync(this.externalDir);
-    } catch {
-      return map;
-    }
-    const asts = new Map<string, ReturnType<typeof parseAstAsync>>();
-    for (const name of names) {
-      const scripts = JSON.parse(readFileSync(join(this.externalDir, name), 'utf8')) as ExternalScript[];
-      for (const { url, source, functions } of scripts) {
-        if (!asts.has(source)) asts.set(source, parseAstAsync(source));
-        const converted = await astV8ToIstanbul({ code: source, ast: asts.get(source)!, coverage: { url, functions } });
-        map.merge(converted);
-      }
-    }
+    if (!existsSync(this.externalDir)) return map;
+    const mapper = new Worker(new URL('./external-coverage-mapper.ts', import.meta.url), { workerData: this.externalDir });
+    const [data] = (await once(mapper, 'message')) as [CoverageMapData];
+    map.merge(data);
     map.filter((file: string) => this.isIncluded(file));
     return map;
   }
