@@ -54,6 +54,9 @@ export function isTimeZone(name: string): boolean {
 
 /** The wall clock of `instant` in `timeZone`, as if it were UTC (epoch ms of the local date and time). */
 function wallClock(timeZone: string, instant: number): number {
+  // Most calendars are UTC's, whose wall clock is the instant itself: no formatting (a few microseconds a call, and
+  // periods and day keys make several calls per event).
+  if (timeZone === UTC) return instant;
   const parts: Record<string, number> = {};
   for (const p of format(timeZone).formatToParts(instant)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   const seconds = Math.floor(instant / 1000) * 1000;

@@ -13,7 +13,7 @@ import {
 } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import type { Period } from '../../shared/kernel/periods.js';
-import { calendarDays, isTimeZone, localMonth, offsetMinutes } from '../../shared/kernel/zones.js';
+import { calendarDays, isTimeZone, localDate, localMonth, offsetMinutes, startOfDay, UTC } from '../../shared/kernel/zones.js';
 import { billedQuantity, dayQuantities, dayTotals } from '../../shared/metering/period-usage.js';
 import { planMeterReport, reportDays, reportingPeriod } from '../../shared/stripe/meter-reporting.js';
 import { subscriptionSpec } from '../../shared/stripe/products.js';
@@ -389,6 +389,20 @@ describe('property: any zone’s days add up to its month, and to the UTC comput
         },
       ),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe("UTC's calendar, which skips Intl", () => {
+  it("cuts the same days and months as Intl's own UTC, Etc/UTC, from 1970 to 9999", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Date.UTC(9999, 11, 30) }), (instant) => {
+        expect(offsetMinutes(UTC, instant)).toBe(offsetMinutes('Etc/UTC', instant));
+        expect(localDate(UTC, instant)).toEqual(localDate('Etc/UTC', instant));
+        expect(localMonth(UTC, instant)).toEqual(localMonth('Etc/UTC', instant));
+        expect(startOfDay(UTC, instant)).toBe(startOfDay('Etc/UTC', instant));
+      }),
+      { numRuns: 500 },
     );
   });
 });
