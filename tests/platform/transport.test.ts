@@ -38,18 +38,25 @@ describe('Signature Version 4', () => {
       fc.asyncProperty(
         fc.string({ maxLength: 300 }),
         fc.constantFrom('DynamoDB_20120810.PutItem', 'AmazonSQS.SendMessageBatch'),
-        fc.date({ min: new Date('2020-01-01'), max: new Date('2035-01-01'), noInvalidDate: true }),
+        // Half from three days, so kept signing keys sign again.
+        fc.oneof(
+          fc.date({ min: new Date('2020-01-01'), max: new Date('2035-01-01'), noInvalidDate: true }),
+          fc.date({ min: new Date('2026-03-07'), max: new Date('2026-03-09T23:59:59Z'), noInvalidDate: true }),
+        ),
         fc.option(fc.base64String({ minLength: 4, maxLength: 64 }), { nil: undefined }),
         fc.constantFrom('/', '/000000000000/usage queue'),
-        async (body, target, when, sessionToken, path) => {
+        // The signing keys are kept by secret, day, region and service: a key of one must never sign for another.
+        fc.constantFrom(credentials.secretAccessKey, 'a-second-secret-key'),
+        fc.constantFrom('eu-west-1', 'us-east-1'),
+        async (body, target, when, sessionToken, path, secretAccessKey, region) => {
           const now = new Date(Math.floor(when.getTime() / 1000) * 1000);
-          const url = new URL(`https://dynamodb.eu-west-1.amazonaws.com${path}`);
-          const creds = { ...credentials, ...(sessionToken ? { sessionToken } : {}) };
+          const url = new URL(`https://dynamodb.${region}.amazonaws.com${path}`);
+          const creds = { ...credentials, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
           const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target };
-          const ours = signatureV4({ method: 'POST', url, headers, body }, { service: 'dynamodb', region: 'eu-west-1' }, creds, now);
+          const ours = signatureV4({ method: 'POST', url, headers, body }, { service: 'dynamodb', region }, creds, now);
           const sdk = await new SignatureV4({
             service: 'dynamodb',
-            region: 'eu-west-1',
+            region,
             credentials: creds,
             sha256: Sha256,
             applyChecksum: false,
