@@ -1,8 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readLocalState } from '../../local/state.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { DynamoTenantDirectory } from '../../shared/tenancy/adapters/tenant-directory.js';
-import { issueApiKey } from '../../shared/tenancy/api-keys.js';
 import { type Command, need, text, UsageError } from './command.js';
 
 /**
@@ -19,6 +16,13 @@ export const bootstrapCommand: Command = {
     name: { type: 'string', description: 'key name (default "bootstrap")', value: '<name>' },
   },
   run: async (f) => {
+    // Loaded here: every other command talks to the admin API and has no use for the AWS SDK.
+    const [{ DynamoDBClient }, { documentClient }, { DynamoTenantDirectory }, { issueApiKey }] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('../../shared/platform/dynamo/client.js'),
+      import('../../shared/tenancy/adapters/tenant-directory.js'),
+      import('../../shared/tenancy/api-keys.js'),
+    ]);
     let client: DynamoDBClient;
     let table: string;
     if (f.local) {
