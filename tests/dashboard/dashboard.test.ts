@@ -715,15 +715,19 @@ describe('when the API answers otherwise than hoped', () => {
     await rateRows.first().waitFor();
     const terms = page.locator('article.card', { has: page.getByRole('heading', { name: 'Dashboard rates' }) }).locator('p.muted');
     expect(await terms.textContent()).toMatch(/ \(trial\) · ends [A-Z][a-z]{2} \d{1,2}, \d{4} · time zone UTC$/);
-    expect(await rateRows.allTextContents()).toEqual([
-      'Invoices$5.00 per 1,000 invoices, each started package in full',
-      'Storage$0.10 per GB-month',
-      'AI jobsup to 100 jobs: $0.50 per job; beyond: $0.25 per job',
-      'Ordersfree',
-      'API callsincluded, unlimited',
-      'Active usersup to 10 users: $8.00 per user; beyond: $6.00 per user (all units at the reached tier)',
-      'Estimates$1.00 per 10 estimates, partial packages prorated',
-    ]);
+    // A row names its meter once the meters have come too (the plan may come first, and rows show keys until then);
+    // the parts read below take their names and units from the same meters.
+    await expect
+      .poll(() => rateRows.allTextContents(), { timeout: 10_000 })
+      .toEqual([
+        'Invoices$5.00 per 1,000 invoices, each started package in full',
+        'Storage$0.10 per GB-month',
+        'AI jobsup to 100 jobs: $0.50 per job; beyond: $0.25 per job',
+        'Ordersfree',
+        'API callsincluded, unlimited',
+        'Active usersup to 10 users: $8.00 per user; beyond: $6.00 per user (all units at the reached tier)',
+        'Estimates$1.00 per 10 estimates, partial packages prorated',
+      ]);
     await page.getByTestId('entitlements').waitFor();
     expect(await page.getByTestId('entitlements').locator('tbody tr').allTextContents()).toEqual([
       'JobsUnlimited0 jobs',
