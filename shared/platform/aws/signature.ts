@@ -19,7 +19,7 @@ const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).u
 
 /**
  * Signing keys by secret, day, region and service, as the SDK's signer keeps them: four HMACs a day per service rather
- * than on every request. Bounded: a new day's keys push out the old ones.
+ * than on every request. At 16 keys (new days, rotated credentials) it starts afresh.
  */
 const signingKeys = new Map<string, Buffer>();
 
