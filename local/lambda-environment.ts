@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import { type Handler, LOCAL_ACCOUNT, LOCAL_REGION, lambdaContext } from './lambda.js';
 
 /** An external extension: an executable Lambda would find under /opt/extensions/, named as its file. */
@@ -284,6 +286,11 @@ export async function startLambdaEnvironment(o: LambdaEnvironmentOptions): Promi
     async shutdown(reason = 'spindown') {
       const started = Date.now();
       phase = 'shutdown';
+      // In Lambda the runtime is done by Shutdown and the extensions have the sandbox's CPU to themselves. Here the
+      // machine may be busy with much else (a whole test suite), where an extension that lowered its own priority (the
+      // Meterline extension runs at nice 19) could miss the deadline for want of CPU alone: each gets this process's
+      // priority back, where the system allows it.
+      for (const e of extensions) if (!e.exited && e.process.pid !== undefined) restorePriority(e.process.pid);
       signal('SIGCONT');
       const deadlineMs = started + SHUTDOWN_LIMIT_MS;
       for (const e of extensions)
@@ -312,4 +319,21 @@ export async function startLambdaEnvironment(o: LambdaEnvironmentOptions): Promi
       await runtimeLoop;
     },
   };
+}
+
+/** Every thread of `pid` (nice is per thread on Linux) at this process's priority; as it was where that is not allowed. */
+function restorePriority(pid: number): void {
+  let threads: number[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    threads = [pid];
+  }
+  for (const thread of threads) {
+    try {
+      setPriority(thread, getPriority());
+    } catch {
+      // Raising a priority takes a privilege an ordinary user may not have.
+    }
+  }
 }
