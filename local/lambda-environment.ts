@@ -329,9 +329,10 @@ function restorePriority(pid: number): void {
   } catch {
     threads = [pid];
   }
+  const priority = getPriority();
   for (const thread of threads) {
     try {
-      setPriority(thread, getPriority());
+      setPriority(thread, priority);
     } catch {
       // Raising a priority takes a privilege an ordinary user may not have.
     }

@@ -1,4 +1,5 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import type { Tier } from './tiers.js';
 
 /**
  * The run's order: tier by tier, the longest-running tiers first, and within a tier vitest's own order (failed first,
@@ -10,7 +11,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * Without timings (a fresh clone, as CI runs), vitest's order is by size alone, which interleaves the tiers: a run then
  * takes about a sixth longer.
  */
-const TIER_ORDER = ['npm-start', 'browser', 'infra', 'stack', 'unit'];
+const TIER_ORDER: string[] = ['npm-start', 'browser', 'infra', 'stack', 'unit'] satisfies Tier[];
 
 /** `files` tier by tier, in the order above; the order they came in holds within a tier (the sort is stable). */
 export function byTier<T extends { project: { name: string } }>(files: T[]): T[] {
