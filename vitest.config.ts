@@ -60,7 +60,12 @@ export default defineConfig({
       // Stack files share their worker processes too: each starts its own stack, whose functions load afresh
       // (tests/support/stack.ts) while the npm packages under them load once per worker.
       { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators, isolate: false } },
-      { extends: true, test: { name: 'browser', include: tiers.browser, globalSetup: emulators } },
+      // A page may take seconds to show an answer on a loaded machine: expect.poll waits up to ten, not vitest's default
+      // one.
+      {
+        extends: true,
+        test: { name: 'browser', include: tiers.browser, globalSetup: emulators, expect: { poll: { timeout: 10_000 } } },
+      },
     ],
   },
 });

@@ -718,7 +718,7 @@ describe('when the API answers otherwise than hoped', () => {
     // A row names its meter once the meters have come too (the plan may come first, and rows show keys until then);
     // the parts read below take their names and units from the same meters.
     await expect
-      .poll(() => rateRows.allTextContents(), { timeout: 10_000 })
+      .poll(() => rateRows.allTextContents())
       .toEqual([
         'Invoices$5.00 per 1,000 invoices, each started package in full',
         'Storage$0.10 per GB-month',
@@ -828,7 +828,7 @@ describe('when the API answers otherwise than hoped', () => {
     await page.reload();
     const status = card.getByTestId('simulation-status');
     await expect.poll(() => status.textContent()).toMatch(/: running · 1 of 2 subscriptions priced$/);
-    await expect.poll(() => status.getAttribute('data-status'), { timeout: 10_000 }).toBe('failed');
+    await expect.poll(() => status.getAttribute('data-status')).toBe('failed');
     expect(await card.locator('p.error').textContent()).toBe('the plan dash-candidate was deleted while the job ran');
     expect(await card.getByTestId('simulation-result').count()).toBe(0);
     await undoJob();
