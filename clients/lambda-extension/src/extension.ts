@@ -24,6 +24,8 @@ export interface ExtensionConfig {
   /** How long an INVOKE may wait for batches still in flight before the extension reports done. Default 500 ms. */
   invokeWaitMs?: number;
   log?: (message: string, details?: Record<string, unknown>) => void;
+  /** Called once Lambda has taken the registration, before the first event is asked for. */
+  onRegistered?: () => void;
 }
 
 const SHUTDOWN_MARGIN_MS = 100;
@@ -76,6 +78,7 @@ export async function runExtension(config: ExtensionConfig): Promise<void> {
   });
   const id = registered.headers.get('lambda-extension-identifier');
   if (!registered.ok || !id) throw new Error(`registration refused: ${registered.status} ${await registered.text()}`);
+  config.onRegistered?.();
 
   for (;;) {
     const res = await fetch(`${api}/event/next`, { headers: { 'lambda-extension-identifier': id } });
