@@ -54,6 +54,8 @@ export interface LocalStackOptions {
   reportVisibilityTimeoutSeconds?: number;
   authorizerCacheTtlMs?: number;
   consumerConcurrency?: number;
+  /** Messages an invocation of the consumer takes at most: the usage queue's mapping setting when absent. */
+  consumerBatchSize?: number;
   /** Seconds before a failed usage message is received again: the visibility timeout when absent, as in AWS. */
   consumerRetryDelaySeconds?: number;
   /** Replaces the consumer handler, for tests that inject faults around the real one. */
@@ -379,7 +381,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionName: 'consumer',
       timeoutSeconds: functionSpecs.consumer.timeoutSeconds,
       handler: options.consumer ? options.consumer(realConsumer) : realConsumer,
-      batchSize: usageQueueSettings.batchSize,
+      batchSize: options.consumerBatchSize ?? usageQueueSettings.batchSize,
       maxBatchingWindowMs: usageQueueSettings.maxBatchingWindowSeconds * 1000,
       concurrency: options.consumerConcurrency ?? 2,
       retryDelaySeconds: options.consumerRetryDelaySeconds,

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,9 @@ import { DynamoLedgerReader } from '../../shared/metering/adapters/ledger-reader
 import { DynamoUsageWriter } from '../../shared/metering/adapters/usage-writer.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { refuseEventWrites } from '../support/faults.js';
+import { httpDocuments } from '../../shared/platform/dynamo/http-documents.js';
+import { cancelled, throttled } from '../support/fake-documents.js';
+import { interceptWrites, refuseEventWrites } from '../support/faults.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -158,6 +160,7 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
   let key: string;
   const faults = {
     writes: 0,
+    folds: 0,
     crashesBefore: 0,
     crashesAfter: 0,
     crashesBeforeFold: 0,
@@ -169,81 +172,78 @@ describe('exactly once under duplicates, malformed and poison events, crashes, t
   };
   /** Quarantine entries the consumer wrote, by event id. */
   const quarantineWrites = new Map<string, number>();
-  // Each invocation is dealt a fate in turn: run clean, or crash before or right after its first write (a
-  // ledger claim), or before or right after its first fold (a transaction), when its claims are all written.
+  // Each invocation that may crash is dealt a fate in turn: crash before or right after its first write (a ledger
+  // claim), or before or right after its first fold (a transaction), when its claims are all written. The others run
+  // clean: a message's third delivery, and every invocation once 40 have crashed.
   type Fate = 'clean' | 'crash-before' | 'crash-after' | 'crash-before-fold' | 'crash-after-fold';
-  const fates: Fate[] = ['clean', 'crash-before', 'crash-after', 'crash-before-fold', 'crash-after-fold'];
+  const fates: Fate[] = ['crash-before', 'crash-after', 'crash-before-fold', 'crash-after-fold'];
   const invocation = new AsyncLocalStorage<{ fate: Fate; crashed: boolean; writes: number; folds: number; committedFolds: number }>();
   let invocations = 0;
 
   beforeAll(async () => {
     stack = await startTestStack({
       consumerConcurrency: 2,
+      // Five messages an invocation, not the ten deployed: twice the invocations, and each may crash (a message at most
+      // twice; its third delivery runs clean), so each crash point is met about six times.
+      consumerBatchSize: 5,
       // As AWS requires, longer than an invocation runs (here up to ~15 s on a loaded machine): a shorter one
       // would deliver a batch again while it is still being folded, and count receives towards the DLQ.
       visibilityTimeoutSeconds: 20,
       // A failed batch comes back after a second, not the visibility timeout: the same redeliveries, minutes sooner.
       consumerRetryDelaySeconds: 1,
       consumer: () => {
-        // The real consumer, on a DynamoDB client that fails the way production can.
-        const client = new DynamoDBClient({});
-        client.middlewareStack.add(
-          (next, context) => async (args) => {
-            // The consumer's writes: ledger claims (puts), fold transactions, and the update that quarantines a claimed event.
-            const transaction = context.commandName === 'TransactWriteItemsCommand';
-            if (!transaction && context.commandName !== 'PutItemCommand' && context.commandName !== 'UpdateItemCommand') return next(args);
-            const state = invocation.getStore()!;
-            const n = ++faults.writes;
-            const crash = () => {
-              state.crashed = true;
-              throw Object.assign(new Error('injected crash'), { name: 'InjectedCrash' });
-            };
-            // A crashed process writes nothing more.
-            if (state.crashed) crash();
-            // Claims go out in parallel: each write remembers its own place in the invocation.
-            const write = ++state.writes;
-            const folds = transaction ? ++state.folds : 0;
-            if (state.fate === 'crash-before' && write === 1) {
-              faults.crashesBefore += 1;
-              crash();
-            }
-            if (state.fate === 'crash-before-fold' && folds === 1) {
-              faults.crashesBeforeFold += 1;
-              crash();
-            }
-            if (n % 7 === 0 && faults.throttles < 80) {
-              faults.throttles += 1;
-              throw Object.assign(new Error('injected throttle'), { name: 'ProvisionedThroughputExceededException' });
-            }
-            if (transaction && n % 13 === 0 && faults.conflicts < 40) {
-              faults.conflicts += 1;
-              throw Object.assign(new Error('injected conflict'), {
-                name: 'TransactionCanceledException',
-                CancellationReasons: [{ Code: 'TransactionConflict' }],
-              });
-            }
-            const result = await next(args).catch((error: Error) => {
-              if (error.name === 'ValidationException') faults.refusals += 1;
-              throw error;
-            });
-            const put = (args.input as { Item?: { id?: string; status?: string } }).Item;
-            if (!transaction && put?.status === 'quarantined') quarantineWrites.set(put.id!, (quarantineWrites.get(put.id!) ?? 0) + 1);
-            // The write is committed, then the process dies before it can say so.
-            if (state.fate === 'crash-after' && write === 1) {
-              faults.crashesAfter += 1;
-              crash();
-            }
-            // After the first fold that commits: a throttled or conflicting first attempt does not spend the fate.
-            if (state.fate === 'crash-after-fold' && transaction && ++state.committedFolds === 1) {
-              faults.crashesAfterFold += 1;
-              crash();
-            }
-            return result;
-          },
-          { step: 'initialize', name: 'injectFaults' },
-        );
-        refuseEventWrites(client, isPoison);
-        const store = new DynamoUsageWriter(documentClient(client), {
+        // The real consumer, on production's DynamoDB transport, failing the way production can: each write passes
+        // through here on its way out.
+        const db = interceptWrites(refuseEventWrites(httpDocuments(), isPoison), async (write, next) => {
+          // The consumer's writes: ledger claims (puts), fold transactions, and the update that quarantines a claimed event.
+          const transaction = write.kind === 'transactWrite';
+          const state = invocation.getStore()!;
+          const n = ++faults.writes;
+          if (transaction) faults.folds += 1;
+          const crash = () => {
+            state.crashed = true;
+            throw Object.assign(new Error('injected crash'), { name: 'InjectedCrash' });
+          };
+          // A crashed process writes nothing more.
+          if (state.crashed) crash();
+          // Claims go out in parallel: each write remembers its own place in the invocation.
+          const nth = ++state.writes;
+          const folds = transaction ? ++state.folds : 0;
+          if (state.fate === 'crash-before' && nth === 1) {
+            faults.crashesBefore += 1;
+            crash();
+          }
+          if (state.fate === 'crash-before-fold' && folds === 1) {
+            faults.crashesBeforeFold += 1;
+            crash();
+          }
+          if (n % 7 === 0 && faults.throttles < 80) {
+            faults.throttles += 1;
+            throw throttled();
+          }
+          if (transaction && faults.folds % 5 === 0 && faults.conflicts < 40) {
+            faults.conflicts += 1;
+            throw cancelled('TransactionConflict');
+          }
+          const result = await next().catch((error: Error) => {
+            if (error.name === 'ValidationException') faults.refusals += 1;
+            throw error;
+          });
+          const put = write.kind === 'put' ? (write.input.Item as { id?: string; status?: string }) : undefined;
+          if (put?.status === 'quarantined') quarantineWrites.set(put.id!, (quarantineWrites.get(put.id!) ?? 0) + 1);
+          // The write is committed, then the process dies before it can say so.
+          if (state.fate === 'crash-after' && nth === 1) {
+            faults.crashesAfter += 1;
+            crash();
+          }
+          // After the first fold that commits: a throttled or conflicting first attempt does not spend the fate.
+          if (state.fate === 'crash-after-fold' && transaction && ++state.committedFolds === 1) {
+            faults.crashesAfterFold += 1;
+            crash();
+          }
+          return result;
+        });
+        const store = new DynamoUsageWriter(db, {
           eventsTable: process.env.EVENTS_TABLE!,
           countersTable: process.env.COUNTERS_TABLE!,
           ledgerRetentionDays: 40,

@@ -1,5 +1,4 @@
 import { gzipSync } from 'node:zlib';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { DynamoRejectionStore } from '../../shared/metering/adapters/rejection-s
 import { DynamoUsageWriter } from '../../shared/metering/adapters/usage-writer.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
-import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { httpDocuments } from '../../shared/platform/dynamo/http-documents.js';
 import { refuseEventWrites, refuseFolds } from '../support/faults.js';
 import { api, createAdminKey, createTenant, eventually, startTestStack } from '../support/stack.js';
 
@@ -56,10 +55,10 @@ describe('poison events and odd edges', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       consumer: () => {
-        const client = new DynamoDBClient({});
-        refuseEventWrites(client, (id) => refusing.on && id.startsWith('refused-'));
-        refuseFolds(client, (amount) => refusing.on && amount.endsWith('.77'));
-        const db = documentClient(client);
+        const db = refuseFolds(
+          refuseEventWrites(httpDocuments(), (id) => refusing.on && id.startsWith('refused-')),
+          (amount) => refusing.on && amount.endsWith('.77'),
+        );
         const store = new DynamoUsageWriter(db, {
           eventsTable: process.env.EVENTS_TABLE!,
           countersTable: process.env.COUNTERS_TABLE!,

@@ -1,6 +1,15 @@
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DynamoDBClient, PutItemCommandInput, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import type {
+  PutCommandInput,
+  PutCommandOutput,
+  TransactWriteCommandInput,
+  TransactWriteCommandOutput,
+  UpdateCommandInput,
+  UpdateCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import type { Documents } from '../../shared/platform/dynamo/documents.js';
+import { awsError } from './fake-documents.js';
 
 /**
  * What the proxy does with one request: pass it on; answer a status itself; drop the connection before
@@ -62,41 +71,66 @@ async function read(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** A write a store makes through its `Documents` port, as a test sees it on the way out. */
+export type Write =
+  | { kind: 'put'; input: PutCommandInput }
+  | { kind: 'update'; input: UpdateCommandInput }
+  | { kind: 'transactWrite'; input: TransactWriteCommandInput };
+
 /**
- * Makes `client` refuse, as DynamoDB refuses bad data (an item over 400 KB, say), every write that counts an
- * event `refused` names (the put claiming its ledger entry, or the transaction replaying it): a
- * ValidationException, which no retry can overcome. Its quarantined entry is still written.
+ * `documents` with its writes passed through `intercept`, which may fail one (throw), call `next` to make it, or both
+ * in turn (a write that commits and then seems to fail); reads pass through untouched.
  */
-export function refuseEventWrites(client: DynamoDBClient, refused: (id: string) => boolean): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as TransactWriteItemsCommandInput & PutItemCommandInput;
-      const items = context.commandName === 'PutItemCommand' ? [input.Item] : (input.TransactItems ?? []).map((t) => t.Put?.Item);
-      if (items.some((item) => item?.status?.S === 'counted' && refused(String(item.id?.S ?? '')))) throw refusal();
-      return next(args);
-    },
-    { step: 'build', name: 'refuseEventWrites' },
-  );
+export function interceptWrites(
+  documents: Documents,
+  intercept: (write: Write, next: () => Promise<unknown>) => Promise<unknown>,
+): Documents {
+  return {
+    get: (input) => documents.get(input),
+    query: (input) => documents.query(input),
+    scan: (input) => documents.scan(input),
+    batchGet: (input) => documents.batchGet(input),
+    batchWrite: (input) => documents.batchWrite(input),
+    delete: (input) => documents.delete(input),
+    // Async, so an interceptor that throws fails the write's promise, as a failed request does.
+    put: async (input) => intercept({ kind: 'put', input }, () => documents.put(input)) as Promise<PutCommandOutput>,
+    update: async (input) => intercept({ kind: 'update', input }, () => documents.update(input)) as Promise<UpdateCommandOutput>,
+    transactWrite: async (input) =>
+      intercept({ kind: 'transactWrite', input }, () => documents.transactWrite(input)) as Promise<TransactWriteCommandOutput>,
+  };
 }
 
 /**
- * Makes `client` refuse every fold transaction adding to a counter an amount `refused` names, as DynamoDB refuses
- * a sum past its 38 significant digits.
+ * `documents` refusing, as DynamoDB refuses bad data (an item over 400 KB, say), every write that counts an event
+ * `refused` names (the put claiming its ledger entry, or the transaction replaying it): a ValidationException, which no
+ * retry can overcome. Its quarantined entry is still written.
  */
-export function refuseFolds(client: DynamoDBClient, refused: (amount: string) => boolean): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const items = (args.input as TransactWriteItemsCommandInput).TransactItems ?? [];
-      if (
-        context.commandName === 'TransactWriteItemsCommand' &&
-        items.some((t) => refused(t.Update?.ExpressionAttributeValues?.[':add']?.N ?? ''))
-      ) {
-        throw refusal();
-      }
-      return next(args);
-    },
-    { step: 'build', name: 'refuseFolds' },
-  );
+export function refuseEventWrites(documents: Documents, refused: (id: string) => boolean): Documents {
+  return interceptWrites(documents, (write, next) => {
+    const items =
+      write.kind === 'put'
+        ? [write.input.Item]
+        : write.kind === 'transactWrite'
+          ? (write.input.TransactItems ?? []).map((t) => t.Put?.Item)
+          : [];
+    if (items.some((item) => item?.status === 'counted' && refused(String(item.id ?? '')))) throw refusal();
+    return next();
+  });
 }
 
-const refusal = () => Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+/**
+ * `documents` refusing every fold transaction adding to a counter an amount `refused` names, as DynamoDB refuses a sum
+ * past its 38 significant digits.
+ */
+export function refuseFolds(documents: Documents, refused: (amount: string) => boolean): Documents {
+  return interceptWrites(documents, (write, next) => {
+    if (
+      write.kind === 'transactWrite' &&
+      (write.input.TransactItems ?? []).some((t) => refused(String(t.Update?.ExpressionAttributeValues?.[':add'] ?? '')))
+    )
+      throw refusal();
+    return next();
+  });
+}
+
+const refusal = () => awsError('ValidationException', 'Item size has exceeded the maximum allowed size');
