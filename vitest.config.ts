@@ -5,7 +5,7 @@ import TiersInOrder from './tests/support/sequencer.js';
 import { testTiers } from './tests/support/tiers.js';
 
 const tiers = testTiers(import.meta.dirname);
-const emulators = ['tests/support/global-setup.ts'];
+const emulators = { globalSetup: ['tests/support/global-setup.ts'], setupFiles: ['tests/support/emulators-ready.ts'] };
 // Tiers whose workers run little of the measured code: coverage leaves them alone (tests/support/coverage-provider.ts).
 const unmeasured = { [UNMEASURED_WORKERS]: 'true' };
 
@@ -59,12 +59,12 @@ export default defineConfig({
       { extends: true, test: { name: 'npm-start', include: tiers['npm-start'], env: unmeasured } },
       // Stack files share their worker processes too: each starts its own stack, whose functions load afresh
       // (tests/support/stack.ts) while the npm packages under them load once per worker.
-      { extends: true, test: { name: 'stack', include: tiers.stack, globalSetup: emulators, isolate: false } },
+      { extends: true, test: { name: 'stack', include: tiers.stack, ...emulators, isolate: false } },
       // A page may take seconds to show an answer on a loaded machine: expect.poll waits up to ten, not vitest's default
       // one.
       {
         extends: true,
-        test: { name: 'browser', include: tiers.browser, globalSetup: emulators, expect: { poll: { timeout: 10_000 } } },
+        test: { name: 'browser', include: tiers.browser, ...emulators, expect: { poll: { timeout: 10_000 } } },
       },
     ],
   },

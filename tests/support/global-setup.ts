@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal } from '../../local/dynamodb-local.js';
+import { freePort } from '../../local/net.js';
 import { startSqsLocal } from '../../local/sqs-local.js';
 
 declare module 'vitest' {
@@ -20,15 +21,20 @@ interface Emulators {
 const shared = globalThis as { meterlineEmulators?: Promise<Emulators> };
 
 async function startEmulators(): Promise<Emulators> {
-  const dynamo = await startDynamoDbLocal();
+  // No test file starts before every global setup has returned, and DynamoDB Local takes seconds to start (more on a
+  // fresh clone, which fetches it first). So it starts in the background: the files that use it wait for it
+  // (tests/support/emulators-ready.ts), and the other tiers' files start at once.
+  const dynamoPort = await freePort();
+  const dynamo = startDynamoDbLocal({ port: dynamoPort });
+  dynamo.catch((error: Error) => console.error(`DynamoDB Local did not start: ${error.message}`));
   const sqs = await startSqsLocal();
   return {
-    dynamoEndpoint: dynamo.endpoint,
+    dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`,
     sqsEndpoint: sqs.endpoint,
     users: 0,
     stop: async () => {
       await sqs.stop();
-      await dynamo.stop();
+      await (await dynamo.catch(() => undefined))?.stop();
     },
   };
 }
