@@ -37,6 +37,11 @@ function ensureJava(): void {
   }
 }
 
+/** Whether DynamoDB Local answers at `endpoint` yet (any answer: the request is not a valid call). */
+export async function dynamoDbLocalAnswers(endpoint: string): Promise<boolean> {
+  return (await fetch(endpoint, { method: 'POST' }).catch(() => undefined)) !== undefined;
+}
+
 export interface DynamoDbLocal {
   endpoint: string;
   stop(): Promise<void>;
@@ -86,8 +91,7 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
   try {
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited: ${stderr}`);
-      const r = await fetch(endpoint, { method: 'POST' }).catch(() => undefined);
-      return r !== undefined;
+      return dynamoDbLocalAnswers(endpoint);
       // The JVM alone can take over 30 s to start on a loaded two-core machine.
     }, 120_000);
   } catch (error) {

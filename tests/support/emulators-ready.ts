@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, inject } from 'vitest';
+import { dynamoDbLocalAnswers } from '../../local/dynamodb-local.js';
 import { waitFor } from '../../local/net.js';
 
 /**
@@ -12,7 +13,7 @@ beforeAll(async () => {
   const failure = inject('dynamoFailure');
   const answers = async () => {
     if (existsSync(failure)) throw new Error(`DynamoDB Local did not start: ${readFileSync(failure, 'utf8')}`);
-    return (await fetch(endpoint, { method: 'POST' }).catch(() => undefined)) !== undefined;
+    return dynamoDbLocalAnswers(endpoint);
   };
   // startDynamoDbLocal gives up after two minutes, and leaves its reason.
   await waitFor(answers, 150_000);
