@@ -179,7 +179,10 @@ describe('invoice job idempotency', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 0, max: 3 }),
         async (subs, concurrent, extraMonths) => {
-          const year = 2040 + round++;
+          // Each run a year before the last: the earlier runs' subscriptions start after this run's time, so a run
+          // invoices its own tenants rather than catching every earlier one up by a year (hundreds of invoices by the
+          // sixth run, which the property does not ask for).
+          const year = 2045 - round++;
           for (const [i, s] of subs.entries()) {
             const tenantId = `t-${year}-${i}`;
             tenants.push(tenantId);
