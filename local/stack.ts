@@ -108,7 +108,11 @@ export interface LocalStack {
    * every slice it sent; the run's summary over its slices.
    */
   runReport(due?: Date, timeoutMs?: number): Promise<ReportRun>;
-  /** Resolves when the usage queue holds no visible or in-flight message. */
+  /**
+   * Resolves when the usage queue holds no visible or in-flight message; fails once it has not grown shorter for
+   * `timeoutMs` (60 s by default), so that a large backlog on a loaded machine has the time it needs and a stuck one
+   * does not.
+   */
   drained(timeoutMs?: number): Promise<void>;
   /**
    * A graceful stop's first half: the gateway answers API requests 503 with Retry-After, the requests already in finish,
@@ -491,9 +495,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       quiesce,
       unfinished,
       drained: async (timeoutMs = 60_000) => {
-        const deadline = Date.now() + timeoutMs;
-        while ((await depth()) > 0) {
-          if (Date.now() > deadline) throw new Error('usage queue did not drain');
+        let deadline = Date.now() + timeoutMs;
+        for (let left = await depth(), least = left; left > 0; left = await depth()) {
+          if (left < least) [least, deadline] = [left, Date.now() + timeoutMs];
+          if (Date.now() > deadline) throw new Error(`usage queue did not drain: ${left} messages, no fewer for ${timeoutMs} ms`);
           await new Promise((r) => setTimeout(r, 100));
         }
       },
