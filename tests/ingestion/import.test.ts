@@ -11,7 +11,7 @@ import { api, createAdminKey, createTenant, startTestStack } from '../support/st
  * interrupted halfway and resumed, then imported again from scratch: every event is counted once.
  * The 100,000-event run of the same code is `npm run bench:import`.
  */
-const EVENTS = 4_000;
+const EVENTS = 3_000;
 const HOUR = 3_600_000;
 const monthStart = (add: number) => Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + add, 1);
 const history = monthStart(-3);
