@@ -65,8 +65,16 @@ export const CSV_COLUMNS = [
   'correctedAt',
 ] as const;
 
-/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
-const csvField = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+/**
+ * One CSV field. A spreadsheet runs a cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula,
+ * and ids, subjects and properties are whatever the tenant's product sent: such a field, unless it is a number, begins
+ * with an apostrophe, as OWASP advises for CSV that people open. Then RFC 4180: a field with a comma, quote or line
+ * break is quoted, its quotes doubled.
+ */
+export function csvField(text: string): string {
+  const v = /^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
 
 function csvLine(r: ExportRow): string {
   const cells: Partial<Record<(typeof CSV_COLUMNS)[number], string>> = { ...eventOf(r), properties: r.properties };
