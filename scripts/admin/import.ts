@@ -260,7 +260,7 @@ function csvLines(text: string): Line[] {
 }
 
 /** RFC 4180: quoted cells may hold commas, doubled quotes and line breaks. */
-function parseCsv(text: string): { line: number; cells: string[] }[] {
+export function parseCsv(text: string): { line: number; cells: string[] }[] {
   const rows: { line: number; cells: string[] }[] = [];
   let cells: string[] = [];
   let cell = '';

@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS, EXPORTED_TO_HEADER, NEXT_CURSOR_HEADER } from '../../functions/usage-export-api/export-api.js';
 import type { LocalStack } from '../../local/stack.js';
+import { parseCsv } from '../../scripts/admin/import.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { seedMeters } from '../../shared/metering/seed-meters.js';
-import { parseCsv } from '../support/csv.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 const tokens: Meter = { key: 'tokens', name: 'Tokens', unit: 'token', aggregation: 'SUM', groupBy: [] };
@@ -132,7 +132,7 @@ describe('GET /v1/usage/export on the local stack', () => {
     ] as const) {
       const texts = await pages(alpha, query, headers);
       const rows = texts.flatMap((t) => {
-        const [head, ...body] = parseCsv(t);
+        const [head, ...body] = parseCsv(t).map((row) => row.cells);
         expect(head).toEqual([...CSV_COLUMNS]);
         return body;
       });
