@@ -31,6 +31,7 @@ import {
 } from '../../shared/billing/subscriptions.js';
 import type { DomainEvent } from '../../shared/events/domain-events.js';
 import { ClientError } from '../../shared/kernel/errors.js';
+import { withoutLease } from '../../shared/kernel/leased-jobs.js';
 import { type Meter, meterKeySchema } from '../../shared/metering/meters.js';
 import { type HttpEvent, httpApi, json, jsonBody, parseInput, query, routes } from '../../shared/platform/http.js';
 import { requireAdmin, requireAdminTenant } from '../../shared/tenancy/access.js';
@@ -80,7 +81,7 @@ export const CSV_PAGES_PER_PART = 40;
 
 /** The job as the status route shows it: the claim's bookkeeping stays inside. */
 function simulationView(job: FleetSimulationJob): FleetSimulationJobView {
-  const { owner: _owner, leaseUntil: _leaseUntil, after: _after, ...view } = job;
+  const { after: _after, ...view } = withoutLease(job);
   return job.status === 'succeeded' ? { ...view, csvParts: csvParts(job) } : view;
 }
 

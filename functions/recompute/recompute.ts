@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { ClientError } from '../../shared/kernel/errors.js';
 import { instantText } from '../../shared/kernel/instants.js';
+import { withoutLease } from '../../shared/kernel/leased-jobs.js';
 import { toIso } from '../../shared/kernel/periods.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import type { RecomputeJobs } from '../../shared/metering/ports.js';
@@ -27,12 +28,6 @@ export const recomputeRequestSchema = z
     repair: z.boolean().default(false),
   })
   .refine((r) => !r.from || !r.to || Date.parse(r.from) < Date.parse(r.to), { message: 'from must be before to', path: ['to'] });
-
-/** The job as the status route shows it: the claim's bookkeeping stays inside. */
-export function jobView(job: RecomputeJob) {
-  const { owner: _owner, leaseUntil: _leaseUntil, ...view } = job;
-  return view;
-}
 
 /**
  * POST /v1/admin/tenants/{tenantId}/recompute queues a recompute job (the worker runs it within a minute) and answers
@@ -77,7 +72,7 @@ export function createRecomputeApi(deps: RecomputeApiDependencies) {
           drifts: [],
         };
         await deps.jobs.create(job);
-        return json(202, jobView(job));
+        return json(202, withoutLease(job));
       },
 
       'GET /v1/admin/recompute/{jobId}': async (event) => {
@@ -85,7 +80,7 @@ export function createRecomputeApi(deps: RecomputeApiDependencies) {
         const jobId = event.pathParameters?.jobId ?? '';
         const job = await deps.jobs.get(jobId);
         if (!job) throw new ClientError('NOT_FOUND', `no recompute job "${jobId}"`, 'jobId');
-        return json(200, jobView(job));
+        return json(200, withoutLease(job));
       },
     }),
   );

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { LeasedJob } from '../kernel/leased-jobs.js';
 import { FleetAccumulator, type FleetSimulation, type QuotaCrossing, simulateTenant, type TenantOutcome } from './fleet-simulations.js';
 import { type Plan, planSchema } from './plans.js';
 import type { FleetReads, FleetSimulationJobs } from './ports.js';
@@ -22,19 +23,12 @@ export const MAX_STALLED_RUNS = 3;
 /** What the fleet simulation keeps: the figures without the per-tenant rows (those are the CSV). */
 export type FleetSummary = Omit<FleetSimulation, 'changes' | 'crossings'> & { crossings: QuotaCrossing[]; crossingsTotal: number };
 
-export interface FleetSimulationJob {
-  jobId: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
+export interface FleetSimulationJob extends LeasedJob {
   /** The candidate as it was when the job was started (a version may be superseded meanwhile). */
   candidate: Plan;
   periods: number;
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
   /** Claims since the last page was recorded. */
   attempts: number;
-  owner?: string;
-  leaseUntil?: number;
   progress: {
     /** Subscriptions when the job started (the fleet may grow meanwhile: new ones are priced if their page is ahead). */
     subscriptions: number;
@@ -45,7 +39,6 @@ export interface FleetSimulationJob {
   /** Where the next page starts: after this tenant (absent: from the first). */
   after?: string;
   result?: FleetSummary;
-  error?: string;
 }
 
 const tenantChangeSchema = z.object({

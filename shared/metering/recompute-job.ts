@@ -1,3 +1,4 @@
+import type { LeasedJob } from '../kernel/leased-jobs.js';
 import { type Granularity, toIso } from '../kernel/periods.js';
 import { counterKey, countersOf } from './aggregation.js';
 import type { Aggregation, Meter } from './meters.js';
@@ -16,28 +17,20 @@ import {
 } from './recompute.js';
 
 /** A recompute job as stored and as the status route shows it. */
-export interface RecomputeJob {
-  jobId: string;
+export interface RecomputeJob extends LeasedJob {
   tenantId: string;
   meter?: string;
   /** Counters whose period starts in [from, to), ISO 8601. */
   from: string;
   to: string;
   repair: boolean;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
   /** Runs that claimed it; a run that dies (a timeout) leaves it to the next once its lease ends. */
   attempts: number;
-  owner?: string;
-  leaseUntil?: number;
   progress: RecomputeProgress;
   /** What the job could not compare, and why. */
   limits: string[];
   /** The drifts found, each with its repair's outcome (the first MAX_REPORTED_DRIFTS; the counts are complete). */
   drifts: DriftReport[];
-  error?: string;
 }
 
 export interface DriftReport {
