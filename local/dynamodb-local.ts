@@ -89,10 +89,10 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
   const exited = new Promise<void>((done) => child.once('exit', () => (process.off('exit', kill), done())));
   const endpoint = `http://127.0.0.1:${port}`;
   try {
+    // The JVM alone can take over 30 s to start on a loaded two-core machine.
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited: ${stderr}`);
       return dynamoDbLocalAnswers(endpoint);
-      // The JVM alone can take over 30 s to start on a loaded two-core machine.
     }, 120_000);
   } catch (error) {
     child.kill('SIGKILL');
