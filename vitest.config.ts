@@ -55,7 +55,10 @@ export default defineConfig({
       },
       // The infra files share their worker processes: aws-cdk-lib loads once in each, and each stage is synthesized
       // once for the files a process runs (tests/infra/synth.ts).
-      { extends: true, test: { name: 'infra', include: tiers.infra, isolate: false, env: unmeasured } },
+      {
+        extends: true,
+        test: { name: 'infra', include: tiers.infra, isolate: false, env: unmeasured, globalSetup: ['tests/infra/outdir-setup.ts'] },
+      },
       { extends: true, test: { name: 'npm-start', include: tiers['npm-start'], env: unmeasured } },
       // Stack files share their worker processes too: each starts its own stack, whose functions load afresh
       // (tests/support/stack.ts) while the npm packages under them load once per worker.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -144,6 +145,13 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
   return () => (made ??= f());
 }
 
+/** A directory of this start's own, removed when the stack stops: without a state directory, nothing is kept. */
+function temporaryDir(stops: (() => Promise<void>)[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meterline-'));
+  stops.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /**
  * Sets the functions' environment in this process, as Lambda sets a container's, and has `stops` put back what was
  * there: a later stack in the same process (a test worker runs several) sees none of this one's settings.
@@ -251,7 +259,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       WEBHOOK_ALLOW_LOOPBACK: 'true',
       // The Parquet export (S3 in AWS) in the state directory, where `npm run admin -- usage sql` reads it; a run
       // exports up to its own time (no settling minutes), so what was just counted is there.
-      EXPORT_DIR: join(options.stateDir ?? mkdtempSync(join(tmpdir(), 'meterline-')), 'export'),
+      EXPORT_DIR: join(options.stateDir ?? temporaryDir(stops), 'export'),
       EXPORT_SETTLE_SECONDS: '0',
       ...stripeEnv,
       ...options.env,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,9 +17,14 @@ async function documentedVerifier(): Promise<
   const readme = readFileSync(resolve(import.meta.dirname, '../../docs/alerts.md'), 'utf8');
   const code = /```js\n(\/\/ meterline-webhook-verify\n[\s\S]*?)```/.exec(readme)?.[1];
   if (!code) throw new Error('docs/alerts.md has no verification snippet');
-  const file = join(mkdtempSync(join(tmpdir(), 'meterline-verify-')), 'verify.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'meterline-verify-'));
+  const file = join(dir, 'verify.mjs');
   writeFileSync(file, code);
-  return (await import(pathToFileURL(file).href)).verifyMeterlineWebhook;
+  try {
+    return (await import(pathToFileURL(file).href)).verifyMeterlineWebhook;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 interface Received {

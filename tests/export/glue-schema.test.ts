@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ describe('the Glue table and the local files', () => {
       counted_at: '2026-11-01T00:00:00.000Z',
     };
     writeFileSync(join(partition, 'part-00000.parquet'), encodeParquet([{ ...row, ...times, group_key: '' }]));
-    const described = await queryUsage(dir, 'DESCRIBE usage');
+    const described = await queryUsage(dir, 'DESCRIBE usage').finally(() => rmSync(dir, { recursive: true, force: true }));
     // DuckDB appends the path's partition columns in an order of its own.
     const byName = (a: { name: unknown }, b: { name: unknown }) => String(a.name).localeCompare(String(b.name));
     expect(described.map((c) => ({ name: c.column_name, type: c.column_type })).sort(byName)).toEqual(declared.sort(byName));

@@ -4,10 +4,11 @@ import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk
 import { describe, expect, it } from 'vitest';
 import { addMeterlineExtension } from '../../clients/lambda-extension/src/cdk.js';
 import { DEFAULT_EXTENSION_ADDRESS } from '../../clients/lambda-extension/src/extension.js';
+import { appOutdir } from './synth.js';
 
 describe('addMeterlineExtension', () => {
   it('adds one layer per stack, for arm64 and x86_64, and tells the client where the extension listens', () => {
-    const stack = new Stack(new App(), 'Product');
+    const stack = new Stack(new App({ outdir: appOutdir() }), 'Product');
     for (const [id, architecture] of [
       ['Orders', Architecture.ARM_64],
       ['Search', Architecture.X86_64],

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { App, type Environment } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { inject } from 'vitest';
 import { createApp } from '../../infra/app.js';
 import type { MeterlineStack } from '../../infra/stack.js';
 
@@ -35,9 +36,18 @@ export function buildApp(
   env: Environment = {},
 ): { app: App; stack: MeterlineStack } {
   return createApp(
-    new App({ builtinCloudFormationValidation: false, context: { ...cdkJsonContext, stage, 'aws:cdk:bundling-stacks': [], ...context } }),
+    new App({
+      outdir: appOutdir(),
+      builtinCloudFormationValidation: false,
+      context: { ...cdkJsonContext, stage, 'aws:cdk:bundling-stacks': [], ...context },
+    }),
     env,
   );
+}
+
+/** A directory of its own for an app to synthesize into, under the run's (tests/infra/outdir-setup.ts), gone when the run ends. */
+export function appOutdir(): string {
+  return mkdtempSync(join(inject('cdkOutdir'), 'app-'));
 }
 
 const synthesized = new Map<string, Synthesized>();
