@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InvoicingRun } from '../../functions/invoicing/invoicing.js';
 import type { LocalStack } from '../../local/stack.js';
@@ -10,6 +9,7 @@ import { DynamoCounterReader } from '../../shared/metering/adapters/counter-read
 import { correctedEvent } from '../../shared/metering/corrections.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
+import { crashingTransactions } from '../support/faults.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -132,20 +132,8 @@ describe('corrections', () => {
   });
 
   it('applies a correction exactly once when the store crashes before or after its write', async () => {
-    let crash: 'before' | 'after' | undefined;
-    const client = new DynamoDBClient({});
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== 'TransactWriteItemsCommand' || !crash) return next(args);
-        const when = crash;
-        crash = undefined;
-        if (when === 'before') throw Object.assign(new Error('crashed before the write'), { name: 'Crash' });
-        await next(args);
-        throw Object.assign(new Error('crashed after the write: the answer is lost'), { name: 'Crash' });
-      },
-      { step: 'initialize', name: 'crash' },
-    );
-    const store = new DynamoCorrectionStore(documentClient(client), {
+    const crashing = crashingTransactions(documentClient(stack.dynamo));
+    const store = new DynamoCorrectionStore(crashing.documents, {
       eventsTable: stack.env.EVENTS_TABLE!,
       countersTable: stack.env.COUNTERS_TABLE!,
     });
@@ -164,7 +152,7 @@ describe('corrections', () => {
       ['before', 'c-3', 'crash-1', '9'],
       ['after', 'p-4', 'crash-2', '0.001'],
     ] as const) {
-      crash = when;
+      crashing.crashNext(when);
       await expect(replace(id, correctionId, value)).rejects.toThrow(/crashed/);
       // The retry, as the caller makes it: the same correction id.
       expect(await replace(id, correctionId, value)).toMatchObject({ duplicate: when === 'after' });

@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
@@ -11,6 +10,7 @@ import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { meterReporting, scaledQuantity } from '../../shared/stripe/meter-reporting.js';
+import { crashingTransactions } from '../support/faults.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 const DAY = 86_400_000;
@@ -104,20 +104,8 @@ describe('corrections reach Stripe', () => {
     truth.set('e2', { day: 3, value: '25' });
 
     // Through a store whose one transaction crashes before it, or commits and loses its answer; retried as a caller would.
-    let crash: 'before' | 'after' | undefined;
-    const client = new DynamoDBClient({});
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== 'TransactWriteItemsCommand' || !crash) return next(args);
-        const when = crash;
-        crash = undefined;
-        if (when === 'before') throw Object.assign(new Error('crashed before the write'), { name: 'Crash' });
-        await next(args);
-        throw Object.assign(new Error('crashed after the write: the answer is lost'), { name: 'Crash' });
-      },
-      { step: 'initialize', name: 'crash' },
-    );
-    const corrections = new DynamoCorrectionStore(documentClient(client), {
+    const crashing = crashingTransactions(documentClient(stack.dynamo));
+    const corrections = new DynamoCorrectionStore(crashing.documents, {
       eventsTable: stack.env.EVENTS_TABLE!,
       countersTable: stack.env.COUNTERS_TABLE!,
     });
@@ -136,7 +124,7 @@ describe('corrections reach Stripe', () => {
       ['before', 'e3', 'crash-e3', '5'],
       ['after', 'e5', 'crash-e5', '60.25'],
     ] as const) {
-      crash = when;
+      crashing.crashNext(when);
       await expect(replace(id, correctionId, value)).rejects.toThrow(/crashed/);
       expect(await replace(id, correctionId, value)).toMatchObject({ duplicate: when === 'after' });
       truth.set(id, { ...truth.get(id)!, value });

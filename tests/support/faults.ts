@@ -101,6 +101,27 @@ export function interceptWrites(
 }
 
 /**
+ * `documents` whose next transaction, once `crashNext` is called, fails: before it is made (nothing happened), or after
+ * it committed, with its answer lost (it happened, the caller cannot know).
+ */
+export function crashingTransactions(documents: Documents): { documents: Documents; crashNext(when: 'before' | 'after'): void } {
+  let crash: 'before' | 'after' | undefined;
+  return {
+    documents: interceptWrites(documents, async (write, next) => {
+      const when = write.kind === 'transactWrite' ? crash : undefined;
+      if (!when) return next();
+      crash = undefined;
+      if (when === 'before') throw Object.assign(new Error('crashed before the write'), { name: 'Crash' });
+      await next();
+      throw Object.assign(new Error('crashed after the write: the answer is lost'), { name: 'Crash' });
+    }),
+    crashNext: (when) => {
+      crash = when;
+    },
+  };
+}
+
+/**
  * `documents` refusing, as DynamoDB refuses bad data (an item over 400 KB, say), every write that counts an event
  * `refused` names (the put claiming its ledger entry, or the transaction replaying it): a ValidationException, which no
  * retry can overcome. Its quarantined entry is still written.
