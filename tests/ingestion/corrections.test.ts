@@ -4,12 +4,10 @@ import type { LocalStack } from '../../local/stack.js';
 import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { periodKey } from '../../shared/kernel/periods.js';
-import { DynamoCorrectionStore } from '../../shared/metering/adapters/correction-store.js';
 import { DynamoCounterReader } from '../../shared/metering/adapters/counter-reader.js';
-import { correctedEvent } from '../../shared/metering/corrections.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
-import { crashingTransactions } from '../support/faults.js';
+import { crashingCorrections } from '../support/faults.js';
 import { api, createAdminKey, createTenant, startTestStack } from '../support/stack.js';
 
 /**
@@ -132,27 +130,12 @@ describe('corrections', () => {
   });
 
   it('applies a correction exactly once when the store crashes before or after its write', async () => {
-    const crashing = crashingTransactions(documentClient(stack.dynamo));
-    const store = new DynamoCorrectionStore(crashing.documents, {
-      eventsTable: stack.env.EVENTS_TABLE!,
-      countersTable: stack.env.COUNTERS_TABLE!,
-    });
-    const replace = (id: string, correctionId: string, value: string) =>
-      store.apply('fix', correctionId, id, (entry) => ({
-        correctionId,
-        tenantId: 'fix',
-        eventId: id,
-        action: 'replace',
-        by: 'admin',
-        correctedAt: new Date().toISOString(),
-        before: entry,
-        after: correctedEvent(entry, tokens, { correctionId, action: 'replace', value }, Date.now()),
-      }));
+    const { crashNext, replace } = crashingCorrections(stack, 'fix', tokens);
     for (const [when, id, correctionId, value] of [
       ['before', 'c-3', 'crash-1', '9'],
       ['after', 'p-4', 'crash-2', '0.001'],
     ] as const) {
-      crashing.crashNext(when);
+      crashNext(when);
       await expect(replace(id, correctionId, value)).rejects.toThrow(/crashed/);
       // The retry, as the caller makes it: the same correction id.
       expect(await replace(id, correctionId, value)).toMatchObject({ duplicate: when === 'after' });

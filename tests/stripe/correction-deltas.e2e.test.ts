@@ -4,13 +4,11 @@ import { DynamoBillingStore } from '../../shared/billing/adapters/billing-store.
 import { newSubscription } from '../../shared/billing/subscriptions.js';
 import { Dec } from '../../shared/kernel/decimal.js';
 import { periodStart } from '../../shared/kernel/periods.js';
-import { DynamoCorrectionStore } from '../../shared/metering/adapters/correction-store.js';
-import { correctedEvent } from '../../shared/metering/corrections.js';
 import type { Meter } from '../../shared/metering/meters.js';
 import { documentClient } from '../../shared/platform/dynamo/client.js';
 import { DynamoStripeStore } from '../../shared/stripe/adapters/stripe-store.js';
 import { meterReporting, scaledQuantity } from '../../shared/stripe/meter-reporting.js';
-import { crashingTransactions } from '../support/faults.js';
+import { crashingCorrections } from '../support/faults.js';
 import { api, createTenant, startTestStack } from '../support/stack.js';
 
 const DAY = 86_400_000;
@@ -104,27 +102,12 @@ describe('corrections reach Stripe', () => {
     truth.set('e2', { day: 3, value: '25' });
 
     // Through a store whose one transaction crashes before it, or commits and loses its answer; retried as a caller would.
-    const crashing = crashingTransactions(documentClient(stack.dynamo));
-    const corrections = new DynamoCorrectionStore(crashing.documents, {
-      eventsTable: stack.env.EVENTS_TABLE!,
-      countersTable: stack.env.COUNTERS_TABLE!,
-    });
-    const replace = (id: string, correctionId: string, value: string) =>
-      corrections.apply('fixer', correctionId, id, (entry) => ({
-        correctionId,
-        tenantId: 'fixer',
-        eventId: id,
-        action: 'replace',
-        by: 'admin',
-        correctedAt: new Date().toISOString(),
-        before: entry,
-        after: correctedEvent(entry, tokens, { correctionId, action: 'replace', value }, Date.now()),
-      }));
+    const { crashNext, replace } = crashingCorrections(stack, 'fixer', tokens);
     for (const [when, id, correctionId, value] of [
       ['before', 'e3', 'crash-e3', '5'],
       ['after', 'e5', 'crash-e5', '60.25'],
     ] as const) {
-      crashing.crashNext(when);
+      crashNext(when);
       await expect(replace(id, correctionId, value)).rejects.toThrow(/crashed/);
       expect(await replace(id, correctionId, value)).toMatchObject({ duplicate: when === 'after' });
       truth.set(id, { ...truth.get(id)!, value });

@@ -8,6 +8,11 @@ import type {
   UpdateCommandInput,
   UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import type { LocalStack } from '../../local/stack.js';
+import { DynamoCorrectionStore } from '../../shared/metering/adapters/correction-store.js';
+import { correctedEvent } from '../../shared/metering/corrections.js';
+import type { Meter } from '../../shared/metering/meters.js';
+import { documentClient } from '../../shared/platform/dynamo/client.js';
 import type { Documents } from '../../shared/platform/dynamo/documents.js';
 import { awsError } from './fake-documents.js';
 
@@ -101,10 +106,33 @@ export function interceptWrites(
 }
 
 /**
- * `documents` whose next transaction, once `crashNext` is called, fails: before it is made (nothing happened), or after
- * it committed, with its answer lost (it happened, the caller cannot know).
+ * Replaces a tenant's events' values through a correction store on `stack`'s tables, as the corrections API does,
+ * whose next transaction, once `crashNext` is called, fails: before it is made (nothing happened), or after it
+ * committed, with its answer lost (it happened, the caller cannot know).
  */
-export function crashingTransactions(documents: Documents): { documents: Documents; crashNext(when: 'before' | 'after'): void } {
+export function crashingCorrections(stack: LocalStack, tenantId: string, meter: Meter) {
+  const crashing = crashingTransactions(documentClient(stack.dynamo));
+  const store = new DynamoCorrectionStore(crashing.documents, {
+    eventsTable: stack.env.EVENTS_TABLE!,
+    countersTable: stack.env.COUNTERS_TABLE!,
+  });
+  return {
+    crashNext: crashing.crashNext,
+    replace: (eventId: string, correctionId: string, value: string) =>
+      store.apply(tenantId, correctionId, eventId, (entry) => ({
+        correctionId,
+        tenantId,
+        eventId,
+        action: 'replace',
+        by: 'admin',
+        correctedAt: new Date().toISOString(),
+        before: entry,
+        after: correctedEvent(entry, meter, { correctionId, action: 'replace', value }, Date.now()),
+      })),
+  };
+}
+
+function crashingTransactions(documents: Documents): { documents: Documents; crashNext(when: 'before' | 'after'): void } {
   let crash: 'before' | 'after' | undefined;
   return {
     documents: interceptWrites(documents, async (write, next) => {
