@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { queryUsage } from '../../local/usage-sql.js';
@@ -91,7 +91,11 @@ describe('the Parquet export on the local stack', () => {
       expect(outcome.failed).toEqual([]);
     }
   }, 300_000);
-  afterAll(() => stack?.stop());
+  afterAll(async () => {
+    await stack?.stop();
+    // A stack started without a state directory keeps its export in a directory of its own, which goes when it stops.
+    expect(existsSync(dirname(dir))).toBe(false);
+  });
 
   /** Count and exact sum per tenant × meter × day, from the files and from the day counters. */
   async function compareWithCounters() {
